@@ -1,0 +1,114 @@
+"""The event-log port: what the platform needs of a partitioned, durable, replayable log.
+
+Two adapters implement it: `log.sqlite` (embedded, one file, one partition a topic) and
+`log.kafka` (Apache Kafka through confluent-kafka). Nothing outside `log/` and the composition
+root knows which one runs. The shape follows Kafka's model: topics split into partitions,
+records with keys and per-partition offsets, consumer groups whose committed positions survive
+restarts.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+from kartshoppe.events import Topic
+
+ALL_TOPICS: tuple[str, ...] = tuple(t.value for t in Topic)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A record to append: `value` is the JSON wire form of an event."""
+
+    topic: str
+    key: str | None
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A record as stored: its position is (`topic`, `partition`, `offset`)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: bytes
+    timestamp: int
+    """Append time in epoch milliseconds."""
+
+
+TopicPartition = tuple[str, int]
+Positions = Mapping[TopicPartition, int]
+"""Next offset to read for each (topic, partition)."""
+
+
+class LogUnavailableError(RuntimeError):
+    """The log cannot be reached or refused the write; nothing was acknowledged."""
+
+
+class Consumer(ABC):
+    """Reads records of some topics in order per partition, from a group's committed position."""
+
+    @abstractmethod
+    async def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
+        """Records after the last ones returned; waits up to `timeout` seconds for the first."""
+
+    @abstractmethod
+    async def commit(self, positions: Positions) -> None:
+        """Make `positions` (next offsets) the group's committed position; durable on return."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class EventLog(ABC):
+    """A durable log of topics. `append` returns only once the records are on disk."""
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Open the log and create missing topics."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def append(self, messages: Sequence[Message]) -> list[Record]:
+        """Append atomically and durably; the stored records are returned in input order."""
+
+    @abstractmethod
+    def consumer(self, topics: Sequence[str], group: str | None = None) -> Consumer:
+        """A consumer of `topics`. With a `group` it starts at the group's committed positions
+        (or the beginning) and may commit; without one it reads from the beginning and does not
+        commit (used to rebuild views)."""
+
+    @abstractmethod
+    async def end_offsets(self, topic: str) -> dict[int, int]:
+        """Next offset to be written, per partition of `topic`."""
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
