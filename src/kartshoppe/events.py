@@ -295,6 +295,45 @@ class Recommendation(BaseEvent):
     kind: Literal["PERSONAL", "BOUGHT_TOGETHER", "NEXT_BEST_OFFER", "TRENDING"] = "PERSONAL"
 
 
+class ReservationExpired(BaseEvent):
+    """A checkout's reservation outlived its time to pay; the shop cancels the order."""
+
+    event_type: Literal["RESERVATION_EXPIRED"] = "RESERVATION_EXPIRED"
+    order_id: Id
+
+
+class InventoryAlert(BaseEvent):
+    event_type: Literal["INVENTORY_ALERT"] = "INVENTORY_ALERT"
+    product_id: Id
+    level: Literal["LOW_STOCK", "SOLD_OUT", "BACK_IN_STOCK"]
+    available: Stock
+
+
+class ScoredProduct(Model):
+    product_id: Id
+    score: Annotated[float, Field(ge=0)]
+
+
+class ScoredCategory(Model):
+    category: str
+    score: Annotated[float, Field(ge=0)]
+
+
+class TrendingUpdated(BaseEvent):
+    """Time-decayed popularity, most popular first; the API answers `/products/trending` from it."""
+
+    event_type: Literal["TRENDING_UPDATED"] = "TRENDING_UPDATED"
+    products: tuple[ScoredProduct, ...]
+    categories: tuple[ScoredCategory, ...] = ()
+
+
+class AnalyticsUpdated(BaseEvent):
+    """The live analytics totals, emitted about once a second (shape: docs/API.md `/analytics`)."""
+
+    event_type: Literal["ANALYTICS_UPDATED"] = "ANALYTICS_UPDATED"
+    analytics: dict[str, Any]
+
+
 Event = Annotated[
     PageView
     | ProductView
@@ -318,7 +357,11 @@ Event = Annotated[
     | PriceChanged
     | FlashSaleStarted
     | FlashSaleEnded
-    | Recommendation,
+    | Recommendation
+    | ReservationExpired
+    | InventoryAlert
+    | TrendingUpdated
+    | AnalyticsUpdated,
     Field(discriminator="event_type"),
 ]
 
@@ -346,6 +389,10 @@ EVENT_TYPES: Final[tuple[str, ...]] = (
     "FLASH_SALE_STARTED",
     "FLASH_SALE_ENDED",
     "RECOMMENDATION",
+    "RESERVATION_EXPIRED",
+    "INVENTORY_ALERT",
+    "TRENDING_UPDATED",
+    "ANALYTICS_UPDATED",
 )
 
 TRACKING_TYPES: Final = frozenset({"PAGE_VIEW", "PRODUCT_VIEW", "PRODUCT_CLICK", "SEARCH"})
