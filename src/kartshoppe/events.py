@@ -52,7 +52,7 @@ def new_id(prefix: str = "evt") -> str:
 
 
 class Model(BaseModel):
-    """Base of all wire models: camelCase on the wire, snake_case in Python, unknown fields refused."""
+    """Base of wire models: camelCase on the wire, snake_case in Python, unknown fields refused."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,
