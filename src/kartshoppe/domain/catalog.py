@@ -1,0 +1,108 @@
+"""Catalog rules: launches, price changes and flash sales, and what a product costs right now.
+
+Every catalog event carries the whole product after the change, so the compacted
+`product_updates` topic holds the current catalog and a fold only has to keep the latest.
+"""
+
+from __future__ import annotations
+
+from kartshoppe.domain.errors import DomainError
+from kartshoppe.domain.meta import Meta
+from kartshoppe.events import (
+    Event,
+    FlashSale,
+    FlashSaleEnded,
+    FlashSaleStarted,
+    PriceChanged,
+    Product,
+    ProductLaunched,
+)
+
+MAX_FLASH_SALE_MS = 7 * 24 * 3600 * 1000
+
+
+def sale_active(product: Product, at_ms: int) -> bool:
+    sale = product.flash_sale
+    return sale is not None and sale.starts_at <= at_ms < sale.ends_at
+
+
+def effective_price(product: Product, at_ms: int) -> float:
+    """The price a shopper pays at `at_ms`: the flash-sale price while a sale runs."""
+    if product.flash_sale is not None and sale_active(product, at_ms):
+        return product.flash_sale.sale_price
+    return product.price
+
+
+def decide_launch(existing: Product | None, product: Product, meta: Meta) -> list[Event]:
+    if existing is not None:
+        raise DomainError("product_exists", f"product '{product.id}' already exists", "id")
+    if product.original_price < product.price:
+        product = product.model_copy(update={"original_price": product.price})
+    return [ProductLaunched(product_id=product.id, product=product, **meta.fields())]
+
+
+def decide_price_change(product: Product, new_price: float, meta: Meta) -> list[Event]:
+    if new_price <= 0:
+        raise DomainError("invalid_price", "a price must be greater than zero", "price")
+    if round(new_price, 2) == product.price:
+        return []
+    price = round(new_price, 2)
+    updated = product.model_copy(
+        update={"price": price, "original_price": max(product.original_price, price)}
+    )
+    if updated.flash_sale is not None:
+        sale = updated.flash_sale
+        updated = updated.model_copy(
+            update={"flash_sale": _sale(price, sale.discount_percent, sale.starts_at, sale.ends_at)}
+        )
+    return [
+        PriceChanged(
+            product_id=product.id,
+            old_price=product.price,
+            new_price=price,
+            product=updated,
+            **meta.fields(),
+        )
+    ]
+
+
+def _sale(price: float, discount_percent: float, starts_at: int, ends_at: int) -> FlashSale:
+    return FlashSale(
+        discount_percent=discount_percent,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        sale_price=round(price * (1 - discount_percent / 100), 2),
+    )
+
+
+def decide_flash_sale(
+    product: Product, discount_percent: float, duration_ms: int, meta: Meta
+) -> list[Event]:
+    if not 0 < discount_percent < 100:
+        raise DomainError(
+            "invalid_discount", "discountPercent must be between 0 and 100", "discountPercent"
+        )
+    if not 0 < duration_ms <= MAX_FLASH_SALE_MS:
+        raise DomainError(
+            "invalid_duration", "a flash sale lasts from 1 second to 7 days", "durationSeconds"
+        )
+    sale = _sale(product.price, discount_percent, meta.timestamp, meta.timestamp + duration_ms)
+    updated = product.model_copy(update={"flash_sale": sale})
+    return [
+        FlashSaleStarted(product_id=product.id, flash_sale=sale, product=updated, **meta.fields())
+    ]
+
+
+def decide_end_flash_sale(product: Product, meta: Meta) -> list[Event]:
+    if product.flash_sale is None:
+        return []
+    updated = product.model_copy(update={"flash_sale": None})
+    return [FlashSaleEnded(product_id=product.id, product=updated, **meta.fields())]
+
+
+def evolve_product(product: Product | None, event: Event) -> Product | None:
+    match event:
+        case ProductLaunched() | PriceChanged() | FlashSaleStarted() | FlashSaleEnded():
+            return event.product
+        case _:
+            return product

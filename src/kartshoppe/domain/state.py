@@ -1,0 +1,95 @@
+"""The whole shop as a fold over events: products, stock levels, carts and orders.
+
+`ShopState.apply` routes each event to the `evolve_*` function of the aggregate it belongs to.
+The same fold serves the write side's decisions, the rebuild of views on start, time travel
+over the event store and replay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kartshoppe.domain.cart import Cart, empty_cart, evolve_cart
+from kartshoppe.domain.catalog import evolve_product
+from kartshoppe.domain.inventory import StockLevel, evolve_stock
+from kartshoppe.domain.orders import Order, evolve_order
+from kartshoppe.events import (
+    AddToCart,
+    CartCleared,
+    CartMerged,
+    CartQuantityChanged,
+    Event,
+    FlashSaleEnded,
+    FlashSaleStarted,
+    InventoryChanged,
+    OrderPlaced,
+    OrderStatusChanged,
+    PriceChanged,
+    Product,
+    ProductLaunched,
+    RemoveFromCart,
+)
+
+CART_EVENTS = (AddToCart, RemoveFromCart, CartQuantityChanged, CartCleared, CartMerged)
+CATALOG_EVENTS = (ProductLaunched, PriceChanged, FlashSaleStarted, FlashSaleEnded)
+ORDER_EVENTS = (OrderPlaced, OrderStatusChanged)
+
+
+def cart_key(event: Event) -> str | None:
+    """The cart an event belongs to: the user's if it names one, else the session's."""
+    return event.user_id or event.session_id
+
+
+@dataclass
+class ShopState:
+    products: dict[str, Product] = field(default_factory=dict)
+    stock: dict[str, StockLevel] = field(default_factory=dict)
+    carts: dict[str, Cart] = field(default_factory=dict)
+    orders: dict[str, Order] = field(default_factory=dict)
+    order_by_key: dict[str, str] = field(default_factory=dict)
+    orders_by_owner: dict[str, list[str]] = field(default_factory=dict)
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, CART_EVENTS):
+            self._apply_cart(event)
+        elif isinstance(event, CATALOG_EVENTS):
+            self._apply_catalog(event)
+        elif isinstance(event, InventoryChanged):
+            self.stock[event.product_id] = StockLevel(event.product_id, event.stock, event.reserved)
+        elif isinstance(event, ORDER_EVENTS):
+            self._apply_order(event)
+
+    def cart(self, cart_id: str) -> Cart:
+        return self.carts.get(cart_id) or empty_cart(cart_id)
+
+    def _apply_cart(self, event: Event) -> None:
+        key = cart_key(event)
+        if key is None:
+            return
+        names = {}
+        if isinstance(event, AddToCart) and event.product_id in self.products:
+            names[event.product_id] = self.products[event.product_id].name
+        self.carts[key] = evolve_cart(self.cart(key), event, names)
+        if isinstance(event, CartMerged):
+            self.carts.pop(event.from_session_id, None)
+
+    def _apply_catalog(self, event: Event) -> None:
+        assert isinstance(event, CATALOG_EVENTS)
+        product = evolve_product(self.products.get(event.product_id), event)
+        if product is not None:
+            self.products[event.product_id] = product
+        level = evolve_stock(self.stock.get(event.product_id), event)
+        if level is not None:
+            self.stock[event.product_id] = level
+
+    def _apply_order(self, event: Event) -> None:
+        assert isinstance(event, ORDER_EVENTS)
+        order = evolve_order(self.orders.get(event.order_id), event)
+        if order is None:
+            return
+        if isinstance(event, OrderPlaced) and event.order_id not in self.orders:
+            self.order_by_key[event.idempotency_key] = event.order_id
+            for owner in {event.user_id, event.session_id} - {None}:
+                assert owner is not None
+                self.orders_by_owner.setdefault(owner, []).append(event.order_id)
+        self.orders[event.order_id] = order

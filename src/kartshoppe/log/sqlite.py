@@ -1,0 +1,498 @@
+"""The embedded event-log adapter: one SQLite file in WAL mode, one partition a topic.
+
+Durability comes from `synchronous=FULL`: every COMMIT fsyncs the WAL, so a record is on disk
+when `append` returns. Throughput comes from group commit: one writer thread owns the only
+write connection and folds every request waiting in its queue (up to `max_batch` messages) into
+a single transaction, so an fsync is shared by many concurrent appends. Readers use their own
+connections, which WAL lets run beside the writer. In-process consumers are woken by an asyncio
+notification after each COMMIT; records written by other processes are found by a slow poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Final, TypeVar
+
+from kartshoppe.log.port import (
+    ALL_TOPICS,
+    Consumer,
+    EventLog,
+    LogUnavailableError,
+    Message,
+    Positions,
+    Record,
+    TopicPartition,
+)
+
+PARTITION: Final = 0
+"""The only partition of every topic: one file gives one total order per topic anyway."""
+
+FOREIGN_WRITE_POLL_S: Final = 0.05
+"""How often a waiting consumer looks for records committed by another process."""
+
+BUSY_TIMEOUT_S: Final = 10.0
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS partitions (
+    topic TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    next_offset INTEGER NOT NULL,
+    PRIMARY KEY (topic, partition)
+);
+CREATE TABLE IF NOT EXISTS records (
+    id INTEGER PRIMARY KEY,
+    topic TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    "offset" INTEGER NOT NULL,
+    key TEXT,
+    value BLOB NOT NULL,
+    timestamp INTEGER NOT NULL,
+    UNIQUE (topic, partition, "offset")
+);
+CREATE TABLE IF NOT EXISTS group_offsets (
+    group_id TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    next_offset INTEGER NOT NULL,
+    PRIMARY KEY (group_id, topic, partition)
+);
+"""
+
+_SELECT_RANGE: Final = (
+    'SELECT "offset", key, value, timestamp FROM records '
+    'WHERE topic = ? AND partition = ? AND "offset" >= ? ORDER BY "offset" LIMIT ?'
+)
+
+
+@dataclass(slots=True)
+class _Append:
+    messages: Sequence[Message]
+    future: asyncio.Future[list[Record]]
+    loop: asyncio.AbstractEventLoop
+
+
+@dataclass(slots=True)
+class _Commit:
+    group: str
+    positions: dict[TopicPartition, int]
+    future: asyncio.Future[None]
+    loop: asyncio.AbstractEventLoop
+
+
+_Request = _Append | _Commit
+_STOP: Final = object()
+
+T = TypeVar("T")
+
+
+def _size(request: _Request) -> int:
+    return len(request.messages) if isinstance(request, _Append) else 1
+
+
+def _connect(path: pathlib.Path, *, read_only: bool) -> sqlite3.Connection:
+    # isolation_level=None: autocommit, so readers never pin an old snapshot and the writer
+    # states its own BEGIN IMMEDIATE.
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    if read_only:
+        conn.execute("PRAGMA query_only=1")
+    else:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+    return conn
+
+
+def _check_topic(topic: str) -> None:
+    if topic not in ALL_TOPICS:
+        raise ValueError(f"unknown topic {topic!r}; known topics: {', '.join(ALL_TOPICS)}")
+
+
+def _check_message(message: Message) -> None:
+    _check_topic(message.topic)
+    if not isinstance(message.value, bytes):
+        raise TypeError(f"message value must be bytes, not {type(message.value).__name__}")
+
+
+def _query_range(
+    conn: sqlite3.Connection, topic: str, from_offset: int, limit: int
+) -> list[Record]:
+    rows = conn.execute(_SELECT_RANGE, (topic, PARTITION, from_offset, limit)).fetchall()
+    return [Record(topic, PARTITION, off, key, value, ts) for off, key, value, ts in rows]
+
+
+class _Writer:
+    """The thread that owns the write connection and commits requests in groups."""
+
+    def __init__(self, path: pathlib.Path, max_batch: int, on_commit: Callable[[], None]) -> None:
+        self._path = path
+        self._max_batch = max_batch
+        self._on_commit = on_commit
+        self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="sqlite-log-writer", daemon=True)
+        self.transactions = 0
+
+    def start(self) -> None:
+        """Open the database and create the schema; blocks until done (call off the loop)."""
+        self._thread.start()
+        self._ready.wait()
+        if self._startup_error is not None:
+            raise LogUnavailableError(f"cannot open {self._path}") from self._startup_error
+
+    def submit(self, request: _Request) -> None:
+        self._queue.put(request)
+
+    def stop(self) -> None:
+        """Commit what is queued, then close; blocks until done (call off the loop)."""
+        self._queue.put(_STOP)
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            conn = self._open()
+        except BaseException as exc:  # reported to start(), which raises it on the loop
+            self._startup_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            self._serve(conn)
+        finally:
+            conn.close()
+
+    def _open(self) -> sqlite3.Connection:
+        conn = _connect(self._path, read_only=False)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executescript(_SCHEMA)
+        conn.executemany(
+            "INSERT OR IGNORE INTO partitions (topic, partition, next_offset) VALUES (?, ?, 0)",
+            [(topic, PARTITION) for topic in ALL_TOPICS],
+        )
+        conn.execute("COMMIT")
+        return conn
+
+    def _serve(self, conn: sqlite3.Connection) -> None:
+        carried: _Request | object | None = None
+        while True:
+            first = carried if carried is not None else self._queue.get()
+            carried = None
+            if first is _STOP:
+                return
+            assert isinstance(first, _Append | _Commit)
+            batch: list[_Request] = [first]
+            size = _size(first)
+            while size < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                # A request that would overflow the batch (or the stop marker) opens the next
+                # round, so every append stays whole inside one transaction.
+                if item is _STOP or size + _size(item) > self._max_batch:  # type: ignore[arg-type]
+                    carried = item
+                    break
+                assert isinstance(item, _Append | _Commit)
+                batch.append(item)
+                size += _size(item)
+            self._commit_batch(conn, batch)
+
+    def _commit_batch(self, conn: sqlite3.Connection, batch: list[_Request]) -> None:
+        try:
+            results = self._write(conn, batch)
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            error = LogUnavailableError(f"write to {self._path} failed: {exc}")
+            _settle(batch, [error] * len(batch))
+            return
+        self.transactions += 1
+        _settle(batch, results)
+        self._on_commit()
+
+    def _write(self, conn: sqlite3.Connection, batch: list[_Request]) -> list[list[Record] | None]:
+        conn.execute("BEGIN IMMEDIATE")
+        # Read next offsets inside the write lock so writers in other processes stay dense too.
+        next_offsets: dict[str, int] = dict(
+            conn.execute("SELECT topic, next_offset FROM partitions WHERE partition = ?", (0,))
+        )
+        now = time.time_ns() // 1_000_000
+        rows: list[tuple[str, int, int, str | None, bytes, int]] = []
+        commits: list[tuple[str, str, int, int]] = []
+        results: list[list[Record] | None] = []
+        for request in batch:
+            if isinstance(request, _Commit):
+                commits.extend((request.group, t, p, o) for (t, p), o in request.positions.items())
+                results.append(None)
+                continue
+            records = []
+            for m in request.messages:
+                offset = next_offsets[m.topic]
+                next_offsets[m.topic] = offset + 1
+                records.append(Record(m.topic, PARTITION, offset, m.key, m.value, now))
+                rows.append((m.topic, PARTITION, offset, m.key, m.value, now))
+            results.append(records)
+        conn.executemany(
+            'INSERT INTO records (topic, partition, "offset", key, value, timestamp) '
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        conn.executemany(
+            "UPDATE partitions SET next_offset = ? WHERE topic = ? AND partition = ?",
+            [(o, t, PARTITION) for t, o in next_offsets.items()],
+        )
+        conn.executemany(
+            "INSERT INTO group_offsets (group_id, topic, partition, next_offset) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (group_id, topic, partition) "
+            "DO UPDATE SET next_offset = excluded.next_offset",
+            commits,
+        )
+        conn.execute("COMMIT")
+        return results
+
+
+def _settle(batch: list[_Request], outcomes: Sequence[object]) -> None:
+    """Resolve every caller's future on its own loop, with one wake-up per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[object], object]]] = {}
+    for request, outcome in zip(batch, outcomes, strict=True):
+        fut: asyncio.Future[object] = request.future  # type: ignore[assignment]
+        by_loop.setdefault(request.loop, []).append((fut, outcome))
+    for loop, pairs in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve_all, pairs)
+        except RuntimeError:  # the caller's loop has closed; nobody is waiting any more
+            continue
+
+
+def _resolve_all(pairs: list[tuple[asyncio.Future[object], object]]) -> None:
+    for fut, outcome in pairs:
+        if fut.done():  # the caller was cancelled; the write stands regardless
+            continue
+        if isinstance(outcome, BaseException):
+            fut.set_exception(outcome)
+        else:
+            fut.set_result(outcome)
+
+
+class SqliteEventLog(EventLog):
+    """The event log in one SQLite file.
+
+    `transaction_count` is the number of write transactions this instance has committed;
+    comparing it with the number of `append` calls shows how well group commit batches.
+    """
+
+    def __init__(self, path: pathlib.Path, *, max_batch: int = 1000) -> None:
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        self.path = path
+        self.max_batch = max_batch
+        self._writer: _Writer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._committed = asyncio.Event()
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = threading.Lock()
+        self._consumers: set[SqliteConsumer] = set()
+
+    @property
+    def transaction_count(self) -> int:
+        return self._writer.transactions if self._writer is not None else 0
+
+    async def start(self) -> None:
+        if self._writer is not None:
+            raise LogUnavailableError("log is already started")
+        self._loop = asyncio.get_running_loop()
+        self._committed = asyncio.Event()
+        writer = _Writer(self.path, self.max_batch, self._notify_threadsafe)
+        await asyncio.to_thread(self._open, writer)
+        self._writer = writer
+
+    def _open(self, writer: _Writer) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        writer.start()
+        self._reader = _connect(self.path, read_only=True)
+
+    async def close(self) -> None:
+        for consumer in list(self._consumers):
+            await consumer.close()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            await asyncio.to_thread(writer.stop)
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            with self._reader_lock:
+                reader.close()
+
+    async def append(self, messages: Sequence[Message]) -> list[Record]:
+        for message in messages:
+            _check_message(message)
+        if not messages:
+            return []
+        writer = self._running_writer()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Record]] = loop.create_future()
+        writer.submit(_Append(list(messages), future, loop))
+        return await future
+
+    def consumer(self, topics: Sequence[str], group: str | None = None) -> SqliteConsumer:
+        for topic in topics:
+            _check_topic(topic)
+        if not topics:
+            raise ValueError("a consumer needs at least one topic")
+        self._running_writer()
+        consumer = SqliteConsumer(self, list(dict.fromkeys(topics)), group)
+        self._consumers.add(consumer)
+        return consumer
+
+    async def end_offsets(self, topic: str) -> dict[int, int]:
+        _check_topic(topic)
+        rows = await asyncio.to_thread(
+            self._read_locked,
+            lambda c: c.execute(
+                "SELECT partition, next_offset FROM partitions WHERE topic = ?", (topic,)
+            ).fetchall(),
+        )
+        return dict(rows)
+
+    async def read(self, topic: str, from_offset: int, limit: int) -> list[Record]:
+        """Up to `limit` records of `topic` from `from_offset` on, in offset order."""
+        _check_topic(topic)
+        return await asyncio.to_thread(
+            self._read_locked, lambda c: _query_range(c, topic, from_offset, limit)
+        )
+
+    def _read_locked(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        with self._reader_lock:
+            if self._reader is None:
+                raise LogUnavailableError("log is closed")
+            return query(self._reader)
+
+    def _running_writer(self) -> _Writer:
+        if self._writer is None:
+            raise LogUnavailableError("log is not started (or already closed)")
+        return self._writer
+
+    def _notify_threadsafe(self) -> None:
+        if self._loop is None:
+            return
+        try:
+            self._loop.call_soon_threadsafe(self._notify)
+        except RuntimeError:  # loop closed while the writer drained its queue
+            return
+
+    def _notify(self) -> None:
+        # Swap before setting: waiters hold the old event and wake; later waiters get a fresh one.
+        committed, self._committed = self._committed, asyncio.Event()
+        committed.set()
+
+    def _submit_commit(
+        self, group: str, positions: dict[TopicPartition, int]
+    ) -> asyncio.Future[None]:
+        writer = self._running_writer()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        writer.submit(_Commit(group, positions, future, loop))
+        return future
+
+    def _forget(self, consumer: SqliteConsumer) -> None:
+        self._consumers.discard(consumer)
+
+
+class SqliteConsumer(Consumer):
+    """A consumer of a `SqliteEventLog` with its own read connection."""
+
+    def __init__(self, log: SqliteEventLog, topics: list[str], group: str | None) -> None:
+        self._log = log
+        self._topics = topics
+        self._group = group
+        self._positions: dict[str, int] | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._closed = False
+        self._next_topic = 0
+
+    @property
+    def positions(self) -> dict[TopicPartition, int]:
+        """Next offset this consumer will return, per (topic, partition), once it has polled."""
+        return {(t, PARTITION): o for t, o in (self._positions or {}).items()}
+
+    async def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
+        if max_records < 1:
+            raise ValueError(f"max_records must be at least 1, got {max_records}")
+        deadline = time.monotonic() + timeout
+        while True:
+            # Take the notification before reading, so a COMMIT landing between the read and
+            # the wait still wakes us.
+            committed = self._log._committed
+            records = await self._fetch(max_records)
+            remaining = deadline - time.monotonic()
+            if records or remaining <= 0 or self._closed:
+                return records
+            try:
+                async with asyncio.timeout(min(remaining, FOREIGN_WRITE_POLL_S)):
+                    await committed.wait()
+            except TimeoutError:
+                pass
+
+    async def commit(self, positions: Positions) -> None:
+        if self._group is None:
+            raise ValueError("a consumer without a group cannot commit positions")
+        checked: dict[TopicPartition, int] = {}
+        for (topic, partition), offset in positions.items():
+            _check_topic(topic)
+            if partition != PARTITION or offset < 0:
+                raise ValueError(f"invalid position {offset} for {topic}[{partition}]")
+            checked[(topic, partition)] = offset
+        if self._closed:
+            raise LogUnavailableError("consumer is closed")
+        await self._log._submit_commit(self._group, checked)
+
+    async def close(self) -> None:
+        self._closed = True
+        self._log._forget(self)
+        async with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                await asyncio.to_thread(conn.close)
+
+    async def _fetch(self, max_records: int) -> list[Record]:
+        async with self._lock:
+            if self._closed:
+                return []
+            if self._conn is None:
+                self._conn = await asyncio.to_thread(_connect, self._log.path, read_only=True)
+            if self._positions is None:
+                self._positions = await asyncio.to_thread(self._load_positions, self._conn)
+            order = self._topics[self._next_topic :] + self._topics[: self._next_topic]
+            # Rotate the first topic so a busy topic cannot starve the others.
+            self._next_topic = (self._next_topic + 1) % len(self._topics)
+            records = await asyncio.to_thread(self._read, self._conn, order, max_records)
+            for r in records:
+                self._positions[r.topic] = r.offset + 1
+            return records
+
+    def _load_positions(self, conn: sqlite3.Connection) -> dict[str, int]:
+        positions = dict.fromkeys(self._topics, 0)
+        if self._group is not None:
+            rows = conn.execute(
+                "SELECT topic, next_offset FROM group_offsets WHERE group_id = ? AND partition = ?",
+                (self._group, PARTITION),
+            )
+            positions.update((t, o) for t, o in rows if t in positions)
+        return positions
+
+    def _read(self, conn: sqlite3.Connection, order: list[str], max_records: int) -> list[Record]:
+        assert self._positions is not None
+        records: list[Record] = []
+        for topic in order:
+            if len(records) >= max_records:
+                break
+            records += _query_range(conn, topic, self._positions[topic], max_records - len(records))
+        return records
