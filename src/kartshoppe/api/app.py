@@ -1,0 +1,185 @@
+"""The composition root: builds the platform for the configured adapters and serves it.
+
+Start-up order: open the log, rebuild the fold and the live views from it, seed the catalog on
+an empty shop, then serve. `/health` answers as soon as the process is up, `/ready` once the
+views have caught up with the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI
+from fastapi import Path as PathParam
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, Response
+
+from kartshoppe.api import errors
+from kartshoppe.api.hub import Hub, message
+from kartshoppe.api.platform import Platform
+from kartshoppe.api.routes import admin, cart, catalog, live, orders, tracking
+from kartshoppe.api.routes._responses import json
+from kartshoppe.api.schemas import Health
+from kartshoppe.api.ws import router as ws_router
+from kartshoppe.application.projection import Projection
+from kartshoppe.application.shop import ShopService
+from kartshoppe.catalog import placeholder_svg, product_svg, seed_products
+from kartshoppe.config import Settings
+from kartshoppe.events import Event, Topic
+from kartshoppe.log.port import EventLog, Record
+from kartshoppe.views.catalog import CatalogView
+from kartshoppe.views.live import LiveView
+
+API_PREFIX = "/api/ecommerce"
+TICK_SECONDS = 1.0
+
+
+def make_log(settings: Settings) -> EventLog:
+    """The event-log adapter the settings ask for."""
+    if settings.bus == "kafka":
+        from kartshoppe.log.kafka import KafkaEventLog
+
+        return KafkaEventLog(settings.bootstrap)
+    from kartshoppe.log.sqlite import SqliteEventLog
+
+    return SqliteEventLog(settings.log_path)
+
+
+def assemble(event_log: EventLog) -> Platform:
+    projection = Projection(event_log)
+    catalog_view = CatalogView(projection.state)
+    live_view = LiveView()
+    hub = Hub(projection.state, catalog_view)
+    fanout = Projection(event_log, (Topic.FANOUT,))
+
+    def on_state_event(_: Record, event: Event) -> None:
+        catalog_view.on_event(event)
+        if projection.ready.is_set():
+            hub.on_event(event)
+
+    def on_fanout_event(_: Record, event: Event) -> None:
+        live_view.on_event(event)
+        if event.event_type == "TRENDING_UPDATED":
+            catalog_view.trending_scores = dict(live_view.trending)
+            catalog_view.on_event(event)
+        if fanout.ready.is_set():
+            hub.on_event(event)
+
+    projection.subscribe(on_state_event)
+    fanout.subscribe(on_fanout_event)
+    service = ShopService(event_log, projection)
+    return Platform(service, projection, fanout, catalog_view, live_view, hub)
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        with contextlib.suppress(Exception):
+            await job()
+
+
+def _ticker(platform: Platform) -> Callable[[], Awaitable[None]]:
+    async def tick() -> None:
+        await platform.service.end_expired_flash_sales()
+        if platform.hub.connections:
+            platform.hub.publish(
+                "analytics", message("ANALYTICS", analytics=platform.live.analytics)
+            )
+
+    return tick
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    event_log = make_log(settings)
+    await event_log.start()
+    platform = assemble(event_log)
+    app.state.platform = platform
+    await platform.projection.start()
+    await platform.fanout.start()
+    await platform.projection.ready.wait()
+    if settings.seed:
+        await platform.service.seed_catalog(seed_products())
+    ticker = asyncio.create_task(_every(TICK_SECONDS, _ticker(platform)))
+    try:
+        yield
+    finally:
+        ticker.cancel()
+        await platform.fanout.stop()
+        await platform.projection.stop()
+        await event_log.close()
+
+
+system = APIRouter(tags=["system"])
+
+
+@system.get("/health", response_model=Health)
+async def health(request: Request) -> Response:
+    platform: Platform = request.app.state.platform
+    return json({"status": "ok", "recordsApplied": platform.projection.records_applied})
+
+
+@system.get("/ready", response_model=Health, responses={503: {"model": Health}})
+async def ready(request: Request) -> Response:
+    platform: Platform = request.app.state.platform
+    caught_up = platform.projection.ready.is_set() and platform.fanout.ready.is_set()
+    body = {"status": "ready" if caught_up else "starting"}
+    return json(body, 200 if caught_up else 503)
+
+
+@system.get("/images/products/{name}", response_class=Response)
+async def product_image(
+    request: Request, name: Annotated[str, PathParam(max_length=140)]
+) -> Response:
+    platform: Platform = request.app.state.platform
+    product = platform.service.state.products.get(name.removesuffix(".svg"))
+    svg = product_svg(product) if product else placeholder_svg("KartShoppe")
+    headers = {"Cache-Control": "public, max-age=3600"}
+    return Response(svg, media_type="image/svg+xml", headers=headers)
+
+
+NOT_BUILT = """<!doctype html><title>KartShoppe</title>
+<h1>KartShoppe API is running</h1>
+<p>The web app is not built: run <code>make run</code>. API docs: <a href="/docs">/docs</a>.</p>"""
+
+
+def web_routes(web_dir: Path) -> APIRouter:
+    """The built React app at `/`, with every unknown path answered by its index page."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/{path:path}")
+    async def web(path: str) -> Response:
+        if path.startswith(API_PREFIX.lstrip("/")):
+            return errors.error_response(404, "not_found", f"no route /{path}")
+        candidate = (web_dir / path).resolve()
+        if path and candidate.is_file() and web_dir.resolve() in candidate.parents:
+            return FileResponse(candidate)
+        index = web_dir / "index.html"
+        if index.is_file():
+            return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        return HTMLResponse(NOT_BUILT)
+
+    return router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="KartShoppe",
+        version="0.1.0",
+        description="Real-time, event-sourced, CQRS e-commerce platform",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    for module in (catalog, cart, orders, tracking, admin, live):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(system)
+    app.include_router(ws_router)
+    app.include_router(web_routes(settings.web_dir))
+    return app

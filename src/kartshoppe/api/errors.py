@@ -1,0 +1,91 @@
+"""Every error a client can cause becomes a 4xx with a JSON body naming the problem.
+
+Shape: `{"error": code, "message": text, "details": [{"field", "message"}]}` (docs/API.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from kartshoppe.domain.errors import DomainError, NotFoundError
+
+UNPROCESSABLE = frozenset(
+    {
+        "line_limit",
+        "invalid_price",
+        "invalid_discount",
+        "invalid_duration",
+        "invalid_quantity",
+        "validation_error",
+    }
+)
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    body = {"error": code, "message": message, "details": details or []}
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+def status_of(exc: DomainError) -> int:
+    if isinstance(exc, NotFoundError):
+        return 404
+    return 422 if exc.code in UNPROCESSABLE else 409
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) or "body"
+
+
+def validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
+    return [{"field": _field(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+
+
+async def on_domain_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    details = [{"field": exc.field, "message": exc.message}] if exc.field else []
+    return error_response(status_of(exc), exc.code, exc.message, details)
+
+
+async def on_validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if any(e["type"] == "json_invalid" for e in exc.errors()):
+        return error_response(400, "malformed_json", "the request body is not valid JSON")
+    details = validation_details(exc)
+    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+    return error_response(422, "validation_error", summary or "invalid request", details)
+
+
+async def on_http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = HTTP_CODES.get(exc.status_code, "error")
+    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(HTTPException, on_http_error)

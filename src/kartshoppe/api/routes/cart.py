@@ -1,0 +1,64 @@
+"""Cart routes: read, add, remove, change quantity, clear, and merge into a user's cart."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from starlette.responses import Response
+
+from kartshoppe.api.platform import Platform, platform
+from kartshoppe.api.routes._responses import ERRORS, json
+from kartshoppe.api.schemas import (
+    AddToCartBody,
+    CartOut,
+    MergeBody,
+    OwnerBody,
+    RemoveFromCartBody,
+    UpdateQuantityBody,
+)
+from kartshoppe.domain.cart import cart_id_for
+from kartshoppe.domain.views import cart_view
+from kartshoppe.events import Id
+
+router = APIRouter(prefix="/cart", tags=["cart"], responses=ERRORS)
+Live = Annotated[Platform, Depends(platform)]
+SessionId = Annotated[Id, Path(alias="sessionId")]
+
+
+@router.get("/{sessionId}", response_model=CartOut)
+async def get_cart(
+    p: Live, session_id: SessionId, user_id: Annotated[Id | None, Query(alias="userId")] = None
+) -> Response:
+    cart = p.service.state.cart(cart_id_for(session_id, user_id))
+    return json(cart_view(cart))
+
+
+@router.post("/{sessionId}/add", response_model=CartOut)
+async def add_to_cart(p: Live, session_id: SessionId, body: AddToCartBody) -> Response:
+    cart = await p.service.add_to_cart(session_id, body.user_id, body.product_id, body.quantity)
+    return json(cart_view(cart))
+
+
+@router.post("/{sessionId}/remove", response_model=CartOut)
+async def remove_from_cart(p: Live, session_id: SessionId, body: RemoveFromCartBody) -> Response:
+    cart = await p.service.remove_from_cart(session_id, body.user_id, body.product_id)
+    return json(cart_view(cart))
+
+
+@router.post("/{sessionId}/update", response_model=CartOut)
+async def update_quantity(p: Live, session_id: SessionId, body: UpdateQuantityBody) -> Response:
+    cart = await p.service.change_quantity(session_id, body.user_id, body.product_id, body.quantity)
+    return json(cart_view(cart))
+
+
+@router.post("/{sessionId}/clear", response_model=CartOut)
+async def clear_cart(p: Live, session_id: SessionId, body: OwnerBody) -> Response:
+    cart = await p.service.clear_cart(session_id, body.user_id)
+    return json(cart_view(cart))
+
+
+@router.post("/{sessionId}/merge", response_model=CartOut)
+async def merge_cart(p: Live, session_id: SessionId, body: MergeBody) -> Response:
+    cart = await p.service.merge_carts(session_id, body.user_id)
+    return json(cart_view(cart))

@@ -1,0 +1,31 @@
+"""Live outputs of the processors: analytics totals and a shopper's latest recommendations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from starlette.responses import Response
+
+from kartshoppe.api.platform import Platform, platform
+from kartshoppe.api.routes._responses import ERRORS, json
+from kartshoppe.api.schemas import AnalyticsOut, RecommendationOut
+from kartshoppe.events import Id, event_to_dict
+
+router = APIRouter(tags=["live"], responses=ERRORS)
+Live = Annotated[Platform, Depends(platform)]
+
+
+@router.get("/analytics", response_model=AnalyticsOut)
+async def analytics(p: Live) -> Response:
+    return json(p.live.analytics)
+
+
+@router.get("/recommendations/{sessionId}", response_model=list[RecommendationOut])
+async def recommendations(
+    p: Live,
+    session_id: Annotated[Id, Path(alias="sessionId")],
+    user_id: Annotated[Id | None, Query(alias="userId")] = None,
+) -> Response:
+    found = p.live.recommendations(session_id, user_id)
+    return json([event_to_dict(r) for r in found])

@@ -1,0 +1,52 @@
+"""Checkout and order routes: idempotent checkout, simulated payment, order lookups."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from starlette.responses import Response
+
+from kartshoppe.api.platform import Platform, platform
+from kartshoppe.api.routes._responses import ERRORS, json
+from kartshoppe.api.schemas import CheckoutBody, OrderOut
+from kartshoppe.domain.errors import DomainError
+from kartshoppe.domain.views import order_view
+from kartshoppe.events import Id, OrderStatus
+
+router = APIRouter(tags=["orders"], responses=ERRORS)
+Live = Annotated[Platform, Depends(platform)]
+OrderId = Annotated[Id, Path(alias="orderId")]
+
+
+@router.post("/checkout", response_model=OrderOut, status_code=201)
+async def checkout(p: Live, body: CheckoutBody) -> Response:
+    order, created = await p.service.checkout(body.session_id, body.user_id, body.idempotency_key)
+    return json(order_view(order), 201 if created else 200)
+
+
+@router.post("/orders/{orderId}/pay", response_model=OrderOut)
+async def pay_order(p: Live, order_id: OrderId) -> Response:
+    order = p.service.order(order_id)
+    if order.status != OrderStatus.PLACED:
+        raise DomainError("invalid_transition", f"order is {order.status}, not awaiting payment")
+    return json(order_view(await p.service.set_order_status(order_id, OrderStatus.PAID)))
+
+
+@router.get("/orders/{orderId}", response_model=OrderOut)
+async def get_order(p: Live, order_id: OrderId) -> Response:
+    return json(order_view(p.service.order(order_id)))
+
+
+@router.get("/orders", response_model=list[OrderOut])
+async def list_orders(
+    p: Live,
+    user_id: Annotated[Id | None, Query(alias="userId")] = None,
+    session_id: Annotated[Id | None, Query(alias="sessionId")] = None,
+) -> Response:
+    if not (user_id or session_id):
+        raise DomainError("validation_error", "give a userId or a sessionId", "userId")
+    state = p.service.state
+    ids = state.orders_by_owner.get(user_id or session_id or "", [])
+    found = sorted((state.orders[i] for i in ids), key=lambda o: -o.created_at)
+    return json([order_view(o) for o in found])

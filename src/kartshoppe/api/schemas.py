@@ -1,0 +1,216 @@
+"""Request and response bodies of the REST API, for validation and the OpenAPI schema.
+
+Responses are encoded straight from the views (pre-encoded bytes on hot paths); these models
+document them so that the served schema matches what is sent (checked by Schemathesis).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from kartshoppe.events import (
+    MAX_QUANTITY,
+    FlashSale,
+    Id,
+    Model,
+    OrderStatus,
+    Price,
+    Quantity,
+    Stock,
+)
+
+
+class Request(Model):
+    pass
+
+
+class AddToCartBody(Request):
+    product_id: Id
+    quantity: Quantity = 1
+    user_id: Id | None = None
+
+
+class RemoveFromCartBody(Request):
+    product_id: Id
+    user_id: Id | None = None
+
+
+class UpdateQuantityBody(Request):
+    product_id: Id
+    quantity: Quantity
+    user_id: Id | None = None
+
+
+class OwnerBody(Request):
+    user_id: Id | None = None
+
+
+class MergeBody(Request):
+    user_id: Id
+
+
+class CheckoutBody(Request):
+    session_id: Id
+    user_id: Id | None = None
+    idempotency_key: Id
+
+
+class PriceBody(Request):
+    price: Annotated[float, Field(gt=0, le=1_000_000)]
+
+
+class RestockBody(Request):
+    quantity: Annotated[int, Field(ge=1, le=100_000)]
+
+
+class FlashSaleBody(Request):
+    discount_percent: Annotated[float, Field(gt=0, lt=100)]
+    duration_seconds: Annotated[int, Field(ge=1, le=7 * 24 * 3600)]
+
+
+class StatusBody(Request):
+    status: OrderStatus
+
+
+class LaunchBody(Request):
+    id: Id | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(max_length=4000)] = ""
+    category: Annotated[str, Field(min_length=1, max_length=80)]
+    price: Annotated[float, Field(gt=0, le=1_000_000)]
+    original_price: Price | None = None
+    stock: Stock = 0
+    rating: Annotated[float, Field(ge=0, le=5)] = 0.0
+    tags: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=20)] = []
+    featured: bool = False
+
+
+class ProductOut(Model):
+    id: str
+    name: str
+    description: str
+    category: str
+    price: float
+    list_price: float
+    original_price: float
+    stock: int
+    available: int
+    low_stock: bool
+    sold_out: bool
+    rating: float
+    review_count: int
+    tags: list[str]
+    featured: bool
+    image_url: str
+    flash_sale: FlashSale | None = None
+    trending_score: float | None = None
+
+
+class ProductPage(Model):
+    items: list[ProductOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class CategoryOut(Model):
+    name: str
+    count: int
+
+
+class CartLineOut(Model):
+    product_id: str
+    name: str
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+    unit_price: float
+    line_total: float
+
+
+class CartOut(Model):
+    cart_id: str
+    session_id: str | None
+    user_id: str | None
+    lines: list[CartLineOut]
+    item_count: int
+    subtotal: float
+    updated_at: int
+
+
+class OrderLineOut(Model):
+    product_id: str
+    name: str
+    quantity: int
+    unit_price: float
+
+
+class StatusChange(Model):
+    status: OrderStatus
+    timestamp: int
+
+
+class OrderOut(Model):
+    order_id: str
+    session_id: str | None
+    user_id: str | None
+    idempotency_key: str
+    lines: list[OrderLineOut]
+    total: float
+    status: OrderStatus
+    created_at: int
+    updated_at: int
+    history: list[StatusChange]
+
+
+class FieldError(Model):
+    field: str
+    message: str
+
+
+class ErrorOut(Model):
+    error: str
+    message: str
+    details: list[FieldError] = []
+
+
+class Rejected(Model):
+    index: int
+    event_id: str | None = None
+    reason: str
+    details: list[FieldError]
+
+
+class TrackOut(Model):
+    accepted: int
+    rejected: int
+    errors: list[Rejected]
+
+
+class AnalyticsOut(Model):
+    model_config = Model.model_config | {"extra": "allow"}
+
+    live_users: int
+    events_per_second: float
+    orders: int
+    revenue: float
+    funnel: dict[str, int]
+    abandonment_rate: float
+    recovered_carts: int
+    top_products: list[dict[str, Any]]
+    top_categories: list[dict[str, Any]]
+    updated_at: int
+
+
+class RecommendationOut(Model):
+    model_config = Model.model_config | {"extra": "allow"}
+
+    event_type: str
+    product_ids: list[str]
+    confidence: float
+    reason: str
+
+
+class Health(Model):
+    status: str
+    records_applied: int = 0

@@ -1,0 +1,101 @@
+"""The WebSocket endpoint `/ecommerce/{sessionId}/{userId}`: cart commands and tracking in,
+pushes out (via the hub). A bad message gets an `ERROR` reply; the socket stays open."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from kartshoppe.api.hub import CHANNELS, Connection, message
+from kartshoppe.api.platform import Platform
+from kartshoppe.domain.cart import cart_id_for
+from kartshoppe.domain.errors import DomainError
+from kartshoppe.domain.views import cart_view
+from kartshoppe.events import MAX_QUANTITY
+
+router = APIRouter()
+ANONYMOUS = "anonymous"
+
+
+def _quantity(msg: dict[str, Any]) -> int:
+    quantity = msg.get("quantity", 1)
+    if not isinstance(quantity, int) or isinstance(quantity, bool):
+        raise DomainError("validation_error", "quantity must be a whole number", "quantity")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise DomainError("line_limit", f"quantity must be 1 to {MAX_QUANTITY}", "quantity")
+    return quantity
+
+
+def _product_id(msg: dict[str, Any]) -> str:
+    product_id = msg.get("productId")
+    if not isinstance(product_id, str) or not product_id:
+        raise DomainError("validation_error", "productId is required", "productId")
+    return product_id
+
+
+async def _handle(p: Platform, conn: Connection, msg: dict[str, Any]) -> None:
+    kind = msg.get("type")
+    service, sid, uid = p.service, conn.session_id, conn.user_id
+    if kind == "PING":
+        p.hub.send([conn], message("PONG"))
+    elif kind == "ADD_TO_CART":
+        await service.add_to_cart(sid, uid, _product_id(msg), _quantity(msg))
+    elif kind == "REMOVE_FROM_CART":
+        await service.remove_from_cart(sid, uid, _product_id(msg))
+    elif kind == "UPDATE_QUANTITY":
+        await service.change_quantity(sid, uid, _product_id(msg), _quantity(msg))
+    elif kind == "TRACK":
+        event = msg.get("event")
+        result = await service.track(
+            [{**event, "sessionId": sid} if isinstance(event, dict) else event]
+        )
+        if result.rejections:
+            rejection = result.rejections[0]
+            p.hub.send([conn], message("ERROR", error=rejection.reason, details=rejection.details))
+    elif kind in ("SUBSCRIBE", "UNSUBSCRIBE"):
+        channel = msg.get("channel")
+        if channel not in CHANNELS:
+            raise DomainError("validation_error", f"channel must be one of {sorted(CHANNELS)}")
+        p.hub.subscribe(conn, str(channel), kind == "SUBSCRIBE")
+        if channel == "analytics" and kind == "SUBSCRIBE":
+            p.hub.send([conn], message("ANALYTICS", analytics=p.live.analytics))
+    else:
+        raise DomainError("unknown_message", f"unknown message type {kind!r}", "type")
+
+
+@router.websocket("/ecommerce/{session_id}/{user_id}")
+async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) -> None:
+    p: Platform = websocket.app.state.platform
+    await websocket.accept()
+    uid = None if user_id == ANONYMOUS else user_id
+    conn = Connection(websocket, session_id, uid)
+    p.hub.register(conn)
+    pump = asyncio.create_task(conn.pump())
+    cart = cart_view(p.service.state.cart(cart_id_for(session_id, uid)))
+    p.hub.send([conn], message("CONNECTED", sessionId=session_id, userId=uid))
+    p.hub.send([conn], message("CART_UPDATED", cart=cart))
+    try:
+        while True:
+            raw = await websocket.receive_text()
+            try:
+                msg = orjson.loads(raw)
+                if not isinstance(msg, dict):
+                    raise DomainError("validation_error", "a message is a JSON object")
+                await _handle(p, conn, msg)
+            except orjson.JSONDecodeError:
+                p.hub.send([conn], message("ERROR", error="malformed_json", message="not JSON"))
+            except DomainError as exc:
+                p.hub.send(
+                    [conn], message("ERROR", error=exc.code, message=exc.message, field=exc.field)
+                )
+    except WebSocketDisconnect:
+        pass
+    finally:
+        p.hub.unregister(conn)
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pump

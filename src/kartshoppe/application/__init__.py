@@ -1,0 +1,1 @@
+"""The application layer: the shop service (write side) and its fold of the log."""

@@ -1,0 +1,73 @@
+"""The `kartshoppe` command: `serve` the platform, and the tools around it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kartshoppe.config import Settings
+
+
+def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="run the platform (embedded mode by default)")
+    serve.add_argument("--host", help="listen address (KARTSHOPPE_HOST, default 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="listen port (KARTSHOPPE_PORT, default 8080)")
+    serve.add_argument("--data-dir", type=Path, help="data directory (KARTSHOPPE_DATA_DIR)")
+    serve.add_argument("--bus", choices=["embedded", "kafka"], help="event log (KARTSHOPPE_BUS)")
+    serve.add_argument("--bootstrap", help="Kafka bootstrap servers (KARTSHOPPE_BOOTSTRAP)")
+    serve.add_argument(
+        "--processors", choices=["embedded", "flink", "off"], help="KARTSHOPPE_PROCESSORS"
+    )
+    serve.add_argument("--no-seed", action="store_true", help="do not seed the demo catalog")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        "HOST": args.host,
+        "PORT": args.port,
+        "DATA_DIR": args.data_dir,
+        "BUS": args.bus,
+        "BOOTSTRAP": args.bootstrap,
+        "PROCESSORS": args.processors,
+        "SEED": "0" if args.no_seed else None,
+    }
+    for name, value in overrides.items():
+        if value is not None:
+            os.environ[f"KARTSHOPPE_{name}"] = str(value)
+    return Settings()
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+
+    from kartshoppe.api.app import create_app
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        ws_max_size=64 * 1024,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kartshoppe", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(sub)
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve(_settings(args))
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

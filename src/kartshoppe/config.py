@@ -1,0 +1,56 @@
+"""Settings of a running platform, from command-line flags over `KARTSHOPPE_*` environment
+variables over defaults. The adapters are chosen here and nowhere else."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, TypeVar
+
+Bus = Literal["embedded", "kafka"]
+Processors = Literal["embedded", "flink", "off"]
+BUSES: tuple[Bus, ...] = ("embedded", "kafka")
+PROCESSORS: tuple[Processors, ...] = ("embedded", "flink", "off")
+T = TypeVar("T", bound=str)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"KARTSHOPPE_{name}", default)
+
+
+def _choice(name: str, allowed: tuple[T, ...]) -> T:
+    """The variable's value if it is one of `allowed` (the first is the default)."""
+    value = _env(name, allowed[0])
+    for option in allowed:
+        if option == value:
+            return option
+    raise ValueError(f"KARTSHOPPE_{name} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = field(default_factory=lambda: _env("HOST", "0.0.0.0"))
+    port: int = field(default_factory=lambda: int(_env("PORT", "8080")))
+    data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", "data")))
+    bus: Bus = field(default_factory=lambda: _choice("BUS", BUSES))
+    bootstrap: str = field(default_factory=lambda: _env("BOOTSTRAP", "127.0.0.1:9092"))
+    processors: Processors = field(default_factory=lambda: _choice("PROCESSORS", PROCESSORS))
+    seed: bool = field(default_factory=lambda: _env("SEED", "1") != "0")
+    web_dir: Path = field(
+        default_factory=lambda: Path(_env("WEB_DIR", str(REPO_ROOT / "frontend" / "dist")))
+    )
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "log.sqlite"
+
+    @property
+    def state_path(self) -> Path:
+        return self.data_dir / "processors.sqlite"
+
+    @property
+    def warehouse(self) -> str:
+        return _env("WAREHOUSE", str(self.data_dir / "warehouse"))

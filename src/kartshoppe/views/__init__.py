@@ -1,0 +1,1 @@
+"""The read side (CQRS): query-shaped views kept current from the log."""
