@@ -1,0 +1,56 @@
+# KartShoppe: `make run` sets up and runs the shop at http://localhost:8080; `make test` sets up
+# and runs every test. Each target installs what is missing and nothing else.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+WEB_STAMP := frontend/dist/.built
+NPM_STAMP := frontend/node_modules/.installed
+WEB_SOURCES := $(shell find frontend/src frontend/public frontend/index.html frontend/vite.config.ts -type f 2>/dev/null)
+
+.PHONY: run test check test-python test-web e2e bench chromium clean
+
+run: $(PY_STAMP) $(WEB_STAMP)
+	$(PY) -m kartshoppe serve
+
+test: $(PY_STAMP) $(WEB_STAMP) chromium check test-python test-web e2e
+
+$(PY_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check uv
+	$(VENV)/bin/uv pip install -q -p $(PY) -e '.[dev]'
+	touch $@
+
+$(NPM_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# the web app is rebuilt only when its sources changed
+$(WEB_STAMP): $(NPM_STAMP) $(PY_STAMP) $(WEB_SOURCES)
+	$(PY) scripts/gen_types.py
+	cd frontend && npm run build
+	touch $@
+
+chromium:
+	bash scripts/install-chromium.sh
+
+check: $(PY_STAMP)
+	$(PY) -m ruff check src tests bench
+	$(PY) -m ruff format --check src tests bench
+	$(PY) -m mypy src
+
+test-python: $(PY_STAMP)
+	$(PY) -m pytest
+
+test-web: $(NPM_STAMP)
+	cd frontend && npm test
+
+e2e: $(PY_STAMP) $(WEB_STAMP) chromium
+	cd frontend && npm run e2e
+
+bench: $(PY_STAMP)
+	$(PY) -m kartshoppe bench
+
+clean:
+	rm -rf $(VENV) frontend/node_modules frontend/dist .cache
