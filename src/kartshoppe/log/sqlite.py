@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from kartshoppe.log.port import (
@@ -39,13 +39,15 @@ FOREIGN_WRITE_POLL_S: Final = 0.05
 
 BUSY_TIMEOUT_S: Final = 10.0
 
-_SCHEMA: Final = """
+_SCHEMA: Final = (
+    """
 CREATE TABLE IF NOT EXISTS partitions (
     topic TEXT NOT NULL,
     partition INTEGER NOT NULL,
     next_offset INTEGER NOT NULL,
     PRIMARY KEY (topic, partition)
-);
+)""",
+    """
 CREATE TABLE IF NOT EXISTS records (
     id INTEGER PRIMARY KEY,
     topic TEXT NOT NULL,
@@ -55,15 +57,16 @@ CREATE TABLE IF NOT EXISTS records (
     value BLOB NOT NULL,
     timestamp INTEGER NOT NULL,
     UNIQUE (topic, partition, "offset")
-);
+)""",
+    """
 CREATE TABLE IF NOT EXISTS group_offsets (
     group_id TEXT NOT NULL,
     topic TEXT NOT NULL,
     partition INTEGER NOT NULL,
     next_offset INTEGER NOT NULL,
     PRIMARY KEY (group_id, topic, partition)
-);
-"""
+)""",
+)
 
 _SELECT_RANGE: Final = (
     'SELECT "offset", key, value, timestamp FROM records '
@@ -87,7 +90,11 @@ class _Commit:
 
 
 _Request = _Append | _Commit
-_STOP: Final = object()
+
+
+class _Stop:
+    """Queued by `close`: commit what came before, then end the writer thread."""
+
 
 T = TypeVar("T")
 
@@ -119,6 +126,8 @@ def _check_message(message: Message) -> None:
     _check_topic(message.topic)
     if not isinstance(message.value, bytes):
         raise TypeError(f"message value must be bytes, not {type(message.value).__name__}")
+    if message.key is not None and not isinstance(message.key, str):
+        raise TypeError(f"message key must be str or None, not {type(message.key).__name__}")
 
 
 def _query_range(
@@ -135,7 +144,7 @@ class _Writer:
         self._path = path
         self._max_batch = max_batch
         self._on_commit = on_commit
-        self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Request | _Stop] = queue.SimpleQueue()
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sqlite-log-writer", daemon=True)
@@ -153,7 +162,7 @@ class _Writer:
 
     def stop(self) -> None:
         """Commit what is queued, then close; blocks until done (call off the loop)."""
-        self._queue.put(_STOP)
+        self._queue.put(_Stop())
         self._thread.join()
 
     def _run(self) -> None:
@@ -172,7 +181,8 @@ class _Writer:
     def _open(self) -> sqlite3.Connection:
         conn = _connect(self._path, read_only=False)
         conn.execute("BEGIN IMMEDIATE")
-        conn.executescript(_SCHEMA)
+        for statement in _SCHEMA:
+            conn.execute(statement)
         conn.executemany(
             "INSERT OR IGNORE INTO partitions (topic, partition, next_offset) VALUES (?, ?, 0)",
             [(topic, PARTITION) for topic in ALL_TOPICS],
@@ -181,13 +191,12 @@ class _Writer:
         return conn
 
     def _serve(self, conn: sqlite3.Connection) -> None:
-        carried: _Request | object | None = None
+        carried: _Request | _Stop | None = None
         while True:
             first = carried if carried is not None else self._queue.get()
             carried = None
-            if first is _STOP:
+            if isinstance(first, _Stop):
                 return
-            assert isinstance(first, _Append | _Commit)
             batch: list[_Request] = [first]
             size = _size(first)
             while size < self._max_batch:
@@ -197,10 +206,9 @@ class _Writer:
                     break
                 # A request that would overflow the batch (or the stop marker) opens the next
                 # round, so every append stays whole inside one transaction.
-                if item is _STOP or size + _size(item) > self._max_batch:  # type: ignore[arg-type]
+                if isinstance(item, _Stop) or size + _size(item) > self._max_batch:
                     carried = item
                     break
-                assert isinstance(item, _Append | _Commit)
                 batch.append(item)
                 size += _size(item)
             self._commit_batch(conn, batch)
@@ -208,9 +216,9 @@ class _Writer:
     def _commit_batch(self, conn: sqlite3.Connection, batch: list[_Request]) -> None:
         try:
             results = self._write(conn, batch)
-        except sqlite3.Error as exc:
+        except Exception as exc:  # any failure must reach the waiting callers, not kill the thread
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                conn.rollback()
             error = LogUnavailableError(f"write to {self._path} failed: {exc}")
             _settle(batch, [error] * len(batch))
             return
@@ -222,7 +230,9 @@ class _Writer:
         conn.execute("BEGIN IMMEDIATE")
         # Read next offsets inside the write lock so writers in other processes stay dense too.
         next_offsets: dict[str, int] = dict(
-            conn.execute("SELECT topic, next_offset FROM partitions WHERE partition = ?", (0,))
+            conn.execute(
+                "SELECT topic, next_offset FROM partitions WHERE partition = ?", (PARTITION,)
+            )
         )
         now = time.time_ns() // 1_000_000
         rows: list[tuple[str, int, int, str | None, bytes, int]] = []
@@ -247,7 +257,7 @@ class _Writer:
         )
         conn.executemany(
             "UPDATE partitions SET next_offset = ? WHERE topic = ? AND partition = ?",
-            [(o, t, PARTITION) for t, o in next_offsets.items()],
+            [(next_offsets[t], t, PARTITION) for t in {row[0] for row in rows}],
         )
         conn.executemany(
             "INSERT INTO group_offsets (group_id, topic, partition, next_offset) "
@@ -417,11 +427,6 @@ class SqliteConsumer(Consumer):
         self._lock = asyncio.Lock()
         self._closed = False
         self._next_topic = 0
-
-    @property
-    def positions(self) -> dict[TopicPartition, int]:
-        """Next offset this consumer will return, per (topic, partition), once it has polled."""
-        return {(t, PARTITION): o for t, o in (self._positions or {}).items()}
 
     async def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
         if max_records < 1:

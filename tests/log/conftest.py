@@ -1,0 +1,54 @@
+"""Event-log fixtures: the contract suite runs once per adapter named in `ADAPTERS`.
+
+To add an adapter, write a function that turns the pytest request into a `LogFactory` (it may
+ask for other fixtures, such as a running broker, with `request.getfixturevalue`) and add it to
+`ADAPTERS` under the name tests should show.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pytest
+from log_support import LogFactory
+
+from kartshoppe.infra.kafka_broker import KafkaBroker
+from kartshoppe.log.kafka import KafkaEventLog
+from kartshoppe.log.port import EventLog
+from kartshoppe.log.sqlite import SqliteEventLog
+
+
+def _sqlite(request: pytest.FixtureRequest) -> LogFactory:
+    tmp_path: pathlib.Path = request.getfixturevalue("tmp_path")
+    path = tmp_path / "log" / "events.db"
+    return lambda: SqliteEventLog(path)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    """A real single-node broker (fetched from Maven Central on first use) for the session."""
+    with KafkaBroker(tmp_path_factory.mktemp("kafka")) as broker:
+        yield broker
+
+
+def _kafka(request: pytest.FixtureRequest) -> LogFactory:
+    broker: KafkaBroker = request.getfixturevalue("kafka_broker")
+    return lambda: KafkaEventLog(broker.bootstrap)
+
+
+ADAPTERS: dict[str, Callable[[pytest.FixtureRequest], LogFactory]] = {
+    "sqlite": _sqlite,
+    "kafka": _kafka,
+}
+
+
+@pytest.fixture(params=list(ADAPTERS))
+def log_factory(request: pytest.FixtureRequest) -> LogFactory:
+    return ADAPTERS[request.param](request)
+
+
+@pytest.fixture
+async def event_log(log_factory: LogFactory) -> AsyncIterator[EventLog]:
+    async with log_factory() as log:
+        yield log
