@@ -1,0 +1,78 @@
+"""The recommendations processor: runs the `recommender` model over shopper events.
+
+One global key (`GLOBAL_KEY`) holds the model, because item-to-item co-occurrence is shared by all
+shoppers (the trade-off is in `recommender`'s docstring). The catalog arrives on the broadcast
+side from `product_updates` and `inventory_updates`. Each changed recommendation goes to
+`recommendations` keyed by the shopper (user id, else session id) and to
+`ecommerce_processing_fanout` keyed by session id, which feeds the shopper's WebSocket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any, Final
+
+import orjson
+
+from kartshoppe.events import (
+    AddToCart,
+    CartCleared,
+    CartMerged,
+    Event,
+    OrderPlaced,
+    ProductClick,
+    ProductView,
+    RemoveFromCart,
+    Topic,
+)
+from kartshoppe.processors.model import CATALOG_TOPICS, GLOBAL_KEY, Context, Processor
+from kartshoppe.processors.recommender import (
+    Catalog,
+    RecommenderConfig,
+    RecommenderState,
+    apply_catalog_update,
+)
+
+SHOPPER_EVENTS: Final = (
+    ProductView,
+    ProductClick,
+    AddToCart,
+    RemoveFromCart,
+    CartCleared,
+    CartMerged,
+    OrderPlaced,
+)
+
+
+class RecommendationsProcessor(Processor[RecommenderState]):
+    name = "recommendations"
+    input_topics = (Topic.EVENTS.value,)
+    broadcast_topics = CATALOG_TOPICS
+
+    def __init__(self, config: RecommenderConfig | None = None) -> None:
+        self.config = config or RecommenderConfig()
+
+    def key(self, event: Event) -> str | None:
+        if isinstance(event, SHOPPER_EVENTS) and (event.user_id or event.session_id):
+            return GLOBAL_KEY
+        return None
+
+    def initial_state(self) -> RecommenderState:
+        return RecommenderState(self.config)
+
+    def on_event(
+        self, state: RecommenderState, event: Event, ctx: Context
+    ) -> RecommenderState | None:
+        for rec in state.observe(event, Catalog(ctx.broadcast), ctx.timestamp):
+            ctx.emit(Topic.RECOMMENDATIONS.value, rec.user_id or rec.session_id, rec)
+            ctx.emit(Topic.FANOUT.value, rec.session_id, rec)
+        return state
+
+    def on_broadcast(self, event: Event, broadcast: MutableMapping[str, Any]) -> None:
+        apply_catalog_update(event, broadcast)
+
+    def encode_state(self, state: RecommenderState) -> bytes:
+        return orjson.dumps(state.to_json())
+
+    def decode_state(self, data: bytes) -> RecommenderState:
+        return RecommenderState.from_json(orjson.loads(data), self.config)

@@ -1,0 +1,303 @@
+"""The recommender core: what it learns from sessions and what it recommends, and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from kartshoppe.events import (
+    AddToCart,
+    BaseEvent,
+    CartLine,
+    CartMerged,
+    FlashSale,
+    FlashSaleStarted,
+    InventoryChanged,
+    OrderLine,
+    OrderPlaced,
+    Product,
+    ProductLaunched,
+    ProductView,
+    Recommendation,
+    RemoveFromCart,
+)
+from kartshoppe.processors.recommender import (
+    HOUR_MS,
+    Catalog,
+    RecommenderConfig,
+    RecommenderState,
+    apply_catalog_update,
+)
+
+T0 = 1_700_000_000_000
+CATEGORIES = {"a": "Audio", "b": "Audio", "c": "Audio", "d": "Books", "e": "Books", "f": "Garden"}
+
+
+def product(pid: str, category: str, stock: int = 10, price: float = 10.0) -> Product:
+    return Product(
+        id=pid, name=f"Item {pid.upper()}", category=category, price=price, original_price=price
+    )
+
+
+def catalog(**stock: int) -> dict[str, Any]:
+    broadcast: dict[str, Any] = {}
+    for pid, category in CATEGORIES.items():
+        p = product(pid, category).model_copy(update={"stock": stock.get(pid, 10)})
+        apply_catalog_update(ProductLaunched(product_id=pid, product=p), broadcast)
+    return broadcast
+
+
+class Shop:
+    """A recommender with its catalog, fed events with increasing timestamps."""
+
+    def __init__(self, config: RecommenderConfig | None = None, **stock: int) -> None:
+        self.state = RecommenderState(config or RecommenderConfig())
+        self.broadcast = catalog(**stock)
+        self.now = T0
+
+    def feed(self, event: BaseEvent) -> list[Recommendation]:
+        return self.state.observe(event, Catalog(self.broadcast), event.timestamp)
+
+    def at(self, ms: int) -> int:
+        self.now = max(self.now + 1, ms)
+        return self.now
+
+    def view(self, shopper: str, pid: str, at: int | None = None) -> list[Recommendation]:
+        ts = self.at(at or self.now + 1000)
+        return self.feed(ProductView(product_id=pid, session_id=shopper, timestamp=ts))
+
+    def add(self, shopper: str, pid: str) -> list[Recommendation]:
+        ts = self.at(self.now + 1000)
+        return self.feed(
+            AddToCart(product_id=pid, quantity=1, price=10.0, session_id=shopper, timestamp=ts)
+        )
+
+    def order(self, shopper: str, *pids: str) -> list[Recommendation]:
+        lines = tuple(OrderLine(product_id=p, quantity=1, unit_price=10.0) for p in pids)
+        ts = self.at(self.now + 1000)
+        return self.feed(
+            OrderPlaced(
+                order_id=f"o_{shopper}_{ts}",
+                idempotency_key=f"k_{shopper}_{ts}",
+                lines=lines,
+                total=10.0 * len(pids),
+                session_id=shopper,
+                timestamp=ts,
+            )
+        )
+
+    def main_list(self, shopper: str) -> list[str]:
+        _, scored = self.state.recommend(shopper, Catalog(self.broadcast), self.now)
+        return scored.ids
+
+
+def of_kind(recs: list[Recommendation], kind: str) -> Recommendation:
+    [rec] = [r for r in recs if r.kind == kind]
+    return rec
+
+
+def test_products_viewed_in_the_same_sessions_are_recommended_for_each_other() -> None:
+    shop = Shop()
+    for n in range(3):
+        shop.view(f"s{n}", "a")
+        shop.view(f"s{n}", "d")
+    rec = of_kind(shop.view("new", "a"), "PERSONAL")
+    assert rec.product_ids[0] == "d"
+    assert rec.reason == "Because you viewed Item A"
+    assert rec.session_id == "new"
+
+
+def test_cart_adds_weigh_three_views_and_purchases_five() -> None:
+    shop = Shop()
+    for n in range(2):  # a-d viewed together twice: 2 x sqrt(1 * 1) = 2
+        shop.view(f"v{n}", "a")
+        shop.view(f"v{n}", "d")
+    shop.add("c1", "a")  # a-e added together once: sqrt(3 * 3) = 3
+    shop.add("c1", "e")
+    shop.view("x", "a")
+    assert shop.main_list("x")[:2] == ["e", "d"]
+    shop.order("p1", "a", "f")  # a-f bought together once: sqrt(5 * 5) = 5
+    shop.view("y", "a")
+    assert shop.main_list("y")[:3] == ["f", "e", "d"]
+
+
+def test_older_evidence_decays_with_the_half_life() -> None:
+    config = RecommenderConfig(half_life_ms=HOUR_MS)
+    shop = Shop(config)
+    for n in range(3):
+        shop.view(f"old{n}", "a", at=T0)
+        shop.view(f"old{n}", "d", at=T0 + 1)
+    # two hours later, two fresh pairs outweigh three pairs decayed to a quarter
+    for n in range(2):
+        shop.view(f"new{n}", "a", at=T0 + 2 * HOUR_MS)
+        shop.view(f"new{n}", "e", at=T0 + 2 * HOUR_MS + 1)
+    shop.view("x", "a")
+    assert shop.main_list("x")[:2] == ["e", "d"]
+
+    no_decay = Shop(RecommenderConfig(half_life_ms=1000 * 24 * HOUR_MS))
+    for n in range(3):
+        no_decay.view(f"old{n}", "a", at=T0)
+        no_decay.view(f"old{n}", "d", at=T0 + 1)
+    for n in range(2):
+        no_decay.view(f"new{n}", "a", at=T0 + 2 * HOUR_MS)
+        no_decay.view(f"new{n}", "e", at=T0 + 2 * HOUR_MS + 1)
+    no_decay.view("x", "a")
+    assert no_decay.main_list("x")[:2] == ["d", "e"]
+
+
+def test_products_touched_further_apart_than_the_pair_window_do_not_co_occur() -> None:
+    shop = Shop(RecommenderConfig(pair_window_ms=HOUR_MS))
+    shop.view("s", "a", at=T0)
+    shop.view("s", "d", at=T0 + 2 * HOUR_MS)
+    assert shop.state.cooc.rows == {}
+
+
+def test_a_redelivered_or_repeated_event_adds_no_evidence() -> None:
+    shop = Shop()
+    first = ProductView(product_id="a", session_id="s", timestamp=T0)
+    second = ProductView(product_id="d", session_id="s", timestamp=T0 + 1000)
+    for event in (first, second):
+        shop.feed(event)
+    learned = orjson.dumps(shop.state.cooc.to_json())
+    shop.feed(second)
+    shop.feed(first)
+    assert orjson.dumps(shop.state.cooc.to_json()) == learned
+
+
+def test_a_new_shopper_without_evidence_gets_what_is_trending_in_the_category() -> None:
+    shop = Shop()
+    for n in range(3):
+        shop.view(f"s{n}", "b")
+    shop.view("s9", "c")
+    shop.view("s9x", "e")
+    rec = of_kind(shop.view("new", "a"), "TRENDING")
+    assert list(rec.product_ids) == ["b", "c"]  # Audio only, most popular first, not "a" itself
+    assert rec.reason == "Trending in Audio"
+    assert 0 <= rec.confidence <= 1
+
+
+def test_cart_lines_purchases_and_sold_out_products_are_never_recommended() -> None:
+    shop = Shop(d=0)  # d is sold out from the start
+    for n in range(3):
+        for pid in ("a", "b", "c", "d", "e"):
+            shop.view(f"s{n}", pid)
+    shop.order("buyer", "b")
+    shop.add("buyer", "c")
+    recs = shop.view("buyer", "a")
+    listed = {pid for r in recs for pid in r.product_ids}
+    assert listed and not listed & {"a", "b", "c", "d"}
+    assert "e" in shop.main_list("buyer")
+
+    shop.feed(RemoveFromCart(product_id="c", session_id="buyer", timestamp=shop.at(shop.now + 1)))
+    assert shop.state.shoppers["buyer"].cart == set()
+    sold_out = InventoryChanged(product_id="e", stock=0, available=0, reason="SOLD", sold_out=True)
+    apply_catalog_update(sold_out, shop.broadcast)
+    assert "e" not in shop.main_list("buyer")
+
+
+def test_adding_to_the_cart_suggests_what_is_often_bought_with_it() -> None:
+    shop = Shop()
+    for n in range(3):
+        shop.order(f"s{n}", "a", "f")
+    shop.order("s4", "a", "e")
+    rec = of_kind(shop.add("new", "a"), "BOUGHT_TOGETHER")
+    assert list(rec.product_ids) == ["f", "e"]
+    assert rec.reason == "Often bought with Item A"
+    # 4 orders hold a; f is in 3 of them and e in 1, shrunk for 4 orders of evidence
+    assert rec.confidence == round(1.0 * 4 / (4 + 2), 4)
+
+
+def test_the_next_best_offer_is_an_unseen_complement_preferring_a_discount() -> None:
+    shop = Shop()
+    for n in range(3):
+        shop.order(f"s{n}", "a", "e")
+    shop.order("s5", "a", "f")
+    offer = of_kind(shop.add("new", "a"), "NEXT_BEST_OFFER")
+    assert list(offer.product_ids) == ["e"]
+    assert offer.reason == "Goes well with Item A"
+
+    discounted = product("f", "Garden").model_copy(update={"stock": 10})
+    sale = FlashSale(discount_percent=50, starts_at=T0, ends_at=T0 + HOUR_MS, sale_price=5.0)
+    apply_catalog_update(
+        FlashSaleStarted(
+            product_id="f",
+            flash_sale=sale,
+            product=discounted.model_copy(update={"flash_sale": sale}),
+        ),
+        shop.broadcast,
+    )
+    shop.view("other", "a")
+    offer = of_kind(shop.add("other", "a"), "NEXT_BEST_OFFER")
+    assert list(offer.product_ids) == ["e"]  # 3 orders vs 1: a 50% discount does not outweigh
+    shop.order("s6", "a", "f")
+    shop.view("third", "a")
+    offer = of_kind(shop.add("third", "a"), "NEXT_BEST_OFFER")
+    assert list(offer.product_ids) == ["f"]
+    assert offer.reason == "50% off: goes well with Item A"
+
+
+def test_confidence_stays_in_the_unit_interval_and_grows_with_evidence() -> None:
+    shop = Shop()
+    shop.view("s0", "a")
+    shop.view("s0", "d")
+    thin = of_kind(shop.view("x", "a"), "PERSONAL").confidence
+    for n in range(1, 20):
+        shop.view(f"s{n}", "a")
+        shop.view(f"s{n}", "d")
+    rich = of_kind(shop.view("y", "a"), "PERSONAL").confidence
+    assert 0 < thin < rich <= 1
+
+
+def test_an_unchanged_list_is_not_sent_again() -> None:
+    shop = Shop()
+    for n in range(2):
+        shop.view(f"s{n}", "a")
+        shop.view(f"s{n}", "d")
+    assert of_kind(shop.view("x", "a"), "PERSONAL")
+    assert shop.view("x", "a") == []
+
+
+def test_the_model_survives_a_json_round_trip_unchanged() -> None:
+    shop = Shop()
+    for n in range(3):
+        shop.view(f"s{n}", "a")
+        shop.add(f"s{n}", "d")
+    shop.order("s0", "a", "d")
+    restored = RecommenderState.from_json(orjson.loads(orjson.dumps(shop.state.to_json())))
+    assert restored.to_json() == shop.state.to_json()
+    event = ProductView(product_id="a", session_id="z", timestamp=shop.at(shop.now + 1))
+    catalog_view = Catalog(shop.broadcast)
+    assert restored.observe(event, catalog_view, event.timestamp) == shop.state.observe(
+        event, catalog_view, event.timestamp
+    )
+
+
+def test_state_stays_bounded_in_shoppers_history_and_neighbours() -> None:
+    config = RecommenderConfig(max_shoppers=3, history_size=2, neighbours=1)
+    shop = Shop(config)
+    for n in range(10):
+        for pid in CATEGORIES:
+            shop.view(f"s{n}", pid)
+    assert len(shop.state.shoppers) == 3
+    assert all(len(s.history) <= 2 for s in shop.state.shoppers.values())
+    assert all(len(row) <= 2 for row in shop.state.cooc.rows.values())
+
+
+def test_signing_in_carries_the_anonymous_shoppers_history_and_cart_over() -> None:
+    shop = Shop()
+    shop.view("anon", "a")
+    shop.add("anon", "d")
+    merged = CartMerged(
+        from_session_id="anon",
+        lines=(CartLine(product_id="d", quantity=1, unit_price=10.0),),
+        session_id="anon",
+        user_id="u1",
+        timestamp=shop.at(shop.now + 1),
+    )
+    shop.feed(merged)
+    assert "anon" not in shop.state.shoppers
+    user = shop.state.shoppers["u1"]
+    assert list(user.history) == ["a", "d"]
+    assert user.cart == {"d"}
+    assert (user.session_id, user.user_id) == ("anon", "u1")
