@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from kartshoppe.config import Settings
@@ -58,10 +59,59 @@ def serve(settings: Settings) -> int:
     return 0
 
 
+TOOLS: dict[str, tuple[str, str, str]] = {
+    "simulate": ("kartshoppe.simulate", "simulate_main", "drive simulated shoppers"),
+    "evaluate-recs": ("kartshoppe.simulate", "evaluate_main", "measure recommendation quality"),
+    "audit": ("kartshoppe.store.audit", "audit_main", "event history from the event store"),
+    "sql": ("kartshoppe.store.reports", "sql_main", "SQL or a named report over the store"),
+    "replay": ("kartshoppe.cli", "replay_main", "rebuild a data directory from the store"),
+}
+"""Commands whose own parser lives beside their code: name -> (module, function, help)."""
+
+
+def _tool(name: str) -> Callable[[list[str]], int]:
+    module, function, _ = TOOLS[name]
+    entry: Callable[[list[str]], int] = getattr(importlib.import_module(module), function)
+    return entry
+
+
+def replay_main(argv: list[str]) -> int:
+    """`kartshoppe replay`: the store's events into the (fresh) log of `--data-dir`."""
+    import asyncio
+
+    from kartshoppe.api.app import make_log
+    from kartshoppe.store.replay import build_replay_parser, replay_with_progress_bar, summary
+
+    args = build_replay_parser().parse_args(argv)
+    os.environ["KARTSHOPPE_DATA_DIR"] = str(args.data_dir)
+    settings = Settings()
+
+    async def run() -> list[str]:
+        event_log = make_log(settings)
+        async with event_log:
+            result = await replay_with_progress_bar(
+                args.from_warehouse, event_log, args.snapshot_id
+            )
+        return list(summary(result))
+
+    try:
+        lines = asyncio.run(run())
+    except ValueError as exc:
+        print(f"replay: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in TOOLS:
+        return _tool(argv[0])(argv[1:])
     parser = argparse.ArgumentParser(prog="kartshoppe", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
+    for name, (_, _, help_text) in TOOLS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(_settings(args))

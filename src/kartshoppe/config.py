@@ -43,6 +43,14 @@ class Settings:
         default_factory=lambda: Path(_env("WEB_DIR", str(REPO_ROOT / "frontend" / "dist")))
     )
 
+    sink: bool = field(default_factory=lambda: _env("SINK", "1") != "0")
+    """Run the event-store sink in this process (one instance per store; Flink mode has its own)."""
+    abandon_after_s: int = field(default_factory=lambda: int(_env("ABANDON_AFTER_S", "1800")))
+    reservation_ttl_s: int = field(default_factory=lambda: int(_env("RESERVATION_TTL_S", "900")))
+    recovery_offer: str = field(
+        default_factory=lambda: _env("RECOVERY_OFFER", "Complete your order today: 10% off")
+    )
+
     @property
     def log_path(self) -> Path:
         return self.data_dir / "log.sqlite"

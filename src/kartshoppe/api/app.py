@@ -18,19 +18,25 @@ from fastapi import Path as PathParam
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
-from kartshoppe.api import errors
+from kartshoppe.api import errors, middleware, store_routes
 from kartshoppe.api.hub import Hub, message
 from kartshoppe.api.platform import Platform
-from kartshoppe.api.routes import admin, cart, catalog, live, orders, tracking
+from kartshoppe.api.routes import admin, auth, cart, catalog, live, orders, tracking
 from kartshoppe.api.routes._responses import json
 from kartshoppe.api.schemas import Health
 from kartshoppe.api.ws import router as ws_router
 from kartshoppe.application.projection import Projection
+from kartshoppe.application.reactions import Reactions
 from kartshoppe.application.shop import ShopService
 from kartshoppe.catalog import placeholder_svg, product_svg, seed_products
 from kartshoppe.config import Settings
-from kartshoppe.events import Event, Topic
+from kartshoppe.events import Event, ReservationExpired, Topic
 from kartshoppe.log.port import EventLog, Record
+from kartshoppe.processors import ProcessorConfig, default_processors
+from kartshoppe.processors.runner import EmbeddedRunner
+from kartshoppe.security.guards import NAMED_USER, OPERATOR
+from kartshoppe.store.sink import PaimonSink, SinkConfig
+from kartshoppe.store.table import EventStore, StoreConfig
 from kartshoppe.views.catalog import CatalogView
 from kartshoppe.views.live import LiveView
 
@@ -49,8 +55,22 @@ def make_log(settings: Settings) -> EventLog:
     return SqliteEventLog(settings.log_path)
 
 
+def make_runner(settings: Settings, event_log: EventLog) -> EmbeddedRunner | None:
+    """The in-process runner of the processors, unless another engine (Flink) runs them."""
+    if settings.processors != "embedded":
+        return None
+    config = ProcessorConfig(
+        cart_abandon_timeout_ms=settings.abandon_after_s * 1000,
+        reservation_ttl_ms=settings.reservation_ttl_s * 1000,
+        cart_recovery_offer=settings.recovery_offer,
+    )
+    return EmbeddedRunner(event_log, settings.state_path, default_processors(config))
+
+
 def assemble(event_log: EventLog) -> Platform:
     projection = Projection(event_log)
+    service = ShopService(event_log, projection)
+    reactions = Reactions()
     catalog_view = CatalogView(projection.state)
     live_view = LiveView()
     hub = Hub(projection.state, catalog_view)
@@ -60,6 +80,9 @@ def assemble(event_log: EventLog) -> Platform:
         catalog_view.on_event(event)
         if projection.ready.is_set():
             hub.on_event(event)
+            if isinstance(event, ReservationExpired):
+                # the processor only signals; the shop, the one writer of orders, decides
+                reactions.spawn(service.expire_reservation(event.order_id))
 
     def on_fanout_event(_: Record, event: Event) -> None:
         live_view.on_event(event)
@@ -71,7 +94,6 @@ def assemble(event_log: EventLog) -> Platform:
 
     projection.subscribe(on_state_event)
     fanout.subscribe(on_fanout_event)
-    service = ShopService(event_log, projection)
     return Platform(service, projection, fanout, catalog_view, live_view, hub)
 
 
@@ -96,20 +118,35 @@ def _ticker(platform: Platform) -> Callable[[], Awaitable[None]]:
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    event_log = make_log(settings)
+    event_log = middleware.guard_log(app, make_log(settings))
     await event_log.start()
     platform = assemble(event_log)
     app.state.platform = platform
+    middleware.observe_platform(app, platform)
     await platform.projection.start()
     await platform.fanout.start()
     await platform.projection.ready.wait()
     if settings.seed:
         await platform.service.seed_catalog(seed_products())
+    runner = make_runner(settings, event_log)
+    if runner is not None:
+        await runner.start()
+    store = EventStore(StoreConfig(settings.warehouse))
+    app.state.event_store = store
+    sink_stop = asyncio.Event()
+    sink = None
+    if settings.sink and settings.processors != "flink":
+        sink = asyncio.create_task(PaimonSink(store, event_log, SinkConfig()).run(sink_stop))
     ticker = asyncio.create_task(_every(TICK_SECONDS, _ticker(platform)))
     try:
         yield
     finally:
         ticker.cancel()
+        sink_stop.set()
+        if sink is not None:
+            await asyncio.gather(sink, return_exceptions=True)
+        if runner is not None:
+            await runner.stop()
         await platform.fanout.stop()
         await platform.projection.stop()
         await event_log.close()
@@ -177,8 +214,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
-    for module in (catalog, cart, orders, tracking, admin, live):
-        app.include_router(module.router, prefix=API_PREFIX)
+    middleware.install(app, settings)
+    guards = {
+        cart: NAMED_USER,
+        orders: NAMED_USER,
+        live: NAMED_USER,
+        admin: OPERATOR,
+        store_routes: OPERATOR,
+    }
+    for module in (catalog, cart, orders, tracking, admin, live, auth, store_routes):
+        app.include_router(module.router, prefix=API_PREFIX, dependencies=guards.get(module))
     app.include_router(system)
     app.include_router(ws_router)
     app.include_router(web_routes(settings.web_dir))

@@ -1,0 +1,193 @@
+"""HTTP routes over the Paimon event store: audit trail, snapshots, time travel and reports.
+
+Mounted by the app under `/api/ecommerce`, so paths read `/api/ecommerce/store/...`. The store
+comes from `app.state.event_store` (an `EventStore`, set by the app on start); without one the
+routes answer 503. The handlers are plain functions: pypaimon reads block, so FastAPI runs them
+in its thread pool. Errors are JSON `{error, message, details}`: 400 for a bad query, 404 for an
+unknown snapshot, subject or report, 410 for an expired snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.responses import Response
+
+from kartshoppe.store.audit import MAX_PAGE_SIZE, AuditQuery, history
+from kartshoppe.store.reports import REPORTS, UnknownReportError, run_report
+from kartshoppe.store.table import EventStore, SnapshotUnavailableError
+from kartshoppe.store.timetravel import analytics_at, cart_at, order_at, product_at
+
+router = APIRouter(prefix="/store", tags=["event store"])
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status, media_type="application/json")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return _json({"error": code, "message": message, "details": []}, status)
+
+
+class StoreUnavailableError(RuntimeError):
+    pass
+
+
+def event_store(request: Request) -> EventStore:
+    """The dependency hook: the app puts its `EventStore` on `app.state.event_store`."""
+    store = getattr(request.app.state, "event_store", None)
+    if not isinstance(store, EventStore):
+        raise StoreUnavailableError("the event store is not configured")
+    return store
+
+
+def _guarded(answer: Callable[[], Response]) -> Response:
+    try:
+        return answer()
+    except SnapshotUnavailableError as exc:
+        code = "snapshot_expired" if exc.expired else "snapshot_not_found"
+        return _error(exc.status_code, code, str(exc))
+    except UnknownReportError as exc:
+        return _error(404, "report_not_found", str(exc.args[0]))
+    except ValueError as exc:
+        return _error(400, "bad_request", str(exc))
+
+
+def _store(request: Request) -> EventStore | Response:
+    try:
+        return event_store(request)
+    except StoreUnavailableError as exc:
+        return _error(503, "store_unavailable", str(exc))
+
+
+Store = Annotated[EventStore | Response, Depends(_store)]
+SnapshotId = Annotated[int | None, Query(alias="snapshotId", ge=1)]
+AsOf = Annotated[int | None, Query(alias="asOf", ge=0, description="epoch ms")]
+
+
+@router.get("/history")
+def get_history(
+    store: Store,
+    session_id: Annotated[str | None, Query(alias="sessionId", max_length=128)] = None,
+    user_id: Annotated[str | None, Query(alias="userId", max_length=128)] = None,
+    product_id: Annotated[str | None, Query(alias="productId", max_length=128)] = None,
+    order_id: Annotated[str | None, Query(alias="orderId", max_length=128)] = None,
+    types: Annotated[str, Query(description="comma-separated event types")] = "",
+    start: Annotated[int | None, Query(alias="from", ge=0, description="epoch ms")] = None,
+    end: Annotated[int | None, Query(alias="to", ge=0, description="epoch ms")] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)] = 50,
+    snapshot_id: SnapshotId = None,
+) -> Response:
+    """Events of a session, user, product or order, newest first, one page at a time."""
+    if isinstance(store, Response):
+        return store
+    if not any((session_id, user_id, product_id, order_id, start, end)):
+        return _error(400, "bad_request", "give sessionId, userId, productId, orderId or from/to")
+
+    def answer() -> Response:
+        query = AuditQuery(
+            session_id=session_id,
+            user_id=user_id,
+            product_id=product_id,
+            order_id=order_id,
+            types=tuple(t.strip() for t in types.split(",") if t.strip()),
+            start=start,
+            end=end,
+            page=page,
+            page_size=page_size,
+            snapshot_id=snapshot_id,
+        )
+        return _json(history(store, query).to_json())
+
+    return _guarded(answer)
+
+
+@router.get("/snapshots")
+def get_snapshots(store: Store) -> Response:
+    """Every retained snapshot: id, commit time (epoch ms), record count."""
+    if isinstance(store, Response):
+        return store
+    return _json({"snapshots": [s.to_json() for s in store.snapshots()]})
+
+
+@router.get("/state/cart/{cartId}")
+def get_cart_state(
+    store: Store,
+    cart_id: Annotated[str, Path(alias="cartId", max_length=128)],
+    snapshot_id: SnapshotId = None,
+    as_of: AsOf = None,
+) -> Response:
+    if isinstance(store, Response):
+        return store
+    return _guarded(lambda: _json(cart_at(store, cart_id, snapshot_id, as_of)))
+
+
+@router.get("/state/order/{orderId}")
+def get_order_state(
+    store: Store,
+    order_id: Annotated[str, Path(alias="orderId", max_length=128)],
+    snapshot_id: SnapshotId = None,
+    as_of: AsOf = None,
+) -> Response:
+    if isinstance(store, Response):
+        return store
+
+    def answer() -> Response:
+        state = order_at(store, order_id, snapshot_id, as_of)
+        if state is None:
+            return _error(404, "not_found", f"order {order_id} did not exist at that snapshot")
+        return _json(state)
+
+    return _guarded(answer)
+
+
+@router.get("/state/product/{productId}")
+def get_product_state(
+    store: Store,
+    product_id: Annotated[str, Path(alias="productId", max_length=128)],
+    snapshot_id: SnapshotId = None,
+    as_of: AsOf = None,
+) -> Response:
+    if isinstance(store, Response):
+        return store
+
+    def answer() -> Response:
+        state = product_at(store, product_id, snapshot_id, as_of)
+        if state is None:
+            return _error(404, "not_found", f"product {product_id} did not exist at that snapshot")
+        return _json(state)
+
+    return _guarded(answer)
+
+
+@router.get("/state/analytics")
+def get_analytics_state(
+    store: Store, snapshot_id: SnapshotId = None, as_of: AsOf = None
+) -> Response:
+    if isinstance(store, Response):
+        return store
+    return _guarded(lambda: _json(analytics_at(store, snapshot_id, as_of)))
+
+
+@router.get("/reports")
+def list_reports() -> Response:
+    return _json(
+        {"reports": [{"name": n, "description": r.description} for n, r in REPORTS.items()]}
+    )
+
+
+@router.get("/reports/{name}")
+def get_report(
+    store: Store,
+    name: Annotated[str, Path(max_length=64)],
+    snapshot_id: SnapshotId = None,
+) -> Response:
+    if isinstance(store, Response):
+        return store
+    return _guarded(
+        lambda: _json({"report": name, "rows": run_report(store, name, snapshot_id).to_pylist()})
+    )

@@ -1,0 +1,14 @@
+"""The event store: every event of the log kept in an Apache Paimon table for audit, time
+travel, replay and SQL reports (`table`, `sink`, `audit`, `timetravel`, `replay`, `reports`)."""
+
+from kartshoppe.store.sink import SINK_GROUP, PaimonSink, SinkConfig
+from kartshoppe.store.table import EventStore, SnapshotUnavailableError, StoreConfig
+
+__all__ = [
+    "SINK_GROUP",
+    "EventStore",
+    "PaimonSink",
+    "SinkConfig",
+    "SnapshotUnavailableError",
+    "StoreConfig",
+]

@@ -1,0 +1,217 @@
+"""The audit trail: the stored history of a session, user, product or order, newest first.
+
+Filters become pypaimon predicates (equality on the subject columns, `IN` on event types, a
+range on `timestamp`) and the time range also prunes day partitions, so the scan skips files
+whose statistics cannot match. Results are sorted by event time, newest first, and paginated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kartshoppe.store.table import EventStore, StoreConfig, day_of
+
+SUBJECT_COLUMNS = {
+    "session_id": "sessionId",
+    "user_id": "userId",
+    "product_id": "productId",
+    "order_id": "orderId",
+}
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """At least one subject or a time range must narrow the query; `page` counts from 1."""
+
+    session_id: str | None = None
+    user_id: str | None = None
+    product_id: str | None = None
+    order_id: str | None = None
+    types: tuple[str, ...] = ()
+    start: int | None = None
+    end: int | None = None
+    page: int = 1
+    page_size: int = 50
+    snapshot_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.page < 1:
+            raise ValueError("page must be 1 or more")
+        if not 1 <= self.page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"pageSize must be between 1 and {MAX_PAGE_SIZE}")
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise ValueError("from must not be after to")
+
+    def subjects(self) -> dict[str, str]:
+        values = {
+            "session_id": self.session_id,
+            "user_id": self.user_id,
+            "product_id": self.product_id,
+            "order_id": self.order_id,
+        }
+        return {column: value for column, value in values.items() if value}
+
+
+@dataclass
+class AuditPage:
+    events: list[dict[str, Any]]
+    total: int
+    page: int
+    page_size: int
+    snapshot_id: int | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "total": self.total,
+            "page": self.page,
+            "pageSize": self.page_size,
+            "snapshotId": self.snapshot_id,
+            "entries": self.rows,
+        }
+
+
+def _predicates(store: EventStore, query: AuditQuery) -> tuple[Any | None, Any | None]:
+    pb = store.predicates()
+    where = [pb.equal(column, value) for column, value in query.subjects().items()]
+    if query.types:
+        where.append(pb.is_in("event_type", list(query.types)))
+    if query.start is not None:
+        where.append(pb.greater_or_equal("timestamp", query.start))
+    if query.end is not None:
+        where.append(pb.less_or_equal("timestamp", query.end))
+    days = []
+    if query.start is not None:
+        days.append(pb.greater_or_equal("dt", day_of(query.start)))
+    if query.end is not None:
+        days.append(pb.less_or_equal("dt", day_of(query.end)))
+    return pb.and_predicates(where) if where else None, pb.and_predicates(days) if days else None
+
+
+def history(store: EventStore, query: AuditQuery) -> AuditPage:
+    """One page of the events matching `query`, newest first."""
+    if query.snapshot_id is None and store.latest_snapshot_id() is None:
+        return AuditPage([], 0, query.page, query.page_size)
+    snapshot_id = store.resolve_snapshot(query.snapshot_id)
+    where, partitions = _predicates(store, query)
+    rows = store.read(snapshot_id, where=where, partitions=partitions)
+    # the pushed-down predicates prune files; exact row filtering happens here
+    rows = _exact(rows, query)
+    rows = rows.sort_by(
+        [("timestamp", "descending"), ("topic", "ascending"), ("log_offset", "descending")]
+    )
+    first = (query.page - 1) * query.page_size
+    page = rows.slice(first, query.page_size)
+    entries = page.select(
+        ["event_id", "event_type", "topic", "log_partition", "log_offset", "timestamp"]
+    ).to_pylist()
+    events = [orjson.loads(p) for p in page.column("payload").to_pylist()]
+    return AuditPage(
+        events=events,
+        total=rows.num_rows,
+        page=query.page,
+        page_size=query.page_size,
+        snapshot_id=snapshot_id,
+        rows=[
+            {
+                "eventId": e["event_id"],
+                "eventType": e["event_type"],
+                "topic": e["topic"],
+                "partition": e["log_partition"],
+                "offset": e["log_offset"],
+                "timestamp": e["timestamp"],
+            }
+            for e in entries
+        ],
+    )
+
+
+def _exact(rows: pa.Table, query: AuditQuery) -> pa.Table:
+    mask = pa.array([True] * rows.num_rows, pa.bool_())
+    for column, value in query.subjects().items():
+        mask = pc.and_(mask, pc.fill_null(pc.equal(rows.column(column), value), False))
+    if query.types:
+        mask = pc.and_(mask, pc.is_in(rows.column("event_type"), pa.array(list(query.types))))
+    if query.start is not None:
+        mask = pc.and_(mask, pc.greater_equal(rows.column("timestamp"), query.start))
+    if query.end is not None:
+        mask = pc.and_(mask, pc.less_equal(rows.column("timestamp"), query.end))
+    return rows.filter(mask)
+
+
+def build_audit_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """Arguments of `kartshoppe audit`."""
+    parser = parser or argparse.ArgumentParser(
+        prog="kartshoppe audit", description="Event history from the Paimon event store"
+    )
+    parser.add_argument("--warehouse", help="warehouse path or URI (default <data-dir>/warehouse)")
+    parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--session", dest="session_id")
+    parser.add_argument("--user", dest="user_id")
+    parser.add_argument("--product", dest="product_id")
+    parser.add_argument("--order", dest="order_id")
+    parser.add_argument("--types", default="", help="comma-separated event types")
+    parser.add_argument("--from", dest="start", type=int, help="epoch ms, inclusive")
+    parser.add_argument("--to", dest="end", type=int, help="epoch ms, inclusive")
+    parser.add_argument("--snapshot", dest="snapshot_id", type=int)
+    parser.add_argument("--page", type=int, default=1)
+    parser.add_argument("--page-size", type=int, default=50)
+    parser.add_argument("--json", action="store_true", help="print the page as JSON")
+    return parser
+
+
+def store_from_args(args: argparse.Namespace) -> EventStore:
+    warehouse = getattr(args, "warehouse", None)
+    config = StoreConfig(warehouse) if warehouse else StoreConfig.for_data_dir(args.data_dir)
+    return EventStore(config)
+
+
+def audit_main(argv: Sequence[str] | None = None) -> int:
+    """`kartshoppe audit ...`: prints one page of history; 2 on bad arguments."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from kartshoppe.store.table import SnapshotUnavailableError
+
+    args = build_audit_parser().parse_args(argv)
+    try:
+        query = AuditQuery(
+            session_id=args.session_id,
+            user_id=args.user_id,
+            product_id=args.product_id,
+            order_id=args.order_id,
+            types=tuple(t.strip() for t in args.types.split(",") if t.strip()),
+            start=args.start,
+            end=args.end,
+            page=args.page,
+            page_size=args.page_size,
+            snapshot_id=args.snapshot_id,
+        )
+        result = history(store_from_args(args), query)
+    except (ValueError, SnapshotUnavailableError) as exc:
+        print(f"audit: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        sys.stdout.write(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    table = Table(
+        title=f"{result.total} events (page {result.page}, snapshot {result.snapshot_id})"
+    )
+    for column in ("timestamp", "eventType", "eventId", "topic", "offset"):
+        table.add_column(column)
+    for entry in result.rows:
+        table.add_row(
+            *(str(entry[c]) for c in ("timestamp", "eventType", "eventId", "topic", "offset"))
+        )
+    Console().print(table)
+    return 0

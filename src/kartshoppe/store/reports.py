@@ -1,0 +1,199 @@
+"""Reports: SQL over the event store with DuckDB on the Arrow data pypaimon reads.
+
+`sql(store, query)` exposes the table (as of a snapshot, latest by default) to DuckDB under its
+own name, `ecommerce_events`; named reports read only the columns and event types they need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from kartshoppe.store.table import TABLE, EventStore, StoreConfig
+
+
+class UnknownReportError(LookupError):
+    pass
+
+
+def sql(
+    store: EventStore,
+    query: str,
+    snapshot_id: int | None = None,
+    rows: pa.Table | None = None,
+) -> pa.Table:
+    """Run `query` with the table registered as `ecommerce_events`; DuckDB errors propagate."""
+    if rows is None:
+        rows = _rows(store, snapshot_id)
+    connection = duckdb.connect()
+    try:
+        connection.register(TABLE, rows)
+        result: pa.Table = connection.sql(query).to_arrow_table()
+        return result
+    finally:
+        connection.close()
+
+
+def _rows(
+    store: EventStore,
+    snapshot_id: int | None,
+    types: Sequence[str] = (),
+    columns: Sequence[str] | None = None,
+) -> pa.Table:
+    from kartshoppe.store.table import ARROW_SCHEMA
+
+    if snapshot_id is None and store.latest_snapshot_id() is None:
+        schema = (
+            ARROW_SCHEMA if columns is None else pa.schema([ARROW_SCHEMA.field(c) for c in columns])
+        )
+        return schema.empty_table()
+    sid = store.resolve_snapshot(snapshot_id)
+    where = store.predicates().is_in("event_type", list(types)) if types else None
+    return store.read(sid, where=where, columns=columns)
+
+
+@dataclass(frozen=True)
+class Report:
+    description: str
+    types: tuple[str, ...]
+    query: str
+
+
+REPORTS: dict[str, Report] = {
+    "sales-per-day": Report(
+        "orders placed and revenue per day (UTC)",
+        ("ORDER_PLACED",),
+        """
+        SELECT dt AS day,
+               count(*) AS orders,
+               round(sum(CAST(json_extract(payload, '$.total') AS DOUBLE)), 2) AS revenue,
+               round(avg(CAST(json_extract(payload, '$.total') AS DOUBLE)), 2) AS average_order
+        FROM ecommerce_events
+        WHERE event_type = 'ORDER_PLACED'
+        GROUP BY dt ORDER BY dt
+        """,
+    ),
+    "funnel-per-day": Report(
+        "product views, add-to-carts, checkouts and orders per day, with conversion",
+        ("PRODUCT_VIEW", "ADD_TO_CART", "CHECKOUT_STARTED", "ORDER_PLACED"),
+        """
+        SELECT dt AS day,
+               count(*) FILTER (WHERE event_type = 'PRODUCT_VIEW') AS views,
+               count(*) FILTER (WHERE event_type = 'ADD_TO_CART') AS carts,
+               count(*) FILTER (WHERE event_type = 'CHECKOUT_STARTED') AS checkouts,
+               count(*) FILTER (WHERE event_type = 'ORDER_PLACED') AS orders,
+               round(count(*) FILTER (WHERE event_type = 'ORDER_PLACED')
+                     / greatest(count(*) FILTER (WHERE event_type = 'PRODUCT_VIEW'), 1), 4)
+                 AS conversion
+        FROM ecommerce_events
+        GROUP BY dt ORDER BY dt
+        """,
+    ),
+    "top-products-per-category": Report(
+        "the five best-selling products of each category by revenue",
+        (
+            "ORDER_PLACED",
+            "PRODUCT_LAUNCHED",
+            "PRICE_CHANGED",
+            "FLASH_SALE_STARTED",
+            "FLASH_SALE_ENDED",
+        ),
+        """
+        WITH catalog AS (
+            SELECT product_id,
+                   arg_max(json_extract_string(payload, '$.product.category'), timestamp)
+                     AS category,
+                   arg_max(json_extract_string(payload, '$.product.name'), timestamp) AS name
+            FROM ecommerce_events
+            WHERE event_type <> 'ORDER_PLACED'
+            GROUP BY product_id
+        ),
+        sold AS (
+            SELECT line.productId AS product_id,
+                   CAST(sum(line.quantity) AS BIGINT) AS units,
+                   sum(line.quantity * line.unitPrice) AS revenue
+            FROM (
+                SELECT unnest(from_json(json_extract(payload, '$.lines'),
+                       '[{"productId": "VARCHAR", "quantity": "INTEGER",
+                          "unitPrice": "DOUBLE"}]')) AS line
+                FROM ecommerce_events WHERE event_type = 'ORDER_PLACED'
+            )
+            GROUP BY 1
+        ),
+        ranked AS (
+            SELECT coalesce(c.category, 'unknown') AS category, s.product_id,
+                   c.name, s.units, round(s.revenue, 2) AS revenue,
+                   row_number() OVER (PARTITION BY coalesce(c.category, 'unknown')
+                                      ORDER BY s.revenue DESC, s.product_id) AS rank
+            FROM sold s LEFT JOIN catalog c USING (product_id)
+        )
+        SELECT category, rank, product_id, name, units, revenue
+        FROM ranked WHERE rank <= 5 ORDER BY category, rank
+        """,
+    ),
+}
+
+REPORT_COLUMNS = ("dt", "event_type", "product_id", "timestamp", "payload")
+
+
+def run_report(store: EventStore, name: str, snapshot_id: int | None = None) -> pa.Table:
+    report = REPORTS.get(name)
+    if report is None:
+        raise UnknownReportError(f"unknown report {name!r}; known: {', '.join(sorted(REPORTS))}")
+    rows = _rows(store, snapshot_id, report.types, REPORT_COLUMNS)
+    return sql(store, report.query, rows=rows)
+
+
+def build_sql_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """Arguments of `kartshoppe sql`."""
+    parser = parser or argparse.ArgumentParser(
+        prog="kartshoppe sql", description="SQL (DuckDB) over the Paimon event store"
+    )
+    parser.add_argument("query", help="SQL over the table ecommerce_events, or a report name")
+    parser.add_argument("--warehouse", help="warehouse path or URI (default <data-dir>/warehouse)")
+    parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--snapshot", dest="snapshot_id", type=int)
+    parser.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    return parser
+
+
+def sql_main(argv: Sequence[str] | None = None, out: Callable[[str], Any] | None = None) -> int:
+    """`kartshoppe sql "SELECT ..."` (or a report name); 2 on a bad query."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from kartshoppe.store.table import SnapshotUnavailableError
+
+    args = build_sql_parser().parse_args(argv)
+    config = (
+        StoreConfig(args.warehouse) if args.warehouse else StoreConfig.for_data_dir(args.data_dir)
+    )
+    store = EventStore(config)
+    try:
+        if args.query in REPORTS:
+            result = run_report(store, args.query, args.snapshot_id)
+        else:
+            result = sql(store, args.query, args.snapshot_id)
+    except (duckdb.Error, SnapshotUnavailableError, ValueError) as exc:
+        print(f"sql: {exc}", file=sys.stderr)
+        return 2
+    if args.csv:
+        import pyarrow.csv as pacsv
+
+        sink = pa.BufferOutputStream()
+        pacsv.write_csv(result, sink)
+        (out or sys.stdout.write)(sink.getvalue().to_pybytes().decode())
+        return 0
+    table = Table(title=f"{result.num_rows} rows")
+    for name in result.column_names:
+        table.add_column(name)
+    for row in result.to_pylist():
+        table.add_row(*(str(v) for v in row.values()))
+    Console().print(table)
+    return 0
