@@ -1,0 +1,73 @@
+"""Real-time processors, written once against `model.Processor` and run by either runner.
+
+`default_processors(config)` is what the app (embedded runner) and the Flink job both run.
+Each entry of `FACTORIES` builds one processor from the shared `ProcessorConfig`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kartshoppe.processors.abandoned_carts import AbandonedCarts
+from kartshoppe.processors.analytics import LiveAnalytics
+from kartshoppe.processors.inventory import InventoryLevels, ReservationExpiry
+from kartshoppe.processors.model import Processor
+from kartshoppe.processors.recommendations import RecommendationsProcessor
+from kartshoppe.processors.trending import Trending
+
+MINUTE_MS = 60 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorConfig:
+    """The processors' knobs; durations in milliseconds of event time."""
+
+    trending_half_life_ms: int = 10 * MINUTE_MS
+    trending_top_products: int = 50
+    low_stock_threshold: int = 5
+    reservation_ttl_ms: int = 15 * MINUTE_MS
+    cart_abandon_timeout_ms: int = 30 * MINUTE_MS
+    cart_recovery_offer: str = ""
+    live_window_ms: int = 5 * MINUTE_MS
+
+
+def _trending(c: ProcessorConfig) -> Processor[Any]:
+    return Trending(half_life_ms=c.trending_half_life_ms, top_products=c.trending_top_products)
+
+
+def _inventory(c: ProcessorConfig) -> Processor[Any]:
+    return InventoryLevels(low_stock_threshold=c.low_stock_threshold)
+
+
+def _reservations(c: ProcessorConfig) -> Processor[Any]:
+    return ReservationExpiry(ttl_ms=c.reservation_ttl_ms)
+
+
+def _analytics(c: ProcessorConfig) -> Processor[Any]:
+    return LiveAnalytics(live_window_ms=c.live_window_ms, half_life_ms=c.trending_half_life_ms)
+
+
+def _abandoned_carts(c: ProcessorConfig) -> Processor[Any]:
+    return AbandonedCarts(timeout_ms=c.cart_abandon_timeout_ms, offer=c.cart_recovery_offer)
+
+
+def _recommendations(c: ProcessorConfig) -> Processor[Any]:
+    return RecommendationsProcessor()
+
+
+FACTORIES: list[Callable[[ProcessorConfig], Processor[Any]]] = [
+    _trending,
+    _inventory,
+    _reservations,
+    _analytics,
+    _abandoned_carts,
+    _recommendations,
+]
+
+
+def default_processors(config: ProcessorConfig | None = None) -> list[Processor[Any]]:
+    """One instance of every processor, configured by `config` (defaults if None)."""
+    config = config or ProcessorConfig()
+    return [factory(config) for factory in FACTORIES]

@@ -1,0 +1,192 @@
+"""Inventory tracking: stock-level alerts per product, reservation expiry per order.
+
+Two processors, because Flink keys a stream one way: levels are keyed by product, reservations
+by order.
+
+`InventoryLevels` (key: product id) reads the shop's `INVENTORY_CHANGED` on `inventory_updates`,
+which carries the authoritative stock, reserved and available counts after every change (the
+shop's inventory is the one writer per product). It emits `INVENTORY_ALERT` to
+`inventory_updates` and the fan-out only when the available count crosses a line:
+`SOLD_OUT` on reaching 0, `LOW_STOCK` on falling below the threshold (from above it, or on first
+sight), `BACK_IN_STOCK` on leaving 0. Staying on the same side emits nothing.
+
+`ReservationExpiry` (key: order id) follows each checkout: its `STOCK_RESERVED` holds and its
+`ORDER_PLACED`. An order still unpaid `ttl_ms` after it was placed, or holding stock that long
+without ever being placed (a checkout that died half-way), gets one `RESERVATION_EXPIRED` on
+`ecommerce_events`; the shop then cancels the order and releases the stock. Any status change of
+the order away from `PLACED`, or the release of everything it held, ends the tracking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal, TypedDict
+
+from kartshoppe.events import (
+    CheckoutFailed,
+    Event,
+    InventoryAlert,
+    InventoryChanged,
+    OrderPlaced,
+    OrderStatus,
+    OrderStatusChanged,
+    ReservationExpired,
+    StockReleased,
+    StockReserved,
+    Topic,
+    event_key,
+)
+from kartshoppe.processors.model import Context, Processor
+
+Level = Literal["OK", "LOW", "OUT"]
+AlertLevel = Literal["LOW_STOCK", "SOLD_OUT", "BACK_IN_STOCK"]
+
+
+class LevelState(TypedDict):
+    level: Level | None
+    available: int
+
+
+def level_of(available: int, threshold: int) -> Level:
+    if available <= 0:
+        return "OUT"
+    return "LOW" if available < threshold else "OK"
+
+
+def crossing(previous: Level | None, current: Level) -> AlertLevel | None:
+    """The alert for moving from `previous` (None: never seen) to `current`, if any."""
+    if previous == current:
+        return None
+    if current == "OUT":
+        return "SOLD_OUT"
+    if previous == "OUT":
+        return "BACK_IN_STOCK"
+    if current == "LOW":
+        return "LOW_STOCK"
+    return None
+
+
+@dataclass(frozen=True)
+class InventoryLevels(Processor[LevelState]):
+    low_stock_threshold: int = 5
+    """`LOW_STOCK` when fewer than this many units are available."""
+
+    name = "inventory"
+    input_topics = (Topic.INVENTORY_UPDATES.value,)
+
+    def key(self, event: Event) -> str | None:
+        return event.product_id if isinstance(event, InventoryChanged) else None
+
+    def initial_state(self) -> LevelState:
+        return {"level": None, "available": 0}
+
+    def on_event(self, state: LevelState, event: Event, ctx: Context) -> LevelState:
+        if not isinstance(event, InventoryChanged):
+            return state
+        current = level_of(event.available, self.low_stock_threshold)
+        alert = crossing(state["level"], current)
+        state["level"] = current
+        state["available"] = event.available
+        if alert is not None:
+            signal = InventoryAlert(
+                timestamp=ctx.timestamp,
+                product_id=event.product_id,
+                level=alert,
+                available=event.available,
+            )
+            ctx.emit(Topic.INVENTORY_UPDATES.value, event.product_id, signal)
+            ctx.emit(Topic.FANOUT.value, event.product_id, signal)
+        return state
+
+
+ReservationStatus = Literal["RESERVING", "PLACED", "EXPIRED"]
+
+
+class ReservationState(TypedDict):
+    status: ReservationStatus
+    held: dict[str, int]
+    deadline: int | None
+    session_id: str | None
+    user_id: str | None
+
+
+_TRACKED: Final = (StockReserved, StockReleased, OrderPlaced, OrderStatusChanged, CheckoutFailed)
+
+
+@dataclass(frozen=True)
+class ReservationExpiry(Processor[ReservationState]):
+    ttl_ms: int = 15 * 60 * 1000
+    """How long an order may stay unpaid (or a reservation unplaced) before it expires."""
+
+    name = "reservations"
+    input_topics = (Topic.EVENTS.value,)
+
+    def key(self, event: Event) -> str | None:
+        return event.order_id if isinstance(event, _TRACKED) else None
+
+    def initial_state(self) -> ReservationState:
+        return {
+            "status": "RESERVING",
+            "held": {},
+            "deadline": None,
+            "session_id": None,
+            "user_id": None,
+        }
+
+    def on_event(
+        self, state: ReservationState, event: Event, ctx: Context
+    ) -> ReservationState | None:
+        state["session_id"] = event.session_id or state["session_id"]
+        state["user_id"] = event.user_id or state["user_id"]
+        if isinstance(event, StockReserved):
+            state["held"][event.product_id] = (
+                state["held"].get(event.product_id, 0) + event.quantity
+            )
+            if state["deadline"] is None and state["status"] == "RESERVING":
+                self._arm(state, ctx.timestamp + self.ttl_ms, ctx)
+        elif isinstance(event, StockReleased):
+            left = state["held"].get(event.product_id, 0) - event.quantity
+            if left > 0:
+                state["held"][event.product_id] = left
+            else:
+                state["held"].pop(event.product_id, None)
+            if not state["held"] and state["status"] != "PLACED":
+                self._stop_tracking(state, ctx)
+                return None
+        elif isinstance(event, OrderPlaced):
+            if state["status"] == "RESERVING":
+                state["status"] = "PLACED"
+                self._arm(state, ctx.timestamp + self.ttl_ms, ctx)
+        elif isinstance(event, OrderStatusChanged):
+            if event.status != OrderStatus.PLACED:
+                self._stop_tracking(state, ctx)
+                return None
+        elif isinstance(event, CheckoutFailed) and not state["held"]:
+            self._stop_tracking(state, ctx)
+            return None
+        return state
+
+    def on_timer(self, state: ReservationState, timestamp: int, ctx: Context) -> ReservationState:
+        if state["deadline"] != timestamp or state["status"] == "EXPIRED":
+            return state
+        state["status"] = "EXPIRED"
+        state["deadline"] = None
+        order_id = ctx.key
+        expired = ReservationExpired(
+            timestamp=timestamp,
+            order_id=order_id,
+            session_id=state["session_id"],
+            user_id=state["user_id"],
+        )
+        ctx.emit(Topic.EVENTS.value, event_key(expired) or order_id, expired)
+        return state
+
+    def _arm(self, state: ReservationState, deadline: int, ctx: Context) -> None:
+        if state["deadline"] is not None:
+            ctx.delete_timer(state["deadline"])
+        state["deadline"] = deadline
+        ctx.set_timer(deadline)
+
+    def _stop_tracking(self, state: ReservationState, ctx: Context) -> None:
+        if state["deadline"] is not None:
+            ctx.delete_timer(state["deadline"])

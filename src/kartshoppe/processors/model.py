@@ -1,0 +1,198 @@
+"""The processor model: keyed, stateful functions over events, whatever engine runs them.
+
+A `Processor` maps one-to-one onto Apache Flink's `KeyedBroadcastProcessFunction` (or a plain
+`KeyedProcessFunction` when it has no broadcast topics):
+
+- `keys(event)` / `key(event)`: a `flat_map` to (key, event) pairs, then `key_by`;
+- per-key state (`initial_state`, the value `on_event`/`on_timer` return, `encode_state`):
+  a `ValueState` of bytes;
+- `on_event(state, event, ctx)`: `process_element`;
+- `ctx.set_timer` / `ctx.delete_timer`: `timer_service().register/delete_event_time_timer`;
+- `on_timer(state, timestamp, ctx)`: `on_timer`;
+- `on_broadcast(event, broadcast)`: `process_broadcast_element` writing a `MapState[str, JSON]`;
+  `ctx.broadcast` (read-only): `ctx.get_broadcast_state(...)` in `process_element`;
+- `ctx.emit(topic, key, event)`: yielding (topic, key, bytes) routed to the Kafka sinks.
+
+Time is event time. `event_time(event, append_ts)` is the timestamp assigner both engines use.
+The watermark is the largest event time seen on the keyed input topics (broadcast topics do not
+move it) minus an allowed lateness; a timer fires once the watermark reaches it. Timers are per
+key and per timestamp: setting the same one twice keeps one.
+
+Processors are pure: no I/O, no clock, no randomness. What they emit must depend only on their
+state and input, because output event ids are derived from (processor, key, cause, index) by
+`output_event_id`; a replay after a crash re-emits the same ids, so consumers drop duplicates by
+`eventId`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any, Final, Generic, TypedDict, TypeVar, cast
+
+import orjson
+
+from kartshoppe.events import (
+    BaseEvent,
+    Event,
+    FlashSaleEnded,
+    FlashSaleStarted,
+    InventoryChanged,
+    PriceChanged,
+    ProductLaunched,
+    Topic,
+)
+
+S = TypeVar("S")
+
+GLOBAL_KEY: Final = "global"
+"""The one key of global processors (analytics, trending); also their fan-out record key."""
+
+
+class Context(ABC):
+    """What a processor may do besides returning its new state."""
+
+    @property
+    @abstractmethod
+    def key(self) -> str:
+        """The key whose state is being processed."""
+
+    @property
+    @abstractmethod
+    def timestamp(self) -> int:
+        """Event time of the current event (see `event_time`) or the firing timer's timestamp."""
+
+    @property
+    @abstractmethod
+    def watermark(self) -> int:
+        """Event time up to which the input is considered complete."""
+
+    @property
+    @abstractmethod
+    def broadcast(self) -> Mapping[str, Any]:
+        """The processor's broadcast state, read-only."""
+
+    @abstractmethod
+    def emit(self, topic: str, key: str | None, event: BaseEvent) -> None:
+        """Send `event` to `topic` under `key`. The runner sets its `eventId` (see module doc);
+        the same event object emitted to several topics in a row keeps one id."""
+
+    @abstractmethod
+    def set_timer(self, timestamp: int) -> None:
+        """Call `on_timer` for the current key once the watermark reaches `timestamp`."""
+
+    @abstractmethod
+    def delete_timer(self, timestamp: int) -> None:
+        """Cancel a timer of the current key; no effect if there is none at `timestamp`."""
+
+
+class Processor(ABC, Generic[S]):
+    """A keyed, stateful function over events. Subclasses set `name` and `input_topics`.
+
+    `on_event` and `on_timer` return the key's new state, or `None` to clear it (the next event
+    of that key starts again from `initial_state()`). They may mutate and return the state they
+    were given. State must survive `decode_state(encode_state(state))` unchanged; the default
+    codec is JSON (orjson), so keep state to dicts, lists, strings, numbers, booleans and None.
+    """
+
+    name: str
+    input_topics: tuple[str, ...]
+    broadcast_topics: tuple[str, ...] = ()
+
+    @abstractmethod
+    def key(self, event: Event) -> str | None:
+        """The key this event belongs to, or None if this processor ignores it."""
+
+    def keys(self, event: Event) -> tuple[str, ...]:
+        """All keys the event is delivered to; override only when one event concerns several."""
+        key = self.key(event)
+        return () if key is None else (key,)
+
+    @abstractmethod
+    def initial_state(self) -> S: ...
+
+    @abstractmethod
+    def on_event(self, state: S, event: Event, ctx: Context) -> S | None: ...
+
+    def on_timer(self, state: S, timestamp: int, ctx: Context) -> S | None:
+        return state
+
+    def on_broadcast(self, event: Event, broadcast: MutableMapping[str, Any]) -> None:
+        """Update the broadcast state from an event of `broadcast_topics` (same on every key)."""
+
+    def encode_state(self, state: S) -> bytes:
+        return orjson.dumps(state)
+
+    def decode_state(self, data: bytes) -> S:
+        decoded: S = orjson.loads(data)
+        return decoded
+
+
+def event_time(event: BaseEvent, append_ts: int) -> int:
+    """The event time of a record: the event's own timestamp, but never later than its append.
+
+    A client clock running ahead would otherwise drag the watermark forward and fire every
+    timer early; clamping to the log's append time bounds that skew.
+    """
+    return min(event.timestamp, append_ts)
+
+
+def output_event_id(processor: str, key: str, cause: str, index: int) -> str:
+    """Deterministic id of the `index`-th output of `processor` for `key` caused by `cause`.
+
+    `cause` is the input event's id for `on_event`, `timer:<timestamp>` for `on_timer`.
+    """
+    digest = hashlib.blake2b(f"{processor}\x1f{key}\x1f{cause}\x1f{index}".encode(), digest_size=16)
+    return f"out_{digest.hexdigest()}"
+
+
+# --- the catalog as broadcast state -------------------------------------------------------------
+
+CATALOG_TOPICS: Final[tuple[str, ...]] = (
+    Topic.PRODUCT_UPDATES.value,
+    Topic.INVENTORY_UPDATES.value,
+)
+"""Broadcast topics of processors that need `catalog_entry`."""
+
+
+class CatalogEntry(TypedDict, total=False):
+    name: str
+    category: str
+    price: float
+    available: int
+    soldOut: bool
+
+
+def _copy_entry(broadcast: Mapping[str, Any], product_id: str) -> CatalogEntry:
+    # a copy, so that storing it back is the write the broadcast state records
+    return cast(CatalogEntry, dict(broadcast.get(product_id) or {}))
+
+
+def apply_catalog_event(event: Event, broadcast: MutableMapping[str, Any]) -> None:
+    """Keep `broadcast[product_id]` a `CatalogEntry`: use it as (part of) `on_broadcast`."""
+    if isinstance(event, ProductLaunched | PriceChanged | FlashSaleStarted | FlashSaleEnded):
+        product = event.product
+        entry = _copy_entry(broadcast, product.id)
+        entry["name"] = product.name
+        entry["category"] = product.category
+        entry["price"] = product.flash_sale.sale_price if product.flash_sale else product.price
+        if isinstance(event, ProductLaunched):
+            entry["available"] = product.stock
+            entry["soldOut"] = product.stock == 0
+        broadcast[product.id] = entry
+    elif isinstance(event, InventoryChanged):
+        entry = _copy_entry(broadcast, event.product_id)
+        entry["available"] = event.available
+        entry["soldOut"] = event.sold_out or event.available == 0
+        broadcast[event.product_id] = entry
+
+
+def catalog_entry(broadcast: Mapping[str, Any], product_id: str) -> CatalogEntry:
+    """The catalog entry of a product; empty if the catalog has not seen it yet."""
+    return cast(CatalogEntry, broadcast.get(product_id) or {})
+
+
+def iter_catalog(broadcast: Mapping[str, Any]) -> Iterator[tuple[str, CatalogEntry]]:
+    """Every (product id, entry) of a catalog broadcast state."""
+    yield from broadcast.items()

@@ -1,0 +1,631 @@
+"""The embedded processor runner: processors in-process on asyncio, state in one SQLite file.
+
+Each processor has its own consumer on the event log and works in batches: poll up to
+`batch_size` records, run them through the processor (in a worker thread, so the event loop stays
+responsive), append the outputs to the log, then commit in ONE SQLite transaction the changed
+per-key states, timers, broadcast entries, the watermark and the input positions. A restart
+resumes from those positions with exactly that state, so state is exactly-once: no input is
+counted twice or missed.
+
+Outputs are at-least-once. They are appended before the state commit; after a crash between the
+two, the batch is processed again and its outputs are appended again. Output event ids are
+deterministic (`model.output_event_id`), so the duplicate carries the same `eventId` and
+consumers drop it.
+
+The runner keeps its own positions; the consumer group (named `<processor>.<store id>`, the id
+being random per state file) only saves re-reading: its committed position never passes the
+state's, and records before the state's position are skipped. A fresh state file therefore gets
+a fresh group and starts from the beginning of the log.
+
+Watermark: per processor, the largest event time seen on its keyed input topics
+(`model.event_time`) minus `allowed_lateness_ms`, advanced after every record, then due timers
+fire in (timestamp, key) order. Broadcast topics do not move it: reference data is read in
+blocks of its own, and a block of catalog or stock records far ahead in time would otherwise
+make the events of that period late. While the input is idle for `idle_after_s` seconds, the
+watermark also follows the wall clock (now minus the allowed lateness), so timers such as cart
+abandonment fire in a quiet shop.
+That makes timer firing depend on wall time when input stops; a recorded stream replayed with
+`idle_after_s=None` gives the same outputs every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from kartshoppe.events import (
+    BaseEvent,
+    Event,
+    EventValidationError,
+    decode_event,
+    encode_event,
+)
+from kartshoppe.log.port import Consumer, EventLog, Message, Record, TopicPartition
+from kartshoppe.processors.model import Context, Processor, event_time, output_event_id
+
+log = logging.getLogger(__name__)
+
+NO_WATERMARK: Final = -(2**62)
+STOP_GRACE_S: Final = 30.0
+
+_SCHEMA: Final = (
+    "CREATE TABLE IF NOT EXISTS store (id TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS state (
+        processor TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+        PRIMARY KEY (processor, key)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS timers (
+        processor TEXT NOT NULL, key TEXT NOT NULL, ts INTEGER NOT NULL,
+        PRIMARY KEY (processor, key, ts)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS broadcast (
+        processor TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+        PRIMARY KEY (processor, key)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS positions (
+        processor TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
+        next_offset INTEGER NOT NULL,
+        PRIMARY KEY (processor, topic, partition)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS watermarks (
+        processor TEXT PRIMARY KEY, watermark INTEGER NOT NULL) WITHOUT ROWID""",
+)
+
+Timer = tuple[int, str]
+"""(timestamp, key)"""
+
+
+@dataclass(slots=True)
+class Checkpoint:
+    """Everything one batch changed, written by `StateStore.commit` in one transaction."""
+
+    processor: str
+    states: dict[str, bytes] = field(default_factory=dict)
+    cleared: set[str] = field(default_factory=set)
+    timers_added: set[Timer] = field(default_factory=set)
+    timers_removed: set[Timer] = field(default_factory=set)
+    broadcast: dict[str, bytes] = field(default_factory=dict)
+    positions: dict[TopicPartition, int] = field(default_factory=dict)
+    watermark: int = NO_WATERMARK
+
+    def changes_nothing_but_the_watermark(self, committed: dict[TopicPartition, int]) -> bool:
+        return not (
+            self.states
+            or self.cleared
+            or self.timers_added
+            or self.timers_removed
+            or self.broadcast
+            or self.positions != committed
+        )
+
+
+class StateStore:
+    """The runner's SQLite file. One connection per processor; WAL lets them commit in turn."""
+
+    def __init__(self, path: Path) -> None:
+        self._conn = sqlite3.connect(
+            path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a state commit must be durable before the consumer group may move past it
+        self._conn.execute("PRAGMA synchronous=FULL")
+        for statement in _SCHEMA:
+            self._conn.execute(statement)
+
+    def store_id(self) -> str:
+        self._conn.execute("BEGIN IMMEDIATE")
+        row = self._conn.execute("SELECT id FROM store").fetchone()
+        if row is None:
+            row = (uuid.uuid4().hex[:12],)
+            self._conn.execute("INSERT INTO store (id) VALUES (?)", row)
+        self._conn.execute("COMMIT")
+        return str(row[0])
+
+    def state(self, processor: str, key: str) -> bytes | None:
+        row = self._conn.execute(
+            "SELECT value FROM state WHERE processor = ? AND key = ?", (processor, key)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def timers(self, processor: str) -> list[Timer]:
+        rows = self._conn.execute("SELECT ts, key FROM timers WHERE processor = ?", (processor,))
+        return [(int(ts), str(key)) for ts, key in rows]
+
+    def broadcast(self, processor: str) -> dict[str, Any]:
+        rows = self._conn.execute(
+            "SELECT key, value FROM broadcast WHERE processor = ?", (processor,)
+        )
+        return {str(key): orjson.loads(value) for key, value in rows}
+
+    def positions(self, processor: str) -> dict[TopicPartition, int]:
+        rows = self._conn.execute(
+            "SELECT topic, partition, next_offset FROM positions WHERE processor = ?",
+            (processor,),
+        )
+        return {(str(topic), int(part)): int(offset) for topic, part, offset in rows}
+
+    def watermark(self, processor: str) -> int:
+        row = self._conn.execute(
+            "SELECT watermark FROM watermarks WHERE processor = ?", (processor,)
+        ).fetchone()
+        return NO_WATERMARK if row is None else int(row[0])
+
+    def commit(self, cp: Checkpoint) -> None:
+        p = cp.processor
+        c = self._conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            c.executemany(
+                "INSERT OR REPLACE INTO state (processor, key, value) VALUES (?, ?, ?)",
+                [(p, k, v) for k, v in cp.states.items()],
+            )
+            c.executemany(
+                "DELETE FROM state WHERE processor = ? AND key = ?", [(p, k) for k in cp.cleared]
+            )
+            c.executemany(
+                "DELETE FROM timers WHERE processor = ? AND key = ? AND ts = ?",
+                [(p, k, ts) for ts, k in cp.timers_removed],
+            )
+            c.executemany(
+                "INSERT OR IGNORE INTO timers (processor, key, ts) VALUES (?, ?, ?)",
+                [(p, k, ts) for ts, k in cp.timers_added],
+            )
+            c.executemany(
+                "INSERT OR REPLACE INTO broadcast (processor, key, value) VALUES (?, ?, ?)",
+                [(p, k, v) for k, v in cp.broadcast.items()],
+            )
+            c.executemany(
+                "INSERT OR REPLACE INTO positions (processor, topic, partition, next_offset)"
+                " VALUES (?, ?, ?, ?)",
+                [(p, t, part, off) for (t, part), off in cp.positions.items()],
+            )
+            c.execute(
+                "INSERT OR REPLACE INTO watermarks (processor, watermark) VALUES (?, ?)",
+                (p, cp.watermark),
+            )
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        c.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class _BroadcastState(MutableMapping[str, Any]):
+    """The broadcast state; remembers which entries changed since the last checkpoint."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+        self.changed: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._data[key] = value
+        self.changed.add(key)
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError("broadcast entries are replaced, never deleted")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data.get(key, default)
+
+
+class _ReadOnly(Mapping[str, Any]):
+    def __init__(self, data: _BroadcastState) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data.get(key, default)
+
+
+class DecodedEvents:
+    """Events decoded from records, shared by the processors reading the same log.
+
+    Every processor has its own consumer, but they read the same records at about the same
+    time; decoding (validating) each record once instead of once per processor is most of
+    what the log side costs. First in, first out, up to `capacity` records; thread-safe.
+    """
+
+    def __init__(self, capacity: int = 50_000) -> None:
+        self._capacity = capacity
+        self._events: dict[tuple[str, int, int], Event] = {}
+        self._lock = threading.Lock()
+
+    def decode(self, record: Record) -> Event:
+        position = (record.topic, record.partition, record.offset)
+        event = self._events.get(position)
+        if event is None:
+            event = decode_event(record.value)
+            with self._lock:
+                if len(self._events) >= self._capacity:
+                    # dicts keep insertion order: the first key is the oldest
+                    del self._events[next(iter(self._events))]
+                self._events[position] = event
+        return event
+
+
+_CLEARED: Final = object()
+"""Cache marker of a key whose state was cleared in this batch (reads give `initial_state`)."""
+
+
+class ProcessorInstance(Context):
+    """One processor at work: its cached state, timers, watermark, and the `Context` it hands to
+    its calls. The runner drives one per processor; tests drive one directly by event time
+    (`process` records, `advance_watermark`, then `take_checkpoint` and `commit`)."""
+
+    def __init__(
+        self,
+        processor: Processor[Any],
+        store: StateStore,
+        lateness_ms: int,
+        decoded: DecodedEvents | None = None,
+    ) -> None:
+        self.processor = processor
+        self.decoded = decoded or DecodedEvents()
+        self.name = processor.name
+        self.store = store
+        self.lateness_ms = lateness_ms
+        self.input_topics = frozenset(processor.input_topics)
+        self.broadcast_topics = frozenset(processor.broadcast_topics)
+        self.positions = store.positions(self.name)
+        self.committed_positions = dict(self.positions)
+        self.current_watermark = store.watermark(self.name)
+        self.broadcast_state = _BroadcastState(store.broadcast(self.name))
+        self.broadcast_view = _ReadOnly(self.broadcast_state)
+        self.timer_heap = store.timers(self.name)
+        heapq.heapify(self.timer_heap)
+        self.active_timers = set(self.timer_heap)
+        self.cache: dict[str, Any] = {}
+        self.dirty: set[str] = set()
+        self.checkpoint = Checkpoint(self.name)
+        self.outputs: list[Message] = []
+        self.events_processed = 0
+        self.events_failed = 0
+        self._key = ""
+        self._timestamp = 0
+        self._cause = ""
+        self._emitted = 0
+        self._last_emitted: BaseEvent | None = None
+        self._last_encoded = b""
+
+    # --- Context ---------------------------------------------------------------------------
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    @property
+    def timestamp(self) -> int:
+        return self._timestamp
+
+    @property
+    def watermark(self) -> int:
+        return self.current_watermark
+
+    @property
+    def broadcast(self) -> Mapping[str, Any]:
+        return self.broadcast_view
+
+    def emit(self, topic: str, key: str | None, event: BaseEvent) -> None:
+        if event is not self._last_emitted:
+            event_id = output_event_id(self.name, self._key, self._cause, self._emitted)
+            self._emitted += 1
+            self._last_emitted = event
+            self._last_encoded = encode_event(event.model_copy(update={"event_id": event_id}))
+        self.outputs.append(Message(topic, key, self._last_encoded))
+
+    def set_timer(self, timestamp: int) -> None:
+        timer = (timestamp, self._key)
+        if timer in self.active_timers:
+            return
+        self.active_timers.add(timer)
+        heapq.heappush(self.timer_heap, timer)
+        self.checkpoint.timers_removed.discard(timer)
+        self.checkpoint.timers_added.add(timer)
+
+    def delete_timer(self, timestamp: int) -> None:
+        timer = (timestamp, self._key)
+        if timer not in self.active_timers:
+            return
+        # left in the heap; popping skips timers no longer active
+        self.active_timers.discard(timer)
+        self.checkpoint.timers_added.discard(timer)
+        self.checkpoint.timers_removed.add(timer)
+
+    # --- processing ------------------------------------------------------------------------
+
+    def state_of(self, key: str) -> Any:
+        cached = self.cache.get(key)
+        if cached is _CLEARED:
+            return self.processor.initial_state()
+        if cached is not None:
+            return cached
+        raw = self.store.state(self.name, key)
+        state = self.processor.initial_state() if raw is None else self.processor.decode_state(raw)
+        self.cache[key] = state
+        return state
+
+    def _put(self, key: str, state: Any) -> None:
+        if state is None:
+            self.cache[key] = _CLEARED
+            self.dirty.discard(key)
+            self.checkpoint.cleared.add(key)
+        else:
+            self.cache[key] = state
+            self.dirty.add(key)
+            self.checkpoint.cleared.discard(key)
+
+    def _begin(self, key: str, timestamp: int, cause: str) -> None:
+        self._key = key
+        self._timestamp = timestamp
+        self._cause = cause
+        self._emitted = 0
+        self._last_emitted = None
+
+    def process(self, records: Sequence[Record]) -> None:
+        for record in records:
+            tp = (record.topic, record.partition)
+            if record.offset < self.positions.get(tp, 0):
+                continue  # already in the state: the group position lagged the state commit
+            self.positions[tp] = record.offset + 1
+            self._process_record(record)
+
+    def _process_record(self, record: Record) -> None:
+        try:
+            event = self.decoded.decode(record)
+        except EventValidationError as exc:
+            # the log only takes validated events; a bad record is a writer bug, not input
+            log.error(
+                "%s: undecodable record %s@%d: %s", self.name, record.topic, record.offset, exc
+            )
+            self.events_failed += 1
+            return
+        ts = event_time(event, record.timestamp)
+        if record.topic in self.broadcast_topics:
+            try:
+                self.processor.on_broadcast(event, self.broadcast_state)
+            except Exception:
+                log.exception("%s: on_broadcast failed, event skipped", self.name)
+                self.events_failed += 1
+        self.events_processed += 1
+        if record.topic in self.input_topics:
+            self._deliver(event, ts)
+            self.advance_watermark(ts - self.lateness_ms)
+
+    def _deliver(self, event: Event, ts: int) -> None:
+        mark = len(self.outputs)
+        key = ""
+        try:
+            for key in self.processor.keys(event):
+                self._begin(key, ts, event.event_id)
+                self._put(key, self.processor.on_event(self.state_of(key), event, self))
+        except Exception:
+            # a processor bug must not stop the shop; the event is logged and skipped
+            log.exception("%s: on_event failed for key %r, event skipped", self.name, key)
+            del self.outputs[mark:]
+            self.events_failed += 1
+
+    def advance_watermark(self, watermark: int) -> None:
+        if watermark <= self.current_watermark:
+            return
+        self.current_watermark = watermark
+        heap = self.timer_heap
+        while heap and heap[0][0] <= watermark:
+            timer = heapq.heappop(heap)
+            if timer not in self.active_timers:
+                continue
+            self.active_timers.discard(timer)
+            self.checkpoint.timers_added.discard(timer)
+            self.checkpoint.timers_removed.add(timer)
+            ts, key = timer
+            self._begin(key, ts, f"timer:{ts}")
+            mark = len(self.outputs)
+            try:
+                self._put(key, self.processor.on_timer(self.state_of(key), ts, self))
+            except Exception:
+                log.exception("%s: on_timer failed for key %s at %d", self.name, key, ts)
+                del self.outputs[mark:]
+
+    def take_checkpoint(self) -> tuple[Checkpoint, list[Message]]:
+        """The batch's changes and outputs; the next batch starts a fresh checkpoint."""
+        cp = self.checkpoint
+        encode = self.processor.encode_state
+        cp.states = {key: encode(self.cache[key]) for key in self.dirty}
+        cp.broadcast = {
+            k: orjson.dumps(self.broadcast_state[k]) for k in self.broadcast_state.changed
+        }
+        cp.positions = dict(self.positions)
+        cp.watermark = self.current_watermark
+        for key in cp.cleared:
+            self.cache.pop(key, None)
+        self.dirty.clear()
+        self.broadcast_state.changed.clear()
+        outputs, self.outputs = self.outputs, []
+        self.checkpoint = Checkpoint(self.name)
+        return cp, outputs
+
+    def commit(self, cp: Checkpoint) -> None:
+        self.store.commit(cp)
+        self.committed_positions = cp.positions
+
+
+class EmbeddedRunner:
+    """Runs processors in this process against an `EventLog`, with state at `state_path`."""
+
+    def __init__(
+        self,
+        log: EventLog,
+        state_path: Path,
+        processors: Sequence[Processor[Any]],
+        *,
+        allowed_lateness_ms: int = 1000,
+        idle_after_s: float | None = 1.0,
+        batch_size: int = 500,
+        poll_timeout_s: float = 0.2,
+    ) -> None:
+        names = [p.name for p in processors]
+        if len(set(names)) != len(names):
+            raise ValueError(f"processor names must be unique, got {names}")
+        self._log = log
+        self._state_path = state_path
+        self._processors = list(processors)
+        self._lateness_ms = allowed_lateness_ms
+        self._idle_after_s = idle_after_s
+        self._batch_size = batch_size
+        self._poll_timeout_s = poll_timeout_s
+        self._instances: dict[str, ProcessorInstance] = {}
+        self._decoded = DecodedEvents()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stopping = asyncio.Event()
+        self.errors: dict[str, BaseException] = {}
+        """Processors that stopped on an error (their state is as of their last commit)."""
+
+    async def start(self) -> None:
+        if self._tasks:
+            raise RuntimeError("runner already started")
+        self._stopping = asyncio.Event()
+        self.errors = {}
+        store_id = await asyncio.to_thread(self._store_id)
+        for processor in self._processors:
+            instance = await asyncio.to_thread(self._open_instance, processor)
+            self._instances[processor.name] = instance
+            # broadcast topics first: the first poll then brings reference data before events
+            topics = list(dict.fromkeys((*processor.broadcast_topics, *processor.input_topics)))
+            consumer = self._log.consumer(topics, group=f"{processor.name}.{store_id}")
+            self._tasks[processor.name] = asyncio.create_task(
+                self._run(instance, consumer), name=f"processor:{processor.name}"
+            )
+
+    def _open_store(self) -> StateStore:
+        return StateStore(self._state_path)
+
+    def _store_id(self) -> str:
+        store = self._open_store()
+        try:
+            return store.store_id()
+        finally:
+            store.close()
+
+    def _open_instance(self, processor: Processor[Any]) -> ProcessorInstance:
+        return ProcessorInstance(processor, self._open_store(), self._lateness_ms, self._decoded)
+
+    async def stop(self) -> None:
+        """Finish the batch in hand, commit it, and close; safe to call after a failure."""
+        self._stopping.set()
+        tasks = list(self._tasks.values())
+        if tasks:
+            # each loop ends after its current poll and batch; cancel only one that hangs
+            _, hanging = await asyncio.wait(tasks, timeout=self._poll_timeout_s + STOP_GRACE_S)
+            for task in hanging:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for instance in self._instances.values():
+            await asyncio.to_thread(instance.store.close)
+        self._tasks.clear()
+        self._instances.clear()
+
+    async def _run(self, instance: ProcessorInstance, consumer: Consumer) -> None:
+        last_input = time.monotonic()
+        try:
+            while not self._stopping.is_set():
+                records = await consumer.poll(self._batch_size, self._poll_timeout_s)
+                if records:
+                    last_input = time.monotonic()
+                    await asyncio.to_thread(instance.process, records)
+                elif self._idle_after_s is None or (
+                    time.monotonic() - last_input < self._idle_after_s
+                ):
+                    continue
+                else:
+                    wall = int(time.time() * 1000)
+                    await asyncio.to_thread(instance.advance_watermark, wall - self._lateness_ms)
+                await self._checkpoint(instance, consumer)
+        except Exception as exc:
+            log.exception("processor %s stopped", instance.name)
+            self.errors[instance.name] = exc
+        finally:
+            await consumer.close()
+
+    async def _checkpoint(self, instance: ProcessorInstance, consumer: Consumer) -> None:
+        cp, outputs = instance.take_checkpoint()
+        if not outputs and cp.changes_nothing_but_the_watermark(instance.committed_positions):
+            return  # an idle tick that fired nothing: not worth a transaction
+        if outputs:
+            await self._log.append(outputs)
+        await asyncio.to_thread(instance.commit, cp)
+        await consumer.commit(cp.positions)
+
+    def query(self, processor_name: str, key: str) -> Any:
+        """The current state of `key` in a processor (running or not), or None if it has none."""
+        instance = self._instances.get(processor_name)
+        processor = next((p for p in self._processors if p.name == processor_name), None)
+        if processor is None:
+            raise KeyError(f"no processor named {processor_name!r}")
+        if instance is not None:
+            cached = instance.cache.get(key)
+            if cached is _CLEARED:
+                return None
+            if cached is not None:
+                return cached
+        store = self._open_store()
+        try:
+            raw = store.state(processor_name, key)
+        finally:
+            store.close()
+        return None if raw is None else processor.decode_state(raw)
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Per processor: events processed and failed since start, and the current watermark."""
+        return {
+            name: {
+                "processed": i.events_processed,
+                "failed": i.events_failed,
+                "watermark": i.current_watermark,
+            }
+            for name, i in self._instances.items()
+        }
+
+    async def wait_caught_up(self, timeout: float = 10.0) -> None:
+        """Wait until every processor has committed everything now in its input topics."""
+        async with asyncio.timeout(timeout):
+            while not await self._caught_up():
+                if self.errors:
+                    raise RuntimeError(f"processors failed: {self.errors}")
+                await asyncio.sleep(0.01)
+
+    async def _caught_up(self) -> bool:
+        ends: dict[str, dict[int, int]] = {}
+        for instance in self._instances.values():
+            topics = instance.input_topics | instance.broadcast_topics
+            for topic in topics:
+                if topic not in ends:
+                    ends[topic] = await self._log.end_offsets(topic)
+                for partition, end in ends[topic].items():
+                    if instance.committed_positions.get((topic, partition), 0) < end:
+                        return False
+        return True

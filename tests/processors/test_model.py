@@ -1,0 +1,63 @@
+"""The processor model's shared rules: event time, output ids, the catalog broadcast state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kartshoppe.events import InventoryChanged, PriceChanged, Product, ProductLaunched, ProductView
+from kartshoppe.processors.model import (
+    apply_catalog_event,
+    catalog_entry,
+    event_time,
+    output_event_id,
+)
+
+PRODUCT = Product(
+    id="p1", name="Kettle", category="kitchen", price=30.0, original_price=30.0, stock=4
+)
+
+
+def test_event_time_is_the_events_own_timestamp_when_it_is_not_in_the_future() -> None:
+    assert event_time(ProductView(product_id="p1", timestamp=1_000), append_ts=5_000) == 1_000
+
+
+def test_event_time_never_runs_ahead_of_the_append_time() -> None:
+    skewed = ProductView(product_id="p1", timestamp=9_999_999)
+    assert event_time(skewed, append_ts=5_000) == 5_000
+
+
+def test_output_ids_are_deterministic_and_distinct_per_cause_and_index() -> None:
+    first = output_event_id("trending", "global", "evt_1", 0)
+    assert first == output_event_id("trending", "global", "evt_1", 0)
+    others = {
+        output_event_id("trending", "global", "evt_1", 1),
+        output_event_id("trending", "global", "evt_2", 0),
+        output_event_id("trending", "other", "evt_1", 0),
+        output_event_id("analytics", "global", "evt_1", 0),
+    }
+    assert first not in others
+    assert len(others) == 4
+    assert first.startswith("out_")
+
+
+def test_catalog_learns_name_category_price_and_stock_from_catalog_and_inventory_events() -> None:
+    broadcast: dict[str, Any] = {}
+    apply_catalog_event(ProductLaunched(product_id="p1", product=PRODUCT), broadcast)
+    assert catalog_entry(broadcast, "p1") == {
+        "name": "Kettle",
+        "category": "kitchen",
+        "price": 30.0,
+        "available": 4,
+        "soldOut": False,
+    }
+    cheaper = PRODUCT.model_copy(update={"price": 25.0})
+    apply_catalog_event(
+        PriceChanged(product_id="p1", old_price=30.0, new_price=25.0, product=cheaper), broadcast
+    )
+    sold_out = InventoryChanged(
+        product_id="p1", stock=4, reserved=4, available=0, reason="RESERVED", sold_out=True
+    )
+    apply_catalog_event(sold_out, broadcast)
+    assert catalog_entry(broadcast, "p1")["price"] == 25.0
+    assert catalog_entry(broadcast, "p1")["soldOut"] is True
+    assert catalog_entry(broadcast, "unknown") == {}

@@ -1,0 +1,288 @@
+"""The embedded runner on a real SQLite event log and a real SQLite state file: outputs land on
+the right topics, timers fire in a quiet shop, and a stop or a crash mid-stream followed by a
+restart gives the same totals as an uninterrupted run."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from shop_stream import ShopStream, route
+
+from kartshoppe.events import (
+    AddToCart,
+    BaseEvent,
+    Event,
+    OrderPlaced,
+    PageView,
+    Topic,
+    decode_event,
+    now_ms,
+)
+from kartshoppe.log.port import EventLog
+from kartshoppe.log.sqlite import SqliteEventLog
+from kartshoppe.processors import ProcessorConfig, default_processors
+from kartshoppe.processors.abandoned_carts import AbandonedCarts
+from kartshoppe.processors.model import GLOBAL_KEY, Context, Processor
+from kartshoppe.processors.runner import Checkpoint, EmbeddedRunner, StateStore
+
+HOUR = 3_600_000
+CONFIG = ProcessorConfig(cart_abandon_timeout_ms=10 * 60_000, reservation_ttl_ms=15 * 60_000)
+SIGNALS = ("CART_ABANDONED", "CART_RECOVERED", "RESERVATION_EXPIRED", "INVENTORY_ALERT")
+
+
+def stream() -> list[BaseEvent]:
+    # in the past, so that event time (never later than the append time) is the events' own
+    return ShopStream(products=120, sessions=300, start_ms=now_ms() - 6 * HOUR).generate()
+
+
+@pytest.fixture
+async def open_log(tmp_path: Path) -> AsyncIterator[Any]:
+    logs: list[EventLog] = []
+
+    async def open_(name: str) -> EventLog:
+        log = SqliteEventLog(tmp_path / f"{name}.db")
+        await log.start()
+        logs.append(log)
+        return log
+
+    yield open_
+    for log in logs:
+        await log.close()
+
+
+async def append(log: EventLog, events: Sequence[BaseEvent]) -> None:
+    for i in range(0, len(events), 500):
+        await log.append([route(e) for e in events[i : i + 500]])
+
+
+async def read_topic(log: EventLog, topic: str) -> list[Event]:
+    async with log.consumer([topic]) as consumer:
+        records = []
+        while batch := await consumer.poll(10_000, timeout=0):
+            records += batch
+    return [decode_event(r.value) for r in records]
+
+
+def runner(log: EventLog, state: Path, **options: Any) -> EmbeddedRunner:
+    options.setdefault("idle_after_s", None)
+    return EmbeddedRunner(log, state, default_processors(CONFIG), **options)
+
+
+async def run_to_end(log: EventLog, state: Path, **options: Any) -> dict[str, Any]:
+    r = runner(log, state, **options)
+    await r.start()
+    try:
+        await r.wait_caught_up(timeout=60)
+        totals: dict[str, Any] = r.query("analytics", GLOBAL_KEY)
+    finally:
+        await r.stop()
+    return totals
+
+
+def totals_of(analytics: dict[str, Any]) -> dict[str, Any]:
+    """The analytics totals; the rest of the state (who is live, what is pruned) is a function
+    of the watermark, which depends on how the log's topics interleave in the polls."""
+    keys = ("events", "orders", "funnel", "abandoned", "recovered")
+    return {"revenue": round(analytics["revenue"], 2)} | {k: analytics[k] for k in keys}
+
+
+async def signal_ids(log: EventLog) -> dict[str, Counter[str]]:
+    """Per topic, how often each processor signal (by event id) was appended."""
+    found: dict[str, Counter[str]] = {}
+    for topic in (Topic.EVENTS, Topic.FANOUT, Topic.INVENTORY_UPDATES):
+        events = await read_topic(log, topic.value)
+        found[topic.value] = Counter(e.event_id for e in events if e.event_type in SIGNALS)
+    return found
+
+
+async def test_outputs_land_on_their_topics(open_log: Any, tmp_path: Path) -> None:
+    log = await open_log("log")
+    events = stream()
+    await append(log, events)
+    totals = await run_to_end(log, tmp_path / "state.db")
+
+    types_on = {
+        topic.value: Counter(e.event_type for e in await read_topic(log, topic.value))
+        for topic in (Topic.EVENTS, Topic.FANOUT, Topic.INVENTORY_UPDATES)
+    }
+    for signal in ("CART_ABANDONED", "CART_RECOVERED", "RESERVATION_EXPIRED"):
+        assert types_on[Topic.EVENTS][signal] > 0, signal
+    for update in (
+        "TRENDING_UPDATED",
+        "ANALYTICS_UPDATED",
+        "INVENTORY_ALERT",
+        "CART_ABANDONED",
+        "CART_RECOVERED",
+    ):
+        assert types_on[Topic.FANOUT][update] > 0, update
+    assert types_on[Topic.INVENTORY_UPDATES]["INVENTORY_ALERT"] > 0
+    assert "RESERVATION_EXPIRED" not in types_on[Topic.FANOUT]
+
+    orders = [e for e in events if isinstance(e, OrderPlaced)]
+    assert totals["orders"] == len(orders)
+    assert round(totals["revenue"], 2) == round(sum(o.total for o in orders), 2)
+    assert totals["abandoned"] == types_on[Topic.EVENTS]["CART_ABANDONED"]
+
+
+async def test_a_stop_and_a_crash_mid_stream_give_the_totals_of_an_uninterrupted_run(
+    open_log: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = stream()
+    reference_log = await open_log("reference")
+    await append(reference_log, events)
+    reference = await run_to_end(reference_log, tmp_path / "reference-state.db")
+
+    log = await open_log("interrupted")
+    state = tmp_path / "interrupted-state.db"
+    half = len(events) // 2
+    await append(log, events[:half])
+
+    # 1. a clean stop while the first half is still being processed
+    first = runner(log, state, batch_size=100)
+    await first.start()
+    async with asyncio.timeout(30):
+        while first.stats()["analytics"]["processed"] < half // 3:
+            await asyncio.sleep(0.005)
+    await first.stop()
+    assert first.errors == {}
+
+    # 2. a crash of two processors between appending their outputs and committing their state
+    await append(log, events[half:])
+    commit = StateStore.commit
+    commits: Counter[str] = Counter()
+
+    class SimulatedCrash(Exception):
+        pass
+
+    def crashing_commit(store: StateStore, checkpoint: Checkpoint) -> None:
+        commits[checkpoint.processor] += 1
+        if (
+            checkpoint.processor in ("analytics", "abandoned_carts")
+            and commits[checkpoint.processor] == 3
+        ):
+            raise SimulatedCrash(checkpoint.processor)
+        commit(store, checkpoint)
+
+    monkeypatch.setattr(StateStore, "commit", crashing_commit)
+    second = runner(log, state, batch_size=100)
+    await second.start()
+    async with asyncio.timeout(30):
+        while len(second.errors) < 2:
+            await asyncio.sleep(0.005)
+    await second.stop()
+    assert {type(e) for e in second.errors.values()} == {SimulatedCrash}
+    monkeypatch.setattr(StateStore, "commit", commit)
+
+    # 3. a restart runs to the end
+    resumed = await run_to_end(log, state, batch_size=100)
+
+    assert totals_of(resumed) == totals_of(reference)
+    # outputs are at-least-once: the crashed batches were appended twice, with the same ids
+    expected, actual = await signal_ids(reference_log), await signal_ids(log)
+    for topic, ids in expected.items():
+        assert set(actual[topic]) == set(ids), topic
+    fanout = Counter(e.event_id for e in await read_topic(log, Topic.FANOUT.value))
+    assert any(n > 1 for n in fanout.values())
+
+
+async def test_a_fresh_state_file_processes_the_log_from_the_beginning(
+    open_log: Any, tmp_path: Path
+) -> None:
+    log = await open_log("log")
+    await append(log, stream())
+    before = await run_to_end(log, tmp_path / "first.db")
+    again = await run_to_end(log, tmp_path / "second.db")
+    assert totals_of(again) == totals_of(before)
+
+
+async def test_state_is_readable_after_stop_and_resumes_without_recounting(
+    open_log: Any, tmp_path: Path
+) -> None:
+    log = await open_log("log")
+    events = stream()
+    await append(log, events)
+    state = tmp_path / "state.db"
+    totals = await run_to_end(log, state)
+    resumed = await run_to_end(log, state)
+    assert totals_of(resumed) == totals_of(totals)
+    stopped = runner(log, state)
+    assert stopped.query("analytics", GLOBAL_KEY)["orders"] == totals["orders"]
+    assert stopped.query("analytics", "no-such-key") is None
+
+
+async def test_an_idle_input_lets_the_wall_clock_fire_timers(open_log: Any, tmp_path: Path) -> None:
+    log = await open_log("log")
+    r = EmbeddedRunner(
+        log,
+        tmp_path / "state.db",
+        [AbandonedCarts(timeout_ms=300)],
+        idle_after_s=0.2,
+        poll_timeout_s=0.05,
+    )
+    await r.start()
+    try:
+        await log.append(
+            [route(AddToCart(product_id="p1", quantity=1, price=3.0, session_id="s1"))]
+        )
+        async with asyncio.timeout(10):
+            while not [
+                e
+                for e in await read_topic(log, Topic.EVENTS.value)
+                if e.event_type == "CART_ABANDONED"
+            ]:
+                await asyncio.sleep(0.05)
+        await log.append([route(PageView(page="/", session_id="s1"))])
+        async with asyncio.timeout(10):
+            while not [
+                e
+                for e in await read_topic(log, Topic.FANOUT.value)
+                if e.event_type == "CART_RECOVERED"
+            ]:
+                await asyncio.sleep(0.05)
+    finally:
+        await r.stop()
+
+
+class Fragile(Processor[int]):
+    """Counts page views, but fails on the page '/boom'."""
+
+    name = "fragile"
+    input_topics = (Topic.EVENTS.value,)
+
+    def key(self, event: Event) -> str | None:
+        return "count" if isinstance(event, PageView) else None
+
+    def initial_state(self) -> int:
+        return 0
+
+    def on_event(self, state: int, event: Event, ctx: Context) -> int:
+        if isinstance(event, PageView) and event.page == "/boom":
+            raise ValueError("boom")
+        return state + 1
+
+
+async def test_a_failing_event_is_skipped_and_the_processor_carries_on(
+    open_log: Any, tmp_path: Path
+) -> None:
+    log = await open_log("log")
+    await log.append([route(PageView(page=p, session_id="s")) for p in ("/a", "/boom", "/b")])
+    r = EmbeddedRunner(log, tmp_path / "state.db", [Fragile()], idle_after_s=None)
+    await r.start()
+    try:
+        await r.wait_caught_up()
+        assert r.query("fragile", "count") == 2
+        assert r.stats()["fragile"]["failed"] == 1
+    finally:
+        await r.stop()
+
+
+def test_processor_names_must_be_unique(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unique"):
+        EmbeddedRunner(
+            SqliteEventLog(tmp_path / "log.db"), tmp_path / "s.db", [Fragile(), Fragile()]
+        )
