@@ -26,9 +26,13 @@ class Request(Model):
     pass
 
 
+BodyQuantity = Annotated[Quantity, Field(strict=True)]
+"""A cart quantity as sent by a client: a JSON integer, so `true` or `"2"` are refused."""
+
+
 class AddToCartBody(Request):
     product_id: Id
-    quantity: Quantity = 1
+    quantity: BodyQuantity = 1
     user_id: Id | None = None
 
 
@@ -39,7 +43,7 @@ class RemoveFromCartBody(Request):
 
 class UpdateQuantityBody(Request):
     product_id: Id
-    quantity: Quantity
+    quantity: BodyQuantity
     user_id: Id | None = None
 
 

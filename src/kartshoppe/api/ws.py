@@ -9,16 +9,39 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import TypeAdapter, ValidationError
 
 from kartshoppe.api.hub import CHANNELS, Connection, message
 from kartshoppe.api.platform import Platform
+from kartshoppe.api.ws_guard import CLOSE_POLICY, message_budget, over_budget, socket_refusal
 from kartshoppe.domain.cart import cart_id_for
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.views import cart_view
-from kartshoppe.events import MAX_QUANTITY
+from kartshoppe.events import MAX_QUANTITY, Id
 
 router = APIRouter()
 ANONYMOUS = "anonymous"
+_ID: TypeAdapter[str] = TypeAdapter(Id)
+BAD_IDS = "sessionId and userId are 1 to 128 letters, digits or _.:@-"
+
+
+def _valid_ids(*ids: str) -> bool:
+    """Whether the path ids fit the event contract; events carrying bad ones could not be made."""
+    try:
+        for value in ids:
+            _ID.validate_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
+async def _next_text(websocket: WebSocket) -> str | None:
+    """The next text frame; None for a binary frame, which gets an ERROR rather than a crash."""
+    frame = await websocket.receive()
+    if frame["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(frame.get("code", 1000))
+    text = frame.get("text")
+    return text if isinstance(text, str) else None
 
 
 def _quantity(msg: dict[str, Any]) -> int:
@@ -70,8 +93,13 @@ async def _handle(p: Platform, conn: Connection, msg: dict[str, Any]) -> None:
 @router.websocket("/ecommerce/{session_id}/{user_id}")
 async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) -> None:
     p: Platform = websocket.app.state.platform
-    await websocket.accept()
     uid = None if user_id == ANONYMOUS else user_id
+    refusal = socket_refusal(websocket, uid) if _valid_ids(session_id, user_id) else BAD_IDS
+    if refusal is not None:
+        await websocket.close(CLOSE_POLICY, refusal)
+        return
+    budget = message_budget(websocket)
+    await websocket.accept()
     conn = Connection(websocket, session_id, uid)
     p.hub.register(conn)
     pump = asyncio.create_task(conn.pump())
@@ -80,7 +108,14 @@ async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) ->
     p.hub.send([conn], message("CART_UPDATED", cart=cart))
     try:
         while True:
-            raw = await websocket.receive_text()
+            raw = await _next_text(websocket)
+            if over_budget(websocket, budget):
+                await websocket.close(CLOSE_POLICY, "message rate limit exceeded")
+                break
+            if raw is None:
+                error = message("ERROR", error="malformed_json", message="send JSON text frames")
+                p.hub.send([conn], error)
+                continue
             try:
                 msg = orjson.loads(raw)
                 if not isinstance(msg, dict):

@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[Record, Event], Awaitable[None] | None]
 
+POLL_TIMEOUT_S = 0.2
+"""How long an idle poll waits; also the longest `stop` waits for the poll in flight."""
+
 STATE_TOPICS: tuple[str, ...] = (Topic.PRODUCT_UPDATES, Topic.INVENTORY_UPDATES, Topic.EVENTS)
 """Catalog first: a cart line read on rebuild finds its product's name."""
 
@@ -33,6 +36,7 @@ class Projection:
         self._progress = asyncio.Condition()
         self._listeners: list[Listener] = []
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._start_ends: dict[tuple[str, int], int] = {}
         self.ready = asyncio.Event()
         self.records_applied = 0
@@ -50,8 +54,11 @@ class Projection:
         self._task = asyncio.create_task(self._run(), name="projection")
 
     async def stop(self) -> None:
+        """Stop once the poll in flight has returned. Cancelling it instead would leave the
+        adapter's reader thread on a connection that closing the consumer then closes under it
+        (a segfault with SQLite)."""
+        self._stopping = True
         if self._task is not None:
-            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
@@ -69,8 +76,8 @@ class Projection:
 
     async def _run(self) -> None:
         async with self._log.consumer(self._topics) as consumer:
-            while True:
-                records = await consumer.poll(max_records=2000, timeout=1.0)
+            while not self._stopping:
+                records = await consumer.poll(max_records=2000, timeout=POLL_TIMEOUT_S)
                 for record in records:
                     await self._apply(record)
                 if records:

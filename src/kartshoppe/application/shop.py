@@ -7,6 +7,7 @@ and the keys; the rules themselves are the domain's.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -278,7 +279,10 @@ class ShopService:
         return TrackResult(accepted=len(accepted), rejections=rejections)
 
     def _check_tracking(self, index: int, raw: Any) -> Event | Rejection:
-        event_id = raw.get("eventId") if isinstance(raw, dict) else None
+        if not isinstance(raw, dict):
+            details = [{"field": "event", "message": "an event is a JSON object"}]
+            return Rejection(index, "invalid_event", details)
+        event_id = raw.get("eventId")
         event_id = event_id if isinstance(event_id, str) else None
         try:
             event = parse_event(raw)
@@ -305,4 +309,10 @@ def dead_letter(raw: Any, rejection: Rejection) -> Message:
         "rejectedAt": now_ms(),
         "event": raw,
     }
-    return Message(Topic.DLQ, rejection.event_id, orjson.dumps(body, default=str))
+    try:
+        value = orjson.dumps(body, default=str)
+    except TypeError:
+        # integers past 64 bits or lone surrogates: keep the event as escaped JSON text
+        body["event"] = json.dumps(raw, ensure_ascii=True, default=str)
+        value = orjson.dumps(body, default=str)
+    return Message(Topic.DLQ, rejection.event_id, value)

@@ -133,7 +133,7 @@ def decide_status(
                 )
             )
             events.append(inventory_event(release(level, line.quantity), "RELEASED", meta))
-        elif order.status == OrderStatus.PAID:
+        elif status == OrderStatus.CANCELLED and order.status == OrderStatus.PAID:
             # a refunded paid order puts its units back on the shelf
             restocked = StockLevel(level.product_id, level.stock + line.quantity, level.reserved)
             events.append(inventory_event(restocked, "ADJUSTMENT", meta))

@@ -13,19 +13,27 @@ from kartshoppe.api.schemas import CheckoutBody, OrderOut
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.views import order_view
 from kartshoppe.events import Id, OrderStatus
+from kartshoppe.security.guards import ORDER_OWNER
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
 Live = Annotated[Platform, Depends(platform)]
 OrderId = Annotated[Id, Path(alias="orderId")]
 
 
-@router.post("/checkout", response_model=OrderOut, status_code=201)
+@router.post(
+    "/checkout",
+    response_model=OrderOut,
+    status_code=201,
+    responses={
+        200: {"model": OrderOut, "description": "the order of an idempotencyKey seen before"}
+    },
+)
 async def checkout(p: Live, body: CheckoutBody) -> Response:
     order, created = await p.service.checkout(body.session_id, body.user_id, body.idempotency_key)
     return json(order_view(order), 201 if created else 200)
 
 
-@router.post("/orders/{orderId}/pay", response_model=OrderOut)
+@router.post("/orders/{orderId}/pay", response_model=OrderOut, dependencies=ORDER_OWNER)
 async def pay_order(p: Live, order_id: OrderId) -> Response:
     order = p.service.order(order_id)
     if order.status != OrderStatus.PLACED:
@@ -33,7 +41,7 @@ async def pay_order(p: Live, order_id: OrderId) -> Response:
     return json(order_view(await p.service.set_order_status(order_id, OrderStatus.PAID)))
 
 
-@router.get("/orders/{orderId}", response_model=OrderOut)
+@router.get("/orders/{orderId}", response_model=OrderOut, dependencies=ORDER_OWNER)
 async def get_order(p: Live, order_id: OrderId) -> Response:
     return json(order_view(p.service.order(order_id)))
 

@@ -19,9 +19,7 @@ Live = Annotated[Platform, Depends(platform)]
 
 
 @router.post("/events", response_model=TrackOut)
-async def track_events(
-    p: Live, events: Annotated[list[dict[str, Any]], Body(max_length=100_000)]
-) -> Response:
+async def track_events(p: Live, events: Annotated[list[Any], Body(max_length=100_000)]) -> Response:
     if len(events) > MAX_BATCH:
         return error_response(
             413,

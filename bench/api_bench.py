@@ -1,0 +1,320 @@
+"""Benchmark of the API: catalog GET throughput under a concurrent load generator on loopback,
+and the latency from `POST /cart/{sessionId}/add` to the `CART_UPDATED` push arriving on a
+second WebSocket of the same user.
+
+Run `.venv/bin/python bench/api_bench.py`; it starts `kartshoppe serve` on a free loopback port
+with a fresh data directory, prints the figures and writes them, with the command and the date,
+to bench/results/api.md. The load generator is `wrk` (apt package `wrk`) when installed, else an
+asyncio httpx client with as many connections; both run on the same machine as the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import os
+import pathlib
+import platform
+import re
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import orjson
+from websockets.asyncio.client import connect
+
+RESULTS = pathlib.Path(__file__).parent / "results" / "api.md"
+UNLIMITED = {f"KARTSHOPPE_RATE_{name}": "off" for name in ("BROWSE", "CART", "WS")}
+"""The load comes from one address on purpose: the per-client rate limits would measure
+themselves, not the server."""
+API = "/api/ecommerce"
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Throughput:
+    name: str
+    path: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    generator: str
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def server(data_dir: pathlib.Path) -> Iterator[str]:
+    """A `kartshoppe serve` process on a free port, ready; stopped (SIGTERM, then SIGKILL) after."""
+    port = free_port()
+    command = [sys.executable, "-m", "kartshoppe", "serve", "--host", HOST, "--port", str(port)]
+    command += ["--data-dir", str(data_dir)]
+    with (data_dir / "server.log").open("ab") as log:
+        env = {**os.environ, **UNLIMITED}
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    base = f"http://{HOST}:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(base + "/ready", timeout=1).status_code == 200:
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start; see {data_dir / 'server.log'}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# --- (a) catalog GET throughput ---------------------------------------------------------------
+
+WRK_SCRIPT = """
+local paths = {%s}
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[(n %% #paths) + 1])
+end
+"""
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(name: str, paths: list[str], base: str, seconds: int, connections: int) -> Throughput:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % ", ".join(f'"{p}"' for p in paths))
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name]
+    out = subprocess.run(
+        [*command, base + paths[0]], capture_output=True, text=True, check=True
+    ).stdout
+    os.unlink(script.name)
+    latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    elapsed = re.search(r"requests in ([\d.]+)(\w+),", out)
+    assert elapsed is not None
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    p50, p99 = (re.match(r"([\d.]+)(\w+)", latency[k]) for k in ("50", "99"))
+    assert p50 is not None and p99 is not None
+    return Throughput(
+        name,
+        paths[0] if len(paths) == 1 else f"{len(paths)} paths in turn",
+        requests,
+        _ms(*elapsed.groups()) / 1000,
+        _ms(*p50.groups()),
+        _ms(*p99.groups()),
+        int(errors.group(1)) if errors else 0,
+        f"wrk -t2 -c{connections} -d{seconds}s",
+    )
+
+
+async def run_httpx(
+    name: str, paths: list[str], base: str, seconds: int, connections: int
+) -> Throughput:
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=base, limits=limits) as client:
+        stop = time.perf_counter() + seconds
+
+        async def worker(offset: int) -> None:
+            nonlocal errors
+            n = offset
+            while time.perf_counter() < stop:
+                started = time.perf_counter()
+                response = await client.get(paths[n % len(paths)])
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += response.status_code != 200
+                n += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(connections)))
+        elapsed = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100)
+    return Throughput(
+        name,
+        paths[0] if len(paths) == 1 else f"{len(paths)} paths in turn",
+        len(latencies),
+        elapsed,
+        cuts[49],
+        cuts[98],
+        errors,
+        f"httpx asyncio, {connections} connections, {seconds}s",
+    )
+
+
+def catalog_throughput(base: str, seconds: int, connections: int) -> list[Throughput]:
+    items = httpx.get(f"{base}{API}/products", params={"pageSize": 100}).json()["items"]
+    scenarios = [
+        ("GET /products (first page, 24 products)", [f"{API}/products"]),
+        ("GET /product/{id} (100 ids in turn)", [f"{API}/product/{i['id']}" for i in items]),
+    ]
+    results = []
+    for name, paths in scenarios:
+        if shutil.which("wrk"):
+            results.append(run_wrk(name, paths, base, seconds, connections))
+        else:
+            results.append(asyncio.run(run_httpx(name, paths, base, seconds, connections)))
+    return results
+
+
+# --- (b) add to cart -> CART_UPDATED on the user's other device -------------------------------
+
+
+@dataclass(frozen=True)
+class PushLatency:
+    adds: int
+    push_ms: list[float]
+    post_ms: list[float]
+
+
+async def cart_push_latency(base: str, adds: int) -> PushLatency:
+    items = httpx.get(f"{base}{API}/products", params={"pageSize": 100}).json()["items"]
+    products = [i["id"] for i in items if i["available"] >= adds // 40 + 1][:40]
+    account = {"email": f"bench-{os.getpid()}@bench.kartshoppe.dev", "password": "bench-password"}
+    signed_in = httpx.post(f"{base}{API}/auth/register", json=account).json()
+    user, token = signed_in["userId"], signed_in["token"]
+    ws_url = base.replace("http", "ws", 1) + f"/ecommerce/bench-laptop/{user}?token={token}"
+    auth = {"Authorization": f"Bearer {token}"}
+    arrivals: dict[int, float] = {}
+    arrived = asyncio.Event()
+    push_ms: list[float] = []
+    post_ms: list[float] = []
+    async with (
+        connect(ws_url) as laptop,
+        httpx.AsyncClient(base_url=base + API, headers=auth) as phone,
+    ):
+
+        async def listen() -> None:
+            async for raw in laptop:
+                message = orjson.loads(raw)
+                if message["type"] == "CART_UPDATED":
+                    arrivals[message["cart"]["itemCount"]] = time.perf_counter()
+                    arrived.set()
+
+        listener = asyncio.create_task(listen())
+        for n in range(1, adds + 1):
+            body = {"productId": products[n % len(products)], "quantity": 1, "userId": user}
+            started = time.perf_counter()
+            response = await phone.post("/cart/bench-phone/add", json=body)
+            post_ms.append((time.perf_counter() - started) * 1000)
+            response.raise_for_status()
+            expected = response.json()["itemCount"]
+            while expected not in arrivals:
+                arrived.clear()
+                await asyncio.wait_for(arrived.wait(), 10)
+            push_ms.append((arrivals[expected] - started) * 1000)
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+    return PushLatency(adds, push_ms, post_ms)
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1]
+
+
+def report(command: str, throughput: list[Throughput], push: PushLatency) -> str:
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores shared with other work "
+        f"(load average at the end: {load})"
+    )
+    lines = [
+        "# API benchmark",
+        "",
+        f"Command: `{command}`  ",
+        f"Date: {date}  ",
+        f"Machine: {machine}, Python {platform.python_version()}.",
+        "",
+        "Server, load generator and clients share the machine over loopback: one `kartshoppe",
+        "serve` process (embedded SQLite log, uvicorn with uvloop and httptools), a fresh data",
+        "directory, the seeded catalog, per-client rate limits off",
+        "(`KARTSHOPPE_RATE_BROWSE/CART/WS=off`: the load comes from one address). With other",
+        "work on the same two cores the figures move by up to 2x from run to run; the load",
+        "average above says how busy the machine was.",
+        "",
+        "## Catalog GET throughput",
+        "",
+        "| request | generator | requests | requests/s | p50 | p99 | errors |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {t.name} | {t.generator} | {t.requests} | {t.rate:,.0f} | {t.p50_ms:.2f} ms "
+        f"| {t.p99_ms:.2f} ms | {t.errors} |"
+        for t in throughput
+    ]
+    lines += [
+        "",
+        "## Add to cart -> CART_UPDATED on the user's other device",
+        "",
+        f"{push.adds} sequential `POST /cart/bench-phone/add` by a signed-in user (Bearer",
+        "token, `userId` in the body); a WebSocket of the same user on another session",
+        "(`/ecommerce/bench-laptop/{userId}?token=`) times the arrival of each `CART_UPDATED`.",
+        "Each add is fsynced to the log before it is answered.",
+        "",
+        "| measure | p50 | p99 | max |",
+        "|---|---:|---:|---:|",
+        f"| POST sent -> CART_UPDATED received on the other socket "
+        f"| {percentile(push.push_ms, 50):.2f} ms | {percentile(push.push_ms, 99):.2f} ms "
+        f"| {max(push.push_ms):.2f} ms |",
+        f"| POST sent -> POST answered | {percentile(push.post_ms, 50):.2f} ms "
+        f"| {percentile(push.post_ms, 99):.2f} ms | {max(push.post_ms):.2f} ms |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each GET run")
+    parser.add_argument("--connections", type=int, default=64, help="concurrent connections")
+    parser.add_argument("--adds", type=int, default=500, help="adds timed for the push latency")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    command = shlex.join([".venv/bin/python", "bench/api_bench.py", *sys.argv[1:]])
+    with tempfile.TemporaryDirectory(prefix="api-bench-") as tmp, server(pathlib.Path(tmp)) as base:
+        throughput = catalog_throughput(base, args.seconds, args.connections)
+        push = asyncio.run(cart_push_latency(base, args.adds))
+    text = report(command, throughput, push)
+    print(text)
+    if not args.no_write:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
