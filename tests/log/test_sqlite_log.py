@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import os
 import pathlib
 import signal
@@ -198,3 +199,20 @@ async def test_every_acknowledged_append_survives_the_writer_being_killed(
     # Each append is whole or absent, even the ones in flight when the process died.
     per_append = collections.Counter(value.split(":")[0] for value in stored.values())
     assert set(per_append.values()) == {batch}
+
+
+async def test_closing_right_after_a_cancelled_poll_waits_for_the_read_in_flight(
+    tmp_path: pathlib.Path,
+) -> None:
+    log = SqliteEventLog(tmp_path / "log.sqlite")
+    await log.start()
+    await log.append([Message(Topic.EVENTS, "k", b"{}") for _ in range(2000)])
+    for _ in range(50):
+        consumer = log.consumer([Topic.EVENTS])
+        poll = asyncio.create_task(consumer.poll(max_records=2000, timeout=0.5))
+        await asyncio.sleep(0)
+        poll.cancel()
+        await consumer.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poll
+    await log.close()

@@ -11,6 +11,7 @@ notification after each COMMIT; records written by other processes are found by 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pathlib
 import queue
 import sqlite3
@@ -18,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from kartshoppe.log.port import (
     ALL_TOPICS,
@@ -415,6 +416,22 @@ class SqliteEventLog(EventLog):
         self._consumers.discard(consumer)
 
 
+async def _to_thread_to_the_end(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run `fn` in a thread; if the caller is cancelled, still wait for the thread to finish.
+
+    A cancelled `to_thread` returns at once while the thread keeps using its connection, so a
+    `close()` that follows would close the connection under a running query (a crash in the
+    sqlite3 module). Holding the consumer's lock until the thread is done prevents that.
+    """
+    task = asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await task
+        raise
+
+
 class SqliteConsumer(Consumer):
     """A consumer of a `SqliteEventLog` with its own read connection."""
 
@@ -472,13 +489,13 @@ class SqliteConsumer(Consumer):
             if self._closed:
                 return []
             if self._conn is None:
-                self._conn = await asyncio.to_thread(_connect, self._log.path, read_only=True)
+                self._conn = await _to_thread_to_the_end(_connect, self._log.path, read_only=True)
             if self._positions is None:
-                self._positions = await asyncio.to_thread(self._load_positions, self._conn)
+                self._positions = await _to_thread_to_the_end(self._load_positions, self._conn)
             order = self._topics[self._next_topic :] + self._topics[: self._next_topic]
             # Rotate the first topic so a busy topic cannot starve the others.
             self._next_topic = (self._next_topic + 1) % len(self._topics)
-            records = await asyncio.to_thread(self._read, self._conn, order, max_records)
+            records = await _to_thread_to_the_end(self._read, self._conn, order, max_records)
             for r in records:
                 self._positions[r.topic] = r.offset + 1
             return records
