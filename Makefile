@@ -7,14 +7,14 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 WEB_STAMP := frontend/dist/.built
 NPM_STAMP := frontend/node_modules/.installed
-WEB_SOURCES := $(shell find frontend/src frontend/public frontend/index.html frontend/vite.config.ts -type f 2>/dev/null)
+WEB_SOURCES := $(shell find frontend/src frontend/public frontend/index.html frontend/vite.config.ts frontend/package.json -type f 2>/dev/null)
 
-.PHONY: run test check test-python test-web e2e bench chromium clean
+.PHONY: run test check test-python test-web e2e types bench clean
 
 run: $(PY_STAMP) $(WEB_STAMP)
 	$(PY) -m kartshoppe serve
 
-test: $(PY_STAMP) $(WEB_STAMP) chromium check test-python test-web e2e
+test: $(PY_STAMP) $(WEB_STAMP) check test-python test-web e2e
 
 $(PY_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,13 +27,13 @@ $(NPM_STAMP): frontend/package.json frontend/package-lock.json
 	touch $@
 
 # the web app is rebuilt only when its sources changed
-$(WEB_STAMP): $(NPM_STAMP) $(PY_STAMP) $(WEB_SOURCES)
-	$(PY) scripts/gen_types.py
+$(WEB_STAMP): $(NPM_STAMP) $(WEB_SOURCES)
 	cd frontend && npm run build
 	touch $@
 
-chromium:
-	bash scripts/install-chromium.sh
+# after a change to events.py or the API: regenerate the frontend's TypeScript types
+types: $(NPM_STAMP) $(PY_STAMP)
+	cd frontend && npm run gen:types
 
 check: $(PY_STAMP)
 	$(PY) -m ruff check src tests bench
@@ -43,10 +43,11 @@ check: $(PY_STAMP)
 test-python: $(PY_STAMP)
 	$(PY) -m pytest
 
-test-web: $(NPM_STAMP)
+test-web: $(NPM_STAMP) $(PY_STAMP)
 	cd frontend && npm test
 
-e2e: $(PY_STAMP) $(WEB_STAMP) chromium
+# real chromium (installed from Debian by the script when missing) against a real server
+e2e: $(PY_STAMP) $(NPM_STAMP)
 	cd frontend && npm run e2e
 
 bench: $(PY_STAMP)

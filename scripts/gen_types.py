@@ -11,6 +11,7 @@ import argparse
 import importlib
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,12 @@ def _events_schema() -> dict[str, Any]:
 
 
 def _openapi_schema() -> dict[str, Any]:
-    app_module = importlib.import_module("kartshoppe.api.app")
-    schema: dict[str, Any] = app_module.create_app().openapi()
+    config = importlib.import_module("kartshoppe.config")
+    create_app = importlib.import_module("kartshoppe.api.app").create_app
+    # building the app sets up its data directory (secrets, users): keep that out of the tree
+    with tempfile.TemporaryDirectory(prefix="kartshoppe-openapi-") as data_dir:
+        settings = config.Settings(data_dir=Path(data_dir))
+        schema: dict[str, Any] = create_app(settings).openapi()
     return schema
 
 

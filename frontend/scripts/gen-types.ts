@@ -32,7 +32,7 @@ export async function generate(): Promise<Record<string, string>> {
   }
   const openapi = readJson("openapi.json");
   if (openapi) {
-    const ast = await openapiTS(openapi as never, { alphabetize: true });
+    const ast = await openapiTS(openapi as never, { alphabetize: true, defaultNonNullable: false });
     out["api.ts"] = BANNER + astToString(ast);
   }
   return out;

@@ -1,0 +1,89 @@
+/** The page frame: header with navigation, connection indicator, sign-in and cart button; page-view tracking. */
+import { useEffect, useState } from "react";
+import { NavLink, Outlet, useLocation } from "react-router-dom";
+import { useShop } from "../state/shop";
+import { CartDrawer } from "./CartDrawer";
+import { ConnectionIndicator } from "./ConnectionIndicator";
+import { AccountMenu } from "./SignIn";
+
+const SHOP_LINKS = [
+  { to: "/", label: "Home", end: true },
+  { to: "/catalog", label: "Catalog" },
+  { to: "/orders", label: "Orders" },
+];
+const OPS_LINKS = [
+  { to: "/ops/dashboard", label: "Dashboard" },
+  { to: "/ops/admin", label: "Admin" },
+  { to: "/ops/events", label: "Events" },
+];
+
+function navClass({ isActive }: { isActive: boolean }): string {
+  return `rounded px-2 py-1 focus-visible:outline-2 ${isActive ? "bg-indigo-50 font-semibold text-indigo-700" : "hover:bg-slate-100"}`;
+}
+
+export function Layout() {
+  const { status, cart, setCartOpen, track, reminder, dismissReminder } = useShop();
+  const location = useLocation();
+  const [menuOpen, setMenuOpen] = useState(false);
+
+  useEffect(() => {
+    track({ eventType: "PAGE_VIEW", page: location.pathname.slice(0, 300) });
+    setMenuOpen(false);
+  }, [location.pathname, track]);
+
+  const links = [...SHOP_LINKS, ...OPS_LINKS];
+  return (
+    <div className="min-h-screen">
+      <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2">
+        Skip to content
+      </a>
+      <header className="sticky top-0 z-30 border-b border-slate-200 bg-white/95 backdrop-blur">
+        <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-2 px-3 py-2">
+          <NavLink to="/" className="mr-2 text-xl font-bold text-indigo-700">KartShoppe</NavLink>
+          <button
+            type="button"
+            className="rounded border border-slate-300 px-2 py-1 text-sm md:hidden"
+            aria-expanded={menuOpen}
+            aria-controls="main-nav"
+            onClick={() => setMenuOpen((o) => !o)}
+          >
+            Menu
+          </button>
+          <nav id="main-nav" aria-label="Main" className={`${menuOpen ? "flex" : "hidden"} order-last w-full flex-col gap-1 text-sm md:order-none md:flex md:w-auto md:flex-row`}>
+            {links.map((l) => (
+              <NavLink key={l.to} to={l.to} end={"end" in l} className={navClass}>
+                {l.label}
+              </NavLink>
+            ))}
+          </nav>
+          <div className="ml-auto flex items-center gap-3">
+            <ConnectionIndicator status={status} />
+            <AccountMenu />
+            <button
+              type="button"
+              onClick={() => setCartOpen(true)}
+              className="relative rounded bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-700 focus-visible:outline-2 focus-visible:outline-offset-2"
+              aria-label={`Open cart, ${cart?.itemCount ?? 0} items`}
+              data-testid="cart-button"
+            >
+              Cart <span data-testid="cart-count" className="ml-1 rounded-full bg-white/20 px-1.5">{cart?.itemCount ?? 0}</span>
+            </button>
+          </div>
+        </div>
+      </header>
+      {reminder ? (
+        <div role="status" className="border-b border-amber-200 bg-amber-50" data-testid="cart-reminder">
+          <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-2 px-3 py-2 text-sm text-amber-900">
+            <span className="flex-1">{reminder}</span>
+            <button type="button" onClick={() => { setCartOpen(true); dismissReminder(); }} className="rounded bg-amber-600 px-2 py-1 text-white hover:bg-amber-700 focus-visible:outline-2">View cart</button>
+            <button type="button" onClick={dismissReminder} className="rounded px-2 py-1 hover:bg-amber-100 focus-visible:outline-2" aria-label="Dismiss reminder">✕</button>
+          </div>
+        </div>
+      ) : null}
+      <main id="main" className="mx-auto max-w-6xl px-3 py-4">
+        <Outlet />
+      </main>
+      <CartDrawer />
+    </div>
+  );
+}

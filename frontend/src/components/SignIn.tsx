@@ -1,0 +1,100 @@
+/** Sign-in (or a new account) with email and password; the session's cart is merged into the user's. */
+import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useShop } from "../state/shop";
+
+export const DEMO_HINT = "Demo: shopper@kartshoppe.dev / shopper-demo-pass, operator@kartshoppe.dev / operator-demo-pass";
+
+export function SignInForm({ idPrefix, onDone }: { idPrefix: string; onDone?: () => void }) {
+  const { signIn } = useShop();
+  const [mode, setMode] = useState<"login" | "register">("login");
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [name, setName] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (ev: FormEvent) => {
+    ev.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await signIn(mode === "login" ? { mode, email: email.trim(), password } : { mode, email: email.trim(), password, name: name.trim() || "Shopper" });
+      setPassword("");
+      onDone?.();
+    } catch (err) {
+      setError(err instanceof Error ? err.message : "sign-in failed");
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const field = "w-full rounded border border-slate-300 px-2 py-1";
+  return (
+    <form onSubmit={(ev) => void submit(ev)} className="flex flex-col gap-2 text-sm" aria-label={mode === "login" ? "Sign in" : "Create account"}>
+      <div>
+        <label htmlFor={`${idPrefix}-email`} className="block font-medium">Email</label>
+        <input id={`${idPrefix}-email`} type="email" required autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} className={field} />
+      </div>
+      <div>
+        <label htmlFor={`${idPrefix}-password`} className="block font-medium">Password</label>
+        <input id={`${idPrefix}-password`} type="password" required minLength={mode === "register" ? 8 : 1} autoComplete={mode === "login" ? "current-password" : "new-password"} value={password} onChange={(e) => setPassword(e.target.value)} className={field} />
+      </div>
+      {mode === "register" ? (
+        <div>
+          <label htmlFor={`${idPrefix}-name`} className="block font-medium">Name</label>
+          <input id={`${idPrefix}-name`} autoComplete="name" maxLength={100} value={name} onChange={(e) => setName(e.target.value)} className={field} />
+        </div>
+      ) : null}
+      {error ? <p role="alert" className="text-red-700">{error}</p> : null}
+      <button type="submit" disabled={busy} className="rounded bg-slate-800 px-3 py-1.5 text-white hover:bg-slate-700 focus-visible:outline-2 disabled:bg-slate-400">
+        {mode === "login" ? "Sign in" : "Create account"}
+      </button>
+      <button type="button" onClick={() => setMode(mode === "login" ? "register" : "login")} className="text-indigo-700 underline focus-visible:outline-2">
+        {mode === "login" ? "New here? Create an account" : "Have an account? Sign in"}
+      </button>
+      <p className="text-xs text-slate-500">{DEMO_HINT}</p>
+    </form>
+  );
+}
+
+/** The header's account control: a menu with the sign-in form, or the user and a sign-out button. */
+export function AccountMenu() {
+  const { userId, auth, signOut } = useShop();
+  const [open, setOpen] = useState(false);
+  const panelRef = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    if (!open) return;
+    panelRef.current?.querySelector("input")?.focus();
+    const onKey = (ev: KeyboardEvent) => {
+      if (ev.key === "Escape") setOpen(false);
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [open]);
+
+  if (userId) {
+    return (
+      <div className="flex items-center gap-2 text-sm">
+        <span className="max-w-[9rem] truncate" data-testid="signed-in-as" title={userId}>
+          {auth?.role === "operator" ? "Operator" : "Signed in"}
+        </span>
+        <button type="button" onClick={signOut} className="rounded border border-slate-300 px-2 py-1 hover:bg-slate-100 focus-visible:outline-2">
+          Sign out
+        </button>
+      </div>
+    );
+  }
+  return (
+    <div className="relative">
+      <button type="button" aria-expanded={open} aria-controls="account-panel" onClick={() => setOpen((o) => !o)} className="rounded border border-slate-300 px-2 py-1 text-sm hover:bg-slate-100 focus-visible:outline-2">
+        Sign in
+      </button>
+      {open ? (
+        <div id="account-panel" ref={panelRef} className="fixed inset-x-3 top-24 z-40 rounded-lg border border-slate-200 bg-white p-3 shadow-lg sm:absolute sm:inset-x-auto sm:right-0 sm:top-auto sm:mt-2 sm:w-72">
+          <SignInForm idPrefix="header-signin" onDone={() => setOpen(false)} />
+        </div>
+      ) : null}
+    </div>
+  );
+}

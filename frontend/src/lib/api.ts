@@ -1,0 +1,157 @@
+/** Typed calls to the REST API under `/api/ecommerce` (docs/API.md); 4xx answers become ApiError. */
+import type {
+  Analytics,
+  AuthSession,
+  Cart,
+  Category,
+  LaunchProduct,
+  Order,
+  OrderStatus,
+  Product,
+  ProductPage,
+  Recommendation,
+  TrackingEvent,
+} from "./types";
+
+export const API_BASE = "/api/ecommerce";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+let authToken: string | null = null;
+
+/** The Bearer token sent with every call from now on (null when signed out). */
+export function setAuthToken(token: string | null): void {
+  authToken = token;
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (authToken) headers.Authorization = `Bearer ${authToken}`;
+  const init: RequestInit = { method, headers };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    headers["Content-Type"] = "application/json";
+  }
+  const res = await fetch(`${API_BASE}${path}`, init);
+  const text = await res.text();
+  let data: unknown = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const err = (data ?? {}) as { error?: string; message?: string; detail?: string };
+    throw new ApiError(
+      res.status,
+      err.error ?? `http_${res.status}`,
+      err.message ?? err.detail ?? `${method} ${path} failed with ${res.status}`,
+    );
+  }
+  return data as T;
+}
+
+function query(params: Record<string, string | number | null | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== null && value !== undefined && value !== "") search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+const enc = encodeURIComponent;
+
+export interface ProductQuery {
+  category?: string;
+  q?: string;
+  sort?: string;
+  page?: number;
+  pageSize?: number;
+}
+
+export const api = {
+  products: (p: ProductQuery) => request<ProductPage>("GET", `/products${query({ ...p })}`),
+  featured: (limit = 8) => request<Product[]>("GET", `/products/featured${query({ limit })}`),
+  trending: (limit = 8) => request<Product[]>("GET", `/products/trending${query({ limit })}`),
+  categories: () => request<Category[]>("GET", "/categories"),
+  product: (id: string) => request<Product>("GET", `/product/${enc(id)}`),
+
+  cart: (sessionId: string, userId: string | null) =>
+    request<Cart>("GET", `/cart/${enc(sessionId)}${query({ userId })}`),
+  addToCart: (sessionId: string, userId: string | null, productId: string, quantity: number) =>
+    request<Cart>("POST", `/cart/${enc(sessionId)}/add`, withUser({ productId, quantity }, userId)),
+  removeFromCart: (sessionId: string, userId: string | null, productId: string) =>
+    request<Cart>("POST", `/cart/${enc(sessionId)}/remove`, withUser({ productId }, userId)),
+  updateQuantity: (sessionId: string, userId: string | null, productId: string, quantity: number) =>
+    request<Cart>("POST", `/cart/${enc(sessionId)}/update`, withUser({ productId, quantity }, userId)),
+  clearCart: (sessionId: string, userId: string | null) =>
+    request<Cart>("POST", `/cart/${enc(sessionId)}/clear`, withUser({}, userId)),
+  mergeCart: (sessionId: string, userId: string) =>
+    request<Cart>("POST", `/cart/${enc(sessionId)}/merge`, { userId }),
+
+  checkout: (sessionId: string, userId: string | null, idempotencyKey: string) =>
+    request<Order>("POST", "/checkout", withUser({ sessionId, idempotencyKey }, userId)),
+  // the session id lets an anonymous shopper reach the order placed from that session
+  pay: (orderId: string, sessionId: string) =>
+    request<Order>("POST", `/orders/${enc(orderId)}/pay${query({ sessionId })}`, {}),
+  order: (orderId: string, sessionId: string) =>
+    request<Order>("GET", `/orders/${enc(orderId)}${query({ sessionId })}`),
+  orders: (sessionId: string, userId: string | null) =>
+    request<Order[]>("GET", `/orders${userId ? query({ userId }) : query({ sessionId })}`),
+
+  track: async (events: TrackingEvent[]) => {
+    await request<unknown>("POST", "/events", events);
+  },
+
+  login: (email: string, password: string) => request<AuthSession>("POST", "/auth/login", { email, password }),
+  register: (email: string, password: string, name: string) =>
+    request<AuthSession>("POST", "/auth/register", { email, password, name }),
+
+  analytics: () => request<Analytics>("GET", "/analytics"),
+  recommendations: (sessionId: string, userId: string | null) =>
+    request<Recommendation[]>("GET", `/recommendations/${enc(sessionId)}${query({ userId })}`),
+
+  launchProduct: (product: LaunchProduct) => request<Product>("POST", "/admin/products", product),
+  setPrice: (id: string, price: number) => request<Product>("POST", `/admin/products/${enc(id)}/price`, { price }),
+  restock: (id: string, quantity: number) =>
+    request<Product>("POST", `/admin/products/${enc(id)}/restock`, { quantity }),
+  startFlashSale: (id: string, discountPercent: number, durationSeconds: number) =>
+    request<Product>("POST", `/admin/products/${enc(id)}/flash-sale`, { discountPercent, durationSeconds }),
+  endFlashSale: (id: string) => request<Product>("DELETE", `/admin/products/${enc(id)}/flash-sale`),
+  setOrderStatus: (orderId: string, status: OrderStatus) =>
+    request<Order>("POST", `/admin/orders/${enc(orderId)}/status`, { status }),
+
+  storeHistory: (key: StoreKey, value: string) =>
+    request<unknown>("GET", `/store/history${query({ [key]: value })}`),
+  storeSnapshots: () => request<unknown>("GET", "/store/snapshots"),
+  storeState: (kind: "cart" | "product", id: string, snapshotId: string | null) =>
+    request<unknown>("GET", `/store/state/${kind}/${enc(id)}${query({ snapshotId })}`),
+};
+
+export type StoreKey = "productId" | "sessionId" | "userId" | "orderId";
+
+function withUser<T extends object>(body: T, userId: string | null): T & { userId?: string } {
+  return userId ? { ...body, userId } : body;
+}
+
+/** Tracking batches: a 4xx means the server rejected (and dead-lettered) them, so no retry. */
+export async function sendTrackingBatch(events: TrackingEvent[]): Promise<void> {
+  try {
+    await api.track(events);
+  } catch (err) {
+    if (err instanceof ApiError && err.status < 500) return;
+    throw err;
+  }
+}

@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { cart, product } from "../test/fakes";
+import type { Analytics, Order } from "./types";
+import { appendAnalytics, applyInventoryUpdate, applyProductUpdate, formatCountdown, mergeLive, secondsLeft, upsertOrder } from "./reducers";
+import { newerCart } from "../state/shop";
+
+const level = { productId: "prod_1", stock: 7, reserved: 2, available: 5, lowStock: true, soldOut: false };
+
+describe("live products", () => {
+  it("shows a pushed price change over the fetched product", () => {
+    const state = applyProductUpdate({}, product({ price: 55 }));
+    expect(mergeLive(product(), state.prod_1).price).toBe(55);
+  });
+
+  it("applies pushed stock on top of the catalog copy", () => {
+    const state = applyInventoryUpdate(applyProductUpdate({}, product({ price: 55 })), level);
+    const merged = mergeLive(product(), state.prod_1);
+    expect(merged).toMatchObject({ price: 55, stock: 7, available: 5 });
+  });
+
+  it("leaves a product without pushes untouched", () => {
+    const base = product();
+    expect(mergeLive(base, undefined)).toBe(base);
+  });
+});
+
+describe("orders", () => {
+  const order = (id: string, createdAt: number, status: Order["status"] = "PLACED") =>
+    ({ orderId: id, createdAt, status, lines: [], total: 1, updatedAt: createdAt, history: [], sessionId: "s", userId: null, idempotencyKey: "k" }) as Order;
+
+  it("replaces an order in place when its status changes", () => {
+    const list = upsertOrder([order("o1", 1), order("o2", 2)], order("o1", 1, "PAID"));
+    expect(list.map((o) => [o.orderId, o.status])).toEqual([["o2", "PLACED"], ["o1", "PAID"]]);
+  });
+
+  it("adds a new order first", () => {
+    expect(upsertOrder([order("o1", 1)], order("o2", 5))[0]?.orderId).toBe("o2");
+  });
+});
+
+describe("carts", () => {
+  it("keeps the fresher cart when a late answer arrives after a push", () => {
+    const pushed = cart({ updatedAt: 10, itemCount: 2 });
+    const late = cart({ updatedAt: 5, itemCount: 1 });
+    expect(newerCart(pushed, late)).toBe(pushed);
+    expect(newerCart(late, pushed)).toBe(pushed);
+  });
+
+  it("takes a different cart as is (after sign-in the user's cart replaces the session's)", () => {
+    const user = cart({ cartId: "cart_user_u1", updatedAt: 1 });
+    expect(newerCart(cart({ updatedAt: 99 }), user)).toBe(user);
+  });
+});
+
+describe("analytics history", () => {
+  const analytics = (updatedAt: number, eventsPerSecond: number) =>
+    ({ updatedAt, eventsPerSecond, liveUsers: 1, revenue: 0, orders: 0, funnel: {}, abandonmentRate: 0, recoveredCarts: 0, topProducts: [], topCategories: [] }) as Analytics;
+
+  it("appends one point per update and keeps only the newest", () => {
+    let h = appendAnalytics([], analytics(1, 1), 2);
+    h = appendAnalytics(h, analytics(2, 2), 2);
+    h = appendAnalytics(h, analytics(3, 3), 2);
+    expect(h.map((p) => p.eventsPerSecond)).toEqual([2, 3]);
+  });
+
+  it("replaces a repeated update instead of adding a duplicate point", () => {
+    const h = appendAnalytics(appendAnalytics([], analytics(1, 1)), analytics(1, 4));
+    expect(h).toHaveLength(1);
+    expect(h[0]?.eventsPerSecond).toBe(4);
+  });
+});
+
+describe("countdown", () => {
+  it("counts whole seconds down to zero, never below", () => {
+    expect(secondsLeft(10_500, 0)).toBe(10);
+    expect(secondsLeft(0, 5000)).toBe(0);
+  });
+  it("formats minutes and hours", () => {
+    expect(formatCountdown(65)).toBe("01:05");
+    expect(formatCountdown(3725)).toBe("1:02:05");
+  });
+});

@@ -1,0 +1,62 @@
+/** The shopper's orders, newest first, with status following ORDER_UPDATED pushes. */
+import { useEffect, useState } from "react";
+import { Link } from "react-router-dom";
+import { Empty, ErrorState, Loading } from "../components/States";
+import { api } from "../lib/api";
+import { formatMoney, upsertOrder } from "../lib/reducers";
+import type { Order, OrderStatus } from "../lib/types";
+import { useAsync } from "../lib/useAsync";
+import { useShop } from "../state/shop";
+
+const STATUS_STYLE: Record<OrderStatus, string> = {
+  PLACED: "bg-amber-100 text-amber-800",
+  PAID: "bg-sky-100 text-sky-800",
+  SHIPPED: "bg-indigo-100 text-indigo-800",
+  DELIVERED: "bg-emerald-100 text-emerald-800",
+  CANCELLED: "bg-slate-200 text-slate-700",
+};
+
+export function StatusBadge({ status }: { status: OrderStatus }) {
+  return <span className={`rounded px-2 py-0.5 text-xs font-semibold ${STATUS_STYLE[status]}`} data-testid="order-status">{status}</span>;
+}
+
+export function OrdersPage() {
+  const { sessionId, userId, client } = useShop();
+  const loaded = useAsync(() => api.orders(sessionId, userId), [sessionId, userId]);
+  const [orders, setOrders] = useState<Order[]>([]);
+
+  useEffect(() => {
+    if (loaded.data) setOrders(loaded.data);
+  }, [loaded.data]);
+
+  useEffect(() => client.on("ORDER_UPDATED", (msg) => setOrders((current) => upsertOrder(current, msg.order))), [client]);
+  useEffect(() => client.onReconnect(loaded.reload), [client, loaded.reload]);
+
+  if (loaded.loading && !loaded.data) return <Loading label="Loading orders…" />;
+  if (loaded.error) return <ErrorState error={loaded.error} onRetry={loaded.reload} />;
+  return (
+    <div>
+      <h1 className="mb-4 text-2xl font-bold">Your orders</h1>
+      {orders.length === 0 ? (
+        <Empty title="No orders yet"><Link to="/catalog" className="text-indigo-700 underline">Start shopping</Link></Empty>
+      ) : (
+        <ul className="space-y-3">
+          {orders.map((o) => (
+            <li key={o.orderId} className="rounded-lg border border-slate-200 bg-white p-4" data-testid="order" data-order-id={o.orderId}>
+              <div className="flex flex-wrap items-center justify-between gap-2">
+                <span className="font-mono text-sm">{o.orderId}</span>
+                <StatusBadge status={o.status} />
+              </div>
+              <p className="mt-1 text-sm text-slate-600">
+                {new Date(o.createdAt).toLocaleString()} · {o.lines.reduce((n, l) => n + l.quantity, 0)} items · <strong>{formatMoney(o.total)}</strong>
+              </p>
+              <ul className="mt-2 text-sm">
+                {o.lines.map((l) => <li key={l.productId}>{l.quantity} × {l.name || l.productId}</li>)}
+              </ul>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}

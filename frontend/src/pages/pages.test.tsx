@@ -1,0 +1,219 @@
+import { act, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { Analytics, Order } from "../lib/types";
+import { cart, FakeSocket, product, stubFetch } from "../test/fakes";
+import { renderApp } from "../test/render";
+
+const base = {
+  "GET /api/ecommerce/cart/sess_test": cart(),
+  "GET /api/ecommerce/recommendations/sess_test": [],
+};
+
+beforeEach(() => {
+  FakeSocket.instances = [];
+  localStorage.setItem("kartshoppe.sessionId", "sess_test");
+});
+
+function asOperator() {
+  localStorage.setItem("kartshoppe.auth", JSON.stringify({ token: "tok_op", userId: "user_op", role: "operator", expiresAt: Date.now() + 60_000 }));
+}
+
+describe("catalog", () => {
+  it("searches, filters by category and pages through results via the API", async () => {
+    const { calls } = stubFetch({
+      ...base,
+      "GET /api/ecommerce/categories": [{ name: "Shoes", count: 30 }],
+      "GET /api/ecommerce/products": (url: URL) => ({
+        items: [product({ id: `prod_${url.searchParams.get("page") ?? "1"}`, name: `Shoe page ${url.searchParams.get("page") ?? "1"}` })],
+        total: 30,
+        page: Number(url.searchParams.get("page") ?? 1),
+        pageSize: 12,
+      }),
+    });
+    renderApp("/catalog");
+    expect(await screen.findByText("Shoe page 1")).toBeInTheDocument();
+    expect(screen.getByText("Page 1 of 3")).toBeInTheDocument();
+
+    await userEvent.type(screen.getByLabelText("Search"), "trail{Enter}");
+    await userEvent.selectOptions(screen.getByLabelText("Category"), "Shoes");
+    await userEvent.selectOptions(screen.getByLabelText("Sort by"), "price_asc");
+    await userEvent.click(screen.getByRole("button", { name: "Next" }));
+    expect(await screen.findByText("Shoe page 2")).toBeInTheDocument();
+    const last = calls.filter((c) => c.url.pathname === "/api/ecommerce/products").at(-1)!;
+    expect(Object.fromEntries(last.url.searchParams)).toEqual({ q: "trail", category: "Shoes", sort: "price_asc", page: "2", pageSize: "12" });
+  });
+
+  it("says so when nothing matches", async () => {
+    stubFetch({ ...base, "GET /api/ecommerce/categories": [], "GET /api/ecommerce/products": { items: [], total: 0, page: 1, pageSize: 12 } });
+    renderApp("/catalog?q=zzz");
+    expect(await screen.findByText("No products match")).toBeInTheDocument();
+  });
+
+  it("shows the server's error with a way to retry", async () => {
+    let fail = true;
+    stubFetch({
+      ...base,
+      "GET /api/ecommerce/categories": [],
+      "GET /api/ecommerce/products": () => (fail ? new Response(JSON.stringify({ error: "oops", message: "catalog is down" }), { status: 500 }) : { items: [product()], total: 1, page: 1, pageSize: 12 }),
+    });
+    renderApp("/catalog");
+    expect(await screen.findByRole("alert")).toHaveTextContent("catalog is down");
+    fail = false;
+    await userEvent.click(screen.getByRole("button", { name: "Try again" }));
+    expect(await screen.findByText("Trail Shoe")).toBeInTheDocument();
+  });
+});
+
+describe("product page", () => {
+  it("shows pushed price and stock changes without fetching again", async () => {
+    const { calls } = stubFetch({ ...base, "GET /api/ecommerce/product/prod_1": product() });
+    renderApp("/product/prod_1");
+    expect(await screen.findByTestId("product-name")).toHaveTextContent("Trail Shoe");
+    const fetches = calls.length;
+    act(() => {
+      FakeSocket.latest().serverOpens();
+      FakeSocket.latest().serverSends({ type: "PRODUCT_UPDATED", change: "PRICE_CHANGED", product: product({ price: 42 }) });
+      FakeSocket.latest().serverSends({ type: "INVENTORY_UPDATED", productId: "prod_1", stock: 3, reserved: 0, available: 3, lowStock: true, soldOut: false });
+    });
+    expect(within(screen.getByRole("main")).getAllByTestId("price")[0]).toHaveTextContent("$42.00");
+    expect(screen.getByTestId("stock")).toHaveTextContent("Only 3 left");
+    expect(calls.length).toBe(fetches);
+  });
+
+  it("says a product is not found", async () => {
+    stubFetch(base);
+    renderApp("/product/nope");
+    expect(await screen.findByText("Product not found")).toBeInTheDocument();
+  });
+
+  it("lists products often bought with it when a recommendation says so", async () => {
+    stubFetch({
+      ...base,
+      "GET /api/ecommerce/recommendations/sess_test": [{ eventType: "RECOMMENDATION", kind: "BOUGHT_TOGETHER", productIds: ["prod_1", "prod_2"], confidence: 0.8, reason: "Often bought together" }],
+      "GET /api/ecommerce/product/prod_1": product(),
+      "GET /api/ecommerce/product/prod_2": product({ id: "prod_2", name: "Running Socks" }),
+    });
+    renderApp("/product/prod_1");
+    const section = (await screen.findByRole("heading", { name: "Often bought with" })).parentElement!;
+    expect(await within(section).findByText("Running Socks")).toBeInTheDocument();
+    expect(within(section).getByText("Often bought together")).toBeInTheDocument();
+  });
+});
+
+function order(status: Order["status"]): Order {
+  return { orderId: "order_1", sessionId: "sess_test", userId: null, idempotencyKey: "k", lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 1, unitPrice: 80 }], total: 80, status, createdAt: 1, updatedAt: 1, history: [] };
+}
+
+describe("checkout", () => {
+  it("places the order with an idempotency key, pays it and confirms", async () => {
+    const { calls } = stubFetch({
+      ...base,
+      "GET /api/ecommerce/cart/sess_test": cart({ lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 1, unitPrice: 80, lineTotal: 80 }], itemCount: 1, subtotal: 80 }),
+      "POST /api/ecommerce/checkout": () => new Response(JSON.stringify(order("PLACED")), { status: 201 }),
+      "POST /api/ecommerce/orders/order_1/pay": order("PAID"),
+    });
+    renderApp("/checkout");
+    await userEvent.click(await screen.findByRole("button", { name: "Place order and pay" }));
+    expect(await screen.findByTestId("order-confirmation")).toHaveTextContent("order_1");
+    const body = calls.find((c) => c.url.pathname === "/api/ecommerce/checkout")?.body as { idempotencyKey: string; sessionId: string };
+    expect(body.sessionId).toBe("sess_test");
+    expect(body.idempotencyKey).toMatch(/^chk_[0-9a-f]{32}$/);
+    expect(calls.find((c) => c.url.pathname.endsWith("/pay"))?.url.search).toBe("?sessionId=sess_test");
+  });
+
+  it("retries a failed payment without placing a second order", async () => {
+    let payments = 0;
+    const { calls } = stubFetch({
+      ...base,
+      "GET /api/ecommerce/cart/sess_test": cart({ lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 1, unitPrice: 80, lineTotal: 80 }], itemCount: 1, subtotal: 80 }),
+      "POST /api/ecommerce/checkout": order("PLACED"),
+      "POST /api/ecommerce/orders/order_1/pay": () => (++payments === 1 ? new Response("{}", { status: 502 }) : order("PAID")),
+    });
+    renderApp("/checkout");
+    await userEvent.click(await screen.findByRole("button", { name: "Place order and pay" }));
+    await userEvent.click(await screen.findByRole("button", { name: "Retry payment" }));
+    expect(await screen.findByTestId("order-confirmation")).toBeInTheDocument();
+    expect(calls.filter((c) => c.url.pathname === "/api/ecommerce/checkout")).toHaveLength(1);
+  });
+});
+
+describe("orders page", () => {
+  it("updates an order's status from ORDER_UPDATED pushes", async () => {
+    stubFetch({ ...base, "GET /api/ecommerce/orders": [order("PAID")] });
+    renderApp("/orders");
+    expect(await screen.findByTestId("order-status")).toHaveTextContent("PAID");
+    act(() => FakeSocket.latest().serverSends({ type: "ORDER_UPDATED", order: order("SHIPPED") }));
+    expect(screen.getByTestId("order-status")).toHaveTextContent("SHIPPED");
+  });
+
+  it("has an empty state", async () => {
+    stubFetch({ ...base, "GET /api/ecommerce/orders": [] });
+    renderApp("/orders");
+    expect(await screen.findByText("No orders yet")).toBeInTheDocument();
+  });
+});
+
+function analytics(orders: number, revenue: number): Analytics {
+  return { liveUsers: 3, eventsPerSecond: 2.5, orders, revenue, funnel: { views: 10, carts: 4, checkouts: 2, orders }, abandonmentRate: 0.5, recoveredCarts: 1, topProducts: [{ productId: "prod_1", name: "Trail Shoe", score: 9 }], topCategories: [], updatedAt: orders };
+}
+
+describe("dashboard", () => {
+  it("subscribes to analytics and shows each pushed update", async () => {
+    stubFetch({ ...base, "GET /api/ecommerce/analytics": analytics(1, 80) });
+    asOperator();
+    renderApp("/ops/dashboard");
+    expect(await screen.findByTestId("stat-orders")).toHaveTextContent("1");
+    act(() => FakeSocket.latest().serverOpens());
+    expect(FakeSocket.latest().sent).toContainEqual({ type: "SUBSCRIBE", channel: "analytics" });
+    act(() => FakeSocket.latest().serverSends({ type: "ANALYTICS", analytics: analytics(2, 160) }));
+    expect(screen.getByTestId("stat-orders")).toHaveTextContent("2");
+    expect(screen.getByTestId("stat-revenue")).toHaveTextContent("$160.00");
+    expect(screen.getByTestId("stat-abandonment")).toHaveTextContent("50%");
+    expect(screen.getByRole("list", { name: "Top products" })).toHaveTextContent("Trail Shoe");
+    expect(screen.getByText("No category activity yet")).toBeInTheDocument();
+  });
+});
+
+describe("event explorer", () => {
+  it("shows the live stream of events", async () => {
+    stubFetch(base);
+    asOperator();
+    renderApp("/ops/events");
+    act(() => FakeSocket.latest().serverOpens());
+    expect(FakeSocket.latest().sent).toContainEqual({ type: "SUBSCRIBE", channel: "events" });
+    act(() => FakeSocket.latest().serverSends({ type: "EVENT", event: { eventType: "PRICE_CHANGED", eventId: "evt_1", productId: "prod_1", timestamp: 1 } }));
+    expect(screen.getByTestId("live-events")).toHaveTextContent("PRICE_CHANGED");
+  });
+
+  it("says the event store is unavailable when its routes answer 503", async () => {
+    const unavailable = () => new Response(JSON.stringify({ error: "store_unavailable", message: "paimon is starting" }), { status: 503 });
+    stubFetch({ ...base, "GET /api/ecommerce/store/snapshots": unavailable, "GET /api/ecommerce/store/history": unavailable });
+    asOperator();
+    renderApp("/ops/events");
+    await userEvent.type(screen.getByLabelText("Id"), "prod_1");
+    await userEvent.click(screen.getByRole("button", { name: "Show history" }));
+    await waitFor(() => expect(screen.getAllByText("Event store unavailable")).toHaveLength(2));
+  });
+
+  it("shows a product's history and its state at a chosen snapshot", async () => {
+    const { calls } = stubFetch({
+      ...base,
+      "GET /api/ecommerce/store/snapshots": { snapshots: [{ snapshotId: 4, commitTime: 1000, recordCount: 9 }] },
+      "GET /api/ecommerce/store/history": { events: [{ eventType: "PRICE_CHANGED", eventId: "evt_9", productId: "prod_1", timestamp: 5 }], total: 1 },
+      "GET /api/ecommerce/store/state/product/prod_1": { id: "prod_1", price: 70 },
+    });
+    asOperator();
+    renderApp("/ops/events");
+    await userEvent.type(screen.getByLabelText("Id"), "prod_1");
+    await userEvent.click(screen.getByRole("button", { name: "Show history" }));
+    expect(await screen.findByTestId("history-events")).toHaveTextContent("PRICE_CHANGED");
+
+    await userEvent.type(screen.getByLabelText("Product id"), "prod_1");
+    await waitFor(() => expect(screen.getByRole("option", { name: /#4/ })).toBeInTheDocument());
+    await userEvent.selectOptions(screen.getByLabelText("Snapshot"), "4");
+    await userEvent.click(screen.getByRole("button", { name: "Show state" }));
+    expect(await screen.findByTestId("state-json")).toHaveTextContent('"price": 70');
+    expect(calls.find((c) => c.url.pathname.endsWith("/state/product/prod_1"))?.url.search).toBe("?snapshotId=4");
+  });
+});
