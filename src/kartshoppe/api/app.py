@@ -25,6 +25,7 @@ from kartshoppe.api.routes import admin, auth, cart, catalog, live, orders, trac
 from kartshoppe.api.routes._responses import json
 from kartshoppe.api.schemas import Health
 from kartshoppe.api.ws import router as ws_router
+from kartshoppe.application.dedup import RecentIds
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.reactions import Reactions
 from kartshoppe.application.shop import ShopService
@@ -34,8 +35,9 @@ from kartshoppe.events import Event, ReservationExpired, Topic
 from kartshoppe.log.port import EventLog, Record
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
+from kartshoppe.resilience import supervise
 from kartshoppe.security.guards import NAMED_USER, OPERATOR
-from kartshoppe.store.sink import PaimonSink, SinkConfig
+from kartshoppe.store.sink import SINK_GROUP, PaimonSink, SinkConfig
 from kartshoppe.store.table import EventStore, StoreConfig
 from kartshoppe.views.catalog import CatalogView
 from kartshoppe.views.live import LiveView
@@ -84,7 +86,11 @@ def assemble(event_log: EventLog) -> Platform:
                 # the processor only signals; the shop, the one writer of orders, decides
                 reactions.spawn(service.expire_reservation(event.order_id))
 
+    delivered = RecentIds()
+
     def on_fanout_event(_: Record, event: Event) -> None:
+        if not delivered.first_time(event.event_id):
+            return
         live_view.on_event(event)
         if event.event_type == "TRENDING_UPDATED":
             catalog_view.trending_scores = dict(live_view.trending)
@@ -129,6 +135,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.seed:
         await platform.service.seed_catalog(seed_products())
     runner = make_runner(settings, event_log)
+    app.state.runner = runner
     if runner is not None:
         await runner.start()
     store = EventStore(StoreConfig(settings.warehouse))
@@ -136,7 +143,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sink_stop = asyncio.Event()
     sink = None
     if settings.sink and settings.processors != "flink":
-        sink = asyncio.create_task(PaimonSink(store, event_log, SinkConfig()).run(sink_stop))
+        # a failed sink (event store down) restarts from the store's committed positions
+        sink = asyncio.create_task(
+            supervise(
+                lambda: PaimonSink(store, event_log, SinkConfig()).run(sink_stop),
+                sink_stop,
+                name=SINK_GROUP,
+            )
+        )
     ticker = asyncio.create_task(_every(TICK_SECONDS, _ticker(platform)))
     try:
         yield

@@ -2,8 +2,10 @@
 
 Mounted by the app under `/api/ecommerce`, so paths read `/api/ecommerce/store/...`. The store
 comes from `app.state.event_store` (an `EventStore`, set by the app on start); without one the
-routes answer 503. The handlers are plain functions: pypaimon reads block, so FastAPI runs them
-in its thread pool. Errors are JSON `{error, message, details}`: 400 for a bad query, 404 for an
+routes answer 503. Audit and time travel are answered from the store's secondary index (an
+SQLite file beside the warehouse, caught up from Paimon before a question about a snapshot it has
+not seen), reports and the snapshot list from the table. The handlers are plain functions: the
+reads block, so FastAPI runs them in its thread pool. Errors are JSON `{error, message, details}`: 400 for a bad query, 404 for an
 unknown snapshot, subject or report, 410 for an expired snapshot.
 """
 
@@ -16,12 +18,17 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
+from kartshoppe.api.schemas import ErrorOut
 from kartshoppe.store.audit import MAX_PAGE_SIZE, AuditQuery, history
 from kartshoppe.store.reports import REPORTS, UnknownReportError, run_report
 from kartshoppe.store.table import EventStore, SnapshotUnavailableError
 from kartshoppe.store.timetravel import analytics_at, cart_at, order_at, product_at
 
-router = APIRouter(prefix="/store", tags=["event store"])
+router = APIRouter(
+    prefix="/store",
+    tags=["event store"],
+    responses={code: {"model": ErrorOut} for code in (400, 404, 410, 503)},
+)
 
 
 def _json(body: Any, status: int = 200) -> Response:

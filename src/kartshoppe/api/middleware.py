@@ -1,0 +1,366 @@
+"""The edge of the HTTP API: request ids, body size limit, rate limits, metrics, access logs
+and the request's trace span, in one pure ASGI middleware (one layer costs less than five).
+
+`install(app)` adds it with `/metrics`, the auth state and the error handlers; the lifespan
+calls `guard_log` on the event log it opens and `observe_platform` on the assembled platform.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from typing import Any, Final
+
+import orjson
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import _get_scope_effective_route_context
+from opentelemetry import trace
+from opentelemetry.trace import Link, NonRecordingSpan
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kartshoppe.api.errors import error_response
+from kartshoppe.api.guarded_log import GuardedEventLog
+from kartshoppe.api.platform import Platform
+from kartshoppe.api.ratelimit import RateLimiter, limits_from_env, retry_after_header, route_class
+from kartshoppe.application.projection import STATE_TOPICS
+from kartshoppe.config import Settings
+from kartshoppe.events import Event, Topic
+from kartshoppe.log.port import EventLog, LogUnavailableError, Record
+from kartshoppe.observability.logging import (
+    configure_logging,
+    event_ids_var,
+    get_logger,
+    request_id_var,
+)
+from kartshoppe.observability.metrics import Metrics
+from kartshoppe.observability.tracing import Tracing
+from kartshoppe.resilience import CircuitOpenError
+from kartshoppe.security.guards import AccessError, Auth
+from kartshoppe.security.tokens import TokenError
+
+DEFAULT_MAX_BODY: Final = 1024 * 1024
+REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+access_log = get_logger("kartshoppe.access")
+
+
+class Edge:
+    """Everything the middleware consults, built once per app."""
+
+    def __init__(
+        self, metrics: Metrics, limiter: RateLimiter, auth: Auth, tracing: Tracing, max_body: int
+    ) -> None:
+        self.metrics = metrics
+        self.limiter = limiter
+        self.auth = auth
+        self.tracing = tracing
+        self.max_body = max_body
+
+    def client_of(self, scope: Scope, headers: dict[bytes, bytes]) -> str:
+        """The signed-in user when the token is good, else the peer address."""
+        header = headers.get(b"authorization", b"").decode("latin-1")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer" and token:
+            try:
+                return "user:" + self.auth.tokens.verify(token.strip()).user_id
+            except TokenError:
+                pass
+        client = scope.get("client")
+        return "ip:" + (client[0] if client else "unknown")
+
+
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp, edge: Edge) -> None:
+        self.app = app
+        self.edge = edge
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        edge = self.edge
+        headers = dict(scope["headers"])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id_var.set(request_id)
+        event_ids: list[str] = []
+        event_ids_var.set(event_ids)
+        method: str = scope["method"]
+        path: str = scope["path"]
+        started = time.perf_counter()
+        outcome: dict[str, Any] = {"status": 500, "code": None, "sent": False}
+
+        async def send_with_id(message: Message) -> None:
+            if outcome.get("refused"):
+                return
+            if message["type"] == "http.response.start":
+                outcome["status"] = message["status"]
+                outcome["sent"] = True
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+                outcome["json"] = any(
+                    k.lower() == b"content-type" and v.startswith(b"application/json")
+                    for k, v in message["headers"]
+                )
+            elif (
+                message["type"] == "http.response.body"
+                and outcome["status"] >= 400
+                and outcome.get("json")
+                and outcome["code"] is None
+            ):
+                outcome["code"] = _error_code(message.get("body", b""))
+            await send(message)
+
+        refusal = self._refusal(scope, headers, method, path)
+        if refusal is not None:
+            await refusal(scope, receive, send_with_id)
+        else:
+            await self._serve(scope, receive, send_with_id, outcome, method, path)
+        template = route_template(scope) or "unmatched"
+        status = outcome["status"]
+        seconds = time.perf_counter() - started
+        edge.metrics.http_latency.labels(template, method, str(status)).observe(seconds)
+        if status >= 400:
+            edge.metrics.errors.labels(outcome["code"] or f"http_{status}").inc()
+        access_log.info(
+            "request",
+            method=method,
+            path=path,
+            route=template,
+            status=status,
+            durationMs=round(seconds * 1000, 2),
+            eventIds=event_ids or None,
+            error=outcome["code"],
+        )
+
+    def _refusal(
+        self, scope: Scope, headers: dict[bytes, bytes], method: str, path: str
+    ) -> Response | None:
+        edge = self.edge
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > edge.max_body:
+            return _too_large(edge.max_body)
+        klass = route_class(method, path)
+        if klass is None:
+            return None
+        wait = edge.limiter.check(klass, edge.client_of(scope, headers))
+        if not wait:
+            return None
+        edge.metrics.rate_limited.labels(klass.value).inc()
+        return error_response(
+            429,
+            "rate_limited",
+            f"too many {klass.value} requests; retry in {retry_after_header(wait)}s",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        outcome: dict[str, Any],
+        method: str,
+        path: str,
+    ) -> None:
+        limit = self.edge.max_body
+        received = 0
+
+        async def counted() -> Message:
+            # a body without Content-Length that grows past the limit: answer 413 here and
+            # tell the app the client left, so whatever it answers instead is dropped
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request" and not outcome.get("refused"):
+                received += len(message.get("body", b""))
+                if received > limit and not outcome["sent"]:
+                    await _too_large(limit)(scope, receive, send)
+                    outcome["refused"] = True
+            if outcome.get("refused"):
+                return {"type": "http.disconnect"}
+            return message
+
+        tracer = self.edge.tracing.tracer
+        with tracer.start_as_current_span(f"{method} {path}", kind=trace.SpanKind.SERVER) as span:
+            try:
+                await self.app(scope, counted, send)
+            except Exception:
+                if not outcome.get("refused"):
+                    raise
+            if self.edge.tracing.enabled:
+                template = route_template(scope) or path
+                span.update_name(f"{method} {template}")
+                span.set_attribute("http.request.method", method)
+                span.set_attribute("http.route", template)
+                span.set_attribute("url.path", path)
+                span.set_attribute("http.response.status_code", outcome["status"])
+
+
+def route_template(scope: Scope) -> str | None:
+    """The matched route's path template with its router prefix (`/api/ecommerce/cart/{sessionId}`).
+
+    FastAPI keeps included routers by reference; the prefixed template of the matched route is
+    on its effective route context, which FastAPI exposes only through this private helper."""
+    context = _get_scope_effective_route_context(scope)
+    template = getattr(context, "path_format", None)
+    if isinstance(template, str) and template:
+        return template
+    return getattr(scope.get("route"), "path", None)
+
+
+def _error_code(body: bytes) -> str | None:
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    code = parsed.get("error") if isinstance(parsed, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def _too_large(limit: int) -> Response:
+    return error_response(
+        413,
+        "payload_too_large",
+        f"the request body is larger than {limit} bytes",
+        [{"field": "body", "message": f"at most {limit} bytes"}],
+    )
+
+
+async def _on_access_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AccessError)
+    details = [{"field": exc.field, "message": exc.message}] if exc.field else []
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return error_response(exc.status, exc.code, exc.message, details, headers)
+
+
+async def _on_log_unavailable(_: Request, exc: Exception) -> Response:
+    wait = exc.retry_after if isinstance(exc, CircuitOpenError) else 1.0
+    return error_response(
+        503,
+        "log_unavailable",
+        "the event log cannot take writes right now; try again soon",
+        headers={"Retry-After": retry_after_header(wait)},
+    )
+
+
+def _metrics_router(metrics: Metrics) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/metrics")
+    async def scrape(request: Request) -> Response:
+        platform: Platform | None = getattr(request.app.state, "platform", None)
+        event_log: EventLog | None = getattr(request.app.state, "event_log", None)
+        if platform is not None and event_log is not None:
+            await refresh(metrics, platform, event_log)
+        runner = getattr(request.app.state, "runner", None)
+        if runner is not None:
+            metrics.set_processors(runner.stats(), int(time.time() * 1000))
+        return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return router
+
+
+async def refresh(metrics: Metrics, platform: Platform, log: EventLog) -> None:
+    """Read the gauges that live in components."""
+    metrics.ws_connections.set(len(platform.hub.connections))
+    metrics.set_cache(platform.catalog.hits, platform.catalog.misses)
+    lags = {}
+    for name, projection, topics in (
+        ("views", platform.projection, STATE_TOPICS),
+        ("fanout", platform.fanout, (Topic.FANOUT,)),
+    ):
+        end = 0
+        for topic in topics:
+            end += sum((await log.end_offsets(topic)).values())
+        lags[name] = end - projection.records_applied
+    metrics.set_lag(lags)
+
+
+ERROR_REF: Final = {
+    "description": "error",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+}
+
+
+def document_edge_answers(app: FastAPI) -> None:
+    """Put the answers the edge and the guards can give into the served OpenAPI schema: 413
+    and 429 on every API operation, 503 on writes, 401 and 403 where a token is read."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        for path, operations in schema.get("paths", {}).items():
+            if not path.startswith("/api/"):
+                continue
+            for method, operation in operations.items():
+                answers = operation.setdefault("responses", {})
+                codes = ["413", "429"]
+                codes += ["503"] if method in ("post", "put", "patch", "delete") else []
+                codes += ["401", "403"] if "security" in operation else []
+                for code in codes:
+                    answers.setdefault(code, ERROR_REF)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Auth state, the edge middleware, `/metrics` and the error handlers of this issue."""
+    configure_logging()
+    metrics = Metrics()
+    tracing = Tracing()
+    auth = Auth.for_data_dir(settings.data_dir)
+    limiter = RateLimiter(limits_from_env())
+    max_body = int(os.environ.get("KARTSHOPPE_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY)))
+    app.state.metrics = metrics
+    app.state.tracing = tracing
+    app.state.auth = auth
+    app.state.rate_limiter = limiter
+    app.add_middleware(EdgeMiddleware, edge=Edge(metrics, limiter, auth, tracing, max_body))
+    app.add_exception_handler(AccessError, _on_access_error)
+    app.add_exception_handler(LogUnavailableError, _on_log_unavailable)
+    app.add_exception_handler(CircuitOpenError, _on_log_unavailable)
+    app.include_router(_metrics_router(metrics))
+    document_edge_answers(app)
+
+
+def guard_log(app: FastAPI, event_log: EventLog) -> GuardedEventLog:
+    settings: Settings = app.state.settings
+    attempts = 1 if settings.bus == "kafka" else 3
+    guarded = GuardedEventLog(event_log, app.state.metrics, app.state.tracing, attempts=attempts)
+    app.state.event_log = guarded
+    return guarded
+
+
+def observe_platform(app: FastAPI, platform: Platform) -> None:
+    """Trace each event from its append to the view update that pushes it to WebSockets."""
+    tracing: Tracing = app.state.tracing
+    if not tracing.enabled:
+        return
+
+    def pushed(record: Record, event: Event) -> None:
+        parent = tracing.parent_of(event.event_id)
+        if parent is None:
+            return
+        context = trace.set_span_in_context(NonRecordingSpan(parent))
+        span = tracing.tracer.start_span(
+            "view.apply+ws.push",
+            context=context,
+            start_time=record.timestamp * 1_000_000,
+            links=[Link(parent)],
+        )
+        span.set_attribute("kartshoppe.event_type", event.event_type)
+        span.set_attribute("kartshoppe.event_id", event.event_id)
+        span.set_attribute("kartshoppe.ws_connections", len(platform.hub.connections))
+        span.end()
+
+    platform.projection.subscribe(pushed)
+    platform.fanout.subscribe(pushed)

@@ -1,0 +1,111 @@
+"""Signed access tokens: HS256 JWTs carrying the user id (`sub`), the role and an expiry.
+
+The secret comes from `KARTSHOPPE_JWT_SECRET`; without it one is generated on first start and
+kept in `<data dir>/jwt_secret` (mode 0600), so tokens survive a restart of the same install.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import jwt
+
+from kartshoppe.security.users import Role
+
+ALGORITHM: Final = "HS256"
+ISSUER: Final = "kartshoppe"
+SECRET_FILE: Final = "jwt_secret"
+DEFAULT_TTL_SECONDS: Final = 12 * 3600
+MIN_SECRET_BYTES: Final = 32
+
+
+class TokenError(Exception):
+    """The token is missing its parts, badly signed, expired or otherwise unusable."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a valid token says the caller is."""
+
+    user_id: str
+    role: Role
+    expires_at: int
+    """Epoch milliseconds."""
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role is Role.OPERATOR
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    principal: Principal
+
+
+def load_secret(data_dir: Path) -> bytes:
+    """`KARTSHOPPE_JWT_SECRET`, else the install's generated secret (created if missing)."""
+    configured = os.environ.get("KARTSHOPPE_JWT_SECRET")
+    if configured:
+        return configured.encode()
+    path = data_dir / SECRET_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+    return path.read_text().strip().encode()
+
+
+class TokenService:
+    def __init__(self, secret: bytes, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> None:
+        if len(secret) < MIN_SECRET_BYTES:
+            raise ValueError(f"the JWT secret must be at least {MIN_SECRET_BYTES} bytes")
+        self._secret = secret
+        self.ttl_seconds = ttl_seconds
+
+    def issue(self, user_id: str, role: Role, ttl_seconds: int | None = None) -> IssuedToken:
+        """A token for `user_id`; a negative `ttl_seconds` gives an already expired one."""
+        now = int(time.time())
+        exp = now + (self.ttl_seconds if ttl_seconds is None else ttl_seconds)
+        claims = {"sub": user_id, "role": role.value, "iat": now, "exp": exp, "iss": ISSUER}
+        token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        return IssuedToken(token, Principal(user_id, role, exp * 1000))
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={"require": ["sub", "exp", "iat", "iss"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenError("token_expired", "the token has expired; sign in again") from exc
+        except jwt.PyJWTError as exc:
+            raise TokenError("invalid_token", f"the token is not valid: {exc}") from exc
+        try:
+            role = Role(str(claims.get("role")))
+        except ValueError as exc:
+            raise TokenError("invalid_token", "the token names no known role") from exc
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject:
+            raise TokenError("invalid_token", "the token names no user")
+        return Principal(subject, role, int(claims["exp"]) * 1000)
+
+
+def mint_token(data_dir: Path, user_id: str, role: Role = Role.SHOPPER, ttl: int = 3600) -> str:
+    """A token for any user id, signed with the install's secret: for tests and load tools that
+    act as many shoppers without signing each one in."""
+    return TokenService(load_secret(data_dir)).issue(user_id, role, ttl).token
