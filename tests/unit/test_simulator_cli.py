@@ -41,3 +41,13 @@ def test_an_unreachable_shop_exits_with_status_2(capsys: pytest.CaptureFixture[s
     url = f"http://127.0.0.1:{free_port()}"
     assert simulate_main(["--base-url", url, "--duration", "1", "--quiet"]) == 2
     assert "cannot read the catalog" in capsys.readouterr().err
+
+
+def test_sign_ins_are_paced_under_the_servers_default_limit_unless_told_otherwise() -> None:
+    assert parse_config([])[0].signin_rate < 5
+    assert parse_config(["--signin-rate", "1.5"])[0].signin_rate == 1.5
+
+
+def test_a_signin_rate_of_zero_exits_with_status_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert simulate_main(["--signin-rate", "0"]) == 2
+    assert "--signin-rate" in capsys.readouterr().err

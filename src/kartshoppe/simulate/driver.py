@@ -9,9 +9,20 @@ check out and pay, or leave with a full cart (which the shop later counts as aba
 probability `RETURN_P` the same user comes back with a new session, else a new shopper takes the
 slot. About a third of the shoppers stay anonymous.
 
-A 4xx answer (a sold-out product, say) is a normal shop outcome and is counted as `rejected`;
-`errors` counts 5xx answers and transport failures. The exit status is 0 when the run saw no
-errors, 1 otherwise, 2 when the server could not be reached or the arguments are wrong.
+The others sign in as a real client does: when such a shopper first arrives it registers an
+account of its own (`POST /auth/register`, a unique email per run and slot), keeps the token and
+sends it as `Authorization: Bearer` on each of its calls and as `?token=` on its WebSocket; a
+returning shopper signs in again (`POST /auth/login`) once its token is about to expire. Sign-ins
+are paced at `--signin-rate` a second (default 4, under the server's default sign-in limit of
+5 a second per client address), so registrations spread out instead of arriving at once. An
+anonymous shopper pays for its order naming the session it was placed from (`?sessionId=`).
+
+A 4xx answer (a sold-out product, say) is a normal shop outcome and is counted as `rejected`,
+except 401 and 403: the simulator always sends its own credentials, so a refusal is a defect and
+counts as an error. A 429 answer is counted as `throttled`, and the call is retried after the
+answer's `Retry-After`. `errors` also counts 5xx answers, transport failures and refused
+WebSocket handshakes. The exit status is 0 when the run saw no errors, 1 otherwise, 2 when the
+server could not be reached or the arguments are wrong.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ import argparse
 import asyncio
 import contextlib
 import random
+import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -33,8 +45,15 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import WebSocketException
 
-from kartshoppe.simulate.shoppers import Action, CatalogItem, ShopperModel, catalog_items
+from kartshoppe.simulate.shoppers import (
+    Action,
+    CatalogItem,
+    Persona,
+    ShopperModel,
+    catalog_items,
+)
 
 API: Final = "/api/ecommerce"
 ANONYMOUS_P: Final = 0.3
@@ -45,11 +64,53 @@ MAX_RATE: Final = 20_000.0
 MAX_DURATION_S: Final = 24 * 3600.0
 PAGE_SIZE: Final = 100
 SAMPLE_ORDERS: Final = 20
+SIGNIN_RATE: Final = 4.0
+"""Sign-ins a second by default: under the server's default sign-in limit (5/s per address)."""
+TOKEN_RENEW_MS: Final = 60_000
+"""A token this close to expiry is renewed before a returning shopper's next session."""
+EMAIL_DOMAIN: Final = "sim.kartshoppe.test"
+MAX_RETRY_AFTER_S: Final = 60.0
+REFUSED: Final = (401, 403)
+
+
+@dataclass(frozen=True, slots=True)
+class SampleOrder:
+    """An order placed in the run and what its owner needs to read it back."""
+
+    order_id: str
+    session_id: str
+    user_id: str | None
+
+
+@dataclass(slots=True)
+class Account:
+    """A simulated shopper's own account and its current token."""
+
+    email: str
+    password: str
+    user_id: str
+    token: str
+    expires_at: int
+    """Epoch milliseconds."""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def renew(self, body: dict[str, Any]) -> None:
+        self.token = body["token"]
+        self.expires_at = body["expiresAt"]
 
 
 @dataclass(slots=True)
 class SimulationStats:
     requests: int = 0
+    throttled: int = 0
+    """429 answers: each was retried after its `Retry-After`."""
+    accounts: int = 0
+    """Accounts registered by signed-in shoppers."""
+    signins: int = 0
+    """Renewed tokens of returning shoppers (`POST /auth/login`)."""
     events_sent: int = 0
     sessions: int = 0
     returning_sessions: int = 0
@@ -66,8 +127,8 @@ class SimulationStats:
     recommendations: int = 0
     elapsed_s: float = 0.0
     last_error: str = ""
-    sample_orders: list[str] = field(default_factory=list)
-    """The first `SAMPLE_ORDERS` order ids placed, for checking them afterwards."""
+    sample_orders: list[SampleOrder] = field(default_factory=list)
+    """The first `SAMPLE_ORDERS` orders placed, for checking them afterwards."""
 
     @property
     def rate(self) -> float:
@@ -81,6 +142,7 @@ class SimulationConfig:
     rate: float = 50.0
     duration_s: float = 60.0
     seed: int = 7
+    signin_rate: float = SIGNIN_RATE
 
 
 class RateLimiter:
@@ -96,6 +158,15 @@ class RateLimiter:
         self._next = slot + self._interval
         if slot > now:
             await asyncio.sleep(slot - now)
+
+
+def retry_after(answer: httpx.Response) -> float:
+    """Seconds a 429 answer asks to wait (1 when its `Retry-After` is missing or a date)."""
+    try:
+        wait = float(answer.headers.get("retry-after", "1"))
+    except ValueError:
+        wait = 1.0
+    return min(max(wait, 0.0), MAX_RETRY_AFTER_S)
 
 
 def ws_base(base_url: str) -> str:
@@ -125,6 +196,7 @@ class Simulation:
         self.config = config
         self.client = client
         self.limiter = RateLimiter(config.rate)
+        self.signin_limiter = RateLimiter(config.signin_rate)
         self.stats = SimulationStats()
         self.rng = random.Random(config.seed)
         self.run_id = uuid.uuid4().hex[:8]
@@ -134,26 +206,41 @@ class Simulation:
     def _time_left(self) -> bool:
         return time.monotonic() < self.deadline
 
-    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
-        """One API call under the rate limit; None when it failed or the run is over."""
-        await self.limiter.wait()
-        if not self._time_left():
-            return None
-        self.stats.requests += 1
-        try:
-            answer = await self.client.request(method, API + path, **kwargs)
-        except httpx.HTTPError as exc:
-            self.stats.errors += 1
-            self.stats.last_error = f"{method} {path}: {type(exc).__name__}: {exc}"
-            return None
-        if answer.status_code >= 500:
-            self.stats.errors += 1
-            self.stats.last_error = f"{method} {path}: HTTP {answer.status_code}"
+    async def request(
+        self, method: str, path: str, account: Account | None = None, **kwargs: Any
+    ) -> httpx.Response | None:
+        """One API call under the rate limit, as `account` when given; retried after a 429's
+        `Retry-After`. None when it failed or the run is over."""
+        if account is not None:
+            kwargs["headers"] = {**kwargs.get("headers", {}), **account.headers}
+        while True:
+            await self.limiter.wait()
+            if not self._time_left():
+                return None
+            self.stats.requests += 1
+            try:
+                answer = await self.client.request(method, API + path, **kwargs)
+            except httpx.HTTPError as exc:
+                self._error(f"{method} {path}: {type(exc).__name__}: {exc}")
+                return None
+            if answer.status_code != 429:
+                break
+            self.stats.throttled += 1
+            wait = retry_after(answer)
+            if time.monotonic() + wait >= self.deadline:
+                return None
+            await asyncio.sleep(wait)
+        if answer.status_code >= 500 or answer.status_code in REFUSED:
+            self._error(f"{method} {path}: HTTP {answer.status_code}: {answer.text[:200]}")
             return None
         if answer.status_code >= 400:
             self.stats.rejected += 1
             return None
         return answer
+
+    def _error(self, message: str) -> None:
+        self.stats.errors += 1
+        self.stats.last_error = message
 
     async def run(self) -> SimulationStats:
         started = time.monotonic()
@@ -177,34 +264,65 @@ class Simulation:
         while self._time_left():
             visitor += 1
             anonymous = self.rng.random() < ANONYMOUS_P
-            user_id = None if anonymous else f"sim_{self.run_id}_{slot}_{visitor}"
             persona = model.persona()
+            account = None if anonymous else await self._register(slot, visitor, persona)
             returning = False
             while self._time_left():
                 session_id = f"sim_{self.run_id}_{slot}_{visitor}_{uuid.uuid4().hex[:8]}"
                 self.stats.sessions += 1
                 self.stats.returning_sessions += returning
-                await self._session(session_id, user_id, model.session(persona))
-                if user_id is None or not model.returns():
+                await self._session(session_id, account, model.session(persona))
+                if account is None or not model.returns():
                     break
                 returning = True
+                await self._renew(account)
 
-    async def _session(self, session_id: str, user_id: str | None, actions: list[Action]) -> None:
-        url = f"{ws_base(self.config.base_url)}/ecommerce/{quote(session_id, safe='')}/" + quote(
-            user_id or "anonymous", safe=""
-        )
+    async def _register(self, slot: int, visitor: int, persona: Persona) -> Account | None:
+        """A new account for this shopper; None (it shops anonymously) if none was made."""
+        email = f"sim-{self.config.seed}-{self.run_id}-{slot}-{visitor}@{EMAIL_DOMAIN}"
+        password = secrets.token_urlsafe(12)
+        await self.signin_limiter.wait()
+        body = {"email": email, "password": password, "name": persona.name}
+        answer = await self.request("POST", "/auth/register", json=body)
+        if answer is None:
+            return None
+        self.stats.accounts += 1
+        issued = answer.json()
+        return Account(email, password, issued["userId"], issued["token"], issued["expiresAt"])
+
+    async def _renew(self, account: Account) -> None:
+        """Sign in again when the token is about to expire, as a returning visitor would."""
+        if account.expires_at - time.time() * 1000 > TOKEN_RENEW_MS:
+            return
+        await self.signin_limiter.wait()
+        body = {"email": account.email, "password": account.password}
+        answer = await self.request("POST", "/auth/login", json=body)
+        if answer is not None:
+            self.stats.signins += 1
+            account.renew(answer.json())
+
+    def _socket_url(self, session_id: str, account: Account | None) -> str:
+        user = quote(account.user_id, safe="") if account else "anonymous"
+        url = f"{ws_base(self.config.base_url)}/ecommerce/{quote(session_id, safe='')}/{user}"
+        return f"{url}?token={quote(account.token, safe='')}" if account else url
+
+    async def _session(
+        self, session_id: str, account: Account | None, actions: list[Action]
+    ) -> None:
+        url = self._socket_url(session_id, account)
         try:
             async with connect(url, open_timeout=5, close_timeout=1) as ws:
                 reader = asyncio.create_task(self._read(ws))
                 try:
-                    await self._play(session_id, user_id, actions, ws)
+                    await self._play(session_id, account, actions, ws)
                 finally:
                     reader.cancel()
                     await asyncio.gather(reader, return_exceptions=True)
-        except (OSError, TimeoutError) as exc:
-            self.stats.errors += 1
-            self.stats.last_error = f"WebSocket {url}: {type(exc).__name__}: {exc}"
-            await self._play(session_id, user_id, actions, None)
+        except (OSError, TimeoutError, WebSocketException) as exc:
+            # the token is not part of the message: error text ends up in logs and reports
+            where = url.partition("?")[0]
+            self._error(f"WebSocket {where}: {type(exc).__name__}: {exc}")
+            await self._play(session_id, account, actions, None)
 
     async def _read(self, ws: ClientConnection) -> None:
         with contextlib.suppress(Exception):
@@ -219,34 +337,36 @@ class Simulation:
                     self.stats.rejected += 1
                     self.stats.last_error = f"WebSocket ERROR: {message.get('error')}"
 
-    async def _track(self, event: dict[str, Any], ws: ClientConnection | None) -> None:
+    async def _track(
+        self, event: dict[str, Any], account: Account | None, ws: ClientConnection | None
+    ) -> None:
         event["timestamp"] = int(time.time() * 1000)
         if ws is not None and self.rng.random() < WS_TRACK_P:
             await self.limiter.wait()
             try:
                 await ws.send(orjson.dumps({"type": "TRACK", "event": event}).decode())
             except Exception as exc:  # a closed socket must not end the shopper's session
-                self.stats.errors += 1
-                self.stats.last_error = f"WebSocket send: {type(exc).__name__}: {exc}"
+                self._error(f"WebSocket send: {type(exc).__name__}: {exc}")
                 return
             self.stats.requests += 1
             self.stats.events_sent += 1
             return
-        answer = await self.request("POST", "/events", json=[event])
+        answer = await self.request("POST", "/events", account, json=[event])
         if answer is not None:
             self.stats.events_sent += answer.json().get("accepted", 0)
 
     async def _play(
         self,
         session_id: str,
-        user_id: str | None,
+        account: Account | None,
         actions: list[Action],
         ws: ClientConnection | None,
     ) -> None:
         ids: dict[str, Any] = {"sessionId": session_id}
-        if user_id is not None:
-            ids["userId"] = user_id
-        owner = {"userId": user_id} if user_id is not None else {}
+        owner: dict[str, Any] = {"userId": account.user_id} if account is not None else {}
+        ids.update(owner)
+        # an anonymous order is the session's: it is read and paid naming that session
+        order_access = {} if account is not None else {"sessionId": session_id}
         cart: set[str] = set()
         order_id: str | None = None
         for action in actions:
@@ -254,40 +374,46 @@ class Simulation:
                 return
             pid = action.product_id
             if action.kind == "browse":
-                await self.request("GET", "/products", params={"category": action.category})
+                params = {"category": action.category}
+                await self.request("GET", "/products", account, params=params)
                 page = f"/category/{action.category}"
-                await self._track({"eventType": "PAGE_VIEW", "page": page, **ids}, ws)
+                await self._track({"eventType": "PAGE_VIEW", "page": page, **ids}, account, ws)
             elif action.kind == "search" and action.query:
-                answer = await self.request("GET", "/products", params={"q": action.query})
+                params = {"q": action.query}
+                answer = await self.request("GET", "/products", account, params=params)
                 found = answer.json().get("total", 0) if answer is not None else 0
                 event = {"eventType": "SEARCH", "query": action.query, "resultCount": found}
-                await self._track({**event, **ids}, ws)
+                await self._track({**event, **ids}, account, ws)
             elif action.kind == "view" and pid:
-                await self.request("GET", f"/product/{pid}")
-                await self._track({"eventType": "PRODUCT_VIEW", "productId": pid, **ids}, ws)
+                await self.request("GET", f"/product/{pid}", account)
+                event = {"eventType": "PRODUCT_VIEW", "productId": pid, **ids}
+                await self._track(event, account, ws)
                 self.stats.views += 1
             elif action.kind == "add" and pid:
                 body = {"productId": pid, "quantity": action.quantity, **owner}
-                if await self.request("POST", f"/cart/{session_id}/add", json=body):
+                if await self.request("POST", f"/cart/{session_id}/add", account, json=body):
                     cart.add(pid)
                     self.stats.cart_adds += 1
             elif action.kind == "remove" and pid in cart:
                 body = {"productId": pid, **owner}
-                if await self.request("POST", f"/cart/{session_id}/remove", json=body):
+                if await self.request("POST", f"/cart/{session_id}/remove", account, json=body):
                     cart.discard(pid)
                     self.stats.cart_removes += 1
             elif action.kind == "checkout" and cart:
                 self.stats.checkouts += 1
                 body = {"sessionId": session_id, "idempotencyKey": f"ik_{session_id}", **owner}
-                answer = await self.request("POST", "/checkout", json=body)
+                answer = await self.request("POST", "/checkout", account, json=body)
                 if answer is not None:
                     order_id = answer.json()["orderId"]
                     self.stats.orders += 1
                     if len(self.stats.sample_orders) < SAMPLE_ORDERS:
-                        self.stats.sample_orders.append(order_id)
+                        user_id = account.user_id if account is not None else None
+                        sample = SampleOrder(order_id, session_id, user_id)
+                        self.stats.sample_orders.append(sample)
                     cart.clear()
             elif action.kind == "pay" and order_id:
-                if await self.request("POST", f"/orders/{order_id}/pay", json={}):
+                path = f"/orders/{order_id}/pay"
+                if await self.request("POST", path, account, params=order_access, json={}):
                     self.stats.payments += 1
             elif action.kind == "leave" and cart:
                 self.stats.abandoned += 1
@@ -299,6 +425,8 @@ def _table(stats: SimulationStats, config: SimulationConfig) -> Table:
     rows = [
         ("elapsed", elapsed),
         ("requests (rate)", f"{stats.requests:,} ({stats.rate:,.1f}/s of {config.rate:,.0f})"),
+        ("throttled (429, retried)", f"{stats.throttled:,}"),
+        ("accounts registered (sign-ins)", f"{stats.accounts:,} ({stats.signins:,})"),
         ("tracking events sent", f"{stats.events_sent:,}"),
         ("sessions (returning)", f"{stats.sessions:,} ({stats.returning_sessions:,})"),
         (
@@ -351,6 +479,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds to run")
     parser.add_argument("--base-url", default="http://127.0.0.1:8080", help="the shop to drive")
     parser.add_argument("--seed", type=int, default=7, help="seed of the shopper model")
+    parser.add_argument(
+        "--signin-rate",
+        type=float,
+        default=SIGNIN_RATE,
+        help="registrations and sign-ins per second, at most (keep under the server's limit)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no live display, summary only")
     return parser
 
@@ -364,6 +498,8 @@ def parse_config(argv: list[str]) -> tuple[SimulationConfig, bool]:
         parser.error(f"--rate must be above 0 and at most {MAX_RATE:,.0f}")
     if not 0 < args.duration <= MAX_DURATION_S:
         parser.error(f"--duration must be above 0 and at most {MAX_DURATION_S:,.0f} seconds")
+    if not 0 < args.signin_rate <= MAX_RATE:
+        parser.error(f"--signin-rate must be above 0 and at most {MAX_RATE:,.0f}")
     parts = urlsplit(args.base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         parser.error(f"--base-url must be an http(s) URL, got {args.base_url!r}")
@@ -373,6 +509,7 @@ def parse_config(argv: list[str]) -> tuple[SimulationConfig, bool]:
         rate=args.rate,
         duration_s=args.duration,
         seed=args.seed,
+        signin_rate=args.signin_rate,
     )
     return config, args.quiet
 
