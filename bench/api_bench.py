@@ -66,11 +66,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(data_dir: pathlib.Path) -> Iterator[str]:
-    """A `kartshoppe serve` process on a free port, ready; stopped (SIGTERM, then SIGKILL) after."""
+def server(data_dir: pathlib.Path, *serve_args: str) -> Iterator[str]:
+    """A `kartshoppe serve [serve_args]` process on a free port, ready; stopped (SIGTERM, then
+    SIGKILL) after."""
     port = free_port()
     command = [sys.executable, "-m", "kartshoppe", "serve", "--host", HOST, "--port", str(port)]
-    command += ["--data-dir", str(data_dir)]
+    command += ["--data-dir", str(data_dir), *serve_args]
     with (data_dir / "server.log").open("ab") as log:
         env = {**os.environ, **UNLIMITED}
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)

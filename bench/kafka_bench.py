@@ -1,10 +1,13 @@
 """Benchmark of the Kafka event-log adapter on a real local broker, beside the embedded SQLite log:
-append throughput (sequential, concurrent, batched), consume rate and append-to-poll latency.
+append throughput (sequential, concurrent, batched), consume rate and append-to-poll latency;
+then the whole platform on each: add to cart -> `CART_UPDATED` on the user's second WebSocket.
 
 Run `.venv/bin/python bench/kafka_bench.py`; it starts a single-node Apache Kafka broker (KRaft,
 fetched by `kartshoppe.infra.kafka_broker`, full JIT) on a free loopback port with a fresh data
 directory, runs every scenario against it and against a fresh SQLite log, prints a table and
-writes it, with the command and the date, to bench/results/kafka.md.
+writes it, with the command and the date, to bench/results/kafka.md. The platform scenario
+starts `kartshoppe serve` once per bus (Kafka on a second, empty broker) and times it with
+bench/api_bench.py's `cart_push_latency`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 
 import confluent_kafka
+from api_bench import PushLatency, cart_push_latency, percentile, server
 
 from kartshoppe.events import Topic
 from kartshoppe.infra.kafka_broker import KafkaBroker
@@ -53,8 +57,9 @@ class Row:
         return self.operations / self.seconds
 
 
-Measured = tuple[list[Row], list[float]]
-"""The scenarios' rows and the append-to-poll latencies of one adapter."""
+Measured = tuple[list[Row], list[float], PushLatency | None]
+"""The scenarios' rows, the append-to-poll latencies and the platform's cart-push latencies
+(None when not asked for) of one adapter."""
 
 
 def message(n: int) -> Message:
@@ -125,7 +130,7 @@ async def warm_up(log: EventLog) -> None:
         await log.append([message(n)])
 
 
-async def measure(log: EventLog, args: argparse.Namespace) -> Measured:
+async def measure(log: EventLog, args: argparse.Namespace) -> tuple[list[Row], list[float]]:
     async with log:
         await warm_up(log)
         rows = [
@@ -168,34 +173,69 @@ def report(
         "deploy/kafka/pom.xml, broker and client on the same machine; load average "
         f"{load:.1f} when the run ended"
     )
-    kafka_rows, kafka_latency = results["kafka"]
-    sqlite_rows, sqlite_latency = results["sqlite"]
-    return "\n".join(
-        [
-            "# Kafka event log benchmark (beside the embedded SQLite log)",
-            "",
-            f"Command: `{command}`  ",
-            f"Date: {today}  ",
-            f"Machine: {machine}",
-            "",
-            "Kafka: one broker (KRaft, 512 MB heap), the adapter's idempotent producer",
-            f"(`acks=all`, `linger.ms={linger_ms:g}`), `ecommerce_events` with 6 partitions, keys",
-            "over 1000 sessions. An append returns once the broker has acknowledged it; with one",
-            "replica that means written to the broker's page cache, not fsynced (Kafka relies on",
-            "replication for durability). SQLite: every append fsynced before it returns.",
-            f"Messages carry a {len(PAYLOAD)}-byte JSON value. Each log is warmed up with 5,200",
-            "messages first. One run each; this machine is shared with other work, so expect",
-            "run-to-run spread of tens of percent.",
-            "",
-            table(kafka_rows, sqlite_rows),
-            "",
-            "Append-to-poll latency (a consumer waits in `poll` while one 1-message append runs):",
-            "",
-            f"- Kafka: {quantiles_ms(kafka_latency)}",
-            f"- embedded SQLite: {quantiles_ms(sqlite_latency)}",
-            "",
+    kafka_rows, kafka_latency, kafka_push = results["kafka"]
+    sqlite_rows, sqlite_latency, sqlite_push = results["sqlite"]
+    lines = [
+        "# Kafka event log benchmark (beside the embedded SQLite log)",
+        "",
+        f"Command: `{command}`  ",
+        f"Date: {today}  ",
+        f"Machine: {machine}",
+        "",
+        "Kafka: one broker (KRaft, 512 MB heap), the adapter's idempotent producer",
+        f"(`acks=all`, `linger.ms={linger_ms:g}`), `ecommerce_events` with 6 partitions, keys",
+        "over 1000 sessions. An append returns once the broker has acknowledged it; with one",
+        "replica that means written to the broker's page cache, not fsynced (Kafka relies on",
+        "replication for durability). SQLite: every append fsynced before it returns.",
+        f"Messages carry a {len(PAYLOAD)}-byte JSON value. Each log is warmed up with 5,200",
+        "messages first. One run each; this machine is shared with other work, so expect",
+        "run-to-run spread of tens of percent.",
+        "",
+        table(kafka_rows, sqlite_rows),
+        "",
+        "Append-to-poll latency (a consumer waits in `poll` while one 1-message append runs):",
+        "",
+        f"- Kafka: {quantiles_ms(kafka_latency)}",
+        f"- embedded SQLite: {quantiles_ms(sqlite_latency)}",
+        "",
+    ]
+    if kafka_push is not None and sqlite_push is not None:
+        lines += push_section(kafka_push, sqlite_push)
+    return "\n".join(lines)
+
+
+def push_section(kafka: PushLatency, sqlite: PushLatency) -> list[str]:
+    def row(bus: str, push: PushLatency) -> str:
+        cells = [
+            f"{percentile(values, q):.2f} ms"
+            for values in (push.push_ms, push.post_ms)
+            for q in (50, 99)
         ]
-    )
+        return f"| {bus} | {push.adds} | {' | '.join(cells)} |"
+
+    return [
+        "## Platform: add to cart -> CART_UPDATED on the user's other device",
+        "",
+        "One `kartshoppe serve` process per bus (`--bus kafka --bootstrap <a second, empty",
+        "broker>`, and `--bus embedded`), fresh data directory, seeded catalog, embedded",
+        "processors and event-store sink on, rate limits off. bench/api_bench.py's",
+        "`cart_push_latency`: sequential `POST /cart/bench-phone/add` by a signed-in user; a",
+        "WebSocket of the same user on another session times each `CART_UPDATED`. On Kafka the",
+        "push comes from the instance's own fold of `ecommerce_events`, so it includes the",
+        "broker round trip (produce, acknowledge, fetch) that a second instance would also see.",
+        "",
+        "| bus | adds | push p50 | push p99 | POST answered p50 | POST answered p99 |",
+        "|---|---:|---:|---:|---:|---:|",
+        row("Kafka", kafka),
+        row("embedded SQLite", sqlite),
+        "",
+    ]
+
+
+async def platform_push(directory: pathlib.Path, adds: int, *serve_args: str) -> PushLatency:
+    directory.mkdir(parents=True)
+    with server(directory, *serve_args) as base:
+        return await cart_push_latency(base, adds)
 
 
 async def on_kafka(args: argparse.Namespace, directory: pathlib.Path) -> Measured:
@@ -203,13 +243,28 @@ async def on_kafka(args: argparse.Namespace, directory: pathlib.Path) -> Measure
     await asyncio.to_thread(broker.start)
     try:
         log = KafkaEventLog(broker.bootstrap, client_id="bench", linger_ms=args.linger_ms)
-        return await measure(log, args)
+        rows, latency = await measure(log, args)
     finally:
         await asyncio.to_thread(broker.stop)
+    if not args.adds:
+        return rows, latency, None
+    # An empty broker: the server must not fold the scenarios' synthetic records first.
+    broker = KafkaBroker(directory / "kafka-platform", jvm_options=())
+    await asyncio.to_thread(broker.start)
+    try:
+        bootstrap = ("--bus", "kafka", "--bootstrap", broker.bootstrap)
+        push = await platform_push(directory / "serve-kafka", args.adds, *bootstrap)
+    finally:
+        await asyncio.to_thread(broker.stop)
+    return rows, latency, push
 
 
 async def on_sqlite(args: argparse.Namespace, directory: pathlib.Path) -> Measured:
-    return await measure(SqliteEventLog(directory / "sqlite" / "bench.db"), args)
+    rows, latency = await measure(SqliteEventLog(directory / "sqlite" / "bench.db"), args)
+    if not args.adds:
+        return rows, latency, None
+    push = await platform_push(directory / "serve-embedded", args.adds, "--bus", "embedded")
+    return rows, latency, push
 
 
 def main() -> None:
@@ -222,6 +277,9 @@ def main() -> None:
     parser.add_argument("--latency-samples", type=int, default=200)
     parser.add_argument("--linger-ms", type=float, default=LINGER_MS)
     parser.add_argument("--results", type=pathlib.Path, default=RESULTS)
+    parser.add_argument(
+        "--adds", type=int, default=300, help="adds timed per bus on the platform (0: skip)"
+    )
     args = parser.parse_args()
 
     adapters: dict[

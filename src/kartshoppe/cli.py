@@ -41,7 +41,33 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings()
 
 
+def _kafka_unreachable(bootstrap: str) -> str | None:
+    """Why the Kafka cluster at `bootstrap` cannot be used, or None if it can.
+
+    Checked before the app is even imported (that alone takes seconds): a start-up failure
+    inside uvicorn would end in a traceback, later.
+    """
+    import asyncio
+
+    from kartshoppe.log.kafka import KafkaEventLog
+    from kartshoppe.log.port import LogUnavailableError
+
+    async def probe() -> None:
+        async with KafkaEventLog(bootstrap):
+            pass
+
+    try:
+        asyncio.run(probe())
+    except LogUnavailableError as exc:
+        return str(exc)
+    return None
+
+
 def serve(settings: Settings) -> int:
+    if settings.bus == "kafka" and (problem := _kafka_unreachable(settings.bootstrap)) is not None:
+        print(f"kartshoppe serve: {problem}", file=sys.stderr)
+        return 2
+
     import uvicorn
 
     from kartshoppe.api.app import create_app
@@ -65,6 +91,7 @@ TOOLS: dict[str, tuple[str, str, str]] = {
     "audit": ("kartshoppe.store.audit", "audit_main", "event history from the event store"),
     "sql": ("kartshoppe.store.reports", "sql_main", "SQL or a named report over the store"),
     "replay": ("kartshoppe.cli", "replay_main", "rebuild a data directory from the store"),
+    "kafka": ("kartshoppe.infra.kafka_broker", "main", "a local Kafka broker: start|stop|status"),
 }
 """Commands whose own parser lives beside their code: name -> (module, function, help)."""
 

@@ -7,14 +7,13 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 from websockets.asyncio.client import ClientConnection
 
-from kartshoppe.log.sqlite import SqliteEventLog
+from kartshoppe.log.port import EventLog
 
 TopicReader = Callable[[str], Awaitable[list[Any]]]
 """Every record of a topic, decoded from JSON, in log order."""
@@ -78,12 +77,16 @@ def launch(
     return product
 
 
-def sqlite_topic_reader(path: Path) -> TopicReader:
+def port_topic_reader(open_log: Callable[[], EventLog]) -> TopicReader:
+    """Reads a whole topic through the log port, whichever adapter: a group-less consumer's
+    polls come back empty only once it has reached the end the log had when it started."""
+
     async def read(topic: str) -> list[Any]:
-        async with SqliteEventLog(path) as log:
-            end = sum((await log.end_offsets(topic)).values())
-            records = await log.read(topic, 0, end)
-        return [orjson.loads(r.value) for r in records]
+        values: list[Any] = []
+        async with open_log() as log, log.consumer([topic]) as consumer:
+            while records := await consumer.poll(max_records=2000, timeout=0):
+                values += [orjson.loads(r.value) for r in records]
+        return values
 
     return read
 

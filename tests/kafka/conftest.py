@@ -1,19 +1,13 @@
-"""Kafka test fixtures: one real broker (KRaft, fetched from Maven Central) for the session."""
+"""Kafka test fixtures; the broker itself is the session's one, from tests/conftest.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from kartshoppe.infra.kafka_broker import KafkaBroker
 from kartshoppe.log.kafka import KafkaEventLog
-
-
-@pytest.fixture(scope="session")
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
-    with KafkaBroker(tmp_path_factory.mktemp("kafka")) as broker:
-        yield broker
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The local broker's command line: `start` in one process, `status` and `stop` from others."""
+"""The local broker's command line, `kartshoppe kafka start|stop|status`: `start` in one process,
+`status` and `stop` from others."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from kartshoppe.infra.kafka_broker import (
 
 def cli(cache: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kartshoppe.infra.kafka_broker", *args],
+        [sys.executable, "-m", "kartshoppe", "kafka", *args],
         env={**os.environ, CACHE_ENV: str(cache)},
         capture_output=True,
         text=True,

@@ -8,7 +8,7 @@ ask for other fixtures, such as a running broker, with `request.getfixturevalue`
 from __future__ import annotations
 
 import pathlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from log_support import LogFactory
@@ -25,14 +25,8 @@ def _sqlite(request: pytest.FixtureRequest) -> LogFactory:
     return lambda: SqliteEventLog(path)
 
 
-@pytest.fixture(scope="session")
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
-    """A real single-node broker (fetched from Maven Central on first use) for the session."""
-    with KafkaBroker(tmp_path_factory.mktemp("kafka")) as broker:
-        yield broker
-
-
 def _kafka(request: pytest.FixtureRequest) -> LogFactory:
+    # The session's broker, from tests/conftest.py.
     broker: KafkaBroker = request.getfixturevalue("kafka_broker")
     return lambda: KafkaEventLog(broker.bootstrap)
 
