@@ -49,6 +49,8 @@ from kartshoppe.log.port import (
     Positions,
     Record,
     TopicPartition,
+    check_message,
+    check_topic,
 )
 
 PARTITIONS: Final[Mapping[str, int]] = {
@@ -114,17 +116,6 @@ def _retriable(exc: KafkaException) -> bool:
     """Admin results do not always flag these as retriable, though they pass on their own."""
     error: KafkaError = exc.args[0]
     return error.retriable() or error.code() in _TRANSIENT_CODES
-
-
-def _check_topic(topic: str) -> None:
-    if topic not in ALL_TOPICS:
-        raise ValueError(f"unknown topic {topic!r}; known topics: {', '.join(ALL_TOPICS)}")
-
-
-def _check_message(message: Message) -> None:
-    _check_topic(message.topic)
-    if not isinstance(message.value, bytes):
-        raise TypeError(f"message value must be bytes, not {type(message.value).__name__}")
 
 
 def _to_record(raw: RawMessage, key: str | None, value: bytes) -> Record:
@@ -256,7 +247,7 @@ class KafkaEventLog(EventLog):
         linger_ms: float = LINGER_MS,
     ) -> None:
         for topic in partitions or {}:
-            _check_topic(topic)
+            check_topic(topic)
         self.bootstrap = bootstrap
         self._client_id = client_id
         self._wanted = {**PARTITIONS, **(partitions or {})}
@@ -362,7 +353,7 @@ class KafkaEventLog(EventLog):
 
     async def append(self, messages: Sequence[Message]) -> list[Record]:
         for message in messages:
-            _check_message(message)
+            check_message(message)
         producer = self._running_producer()
         if not messages:
             return []
@@ -405,7 +396,7 @@ class KafkaEventLog(EventLog):
         if not topics:
             raise ValueError("a consumer needs at least one topic")
         for topic in topics:
-            _check_topic(topic)
+            check_topic(topic)
         if self._producer is None:
             raise LogUnavailableError("log is not started (or already closed)")
         config = {
@@ -444,7 +435,7 @@ class KafkaEventLog(EventLog):
         return {key: range(firsts[key], ends[key]) for key in partitions}
 
     async def end_offsets(self, topic: str) -> dict[int, int]:
-        _check_topic(topic)
+        check_topic(topic)
         admin = self._admin
         if admin is None:
             raise LogUnavailableError("log is not started (or already closed)")
@@ -528,7 +519,7 @@ class KafkaConsumer(Consumer):
             raise ValueError("a consumer without a group cannot commit positions")
         offsets = []
         for (topic, partition), offset in positions.items():
-            _check_topic(topic)
+            check_topic(topic)
             if partition < 0 or offset < 0:
                 raise ValueError(f"invalid position {offset} for {topic}[{partition}]")
             offsets.append(KafkaTopicPartition(topic, partition, offset))

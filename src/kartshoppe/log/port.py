@@ -47,6 +47,21 @@ Positions = Mapping[TopicPartition, int]
 """Next offset to read for each (topic, partition)."""
 
 
+def check_topic(topic: str) -> None:
+    """Refuse a topic outside the contract, naming the known ones."""
+    if topic not in ALL_TOPICS:
+        raise ValueError(f"unknown topic {topic!r}; known topics: {', '.join(ALL_TOPICS)}")
+
+
+def check_message(message: Message) -> None:
+    """Refuse a message an adapter could not store as written (every adapter checks the same)."""
+    check_topic(message.topic)
+    if not isinstance(message.value, bytes):
+        raise TypeError(f"message value must be bytes, not {type(message.value).__name__}")
+    if message.key is not None and not isinstance(message.key, str):
+        raise TypeError(f"message key must be str or None, not {type(message.key).__name__}")
+
+
 class LogUnavailableError(RuntimeError):
     """The log cannot be reached or refused the write; nothing was acknowledged."""
 

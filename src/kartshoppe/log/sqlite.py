@@ -30,6 +30,8 @@ from kartshoppe.log.port import (
     Positions,
     Record,
     TopicPartition,
+    check_message,
+    check_topic,
 )
 
 PARTITION: Final = 0
@@ -116,19 +118,6 @@ def _connect(path: pathlib.Path, *, read_only: bool) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
     return conn
-
-
-def _check_topic(topic: str) -> None:
-    if topic not in ALL_TOPICS:
-        raise ValueError(f"unknown topic {topic!r}; known topics: {', '.join(ALL_TOPICS)}")
-
-
-def _check_message(message: Message) -> None:
-    _check_topic(message.topic)
-    if not isinstance(message.value, bytes):
-        raise TypeError(f"message value must be bytes, not {type(message.value).__name__}")
-    if message.key is not None and not isinstance(message.key, str):
-        raise TypeError(f"message key must be str or None, not {type(message.key).__name__}")
 
 
 def _query_range(
@@ -343,7 +332,7 @@ class SqliteEventLog(EventLog):
 
     async def append(self, messages: Sequence[Message]) -> list[Record]:
         for message in messages:
-            _check_message(message)
+            check_message(message)
         if not messages:
             return []
         writer = self._running_writer()
@@ -354,7 +343,7 @@ class SqliteEventLog(EventLog):
 
     def consumer(self, topics: Sequence[str], group: str | None = None) -> SqliteConsumer:
         for topic in topics:
-            _check_topic(topic)
+            check_topic(topic)
         if not topics:
             raise ValueError("a consumer needs at least one topic")
         self._running_writer()
@@ -363,7 +352,7 @@ class SqliteEventLog(EventLog):
         return consumer
 
     async def end_offsets(self, topic: str) -> dict[int, int]:
-        _check_topic(topic)
+        check_topic(topic)
         rows = await asyncio.to_thread(
             self._read_locked,
             lambda c: c.execute(
@@ -374,7 +363,7 @@ class SqliteEventLog(EventLog):
 
     async def read(self, topic: str, from_offset: int, limit: int) -> list[Record]:
         """Up to `limit` records of `topic` from `from_offset` on, in offset order."""
-        _check_topic(topic)
+        check_topic(topic)
         return await asyncio.to_thread(
             self._read_locked, lambda c: _query_range(c, topic, from_offset, limit)
         )
@@ -468,7 +457,7 @@ class SqliteConsumer(Consumer):
             raise ValueError("a consumer without a group cannot commit positions")
         checked: dict[TopicPartition, int] = {}
         for (topic, partition), offset in positions.items():
-            _check_topic(topic)
+            check_topic(topic)
             if partition != PARTITION or offset < 0:
                 raise ValueError(f"invalid position {offset} for {topic}[{partition}]")
             checked[(topic, partition)] = offset
