@@ -23,6 +23,6 @@ class Platform:
     hub: Hub
 
 
-def platform(request: Request) -> Platform:
+async def platform(request: Request) -> Platform:
     found: Platform = request.app.state.platform
     return found
