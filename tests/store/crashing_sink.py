@@ -2,8 +2,9 @@
 
     python crashing_sink.py WAREHOUSE LOG_DB POINT BATCH
 
-POINT is `before-write`, `before-commit` (data files written, snapshot not committed) or
-`before-log-commit` (snapshot committed, consumer group not). The process dies with `os._exit`
+POINT is `before-write`, `before-commit` (data files written, snapshot not committed),
+`before-index` (snapshot committed, index not written) or `before-log-commit` (snapshot committed
+and indexed, consumer group not). The process dies with `os._exit`
 at that point of batch number BATCH (1-based): no cleanup, no finally blocks, like a power cut.
 """
 
@@ -44,9 +45,13 @@ class CrashingSink(PaimonSink):
 
     def _commit_snapshot(
         self, messages: list[Any], positions: Mapping[tuple[str, int], int]
-    ) -> None:
+    ) -> int | None:
         self._die_at("before-commit")
-        super()._commit_snapshot(messages, positions)
+        return super()._commit_snapshot(messages, positions)
+
+    def _index_snapshot(self, snapshot_id: int | None, rows: pa.Table) -> None:
+        self._die_at("before-index")
+        super()._index_snapshot(snapshot_id, rows)
 
     async def _commit_log(
         self, consumer: Consumer, positions: Mapping[tuple[str, int], int]
@@ -59,7 +64,13 @@ async def main(warehouse: str, log_db: str, point: str, batch: int) -> None:
     store = EventStore(StoreConfig(warehouse))
     async with SqliteEventLog(pathlib.Path(log_db)) as log:
         sink = CrashingSink(
-            store, log, SinkConfig(max_events=10, max_delay_ms=50), point=point, batch=batch
+            # a delay long enough that every batch but the last fills to 10 even on a loaded
+            # machine: the tests know which events each snapshot holds
+            store,
+            log,
+            SinkConfig(max_events=10, max_delay_ms=1_000),
+            point=point,
+            batch=batch,
         )
         await sink.drain()
 

@@ -140,6 +140,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runner.start()
     store = EventStore(StoreConfig(settings.warehouse))
     app.state.event_store = store
+    # a missing or stale index is rebuilt from Paimon in the background, not on the first query
+    indexing = asyncio.create_task(asyncio.to_thread(store.sync_index))
     sink_stop = asyncio.Event()
     sink = None
     if settings.sink and settings.processors != "flink":
@@ -159,6 +161,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sink_stop.set()
         if sink is not None:
             await asyncio.gather(sink, return_exceptions=True)
+        await asyncio.gather(indexing, return_exceptions=True)
         if runner is not None:
             await runner.stop()
         await platform.fanout.stop()

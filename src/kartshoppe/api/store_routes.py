@@ -5,8 +5,9 @@ comes from `app.state.event_store` (an `EventStore`, set by the app on start); w
 routes answer 503. Audit and time travel are answered from the store's secondary index (an
 SQLite file beside the warehouse, caught up from Paimon before a question about a snapshot it has
 not seen), reports and the snapshot list from the table. The handlers are plain functions: the
-reads block, so FastAPI runs them in its thread pool. Errors are JSON `{error, message, details}`: 400 for a bad query, 404 for an
-unknown snapshot, subject or report, 410 for an expired snapshot.
+reads block, so FastAPI runs them in its thread pool. Errors are JSON `{error, message,
+details}`: 400 for a bad query, 404 for an unknown snapshot, subject or report, 410 for an
+expired snapshot.
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """The audit trail: the stored history of a session, user, product or order, newest first.
 
-Filters become pypaimon predicates (equality on the subject columns, `IN` on event types, a
-range on `timestamp`) and the time range also prunes day partitions, so the scan skips files
-whose statistics cannot match. Results are sorted by event time, newest first, and paginated.
+Answered from the secondary index (`kartshoppe.store.index`): the subject's rows visible at the
+snapshot, by an indexed range scan on (subject, timestamp), counted and paginated in SQLite.
+`history_from_table` answers the same from the Paimon table, as the reference and when no index
+is configured: filters become pypaimon predicates (equality on the subject columns, `IN` on
+event types, a range on `timestamp`) and the time range prunes day partitions. Both sort by event
+time, newest first (then topic, then offset, newest first).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kartshoppe.store.index import StoreIndex, marks
 from kartshoppe.store.table import EventStore, StoreConfig, day_of
 
 SUBJECT_COLUMNS = {
@@ -98,8 +102,70 @@ def _predicates(store: EventStore, query: AuditQuery) -> tuple[Any | None, Any |
     return pb.and_predicates(where) if where else None, pb.and_predicates(days) if days else None
 
 
+ENTRY_COLUMNS = ("event_id", "event_type", "topic", "log_partition", "log_offset", "timestamp")
+
+
 def history(store: EventStore, query: AuditQuery) -> AuditPage:
     """One page of the events matching `query`, newest first."""
+    if query.snapshot_id is None and store.latest_snapshot_id() is None:
+        return AuditPage([], 0, query.page, query.page_size)
+    snapshot_id = store.resolve_snapshot(query.snapshot_id)
+    index = store.index_at(snapshot_id)
+    if index is None:
+        return history_from_table(store, query)
+    return _history_from_index(index, query, snapshot_id)
+
+
+def _index_filter(query: AuditQuery) -> tuple[str, list[Any]]:
+    clauses = [f"{column} = ?" for column in query.subjects()]
+    params: list[Any] = list(query.subjects().values())
+    if query.types:
+        clauses.append(f"event_type IN ({marks(query.types)})")
+        params += query.types
+    if query.start is not None:
+        clauses.append("timestamp >= ?")
+        params.append(query.start)
+    if query.end is not None:
+        clauses.append("timestamp <= ?")
+        params.append(query.end)
+    return " AND ".join(clauses) or "1", params
+
+
+def _history_from_index(index: StoreIndex, query: AuditQuery, snapshot_id: int) -> AuditPage:
+    where, params = _index_filter(query)
+    total = index.count(where, params, snapshot_id)
+    offset = (query.page - 1) * query.page_size
+    rows = index.select(
+        (*ENTRY_COLUMNS, "payload"),
+        where,
+        params,
+        snapshot_id,
+        tail=f"ORDER BY timestamp DESC, topic ASC, log_offset DESC"
+        f" LIMIT {int(query.page_size)} OFFSET {int(offset)}",
+    )
+    return AuditPage(
+        events=[orjson.loads(row[-1]) for row in rows],
+        total=total,
+        page=query.page,
+        page_size=query.page_size,
+        snapshot_id=snapshot_id,
+        rows=[_entry(dict(zip(ENTRY_COLUMNS, row, strict=False))) for row in rows],
+    )
+
+
+def _entry(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "eventId": row["event_id"],
+        "eventType": row["event_type"],
+        "topic": row["topic"],
+        "partition": row["log_partition"],
+        "offset": row["log_offset"],
+        "timestamp": row["timestamp"],
+    }
+
+
+def history_from_table(store: EventStore, query: AuditQuery) -> AuditPage:
+    """`history` straight from the Paimon table (the reference for the index)."""
     if query.snapshot_id is None and store.latest_snapshot_id() is None:
         return AuditPage([], 0, query.page, query.page_size)
     snapshot_id = store.resolve_snapshot(query.snapshot_id)
@@ -112,9 +178,7 @@ def history(store: EventStore, query: AuditQuery) -> AuditPage:
     )
     first = (query.page - 1) * query.page_size
     page = rows.slice(first, query.page_size)
-    entries = page.select(
-        ["event_id", "event_type", "topic", "log_partition", "log_offset", "timestamp"]
-    ).to_pylist()
+    entries = page.select(list(ENTRY_COLUMNS)).to_pylist()
     events = [orjson.loads(p) for p in page.column("payload").to_pylist()]
     return AuditPage(
         events=events,
@@ -122,17 +186,7 @@ def history(store: EventStore, query: AuditQuery) -> AuditPage:
         page=query.page,
         page_size=query.page_size,
         snapshot_id=snapshot_id,
-        rows=[
-            {
-                "eventId": e["event_id"],
-                "eventType": e["event_type"],
-                "topic": e["topic"],
-                "partition": e["log_partition"],
-                "offset": e["log_offset"],
-                "timestamp": e["timestamp"],
-            }
-            for e in entries
-        ],
+        rows=[_entry(e) for e in entries],
     )
 
 

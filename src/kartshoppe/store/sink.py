@@ -7,10 +7,16 @@ start the sink takes its positions from the newest such snapshot, not from the l
 group, and drops any redelivered record below them. The consumer-group commit ("paimon-sink")
 that follows each snapshot only tells operators how far the sink is; losing it costs nothing.
 
+After each snapshot commit the sink hands the rows it committed to the secondary index
+(`kartshoppe.store.index`) under the new snapshot id; the index is derived, so a crash between
+the Paimon commit and the index write only leaves the index behind, and its next catch-up reads
+the missing snapshot from Paimon.
+
 Crash points and their outcome:
 - before the data files are written: nothing was written; the batch is read again.
 - after the files are written, before the snapshot commit: the files are orphans no snapshot
   references (invisible); the batch is read again and written anew.
+- after the snapshot commit, before the index write: the index catches up from the table.
 - after the snapshot commit, before the consumer-group commit: the log redelivers the batch; its
   records are below the snapshot's positions and are skipped.
 As a second line, the table's primary key `(dt, event_id)` collapses any duplicate on read.
@@ -100,6 +106,8 @@ class PaimonSink:
         self.positions: dict[tuple[str, int], int] = {}
         self.events_stored = 0
         self.snapshots_committed = 0
+        self.index_seconds = 0.0
+        """Time spent writing the secondary index (part of each cycle, after the commit)."""
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Consume until `stop` is set (or forever), flushing a last batch on the way out."""
@@ -171,8 +179,9 @@ class PaimonSink:
             positions[key] = max(positions.get(key, 0), record.offset + 1)
         rows = records_to_rows(batch)
         messages = await asyncio.to_thread(self._write_files, rows)
-        await asyncio.to_thread(self._commit_snapshot, messages, positions)
+        snapshot_id = await asyncio.to_thread(self._commit_snapshot, messages, positions)
         self.positions = positions
+        await asyncio.to_thread(self._index_snapshot, snapshot_id, rows)
         self.events_stored += len(batch)
         self.snapshots_committed += 1
         await self._commit_log(consumer, positions)
@@ -182,8 +191,20 @@ class PaimonSink:
 
     def _commit_snapshot(
         self, messages: list[Any], positions: Mapping[tuple[str, int], int]
-    ) -> None:
-        self.store.commit(messages, positions)
+    ) -> int | None:
+        return self.store.commit(messages, positions)
+
+    def _index_snapshot(self, snapshot_id: int | None, rows: pa.Table) -> None:
+        started = time.perf_counter()
+        try:
+            self.store.index_committed(snapshot_id, rows)
+        except Exception:
+            # the snapshot is durable and the index derived: whatever failed here (the index
+            # file, or the table read of a catch-up) is repaired by the next catch-up, so it
+            # must not fail the sink's cycle
+            log.exception("indexing snapshot %s failed", snapshot_id)
+        finally:
+            self.index_seconds += time.perf_counter() - started
 
     async def _commit_log(
         self, consumer: Consumer, positions: Mapping[tuple[str, int], int]

@@ -30,6 +30,11 @@ Options (all overridable through `StoreConfig.table_options`, applied when the t
   the Flink writer; pypaimon reads merge the sorted runs of each bucket. `EventStore.compact(dt)`
   rewrites one day as a single overwrite commit, for when only pypaimon writes.
 
+Index. Audit and time travel read a derived SQLite index (`kartshoppe.store.index`), by default
+`<warehouse>.index/<db>.<table>.sqlite` beside a local warehouse (`StoreConfig.index_path` to
+place it elsewhere, required for an object-store warehouse; `use_index=False` to read the table
+for everything). The table stays the source of truth: the index is rebuilt from it when missing.
+
 Warehouse. `StoreConfig.warehouse` is a local directory (default `<data-dir>/warehouse`) or an
 object-store URI (`s3://bucket/prefix`, `oss://...`); `catalog_options` pass through to
 `pypaimon.CatalogFactory.create`, e.g. `{"s3.endpoint": ..., "s3.access-key": ...,
@@ -45,11 +50,14 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 import pyarrow as pa
 from pypaimon import CatalogFactory, Schema
+
+if TYPE_CHECKING:
+    from kartshoppe.store.index import SnapshotMark, StoreIndex
 
 DATABASE: Final = "kartshoppe"
 TABLE: Final = "ecommerce_events"
@@ -113,6 +121,9 @@ class StoreConfig:
     table_options: Mapping[str, str] = field(default_factory=dict)
     database: str = DATABASE
     table: str = TABLE
+    index_path: str | None = None
+    """The SQLite index file (see `kartshoppe.store.index`); default: beside a local warehouse."""
+    use_index: bool = True
 
     @classmethod
     def for_data_dir(cls, data_dir: str | Path, **kwargs: Any) -> StoreConfig:
@@ -124,6 +135,23 @@ class StoreConfig:
 
     def options(self) -> dict[str, str]:
         return {**DEFAULT_TABLE_OPTIONS, **self.table_options}
+
+    def index_file(self) -> Path | None:
+        """Where the index lives: `<warehouse>.index/<db>.<table>.sqlite` for a local warehouse.
+
+        Never inside the table directory, where Paimon's orphan-file cleanup would remove it. An
+        object-store warehouse needs an explicit local `index_path`; without one there is no
+        index and every query reads the table.
+        """
+        if not self.use_index:
+            return None
+        if self.index_path is not None:
+            return Path(self.index_path)
+        scheme, sep, rest = self.warehouse.partition("://")
+        if sep and scheme != "file":
+            return None
+        local = Path(rest if sep else self.warehouse)
+        return local.with_name(local.name + ".index") / f"{self.identifier}.sqlite"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +217,8 @@ class EventStore:
         self._write_builder: Any = None
         self._writer: Any = None
         self._committer: Any = None
+        self._index_lock = threading.Lock()
+        self._index: StoreIndex | None = None
 
     @property
     def table_path(self) -> str:
@@ -207,15 +237,32 @@ class EventStore:
             return list(self._writer.prepare_commit(self._next_identifier()))
 
     def commit(self, messages: list[Any], positions: Mapping[tuple[str, int], int]) -> int | None:
-        """Publish `messages` as one snapshot carrying the sink's log `positions`; its id."""
+        """Publish `messages` as one snapshot carrying the sink's log `positions`; its id.
+
+        None when no snapshot of this commit can be found (nothing to commit, or another writer
+        committed so many snapshots meanwhile that it is out of sight).
+        """
         with self._write_lock:
             merged = {**self.committed_positions(), **positions}
             properties = {POSITIONS_PROPERTY: encode_positions(merged)}
-            self._committer.commit(
-                messages, self._next_identifier(), snapshot_properties=properties
+            identifier = self._next_identifier()
+            self._committer.commit(messages, identifier, snapshot_properties=properties)
+            return self._own_snapshot(str(self._write_builder.commit_user), identifier)
+
+    def _own_snapshot(self, commit_user: str, identifier: int, lookback: int = 16) -> int | None:
+        manager = self.table.snapshot_manager()
+        latest = manager.get_latest_snapshot()
+        if latest is None:
+            return None
+        for snapshot_id in range(int(latest.id), max(0, int(latest.id) - lookback), -1):
+            snapshot = (
+                latest if snapshot_id == latest.id else manager.get_snapshot_by_id(snapshot_id)
             )
-            latest = self.table.snapshot_manager().get_latest_snapshot()
-            return None if latest is None else int(latest.id)
+            if snapshot is None:
+                return None
+            if snapshot.commit_user == commit_user and snapshot.commit_identifier == identifier:
+                return snapshot_id
+        return None
 
     def close(self) -> None:
         with self._write_lock:
@@ -274,6 +321,17 @@ class EventStore:
             delta_record_count=int(snapshot.delta_record_count),
             commit_kind=str(snapshot.commit_kind),
         )
+
+    def snapshot_mark(self, snapshot_id: int) -> SnapshotMark:
+        """Id, commit time and kind of a retained snapshot (what the index records)."""
+        from kartshoppe.store.index import SnapshotMark
+
+        info = self.snapshot_info(snapshot_id)
+        return SnapshotMark(snapshot_id, info.commit_time, info.commit_kind)
+
+    def retained_snapshot_ids(self) -> list[int]:
+        """Ids of the retained snapshots, ascending, from the directory listing alone."""
+        return self._snapshot_ids()
 
     def _snapshot_ids(self) -> list[int]:
         """Ids of the retained snapshots, ascending, from the directory listing alone."""
@@ -392,6 +450,91 @@ class EventStore:
             )
             return schema.empty_table()
         return result
+
+    def read_delta(self, snapshot_id: int) -> pa.Table:
+        """The rows an APPEND snapshot added (its delta manifests), without merging by key."""
+        from pypaimon.manifest.manifest_list_manager import ManifestListManager
+        from pypaimon.read.scanner.file_scanner import FileScanner
+
+        snapshot = self.table.snapshot_manager().get_snapshot_by_id(snapshot_id)
+        if snapshot is None:
+            raise self._unavailable(snapshot_id)
+        manifests = ManifestListManager(self.table)
+        # a streaming scan reads the delta files as written: what this snapshot made visible
+        scanner = FileScanner(
+            self.table, lambda: (manifests.read_delta(snapshot), snapshot), is_streaming=True
+        )
+        splits = scanner.scan().splits()
+        if not splits:
+            return ARROW_SCHEMA.empty_table()
+        result: pa.Table | None = self.table.new_read_builder().new_read().to_arrow(splits)
+        return ARROW_SCHEMA.empty_table() if result is None else result
+
+    # --- the secondary index ------------------------------------------------------------------
+
+    @property
+    def index(self) -> StoreIndex | None:
+        """The SQLite index of this table; None when not configured.
+
+        Opened on first use and then checked against the table and caught up with it, so a
+        stale, foreign or partial file is never trusted.
+        """
+        path = self.config.index_file()
+        if path is None:
+            return None
+        with self._index_lock:
+            if self._index is None:
+                # imported here: the index module builds on this one
+                from kartshoppe.store.index import StoreIndex, sync
+
+                index = StoreIndex(path)
+                sync(index, self)
+                self._index = index
+            return self._index
+
+    def sync_index(self) -> int | None:
+        """Catch the index up with the table (after a crash, another writer, a deleted file)."""
+        from kartshoppe.store.index import sync
+
+        index = self.index
+        return None if index is None else sync(index, self)
+
+    def index_at(self, snapshot_id: int) -> StoreIndex | None:
+        """The index, caught up to at least `snapshot_id`; None when there is no index."""
+        index = self.index
+        if index is None:
+            return None
+        if index.high_water() < snapshot_id:
+            self.sync_index()
+        return index
+
+    def index_committed(self, snapshot_id: int | None, rows: pa.Table) -> None:
+        """Record the rows the sink has just committed as snapshot `snapshot_id` in the index.
+
+        Directly when the index stands right before that snapshot; otherwise (a gap, another
+        writer, an unknown id) by catching up from the table, which holds the same rows.
+        """
+        from kartshoppe.store.index import IndexConflictError
+
+        index = self.index
+        if index is None:
+            return
+        if snapshot_id is not None:
+            with index.write_lock:
+                high = index.high_water()
+                if high == snapshot_id - 1:
+                    try:
+                        index.ingest(self.snapshot_mark(snapshot_id), rows, after=high)
+                        return
+                    except IndexConflictError:
+                        pass
+        self.sync_index()
+
+    def close_index(self) -> None:
+        with self._index_lock:
+            if self._index is not None:
+                self._index.close()
+            self._index = None
 
     def predicates(self) -> Any:
         """A pypaimon `PredicateBuilder` over the table's columns."""

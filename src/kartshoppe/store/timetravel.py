@@ -1,9 +1,14 @@
 """Time travel: the shop as it stood at a snapshot (by id or by commit time), from the store.
 
-Each question reads only the rows it needs at that snapshot (pushed-down predicates on the
-subject's column), restores log order and folds the events with the domain's `ShopState`, the
-same fold the live views use. A snapshot that never existed or has expired raises
-`SnapshotUnavailableError` (HTTP 404 or 410), never a crash.
+A timestamp maps to the last snapshot committed at or before it; a snapshot that never existed or
+has expired raises `SnapshotUnavailableError` (HTTP 404 or 410), never a crash. Each question then
+folds the subject's events, in log order, with the domain's `ShopState` (the fold the live views
+use), reading them from the secondary index (`kartshoppe.store.index`): an indexed range scan of
+the rows visible at that snapshot, restricted to the event types the fold turns into that state.
+Analytics totals are the index's per-snapshot running totals, one row.
+
+The `*_from_table` functions answer the same questions straight from the Paimon table; they are
+the reference the index is tested against, and the path taken when no index is configured.
 """
 
 from __future__ import annotations
@@ -17,10 +22,19 @@ import pyarrow.compute as pc
 from kartshoppe.domain.state import ShopState
 from kartshoppe.domain.views import cart_view, order_view, product_view
 from kartshoppe.events import EventValidationError, OrderStatus, parse_event
+from kartshoppe.store.index import (
+    CART_TYPES,
+    CATALOG_TYPES,
+    FOLD_COLUMNS,
+    ORDER_TYPES,
+    PRODUCT_TYPES,
+    StoreIndex,
+    Totals,
+    fold_in_log_order,
+    marks,
+)
 from kartshoppe.store.table import EventStore, in_log_order
 
-CATALOG_TYPES = ("PRODUCT_LAUNCHED", "PRICE_CHANGED", "FLASH_SALE_STARTED", "FLASH_SALE_ENDED")
-ORDER_TYPES = ("ORDER_PLACED", "ORDER_STATUS_CHANGED")
 FUNNEL = {
     "views": "PRODUCT_VIEW",
     "carts": "ADD_TO_CART",
@@ -50,10 +64,116 @@ def _stamp(store: EventStore, snapshot_id: int) -> dict[str, Any]:
     return {"snapshotId": snapshot_id, "commitTime": info.commit_time}
 
 
+# --- answers from the index -------------------------------------------------------------------
+
+
 def cart_at(
     store: EventStore, cart_id: str, snapshot_id: int | None = None, as_of: int | None = None
 ) -> dict[str, Any]:
     """The cart `cart_id` (a user id, or the session id of an anonymous shopper)."""
+    sid = store.resolve_snapshot(snapshot_id, as_of)
+    index = store.index_at(sid)
+    if index is None:
+        return cart_at_from_table(store, cart_id, sid)
+    return {**_stamp(store, sid), "cart": cart_view(_cart_state(index, cart_id, sid).cart(cart_id))}
+
+
+def _cart_state(index: StoreIndex, cart_id: str, sid: int) -> ShopState:
+    cart_rows = index.select(
+        (*FOLD_COLUMNS, "product_id"),
+        f"(user_id = ? OR session_id = ?) AND event_type IN ({marks(CART_TYPES)})",
+        (cart_id, cart_id, *CART_TYPES),
+        sid,
+    )
+    # the fold takes product names from the catalog: only the cart's products matter
+    products = sorted({row[-1] for row in cart_rows if row[-1]})
+    rows = [row[:-1] for row in cart_rows]
+    for first in range(0, len(products), 500):
+        chunk = products[first : first + 500]
+        rows += index.select(
+            FOLD_COLUMNS,
+            f"product_id IN ({marks(chunk)}) AND event_type IN ({marks(CATALOG_TYPES)})",
+            (*chunk, *CATALOG_TYPES),
+            sid,
+        )
+    return fold_in_log_order(rows)
+
+
+def order_at(
+    store: EventStore, order_id: str, snapshot_id: int | None = None, as_of: int | None = None
+) -> dict[str, Any] | None:
+    """The order as of the snapshot, or None if it was not placed by then."""
+    sid = store.resolve_snapshot(snapshot_id, as_of)
+    index = store.index_at(sid)
+    if index is None:
+        return order_at_from_table(store, order_id, sid)
+    rows = index.select(
+        FOLD_COLUMNS,
+        f"order_id = ? AND event_type IN ({marks(ORDER_TYPES)})",
+        (order_id, *ORDER_TYPES),
+        sid,
+    )
+    order = fold_in_log_order(rows).orders.get(order_id)
+    return None if order is None else {**_stamp(store, sid), "order": order_view(order)}
+
+
+def product_at(
+    store: EventStore, product_id: str, snapshot_id: int | None = None, as_of: int | None = None
+) -> dict[str, Any] | None:
+    """The product with its price and stock as of the snapshot, or None if not launched yet."""
+    sid = store.resolve_snapshot(snapshot_id, as_of)
+    index = store.index_at(sid)
+    if index is None:
+        return product_at_from_table(store, product_id, sid)
+    rows = index.select(
+        FOLD_COLUMNS,
+        f"product_id = ? AND event_type IN ({marks(PRODUCT_TYPES)})",
+        (product_id, *PRODUCT_TYPES),
+        sid,
+    )
+    return _product_answer(store, fold_in_log_order(rows), product_id, sid)
+
+
+def _product_answer(
+    store: EventStore, state: ShopState, product_id: str, sid: int
+) -> dict[str, Any] | None:
+    product = state.products.get(product_id)
+    if product is None:
+        return None
+    stamp = _stamp(store, sid)
+    level = state.stock.get(product_id)
+    return {**stamp, "product": product_view(product, level, stamp["commitTime"])}
+
+
+def analytics_at(
+    store: EventStore, snapshot_id: int | None = None, as_of: int | None = None
+) -> dict[str, Any]:
+    """Totals as of the snapshot: events by type, funnel counts, orders and revenue."""
+    sid = store.resolve_snapshot(snapshot_id, as_of)
+    index = store.index_at(sid)
+    if index is None:
+        return analytics_at_from_table(store, sid)
+    return _analytics_answer(store, sid, index.totals(sid))
+
+
+def _analytics_answer(store: EventStore, sid: int, totals: Totals) -> dict[str, Any]:
+    return {
+        **_stamp(store, sid),
+        "totalEvents": totals.total_events,
+        "eventsByType": dict(sorted(totals.by_type.items())),
+        "funnel": {name: totals.by_type.get(t, 0) for name, t in FUNNEL.items()},
+        "orders": totals.orders,
+        "cancelledOrders": totals.cancelled,
+        "revenue": round(float(totals.revenue), 2),
+    }
+
+
+# --- the reference: answers straight from the Paimon table ------------------------------------
+
+
+def cart_at_from_table(
+    store: EventStore, cart_id: str, snapshot_id: int | None = None, as_of: int | None = None
+) -> dict[str, Any]:
     sid = store.resolve_snapshot(snapshot_id, as_of)
     pb = store.predicates()
     where = pb.or_predicates(
@@ -67,34 +187,26 @@ def cart_at(
     return {**_stamp(store, sid), "cart": cart_view(state.cart(cart_id))}
 
 
-def order_at(
+def order_at_from_table(
     store: EventStore, order_id: str, snapshot_id: int | None = None, as_of: int | None = None
 ) -> dict[str, Any] | None:
-    """The order as of the snapshot, or None if it was not placed by then."""
     sid = store.resolve_snapshot(snapshot_id, as_of)
     state = _fold_rows(store.read(sid, where=store.predicates().equal("order_id", order_id)))
     order = state.orders.get(order_id)
     return None if order is None else {**_stamp(store, sid), "order": order_view(order)}
 
 
-def product_at(
+def product_at_from_table(
     store: EventStore, product_id: str, snapshot_id: int | None = None, as_of: int | None = None
 ) -> dict[str, Any] | None:
-    """The product with its price and stock as of the snapshot, or None if not launched yet."""
     sid = store.resolve_snapshot(snapshot_id, as_of)
     state = _fold_rows(store.read(sid, where=store.predicates().equal("product_id", product_id)))
-    product = state.products.get(product_id)
-    if product is None:
-        return None
-    stamp = _stamp(store, sid)
-    level = state.stock.get(product_id)
-    return {**stamp, "product": product_view(product, level, stamp["commitTime"])}
+    return _product_answer(store, state, product_id, sid)
 
 
-def analytics_at(
+def analytics_at_from_table(
     store: EventStore, snapshot_id: int | None = None, as_of: int | None = None
 ) -> dict[str, Any]:
-    """Totals as of the snapshot: events by type, funnel counts, orders and revenue."""
     sid = store.resolve_snapshot(snapshot_id, as_of)
     counts = (
         store.read(sid, columns=["event_type"])
