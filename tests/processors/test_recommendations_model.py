@@ -301,3 +301,11 @@ def test_signing_in_carries_the_anonymous_shoppers_history_and_cart_over() -> No
     assert list(user.history) == ["a", "d"]
     assert user.cart == {"d"}
     assert (user.session_id, user.user_id) == ("anon", "u1")
+
+
+def test_the_first_visitor_of_a_fresh_shop_gets_the_category_first_then_the_rest() -> None:
+    shop = Shop()
+    (recommendation,) = shop.view("s1", "a")
+    assert recommendation.kind == "TRENDING"
+    assert recommendation.product_ids == ("b", "c", "d", "e", "f")
+    assert recommendation.confidence == 0

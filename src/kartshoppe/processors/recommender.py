@@ -510,7 +510,7 @@ class RecommenderState:
 
     def _trending(self, shopper: Shopper, catalog: Catalog, at: int) -> Scored:
         last = next(reversed(shopper.history), None) if shopper.history else None
-        category = catalog.category(last) if last else None
+        category = home = catalog.category(last) if last else None
         pool = self.popularity.mass
 
         def eligible(pid: str) -> bool:
@@ -531,8 +531,18 @@ class RecommenderState:
                 key=lambda kv: (kv[1], kv[0]),
             )
         total = sum(pool.values())
+        ids = [pid for pid, _ in top]
+        if len(ids) < self.config.list_size:
+            # a shop with little traffic yet: fill up from the catalog, so a first visitor
+            # still gets a list (these add nothing to the confidence)
+            chosen = set(ids)
+            fillers = sorted(
+                (pid for pid, _ in catalog.products() if pid not in chosen),
+                key=lambda pid: (catalog.category(pid) != home, pid),
+            )
+            ids += [pid for pid in fillers if eligible(pid)][: self.config.list_size - len(ids)]
         return Scored(
-            ids=[pid for pid, _ in top],
+            ids=ids,
             probability=sum(s for _, s in top) / total if total else 0.0,
             evidence=self.popularity.current(total, at),
             because=category,
