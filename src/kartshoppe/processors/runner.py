@@ -294,6 +294,8 @@ class ProcessorInstance(Context):
         self.broadcast_topics = frozenset(processor.broadcast_topics)
         self.positions = store.positions(self.name)
         self.committed_positions = dict(self.positions)
+        self.committed_at = 0.0
+        """`time.monotonic()` of the last commit."""
         self.current_watermark = store.watermark(self.name)
         self.broadcast_state = _BroadcastState(store.broadcast(self.name))
         self.broadcast_view = _ReadOnly(self.broadcast_state)
@@ -451,6 +453,11 @@ class ProcessorInstance(Context):
                 log.exception("%s: on_timer failed for key %s at %d", self.name, key, ts)
                 del self.outputs[mark:]
 
+    def take_outputs(self) -> list[Message]:
+        """The outputs produced since the last call; the state changes stay pending."""
+        outputs, self.outputs = self.outputs, []
+        return outputs
+
     def take_checkpoint(self) -> tuple[Checkpoint, list[Message]]:
         """The batch's changes and outputs; the next batch starts a fresh checkpoint."""
         cp = self.checkpoint
@@ -487,6 +494,7 @@ class EmbeddedRunner:
         idle_after_s: float | None = 1.0,
         batch_size: int = 500,
         poll_timeout_s: float = 0.2,
+        commit_interval_s: float = 1.0,
     ) -> None:
         names = [p.name for p in processors]
         if len(set(names)) != len(names):
@@ -498,6 +506,10 @@ class EmbeddedRunner:
         self._idle_after_s = idle_after_s
         self._batch_size = batch_size
         self._poll_timeout_s = poll_timeout_s
+        # outputs leave after every batch (a recommendation is pushed at once); state and
+        # positions are committed at most this often, since encoding a large state (the
+        # recommender's model) for every small batch would cost more than processing it
+        self._commit_interval_s = commit_interval_s
         self._instances: dict[str, ProcessorInstance] = {}
         self._decoded = DecodedEvents()
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -557,27 +569,38 @@ class EmbeddedRunner:
                 if records:
                     last_input = time.monotonic()
                     await asyncio.to_thread(instance.process, records)
-                elif self._idle_after_s is None or (
-                    time.monotonic() - last_input < self._idle_after_s
-                ):
+                    await self._checkpoint(instance, consumer)
                     continue
-                else:
+                idle = self._idle_after_s is not None and (
+                    time.monotonic() - last_input >= self._idle_after_s
+                )
+                if idle:
                     wall = int(time.time() * 1000)
                     await asyncio.to_thread(instance.advance_watermark, wall - self._lateness_ms)
-                await self._checkpoint(instance, consumer)
+                # the input is drained: what is pending is committed now, whatever the interval
+                await self._checkpoint(instance, consumer, final=True)
+            await self._checkpoint(instance, consumer, final=True)
         except Exception as exc:
             log.exception("processor %s stopped", instance.name)
             self.errors[instance.name] = exc
         finally:
             await consumer.close()
 
-    async def _checkpoint(self, instance: ProcessorInstance, consumer: Consumer) -> None:
-        cp, outputs = instance.take_checkpoint()
-        if not outputs and cp.changes_nothing_but_the_watermark(instance.committed_positions):
-            return  # an idle tick that fired nothing: not worth a transaction
+    async def _checkpoint(
+        self, instance: ProcessorInstance, consumer: Consumer, final: bool = False
+    ) -> None:
+        """Append the outputs; commit state and positions if `final` or the interval passed."""
+        outputs = instance.take_outputs()
         if outputs:
             await self._log.append(outputs)
+        now = time.monotonic()
+        if not final and now - instance.committed_at < self._commit_interval_s:
+            return
+        cp, _ = instance.take_checkpoint()
+        if cp.changes_nothing_but_the_watermark(instance.committed_positions):
+            return  # an idle tick that fired nothing: not worth a transaction
         await asyncio.to_thread(instance.commit, cp)
+        instance.committed_at = now
         await consumer.commit(cp.positions)
 
     def query(self, processor_name: str, key: str) -> Any:
