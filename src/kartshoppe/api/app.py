@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
 from kartshoppe.api import errors, middleware, store_routes
+from kartshoppe.api.fastpath import HotReads
 from kartshoppe.api.hub import Hub, message
 from kartshoppe.api.platform import Platform
 from kartshoppe.api.routes import admin, auth, cart, catalog, live, orders, tracking
@@ -231,6 +232,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    app.add_middleware(HotReads)
     middleware.install(app, settings)
     guards = {
         cart: NAMED_USER,

@@ -1,0 +1,36 @@
+"""The hot-read fast path answers only the queries it parses exactly as the full routes would."""
+
+from kartshoppe.api.fastpath import parse_limit, parse_product_query
+from kartshoppe.views.catalog import ProductQuery
+
+
+def test_a_plain_products_query_is_understood() -> None:
+    query = parse_product_query(b"category=Audio&q=wireless+buds&sort=price_asc&page=2&pageSize=12")
+    assert query == ProductQuery("Audio", "wireless buds", "price_asc", 2, 12)
+
+
+def test_no_query_means_the_defaults() -> None:
+    assert parse_product_query(b"") == ProductQuery()
+
+
+def test_anything_the_route_would_judge_falls_through() -> None:
+    for refused in (
+        b"pageSize=0",
+        b"pageSize=101",
+        b"page=-1",
+        b"page=abc",
+        b"sort=cheapest",
+        b"q=",
+        b"colour=red",
+        b"page=1&page=2",
+        b"q=" + b"x" * 201,
+    ):
+        assert parse_product_query(refused) is None, refused
+
+
+def test_a_limit_is_understood_only_in_range() -> None:
+    assert parse_limit(b"") == 8
+    assert parse_limit(b"limit=20") == 20
+    assert parse_limit(b"limit=0") is None
+    assert parse_limit(b"limit=x") is None
+    assert parse_limit(b"limit=5&x=1") is None
