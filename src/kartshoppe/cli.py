@@ -92,6 +92,7 @@ TOOLS: dict[str, tuple[str, str, str]] = {
     "sql": ("kartshoppe.store.reports", "sql_main", "SQL or a named report over the store"),
     "replay": ("kartshoppe.cli", "replay_main", "rebuild a data directory from the store"),
     "kafka": ("kartshoppe.infra.kafka_broker", "main", "a local Kafka broker: start|stop|status"),
+    "flink-job": ("kartshoppe.flink.launcher", "flink_job_main", "run the processors on Flink"),
 }
 """Commands whose own parser lives beside their code: name -> (module, function, help)."""
 

@@ -42,6 +42,7 @@ from kartshoppe.events import (
     PriceChanged,
     ProductLaunched,
     Topic,
+    encode_event,
 )
 
 S = TypeVar("S")
@@ -145,6 +146,33 @@ def output_event_id(processor: str, key: str, cause: str, index: int) -> str:
     """
     digest = hashlib.blake2b(f"{processor}\x1f{key}\x1f{cause}\x1f{index}".encode(), digest_size=16)
     return f"out_{digest.hexdigest()}"
+
+
+class OutputIds:
+    """Stamps each output of one processor call with its `output_event_id`; both runners use it,
+    so the same input gives the same ids on either. Emitting the same event object to several
+    topics keeps one id (one fact, two routes)."""
+
+    def __init__(self, processor: str) -> None:
+        self._processor = processor
+        self._key = ""
+        self._cause = ""
+        self._count = 0
+        self._last: BaseEvent | None = None
+        self._last_encoded = b""
+
+    def begin(self, key: str, cause: str) -> None:
+        """A new processor call for `key`, caused by an event id or `timer:<timestamp>`."""
+        self._key, self._cause, self._count, self._last = key, cause, 0, None
+
+    def encode(self, event: BaseEvent) -> bytes:
+        """The wire form of `event` with its output id."""
+        if event is not self._last:
+            event_id = output_event_id(self._processor, self._key, self._cause, self._count)
+            self._count += 1
+            self._last = event
+            self._last_encoded = encode_event(event.model_copy(update={"event_id": event_id}))
+        return self._last_encoded
 
 
 # --- the catalog as broadcast state -------------------------------------------------------------

@@ -49,10 +49,9 @@ from kartshoppe.events import (
     Event,
     EventValidationError,
     decode_event,
-    encode_event,
 )
 from kartshoppe.log.port import Consumer, EventLog, Message, Record, TopicPartition
-from kartshoppe.processors.model import Context, Processor, event_time, output_event_id
+from kartshoppe.processors.model import Context, OutputIds, Processor, event_time
 
 log = logging.getLogger(__name__)
 
@@ -310,10 +309,7 @@ class ProcessorInstance(Context):
         self.events_failed = 0
         self._key = ""
         self._timestamp = 0
-        self._cause = ""
-        self._emitted = 0
-        self._last_emitted: BaseEvent | None = None
-        self._last_encoded = b""
+        self._ids = OutputIds(self.name)
 
     # --- Context ---------------------------------------------------------------------------
 
@@ -334,12 +330,7 @@ class ProcessorInstance(Context):
         return self.broadcast_view
 
     def emit(self, topic: str, key: str | None, event: BaseEvent) -> None:
-        if event is not self._last_emitted:
-            event_id = output_event_id(self.name, self._key, self._cause, self._emitted)
-            self._emitted += 1
-            self._last_emitted = event
-            self._last_encoded = encode_event(event.model_copy(update={"event_id": event_id}))
-        self.outputs.append(Message(topic, key, self._last_encoded))
+        self.outputs.append(Message(topic, key, self._ids.encode(event)))
 
     def set_timer(self, timestamp: int) -> None:
         timer = (timestamp, self._key)
@@ -385,9 +376,7 @@ class ProcessorInstance(Context):
     def _begin(self, key: str, timestamp: int, cause: str) -> None:
         self._key = key
         self._timestamp = timestamp
-        self._cause = cause
-        self._emitted = 0
-        self._last_emitted = None
+        self._ids.begin(key, cause)
 
     def process(self, records: Sequence[Record]) -> None:
         for record in records:

@@ -1,0 +1,373 @@
+"""The PyFlink job: the processors of `kartshoppe.processors` on Flink, Kafka in and out, Paimon.
+
+Runs on a local MiniCluster (`python src/kartshoppe/flink/job.py --bootstrap HOST:PORT ...`, or
+`kartshoppe flink-job ...` through `kartshoppe.flink.launcher`) and is submittable to a cluster
+as is: `flink run -py src/kartshoppe/flink/job.py -pyfs src -- --bootstrap ...` (see
+`launcher.py` for the whole command). It needs the venv and connector jars that
+`scripts/install-flink.sh` puts under `.cache/flink`.
+
+Topology: one Kafka SQL source over `ecommerce_events`, `product_updates` and
+`inventory_updates` (event time and per-partition watermarks in `sql.source_ddl`) feeds
+  1. a Python router -> key_by(processor, key) -> one KeyedBroadcastProcessFunction running
+     every processor (`keyed.KeyedCore`), with the catalog topics as its broadcast input;
+     its outputs go to the seed's topics through Kafka SQL sinks (plain JSON, string keys);
+  2. an INSERT into the Paimon table `kartshoppe.ecommerce_events` (`sql.store_insert`).
+
+Delivery, per sink:
+- processor state and Kafka source offsets: exactly-once (Flink checkpoints);
+- Paimon table: exactly-once (the Paimon sink commits a snapshot per checkpoint; a restart
+  from the checkpoint re-writes nothing twice, and the primary key collapses any redelivery);
+- Kafka output topics: at-least-once by default: after a failure the outputs since the last
+  checkpoint are produced again, with the same deterministic `eventId`s, which consumers use to
+  drop duplicates. `--delivery exactly-once` uses Kafka transactions instead (outputs become
+  visible to read_committed consumers only when a checkpoint completes: latency = interval).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import site
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    # run as a file (`python job.py`, `flink run -py job.py`): make `kartshoppe` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from pyflink.common import Configuration, Row, Types  # type: ignore[import-not-found]
+from pyflink.datastream import (  # type: ignore[import-not-found]
+    KeyedBroadcastProcessFunction,
+    ProcessFunction,
+    RuntimeContext,
+    StreamExecutionEnvironment,
+)
+from pyflink.datastream.state import (  # type: ignore[import-not-found]
+    MapStateDescriptor,
+    ValueStateDescriptor,
+)
+from pyflink.table import StreamTableEnvironment  # type: ignore[import-not-found]
+
+from kartshoppe.events import Topic
+from kartshoppe.flink import sql
+from kartshoppe.flink.keyed import NO_TIME, BroadcastMirror, KeyedCore, Router, split_key
+from kartshoppe.processors import ProcessorConfig, default_processors
+from kartshoppe.processors.model import Processor
+
+log = logging.getLogger("kartshoppe.flink.job")
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_JARS_DIR = Path(os.environ.get("KARTSHOPPE_CACHE", REPO_ROOT / ".cache")) / "flink" / "jars"
+OUTPUT_TOPICS = tuple(t.value for t in Topic if t is not Topic.DLQ)
+"""Every topic a processor may emit to; the DLQ is written by the API only."""
+BROADCAST_STATE = MapStateDescriptor("broadcast", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
+ROUTED = Types.TUPLE([Types.STRING(), Types.LONG(), Types.STRING()])
+OUTPUT = Types.TUPLE([Types.STRING(), Types.STRING(), Types.STRING()])
+SINK_ROW = Types.ROW_NAMED(["k", "v"], [Types.STRING(), Types.STRING()])
+
+
+def build_processors(config: ProcessorConfig) -> list[Processor[Any]]:
+    return default_processors(config)
+
+
+class RouteKeyed(ProcessFunction):  # type: ignore[misc]
+    """(topic, value, rowtime) -> (composite key, event time, value) per (processor, key)."""
+
+    def __init__(self, config: ProcessorConfig) -> None:
+        self.config = config
+        self.router: Router | None = None
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.router = Router(build_processors(self.config))
+
+    def process_element(self, row: Row, ctx: ProcessFunction.Context) -> Iterator[tuple[Any, ...]]:
+        assert self.router is not None
+        timestamp = ctx.timestamp()
+        for pkey in self.router.route(row[0], row[1]):
+            yield pkey, timestamp, row[1]
+
+
+class RouteBroadcast(ProcessFunction):  # type: ignore[misc]
+    """(topic, value, rowtime) -> (topic, event time, value) for the broadcast topics."""
+
+    def __init__(self, topics: frozenset[str]) -> None:
+        self.topics = topics
+
+    def process_element(self, row: Row, ctx: ProcessFunction.Context) -> Iterator[tuple[Any, ...]]:
+        if row[0] in self.topics:
+            yield row[0], ctx.timestamp(), row[1]
+
+
+class _Keyed:
+    """`keyed.KeyedState` over this key's Flink state and timer service."""
+
+    def __init__(self, fn: ProcessorsFunction, ctx: Any) -> None:
+        self._fn = fn
+        self._ctx = ctx
+
+    def load(self) -> bytes | None:
+        value: bytes | None = self._fn.state.value()
+        return value
+
+    def store(self, data: bytes) -> None:
+        self._fn.state.update(data)
+
+    def clear(self) -> None:
+        self._fn.state.clear()
+
+    def take_pending(self, timestamp: int) -> list[str]:
+        records: list[str] | None = self._fn.pending.get(timestamp)
+        if records is None:
+            return []
+        self._fn.pending.remove(timestamp)
+        return records
+
+    def take_timer(self, timestamp: int) -> bool:
+        if not self._fn.timers.contains(timestamp):
+            return False
+        self._fn.timers.remove(timestamp)
+        return True
+
+    def add_timer(self, timestamp: int) -> None:
+        self._fn.timers.put(timestamp, True)
+        self._ctx.timer_service().register_event_time_timer(timestamp + self._fn.lateness_ms)
+
+    def remove_timer(self, timestamp: int) -> None:
+        # the Flink timer stays; when it fires, `take_timer` finds nothing and it is a no-op
+        if self._fn.timers.contains(timestamp):
+            self._fn.timers.remove(timestamp)
+
+
+class _Broadcast:
+    """`keyed.BroadcastStore` over the Flink broadcast state."""
+
+    def __init__(self, state: Any) -> None:
+        self._state = state
+
+    def put(self, key: str, value: bytes) -> None:
+        self._state.put(key, value)
+
+    def remove(self, key: str) -> None:
+        self._state.remove(key)
+
+
+class ProcessorsFunction(KeyedBroadcastProcessFunction):  # type: ignore[misc]
+    """Every processor, keyed by (processor, key); see `keyed` for the event-time rules."""
+
+    def __init__(self, config: ProcessorConfig, lateness_ms: int) -> None:
+        self.config = config
+        self.lateness_ms = lateness_ms
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        processors = build_processors(self.config)
+        self.core = KeyedCore(processors, self.lateness_ms)
+        self.mirrors = {
+            i: BroadcastMirror(p, i) for i, p in enumerate(processors) if p.broadcast_topics
+        }
+        self.state = runtime_context.get_state(
+            ValueStateDescriptor("state", Types.PICKLED_BYTE_ARRAY())
+        )
+        self.pending = runtime_context.get_map_state(
+            MapStateDescriptor("pending", Types.LONG(), Types.PICKLED_BYTE_ARRAY())
+        )
+        self.timers = runtime_context.get_map_state(
+            MapStateDescriptor("timers", Types.LONG(), Types.BOOLEAN())
+        )
+        self.loaded = False
+        self.fired_upto = NO_TIME
+
+    def _load(self, ctx: Any) -> None:
+        if self.loaded:
+            return
+        items = list(ctx.get_broadcast_state(BROADCAST_STATE).items())
+        for mirror in self.mirrors.values():
+            mirror.load(items)
+        self.loaded = True
+
+    def process_element(self, value: tuple[str, int, str], ctx: Any) -> Iterator[Any]:
+        _, timestamp, raw = value
+        records = self.pending.get(timestamp) or []
+        records.append(raw)
+        self.pending.put(timestamp, records)
+        ctx.timer_service().register_event_time_timer(timestamp)
+        yield from ()
+
+    def process_broadcast_element(self, value: tuple[str, int, str], ctx: Any) -> Iterator[Any]:
+        topic, timestamp, raw = value
+        self._load(ctx)
+        store = _Broadcast(ctx.get_broadcast_state(BROADCAST_STATE))
+        event_id = json.loads(raw).get("eventId") or f"{timestamp}"
+        for mirror in self.mirrors.values():
+            if topic in mirror.processor.broadcast_topics:
+                mirror.add(timestamp, str(event_id), raw, self.fired_upto, store)
+        yield from ()
+
+    def on_timer(self, timestamp: int, ctx: Any) -> Iterator[tuple[str, str | None, str]]:
+        self._load(ctx)
+        # A timer at T fires only once the watermark is at T: the largest T fired is a lower
+        # bound of the watermark, which the broadcast side cannot read in thread mode.
+        self.fired_upto = max(self.fired_upto, timestamp)
+        pkey = ctx.get_current_key()
+        mirror = self.mirrors.get(split_key(pkey)[0])
+        if mirror is not None:
+            mirror.advance(timestamp)
+        view = mirror.view if mirror is not None else {}
+        yield from self.core.fire(pkey, timestamp, _Keyed(self, ctx), view)
+
+
+def _select_topic(topic: str) -> Any:
+    def select(output: tuple[str, str | None, str]) -> Iterator[Row]:
+        if output[0] == topic:
+            yield Row(k=output[1], v=output[2])
+
+    return select
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="kartshoppe flink-job", description=__doc__.split("\n")[0])
+    p.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers, HOST:PORT")
+    p.add_argument("--parallelism", type=int, default=1)
+    p.add_argument("--checkpoint-dir", default="data/flink/checkpoints")
+    p.add_argument("--checkpoint-interval-ms", type=int, default=5000)
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="restore from the newest retained checkpoint under --checkpoint-dir, if any",
+    )
+    p.add_argument("--from-checkpoint", help="restore from this checkpoint or savepoint path")
+    p.add_argument(
+        "--warehouse", help="Paimon warehouse written with the event table (none: no store sink)"
+    )
+    p.add_argument("--delivery", choices=["at-least-once", "exactly-once"], default="at-least-once")
+    p.add_argument("--group-id", default="kartshoppe-flink")
+    p.add_argument(
+        "--startup",
+        choices=["earliest-offset", "latest-offset", "group-offsets"],
+        default="earliest-offset",
+        help="where a job without restored state starts reading",
+    )
+    p.add_argument("--allowed-lateness-ms", type=int, default=1000)
+    p.add_argument("--out-of-orderness-ms", type=int, default=200)
+    p.add_argument("--idle-timeout-ms", type=int, default=1000)
+    p.add_argument("--watermark-interval-ms", type=int, default=100)
+    p.add_argument(
+        "--processor-config", default="{}", help="JSON of ProcessorConfig fields to override"
+    )
+    p.add_argument(
+        "--restart-attempts",
+        type=int,
+        help="restarts after a failure before the job fails (default: Flink's exponential delay)",
+    )
+    p.add_argument("--jars-dir", default=str(DEFAULT_JARS_DIR))
+    return p.parse_args(list(argv))
+
+
+def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
+    """The newest complete checkpoint (`chk-N/_metadata`) of any job under `checkpoint_dir`."""
+    found = [m.parent for m in checkpoint_dir.glob("*/chk-*/_metadata")]
+    return max(found, key=lambda p: p.stat().st_mtime, default=None)
+
+
+def _embedded_python_path() -> None:
+    # Thread mode runs Python inside the JVM (pemja), which starts from the base interpreter
+    # and does not know this venv: give it the venv's site-packages and our sources.
+    paths = [*site.getsitepackages(), str(REPO_ROOT / "src")]
+    current = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([*paths, *([current] if current else [])])
+
+
+def configuration(args: argparse.Namespace) -> Configuration:
+    jars = sorted(Path(args.jars_dir).glob("*.jar"))
+    if not jars:
+        raise SystemExit(f"no connector jars in {args.jars_dir}: run scripts/install-flink.sh")
+    checkpoints = Path(args.checkpoint_dir).resolve()
+    conf = Configuration()
+    settings = {
+        "pipeline.name": "kartshoppe-processors",
+        "pipeline.jars": ";".join(j.resolve().as_uri() for j in jars),
+        "pipeline.auto-watermark-interval": f"{args.watermark_interval_ms} ms",
+        "parallelism.default": str(args.parallelism),
+        "python.execution-mode": "thread",
+        "python.executable": sys.executable,
+        "python.client.executable": sys.executable,
+        "execution.checkpointing.interval": f"{args.checkpoint_interval_ms} ms",
+        "execution.checkpointing.mode": "EXACTLY_ONCE",
+        "execution.checkpointing.dir": checkpoints.as_uri(),
+        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        "state.backend.type": "hashmap",
+    }
+    if args.restart_attempts is not None:
+        settings["restart-strategy.type"] = "fixed-delay"
+        settings["restart-strategy.fixed-delay.attempts"] = str(args.restart_attempts)
+        settings["restart-strategy.fixed-delay.delay"] = "1 s"
+    restore = Path(args.from_checkpoint) if args.from_checkpoint else None
+    if restore is None and args.resume:
+        restore = latest_checkpoint(checkpoints)
+    if restore is not None:
+        settings["execution.state-recovery.path"] = restore.resolve().as_uri()
+        log.info("restoring from %s", restore)
+    for key, value in settings.items():
+        conf.set_string(key, value)
+    return conf
+
+
+def build(args: argparse.Namespace) -> Any:
+    """Declare the whole job; returns the statement set whose `execute()` runs it."""
+    config = ProcessorConfig(**json.loads(args.processor_config))
+    kafka = sql.KafkaOptions(
+        bootstrap=args.bootstrap,
+        group_id=args.group_id,
+        startup=args.startup,
+        out_of_orderness_ms=args.out_of_orderness_ms,
+        delivery=args.delivery,
+    )
+    router = Router(build_processors(config))
+    env = StreamExecutionEnvironment.get_execution_environment(configuration(args))
+    t_env = StreamTableEnvironment.create(env)
+    t_env.get_config().set("table.local-time-zone", "UTC")
+    t_env.get_config().set("table.exec.source.idle-timeout", f"{args.idle_timeout_ms} ms")
+
+    topics = sorted(set(router.topics) | (set(sql.STORED_TOPICS) if args.warehouse else set()))
+    t_env.execute_sql(sql.source_ddl(topics, kafka))
+    rows = t_env.to_data_stream(t_env.sql_query(sql.source_query()))
+
+    routed = rows.process(RouteKeyed(config), output_type=ROUTED).name("route")
+    catalog = rows.process(RouteBroadcast(router.broadcast_topics), output_type=ROUTED).name(
+        "route-broadcast"
+    )
+    outputs = (
+        routed.key_by(lambda r: r[0], key_type=Types.STRING())
+        .connect(catalog.broadcast(BROADCAST_STATE))
+        .process(ProcessorsFunction(config, args.allowed_lateness_ms), output_type=OUTPUT)
+        .name("processors")
+    )
+
+    statements = t_env.create_statement_set()
+    for topic in OUTPUT_TOPICS:
+        t_env.execute_sql(sql.sink_ddl(topic, kafka))
+        selected = outputs.flat_map(_select_topic(topic), output_type=SINK_ROW).name(f"to-{topic}")
+        statements.add_insert(sql.sink_table(topic), t_env.from_data_stream(selected))
+    if args.warehouse:
+        t_env.execute_sql(sql.catalog_ddl(Path(args.warehouse).resolve().as_uri()))
+        for ddl in sql.table_ddls():
+            t_env.execute_sql(ddl)
+        statements.add_insert_sql(sql.store_insert())
+    return statements
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    _embedded_python_path()
+    result = build(args).execute()
+    log.info("job %s running", result.get_job_client().get_job_id())
+    result.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,364 @@
+"""The engine-side logic of the Flink job, kept free of PyFlink so it is typed and unit-tested.
+
+All processors run in ONE keyed operator whose key is `composite_key(processor index, key)`:
+each input record is decoded once by `Router` and sent to every (processor, key) it concerns.
+
+Event-time alignment. The embedded runner reads one totally ordered log; Flink reads many
+partitions of several topics in parallel, in no fixed interleaving. To give the same outputs on
+both runners, keyed records are not processed on arrival: each is buffered in keyed state under
+its event time T and processed when an event-time timer at T fires, i.e. once the watermark
+(the minimum over all source partitions) says every record up to T has been read. Flink fires
+timers in timestamp order, so a key sees its records in event-time order (ties: arrival order),
+whatever the partition interleaving. The price is latency: a record waits for the watermark
+(the source's out-of-orderness bound plus the watermark interval).
+
+Processor timers keep the embedded runner's meaning: a timer at t fires once the watermark, the
+largest event time seen minus `allowed_lateness_ms` (L), reaches t. In Flink event time that is
+the moment T = t + L, so a processor timer t is a Flink timer at t + L; when one Flink timer
+fires, the records buffered at T are processed before the processor timer due at T - L, as the
+embedded runner advances its watermark after each record.
+
+Broadcast (catalog) state follows the same event time. `BroadcastMirror` keeps, per processor,
+the folded catalog (`base`) plus the catalog events not yet known to be complete (`pending`),
+both mirrored in Flink broadcast state for checkpoints. What a processor reads through
+`ctx.broadcast` is `view`: `base` plus the pending events up to the time being processed, so a
+catalog change at time C is seen by keyed records after C and not before, wherever it sat in
+the source. Pending events are folded into `base` once the watermark passes them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol
+
+import orjson
+
+from kartshoppe.events import BaseEvent, Event, EventValidationError, decode_event
+from kartshoppe.processors.model import Context, OutputIds, Processor
+
+log = logging.getLogger(__name__)
+
+KEY_SEP: Final = "\x1f"
+NO_TIME: Final = -(2**62)
+STATE_CACHE_SIZE: Final = 4096
+"""Decoded per-key states kept in memory; the global keys are the ones that matter."""
+
+Output = tuple[str, str | None, str]
+"""(topic, record key, event JSON)"""
+
+
+def composite_key(index: int, key: str) -> str:
+    return f"{index}{KEY_SEP}{key}"
+
+
+def split_key(pkey: str) -> tuple[int, str]:
+    index, _, key = pkey.partition(KEY_SEP)
+    return int(index), key
+
+
+def _decode(raw: str | bytes) -> Event | None:
+    try:
+        return decode_event(raw)
+    except EventValidationError as exc:
+        # the log only takes validated events; a bad record is a writer bug, not input
+        log.error("undecodable record skipped: %s", exc)
+        return None
+
+
+class Router:
+    """Which (processor, key) pairs a record of a topic goes to."""
+
+    def __init__(self, processors: Sequence[Processor[Any]]) -> None:
+        names = [p.name for p in processors]
+        if len(set(names)) != len(names):
+            raise ValueError(f"processor names must be unique, got {names}")
+        self.processors = list(processors)
+        self.keyed_topics = frozenset(t for p in processors for t in p.input_topics)
+        self.broadcast_topics = frozenset(t for p in processors for t in p.broadcast_topics)
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return tuple(sorted(self.keyed_topics | self.broadcast_topics))
+
+    def route(self, topic: str, raw: str | bytes) -> list[str]:
+        if topic not in self.keyed_topics:
+            return []
+        event = _decode(raw)
+        if event is None:
+            return []
+        return [
+            composite_key(index, key)
+            for index, processor in enumerate(self.processors)
+            if topic in processor.input_topics
+            for key in processor.keys(event)
+        ]
+
+
+class KeyedState(Protocol):
+    """What one firing needs from the engine's keyed state, for the current key."""
+
+    def load(self) -> bytes | None: ...
+
+    def store(self, data: bytes) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def take_pending(self, timestamp: int) -> list[str]:
+        """The records buffered at `timestamp`, removed from the buffer."""
+        ...
+
+    def take_timer(self, timestamp: int) -> bool:
+        """Whether a processor timer is set at `timestamp`; it is removed."""
+        ...
+
+    def add_timer(self, timestamp: int) -> None:
+        """Remember processor timer `timestamp` and make the engine fire at `timestamp + L`."""
+        ...
+
+    def remove_timer(self, timestamp: int) -> None: ...
+
+
+class _EmitContext(Context):
+    """The `Context` a processor call gets; mirrors the embedded runner's output-id rules."""
+
+    def __init__(self, name: str, key: str, broadcast: Mapping[str, Any], lateness_ms: int) -> None:
+        self._name = name
+        self._key = key
+        self._broadcast = broadcast
+        self._lateness_ms = lateness_ms
+        self._timestamp = 0
+        self._ids = OutputIds(name)
+        self.outputs: list[Output] = []
+        self.timers_set: set[int] = set()
+        self.timers_deleted: set[int] = set()
+
+    def begin(self, timestamp: int, cause: str) -> None:
+        self._timestamp = timestamp
+        self._ids.begin(self._key, cause)
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    @property
+    def timestamp(self) -> int:
+        return self._timestamp
+
+    @property
+    def watermark(self) -> int:
+        return self._timestamp - self._lateness_ms
+
+    @property
+    def broadcast(self) -> Mapping[str, Any]:
+        return self._broadcast
+
+    def emit(self, topic: str, key: str | None, event: BaseEvent) -> None:
+        self.outputs.append((topic, key, self._ids.encode(event).decode()))
+
+    def set_timer(self, timestamp: int) -> None:
+        self.timers_deleted.discard(timestamp)
+        self.timers_set.add(timestamp)
+
+    def delete_timer(self, timestamp: int) -> None:
+        self.timers_set.discard(timestamp)
+        self.timers_deleted.add(timestamp)
+
+
+class KeyedCore:
+    """Runs the processors for one firing of a composite key at Flink event time T."""
+
+    def __init__(self, processors: Sequence[Processor[Any]], lateness_ms: int) -> None:
+        self.processors = list(processors)
+        self.lateness_ms = lateness_ms
+        self._cache: OrderedDict[str, Any] = OrderedDict()
+        self.failed = 0
+
+    def _state(self, pkey: str, processor: Processor[Any], keyed: KeyedState) -> Any:
+        state = self._cache.get(pkey)
+        if state is not None:
+            self._cache.move_to_end(pkey)
+            return state
+        raw = keyed.load()
+        state = processor.initial_state() if raw is None else processor.decode_state(raw)
+        self._cache[pkey] = state
+        if len(self._cache) > STATE_CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return state
+
+    def fire(
+        self, pkey: str, timestamp: int, keyed: KeyedState, broadcast: Mapping[str, Any]
+    ) -> list[Output]:
+        index, key = split_key(pkey)
+        processor = self.processors[index]
+        ctx = _EmitContext(processor.name, key, broadcast, self.lateness_ms)
+        state = self._state(pkey, processor, keyed)
+        changed = False
+        for raw in keyed.take_pending(timestamp):
+            event = _decode(raw)
+            if event is None:
+                continue
+            ctx.begin(timestamp, event.event_id)
+            current = processor.initial_state() if state is None else state
+            state, ok = self._call(ctx, processor.on_event, current, event)
+            changed = changed or ok
+        due = timestamp - self.lateness_ms
+        if due not in ctx.timers_set and keyed.take_timer(due):
+            ctx.timers_deleted.discard(due)
+            ctx.begin(due, f"timer:{due}")
+            current = processor.initial_state() if state is None else state
+            state, ok = self._call(ctx, processor.on_timer, current, due)
+            changed = changed or ok
+        for t in ctx.timers_deleted:
+            keyed.remove_timer(t)
+        for t in ctx.timers_set:
+            keyed.add_timer(t)
+        if changed:
+            self._save(pkey, processor, keyed, state)
+        return ctx.outputs
+
+    def _call(
+        self, ctx: _EmitContext, method: Callable[[Any, Any, Context], Any], state: Any, arg: Any
+    ) -> tuple[Any, bool]:
+        """`method(state, arg, ctx)`: a processor's `on_event` or `on_timer`."""
+        mark = len(ctx.outputs)
+        try:
+            return method(state, arg, ctx), True
+        except Exception:
+            # a processor bug must not stop the job (as in the embedded runner): skip the input
+            log.exception("processor call failed for key %r at %d, skipped", ctx.key, ctx.timestamp)
+            del ctx.outputs[mark:]
+            self.failed += 1
+            return state, False
+
+    def _save(self, pkey: str, processor: Processor[Any], keyed: KeyedState, state: Any) -> None:
+        if state is None:
+            # `None` from a processor means "start again from initial_state()"
+            self._cache.pop(pkey, None)
+            keyed.clear()
+            return
+        self._cache[pkey] = state
+        keyed.store(processor.encode_state(state))
+
+
+class BroadcastStore(Protocol):
+    """Flink broadcast state as the mirror writes it (keys are already prefixed)."""
+
+    def put(self, key: str, value: bytes) -> None: ...
+
+    def remove(self, key: str) -> None: ...
+
+
+class _WriteThrough(MutableMapping[str, Any]):
+    """`base` as a processor's `on_broadcast` sees it: every write also goes to Flink state."""
+
+    def __init__(self, data: dict[str, Any], put: Callable[[str, Any], None]) -> None:
+        self._data = data
+        self._put = put
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._data[key] = value
+        self._put(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError("broadcast entries are replaced, never deleted")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@dataclass
+class BroadcastMirror:
+    """One processor's broadcast state in event time (see the module docstring)."""
+
+    processor: Processor[Any]
+    index: int
+    base: dict[str, Any] = field(default_factory=dict)
+    pending: list[tuple[int, str, str]] = field(default_factory=list)
+    view: dict[str, Any] = field(default_factory=dict)
+    view_time: int = NO_TIME
+    loaded: bool = False
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.index}{KEY_SEP}"
+
+    def base_key(self, entry: str) -> str:
+        return f"{self.prefix}c{KEY_SEP}{entry}"
+
+    def pending_key(self, timestamp: int, event_id: str) -> str:
+        return f"{self.prefix}p{KEY_SEP}{timestamp:020d}{KEY_SEP}{event_id}"
+
+    def load(self, items: Iterable[tuple[str, bytes]]) -> None:
+        """Rebuild from Flink broadcast state (after a restore, or on first use)."""
+        for full_key, value in items:
+            if not full_key.startswith(self.prefix):
+                continue
+            kind, _, rest = full_key[len(self.prefix) :].partition(KEY_SEP)
+            if kind == "c":
+                self.base[rest] = orjson.loads(value)
+            else:
+                ts, _, event_id = rest.partition(KEY_SEP)
+                self.pending.append((int(ts), event_id, bytes(value).decode()))
+        self.pending.sort()
+        self.view = {k: _copy(v) for k, v in self.base.items()}
+        self.loaded = True
+
+    def _apply(self, target: MutableMapping[str, Any], raw: str) -> None:
+        event = _decode(raw)
+        if event is not None:
+            self.processor.on_broadcast(event, target)
+
+    def advance(self, timestamp: int) -> None:
+        """Make `view` the catalog as of event time `timestamp` (never moves back)."""
+        if timestamp <= self.view_time:
+            return
+        start = bisect.bisect_right(self.pending, (self.view_time, "\uffff", ""))
+        end = bisect.bisect_right(self.pending, (timestamp, "\uffff", ""))
+        for _, _, raw in self.pending[start:end]:
+            self._apply(self.view, raw)
+        self.view_time = timestamp
+
+    def add(
+        self, timestamp: int, event_id: str, raw: str, watermark: int, store: BroadcastStore
+    ) -> None:
+        """A broadcast record arrived; `watermark` is the operator's current watermark."""
+        if timestamp <= self.view_time:
+            # late: the keyed side is past it already, so it applies from now on
+            self._apply(self.view, raw)
+        item = (timestamp, event_id, raw)
+        position = bisect.bisect_left(self.pending, item)
+        if position < len(self.pending) and self.pending[position] == item:
+            return  # redelivered
+        self.pending.insert(position, item)
+        store.put(self.pending_key(timestamp, event_id), raw.encode())
+        self.promote(watermark, store)
+
+    def promote(self, watermark: int, store: BroadcastStore) -> None:
+        """Fold the pending events the watermark has passed into `base`."""
+        self.advance(watermark)
+        end = bisect.bisect_right(self.pending, (watermark, "\uffff", ""))
+        if end == 0:
+            return
+
+        def put(entry: str, value: Any) -> None:
+            store.put(self.base_key(entry), orjson.dumps(value))
+
+        base = _WriteThrough(self.base, put)
+        for ts, event_id, raw in self.pending[:end]:
+            self._apply(base, raw)
+            store.remove(self.pending_key(ts, event_id))
+        del self.pending[:end]
+
+
+def _copy(value: Any) -> Any:
+    return dict(value) if isinstance(value, dict) else value

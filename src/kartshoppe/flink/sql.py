@@ -1,0 +1,189 @@
+"""The Flink SQL the job runs: the Kafka source and sinks, and the Paimon event table.
+
+Kept free of PyFlink and of pypaimon (neither is in both venvs), so the Paimon table written
+here must match `kartshoppe.store.table` by construction: `PAIMON_COLUMNS`, the primary key,
+the partitioning and `PAIMON_TABLE_OPTIONS` are checked against it by a unit test.
+
+The source reads every topic a processor or the store needs with per-partition watermarks. A
+record's event time is `model.event_time`: its `timestamp` field, but never later than its
+Kafka timestamp (the append time). Rows for the event table follow `store.sink.records_to_rows`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+Delivery = Literal["at-least-once", "exactly-once"]
+
+SOURCE_TABLE: Final = "kafka_in"
+CATALOG: Final = "kartshoppe_store"
+DATABASE: Final = "kartshoppe"
+TABLE: Final = "ecommerce_events"
+STORED_TOPICS: Final = ("ecommerce_events", "product_updates", "inventory_updates")
+PAIMON_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    ("dt", "STRING NOT NULL"),
+    ("event_id", "STRING NOT NULL"),
+    ("event_type", "STRING"),
+    ("session_id", "STRING"),
+    ("user_id", "STRING"),
+    ("product_id", "STRING"),
+    ("order_id", "STRING"),
+    ("timestamp", "BIGINT"),
+    ("payload", "STRING"),
+    ("topic", "STRING"),
+    ("log_partition", "INT"),
+    ("log_offset", "BIGINT"),
+    ("log_timestamp", "BIGINT"),
+)
+PAIMON_PRIMARY_KEY: Final = ("dt", "event_id")
+PAIMON_PARTITION: Final = ("dt",)
+PAIMON_TABLE_OPTIONS: Final[Mapping[str, str]] = {
+    "bucket": "4",
+    "file.format": "parquet",
+    "snapshot.num-retained.min": "10",
+    "snapshot.num-retained.max": "1000",
+    "snapshot.time-retained": "7 d",
+    "num-sorted-run.compaction-trigger": "5",
+}
+"""Used only when this job creates the table; an existing table keeps its own options."""
+
+TRANSACTION_TIMEOUT_MS: Final = 900_000
+"""Kafka brokers refuse transactions longer than `transaction.max.timeout.ms` (15 min)."""
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _with(options: Mapping[str, str]) -> str:
+    return ",\n  ".join(f"{_quote(k)} = {_quote(v)}" for k, v in options.items())
+
+
+@dataclass(frozen=True)
+class KafkaOptions:
+    bootstrap: str
+    group_id: str = "kartshoppe-flink"
+    startup: Literal["earliest-offset", "latest-offset", "group-offsets"] = "earliest-offset"
+    out_of_orderness_ms: int = 200
+    delivery: Delivery = "at-least-once"
+    transactional_id_prefix: str = "kartshoppe-flink"
+
+
+def source_ddl(topics: Sequence[str], kafka: KafkaOptions) -> str:
+    """One table over all input topics; `rowtime` is the event time, with its watermark."""
+    seconds = f"{kafka.out_of_orderness_ms / 1000:.3f}"
+    options = {
+        "connector": "kafka",
+        "topic": ";".join(topics),
+        "properties.bootstrap.servers": kafka.bootstrap,
+        "properties.group.id": kafka.group_id,
+        "properties.auto.offset.reset": "earliest",
+        # the processors must never see an output of an aborted exactly-once transaction
+        "properties.isolation.level": "read_committed",
+        "scan.startup.mode": kafka.startup,
+        "value.format": "raw",
+    }
+    return f"""CREATE TEMPORARY TABLE {SOURCE_TABLE} (
+  `v` STRING,
+  `topic` STRING METADATA FROM 'topic' VIRTUAL,
+  `log_partition` INT METADATA FROM 'partition' VIRTUAL,
+  `log_offset` BIGINT METADATA FROM 'offset' VIRTUAL,
+  `append_ts` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,
+  `rowtime` AS LEAST(
+    COALESCE(TO_TIMESTAMP_LTZ(TRY_CAST(JSON_VALUE(`v`, '$.timestamp') AS BIGINT), 3), `append_ts`),
+    `append_ts`),
+  WATERMARK FOR `rowtime` AS `rowtime` - INTERVAL '{seconds}' SECOND
+) WITH (
+  {_with(options)}
+)"""
+
+
+def source_query() -> str:
+    return f"SELECT `topic`, `v`, `rowtime` FROM {SOURCE_TABLE}"
+
+
+def sink_table(topic: str) -> str:
+    return f"kafka_out_{topic}"
+
+
+def sink_ddl(topic: str, kafka: KafkaOptions) -> str:
+    """Plain JSON values under string keys, as every other writer of the topic produces."""
+    options = {
+        "connector": "kafka",
+        "topic": topic,
+        "properties.bootstrap.servers": kafka.bootstrap,
+        "key.format": "raw",
+        "key.fields": "k",
+        "value.format": "raw",
+        "value.fields-include": "EXCEPT_KEY",
+        "sink.delivery-guarantee": kafka.delivery,
+    }
+    if kafka.delivery == "exactly-once":
+        options["sink.transactional-id-prefix"] = f"{kafka.transactional_id_prefix}-{topic}"
+        options["properties.transaction.timeout.ms"] = str(TRANSACTION_TIMEOUT_MS)
+    return f"""CREATE TEMPORARY TABLE {sink_table(topic)} (
+  `k` STRING,
+  `v` STRING
+) WITH (
+  {_with(options)}
+)"""
+
+
+def catalog_ddl(warehouse: str) -> str:
+    return f"CREATE CATALOG {CATALOG} WITH ('type' = 'paimon', 'warehouse' = {_quote(warehouse)})"
+
+
+def table_identifier() -> str:
+    return f"{CATALOG}.{DATABASE}.{TABLE}"
+
+
+def table_ddls() -> list[str]:
+    columns = ",\n  ".join(f"`{name}` {kind}" for name, kind in PAIMON_COLUMNS)
+    key = ", ".join(f"`{c}`" for c in PAIMON_PRIMARY_KEY)
+    partition = ", ".join(f"`{c}`" for c in PAIMON_PARTITION)
+    return [
+        f"CREATE DATABASE IF NOT EXISTS {CATALOG}.{DATABASE}",
+        f"""CREATE TABLE IF NOT EXISTS {table_identifier()} (
+  {columns},
+  PRIMARY KEY ({key}) NOT ENFORCED
+) PARTITIONED BY ({partition}) WITH (
+  {_with(PAIMON_TABLE_OPTIONS)}
+)""",
+    ]
+
+
+def _text(path: str) -> str:
+    return f"NULLIF(JSON_VALUE(`v`, '$.{path}'), '')"
+
+
+def store_insert() -> str:
+    """Rows as `store.sink.records_to_rows` builds them (the payload is the record verbatim)."""
+    # Flink SQL has no TIMESTAMP_LTZ -> epoch-millis cast; seconds and millis via UTC text
+    append_ms = (
+        "(UNIX_TIMESTAMP(DATE_FORMAT(`append_ts`, 'yyyy-MM-dd HH:mm:ss')) * 1000"
+        " + CAST(DATE_FORMAT(`append_ts`, 'SSS') AS BIGINT))"
+    )
+    ts = f"COALESCE(TRY_CAST(JSON_VALUE(`v`, '$.timestamp') AS BIGINT), {append_ms})"
+    stored = ", ".join(_quote(t) for t in STORED_TOPICS)
+    return f"""INSERT INTO {table_identifier()}
+SELECT
+  DATE_FORMAT(TO_TIMESTAMP_LTZ(`ts`, 3), 'yyyy-MM-dd'),
+  COALESCE({_text("eventId")}, `topic` || ':' || CAST(`log_partition` AS STRING)
+    || ':' || CAST(`log_offset` AS STRING)),
+  COALESCE({_text("eventType")}, 'UNKNOWN'),
+  {_text("sessionId")},
+  {_text("userId")},
+  {_text("productId")},
+  {_text("orderId")},
+  `ts`,
+  `v`,
+  `topic`,
+  `log_partition`,
+  `log_offset`,
+  `append_ms`
+FROM (
+  SELECT *, {ts} AS `ts`, {append_ms} AS `append_ms` FROM {SOURCE_TABLE}
+  WHERE `topic` IN ({stored})
+)"""

@@ -1,0 +1,177 @@
+"""Helpers of the Flink tests and benchmark: topics, a recorded stream, the job as a process.
+
+The job runs as it would for a user: `kartshoppe.flink.launcher` starts `job.py` in the PyFlink
+venv (installed by `scripts/install-flink.sh` when missing), here against a real broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from kartshoppe.events import BaseEvent, encode_event
+from kartshoppe.flink import launcher
+from kartshoppe.log.kafka import KafkaEventLog
+from kartshoppe.log.port import ALL_TOPICS, Message
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "processors"))
+from shop_stream import ShopStream, route
+
+__all__ = ["ShopStream", "route"]
+
+HOUR = 3_600_000
+
+
+def create_topics(bootstrap: str, partitions: int | None = None) -> None:
+    """The seed's topics, with the adapter's partition counts or `partitions` each."""
+    wanted = None if partitions is None else {t: partitions for t in ALL_TOPICS}
+
+    async def create() -> None:
+        async with KafkaEventLog(bootstrap, partitions=wanted):
+            pass
+
+    asyncio.run(create())
+
+
+def produce(bootstrap: str, events: Sequence[BaseEvent]) -> list[Message]:
+    """Append `events` as the shop does, each with its event time as the Kafka timestamp
+    (a replay of a recorded stream); returns the messages in order."""
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5}
+    )
+    messages = [route(e) for e in events]
+    for message, event in zip(messages, events, strict=True):
+        while True:
+            try:
+                producer.produce(
+                    message.topic, message.value, message.key, timestamp=event.timestamp
+                )
+                break
+            except BufferError:
+                producer.poll(0.05)
+        producer.poll(0)
+    if producer.flush(60) != 0:
+        raise RuntimeError("records left unsent")
+    return messages
+
+
+def read_topic(bootstrap: str, topic: str) -> list[tuple[str | None, bytes, int]]:
+    """Every committed record of `topic` now: (key, value, kafka timestamp)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"reader-{time.monotonic_ns()}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+        }
+    )
+    try:
+        metadata = consumer.list_topics(topic, timeout=10)
+        parts = [TopicPartition(topic, p, 0) for p in metadata.topics[topic].partitions]
+        ends = {}
+        for tp in parts:
+            _, high = consumer.get_watermark_offsets(tp, timeout=10)
+            ends[tp.partition] = high
+        consumer.assign(parts)
+        out: list[tuple[str | None, bytes, int]] = []
+        remaining = {p for p, end in ends.items() if end > 0}
+        deadline = time.monotonic() + 30
+        while remaining and time.monotonic() < deadline:
+            for msg in consumer.consume(1000, 0.5):
+                if msg.error():
+                    continue
+                key = msg.key()
+                out.append((key.decode() if key else None, msg.value(), msg.timestamp()[1]))
+                if msg.offset() + 1 >= ends[msg.partition()]:
+                    remaining.discard(msg.partition())
+            # transaction markers take offsets too: a partition may end before its high mark
+            positions = consumer.position([TopicPartition(topic, p) for p in remaining])
+            remaining -= {tp.partition for tp in positions if tp.offset >= ends[tp.partition]}
+        return out
+    finally:
+        consumer.close()
+
+
+class FlinkJob:
+    """`kartshoppe flink-job` as a child process; its output goes to `log_file`."""
+
+    def __init__(self, args: Sequence[str], log_file: Path) -> None:
+        self.args = list(args)
+        self.log_file = log_file
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> FlinkJob:
+        code = "import sys; from kartshoppe.flink.launcher import flink_job_main as m;"
+        code += " sys.exit(m(sys.argv[1:]))"
+        with self.log_file.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", code, *self.args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        return self
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """Stop the whole process group at once (the JVM too), as a crash would."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self.process = None
+
+    def log_tail(self, limit: int = 6000) -> str:
+        try:
+            return self.log_file.read_text(errors="replace")[-limit:]
+        except OSError:
+            return "(no log)"
+
+
+@contextlib.contextmanager
+def running(args: Sequence[str], log_file: Path) -> Iterator[FlinkJob]:
+    job = FlinkJob(args, log_file).start()
+    try:
+        yield job
+    finally:
+        job.kill()
+
+
+def wait_for(
+    condition: Callable[[], Any], job: FlinkJob, timeout: float, what: str, every: float = 1.0
+) -> Any:
+    """Poll `condition` until it returns something truthy; fail with the job's log if not."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if not job.alive():
+            raise AssertionError(
+                f"the Flink job exited while waiting for {what}:\n{job.log_tail()}"
+            )
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; job log:\n{job.log_tail()}")
+        time.sleep(every)
+
+
+def ensure_flink() -> None:
+    launcher.ensure_installed()
+
+
+def encode(event: BaseEvent) -> bytes:
+    return encode_event(event)

@@ -1,0 +1,182 @@
+"""The Flink job's engine-free parts: the event-time rules of `keyed` (driven here by a stand-in
+for Flink's keyed state and timer service) and the Paimon table of `sql`, which must be the
+store's own table."""
+
+from __future__ import annotations
+
+import heapq
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from kartshoppe.events import (
+    AddToCart,
+    InventoryChanged,
+    PageView,
+    Product,
+    ProductLaunched,
+    Topic,
+    encode_event,
+)
+from kartshoppe.flink import sql
+from kartshoppe.flink.keyed import BroadcastMirror, KeyedCore, Router, composite_key
+from kartshoppe.processors.abandoned_carts import AbandonedCarts
+from kartshoppe.processors.model import output_event_id
+from kartshoppe.processors.recommendations import RecommendationsProcessor
+from kartshoppe.store.table import DEFAULT_TABLE_OPTIONS, EventStore, StoreConfig
+
+MINUTE = 60_000
+
+
+class FakeFlink:
+    """Keyed state and event-time timers of one key, as Flink keeps them."""
+
+    def __init__(self, lateness_ms: int) -> None:
+        self.lateness_ms = lateness_ms
+        self.value: bytes | None = None
+        self.pending: dict[int, list[str]] = {}
+        self.timers: set[int] = set()
+        self.flink_timers: list[int] = []
+
+    def load(self) -> bytes | None:
+        return self.value
+
+    def store(self, data: bytes) -> None:
+        self.value = data
+
+    def clear(self) -> None:
+        self.value = None
+
+    def take_pending(self, timestamp: int) -> list[str]:
+        return self.pending.pop(timestamp, [])
+
+    def take_timer(self, timestamp: int) -> bool:
+        found = timestamp in self.timers
+        self.timers.discard(timestamp)
+        return found
+
+    def add_timer(self, timestamp: int) -> None:
+        self.timers.add(timestamp)
+        heapq.heappush(self.flink_timers, timestamp + self.lateness_ms)
+
+    def remove_timer(self, timestamp: int) -> None:
+        self.timers.discard(timestamp)
+
+    def element(self, timestamp: int, raw: bytes) -> None:
+        self.pending.setdefault(timestamp, []).append(raw.decode())
+        heapq.heappush(self.flink_timers, timestamp)
+
+    def advance(self, core: KeyedCore, pkey: str, watermark: int) -> list[Any]:
+        outputs: list[Any] = []
+        fired: set[int] = set()
+        while self.flink_timers and self.flink_timers[0] <= watermark:
+            timestamp = heapq.heappop(self.flink_timers)
+            if timestamp in fired:
+                continue  # Flink keeps one timer per key and timestamp
+            fired.add(timestamp)
+            outputs += core.fire(pkey, timestamp, self, {})
+        return outputs
+
+
+def test_a_processor_timer_fires_at_its_time_plus_the_allowed_lateness() -> None:
+    processor = AbandonedCarts(timeout_ms=10 * MINUTE)
+    core = KeyedCore([processor], lateness_ms=1000)
+    flink = FakeFlink(lateness_ms=1000)
+    add = AddToCart(session_id="s1", product_id="p1", quantity=1, price=5.0, timestamp=10_000)
+    pkey = composite_key(0, processor.keys(add)[0])
+    flink.element(add.timestamp, encode_event(add))
+
+    assert flink.advance(core, pkey, 10_000) == []
+    due = next(iter(flink.timers))
+    assert flink.advance(core, pkey, due + 999) == []
+    outputs = flink.advance(core, pkey, due + 1000)
+
+    abandoned = [orjson.loads(v) for topic, _, v in outputs if topic == Topic.EVENTS.value]
+    assert [e["eventType"] for e in abandoned] == ["CART_ABANDONED"]
+    key = processor.keys(add)[0]
+    assert abandoned[0]["eventId"] == output_event_id(processor.name, key, f"timer:{due}", 0)
+
+
+def test_records_of_one_key_are_processed_in_event_time_order_whatever_their_arrival() -> None:
+    processor = AbandonedCarts(timeout_ms=10 * MINUTE)
+    core = KeyedCore([processor], lateness_ms=0)
+    flink = FakeFlink(lateness_ms=0)
+    late = AddToCart(session_id="s1", product_id="p1", quantity=1, price=5.0, timestamp=20_000)
+    early = PageView(session_id="s1", page="/", timestamp=10_000)
+    pkey = composite_key(0, processor.keys(late)[0])
+    flink.element(late.timestamp, encode_event(late))
+    flink.element(early.timestamp, encode_event(early))
+    flink.advance(core, pkey, 30_000)
+    # the timer is armed from the cart add, the later record
+    assert flink.timers == {20_000 + 10 * MINUTE}
+
+
+def _launch(product_id: str, stock: int, timestamp: int) -> ProductLaunched:
+    product = Product(
+        id=product_id, name="Kettle", category="kitchen", price=9.0, original_price=9.0, stock=stock
+    )
+    return ProductLaunched(product_id=product_id, product=product, timestamp=timestamp)
+
+
+class FakeBroadcastState(dict[str, bytes]):
+    def put(self, key: str, value: bytes) -> None:
+        self[key] = value
+
+    def remove(self, key: str) -> None:
+        del self[key]
+
+
+def test_a_catalog_change_is_seen_only_by_records_after_it_in_event_time() -> None:
+    mirror = BroadcastMirror(RecommendationsProcessor(), index=0)
+    state = FakeBroadcastState()
+    mirror.load([])
+    launched = _launch("p1", stock=3, timestamp=1_000)
+    sold_out = InventoryChanged(
+        product_id="p1", stock=0, reserved=0, available=0, reason="SOLD", timestamp=5_000
+    )
+    for event in (launched, sold_out):
+        mirror.add(event.timestamp, event.event_id, encode_event(event).decode(), 0, state)
+
+    mirror.advance(4_999)
+    assert mirror.view["p1"]["available"] == 3
+    mirror.advance(5_000)
+    assert mirror.view["p1"]["available"] == 0
+
+
+def test_the_catalog_folds_into_flink_state_once_the_watermark_passes_and_survives_a_restore() -> (
+    None
+):
+    mirror = BroadcastMirror(RecommendationsProcessor(), index=2)
+    state = FakeBroadcastState()
+    mirror.load([])
+    launched = _launch("p1", stock=3, timestamp=1_000)
+    mirror.add(1_000, launched.event_id, encode_event(launched).decode(), 0, state)
+    assert any("\x1fp\x1f" in k for k in state)
+
+    mirror.promote(2_000, state)
+    assert not any("\x1fp\x1f" in k for k in state)
+    expected: dict[str, Any] = {}
+    RecommendationsProcessor().on_broadcast(launched, expected)
+
+    restored = BroadcastMirror(RecommendationsProcessor(), index=2)
+    restored.load(state.items())
+    assert restored.view == expected == mirror.view
+
+
+def test_the_router_sends_a_record_to_every_processor_and_key_it_concerns() -> None:
+    router = Router([AbandonedCarts(), RecommendationsProcessor()])
+    add = AddToCart(session_id="s1", product_id="p1", quantity=1, price=5.0)
+    keys = router.route(Topic.EVENTS.value, encode_event(add))
+    assert composite_key(1, "global") in keys
+    assert any(k.startswith("0\x1f") for k in keys)
+    assert router.route(Topic.PRODUCT_UPDATES.value, encode_event(_launch("p", 1, 1))) == []
+
+
+def test_the_flink_event_table_is_the_stores_table(tmp_path: Path) -> None:
+    table = EventStore(StoreConfig(warehouse=str(tmp_path))).table
+    assert [(f.name, str(f.type)) for f in table.table_schema.fields] == list(sql.PAIMON_COLUMNS)
+    assert tuple(table.primary_keys) == sql.PAIMON_PRIMARY_KEY
+    assert tuple(table.partition_keys) == sql.PAIMON_PARTITION
+    assert dict(sql.PAIMON_TABLE_OPTIONS) == dict(DEFAULT_TABLE_OPTIONS)
+    assert tuple(StoreConfig(warehouse="x").identifier.split(".")) == (sql.DATABASE, sql.TABLE)
