@@ -9,7 +9,7 @@ WEB_STAMP := frontend/dist/.built
 NPM_STAMP := frontend/node_modules/.installed
 WEB_SOURCES := $(shell find frontend/src frontend/public frontend/index.html frontend/vite.config.ts frontend/package.json -type f 2>/dev/null)
 
-.PHONY: run test check test-python test-web e2e types bench clean
+.PHONY: run test check test-python test-web e2e types flink bench clean
 
 run: $(PY_STAMP) $(WEB_STAMP)
 	$(PY) -m kartshoppe serve
@@ -50,8 +50,19 @@ test-web: $(NPM_STAMP) $(PY_STAMP)
 e2e: $(PY_STAMP) $(NPM_STAMP)
 	cd frontend && npm run e2e
 
+# every benchmark in turn (about half an hour); each writes its results to bench/results/
+# PyFlink in its own venv plus the Kafka and Paimon connector jars (the Flink tests do it too)
+flink: $(PY_STAMP)
+	bash scripts/install-flink.sh
+
 bench: $(PY_STAMP)
-	$(PY) -m kartshoppe bench
+	$(PY) bench/api_bench.py
+	$(PY) bench/log_bench.py
+	$(PY) bench/processors_bench.py
+	$(PY) bench/recs_eval.py
+	$(PY) bench/kafka_bench.py
+	$(PY) bench/store_bench.py --events 1000000
+	$(PY) bench/flink_bench.py
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist .cache
