@@ -90,6 +90,7 @@ TOOLS: dict[str, tuple[str, str, str]] = {
     "evaluate-recs": ("kartshoppe.simulate", "evaluate_main", "measure recommendation quality"),
     "audit": ("kartshoppe.store.audit", "audit_main", "event history from the event store"),
     "sql": ("kartshoppe.store.reports", "sql_main", "SQL or a named report over the store"),
+    "timetravel": ("kartshoppe.store.timetravel", "timetravel_main", "state as of a snapshot"),
     "replay": ("kartshoppe.cli", "replay_main", "rebuild a data directory from the store"),
     "kafka": ("kartshoppe.infra.kafka_broker", "main", "a local Kafka broker: start|stop|status"),
     "flink-job": ("kartshoppe.flink.launcher", "flink_job_main", "run the processors on Flink"),

@@ -1,4 +1,4 @@
-"""The command-line faces of the store: `kartshoppe audit` and `kartshoppe sql`."""
+"""The command-line faces of the store: `kartshoppe audit`, `sql` and `timetravel`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from kartshoppe.store.audit import audit_main
 from kartshoppe.store.reports import sql_main
 from kartshoppe.store.table import EventStore
+from kartshoppe.store.timetravel import timetravel_main
 
 
 def test_audit_prints_a_users_history_as_json(
@@ -67,3 +68,27 @@ def test_sql_runs_a_named_report_as_of_a_snapshot_and_reports_bad_sql(
     assert "sql:" in capsys.readouterr().err
     assert sql_main(["--warehouse", warehouse, "--snapshot", "99", "SELECT 1"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_timetravel_lists_snapshots_and_shows_an_order_as_of_each(
+    filled_store: EventStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warehouse = ["--warehouse", filled_store.config.warehouse]
+    assert timetravel_main([*warehouse, "snapshots"]) == 0
+    snapshots = [s["snapshotId"] for s in json.loads(capsys.readouterr().out)["snapshots"]]
+    assert len(snapshots) > 1
+
+    assert timetravel_main([*warehouse, "--snapshot", str(snapshots[-1]), "order", "o1"]) == 0
+    assert json.loads(capsys.readouterr().out)["order"]["orderId"] == "o1"
+    assert timetravel_main([*warehouse, "--snapshot", str(snapshots[0]), "order", "o1"]) == 2
+    assert "no order 'o1'" in capsys.readouterr().err
+
+
+def test_timetravel_refuses_an_unknown_snapshot_and_a_missing_id(
+    filled_store: EventStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warehouse = ["--warehouse", filled_store.config.warehouse]
+    assert timetravel_main([*warehouse, "--snapshot", "9999", "analytics"]) == 2
+    assert "9999" in capsys.readouterr().err
+    assert timetravel_main([*warehouse, "cart"]) == 2
+    assert "give its id" in capsys.readouterr().err
