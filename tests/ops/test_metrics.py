@@ -77,3 +77,5 @@ async def test_metrics_move_with_traffic(tmp_path: Path) -> None:
         before, "kartshoppe_log_append_duration_seconds_count"
     )
     assert processed(after) > 0
+    latency = "kartshoppe_processor_latency_seconds_count"
+    assert value(after, latency, processor="analytics") >= 1

@@ -58,7 +58,9 @@ def make_log(settings: Settings) -> EventLog:
     return SqliteEventLog(settings.log_path)
 
 
-def make_runner(settings: Settings, event_log: EventLog) -> EmbeddedRunner | None:
+def make_runner(
+    settings: Settings, event_log: EventLog, on_processed: Callable[[str, float], None]
+) -> EmbeddedRunner | None:
     """The in-process runner of the processors, unless another engine (Flink) runs them."""
     if settings.processors != "embedded":
         return None
@@ -67,7 +69,8 @@ def make_runner(settings: Settings, event_log: EventLog) -> EmbeddedRunner | Non
         reservation_ttl_ms=settings.reservation_ttl_s * 1000,
         cart_recovery_offer=settings.recovery_offer,
     )
-    return EmbeddedRunner(event_log, settings.state_path, default_processors(config))
+    processors = default_processors(config)
+    return EmbeddedRunner(event_log, settings.state_path, processors, on_processed=on_processed)
 
 
 def assemble(event_log: EventLog) -> Platform:
@@ -135,7 +138,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await platform.projection.ready.wait()
     if settings.seed:
         await platform.service.seed_catalog(seed_products())
-    runner = make_runner(settings, event_log)
+    runner = make_runner(settings, event_log, app.state.metrics.observe_processor)
     app.state.runner = runner
     if runner is not None:
         await runner.start()

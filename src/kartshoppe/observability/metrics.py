@@ -73,7 +73,7 @@ class Metrics:
         )
         self.processor_latency = Histogram(
             "kartshoppe_processor_latency_seconds",
-            "Time from an event's append to a processor's output for it, by processor",
+            "Time from the append of a batch's last event to its processing, by processor",
             ["processor"],
             buckets=LATENCY_BUCKETS,
             registry=r,
@@ -102,7 +102,7 @@ class Metrics:
                 self.processor_watermark_lag.labels(name).set(max(0, now_ms - watermark) / 1000)
 
     def observe_processor(self, processor: str, seconds: float) -> None:
-        """The hook a processor runner calls per output (see the report of issue 8)."""
+        """Seconds from a batch's last append to its processing, per processor."""
         self.processor_latency.labels(processor).observe(seconds)
 
     def set_cache(self, hits: int, misses: int) -> None:

@@ -37,7 +37,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -484,6 +484,7 @@ class EmbeddedRunner:
         batch_size: int = 500,
         poll_timeout_s: float = 0.2,
         commit_interval_s: float = 1.0,
+        on_processed: Callable[[str, float], None] | None = None,
     ) -> None:
         names = [p.name for p in processors]
         if len(set(names)) != len(names):
@@ -499,6 +500,8 @@ class EmbeddedRunner:
         # positions are committed at most this often, since encoding a large state (the
         # recommender's model) for every small batch would cost more than processing it
         self._commit_interval_s = commit_interval_s
+        self._on_processed = on_processed
+        """Told (processor name, seconds from the batch's last append to its processing)."""
         self._instances: dict[str, ProcessorInstance] = {}
         self._decoded = DecodedEvents()
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -558,6 +561,9 @@ class EmbeddedRunner:
                 if records:
                     last_input = time.monotonic()
                     await asyncio.to_thread(instance.process, records)
+                    if self._on_processed is not None:
+                        lag_ms = time.time() * 1000 - records[-1].timestamp
+                        self._on_processed(instance.name, max(0.0, lag_ms / 1000))
                     await self._checkpoint(instance, consumer)
                     continue
                 idle = self._idle_after_s is not None and (
