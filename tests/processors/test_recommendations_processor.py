@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import MakeDriver
 from processor_harness import Emitted, of_type
 
+from conftest import MakeDriver
 from kartshoppe.events import (
     AddToCart,
     InventoryChanged,
