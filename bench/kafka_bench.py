@@ -19,59 +19,33 @@ import os
 import pathlib
 import platform
 import shlex
-import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 
 import confluent_kafka
 from api_bench import PushLatency, cart_push_latency, percentile, server
-
-from kartshoppe.events import Topic
-from kartshoppe.infra.kafka_broker import KafkaBroker
-from kartshoppe.log.kafka import LINGER_MS, KafkaEventLog
-from kartshoppe.log.port import EventLog, Message
-from kartshoppe.log.sqlite import SqliteEventLog
-
-TOPIC = Topic.EVENTS.value
-RESULTS = pathlib.Path(__file__).parent / "results" / "kafka.md"
-PAYLOAD = (
-    b'{"eventId":"evt_0123456789abcdef0123456789abcdef","schemaVersion":1,'
-    b'"eventType":"ADD_TO_CART","sessionId":"sess_0123456789","userId":"user_42",'
-    b'"productId":"prod_electronics_007","quantity":2,"price":129.99,'
-    b'"timestamp":1764072000000,"source":"web"}'
+from log_bench import (
+    PAYLOAD,
+    TOPIC,
+    Row,
+    batched,
+    consume,
+    message,
+    quantiles_ms,
+    sequential,
 )
 
+from kartshoppe.infra.kafka_broker import KafkaBroker
+from kartshoppe.log.kafka import LINGER_MS, KafkaEventLog
+from kartshoppe.log.port import EventLog
+from kartshoppe.log.sqlite import SqliteEventLog
 
-@dataclass(frozen=True)
-class Row:
-    scenario: str
-    operations: int
-    seconds: float
-    unit: str
-
-    @property
-    def rate(self) -> float:
-        return self.operations / self.seconds
-
-
+RESULTS = pathlib.Path(__file__).parent / "results" / "kafka.md"
 Measured = tuple[list[Row], list[float], PushLatency | None]
 """The scenarios' rows, the append-to-poll latencies and the platform's cart-push latencies
 (None when not asked for) of one adapter."""
-
-
-def message(n: int) -> Message:
-    return Message(TOPIC, f"sess_{n % 1000}", PAYLOAD)
-
-
-async def sequential(log: EventLog, count: int) -> Row:
-    start = time.perf_counter()
-    for n in range(count):
-        await log.append([message(n)])
-    seconds = time.perf_counter() - start
-    return Row("1 writer, sequential appends of 1 message", count, seconds, "appends/s")
 
 
 async def concurrent(log: EventLog, writers: int, per_writer: int) -> Row:
@@ -85,25 +59,6 @@ async def concurrent(log: EventLog, writers: int, per_writer: int) -> Row:
     return Row(
         f"{writers} concurrent writers, 1 message each", writers * per_writer, seconds, "appends/s"
     )
-
-
-async def batched(log: EventLog, appends: int, size: int) -> Row:
-    start = time.perf_counter()
-    for a in range(appends):
-        await log.append([message(a * size + i) for i in range(size)])
-    seconds = time.perf_counter() - start
-    return Row(f"1 writer, appends of {size} messages", appends * size, seconds, "messages/s")
-
-
-async def consume(log: EventLog) -> Row:
-    total = sum((await log.end_offsets(TOPIC)).values())
-    async with log.consumer([TOPIC]) as consumer:
-        start = time.perf_counter()
-        seen = 0
-        while seen < total:
-            seen += len(await consumer.poll(max_records=1000, timeout=1.0))
-        seconds = time.perf_counter() - start
-    return Row("1 consumer from the beginning, poll(max_records=1000)", total, seconds, "records/s")
 
 
 async def tail_latency(log: EventLog, samples: int) -> list[float]:
@@ -140,11 +95,6 @@ async def measure(log: EventLog, args: argparse.Namespace) -> tuple[list[Row], l
             await consume(log),
         ]
         return rows, await tail_latency(log, args.latency_samples)
-
-
-def quantiles_ms(values: list[float]) -> str:
-    cuts = statistics.quantiles(values, n=100)
-    return f"p50 {cuts[49] * 1000:.2f} ms, p99 {cuts[98] * 1000:.2f} ms"
 
 
 def table(kafka: list[Row], sqlite: list[Row]) -> str:
