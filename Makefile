@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
-WEB_STAMP := frontend/dist/.built
+# outside dist/, which every vite build empties
+WEB_STAMP := frontend/node_modules/.web-built
 NPM_STAMP := frontend/node_modules/.installed
 WEB_SOURCES := $(shell find frontend/src frontend/public frontend/index.html frontend/vite.config.ts frontend/package.json -type f 2>/dev/null)
 
