@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
+from kartshoppe.api.errors import error_response
+from kartshoppe.api.routes._responses import json
 from kartshoppe.api.schemas import ErrorOut
 from kartshoppe.store.audit import MAX_PAGE_SIZE, AuditQuery, history
 from kartshoppe.store.reports import REPORTS, UnknownReportError, run_report
@@ -30,14 +31,6 @@ router = APIRouter(
     tags=["event store"],
     responses={code: {"model": ErrorOut} for code in (400, 404, 410, 503)},
 )
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status, media_type="application/json")
-
-
-def _error(status: int, code: str, message: str) -> Response:
-    return _json({"error": code, "message": message, "details": []}, status)
 
 
 class StoreUnavailableError(RuntimeError):
@@ -57,18 +50,27 @@ def _guarded(answer: Callable[[], Response]) -> Response:
         return answer()
     except SnapshotUnavailableError as exc:
         code = "snapshot_expired" if exc.expired else "snapshot_not_found"
-        return _error(exc.status_code, code, str(exc))
+        return error_response(exc.status_code, code, str(exc))
     except UnknownReportError as exc:
-        return _error(404, "report_not_found", str(exc.args[0]))
+        return error_response(404, "report_not_found", str(exc.args[0]))
     except ValueError as exc:
-        return _error(400, "bad_request", str(exc))
+        return error_response(400, "bad_request", str(exc))
+
+
+def _found(kind: str, subject_id: str, state: dict[str, Any] | None) -> Response:
+    """The state, or 404 when the subject did not exist yet at that snapshot."""
+    if state is None:
+        return error_response(
+            404, "not_found", f"{kind} {subject_id} did not exist at that snapshot"
+        )
+    return json(state)
 
 
 def _store(request: Request) -> EventStore | Response:
     try:
         return event_store(request)
     except StoreUnavailableError as exc:
-        return _error(503, "store_unavailable", str(exc))
+        return error_response(503, "store_unavailable", str(exc))
 
 
 Store = Annotated[EventStore | Response, Depends(_store)]
@@ -94,7 +96,9 @@ def get_history(
     if isinstance(store, Response):
         return store
     if not any((session_id, user_id, product_id, order_id, start, end)):
-        return _error(400, "bad_request", "give sessionId, userId, productId, orderId or from/to")
+        return error_response(
+            400, "bad_request", "give sessionId, userId, productId, orderId or from/to"
+        )
 
     def answer() -> Response:
         query = AuditQuery(
@@ -109,7 +113,7 @@ def get_history(
             page_size=page_size,
             snapshot_id=snapshot_id,
         )
-        return _json(history(store, query).to_json())
+        return json(history(store, query).to_json())
 
     return _guarded(answer)
 
@@ -119,7 +123,7 @@ def get_snapshots(store: Store) -> Response:
     """Every retained snapshot: id, commit time (epoch ms), record count."""
     if isinstance(store, Response):
         return store
-    return _json({"snapshots": [s.to_json() for s in store.snapshots()]})
+    return json({"snapshots": [s.to_json() for s in store.snapshots()]})
 
 
 @router.get("/state/cart/{cartId}")
@@ -131,7 +135,7 @@ def get_cart_state(
 ) -> Response:
     if isinstance(store, Response):
         return store
-    return _guarded(lambda: _json(cart_at(store, cart_id, snapshot_id, as_of)))
+    return _guarded(lambda: json(cart_at(store, cart_id, snapshot_id, as_of)))
 
 
 @router.get("/state/order/{orderId}")
@@ -143,14 +147,9 @@ def get_order_state(
 ) -> Response:
     if isinstance(store, Response):
         return store
-
-    def answer() -> Response:
-        state = order_at(store, order_id, snapshot_id, as_of)
-        if state is None:
-            return _error(404, "not_found", f"order {order_id} did not exist at that snapshot")
-        return _json(state)
-
-    return _guarded(answer)
+    return _guarded(
+        lambda: _found("order", order_id, order_at(store, order_id, snapshot_id, as_of))
+    )
 
 
 @router.get("/state/product/{productId}")
@@ -163,13 +162,9 @@ def get_product_state(
     if isinstance(store, Response):
         return store
 
-    def answer() -> Response:
-        state = product_at(store, product_id, snapshot_id, as_of)
-        if state is None:
-            return _error(404, "not_found", f"product {product_id} did not exist at that snapshot")
-        return _json(state)
-
-    return _guarded(answer)
+    return _guarded(
+        lambda: _found("product", product_id, product_at(store, product_id, snapshot_id, as_of))
+    )
 
 
 @router.get("/state/analytics")
@@ -178,12 +173,12 @@ def get_analytics_state(
 ) -> Response:
     if isinstance(store, Response):
         return store
-    return _guarded(lambda: _json(analytics_at(store, snapshot_id, as_of)))
+    return _guarded(lambda: json(analytics_at(store, snapshot_id, as_of)))
 
 
 @router.get("/reports")
 def list_reports() -> Response:
-    return _json(
+    return json(
         {"reports": [{"name": n, "description": r.description} for n, r in REPORTS.items()]}
     )
 
@@ -197,5 +192,5 @@ def get_report(
     if isinstance(store, Response):
         return store
     return _guarded(
-        lambda: _json({"report": name, "rows": run_report(store, name, snapshot_id).to_pylist()})
+        lambda: json({"report": name, "rows": run_report(store, name, snapshot_id).to_pylist()})
     )
