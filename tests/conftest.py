@@ -1,4 +1,4 @@
-"""Fixtures every suite may ask for: the session's one real Kafka broker.
+"""Fixtures every suite may ask for: the session's one real Kafka broker and Flink cluster.
 
 The broker (KRaft, single node, its jars fetched from Maven Central by the project's own
 `kartshoppe.infra.kafka_broker` when missing) starts the first time a test asks for it, so a run
@@ -19,6 +19,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
+from kartshoppe.flink.cluster import FlinkCluster
 from kartshoppe.infra.kafka_broker import KafkaBroker
 from kartshoppe.log.port import ALL_TOPICS
 
@@ -33,6 +34,18 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
     """A real single-node broker on 127.0.0.1 for the whole session, stopped at its end."""
     with KafkaBroker(tmp_path_factory.mktemp("kafka")) as broker:
         yield broker
+
+
+@pytest.fixture(scope="session")
+def flink_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlinkCluster]:
+    """A real standalone Flink cluster (a JobManager and two TaskManagers, one slot each) for
+    the whole session, started on first use and stopped at its end. A test cancels its jobs."""
+    cluster = FlinkCluster(tmp_path_factory.mktemp("flink-cluster"), taskmanagers=2)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 def empty_broker(bootstrap: str) -> None:

@@ -94,6 +94,12 @@ TOOLS: dict[str, tuple[str, str, str]] = {
     "replay": ("kartshoppe.cli", "replay_main", "rebuild a data directory from the store"),
     "kafka": ("kartshoppe.infra.kafka_broker", "main", "a local Kafka broker: start|stop|status"),
     "flink-job": ("kartshoppe.flink.launcher", "flink_job_main", "run the processors on Flink"),
+    "flink-cluster": (
+        "kartshoppe.flink.cluster",
+        "cluster_main",
+        "a standalone Flink cluster: start|status|stop",
+    ),
+    "stack": ("kartshoppe.infra.stack", "stack_main", "the distributed stack: up|status|down"),
 }
 """Commands whose own parser lives beside their code: name -> (module, function, help)."""
 

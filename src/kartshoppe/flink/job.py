@@ -263,6 +263,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="restarts after a failure before the job fails (default: Flink's exponential delay)",
     )
     p.add_argument("--jars-dir", default=str(DEFAULT_JARS_DIR))
+    p.add_argument(
+        "--detached",
+        action="store_true",
+        help="return once submitted (`flink run --detached` on a cluster) instead of waiting",
+    )
     return p.parse_args(list(argv))
 
 
@@ -335,21 +340,28 @@ def build(args: argparse.Namespace) -> Any:
     t_env.execute_sql(sql.source_ddl(topics, kafka))
     rows = t_env.to_data_stream(t_env.sql_query(sql.source_query()))
 
-    routed = rows.process(RouteKeyed(config), output_type=ROUTED).name("route")
-    catalog = rows.process(RouteBroadcast(router.broadcast_topics), output_type=ROUTED).name(
-        "route-broadcast"
+    routed = rows.process(RouteKeyed(config), output_type=ROUTED).name("route").uid("route")
+    catalog = (
+        rows.process(RouteBroadcast(router.broadcast_topics), output_type=ROUTED)
+        .name("route-broadcast")
+        .uid("route-broadcast")
     )
     outputs = (
         routed.key_by(lambda r: r[0], key_type=Types.STRING())
         .connect(catalog.broadcast(BROADCAST_STATE))
         .process(ProcessorsFunction(config, args.allowed_lateness_ms), output_type=OUTPUT)
         .name("processors")
+        .uid("processors")
     )
 
     statements = t_env.create_statement_set()
     for topic in OUTPUT_TOPICS:
         t_env.execute_sql(sql.sink_ddl(topic, kafka))
-        selected = outputs.flat_map(_select_topic(topic), output_type=SINK_ROW).name(f"to-{topic}")
+        selected = (
+            outputs.flat_map(_select_topic(topic), output_type=SINK_ROW)
+            .name(f"to-{topic}")
+            .uid(f"to-{topic}")
+        )
         statements.add_insert(sql.sink_table(topic), t_env.from_data_stream(selected))
     if args.warehouse:
         t_env.execute_sql(sql.catalog_ddl(Path(args.warehouse).resolve().as_uri()))
@@ -365,7 +377,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _embedded_python_path()
     result = build(args).execute()
     log.info("job %s running", result.get_job_client().get_job_id())
-    result.wait()
+    if not args.detached:
+        result.wait()
     return 0
 
 

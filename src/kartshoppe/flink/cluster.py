@@ -1,0 +1,466 @@
+"""A standalone Flink cluster on 127.0.0.1, from the distribution inside the `apache-flink` package.
+
+`kartshoppe flink-cluster start` starts a JobManager and (by default) two TaskManagers as
+separate JVM processes with the scripts of `pyflink/bin` (FLINK_HOME is the installed `pyflink`
+package), a configuration of its own in `<dir>/conf` (REST and RPC on free ports), logs in
+`<dir>/log` and pid files in `<dir>/pids`, and waits until every TaskManager has registered.
+`status` prints the REST address, the TaskManagers and the jobs; `stop` stops them all.
+A second `start` on a running cluster does nothing.
+
+Thread mode runs Python inside the TaskManager's JVM (pemja), so one TaskManager process has ONE
+Python interpreter and one GIL: Python operators of two slots of the same TaskManager would
+share a core. Each TaskManager therefore has one slot, and parallelism N needs N TaskManagers.
+
+Jobs are submitted as a user would, with `flink run -py src/kartshoppe/flink/job.py`
+(`submit`); savepoints, stop-with-savepoint and cancel go through the REST API. This module is
+stdlib only: it runs in the main venv and drives the PyFlink venv's distribution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import site
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from kartshoppe.flink.launcher import (
+    JOB_FILE,
+    REPO_ROOT,
+    FlinkInstallError,
+    cache_dir,
+    ensure_installed,
+    flink_python,
+)
+
+STATE_FILE: Final = "cluster.json"
+JOBMANAGER_MEMORY: Final = "1024m"
+TASKMANAGER_MEMORY: Final = "1536m"
+READY_TIMEOUT_S: Final = 180.0
+SUBMIT_TIMEOUT_S: Final = 300.0
+SAVEPOINT_TIMEOUT_S: Final = 300.0
+JOB_ID: Final = re.compile(r"JobID ([0-9a-f]{32})")
+
+
+class FlinkClusterError(RuntimeError):
+    """The cluster could not be started, reached or asked to do something."""
+
+
+def default_dir() -> Path:
+    return cache_dir().parent / "flink-cluster"
+
+
+def flink_home() -> Path:
+    """The `pyflink` package of the PyFlink venv: it ships `bin/`, `conf/`, `lib/`, `opt/`."""
+    found = sorted((cache_dir() / "venv" / "lib").glob("python3*/site-packages/pyflink"))
+    if not found:
+        raise FlinkClusterError(f"no pyflink under {cache_dir() / 'venv'}: install Flink first")
+    return found[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _java_opts(home: Path) -> str:
+    """The JVM options of the shipped configuration (module opens Java 17 needs)."""
+    text = (home / "conf" / "config.yaml").read_text()
+    match = re.search(r"^\s+all:\s*(.+)$", text, re.MULTILINE)
+    return match.group(1).strip() if match else ""
+
+
+def configuration(directory: Path, home: Path, rest_port: int, rpc_port: int) -> dict[str, str]:
+    """The cluster's `config.yaml` (flat keys), every address on 127.0.0.1."""
+    python = str(flink_python())
+    return {
+        "env.java.opts.all": _java_opts(home),
+        "jobmanager.rpc.address": "127.0.0.1",
+        "jobmanager.rpc.port": str(rpc_port),
+        "jobmanager.bind-host": "127.0.0.1",
+        "jobmanager.memory.process.size": JOBMANAGER_MEMORY,
+        "jobmanager.execution.failover-strategy": "region",
+        "taskmanager.host": "127.0.0.1",
+        "taskmanager.bind-host": "127.0.0.1",
+        "taskmanager.numberOfTaskSlots": "1",
+        "taskmanager.memory.process.size": TASKMANAGER_MEMORY,
+        # thread mode keeps Python in the JVM heap: little managed memory is needed
+        "taskmanager.memory.managed.size": "128m",
+        "rest.address": "127.0.0.1",
+        "rest.bind-address": "127.0.0.1",
+        "rest.port": str(rest_port),
+        "parallelism.default": "1",
+        "python.execution-mode": "thread",
+        "python.executable": python,
+        "python.client.executable": python,
+        "state.backend.type": "hashmap",
+        "execution.checkpointing.dir": (directory / "checkpoints").resolve().as_uri(),
+        "state.savepoints.dir": (directory / "savepoints").resolve().as_uri(),
+        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        "web.submit.enable": "false",
+    }
+
+
+def _yaml(settings: dict[str, str]) -> str:
+    return "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items())
+
+
+@dataclass(frozen=True)
+class Savepoint:
+    location: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.location.removeprefix("file:"))
+
+
+class FlinkCluster:
+    """One standalone cluster whose files live in `directory`."""
+
+    def __init__(self, directory: Path | None = None, taskmanagers: int = 2) -> None:
+        self.directory = (directory or default_dir()).resolve()
+        self.taskmanagers = taskmanagers
+
+    # --- files and environment -------------------------------------------------------------
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.directory / "conf"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.directory / "log"
+
+    @property
+    def pid_dir(self) -> Path:
+        return self.directory / "pids"
+
+    @property
+    def lib_dir(self) -> Path:
+        return self.directory / "lib"
+
+    def _state(self) -> dict[str, Any]:
+        try:
+            loaded: dict[str, Any] = json.loads((self.directory / STATE_FILE).read_text())
+        except (OSError, ValueError):
+            return {}
+        return loaded
+
+    @property
+    def rest_url(self) -> str:
+        port = self._state().get("restPort")
+        if port is None:
+            raise FlinkClusterError(f"no cluster in {self.directory}: start one first")
+        return f"http://127.0.0.1:{port}"
+
+    def env(self) -> dict[str, str]:
+        home = flink_home()
+        # thread mode: the TaskManager's embedded interpreter starts from the base Python and
+        # must be given the venv's packages and our sources
+        venv_site = [str(p) for p in home.parent.parent.glob("site-packages")] or [
+            *site.getsitepackages()
+        ]
+        return {
+            **os.environ,
+            "FLINK_HOME": str(home),
+            "FLINK_CONF_DIR": str(self.conf_dir),
+            "FLINK_LOG_DIR": str(self.log_dir),
+            "FLINK_PID_DIR": str(self.pid_dir),
+            "FLINK_LIB_DIR": str(self.lib_dir),
+            "PYTHONPATH": os.pathsep.join([*venv_site, str(REPO_ROOT / "src")]),
+        }
+
+    def _scripts(self, *calls: Sequence[str]) -> None:
+        """Run `bin/` scripts (name, args...) side by side: each spends most of its time in a
+        JVM computing memory settings, and `flink-daemon.sh` locks its pid file itself."""
+        env = self.env()
+        started = [
+            (
+                call,
+                subprocess.Popen(
+                    ["bash", str(flink_home() / "bin" / call[0]), *call[1:]],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                ),
+            )
+            for call in calls
+        ]
+        failed = []
+        for call, process in started:
+            output, _ = process.communicate(timeout=300)
+            if process.returncode != 0:
+                failed.append(f"{' '.join(call)} failed:\n{output}")
+        if failed:
+            raise FlinkClusterError("\n".join(failed))
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def running(self) -> bool:
+        try:
+            self.overview()
+        except FlinkClusterError:
+            return False
+        return True
+
+    def start(self) -> bool:
+        """Start the cluster and wait until ready; False (and nothing done) if it already runs."""
+        if self.running():
+            return False
+        ensure_installed()
+        home = flink_home()
+        for d in (self.conf_dir, self.log_dir, self.pid_dir, self.lib_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        self._link_lib(home)
+        for stale in self.pid_dir.glob("*.pid"):
+            stale.unlink()  # a cluster that is not answering: its processes are gone
+        for shipped in (home / "conf").iterdir():
+            if shipped.name.startswith("log4j") or shipped.name.startswith("logback"):
+                (self.conf_dir / shipped.name).write_bytes(shipped.read_bytes())
+        rest_port, rpc_port = free_port(), free_port()
+        settings = configuration(self.directory, home, rest_port, rpc_port)
+        (self.conf_dir / "config.yaml").write_text(_yaml(settings))
+        (self.conf_dir / "workers").write_text("127.0.0.1\n" * self.taskmanagers)
+        (self.conf_dir / "masters").write_text(f"127.0.0.1:{rest_port}\n")
+        (self.directory / STATE_FILE).write_text(
+            json.dumps({"restPort": rest_port, "rpcPort": rpc_port, "tms": self.taskmanagers})
+        )
+        self._scripts(
+            ("jobmanager.sh", "start"), *[("taskmanager.sh", "start")] * self.taskmanagers
+        )
+        self.wait_ready()
+        return True
+
+    def _link_lib(self, home: Path) -> None:
+        """`lib/` of the distribution plus `opt/flink-python`: the pip package keeps the Python
+        operators' jar in `opt/`, and a cluster's JobManager must load them to accept a job."""
+        for old in self.lib_dir.iterdir():
+            old.unlink()
+        for jar in [*(home / "lib").glob("*.jar"), *(home / "opt").glob("flink-python-*.jar")]:
+            (self.lib_dir / jar.name).symlink_to(jar)
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
+        wanted = self._state().get("tms", self.taskmanagers)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                # a TaskManager's slots are reported a moment after it registers
+                if self.overview().get("slots-total", 0) >= wanted:
+                    return
+            except FlinkClusterError:
+                pass
+            if time.monotonic() > deadline:
+                raise FlinkClusterError(
+                    f"the cluster in {self.directory} had not {wanted} TaskManagers after "
+                    f"{timeout:.0f} s; logs in {self.log_dir}"
+                )
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        """Stop every process of this cluster (by the pid files in `pid_dir`, nothing else)."""
+        if not self.pid_dir.is_dir():
+            return
+        self._scripts(("taskmanager.sh", "stop-all"), ("jobmanager.sh", "stop-all"))
+
+    # --- REST -------------------------------------------------------------------------------
+
+    def _rest(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.rest_url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            raise FlinkClusterError(f"{method} {path}: {exc.code} {exc.read()[:500]!r}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise FlinkClusterError(f"{method} {path}: {exc}") from exc
+        return json.loads(raw) if raw else None
+
+    def overview(self) -> dict[str, Any]:
+        found: dict[str, Any] = self._rest("GET", "/overview")
+        return found
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """Every job the cluster knows: id, name, state."""
+        found = self._rest("GET", "/jobs/overview")["jobs"]
+        return [{"id": j["jid"], "name": j["name"], "state": j["state"]} for j in found]
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = self._rest("GET", f"/jobs/{job_id}")
+        return found
+
+    def wait_running(self, job_id: str, timeout: float = SUBMIT_TIMEOUT_S) -> None:
+        """Until every task of the job runs (a savepoint needs that)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.job(job_id)
+            if job["state"] in ("FAILED", "CANCELED", "FINISHED"):
+                raise FlinkClusterError(f"job {job_id} is {job['state']}")
+            vertices = job.get("vertices", [])
+            if (
+                job["state"] == "RUNNING"
+                and vertices
+                and all(v["status"] == "RUNNING" for v in vertices)
+            ):
+                return
+            if time.monotonic() > deadline:
+                raise FlinkClusterError(f"job {job_id} not running after {timeout:.0f} s")
+            time.sleep(0.5)
+
+    def _await_savepoint(self, job_id: str, request_id: str, timeout: float) -> Savepoint:
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = self._rest("GET", f"/jobs/{job_id}/savepoints/{request_id}")
+            if answer["status"]["id"] == "COMPLETED":
+                operation = answer["operation"]
+                if "failure-cause" in operation:
+                    cause = operation["failure-cause"].get("stack-trace", "")[:2000]
+                    raise FlinkClusterError(f"savepoint of {job_id} failed: {cause}")
+                return Savepoint(operation["location"])
+            if time.monotonic() > deadline:
+                raise FlinkClusterError(f"savepoint of {job_id} not done after {timeout:.0f} s")
+            time.sleep(0.5)
+
+    def savepoint(self, job_id: str, timeout: float = SAVEPOINT_TIMEOUT_S) -> Savepoint:
+        """Take a savepoint of a running job, which keeps running."""
+        target = str(self.directory / "savepoints")
+        answer = self._rest(
+            "POST", f"/jobs/{job_id}/savepoints", {"target-directory": target, "cancel-job": False}
+        )
+        return self._await_savepoint(job_id, answer["request-id"], timeout)
+
+    def stop_job(self, job_id: str, timeout: float = SAVEPOINT_TIMEOUT_S) -> Savepoint:
+        """Stop a job with a final savepoint (no drain: its timers stay pending in it)."""
+        target = str(self.directory / "savepoints")
+        answer = self._rest("POST", f"/jobs/{job_id}/stop", {"targetDirectory": target})
+        savepoint = self._await_savepoint(job_id, answer["request-id"], timeout)
+        self.wait_state(job_id, "FINISHED", timeout)
+        return savepoint
+
+    def cancel(self, job_id: str) -> None:
+        self._rest("PATCH", f"/jobs/{job_id}?mode=cancel")
+        self.wait_state(job_id, "CANCELED", SAVEPOINT_TIMEOUT_S)
+
+    def wait_state(self, job_id: str, state: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while (current := self.job(job_id)["state"]) != state:
+            if current in ("FAILED", "CANCELED", "FINISHED"):
+                raise FlinkClusterError(f"job {job_id} is {current}, not {state}")
+            if time.monotonic() > deadline:
+                raise FlinkClusterError(f"job {job_id} is {current} after {timeout:.0f} s")
+            time.sleep(0.5)
+
+    def cancel_all(self) -> None:
+        for job in self.jobs():
+            if job["state"] not in ("FAILED", "CANCELED", "FINISHED"):
+                self.cancel(job["id"])
+
+    # --- submission -------------------------------------------------------------------------
+
+    def submit(
+        self,
+        job_args: Sequence[str],
+        parallelism: int = 2,
+        from_savepoint: Savepoint | Path | None = None,
+        log_file: Path | None = None,
+    ) -> str:
+        """`flink run -d -py job.py` with `job_args`; returns the job id once it is accepted."""
+        python = str(flink_python())
+        command = [
+            "bash", str(flink_home() / "bin" / "flink"), "run", "--detached",
+            "--parallelism", str(parallelism),
+            "--python", str(JOB_FILE),
+            "--pyExecutable", python,
+            "--pyClientExecutable", python,
+        ]  # fmt: skip
+        if from_savepoint is not None:
+            location = (
+                from_savepoint.location
+                if isinstance(from_savepoint, Savepoint)
+                else str(from_savepoint)
+            )
+            command += ["--fromSavepoint", location]
+        command += [*job_args, "--parallelism", str(parallelism), "--detached"]
+        done = subprocess.run(
+            command,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=SUBMIT_TIMEOUT_S,
+            check=False,
+        )
+        output = done.stdout + done.stderr
+        if log_file is not None:
+            with log_file.open("a") as out:
+                out.write(f"$ {' '.join(command)}\n{output}\n")
+        match = JOB_ID.search(output)
+        if done.returncode != 0 or match is None:
+            raise FlinkClusterError(f"flink run failed ({done.returncode}):\n{output[-6000:]}")
+        return match.group(1)
+
+    def logs(self, limit: int = 8000) -> str:
+        """The tail of every log of the cluster (for failure messages)."""
+        parts = []
+        for path in sorted(self.log_dir.glob("*.log")):
+            parts.append(f"== {path.name}\n{path.read_text(errors='replace')[-limit:]}")
+        return "\n".join(parts)
+
+
+def _print_status(cluster: FlinkCluster) -> int:
+    if not cluster.running():
+        print(f"no Flink cluster running in {cluster.directory}")
+        return 1
+    overview = cluster.overview()
+    print(f"Flink {overview.get('flink-version')} at {cluster.rest_url}")
+    print(f"  TaskManagers {overview['taskmanagers']}, slots {overview['slots-total']} "
+          f"({overview['slots-available']} free)")  # fmt: skip
+    for job in cluster.jobs():
+        print(f"  job {job['id']} {job['state']} {job['name']}")
+    return 0
+
+
+def cluster_main(argv: Sequence[str]) -> int:
+    """`kartshoppe flink-cluster start|status|stop [--dir DIR] [--taskmanagers N]`."""
+    parser = argparse.ArgumentParser(
+        prog="kartshoppe flink-cluster", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("action", choices=["start", "status", "stop"])
+    parser.add_argument("--dir", type=Path, default=None, help="cluster files (default: cache)")
+    parser.add_argument("--taskmanagers", type=int, default=2)
+    args = parser.parse_args(list(argv))
+    cluster = FlinkCluster(args.dir, args.taskmanagers)
+    try:
+        if args.action == "start":
+            if not cluster.start():
+                print(f"Flink cluster already running at {cluster.rest_url}")
+            return _print_status(cluster)
+        if args.action == "status":
+            return _print_status(cluster)
+        cluster.stop()
+        print(f"Flink cluster in {cluster.directory} stopped")
+        return 0
+    except (FlinkClusterError, FlinkInstallError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(cluster_main(sys.argv[1:]))
