@@ -2,12 +2,13 @@
 
 The same recorded shop stream (tests/processors/shop_stream.py) goes through
 - the embedded runner over the SQLite log (appended first, then timed until caught up), and
-- the Flink job (`kartshoppe flink-job`, local MiniCluster, thread mode) over a real local Kafka
-  broker: the stream is produced first, the job started, and its rate is measured between its
-  first and last output record (Kafka append times), so JVM and Python start-up are excluded
-  and reported on their own.
+- the Flink job on a standalone cluster of two one-slot TaskManagers (`kartshoppe.flink.cluster`,
+  thread mode), submitted with `flink run -py` at parallelism 1, then 2, over a real local Kafka
+  broker: the stream is produced first (topics recreated for each run), the job submitted, and
+  its rate is measured between its first and last output record (Kafka append times); the time
+  from `flink run` to the first output is reported on its own.
 
-    .venv/bin/python bench/flink_bench.py --sessions 1500 [--parallelism 1] [--no-store]
+    .venv/bin/python bench/flink_bench.py --sessions 600 [--no-store]
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -22,19 +24,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "flink"))
-from flink_support import (
-    HOUR,
-    ShopStream,
-    create_topics,
-    produce,
-    read_topic,
-    route,
-    running,
-)
+from confluent_kafka.admin import AdminClient
+from flink_support import HOUR, ShopStream, create_topics, produce, read_topic, route
 
 from kartshoppe.events import BaseEvent, PageView, Topic, now_ms
-from kartshoppe.flink import launcher
+from kartshoppe.flink.cluster import FlinkCluster
 from kartshoppe.infra.kafka_broker import KafkaBroker
+from kartshoppe.log.port import ALL_TOPICS
 from kartshoppe.log.sqlite import SqliteEventLog
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
@@ -72,58 +68,93 @@ def embedded(events: list[BaseEvent], directory: Path) -> float:
     return asyncio.run(run())
 
 
-def flink(events: list[BaseEvent], directory: Path, args: argparse.Namespace) -> dict[str, Any]:
-    launcher.ensure_installed()
-    with KafkaBroker(directory / "kafka") as broker:
-        create_topics(broker.bootstrap)
-        produce(broker.bootstrap, events)
-        job_args = [
-            "--bootstrap", broker.bootstrap,
-            "--parallelism", str(args.parallelism),
-            "--checkpoint-dir", str(directory / "checkpoints"),
-            "--processor-config", json.dumps(CONFIG),
-            "--restart-attempts", "0",
-        ]  # fmt: skip
-        if not args.no_store:
-            job_args += ["--warehouse", str(directory / "warehouse")]
-        started = time.time()
-        with running(job_args, directory / "job.log") as job:
-            last_count, stable_since = -1, time.monotonic()
-            while time.monotonic() - stable_since < args.settle_s:
-                if not job.alive():
-                    raise SystemExit(f"the job exited:\n{job.log_tail()}")
-                time.sleep(2)
-                stamps = [ts for t in OUTPUTS for _, _, ts in read_topic(broker.bootstrap, t)]
-                # settled: outputs came, then stopped coming (start-up can take a minute)
-                if not stamps or len(stamps) != last_count:
-                    last_count, stable_since = len(stamps), time.monotonic()
+def fresh_topics(bootstrap: str) -> None:
+    """Delete and recreate the platform's topics, so that each run reads the stream alone."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    doomed = [t for t in ALL_TOPICS if t in admin.list_topics(timeout=30).topics]
+    for future in admin.delete_topics(doomed, operation_timeout=30).values() if doomed else []:
+        future.result()
+    while set(doomed) & set(admin.list_topics(timeout=30).topics):
+        time.sleep(0.1)
+    create_topics(bootstrap)
+
+
+def flink_run(
+    cluster: FlinkCluster,
+    bootstrap: str,
+    events: list[BaseEvent],
+    directory: Path,
+    parallelism: int,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """One job over the stream, already in Kafka: submit to first output, first to last output."""
+    fresh_topics(bootstrap)
+    produce(bootstrap, events)
+    job_args = [
+        "--bootstrap", bootstrap,
+        "--checkpoint-dir", str(directory / f"checkpoints-{parallelism}"),
+        "--processor-config", json.dumps(CONFIG),
+        "--restart-attempts", "0",
+        "--group-id", f"bench-{parallelism}-{time.time_ns()}",
+    ]  # fmt: skip
+    if not args.no_store:
+        job_args += ["--warehouse", str(directory / f"warehouse-{parallelism}")]
+    started = time.time()
+    job = cluster.submit(job_args, parallelism, log_file=directory / "submit.log")
+    try:
+        last_count, stable_since = -1, time.monotonic()
+        stamps: list[int] = []
+        while time.monotonic() - stable_since < args.settle_s:
+            if cluster.job(job)["state"] not in ("RUNNING", "CREATED", "INITIALIZING"):
+                raise SystemExit(f"the job ended:\n{cluster.logs()}")
+            time.sleep(2)
+            stamps = [ts for t in OUTPUTS for _, _, ts in read_topic(bootstrap, t)]
+            # settled: outputs came, then stopped coming
+            if not stamps or len(stamps) != last_count:
+                last_count, stable_since = len(stamps), time.monotonic()
+    finally:
+        cluster.cancel_all()
     first, last = min(stamps) / 1000, max(stamps) / 1000
     return {
         "startup_s": first - started,
         "processing_s": last - first,
         "outputs": len(stamps),
+        "rate": len(events) / max(last - first, 1e-3),
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sessions", type=int, default=1500)
-    parser.add_argument("--parallelism", type=int, default=1)
+    parser.add_argument("--sessions", type=int, default=600)
     parser.add_argument("--no-store", action="store_true", help="without the Paimon sink")
     parser.add_argument("--settle-s", type=float, default=20.0)
     args = parser.parse_args()
     events = stream(args.sessions)
-    print(f"{len(events)} events, {args.sessions} sessions", flush=True)
+    print(f"{len(events)} events, {args.sessions} sessions; load {os.getloadavg()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="flink-bench-") as tmp:
-        seconds = embedded(events, Path(tmp))
-        print(f"embedded runner (SQLite log): {seconds:.1f} s, {len(events) / seconds:,.0f} ev/s")
-        result = flink(events, Path(tmp), args)
-    rate = len(events) / max(result["processing_s"], 1e-3)
-    print(
-        f"flink job (parallelism {args.parallelism}, store {'off' if args.no_store else 'on'}): "
-        f"start-up {result['startup_s']:.1f} s, processing {result['processing_s']:.1f} s, "
-        f"{rate:,.0f} ev/s ({result['outputs']} output records)"
-    )
+        directory = Path(tmp)
+        seconds = embedded(events, directory)
+        reference = len(events) / seconds
+        print(f"embedded runner (SQLite log): {seconds:.1f} s, {reference:,.0f} ev/s", flush=True)
+        cluster = FlinkCluster(directory / "cluster", taskmanagers=2)
+        cluster.start()
+        try:
+            with KafkaBroker(directory / "kafka") as broker:
+                runs = {
+                    p: flink_run(cluster, broker.bootstrap, events, directory, p, args)
+                    for p in (1, 2)
+                }
+        finally:
+            cluster.stop()
+    for p, r in runs.items():
+        print(
+            f"flink job, parallelism {p} (two-TaskManager cluster, store "
+            f"{'off' if args.no_store else 'on'}): submit to first output {r['startup_s']:.1f} s,"
+            f" processing {r['processing_s']:.1f} s, {r['rate']:,.0f} ev/s"
+            f" = {r['rate'] / reference:.2f}x embedded ({r['outputs']} output records)"
+        )
+    print(f"parallelism 2 / parallelism 1: {runs[2]['rate'] / runs[1]['rate']:.2f}x")
+    print(f"load after: {os.getloadavg()}")
     return 0
 
 

@@ -1,7 +1,8 @@
-"""Helpers of the Flink tests and benchmark: topics, a recorded stream, the job as a process.
+"""Helpers of the Flink tests and benchmark: topics, a recorded stream, the job on a cluster.
 
-The job runs as it would for a user: `kartshoppe.flink.launcher` starts `job.py` in the PyFlink
-venv (installed by `scripts/install-flink.sh` when missing), here against a real broker.
+The job runs as it would for a user: submitted with `flink run -py` to the standalone cluster of
+`kartshoppe.flink.cluster` (PyFlink venv installed by `scripts/install-flink.sh` when missing),
+here against a real broker.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from kartshoppe.events import BaseEvent, encode_event
 from kartshoppe.flink import launcher
+from kartshoppe.flink.cluster import FlinkCluster, Savepoint
 from kartshoppe.log.kafka import KafkaEventLog
 from kartshoppe.log.port import ALL_TOPICS, Message
 
@@ -100,6 +102,42 @@ def read_topic(bootstrap: str, topic: str) -> list[tuple[str | None, bytes, int]
         return out
     finally:
         consumer.close()
+
+
+@contextlib.contextmanager
+def cluster_job(
+    cluster: FlinkCluster,
+    args: Sequence[str],
+    log_file: Path,
+    parallelism: int = 2,
+    from_savepoint: Savepoint | Path | None = None,
+) -> Iterator[str]:
+    """The job submitted to `cluster` and running; cancelled on the way out (the cluster's two
+    slots are shared by the whole session), unless the test stopped it already."""
+    job = cluster.submit(args, parallelism, from_savepoint, log_file)
+    try:
+        cluster.wait_running(job)
+        yield job
+    finally:
+        cluster.cancel_all()
+
+
+def wait_on_cluster(
+    cluster: FlinkCluster, job: str, condition: Callable[[], Any], timeout: float, what: str
+) -> Any:
+    """Poll `condition` while the job runs until it returns something truthy; fail with the
+    cluster's logs if the job ends or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        state = cluster.job(job)["state"]
+        if state in ("FAILED", "CANCELED", "FINISHED"):
+            raise AssertionError(f"job {state} while waiting for {what}:\n{cluster.logs()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}:\n{cluster.logs()}")
+        time.sleep(1)
 
 
 class FlinkJob:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from flink_support import create_topics, produce
+from flink_support import create_topics, produce, wait_on_cluster
 from test_flink_job import (
+    Outputs,
     job_args,
     last_totals,
     of_type,
@@ -23,29 +23,12 @@ from test_flink_job import (
     signals,
 )
 
-from kartshoppe.events import Topic
+from kartshoppe.events import BaseEvent, Topic
 from kartshoppe.flink.cluster import FlinkCluster
-from kartshoppe.infra.kafka_broker import KafkaBroker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(1200)]
 
 JOB_TIMEOUT_S = 420.0
-
-
-def wait_on_cluster(
-    cluster: FlinkCluster, job_id: str, condition: Callable[[], bool], what: str
-) -> None:
-    """Poll `condition` while the job runs; fail with the cluster's logs if it stops first."""
-    import time
-
-    deadline = time.monotonic() + JOB_TIMEOUT_S
-    while not condition():
-        state = cluster.job(job_id)["state"]
-        if state in ("FAILED", "CANCELED", "FINISHED"):
-            raise AssertionError(f"job {state} while waiting for {what}:\n{cluster.logs()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}:\n{cluster.logs()}")
-        time.sleep(1)
 
 
 def test_the_cluster_runs_a_jobmanager_and_two_taskmanagers_with_one_slot_each(
@@ -59,50 +42,67 @@ def test_the_cluster_runs_a_jobmanager_and_two_taskmanagers_with_one_slot_each(
 
 def test_a_job_resumed_from_a_savepoint_at_a_higher_parallelism_counts_every_event_once(
     flink_cluster: FlinkCluster,
-    kafka_broker: KafkaBroker,
     fresh_kafka: Callable[[], str],
     tmp_path: Path,
 ) -> None:
     events = recorded_stream(sessions=60)
-    inputs = {e.event_id for e in events}
     reference = run_embedded(events, tmp_path)
-    half = len(events) // 2
     bootstrap = fresh_kafka()
     create_topics(bootstrap)
-    produce(bootstrap, events[:half])
+    produce(bootstrap, events[: len(events) // 2])
     args = job_args(bootstrap, tmp_path)
-    log_file = tmp_path / "submit.log"
 
-    first = flink_cluster.submit(args, parallelism=1, log_file=log_file)
-    flink_cluster.wait_running(first)
+    try:
+        state = _savepoint_stop_and_rescale(flink_cluster, bootstrap, args, events, reference)
+    finally:
+        flink_cluster.cancel_all()
+    assert same_totals(state, reference)
+    assert last_totals(state) == last_totals(reference)
+    assert signals(state) == signals(reference)
+
+
+def _savepoint_stop_and_rescale(
+    cluster: FlinkCluster,
+    bootstrap: str,
+    args: list[str],
+    events: list[BaseEvent],
+    reference: Outputs,
+) -> Outputs:
+    """Parallelism 1 over the first half, a savepoint while running, stop with a savepoint,
+    the second half produced while no job runs, resumed at parallelism 2 until caught up."""
+    inputs = {e.event_id for e in events}
+    half = len(events) // 2
+    first = cluster.submit(args, parallelism=1)
+    cluster.wait_running(first)
 
     def first_half_processed() -> bool:
         outputs = read_outputs(bootstrap, inputs)
         updates = of_type(outputs, Topic.FANOUT, "ANALYTICS_UPDATED").values()
         return max((e["timestamp"] for e in updates), default=0) >= events[half // 2].timestamp
 
-    wait_on_cluster(flink_cluster, first, first_half_processed, "the first half")
-    taken = flink_cluster.savepoint(first)
+    wait_on_cluster(cluster, first, first_half_processed, JOB_TIMEOUT_S, "the first half")
+    health = wait_on_cluster(
+        cluster, first, lambda: (h := cluster.health(first))["checkpoint"] and h, 60, "a checkpoint"
+    )
+    assert health["checkpoint"]["durationMs"] >= 0 and health["checkpoint"]["sizeBytes"] > 0
+    source = [s for s in health["stages"] if s["lagRecords"] is not None]
+    assert source and source[0]["lagRecords"] >= 0  # the Kafka source's consumer lag
+    assert all(s["busyMsPerSecond"] is not None for s in health["stages"])
+    taken = cluster.savepoint(first)
     assert (taken.path / "_metadata").is_file()
-    assert flink_cluster.job(first)["state"] == "RUNNING"
-    stopped = flink_cluster.stop_job(first)
+    assert cluster.job(first)["state"] == "RUNNING"
+    stopped = cluster.stop_job(first)
     assert (stopped.path / "_metadata").is_file()
 
-    # the rest arrives while no job runs; the resumed job has twice the parallelism
     produce(bootstrap, events[half:])
-    second = flink_cluster.submit(args, parallelism=2, from_savepoint=stopped, log_file=log_file)
-    try:
-        flink_cluster.wait_running(second)
-        job = flink_cluster.job(second)
-        assert {v["parallelism"] for v in job["vertices"]} == {2}
-        state: dict[str, Any] = {}
+    second = cluster.submit(args, parallelism=2, from_savepoint=stopped)
+    cluster.wait_running(second)
+    assert {v["parallelism"] for v in cluster.job(second)["vertices"]} == {2}
+    found: dict[str, Outputs] = {}
 
-        def caught_up() -> bool:
-            state["outputs"] = read_outputs(bootstrap, inputs)
-            return same_totals(state["outputs"], reference)
+    def caught_up() -> bool:
+        found["outputs"] = read_outputs(bootstrap, inputs)
+        return same_totals(found["outputs"], reference)
 
-        wait_on_cluster(flink_cluster, second, caught_up, "the end of the stream")
-    finally:
-        flink_cluster.cancel_all()
-    assert last_totals(state["outputs"]) == last_totals(reference)
-    assert signals(state["outputs"]) == signals(reference)
+    wait_on_cluster(cluster, second, caught_up, JOB_TIMEOUT_S, "the end of the stream")
+    return found["outputs"]

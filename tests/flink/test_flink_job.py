@@ -1,24 +1,31 @@
-"""The Flink job on a real local MiniCluster and a real Kafka broker: it runs the very processors
-of the embedded runner and gives the same outputs for the same recorded stream, writes the
-Paimon event table the store's time travel reads, and, at parallelism 2, survives a crash by
-restarting from its checkpoint without losing or double-counting anything.
+"""The Flink job on the session's standalone cluster (two TaskManagers) and Kafka broker, at
+parallelism 2: it runs the very processors of the embedded runner and gives the same outputs
+for the same recorded stream, writes the Paimon event table the store's time travel reads, and
+survives a crash by restarting from its checkpoint without losing or double-counting anything.
 
-One job run serves the equivalence and store tests (a Flink start costs a minute on this
-machine); the restart scenario has its own broker and two job starts."""
+One job run serves the equivalence and store tests; the restart scenario has two."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from flink_support import HOUR, FlinkJob, ShopStream, create_topics, produce, read_topic, running
+from flink_support import (
+    HOUR,
+    ShopStream,
+    cluster_job,
+    create_topics,
+    produce,
+    read_topic,
+    wait_on_cluster,
+)
 
 from kartshoppe.events import (
     BaseEvent,
@@ -29,8 +36,7 @@ from kartshoppe.events import (
     encode_event,
     now_ms,
 )
-from kartshoppe.flink import launcher
-from kartshoppe.infra.kafka_broker import KafkaBroker
+from kartshoppe.flink.cluster import FlinkCluster
 from kartshoppe.log.sqlite import SqliteEventLog
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
@@ -164,21 +170,17 @@ def job_args(bootstrap: str, directory: Path, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def wait_until(job: FlinkJob, done: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
+def wait_until(cluster: FlinkCluster, job: str, done: Callable[[], bool], what: str) -> None:
+    """Like `wait_on_cluster`, but a time-out is left to the assertions that follow, which say
+    what differs."""
+    deadline = time.monotonic() + JOB_TIMEOUT_S
     while not done():
-        if not job.alive():
-            raise AssertionError(
-                f"the Flink job exited while waiting for {what}:\n{job.log_tail()}"
-            )
+        state = cluster.job(job)["state"]
+        if state in ("FAILED", "CANCELED", "FINISHED"):
+            raise AssertionError(f"job {state} while waiting for {what}:\n{cluster.logs()}")
         if time.monotonic() > deadline:
-            return  # the assertions that follow say what differs
-        time.sleep(2)
-
-
-@pytest.fixture(scope="module")
-def flink_installed() -> None:
-    launcher.ensure_installed()
+            return
+        time.sleep(1)
 
 
 @dataclass
@@ -192,32 +194,34 @@ class Equivalence:
 
 @pytest.fixture(scope="module")
 def equivalence(
-    flink_installed: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Equivalence]:
+    flink_cluster: FlinkCluster,
+    fresh_kafka: Callable[[], str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Equivalence:
     directory = tmp_path_factory.mktemp("flink-equivalence")
     events = recorded_stream(sessions=60)
     inputs = {e.event_id for e in events}
     embedded = run_embedded(events, directory)
     warehouse = directory / "warehouse"
-    with KafkaBroker(directory / "kafka") as broker:
-        # one partition per topic: records tied in event time keep the recorded order
-        create_topics(broker.bootstrap, partitions=1)
-        produce(broker.bootstrap, events)
-        args = job_args(broker.bootstrap, directory, "--warehouse", str(warehouse))
-        with running(args, directory / "job.log") as job:
-            state: dict[str, Any] = {}
+    bootstrap = fresh_kafka()
+    # one partition per topic: records tied in event time keep the recorded order
+    create_topics(bootstrap, partitions=1)
+    produce(bootstrap, events)
+    args = job_args(bootstrap, directory, "--warehouse", str(warehouse))
+    with cluster_job(flink_cluster, args, directory / "submit.log", parallelism=2) as job:
+        state: dict[str, Any] = {}
 
-            def done() -> bool:
-                state["flink"] = read_outputs(broker.bootstrap, inputs)
-                return same_results(state["flink"], embedded) and _stored_ids(warehouse) >= inputs
+        def done() -> bool:
+            state["flink"] = read_outputs(bootstrap, inputs)
+            return same_results(state["flink"], embedded) and _stored_ids(warehouse) >= inputs
 
-            wait_until(job, done, JOB_TIMEOUT_S, "the outputs of the embedded runner")
-        topic_ids = {
-            orjson.loads(v)["eventId"]
-            for t in (Topic.EVENTS, Topic.PRODUCT_UPDATES, Topic.INVENTORY_UPDATES)
-            for _, v, _ in read_topic(broker.bootstrap, t.value)
-        }
-    yield Equivalence(events, embedded, state["flink"], warehouse, topic_ids)
+        wait_until(flink_cluster, job, done, "the outputs of the embedded runner")
+    topic_ids = {
+        orjson.loads(v)["eventId"]
+        for t in (Topic.EVENTS, Topic.PRODUCT_UPDATES, Topic.INVENTORY_UPDATES)
+        for _, v, _ in read_topic(bootstrap, t.value)
+    }
+    return Equivalence(events, embedded, state["flink"], warehouse, topic_ids)
 
 
 def _stored_ids(warehouse: Path) -> set[str]:
@@ -284,46 +288,51 @@ def test_the_event_table_written_by_flink_is_read_by_time_travel(
 
 
 def test_a_parallel_job_restarted_from_its_checkpoint_counts_every_event_once(
-    flink_installed: None, tmp_path: Path
+    flink_cluster: FlinkCluster, fresh_kafka: Callable[[], str], tmp_path: Path
 ) -> None:
     events = recorded_stream(sessions=60)
     inputs = {e.event_id for e in events}
     reference = run_embedded(events, tmp_path)
     half = len(events) // 2
-    with KafkaBroker(tmp_path / "kafka") as broker:
-        args = job_args(broker.bootstrap, tmp_path, "--parallelism", "2")
-        create_topics(broker.bootstrap)
-        produce(broker.bootstrap, events[:half])
-        with running(args, tmp_path / "job-1.log") as job:
+    bootstrap = fresh_kafka()
+    args = job_args(bootstrap, tmp_path)
+    create_topics(bootstrap)
+    produce(bootstrap, events[:half])
+    with cluster_job(flink_cluster, args, tmp_path / "submit.log") as job:
 
-            def first_half_processed() -> bool:
-                # well inside the first half: how far the watermark gets at the end of what
-                # was produced depends on which partition goes idle last
-                outputs = read_outputs(broker.bootstrap, inputs)
-                updates = of_type(outputs, Topic.FANOUT, "ANALYTICS_UPDATED").values()
-                newest = max((e["timestamp"] for e in updates), default=0)
-                return newest >= events[half // 2].timestamp
+        def first_half_processed() -> bool:
+            # well inside the first half: how far the watermark gets at the end of what
+            # was produced depends on which partition goes idle last
+            outputs = read_outputs(bootstrap, inputs)
+            updates = of_type(outputs, Topic.FANOUT, "ANALYTICS_UPDATED").values()
+            newest = max((e["timestamp"] for e in updates), default=0)
+            return newest >= events[half // 2].timestamp
 
-            wait_until(job, first_half_processed, JOB_TIMEOUT_S, "the first half")
-            assert first_half_processed(), job.log_tail()
-            processed_at = time.time()
+        wait_on_cluster(flink_cluster, job, first_half_processed, JOB_TIMEOUT_S, "the first half")
+        processed_at = time.time()
 
-            def checkpointed() -> bool:
-                found = (tmp_path / "checkpoints").glob("*/chk-*/_metadata")
-                return any(m.stat().st_mtime > processed_at for m in found)
+        def checkpointed() -> Path | None:
+            found = [
+                m.parent
+                for m in (tmp_path / "checkpoints").glob("*/chk-*/_metadata")
+                if m.stat().st_mtime > processed_at
+            ]
+            return max(found, key=lambda p: p.stat().st_mtime, default=None)
 
-            wait_until(job, checkpointed, 60, "a checkpoint after the first half")
-            assert checkpointed(), job.log_tail()
-        # killed, as in a crash; the rest arrives while it is down
-        produce(broker.bootstrap, events[half:])
-        with running([*args, "--resume"], tmp_path / "job-2.log") as job:
-            state: dict[str, Any] = {}
+        checkpoint = wait_on_cluster(
+            flink_cluster, job, checkpointed, 120, "a checkpoint after the first half"
+        )
+    # cancelled without a savepoint, as in a crash; the rest arrives while it is down
+    produce(bootstrap, events[half:])
+    with cluster_job(
+        flink_cluster, args, tmp_path / "submit.log", from_savepoint=checkpoint
+    ) as job:
+        state: dict[str, Any] = {}
 
-            def caught_up() -> bool:
-                state["outputs"] = read_outputs(broker.bootstrap, inputs)
-                return same_totals(state["outputs"], reference)
+        def caught_up() -> bool:
+            state["outputs"] = read_outputs(bootstrap, inputs)
+            return same_totals(state["outputs"], reference)
 
-            wait_until(job, caught_up, JOB_TIMEOUT_S, "the end of the stream")
-            assert "restoring from" in job.log_tail(10**6)
+        wait_until(flink_cluster, job, caught_up, "the end of the stream")
     assert last_totals(state["outputs"]) == last_totals(reference)
     assert signals(state["outputs"]) == signals(reference)

@@ -368,6 +368,50 @@ class FlinkCluster:
                 raise FlinkClusterError(f"job {job_id} is {current} after {timeout:.0f} s")
             time.sleep(0.5)
 
+    def health(self, job_id: str) -> dict[str, Any]:
+        """What shows a job falling behind: per stage (vertex) the busiest subtask's busy and
+        back-pressured time (ms per second) and, for the Kafka source, the records not yet read
+        (`pendingRecords`, the consumer lag); and the latest completed checkpoint's duration
+        and size."""
+        stages = []
+        for vertex in self.job(job_id).get("vertices", []):
+            path = f"/jobs/{job_id}/vertices/{vertex['id']}/subtasks/metrics"
+            names = [m["id"] for m in self._rest("GET", path)]
+            wanted = [
+                n
+                for n in names
+                if n in ("busyTimeMsPerSecond", "backPressuredTimeMsPerSecond")
+                or n.endswith(".pendingRecords")
+            ]
+            values: dict[str, float] = {}
+            if wanted:
+                query = f"{path}?get={','.join(wanted)}&agg=max,sum"
+                for metric in self._rest("GET", query):
+                    key = "lag" if metric["id"].endswith(".pendingRecords") else metric["id"]
+                    agg = "sum" if key == "lag" else "max"
+                    values[key] = values.get(key, 0.0) + float(metric.get(agg, 0.0))
+            stages.append(
+                {
+                    "stage": vertex["name"],
+                    "parallelism": vertex["parallelism"],
+                    "busyMsPerSecond": values.get("busyTimeMsPerSecond"),
+                    "backPressuredMsPerSecond": values.get("backPressuredTimeMsPerSecond"),
+                    "lagRecords": values.get("lag"),
+                }
+            )
+        latest = self._rest("GET", f"/jobs/{job_id}/checkpoints").get("latest", {})
+        completed = latest.get("completed") or {}
+        checkpoint = (
+            {
+                "id": completed["id"],
+                "durationMs": completed.get("end_to_end_duration"),
+                "sizeBytes": completed.get("checkpointed_size", completed.get("state_size")),
+            }
+            if completed
+            else None
+        )
+        return {"stages": stages, "checkpoint": checkpoint}
+
     def cancel_all(self) -> None:
         for job in self.jobs():
             if job["state"] not in ("FAILED", "CANCELED", "FINISHED"):
@@ -434,7 +478,29 @@ def _print_status(cluster: FlinkCluster) -> int:
           f"({overview['slots-available']} free)")  # fmt: skip
     for job in cluster.jobs():
         print(f"  job {job['id']} {job['state']} {job['name']}")
+        if job["state"] == "RUNNING":
+            print("\n".join(f"    {line}" for line in health_lines(cluster.health(job["id"]))))
     return 0
+
+
+def health_lines(health: dict[str, Any]) -> list[str]:
+    """`FlinkCluster.health` for people."""
+    lines = []
+    for stage in health["stages"]:
+        lag = stage["lagRecords"]
+        lines.append(
+            f"{stage['stage'][:60]} x{stage['parallelism']}: busy {stage['busyMsPerSecond']} ms/s,"
+            f" back-pressured {stage['backPressuredMsPerSecond']} ms/s"
+            + (f", consumer lag {lag:.0f} records" if lag is not None else "")
+        )
+    checkpoint = health["checkpoint"]
+    lines.append(
+        f"last checkpoint {checkpoint['id']}: {checkpoint['durationMs']} ms, "
+        f"{checkpoint['sizeBytes']} bytes"
+        if checkpoint
+        else "no checkpoint completed yet"
+    )
+    return lines
 
 
 def cluster_main(argv: Sequence[str]) -> int:
