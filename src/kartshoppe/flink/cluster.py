@@ -46,7 +46,7 @@ from kartshoppe.flink.launcher import (
 STATE_FILE: Final = "cluster.json"
 JOBMANAGER_MEMORY: Final = "1024m"
 TASKMANAGER_MEMORY: Final = "1536m"
-READY_TIMEOUT_S: Final = 180.0
+READY_TIMEOUT_S: Final = 300.0
 SUBMIT_TIMEOUT_S: Final = 300.0
 SAVEPOINT_TIMEOUT_S: Final = 300.0
 JOB_ID: Final = re.compile(r"JobID ([0-9a-f]{32})")
@@ -110,6 +110,10 @@ def configuration(directory: Path, home: Path, rest_port: int, rpc_port: int) ->
         "state.savepoints.dir": (directory / "savepoints").resolve().as_uri(),
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
         "web.submit.enable": "false",
+        # a loaded shared machine: the 10 s defaults let a TaskManager give up starting
+        "pekko.startup-timeout": "120 s",
+        "pekko.ask.timeout": "60 s",
+        "heartbeat.timeout": "120 s",
     }
 
 
