@@ -41,8 +41,8 @@ def flink_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlinkClu
     """A real standalone Flink cluster (a JobManager and two TaskManagers, one slot each) for
     the whole session, started on first use and stopped at its end. A test cancels its jobs."""
     cluster = FlinkCluster(tmp_path_factory.mktemp("flink-cluster"), taskmanagers=2)
-    cluster.start()
     try:
+        cluster.start()
         yield cluster
     finally:
         cluster.stop()
