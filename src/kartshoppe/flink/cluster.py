@@ -242,10 +242,14 @@ class FlinkCluster:
         (self.directory / STATE_FILE).write_text(
             json.dumps({"restPort": rest_port, "rpcPort": rpc_port, "tms": self.taskmanagers})
         )
-        self._scripts(
-            ("jobmanager.sh", "start"), *[("taskmanager.sh", "start")] * self.taskmanagers
-        )
-        self.wait_ready()
+        try:
+            self._scripts(
+                ("jobmanager.sh", "start"), *[("taskmanager.sh", "start")] * self.taskmanagers
+            )
+            self.wait_ready()
+        except FlinkClusterError:
+            self.stop()  # no half-started cluster left behind
+            raise
         return True
 
     def _link_lib(self, home: Path) -> None:
