@@ -5,6 +5,7 @@ restart gives the same totals as an uninterrupted run."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -286,3 +287,44 @@ def test_processor_names_must_be_unique(tmp_path: Path) -> None:
         EmbeddedRunner(
             SqliteEventLog(tmp_path / "log.db"), tmp_path / "s.db", [Fragile(), Fragile()]
         )
+
+
+class Stuck(Processor[int]):
+    """Counts page views, but only once released: a processor that falls behind."""
+
+    name = "stuck"
+    input_topics = (Topic.EVENTS.value,)
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def key(self, event: Event) -> str | None:
+        return "count" if isinstance(event, PageView) else None
+
+    def initial_state(self) -> int:
+        return 0
+
+    def on_event(self, state: int, event: Event, ctx: Context) -> int:
+        self.release.wait(30)
+        return state + 1
+
+
+async def test_a_processor_that_falls_behind_shows_its_consumer_lag(
+    open_log: Any, tmp_path: Path
+) -> None:
+    log = await open_log("log")
+    await log.append([route(PageView(page=f"/{i}", session_id="s")) for i in range(5)])
+    stuck = Stuck()
+    r = EmbeddedRunner(log, tmp_path / "state.db", [stuck, Fragile()], idle_after_s=None)
+    await r.start()
+    try:
+        async with asyncio.timeout(30):
+            while (await r.lag())["fragile"]:
+                await asyncio.sleep(0.01)
+        assert (await r.lag())["stuck"] == 5
+        stuck.release.set()
+        await r.wait_caught_up(timeout=30)
+        assert await r.lag() == {"stuck": 0, "fragile": 0}
+    finally:
+        stuck.release.set()
+        await r.stop()

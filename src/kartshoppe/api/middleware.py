@@ -260,6 +260,7 @@ def _metrics_router(metrics: Metrics) -> APIRouter:
         runner = getattr(request.app.state, "runner", None)
         if runner is not None:
             metrics.set_processors(runner.stats(), int(time.time() * 1000))
+            metrics.set_processor_lag(await runner.lag())
         return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return router

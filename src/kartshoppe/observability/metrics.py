@@ -85,12 +85,23 @@ class Metrics:
             ["processor", "result"],
             registry=r,
         )
+        self.processor_lag = Gauge(
+            "kartshoppe_processor_lag_records",
+            "Records in a processor's input topics it has not committed yet (its consumer lag)",
+            ["processor"],
+            registry=r,
+        )
         self.processor_watermark_lag = Gauge(
             "kartshoppe_processor_watermark_lag_seconds",
             "How far a processor's event-time watermark trails the wall clock",
             ["processor"],
             registry=r,
         )
+
+    def set_processor_lag(self, lags: Mapping[str, int]) -> None:
+        """From `EmbeddedRunner.lag()`: records each processor has not committed yet."""
+        for name, records in lags.items():
+            self.processor_lag.labels(name).set(records)
 
     def set_processors(self, stats: Mapping[str, Mapping[str, int]], now_ms: int) -> None:
         """From `EmbeddedRunner.stats()`."""

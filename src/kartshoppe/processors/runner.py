@@ -637,13 +637,19 @@ class EmbeddedRunner:
                 await asyncio.sleep(0.01)
 
     async def _caught_up(self) -> bool:
+        return not any((await self.lag()).values())
+
+    async def lag(self) -> dict[str, int]:
+        """Per processor: records in its input topics it has not committed yet (its consumer
+        lag; a processor that falls behind shows a growing number)."""
         ends: dict[str, dict[int, int]] = {}
-        for instance in self._instances.values():
-            topics = instance.input_topics | instance.broadcast_topics
-            for topic in topics:
+        lags: dict[str, int] = {}
+        for name, instance in self._instances.items():
+            behind = 0
+            for topic in instance.input_topics | instance.broadcast_topics:
                 if topic not in ends:
                     ends[topic] = await self._log.end_offsets(topic)
                 for partition, end in ends[topic].items():
-                    if instance.committed_positions.get((topic, partition), 0) < end:
-                        return False
-        return True
+                    behind += max(0, end - instance.committed_positions.get((topic, partition), 0))
+            lags[name] = behind
+        return lags
