@@ -260,10 +260,23 @@ class FlinkCluster:
         for jar in [*(home / "lib").glob("*.jar"), *(home / "opt").glob("flink-python-*.jar")]:
             (self.lib_dir / jar.name).symlink_to(jar)
 
+    def _live_taskmanagers(self) -> int:
+        listed = [
+            int(line)
+            for pids in self.pid_dir.glob("flink-*-taskexecutor.pid")
+            for line in pids.read_text().split()
+        ]
+        return sum(1 for pid in listed if Path(f"/proc/{pid}").exists())
+
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
+        """Until every TaskManager has reported its slot. On a loaded machine a TaskManager may
+        give up while starting its RPC system (a fixed 10 s in Flink): one is started again."""
         wanted = self._state().get("tms", self.taskmanagers)
         deadline = time.monotonic() + timeout
         while True:
+            missing = wanted - self._live_taskmanagers()
+            if missing > 0:
+                self._scripts(*[("taskmanager.sh", "start")] * missing)
             try:
                 # a TaskManager's slots are reported a moment after it registers
                 if self.overview().get("slots-total", 0) >= wanted:
