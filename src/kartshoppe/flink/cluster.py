@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -406,7 +407,8 @@ class FlinkCluster:
             ]
             values: dict[str, float] = {}
             if wanted:
-                query = f"{path}?get={','.join(wanted)}&agg=max,sum"
+                # operator names hold brackets and spaces: quoted, or the query is refused
+                query = f"{path}?get={urllib.parse.quote(','.join(wanted), safe=',')}&agg=max,sum"
                 for metric in self._rest("GET", query):
                     key = "lag" if metric["id"].endswith(".pendingRecords") else metric["id"]
                     agg = "sum" if key == "lag" else "max"

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from kartshoppe.flink.cluster import FlinkCluster, FlinkClusterError, free_port
+from kartshoppe.flink.cluster import FlinkCluster, FlinkClusterError, free_port, health_lines
 from kartshoppe.flink.launcher import FlinkInstallError, cache_dir
 from kartshoppe.infra.kafka_broker import KafkaBrokerError, read_state, start_local, stop_local
 
@@ -165,6 +165,8 @@ class Stack:
                 f"Flink       {self.cluster.rest_url}, {overview['taskmanagers']} TaskManagers, "
                 f"job {job or 'not running'}"
             )
+            if job is not None:
+                lines += [f"  {line}" for line in health_lines(self.cluster.health(job))]
             healthy = healthy and job is not None
         else:
             lines.append("Flink       not running")
