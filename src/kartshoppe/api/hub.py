@@ -16,9 +16,11 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket
 
-from kartshoppe.domain.state import CART_EVENTS, CATALOG_EVENTS, ShopState, cart_key
+from kartshoppe.domain.state import ShopState
 from kartshoppe.domain.views import cart_view, order_view
 from kartshoppe.events import (
+    CART_EVENTS,
+    CATALOG_EVENTS,
     CartMerged,
     CartRecovered,
     Event,
@@ -26,6 +28,7 @@ from kartshoppe.events import (
     OrderPlaced,
     OrderStatusChanged,
     Recommendation,
+    event_key,
     event_to_dict,
 )
 from kartshoppe.views.catalog import CatalogView
@@ -152,14 +155,14 @@ class Hub:
             payload = message("RECOMMENDATION", recommendation=event_to_dict(event))
             self.send(self._recipients(event.session_id, event.user_id), payload)
         elif isinstance(event, CartRecovered):
-            key = cart_key(event)
+            key = event_key(event)
             if key is not None:
                 cart = cart_view(self._state.cart(key))
                 payload = message("CART_REMINDER", cart=cart, offer=event.offer)
                 self.send(self._recipients(event.session_id, event.user_id), payload)
 
     def _push_cart(self, event: Event) -> None:
-        key = cart_key(event)
+        key = event_key(event)
         if key is None:
             return
         payload = message("CART_UPDATED", cart=cart_view(self._state.cart(key)))

@@ -24,18 +24,15 @@ from kartshoppe.domain.meta import Meta
 from kartshoppe.domain.orders import Order
 from kartshoppe.domain.state import ShopState
 from kartshoppe.events import (
+    CATALOG_EVENTS,
     TRACKING_TYPES,
     BaseEvent,
     Event,
     EventValidationError,
-    FlashSaleEnded,
-    FlashSaleStarted,
     InventoryAlert,
     InventoryChanged,
     OrderStatus,
-    PriceChanged,
     Product,
-    ProductLaunched,
     Topic,
     encode_event,
     event_key,
@@ -45,12 +42,10 @@ from kartshoppe.events import (
 )
 from kartshoppe.log.port import EventLog, Message
 
-CATALOG_TYPES = (ProductLaunched, PriceChanged, FlashSaleStarted, FlashSaleEnded)
-
 
 def route(event: BaseEvent) -> Message:
     """The topic and key an event is appended under (docs/ARCHITECTURE.md, Topics)."""
-    if isinstance(event, CATALOG_TYPES):
+    if isinstance(event, CATALOG_EVENTS):
         return Message(Topic.PRODUCT_UPDATES, event.product_id, encode_event(event))
     if isinstance(event, InventoryChanged | InventoryAlert):
         return Message(Topic.INVENTORY_UPDATES, event.product_id, encode_event(event))

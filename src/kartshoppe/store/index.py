@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,8 +38,17 @@ from typing import TYPE_CHECKING, Any, Final
 import orjson
 import pyarrow as pa
 
-from kartshoppe.domain.state import CART_EVENTS, CATALOG_EVENTS, ORDER_EVENTS, ShopState
-from kartshoppe.events import EventValidationError, InventoryChanged, OrderStatus, parse_event
+from kartshoppe.domain.state import ShopState
+from kartshoppe.events import (
+    CART_EVENTS,
+    CATALOG_TYPES,
+    ORDER_EVENTS,
+    EventValidationError,
+    InventoryChanged,
+    OrderStatus,
+    event_types,
+    parse_event,
+)
 from kartshoppe.store.table import in_log_order
 
 if TYPE_CHECKING:
@@ -48,14 +57,9 @@ if TYPE_CHECKING:
 SCHEMA_VERSION: Final = "3"
 
 
-def _types(classes: Iterable[type[Any]]) -> tuple[str, ...]:
-    return tuple(str(cls.model_fields["event_type"].default) for cls in classes)
-
-
-ORDER_TYPES: Final = _types(ORDER_EVENTS)
-CATALOG_TYPES: Final = _types(CATALOG_EVENTS)
-CART_TYPES: Final = _types(CART_EVENTS)
-PRODUCT_TYPES: Final = (*CATALOG_TYPES, *_types((InventoryChanged,)))
+ORDER_TYPES: Final = event_types(ORDER_EVENTS)
+CART_TYPES: Final = event_types(CART_EVENTS)
+PRODUCT_TYPES: Final = (*CATALOG_TYPES, *event_types((InventoryChanged,)))
 """The events the shop's fold turns into a product and its stock level (see `ShopState.apply`)."""
 
 FOLD_COLUMNS: Final = ("topic", "log_partition", "log_offset", "log_timestamp", "payload")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from kartshoppe.events import Topic
+from kartshoppe.events import Topic, owner_key
 from kartshoppe.log.port import EventLog, Message
 from kartshoppe.store.table import TOPIC_ORDER, EventStore, StoreConfig, in_log_order
 
@@ -38,7 +38,7 @@ def _key(
 ) -> str | None:
     if topic in KEYED_BY_PRODUCT:
         return product_id
-    return user_id or session_id
+    return owner_key(user_id, session_id)
 
 
 def _messages(rows: pa.Table) -> list[Message]:

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from kartshoppe.events import CATALOG_TYPES
 from kartshoppe.store.table import TABLE, EventStore, StoreConfig
 
 
@@ -97,13 +98,7 @@ REPORTS: dict[str, Report] = {
     ),
     "top-products-per-category": Report(
         "the five best-selling products of each category by revenue",
-        (
-            "ORDER_PLACED",
-            "PRODUCT_LAUNCHED",
-            "PRICE_CHANGED",
-            "FLASH_SALE_STARTED",
-            "FLASH_SALE_ENDED",
-        ),
+        ("ORDER_PLACED", *CATALOG_TYPES),
         """
         WITH catalog AS (
             SELECT product_id,

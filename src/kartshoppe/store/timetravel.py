@@ -24,10 +24,9 @@ import pyarrow.compute as pc
 
 from kartshoppe.domain.state import ShopState
 from kartshoppe.domain.views import cart_view, order_view, product_view
-from kartshoppe.events import EventValidationError, OrderStatus, parse_event
+from kartshoppe.events import CATALOG_TYPES, EventValidationError, OrderStatus, parse_event
 from kartshoppe.store.index import (
     CART_TYPES,
-    CATALOG_TYPES,
     FOLD_COLUMNS,
     ORDER_TYPES,
     PRODUCT_TYPES,

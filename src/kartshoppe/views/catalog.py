@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import orjson
 
 from kartshoppe.domain.state import ShopState
 from kartshoppe.domain.views import product_view
-from kartshoppe.events import Event, now_ms
+from kartshoppe.events import CATALOG_EVENTS, Event, InventoryChanged, TrendingUpdated, now_ms
 
 Sort = Literal["relevance", "price_asc", "price_desc", "rating", "name", "newest"]
 CACHE_LIMIT = 512
 PRICE_TICK_MS = 1000
 """Cached answers also expire when a flash sale may have started or ended since."""
+CHANGES_PRODUCTS: Final = (*CATALOG_EVENTS, InventoryChanged, TrendingUpdated)
+"""The events after which a cached answer may be wrong."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +71,7 @@ class CatalogView:
         self.misses = 0
 
     def on_event(self, event: Event) -> None:
-        if event.event_type in (
-            "PRODUCT_LAUNCHED",
-            "PRICE_CHANGED",
-            "FLASH_SALE_STARTED",
-            "FLASH_SALE_ENDED",
-            "INVENTORY_CHANGED",
-            "TRENDING_UPDATED",
-        ):
+        if isinstance(event, CHANGES_PRODUCTS):
             self._cache.clear()
 
     def _cached(self, key: tuple[Any, ...], build: Any) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from kartshoppe.events import AnalyticsUpdated, Event, Recommendation, TrendingUpdated
+from kartshoppe.events import AnalyticsUpdated, Event, Recommendation, TrendingUpdated, owner_key
 
 RECOMMENDATIONS_KEPT = 5
 
@@ -53,5 +53,5 @@ class LiveView:
                 pass
 
     def recommendations(self, session_id: str, user_id: str | None) -> list[Recommendation]:
-        owner = user_id or session_id
-        return list(self._recommendations.get(owner, ()))
+        owner = owner_key(user_id, session_id)
+        return list(self._recommendations.get(owner or "", ()))

@@ -12,7 +12,7 @@ from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import CheckoutBody, OrderOut
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.views import order_view
-from kartshoppe.events import Id, OrderStatus
+from kartshoppe.events import Id, OrderStatus, owner_key
 from kartshoppe.security.guards import ORDER_OWNER
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
@@ -52,9 +52,10 @@ async def list_orders(
     user_id: Annotated[Id | None, Query(alias="userId")] = None,
     session_id: Annotated[Id | None, Query(alias="sessionId")] = None,
 ) -> Response:
-    if not (user_id or session_id):
+    owner = owner_key(user_id, session_id)
+    if not owner:
         raise DomainError("validation_error", "give a userId or a sessionId", "userId")
     state = p.service.state
-    ids = state.orders_by_owner.get(user_id or session_id or "", [])
+    ids = state.orders_by_owner.get(owner, [])
     found = sorted((state.orders[i] for i in ids), key=lambda o: -o.created_at)
     return json([order_view(o) for o in found])
