@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket
 
+from kartshoppe.api.messages import CHANNELS
 from kartshoppe.domain.state import ShopState
 from kartshoppe.domain.views import cart_view, order_view
 from kartshoppe.events import (
@@ -35,7 +36,6 @@ from kartshoppe.views.catalog import CatalogView
 
 QUEUE_LIMIT = 1000
 CLOSE_TOO_SLOW = 1013
-CHANNELS = frozenset({"analytics", "events"})
 
 
 @dataclass(eq=False)

@@ -12,18 +12,19 @@ expired snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from kartshoppe.api.errors import error_response
+from kartshoppe.api.errors import StoreUnavailableError
 from kartshoppe.api.routes._responses import json
 from kartshoppe.api.schemas import ErrorOut
 from kartshoppe.store.audit import MAX_PAGE_SIZE, AuditQuery, history
-from kartshoppe.store.reports import REPORTS, UnknownReportError, run_report
-from kartshoppe.store.table import EventStore, SnapshotUnavailableError
+from kartshoppe.store.reports import REPORTS, run_report
+from kartshoppe.store.table import EventStore
 from kartshoppe.store.timetravel import analytics_at, cart_at, order_at, product_at
 
 router = APIRouter(
@@ -31,10 +32,6 @@ router = APIRouter(
     tags=["event store"],
     responses={code: {"model": ErrorOut} for code in (400, 404, 410, 503)},
 )
-
-
-class StoreUnavailableError(RuntimeError):
-    pass
 
 
 def event_store(request: Request) -> EventStore:
@@ -45,35 +42,24 @@ def event_store(request: Request) -> EventStore:
     return store
 
 
-def _guarded(answer: Callable[[], Response]) -> Response:
+def _store(request: Request) -> Iterator[EventStore]:
+    store = event_store(request)
     try:
-        return answer()
-    except SnapshotUnavailableError as exc:
-        code = "snapshot_expired" if exc.expired else "snapshot_not_found"
-        return error_response(exc.status_code, code, str(exc))
-    except UnknownReportError as exc:
-        return error_response(404, "report_not_found", str(exc.args[0]))
+        yield store
     except ValueError as exc:
-        return error_response(400, "bad_request", str(exc))
+        # the store refuses a question it cannot answer (a page out of range, both a
+        # snapshotId and an asOf, ...): the caller's mistake, a 400
+        raise HTTPException(400, str(exc)) from exc
 
 
 def _found(kind: str, subject_id: str, state: dict[str, Any] | None) -> Response:
     """The state, or 404 when the subject did not exist yet at that snapshot."""
     if state is None:
-        return error_response(
-            404, "not_found", f"{kind} {subject_id} did not exist at that snapshot"
-        )
+        raise HTTPException(404, f"{kind} {subject_id} did not exist at that snapshot")
     return json(state)
 
 
-def _store(request: Request) -> EventStore | Response:
-    try:
-        return event_store(request)
-    except StoreUnavailableError as exc:
-        return error_response(503, "store_unavailable", str(exc))
-
-
-Store = Annotated[EventStore | Response, Depends(_store)]
+Store = Annotated[EventStore, Depends(_store)]
 SnapshotId = Annotated[int | None, Query(alias="snapshotId", ge=1)]
 AsOf = Annotated[int | None, Query(alias="asOf", ge=0, description="epoch ms")]
 
@@ -93,36 +79,26 @@ def get_history(
     snapshot_id: SnapshotId = None,
 ) -> Response:
     """Events of a session, user, product or order, newest first, one page at a time."""
-    if isinstance(store, Response):
-        return store
     if not any((session_id, user_id, product_id, order_id, start, end)):
-        return error_response(
-            400, "bad_request", "give sessionId, userId, productId, orderId or from/to"
-        )
-
-    def answer() -> Response:
-        query = AuditQuery(
-            session_id=session_id,
-            user_id=user_id,
-            product_id=product_id,
-            order_id=order_id,
-            types=tuple(t.strip() for t in types.split(",") if t.strip()),
-            start=start,
-            end=end,
-            page=page,
-            page_size=page_size,
-            snapshot_id=snapshot_id,
-        )
-        return json(history(store, query).to_json())
-
-    return _guarded(answer)
+        raise HTTPException(400, "give sessionId, userId, productId, orderId or from/to")
+    query = AuditQuery(
+        session_id=session_id,
+        user_id=user_id,
+        product_id=product_id,
+        order_id=order_id,
+        types=tuple(t.strip() for t in types.split(",") if t.strip()),
+        start=start,
+        end=end,
+        page=page,
+        page_size=page_size,
+        snapshot_id=snapshot_id,
+    )
+    return json(history(store, query).to_json())
 
 
 @router.get("/snapshots")
 def get_snapshots(store: Store) -> Response:
     """Every retained snapshot: id, commit time (epoch ms), record count."""
-    if isinstance(store, Response):
-        return store
     return json({"snapshots": [s.to_json() for s in store.snapshots()]})
 
 
@@ -133,9 +109,7 @@ def get_cart_state(
     snapshot_id: SnapshotId = None,
     as_of: AsOf = None,
 ) -> Response:
-    if isinstance(store, Response):
-        return store
-    return _guarded(lambda: json(cart_at(store, cart_id, snapshot_id, as_of)))
+    return json(cart_at(store, cart_id, snapshot_id, as_of))
 
 
 @router.get("/state/order/{orderId}")
@@ -145,11 +119,7 @@ def get_order_state(
     snapshot_id: SnapshotId = None,
     as_of: AsOf = None,
 ) -> Response:
-    if isinstance(store, Response):
-        return store
-    return _guarded(
-        lambda: _found("order", order_id, order_at(store, order_id, snapshot_id, as_of))
-    )
+    return _found("order", order_id, order_at(store, order_id, snapshot_id, as_of))
 
 
 @router.get("/state/product/{productId}")
@@ -159,21 +129,15 @@ def get_product_state(
     snapshot_id: SnapshotId = None,
     as_of: AsOf = None,
 ) -> Response:
-    if isinstance(store, Response):
-        return store
 
-    return _guarded(
-        lambda: _found("product", product_id, product_at(store, product_id, snapshot_id, as_of))
-    )
+    return _found("product", product_id, product_at(store, product_id, snapshot_id, as_of))
 
 
 @router.get("/state/analytics")
 def get_analytics_state(
     store: Store, snapshot_id: SnapshotId = None, as_of: AsOf = None
 ) -> Response:
-    if isinstance(store, Response):
-        return store
-    return _guarded(lambda: json(analytics_at(store, snapshot_id, as_of)))
+    return json(analytics_at(store, snapshot_id, as_of))
 
 
 @router.get("/reports")
@@ -189,8 +153,5 @@ def get_report(
     name: Annotated[str, Path(max_length=64)],
     snapshot_id: SnapshotId = None,
 ) -> Response:
-    if isinstance(store, Response):
-        return store
-    return _guarded(
-        lambda: json({"report": name, "rows": run_report(store, name, snapshot_id).to_pylist()})
-    )
+    rows = run_report(store, name, snapshot_id).to_pylist()
+    return json({"report": name, "rows": rows})

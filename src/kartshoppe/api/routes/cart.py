@@ -20,6 +20,7 @@ from kartshoppe.api.schemas import (
 from kartshoppe.domain.cart import cart_id_for
 from kartshoppe.domain.views import cart_view
 from kartshoppe.events import Id
+from kartshoppe.security.guards import Caller, check_named_user
 
 router = APIRouter(prefix="/cart", tags=["cart"], responses=ERRORS)
 Live = Annotated[Platform, Depends(platform)]
@@ -35,30 +36,45 @@ async def get_cart(
 
 
 @router.post("/{sessionId}/add", response_model=CartOut)
-async def add_to_cart(p: Live, session_id: SessionId, body: AddToCartBody) -> Response:
+async def add_to_cart(
+    p: Live, principal: Caller, session_id: SessionId, body: AddToCartBody
+) -> Response:
+    check_named_user(principal, body.user_id)
     cart = await p.service.add_to_cart(session_id, body.user_id, body.product_id, body.quantity)
     return json(cart_view(cart))
 
 
 @router.post("/{sessionId}/remove", response_model=CartOut)
-async def remove_from_cart(p: Live, session_id: SessionId, body: RemoveFromCartBody) -> Response:
+async def remove_from_cart(
+    p: Live, principal: Caller, session_id: SessionId, body: RemoveFromCartBody
+) -> Response:
+    check_named_user(principal, body.user_id)
     cart = await p.service.remove_from_cart(session_id, body.user_id, body.product_id)
     return json(cart_view(cart))
 
 
 @router.post("/{sessionId}/update", response_model=CartOut)
-async def update_quantity(p: Live, session_id: SessionId, body: UpdateQuantityBody) -> Response:
+async def update_quantity(
+    p: Live, principal: Caller, session_id: SessionId, body: UpdateQuantityBody
+) -> Response:
+    check_named_user(principal, body.user_id)
     cart = await p.service.change_quantity(session_id, body.user_id, body.product_id, body.quantity)
     return json(cart_view(cart))
 
 
 @router.post("/{sessionId}/clear", response_model=CartOut)
-async def clear_cart(p: Live, session_id: SessionId, body: OwnerBody) -> Response:
+async def clear_cart(
+    p: Live, principal: Caller, session_id: SessionId, body: OwnerBody
+) -> Response:
+    check_named_user(principal, body.user_id)
     cart = await p.service.clear_cart(session_id, body.user_id)
     return json(cart_view(cart))
 
 
 @router.post("/{sessionId}/merge", response_model=CartOut)
-async def merge_cart(p: Live, session_id: SessionId, body: MergeBody) -> Response:
+async def merge_cart(
+    p: Live, principal: Caller, session_id: SessionId, body: MergeBody
+) -> Response:
+    check_named_user(principal, body.user_id)
     cart = await p.service.merge_carts(session_id, body.user_id)
     return json(cart_view(cart))

@@ -12,8 +12,8 @@ from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import CheckoutBody, OrderOut
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.views import order_view
-from kartshoppe.events import Id, OrderStatus, owner_key
-from kartshoppe.security.guards import ORDER_OWNER
+from kartshoppe.events import Id, owner_key
+from kartshoppe.security.guards import ORDER_OWNER, Caller, check_named_user
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
 Live = Annotated[Platform, Depends(platform)]
@@ -28,17 +28,15 @@ OrderId = Annotated[Id, Path(alias="orderId")]
         200: {"model": OrderOut, "description": "the order of an idempotencyKey seen before"}
     },
 )
-async def checkout(p: Live, body: CheckoutBody) -> Response:
+async def checkout(p: Live, principal: Caller, body: CheckoutBody) -> Response:
+    check_named_user(principal, body.user_id)
     order, created = await p.service.checkout(body.session_id, body.user_id, body.idempotency_key)
     return json(order_view(order), 201 if created else 200)
 
 
 @router.post("/orders/{orderId}/pay", response_model=OrderOut, dependencies=ORDER_OWNER)
 async def pay_order(p: Live, order_id: OrderId) -> Response:
-    order = p.service.order(order_id)
-    if order.status != OrderStatus.PLACED:
-        raise DomainError("invalid_transition", f"order is {order.status}, not awaiting payment")
-    return json(order_view(await p.service.set_order_status(order_id, OrderStatus.PAID)))
+    return json(order_view(await p.service.pay_order(order_id)))
 
 
 @router.get("/orders/{orderId}", response_model=OrderOut, dependencies=ORDER_OWNER)
