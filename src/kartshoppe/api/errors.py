@@ -15,8 +15,6 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from kartshoppe.domain.errors import DomainError, NotFoundError
-from kartshoppe.store.reports import UnknownReportError
-from kartshoppe.store.table import SnapshotUnavailableError
 
 UNPROCESSABLE = frozenset(
     {
@@ -38,10 +36,6 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     429: "rate_limited",
 }
-
-
-class StoreUnavailableError(RuntimeError):
-    """No event store is configured: the `/store` routes answer 503."""
 
 
 def error_response(
@@ -91,24 +85,7 @@ async def on_http_error(_: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
-async def on_store_unavailable(_: Request, exc: Exception) -> Response:
-    return error_response(503, "store_unavailable", str(exc))
-
-
-async def on_snapshot_unavailable(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, SnapshotUnavailableError)
-    code = "snapshot_expired" if exc.expired else "snapshot_not_found"
-    return error_response(exc.status_code, code, str(exc))
-
-
-async def on_unknown_report(_: Request, exc: Exception) -> Response:
-    return error_response(404, "report_not_found", str(exc.args[0]))
-
-
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, on_domain_error)
-    app.add_exception_handler(StoreUnavailableError, on_store_unavailable)
-    app.add_exception_handler(SnapshotUnavailableError, on_snapshot_unavailable)
-    app.add_exception_handler(UnknownReportError, on_unknown_report)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)

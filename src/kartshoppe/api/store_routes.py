@@ -12,25 +12,74 @@ expired snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from starlette.exceptions import HTTPException
+from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from kartshoppe.api.errors import StoreUnavailableError
+from kartshoppe.api.errors import error_response
 from kartshoppe.api.routes._responses import json
 from kartshoppe.api.schemas import ErrorOut
 from kartshoppe.store.audit import MAX_PAGE_SIZE, AuditQuery, history
-from kartshoppe.store.reports import REPORTS, run_report
-from kartshoppe.store.table import EventStore
+from kartshoppe.store.reports import REPORTS, UnknownReportError, run_report
+from kartshoppe.store.table import EventStore, SnapshotUnavailableError
 from kartshoppe.store.timetravel import analytics_at, cart_at, order_at, product_at
+
+
+class StoreUnavailableError(RuntimeError):
+    pass
+
+
+class SubjectNotFoundError(LookupError):
+    """The cart, order or product did not exist yet at that snapshot."""
+
+
+def _refusal(exc: Exception) -> Response | None:
+    """The JSON error a store question ends in, or None for a fault that is not the caller's."""
+    match exc:
+        case StoreUnavailableError():
+            return error_response(503, "store_unavailable", str(exc))
+        case SnapshotUnavailableError():
+            code = "snapshot_expired" if exc.expired else "snapshot_not_found"
+            return error_response(exc.status_code, code, str(exc))
+        case UnknownReportError():
+            return error_response(404, "report_not_found", str(exc.args[0]))
+        case SubjectNotFoundError():
+            return error_response(404, "not_found", str(exc))
+        case ValueError():
+            # the store refuses a question it cannot answer (a page out of range, both a
+            # snapshotId and an asOf, ...): the caller's mistake
+            return error_response(400, "bad_request", str(exc))
+        case _:
+            return None
+
+
+class StoreRoute(APIRoute):
+    """The routes' one error boundary: what they raise is answered here, so the router works
+    the same in any app it is mounted in."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except Exception as exc:
+                refusal = _refusal(exc)
+                if refusal is None:
+                    raise
+                return refusal
+
+        return answer
+
 
 router = APIRouter(
     prefix="/store",
     tags=["event store"],
     responses={code: {"model": ErrorOut} for code in (400, 404, 410, 503)},
+    route_class=StoreRoute,
 )
 
 
@@ -42,24 +91,14 @@ def event_store(request: Request) -> EventStore:
     return store
 
 
-def _store(request: Request) -> Iterator[EventStore]:
-    store = event_store(request)
-    try:
-        yield store
-    except ValueError as exc:
-        # the store refuses a question it cannot answer (a page out of range, both a
-        # snapshotId and an asOf, ...): the caller's mistake, a 400
-        raise HTTPException(400, str(exc)) from exc
-
-
 def _found(kind: str, subject_id: str, state: dict[str, Any] | None) -> Response:
     """The state, or 404 when the subject did not exist yet at that snapshot."""
     if state is None:
-        raise HTTPException(404, f"{kind} {subject_id} did not exist at that snapshot")
+        raise SubjectNotFoundError(f"{kind} {subject_id} did not exist at that snapshot")
     return json(state)
 
 
-Store = Annotated[EventStore, Depends(_store)]
+Store = Annotated[EventStore, Depends(event_store)]
 SnapshotId = Annotated[int | None, Query(alias="snapshotId", ge=1)]
 AsOf = Annotated[int | None, Query(alias="asOf", ge=0, description="epoch ms")]
 
@@ -80,7 +119,7 @@ def get_history(
 ) -> Response:
     """Events of a session, user, product or order, newest first, one page at a time."""
     if not any((session_id, user_id, product_id, order_id, start, end)):
-        raise HTTPException(400, "give sessionId, userId, productId, orderId or from/to")
+        raise ValueError("give sessionId, userId, productId, orderId or from/to")
     query = AuditQuery(
         session_id=session_id,
         user_id=user_id,
