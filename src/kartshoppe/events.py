@@ -343,8 +343,57 @@ class TrendingUpdated(BaseEvent):
     categories: tuple[ScoredCategory, ...] = ()
 
 
+class TopProduct(Model):
+    product_id: str
+    name: str
+    score: float
+
+
+class TopCategory(Model):
+    category: str
+    score: float
+
+
+class Analytics(Model):
+    """The live analytics totals: `GET /analytics`, the `ANALYTICS` push and the `analytics` of
+    `ANALYTICS_UPDATED` (what each counts: `processors.analytics`)."""
+
+    live_users: int
+    events_per_second: float
+    total_events: int | None = None
+    """Absent, like `abandonedCarts`, until the processors publish their first totals."""
+    orders: int
+    revenue: float
+    funnel: dict[str, int]
+    abandoned_carts: int | None = None
+    abandonment_rate: float
+    recovered_carts: int
+    top_products: tuple[TopProduct, ...]
+    top_categories: tuple[TopCategory, ...]
+    updated_at: int
+
+    @classmethod
+    def quiet(cls) -> Analytics:
+        """The totals of a shop nobody has visited yet."""
+        return cls(
+            live_users=0,
+            events_per_second=0.0,
+            orders=0,
+            revenue=0.0,
+            funnel=dict.fromkeys(("views", "carts", "checkouts", "orders"), 0),
+            abandonment_rate=0.0,
+            recovered_carts=0,
+            top_products=(),
+            top_categories=(),
+            updated_at=0,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
 class AnalyticsUpdated(BaseEvent):
-    """The live analytics totals, emitted about once a second (shape: docs/API.md `/analytics`)."""
+    """The live analytics totals, emitted about once a second: an `Analytics` in its JSON form."""
 
     event_type: Literal["ANALYTICS_UPDATED"] = "ANALYTICS_UPDATED"
     analytics: dict[str, Any]

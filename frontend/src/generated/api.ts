@@ -652,8 +652,14 @@ export interface components {
             /** Userid */
             userId?: string | null;
         };
-        /** AnalyticsOut */
-        AnalyticsOut: {
+        /**
+         * Analytics
+         * @description The live analytics totals: `GET /analytics`, the `ANALYTICS` push and the `analytics` of
+         *     `ANALYTICS_UPDATED` (what each counts: `processors.analytics`).
+         */
+        Analytics: {
+            /** Abandonedcarts */
+            abandonedCarts?: number | null;
             /** Abandonmentrate */
             abandonmentRate: number;
             /** Eventspersecond */
@@ -671,17 +677,13 @@ export interface components {
             /** Revenue */
             revenue: number;
             /** Topcategories */
-            topCategories: {
-                [key: string]: unknown;
-            }[];
+            topCategories: components["schemas"]["TopCategory"][];
             /** Topproducts */
-            topProducts: {
-                [key: string]: unknown;
-            }[];
+            topProducts: components["schemas"]["TopProduct"][];
+            /** Totalevents */
+            totalEvents?: number | null;
             /** Updatedat */
             updatedAt: number;
-        } & {
-            [key: string]: unknown;
         };
         /** CartLineOut */
         CartLineOut: {
@@ -891,7 +893,10 @@ export interface components {
             /** Price */
             price: number;
         };
-        /** ProductOut */
+        /**
+         * ProductOut
+         * @description A product with its live stock and the price a shopper pays now.
+         */
         ProductOut: {
             /** Available */
             available: number;
@@ -1012,6 +1017,22 @@ export interface components {
             token: string;
             /** Userid */
             userId: string;
+        };
+        /** TopCategory */
+        TopCategory: {
+            /** Category */
+            category: string;
+            /** Score */
+            score: number;
+        };
+        /** TopProduct */
+        TopProduct: {
+            /** Name */
+            name: string;
+            /** Productid */
+            productId: string;
+            /** Score */
+            score: number;
         };
         /** TrackOut */
         TrackOut: {
@@ -1704,7 +1725,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnalyticsOut"];
+                    "application/json": components["schemas"]["Analytics"];
                 };
             };
             /** @description Bad Request */

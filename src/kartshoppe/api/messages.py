@@ -10,9 +10,9 @@ from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
-from kartshoppe.api.schemas import BodyQuantity
+from kartshoppe.api.schemas import BodyQuantity, CartOut, FieldError, OrderOut, ProductOut
 from kartshoppe.domain.errors import DomainError
-from kartshoppe.events import Id, Model
+from kartshoppe.events import Analytics, Event, Id, Model, Recommendation
 
 Channel = Literal["analytics", "events"]
 CHANNELS: Final = frozenset(get_args(Channel))
@@ -86,3 +86,107 @@ def parse_command(data: dict[str, Any]) -> ClientMessage:
             code = "line_limit"  # what the cart's rules call a quantity out of range
         text = f"{field}: {error['msg']}" if field else str(error["msg"])
         raise DomainError(code, text, field) from exc
+
+
+# --- server to client: what the hub pushes (built in `api.hub` and `api.ws`) ------------------
+
+
+class Push(Model):
+    pass
+
+
+class Connected(Push):
+    type: Literal["CONNECTED"]
+    session_id: str
+    user_id: str | None
+
+
+class CartUpdated(Push):
+    type: Literal["CART_UPDATED"]
+    cart: CartOut
+
+
+class ProductUpdated(Push):
+    type: Literal["PRODUCT_UPDATED"]
+    product: ProductOut
+    change: str
+    """The catalog event's type."""
+
+
+class InventoryUpdated(Push):
+    type: Literal["INVENTORY_UPDATED"]
+    product_id: str
+    stock: int
+    reserved: int
+    available: int
+    low_stock: bool
+    sold_out: bool
+
+
+class OrderUpdated(Push):
+    type: Literal["ORDER_UPDATED"]
+    order: OrderOut
+
+
+class RecommendationPushed(Push):
+    type: Literal["RECOMMENDATION"]
+    recommendation: Recommendation
+
+
+class AnalyticsPushed(Push):
+    type: Literal["ANALYTICS"]
+    analytics: Analytics
+
+
+class EventPushed(Push):
+    """Every applied event, to the `events` channel."""
+
+    type: Literal["EVENT"]
+    event: Event
+
+
+class CartReminder(Push):
+    type: Literal["CART_REMINDER"]
+    cart: CartOut
+    offer: str
+
+
+class ErrorPushed(Push):
+    """A refused message; `message` and `field`, or the tracking rejection's `details`."""
+
+    type: Literal["ERROR"]
+    error: str
+    message: str | None = None
+    field: str | None = None
+    details: list[FieldError] | None = None
+
+
+class Pong(Push):
+    type: Literal["PONG"]
+
+
+ServerMessage = Annotated[
+    Connected
+    | CartUpdated
+    | ProductUpdated
+    | InventoryUpdated
+    | OrderUpdated
+    | RecommendationPushed
+    | AnalyticsPushed
+    | EventPushed
+    | CartReminder
+    | ErrorPushed
+    | Pong,
+    Field(discriminator="type"),
+]
+
+
+class SocketMessages(Model):
+    """Both directions in one schema, for generating the frontend's TypeScript types."""
+
+    client: ClientMessage
+    server: ServerMessage
+
+
+def json_schema() -> dict[str, Any]:
+    return SocketMessages.model_json_schema(by_alias=True, mode="serialization")

@@ -22,10 +22,10 @@ from kartshoppe.api.messages import (
     parse_command,
 )
 from kartshoppe.api.platform import Platform
+from kartshoppe.api.schemas import CartOut
 from kartshoppe.api.ws_guard import CLOSE_POLICY, message_budget, over_budget, socket_refusal
 from kartshoppe.domain.cart import cart_id_for
 from kartshoppe.domain.errors import DomainError
-from kartshoppe.domain.views import cart_view
 from kartshoppe.events import Id
 
 router = APIRouter()
@@ -91,7 +91,7 @@ async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) ->
     conn = Connection(websocket, session_id, uid)
     p.hub.register(conn)
     pump = asyncio.create_task(conn.pump())
-    cart = cart_view(p.service.state.cart(cart_id_for(session_id, uid)))
+    cart = CartOut.of(p.service.state.cart(cart_id_for(session_id, uid))).to_json()
     p.hub.send([conn], message("CONNECTED", sessionId=session_id, userId=uid))
     p.hub.send([conn], message("CART_UPDATED", cart=cart))
     try:

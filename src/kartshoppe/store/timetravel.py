@@ -22,8 +22,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kartshoppe.api.schemas import CartOut, OrderOut, ProductOut
 from kartshoppe.domain.state import ShopState
-from kartshoppe.domain.views import cart_view, order_view, product_view
 from kartshoppe.events import CATALOG_TYPES, EventValidationError, OrderStatus, parse_event
 from kartshoppe.store.index import (
     CART_TYPES,
@@ -77,7 +77,10 @@ def cart_at(
     index = store.index_at(sid)
     if index is None:
         return cart_at_from_table(store, cart_id, sid)
-    return {**_stamp(store, sid), "cart": cart_view(_cart_state(index, cart_id, sid).cart(cart_id))}
+    return {
+        **_stamp(store, sid),
+        "cart": CartOut.of(_cart_state(index, cart_id, sid).cart(cart_id)).to_json(),
+    }
 
 
 def _cart_state(index: StoreIndex, cart_id: str, sid: int) -> ShopState:
@@ -116,7 +119,7 @@ def order_at(
         sid,
     )
     order = fold_in_log_order(rows).orders.get(order_id)
-    return None if order is None else {**_stamp(store, sid), "order": order_view(order)}
+    return None if order is None else {**_stamp(store, sid), "order": OrderOut.of(order).to_json()}
 
 
 def product_at(
@@ -144,7 +147,7 @@ def _product_answer(
         return None
     stamp = _stamp(store, sid)
     level = state.stock.get(product_id)
-    return {**stamp, "product": product_view(product, level, stamp["commitTime"])}
+    return {**stamp, "product": ProductOut.of(product, level, stamp["commitTime"]).to_json()}
 
 
 def analytics_at(
@@ -186,7 +189,7 @@ def cart_at_from_table(
         ]
     )
     state = _fold_rows(store.read(sid, where=where))
-    return {**_stamp(store, sid), "cart": cart_view(state.cart(cart_id))}
+    return {**_stamp(store, sid), "cart": CartOut.of(state.cart(cart_id)).to_json()}
 
 
 def order_at_from_table(
@@ -195,7 +198,7 @@ def order_at_from_table(
     sid = store.resolve_snapshot(snapshot_id, as_of)
     state = _fold_rows(store.read(sid, where=store.predicates().equal("order_id", order_id)))
     order = state.orders.get(order_id)
-    return None if order is None else {**_stamp(store, sid), "order": order_view(order)}
+    return None if order is None else {**_stamp(store, sid), "order": OrderOut.of(order).to_json()}
 
 
 def product_at_from_table(

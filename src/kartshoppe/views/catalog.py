@@ -13,8 +13,8 @@ from typing import Any, Final, Literal
 
 import orjson
 
+from kartshoppe.api.schemas import ProductOut
 from kartshoppe.domain.state import ShopState
-from kartshoppe.domain.views import product_view
 from kartshoppe.events import CATALOG_EVENTS, Event, InventoryChanged, TrendingUpdated, now_ms
 
 Sort = Literal["relevance", "price_asc", "price_desc", "rating", "name", "newest"]
@@ -91,7 +91,7 @@ class CatalogView:
         product = self._state.products.get(product_id)
         if product is None:
             return None
-        return product_view(product, self._state.stock.get(product_id), now_ms())
+        return ProductOut.of(product, self._state.stock.get(product_id), now_ms()).to_json()
 
     def product_bytes(self, product_id: str) -> bytes | None:
         if product_id not in self._state.products:
@@ -101,7 +101,9 @@ class CatalogView:
     def all_views(self) -> list[dict[str, Any]]:
         at = now_ms()
         stock = self._state.stock
-        return [product_view(p, stock.get(p.id), at) for p in self._state.products.values()]
+        return [
+            ProductOut.of(p, stock.get(p.id), at).to_json() for p in self._state.products.values()
+        ]
 
     def search(self, query: ProductQuery) -> dict[str, Any]:
         terms = [t for t in (query.q or "").lower().split() if t]

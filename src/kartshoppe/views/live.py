@@ -8,24 +8,19 @@ runner (embedded or Flink) produced them.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import Any, Final
 
-from kartshoppe.events import AnalyticsUpdated, Event, Recommendation, TrendingUpdated, owner_key
+from kartshoppe.events import (
+    Analytics,
+    AnalyticsUpdated,
+    Event,
+    Recommendation,
+    TrendingUpdated,
+    owner_key,
+)
 
 RECOMMENDATIONS_KEPT = 5
-
-EMPTY_ANALYTICS: dict[str, Any] = {
-    "liveUsers": 0,
-    "eventsPerSecond": 0.0,
-    "orders": 0,
-    "revenue": 0.0,
-    "funnel": {"views": 0, "carts": 0, "checkouts": 0, "orders": 0},
-    "abandonmentRate": 0.0,
-    "recoveredCarts": 0,
-    "topProducts": [],
-    "topCategories": [],
-    "updatedAt": 0,
-}
+EMPTY_ANALYTICS: Final = Analytics.quiet().to_json()
 
 
 class LiveView:

@@ -18,7 +18,6 @@ from kartshoppe.api.schemas import (
     RestockBody,
     StatusBody,
 )
-from kartshoppe.domain.views import order_view
 from kartshoppe.events import Id, Product, new_id
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=ERRORS)
@@ -80,4 +79,4 @@ async def end_flash_sale(p: Live, product_id: ProductId) -> Response:
 async def set_order_status(
     p: Live, order_id: Annotated[Id, Path(alias="orderId")], body: StatusBody
 ) -> Response:
-    return json(order_view(await p.service.set_order_status(order_id, body.status)))
+    return json(OrderOut.of(await p.service.set_order_status(order_id, body.status)).to_json())

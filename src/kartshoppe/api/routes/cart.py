@@ -18,7 +18,6 @@ from kartshoppe.api.schemas import (
     UpdateQuantityBody,
 )
 from kartshoppe.domain.cart import cart_id_for
-from kartshoppe.domain.views import cart_view
 from kartshoppe.events import Id
 from kartshoppe.security.guards import Caller, check_named_user
 
@@ -32,7 +31,7 @@ async def get_cart(
     p: Live, session_id: SessionId, user_id: Annotated[Id | None, Query(alias="userId")] = None
 ) -> Response:
     cart = p.service.state.cart(cart_id_for(session_id, user_id))
-    return json(cart_view(cart))
+    return json(CartOut.of(cart).to_json())
 
 
 @router.post("/{sessionId}/add", response_model=CartOut)
@@ -41,7 +40,7 @@ async def add_to_cart(
 ) -> Response:
     check_named_user(principal, body.user_id)
     cart = await p.service.add_to_cart(session_id, body.user_id, body.product_id, body.quantity)
-    return json(cart_view(cart))
+    return json(CartOut.of(cart).to_json())
 
 
 @router.post("/{sessionId}/remove", response_model=CartOut)
@@ -50,7 +49,7 @@ async def remove_from_cart(
 ) -> Response:
     check_named_user(principal, body.user_id)
     cart = await p.service.remove_from_cart(session_id, body.user_id, body.product_id)
-    return json(cart_view(cart))
+    return json(CartOut.of(cart).to_json())
 
 
 @router.post("/{sessionId}/update", response_model=CartOut)
@@ -59,7 +58,7 @@ async def update_quantity(
 ) -> Response:
     check_named_user(principal, body.user_id)
     cart = await p.service.change_quantity(session_id, body.user_id, body.product_id, body.quantity)
-    return json(cart_view(cart))
+    return json(CartOut.of(cart).to_json())
 
 
 @router.post("/{sessionId}/clear", response_model=CartOut)
@@ -68,7 +67,7 @@ async def clear_cart(
 ) -> Response:
     check_named_user(principal, body.user_id)
     cart = await p.service.clear_cart(session_id, body.user_id)
-    return json(cart_view(cart))
+    return json(CartOut.of(cart).to_json())
 
 
 @router.post("/{sessionId}/merge", response_model=CartOut)
@@ -77,4 +76,4 @@ async def merge_cart(
 ) -> Response:
     check_named_user(principal, body.user_id)
     cart = await p.service.merge_carts(session_id, body.user_id)
-    return json(cart_view(cart))
+    return json(CartOut.of(cart).to_json())

@@ -11,7 +11,6 @@ from kartshoppe.api.platform import Platform, platform
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import CheckoutBody, OrderOut
 from kartshoppe.domain.errors import DomainError
-from kartshoppe.domain.views import order_view
 from kartshoppe.events import Id, owner_key
 from kartshoppe.security.guards import ORDER_OWNER, Caller, check_named_user
 
@@ -31,17 +30,17 @@ OrderId = Annotated[Id, Path(alias="orderId")]
 async def checkout(p: Live, principal: Caller, body: CheckoutBody) -> Response:
     check_named_user(principal, body.user_id)
     order, created = await p.service.checkout(body.session_id, body.user_id, body.idempotency_key)
-    return json(order_view(order), 201 if created else 200)
+    return json(OrderOut.of(order).to_json(), 201 if created else 200)
 
 
 @router.post("/orders/{orderId}/pay", response_model=OrderOut, dependencies=ORDER_OWNER)
 async def pay_order(p: Live, order_id: OrderId) -> Response:
-    return json(order_view(await p.service.pay_order(order_id)))
+    return json(OrderOut.of(await p.service.pay_order(order_id)).to_json())
 
 
 @router.get("/orders/{orderId}", response_model=OrderOut, dependencies=ORDER_OWNER)
 async def get_order(p: Live, order_id: OrderId) -> Response:
-    return json(order_view(p.service.order(order_id)))
+    return json(OrderOut.of(p.service.order(order_id)).to_json())
 
 
 @router.get("/orders", response_model=list[OrderOut])
@@ -56,4 +55,4 @@ async def list_orders(
     state = p.service.state
     ids = state.orders_by_owner.get(owner, [])
     found = sorted((state.orders[i] for i in ids), key=lambda o: -o.created_at)
-    return json([order_view(o) for o in found])
+    return json([OrderOut.of(o).to_json() for o in found])
