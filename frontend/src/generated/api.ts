@@ -685,6 +685,37 @@ export interface components {
             /** Updatedat */
             updatedAt: number;
         };
+        /** AnalyticsAt */
+        AnalyticsAt: {
+            /** Cancelledorders */
+            cancelledOrders: number;
+            /** Committime */
+            commitTime: number;
+            /** Eventsbytype */
+            eventsByType: {
+                [key: string]: number;
+            };
+            /** Funnel */
+            funnel: {
+                [key: string]: number;
+            };
+            /** Orders */
+            orders: number;
+            /** Revenue */
+            revenue: number;
+            /** Snapshotid */
+            snapshotId: number;
+            /** Totalevents */
+            totalEvents: number;
+        };
+        /** CartAt */
+        CartAt: {
+            cart: components["schemas"]["CartOut"];
+            /** Committime */
+            commitTime: number;
+            /** Snapshotid */
+            snapshotId: number;
+        };
         /** CartLineOut */
         CartLineOut: {
             /** Linetotal */
@@ -778,6 +809,29 @@ export interface components {
             /** Status */
             status: string;
         };
+        /**
+         * HistoryPage
+         * @description Events of a subject, newest first: `events` are the stored events' JSON, `entries` the
+         *     rows they were stored in (log position and snapshot).
+         */
+        HistoryPage: {
+            /** Entries */
+            entries: {
+                [key: string]: unknown;
+            }[];
+            /** Events */
+            events: {
+                [key: string]: unknown;
+            }[];
+            /** Page */
+            page: number;
+            /** Pagesize */
+            pageSize: number;
+            /** Snapshotid */
+            snapshotId: number | null;
+            /** Total */
+            total: number;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -845,6 +899,14 @@ export interface components {
             /** Userid */
             userId: string;
         };
+        /** OrderAt */
+        OrderAt: {
+            /** Committime */
+            commitTime: number;
+            order: components["schemas"]["OrderOut"];
+            /** Snapshotid */
+            snapshotId: number;
+        };
         /** OrderLineOut */
         OrderLineOut: {
             /** Name */
@@ -892,6 +954,14 @@ export interface components {
         PriceBody: {
             /** Price */
             price: number;
+        };
+        /** ProductAt */
+        ProductAt: {
+            /** Committime */
+            commitTime: number;
+            product: components["schemas"]["ProductOut"];
+            /** Snapshotid */
+            snapshotId: number;
         };
         /**
          * ProductOut
@@ -988,6 +1058,27 @@ export interface components {
             /** Userid */
             userId?: string | null;
         };
+        /** ReportInfo */
+        ReportInfo: {
+            /** Description */
+            description: string;
+            /** Name */
+            name: string;
+        };
+        /** ReportOut */
+        ReportOut: {
+            /** Report */
+            report: string;
+            /** Rows */
+            rows: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** ReportsOut */
+        ReportsOut: {
+            /** Reports */
+            reports: components["schemas"]["ReportInfo"][];
+        };
         /** RestockBody */
         RestockBody: {
             /** Quantity */
@@ -998,6 +1089,24 @@ export interface components {
          * @enum {string}
          */
         Role: "shopper" | "operator";
+        /** SnapshotOut */
+        SnapshotOut: {
+            /** Commitkind */
+            commitKind: string;
+            /** Committime */
+            commitTime: number;
+            /** Deltarecordcount */
+            deltaRecordCount: number;
+            /** Recordcount */
+            recordCount: number;
+            /** Snapshotid */
+            snapshotId: number;
+        };
+        /** SnapshotsOut */
+        SnapshotsOut: {
+            /** Snapshots */
+            snapshots: components["schemas"]["SnapshotOut"][];
+        };
         /** StatusBody */
         StatusBody: {
             status: components["schemas"]["OrderStatus"];
@@ -3723,7 +3832,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["HistoryPage"];
                 };
             };
             /** @description Bad Request */
@@ -3824,7 +3933,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ReportsOut"];
                 };
             };
             /** @description Bad Request */
@@ -3920,7 +4029,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ReportOut"];
                 };
             };
             /** @description Bad Request */
@@ -4021,7 +4130,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SnapshotsOut"];
                 };
             };
             /** @description Bad Request */
@@ -4117,7 +4226,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["AnalyticsAt"];
                 };
             };
             /** @description Bad Request */
@@ -4224,7 +4333,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["CartAt"];
                 };
             };
             /** @description Bad Request */
@@ -4331,7 +4440,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["OrderAt"];
                 };
             };
             /** @description Bad Request */
@@ -4438,7 +4547,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ProductAt"];
                 };
             };
             /** @description Bad Request */

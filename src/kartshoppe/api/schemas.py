@@ -295,3 +295,70 @@ class RecommendationOut(Model):
 class Health(Model):
     status: str
     records_applied: int = 0
+
+
+# --- the event store's answers (`/store/*`, built by `kartshoppe.store`) ----------------------
+
+
+class SnapshotOut(Model):
+    snapshot_id: int
+    commit_time: int
+    record_count: int
+    delta_record_count: int
+    commit_kind: str
+
+
+class SnapshotsOut(Model):
+    snapshots: list[SnapshotOut]
+
+
+class HistoryPage(Model):
+    """Events of a subject, newest first: `events` are the stored events' JSON, `entries` the
+    rows they were stored in (log position and snapshot)."""
+
+    events: list[dict[str, Any]]
+    total: int
+    page: int
+    page_size: int
+    snapshot_id: int | None
+    entries: list[dict[str, Any]]
+
+
+class AsOfSnapshot(Model):
+    snapshot_id: int
+    commit_time: int
+
+
+class CartAt(AsOfSnapshot):
+    cart: CartOut
+
+
+class OrderAt(AsOfSnapshot):
+    order: OrderOut
+
+
+class ProductAt(AsOfSnapshot):
+    product: ProductOut
+
+
+class AnalyticsAt(AsOfSnapshot):
+    total_events: int
+    events_by_type: dict[str, int]
+    funnel: dict[str, int]
+    orders: int
+    cancelled_orders: int
+    revenue: float
+
+
+class ReportInfo(Model):
+    name: str
+    description: str
+
+
+class ReportsOut(Model):
+    reports: list[ReportInfo]
+
+
+class ReportOut(Model):
+    report: str
+    rows: list[dict[str, Any]]

@@ -21,7 +21,17 @@ from starlette.responses import Response
 
 from kartshoppe.api.errors import error_response
 from kartshoppe.api.routes._responses import json
-from kartshoppe.api.schemas import ErrorOut
+from kartshoppe.api.schemas import (
+    AnalyticsAt,
+    CartAt,
+    ErrorOut,
+    HistoryPage,
+    OrderAt,
+    ProductAt,
+    ReportOut,
+    ReportsOut,
+    SnapshotsOut,
+)
 from kartshoppe.store.audit import MAX_PAGE_SIZE, AuditQuery, history
 from kartshoppe.store.reports import REPORTS, UnknownReportError, run_report
 from kartshoppe.store.table import EventStore, SnapshotUnavailableError
@@ -103,7 +113,7 @@ SnapshotId = Annotated[int | None, Query(alias="snapshotId", ge=1)]
 AsOf = Annotated[int | None, Query(alias="asOf", ge=0, description="epoch ms")]
 
 
-@router.get("/history")
+@router.get("/history", response_model=HistoryPage)
 def get_history(
     store: Store,
     session_id: Annotated[str | None, Query(alias="sessionId", max_length=128)] = None,
@@ -135,13 +145,13 @@ def get_history(
     return json(history(store, query).to_json())
 
 
-@router.get("/snapshots")
+@router.get("/snapshots", response_model=SnapshotsOut)
 def get_snapshots(store: Store) -> Response:
     """Every retained snapshot: id, commit time (epoch ms), record count."""
     return json({"snapshots": [s.to_json() for s in store.snapshots()]})
 
 
-@router.get("/state/cart/{cartId}")
+@router.get("/state/cart/{cartId}", response_model=CartAt)
 def get_cart_state(
     store: Store,
     cart_id: Annotated[str, Path(alias="cartId", max_length=128)],
@@ -151,7 +161,7 @@ def get_cart_state(
     return json(cart_at(store, cart_id, snapshot_id, as_of))
 
 
-@router.get("/state/order/{orderId}")
+@router.get("/state/order/{orderId}", response_model=OrderAt)
 def get_order_state(
     store: Store,
     order_id: Annotated[str, Path(alias="orderId", max_length=128)],
@@ -161,7 +171,7 @@ def get_order_state(
     return _found("order", order_id, order_at(store, order_id, snapshot_id, as_of))
 
 
-@router.get("/state/product/{productId}")
+@router.get("/state/product/{productId}", response_model=ProductAt)
 def get_product_state(
     store: Store,
     product_id: Annotated[str, Path(alias="productId", max_length=128)],
@@ -172,21 +182,21 @@ def get_product_state(
     return _found("product", product_id, product_at(store, product_id, snapshot_id, as_of))
 
 
-@router.get("/state/analytics")
+@router.get("/state/analytics", response_model=AnalyticsAt)
 def get_analytics_state(
     store: Store, snapshot_id: SnapshotId = None, as_of: AsOf = None
 ) -> Response:
     return json(analytics_at(store, snapshot_id, as_of))
 
 
-@router.get("/reports")
+@router.get("/reports", response_model=ReportsOut)
 def list_reports() -> Response:
     return json(
         {"reports": [{"name": n, "description": r.description} for n, r in REPORTS.items()]}
     )
 
 
-@router.get("/reports/{name}")
+@router.get("/reports/{name}", response_model=ReportOut)
 def get_report(
     store: Store,
     name: Annotated[str, Path(max_length=64)],
