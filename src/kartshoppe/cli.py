@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,19 +25,17 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {
-        "HOST": args.host,
-        "PORT": args.port,
-        "DATA_DIR": args.data_dir,
-        "BUS": args.bus,
-        "BOOTSTRAP": args.bootstrap,
-        "PROCESSORS": args.processors,
-        "SEED": "0" if args.no_seed else None,
+    """The environment's settings with the flags given on top."""
+    flags = {
+        "host": args.host,
+        "port": args.port,
+        "data_dir": args.data_dir,
+        "bus": args.bus,
+        "bootstrap": args.bootstrap,
+        "processors": args.processors,
+        "seed": False if args.no_seed else None,
     }
-    for name, value in overrides.items():
-        if value is not None:
-            os.environ[f"KARTSHOPPE_{name}"] = str(value)
-    return Settings()
+    return Settings().model_copy(update={k: v for k, v in flags.items() if v is not None})
 
 
 def _kafka_unreachable(bootstrap: str) -> str | None:
@@ -112,8 +109,7 @@ def replay_main(argv: list[str]) -> int:
     from kartshoppe.store.replay import build_replay_parser, replay_with_progress_bar, summary
 
     args = build_replay_parser().parse_args(argv)
-    os.environ["KARTSHOPPE_DATA_DIR"] = str(args.data_dir)
-    settings = Settings()
+    settings = Settings().model_copy(update={"data_dir": args.data_dir})
 
     async def run() -> list[str]:
         event_log = make_log(settings)

@@ -7,7 +7,6 @@ calls `guard_log` on the event log it opens and `observe_platform` on the assemb
 
 from __future__ import annotations
 
-import os
 import re
 import time
 import uuid
@@ -314,12 +313,12 @@ def document_edge_answers(app: FastAPI) -> None:
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Auth state, the edge middleware, `/metrics` and the error handlers of this issue."""
-    configure_logging()
+    configure_logging(settings.log_level)
     metrics = Metrics()
-    tracing = Tracing()
-    auth = Auth.for_data_dir(settings.data_dir)
-    limiter = RateLimiter(limits_from_env())
-    max_body = int(os.environ.get("KARTSHOPPE_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY)))
+    tracing = Tracing(settings.otel_exporter)
+    auth = Auth.from_settings(settings)
+    limiter = RateLimiter(limits_from_env(settings.rate_limits()))
+    max_body = settings.max_body_bytes
     app.state.metrics = metrics
     app.state.tracing = tracing
     app.state.auth = auth

@@ -9,7 +9,6 @@ default 50 requests a second from one address, so only floods are cut.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -58,8 +57,9 @@ DEFAULTS: Final[Mapping[RouteClass, str]] = {
 }
 
 
-def limits_from_env(env: Mapping[str, str] | None = None) -> dict[RouteClass, Limit | None]:
-    source = os.environ if env is None else env
+def limits_from_env(source: Mapping[str, str]) -> dict[RouteClass, Limit | None]:
+    """The limit of each class from `KARTSHOPPE_RATE_<CLASS>` in `source` (see
+    `Settings.rate_limits`), else its default."""
     limits: dict[RouteClass, Limit | None] = {}
     for route_class, default in DEFAULTS.items():
         name = f"KARTSHOPPE_RATE_{route_class.value.upper()}"
