@@ -34,9 +34,9 @@ from typing import Any
 import orjson
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+from kartshoppe.eventlog.port import Message
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import Topic
-from kartshoppe.log.port import Message
-from kartshoppe.log.sqlite import SqliteEventLog
 from kartshoppe.store import timetravel as tt
 from kartshoppe.store.audit import AuditQuery, history, history_from_table
 from kartshoppe.store.sink import PaimonSink, SinkConfig

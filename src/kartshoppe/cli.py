@@ -46,8 +46,8 @@ def _kafka_unreachable(bootstrap: str) -> str | None:
     """
     import asyncio
 
-    from kartshoppe.log.kafka import KafkaEventLog
-    from kartshoppe.log.port import LogUnavailableError
+    from kartshoppe.eventlog.kafka import KafkaEventLog
+    from kartshoppe.eventlog.port import LogUnavailableError
 
     async def probe() -> None:
         async with KafkaEventLog(bootstrap):

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 class CircuitOpenError(RuntimeError):
@@ -90,7 +90,7 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at = None
         if changed:
-            log.warning("circuit %s closed", self.name)
+            logger.warning("circuit %s closed", self.name)
             self._notify()
 
     def record_failure(self) -> None:
@@ -98,7 +98,7 @@ class CircuitBreaker:
         # a failed half-open trial re-opens at once; a closed breaker opens at the threshold
         if self._opened_at is not None or self._failures >= self.failure_threshold:
             self._opened_at = self._clock()
-            log.warning("circuit %s open after %d failures", self.name, self._failures)
+            logger.warning("circuit %s open after %d failures", self.name, self._failures)
             self._notify()
 
     async def call(self, fn: Callable[[], Awaitable[T]]) -> T:
@@ -145,7 +145,7 @@ async def retry(
             if attempt + 1 >= attempts:
                 raise
             delay = backoff.delay(attempt)
-            log.info("retrying after %s (attempt %d, in %.2fs)", exc, attempt + 1, delay)
+            logger.info("retrying after %s (attempt %d, in %.2fs)", exc, attempt + 1, delay)
             await sleep(delay)
     raise AssertionError("unreachable: attempts must be at least 1")
 
@@ -168,7 +168,7 @@ def retry_sync(
             if attempt + 1 >= attempts:
                 raise
             delay = backoff.delay(attempt)
-            log.info("retrying after %s (attempt %d, in %.2fs)", exc, attempt + 1, delay)
+            logger.info("retrying after %s (attempt %d, in %.2fs)", exc, attempt + 1, delay)
             sleep(delay)
     raise AssertionError("unreachable: attempts must be at least 1")
 
@@ -194,7 +194,7 @@ async def supervise(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("%s failed (%s); restarting", name, exc)
+            logger.warning("%s failed (%s); restarting", name, exc)
         delay = backoff.delay(min(restarts, 16))
         restarts += 1
         with contextlib.suppress(TimeoutError):

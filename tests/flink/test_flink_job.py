@@ -20,6 +20,7 @@ import orjson
 import pytest
 from flink_support import HOUR, FlinkJob, ShopStream, create_topics, produce, read_topic, running
 
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import (
     BaseEvent,
     InventoryChanged,
@@ -31,7 +32,6 @@ from kartshoppe.events import (
 )
 from kartshoppe.flink import launcher
 from kartshoppe.infra.kafka_broker import KafkaBroker
-from kartshoppe.log.sqlite import SqliteEventLog
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
 from kartshoppe.store.table import EventStore, StoreConfig

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from store_support import append_all, shop_day
 
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent
-from kartshoppe.log.sqlite import SqliteEventLog
 from kartshoppe.store.sink import PaimonSink, SinkConfig
 from kartshoppe.store.table import EventStore, StoreConfig
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from store_support import DAY0, append_all, message, shop_day
 
+from kartshoppe.eventlog.port import Record
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import OrderStatus, OrderStatusChanged
-from kartshoppe.log.port import Record
-from kartshoppe.log.sqlite import SqliteEventLog
 from kartshoppe.store import timetravel as tt
 from kartshoppe.store.audit import AuditQuery, history, history_from_table
 from kartshoppe.store.sink import PaimonSink, SinkConfig, records_to_rows

@@ -7,8 +7,8 @@ import pathlib
 import pytest
 from store_support import append_all, fold_log, shop_day, state_summary
 
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import Topic
-from kartshoppe.log.sqlite import SqliteEventLog
 from kartshoppe.store.replay import replay
 from kartshoppe.store.sink import PaimonSink, SinkConfig
 from kartshoppe.store.table import EventStore

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 from store_support import append_all, message, shop_day
 
-from kartshoppe.log.port import Record
-from kartshoppe.log.sqlite import SqliteEventLog
+from kartshoppe.eventlog.port import Record
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.store.sink import SINK_GROUP, PaimonSink, SinkConfig, records_to_rows
 from kartshoppe.store.table import EventStore, StoreConfig
 

@@ -12,8 +12,8 @@ import textwrap
 import pytest
 from store_support import DAY0, append_all
 
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent
-from kartshoppe.log.sqlite import SqliteEventLog
 from kartshoppe.store.sink import PaimonSink, SinkConfig
 from kartshoppe.store.table import EventStore, SnapshotUnavailableError, StoreConfig
 

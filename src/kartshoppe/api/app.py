@@ -32,8 +32,8 @@ from kartshoppe.application.reactions import Reactions
 from kartshoppe.application.shop import ShopService
 from kartshoppe.catalog import placeholder_svg, product_svg, seed_products
 from kartshoppe.config import Settings
+from kartshoppe.eventlog.port import EventLog, Record
 from kartshoppe.events import Event, ReservationExpired, Topic
-from kartshoppe.log.port import EventLog, Record
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
 from kartshoppe.resilience import supervise
@@ -50,10 +50,10 @@ TICK_SECONDS = 1.0
 def make_log(settings: Settings) -> EventLog:
     """The event-log adapter the settings ask for."""
     if settings.bus == "kafka":
-        from kartshoppe.log.kafka import KafkaEventLog
+        from kartshoppe.eventlog.kafka import KafkaEventLog
 
         return KafkaEventLog(settings.bootstrap)
-    from kartshoppe.log.sqlite import SqliteEventLog
+    from kartshoppe.eventlog.sqlite import SqliteEventLog
 
     return SqliteEventLog(settings.log_path)
 

@@ -27,8 +27,8 @@ from kartshoppe.api.platform import Platform
 from kartshoppe.api.ratelimit import RateLimiter, limits_from_env, retry_after_header, route_class
 from kartshoppe.application.projection import STATE_TOPICS
 from kartshoppe.config import Settings
+from kartshoppe.eventlog.port import EventLog, LogUnavailableError, Record
 from kartshoppe.events import Event, Topic
-from kartshoppe.log.port import EventLog, LogUnavailableError, Record
 from kartshoppe.observability.logging import (
     configure_logging,
     event_ids_var,

@@ -13,10 +13,10 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from kartshoppe.domain.state import ShopState
+from kartshoppe.eventlog.port import EventLog, Record
 from kartshoppe.events import Event, EventValidationError, Topic, decode_event
-from kartshoppe.log.port import EventLog, Record
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 Listener = Callable[[Record, Event], Awaitable[None] | None]
 
@@ -92,7 +92,9 @@ class Projection:
         try:
             event = decode_event(record.value)
         except EventValidationError as exc:
-            log.warning("skipping undecodable record %s@%d: %s", record.topic, record.offset, exc)
+            logger.warning(
+                "skipping undecodable record %s@%d: %s", record.topic, record.offset, exc
+            )
             return
         self.state.apply(event)
         for listener in self._listeners:

@@ -13,7 +13,7 @@ from typing import Any
 
 from kartshoppe.domain.errors import DomainError
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 class Reactions:
@@ -30,4 +30,4 @@ class Reactions:
         try:
             await command
         except DomainError as exc:
-            log.info("reaction refused: %s", exc.message)
+            logger.info("reaction refused: %s", exc.message)

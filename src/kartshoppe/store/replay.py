@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from kartshoppe.eventlog.port import EventLog, Message
 from kartshoppe.events import Topic
-from kartshoppe.log.port import EventLog, Message
 from kartshoppe.store.table import TOPIC_ORDER, EventStore, StoreConfig, in_log_order
 
 Progress = Callable[[int, int], None]

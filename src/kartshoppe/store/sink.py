@@ -34,11 +34,11 @@ from typing import Any, Final
 import orjson
 import pyarrow as pa
 
+from kartshoppe.eventlog.port import Consumer, EventLog, Record
 from kartshoppe.events import Topic
-from kartshoppe.log.port import Consumer, EventLog, Record
 from kartshoppe.store.table import ARROW_SCHEMA, EventStore, day_of
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 SINK_GROUP: Final = "paimon-sink"
 STORED_TOPICS: Final[tuple[str, ...]] = (
@@ -202,7 +202,7 @@ class PaimonSink:
             # the snapshot is durable and the index derived: whatever failed here (the index
             # file, or the table read of a catch-up) is repaired by the next catch-up, so it
             # must not fail the sink's cycle
-            log.exception("indexing snapshot %s failed", snapshot_id)
+            logger.exception("indexing snapshot %s failed", snapshot_id)
         finally:
             self.index_seconds += time.perf_counter() - started
 
