@@ -105,7 +105,7 @@ def replay_main(argv: list[str]) -> int:
     """`kartshoppe replay`: the store's events into the (fresh) log of `--data-dir`."""
     import asyncio
 
-    from kartshoppe.api.app import make_log
+    from kartshoppe.eventlog.adapters import make_log
     from kartshoppe.store.replay import build_replay_parser, replay_with_progress_bar, summary
 
     args = build_replay_parser().parse_args(argv)

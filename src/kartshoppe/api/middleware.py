@@ -22,11 +22,11 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kartshoppe.api.errors import error_response
-from kartshoppe.api.guarded_log import GuardedEventLog
 from kartshoppe.api.platform import Platform
 from kartshoppe.api.ratelimit import RateLimiter, limits_from_env, retry_after_header, route_class
 from kartshoppe.application.projection import STATE_TOPICS
 from kartshoppe.config import Settings
+from kartshoppe.eventlog.guarded import GuardedEventLog
 from kartshoppe.eventlog.port import EventLog, LogUnavailableError, Record
 from kartshoppe.events import Event, Topic
 from kartshoppe.observability.logging import (

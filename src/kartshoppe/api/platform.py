@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from kartshoppe.api.hub import Hub
+from kartshoppe.application.follower import LogFollower
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService
 from kartshoppe.views.catalog import CatalogView
@@ -17,7 +18,7 @@ from kartshoppe.views.live import LiveView
 class Platform:
     service: ShopService
     projection: Projection
-    fanout: Projection
+    fanout: LogFollower
     catalog: CatalogView
     live: LiveView
     hub: Hub
