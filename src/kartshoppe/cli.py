@@ -85,10 +85,10 @@ def serve(settings: Settings) -> int:
 TOOLS: dict[str, tuple[str, str, str]] = {
     "simulate": ("kartshoppe.simulate", "simulate_main", "drive simulated shoppers"),
     "evaluate-recs": ("kartshoppe.simulate", "evaluate_main", "measure recommendation quality"),
-    "audit": ("kartshoppe.store.audit", "audit_main", "event history from the event store"),
-    "sql": ("kartshoppe.store.reports", "sql_main", "SQL or a named report over the store"),
-    "timetravel": ("kartshoppe.store.timetravel", "timetravel_main", "state as of a snapshot"),
-    "replay": ("kartshoppe.cli", "replay_main", "rebuild a data directory from the store"),
+    "audit": ("kartshoppe.commands.audit", "audit_main", "event history from the event store"),
+    "sql": ("kartshoppe.commands.sql", "sql_main", "SQL or a named report over the store"),
+    "timetravel": ("kartshoppe.commands.timetravel", "timetravel_main", "state as of a snapshot"),
+    "replay": ("kartshoppe.commands.replay", "replay_main", "rebuild a data dir from the store"),
     "kafka": ("kartshoppe.infra.kafka_broker", "main", "a local Kafka broker: start|stop|status"),
     "flink-job": ("kartshoppe.flink.launcher", "flink_job_main", "run the processors on Flink"),
 }
@@ -99,33 +99,6 @@ def _tool(name: str) -> Callable[[list[str]], int]:
     module, function, _ = TOOLS[name]
     entry: Callable[[list[str]], int] = getattr(importlib.import_module(module), function)
     return entry
-
-
-def replay_main(argv: list[str]) -> int:
-    """`kartshoppe replay`: the store's events into the (fresh) log of `--data-dir`."""
-    import asyncio
-
-    from kartshoppe.eventlog.adapters import make_log
-    from kartshoppe.store.replay import build_replay_parser, replay_with_progress_bar, summary
-
-    args = build_replay_parser().parse_args(argv)
-    settings = Settings().model_copy(update={"data_dir": args.data_dir})
-
-    async def run() -> list[str]:
-        event_log = make_log(settings)
-        async with event_log:
-            result = await replay_with_progress_bar(
-                args.from_warehouse, event_log, args.snapshot_id
-            )
-        return list(summary(result))
-
-    try:
-        lines = asyncio.run(run())
-    except ValueError as exc:
-        print(f"replay: {exc}", file=sys.stderr)
-        return 2
-    print("\n".join(lines))
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -33,17 +33,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 import orjson
 import pyarrow as pa
 
 from kartshoppe.domain.state import CART_EVENTS, CATALOG_EVENTS, ORDER_EVENTS, ShopState
 from kartshoppe.events import EventValidationError, InventoryChanged, OrderStatus, parse_event
-from kartshoppe.store.table import in_log_order
-
-if TYPE_CHECKING:
-    from kartshoppe.store.table import EventStore
+from kartshoppe.store.log_order import in_log_order
 
 SCHEMA_VERSION: Final = "3"
 
@@ -145,6 +142,20 @@ class SnapshotMark:
     snapshot_id: int
     commit_time: int
     commit_kind: str
+
+
+class IndexedTable(Protocol):
+    """What the index reads of the event table (`store.table.EventStore`) to catch up."""
+
+    def latest_snapshot_id(self) -> int | None: ...
+
+    def retained_snapshot_ids(self) -> list[int]: ...
+
+    def snapshot_mark(self, snapshot_id: int) -> SnapshotMark: ...
+
+    def read(self, snapshot_id: int | None = None) -> pa.Table: ...
+
+    def read_delta(self, snapshot_id: int) -> pa.Table: ...
 
 
 class IndexConflictError(RuntimeError):
@@ -399,7 +410,7 @@ def fold_in_log_order(rows: Sequence[Sequence[Any]], state: ShopState | None = N
     return state
 
 
-def sync(index: StoreIndex, store: EventStore, attempts: int = 5) -> int:
+def sync(index: StoreIndex, store: IndexedTable, attempts: int = 5) -> int:
     """Catch the index up with the table's latest snapshot; the index's high-water mark.
 
     Idempotent and resumable: each snapshot is one transaction. Safe beside other writers of the
@@ -413,7 +424,7 @@ def sync(index: StoreIndex, store: EventStore, attempts: int = 5) -> int:
     return _sync_once(index, store)
 
 
-def _sync_once(index: StoreIndex, store: EventStore) -> int:
+def _sync_once(index: StoreIndex, store: IndexedTable) -> int:
     with index.write_lock:
         latest = store.latest_snapshot_id()
         high = index.high_water()
@@ -440,7 +451,7 @@ def _sync_once(index: StoreIndex, store: EventStore) -> int:
         return high
 
 
-def _same_history(index: StoreIndex, store: EventStore, high: int, latest: int) -> bool:
+def _same_history(index: StoreIndex, store: IndexedTable, high: int, latest: int) -> bool:
     if high > latest:
         return False
     held = index.mark(high)

@@ -35,17 +35,12 @@ import orjson
 import pyarrow as pa
 
 from kartshoppe.eventlog.port import Consumer, EventLog, Record
-from kartshoppe.events import Topic
+from kartshoppe.store.schema import STORED_TOPICS
 from kartshoppe.store.table import ARROW_SCHEMA, EventStore, day_of
 
 logger = logging.getLogger(__name__)
 
 SINK_GROUP: Final = "paimon-sink"
-STORED_TOPICS: Final[tuple[str, ...]] = (
-    Topic.EVENTS.value,
-    Topic.PRODUCT_UPDATES.value,
-    Topic.INVENTORY_UPDATES.value,
-)
 
 
 @dataclass(frozen=True)

@@ -56,48 +56,22 @@ import orjson
 import pyarrow as pa
 from pypaimon import CatalogFactory, Schema
 
+from kartshoppe.store import schema
+from kartshoppe.store.schema import DATABASE, POSITIONS_PROPERTY, TABLE, SqlType
+
 if TYPE_CHECKING:
     from kartshoppe.store.index import SnapshotMark, StoreIndex
 
-DATABASE: Final = "kartshoppe"
-TABLE: Final = "ecommerce_events"
-POSITIONS_PROPERTY: Final = "kartshoppe.sink.positions"
-"""Snapshot property holding the sink's log positions (next offsets) as of that snapshot."""
-
+ARROW_TYPES: Final[Mapping[SqlType, pa.DataType]] = {
+    "STRING": pa.string(),
+    "INT": pa.int32(),
+    "BIGINT": pa.int64(),
+}
 ARROW_SCHEMA: Final = pa.schema(
-    [
-        pa.field("dt", pa.string(), nullable=False),
-        pa.field("event_id", pa.string(), nullable=False),
-        pa.field("event_type", pa.string()),
-        pa.field("session_id", pa.string()),
-        pa.field("user_id", pa.string()),
-        pa.field("product_id", pa.string()),
-        pa.field("order_id", pa.string()),
-        pa.field("timestamp", pa.int64()),
-        pa.field("payload", pa.string()),
-        pa.field("topic", pa.string()),
-        pa.field("log_partition", pa.int32()),
-        pa.field("log_offset", pa.int64()),
-        pa.field("log_timestamp", pa.int64()),
-    ]
+    [pa.field(c.name, ARROW_TYPES[c.type], nullable=c.nullable) for c in schema.COLUMNS]
 )
-COLUMNS: Final = tuple(ARROW_SCHEMA.names)
-
-DEFAULT_TABLE_OPTIONS: Final[Mapping[str, str]] = {
-    "bucket": "4",
-    "file.format": "parquet",
-    "snapshot.num-retained.min": "10",
-    "snapshot.num-retained.max": "1000",
-    "snapshot.time-retained": "7 d",
-    "num-sorted-run.compaction-trigger": "5",
-}
-
-TOPIC_ORDER: Final[Mapping[str, int]] = {
-    "product_updates": 0,
-    "inventory_updates": 1,
-    "ecommerce_events": 2,
-}
-"""Tie-break between topics appended in the same millisecond: catalog before stock before use."""
+COLUMNS: Final = schema.COLUMN_NAMES
+DEFAULT_TABLE_OPTIONS: Final = schema.TABLE_OPTIONS
 
 
 class SnapshotUnavailableError(LookupError):
@@ -204,13 +178,13 @@ class EventStore:
         self.config = config
         catalog = CatalogFactory.create({"warehouse": config.warehouse, **config.catalog_options})
         catalog.create_database(config.database, True)
-        schema = Schema.from_pyarrow_schema(
+        definition = Schema.from_pyarrow_schema(
             ARROW_SCHEMA,
-            partition_keys=["dt"],
-            primary_keys=["dt", "event_id"],
+            partition_keys=list(schema.PARTITION),
+            primary_keys=list(schema.PRIMARY_KEY),
             options=config.options(),
         )
-        catalog.create_table(config.identifier, schema, True)
+        catalog.create_table(config.identifier, definition, True)
         self._catalog = catalog
         self.table: Any = catalog.get_table(config.identifier)
         self._write_lock = threading.Lock()
@@ -556,41 +530,6 @@ class EventStore:
                 writer.close()
                 committer.close()
         return self.latest_snapshot_id()
-
-
-def in_log_order(rows: pa.Table) -> pa.Table:
-    """Sort rows the way the log held them.
-
-    Within a (topic, partition) the offset order is exact. Across topics the append time
-    interleaves them; it is made non-decreasing along each partition's offsets first, so a clock
-    step backwards can never reorder one partition.
-    """
-    by_offset = rows.sort_by(
-        [("topic", "ascending"), ("log_partition", "ascending"), ("log_offset", "ascending")]
-    )
-    topics = by_offset.column("topic").to_pylist()
-    parts = by_offset.column("log_partition").to_pylist()
-    stamps = by_offset.column("log_timestamp").to_pylist()
-    effective: list[int] = []
-    previous: tuple[str, int] | None = None
-    running = 0
-    for topic, part, stamp in zip(topics, parts, stamps, strict=True):
-        if (topic, part) != previous:
-            previous, running = (topic, part), stamp or 0
-        running = max(running, stamp or 0)
-        effective.append(running)
-    ranked = by_offset.append_column("_ts", pa.array(effective, pa.int64())).append_column(
-        "_rank", pa.array([TOPIC_ORDER.get(t, len(TOPIC_ORDER)) for t in topics], pa.int32())
-    )
-    ordered = ranked.sort_by(
-        [
-            ("_ts", "ascending"),
-            ("_rank", "ascending"),
-            ("log_partition", "ascending"),
-            ("log_offset", "ascending"),
-        ]
-    )
-    return ordered.drop_columns(["_ts", "_rank"])
 
 
 def encode_positions(positions: Mapping[tuple[str, int], int]) -> str:
