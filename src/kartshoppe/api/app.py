@@ -31,8 +31,8 @@ from kartshoppe.application.follower import LogFollower
 from kartshoppe.application.policies import ExpireReservations, Reactions
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService
-from kartshoppe.catalog import placeholder_svg, product_svg, seed_products
 from kartshoppe.config import Settings
+from kartshoppe.demo import placeholder_svg, product_svg, seed_products
 from kartshoppe.eventlog.adapters import make_log
 from kartshoppe.eventlog.port import EventLog, Record
 from kartshoppe.events import Event, Topic
