@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
 from kartshoppe.api import errors, middleware, store_routes
+from kartshoppe.api.deps import Platform
 from kartshoppe.api.fastpath import HotReads
 from kartshoppe.api.hub import Hub, message
-from kartshoppe.api.platform import Platform
 from kartshoppe.api.routes import admin, auth, cart, catalog, live, orders, tracking
 from kartshoppe.api.routes._responses import json
 from kartshoppe.api.schemas import Health

@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kartshoppe.api.deps import Platform
 from kartshoppe.api.errors import error_response
-from kartshoppe.api.platform import Platform
 from kartshoppe.api.ratelimit import RateLimiter, limits_from_env, retry_after_header, route_class
 from kartshoppe.application.projection import STATE_TOPICS
 from kartshoppe.config import Settings
@@ -147,7 +147,7 @@ class EdgeMiddleware:
         klass = route_class(method, path)
         if klass is None:
             return None
-        wait = edge.limiter.check(klass, edge.client_of(scope, headers))
+        wait = edge.limiter.take_or_wait(klass, edge.client_of(scope, headers))
         if not wait:
             return None
         edge.metrics.rate_limited.labels(klass.value).inc()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from kartshoppe.api.platform import Platform, platform
+from kartshoppe.api.deps import Live
 from kartshoppe.api.routes._responses import ERRORS, json, raw_json
 from kartshoppe.api.schemas import CategoryOut, ProductOut, ProductPage
 from kartshoppe.domain.errors import NotFoundError
@@ -15,7 +15,6 @@ from kartshoppe.events import Id
 from kartshoppe.views.catalog import ProductQuery, Sort
 
 router = APIRouter(tags=["catalog"], responses=ERRORS)
-Live = Annotated[Platform, Depends(platform)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 

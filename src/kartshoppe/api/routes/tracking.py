@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body
 from starlette.responses import Response
 
+from kartshoppe.api.deps import Live
 from kartshoppe.api.errors import error_response
-from kartshoppe.api.platform import Platform, platform
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import TrackOut
 
 MAX_BATCH = 500
 
 router = APIRouter(tags=["tracking"], responses=ERRORS)
-Live = Annotated[Platform, Depends(platform)]
 
 
 @router.post("/events", response_model=TrackOut)

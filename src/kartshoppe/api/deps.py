@@ -1,10 +1,12 @@
-"""What the routes reach: the running platform's service, views and hub, on `app.state`."""
+"""The routes' dependencies: the running platform (its service, views and hub, on `app.state`),
+as `Live` in a route's signature."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from kartshoppe.api.hub import Hub
 from kartshoppe.application.follower import LogFollower
@@ -27,3 +29,7 @@ class Platform:
 async def platform(request: Request) -> Platform:
     found: Platform = request.app.state.platform
     return found
+
+
+Live = Annotated[Platform, Depends(platform)]
+"""The running platform, as a route parameter."""
