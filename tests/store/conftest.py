@@ -10,8 +10,8 @@ from store_support import append_all, shop_day
 
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent
-from kartshoppe.store.sink import PaimonSink, SinkConfig
-from kartshoppe.store.table import EventStore, StoreConfig
+from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
+from kartshoppe.eventstore.table import EventStore, StoreConfig
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ import pyarrow as pa
 
 from kartshoppe.eventlog.port import Consumer
 from kartshoppe.eventlog.sqlite import SqliteEventLog
-from kartshoppe.store.sink import PaimonSink, SinkConfig
-from kartshoppe.store.table import EventStore, StoreConfig
+from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
+from kartshoppe.eventstore.table import EventStore, StoreConfig
 
 CRASHED = 3
 

@@ -36,12 +36,12 @@ from kartshoppe.demo import placeholder_svg, product_svg, seed_products
 from kartshoppe.eventlog.adapters import make_log
 from kartshoppe.eventlog.port import EventLog, Record
 from kartshoppe.events import Event, Topic
+from kartshoppe.eventstore.sink import SINK_GROUP, PaimonSink, SinkConfig
+from kartshoppe.eventstore.table import EventStore, StoreConfig
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
 from kartshoppe.resilience import supervise
 from kartshoppe.security.guards import NAMED_USER, OPERATOR
-from kartshoppe.store.sink import SINK_GROUP, PaimonSink, SinkConfig
-from kartshoppe.store.table import EventStore, StoreConfig
 from kartshoppe.views.catalog import CatalogView
 from kartshoppe.views.live import LiveView
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import orjson
 
-from kartshoppe.store.audit import AuditQuery, history
-from kartshoppe.store.table import EventStore, StoreConfig
+from kartshoppe.eventstore.audit import AuditQuery, history
+from kartshoppe.eventstore.table import EventStore, StoreConfig
 
 
 def build_audit_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -44,7 +44,7 @@ def audit_main(argv: Sequence[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from kartshoppe.store.table import SnapshotUnavailableError
+    from kartshoppe.eventstore.table import SnapshotUnavailableError
 
     args = build_audit_parser().parse_args(argv)
     try:

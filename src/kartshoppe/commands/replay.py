@@ -9,8 +9,8 @@ import sys
 from kartshoppe.config import Settings
 from kartshoppe.eventlog.adapters import make_log
 from kartshoppe.eventlog.port import EventLog
-from kartshoppe.store.replay import ReplayResult, replay, summary
-from kartshoppe.store.table import EventStore, StoreConfig
+from kartshoppe.eventstore.replay import ReplayResult, replay, summary
+from kartshoppe.eventstore.table import EventStore, StoreConfig
 
 
 def build_replay_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:

@@ -10,8 +10,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from kartshoppe.store.reports import REPORTS, run_report, sql
-from kartshoppe.store.table import EventStore, StoreConfig
+from kartshoppe.eventstore.reports import REPORTS, run_report, sql
+from kartshoppe.eventstore.table import EventStore, StoreConfig
 
 
 def build_sql_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -32,7 +32,7 @@ def sql_main(argv: Sequence[str] | None = None, out: Callable[[str], Any] | None
     from rich.console import Console
     from rich.table import Table
 
-    from kartshoppe.store.table import SnapshotUnavailableError
+    from kartshoppe.eventstore.table import SnapshotUnavailableError
 
     args = build_sql_parser().parse_args(argv)
     config = (

@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 
 from kartshoppe.commands.audit import store_from_args
-from kartshoppe.store.table import EventStore
-from kartshoppe.store.timetravel import analytics_at, cart_at, order_at, product_at
+from kartshoppe.eventstore.table import EventStore
+from kartshoppe.eventstore.timetravel import analytics_at, cart_at, order_at, product_at
 
 
 def build_timetravel_parser() -> argparse.ArgumentParser:

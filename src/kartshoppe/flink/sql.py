@@ -1,12 +1,12 @@
 """The Flink SQL the job runs: the Kafka source and sinks, and the Paimon event table.
 
 Kept free of PyFlink and of pypaimon (neither is in both venvs); the Paimon table comes from
-`kartshoppe.store.schema`, the definition `store.table` creates too (a unit test checks the table
-pypaimon creates against the DDL rendered here).
+`kartshoppe.eventstore.schema`, the definition `eventstore.table` creates too (a unit test
+checks the table pypaimon creates against the DDL rendered here).
 
 The source reads every topic a processor or the store needs with per-partition watermarks. A
 record's event time is `model.event_time`: its `timestamp` field, but never later than its
-Kafka timestamp (the append time). Rows for the event table follow `store.sink.records_to_rows`.
+Kafka timestamp (the append time). Rows for the event table follow `eventstore.sink.records_to_rows`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from kartshoppe.store import schema
+from kartshoppe.eventstore import schema
 
 Delivery = Literal["at-least-once", "exactly-once"]
 
@@ -142,7 +142,7 @@ def _text(path: str) -> str:
 
 
 def store_insert() -> str:
-    """Rows as `store.sink.records_to_rows` builds them (the payload is the record verbatim)."""
+    """Rows as `eventstore.sink.records_to_rows` builds them (the payload is the record verbatim)."""
     # Flink SQL has no TIMESTAMP_LTZ -> epoch-millis cast; seconds and millis via UTC text
     append_ms = (
         "(UNIX_TIMESTAMP(DATE_FORMAT(`append_ts`, 'yyyy-MM-dd HH:mm:ss')) * 1000"

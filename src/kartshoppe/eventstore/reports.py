@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from kartshoppe.store.schema import TABLE
-from kartshoppe.store.table import EventStore
+from kartshoppe.eventstore.schema import TABLE
+from kartshoppe.eventstore.table import EventStore
 
 
 class UnknownReportError(LookupError):
@@ -44,7 +44,7 @@ def _rows(
     types: Sequence[str] = (),
     columns: Sequence[str] | None = None,
 ) -> pa.Table:
-    from kartshoppe.store.table import ARROW_SCHEMA
+    from kartshoppe.eventstore.table import ARROW_SCHEMA
 
     if snapshot_id is None and store.latest_snapshot_id() is None:
         schema = (

@@ -8,7 +8,7 @@ group, and drops any redelivered record below them. The consumer-group commit ("
 that follows each snapshot only tells operators how far the sink is; losing it costs nothing.
 
 After each snapshot commit the sink hands the rows it committed to the secondary index
-(`kartshoppe.store.index`) under the new snapshot id; the index is derived, so a crash between
+(`kartshoppe.eventstore.index`) under the new snapshot id; the index is derived, so a crash between
 the Paimon commit and the index write only leaves the index behind, and its next catch-up reads
 the missing snapshot from Paimon.
 
@@ -35,8 +35,8 @@ import orjson
 import pyarrow as pa
 
 from kartshoppe.eventlog.port import Consumer, EventLog, Record
-from kartshoppe.store.schema import STORED_TOPICS
-from kartshoppe.store.table import ARROW_SCHEMA, EventStore, day_of
+from kartshoppe.eventstore.schema import STORED_TOPICS
+from kartshoppe.eventstore.table import ARROW_SCHEMA, EventStore, day_of
 
 logger = logging.getLogger(__name__)
 

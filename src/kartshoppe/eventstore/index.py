@@ -40,7 +40,7 @@ import pyarrow as pa
 
 from kartshoppe.domain.state import CART_EVENTS, CATALOG_EVENTS, ORDER_EVENTS, ShopState
 from kartshoppe.events import EventValidationError, InventoryChanged, OrderStatus, parse_event
-from kartshoppe.store.log_order import in_log_order
+from kartshoppe.eventstore.log_order import in_log_order
 
 SCHEMA_VERSION: Final = "3"
 

@@ -16,9 +16,9 @@ import pyarrow as pa
 
 from kartshoppe.eventlog.port import EventLog, Message
 from kartshoppe.events import Topic
-from kartshoppe.store.log_order import in_log_order
-from kartshoppe.store.schema import TOPIC_ORDER
-from kartshoppe.store.table import EventStore
+from kartshoppe.eventstore.log_order import in_log_order
+from kartshoppe.eventstore.schema import TOPIC_ORDER
+from kartshoppe.eventstore.table import EventStore
 
 Progress = Callable[[int, int], None]
 """Called with (events appended so far, total)."""

@@ -1,6 +1,6 @@
 """The audit trail: the stored history of a session, user, product or order, newest first.
 
-Answered from the secondary index (`kartshoppe.store.index`): the subject's rows visible at the
+Answered from the secondary index (`kartshoppe.eventstore.index`): the subject's rows visible at the
 snapshot, by an indexed range scan on (subject, timestamp), counted and paginated in SQLite.
 `history_from_table` answers the same from the Paimon table, as the reference and when no index
 is configured: filters become pypaimon predicates (equality on the subject columns, `IN` on
@@ -17,8 +17,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kartshoppe.store.index import StoreIndex, marks
-from kartshoppe.store.table import EventStore, day_of
+from kartshoppe.eventstore.index import StoreIndex, marks
+from kartshoppe.eventstore.table import EventStore, day_of
 
 SUBJECT_COLUMNS = {
     "session_id": "sessionId",

@@ -30,7 +30,7 @@ Options (all overridable through `StoreConfig.table_options`, applied when the t
   the Flink writer; pypaimon reads merge the sorted runs of each bucket. `EventStore.compact(dt)`
   rewrites one day as a single overwrite commit, for when only pypaimon writes.
 
-Index. Audit and time travel read a derived SQLite index (`kartshoppe.store.index`), by default
+Index. Audit and time travel read a derived SQLite index (`kartshoppe.eventstore.index`), by default
 `<warehouse>.index/<db>.<table>.sqlite` beside a local warehouse (`StoreConfig.index_path` to
 place it elsewhere, required for an object-store warehouse; `use_index=False` to read the table
 for everything). The table stays the source of truth: the index is rebuilt from it when missing.
@@ -56,11 +56,11 @@ import orjson
 import pyarrow as pa
 from pypaimon import CatalogFactory, Schema
 
-from kartshoppe.store import schema
-from kartshoppe.store.schema import DATABASE, POSITIONS_PROPERTY, TABLE, SqlType
+from kartshoppe.eventstore import schema
+from kartshoppe.eventstore.schema import DATABASE, POSITIONS_PROPERTY, TABLE, SqlType
 
 if TYPE_CHECKING:
-    from kartshoppe.store.index import SnapshotMark, StoreIndex
+    from kartshoppe.eventstore.index import SnapshotMark, StoreIndex
 
 ARROW_TYPES: Final[Mapping[SqlType, pa.DataType]] = {
     "STRING": pa.string(),
@@ -96,7 +96,7 @@ class StoreConfig:
     database: str = DATABASE
     table: str = TABLE
     index_path: str | None = None
-    """The SQLite index file (see `kartshoppe.store.index`); default: beside a local warehouse."""
+    """The SQLite index file (see `eventstore.index`); default: beside a local warehouse."""
     use_index: bool = True
 
     @classmethod
@@ -298,7 +298,7 @@ class EventStore:
 
     def snapshot_mark(self, snapshot_id: int) -> SnapshotMark:
         """Id, commit time and kind of a retained snapshot (what the index records)."""
-        from kartshoppe.store.index import SnapshotMark
+        from kartshoppe.eventstore.index import SnapshotMark
 
         info = self.snapshot_info(snapshot_id)
         return SnapshotMark(snapshot_id, info.commit_time, info.commit_kind)
@@ -459,7 +459,7 @@ class EventStore:
         with self._index_lock:
             if self._index is None:
                 # imported here: the index module builds on this one
-                from kartshoppe.store.index import StoreIndex, sync
+                from kartshoppe.eventstore.index import StoreIndex, sync
 
                 index = StoreIndex(path)
                 sync(index, self)
@@ -468,7 +468,7 @@ class EventStore:
 
     def sync_index(self) -> int | None:
         """Catch the index up with the table (after a crash, another writer, a deleted file)."""
-        from kartshoppe.store.index import sync
+        from kartshoppe.eventstore.index import sync
 
         index = self.index
         return None if index is None else sync(index, self)
@@ -488,7 +488,7 @@ class EventStore:
         Directly when the index stands right before that snapshot; otherwise (a gap, another
         writer, an unknown id) by catching up from the table, which holds the same rows.
         """
-        from kartshoppe.store.index import IndexConflictError
+        from kartshoppe.eventstore.index import IndexConflictError
 
         index = self.index
         if index is None:

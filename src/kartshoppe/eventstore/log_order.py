@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from kartshoppe.store.schema import TOPIC_ORDER
+from kartshoppe.eventstore.schema import TOPIC_ORDER
 
 
 def in_log_order(rows: pa.Table) -> pa.Table:

@@ -3,7 +3,7 @@
 A timestamp maps to the last snapshot committed at or before it; a snapshot that never existed or
 has expired raises `SnapshotUnavailableError` (HTTP 404 or 410), never a crash. Each question then
 folds the subject's events, in log order, with the domain's `ShopState` (the fold the live views
-use), reading them from the secondary index (`kartshoppe.store.index`): an indexed range scan of
+use), reading them from the secondary index (`eventstore.index`): an indexed range scan of
 the rows visible at that snapshot, restricted to the event types the fold turns into that state.
 Analytics totals are the index's per-snapshot running totals, one row.
 
@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from kartshoppe.domain.state import ShopState
 from kartshoppe.domain.views import cart_view, order_view, product_view
 from kartshoppe.events import EventValidationError, OrderStatus, parse_event
-from kartshoppe.store.index import (
+from kartshoppe.eventstore.index import (
     CART_TYPES,
     CATALOG_TYPES,
     FOLD_COLUMNS,
@@ -33,8 +33,8 @@ from kartshoppe.store.index import (
     fold_in_log_order,
     marks,
 )
-from kartshoppe.store.log_order import in_log_order
-from kartshoppe.store.table import EventStore
+from kartshoppe.eventstore.log_order import in_log_order
+from kartshoppe.eventstore.table import EventStore
 
 FUNNEL = {
     "views": "PRODUCT_VIEW",
