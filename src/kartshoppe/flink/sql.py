@@ -6,7 +6,7 @@ checks the table pypaimon creates against the DDL rendered here).
 
 The source reads every topic a processor or the store needs with per-partition watermarks. A
 record's event time is `model.event_time`: its `timestamp` field, but never later than its
-Kafka timestamp (the append time). Rows for the event table follow `eventstore.sink.records_to_rows`.
+Kafka timestamp (the append time). Event-table rows follow `eventstore.sink.records_to_rows`.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def _text(path: str) -> str:
 
 
 def store_insert() -> str:
-    """Rows as `eventstore.sink.records_to_rows` builds them (the payload is the record verbatim)."""
+    """Rows as `eventstore.sink.records_to_rows` builds them (the payload verbatim)."""
     # Flink SQL has no TIMESTAMP_LTZ -> epoch-millis cast; seconds and millis via UTC text
     append_ms = (
         "(UNIX_TIMESTAMP(DATE_FORMAT(`append_ts`, 'yyyy-MM-dd HH:mm:ss')) * 1000"
