@@ -1,4 +1,5 @@
-"""Retries with exponential backoff, a circuit breaker, and a supervisor that restarts a task.
+"""Retries with exponential backoff (tenacity), a circuit breaker, and a supervisor that
+restarts a task.
 
 Used around the calls to things that can be down for a while: the log producer's append and the
 event store's writes. The breaker keeps a dead dependency from being hammered (and callers from
@@ -16,7 +17,16 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from tenacity import (
+    AsyncRetrying,
+    Retrying,
+    before_sleep_log,
+    retry_if_exception_type,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+)
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -126,6 +136,20 @@ class CircuitBreaker:
             self.on_change(self.state)
 
 
+def _policy(
+    attempts: int, backoff: Backoff, retry_on: tuple[type[BaseException], ...]
+) -> dict[str, Any]:
+    """tenacity's settings for `attempts` tries with `backoff` while `retry_on` is raised. An
+    open circuit is never retried here: waiting is the caller's decision."""
+    return {
+        "stop": stop_after_attempt(attempts),
+        "wait": lambda state: backoff.delay(state.attempt_number - 1),
+        "retry": retry_if_exception_type(retry_on) & retry_if_not_exception_type(CircuitOpenError),
+        "before_sleep": before_sleep_log(logger, logging.INFO),
+        "reraise": True,
+    }
+
+
 async def retry(
     fn: Callable[[], Awaitable[T]],
     *,
@@ -134,20 +158,11 @@ async def retry(
     retry_on: tuple[type[BaseException], ...] = (Exception,),
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
-    """`fn()`, tried up to `attempts` times while it raises one of `retry_on`. An open circuit
-    is never retried here: waiting is the caller's decision."""
-    for attempt in range(attempts):
-        try:
-            return await fn()
-        except CircuitOpenError:
-            raise
-        except retry_on as exc:
-            if attempt + 1 >= attempts:
-                raise
-            delay = backoff.delay(attempt)
-            logger.info("retrying after %s (attempt %d, in %.2fs)", exc, attempt + 1, delay)
-            await sleep(delay)
-    raise AssertionError("unreachable: attempts must be at least 1")
+    """`fn()`, tried up to `attempts` times while it raises one of `retry_on`; the last error
+    is raised as is."""
+    retrying = AsyncRetrying(sleep=sleep, **_policy(attempts, backoff, retry_on))
+    result: T = await retrying(fn)
+    return result
 
 
 def retry_sync(
@@ -158,19 +173,8 @@ def retry_sync(
     retry_on: tuple[type[BaseException], ...] = (Exception,),
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
-    """`retry` for blocking calls (run in a worker thread, as the event store's are)."""
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except CircuitOpenError:
-            raise
-        except retry_on as exc:
-            if attempt + 1 >= attempts:
-                raise
-            delay = backoff.delay(attempt)
-            logger.info("retrying after %s (attempt %d, in %.2fs)", exc, attempt + 1, delay)
-            sleep(delay)
-    raise AssertionError("unreachable: attempts must be at least 1")
+    """`retry` for blocking calls (run in a worker thread)."""
+    return Retrying(sleep=sleep, **_policy(attempts, backoff, retry_on))(fn)
 
 
 async def supervise(
