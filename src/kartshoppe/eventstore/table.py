@@ -1,44 +1,17 @@
-"""The Paimon event table: its schema, its options, and reading and writing it with pypaimon.
+"""The Paimon event table (`eventstore.schema` defines it): created on first open, written by the
+sink, read by audit, time travel, replay and reports through pypaimon.
 
-Layout. One primary-key table, `kartshoppe.ecommerce_events`, holds the events of every stored
-topic (`ecommerce_events`, `product_updates`, `inventory_updates`); a `topic` column says where an
-event came from. One table keeps audit queries ("everything that touched product p") and replay
-(one ordered scan) simple, and it is the seed's table, so the Flink job writes the same one.
+`StoreConfig` says where it lives and how: `warehouse` is a local directory (default
+`<data-dir>/warehouse`) or an object-store URI (`s3://bucket/prefix`, `oss://...`, only the local
+filesystem is tested) with `catalog_options` passed to `pypaimon.CatalogFactory.create`;
+`table_options` override `schema.TABLE_OPTIONS` when the table is created. pypaimon 2.1 neither
+expires snapshots nor compacts: `EventStore.expire_snapshots()` applies the retention options
+(removing snapshot metadata only), `EventStore.compact(dt)` rewrites one day as one overwrite.
 
-Columns: the seed's `event_id`, `event_type`, `session_id`, `user_id`, `product_id`, `timestamp`
-(event time, epoch ms) and `payload` (the event's JSON wire form), plus `order_id` (for order
-audits), `topic`, `log_partition`, `log_offset`, `log_timestamp` (where the event sat in the log:
-replay and time-travel folds restore log order from them) and `dt` (`yyyy-MM-dd`, UTC day of
-`timestamp`, the partition).
-
-Primary key `(dt, event_id)`. Paimon requires the partition fields inside the primary key of a
-partitioned table. An event's `dt` is a function of its own timestamp, so a redelivered event
-lands in the same partition and the same key: duplicates still collapse on read.
-
-Options (all overridable through `StoreConfig.table_options`, applied when the table is created):
-
-- `bucket` (default 4): fixed hash buckets per day; about one bucket per 1-2 million events a
-  day keeps files near the target size. `-1` (dynamic buckets) works too.
-- `file.format` = `parquet`.
-- `snapshot.num-retained.min` (10), `snapshot.num-retained.max` (1000),
-  `snapshot.time-retained` (`7 d`): snapshot retention. Paimon's Java writers (the Flink job)
-  expire snapshots after each commit by these; pypaimon 2.1 never expires, so
-  `EventStore.expire_snapshots()` applies the same three options (newest `max` always kept at
-  most, at least `min` kept, older than `time-retained` removed). It removes snapshot metadata
-  only; data files no snapshot references any more are left for Paimon's `remove_orphan_files`.
-- `num-sorted-run.compaction-trigger` (5), `full-compaction.delta-commits`: compaction, done by
-  the Flink writer; pypaimon reads merge the sorted runs of each bucket. `EventStore.compact(dt)`
-  rewrites one day as a single overwrite commit, for when only pypaimon writes.
-
-Index. Audit and time travel read a derived SQLite index (`kartshoppe.eventstore.index`), by default
-`<warehouse>.index/<db>.<table>.sqlite` beside a local warehouse (`StoreConfig.index_path` to
-place it elsewhere, required for an object-store warehouse; `use_index=False` to read the table
-for everything). The table stays the source of truth: the index is rebuilt from it when missing.
-
-Warehouse. `StoreConfig.warehouse` is a local directory (default `<data-dir>/warehouse`) or an
-object-store URI (`s3://bucket/prefix`, `oss://...`); `catalog_options` pass through to
-`pypaimon.CatalogFactory.create`, e.g. `{"s3.endpoint": ..., "s3.access-key": ...,
-"s3.secret-key": ...}` (pypaimon's pyarrow file IO). Only the local filesystem is tested here.
+The derived SQLite index (`eventstore.index`) lives at `<warehouse>.index/<db>.<table>.sqlite`
+beside a local warehouse (`index_path` places it elsewhere and is required for an object-store
+warehouse; `use_index=False` reads the table for everything); it is rebuilt from the table when
+missing. Layout, keys and the reasons behind them: docs/ARCHITECTURE.md, "Event store".
 """
 
 from __future__ import annotations
