@@ -160,8 +160,13 @@ async def retry(
 ) -> T:
     """`fn()`, tried up to `attempts` times while it raises one of `retry_on`; the last error
     is raised as is."""
+
+    async def attempt() -> T:
+        # a coroutine function, whatever `fn` is: tenacity awaits only what it sees as one
+        return await fn()
+
     retrying = AsyncRetrying(sleep=sleep, **_policy(attempts, backoff, retry_on))
-    result: T = await retrying(fn)
+    result: T = await retrying(attempt)
     return result
 
 
