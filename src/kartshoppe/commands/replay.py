@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from kartshoppe.config import Settings
 from kartshoppe.eventlog.adapters import make_log
@@ -49,7 +50,7 @@ async def replay_with_progress_bar(
 def replay_main(argv: list[str]) -> int:
     """`kartshoppe replay`: the store's events into the (fresh) log of `--data-dir`."""
     args = build_replay_parser().parse_args(argv)
-    settings = Settings().model_copy(update={"data_dir": args.data_dir})
+    settings = Settings().model_copy(update={"data_dir": Path(args.data_dir)})
 
     async def run() -> list[str]:
         event_log = make_log(settings)
