@@ -32,10 +32,10 @@ from kartshoppe.api.schemas import (
     ReportsOut,
     SnapshotsOut,
 )
-from kartshoppe.store.audit import MAX_PAGE_SIZE, AuditQuery, history
-from kartshoppe.store.reports import REPORTS, UnknownReportError, run_report
-from kartshoppe.store.table import EventStore, SnapshotUnavailableError
-from kartshoppe.store.timetravel import analytics_at, cart_at, order_at, product_at
+from kartshoppe.eventstore.audit import MAX_PAGE_SIZE, AuditQuery, history
+from kartshoppe.eventstore.reports import REPORTS, UnknownReportError, run_report
+from kartshoppe.eventstore.table import EventStore, SnapshotUnavailableError
+from kartshoppe.eventstore.timetravel import analytics_at, cart_at, order_at, product_at
 
 
 class StoreUnavailableError(RuntimeError):

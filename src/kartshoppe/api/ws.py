@@ -11,6 +11,7 @@ import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
 
+from kartshoppe.api.deps import Platform
 from kartshoppe.api.hub import Connection, message
 from kartshoppe.api.messages import (
     AddToCartCommand,
@@ -21,7 +22,6 @@ from kartshoppe.api.messages import (
     UpdateQuantityCommand,
     parse_command,
 )
-from kartshoppe.api.platform import Platform
 from kartshoppe.api.schemas import CartOut
 from kartshoppe.api.ws_guard import CLOSE_POLICY, message_budget, over_budget, socket_refusal
 from kartshoppe.domain.cart import cart_id_for
@@ -84,6 +84,8 @@ async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) ->
     uid = None if user_id == ANONYMOUS else user_id
     refusal = socket_refusal(websocket, uid) if _valid_ids(session_id, user_id) else BAD_IDS
     if refusal is not None:
+        # accepted first: a close during the handshake is an HTTP 403 that browsers see as 1006
+        await websocket.accept()
         await websocket.close(CLOSE_POLICY, refusal)
         return
     budget = message_budget(websocket)

@@ -23,6 +23,7 @@ from kartshoppe.domain.inventory import StockLevel, inventory_event
 from kartshoppe.domain.meta import Meta
 from kartshoppe.domain.orders import Order
 from kartshoppe.domain.state import ShopState
+from kartshoppe.eventlog.port import EventLog, Message
 from kartshoppe.events import (
     CATALOG_EVENTS,
     TRACKING_TYPES,
@@ -40,7 +41,6 @@ from kartshoppe.events import (
     now_ms,
     parse_event,
 )
-from kartshoppe.log.port import EventLog, Message
 
 
 def route(event: BaseEvent) -> Message:

@@ -1,6 +1,7 @@
 """The product catalog view: the seed's `products-cache`, with search, filters, sort and paging.
 
-It reads the fold's products and stock levels, and keeps answers pre-encoded as JSON bytes
+It reads the fold's products and stock levels and the latest `TRENDING_UPDATED` scores (from the
+fanout topic), and keeps answers pre-encoded as JSON bytes
 keyed by the query, dropped whenever the catalog or a stock level changes: the hot GET paths
 do no per-request work beyond a dictionary lookup.
 """
@@ -19,6 +20,7 @@ from kartshoppe.events import CATALOG_EVENTS, Event, InventoryChanged, TrendingU
 
 Sort = Literal["relevance", "price_asc", "price_desc", "rating", "name", "newest"]
 CACHE_LIMIT = 512
+DEFAULT_PAGE_SIZE = 24
 PRICE_TICK_MS = 1000
 """Cached answers also expire when a flash sale may have started or ended since."""
 CHANGES_PRODUCTS: Final = (*CATALOG_EVENTS, InventoryChanged, TrendingUpdated)
@@ -31,7 +33,7 @@ class ProductQuery:
     q: str | None = None
     sort: Sort = "relevance"
     page: int = 1
-    page_size: int = 24
+    page_size: int = DEFAULT_PAGE_SIZE
 
 
 def _matches(view: dict[str, Any], query: ProductQuery, terms: Sequence[str]) -> bool:
@@ -71,6 +73,8 @@ class CatalogView:
         self.misses = 0
 
     def on_event(self, event: Event) -> None:
+        if isinstance(event, TrendingUpdated):
+            self.trending_scores = {p.product_id: p.score for p in event.products}
         if isinstance(event, CHANGES_PRODUCTS):
             self._cache.clear()
 
