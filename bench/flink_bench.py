@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "flink"))
 from confluent_kafka.admin import AdminClient
 from flink_support import HOUR, ShopStream, create_topics, produce, read_topic, route
 
+from kartshoppe.eventlog.port import ALL_TOPICS
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent, PageView, Topic, now_ms
 from kartshoppe.flink.cluster import FlinkCluster
 from kartshoppe.infra.kafka_broker import KafkaBroker
-from kartshoppe.log.port import ALL_TOPICS
-from kartshoppe.log.sqlite import SqliteEventLog
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
 

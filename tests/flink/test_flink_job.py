@@ -27,6 +27,7 @@ from flink_support import (
     wait_on_cluster,
 )
 
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import (
     BaseEvent,
     InventoryChanged,
@@ -36,12 +37,11 @@ from kartshoppe.events import (
     encode_event,
     now_ms,
 )
+from kartshoppe.eventstore.table import EventStore, StoreConfig
+from kartshoppe.eventstore.timetravel import product_at
 from kartshoppe.flink.cluster import FlinkCluster
-from kartshoppe.log.sqlite import SqliteEventLog
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
-from kartshoppe.store.table import EventStore, StoreConfig
-from kartshoppe.store.timetravel import product_at
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(1200)]
 

@@ -206,7 +206,7 @@ class Stack:
 
 
 def _create_topics(bootstrap: str) -> None:
-    from kartshoppe.log.kafka import KafkaEventLog
+    from kartshoppe.eventlog.kafka import KafkaEventLog
 
     async def create() -> None:
         async with KafkaEventLog(bootstrap):
