@@ -67,12 +67,15 @@ class Projection:
 
     async def wait_applied(self, records: Sequence[Record]) -> None:
         """Return once every record in `records` has been applied to the state."""
+        await self.wait_positions([(r.topic, r.partition, r.offset) for r in records])
 
-        def done() -> bool:
-            return all(self._applied.get((r.topic, r.partition), 0) > r.offset for r in records)
+    def has_applied(self, positions: Sequence[tuple[str, int, int]]) -> bool:
+        return all(self._applied.get((t, p), 0) > offset for t, p, offset in positions)
 
+    async def wait_positions(self, positions: Sequence[tuple[str, int, int]]) -> None:
+        """Return once the records at `positions` (topic, partition, offset) are applied."""
         async with self._progress:
-            await self._progress.wait_for(done)
+            await self._progress.wait_for(lambda: self.has_applied(positions))
 
     async def _run(self) -> None:
         async with self._log.consumer(self._topics) as consumer:
