@@ -26,12 +26,14 @@ from kartshoppe.api.routes import admin, auth, cart, catalog, live, orders, trac
 from kartshoppe.api.routes._responses import json
 from kartshoppe.api.schemas import Health
 from kartshoppe.api.ws import router as ws_router
+from kartshoppe.application.commands import CommandBus, LocalCommandBus
 from kartshoppe.application.dedup import RecentIds
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.reactions import Reactions
-from kartshoppe.application.shop import ShopService
+from kartshoppe.application.shop import ShopService, route
 from kartshoppe.catalog import placeholder_svg, product_svg, seed_products
 from kartshoppe.config import Settings
+from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.events import Event, ReservationExpired, Topic
 from kartshoppe.log.port import EventLog, Record
 from kartshoppe.processors import ProcessorConfig, default_processors
@@ -73,9 +75,27 @@ def make_runner(
     return EmbeddedRunner(event_log, settings.state_path, processors, on_processed=on_processed)
 
 
-def assemble(event_log: EventLog) -> Platform:
+def make_bus(
+    settings: Settings, event_log: EventLog, projection: Projection, book: ReservationBook
+) -> CommandBus:
+    """Where commands are decided: in this process, or by the owner of their Kafka partition."""
+    if settings.bus == "kafka":
+        from kartshoppe.log.kafka_commands import KafkaCommandBus, instance_id
+
+        instance = instance_id(settings.data_dir)
+        return KafkaCommandBus(settings.bootstrap, instance, projection, book, route)
+    return LocalCommandBus(event_log, projection, book, route)
+
+
+def assemble(event_log: EventLog, settings: Settings) -> Platform:
     projection = Projection(event_log)
-    service = ShopService(event_log, projection)
+    book = ReservationBook()
+    projection.subscribe(lambda _, event: book.apply(event))
+    bus = make_bus(settings, event_log, projection, book)
+    service = ShopService(event_log, projection, bus)
+    # timed commands (reservation expiry, flash-sale end) come from the one instance that runs
+    # the processors, so they are issued once; their owner decides them like any command
+    timed = settings.processors != "off"
     reactions = Reactions()
     catalog_view = CatalogView(projection.state)
     live_view = LiveView()
@@ -86,7 +106,7 @@ def assemble(event_log: EventLog) -> Platform:
         catalog_view.on_event(event)
         if projection.ready.is_set():
             hub.on_event(event)
-            if isinstance(event, ReservationExpired):
+            if timed and isinstance(event, ReservationExpired):
                 # the processor only signals; the shop, the one writer of orders, decides
                 reactions.spawn(service.expire_reservation(event.order_id))
 
@@ -104,7 +124,7 @@ def assemble(event_log: EventLog) -> Platform:
 
     projection.subscribe(on_state_event)
     fanout.subscribe(on_fanout_event)
-    return Platform(service, projection, fanout, catalog_view, live_view, hub)
+    return Platform(service, projection, fanout, catalog_view, live_view, hub, bus)
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
@@ -114,9 +134,10 @@ async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
             await job()
 
 
-def _ticker(platform: Platform) -> Callable[[], Awaitable[None]]:
+def _ticker(platform: Platform, timed: bool) -> Callable[[], Awaitable[None]]:
     async def tick() -> None:
-        await platform.service.end_expired_flash_sales()
+        if timed:
+            await platform.service.end_expired_flash_sales()
         if platform.hub.connections:
             platform.hub.publish(
                 "analytics", message("ANALYTICS", analytics=platform.live.analytics)
@@ -130,12 +151,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     event_log = middleware.guard_log(app, make_log(settings))
     await event_log.start()
-    platform = assemble(event_log)
+    platform = assemble(event_log, settings)
     app.state.platform = platform
     middleware.observe_platform(app, platform)
     await platform.projection.start()
     await platform.fanout.start()
     await platform.projection.ready.wait()
+    await platform.bus.start()
     if settings.seed:
         await platform.service.seed_catalog(seed_products())
     runner = make_runner(settings, event_log, app.state.metrics.observe_processor)
@@ -157,7 +179,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 name=SINK_GROUP,
             )
         )
-    ticker = asyncio.create_task(_every(TICK_SECONDS, _ticker(platform)))
+    ticker = asyncio.create_task(
+        _every(TICK_SECONDS, _ticker(platform, settings.processors != "off"))
+    )
     try:
         yield
     finally:
@@ -168,6 +192,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.gather(indexing, return_exceptions=True)
         if runner is not None:
             await runner.stop()
+        await platform.bus.close()
         await platform.fanout.stop()
         await platform.projection.stop()
         await event_log.close()

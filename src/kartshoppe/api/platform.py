@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from kartshoppe.api.hub import Hub
+from kartshoppe.application.commands import CommandBus
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService
 from kartshoppe.views.catalog import CatalogView
@@ -21,6 +22,7 @@ class Platform:
     catalog: CatalogView
     live: LiveView
     hub: Hub
+    bus: CommandBus
 
 
 async def platform(request: Request) -> Platform:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from kartshoppe.domain.state import ShopState
 from kartshoppe.events import Event, EventValidationError, Topic, decode_event
-from kartshoppe.log.port import EventLog, Record
+from kartshoppe.log.port import EventLog, Positions, Record
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +83,22 @@ class Projection:
                 records = await consumer.poll(max_records=2000, timeout=POLL_TIMEOUT_S)
                 for record in records:
                     await self._apply(record)
-                if records:
+                moved = self._passed(consumer.positions)
+                if records or moved:
                     async with self._progress:
                         self._progress.notify_all()
                 if not self.ready.is_set() and self.caught_up_with_start():
                     self.ready.set()
+
+    def _passed(self, positions: Positions) -> bool:
+        """Take the consumer's positions (past transaction markers) as applied; True if any
+        partition moved."""
+        moved = False
+        for key, offset in positions.items():
+            if offset > self._applied.get(key, 0):
+                self._applied[key] = offset
+                moved = True
+        return moved
 
     async def _apply(self, record: Record) -> None:
         self._applied[(record.topic, record.partition)] = record.offset + 1
