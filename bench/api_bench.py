@@ -66,18 +66,23 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(data_dir: pathlib.Path, *serve_args: str) -> Iterator[str]:
+def server(
+    data_dir: pathlib.Path,
+    *serve_args: str,
+    env: dict[str, str] | None = None,
+    ready_timeout: float = 60.0,
+) -> Iterator[str]:
     """A `kartshoppe serve [serve_args]` process on a free port, ready; stopped (SIGTERM, then
     SIGKILL) after."""
     port = free_port()
     command = [sys.executable, "-m", "kartshoppe", "serve", "--host", HOST, "--port", str(port)]
     command += ["--data-dir", str(data_dir), *serve_args]
     with (data_dir / "server.log").open("ab") as log:
-        env = {**os.environ, **UNLIMITED}
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        environment = {**os.environ, **UNLIMITED, **(env or {})}
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
     base = f"http://{HOST}:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + ready_timeout
         while True:
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(base + "/ready", timeout=1).status_code == 200:

@@ -8,6 +8,7 @@ with the consumed command offset (docs/ARCHITECTURE.md, "Write side on Kafka").
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -18,7 +19,10 @@ from typing import Any
 
 import httpx
 import pytest
+from confluent_kafka import Consumer, Producer
 
+from kartshoppe.events import Topic
+from kartshoppe.log.kafka_commands import COMMAND_PARTITIONS, COMMANDS_TOPIC
 from tests.api.api_support import fresh, launch
 from tests.support.server import ServerProcess, running_server
 
@@ -228,3 +232,56 @@ def test_overlapping_multi_product_checkouts_leave_no_reservation_without_an_ord
                 ),
                 f"{product_id} on {server.base_url}: 4 - {sold[product_id]} available",
             )
+
+
+def test_a_read_on_another_instance_passing_the_writes_position_sees_the_write(
+    instances: list[ServerProcess],
+) -> None:
+    with operator(instances[0]) as admin:
+        product = launch(admin)
+    for writer, reader in itertools.permutations(instances, 2):
+        session = fresh("s")
+        with api(writer) as client:
+            body = {"productId": product["id"], "quantity": 2}
+            added = client.post(f"/cart/{session}/add", json=body)
+        assert added.status_code == 200, added.text
+        with api(reader) as client:
+            read = client.get(
+                f"/cart/{session}", headers={"X-Log-Position": added.headers["X-Log-Position"]}
+            )
+        assert [(line["productId"], line["quantity"]) for line in read.json()["lines"]] == [
+            (product["id"], 2)
+        ]
+
+
+def test_a_malformed_command_on_the_log_goes_to_the_dlq_and_blocks_nothing(
+    instances: list[ServerProcess],
+) -> None:
+    bootstrap = instances[0].args[instances[0].args.index("--bootstrap") + 1]
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for partition in range(COMMAND_PARTITIONS):
+        producer.produce(COMMANDS_TOPIC, b'{"kind": "cart.add", "oops"', partition=partition)
+    assert producer.flush(10) == 0
+    with operator(instances[1]) as admin:
+        product = launch(admin)
+    for server in instances:
+        assert add(server, fresh("s"), product["id"]) == 200
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": fresh("dlq-reader"),
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([Topic.DLQ.value])
+    dead: list[dict[str, Any]] = []
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while len(dead) < COMMAND_PARTITIONS and time.monotonic() < deadline:
+        for record in consumer.consume(100, 0.5):
+            if record.error() is None:
+                dead.append(json.loads(record.value() or b"{}"))
+    consumer.close()
+    assert len(dead) == COMMAND_PARTITIONS
+    assert {d["reason"] for d in dead} == {"malformed_command"}
+    assert all(d["details"][0]["field"] == "command" and d["details"][0]["message"] for d in dead)

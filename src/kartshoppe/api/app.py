@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
 from kartshoppe.api import errors, middleware, store_routes
+from kartshoppe.api.consistency import ReadYourWrites
 from kartshoppe.api.fastpath import HotReads
 from kartshoppe.api.hub import Hub, message
 from kartshoppe.api.platform import Platform
@@ -262,6 +263,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(HotReads)
     middleware.install(app, settings)
+    app.add_middleware(ReadYourWrites)
     guards = {
         cart: NAMED_USER,
         orders: NAMED_USER,

@@ -277,8 +277,9 @@ async def refresh(metrics: Metrics, platform: Platform, log: EventLog) -> None:
         end = 0
         for topic in topics:
             end += sum((await log.end_offsets(topic)).values())
-        lags[name] = end - projection.records_applied
+        lags[name] = end - projection.position_total
     metrics.set_lag(lags)
+    metrics.set_command_lag(platform.bus.lag)
 
 
 ERROR_REF: Final = {

@@ -572,6 +572,11 @@ class CommandBus(ABC):
         """The outcome of `command` and of the saga it starts; `CommandTimeoutError` past
         `timeout` seconds."""
 
+    @property
+    def lag(self) -> Mapping[int, int]:
+        """Commands waiting to be decided, per command partition this instance owns."""
+        return {}
+
 
 def positions_of(records: Sequence[Record]) -> tuple[Position, ...]:
     return tuple((r.topic, r.partition, r.offset) for r in records)

@@ -41,8 +41,8 @@ def decode(text: str) -> list[Position]:
     """Positions from their encoded form; `ValueError` naming the bad part."""
     positions: list[Position] = []
     for part in filter(None, (p.strip() for p in text.split(","))):
-        topic, partition, offset = part.rsplit(":", 2)
-        if not topic or not partition.isdigit() or not offset.isdigit():
-            raise ValueError(f"'{part}' is not topic:partition:offset")
-        positions.append((topic, int(partition), int(offset)))
+        pieces = part.rsplit(":", 2)
+        if len(pieces) != 3 or not pieces[0] or not all(p.isdigit() for p in pieces[1:]):
+            raise ValueError(f"'{part[:80]}' is not topic:partition:offset")
+        positions.append((pieces[0], int(pieces[1]), int(pieces[2])))
     return positions

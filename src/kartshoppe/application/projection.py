@@ -62,6 +62,11 @@ class Projection:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    @property
+    def position_total(self) -> int:
+        """Sum of the positions reached (records and Kafka transaction markers alike)."""
+        return sum(self._applied.values())
+
     def caught_up_with_start(self) -> bool:
         return all(self._applied.get(tp, 0) >= end for tp, end in self._start_ends.items())
 

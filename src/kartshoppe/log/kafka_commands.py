@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import orjson
+from confluent_kafka import OFFSET_BEGINNING, IsolationLevel, KafkaError, KafkaException
 from confluent_kafka import Consumer as RawConsumer
-from confluent_kafka import IsolationLevel, KafkaError, KafkaException
 from confluent_kafka import Message as RawMessage
 from confluent_kafka import Producer as RawProducer
 from confluent_kafka import TopicPartition as KafkaTopicPartition
@@ -135,8 +135,7 @@ class KafkaCommandBus(CommandBus):
         self._admin: AdminClient | None = None
         self._threads: list[threading.Thread] = []
         self._task: asyncio.Task[None] | None = None
-        self.lag: dict[int, int] = {}
-        """Commands waiting per partition of `ecommerce_commands` owned here (for /metrics)."""
+        self._lag: dict[int, int] = {}
 
     def _common(self) -> dict[str, Any]:
         return {"bootstrap.servers": self.bootstrap, "client.id": f"kartshoppe-{self.instance}"}
@@ -320,6 +319,7 @@ class KafkaCommandBus(CommandBus):
                 raise
             except Exception:
                 _log.exception("command decider: batch failed; it is decided again")
+                await self._in_kafka(self._rewind)
                 await asyncio.sleep(0.5)
 
     def _consume(self) -> list[RawMessage]:
@@ -337,7 +337,11 @@ class KafkaCommandBus(CommandBus):
                 position = self._consumer.position([tp])[0].offset
                 if high >= 0 and position >= 0:
                     lag[tp.partition] = max(0, high - position)
-        self.lag = lag
+        self._lag = lag
+
+    @property
+    def lag(self) -> Mapping[int, int]:
+        return dict(self._lag)
 
     async def _catch_up(self) -> None:
         """Fold every committed event before deciding on newly owned keys: the previous owner's
@@ -460,6 +464,18 @@ class KafkaCommandBus(CommandBus):
 
         key = message.key.encode() if message.key is not None else None
         producer.produce(message.topic, message.value, key, on_delivery=on_delivery)
+
+    def _rewind(self) -> None:
+        """Back to the committed offsets: what was consumed but not committed is read again."""
+        consumer = self._consumer
+        assert consumer is not None
+        with contextlib.suppress(KafkaException):
+            for tp in consumer.committed(consumer.assignment(), timeout=TXN_CALL_S):
+                consumer.seek(
+                    tp
+                    if tp.offset >= 0
+                    else KafkaTopicPartition(tp.topic, tp.partition, OFFSET_BEGINNING)
+                )
 
     def _recover(self, batch: _Batch, error: KafkaError) -> None:
         """Abort what can be aborted and rewind to the batch's first commands; a fenced or
