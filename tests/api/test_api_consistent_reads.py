@@ -37,3 +37,14 @@ def test_a_malformed_position_is_refused_naming_it(api: httpx.Client) -> None:
     assert body["details"][0]["field"] == "after"
     answer = api.get("/products", headers={"X-Log-Position": "nonsense"})
     assert assert_error(answer, 400, "invalid_position")["details"][0]["field"] == "X-Log-Position"
+
+
+def test_a_catalog_read_takes_the_position_too(api: httpx.Client, admin: httpx.Client) -> None:
+    product = launch(admin, price=12.5)
+    changed = admin.post(f"/admin/products/{product['id']}/price", json={"price": 11.0})
+    position = changed.headers["X-Log-Position"]
+    read = api.get(f"/product/{product['id']}", params={"after": position})
+    assert read.status_code == 200, read.text
+    assert read.json()["price"] == 11.0
+    listed = api.get("/products", params={"after": position, "category": "Test Lab"})
+    assert listed.status_code == 200, listed.text

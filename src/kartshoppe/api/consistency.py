@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Final
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,10 +26,17 @@ def _wanted(scope: Scope) -> tuple[str, str] | None:
     for name, value in scope.get("headers", ()):
         if name == HEADER.encode():
             return "X-Log-Position", value.decode("latin-1")
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    if QUERY in query:
-        return QUERY, query[QUERY][-1]
-    return None
+    query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    given = [value for name, value in query if name == QUERY]
+    return (QUERY, given[-1]) if given else None
+
+
+def _without_after(scope: Scope) -> Scope:
+    """The request as the routes see it: `after` is the edge's parameter, not the route's
+    (routes refuse parameters they do not declare)."""
+    query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    kept = [(name, value) for name, value in query if name != QUERY]
+    return {**scope, "query_string": urlencode(kept).encode("latin-1")}
 
 
 class ReadYourWrites:
@@ -59,6 +66,7 @@ class ReadYourWrites:
                 answer = error_response(503, "not_caught_up", message, headers={"Retry-After": "1"})
                 await answer(scope, receive, send)
                 return
+            scope = _without_after(scope)
         written = consistency.collect()
 
         async def send_with_position(message: Message) -> None:
