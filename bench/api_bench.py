@@ -70,7 +70,7 @@ def server(
     data_dir: pathlib.Path,
     *serve_args: str,
     env: dict[str, str] | None = None,
-    ready_timeout: float = 60.0,
+    ready_timeout: float = 300.0,
 ) -> Iterator[str]:
     """A `kartshoppe serve [serve_args]` process on a free port, ready; stopped (SIGTERM, then
     SIGKILL) after."""
