@@ -26,7 +26,10 @@ def _wanted(scope: Scope) -> tuple[str, str] | None:
     for name, value in scope.get("headers", ()):
         if name == HEADER.encode():
             return "X-Log-Position", value.decode("latin-1")
-    query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    raw = scope.get("query_string", b"")
+    if QUERY.encode() not in raw:
+        return None
+    query = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
     given = [value for name, value in query if name == QUERY]
     return (QUERY, given[-1]) if given else None
 
@@ -67,6 +70,10 @@ class ReadYourWrites:
                 await answer(scope, receive, send)
                 return
             scope = _without_after(scope)
+        if scope["method"] in ("GET", "HEAD"):
+            # reads write nothing: no position to answer with
+            await self.app(scope, receive, send)
+            return
         written = consistency.collect()
 
         async def send_with_position(message: Message) -> None:
