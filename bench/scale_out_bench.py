@@ -196,7 +196,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="scale-out-bench-") as tmp:
         root = pathlib.Path(tmp)
         runs.append(measure("embedded (1 process)", root / "embedded", 1, False, args))
-        print(runs[-1], flush=True)
+        print(runs[-1].name, runs[-1].rate, flush=True)
         for count in args.instances:
             name = f"kafka, {count} instance{'s' if count > 1 else ''}"
             runs.append(measure(name, root / f"kafka-{count}", count, True, args))
