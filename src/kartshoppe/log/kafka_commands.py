@@ -306,7 +306,13 @@ class KafkaCommandBus(CommandBus):
         )
 
     async def _decide_forever(self) -> None:
-        await self._in_kafka(self._open)
+        while not self._stopping.is_set():
+            try:
+                await self._in_kafka(self._open)
+                break
+            except KafkaException as exc:
+                _log.warning("command decider cannot start yet (%s); retrying", exc)
+                await asyncio.sleep(1.0)
         while not self._stopping.is_set():
             try:
                 records = await self._in_kafka(self._consume)
