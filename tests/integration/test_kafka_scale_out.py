@@ -21,8 +21,8 @@ import httpx
 import pytest
 from confluent_kafka import Consumer, Producer
 
+from kartshoppe.eventlog.kafka_commands import COMMAND_PARTITIONS, COMMANDS_TOPIC
 from kartshoppe.events import Topic
-from kartshoppe.log.kafka_commands import COMMAND_PARTITIONS, COMMANDS_TOPIC
 from tests.api.api_support import fresh, launch
 from tests.support.server import ServerProcess, running_server
 

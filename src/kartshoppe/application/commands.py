@@ -37,6 +37,7 @@ from kartshoppe.domain.inventory import StockLevel, inventory_event
 from kartshoppe.domain.meta import Meta
 from kartshoppe.domain.reservations import ReservationBook, decide_release, decide_reserve
 from kartshoppe.domain.state import ShopState
+from kartshoppe.eventlog.port import EventLog, LogUnavailableError, Record
 from kartshoppe.events import (
     Event,
     InventoryChanged,
@@ -52,7 +53,6 @@ from kartshoppe.events import (
     new_id,
     now_ms,
 )
-from kartshoppe.log.port import EventLog, LogUnavailableError, Record
 
 COMMAND_WAIT_S: Final = 10.0
 """Longest a caller waits for its command's outcome before it gets 503 with `Retry-After`."""
@@ -450,7 +450,10 @@ def _order_status(d: Decider, args: Mapping[str, Any]) -> Decision:
     if args.get("onlyIfPlaced") and order.status != OrderStatus.PLACED:
         return Decision(value=value)
     meta = Meta(now_ms(), order.session_id, order.user_id)
-    events = orders.decide_status(order, status, d.state.stock, meta)
+    if args.get("payment"):
+        events = orders.decide_payment(order, d.state.stock, meta)
+    else:
+        events = orders.decide_status(order, status, d.state.stock, meta)
     moved = [e for e in events if isinstance(e, OrderStatusChanged)]
     if not moved:
         return Decision(value=value)

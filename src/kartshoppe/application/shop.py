@@ -29,37 +29,32 @@ from kartshoppe.domain.errors import NotFoundError
 from kartshoppe.domain.orders import Order
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.domain.state import ShopState
+from kartshoppe.eventlog.port import EventLog, Message
 from kartshoppe.events import (
+    CATALOG_EVENTS,
     TRACKING_TYPES,
     BaseEvent,
     Event,
     EventValidationError,
-    FlashSaleEnded,
-    FlashSaleStarted,
     InventoryAlert,
     InventoryChanged,
     OrderStatus,
-    PriceChanged,
     Product,
-    ProductLaunched,
     Topic,
     encode_event,
     event_key,
     now_ms,
     parse_event,
 )
-from kartshoppe.log.port import EventLog, Message
 
 SEED_WAIT_S = 60.0
 """Seeding waits longer than a shopper's command: on Kafka it may wait for the deciders'
 consumer group to form while instances start."""
 
-CATALOG_TYPES = (ProductLaunched, PriceChanged, FlashSaleStarted, FlashSaleEnded)
-
 
 def route(event: BaseEvent) -> Message:
     """The topic and key an event is appended under (docs/ARCHITECTURE.md, Topics)."""
-    if isinstance(event, CATALOG_TYPES):
+    if isinstance(event, CATALOG_EVENTS):
         return Message(Topic.PRODUCT_UPDATES, event.product_id, encode_event(event))
     if isinstance(event, InventoryChanged | InventoryAlert):
         return Message(Topic.INVENTORY_UPDATES, event.product_id, encode_event(event))
@@ -173,6 +168,12 @@ class ShopService:
 
     async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
         args = {"orderId": order_id, "status": status.value}
+        await self._submit("order.status", f"order:{order_id}", args)
+        return self.order(order_id)
+
+    async def pay_order(self, order_id: str) -> Order:
+        """Pay an order awaiting payment; paying twice is refused (`decide_payment`)."""
+        args = {"orderId": order_id, "status": OrderStatus.PAID.value, "payment": True}
         await self._submit("order.status", f"order:{order_id}", args)
         return self.order(order_id)
 

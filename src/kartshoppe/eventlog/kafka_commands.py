@@ -60,8 +60,8 @@ from kartshoppe.application.commands import (
 )
 from kartshoppe.application.projection import STATE_TOPICS, Projection
 from kartshoppe.domain.reservations import ReservationBook
+from kartshoppe.eventlog.port import LogUnavailableError, Message
 from kartshoppe.events import Event, Topic, new_id, now_ms
-from kartshoppe.log.port import LogUnavailableError, Message
 
 COMMANDS_TOPIC: Final = "ecommerce_commands"
 OUTCOMES_TOPIC: Final = "ecommerce_command_outcomes"
