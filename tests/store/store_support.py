@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from kartshoppe.domain.state import ShopState
 from kartshoppe.domain.views import cart_view, order_view
+from kartshoppe.eventlog.port import EventLog, Message
 from kartshoppe.events import (
     AddToCart,
     BaseEvent,
@@ -28,7 +29,6 @@ from kartshoppe.events import (
     event_key,
     parse_event,
 )
-from kartshoppe.log.port import EventLog, Message
 
 DAY0 = 1_764_028_800_000
 """2025-11-25T00:00:00Z: the scenario spans this day and the next, so two partitions."""

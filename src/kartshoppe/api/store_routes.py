@@ -21,10 +21,10 @@ from starlette.responses import Response
 from kartshoppe.api.errors import error_response
 from kartshoppe.api.routes._responses import json
 from kartshoppe.api.schemas import ErrorOut
-from kartshoppe.store.audit import MAX_PAGE_SIZE, AuditQuery, history
-from kartshoppe.store.reports import REPORTS, UnknownReportError, run_report
-from kartshoppe.store.table import EventStore, SnapshotUnavailableError
-from kartshoppe.store.timetravel import analytics_at, cart_at, order_at, product_at
+from kartshoppe.eventstore.audit import MAX_PAGE_SIZE, AuditQuery, history
+from kartshoppe.eventstore.reports import REPORTS, UnknownReportError, run_report
+from kartshoppe.eventstore.table import EventStore, SnapshotUnavailableError
+from kartshoppe.eventstore.timetravel import analytics_at, cart_at, order_at, product_at
 
 router = APIRouter(
     prefix="/store",

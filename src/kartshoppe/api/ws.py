@@ -11,8 +11,8 @@ import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
 
+from kartshoppe.api.deps import Platform
 from kartshoppe.api.hub import CHANNELS, Connection, message
-from kartshoppe.api.platform import Platform
 from kartshoppe.api.ws_guard import CLOSE_POLICY, message_budget, over_budget, socket_refusal
 from kartshoppe.domain.cart import cart_id_for
 from kartshoppe.domain.errors import DomainError

@@ -23,6 +23,7 @@ from kartshoppe.domain.inventory import StockLevel, inventory_event
 from kartshoppe.domain.meta import Meta
 from kartshoppe.domain.orders import Order
 from kartshoppe.domain.state import ShopState
+from kartshoppe.eventlog.port import EventLog, Message
 from kartshoppe.events import (
     TRACKING_TYPES,
     BaseEvent,
@@ -43,7 +44,6 @@ from kartshoppe.events import (
     now_ms,
     parse_event,
 )
-from kartshoppe.log.port import EventLog, Message
 
 CATALOG_TYPES = (ProductLaunched, PriceChanged, FlashSaleStarted, FlashSaleEnded)
 

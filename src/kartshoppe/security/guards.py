@@ -11,9 +11,7 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any, Final
 
 import orjson
@@ -22,6 +20,7 @@ from fastapi import Path as PathParam
 from fastapi.params import Depends as DependsParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from kartshoppe.config import Settings
 from kartshoppe.events import Id
 from kartshoppe.security.tokens import Principal, TokenError, TokenService, load_secret
 from kartshoppe.security.users import UserStore
@@ -49,13 +48,13 @@ class Auth:
     users: UserStore
 
     @classmethod
-    def for_data_dir(cls, data_dir: Path) -> Auth:
-        """From `KARTSHOPPE_JWT_SECRET`, `KARTSHOPPE_JWT_TTL_SECONDS`, `KARTSHOPPE_DEMO_USERS`."""
-        ttl = int(os.environ.get("KARTSHOPPE_JWT_TTL_SECONDS", "43200"))
-        users = UserStore(data_dir / USERS_FILE)
-        if os.environ.get("KARTSHOPPE_DEMO_USERS", "1") != "0":
+    def from_settings(cls, settings: Settings) -> Auth:
+        """The secret, token lifetime and demo accounts of `settings`, under its data dir."""
+        users = UserStore(settings.data_dir / USERS_FILE)
+        if settings.demo_users:
             users.seed_demo_users()
-        return cls(TokenService(load_secret(data_dir), ttl), users)
+        secret = load_secret(settings.data_dir, settings.jwt_secret)
+        return cls(TokenService(secret, settings.jwt_ttl_seconds), users)
 
 
 def auth_of(request: Request) -> Auth:

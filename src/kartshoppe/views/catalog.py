@@ -1,6 +1,7 @@
 """The product catalog view: the seed's `products-cache`, with search, filters, sort and paging.
 
-It reads the fold's products and stock levels, and keeps answers pre-encoded as JSON bytes
+It reads the fold's products and stock levels and the latest `TRENDING_UPDATED` scores (from the
+fanout topic), and keeps answers pre-encoded as JSON bytes
 keyed by the query, dropped whenever the catalog or a stock level changes: the hot GET paths
 do no per-request work beyond a dictionary lookup.
 """
@@ -15,7 +16,7 @@ import orjson
 
 from kartshoppe.domain.state import ShopState
 from kartshoppe.domain.views import product_view
-from kartshoppe.events import Event, now_ms
+from kartshoppe.events import Event, TrendingUpdated, now_ms
 
 Sort = Literal["relevance", "price_asc", "price_desc", "rating", "name", "newest"]
 CACHE_LIMIT = 512
@@ -70,6 +71,8 @@ class CatalogView:
         self.misses = 0
 
     def on_event(self, event: Event) -> None:
+        if isinstance(event, TrendingUpdated):
+            self.trending_scores = {p.product_id: p.score for p in event.products}
         if event.event_type in (
             "PRODUCT_LAUNCHED",
             "PRICE_CHANGED",

@@ -1,8 +1,6 @@
 """Live outputs of the processors, as read from `ecommerce_processing_fanout`: the latest
-analytics totals, trending scores, and each shopper's latest recommendations.
-
-The API answers `/analytics`, `/products/trending` and `/recommendations` from here, whichever
-runner (embedded or Flink) produced them.
+analytics totals and each shopper's latest recommendations (trending scores are the catalog
+view's), whichever runner (embedded or Flink) produced them.
 """
 
 from __future__ import annotations
@@ -10,7 +8,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from kartshoppe.events import AnalyticsUpdated, Event, Recommendation, TrendingUpdated
+from kartshoppe.events import AnalyticsUpdated, Event, Recommendation
 
 RECOMMENDATIONS_KEPT = 5
 
@@ -31,17 +29,12 @@ EMPTY_ANALYTICS: dict[str, Any] = {
 class LiveView:
     def __init__(self) -> None:
         self.analytics: dict[str, Any] = dict(EMPTY_ANALYTICS)
-        self.trending: dict[str, float] = {}
-        self.trending_categories: dict[str, float] = {}
         self._recommendations: dict[str, deque[Recommendation]] = {}
 
     def on_event(self, event: Event) -> None:
         match event:
             case AnalyticsUpdated():
                 self.analytics = {**EMPTY_ANALYTICS, **event.analytics}
-            case TrendingUpdated():
-                self.trending = {p.product_id: p.score for p in event.products}
-                self.trending_categories = {c.category: c.score for c in event.categories}
             case Recommendation():
                 for owner in {event.user_id, event.session_id} - {None}:
                     assert owner is not None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from starlette.responses import Response
 
-from kartshoppe.api.platform import Platform, platform
+from kartshoppe.api.deps import Live, Platform
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import (
     FlashSaleBody,
@@ -22,7 +22,6 @@ from kartshoppe.domain.views import order_view
 from kartshoppe.events import Id, Product, new_id
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=ERRORS)
-Live = Annotated[Platform, Depends(platform)]
 ProductId = Annotated[Id, Path(alias="productId")]
 
 

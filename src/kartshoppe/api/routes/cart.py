@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from kartshoppe.api.platform import Platform, platform
+from kartshoppe.api.deps import Live
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import (
     AddToCartBody,
@@ -22,7 +22,6 @@ from kartshoppe.domain.views import cart_view
 from kartshoppe.events import Id
 
 router = APIRouter(prefix="/cart", tags=["cart"], responses=ERRORS)
-Live = Annotated[Platform, Depends(platform)]
 SessionId = Annotated[Id, Path(alias="sessionId")]
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from kartshoppe.api.platform import Platform, platform
+from kartshoppe.api.deps import Live
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import CheckoutBody, OrderOut
 from kartshoppe.domain.errors import DomainError
@@ -16,7 +16,6 @@ from kartshoppe.events import Id, OrderStatus
 from kartshoppe.security.guards import ORDER_OWNER
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
-Live = Annotated[Platform, Depends(platform)]
 OrderId = Annotated[Id, Path(alias="orderId")]
 
 
