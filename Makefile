@@ -8,7 +8,7 @@ PY_STAMP := $(VENV)/.installed
 # outside dist/, which every vite build empties
 WEB_STAMP := frontend/node_modules/.web-built
 NPM_STAMP := frontend/node_modules/.installed
-WEB_SOURCES := $(shell find frontend/src frontend/public frontend/index.html frontend/vite.config.ts frontend/package.json -type f 2>/dev/null)
+WEB_SOURCES := $(shell find frontend/src frontend/public frontend/index.html frontend/vite.config.ts frontend/precompress.ts frontend/package.json -type f 2>/dev/null)
 
 .PHONY: run test check test-python test-web e2e types flink bench clean
 

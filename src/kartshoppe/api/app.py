@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI
 from fastapi import Path as PathParam
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.responses import Response
 
 from kartshoppe.api import errors, middleware, store_routes
 from kartshoppe.api.fastpath import HotReads
@@ -25,6 +24,8 @@ from kartshoppe.api.platform import Platform
 from kartshoppe.api.routes import admin, auth, cart, catalog, live, orders, tracking
 from kartshoppe.api.routes._responses import json
 from kartshoppe.api.schemas import Health
+from kartshoppe.api.serving import Serving
+from kartshoppe.api.web import web_routes
 from kartshoppe.api.ws import router as ws_router
 from kartshoppe.application.dedup import RecentIds
 from kartshoppe.application.projection import Projection
@@ -201,30 +202,6 @@ async def product_image(
     return Response(svg, media_type="image/svg+xml", headers=headers)
 
 
-NOT_BUILT = """<!doctype html><title>KartShoppe</title>
-<h1>KartShoppe API is running</h1>
-<p>The web app is not built: run <code>make run</code>. API docs: <a href="/docs">/docs</a>.</p>"""
-
-
-def web_routes(web_dir: Path) -> APIRouter:
-    """The built React app at `/`, with every unknown path answered by its index page."""
-    router = APIRouter(include_in_schema=False)
-
-    @router.get("/{path:path}")
-    async def web(path: str) -> Response:
-        if path.startswith(API_PREFIX.lstrip("/")):
-            return errors.error_response(404, "not_found", f"no route /{path}")
-        candidate = (web_dir / path).resolve()
-        if path and candidate.is_file() and web_dir.resolve() in candidate.parents:
-            return FileResponse(candidate)
-        index = web_dir / "index.html"
-        if index.is_file():
-            return FileResponse(index, headers={"Cache-Control": "no-cache"})
-        return HTMLResponse(NOT_BUILT)
-
-    return router
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(
@@ -237,6 +214,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(HotReads)
     middleware.install(app, settings)
+    # outermost: its security headers go on every answer, the edge's refusals included
+    app.add_middleware(Serving)
     guards = {
         cart: NAMED_USER,
         orders: NAMED_USER,
