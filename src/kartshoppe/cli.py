@@ -11,6 +11,9 @@ from pathlib import Path
 
 from kartshoppe.config import Settings
 
+SERVERS = ("uvicorn", "granian")
+"""The HTTP servers `serve` can run the app on; the first is the default."""
+
 
 def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="run the platform (embedded mode by default)")
@@ -23,6 +26,12 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--processors", choices=["embedded", "flink", "off"], help="KARTSHOPPE_PROCESSORS"
     )
     serve.add_argument("--no-seed", action="store_true", help="do not seed the demo catalog")
+    serve.add_argument(
+        "--server",
+        choices=SERVERS,
+        default=os.environ.get("KARTSHOPPE_SERVER", SERVERS[0]),
+        help="HTTP server (KARTSHOPPE_SERVER; default uvicorn)",
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -63,16 +72,36 @@ def _kafka_unreachable(bootstrap: str) -> str | None:
     return None
 
 
-def serve(settings: Settings) -> int:
+def _granian(settings: Settings) -> None:
+    from granian.constants import Interfaces, Loops
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    # the worker builds the app from the same KARTSHOPPE_* variables `_settings` wrote
+    Server(
+        "kartshoppe.api.app:create_app",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        loop=Loops.uvloop,
+        factory=True,
+        log_level=LogLevels.warning,
+    ).serve()
+
+
+def serve(settings: Settings, server: str = SERVERS[0]) -> int:
     if settings.bus == "kafka" and (problem := _kafka_unreachable(settings.bootstrap)) is not None:
         print(f"kartshoppe serve: {problem}", file=sys.stderr)
         return 2
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if server == "granian":
+        _granian(settings)
+        return 0
 
     import uvicorn
 
     from kartshoppe.api.app import create_app
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -143,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sub.add_parser(name, help=help_text, add_help=False)
     args = parser.parse_args(argv)
     if args.command == "serve":
-        return serve(_settings(args))
+        return serve(_settings(args), args.server)
     parser.error(f"unknown command {args.command}")
     return 2
 

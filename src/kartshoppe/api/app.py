@@ -209,6 +209,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Real-time, event-sourced, CQRS e-commerce platform",
         lifespan=lifespan,
+        # the edge middleware traces requests itself (api/middleware.py)
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     errors.install(app)
