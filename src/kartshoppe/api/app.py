@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import importlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
@@ -39,8 +41,6 @@ from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
 from kartshoppe.resilience import supervise
 from kartshoppe.security.guards import NAMED_USER, OPERATOR
-from kartshoppe.store.sink import SINK_GROUP, PaimonSink, SinkConfig
-from kartshoppe.store.table import EventStore, StoreConfig
 from kartshoppe.views.catalog import CatalogView
 from kartshoppe.views.live import LiveView
 
@@ -126,6 +126,30 @@ def _ticker(platform: Platform) -> Callable[[], Awaitable[None]]:
     return tick
 
 
+async def _run_store(
+    app: FastAPI, settings: Settings, event_log: EventLog, stop: asyncio.Event
+) -> None:
+    """The event store, its index and its sink, opened beside the serving app: pyarrow and
+    pypaimon take seconds to load, and nothing but the store routes (503 until then) waits."""
+    table = await asyncio.to_thread(importlib.import_module, "kartshoppe.store.table")
+    from kartshoppe.store.sink import SINK_GROUP, PaimonSink, SinkConfig
+
+    store = table.EventStore(table.StoreConfig(settings.warehouse))
+    app.state.event_store = store
+    # a missing or stale index is rebuilt from Paimon in the background, not on the first query
+    indexing = asyncio.create_task(asyncio.to_thread(store.sync_index))
+    try:
+        if settings.sink and settings.processors != "flink":
+            # a failed sink (event store down) restarts from the store's committed positions
+            await supervise(
+                lambda: PaimonSink(store, event_log, SinkConfig()).run(stop),
+                stop,
+                name=SINK_GROUP,
+            )
+    finally:
+        await asyncio.gather(indexing, return_exceptions=True)
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -143,30 +167,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.runner = runner
     if runner is not None:
         await runner.start()
-    store = EventStore(StoreConfig(settings.warehouse))
-    app.state.event_store = store
-    # a missing or stale index is rebuilt from Paimon in the background, not on the first query
-    indexing = asyncio.create_task(asyncio.to_thread(store.sync_index))
     sink_stop = asyncio.Event()
-    sink = None
-    if settings.sink and settings.processors != "flink":
-        # a failed sink (event store down) restarts from the store's committed positions
-        sink = asyncio.create_task(
-            supervise(
-                lambda: PaimonSink(store, event_log, SinkConfig()).run(sink_stop),
-                sink_stop,
-                name=SINK_GROUP,
-            )
-        )
+    store = asyncio.create_task(_run_store(app, settings, event_log, sink_stop))
     ticker = asyncio.create_task(_every(TICK_SECONDS, _ticker(platform)))
+    # the start-up heap (modules, the folded views) lives as long as the process: out of the
+    # collector's sight, a full collection no longer walks it on the request path
+    gc.collect()
+    gc.freeze()
     try:
         yield
     finally:
         ticker.cancel()
         sink_stop.set()
-        if sink is not None:
-            await asyncio.gather(sink, return_exceptions=True)
-        await asyncio.gather(indexing, return_exceptions=True)
+        await asyncio.gather(store, return_exceptions=True)
         if runner is not None:
             await runner.stop()
         await platform.fanout.stop()
@@ -214,10 +227,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
-    app.add_middleware(HotReads)
     middleware.install(app, settings)
-    # outermost: its security headers go on every answer, the edge's refusals included
+    # its security headers go on every answer, the edge's refusals included
     app.add_middleware(Serving)
+    # outermost: the catalog reads it understands are answered with the edge in one pass
+    app.add_middleware(HotReads)
     guards = {
         cart: NAMED_USER,
         orders: NAMED_USER,

@@ -63,6 +63,42 @@ class Edge:
         self.request_ids = request_ids()
         self._latency: dict[tuple[str, str, int], Any] = {}
 
+    def request_id(self, headers: dict[bytes, bytes]) -> str:
+        """The client's `X-Request-ID` when it is a sane one, else a new id."""
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        return given if given and REQUEST_ID.match(given) else next(self.request_ids)
+
+    def finish(
+        self,
+        request_id: str,
+        method: str,
+        path: str,
+        template: str,
+        status: int,
+        started: float,
+        event_ids: list[str] | None = None,
+        code: str | None = None,
+    ) -> None:
+        """What every answered request leaves behind: its latency, its error count, its
+        access-log line."""
+        seconds = time.perf_counter() - started
+        self.latency(template, method, status).observe(seconds)
+        if status >= 400:
+            self.metrics.errors.labels(code or f"http_{status}").inc()
+        self.access_log.record(
+            (
+                time.time(),
+                request_id,
+                method,
+                path,
+                template,
+                status,
+                round(seconds * 1000, 2),
+                event_ids or None,
+                code,
+            )
+        )
+
     def latency(self, template: str, method: str, status: int) -> Any:
         """The latency histogram's child for these labels (found once, then kept)."""
         key = (template, method, status)
@@ -97,8 +133,7 @@ class EdgeMiddleware:
             return
         edge = self.edge
         headers = dict(scope["headers"])
-        given = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if given and REQUEST_ID.match(given) else next(edge.request_ids)
+        request_id = edge.request_id(headers)
         request_id_var.set(request_id)
         event_ids: list[str] = []
         event_ids_var.set(event_ids)
@@ -136,24 +171,8 @@ class EdgeMiddleware:
         else:
             await self._serve(scope, receive, send_with_id, outcome, method, path)
         template = route_template(scope) or "unmatched"
-        status = outcome["status"]
-        seconds = time.perf_counter() - started
-        edge.latency(template, method, status).observe(seconds)
-        if status >= 400:
-            edge.metrics.errors.labels(outcome["code"] or f"http_{status}").inc()
-        edge.access_log.record(
-            (
-                time.time(),
-                request_id,
-                method,
-                path,
-                template,
-                status,
-                round(seconds * 1000, 2),
-                event_ids or None,
-                outcome["code"],
-            )
-        )
+        status, code = outcome["status"], outcome["code"]
+        edge.finish(request_id, method, path, template, status, started, event_ids, code)
 
     def _refusal(
         self, scope: Scope, headers: dict[bytes, bytes], method: str, path: str
@@ -354,7 +373,9 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.tracing = tracing
     app.state.auth = auth
     app.state.rate_limiter = limiter
-    app.add_middleware(EdgeMiddleware, edge=Edge(metrics, limiter, auth, tracing, max_body))
+    edge = Edge(metrics, limiter, auth, tracing, max_body)
+    app.state.edge = edge
+    app.add_middleware(EdgeMiddleware, edge=edge)
     app.add_exception_handler(AccessError, _on_access_error)
     app.add_exception_handler(LogUnavailableError, _on_log_unavailable)
     app.add_exception_handler(CircuitOpenError, _on_log_unavailable)

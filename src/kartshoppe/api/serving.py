@@ -28,6 +28,7 @@ CSP: Final = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 """No inline script anywhere: the built web app loads its code from /assets only."""
+CSP_HEADER: Final = CSP.encode()
 DOCS_CDN: Final = "https://cdn.jsdelivr.net"
 DOCS_PATHS: Final = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 """FastAPI's API explorer pages: their one inline script is allowed by its hash, nothing else."""
@@ -123,6 +124,34 @@ def _matches(if_none_match: bytes, etag: bytes) -> bool:
     return any(tag.strip().removeprefix(b"W/") == etag for tag in if_none_match.split(b","))
 
 
+def whole(
+    variants: Variants, accept: str, request: dict[bytes, bytes], validate: bool
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, representation headers and body of a whole 200 answer, for this request's
+    `Accept-Encoding` and (when `validate`) `If-None-Match`."""
+    body = variants.identity
+    coding = negotiate(accept) if len(body) >= MIN_COMPRESS and accept else None
+    headers = [(b"vary", b"Accept-Encoding")] if len(body) >= MIN_COMPRESS else []
+    if validate:
+        headers += [(b"etag", variants.etag), (b"cache-control", b"no-cache")]
+        if_none_match = request.get(b"if-none-match")
+        if if_none_match is not None and _matches(if_none_match, variants.etag):
+            return 304, headers, b""
+    encoded = variants.body(coding)
+    if coding is not None:
+        headers.append((b"content-encoding", coding.encode()))
+    headers.append((b"content-length", str(len(encoded)).encode()))
+    return 200, headers, encoded
+
+
+def security_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """Every answer's: HSTS only where the request came over TLS."""
+    headers = [(b"content-security-policy", CSP_HEADER), *SECURITY_HEADERS]
+    if scope.get("scheme") in ("https", "wss"):
+        headers.append(HSTS)
+    return headers
+
+
 def docs_csp(html: bytes) -> bytes:
     """The policy of an API explorer page: its CDN and the hashes of its own inline scripts."""
     hashes = " ".join(
@@ -142,7 +171,6 @@ class Serving:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.variants = VariantCache()
-        self._csp = CSP.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -154,7 +182,7 @@ class Serving:
             # own scope, which still says HEAD)
             scope = {**scope, "method": "GET"}
         path: str = scope["path"]
-        security = self._security_headers(scope)
+        security = security_headers(scope)
         if path in DOCS_PATHS:
             await self.app(scope, receive, self._docs_sender(send, security, head))
             return
@@ -189,12 +217,6 @@ class Serving:
 
         await self.app(scope, receive, respond)
 
-    def _security_headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
-        headers = [(b"content-security-policy", self._csp), *SECURITY_HEADERS]
-        if scope.get("scheme") in ("https", "wss"):
-            headers.append(HSTS)
-        return headers
-
     @staticmethod
     def _may_rework(start: Message) -> bool:
         if start["status"] != 200:
@@ -219,29 +241,16 @@ class Serving:
         head: bool,
     ) -> None:
         body: bytes = message.get("body", b"")
-        coding = negotiate(accept) if len(body) >= MIN_COMPRESS and accept else None
-        if coding is None and not validate:
+        if not validate and (len(body) < MIN_COMPRESS or not accept):
             await send(start)
             await send({"type": "http.response.body", "body": b"" if head else body})
             return
-        variants = self.variants.of(body)
         headers = [
             (name, value) for name, value in start["headers"] if name.lower() != b"content-length"
         ]
-        if len(body) >= MIN_COMPRESS:
-            headers.append((b"vary", b"Accept-Encoding"))
-        if validate:
-            headers += [(b"etag", variants.etag), (b"cache-control", b"no-cache")]
-            if_none_match = request.get(b"if-none-match")
-            if if_none_match is not None and _matches(if_none_match, variants.etag):
-                await send({"type": "http.response.start", "status": 304, "headers": headers})
-                await send({"type": "http.response.body", "body": b""})
-                return
-        encoded = variants.body(coding)
-        if coding is not None:
-            headers.append((b"content-encoding", coding.encode()))
-        headers.append((b"content-length", str(len(encoded)).encode()))
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        status, extra, encoded = whole(self.variants.of(body), accept, request, validate)
+        headers += extra
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if head else encoded})
 
     def _docs_sender(self, send: Send, security: list[tuple[bytes, bytes]], head: bool) -> Send:

@@ -13,7 +13,7 @@ expired snapshot.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
@@ -21,10 +21,10 @@ from starlette.responses import Response
 from kartshoppe.api.errors import error_response
 from kartshoppe.api.routes._responses import json
 from kartshoppe.api.schemas import ErrorOut
-from kartshoppe.store.audit import MAX_PAGE_SIZE, AuditQuery, history
-from kartshoppe.store.reports import REPORTS, UnknownReportError, run_report
-from kartshoppe.store.table import EventStore, SnapshotUnavailableError
-from kartshoppe.store.timetravel import analytics_at, cart_at, order_at, product_at
+from kartshoppe.store.limits import MAX_PAGE_SIZE
+
+if TYPE_CHECKING:
+    from kartshoppe.store.table import EventStore
 
 router = APIRouter(
     prefix="/store",
@@ -39,6 +39,8 @@ class StoreUnavailableError(RuntimeError):
 
 def event_store(request: Request) -> EventStore:
     """The dependency hook: the app puts its `EventStore` on `app.state.event_store`."""
+    from kartshoppe.store.table import EventStore
+
     store = getattr(request.app.state, "event_store", None)
     if not isinstance(store, EventStore):
         raise StoreUnavailableError("the event store is not configured")
@@ -46,6 +48,9 @@ def event_store(request: Request) -> EventStore:
 
 
 def _guarded(answer: Callable[[], Response]) -> Response:
+    from kartshoppe.store.reports import UnknownReportError
+    from kartshoppe.store.table import SnapshotUnavailableError
+
     try:
         return answer()
     except SnapshotUnavailableError as exc:
@@ -73,7 +78,8 @@ def _store(request: Request) -> EventStore | Response:
         return error_response(503, "store_unavailable", str(exc))
 
 
-Store = Annotated[EventStore | Response, Depends(_store)]
+Store = Annotated[Any, Depends(_store)]
+"""An `EventStore` or the 503 answer (typed loosely: the store module loads on first use)."""
 SnapshotId = Annotated[int | None, Query(alias="snapshotId", ge=1)]
 AsOf = Annotated[int | None, Query(alias="asOf", ge=0, description="epoch ms")]
 
@@ -101,6 +107,8 @@ def get_history(
         )
 
     def answer() -> Response:
+        from kartshoppe.store.audit import AuditQuery, history
+
         query = AuditQuery(
             session_id=session_id,
             user_id=user_id,
@@ -135,6 +143,8 @@ def get_cart_state(
 ) -> Response:
     if isinstance(store, Response):
         return store
+    from kartshoppe.store.timetravel import cart_at
+
     return _guarded(lambda: json(cart_at(store, cart_id, snapshot_id, as_of)))
 
 
@@ -147,6 +157,8 @@ def get_order_state(
 ) -> Response:
     if isinstance(store, Response):
         return store
+    from kartshoppe.store.timetravel import order_at
+
     return _guarded(
         lambda: _found("order", order_id, order_at(store, order_id, snapshot_id, as_of))
     )
@@ -161,6 +173,7 @@ def get_product_state(
 ) -> Response:
     if isinstance(store, Response):
         return store
+    from kartshoppe.store.timetravel import product_at
 
     return _guarded(
         lambda: _found("product", product_id, product_at(store, product_id, snapshot_id, as_of))
@@ -173,11 +186,15 @@ def get_analytics_state(
 ) -> Response:
     if isinstance(store, Response):
         return store
+    from kartshoppe.store.timetravel import analytics_at
+
     return _guarded(lambda: json(analytics_at(store, snapshot_id, as_of)))
 
 
 @router.get("/reports")
 def list_reports() -> Response:
+    from kartshoppe.store.reports import REPORTS
+
     return json(
         {"reports": [{"name": n, "description": r.description} for n, r in REPORTS.items()]}
     )
@@ -191,6 +208,8 @@ def get_report(
 ) -> Response:
     if isinstance(store, Response):
         return store
+    from kartshoppe.store.reports import run_report
+
     return _guarded(
         lambda: json({"report": name, "rows": run_report(store, name, snapshot_id).to_pylist()})
     )

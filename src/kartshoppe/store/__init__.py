@@ -2,9 +2,21 @@
 travel, replay and SQL reports (`table`, `sink`, `index`, `audit`, `timetravel`, `replay`,
 `reports`)."""
 
-from kartshoppe.store.index import StoreIndex
-from kartshoppe.store.sink import SINK_GROUP, PaimonSink, SinkConfig
-from kartshoppe.store.table import EventStore, SnapshotUnavailableError, StoreConfig
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "StoreIndex": "index",
+    "SINK_GROUP": "sink",
+    "PaimonSink": "sink",
+    "SinkConfig": "sink",
+    "EventStore": "table",
+    "SnapshotUnavailableError": "table",
+    "StoreConfig": "table",
+}
+"""Resolved on first use: pyarrow and pypaimon load only in a process that touches the store."""
 
 __all__ = [
     "SINK_GROUP",
@@ -15,3 +27,9 @@ __all__ = [
     "StoreConfig",
     "StoreIndex",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kartshoppe.store.index import StoreIndex, marks
+from kartshoppe.store.limits import MAX_PAGE_SIZE
 from kartshoppe.store.table import EventStore, StoreConfig, day_of
 
 SUBJECT_COLUMNS = {
@@ -29,7 +30,6 @@ SUBJECT_COLUMNS = {
     "product_id": "productId",
     "order_id": "orderId",
 }
-MAX_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
