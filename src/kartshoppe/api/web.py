@@ -47,7 +47,7 @@ def web_routes(web_dir: Path) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     root = web_dir.resolve()
 
-    @router.get("/{path:path}")
+    @router.get("/{path:path}", name=errors.WEB_APP_ROUTE)
     async def web(path: str, request: Request) -> Response:
         if path.startswith(API_PREFIX.lstrip("/")):
             return errors.error_response(404, "not_found", f"no route /{path}")
