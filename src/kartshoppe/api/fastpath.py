@@ -89,6 +89,9 @@ class HotReads:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.variants = VariantCache()
+        # found on the app's state on first use (Starlette's state lookup is a Python call)
+        self._edge: Edge | None = None
+        self._platform: Platform | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -106,9 +109,12 @@ class HotReads:
         self, scope: Scope, send: Send, started: float, body: bytes, route: HotRoute
     ) -> bool:
         """Answer with the whole edge applied; False (nothing sent) when the full stack must."""
-        state = scope["app"].state
-        edge: Edge | None = getattr(state, "edge", None)
-        if edge is None or edge.tracing.enabled:
+        edge = self._edge
+        if edge is None:
+            edge = self._edge = getattr(scope["app"].state, "edge", None)
+            if edge is None:
+                return False
+        if edge.tracing.enabled:
             return False
         request = dict(scope["headers"])
         if b"content-length" in request or b"transfer-encoding" in request:
@@ -133,9 +139,11 @@ class HotReads:
 
     def _answer(self, scope: Scope) -> tuple[bytes, HotRoute] | None:
         path: str = scope["path"]
-        platform: Platform | None = getattr(scope["app"].state, "platform", None)
+        platform = self._platform
         if platform is None:
-            return None
+            platform = self._platform = getattr(scope["app"].state, "platform", None)
+            if platform is None:
+                return None
         catalog, rest, query = platform.catalog, path[len(PREFIX) :], scope["query_string"]
         body: bytes | None = None
         if rest == "/products":
