@@ -19,8 +19,8 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kartshoppe.api.deps import Platform
 from kartshoppe.api.middleware import Edge
-from kartshoppe.api.platform import Platform
 from kartshoppe.api.ratelimit import RouteClass
 from kartshoppe.api.serving import VariantCache, security_headers, whole
 from kartshoppe.views.catalog import ProductQuery, Sort
@@ -121,7 +121,7 @@ class HotReads:
             return False
         method: str = scope["method"]
         path: str = scope["path"]
-        if edge.limiter.check(RouteClass.BROWSE, edge.client_of(scope, request)):
+        if edge.limiter.take_or_wait(RouteClass.BROWSE, edge.client_of(scope, request)):
             return False  # the full stack refuses it, counted and logged as everywhere
         request_id = edge.request_id(request)
         accept = request.get(b"accept-encoding", b"").decode("latin-1")
