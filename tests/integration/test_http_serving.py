@@ -53,7 +53,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, web_dir: Path) -> Iterator[
 
 @pytest.fixture
 def client(server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.base_url, headers={"Accept-Encoding": "identity"}) as c:
+    # the event store loads beside the serving app after start; on a busy machine the first
+    # store routes wait seconds for it, which is not what these tests are about
+    headers = {"Accept-Encoding": "identity"}
+    with httpx.Client(base_url=server.base_url, headers=headers, timeout=60) as c:
         yield c
 
 

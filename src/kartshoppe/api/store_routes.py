@@ -12,6 +12,7 @@ expired snapshot.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -50,24 +51,26 @@ def _refusal(exc: Exception) -> Response | None:
     """The JSON error a store question ends in, or None for a fault that is not the caller's."""
     if isinstance(exc, StoreUnavailableError):
         return error_response(503, "store_unavailable", str(exc))
-    # the store modules load on the first store question (pyarrow, pypaimon, duckdb)
-    from kartshoppe.eventstore.reports import UnknownReportError
-    from kartshoppe.eventstore.table import SnapshotUnavailableError
+    if isinstance(exc, SubjectNotFoundError):
+        return error_response(404, "not_found", str(exc))
+    # this runs on the event loop: the store's own errors can only come from store modules
+    # already loaded (by a handler's thread), so nothing is imported here
+    if "kartshoppe.eventstore.table" in sys.modules:
+        from kartshoppe.eventstore.table import SnapshotUnavailableError
 
-    match exc:
-        case SnapshotUnavailableError():
+        if isinstance(exc, SnapshotUnavailableError):
             code = "snapshot_expired" if exc.expired else "snapshot_not_found"
             return error_response(exc.status_code, code, str(exc))
-        case UnknownReportError():
+    if "kartshoppe.eventstore.reports" in sys.modules:
+        from kartshoppe.eventstore.reports import UnknownReportError
+
+        if isinstance(exc, UnknownReportError):
             return error_response(404, "report_not_found", str(exc.args[0]))
-        case SubjectNotFoundError():
-            return error_response(404, "not_found", str(exc))
-        case ValueError():
-            # the store refuses a question it cannot answer (a page out of range, both a
-            # snapshotId and an asOf, ...): the caller's mistake
-            return error_response(400, "bad_request", str(exc))
-        case _:
-            return None
+    if isinstance(exc, ValueError):
+        # the store refuses a question it cannot answer (a page out of range, both a
+        # snapshotId and an asOf, ...): the caller's mistake
+        return error_response(400, "bad_request", str(exc))
+    return None
 
 
 class StoreRoute(APIRoute):
@@ -99,12 +102,14 @@ router = APIRouter(
 
 def event_store(request: Request) -> EventStore:
     """The dependency hook: the app puts its `EventStore` on `app.state.event_store`."""
-    from kartshoppe.eventstore.table import EventStore
-
+    # no import here: until the app has loaded the store module, no store is open (a request
+    # would otherwise wait seconds for pyarrow and pypaimon to load)
+    table = sys.modules.get("kartshoppe.eventstore.table")
     store = getattr(request.app.state, "event_store", None)
-    if not isinstance(store, EventStore):
-        raise StoreUnavailableError("the event store is not configured")
-    return store
+    if table is None or not isinstance(store, table.EventStore):
+        raise StoreUnavailableError("the event store is not open")
+    found: EventStore = store
+    return found
 
 
 def _found(kind: str, subject_id: str, state: dict[str, Any] | None) -> Response:
