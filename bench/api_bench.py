@@ -116,10 +116,21 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run_wrk(name: str, paths: list[str], base: str, seconds: int, connections: int) -> Throughput:
+def run_wrk(
+    name: str,
+    paths: list[str],
+    base: str,
+    seconds: int,
+    connections: int,
+    threads: int = 2,
+    headers: dict[str, str] | None = None,
+) -> Throughput:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % ", ".join(f'"{p}"' for p in paths))
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name]
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command += ["-s", script.name]
+    for header, value in (headers or {}).items():
+        command += ["-H", f"{header}: {value}"]
     out = subprocess.run(
         [*command, base + paths[0]], capture_output=True, text=True, check=True
     ).stdout
@@ -139,7 +150,7 @@ def run_wrk(name: str, paths: list[str], base: str, seconds: int, connections: i
         _ms(*p50.groups()),
         _ms(*p99.groups()),
         int(errors.group(1)) if errors else 0,
-        f"wrk -t2 -c{connections} -d{seconds}s",
+        f"wrk -t{threads} -c{connections} -d{seconds}s",
     )
 
 
