@@ -320,7 +320,7 @@ def test_any_timestamp_from_zero_to_far_future_in_any_order_is_learned_without_o
         shop.feed(ProductView(product_id="a", session_id="s", timestamp=ts))
         shop.feed(ProductView(product_id="d", session_id=f"t{ts}", timestamp=ts))
         shop.feed(ProductView(product_id="e", session_id=f"t{ts}", timestamp=ts))
-    kind, scored = shop.state.recommend("s", Catalog(shop.broadcast), 0)
+    _, scored = shop.state.recommend("s", Catalog(shop.broadcast), 0)
     assert 0 <= shop.state.confidence(scored) <= 1
     assert all(
         math.isfinite(v) for p in shop.state.products.values() for v in p.cooc.values.values()

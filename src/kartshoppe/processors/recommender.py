@@ -67,9 +67,9 @@ from __future__ import annotations
 
 import heapq
 import math
-from operator import itemgetter
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Final, Literal, Protocol
 
 from kartshoppe.events import (

@@ -61,7 +61,7 @@ def load(name: str) -> Dataset:
     titles: dict[str, str] = {}
     categories: dict[str, str] = {}
     for line in (folder / "ml-100k.item").read_text(encoding="latin-1").splitlines()[1:]:
-        item, title, _year, genres = (line.split("\t") + ["", "", ""])[:4]
+        item, title, _year, genres = [*line.split("\t"), "", "", ""][:4]
         titles[f"m{item}"] = title.strip() or f"film {item}"
         categories[f"m{item}"] = (genres.split() or ["Other"])[0]
     return Dataset(name, interactions, titles, categories)
