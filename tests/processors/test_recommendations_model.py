@@ -25,6 +25,7 @@ from kartshoppe.events import (
 )
 from kartshoppe.processors.recommender import (
     HOUR_MS,
+    Calibration,
     Catalog,
     RecommenderConfig,
     RecommenderState,
@@ -373,6 +374,33 @@ def test_the_reason_names_the_product_that_contributed_most_to_the_list() -> Non
         shop.view(f"s{n}", "f")
         shop.view(f"s{n}", "c")
     shop.view("x", "a")
-    rec = of_kind(shop.view("x", "b"), "PERSONAL")  # b is the latest, a contributes more
-    assert rec.product_ids[:3] == ("d", "f", "e")
+    rec = of_kind(shop.view("x", "b"), "PERSONAL")  # b is the latest, a contributes more overall
+    assert rec.product_ids[:3] == ("f", "d", "e")  # f ranks first: b is the latest
     assert rec.reason == "Because you viewed Item A"
+
+
+def test_confidence_is_the_hit_rate_learned_from_what_shoppers_did_next() -> None:
+    calibration = Calibration()
+    assert calibration.confidence("PERSONAL", 0.3) == 0.3  # no outcomes yet: the model's estimate
+    cell = Calibration.cell("PERSONAL", 0.3)
+    for _ in range(200):
+        calibration.record(cell, hit=False)
+    assert calibration.confidence("PERSONAL", 0.3) < 0.03
+    assert calibration.confidence("PERSONAL", 0.05) == 0.05  # other bands keep their own counts
+    for _ in range(600):
+        calibration.record(cell, hit=True)
+    assert 0.7 < calibration.confidence("PERSONAL", 0.3) < 0.8
+
+
+def test_lists_that_shoppers_take_up_gain_confidence() -> None:
+    shop = Shop()
+    for n in range(3):
+        shop.view(f"s{n}", "a")
+        shop.view(f"s{n}", "d")
+    first = of_kind(shop.view("x0", "a"), "PERSONAL").confidence
+    for n in range(1, 60):  # every shopper shown the list after "a" takes a listed product
+        shop.view(f"x{n}", "a")
+        shop.view(f"x{n}", "d")
+    later = of_kind(shop.view("y", "a"), "PERSONAL").confidence
+    assert 0 < first < later <= 1
+    assert sum(lists for lists, _ in shop.state.calibration.cells.values()) >= 59

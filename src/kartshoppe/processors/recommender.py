@@ -24,7 +24,7 @@ How it learns
   sqrt(w_a * w_b) / d ** `distance_decay`, d the distance in the shopper's sequence (1 for the
   product just before): sequence-aware, as in SR-style rules, so what a shopper turns to next
   counts most. The row of the earlier product gets the full amount (it was followed by the new
-  one); the row of the new one `backward_weight` (0.5) of it. Only the growth of an
+  one); the row of the new one `backward_weight` (1.0) times it. Only the growth of an
   interaction's weight counts (view -> cart adds the difference), so a redelivered or repeated
   event adds nothing.
 - Products of one order also feed the "bought together" rows.
@@ -41,7 +41,7 @@ How it recommends. Nothing the shopper already has is offered: products in the c
 `exclude_for_ms` (30 days, up to `seen_size` = 500 products). Out-of-stock and unknown
 products are left out too.
 - PERSONAL: candidates j scored by sum over the shopper's last `context_size` (8) products c
-  (the latest weight 1, each older `recency_factor` (0.8) times that, times the action weight)
+  (the latest weight 1, each older `recency_factor` (0.4) times that, times the action weight)
   of c(c, j) / sqrt(m_c * m_j), m the row masses (a cosine over the co-occurrence evidence).
   Reason: "Because you viewed <the context product contributing most to the whole list>".
 - BOUGHT_TOGETHER (on cart add): the products most often in the same order as the product
@@ -119,11 +119,11 @@ class RecommenderConfig:
     pair_span: int = 30
     pair_window_ms: int = 30 * DAY_MS
     distance_decay: float = 1.0
-    backward_weight: float = 0.5
-    recency_factor: float = 0.8
+    backward_weight: float = 1.0
+    recency_factor: float = 0.4
     context_size: int = 8
-    neighbours: int = 100
-    row_size: int = 400
+    neighbours: int = 50
+    row_size: int = 200
     exclude_for_ms: int = 30 * DAY_MS
     seen_size: int = 500
     bought_size: int = 100
@@ -225,6 +225,8 @@ class ShopperState:
     bought: list[str] = field(default_factory=list)
     last: dict[str, list[str]] = field(default_factory=dict)
     """The last list emitted per slot, so that an unchanged list is not sent again."""
+    shown: str | None = None
+    """The calibration cell (`Calibration.cell`) of the main list last emitted."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -235,6 +237,7 @@ class ShopperState:
             "c": sorted(self.cart),
             "b": self.bought,
             "l": self.last,
+            "k": self.shown,
         }
 
     @classmethod
@@ -247,6 +250,7 @@ class ShopperState:
             cart=set(data["c"]),
             bought=list(data["b"]),
             last={kind: list(ids) for kind, ids in data["l"].items()},
+            shown=data["k"],
         )
 
     def has(self, pid: str, at: int, config: RecommenderConfig) -> bool:
@@ -723,9 +727,49 @@ def _discounted_in_favourite_category(
     return Scored([pid], share / len(in_category), sum(affinity.values()), favourite)
 
 
-def confidence(scored: Scored, config: RecommenderConfig) -> float:
+def estimate(scored: Scored, config: RecommenderConfig) -> float:
+    """The model's own estimate of a list's hit probability (module docstring)."""
+    return _shrunk(scored.probability, scored.evidence, config.evidence_prior)
+
+
+CALIBRATION_EDGES: Final = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7)
+CALIBRATION_PRIOR: Final = 20.0
+"""Outcomes a calibration cell needs before it outweighs the model's own estimate."""
+
+
+@dataclass(slots=True)
+class Calibration:
+    """How often main lists were hit, per (kind, band of the model's estimate), learned online
+    from what shoppers did next: the confidence of a main list is its cell's hit rate, shrunk
+    towards the model's estimate while the cell has few outcomes. A small aggregate (at most
+    2 x 10 cells) that keyed stages would count in partials and merge."""
+
+    cells: dict[str, list[int]] = field(default_factory=dict)
+    """Cell -> [lists followed by a new product, of which hits]."""
+
+    @staticmethod
+    def cell(kind: str, estimate: float) -> str:
+        band = sum(1 for edge in CALIBRATION_EDGES[1:] if estimate >= edge)
+        return f"{kind}:{band}"
+
+    def record(self, cell: str, hit: bool) -> None:
+        counts = self.cells.setdefault(cell, [0, 0])
+        counts[0] += 1
+        counts[1] += hit
+
+    def confidence(self, kind: str, estimate: float) -> float:
+        lists, hits = self.cells.get(self.cell(kind, estimate), (0, 0))
+        return (hits + CALIBRATION_PRIOR * estimate) / (lists + CALIBRATION_PRIOR)
+
+
+def confidence(
+    scored: Scored, config: RecommenderConfig, kind: Kind, calibration: Calibration
+) -> float:
     """The documented confidence of a list (module docstring), rounded to 4 places."""
-    return round(_shrunk(scored.probability, scored.evidence, config.evidence_prior), 4)
+    raw = estimate(scored, config)
+    if kind in ("PERSONAL", "TRENDING"):
+        raw = calibration.confidence(kind, raw)
+    return round(max(0.0, min(1.0, raw)), 4)
 
 
 def assemble(
@@ -735,6 +779,7 @@ def assemble(
     table: NeighbourTable,
     at: int,
     config: RecommenderConfig,
+    calibration: Calibration,
 ) -> list[Recommendation]:
     """The shopper's lists that changed because of `event` (stage 3)."""
     added = event.product_id if isinstance(event, AddToCart) else None
@@ -753,6 +798,8 @@ def assemble(
         if not scored.ids or shopper.last.get(slot) == scored.ids:
             continue
         shopper.last[slot] = scored.ids
+        if slot == "MAIN":
+            shopper.shown = Calibration.cell(kind, estimate(scored, config))
         recommendations.append(
             Recommendation(
                 event_id=OUTPUT_ID,
@@ -760,7 +807,7 @@ def assemble(
                 session_id=shopper.session_id,
                 user_id=shopper.user_id,
                 product_ids=tuple(scored.ids),
-                confidence=confidence(scored, config),
+                confidence=confidence(scored, config, kind, calibration),
                 reason=reason[:300],
                 kind=kind,
             )
@@ -822,6 +869,7 @@ class RecommenderState:
     """Published entries (derived, not serialised): recomputed on the first read after their
     product changed. An entry depends on its product's state only, so when it is computed does
     not change what is recommended."""
+    calibration: Calibration = field(default_factory=Calibration)
     masses: dict[str, float] = field(default_factory=dict)
     """Each product's co-occurrence mass as of its last change (the `m` its entry publishes)."""
 
@@ -829,6 +877,7 @@ class RecommenderState:
         return {
             "shoppers": [[key, s.to_json()] for key, s in self.shoppers.items()],
             "products": [[key, p.to_json()] for key, p in self.products.items()],
+            "calibration": self.calibration.cells,
         }
 
     @classmethod
@@ -838,6 +887,7 @@ class RecommenderState:
         state = cls(config or RecommenderConfig())
         state.shoppers = {k: ShopperState.from_json(v) for k, v in data["shoppers"]}
         state.products = {k: ProductState.from_json(v, state.config) for k, v in data["products"]}
+        state.calibration = Calibration({k: list(v) for k, v in data["calibration"].items()})
         for pid, product in state.products.items():
             state.masses[pid] = product.mass()
         return state
@@ -873,6 +923,7 @@ class RecommenderState:
                 shopper.merge(source, self.config)
                 del self.shoppers[event.from_session_id]
         self.shoppers[key] = shopper
+        self._learn_calibration(shopper, event, at)
         shopper.session_id = event.session_id or shopper.session_id
         shopper.user_id = event.user_id or shopper.user_id
         for delta in shopper.observe(event, at, self.config):
@@ -882,12 +933,22 @@ class RecommenderState:
             product.apply(delta, self.config)
             self.entries.pop(delta.product, None)
             self.masses[delta.product] = product.mass()
-        return assemble(event, shopper, catalog, _LiveTable(self, at), at, self.config)
+        table = _LiveTable(self, at)
+        return assemble(event, shopper, catalog, table, at, self.config, self.calibration)
+
+    def _learn_calibration(self, shopper: ShopperState, event: BaseEvent, at: int) -> None:
+        """Was the main list last shown hit by the product the shopper turned to now?"""
+        if not isinstance(event, ProductView | ProductClick | AddToCart) or shopper.shown is None:
+            return
+        if event.product_id in shopper.history or shopper.has(event.product_id, at, self.config):
+            return  # not a new product: lists never offer those
+        self.calibration.record(shopper.shown, event.product_id in shopper.last.get("MAIN", []))
+        shopper.shown = None
 
     def recommend(self, key: str, catalog: Catalog, at: int) -> tuple[Kind, Scored]:
         """The shopper's current main list."""
         shopper = self.shoppers.get(key) or ShopperState()
         return main_list(shopper, catalog, _LiveTable(self, at), at, self.config)
 
-    def confidence(self, scored: Scored) -> float:
-        return confidence(scored, self.config)
+    def confidence(self, scored: Scored, kind: Kind = "PERSONAL") -> float:
+        return confidence(scored, self.config, kind, self.calibration)

@@ -251,7 +251,7 @@ def _score(
     result.recommender.add(scored.ids, target)
     result.baseline.add(popularity_ranking(counts, exclude), target)
     result.trending_fallbacks += kind == "TRENDING"
-    confidence = state.confidence(scored)
+    confidence = state.confidence(scored, kind)
     result.confidence_sum += confidence
     bucket = result.calibration.setdefault(min(9, int(confidence * 10)), [0, 0])
     bucket[0] += 1
@@ -276,8 +276,8 @@ class ProcessorDriver:
         self.ctx.emitted.clear()
 
     def recommend(self, user: str, at: int) -> tuple[list[str], float]:
-        _, scored = self.state.recommend(user, Catalog(self.broadcast), at)
-        return scored.ids, self.state.confidence(scored)
+        kind, scored = self.state.recommend(user, Catalog(self.broadcast), at)
+        return scored.ids, self.state.confidence(scored, kind)
 
 
 def _evaluate_dataset(args: argparse.Namespace, command: str) -> str:
