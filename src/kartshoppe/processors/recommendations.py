@@ -3,8 +3,8 @@
 The model is written as three keyed stages (`recommender` module doc: shopper -> product ->
 list), but this processor still runs them composed under one key (`GLOBAL_KEY`): splitting it
 into three processors joined by topics (shopper deltas keyed by product, the neighbour table as
-a compacted topic read on the broadcast side) is the remaining step. The catalog arrives on the broadcast
-side from `product_updates` and `inventory_updates`. Each changed recommendation goes to
+a compacted topic read on the broadcast side) is the remaining step. The catalog arrives on the
+broadcast side from `product_updates` and `inventory_updates`. Each changed recommendation goes to
 `recommendations` keyed by the shopper (user id, else session id) and to
 `ecommerce_processing_fanout` keyed by session id, which feeds the shopper's WebSocket.
 """
