@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from kartshoppe.catalog import CATEGORIES, placeholder_svg, product_svg, seed_products
+from kartshoppe.demo import CATEGORIES, placeholder_svg, product_svg, seed_products
 from kartshoppe.events import Product
 
 SVG = "{http://www.w3.org/2000/svg}"

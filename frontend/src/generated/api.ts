@@ -652,8 +652,14 @@ export interface components {
             /** Userid */
             userId?: string | null;
         };
-        /** AnalyticsOut */
-        AnalyticsOut: {
+        /**
+         * Analytics
+         * @description The live analytics totals: `GET /analytics`, the `ANALYTICS` push and the `analytics` of
+         *     `ANALYTICS_UPDATED` (what each counts: `processors.analytics`).
+         */
+        Analytics: {
+            /** Abandonedcarts */
+            abandonedCarts?: number | null;
             /** Abandonmentrate */
             abandonmentRate: number;
             /** Eventspersecond */
@@ -671,17 +677,44 @@ export interface components {
             /** Revenue */
             revenue: number;
             /** Topcategories */
-            topCategories: {
-                [key: string]: unknown;
-            }[];
+            topCategories: components["schemas"]["TopCategory"][];
             /** Topproducts */
-            topProducts: {
-                [key: string]: unknown;
-            }[];
+            topProducts: components["schemas"]["TopProduct"][];
+            /** Totalevents */
+            totalEvents?: number | null;
             /** Updatedat */
             updatedAt: number;
-        } & {
-            [key: string]: unknown;
+        };
+        /** AnalyticsAt */
+        AnalyticsAt: {
+            /** Cancelledorders */
+            cancelledOrders: number;
+            /** Committime */
+            commitTime: number;
+            /** Eventsbytype */
+            eventsByType: {
+                [key: string]: number;
+            };
+            /** Funnel */
+            funnel: {
+                [key: string]: number;
+            };
+            /** Orders */
+            orders: number;
+            /** Revenue */
+            revenue: number;
+            /** Snapshotid */
+            snapshotId: number;
+            /** Totalevents */
+            totalEvents: number;
+        };
+        /** CartAt */
+        CartAt: {
+            cart: components["schemas"]["CartOut"];
+            /** Committime */
+            commitTime: number;
+            /** Snapshotid */
+            snapshotId: number;
         };
         /** CartLineOut */
         CartLineOut: {
@@ -776,6 +809,29 @@ export interface components {
             /** Status */
             status: string;
         };
+        /**
+         * HistoryPage
+         * @description Events of a subject, newest first: `events` are the stored events' JSON, `entries` the
+         *     rows they were stored in (log position and snapshot).
+         */
+        HistoryPage: {
+            /** Entries */
+            entries: {
+                [key: string]: unknown;
+            }[];
+            /** Events */
+            events: {
+                [key: string]: unknown;
+            }[];
+            /** Page */
+            page: number;
+            /** Pagesize */
+            pageSize: number;
+            /** Snapshotid */
+            snapshotId: number | null;
+            /** Total */
+            total: number;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -843,6 +899,14 @@ export interface components {
             /** Userid */
             userId: string;
         };
+        /** OrderAt */
+        OrderAt: {
+            /** Committime */
+            commitTime: number;
+            order: components["schemas"]["OrderOut"];
+            /** Snapshotid */
+            snapshotId: number;
+        };
         /** OrderLineOut */
         OrderLineOut: {
             /** Name */
@@ -891,7 +955,18 @@ export interface components {
             /** Price */
             price: number;
         };
-        /** ProductOut */
+        /** ProductAt */
+        ProductAt: {
+            /** Committime */
+            commitTime: number;
+            product: components["schemas"]["ProductOut"];
+            /** Snapshotid */
+            snapshotId: number;
+        };
+        /**
+         * ProductOut
+         * @description A product with its live stock and the price a shopper pays now.
+         */
         ProductOut: {
             /** Available */
             available: number;
@@ -983,6 +1058,27 @@ export interface components {
             /** Userid */
             userId?: string | null;
         };
+        /** ReportInfo */
+        ReportInfo: {
+            /** Description */
+            description: string;
+            /** Name */
+            name: string;
+        };
+        /** ReportOut */
+        ReportOut: {
+            /** Report */
+            report: string;
+            /** Rows */
+            rows: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** ReportsOut */
+        ReportsOut: {
+            /** Reports */
+            reports: components["schemas"]["ReportInfo"][];
+        };
         /** RestockBody */
         RestockBody: {
             /** Quantity */
@@ -993,6 +1089,24 @@ export interface components {
          * @enum {string}
          */
         Role: "shopper" | "operator";
+        /** SnapshotOut */
+        SnapshotOut: {
+            /** Commitkind */
+            commitKind: string;
+            /** Committime */
+            commitTime: number;
+            /** Deltarecordcount */
+            deltaRecordCount: number;
+            /** Recordcount */
+            recordCount: number;
+            /** Snapshotid */
+            snapshotId: number;
+        };
+        /** SnapshotsOut */
+        SnapshotsOut: {
+            /** Snapshots */
+            snapshots: components["schemas"]["SnapshotOut"][];
+        };
         /** StatusBody */
         StatusBody: {
             status: components["schemas"]["OrderStatus"];
@@ -1012,6 +1126,22 @@ export interface components {
             token: string;
             /** Userid */
             userId: string;
+        };
+        /** TopCategory */
+        TopCategory: {
+            /** Category */
+            category: string;
+            /** Score */
+            score: number;
+        };
+        /** TopProduct */
+        TopProduct: {
+            /** Name */
+            name: string;
+            /** Productid */
+            productId: string;
+            /** Score */
+            score: number;
         };
         /** TrackOut */
         TrackOut: {
@@ -1704,7 +1834,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnalyticsOut"];
+                    "application/json": components["schemas"]["Analytics"];
                 };
             };
             /** @description Bad Request */
@@ -2893,7 +3023,9 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": unknown[];
+                "application/json": unknown[] | {
+                    [key: string]: unknown;
+                };
             };
         };
         responses: {
@@ -3349,9 +3481,13 @@ export interface operations {
         parameters: {
             query?: {
                 category?: string | null;
+                /** @description alias of pageSize */
+                limit?: number | null;
                 page?: number;
-                pageSize?: number;
+                pageSize?: number | null;
                 q?: string | null;
+                /** @description alias of q */
+                search?: string | null;
                 sort?: "relevance" | "price_asc" | "price_desc" | "rating" | "name" | "newest";
             };
             header?: never;
@@ -3702,7 +3838,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["HistoryPage"];
                 };
             };
             /** @description Bad Request */
@@ -3803,7 +3939,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ReportsOut"];
                 };
             };
             /** @description Bad Request */
@@ -3899,7 +4035,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ReportOut"];
                 };
             };
             /** @description Bad Request */
@@ -4000,7 +4136,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SnapshotsOut"];
                 };
             };
             /** @description Bad Request */
@@ -4096,7 +4232,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["AnalyticsAt"];
                 };
             };
             /** @description Bad Request */
@@ -4203,7 +4339,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["CartAt"];
                 };
             };
             /** @description Bad Request */
@@ -4310,7 +4446,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["OrderAt"];
                 };
             };
             /** @description Bad Request */
@@ -4417,7 +4553,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ProductAt"];
                 };
             };
             /** @description Bad Request */

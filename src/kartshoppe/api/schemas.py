@@ -1,7 +1,8 @@
 """Request and response bodies of the REST API, for validation and the OpenAPI schema.
 
-Responses are encoded straight from the views (pre-encoded bytes on hot paths); these models
-document them so that the served schema matches what is sent (checked by Schemathesis).
+The cart, order and product JSON is built by these models (`CartOut.of(cart).to_json()`, ...),
+wherever it is sent: REST answers, WebSocket pushes, the catalog's pre-encoded bytes, time
+travel. Bodies are encoded with orjson from `to_json()`; the served schema is these models.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from kartshoppe.domain.cart import Cart
+from kartshoppe.domain.catalog import effective_price, sale_active
+from kartshoppe.domain.inventory import LOW_STOCK_THRESHOLD, StockLevel
+from kartshoppe.domain.orders import Order
 from kartshoppe.events import (
     MAX_QUANTITY,
     FlashSale,
@@ -17,6 +22,7 @@ from kartshoppe.events import (
     Model,
     OrderStatus,
     Price,
+    Product,
     Quantity,
     Stock,
 )
@@ -91,25 +97,67 @@ class LaunchBody(Request):
     featured: bool = False
 
 
-class ProductOut(Model):
+class Out(Model):
+    """A response body, built from the domain's state by the model's `of`."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON-ready form: camelCase names."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class ProductOut(Out):
+    """A product with its live stock and the price a shopper pays now."""
+
     id: str
     name: str
     description: str
     category: str
     price: float
-    list_price: float
     original_price: float
     stock: int
-    available: int
-    low_stock: bool
-    sold_out: bool
     rating: float
     review_count: int
     tags: list[str]
     featured: bool
     image_url: str
     flash_sale: FlashSale | None = None
+    available: int
+    list_price: float
+    low_stock: bool
+    sold_out: bool
     trending_score: float | None = None
+    """Only in the trending list."""
+
+    @classmethod
+    def of(cls, product: Product, level: StockLevel | None, at_ms: int) -> ProductOut:
+        """The product as of `at_ms`: the sale price while its flash sale runs."""
+        available = level.available if level else product.stock
+        return cls(
+            id=product.id,
+            name=product.name,
+            description=product.description,
+            category=product.category,
+            price=effective_price(product, at_ms),
+            list_price=product.price,
+            original_price=product.original_price,
+            stock=level.stock if level else product.stock,
+            available=available,
+            low_stock=0 < available <= LOW_STOCK_THRESHOLD,
+            sold_out=available <= 0,
+            rating=product.rating,
+            review_count=product.review_count,
+            tags=list(product.tags),
+            featured=product.featured,
+            image_url=product.image_url,
+            flash_sale=product.flash_sale if sale_active(product, at_ms) else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(
+            mode="json",
+            by_alias=True,
+            exclude={"trending_score"} if self.trending_score is None else None,
+        )
 
 
 class ProductPage(Model):
@@ -132,7 +180,7 @@ class CartLineOut(Model):
     line_total: float
 
 
-class CartOut(Model):
+class CartOut(Out):
     cart_id: str
     session_id: str | None
     user_id: str | None
@@ -140,6 +188,27 @@ class CartOut(Model):
     item_count: int
     subtotal: float
     updated_at: int
+
+    @classmethod
+    def of(cls, cart: Cart) -> CartOut:
+        return cls(
+            cart_id=cart.cart_id,
+            session_id=cart.session_id,
+            user_id=cart.user_id,
+            lines=[
+                CartLineOut(
+                    product_id=line.product_id,
+                    name=line.name,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    line_total=round(line.unit_price * line.quantity, 2),
+                )
+                for line in cart.lines
+            ],
+            item_count=cart.item_count,
+            subtotal=cart.subtotal,
+            updated_at=cart.updated_at,
+        )
 
 
 class OrderLineOut(Model):
@@ -154,7 +223,7 @@ class StatusChange(Model):
     timestamp: int
 
 
-class OrderOut(Model):
+class OrderOut(Out):
     order_id: str
     session_id: str | None
     user_id: str | None
@@ -165,6 +234,29 @@ class OrderOut(Model):
     created_at: int
     updated_at: int
     history: list[StatusChange]
+
+    @classmethod
+    def of(cls, order: Order) -> OrderOut:
+        return cls(
+            order_id=order.order_id,
+            session_id=order.session_id,
+            user_id=order.user_id,
+            idempotency_key=order.idempotency_key,
+            lines=[
+                OrderLineOut(
+                    product_id=line.product_id,
+                    name=line.name,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                )
+                for line in order.lines
+            ],
+            total=order.total,
+            status=order.status,
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+            history=[StatusChange(status=status, timestamp=ts) for status, ts in order.history],
+        )
 
 
 class FieldError(Model):
@@ -185,25 +277,18 @@ class Rejected(Model):
     details: list[FieldError]
 
 
+class TrackingEnvelope(Request):
+    """The original KartShoppe client's batch: ids given once for all its events."""
+
+    events: Annotated[list[Any], Field(max_length=100_000)]
+    session_id: Id | None = None
+    user_id: Id | None = None
+
+
 class TrackOut(Model):
     accepted: int
     rejected: int
     errors: list[Rejected]
-
-
-class AnalyticsOut(Model):
-    model_config = Model.model_config | {"extra": "allow"}
-
-    live_users: int
-    events_per_second: float
-    orders: int
-    revenue: float
-    funnel: dict[str, int]
-    abandonment_rate: float
-    recovered_carts: int
-    top_products: list[dict[str, Any]]
-    top_categories: list[dict[str, Any]]
-    updated_at: int
 
 
 class RecommendationOut(Model):
@@ -218,3 +303,70 @@ class RecommendationOut(Model):
 class Health(Model):
     status: str
     records_applied: int = 0
+
+
+# --- the event store's answers (`/store/*`, built by `kartshoppe.store`) ----------------------
+
+
+class SnapshotOut(Model):
+    snapshot_id: int
+    commit_time: int
+    record_count: int
+    delta_record_count: int
+    commit_kind: str
+
+
+class SnapshotsOut(Model):
+    snapshots: list[SnapshotOut]
+
+
+class HistoryPage(Model):
+    """Events of a subject, newest first: `events` are the stored events' JSON, `entries` the
+    rows they were stored in (log position and snapshot)."""
+
+    events: list[dict[str, Any]]
+    total: int
+    page: int
+    page_size: int
+    snapshot_id: int | None
+    entries: list[dict[str, Any]]
+
+
+class AsOfSnapshot(Model):
+    snapshot_id: int
+    commit_time: int
+
+
+class CartAt(AsOfSnapshot):
+    cart: CartOut
+
+
+class OrderAt(AsOfSnapshot):
+    order: OrderOut
+
+
+class ProductAt(AsOfSnapshot):
+    product: ProductOut
+
+
+class AnalyticsAt(AsOfSnapshot):
+    total_events: int
+    events_by_type: dict[str, int]
+    funnel: dict[str, int]
+    orders: int
+    cancelled_orders: int
+    revenue: float
+
+
+class ReportInfo(Model):
+    name: str
+    description: str
+
+
+class ReportsOut(Model):
+    reports: list[ReportInfo]
+
+
+class ReportOut(Model):
+    report: str
+    rows: list[dict[str, Any]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.meta import Meta
 from kartshoppe.events import (
+    CATALOG_EVENTS,
     Event,
     FlashSale,
     FlashSaleEnded,
@@ -102,7 +103,7 @@ def decide_end_flash_sale(product: Product, meta: Meta) -> list[Event]:
 
 def evolve_product(product: Product | None, event: Event) -> Product | None:
     match event:
-        case ProductLaunched() | PriceChanged() | FlashSaleStarted() | FlashSaleEnded():
+        case _ if isinstance(event, CATALOG_EVENTS):
             return event.product
         case _:
             return product

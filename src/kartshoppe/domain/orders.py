@@ -145,6 +145,13 @@ def decide_status(
     return events
 
 
+def decide_payment(order: Order, levels: Mapping[str, StockLevel], meta: Meta) -> list[Event]:
+    """Pay an order: only one awaiting payment can be, so paying twice is refused too."""
+    if OrderStatus.PAID not in TRANSITIONS[order.status]:
+        raise DomainError("invalid_transition", f"order is {order.status}, not awaiting payment")
+    return decide_status(order, OrderStatus.PAID, levels, meta)
+
+
 def evolve_order(order: Order | None, event: Event) -> Order | None:
     match event:
         case OrderPlaced() if order is None:

@@ -14,30 +14,17 @@ from kartshoppe.domain.catalog import evolve_product
 from kartshoppe.domain.inventory import StockLevel, evolve_stock
 from kartshoppe.domain.orders import Order, evolve_order
 from kartshoppe.events import (
+    CART_EVENTS,
+    CATALOG_EVENTS,
+    ORDER_EVENTS,
     AddToCart,
-    CartCleared,
     CartMerged,
-    CartQuantityChanged,
     Event,
-    FlashSaleEnded,
-    FlashSaleStarted,
     InventoryChanged,
     OrderPlaced,
-    OrderStatusChanged,
-    PriceChanged,
     Product,
-    ProductLaunched,
-    RemoveFromCart,
+    event_key,
 )
-
-CART_EVENTS = (AddToCart, RemoveFromCart, CartQuantityChanged, CartCleared, CartMerged)
-CATALOG_EVENTS = (ProductLaunched, PriceChanged, FlashSaleStarted, FlashSaleEnded)
-ORDER_EVENTS = (OrderPlaced, OrderStatusChanged)
-
-
-def cart_key(event: Event) -> str | None:
-    """The cart an event belongs to: the user's if it names one, else the session's."""
-    return event.user_id or event.session_id
 
 
 @dataclass
@@ -63,7 +50,7 @@ class ShopState:
         return self.carts.get(cart_id) or empty_cart(cart_id)
 
     def _apply_cart(self, event: Event) -> None:
-        key = cart_key(event)
+        key = event_key(event)
         if key is None:
             return
         names = {}

@@ -19,10 +19,11 @@ early, re-arms itself at `lastActive + timeout_ms`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, TypedDict
+from typing import TypedDict
 
 from kartshoppe.events import (
     MAX_QUANTITY,
+    SHOPPER_EVENTS,
     AddToCart,
     CartAbandoned,
     CartCleared,
@@ -33,31 +34,11 @@ from kartshoppe.events import (
     CheckoutStarted,
     Event,
     OrderPlaced,
-    PageView,
-    ProductClick,
-    ProductView,
     RemoveFromCart,
-    Search,
     Topic,
     event_key,
 )
 from kartshoppe.processors.model import Context, Processor
-
-ACTIVITY: Final = (
-    PageView,
-    ProductView,
-    ProductClick,
-    Search,
-    AddToCart,
-    RemoveFromCart,
-    CartQuantityChanged,
-    CartCleared,
-    CartMerged,
-    CheckoutStarted,
-    CheckoutFailed,
-    OrderPlaced,
-)
-"""The shopper's own events; processor outputs on the same key are not a return."""
 
 
 class CartState(TypedDict):
@@ -91,7 +72,7 @@ class AbandonedCarts(Processor[CartState]):
     input_topics = (Topic.EVENTS.value,)
 
     def key(self, event: Event) -> str | None:
-        return event_key(event) if isinstance(event, ACTIVITY) else None
+        return event_key(event) if isinstance(event, SHOPPER_EVENTS) else None
 
     def keys(self, event: Event) -> tuple[str, ...]:
         key = self.key(event)

@@ -70,23 +70,22 @@ import math
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Protocol
 
 from kartshoppe.events import (
+    CATALOG_EVENTS,
     AddToCart,
     BaseEvent,
     CartCleared,
     CartMerged,
     Event,
-    FlashSaleEnded,
-    FlashSaleStarted,
     OrderPlaced,
-    PriceChanged,
     ProductClick,
-    ProductLaunched,
     ProductView,
     Recommendation,
+    RecommendationKind,
     RemoveFromCart,
+    event_key,
 )
 from kartshoppe.processors.model import (
     CatalogEntry,
@@ -94,8 +93,6 @@ from kartshoppe.processors.model import (
     catalog_entry,
     iter_catalog,
 )
-
-Kind = Literal["PERSONAL", "BOUGHT_TOGETHER", "NEXT_BEST_OFFER", "TRENDING"]
 
 DAY_MS: Final = 24 * 3600 * 1000
 HOUR_MS: Final = 3600 * 1000
@@ -141,7 +138,7 @@ ORIGINAL_PRICE: Final = "originalPrice"
 def apply_catalog_update(event: Event, broadcast: MutableMapping[str, Any]) -> None:
     """The shared catalog entry (`model.apply_catalog_event`) plus the original price."""
     apply_catalog_event(event, broadcast)
-    if isinstance(event, ProductLaunched | PriceChanged | FlashSaleStarted | FlashSaleEnded):
+    if isinstance(event, CATALOG_EVENTS):
         product = event.product
         entry = dict(broadcast[product.id])
         entry[ORIGINAL_PRICE] = max(product.original_price, product.price)
@@ -623,7 +620,7 @@ def main_list(
     table: NeighbourTable,
     at: int,
     config: RecommenderConfig,
-) -> tuple[Kind, Scored]:
+) -> tuple[RecommendationKind, Scored]:
     """The shopper's main list: PERSONAL, filled up from TRENDING (or TRENDING alone)."""
     personal = _top_personal(shopper, catalog, mixture(shopper, table, config), at, config)
     if len(personal.ids) >= config.list_size:
@@ -763,7 +760,7 @@ class Calibration:
 
 
 def confidence(
-    scored: Scored, config: RecommenderConfig, kind: Kind, calibration: Calibration
+    scored: Scored, config: RecommenderConfig, kind: RecommendationKind, calibration: Calibration
 ) -> float:
     """The documented confidence of a list (module docstring), rounded to 4 places."""
     raw = estimate(scored, config)
@@ -783,7 +780,7 @@ def assemble(
 ) -> list[Recommendation]:
     """The shopper's lists that changed because of `event` (stage 3)."""
     added = event.product_id if isinstance(event, AddToCart) else None
-    out: list[tuple[Kind, Scored, str]] = []
+    out: list[tuple[RecommendationKind, Scored, str]] = []
     kind, main = main_list(shopper, catalog, table, at, config)
     out.append((kind, main, _reason(kind, main, shopper, catalog)))
     if added is not None:
@@ -815,7 +812,9 @@ def assemble(
     return recommendations
 
 
-def _reason(kind: Kind, scored: Scored, shopper: ShopperState, catalog: Catalog) -> str:
+def _reason(
+    kind: RecommendationKind, scored: Scored, shopper: ShopperState, catalog: Catalog
+) -> str:
     if kind == "TRENDING" or scored.because is None:
         return f"Trending in {scored.because}" if scored.because else "Trending now"
     touch = shopper.history.get(scored.because)
@@ -904,7 +903,7 @@ class RecommenderState:
     def observe(self, event: BaseEvent, catalog: Catalog, at: int) -> list[Recommendation]:
         """Learn from one shopper event at event time `at`; the recommendations whose list
         changed because of it."""
-        key = event.user_id or event.session_id
+        key = event_key(event)
         if key is None or not isinstance(
             event,
             ProductView
@@ -945,10 +944,10 @@ class RecommenderState:
         self.calibration.record(shopper.shown, event.product_id in shopper.last.get("MAIN", []))
         shopper.shown = None
 
-    def recommend(self, key: str, catalog: Catalog, at: int) -> tuple[Kind, Scored]:
+    def recommend(self, key: str, catalog: Catalog, at: int) -> tuple[RecommendationKind, Scored]:
         """The shopper's current main list."""
         shopper = self.shoppers.get(key) or ShopperState()
         return main_list(shopper, catalog, _LiveTable(self, at), at, self.config)
 
-    def confidence(self, scored: Scored, kind: Kind = "PERSONAL") -> float:
+    def confidence(self, scored: Scored, kind: RecommendationKind = "PERSONAL") -> float:
         return confidence(scored, self.config, kind, self.calibration)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from starlette.responses import Response
 
-from kartshoppe.api.platform import Platform, platform
+from kartshoppe.api.deps import Live, Platform
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import (
     FlashSaleBody,
@@ -18,11 +18,9 @@ from kartshoppe.api.schemas import (
     RestockBody,
     StatusBody,
 )
-from kartshoppe.domain.views import order_view
 from kartshoppe.events import Id, Product, new_id
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=ERRORS)
-Live = Annotated[Platform, Depends(platform)]
 ProductId = Annotated[Id, Path(alias="productId")]
 
 
@@ -80,4 +78,4 @@ async def end_flash_sale(p: Live, product_id: ProductId) -> Response:
 async def set_order_status(
     p: Live, order_id: Annotated[Id, Path(alias="orderId")], body: StatusBody
 ) -> Response:
-    return json(order_view(await p.service.set_order_status(order_id, body.status)))
+    return json(OrderOut.of(await p.service.set_order_status(order_id, body.status)).to_json())

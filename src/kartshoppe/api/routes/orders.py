@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from kartshoppe.api.platform import Platform, platform
+from kartshoppe.api.deps import Live
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import CheckoutBody, OrderOut
 from kartshoppe.domain.errors import DomainError
-from kartshoppe.domain.views import order_view
-from kartshoppe.events import Id, OrderStatus
-from kartshoppe.security.guards import ORDER_OWNER
+from kartshoppe.events import Id, owner_key
+from kartshoppe.security.guards import ORDER_OWNER, Caller, check_named_user
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
-Live = Annotated[Platform, Depends(platform)]
 OrderId = Annotated[Id, Path(alias="orderId")]
 
 
@@ -28,22 +26,20 @@ OrderId = Annotated[Id, Path(alias="orderId")]
         200: {"model": OrderOut, "description": "the order of an idempotencyKey seen before"}
     },
 )
-async def checkout(p: Live, body: CheckoutBody) -> Response:
+async def checkout(p: Live, principal: Caller, body: CheckoutBody) -> Response:
+    check_named_user(principal, body.user_id)
     order, created = await p.service.checkout(body.session_id, body.user_id, body.idempotency_key)
-    return json(order_view(order), 201 if created else 200)
+    return json(OrderOut.of(order).to_json(), 201 if created else 200)
 
 
 @router.post("/orders/{orderId}/pay", response_model=OrderOut, dependencies=ORDER_OWNER)
 async def pay_order(p: Live, order_id: OrderId) -> Response:
-    order = p.service.order(order_id)
-    if order.status != OrderStatus.PLACED:
-        raise DomainError("invalid_transition", f"order is {order.status}, not awaiting payment")
-    return json(order_view(await p.service.set_order_status(order_id, OrderStatus.PAID)))
+    return json(OrderOut.of(await p.service.pay_order(order_id)).to_json())
 
 
 @router.get("/orders/{orderId}", response_model=OrderOut, dependencies=ORDER_OWNER)
 async def get_order(p: Live, order_id: OrderId) -> Response:
-    return json(order_view(p.service.order(order_id)))
+    return json(OrderOut.of(p.service.order(order_id)).to_json())
 
 
 @router.get("/orders", response_model=list[OrderOut])
@@ -52,9 +48,10 @@ async def list_orders(
     user_id: Annotated[Id | None, Query(alias="userId")] = None,
     session_id: Annotated[Id | None, Query(alias="sessionId")] = None,
 ) -> Response:
-    if not (user_id or session_id):
+    owner = owner_key(user_id, session_id)
+    if not owner:
         raise DomainError("validation_error", "give a userId or a sessionId", "userId")
     state = p.service.state
-    ids = state.orders_by_owner.get(user_id or session_id or "", [])
+    ids = state.orders_by_owner.get(owner, [])
     found = sorted((state.orders[i] for i in ids), key=lambda o: -o.created_at)
-    return json([order_view(o) for o in found])
+    return json([OrderOut.of(o).to_json() for o in found])
