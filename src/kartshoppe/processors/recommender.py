@@ -55,12 +55,14 @@ products are left out too.
 A recommendation is emitted only when its list changed (PERSONAL and TRENDING share the
 shopper's main list).
 
-Confidence is the probability that the shopper's next new product is on the list, estimated
-from the co-occurrence evidence itself, not tuned per data set: the share of the context rows'
-mass that the listed products hold (P(next = j) as a recency-weighted mixture of each context
-product's row, renormalised over the products still open to the shopper), times m / (m +
-`evidence_prior`) for the evidence mass m behind it. `bench/results/recommendations.md` shows it
-against the measured hit rate, per confidence band, on the simulator and on real data.
+Confidence is the probability that the shopper's next new product is on the main list. The
+model's estimate (`estimate`: the share of the context rows' mass the listed products hold,
+P(next = j) as a recency-weighted mixture of each context product's row, renormalised over the
+products still open to the shopper, times m / (m + `evidence_prior`) for the evidence mass m)
+picks a cell; `Calibration` learns online how often lists of each cell were hit by the next new
+product the shopper turned to, and the confidence is that hit rate, shrunk towards the estimate
+while the cell has few outcomes. BOUGHT_TOGETHER and NEXT_BEST_OFFER report the estimate.
+`bench/results/recommendations.md` shows reliability tables on the simulator and on real data.
 """
 
 from __future__ import annotations
