@@ -8,9 +8,9 @@ PY_STAMP := $(VENV)/.installed
 # outside dist/, which every vite build empties
 WEB_STAMP := frontend/node_modules/.web-built
 NPM_STAMP := frontend/node_modules/.installed
-WEB_SOURCES := $(shell find frontend/src frontend/public frontend/index.html frontend/vite.config.ts frontend/package.json -type f 2>/dev/null)
+WEB_SOURCES := $(shell find frontend/src frontend/public frontend/index.html frontend/vite.config.ts frontend/precompress.ts frontend/package.json -type f 2>/dev/null)
 
-.PHONY: run test check test-python test-web e2e types flink bench clean eval-data
+.PHONY: run test check test-python test-web e2e types flink bench bench-hot clean eval-data
 
 run: $(PY_STAMP) $(WEB_STAMP)
 	$(PY) -m kartshoppe serve
@@ -45,7 +45,7 @@ test-python: $(PY_STAMP)
 	$(PY) -m pytest
 
 test-web: $(NPM_STAMP) $(PY_STAMP)
-	cd frontend && npm test
+	cd frontend && npm run lint && npm test
 
 # real chromium (installed from Debian by the script when missing) against a real server
 e2e: $(PY_STAMP) $(NPM_STAMP)
@@ -61,7 +61,7 @@ flink: $(PY_STAMP)
 eval-data: $(PY_STAMP)
 	$(VENV)/bin/uv pip install -q -p $(PY) --no-deps 'recbole==1.2.1'
 
-bench: $(PY_STAMP)
+bench: $(PY_STAMP) bench-hot
 	$(PY) bench/api_bench.py
 	$(PY) bench/log_bench.py
 	$(PY) bench/processors_bench.py
@@ -69,6 +69,13 @@ bench: $(PY_STAMP)
 	$(PY) bench/kafka_bench.py
 	$(PY) bench/store_bench.py --events 1000000
 	$(PY) bench/flink_bench.py
+
+# the hot paths of issue 17, a few minutes: catalog reads against nginx and a bare ASGI app,
+# start-up and idle footprint; each prints its ratios and writes bench/results/
+bench-hot: $(PY_STAMP)
+	bash scripts/install-bench-tools.sh
+	$(PY) bench/catalog_bench.py
+	$(PY) bench/startup_bench.py
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist .cache

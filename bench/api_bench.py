@@ -66,18 +66,23 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(data_dir: pathlib.Path, *serve_args: str) -> Iterator[str]:
+def server(
+    data_dir: pathlib.Path,
+    *serve_args: str,
+    env: dict[str, str] | None = None,
+    ready_timeout: float = 300.0,
+) -> Iterator[str]:
     """A `kartshoppe serve [serve_args]` process on a free port, ready; stopped (SIGTERM, then
     SIGKILL) after."""
     port = free_port()
     command = [sys.executable, "-m", "kartshoppe", "serve", "--host", HOST, "--port", str(port)]
     command += ["--data-dir", str(data_dir), *serve_args]
     with (data_dir / "server.log").open("ab") as log:
-        env = {**os.environ, **UNLIMITED}
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        environment = {**os.environ, **UNLIMITED, **(env or {})}
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
     base = f"http://{HOST}:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + ready_timeout
         while True:
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(base + "/ready", timeout=1).status_code == 200:
@@ -111,10 +116,21 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run_wrk(name: str, paths: list[str], base: str, seconds: int, connections: int) -> Throughput:
+def run_wrk(
+    name: str,
+    paths: list[str],
+    base: str,
+    seconds: int,
+    connections: int,
+    threads: int = 2,
+    headers: dict[str, str] | None = None,
+) -> Throughput:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % ", ".join(f'"{p}"' for p in paths))
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name]
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command += ["-s", script.name]
+    for header, value in (headers or {}).items():
+        command += ["-H", f"{header}: {value}"]
     out = subprocess.run(
         [*command, base + paths[0]], capture_output=True, text=True, check=True
     ).stdout
@@ -134,7 +150,7 @@ def run_wrk(name: str, paths: list[str], base: str, seconds: int, connections: i
         _ms(*p50.groups()),
         _ms(*p99.groups()),
         int(errors.group(1)) if errors else 0,
-        f"wrk -t2 -c{connections} -d{seconds}s",
+        f"wrk -t{threads} -c{connections} -d{seconds}s",
     )
 
 

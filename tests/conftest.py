@@ -19,6 +19,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
+from kartshoppe.eventlog.kafka_commands import COMMANDS_TOPIC, OUTCOMES_TOPIC
 from kartshoppe.eventlog.port import ALL_TOPICS
 from kartshoppe.infra.kafka_broker import KafkaBroker
 
@@ -52,7 +53,8 @@ def empty_broker(bootstrap: str) -> None:
             except KafkaException as exc:
                 if exc.args[0].code() not in GROUPS_LEFT_ALONE:
                     raise
-    doomed = [t for t in ALL_TOPICS if t in admin.list_topics(timeout=ADMIN_TIMEOUT_S).topics]
+    ours = (*ALL_TOPICS, COMMANDS_TOPIC, OUTCOMES_TOPIC)
+    doomed = [t for t in ours if t in admin.list_topics(timeout=ADMIN_TIMEOUT_S).topics]
     if doomed:
         for future in admin.delete_topics(doomed, operation_timeout=ADMIN_TIMEOUT_S).values():
             future.result()

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from kartshoppe.config import Settings
+
+SERVERS = ("uvicorn", "granian")
+"""The HTTP servers `serve` can run the app on; the first is the default."""
 
 
 def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,6 +28,12 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--processors", choices=["embedded", "flink", "off"], help="KARTSHOPPE_PROCESSORS"
     )
     serve.add_argument("--no-seed", action="store_true", help="do not seed the demo catalog")
+    serve.add_argument(
+        "--server",
+        choices=SERVERS,
+        default=SERVERS[0],
+        help="HTTP server (default uvicorn)",
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -60,16 +72,53 @@ def _kafka_unreachable(bootstrap: str) -> str | None:
     return None
 
 
-def serve(settings: Settings) -> int:
+WORKER_FLAGS = "KARTSHOPPE_SERVE_FLAGS"
+"""How `serve --server granian` hands its flags to the worker process granian starts (granian
+builds the app there from an import path); not a setting, `Settings` ignores it."""
+
+
+def worker_app() -> Any:
+    """The app granian's worker serves: the environment's settings with the parent's flags."""
+    from kartshoppe.api.app import create_app
+
+    flags: dict[str, Any] = json.loads(os.environ.get(WORKER_FLAGS, "{}"))
+    return create_app(Settings(**flags))
+
+
+def _granian(settings: Settings) -> None:
+    from granian.constants import Interfaces, Loops
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    from_env = Settings()
+    changed = {
+        name for name in Settings.model_fields if getattr(settings, name) != getattr(from_env, name)
+    }
+    os.environ[WORKER_FLAGS] = json.dumps(settings.model_dump(mode="json", include=changed))
+    Server(
+        "kartshoppe.cli:worker_app",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        loop=Loops.uvloop,
+        factory=True,
+        log_level=LogLevels.warning,
+    ).serve()
+
+
+def serve(settings: Settings, server: str = SERVERS[0]) -> int:
     if settings.bus == "kafka" and (problem := _kafka_unreachable(settings.bootstrap)) is not None:
         print(f"kartshoppe serve: {problem}", file=sys.stderr)
         return 2
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if server == "granian":
+        _granian(settings)
+        return 0
 
     import uvicorn
 
     from kartshoppe.api.app import create_app
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -112,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sub.add_parser(name, help=help_text, add_help=False)
     args = parser.parse_args(argv)
     if args.command == "serve":
-        return serve(_settings(args))
+        return serve(_settings(args), args.server)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -9,35 +9,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import importlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI
 from fastapi import Path as PathParam
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.responses import Response
 
 from kartshoppe.api import errors, middleware, store_routes
+from kartshoppe.api.consistency import ReadYourWrites
 from kartshoppe.api.deps import Platform
 from kartshoppe.api.fastpath import HotReads
 from kartshoppe.api.hub import Hub, message
 from kartshoppe.api.routes import admin, auth, cart, catalog, live, orders, tracking
 from kartshoppe.api.routes._responses import json
 from kartshoppe.api.schemas import Health
+from kartshoppe.api.serving import Serving
+from kartshoppe.api.web import web_routes
 from kartshoppe.api.ws import router as ws_router
+from kartshoppe.application.commands import CommandBus, LocalCommandBus
 from kartshoppe.application.dedup import RecentIds
 from kartshoppe.application.follower import LogFollower
 from kartshoppe.application.policies import ExpireReservations, Reactions
 from kartshoppe.application.projection import Projection
-from kartshoppe.application.shop import ShopService
+from kartshoppe.application.shop import ShopService, route
 from kartshoppe.config import Settings
 from kartshoppe.demo import placeholder_svg, product_svg, seed_products
+from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.eventlog.adapters import make_log
 from kartshoppe.eventlog.port import EventLog, Record
 from kartshoppe.events import Event, Topic
-from kartshoppe.eventstore.sink import SINK_GROUP, PaimonSink, SinkConfig
-from kartshoppe.eventstore.table import EventStore, StoreConfig
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
 from kartshoppe.resilience import supervise
@@ -64,9 +68,27 @@ def make_runner(
     return EmbeddedRunner(event_log, settings.state_path, processors, on_processed=on_processed)
 
 
-def assemble(event_log: EventLog) -> Platform:
+def make_bus(
+    settings: Settings, event_log: EventLog, projection: Projection, book: ReservationBook
+) -> CommandBus:
+    """Where commands are decided: in this process, or by the owner of their Kafka partition."""
+    if settings.bus == "kafka":
+        from kartshoppe.eventlog.kafka_commands import KafkaCommandBus, instance_id
+
+        instance = instance_id(settings.data_dir)
+        return KafkaCommandBus(settings.bootstrap, instance, projection, book, route)
+    return LocalCommandBus(event_log, projection, book, route)
+
+
+def assemble(event_log: EventLog, settings: Settings) -> Platform:
     projection = Projection(event_log)
-    service = ShopService(event_log, projection)
+    book = ReservationBook()
+    projection.subscribe(lambda _, event: book.apply(event))
+    bus = make_bus(settings, event_log, projection, book)
+    service = ShopService(event_log, projection, bus)
+    # timed commands (reservation expiry, flash-sale end) come from the one instance that runs
+    # the processors, so they are issued once; their owner decides them like any command
+    timed = settings.processors != "off"
     expire_reservations = ExpireReservations(service, Reactions())
     catalog_view = CatalogView(projection.state)
     live_view = LiveView()
@@ -78,7 +100,8 @@ def assemble(event_log: EventLog) -> Platform:
         # the rebuild replays history: pushes and reactions are for what happens from now on
         if projection.ready.is_set():
             hub.on_event(event)
-            expire_reservations.on_event(event)
+            if timed:
+                expire_reservations.on_event(event)
 
     delivered = RecentIds()
 
@@ -92,7 +115,7 @@ def assemble(event_log: EventLog) -> Platform:
 
     projection.subscribe(on_state_event)
     fanout.subscribe(on_fanout_event)
-    return Platform(service, projection, fanout, catalog_view, live_view, hub)
+    return Platform(service, projection, fanout, catalog_view, live_view, hub, bus)
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
@@ -102,9 +125,10 @@ async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
             await job()
 
 
-def _ticker(platform: Platform) -> Callable[[], Awaitable[None]]:
+def _ticker(platform: Platform, timed: bool) -> Callable[[], Awaitable[None]]:
     async def tick() -> None:
-        await platform.service.end_expired_flash_sales()
+        if timed:
+            await platform.service.end_expired_flash_sales()
         if platform.hub.connections:
             platform.hub.publish(
                 "analytics", message("ANALYTICS", analytics=platform.live.analytics)
@@ -113,49 +137,66 @@ def _ticker(platform: Platform) -> Callable[[], Awaitable[None]]:
     return tick
 
 
+async def _run_store(
+    app: FastAPI, settings: Settings, event_log: EventLog, stop: asyncio.Event
+) -> None:
+    """The event store, its index and its sink, opened beside the serving app: pyarrow and
+    pypaimon take seconds to load, and nothing but the store routes (503 until then) waits."""
+    table = await asyncio.to_thread(importlib.import_module, "kartshoppe.eventstore.table")
+    from kartshoppe.eventstore.sink import SINK_GROUP, PaimonSink, SinkConfig
+
+    store = table.EventStore(table.StoreConfig(settings.warehouse))
+    app.state.event_store = store
+    # a missing or stale index is rebuilt from Paimon in the background, not on the first query
+    indexing = asyncio.create_task(asyncio.to_thread(store.sync_index))
+    try:
+        if settings.sink and settings.processors != "flink":
+            # a failed sink (event store down) restarts from the store's committed positions
+            await supervise(
+                lambda: PaimonSink(store, event_log, SinkConfig()).run(stop),
+                stop,
+                name=SINK_GROUP,
+            )
+    finally:
+        await asyncio.gather(indexing, return_exceptions=True)
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     event_log = middleware.guard_log(app, make_log(settings))
     await event_log.start()
-    platform = assemble(event_log)
+    platform = assemble(event_log, settings)
     app.state.platform = platform
     middleware.observe_platform(app, platform)
     await platform.projection.start()
     await platform.fanout.start()
     await platform.projection.ready.wait()
+    await platform.bus.start()
     if settings.seed:
         await platform.service.seed_catalog(seed_products())
     runner = make_runner(settings, event_log, app.state.metrics.observe_processor)
     app.state.runner = runner
     if runner is not None:
         await runner.start()
-    store = EventStore(StoreConfig(settings.warehouse))
-    app.state.event_store = store
-    # a missing or stale index is rebuilt from Paimon in the background, not on the first query
-    indexing = asyncio.create_task(asyncio.to_thread(store.sync_index))
     sink_stop = asyncio.Event()
-    sink = None
-    if settings.sink and settings.processors != "flink":
-        # a failed sink (event store down) restarts from the store's committed positions
-        sink = asyncio.create_task(
-            supervise(
-                lambda: PaimonSink(store, event_log, SinkConfig()).run(sink_stop),
-                sink_stop,
-                name=SINK_GROUP,
-            )
-        )
-    ticker = asyncio.create_task(_every(TICK_SECONDS, _ticker(platform)))
+    store = asyncio.create_task(_run_store(app, settings, event_log, sink_stop))
+    ticker = asyncio.create_task(
+        _every(TICK_SECONDS, _ticker(platform, settings.processors != "off"))
+    )
+    # the start-up heap (modules, the folded views) lives as long as the process: out of the
+    # collector's sight, a full collection no longer walks it on the request path
+    gc.collect()
+    gc.freeze()
     try:
         yield
     finally:
         ticker.cancel()
         sink_stop.set()
-        if sink is not None:
-            await asyncio.gather(sink, return_exceptions=True)
-        await asyncio.gather(indexing, return_exceptions=True)
+        await asyncio.gather(store, return_exceptions=True)
         if runner is not None:
             await runner.stop()
+        await platform.bus.close()
         await platform.fanout.stop()
         await platform.projection.stop()
         await event_log.close()
@@ -189,30 +230,6 @@ async def product_image(
     return Response(svg, media_type="image/svg+xml", headers=headers)
 
 
-NOT_BUILT = """<!doctype html><title>KartShoppe</title>
-<h1>KartShoppe API is running</h1>
-<p>The web app is not built: run <code>make run</code>. API docs: <a href="/docs">/docs</a>.</p>"""
-
-
-def web_routes(web_dir: Path) -> APIRouter:
-    """The built React app at `/`, with every unknown path answered by its index page."""
-    router = APIRouter(include_in_schema=False)
-
-    @router.get("/{path:path}", name=errors.WEB_APP_ROUTE)
-    async def web(path: str) -> Response:
-        if path.startswith(API_PREFIX.lstrip("/")):
-            return errors.error_response(404, "not_found", f"no route /{path}")
-        candidate = (web_dir / path).resolve()
-        if path and candidate.is_file() and web_dir.resolve() in candidate.parents:
-            return FileResponse(candidate)
-        index = web_dir / "index.html"
-        if index.is_file():
-            return FileResponse(index, headers={"Cache-Control": "no-cache"})
-        return HTMLResponse(NOT_BUILT)
-
-    return router
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(
@@ -220,11 +237,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Real-time, event-sourced, CQRS e-commerce platform",
         lifespan=lifespan,
+        # the edge middleware traces requests itself (api/middleware.py)
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     errors.install(app)
-    app.add_middleware(HotReads)
     middleware.install(app, settings)
+    # its security headers go on every answer, the edge's refusals included
+    app.add_middleware(Serving)
+    # the catalog reads it understands are answered with the edge in one pass
+    app.add_middleware(HotReads)
+    # outermost: a read that passes a write's log position waits for it, the fast path included
+    app.add_middleware(ReadYourWrites)
     guards = {
         cart: NAMED_USER,
         orders: NAMED_USER,

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from kartshoppe.api.hub import Hub
+from kartshoppe.application.commands import CommandBus
 from kartshoppe.application.follower import LogFollower
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService
@@ -24,6 +25,7 @@ class Platform:
     catalog: CatalogView
     live: LiveView
     hub: Hub
+    bus: CommandBus
 
 
 async def platform(request: Request) -> Platform:

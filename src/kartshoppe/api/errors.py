@@ -17,7 +17,7 @@ from starlette.responses import Response
 from kartshoppe.domain.errors import DomainError, NotFoundError
 
 WEB_APP_ROUTE = "web_app"
-"""The name of the catch-all route that serves the web app (see `app.web_routes`)."""
+"""The name of the catch-all route that serves the web app (see `web.web_routes`)."""
 
 UNPROCESSABLE = frozenset(
     {

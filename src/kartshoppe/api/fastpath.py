@@ -1,14 +1,18 @@
 """The hot catalog reads, answered at the ASGI level from the catalog view's pre-encoded bytes.
 
-FastAPI's routing and parameter solving cost more than the lookup itself on these GETs. This
-middleware sits inside the edge middleware (rate limits, metrics, logs and request ids still
-apply) and answers only requests it fully understands: a query it cannot parse exactly as the
-routes in `routes/catalog.py` would, or a product it does not know, falls through to FastAPI,
-which then gives the documented answer or error. Both paths return the same bytes.
+FastAPI's routing, parameter solving and a stack of middleware layers cost several times the
+lookup itself on these GETs. This layer sits outside all of them and answers only requests it
+fully understands, with the whole edge applied in one pass: the request id, the browse rate
+limit, the latency metric and the access-log line (`Edge`), and the security headers, ETag/304
+and negotiated compression (`serving`). Anything else (a query it cannot parse exactly as the
+routes in `routes/catalog.py` would, an unknown product, a request the rate limit refuses, a
+request body, tracing on) goes down the full stack, which then gives the documented answer or
+error. Both paths send the same bytes.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Final, get_args
 from urllib.parse import parse_qsl
@@ -16,6 +20,9 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kartshoppe.api.deps import Platform
+from kartshoppe.api.middleware import Edge
+from kartshoppe.api.ratelimit import RouteClass
+from kartshoppe.api.serving import VariantCache, security_headers, whole
 from kartshoppe.views.catalog import ProductQuery, Sort
 
 PREFIX: Final = "/api/ecommerce"
@@ -27,7 +34,7 @@ ALIASES: Final = {"search": "q", "limit": "pageSize"}
 
 @dataclass(frozen=True, slots=True)
 class HotRoute:
-    """What the edge middleware reads as the matched route (for its latency histogram)."""
+    """The route template a hot read is counted and logged under."""
 
     path: str
 
@@ -81,22 +88,62 @@ def parse_limit(query_string: bytes) -> int | None:
 class HotReads:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.variants = VariantCache()
+        # found on the app's state on first use (Starlette's state lookup is a Python call)
+        self._edge: Edge | None = None
+        self._platform: Platform | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            answer = self._answer(scope)
-            if answer is not None:
-                await _send_json(send, answer)
+        if (
+            scope["type"] == "http"
+            and scope["method"] in ("GET", "HEAD")
+            and scope["path"].startswith(PREFIX)
+        ):
+            started = time.perf_counter()
+            found = self._answer(scope)
+            if found is not None and await self._serve(scope, send, started, *found):
                 return
         await self.app(scope, receive, send)
 
-    def _answer(self, scope: Scope) -> bytes | None:
+    async def _serve(
+        self, scope: Scope, send: Send, started: float, body: bytes, route: HotRoute
+    ) -> bool:
+        """Answer with the whole edge applied; False (nothing sent) when the full stack must."""
+        edge = self._edge
+        if edge is None:
+            edge = self._edge = getattr(scope["app"].state, "edge", None)
+            if edge is None:
+                return False
+        if edge.tracing.enabled:
+            return False
+        request = dict(scope["headers"])
+        if b"content-length" in request or b"transfer-encoding" in request:
+            return False
+        method: str = scope["method"]
         path: str = scope["path"]
-        if not path.startswith(PREFIX):
-            return None
-        platform: Platform | None = getattr(scope["app"].state, "platform", None)
+        if edge.limiter.take_or_wait(RouteClass.BROWSE, edge.client_of(scope, request)):
+            return False  # the full stack refuses it, counted and logged as everywhere
+        request_id = edge.request_id(request)
+        accept = request.get(b"accept-encoding", b"").decode("latin-1")
+        status, representation, encoded = whole(self.variants.of(body), accept, request, True)
+        headers = [
+            (b"content-type", b"application/json"),
+            *representation,
+            *security_headers(scope),
+            (b"x-request-id", request_id.encode()),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else encoded})
+        edge.finish(request_id, method, path, route.path, status, started)
+        return True
+
+    def _answer(self, scope: Scope) -> tuple[bytes, HotRoute] | None:
+        path: str = scope["path"]
+        platform = self._platform
         if platform is None:
-            return None
+            platform = self._platform = getattr(scope["app"].state, "platform", None)
+            if platform is None:
+                return None
         catalog, rest, query = platform.catalog, path[len(PREFIX) :], scope["query_string"]
         body: bytes | None = None
         if rest == "/products":
@@ -113,15 +160,4 @@ class HotReads:
             body, route = catalog.product_bytes(rest[len("/product/") :]), PRODUCT
         else:
             return None
-        if body is not None:
-            scope["route"] = route
-        return body
-
-
-async def _send_json(send: Send, body: bytes) -> None:
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        return None if body is None else (body, route)

@@ -7,9 +7,11 @@ calls `guard_log` on the event log it opens and `observe_platform` on the assemb
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any, Final
 
 import orjson
@@ -29,10 +31,10 @@ from kartshoppe.config import Settings
 from kartshoppe.eventlog.guarded import GuardedEventLog
 from kartshoppe.eventlog.port import EventLog, LogUnavailableError, Record
 from kartshoppe.events import Event, Topic
+from kartshoppe.observability.access_log import AccessLog
 from kartshoppe.observability.logging import (
     configure_logging,
     event_ids_var,
-    get_logger,
     request_id_var,
 )
 from kartshoppe.observability.metrics import Metrics
@@ -43,7 +45,6 @@ from kartshoppe.security.tokens import TokenError
 
 DEFAULT_MAX_BODY: Final = 1024 * 1024
 REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-access_log = get_logger("kartshoppe.access")
 
 
 class Edge:
@@ -57,6 +58,55 @@ class Edge:
         self.auth = auth
         self.tracing = tracing
         self.max_body = max_body
+        self.access_log = AccessLog()
+        self.request_ids = request_ids()
+        self._latency: dict[tuple[str, str, int], Any] = {}
+
+    def request_id(self, headers: dict[bytes, bytes]) -> str:
+        """The client's `X-Request-ID` when it is a sane one, else a new id."""
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        return given if given and REQUEST_ID.match(given) else next(self.request_ids)
+
+    def finish(
+        self,
+        request_id: str,
+        method: str,
+        path: str,
+        template: str,
+        status: int,
+        started: float,
+        event_ids: list[str] | None = None,
+        code: str | None = None,
+    ) -> None:
+        """What every answered request leaves behind: its latency, its error count, its
+        access-log line."""
+        seconds = time.perf_counter() - started
+        self.latency(template, method, status).observe(seconds)
+        if status >= 400:
+            self.metrics.errors.labels(code or f"http_{status}").inc()
+        self.access_log.record(
+            (
+                time.time(),
+                request_id,
+                method,
+                path,
+                template,
+                status,
+                round(seconds * 1000, 2),
+                event_ids or None,
+                code,
+            )
+        )
+
+    def latency(self, template: str, method: str, status: int) -> Any:
+        """The latency histogram's child for these labels (found once, then kept)."""
+        key = (template, method, status)
+        child = self._latency.get(key)
+        if child is None:
+            child = self._latency[key] = self.metrics.http_latency.labels(
+                template, method, str(status)
+            )
+        return child
 
     def client_of(self, scope: Scope, headers: dict[bytes, bytes]) -> str:
         """The signed-in user when the token is good, else the peer address."""
@@ -82,8 +132,7 @@ class EdgeMiddleware:
             return
         edge = self.edge
         headers = dict(scope["headers"])
-        given = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = edge.request_id(headers)
         request_id_var.set(request_id)
         event_ids: list[str] = []
         event_ids_var.set(event_ids)
@@ -121,21 +170,8 @@ class EdgeMiddleware:
         else:
             await self._serve(scope, receive, send_with_id, outcome, method, path)
         template = route_template(scope) or "unmatched"
-        status = outcome["status"]
-        seconds = time.perf_counter() - started
-        edge.metrics.http_latency.labels(template, method, str(status)).observe(seconds)
-        if status >= 400:
-            edge.metrics.errors.labels(outcome["code"] or f"http_{status}").inc()
-        access_log.info(
-            "request",
-            method=method,
-            path=path,
-            route=template,
-            status=status,
-            durationMs=round(seconds * 1000, 2),
-            eventIds=event_ids or None,
-            error=outcome["code"],
-        )
+        status, code = outcome["status"], outcome["code"]
+        edge.finish(request_id, method, path, template, status, started, event_ids, code)
 
     def _refusal(
         self, scope: Scope, headers: dict[bytes, bytes], method: str, path: str
@@ -184,6 +220,13 @@ class EdgeMiddleware:
                 return {"type": "http.disconnect"}
             return message
 
+        if not self.edge.tracing.enabled:
+            try:
+                await self.app(scope, counted, send)
+            except Exception:
+                if not outcome.get("refused"):
+                    raise
+            return
         tracer = self.edge.tracing.tracer
         with tracer.start_as_current_span(f"{method} {path}", kind=trace.SpanKind.SERVER) as span:
             try:
@@ -191,13 +234,19 @@ class EdgeMiddleware:
             except Exception:
                 if not outcome.get("refused"):
                     raise
-            if self.edge.tracing.enabled:
-                template = route_template(scope) or path
-                span.update_name(f"{method} {template}")
-                span.set_attribute("http.request.method", method)
-                span.set_attribute("http.route", template)
-                span.set_attribute("url.path", path)
-                span.set_attribute("http.response.status_code", outcome["status"])
+            template = route_template(scope) or path
+            span.update_name(f"{method} {template}")
+            span.set_attribute("http.request.method", method)
+            span.set_attribute("http.route", template)
+            span.set_attribute("url.path", path)
+            span.set_attribute("http.response.status_code", outcome["status"])
+
+
+def request_ids() -> Iterator[str]:
+    """32 hex digits: this process's random half, then a counter (cheaper than uuid4 a request,
+    and as unique across processes and restarts)."""
+    prefix = uuid.uuid4().hex[:16]
+    return (f"{prefix}{n:016x}" for n in itertools.count())
 
 
 def route_template(scope: Scope) -> str | None:
@@ -276,8 +325,9 @@ async def refresh(metrics: Metrics, platform: Platform, log: EventLog) -> None:
         end = 0
         for topic in topics:
             end += sum((await log.end_offsets(topic)).values())
-        lags[name] = end - projection.records_applied
+        lags[name] = end - projection.position_total
     metrics.set_lag(lags)
+    metrics.set_command_lag(platform.bus.lag)
 
 
 ERROR_REF: Final = {
@@ -323,7 +373,9 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.tracing = tracing
     app.state.auth = auth
     app.state.rate_limiter = limiter
-    app.add_middleware(EdgeMiddleware, edge=Edge(metrics, limiter, auth, tracing, max_body))
+    edge = Edge(metrics, limiter, auth, tracing, max_body)
+    app.state.edge = edge
+    app.add_middleware(EdgeMiddleware, edge=edge)
     app.add_exception_handler(AccessError, _on_access_error)
     app.add_exception_handler(LogUnavailableError, _on_log_unavailable)
     app.add_exception_handler(CircuitOpenError, _on_log_unavailable)

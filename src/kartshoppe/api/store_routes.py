@@ -12,8 +12,9 @@ expired snapshot.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.routing import APIRoute
@@ -32,10 +33,10 @@ from kartshoppe.api.schemas import (
     ReportsOut,
     SnapshotsOut,
 )
-from kartshoppe.eventstore.audit import MAX_PAGE_SIZE, AuditQuery, history
-from kartshoppe.eventstore.reports import REPORTS, UnknownReportError, run_report
-from kartshoppe.eventstore.table import EventStore, SnapshotUnavailableError
-from kartshoppe.eventstore.timetravel import analytics_at, cart_at, order_at, product_at
+from kartshoppe.eventstore.limits import MAX_PAGE_SIZE
+
+if TYPE_CHECKING:
+    from kartshoppe.eventstore.table import EventStore
 
 
 class StoreUnavailableError(RuntimeError):
@@ -48,22 +49,28 @@ class SubjectNotFoundError(LookupError):
 
 def _refusal(exc: Exception) -> Response | None:
     """The JSON error a store question ends in, or None for a fault that is not the caller's."""
-    match exc:
-        case StoreUnavailableError():
-            return error_response(503, "store_unavailable", str(exc))
-        case SnapshotUnavailableError():
+    if isinstance(exc, StoreUnavailableError):
+        return error_response(503, "store_unavailable", str(exc))
+    if isinstance(exc, SubjectNotFoundError):
+        return error_response(404, "not_found", str(exc))
+    # this runs on the event loop: the store's own errors can only come from store modules
+    # already loaded (by a handler's thread), so nothing is imported here
+    if "kartshoppe.eventstore.table" in sys.modules:
+        from kartshoppe.eventstore.table import SnapshotUnavailableError
+
+        if isinstance(exc, SnapshotUnavailableError):
             code = "snapshot_expired" if exc.expired else "snapshot_not_found"
             return error_response(exc.status_code, code, str(exc))
-        case UnknownReportError():
+    if "kartshoppe.eventstore.reports" in sys.modules:
+        from kartshoppe.eventstore.reports import UnknownReportError
+
+        if isinstance(exc, UnknownReportError):
             return error_response(404, "report_not_found", str(exc.args[0]))
-        case SubjectNotFoundError():
-            return error_response(404, "not_found", str(exc))
-        case ValueError():
-            # the store refuses a question it cannot answer (a page out of range, both a
-            # snapshotId and an asOf, ...): the caller's mistake
-            return error_response(400, "bad_request", str(exc))
-        case _:
-            return None
+    if isinstance(exc, ValueError):
+        # the store refuses a question it cannot answer (a page out of range, both a
+        # snapshotId and an asOf, ...): the caller's mistake
+        return error_response(400, "bad_request", str(exc))
+    return None
 
 
 class StoreRoute(APIRoute):
@@ -95,10 +102,14 @@ router = APIRouter(
 
 def event_store(request: Request) -> EventStore:
     """The dependency hook: the app puts its `EventStore` on `app.state.event_store`."""
+    # no import here: until the app has loaded the store module, no store is open (a request
+    # would otherwise wait seconds for pyarrow and pypaimon to load)
+    table = sys.modules.get("kartshoppe.eventstore.table")
     store = getattr(request.app.state, "event_store", None)
-    if not isinstance(store, EventStore):
-        raise StoreUnavailableError("the event store is not configured")
-    return store
+    if table is None or not isinstance(store, table.EventStore):
+        raise StoreUnavailableError("the event store is not open")
+    found: EventStore = store
+    return found
 
 
 def _found(kind: str, subject_id: str, state: dict[str, Any] | None) -> Response:
@@ -108,7 +119,8 @@ def _found(kind: str, subject_id: str, state: dict[str, Any] | None) -> Response
     return json(state)
 
 
-Store = Annotated[EventStore, Depends(event_store)]
+Store = Annotated[Any, Depends(event_store)]
+"""The app's `EventStore` (typed loosely: the store module loads on first use)."""
 SnapshotId = Annotated[int | None, Query(alias="snapshotId", ge=1)]
 AsOf = Annotated[int | None, Query(alias="asOf", ge=0, description="epoch ms")]
 
@@ -130,6 +142,8 @@ def get_history(
     """Events of a session, user, product or order, newest first, one page at a time."""
     if not any((session_id, user_id, product_id, order_id, start, end)):
         raise ValueError("give sessionId, userId, productId, orderId or from/to")
+    from kartshoppe.eventstore.audit import AuditQuery, history
+
     query = AuditQuery(
         session_id=session_id,
         user_id=user_id,
@@ -158,6 +172,8 @@ def get_cart_state(
     snapshot_id: SnapshotId = None,
     as_of: AsOf = None,
 ) -> Response:
+    from kartshoppe.eventstore.timetravel import cart_at
+
     return json(cart_at(store, cart_id, snapshot_id, as_of))
 
 
@@ -168,6 +184,8 @@ def get_order_state(
     snapshot_id: SnapshotId = None,
     as_of: AsOf = None,
 ) -> Response:
+    from kartshoppe.eventstore.timetravel import order_at
+
     return _found("order", order_id, order_at(store, order_id, snapshot_id, as_of))
 
 
@@ -178,6 +196,7 @@ def get_product_state(
     snapshot_id: SnapshotId = None,
     as_of: AsOf = None,
 ) -> Response:
+    from kartshoppe.eventstore.timetravel import product_at
 
     return _found("product", product_id, product_at(store, product_id, snapshot_id, as_of))
 
@@ -186,11 +205,15 @@ def get_product_state(
 def get_analytics_state(
     store: Store, snapshot_id: SnapshotId = None, as_of: AsOf = None
 ) -> Response:
+    from kartshoppe.eventstore.timetravel import analytics_at
+
     return json(analytics_at(store, snapshot_id, as_of))
 
 
 @router.get("/reports", response_model=ReportsOut)
 def list_reports() -> Response:
+    from kartshoppe.eventstore.reports import REPORTS
+
     return json(
         {"reports": [{"name": n, "description": r.description} for n, r in REPORTS.items()]}
     )
@@ -202,5 +225,7 @@ def get_report(
     name: Annotated[str, Path(max_length=64)],
     snapshot_id: SnapshotId = None,
 ) -> Response:
+    from kartshoppe.eventstore.reports import run_report
+
     rows = run_report(store, name, snapshot_id).to_pylist()
     return json({"report": name, "rows": rows})

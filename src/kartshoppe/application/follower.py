@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from kartshoppe.eventlog.port import EventLog, Record
+from kartshoppe.eventlog.port import EventLog, Positions, Record
 from kartshoppe.events import Event, EventValidationError, decode_event
 
 logger = logging.getLogger(__name__)
@@ -58,17 +58,25 @@ class LogFollower:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    @property
+    def position_total(self) -> int:
+        """Sum of the positions reached (records and Kafka transaction markers alike)."""
+        return sum(self._applied.values())
+
     def caught_up_with_start(self) -> bool:
         return all(self._applied.get(tp, 0) >= end for tp, end in self._start_ends.items())
 
     async def wait_applied(self, records: Sequence[Record]) -> None:
         """Return once every record in `records` has been applied to the state."""
+        await self.wait_positions([(r.topic, r.partition, r.offset) for r in records])
 
-        def done() -> bool:
-            return all(self._applied.get((r.topic, r.partition), 0) > r.offset for r in records)
+    def has_applied(self, positions: Sequence[tuple[str, int, int]]) -> bool:
+        return all(self._applied.get((t, p), 0) > offset for t, p, offset in positions)
 
+    async def wait_positions(self, positions: Sequence[tuple[str, int, int]]) -> None:
+        """Return once the records at `positions` (topic, partition, offset) are applied."""
         async with self._progress:
-            await self._progress.wait_for(done)
+            await self._progress.wait_for(lambda: self.has_applied(positions))
 
     async def _run(self) -> None:
         async with self._log.consumer(self._topics) as consumer:
@@ -76,11 +84,22 @@ class LogFollower:
                 records = await consumer.poll(max_records=2000, timeout=POLL_TIMEOUT_S)
                 for record in records:
                     await self._apply(record)
-                if records:
+                moved = self._passed(consumer.positions)
+                if records or moved:
                     async with self._progress:
                         self._progress.notify_all()
                 if not self.ready.is_set() and self.caught_up_with_start():
                     self.ready.set()
+
+    def _passed(self, positions: Positions) -> bool:
+        """Take the consumer's positions (past Kafka transaction markers, which take offsets
+        but are never returned) as applied; True if any partition moved."""
+        moved = False
+        for key, offset in positions.items():
+            if offset > self._applied.get(key, 0):
+                self._applied[key] = offset
+                moved = True
+        return moved
 
     async def _apply(self, record: Record) -> None:
         self._applied[(record.topic, record.partition)] = record.offset + 1

@@ -7,21 +7,27 @@ and the keys; the rules themselves are the domain's.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from kartshoppe.application.locks import KeyedLocks
+from kartshoppe.application.commands import (
+    COMMAND_WAIT_S,
+    Command,
+    CommandBus,
+    CommandTimeoutError,
+    LocalCommandBus,
+)
+from kartshoppe.application.consistency import note_written
 from kartshoppe.application.projection import Projection
 from kartshoppe.domain import cart as carts
-from kartshoppe.domain import catalog, inventory, orders
 from kartshoppe.domain.errors import NotFoundError
-from kartshoppe.domain.inventory import StockLevel, inventory_event
-from kartshoppe.domain.meta import Meta
 from kartshoppe.domain.orders import Order
+from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.domain.state import ShopState
 from kartshoppe.eventlog.port import EventLog, Message
 from kartshoppe.events import (
@@ -37,10 +43,13 @@ from kartshoppe.events import (
     Topic,
     encode_event,
     event_key,
-    new_id,
     now_ms,
     parse_event,
 )
+
+SEED_WAIT_S = 60.0
+"""Seeding waits longer than a shopper's command: on Kafka it may wait for the deciders'
+consumer group to form while instances start."""
 
 
 def route(event: BaseEvent) -> Message:
@@ -67,20 +76,37 @@ class TrackResult:
 
 
 class ShopService:
-    def __init__(self, event_log: EventLog, projection: Projection) -> None:
+    """The API's entry to the write side: each write is a command for the owner of its key
+    (`application/commands.py`); the call returns once this process's fold has applied the
+    command's events, so the caller reads its own write."""
+
+    def __init__(
+        self, event_log: EventLog, projection: Projection, bus: CommandBus | None = None
+    ) -> None:
         self._log = event_log
         self._projection = projection
-        self._locks = KeyedLocks()
+        if bus is None:
+            book = ReservationBook()
+            projection.subscribe(lambda _, event: book.apply(event))
+            bus = LocalCommandBus(event_log, projection, book, route)
+        self._bus = bus
 
     @property
     def state(self) -> ShopState:
         return self._projection.state
 
-    async def _commit(self, events: Sequence[Event]) -> None:
-        if not events:
-            return
-        records = await self._log.append([route(event) for event in events])
-        await self._projection.wait_applied(records)
+    async def _submit(
+        self, kind: str, key: str, args: dict[str, Any], timeout: float = COMMAND_WAIT_S
+    ) -> Mapping[str, Any]:
+        outcome = await self._bus.submit(Command(kind, key, args), timeout)
+        try:
+            await asyncio.wait_for(self._projection.wait_positions(outcome.positions), timeout)
+        except TimeoutError:
+            raise CommandTimeoutError("decided, but not yet applied here; read again") from None
+        note_written(outcome.positions)
+        if outcome.refusal is not None:
+            raise outcome.refusal.error()
+        return outcome.value
 
     def _product(self, product_id: str) -> Product:
         product = self.state.products.get(product_id)
@@ -88,60 +114,40 @@ class ShopService:
             raise NotFoundError("unknown_product", f"no product '{product_id}'", "productId")
         return product
 
-    def _level(self, product_id: str) -> StockLevel:
-        return self.state.stock.get(product_id) or StockLevel(product_id, 0)
-
     # --- cart ---------------------------------------------------------------------------
+
+    async def _cart_command(
+        self, kind: str, session_id: str, user_id: str | None, **args: Any
+    ) -> carts.Cart:
+        cart_id = carts.cart_id_for(session_id, user_id)
+        owner = {"sessionId": session_id, "userId": user_id}
+        await self._submit(kind, f"cart:{cart_id}", {**owner, **args})
+        return self.state.cart(cart_id)
 
     async def add_to_cart(
         self, session_id: str, user_id: str | None, product_id: str, quantity: int
     ) -> carts.Cart:
-        cart_id = carts.cart_id_for(session_id, user_id)
-        async with self._locks.hold([f"cart:{cart_id}"]):
-            cart = self.state.cart(cart_id)
-            product = self.state.products.get(product_id)
-            meta = Meta(now_ms(), session_id, user_id)
-            level = self.state.stock.get(product_id)
-            await self._commit(carts.decide_add(cart, product, level, quantity, meta))
-            return self.state.cart(cart_id)
+        return await self._cart_command(
+            "cart.add", session_id, user_id, productId=product_id, quantity=quantity
+        )
 
     async def remove_from_cart(
         self, session_id: str, user_id: str | None, product_id: str
     ) -> carts.Cart:
-        cart_id = carts.cart_id_for(session_id, user_id)
-        async with self._locks.hold([f"cart:{cart_id}"]):
-            meta = Meta(now_ms(), session_id, user_id)
-            await self._commit(carts.decide_remove(self.state.cart(cart_id), product_id, meta))
-            return self.state.cart(cart_id)
+        return await self._cart_command("cart.remove", session_id, user_id, productId=product_id)
 
     async def change_quantity(
         self, session_id: str, user_id: str | None, product_id: str, quantity: int
     ) -> carts.Cart:
-        cart_id = carts.cart_id_for(session_id, user_id)
-        async with self._locks.hold([f"cart:{cart_id}"]):
-            meta = Meta(now_ms(), session_id, user_id)
-            cart = self.state.cart(cart_id)
-            level = self.state.stock.get(product_id)
-            await self._commit(
-                carts.decide_change_quantity(cart, product_id, level, quantity, meta)
-            )
-            return self.state.cart(cart_id)
+        return await self._cart_command(
+            "cart.quantity", session_id, user_id, productId=product_id, quantity=quantity
+        )
 
     async def clear_cart(self, session_id: str, user_id: str | None) -> carts.Cart:
-        cart_id = carts.cart_id_for(session_id, user_id)
-        async with self._locks.hold([f"cart:{cart_id}"]):
-            meta = Meta(now_ms(), session_id, user_id)
-            await self._commit(carts.decide_clear(self.state.cart(cart_id), meta))
-            return self.state.cart(cart_id)
+        return await self._cart_command("cart.clear", session_id, user_id)
 
     async def merge_carts(self, session_id: str, user_id: str) -> carts.Cart:
-        async with self._locks.hold([f"cart:{session_id}", f"cart:{user_id}"]):
-            meta = Meta(now_ms(), session_id, user_id)
-            events = carts.decide_merge(
-                self.state.cart(session_id), self.state.cart(user_id), self.state.stock, meta
-            )
-            await self._commit(events)
-            return self.state.cart(user_id)
+        return await self._cart_command("cart.merge", session_id, user_id)
 
     # --- checkout and orders ------------------------------------------------------------
 
@@ -150,24 +156,9 @@ class ShopService:
     ) -> tuple[Order, bool]:
         """Place the cart as an order; a retried key gives back the first order (`False`)."""
         cart_id = carts.cart_id_for(session_id, user_id)
-        async with self._locks.hold([f"cart:{cart_id}", f"checkout:{idempotency_key}"]):
-            existing = self._order_for_key(idempotency_key)
-            if existing is not None:
-                return existing, False
-            cart = self.state.cart(cart_id)
-            product_keys = [f"product:{line.product_id}" for line in cart.lines]
-            async with self._locks.hold(product_keys):
-                order_id = new_id("order")
-                meta = Meta(now_ms(), session_id, user_id)
-                events = orders.decide_checkout(
-                    cart, self.state.products, self.state.stock, order_id, idempotency_key, meta
-                )
-                await self._commit(events)
-            return self.state.orders[order_id], True
-
-    def _order_for_key(self, idempotency_key: str) -> Order | None:
-        order_id = self.state.order_by_key.get(idempotency_key)
-        return self.state.orders.get(order_id) if order_id else None
+        args = {"sessionId": session_id, "userId": user_id, "idempotencyKey": idempotency_key}
+        value = await self._submit("checkout", f"cart:{cart_id}", args)
+        return self.state.orders[value["orderId"]], bool(value["created"])
 
     def order(self, order_id: str) -> Order:
         found = self.state.orders.get(order_id)
@@ -176,71 +167,49 @@ class ShopService:
         return found
 
     async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
-        return await self._decide_order(
-            order_id,
-            lambda order, meta: orders.decide_status(order, status, self.state.stock, meta),
-        )
+        args = {"orderId": order_id, "status": status.value}
+        await self._submit("order.status", f"order:{order_id}", args)
+        return self.order(order_id)
 
     async def pay_order(self, order_id: str) -> Order:
-        return await self._decide_order(
-            order_id, lambda order, meta: orders.decide_payment(order, self.state.stock, meta)
-        )
-
-    async def _decide_order(
-        self, order_id: str, decide: Callable[[Order, Meta], list[Event]]
-    ) -> Order:
-        order = self.order(order_id)
-        product_keys = [f"product:{line.product_id}" for line in order.lines]
-        async with self._locks.hold([f"order:{order_id}", *product_keys]):
-            order = self.order(order_id)
-            await self._commit(decide(order, Meta(now_ms(), order.session_id, order.user_id)))
-            return self.order(order_id)
+        """Pay an order awaiting payment; paying twice is refused (`decide_payment`)."""
+        args = {"orderId": order_id, "status": OrderStatus.PAID.value, "payment": True}
+        await self._submit("order.status", f"order:{order_id}", args)
+        return self.order(order_id)
 
     async def expire_reservation(self, order_id: str) -> None:
         """An unpaid order whose reservation expired is cancelled; any other order is left be."""
-        order = self.state.orders.get(order_id)
-        if order is not None and order.status == OrderStatus.PLACED:
-            await self.set_order_status(order_id, OrderStatus.CANCELLED)
+        args = {"orderId": order_id, "status": OrderStatus.CANCELLED.value, "onlyIfPlaced": True}
+        await self._submit("order.status", f"order:{order_id}", args)
 
     # --- catalog and inventory (operator) -----------------------------------------------
 
+    async def _product_command(self, kind: str, product_id: str, **args: Any) -> Product:
+        await self._submit(kind, f"product:{product_id}", {"productId": product_id, **args})
+        return self._product(product_id)
+
     async def launch_product(self, product: Product) -> Product:
-        async with self._locks.hold([f"product:{product.id}"]):
-            meta = Meta(now_ms())
-            events = catalog.decide_launch(self.state.products.get(product.id), product, meta)
-            initial = StockLevel(product.id, product.stock)
-            await self._commit([*events, inventory_event(initial, "INITIAL", meta)])
-            return self._product(product.id)
+        as_json = product.model_dump(by_alias=True, mode="json")
+        return await self._product_command("product.launch", product.id, product=as_json)
 
     async def change_price(self, product_id: str, price: float) -> Product:
-        async with self._locks.hold([f"product:{product_id}"]):
-            product = self._product(product_id)
-            await self._commit(catalog.decide_price_change(product, price, Meta(now_ms())))
-            return self._product(product_id)
+        return await self._product_command("product.price", product_id, price=price)
 
     async def restock(self, product_id: str, quantity: int) -> Product:
-        async with self._locks.hold([f"product:{product_id}"]):
-            product = self._product(product_id)
-            meta = Meta(now_ms())
-            await self._commit(inventory.decide_restock(self._level(product_id), quantity, meta))
-            return product
+        return await self._product_command("product.restock", product_id, quantity=quantity)
 
     async def start_flash_sale(
         self, product_id: str, discount_percent: float, duration_ms: int
     ) -> Product:
-        async with self._locks.hold([f"product:{product_id}"]):
-            product = self._product(product_id)
-            meta = Meta(now_ms())
-            await self._commit(
-                catalog.decide_flash_sale(product, discount_percent, duration_ms, meta)
-            )
-            return self._product(product_id)
+        return await self._product_command(
+            "product.flash_sale",
+            product_id,
+            discountPercent=discount_percent,
+            durationMs=duration_ms,
+        )
 
     async def end_flash_sale(self, product_id: str) -> Product:
-        async with self._locks.hold([f"product:{product_id}"]):
-            product = self._product(product_id)
-            await self._commit(catalog.decide_end_flash_sale(product, Meta(now_ms())))
-            return self._product(product_id)
+        return await self._product_command("product.end_sale", product_id)
 
     async def end_expired_flash_sales(self) -> int:
         """Close every sale whose end has passed, so open pages see the price return live."""
@@ -251,19 +220,16 @@ class ShopService:
             if p.flash_sale is not None and p.flash_sale.ends_at <= now
         ]
         for product_id in expired:
-            await self.end_flash_sale(product_id)
+            await self._product_command("product.end_sale", product_id, onlyIfOver=True)
         return len(expired)
 
-    async def seed_catalog(self, products: Sequence[Product]) -> int:
+    async def seed_catalog(self, products: Sequence[Product], timeout: float = SEED_WAIT_S) -> int:
         """Launch the products the catalog lacks; a seeded shop is not seeded twice."""
-        missing = [p for p in products if p.id not in self.state.products]
-        meta = Meta(now_ms())
-        events: list[Event] = []
-        for product in missing:
-            events += catalog.decide_launch(None, product, meta)
-            events.append(inventory_event(StockLevel(product.id, product.stock), "INITIAL", meta))
-        await self._commit(events)
-        return len(missing)
+        if all(p.id in self.state.products for p in products):
+            return 0
+        as_json = [p.model_dump(by_alias=True, mode="json") for p in products]
+        value = await self._submit("catalog.seed", "catalog", {"products": as_json}, timeout)
+        return int(value["launched"])
 
     # --- tracking -----------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ close that gap at the cost of serialising appends; callers already tolerate at-l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -512,6 +513,10 @@ class KafkaConsumer(Consumer):
         taken = [self._buffer.popleft() for _ in range(min(max_records, len(self._buffer)))]
         for record in taken:
             self._positions[(record.topic, record.partition)] = record.offset + 1
+        if not self._buffer:
+            # past transaction markers too, which take offsets but are never returned
+            for key, offset in self._fetched.items():
+                self._positions[key] = max(offset, self._positions.get(key, 0))
         return taken
 
     async def commit(self, positions: Positions) -> None:
@@ -569,7 +574,21 @@ class KafkaConsumer(Consumer):
                 for raw in self._raw.consume(max_records - 1, 0) if max_records > 1 else []:
                     self._accept(raw)
             elif remaining <= 0 and not behind:
+                self._note_positions()
                 return
+        self._note_positions()
+
+    def _note_positions(self) -> None:
+        """Control records (transaction markers) take offsets but never reach `poll`; the
+        consumer's position moves past them and so must ours, or a partition written with
+        transactions would never look caught up."""
+        if not self._assigned:
+            return
+        with contextlib.suppress(KafkaException):
+            for tp in self._raw.position(self._raw.assignment()):
+                key = (tp.topic, tp.partition)
+                if tp.offset >= 0 and key in self._fetched:
+                    self._fetched[key] = max(self._fetched[key], tp.offset)
 
     def _assign_from_start(self) -> None:
         """Assign a reader's partitions at their first offsets, looked up first: assigning at

@@ -80,6 +80,12 @@ class Consumer(ABC):
     @abstractmethod
     async def close(self) -> None: ...
 
+    @property
+    def positions(self) -> Positions:
+        """Next offset per partition after what `poll` returned (and after records never
+        returned, such as Kafka's transaction markers)."""
+        return {}
+
     async def __aenter__(self) -> Self:
         return self
 

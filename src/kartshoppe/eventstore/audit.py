@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kartshoppe.eventstore.index import StoreIndex, marks
+from kartshoppe.eventstore.limits import MAX_PAGE_SIZE
 from kartshoppe.eventstore.table import EventStore, day_of
 
 SUBJECT_COLUMNS = {
@@ -26,7 +27,6 @@ SUBJECT_COLUMNS = {
     "product_id": "productId",
     "order_id": "orderId",
 }
-MAX_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,12 @@ class Metrics:
             ["consumer"],
             registry=r,
         )
+        self.command_lag = Gauge(
+            "kartshoppe_command_lag_records",
+            "Commands waiting to be decided, per command partition this instance owns",
+            ["partition"],
+            registry=r,
+        )
         self.ws_connections = Gauge(
             "kartshoppe_websocket_connections", "Open WebSocket connections", registry=r
         )
@@ -114,6 +120,12 @@ class Metrics:
     def set_lag(self, lags: Mapping[str, int]) -> None:
         for consumer, lag in lags.items():
             self.log_lag.labels(consumer).set(max(0, lag))
+
+    def set_command_lag(self, lags: Mapping[int, int]) -> None:
+        """Partitions this instance no longer owns drop out of the series."""
+        self.command_lag.clear()
+        for partition, lag in lags.items():
+            self.command_lag.labels(str(partition)).set(lag)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

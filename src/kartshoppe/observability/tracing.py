@@ -10,18 +10,15 @@ of the view update that pushes the event to WebSocket clients is made its child.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SimpleSpanProcessor,
-    SpanExporter,
-)
 from opentelemetry.trace import SpanContext, Tracer
+
+if TYPE_CHECKING:
+    # the SDK loads only when an exporter is configured (`Tracing.__init__`)
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 EXPORTERS: Final = ("none", "console", "otlp")
 PENDING_LIMIT: Final = 10_000
@@ -33,6 +30,8 @@ def _one_line(span: ReadableSpan) -> str:
 
 
 def _exporter(name: str) -> SpanExporter:
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
     if name == "console":
         return ConsoleSpanExporter(formatter=_one_line)
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -51,6 +50,10 @@ class Tracing:
         self.provider: TracerProvider | None = None
         self.tracer: Tracer = trace.NoOpTracer()
         if self.enabled:
+            from opentelemetry.sdk.resources import Resource
+            from opentelemetry.sdk.trace import TracerProvider
+            from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+
             self.provider = TracerProvider(resource=Resource.create({"service.name": "kartshoppe"}))
             processor = (
                 SimpleSpanProcessor(_exporter(name))

@@ -1,0 +1,333 @@
+"""Catalog reads against two references in the same run: nginx serving the same bytes from
+files, and a bare ASGI app (`bench/bare_asgi.py`) answering them on the same HTTP server as
+KartShoppe. Prints, per path, KartShoppe / nginx (goal: at least 0.5) and the edge's cost,
+1 - KartShoppe / bare on the same server (goal: at most 25 %).
+
+`.venv/bin/python bench/catalog_bench.py [--seconds 3] [--rounds 3] [--servers uvicorn,granian]`
+
+It installs nginx and wrk when missing (scripts/install-bench-tools.sh), starts every server
+itself on free loopback ports, one process each, and runs the same wrk (one thread, 32
+connections) against each in turn, round after round, so that a burst of other work on this
+shared machine falls on every target alike; the median round counts. KartShoppe runs with its
+whole edge on: rate limits (a browse limit too high to refuse this load, so it is checked on
+every request), metrics, access logs at info, request ids. Results go to
+bench/results/catalog.md with the command, the date and the machine's load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import os
+import pathlib
+import platform
+import shlex
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import httpx
+from api_bench import API, HOST, free_port, run_wrk
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "catalog.md"
+EDGE_ON = {
+    "KARTSHOPPE_RATE_BROWSE": "1000000/1000000",
+    "KARTSHOPPE_LOG_LEVEL": "info",
+}
+"""One address sends all the load: a browse limit it cannot reach keeps the check in the path."""
+NGINX_CONF = """
+daemon off;
+master_process off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/body;
+  proxy_temp_path {tmp}/proxy;
+  fastcgi_temp_path {tmp}/fastcgi;
+  uwsgi_temp_path {tmp}/uwsgi;
+  scgi_temp_path {tmp}/scgi;
+  keepalive_requests 1000000;
+  sendfile on;
+  tcp_nopush on;
+  server {{
+    listen {host}:{port};
+    root {root};
+    default_type application/json;
+    location / {{ try_files $uri =404; }}
+  }}
+}}
+"""
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    base: str
+
+
+def _wait_ready(base: str, path: str, proc: subprocess.Popen[bytes], log: pathlib.Path) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(base + path, timeout=2).status_code == 200:
+                return
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{base} did not start; see {log}")
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def process(
+    command: Callable[[int], list[str]],
+    log: pathlib.Path,
+    ready_path: str,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """The `command` for a free port, until it answers `ready_path`; stopped after."""
+    port = free_port()
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            command(port),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
+    base = f"http://{HOST}:{port}"
+    try:
+        _wait_ready(base, ready_path, proc, log)
+        yield base
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+Server = contextlib.AbstractContextManager[str]
+
+
+def kartshoppe(tmp: pathlib.Path, server: str) -> Server:
+    data = tmp / f"kartshoppe-{server}"
+    data.mkdir()
+
+    def command(port: int) -> list[str]:
+        return [
+            *(sys.executable, "-m", "kartshoppe", "serve", "--host", HOST, "--port", str(port)),
+            *("--data-dir", str(data), "--server", server),
+        ]
+
+    return process(command, data / "server.log", "/ready", EDGE_ON)
+
+
+def bare(tmp: pathlib.Path, root: pathlib.Path, server: str) -> Server:
+    script = str(ROOT / "bench" / "bare_asgi.py")
+
+    def command(port: int) -> list[str]:
+        return [
+            sys.executable,
+            script,
+            "--root",
+            str(root),
+            "--port",
+            str(port),
+            "--server",
+            server,
+        ]
+
+    return process(command, tmp / f"bare-{server}.log", f"{API}/products")
+
+
+def nginx(tmp: pathlib.Path, root: pathlib.Path) -> Server:
+    conf = tmp / "nginx.conf"
+
+    def command(port: int) -> list[str]:
+        conf.write_text(NGINX_CONF.format(tmp=tmp, host=HOST, port=port, root=root))
+        return ["nginx", "-c", str(conf)]
+
+    return process(command, tmp / "nginx.log", f"{API}/products")
+
+
+def raw_size(url: str, coding: str) -> int:
+    """Bytes on the wire for one response in `coding`."""
+    with httpx.stream("GET", url, headers={"Accept-Encoding": coding}) as response:
+        return sum(len(chunk) for chunk in response.iter_raw())
+
+
+def catalog_files(base: str, root: pathlib.Path) -> list[str]:
+    """The catalog's bytes as KartShoppe answers them, written where nginx finds them; the
+    product paths, in turn."""
+    items = httpx.get(f"{base}{API}/products", params={"pageSize": 100}).json()["items"]
+    paths = [f"{API}/products", *(f"{API}/product/{item['id']}" for item in items)]
+    for path in paths:
+        file = root / path.lstrip("/")
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(httpx.get(base + path).content)
+    return paths[1:]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    paths: list[str]
+    headers: dict[str, str]
+
+
+def measure(
+    targets: list[Target], scenarios: list[Scenario], seconds: int, rounds: int, connections: int
+) -> dict[tuple[str, str], float]:
+    """Median requests a second of each (target, scenario) over `rounds` interleaved rounds."""
+    rates: dict[tuple[str, str], list[float]] = {}
+    for _ in range(rounds):
+        for scenario in scenarios:
+            for target in targets:
+                result = run_wrk(
+                    scenario.name,
+                    scenario.paths,
+                    target.base,
+                    seconds,
+                    connections,
+                    threads=1,
+                    headers=scenario.headers,
+                )
+                if result.errors:
+                    raise RuntimeError(f"{target.name}: {result.errors} errors on {scenario.name}")
+                rates.setdefault((target.name, scenario.name), []).append(result.rate)
+    return {key: statistics.median(values) for key, values in rates.items()}
+
+
+def report(
+    command: str,
+    targets: list[Target],
+    scenarios: list[Scenario],
+    compressed: list[Scenario],
+    rates: dict[tuple[str, str], float],
+    load_before: tuple[float, float, float],
+    servers: list[str],
+    sizes: dict[str, int],
+) -> str:
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    loads = [", ".join(f"{x:.1f}" for x in load) for load in (load_before, os.getloadavg())]
+    lines = [
+        "# Catalog reads: KartShoppe against nginx and a bare ASGI app, one run",
+        "",
+        f"Command: `{command}`  ",
+        f"Date: {date}  ",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work; load "
+        f"average before: {loads[0]}, after: {loads[1]}. Python {platform.python_version()}.",
+        "",
+        "Every server is one process on loopback; the load generator is the same `wrk -t1",
+        "-c32` for all, targets taken in turn, round after round (median of the rounds).",
+        "",
+        "| target | " + " | ".join(s.name for s in scenarios) + " |",
+        "|---|" + "---:|" * len(scenarios),
+    ]
+    for target in targets:
+        cells = [f"{rates[(target.name, s.name)]:,.0f} req/s" for s in scenarios]
+        lines.append(f"| {target.name} | " + " | ".join(cells) + " |")
+    lines += ["", "| ratio | " + " | ".join(s.name for s in scenarios) + " | goal |"]
+    lines.append("|---|" + "---:|" * (len(scenarios) + 1))
+    for server in servers:
+        ks, ref = f"kartshoppe/{server}", f"bare/{server}"
+        vs_nginx = [rates[(ks, s.name)] / rates[("nginx", s.name)] for s in scenarios]
+        edge = [1 - rates[(ks, s.name)] / rates[(ref, s.name)] for s in scenarios]
+        lines.append(
+            f"| {ks} / nginx | " + " | ".join(f"{r:.2f}x" for r in vs_nginx) + " | >= 0.50x |"
+        )
+        lines.append(
+            f"| edge cost on {server} (1 - {ks} / {ref}) | "
+            + " | ".join(f"{e:.0%}" for e in edge)
+            + " | <= 25 % |"
+        )
+    if len(servers) > 1:
+        first, second = servers[0], servers[1]
+        choice = [
+            rates[(f"bare/{second}", s.name)] / rates[(f"bare/{first}", s.name)] for s in scenarios
+        ]
+        lines.append(
+            f"| bare/{second} / bare/{first} | " + " | ".join(f"{r:.2f}x" for r in choice) + " | |"
+        )
+    lines += [
+        "",
+        "## Compression of `GET /products` (cost and gain)",
+        "",
+        "| target | coding | bytes a response | req/s | vs identity |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for target in (t for t in targets if t.name.startswith("kartshoppe")):
+        plain = rates[(target.name, scenarios[0].name)]
+        lines.append(f"| {target.name} | identity | {sizes['identity']:,} | {plain:,.0f} | 1.00x |")
+        for scenario in compressed:
+            coding = scenario.headers["Accept-Encoding"]
+            rate = rates[(target.name, scenario.name)]
+            lines.append(
+                f"| {target.name} | {coding} | {sizes[coding]:,} | {rate:,.0f} "
+                f"| {rate / plain:.2f}x |"
+            )
+    return "\n".join([*lines, ""])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=3, help="duration of each wrk run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--servers", default="uvicorn,granian", help="HTTP servers to compare")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    command = shlex.join([".venv/bin/python", "bench/catalog_bench.py", *sys.argv[1:]])
+    subprocess.run(["bash", str(ROOT / "scripts" / "install-bench-tools.sh")], check=True)
+    servers = args.servers.split(",")
+    load_before = os.getloadavg()
+    with (
+        tempfile.TemporaryDirectory(prefix="catalog-bench-") as name,
+        contextlib.ExitStack() as stack,
+    ):
+        tmp = pathlib.Path(name)
+        root = tmp / "root"
+        targets = [
+            Target(f"kartshoppe/{s}", stack.enter_context(kartshoppe(tmp, s))) for s in servers
+        ]
+        product_paths = catalog_files(targets[0].base, root)
+        targets.insert(0, Target("nginx", stack.enter_context(nginx(tmp, root))))
+        targets[1:1] = [
+            Target(f"bare/{s}", stack.enter_context(bare(tmp, root, s))) for s in servers
+        ]
+        scenarios = [
+            Scenario("GET /products", [f"{API}/products"], {}),
+            Scenario("GET /product/{id}", product_paths, {}),
+        ]
+        rates = measure(targets, scenarios, args.seconds, args.rounds, args.connections)
+        compressed = [
+            Scenario(
+                f"GET /products, Accept-Encoding: {coding}",
+                [f"{API}/products"],
+                {"Accept-Encoding": coding},
+            )
+            for coding in ("gzip", "zstd")
+        ]
+        ks = [t for t in targets if t.name.startswith("kartshoppe")]
+        rates |= measure(ks, compressed, args.seconds, args.rounds, args.connections)
+        url = f"{ks[0].base}{API}/products"
+        sizes = {coding: raw_size(url, coding) for coding in ("identity", "gzip", "zstd")}
+    text = report(command, targets, scenarios, compressed, rates, load_before, servers, sizes)
+    print(text)
+    if not args.no_write:
+        RESULTS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
