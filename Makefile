@@ -10,7 +10,7 @@ WEB_STAMP := frontend/node_modules/.web-built
 NPM_STAMP := frontend/node_modules/.installed
 WEB_SOURCES := $(shell find frontend/src frontend/public frontend/index.html frontend/vite.config.ts frontend/precompress.ts frontend/package.json -type f 2>/dev/null)
 
-.PHONY: run test check test-python test-web e2e types flink bench bench-hot clean
+.PHONY: run test check test-python test-web e2e types flink bench bench-hot clean eval-data
 
 run: $(PY_STAMP) $(WEB_STAMP)
 	$(PY) -m kartshoppe serve
@@ -55,6 +55,11 @@ e2e: $(PY_STAMP) $(NPM_STAMP)
 # PyFlink in its own venv plus the Kafka and Paimon connector jars (the Flink tests do it too)
 flink: $(PY_STAMP)
 	bash scripts/install-flink.sh
+
+# the real data set of `kartshoppe evaluate-recs --dataset ml-100k` (bench/DATASETS.md): only
+# its data files are read, so the package goes in without its (heavy) dependencies
+eval-data: $(PY_STAMP)
+	$(VENV)/bin/uv pip install -q -p $(PY) --no-deps 'recbole==1.2.1'
 
 bench: $(PY_STAMP) bench-hot
 	$(PY) bench/api_bench.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
@@ -24,6 +25,7 @@ from kartshoppe.events import (
 )
 from kartshoppe.processors.recommender import (
     HOUR_MS,
+    Calibration,
     Catalog,
     RecommenderConfig,
     RecommenderState,
@@ -150,7 +152,7 @@ def test_products_touched_further_apart_than_the_pair_window_do_not_co_occur() -
     shop = Shop(RecommenderConfig(pair_window_ms=HOUR_MS))
     shop.view("s", "a", at=T0)
     shop.view("s", "d", at=T0 + 2 * HOUR_MS)
-    assert shop.state.cooc.rows == {}
+    assert all(not p.cooc.values for p in shop.state.products.values())
 
 
 def test_a_redelivered_or_repeated_event_adds_no_evidence() -> None:
@@ -159,20 +161,21 @@ def test_a_redelivered_or_repeated_event_adds_no_evidence() -> None:
     second = ProductView(product_id="d", session_id="s", timestamp=T0 + 1000)
     for event in (first, second):
         shop.feed(event)
-    learned = orjson.dumps(shop.state.cooc.to_json())
+    learned = {pid: p.cooc.to_json() for pid, p in shop.state.products.items()}
     shop.feed(second)
     shop.feed(first)
-    assert orjson.dumps(shop.state.cooc.to_json()) == learned
+    assert {pid: p.cooc.to_json() for pid, p in shop.state.products.items()} == learned
 
 
-def test_a_new_shopper_without_evidence_gets_what_is_trending_in_the_category() -> None:
+def test_a_new_shopper_without_evidence_gets_what_is_trending_in_the_category_first() -> None:
     shop = Shop()
     for n in range(3):
         shop.view(f"s{n}", "b")
     shop.view("s9", "c")
     shop.view("s9x", "e")
     rec = of_kind(shop.view("new", "a"), "TRENDING")
-    assert list(rec.product_ids) == ["b", "c"]  # Audio only, most popular first, not "a" itself
+    # Audio by popularity (not "a" itself), then the popular rest, then the catalog
+    assert list(rec.product_ids) == ["b", "c", "e", "d", "f"]
     assert rec.reason == "Trending in Audio"
     assert 0 <= rec.confidence <= 1
 
@@ -273,15 +276,15 @@ def test_the_model_survives_a_json_round_trip_unchanged() -> None:
     )
 
 
-def test_state_stays_bounded_in_shoppers_history_and_neighbours() -> None:
-    config = RecommenderConfig(max_shoppers=3, history_size=2, neighbours=1)
+def test_every_shopper_is_kept_with_a_bounded_history_and_bounded_product_rows() -> None:
+    config = RecommenderConfig(history_size=2, seen_size=3, row_size=1, neighbours=1)
     shop = Shop(config)
     for n in range(10):
         for pid in CATEGORIES:
             shop.view(f"s{n}", pid)
-    assert len(shop.state.shoppers) == 3
-    assert all(len(s.history) <= 2 for s in shop.state.shoppers.values())
-    assert all(len(row) <= 2 for row in shop.state.cooc.rows.values())
+    assert len(shop.state.shoppers) == 10  # no cap on shoppers but memory
+    assert all(len(s.history) <= 2 and len(s.seen) <= 3 for s in shop.state.shoppers.values())
+    assert all(len(p.cooc.values) <= 2 for p in shop.state.products.values())
 
 
 def test_signing_in_carries_the_anonymous_shoppers_history_and_cart_over() -> None:
@@ -309,3 +312,95 @@ def test_the_first_visitor_of_a_fresh_shop_gets_the_category_first_then_the_rest
     assert recommendation.kind == "TRENDING"
     assert recommendation.product_ids == ("b", "c", "d", "e", "f")
     assert recommendation.confidence == 0
+
+
+def test_any_timestamp_from_zero_to_far_future_in_any_order_is_learned_without_overflow() -> None:
+    shop = Shop()
+    far = 10**15  # year 33658
+    for ts in (T0, 0, far, 1, T0, far + 1):
+        shop.feed(ProductView(product_id="a", session_id="s", timestamp=ts))
+        shop.feed(ProductView(product_id="d", session_id=f"t{ts}", timestamp=ts))
+        shop.feed(ProductView(product_id="e", session_id=f"t{ts}", timestamp=ts))
+    _, scored = shop.state.recommend("s", Catalog(shop.broadcast), 0)
+    assert 0 <= shop.state.confidence(scored) <= 1
+    assert all(
+        math.isfinite(v) for p in shop.state.products.values() for v in p.cooc.values.values()
+    )
+
+
+def test_products_interacted_with_long_ago_are_not_offered_again_within_the_window() -> None:
+    config = RecommenderConfig(history_size=2)
+    shop = Shop(config)
+    for n in range(3):
+        for pid in ("a", "b", "c", "d", "e"):
+            shop.view(f"s{n}", pid)
+    for pid in ("b", "c", "d"):  # b drops out of the 2-product history, not out of the window
+        shop.view("x", pid)
+    listed = shop.main_list("x")
+    assert "b" not in listed and not {"c", "d"} & set(listed)
+    assert listed[0] in {"a", "e"}
+
+
+def test_a_product_seen_longer_ago_than_the_window_may_be_offered_again() -> None:
+    config = RecommenderConfig(exclude_for_ms=HOUR_MS, history_size=1)
+    shop = Shop(config)
+    for n in range(3):
+        shop.view(f"s{n}", "a")
+        shop.view(f"s{n}", "d")
+    shop.view("x", "d", at=T0)
+    shop.view("x", "a", at=T0 + 2 * HOUR_MS)
+    assert shop.main_list("x")[0] == "d"
+
+
+def test_a_short_personal_list_is_filled_up_with_trending_products() -> None:
+    shop = Shop()
+    for n in range(3):
+        shop.view(f"s{n}", "a")
+        shop.view(f"s{n}", "d")
+    shop.view("s9", "b")
+    rec = of_kind(shop.view("x", "a"), "PERSONAL")
+    assert rec.product_ids[0] == "d"
+    assert set(rec.product_ids) == {"b", "c", "d", "e", "f"}
+
+
+def test_the_reason_names_the_product_that_contributed_most_to_the_list() -> None:
+    shop = Shop()
+    for n in range(4):  # a is followed by d and e, again and again
+        for pid in ("a", "d", "e"):
+            shop.view(f"s{n}", pid)
+    shop.view("s9", "b")  # b was followed by f once; f goes with c a lot
+    shop.view("s9", "f")
+    for n in range(10, 14):
+        shop.view(f"s{n}", "f")
+        shop.view(f"s{n}", "c")
+    shop.view("x", "a")
+    rec = of_kind(shop.view("x", "b"), "PERSONAL")  # b is the latest, a contributes more overall
+    assert rec.product_ids[:3] == ("f", "d", "e")  # f ranks first: b is the latest
+    assert rec.reason == "Because you viewed Item A"
+
+
+def test_confidence_is_the_hit_rate_learned_from_what_shoppers_did_next() -> None:
+    calibration = Calibration()
+    assert calibration.confidence("PERSONAL", 0.3) == 0.3  # no outcomes yet: the model's estimate
+    cell = Calibration.cell("PERSONAL", 0.3)
+    for _ in range(200):
+        calibration.record(cell, hit=False)
+    assert calibration.confidence("PERSONAL", 0.3) < 0.03
+    assert calibration.confidence("PERSONAL", 0.05) == 0.05  # other bands keep their own counts
+    for _ in range(600):
+        calibration.record(cell, hit=True)
+    assert 0.7 < calibration.confidence("PERSONAL", 0.3) < 0.8
+
+
+def test_lists_that_shoppers_take_up_gain_confidence() -> None:
+    shop = Shop()
+    for n in range(3):
+        shop.view(f"s{n}", "a")
+        shop.view(f"s{n}", "d")
+    first = of_kind(shop.view("x0", "a"), "PERSONAL").confidence
+    for n in range(1, 60):  # every shopper shown the list after "a" takes a listed product
+        shop.view(f"x{n}", "a")
+        shop.view(f"x{n}", "d")
+    later = of_kind(shop.view("y", "a"), "PERSONAL").confidence
+    assert 0 < first < later <= 1
+    assert sum(lists for lists, _ in shop.state.calibration.cells.values()) >= 59

@@ -68,7 +68,8 @@ def test_a_recommendation_goes_to_the_shopper_and_the_websocket_fanout_in_the_se
     [(topic1, key1, rec1), (topic2, key2, rec2)] = recommendations(driver.feed(view))
     assert (topic1, key1) == (Topic.RECOMMENDATIONS.value, "user_9")
     assert (topic2, key2) == (Topic.FANOUT.value, "sess_9")
-    assert rec1.product_ids == rec2.product_ids == ("c",)
+    # c, seen with a; then filled up: b (a's category), then the rest of the catalog
+    assert rec1.product_ids == rec2.product_ids == ("c", "b", "d")
     wire = event_to_dict(rec1)
     assert {"eventType", "userId", "sessionId", "productIds", "confidence", "reason"} <= set(wire)
     assert wire["eventType"] == "RECOMMENDATION"
@@ -89,8 +90,9 @@ def test_a_product_sold_out_on_inventory_updates_leaves_the_lists(make_driver: M
     emitted = recommendations(
         driver.feed(ProductView(product_id="a", session_id="x", timestamp=T0 + 60_000))
     )
-    # c, the only product seen with a, is sold out: the shopper falls back to trending
-    assert [(rec.kind, rec.product_ids) for _, _, rec in emitted] == [("TRENDING", ("b",))] * 2
+    # c, the only product seen with a, is sold out: the shopper falls back to trending (b),
+    # filled up from the catalog (d)
+    assert [(rec.kind, rec.product_ids) for _, _, rec in emitted] == [("TRENDING", ("b", "d"))] * 2
 
 
 def test_events_that_concern_no_shopper_or_no_product_are_ignored(make_driver: MakeDriver) -> None:

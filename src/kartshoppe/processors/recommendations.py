@@ -1,8 +1,10 @@
 """The recommendations processor: runs the `recommender` model over shopper events.
 
-One global key (`GLOBAL_KEY`) holds the model, because item-to-item co-occurrence is shared by all
-shoppers (the trade-off is in `recommender`'s docstring). The catalog arrives on the broadcast
-side from `product_updates` and `inventory_updates`. Each changed recommendation goes to
+The model is written as three keyed stages (`recommender` module doc: shopper -> product ->
+list), but this processor still runs them composed under one key (`GLOBAL_KEY`): splitting it
+into three processors joined by topics (shopper deltas keyed by product, the neighbour table as
+a compacted topic read on the broadcast side) is the remaining step. The catalog arrives on the
+broadcast side from `product_updates` and `inventory_updates`. Each changed recommendation goes to
 `recommendations` keyed by the shopper (user id, else session id) and to
 `ecommerce_processing_fanout` keyed by session id, which feeds the shopper's WebSocket.
 """

@@ -1,70 +1,78 @@
-"""The recommendation algorithm: online item-to-item co-occurrence, pure and serialisable.
+"""The recommendation algorithm: online item-to-item co-occurrence in three keyed stages.
 
-No I/O and no runner knowledge: `RecommenderState.observe(event, catalog, at)` folds one shopper
-event (at event time `at`) into the model and returns the `Recommendation` events it causes; the
-processor wrapper in `recommendations.py` only routes them. Output ids and timestamps derive from
-the input event, never from the clock, so any runner gets the same outputs.
+No I/O and no runner knowledge; every function is pure over its arguments. The model is split
+so that no state lives under one global key:
+
+1. **Shopper stage, keyed by shopper** (user id, else session id): `ShopperState` holds the
+   shopper's recent products, cart, purchases and what was last sent. `ShopperState.observe`
+   folds one shopper event in and returns the `ProductDelta`s it causes: the co-occurrence
+   evidence the event adds, one delta per product whose row changes.
+2. **Product stage, keyed by product**: `ProductState` holds one product's co-occurrence row
+   (with every product seen near it), its "bought together" row and its decayed popularity.
+   `ProductState.apply` adds a delta; `ProductState.entry` is the product's published
+   neighbour list: its top `neighbours` neighbours and masses, a small JSON value that others
+   read as a table (`NeighbourTable`).
+3. **List assembly, keyed by shopper**: `assemble` builds a shopper's lists from the shopper's
+   state and the neighbour table.
+`RecommenderState` composes the three in one process (a dict per stage, no limit on shoppers
+but memory); the processor and the evaluations drive it.
 
 How it learns
-- Every shopper interaction carries a weight: view or click 1, cart add 3, purchase 5
-  (`RecommenderConfig.view_weight`, `cart_weight`, `purchase_weight`).
-- Per shopper (user id, else session id) the last `history_size` (20) distinct products are kept
-  with the strongest weight seen and the last time. Two products of one shopper touched within
-  `pair_window_ms` (2 h) of each other co-occur with strength sqrt(w_a * w_b): a viewed pair
-  counts 1, a pair added to the cart 3, a pair bought 5. Only the growth of that strength is added
-  when an interaction repeats or upgrades (view -> cart), so a session contributes the same
-  evidence in any order and a redelivered event adds nothing.
-- Products bought in one order also feed a separate "frequently bought together" matrix.
-- Evidence decays exponentially with half-life `half_life_ms` (7 days; the popularity behind
-  TRENDING uses `trending_half_life_ms`, 6 hours). Decay is forward decay: each weight is stored
-  multiplied by 2^((t - landmark) / half_life), so old and new evidence compare correctly without
-  touching stored values; they are rescaled only when the multiplier grows large.
+- Every interaction carries a weight: view or click 1, cart add 3, purchase 5.
+- A product the shopper turns to co-occurs with each of the shopper's previous `pair_span`
+  (30) distinct products touched within `pair_window_ms` (30 days), with strength
+  sqrt(w_a * w_b) / d ** `distance_decay`, d the distance in the shopper's sequence (1 for the
+  product just before): sequence-aware, as in SR-style rules, so what a shopper turns to next
+  counts most. The row of the earlier product gets the full amount (it was followed by the new
+  one); the row of the new one `backward_weight` (1.0) times it. Only the growth of an
+  interaction's weight counts (view -> cart adds the difference), so a redelivered or repeated
+  event adds nothing.
+- Products of one order also feed the "bought together" rows.
+- Evidence decays with half-life `half_life_ms` (90 days; popularity for TRENDING
+  `trending_half_life_ms`, 6 hours), by forward decay: values are stored multiplied by
+  2^((t - landmark) / half_life) against each product's own landmark, read back only at or
+  after the latest time the product saw (`ProductState.clock`), so every exponent is <= 0 and
+  no timestamp, 0 or far in the future, early or late, can overflow. An event far ahead moves
+  the landmark and rescales the row (old evidence may underflow to 0, which is what its age
+  means).
 
-How it recommends (lists never hold products in the cart, already bought, out of stock or
-unknown to the catalog)
-- PERSONAL: a mixture over the shopper's last `context_size` (6) products of each product's
-  co-occurrence distribution, P(next = j) = sum_i r_i * cooc(i, j) / mass(i), with recency
-  weights r_i (the latest 1, each older one `recency_factor` (0.4) times that, scaled by the
-  action weight) normalised to sum 1. Products in the history are left out: these lists are for
-  discovery. Reason: "Because you viewed <the history product contributing most to the top item>"
-  (or "added <name> to your cart", "bought <name>").
-- BOUGHT_TOGETHER (on cart add): the products most often in the same order as the product added;
-  reason "Often bought with <name>".
-- NEXT_BEST_OFFER (on cart add and order): the best product the shopper has not yet considered,
-  scored as PERSONAL plus the cart's bought-together shares, favouring discounted products
-  (score x (1 + discount)); failing any evidence, the most discounted product in the shopper's
-  favourite category. Reason "Goes well with <name>" or "<n>% off: ...", "On sale in <category>".
-- TRENDING (cold start, when no co-occurrence evidence applies): the decayed most popular products
-  in the category of the product just touched (else overall); reason "Trending in <category>".
-A recommendation is emitted only when its list changed (PERSONAL and TRENDING share one slot, the
-shopper's main list). A list holding a product that sells out is refreshed on the shopper's next
-event.
+How it recommends. Nothing the shopper already has is offered: products in the cart, the last
+`bought_size` (100) purchases, and every product the shopper interacted with in the last
+`exclude_for_ms` (30 days, up to `seen_size` = 500 products). Out-of-stock and unknown
+products are left out too.
+- PERSONAL: candidates j scored by sum over the shopper's last `context_size` (8) products c
+  (the latest weight 1, each older `recency_factor` (0.4) times that, times the action weight)
+  of c(c, j) / sqrt(m_c * m_j), m the row masses (a cosine over the co-occurrence evidence).
+  Reason: "Because you viewed <the context product contributing most to the whole list>".
+- BOUGHT_TOGETHER (on cart add): the products most often in the same order as the product
+  added; reason "Often bought with <name>".
+- NEXT_BEST_OFFER (on cart add and order): the best-scored product the shopper has not
+  considered, favouring discounts (score x (1 + discount)); failing evidence, the most
+  discounted product in the shopper's favourite category.
+- TRENDING: when co-occurrence gives fewer than `list_size` products, the list is filled with
+  what is popular (decayed) in the category of the product just touched, then overall, then
+  from the catalog; a list of only those is TRENDING ("Trending in <category>").
+A recommendation is emitted only when its list changed (PERSONAL and TRENDING share the
+shopper's main list).
 
-Confidence: an estimate of the probability that the shopper takes up at least one listed product
-(the next new product for PERSONAL, the next interaction for TRENDING, the same order for
-BOUGHT_TOGETHER, the offer itself for NEXT_BEST_OFFER), shrunk towards 0 while the evidence is
-thin: the model's probability mass on the list times m / (m + `evidence_prior`), m being the
-decayed evidence mass behind it. TRENDING uses the list's share of all recent popularity. It is a
-conservative estimate: offline (bench/results/recommendations.md) lists are hit more often than
-their confidence says, and higher confidence goes with more hits.
-
-Keying: one global key holds the whole model. Co-occurrence is shared by every shopper, and a
-keyed engine (Flink) cannot share keyed state across keys, so per-shopper history lives in the
-same state in a bounded LRU. The price is one task for this operator; the state stays bounded
-(top-`neighbours` per product, `history_size` per shopper, `max_shoppers` shoppers, `max_items`
-products). Scaling out would split it in two stages: pair extraction keyed by shopper, then pair
-counts keyed by product.
+Confidence is the probability that the shopper's next new product is on the main list. The
+model's estimate (`estimate`: the share of the context rows' mass the listed products hold,
+P(next = j) as a recency-weighted mixture of each context product's row, renormalised over the
+products still open to the shopper, times m / (m + `evidence_prior`) for the evidence mass m)
+picks a cell; `Calibration` learns online how often lists of each cell were hit by the next new
+product the shopper turned to, and the confidence is that hit rate, shrunk towards the estimate
+while the cell has few outcomes. BOUGHT_TOGETHER and NEXT_BEST_OFFER report the estimate.
+`bench/results/recommendations.md` shows reliability tables on the simulator and on real data.
 """
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import math
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from operator import itemgetter
+from typing import Any, Final, Protocol
 
 from kartshoppe.events import (
     CATALOG_EVENTS,
@@ -91,7 +99,10 @@ from kartshoppe.processors.model import (
 DAY_MS: Final = 24 * 3600 * 1000
 HOUR_MS: Final = 3600 * 1000
 _RESCALE_EXPONENT: Final = 400.0
-"""Rescale forward-decayed values before 2**exponent nears the float range (about 2**1023)."""
+"""Move a landmark before 2**exponent nears the float range (about 2**1023)."""
+OUTPUT_ID: Final = "pending"
+"""Placeholder `eventId` of an emitted recommendation: the runner stamps the real one
+(`model.OutputIds`)."""
 
 _VERBS: Final[Mapping[str, str]] = {"view": "viewed", "cart": "added", "purchase": "bought"}
 
@@ -101,15 +112,19 @@ class RecommenderConfig:
     view_weight: float = 1.0
     cart_weight: float = 3.0
     purchase_weight: float = 5.0
-    half_life_ms: int = 7 * DAY_MS
+    half_life_ms: int = 90 * DAY_MS
     trending_half_life_ms: int = 6 * HOUR_MS
-    history_size: int = 20
-    pair_window_ms: int = 2 * HOUR_MS
+    history_size: int = 30
+    pair_span: int = 30
+    pair_window_ms: int = 30 * DAY_MS
+    distance_decay: float = 1.0
+    backward_weight: float = 1.0
     recency_factor: float = 0.4
-    context_size: int = 6
-    neighbours: int = 30
-    max_items: int = 20_000
-    max_shoppers: int = 10_000
+    context_size: int = 8
+    neighbours: int = 50
+    row_size: int = 200
+    exclude_for_ms: int = 30 * DAY_MS
+    seen_size: int = 500
     bought_size: int = 100
     list_size: int = 10
     bought_together_size: int = 4
@@ -159,7 +174,7 @@ class Catalog:
         return iter_catalog(self.entries)
 
 
-# --- per-shopper state ------------------------------------------------------------------------
+# --- stage 1: the shopper ---------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -172,111 +187,317 @@ class Touch:
 
 
 @dataclass(slots=True)
-class Shopper:
+class ProductDelta:
+    """Evidence for one product's row, caused by one shopper event (stage 1 -> stage 2)."""
+
+    product: str
+    at: int
+    pairs: dict[str, float] = field(default_factory=dict)
+    together: dict[str, float] = field(default_factory=dict)
+    popularity: float = 0.0
+    orders: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "p": self.product,
+            "at": self.at,
+            "c": self.pairs,
+            "t": self.together,
+            "w": self.popularity,
+            "o": self.orders,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ProductDelta:
+        return cls(data["p"], data["at"], dict(data["c"]), dict(data["t"]), data["w"], data["o"])
+
+
+@dataclass(slots=True)
+class ShopperState:
     session_id: str | None = None
     user_id: str | None = None
     history: dict[str, Touch] = field(default_factory=dict)
-    """Insertion order is recency order: a touched product moves to the end."""
+    """The last `history_size` products; insertion order is recency order."""
+    seen: dict[str, int] = field(default_factory=dict)
+    """Every product touched (last time), for the exclusion window; insertion order = recency."""
     cart: set[str] = field(default_factory=set)
     bought: list[str] = field(default_factory=list)
     last: dict[str, list[str]] = field(default_factory=dict)
-    """The last list emitted per kind, so that an unchanged list is not sent again."""
+    """The last list emitted per slot, so that an unchanged list is not sent again."""
+    shown: str | None = None
+    """The calibration cell (`Calibration.cell`) of the main list last emitted."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "s": self.session_id,
             "u": self.user_id,
             "h": [[pid, t.action, t.weight, t.at] for pid, t in self.history.items()],
+            "v": [[pid, at] for pid, at in self.seen.items()],
             "c": sorted(self.cart),
             "b": self.bought,
             "l": self.last,
+            "k": self.shown,
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Shopper:
+    def from_json(cls, data: Mapping[str, Any]) -> ShopperState:
         return cls(
             session_id=data["s"],
             user_id=data["u"],
             history={pid: Touch(action, weight, at) for pid, action, weight, at in data["h"]},
+            seen={pid: at for pid, at in data["v"]},
             cart=set(data["c"]),
             bought=list(data["b"]),
             last={kind: list(ids) for kind, ids in data["l"].items()},
+            shown=data["k"],
         )
 
+    def has(self, pid: str, at: int, config: RecommenderConfig) -> bool:
+        """Whether the shopper already has `pid`: in the cart, bought, or touched recently."""
+        if pid in self.cart or pid in self.bought:
+            return True
+        touched = self.seen.get(pid)
+        return touched is not None and at - touched <= config.exclude_for_ms
 
-# --- decayed sparse matrices ------------------------------------------------------------------
+    def merge(self, other: ShopperState, config: RecommenderConfig) -> None:
+        """Take over an anonymous session's history, cart and purchases (signing in)."""
+        merged = sorted([*self.history.items(), *other.history.items()], key=lambda kv: kv[1].at)
+        self.history = dict(merged[-config.history_size :])
+        seen = sorted([*self.seen.items(), *other.seen.items()], key=lambda kv: kv[1])
+        self.seen = dict(seen[-config.seen_size :])
+        self.cart |= other.cart
+        bought = [p for p in self.bought if p not in other.bought] + other.bought
+        self.bought = bought[-config.bought_size :]
+
+    def observe(self, event: BaseEvent, at: int, config: RecommenderConfig) -> list[ProductDelta]:
+        """Fold a shopper event in; the evidence it adds to product rows."""
+        deltas: dict[str, ProductDelta] = {}
+        if isinstance(event, ProductView | ProductClick):
+            self._touch(event.product_id, "view", at, config, deltas)
+        elif isinstance(event, AddToCart):
+            self._touch(event.product_id, "cart", at, config, deltas)
+            self.cart.add(event.product_id)
+        elif isinstance(event, RemoveFromCart):
+            self.cart.discard(event.product_id)
+        elif isinstance(event, CartCleared):
+            self.cart.clear()
+        elif isinstance(event, CartMerged):
+            self.cart.update(line.product_id for line in event.lines)
+        elif isinstance(event, OrderPlaced):
+            self._order([line.product_id for line in event.lines], at, config, deltas)
+        return list(deltas.values())
+
+    def _delta(self, deltas: dict[str, ProductDelta], pid: str, at: int) -> ProductDelta:
+        delta = deltas.get(pid)
+        if delta is None:
+            delta = deltas[pid] = ProductDelta(pid, at)
+        return delta
+
+    def _touch(
+        self,
+        pid: str,
+        action: str,
+        at: int,
+        config: RecommenderConfig,
+        deltas: dict[str, ProductDelta],
+    ) -> None:
+        weight = _weight(action, config)
+        old = self.history.pop(pid, None)
+        old_weight = old.weight if old else 0.0
+        new_weight = max(old_weight, weight)
+        self._delta(deltas, pid, at).popularity += weight
+        growth = math.sqrt(new_weight) - math.sqrt(old_weight)
+        if growth > 0:
+            span = list(reversed(self.history.items()))[: config.pair_span]
+            for distance, (other, touch) in enumerate(span, start=1):
+                if abs(at - touch.at) > config.pair_window_ms:
+                    continue
+                amount = growth * math.sqrt(touch.weight) / distance**config.distance_decay
+                forward = self._delta(deltas, other, at).pairs
+                forward[pid] = forward.get(pid, 0.0) + amount
+                backward = self._delta(deltas, pid, at).pairs
+                backward[other] = backward.get(other, 0.0) + amount * config.backward_weight
+        strongest = old.action if old and old.weight >= weight else action
+        self.history[pid] = Touch(strongest, new_weight, max(at, old.at if old else at))
+        if len(self.history) > config.history_size:
+            del self.history[next(iter(self.history))]
+        self.seen.pop(pid, None)
+        self.seen[pid] = at
+        if len(self.seen) > config.seen_size:
+            del self.seen[next(iter(self.seen))]
+
+    def _order(
+        self, lines: list[str], at: int, config: RecommenderConfig, deltas: dict[str, ProductDelta]
+    ) -> None:
+        products = list(dict.fromkeys(lines))
+        for pid in products:
+            self._touch(pid, "purchase", at, config, deltas)
+        fresh = [p for p in products if p not in self.bought]
+        for pid in fresh:
+            delta = self._delta(deltas, pid, at)
+            delta.orders += 1
+            for other in products:
+                if other != pid:
+                    delta.together[other] = delta.together.get(other, 0.0) + 1.0
+        self.cart.clear()
+        self.bought = [p for p in self.bought if p not in products] + products
+        del self.bought[: -config.bought_size]
+
+
+def _weight(action: str, config: RecommenderConfig) -> float:
+    if action == "view":
+        return config.view_weight
+    return config.cart_weight if action == "cart" else config.purchase_weight
+
+
+# --- stage 2: the product ---------------------------------------------------------------------
+
+
+def _factor(exponent: float) -> float:
+    """2**exponent for exponent <= 0, never raising (tiny values underflow to 0)."""
+    return 0.0 if exponent < -1074 else float(2.0 ** min(0.0, exponent))
 
 
 @dataclass(slots=True)
-class Decayed:
-    """Sparse rows of forward-decayed weights plus each row's total (including pruned entries)."""
+class Decaying:
+    """Forward-decayed values against one landmark, read back at or after `clock`."""
 
     half_life_ms: int
     landmark: int | None = None
-    rows: dict[str, dict[str, float]] = field(default_factory=dict)
-    mass: dict[str, float] = field(default_factory=dict)
+    clock: int = 0
+    """The latest event time applied: values are read as of max(at, clock)."""
+    values: dict[str, float] = field(default_factory=dict)
+    total: float = 0.0
 
-    def boost(self, at: int) -> float:
+    def scale_in(self, at: int) -> float:
+        """The stored weight of one unit of evidence at time `at` (moves the landmark ahead
+        when `at` is far past it)."""
         if self.landmark is None:
             self.landmark = at
+        self.clock = max(self.clock, at)
         exponent = (at - self.landmark) / self.half_life_ms
         if exponent > _RESCALE_EXPONENT:
-            self._rescale(2.0**-exponent)
+            factor = _factor(-exponent)
+            self.values = {k: v * factor for k, v in self.values.items() if v * factor > 0}
+            self.total *= factor
             self.landmark = at
             exponent = 0.0
-        return float(2.0**exponent)
+        return _factor(exponent) if exponent <= 0 else float(2.0**exponent)
 
-    def current(self, stored: float, at: int) -> float:
-        """A stored weight as its decayed value at time `at`."""
+    def scale_out(self, at: int) -> float:
+        """The factor turning stored values into their decayed value now."""
         if self.landmark is None:
             return 0.0
-        return float(stored * 2.0 ** ((self.landmark - at) / self.half_life_ms))
+        return _factor((self.landmark - max(at, self.clock)) / self.half_life_ms)
 
-    def _rescale(self, factor: float) -> None:
-        for row in self.rows.values():
-            for key in row:
-                row[key] *= factor
-        for key in self.mass:
-            self.mass[key] *= factor
+    def add(self, key: str, amount: float) -> None:
+        self.values[key] = self.values.get(key, 0.0) + amount
 
-    def add(self, a: str, b: str, amount: float, cap: int) -> None:
-        row = self.rows.setdefault(a, {})
-        row[b] = row.get(b, 0.0) + amount
-        if len(row) > 2 * cap:
-            # amortised top-K: prune to `cap` once the row doubles
-            kept = heapq.nlargest(cap, row.items(), key=lambda kv: (kv[1], kv[0]))
-            self.rows[a] = dict(kept)
+    def prune(self, cap: int) -> None:
+        if len(self.values) > 2 * cap:
+            # amortised top-K: prune to `cap` once the row doubles (the total keeps it all)
+            kept = heapq.nlargest(cap, self.values.items(), key=lambda kv: (kv[1], kv[0]))
+            self.values = dict(kept)
 
-    def add_mass(self, a: str, amount: float) -> None:
-        self.mass[a] = self.mass.get(a, 0.0) + amount
+    def top(self, size: int) -> list[tuple[str, float]]:
+        # a stable sort on the value alone: ties keep insertion order, which the JSON state
+        # keeps too, so the order is the same after a restart
+        return sorted(self.values.items(), key=itemgetter(1), reverse=True)[:size]
 
-    def bound(self, max_rows: int) -> None:
-        if len(self.mass) <= max_rows:
-            return
-        keep = max_rows * 9 // 10
-        kept = set(heapq.nlargest(keep, self.mass, key=lambda k: (self.mass[k], k)))
-        self.mass = {k: v for k, v in self.mass.items() if k in kept}
-        self.rows = {k: v for k, v in self.rows.items() if k in kept}
-
-    def to_json(self) -> dict[str, Any]:
-        return {"landmark": self.landmark, "rows": self.rows, "mass": self.mass}
+    def to_json(self) -> list[Any]:
+        return [self.landmark, self.clock, self.values, self.total]
 
     @classmethod
-    def from_json(cls, half_life_ms: int, data: Mapping[str, Any]) -> Decayed:
+    def from_json(cls, half_life_ms: int, data: list[Any]) -> Decaying:
+        landmark, clock, values, total = data
+        return cls(half_life_ms, landmark, clock, dict(values), total)
+
+
+@dataclass(slots=True)
+class ProductState:
+    """One product's rows; `entry` is what it publishes to the neighbour table."""
+
+    cooc: Decaying
+    together: Decaying
+    popularity: Decaying
+
+    @classmethod
+    def new(cls, config: RecommenderConfig) -> ProductState:
         return cls(
-            half_life_ms=half_life_ms,
-            landmark=data["landmark"],
-            rows={k: dict(v) for k, v in data["rows"].items()},
-            mass=dict(data["mass"]),
+            Decaying(config.half_life_ms),
+            Decaying(config.half_life_ms),
+            Decaying(config.trending_half_life_ms),
+        )
+
+    def apply(self, delta: ProductDelta, config: RecommenderConfig) -> None:
+        if delta.pairs:
+            scale = self.cooc.scale_in(delta.at)
+            for other, amount in delta.pairs.items():
+                self.cooc.add(other, amount * scale)
+                self.cooc.total += amount * scale
+            self.cooc.prune(config.row_size)
+        if delta.orders:
+            scale = self.together.scale_in(delta.at)
+            self.together.total += delta.orders * scale
+            for other, amount in delta.together.items():
+                self.together.add(other, amount * scale)
+            self.together.prune(config.row_size)
+        if delta.popularity:
+            self.popularity.total += delta.popularity * self.popularity.scale_in(delta.at)
+
+    def mass(self) -> float:
+        return self.cooc.total * self.cooc.scale_out(self.cooc.clock)
+
+    def entry(self, config: RecommenderConfig) -> dict[str, Any]:
+        """The published neighbour list, in decayed units as of the product's last change
+        (`at`): mass `m`, neighbours `n`, orders `o` and bought-together `t`, popularity `p`."""
+        c = self.cooc.scale_out(self.cooc.clock)
+        t = self.together.scale_out(self.together.clock)
+        return {
+            "m": self.cooc.total * c,
+            "n": {pid: v * c for pid, v in self.cooc.top(config.neighbours)},
+            "o": self.together.total * t,
+            "t": {pid: v * t for pid, v in self.together.top(config.neighbours)},
+            "p": self.popularity.total * self.popularity.scale_out(self.popularity.clock),
+            "at": max(self.cooc.clock, self.together.clock, self.popularity.clock),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "c": self.cooc.to_json(),
+            "t": self.together.to_json(),
+            "p": self.popularity.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], config: RecommenderConfig) -> ProductState:
+        return cls(
+            Decaying.from_json(config.half_life_ms, data["c"]),
+            Decaying.from_json(config.half_life_ms, data["t"]),
+            Decaying.from_json(config.trending_half_life_ms, data["p"]),
         )
 
 
-# --- the model --------------------------------------------------------------------------------
+# --- stage 3: the shopper's lists -------------------------------------------------------------
+
+
+class NeighbourTable(Protocol):
+    """Each product's published neighbour list (`ProductState.entry`), read by stage 3."""
+
+    def get(self, pid: str) -> Mapping[str, Any] | None: ...
+
+    def mass(self, pid: str) -> float:
+        """The product's co-occurrence mass (`m` of its entry), 0 when unknown."""
+        ...
+
+    def popularity(self) -> Iterator[tuple[str, float]]:
+        """Every product's decayed popularity (`p` of its entry)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """A ranked list with its probability mass and the history item that explains its top."""
+    """A ranked list with its probability estimate, evidence mass and explanation."""
 
     ids: list[str]
     probability: float
@@ -286,47 +507,378 @@ class Scored:
 
 @dataclass(slots=True)
 class Mixture:
-    """P(next = j) as a recency-weighted mixture of the history's co-occurrence rows."""
-
     scores: dict[str, float] = field(default_factory=dict)
-    sources: list[tuple[str, float]] = field(default_factory=list)
-    """(history product, its mixture weight divided by its row mass)."""
+    """Ranking score of each candidate (cosine-weighted)."""
+    probability: dict[str, float] = field(default_factory=dict)
+    """P(next = j): the recency-weighted mixture of the context rows."""
+    sources: list[tuple[str, float, Mapping[str, float]]] = field(default_factory=list)
+    """(context product, its share / sqrt(its mass), its neighbours) to explain a list."""
     evidence: float = 0.0
-    """Mixture-weighted row mass, in stored (forward-decayed) units."""
 
+    def contribution(self, source: tuple[str, float, Mapping[str, float]], ids: list[str]) -> float:
+        _, weight, row = source
+        return sum(weight * row.get(pid, 0.0) / math.sqrt(self.masses[pid]) for pid in ids)
 
-def _rec_id(source_event_id: str, kind: str) -> str:
-    digest = hashlib.blake2b(f"{source_event_id}:{kind}".encode(), digest_size=16).hexdigest()
-    return f"rec_{digest}"
+    masses: dict[str, float] = field(default_factory=dict)
 
 
 def _shrunk(probability: float, evidence: float, prior: float) -> float:
     return max(0.0, min(1.0, probability)) * evidence / (evidence + prior)
 
 
+def mixture(shopper: ShopperState, table: NeighbourTable, config: RecommenderConfig) -> Mixture:
+    weights: list[tuple[str, float, Mapping[str, Any]]] = []
+    factor = 1.0
+    for pid in list(reversed(shopper.history))[: config.context_size]:
+        entry = table.get(pid)
+        if entry and entry["m"] > 0:
+            weights.append((pid, factor * shopper.history[pid].weight, entry))
+        factor *= config.recency_factor
+    total = sum(w for _, w, _ in weights)
+    result = Mixture()
+    scores, probability, masses = result.scores, result.probability, result.masses
+    for pid, weight, entry in weights:
+        share = weight / total
+        mass = float(entry["m"])
+        result.evidence += share * mass
+        row: Mapping[str, float] = entry["n"]
+        weight_sim = share / math.sqrt(mass)
+        weight_p = share / mass
+        result.sources.append((pid, weight_sim, row))
+        for other, value in row.items():
+            other_mass = masses.get(other)
+            if other_mass is None:
+                other_mass = masses[other] = table.mass(other) or value
+            scores[other] = scores.get(other, 0.0) + weight_sim * value / math.sqrt(other_mass)
+            probability[other] = probability.get(other, 0.0) + weight_p * value
+    return result
+
+
+def _top_personal(
+    shopper: ShopperState, catalog: Catalog, mix: Mixture, at: int, config: RecommenderConfig
+) -> Scored:
+    top: list[str] = []
+    closed = 0.0
+    for pid, _ in sorted(mix.scores.items(), key=lambda kv: (-kv[1], kv[0])):
+        if shopper.has(pid, at, config) or pid in shopper.history:
+            closed += mix.probability.get(pid, 0.0)
+        elif len(top) < config.list_size and catalog.recommendable(pid):
+            top.append(pid)
+    # the list is for discovery: its probability is conditional on a product still open
+    probability = sum(mix.probability[p] for p in top) / max(1e-12, 1.0 - closed)
+    return Scored(top, probability, mix.evidence, _because(mix, top))
+
+
+def _because(mix: Mixture, ids: list[str]) -> str | None:
+    """The context product contributing most to the scores of `ids`."""
+    best = max(mix.sources, key=lambda src: (mix.contribution(src, ids), src[0]), default=None)
+    return best[0] if best is not None and mix.contribution(best, ids) > 0 else None
+
+
+def _trending(
+    shopper: ShopperState,
+    catalog: Catalog,
+    table: NeighbourTable,
+    at: int,
+    config: RecommenderConfig,
+    exclude: set[str],
+    size: int,
+) -> Scored:
+    last = next(reversed(shopper.history), None) if shopper.history else None
+    home = catalog.category(last) if last else None
+
+    def eligible(pid: str) -> bool:
+        return (
+            pid not in exclude
+            and pid not in shopper.history
+            and not shopper.has(pid, at, config)
+            and catalog.recommendable(pid)
+        )
+
+    popularity = {pid: p for pid, p in table.popularity() if p > 0}
+    ranked = sorted(
+        (pid for pid in popularity if eligible(pid)),
+        key=lambda pid: (catalog.category(pid) != home, -popularity[pid], pid),
+    )
+    ids = ranked[:size]
+    total = sum(popularity.values())
+    probability = sum(popularity[p] for p in ids) / total if total else 0.0
+    if len(ids) < size:
+        # a shop with little traffic yet: fill up from the catalog, so a first visitor still
+        # gets a list (these add nothing to the confidence)
+        chosen = set(ids)
+        fillers = sorted(
+            (pid for pid, _ in catalog.products() if pid not in chosen),
+            key=lambda pid: (catalog.category(pid) != home, pid),
+        )
+        ids += [pid for pid in fillers if eligible(pid)][: size - len(ids)]
+    in_home = home is not None and any(catalog.category(p) == home for p in ids)
+    return Scored(ids, probability, total, home if in_home else None)
+
+
+def main_list(
+    shopper: ShopperState,
+    catalog: Catalog,
+    table: NeighbourTable,
+    at: int,
+    config: RecommenderConfig,
+) -> tuple[RecommendationKind, Scored]:
+    """The shopper's main list: PERSONAL, filled up from TRENDING (or TRENDING alone)."""
+    personal = _top_personal(shopper, catalog, mixture(shopper, table, config), at, config)
+    if len(personal.ids) >= config.list_size:
+        return "PERSONAL", personal
+    rest = _trending(
+        shopper, catalog, table, at, config, set(personal.ids), config.list_size - len(personal.ids)
+    )
+    if not personal.ids:
+        return "TRENDING", rest
+    return "PERSONAL", Scored(
+        personal.ids + rest.ids, personal.probability, personal.evidence, personal.because
+    )
+
+
+def _bought_together(
+    shopper: ShopperState,
+    catalog: Catalog,
+    table: NeighbourTable,
+    anchor: str,
+    at: int,
+    config: RecommenderConfig,
+) -> Scored:
+    entry = table.get(anchor) or {"t": {}, "o": 0.0}
+    orders = float(entry["o"])
+    top = [
+        (pid, v)
+        for pid, v in entry["t"].items()
+        if not shopper.has(pid, at, config) and catalog.recommendable(pid)
+    ][: config.bought_together_size]
+    return Scored(
+        ids=[pid for pid, _ in top],
+        probability=sum(v for _, v in top) / orders if orders else 0.0,
+        evidence=orders,
+        because=anchor,
+    )
+
+
+def _next_best_offer(
+    shopper: ShopperState,
+    catalog: Catalog,
+    table: NeighbourTable,
+    at: int,
+    config: RecommenderConfig,
+) -> Scored:
+    mix = mixture(shopper, table, config)
+    scores = dict(mix.probability)
+    evidence = mix.evidence
+    anchors = sorted(shopper.cart)
+    together_of: dict[str, dict[str, float]] = {}
+    for anchor in anchors:
+        entry = table.get(anchor)
+        if not entry or not entry["o"]:
+            continue
+        orders = float(entry["o"])
+        evidence += orders / len(anchors)
+        together_of[anchor] = row = dict(entry["t"])
+        for pid, value in row.items():
+            scores[pid] = scores.get(pid, 0.0) + value / orders / len(anchors)
+    best: tuple[str, float, float] | None = None
+    for pid, score in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])):
+        if best is not None and 2.0 * score <= best[1]:
+            break  # a discount at most doubles a score: nothing further down can win
+        if pid in shopper.history or shopper.has(pid, at, config) or not catalog.recommendable(pid):
+            continue
+        adjusted = score * (1.0 + catalog.discount(pid))
+        if best is None or adjusted > best[1]:
+            best = (pid, adjusted, score)
+    if best is not None:
+        pid, _, probability = best
+        partner = max(together_of, key=lambda a: together_of[a].get(pid, 0.0), default=None)
+        if partner is not None and together_of[partner].get(pid):
+            return Scored([pid], probability, evidence, partner)
+        return Scored([pid], probability, evidence, _because(mix, [pid]))
+    return _discounted_in_favourite_category(shopper, catalog, at, config)
+
+
+def _discounted_in_favourite_category(
+    shopper: ShopperState, catalog: Catalog, at: int, config: RecommenderConfig
+) -> Scored:
+    affinity: dict[str, float] = {}
+    for pid, touch in shopper.history.items():
+        category = catalog.category(pid)
+        if category is not None:
+            affinity[category] = affinity.get(category, 0.0) + touch.weight
+    if not affinity:
+        return Scored([], 0.0, 0.0, None)
+    favourite = max(affinity, key=lambda c: (affinity[c], c))
+    in_category = [pid for pid, entry in catalog.products() if entry.get("category") == favourite]
+    offers = [
+        (catalog.discount(pid), pid)
+        for pid in in_category
+        if catalog.discount(pid) > 0
+        and pid not in shopper.history
+        and not shopper.has(pid, at, config)
+        and catalog.recommendable(pid)
+    ]
+    if not offers:
+        return Scored([], 0.0, 0.0, None)
+    _, pid = max(offers)
+    share = affinity[favourite] / sum(affinity.values())
+    return Scored([pid], share / len(in_category), sum(affinity.values()), favourite)
+
+
+def estimate(scored: Scored, config: RecommenderConfig) -> float:
+    """The model's own estimate of a list's hit probability (module docstring)."""
+    return _shrunk(scored.probability, scored.evidence, config.evidence_prior)
+
+
+CALIBRATION_EDGES: Final = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7)
+CALIBRATION_PRIOR: Final = 20.0
+"""Outcomes a calibration cell needs before it outweighs the model's own estimate."""
+
+
+@dataclass(slots=True)
+class Calibration:
+    """How often main lists were hit, per (kind, band of the model's estimate), learned online
+    from what shoppers did next: the confidence of a main list is its cell's hit rate, shrunk
+    towards the model's estimate while the cell has few outcomes. A small aggregate (at most
+    2 x 10 cells) that keyed stages would count in partials and merge."""
+
+    cells: dict[str, list[int]] = field(default_factory=dict)
+    """Cell -> [lists followed by a new product, of which hits]."""
+
+    @staticmethod
+    def cell(kind: str, estimate: float) -> str:
+        band = sum(1 for edge in CALIBRATION_EDGES[1:] if estimate >= edge)
+        return f"{kind}:{band}"
+
+    def record(self, cell: str, hit: bool) -> None:
+        counts = self.cells.setdefault(cell, [0, 0])
+        counts[0] += 1
+        counts[1] += hit
+
+    def confidence(self, kind: str, estimate: float) -> float:
+        lists, hits = self.cells.get(self.cell(kind, estimate), (0, 0))
+        return (hits + CALIBRATION_PRIOR * estimate) / (lists + CALIBRATION_PRIOR)
+
+
+def confidence(
+    scored: Scored, config: RecommenderConfig, kind: RecommendationKind, calibration: Calibration
+) -> float:
+    """The documented confidence of a list (module docstring), rounded to 4 places."""
+    raw = estimate(scored, config)
+    if kind in ("PERSONAL", "TRENDING"):
+        raw = calibration.confidence(kind, raw)
+    return round(max(0.0, min(1.0, raw)), 4)
+
+
+def assemble(
+    event: BaseEvent,
+    shopper: ShopperState,
+    catalog: Catalog,
+    table: NeighbourTable,
+    at: int,
+    config: RecommenderConfig,
+    calibration: Calibration,
+) -> list[Recommendation]:
+    """The shopper's lists that changed because of `event` (stage 3)."""
+    added = event.product_id if isinstance(event, AddToCart) else None
+    out: list[tuple[RecommendationKind, Scored, str]] = []
+    kind, main = main_list(shopper, catalog, table, at, config)
+    out.append((kind, main, _reason(kind, main, shopper, catalog)))
+    if added is not None:
+        together = _bought_together(shopper, catalog, table, added, at, config)
+        out.append(("BOUGHT_TOGETHER", together, f"Often bought with {catalog.name(added)}"))
+    if added is not None or isinstance(event, OrderPlaced):
+        offer = _next_best_offer(shopper, catalog, table, at, config)
+        out.append(("NEXT_BEST_OFFER", offer, _offer_reason(offer, catalog)))
+    recommendations = []
+    for kind, scored, reason in out:
+        slot = "MAIN" if kind in ("PERSONAL", "TRENDING") else kind
+        if not scored.ids or shopper.last.get(slot) == scored.ids:
+            continue
+        shopper.last[slot] = scored.ids
+        if slot == "MAIN":
+            shopper.shown = Calibration.cell(kind, estimate(scored, config))
+        recommendations.append(
+            Recommendation(
+                event_id=OUTPUT_ID,
+                timestamp=at,
+                session_id=shopper.session_id,
+                user_id=shopper.user_id,
+                product_ids=tuple(scored.ids),
+                confidence=confidence(scored, config, kind, calibration),
+                reason=reason[:300],
+                kind=kind,
+            )
+        )
+    return recommendations
+
+
+def _reason(
+    kind: RecommendationKind, scored: Scored, shopper: ShopperState, catalog: Catalog
+) -> str:
+    if kind == "TRENDING" or scored.because is None:
+        return f"Trending in {scored.because}" if scored.because else "Trending now"
+    touch = shopper.history.get(scored.because)
+    verb = _VERBS[touch.action] if touch else "viewed"
+    suffix = " to your cart" if verb == "added" else ""
+    return f"Because you {verb} {catalog.name(scored.because)}{suffix}"
+
+
+def _offer_reason(offer: Scored, catalog: Catalog) -> str:
+    if not offer.ids:
+        return ""
+    discount = catalog.discount(offer.ids[0])
+    sale = f"{round(discount * 100)}% off: " if discount > 0 else ""
+    if offer.because is not None and catalog.category(offer.because) is not None:
+        text = f"{sale}goes well with {catalog.name(offer.because)}"
+    else:
+        text = f"{sale}on sale in {offer.because}"
+    return text[0].upper() + text[1:]
+
+
+# --- the three stages in one process ----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _LiveTable:
+    """The neighbour table read straight from the product states, each entry computed when
+    first read after its product changed."""
+
+    state: RecommenderState
+    at: int
+
+    def get(self, pid: str) -> Mapping[str, Any] | None:
+        return self.state.entry(pid, self.at)
+
+    def mass(self, pid: str) -> float:
+        return self.state.masses.get(pid, 0.0)
+
+    def popularity(self) -> Iterator[tuple[str, float]]:
+        for pid, product in self.state.products.items():
+            yield pid, product.popularity.total * product.popularity.scale_out(self.at)
+
+
 @dataclass(slots=True)
 class RecommenderState:
-    """The whole recommender model; `observe` is its only mutator besides the catalog."""
+    """The three stages composed: shoppers by shopper key, products by product id."""
 
     config: RecommenderConfig = field(default_factory=RecommenderConfig)
-    cooc: Decayed = field(init=False)
-    together: Decayed = field(init=False)
-    popularity: Decayed = field(init=False)
-    shoppers: OrderedDict[str, Shopper] = field(default_factory=OrderedDict)
-
-    def __post_init__(self) -> None:
-        self.cooc = Decayed(self.config.half_life_ms)
-        self.together = Decayed(self.config.half_life_ms)
-        self.popularity = Decayed(self.config.trending_half_life_ms)
-
-    # -- serialisation
+    shoppers: dict[str, ShopperState] = field(default_factory=dict)
+    products: dict[str, ProductState] = field(default_factory=dict)
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Published entries (derived, not serialised): recomputed on the first read after their
+    product changed. An entry depends on its product's state only, so when it is computed does
+    not change what is recommended."""
+    calibration: Calibration = field(default_factory=Calibration)
+    masses: dict[str, float] = field(default_factory=dict)
+    """Each product's co-occurrence mass as of its last change (the `m` its entry publishes)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "cooc": self.cooc.to_json(),
-            "together": self.together.to_json(),
-            "popularity": self.popularity.to_json(),
             "shoppers": [[key, s.to_json()] for key, s in self.shoppers.items()],
+            "products": [[key, p.to_json()] for key, p in self.products.items()],
+            "calibration": self.calibration.cells,
         }
 
     @classmethod
@@ -334,353 +886,70 @@ class RecommenderState:
         cls, data: Mapping[str, Any], config: RecommenderConfig | None = None
     ) -> RecommenderState:
         state = cls(config or RecommenderConfig())
-        state.cooc = Decayed.from_json(state.config.half_life_ms, data["cooc"])
-        state.together = Decayed.from_json(state.config.half_life_ms, data["together"])
-        state.popularity = Decayed.from_json(state.config.trending_half_life_ms, data["popularity"])
-        state.shoppers = OrderedDict((k, Shopper.from_json(v)) for k, v in data["shoppers"])
+        state.shoppers = {k: ShopperState.from_json(v) for k, v in data["shoppers"]}
+        state.products = {k: ProductState.from_json(v, state.config) for k, v in data["products"]}
+        state.calibration = Calibration({k: list(v) for k, v in data["calibration"].items()})
+        for pid, product in state.products.items():
+            state.masses[pid] = product.mass()
         return state
 
-    # -- events in, recommendations out
+    def entry(self, pid: str, at: int) -> dict[str, Any] | None:
+        cached = self.entries.get(pid)
+        if cached is None:
+            product = self.products.get(pid)
+            if product is None:
+                return None
+            cached = self.entries[pid] = product.entry(self.config)
+        return cached
 
     def observe(self, event: BaseEvent, catalog: Catalog, at: int) -> list[Recommendation]:
         """Learn from one shopper event at event time `at`; the recommendations whose list
         changed because of it."""
         key = event_key(event)
-        if key is None:
+        if key is None or not isinstance(
+            event,
+            ProductView
+            | ProductClick
+            | AddToCart
+            | RemoveFromCart
+            | CartCleared
+            | CartMerged
+            | OrderPlaced,
+        ):
             return []
-        if isinstance(event, CartMerged):
-            self._merge(event.from_session_id, key)
-        shopper = self._shopper(key)
+        shopper = self.shoppers.get(key) or ShopperState()
+        if isinstance(event, CartMerged) and event.from_session_id != key:
+            source = self.shoppers.get(event.from_session_id)
+            if source is not None:
+                shopper.merge(source, self.config)
+                del self.shoppers[event.from_session_id]
+        self.shoppers[key] = shopper
+        self._learn_calibration(shopper, event, at)
         shopper.session_id = event.session_id or shopper.session_id
         shopper.user_id = event.user_id or shopper.user_id
-        added: str | None = None
-        if isinstance(event, ProductView | ProductClick):
-            self._touch(shopper, event.product_id, "view", at)
-        elif isinstance(event, AddToCart):
-            self._touch(shopper, event.product_id, "cart", at)
-            shopper.cart.add(event.product_id)
-            added = event.product_id
-        elif isinstance(event, RemoveFromCart):
-            shopper.cart.discard(event.product_id)
-        elif isinstance(event, CartCleared):
-            shopper.cart.clear()
-        elif isinstance(event, CartMerged):
-            shopper.cart.update(line.product_id for line in event.lines)
-        elif isinstance(event, OrderPlaced):
-            self._order(shopper, [line.product_id for line in event.lines], at)
-        else:
-            return []
-        return self._emit(event, shopper, catalog, added, at)
+        for delta in shopper.observe(event, at, self.config):
+            product = self.products.get(delta.product)
+            if product is None:
+                product = self.products[delta.product] = ProductState.new(self.config)
+            product.apply(delta, self.config)
+            self.entries.pop(delta.product, None)
+            self.masses[delta.product] = product.mass()
+        table = _LiveTable(self, at)
+        return assemble(event, shopper, catalog, table, at, self.config, self.calibration)
+
+    def _learn_calibration(self, shopper: ShopperState, event: BaseEvent, at: int) -> None:
+        """Was the main list last shown hit by the product the shopper turned to now?"""
+        if not isinstance(event, ProductView | ProductClick | AddToCart) or shopper.shown is None:
+            return
+        if event.product_id in shopper.history or shopper.has(event.product_id, at, self.config):
+            return  # not a new product: lists never offer those
+        self.calibration.record(shopper.shown, event.product_id in shopper.last.get("MAIN", []))
+        shopper.shown = None
 
     def recommend(self, key: str, catalog: Catalog, at: int) -> tuple[RecommendationKind, Scored]:
-        """The shopper's current main list: PERSONAL, or TRENDING when evidence is missing."""
-        return self._main_list(self.shoppers.get(key) or Shopper(), catalog, at)
+        """The shopper's current main list."""
+        shopper = self.shoppers.get(key) or ShopperState()
+        return main_list(shopper, catalog, _LiveTable(self, at), at, self.config)
 
-    # -- learning
-
-    def _shopper(self, key: str) -> Shopper:
-        shopper = self.shoppers.get(key)
-        if shopper is None:
-            shopper = self.shoppers[key] = Shopper()
-            if len(self.shoppers) > self.config.max_shoppers:
-                self.shoppers.popitem(last=False)
-        else:
-            self.shoppers.move_to_end(key)
-        return shopper
-
-    def _merge(self, from_key: str, into_key: str) -> None:
-        if from_key == into_key:
-            return
-        source = self.shoppers.pop(from_key, None)
-        if source is None:
-            return
-        target = self._shopper(into_key)
-        for pid, touch in source.history.items():
-            if pid not in target.history or target.history[pid].at < touch.at:
-                target.history[pid] = touch
-        merged = sorted(target.history.items(), key=lambda kv: kv[1].at)
-        target.history = dict(merged[-self.config.history_size :])
-        bought = [p for p in target.bought if p not in source.bought] + source.bought
-        target.bought = bought[-self.config.bought_size :]
-
-    def _weight(self, action: str) -> float:
-        cfg = self.config
-        return {"view": cfg.view_weight, "cart": cfg.cart_weight}.get(action, cfg.purchase_weight)
-
-    def _touch(self, shopper: Shopper, pid: str, action: str, at: int) -> None:
-        cfg = self.config
-        weight = self._weight(action)
-        boost = self.cooc.boost(at)
-        self.popularity.add_mass(pid, weight * self.popularity.boost(at))
-        old = shopper.history.pop(pid, None)
-        old_weight = old.weight if old else 0.0
-        new_weight = max(old_weight, weight)
-        growth = math.sqrt(new_weight) - math.sqrt(old_weight)
-        if growth > 0:
-            for other, touch in shopper.history.items():
-                if at - touch.at > cfg.pair_window_ms:
-                    continue
-                amount = growth * math.sqrt(touch.weight) * boost
-                self.cooc.add(pid, other, amount, cfg.neighbours)
-                self.cooc.add(other, pid, amount, cfg.neighbours)
-                self.cooc.add_mass(pid, amount)
-                self.cooc.add_mass(other, amount)
-        strongest = old.action if old and old.weight >= weight else action
-        shopper.history[pid] = Touch(strongest, new_weight, at)
-        if len(shopper.history) > cfg.history_size:
-            del shopper.history[next(iter(shopper.history))]
-        self.cooc.bound(cfg.max_items)
-        self.popularity.bound(cfg.max_items)
-
-    def _order(self, shopper: Shopper, lines: list[str], at: int) -> None:
-        cfg = self.config
-        products = list(dict.fromkeys(lines))
-        for pid in products:
-            self._touch(shopper, pid, "purchase", at)
-        boost = self.together.boost(at)
-        for pid in products:
-            self.together.add_mass(pid, boost)
-            for other in products:
-                if other != pid:
-                    self.together.add(pid, other, boost, cfg.neighbours)
-        self.together.bound(cfg.max_items)
-        shopper.cart.clear()
-        shopper.bought = [p for p in shopper.bought if p not in products] + products
-        del shopper.bought[: -cfg.bought_size]
-
-    # -- scoring
-
-    def _excluded(self, shopper: Shopper, catalog: Catalog, pid: str) -> bool:
-        return pid in shopper.cart or pid in shopper.bought or not catalog.recommendable(pid)
-
-    def _mixture(self, shopper: Shopper) -> Mixture:
-        weights: list[tuple[str, float]] = []
-        factor = 1.0
-        for pid in list(reversed(shopper.history))[: self.config.context_size]:
-            if self.cooc.mass.get(pid, 0.0) > 0:
-                weights.append((pid, factor * shopper.history[pid].weight))
-            factor *= self.config.recency_factor
-        total = sum(w for _, w in weights)
-        mixture = Mixture()
-        scores = mixture.scores
-        for pid, weight in weights:
-            mass = self.cooc.mass[pid]
-            mixture.evidence += weight / total * mass
-            share = weight / total / mass
-            mixture.sources.append((pid, share))
-            for other, value in self.cooc.rows.get(pid, {}).items():
-                scores[other] = scores.get(other, 0.0) + share * value
-        return mixture
-
-    def _because(self, mixture: Mixture, target: str) -> str | None:
-        """The history product contributing most to `target`'s score."""
-        best = max(
-            mixture.sources,
-            key=lambda src: src[1] * self.cooc.rows.get(src[0], {}).get(target, 0.0),
-            default=None,
-        )
-        return best[0] if best else None
-
-    def _personal(self, shopper: Shopper, catalog: Catalog, at: int) -> Scored:
-        mixture = self._mixture(shopper)
-        scores = mixture.scores
-        considered = sum(
-            s
-            for pid, s in scores.items()
-            if pid in shopper.history or pid in shopper.cart or pid in shopper.bought
-        )
-        top: list[tuple[str, float]] = []
-        # checking exclusions best-first touches only a little more than the list size
-        for pid, score in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])):
-            if pid not in shopper.history and not self._excluded(shopper, catalog, pid):
-                top.append((pid, score))
-                if len(top) == self.config.list_size:
-                    break
-        ids = [pid for pid, _ in top]
-        # the list is for discovery, so its probability is conditional on a new product
-        return Scored(
-            ids=ids,
-            probability=sum(s for _, s in top) / max(1e-12, 1.0 - considered),
-            evidence=self.cooc.current(mixture.evidence, at),
-            because=self._because(mixture, ids[0]) if ids else None,
-        )
-
-    def _trending(self, shopper: Shopper, catalog: Catalog, at: int) -> Scored:
-        last = next(reversed(shopper.history), None) if shopper.history else None
-        category = home = catalog.category(last) if last else None
-        pool = self.popularity.mass
-
-        def eligible(pid: str) -> bool:
-            if pid in shopper.history or self._excluded(shopper, catalog, pid):
-                return False
-            return category is None or catalog.category(pid) == category
-
-        top = heapq.nlargest(
-            self.config.list_size,
-            ((pid, s) for pid, s in pool.items() if eligible(pid)),
-            key=lambda kv: (kv[1], kv[0]),
-        )
-        if not top and category is not None:
-            category = None
-            top = heapq.nlargest(
-                self.config.list_size,
-                ((pid, s) for pid, s in pool.items() if eligible(pid)),
-                key=lambda kv: (kv[1], kv[0]),
-            )
-        total = sum(pool.values())
-        ids = [pid for pid, _ in top]
-        if len(ids) < self.config.list_size:
-            # a shop with little traffic yet: fill up from the catalog, so a first visitor
-            # still gets a list (these add nothing to the confidence)
-            chosen = set(ids)
-            fillers = sorted(
-                (pid for pid, _ in catalog.products() if pid not in chosen),
-                key=lambda pid: (catalog.category(pid) != home, pid),
-            )
-            ids += [pid for pid in fillers if eligible(pid)][: self.config.list_size - len(ids)]
-        return Scored(
-            ids=ids,
-            probability=sum(s for _, s in top) / total if total else 0.0,
-            evidence=self.popularity.current(total, at),
-            because=category,
-        )
-
-    def _bought_together(self, shopper: Shopper, catalog: Catalog, anchor: str, at: int) -> Scored:
-        row = self.together.rows.get(anchor, {})
-        mass = self.together.mass.get(anchor, 0.0)
-        top = heapq.nlargest(
-            self.config.bought_together_size,
-            ((pid, s) for pid, s in row.items() if not self._excluded(shopper, catalog, pid)),
-            key=lambda kv: (kv[1], kv[0]),
-        )
-        return Scored(
-            ids=[pid for pid, _ in top],
-            probability=sum(s for _, s in top) / mass if mass else 0.0,
-            evidence=self.together.current(mass, at),
-            because=anchor,
-        )
-
-    def _next_best_offer(self, shopper: Shopper, catalog: Catalog, at: int) -> Scored:
-        mixture = self._mixture(shopper)
-        scores = mixture.scores
-        evidence = self.cooc.current(mixture.evidence, at)
-        anchors = sorted(shopper.cart)
-        for anchor in anchors:
-            mass = self.together.mass.get(anchor, 0.0)
-            evidence += self.together.current(mass, at) / len(anchors)
-            for pid, value in self.together.rows.get(anchor, {}).items():
-                scores[pid] = scores.get(pid, 0.0) + value / mass / len(anchors)
-        best: tuple[str, float, float] | None = None
-        for pid, score in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])):
-            if best is not None and 2.0 * score <= best[1]:
-                break  # a discount at most doubles a score: nothing further down can win
-            if pid in shopper.history or self._excluded(shopper, catalog, pid):
-                continue
-            adjusted = score * (1.0 + catalog.discount(pid))
-            if best is None or adjusted > best[1]:
-                best = (pid, adjusted, score)
-        if best is not None:
-            pid, _, probability = best
-            together = max(
-                anchors, key=lambda a: self.together.rows.get(a, {}).get(pid, 0.0), default=None
-            )
-            if together is not None and self.together.rows.get(together, {}).get(pid):
-                return Scored([pid], probability, evidence, together)
-            return Scored([pid], probability, evidence, self._because(mixture, pid))
-        return self._discounted_in_favourite_category(shopper, catalog)
-
-    def _discounted_in_favourite_category(self, shopper: Shopper, catalog: Catalog) -> Scored:
-        affinity: dict[str, float] = {}
-        for pid, touch in shopper.history.items():
-            category = catalog.category(pid)
-            if category is not None:
-                affinity[category] = affinity.get(category, 0.0) + touch.weight
-        if not affinity:
-            return Scored([], 0.0, 0.0, None)
-        favourite = max(affinity, key=lambda c: (affinity[c], c))
-        in_category = [
-            pid for pid, entry in catalog.products() if entry.get("category") == favourite
-        ]
-        offers = [
-            (catalog.discount(pid), pid)
-            for pid in in_category
-            if catalog.discount(pid) > 0
-            and pid not in shopper.history
-            and not self._excluded(shopper, catalog, pid)
-        ]
-        if not offers:
-            return Scored([], 0.0, 0.0, None)
-        _, pid = max(offers)
-        share = affinity[favourite] / sum(affinity.values())
-        return Scored([pid], share / len(in_category), sum(affinity.values()), favourite)
-
-    # -- output
-
-    def _emit(
-        self, event: BaseEvent, shopper: Shopper, catalog: Catalog, added: str | None, at: int
-    ) -> list[Recommendation]:
-        out: list[tuple[RecommendationKind, Scored, str]] = []
-        kind, main = self._main_list(shopper, catalog, at)
-        out.append((kind, main, self._reason(kind, main, shopper, catalog)))
-        if added is not None:
-            together = self._bought_together(shopper, catalog, added, at)
-            reason = f"Often bought with {catalog.name(added)}"
-            out.append(("BOUGHT_TOGETHER", together, reason))
-        if added is not None or isinstance(event, OrderPlaced):
-            offer = self._next_best_offer(shopper, catalog, at)
-            out.append(("NEXT_BEST_OFFER", offer, self._offer_reason(offer, catalog)))
-        recommendations = []
-        for kind, scored, reason in out:
-            # PERSONAL and TRENDING share one slot: the shopper's main list
-            slot = "MAIN" if kind in ("PERSONAL", "TRENDING") else kind
-            if not scored.ids or shopper.last.get(slot) == scored.ids:
-                continue
-            shopper.last[slot] = scored.ids
-            recommendations.append(
-                Recommendation(
-                    event_id=_rec_id(event.event_id, kind),
-                    timestamp=at,
-                    session_id=shopper.session_id,
-                    user_id=shopper.user_id,
-                    product_ids=tuple(scored.ids),
-                    confidence=self.confidence(scored),
-                    reason=reason[:300],
-                    kind=kind,
-                )
-            )
-        return recommendations
-
-    def confidence(self, scored: Scored) -> float:
-        """The documented confidence of a list (module docstring), rounded to 4 places."""
-        return round(_shrunk(scored.probability, scored.evidence, self.config.evidence_prior), 4)
-
-    def _main_list(
-        self, shopper: Shopper, catalog: Catalog, at: int
-    ) -> tuple[RecommendationKind, Scored]:
-        personal = self._personal(shopper, catalog, at)
-        if personal.ids:
-            return "PERSONAL", personal
-        return "TRENDING", self._trending(shopper, catalog, at)
-
-    def _reason(
-        self, kind: RecommendationKind, scored: Scored, shopper: Shopper, catalog: Catalog
-    ) -> str:
-        if kind == "TRENDING":
-            return f"Trending in {scored.because}" if scored.because else "Trending now"
-        because = scored.because or ""
-        touch = shopper.history.get(because)
-        verb = _VERBS[touch.action] if touch else "viewed"
-        suffix = " to your cart" if verb == "added" else ""
-        return f"Because you {verb} {catalog.name(because)}{suffix}"
-
-    @staticmethod
-    def _offer_reason(offer: Scored, catalog: Catalog) -> str:
-        if not offer.ids:
-            return ""
-        discount = catalog.discount(offer.ids[0])
-        sale = f"{round(discount * 100)}% off: " if discount > 0 else ""
-        if offer.because is not None and catalog.category(offer.because) is not None:
-            text = f"{sale}goes well with {catalog.name(offer.because)}"
-        else:
-            text = f"{sale}on sale in {offer.because}"
-        return text[0].upper() + text[1:]
+    def confidence(self, scored: Scored, kind: RecommendationKind = "PERSONAL") -> float:
+        return confidence(scored, self.config, kind, self.calibration)

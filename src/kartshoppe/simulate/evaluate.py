@@ -39,6 +39,7 @@ from kartshoppe.events import (
 from kartshoppe.processors.model import GLOBAL_KEY, Context
 from kartshoppe.processors.recommendations import RecommendationsProcessor
 from kartshoppe.processors.recommender import Catalog, RecommenderState
+from kartshoppe.simulate import datasets, realdata
 from kartshoppe.simulate.shoppers import ShopperModel, catalog_items, session_events
 
 SESSION_SPACING_MS = 30_000
@@ -250,15 +251,52 @@ def _score(
     result.recommender.add(scored.ids, target)
     result.baseline.add(popularity_ranking(counts, exclude), target)
     result.trending_fallbacks += kind == "TRENDING"
-    confidence = state.confidence(scored)
+    confidence = state.confidence(scored, kind)
     result.confidence_sum += confidence
     bucket = result.calibration.setdefault(min(9, int(confidence * 10)), [0, 0])
     bucket[0] += 1
     bucket[1] += target in scored.ids
 
 
+class ProcessorDriver:
+    """The recommendations processor fed event by event, as `realdata` evaluates it."""
+
+    def __init__(self, catalog: list[ProductLaunched]) -> None:
+        self.processor = RecommendationsProcessor()
+        self.broadcast: dict[str, Any] = {}
+        for event in catalog:
+            self.processor.on_broadcast(event, self.broadcast)
+        self.ctx = LocalContext(self.broadcast)
+        self.state = self.processor.initial_state()
+
+    def feed(self, event: ProductView) -> None:
+        self.state = self.processor.on_event(self.state, event, self.ctx.at(event.timestamp)) or (
+            self.state
+        )
+        self.ctx.emitted.clear()
+
+    def recommend(self, user: str, at: int) -> tuple[list[str], float]:
+        kind, scored = self.state.recommend(user, Catalog(self.broadcast), at)
+        return scored.ids, self.state.confidence(scored, kind)
+
+
+def _evaluate_dataset(args: argparse.Namespace, command: str) -> str:
+    dataset = datasets.load(args.dataset)
+    driver = ProcessorDriver(realdata.catalog_events(dataset))
+    result = realdata.evaluate_dataset(
+        dataset, driver, holdout=args.holdout, seed=args.seed, users=args.users
+    )
+    return (
+        f"Command: `{command}`  \n"
+        f"Date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; "
+        f"machine: {platform.machine()}, {os.cpu_count()} cores shared with other work, "
+        f"load average {os.getloadavg()[0]:.1f}, Python {platform.python_version()}\n\n"
+        + result.markdown()
+    )
+
+
 def evaluate_main(argv: list[str]) -> int:
-    """`kartshoppe evaluate-recs [--train N] [--test N] [--seed S] [--output FILE]`."""
+    """`kartshoppe evaluate-recs [--dataset NAME] [--train N] [--test N] [--seed S] ...`."""
     parser = argparse.ArgumentParser(
         prog="kartshoppe evaluate-recs",
         description="Hit rate@10 and MRR@10 of the recommender vs popularity, offline.",
@@ -267,12 +305,24 @@ def evaluate_main(argv: list[str]) -> int:
     parser.add_argument("--test", type=int, default=1000, help="held-out sessions")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--output", type=Path, help="also write the markdown report here")
+    parser.add_argument(
+        "--dataset",
+        choices=datasets.DATASETS,
+        help="evaluate on this real data set instead of the simulator (make eval-data)",
+    )
+    parser.add_argument("--holdout", type=int, default=300, help="held-out users (--dataset)")
+    parser.add_argument("--users", type=int, help="sample of users streamed (--dataset)")
     args = parser.parse_args(argv)
     if args.train < 1 or args.test < 1:
         parser.error("--train and --test must be at least 1")
-    result = evaluate(args.train, args.test, args.seed)
     command = " ".join(["kartshoppe evaluate-recs", *argv])
-    report = result.markdown(command)
+    if args.dataset is not None:
+        try:
+            report = _evaluate_dataset(args, command)
+        except datasets.DatasetUnavailable as exc:
+            parser.error(str(exc))
+    else:
+        report = evaluate(args.train, args.test, args.seed).markdown(command)
     print(report)
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
