@@ -16,22 +16,24 @@ PYTHON="${PYTHON:-python3.11}"
 UV="${UV:-$ROOT/.venv/bin/uv}"
 STAMP="$CACHE/.installed-$FLINK_VERSION"
 POM="$ROOT/deploy/flink/pom.xml"
+LOCK="$ROOT/deploy/flink/requirements.lock"
 
-if [[ -f "$STAMP" && "$STAMP" -nt "$POM" && "$STAMP" -nt "$0" ]]; then
+if [[ -f "$STAMP" && "$STAMP" -nt "$POM" && "$STAMP" -nt "$LOCK" && "$STAMP" -nt "$0" ]]; then
   exit 0
 fi
 mkdir -p "$CACHE"
 # one installer at a time: parallel test sessions may call this together
 exec 9>"$CACHE/.install.lock"
 flock 9
-if [[ -f "$STAMP" && "$STAMP" -nt "$POM" && "$STAMP" -nt "$0" ]]; then
+if [[ -f "$STAMP" && "$STAMP" -nt "$POM" && "$STAMP" -nt "$LOCK" && "$STAMP" -nt "$0" ]]; then
   exit 0
 fi
 
 if [[ ! -x "$VENV/bin/python" ]]; then
   "$UV" venv -q -p "$PYTHON" "$VENV"
 fi
-"$UV" pip install -q -p "$VENV/bin/python" "apache-flink==$FLINK_VERSION" "pydantic>=2.7" "orjson>=3.10"
+# exactly the versions in the lock (deploy/flink/requirements.in says how to renew it)
+"$UV" pip install -q -p "$VENV/bin/python" -r "$LOCK"
 "$UV" pip install -q -p "$VENV/bin/python" --no-deps -e "$ROOT"
 
 mkdir -p "$JARS"
