@@ -137,6 +137,9 @@ def _ticker(platform: Platform, timed: bool) -> Callable[[], Awaitable[None]]:
     return tick
 
 
+FINAL_DRAIN_S = 30.0
+
+
 async def _run_store(
     app: FastAPI, settings: Settings, event_log: EventLog, stop: asyncio.Event
 ) -> None:
@@ -157,6 +160,12 @@ async def _run_store(
                 stop,
                 name=SINK_GROUP,
             )
+            # a clean stop leaves the store caught up with the log, even a stop that came
+            # while the store was still loading, before the sink had run at all
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    PaimonSink(store, event_log, SinkConfig()).drain(), FINAL_DRAIN_S
+                )
     finally:
         await asyncio.gather(indexing, return_exceptions=True)
 
