@@ -109,8 +109,11 @@ _TRANSIENT_CODES: Final = frozenset(
         KafkaError.REQUEST_TIMED_OUT,
         KafkaError._TRANSPORT,
         KafkaError._TIMED_OUT,
+        KafkaError.FENCED_LEADER_EPOCH,
     }
 )
+STALE_METADATA: Final = frozenset({KafkaError.FENCED_LEADER_EPOCH})
+"""Errors an admin client keeps answering from leader epochs cached before a broker restart."""
 
 
 def _retriable(exc: KafkaException) -> bool:
@@ -416,11 +419,28 @@ class KafkaEventLog(EventLog):
         self._consumers.add(consumer)
         return consumer
 
+    def _fresh_admin(self, stale: AdminClient, exc: KafkaException) -> AdminClient:
+        """The admin client to ask again after `exc`: a new one when `stale` holds leader epochs
+        from before a broker restart (it keeps answering FENCED_LEADER_EPOCH, never refreshing
+        them itself), else the same."""
+        if exc.args[0].code() not in STALE_METADATA or self._admin is not stale:
+            return self._admin or stale
+        self._admin = AdminClient(self._common_config())
+        return self._admin
+
     def _offset_range(self, partitions: list[TopicPartition]) -> dict[TopicPartition, range]:
         """First and next offset of each partition; blocking, for consumers' worker threads."""
         admin = self._admin
         if admin is None:
             raise LogUnavailableError("log is closed")
+        try:
+            return self._ask_offset_range(admin, partitions)
+        except KafkaException as exc:
+            return self._ask_offset_range(self._fresh_admin(admin, exc), partitions)
+
+    def _ask_offset_range(
+        self, admin: AdminClient, partitions: list[TopicPartition]
+    ) -> dict[TopicPartition, range]:
         specs = (_EARLIEST, _LATEST)
         lookups = [
             admin.list_offsets(
@@ -453,6 +473,7 @@ class KafkaEventLog(EventLog):
                 # Leadership moves (a broker restarting) are retriable; wait them out a while.
                 if not _retriable(exc) or time.monotonic() >= deadline:
                     raise LogUnavailableError(f"cannot read end offsets of {topic}: {exc}") from exc
+                admin = self._fresh_admin(admin, exc)
                 await asyncio.sleep(FETCH_STEP_S)
 
 
