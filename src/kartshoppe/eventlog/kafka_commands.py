@@ -77,6 +77,10 @@ BATCH: Final = 200
 POLL_S: Final = 0.1
 APPLY_WAIT_S: Final = 30.0
 TXN_CALL_S: Final = 10.0
+REOPEN_WAIT_S: Final = 60.0
+TRANSACTION_WAIT_S: Final = 4 * TXN_CALL_S
+"""Past this a transaction counts as hung, whatever librdkafka's own timeouts say."""
+"""How long a decider whose producer had to be replaced waits for the broker to come back."""
 
 _log = logging.getLogger(__name__)
 _LATEST_COMMITTED: Final = OffsetSpec.latest()  # type: ignore[no-untyped-call]
@@ -271,8 +275,30 @@ class KafkaCommandBus(CommandBus):
 
     # --- the owner's side -------------------------------------------------------------------
 
+    async def _abandon_hung_transaction(self) -> None:
+        """librdkafka's send_offsets_to_transaction can block past its timeout once the group
+        coordinator went away (a broker restart; confluentinc/librdkafka#5456, #5511): the
+        thread stuck in it is left behind, and a new thread opens a new producer under the same
+        transactional id (fencing the stuck one's transaction) and a new consumer that resumes
+        from the offsets committed with the last transaction that did commit."""
+        self._kafka.shutdown(wait=False)
+        self._kafka = ThreadPoolExecutor(max_workers=1, thread_name_prefix="decider")
+        await self._in_kafka(self._reopen)
+
     async def _in_kafka(self, call: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._kafka, call, *args)
+
+    def _reopen(self) -> None:
+        """`_open` again, waiting (bounded) for a broker that is still coming back."""
+        deadline = time.monotonic() + REOPEN_WAIT_S
+        while True:
+            try:
+                self._open()
+                return
+            except KafkaException:
+                if time.monotonic() > deadline or self._stopping.is_set():
+                    raise
+                time.sleep(1.0)
 
     def _open(self) -> None:
         self._txn = RawProducer(
@@ -361,10 +387,17 @@ class KafkaCommandBus(CommandBus):
         futures = self._admin.list_offsets(
             wanted, isolation_level=IsolationLevel.READ_COMMITTED, request_timeout=10
         )
-        ends = [
-            (tp.topic, tp.partition, (await asyncio.wrap_future(f)).offset - 1)
-            for tp, f in futures.items()
-        ]
+        try:
+            ends = [
+                (tp.topic, tp.partition, (await asyncio.wrap_future(f)).offset - 1)
+                for tp, f in futures.items()
+            ]
+        except KafkaException:
+            # after a broker restart the admin client may hold stale leader epochs
+            # (FENCED_LEADER_EPOCH) that it never refreshes: the next try asks a new one
+            self._admin = AdminClient(self._common())
+            self._rebalanced.set()
+            raise
         await asyncio.wait_for(self._projection.wait_positions(ends), APPLY_WAIT_S)
         self._unapplied.clear()
 
@@ -413,10 +446,18 @@ class KafkaCommandBus(CommandBus):
         if not batch.next_offsets:
             return
         try:
-            delivered = await self._in_kafka(self._transact, batch)
+            delivered = await asyncio.wait_for(
+                self._in_kafka(self._transact, batch), TRANSACTION_WAIT_S
+            )
         except KafkaException as exc:
             _log.warning("command transaction failed, its commands are decided again: %s", exc)
             await self._in_kafka(self._recover, batch, exc.args[0])
+            return
+        except TimeoutError:
+            _log.warning(
+                "command transaction hung; a new producer fences it, its commands are decided again"
+            )
+            await self._abandon_hung_transaction()
             return
         for index, effects in enumerate(batch.effects):
             if delivered.get(index):
@@ -489,17 +530,27 @@ class KafkaCommandBus(CommandBus):
         be another member's, which then decides those commands)."""
         producer, consumer = self._txn, self._consumer
         assert producer is not None and consumer is not None
-        if error.fatal():
+        if error.fatal() or not _aborted(producer):
+            # an abort that cannot finish (the broker was away) leaves the transaction open,
+            # and it holds every read_committed reader at its start: a new producer under the
+            # same transactional id fences and aborts it, a new consumer resumes from the
+            # offsets committed with the last transaction that did commit
             consumer.close()
-            self._open()
+            self._reopen()
             return
-        with contextlib.suppress(KafkaException):
-            producer.abort_transaction(TXN_CALL_S)
         owned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
         for (topic, partition), offset in batch.first.items():
             if (topic, partition) in owned:
                 with contextlib.suppress(KafkaException):
                     consumer.seek(KafkaTopicPartition(topic, partition, offset))
+
+
+def _aborted(producer: RawProducer) -> bool:
+    try:
+        producer.abort_transaction(TXN_CALL_S)
+    except KafkaException:
+        return False
+    return True
 
 
 def _retrying(call: Callable[[], Any], within: float = 15.0) -> Any:
