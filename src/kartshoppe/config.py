@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal, TypeVar
+
+from kartshoppe.domain.checkout import DEFAULT_TAX_RATES, ShopRules, parse_tax_rates
 
 Bus = Literal["embedded", "kafka"]
 Processors = Literal["embedded", "flink", "off"]
@@ -50,6 +53,18 @@ class Settings:
     recovery_offer: str = field(
         default_factory=lambda: _env("RECOVERY_OFFER", "Complete your order today: 10% off")
     )
+
+    tax_rates: str = field(default_factory=lambda: _env("TAX_RATES", DEFAULT_TAX_RATES))
+    """Percent by destination, `GB=20,US-CA=7.25` (docs/ARCHITECTURE.md, Checkout)."""
+    free_shipping_over: Decimal = field(
+        default_factory=lambda: Decimal(_env("FREE_SHIPPING_OVER", "50.00"))
+    )
+
+    @property
+    def shop_rules(self) -> ShopRules:
+        return ShopRules(
+            tax_rates=parse_tax_rates(self.tax_rates), free_shipping_over=self.free_shipping_over
+        )
 
     @property
     def log_path(self) -> Path:

@@ -32,6 +32,7 @@ from kartshoppe.application.reactions import Reactions
 from kartshoppe.application.shop import ShopService
 from kartshoppe.catalog import placeholder_svg, product_svg, seed_products
 from kartshoppe.config import Settings
+from kartshoppe.domain.checkout import ShopRules
 from kartshoppe.events import Event, ReservationExpired, Topic
 from kartshoppe.log.port import EventLog, Record
 from kartshoppe.processors import ProcessorConfig, default_processors
@@ -73,9 +74,9 @@ def make_runner(
     return EmbeddedRunner(event_log, settings.state_path, processors, on_processed=on_processed)
 
 
-def assemble(event_log: EventLog) -> Platform:
+def assemble(event_log: EventLog, rules: ShopRules | None = None) -> Platform:
     projection = Projection(event_log)
-    service = ShopService(event_log, projection)
+    service = ShopService(event_log, projection, rules)
     reactions = Reactions()
     catalog_view = CatalogView(projection.state)
     live_view = LiveView()
@@ -130,7 +131,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     event_log = middleware.guard_log(app, make_log(settings))
     await event_log.start()
-    platform = assemble(event_log)
+    platform = assemble(event_log, settings.shop_rules)
     app.state.platform = platform
     middleware.observe_platform(app, platform)
     await platform.projection.start()

@@ -25,8 +25,10 @@ from kartshoppe.events import (
     InventoryChanged,
     OrderPlaced,
     OrderStatusChanged,
+    PaymentDeclined,
     Recommendation,
     event_to_dict,
+    now_ms,
 )
 from kartshoppe.views.catalog import CatalogView
 
@@ -143,7 +145,7 @@ class Hub:
                 soldOut=event.sold_out,
             )
             self.send(self.connections, payload)
-        elif isinstance(event, OrderPlaced | OrderStatusChanged):
+        elif isinstance(event, OrderPlaced | OrderStatusChanged | PaymentDeclined):
             order = self._state.orders.get(event.order_id)
             if order is not None:
                 payload = message("ORDER_UPDATED", order=order_view(order))
@@ -154,7 +156,7 @@ class Hub:
         elif isinstance(event, CartRecovered):
             key = cart_key(event)
             if key is not None:
-                cart = cart_view(self._state.cart(key))
+                cart = cart_view(self._state.cart(key), self._state.products, now_ms())
                 payload = message("CART_REMINDER", cart=cart, offer=event.offer)
                 self.send(self._recipients(event.session_id, event.user_id), payload)
 
@@ -162,7 +164,8 @@ class Hub:
         key = cart_key(event)
         if key is None:
             return
-        payload = message("CART_UPDATED", cart=cart_view(self._state.cart(key)))
+        cart = cart_view(self._state.cart(key), self._state.products, now_ms())
+        payload = message("CART_UPDATED", cart=cart)
         recipients = self._recipients(event.session_id, event.user_id)
         if isinstance(event, CartMerged):
             recipients |= self._recipients(event.from_session_id, None)

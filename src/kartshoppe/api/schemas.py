@@ -6,12 +6,17 @@ document them so that the served schema matches what is sent (checked by Schemat
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from kartshoppe.events import (
     MAX_QUANTITY,
+    Address,
+    CouponKind,
+    Delivery,
+    Email,
     FlashSale,
     Id,
     Model,
@@ -55,14 +60,54 @@ class MergeBody(Request):
     user_id: Id
 
 
-class CheckoutBody(Request):
+PositivePrice = Annotated[Price, Field(gt=0)]
+
+
+class QuoteBody(Request):
     session_id: Id
     user_id: Id | None = None
+    email: Email | None = None
+    address: Address | None = None
+    delivery: Annotated[str, Field(max_length=40)] | None = None
+    coupon_code: Annotated[str, Field(max_length=32)] | None = None
+
+
+class CheckoutBody(QuoteBody):
+    """A checkout; `expectedTotal` is the total the shopper was shown (refused if it differs)."""
+
     idempotency_key: Id
+    expected_total: Price | None = None
+
+
+class CardBody(Request):
+    number: Annotated[str, Field(min_length=1, max_length=30)]
+    expiry: Annotated[str, Field(min_length=1, max_length=7)]
+    cvc: Annotated[str, Field(min_length=1, max_length=4)]
+    name: Annotated[str, Field(max_length=120)] = ""
+
+
+class PayBody(Request):
+    """`amount` is the total the shopper agreed to pay; refused if it is not the order's."""
+
+    card: CardBody
+    amount: Price | None = None
+
+
+class CouponBody(Request):
+    code: Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+    kind: CouponKind
+    value: Annotated[Decimal, Field(gt=0, le=1_000_000, decimal_places=2)]
+    min_subtotal: Price = Decimal(0)
+    starts_at: Annotated[int, Field(ge=0)] | None = None
+    ends_at: Annotated[int, Field(ge=0)] | None = None
+    max_redemptions: Annotated[int, Field(ge=1)] | None = None
+    per_customer_limit: Annotated[int, Field(ge=1)] | None = None
+    product_ids: Annotated[list[Id], Field(max_length=200)] = []
+    categories: Annotated[list[Annotated[str, Field(max_length=80)]], Field(max_length=50)] = []
 
 
 class PriceBody(Request):
-    price: Annotated[float, Field(gt=0, le=1_000_000)]
+    price: PositivePrice
 
 
 class RestockBody(Request):
@@ -83,7 +128,7 @@ class LaunchBody(Request):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     description: Annotated[str, Field(max_length=4000)] = ""
     category: Annotated[str, Field(min_length=1, max_length=80)]
-    price: Annotated[float, Field(gt=0, le=1_000_000)]
+    price: PositivePrice
     original_price: Price | None = None
     stock: Stock = 0
     rating: Annotated[float, Field(ge=0, le=5)] = 0.0
@@ -154,13 +199,57 @@ class StatusChange(Model):
     timestamp: int
 
 
+class PaymentOut(Model):
+    kind: Literal["CAPTURED", "DECLINED", "REFUNDED"]
+    transaction_id: str
+    amount: float
+    card_last4: str
+    reason: str
+    timestamp: int
+
+
+class QuoteOut(Model):
+    lines: list[CartLineOut]
+    subtotal: float
+    discount: float
+    shipping: float
+    tax: float
+    total: float
+    coupon_code: str | None
+    delivery: Delivery | None
+    delivery_options: list[Delivery]
+
+
+class CouponOut(Model):
+    code: str
+    kind: CouponKind
+    value: float
+    min_subtotal: float
+    starts_at: int
+    ends_at: int | None
+    max_redemptions: int | None
+    per_customer_limit: int | None
+    product_ids: list[str]
+    categories: list[str]
+    redeemed: int
+
+
 class OrderOut(Model):
     order_id: str
     session_id: str | None
     user_id: str | None
     idempotency_key: str
     lines: list[OrderLineOut]
+    subtotal: float
+    discount: float
+    shipping: float
+    tax: float
     total: float
+    coupon_code: str | None
+    email: str | None
+    address: Address | None
+    delivery: Delivery | None
+    payments: list[PaymentOut]
     status: OrderStatus
     created_at: int
     updated_at: int

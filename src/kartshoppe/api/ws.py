@@ -17,7 +17,7 @@ from kartshoppe.api.ws_guard import CLOSE_POLICY, message_budget, over_budget, s
 from kartshoppe.domain.cart import cart_id_for
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.views import cart_view
-from kartshoppe.events import MAX_QUANTITY, Id
+from kartshoppe.events import MAX_QUANTITY, Id, now_ms
 
 router = APIRouter()
 ANONYMOUS = "anonymous"
@@ -103,7 +103,8 @@ async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) ->
     conn = Connection(websocket, session_id, uid)
     p.hub.register(conn)
     pump = asyncio.create_task(conn.pump())
-    cart = cart_view(p.service.state.cart(cart_id_for(session_id, uid)))
+    state = p.service.state
+    cart = cart_view(state.cart(cart_id_for(session_id, uid)), state.products, now_ms())
     p.hub.send([conn], message("CONNECTED", sessionId=session_id, userId=uid))
     p.hub.send([conn], message("CART_UPDATED", cart=cart))
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -17,15 +18,28 @@ import orjson
 from kartshoppe.application.locks import KeyedLocks
 from kartshoppe.application.projection import Projection
 from kartshoppe.domain import cart as carts
-from kartshoppe.domain import catalog, inventory, orders
-from kartshoppe.domain.errors import NotFoundError
+from kartshoppe.domain import catalog, coupons, inventory, orders
+from kartshoppe.domain.checkout import (
+    CheckoutDetails,
+    Quote,
+    ShopRules,
+    check_expected_total,
+    delivery_options,
+    make_quote,
+    validate_address,
+)
+from kartshoppe.domain.errors import DomainError, NotFoundError
 from kartshoppe.domain.inventory import StockLevel, inventory_event
 from kartshoppe.domain.meta import Meta
 from kartshoppe.domain.orders import Order
+from kartshoppe.domain.payment import Card, Outcome
+from kartshoppe.domain.pricing import price_lines, require_sold
 from kartshoppe.domain.state import ShopState
 from kartshoppe.events import (
     TRACKING_TYPES,
     BaseEvent,
+    Coupon,
+    Delivery,
     Event,
     EventValidationError,
     FlashSaleEnded,
@@ -71,11 +85,18 @@ class TrackResult:
     rejections: list[Rejection]
 
 
+class PaymentUnavailable(DomainError):
+    """The payment processor failed transiently; nothing was charged, the order stays payable."""
+
+
 class ShopService:
-    def __init__(self, event_log: EventLog, projection: Projection) -> None:
+    def __init__(
+        self, event_log: EventLog, projection: Projection, rules: ShopRules | None = None
+    ) -> None:
         self._log = event_log
         self._projection = projection
         self._locks = KeyedLocks()
+        self.rules = rules or ShopRules()
 
     @property
     def state(self) -> ShopState:
@@ -140,35 +161,98 @@ class ShopService:
             return self.state.cart(cart_id)
 
     async def merge_carts(self, session_id: str, user_id: str) -> carts.Cart:
+        """Signing in: the guest's cart merges into the user's and the guest's orders follow."""
         async with self._locks.hold([f"cart:{session_id}", f"cart:{user_id}"]):
             meta = Meta(now_ms(), session_id, user_id)
             events = carts.decide_merge(
                 self.state.cart(session_id), self.state.cart(user_id), self.state.stock, meta
             )
+            guest = [self.state.orders[i] for i in self.state.orders_by_owner.get(session_id, [])]
+            events += orders.decide_claim(guest, session_id, meta)
             await self._commit(events)
             return self.state.cart(user_id)
 
     # --- checkout and orders ------------------------------------------------------------
 
+    def quote(
+        self, session_id: str, user_id: str | None, details: CheckoutDetails, at_ms: int
+    ) -> tuple[Quote, list[Delivery]]:
+        """The bill the cart would be placed at now, and the delivery options with their cost."""
+        cart = self.state.cart(carts.cart_id_for(session_id, user_id))
+        require_sold(cart.lines, self.state.products)
+        lines = price_lines(cart.lines, self.state.products, at_ms)
+        code = coupons.normalise_code(details.coupon_code) if details.coupon_code else None
+        off = Decimal(0)
+        if code:
+            customer = coupons.customer_of(details.email, user_id, session_id)
+            off = coupons.discount(self.state.coupons.get(code), code, lines, customer, at_ms)
+        address = validate_address(details.address) if details.address else None
+        quote = make_quote(lines, off, code or None, address, details.delivery, self.rules, at_ms)
+        return quote, delivery_options(self.rules, quote.subtotal - quote.discount, at_ms)
+
     async def checkout(
-        self, session_id: str, user_id: str | None, idempotency_key: str
+        self,
+        session_id: str,
+        user_id: str | None,
+        idempotency_key: str,
+        details: CheckoutDetails | None = None,
     ) -> tuple[Order, bool]:
         """Place the cart as an order; a retried key gives back the first order (`False`)."""
+        details = details or CheckoutDetails()
         cart_id = carts.cart_id_for(session_id, user_id)
         async with self._locks.hold([f"cart:{cart_id}", f"checkout:{idempotency_key}"]):
             existing = self._order_for_key(idempotency_key)
             if existing is not None:
                 return existing, False
             cart = self.state.cart(cart_id)
-            product_keys = [f"product:{line.product_id}" for line in cart.lines]
-            async with self._locks.hold(product_keys):
+            # the coupon's limits are decided under its key, with the products' stock
+            keys = [f"product:{line.product_id}" for line in cart.lines]
+            if details.coupon_code:
+                keys.append(f"coupon:{coupons.normalise_code(details.coupon_code)}")
+            async with self._locks.hold(keys):
                 order_id = new_id("order")
                 meta = Meta(now_ms(), session_id, user_id)
+                quote, _ = self.quote(session_id, user_id, details, meta.timestamp)
+                check_expected_total(quote, details.expected_total)
+                customer = coupons.customer_of(details.email, user_id, session_id)
                 events = orders.decide_checkout(
-                    cart, self.state.products, self.state.stock, order_id, idempotency_key, meta
+                    cart,
+                    quote,
+                    self.state.stock,
+                    order_id,
+                    idempotency_key,
+                    meta,
+                    email=details.email,
+                    customer=customer,
                 )
                 await self._commit(events)
             return self.state.orders[order_id], True
+
+    async def pay(self, order_id: str, card: Card, amount: Decimal | None) -> Order:
+        """Charge the order's total; a declined card is recorded and refused (402), the order
+        stays payable until its reservation expires."""
+        order = self.order(order_id)
+        product_keys = [f"product:{line.product_id}" for line in order.lines]
+        async with self._locks.hold([f"order:{order_id}", *product_keys]):
+            order = self.order(order_id)
+            meta = Meta(now_ms(), order.session_id, order.user_id)
+            outcome, reason, events = orders.decide_payment(
+                order, card, amount, new_id("txn"), self.state.stock, meta
+            )
+            await self._commit(events)
+        if outcome == Outcome.UNAVAILABLE:
+            raise PaymentUnavailable(
+                "payment_unavailable", f"{reason}: nothing was charged, please try again", "card"
+            )
+        if outcome == Outcome.DECLINED:
+            raise DomainError("card_declined", f"{reason}; try another card", "card.number")
+        return self.order(order_id)
+
+    async def create_coupon(self, coupon: Coupon) -> coupons.CouponState:
+        async with self._locks.hold([f"coupon:{coupon.code}"]):
+            existing = self.state.coupons.get(coupon.code)
+            await self._commit(coupons.decide_create(existing, coupon, Meta(now_ms())))
+            return self.state.coupons[coupon.code]
 
     def _order_for_key(self, idempotency_key: str) -> Order | None:
         order_id = self.state.order_by_key.get(idempotency_key)
@@ -205,7 +289,7 @@ class ShopService:
             await self._commit([*events, inventory_event(initial, "INITIAL", meta)])
             return self._product(product.id)
 
-    async def change_price(self, product_id: str, price: float) -> Product:
+    async def change_price(self, product_id: str, price: Decimal) -> Product:
         async with self._locks.hold([f"product:{product_id}"]):
             product = self._product(product_id)
             await self._commit(catalog.decide_price_change(product, price, Meta(now_ms())))

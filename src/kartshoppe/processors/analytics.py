@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Final, TypedDict
 
 from kartshoppe.events import (
@@ -51,6 +52,8 @@ from kartshoppe.events import (
     ReservationExpired,
     Search,
     Topic,
+    in_cents,
+    json_number,
 )
 from kartshoppe.processors.model import (
     CATALOG_TOPICS,
@@ -116,7 +119,8 @@ class AnalyticsState(TypedDict):
     """second (epoch s, as a string: JSON keys) -> events in it"""
     events: int
     orders: int
-    revenue: float
+    revenue: int
+    """in cents"""
     funnel: dict[str, int]
     abandoned: int
     recovered: int
@@ -149,7 +153,7 @@ class LiveAnalytics(Processor[AnalyticsState]):
             "seconds": {},
             "events": 0,
             "orders": 0,
-            "revenue": 0.0,
+            "revenue": 0,
             "funnel": {stage: 0 for stage, _ in FUNNEL_STAGES},
             "abandoned": 0,
             "recovered": 0,
@@ -174,7 +178,7 @@ class LiveAnalytics(Processor[AnalyticsState]):
             state["events"] += 1
         if isinstance(event, OrderPlaced):
             state["orders"] += 1
-            state["revenue"] += event.total
+            state["revenue"] += in_cents(event.total)
         elif (
             isinstance(event, CartAbandoned | CartRecovered)
             and event.event_id not in state["signals"]
@@ -231,7 +235,7 @@ class LiveAnalytics(Processor[AnalyticsState]):
             "eventsPerSecond": round(recent / EPS_WINDOW_S, 2),
             "totalEvents": state["events"],
             "orders": state["orders"],
-            "revenue": round(state["revenue"], 2),
+            "revenue": json_number(Decimal(state["revenue"]) / 100),
             "funnel": dict(state["funnel"]),
             "abandonedCarts": state["abandoned"],
             "abandonmentRate": round(min(state["abandoned"] / carted, 1.0), 4) if carted else 0.0,

@@ -81,6 +81,7 @@ from kartshoppe.events import (
     ProductView,
     Recommendation,
     RemoveFromCart,
+    json_number,
 )
 from kartshoppe.processors.model import (
     CatalogEntry,
@@ -131,7 +132,7 @@ def apply_catalog_update(event: Event, broadcast: MutableMapping[str, Any]) -> N
     if isinstance(event, ProductLaunched | PriceChanged | FlashSaleStarted | FlashSaleEnded):
         product = event.product
         entry = dict(broadcast[product.id])
-        entry[ORIGINAL_PRICE] = max(product.original_price, product.price)
+        entry[ORIGINAL_PRICE] = json_number(max(product.original_price, product.price))
         broadcast[product.id] = entry
 
 

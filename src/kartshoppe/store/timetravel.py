@@ -22,9 +22,10 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kartshoppe.domain.money import total
 from kartshoppe.domain.state import ShopState
 from kartshoppe.domain.views import cart_view, order_view, product_view
-from kartshoppe.events import EventValidationError, OrderStatus, parse_event
+from kartshoppe.events import EventValidationError, OrderStatus, json_number, parse_event, to_cents
 from kartshoppe.store.index import (
     CART_TYPES,
     CATALOG_TYPES,
@@ -78,7 +79,8 @@ def cart_at(
     index = store.index_at(sid)
     if index is None:
         return cart_at_from_table(store, cart_id, sid)
-    return {**_stamp(store, sid), "cart": cart_view(_cart_state(index, cart_id, sid).cart(cart_id))}
+    state = _cart_state(index, cart_id, sid)
+    return {**_stamp(store, sid), "cart": _cart_as_of(state, cart_id)}
 
 
 def _cart_state(index: StoreIndex, cart_id: str, sid: int) -> ShopState:
@@ -167,7 +169,7 @@ def _analytics_answer(store: EventStore, sid: int, totals: Totals) -> dict[str, 
         "funnel": {name: totals.by_type.get(t, 0) for name, t in FUNNEL.items()},
         "orders": totals.orders,
         "cancelledOrders": totals.cancelled,
-        "revenue": round(float(totals.revenue), 2),
+        "revenue": json_number(to_cents(totals.revenue)),
     }
 
 
@@ -187,7 +189,7 @@ def cart_at_from_table(
         ]
     )
     state = _fold_rows(store.read(sid, where=where))
-    return {**_stamp(store, sid), "cart": cart_view(state.cart(cart_id))}
+    return {**_stamp(store, sid), "cart": _cart_as_of(state, cart_id)}
 
 
 def order_at_from_table(
@@ -234,7 +236,7 @@ def analytics_at_from_table(
         "funnel": {name: by_type.get(event_type, 0) for name, event_type in FUNNEL.items()},
         "orders": len(orders),
         "cancelledOrders": len(orders) - len(live),
-        "revenue": round(sum(o.total for o in live), 2),
+        "revenue": json_number(total(o.total for o in live)),
     }
 
 
@@ -284,3 +286,9 @@ def timetravel_main(argv: Sequence[str] | None = None) -> int:
         return 2
     sys.stdout.write(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0
+
+
+def _cart_as_of(state: ShopState, cart_id: str) -> dict[str, Any]:
+    """The cart priced as it stood at its last change."""
+    cart = state.cart(cart_id)
+    return cart_view(cart, state.products, cart.updated_at)

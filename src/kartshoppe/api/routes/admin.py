@@ -1,15 +1,18 @@
-"""Operator routes: launch a product, change a price, restock, flash sales, order status."""
+"""Operator routes: launch a product, change a price, restock, flash sales, coupons, the orders
+list and order status."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from starlette.responses import Response
 
 from kartshoppe.api.platform import Platform, platform
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import (
+    CouponBody,
+    CouponOut,
     FlashSaleBody,
     LaunchBody,
     OrderOut,
@@ -18,8 +21,8 @@ from kartshoppe.api.schemas import (
     RestockBody,
     StatusBody,
 )
-from kartshoppe.domain.views import order_view
-from kartshoppe.events import Id, Product, new_id
+from kartshoppe.domain.views import coupon_view, order_view
+from kartshoppe.events import Coupon, Id, OrderStatus, Product, new_id, now_ms
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=ERRORS)
 Live = Annotated[Platform, Depends(platform)]
@@ -81,3 +84,37 @@ async def set_order_status(
     p: Live, order_id: Annotated[Id, Path(alias="orderId")], body: StatusBody
 ) -> Response:
     return json(order_view(await p.service.set_order_status(order_id, body.status)))
+
+
+@router.get("/orders", response_model=list[OrderOut])
+async def list_orders(
+    p: Live,
+    status: Annotated[OrderStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Response:
+    """Every order, newest first, optionally of one status."""
+    found = [o for o in p.service.state.orders.values() if status is None or o.status == status]
+    found.sort(key=lambda o: -o.created_at)
+    return json([order_view(o) for o in found[:limit]])
+
+
+@router.post("/coupons", response_model=CouponOut, status_code=201)
+async def create_coupon(p: Live, body: CouponBody) -> Response:
+    coupon = Coupon(
+        code=body.code.upper(),
+        kind=body.kind,
+        value=body.value,
+        min_subtotal=body.min_subtotal,
+        starts_at=body.starts_at if body.starts_at is not None else now_ms(),
+        ends_at=body.ends_at,
+        max_redemptions=body.max_redemptions,
+        per_customer_limit=body.per_customer_limit,
+        product_ids=tuple(body.product_ids),
+        categories=tuple(body.categories),
+    )
+    return json(coupon_view(await p.service.create_coupon(coupon)), 201)
+
+
+@router.get("/coupons", response_model=list[CouponOut])
+async def list_coupons(p: Live) -> Response:
+    return json([coupon_view(c) for c in p.service.state.coupons.values()])

@@ -17,13 +17,18 @@ from kartshoppe.api.schemas import (
     RemoveFromCartBody,
     UpdateQuantityBody,
 )
-from kartshoppe.domain.cart import cart_id_for
+from kartshoppe.domain.cart import Cart, cart_id_for
 from kartshoppe.domain.views import cart_view
-from kartshoppe.events import Id
+from kartshoppe.events import Id, now_ms
 
 router = APIRouter(prefix="/cart", tags=["cart"], responses=ERRORS)
 Live = Annotated[Platform, Depends(platform)]
 SessionId = Annotated[Id, Path(alias="sessionId")]
+
+
+def _answer(p: Platform, cart: Cart) -> Response:
+    """The cart at the prices that will be charged now."""
+    return json(cart_view(cart, p.service.state.products, now_ms()))
 
 
 @router.get("/{sessionId}", response_model=CartOut)
@@ -31,34 +36,34 @@ async def get_cart(
     p: Live, session_id: SessionId, user_id: Annotated[Id | None, Query(alias="userId")] = None
 ) -> Response:
     cart = p.service.state.cart(cart_id_for(session_id, user_id))
-    return json(cart_view(cart))
+    return _answer(p, cart)
 
 
 @router.post("/{sessionId}/add", response_model=CartOut)
 async def add_to_cart(p: Live, session_id: SessionId, body: AddToCartBody) -> Response:
     cart = await p.service.add_to_cart(session_id, body.user_id, body.product_id, body.quantity)
-    return json(cart_view(cart))
+    return _answer(p, cart)
 
 
 @router.post("/{sessionId}/remove", response_model=CartOut)
 async def remove_from_cart(p: Live, session_id: SessionId, body: RemoveFromCartBody) -> Response:
     cart = await p.service.remove_from_cart(session_id, body.user_id, body.product_id)
-    return json(cart_view(cart))
+    return _answer(p, cart)
 
 
 @router.post("/{sessionId}/update", response_model=CartOut)
 async def update_quantity(p: Live, session_id: SessionId, body: UpdateQuantityBody) -> Response:
     cart = await p.service.change_quantity(session_id, body.user_id, body.product_id, body.quantity)
-    return json(cart_view(cart))
+    return _answer(p, cart)
 
 
 @router.post("/{sessionId}/clear", response_model=CartOut)
 async def clear_cart(p: Live, session_id: SessionId, body: OwnerBody) -> Response:
     cart = await p.service.clear_cart(session_id, body.user_id)
-    return json(cart_view(cart))
+    return _answer(p, cart)
 
 
 @router.post("/{sessionId}/merge", response_model=CartOut)
 async def merge_cart(p: Live, session_id: SessionId, body: MergeBody) -> Response:
     cart = await p.service.merge_carts(session_id, body.user_id)
-    return json(cart_view(cart))
+    return _answer(p, cart)
