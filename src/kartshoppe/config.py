@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from kartshoppe.domain.checkout import DEFAULT_TAX_RATES, ShopRules, parse_tax_rates
+from kartshoppe.mail.outbox import Security, SmtpConfig
+
+SECURITIES: tuple[Security, ...] = ("starttls", "none", "ssl")
 
 Bus = Literal["embedded", "kafka"]
 Processors = Literal["embedded", "flink", "off"]
@@ -53,12 +56,43 @@ class Settings:
     recovery_offer: str = field(
         default_factory=lambda: _env("RECOVERY_OFFER", "Complete your order today: 10% off")
     )
+    recovery_percent: Decimal = field(
+        default_factory=lambda: Decimal(_env("RECOVERY_PERCENT", "10"))
+    )
+    """The percentage off of the reminder's one-time code (keep it in step with the offer)."""
 
     tax_rates: str = field(default_factory=lambda: _env("TAX_RATES", DEFAULT_TAX_RATES))
     """Percent by destination, `GB=20,US-CA=7.25` (docs/ARCHITECTURE.md, Checkout)."""
     free_shipping_over: Decimal = field(
         default_factory=lambda: Decimal(_env("FREE_SHIPPING_OVER", "50.00"))
     )
+
+    smtp_host: str = field(default_factory=lambda: _env("SMTP_HOST", ""))
+    """Empty: e-mails stay in the local outbox (operator: Admin > Outbox)."""
+    smtp_port: int = field(default_factory=lambda: int(_env("SMTP_PORT", "587")))
+    smtp_security: Security = field(default_factory=lambda: _choice("SMTP_SECURITY", SECURITIES))
+    smtp_username: str = field(default_factory=lambda: _env("SMTP_USERNAME", ""))
+    smtp_password: str = field(default_factory=lambda: _env("SMTP_PASSWORD", ""))
+    mail_from: str = field(
+        default_factory=lambda: _env("MAIL_FROM", "KartShoppe <orders@kartshoppe.dev>")
+    )
+    mailer: bool = field(default_factory=lambda: _env("MAILER", "1") != "0")
+    """Send the outbox from this process (one instance per shop, like the sink)."""
+
+    @property
+    def smtp(self) -> SmtpConfig:
+        return SmtpConfig(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            security=self.smtp_security,
+            username=self.smtp_username,
+            password=self.smtp_password,
+            sender=self.mail_from,
+        )
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.data_dir / "outbox.sqlite"
 
     @property
     def shop_rules(self) -> ShopRules:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -33,8 +34,18 @@ from kartshoppe.application.shop import ShopService
 from kartshoppe.catalog import placeholder_svg, product_svg, seed_products
 from kartshoppe.config import Settings
 from kartshoppe.domain.checkout import ShopRules
-from kartshoppe.events import Event, ReservationExpired, Topic
+from kartshoppe.domain.orders import Order
+from kartshoppe.events import (
+    CartRecovered,
+    Event,
+    OrderStatus,
+    OrderStatusChanged,
+    ReservationExpired,
+    Topic,
+)
 from kartshoppe.log.port import EventLog, Record
+from kartshoppe.mail.confirmation import confirmation
+from kartshoppe.mail.outbox import Outbox
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
 from kartshoppe.resilience import supervise
@@ -74,7 +85,12 @@ def make_runner(
     return EmbeddedRunner(event_log, settings.state_path, processors, on_processed=on_processed)
 
 
-def assemble(event_log: EventLog, rules: ShopRules | None = None) -> Platform:
+def assemble(
+    event_log: EventLog,
+    rules: ShopRules | None = None,
+    recovery_percent: Decimal = Decimal(10),
+    outbox: Outbox | None = None,
+) -> Platform:
     projection = Projection(event_log)
     service = ShopService(event_log, projection, rules)
     reactions = Reactions()
@@ -90,6 +106,11 @@ def assemble(event_log: EventLog, rules: ShopRules | None = None) -> Platform:
             if isinstance(event, ReservationExpired):
                 # the processor only signals; the shop, the one writer of orders, decides
                 reactions.spawn(service.expire_reservation(event.order_id))
+            if outbox is not None and isinstance(event, OrderStatusChanged):
+                _confirm(outbox, projection.state.orders.get(event.order_id))
+            if isinstance(event, CartRecovered):
+                # the reminder's offer is a real one-time code (the hub names it)
+                reactions.spawn(service.issue_recovery_coupon(event.event_id, recovery_percent))
 
     delivered = RecentIds()
 
@@ -106,6 +127,14 @@ def assemble(event_log: EventLog, rules: ShopRules | None = None) -> Platform:
     projection.subscribe(on_state_event)
     fanout.subscribe(on_fanout_event)
     return Platform(service, projection, fanout, catalog_view, live_view, hub)
+
+
+def _confirm(outbox: Outbox, order: Order | None) -> None:
+    """Queue the confirmation of a paid order; a send never holds up the order."""
+    if order is not None and order.status == OrderStatus.PAID:
+        draft = confirmation(order)
+        if draft is not None:
+            outbox.enqueue(draft)
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
@@ -131,7 +160,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     event_log = middleware.guard_log(app, make_log(settings))
     await event_log.start()
-    platform = assemble(event_log, settings.shop_rules)
+    outbox = Outbox(settings.outbox_path, settings.smtp)
+    app.state.outbox = outbox
+    platform = assemble(event_log, settings.shop_rules, settings.recovery_percent, outbox)
     app.state.platform = platform
     middleware.observe_platform(app, platform)
     await platform.projection.start()
@@ -159,10 +190,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             )
         )
     ticker = asyncio.create_task(_every(TICK_SECONDS, _ticker(platform)))
+    mail_stop = asyncio.Event()
+    mailer = asyncio.create_task(outbox.run(mail_stop)) if settings.mailer else None
     try:
         yield
     finally:
         ticker.cancel()
+        mail_stop.set()
+        if mailer is not None:
+            await asyncio.gather(mailer, return_exceptions=True)
+        outbox.close()
         sink_stop.set()
         if sink is not None:
             await asyncio.gather(sink, return_exceptions=True)

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket
 
+from kartshoppe.domain.coupons import recovery_code
 from kartshoppe.domain.state import CART_EVENTS, CATALOG_EVENTS, ShopState, cart_key
 from kartshoppe.domain.views import cart_view, order_view
 from kartshoppe.events import (
@@ -157,7 +158,9 @@ class Hub:
             key = cart_key(event)
             if key is not None:
                 cart = cart_view(self._state.cart(key), self._state.products, now_ms())
-                payload = message("CART_REMINDER", cart=cart, offer=event.offer)
+                code = recovery_code(event.event_id)
+                offer = f"{event.offer} with code {code}" if event.offer else code
+                payload = message("CART_REMINDER", cart=cart, offer=offer, couponCode=code)
                 self.send(self._recipients(event.session_id, event.user_id), payload)
 
     def _push_cart(self, event: Event) -> None:

@@ -234,6 +234,19 @@ class CouponOut(Model):
     redeemed: int
 
 
+class OutboxMessage(Model):
+    key: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    status: Literal["PENDING", "SENT", "FAILED", "LOCAL"]
+    attempts: int
+    last_error: str
+    created_at: int
+    sent_at: int | None
+
+
 class OrderOut(Model):
     order_id: str
     session_id: str | None

@@ -248,6 +248,13 @@ class ShopService:
             raise DomainError("card_declined", f"{reason}; try another card", "card.number")
         return self.order(order_id)
 
+    async def issue_recovery_coupon(self, signal_event_id: str, percent_off: Decimal) -> str:
+        """The abandoned-cart reminder's one-time code; issuing it again changes nothing."""
+        coupon = coupons.recovery_coupon(signal_event_id, percent_off, now_ms())
+        if coupon.code not in self.state.coupons:
+            await self.create_coupon(coupon)
+        return coupon.code
+
     async def create_coupon(self, coupon: Coupon) -> coupons.CouponState:
         async with self._locks.hold([f"coupon:{coupon.code}"]):
             existing = self.state.coupons.get(coupon.code)

@@ -7,6 +7,7 @@ cancelled order gives its redemption back.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -25,6 +26,26 @@ from kartshoppe.events import (
 )
 
 FIELD = "couponCode"
+RECOVERY_VALID_MS = 48 * 3600 * 1000
+
+
+def recovery_code(signal_event_id: str) -> str:
+    """The one-time code of an abandoned-cart reminder, derived from the signal's id so that
+    every instance (and a replay) names the same code."""
+    return "BACK" + hashlib.sha256(signal_event_id.encode()).hexdigest()[:8].upper()
+
+
+def recovery_coupon(signal_event_id: str, percent_off: Decimal, at_ms: int) -> Coupon:
+    """A one-time code for one shopper: one redemption, valid for two days."""
+    return Coupon(
+        code=recovery_code(signal_event_id),
+        kind=CouponKind.PERCENT,
+        value=percent_off,
+        starts_at=at_ms,
+        ends_at=at_ms + RECOVERY_VALID_MS,
+        max_redemptions=1,
+        per_customer_limit=1,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from kartshoppe.api.platform import Platform, platform
@@ -16,6 +16,7 @@ from kartshoppe.api.schemas import (
     FlashSaleBody,
     LaunchBody,
     OrderOut,
+    OutboxMessage,
     PriceBody,
     ProductOut,
     RestockBody,
@@ -118,3 +119,9 @@ async def create_coupon(p: Live, body: CouponBody) -> Response:
 @router.get("/coupons", response_model=list[CouponOut])
 async def list_coupons(p: Live) -> Response:
     return json([coupon_view(c) for c in p.service.state.coupons.values()])
+
+
+@router.get("/outbox", response_model=list[OutboxMessage])
+async def outbox(request: Request) -> Response:
+    """The e-mails the shop queued, newest first, with their delivery status."""
+    return json(request.app.state.outbox.messages())
