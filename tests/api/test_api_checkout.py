@@ -40,7 +40,13 @@ def test_checkout_places_an_order_reserves_its_units_and_empties_the_cart(
     order: dict[str, Any] = response.json()
     assert order["status"] == "PLACED"
     assert order["lines"] == [
-        {"productId": product["id"], "name": product["name"], "quantity": 3, "unitPrice": 8.0}
+        {
+            "productId": product["id"],
+            "name": product["name"],
+            "quantity": 3,
+            "unitPrice": 8.0,
+            "lineTotal": 24.0,
+        }
     ]
     assert (order["total"], order["sessionId"]) == (24.0, session)
     assert [h["status"] for h in order["history"]] == ["PLACED"]

@@ -11,6 +11,14 @@ export type Product = Schemas["ProductOut"];
 export type Cart = Schemas["CartOut"];
 export type CartLine = Cart["lines"][number];
 export type Order = Schemas["OrderOut"];
+export type Quote = Schemas["QuoteOut"];
+export type QuoteRequest = Schemas["QuoteBody"];
+export type Address = Schemas["Address"];
+export type Delivery = Schemas["Delivery"];
+export type Card = Schemas["CardBody"];
+export type Coupon = Schemas["CouponOut"];
+export type NewCoupon = Schemas["CouponBody"];
+export type OutboxMessage = Schemas["OutboxMessage"];
 export type OrderStatus = Order["status"];
 export type Analytics = Schemas["AnalyticsOut"];
 export type Category = Schemas["CategoryOut"];
@@ -42,7 +50,7 @@ export type ServerMessage =
   | { type: "RECOMMENDATION"; recommendation: Recommendation }
   | { type: "ANALYTICS"; analytics: Analytics }
   | { type: "EVENT"; event: AnyEvent }
-  | { type: "CART_REMINDER"; cart: Cart; offer: string }
+  | { type: "CART_REMINDER"; cart: Cart; offer: string; couponCode?: string }
   | { type: "ERROR"; error: string; message: string }
   | { type: "PONG" };
 

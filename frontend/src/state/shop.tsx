@@ -85,6 +85,8 @@ export function ShopProvider({ children, createSocket }: { children: ReactNode; 
   const [recommendations, setRecommendations] = useState<Recommendation[]>([]);
   const [reminder, setReminder] = useState<string | null>(null);
   const live = useMemo(() => new LiveProductStore(), []);
+  const cartProducts = useRef(new Set<string>());
+  cartProducts.current = new Set(cart?.lines.map((l) => l.productId) ?? []);
   const identity = useRef({ sessionId, userId });
   identity.current = { sessionId, userId };
 
@@ -143,7 +145,11 @@ export function ShopProvider({ children, createSocket }: { children: ReactNode; 
         setCart(msg.cart);
         setReminder(msg.offer || "You left something in your cart.");
       }),
-      client.on("PRODUCT_UPDATED", (msg) => live.putProduct(msg.product)),
+      client.on("PRODUCT_UPDATED", (msg) => {
+        live.putProduct(msg.product);
+        // a price change or flash sale reprices the cart (the lower of snapshot and now)
+        if (cartProducts.current.has(msg.product.id)) void refreshCart();
+      }),
       client.on("INVENTORY_UPDATED", (msg) => live.putInventory(msg)),
       client.on("RECOMMENDATION", (msg) =>
         setRecommendations((current) => mergeRecommendations(current, [msg.recommendation])),

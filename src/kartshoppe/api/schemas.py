@@ -192,6 +192,7 @@ class OrderLineOut(Model):
     name: str
     quantity: int
     unit_price: float
+    line_total: float
 
 
 class StatusChange(Model):

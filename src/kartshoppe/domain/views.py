@@ -10,6 +10,7 @@ from kartshoppe.domain.catalog import effective_price, sale_active
 from kartshoppe.domain.checkout import Quote
 from kartshoppe.domain.coupons import CouponState
 from kartshoppe.domain.inventory import LOW_STOCK_THRESHOLD, StockLevel
+from kartshoppe.domain.money import line_total
 from kartshoppe.domain.orders import Order
 from kartshoppe.domain.pricing import PricedLine, price_lines, subtotal
 from kartshoppe.events import Address, Delivery, Product, json_number
@@ -73,6 +74,7 @@ def order_view(order: Order) -> dict[str, Any]:
                 "name": line.name,
                 "quantity": line.quantity,
                 "unitPrice": json_number(line.unit_price),
+                "lineTotal": json_number(line_total(line.unit_price, line.quantity)),
             }
             for line in order.lines
         ],
