@@ -7,6 +7,7 @@ import { ORDER_STATUSES, type LaunchProduct, type OrderStatus, type Product } fr
 import { useAsync } from "../lib/useAsync";
 import { useLiveProduct } from "../state/liveProducts";
 import { useShop } from "../state/shop";
+import { CouponsAdmin, OrdersAdmin, OutboxAdmin } from "./AdminShop";
 
 type Outcome = { ok: true; text: string } | { ok: false; text: string } | null;
 
@@ -195,6 +196,13 @@ export function AdminPage() {
         <div className="space-y-4">
           <LaunchForm />
           <OrderStatusForm />
+        </div>
+      </div>
+      <div className="grid gap-4 lg:grid-cols-2">
+        <OrdersAdmin />
+        <div className="space-y-4">
+          <CouponsAdmin />
+          <OutboxAdmin />
         </div>
       </div>
     </div>
