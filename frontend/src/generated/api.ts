@@ -3711,7 +3711,9 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": unknown[];
+                "application/json": unknown[] | {
+                    [key: string]: unknown;
+                };
             };
         };
         responses: {
@@ -4286,9 +4288,13 @@ export interface operations {
         parameters: {
             query?: {
                 category?: string | null;
+                /** @description alias of pageSize */
+                limit?: number | null;
                 page?: number;
-                pageSize?: number;
+                pageSize?: number | null;
                 q?: string | null;
+                /** @description alias of q */
+                search?: string | null;
                 sort?: "relevance" | "price_asc" | "price_desc" | "rating" | "name" | "newest";
             };
             header?: never;

@@ -93,7 +93,7 @@ describe("RealtimeClient", () => {
     expect(timers.delays()).toEqual([1500]);
   });
 
-  it("resets the backoff once a connection succeeds", () => {
+  it("resets the backoff once the server talks on a new connection", () => {
     const { c, timers } = client();
     c.start();
     FakeSocket.latest().serverCloses();
@@ -101,8 +101,21 @@ describe("RealtimeClient", () => {
     FakeSocket.latest().serverCloses();
     timers.runAll();
     FakeSocket.latest().serverOpens();
+    FakeSocket.latest().serverSends({ type: "CONNECTED", sessionId: "s1", userId: null });
     FakeSocket.latest().serverCloses();
     expect(timers.delays()).toEqual([375]);
+  });
+
+  it("keeps backing off from a server that accepts the socket only to refuse it (1008)", () => {
+    const { c, timers } = client();
+    c.start();
+    FakeSocket.latest().serverOpens();
+    FakeSocket.latest().serverCloses();
+    expect(timers.delays()).toEqual([375]);
+    timers.runAll();
+    FakeSocket.latest().serverOpens();
+    FakeSocket.latest().serverCloses();
+    expect(timers.delays()).toEqual([750]);
   });
 
   it("re-sends channel subscriptions and asks for a resync after reconnecting", () => {

@@ -170,13 +170,14 @@ export class RealtimeClient {
     socket.onopen = () => {
       const isReconnect = this.everOpened;
       this.everOpened = true;
-      this.attempt = 0;
       this.setStatus("open");
       for (const channel of this.channels) this.send({ type: "SUBSCRIBE", channel });
       this.schedulePing();
       if (isReconnect) for (const listener of this.reconnectListeners) listener();
     };
     socket.onmessage = (ev) => {
+      // backoff restarts only once the server talks: a refused socket (1008) opens, then closes
+      this.attempt = 0;
       const message = parseServerMessage(ev.data);
       if (message) this.dispatch(message);
     };

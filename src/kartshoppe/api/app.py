@@ -248,7 +248,7 @@ def web_routes(web_dir: Path) -> APIRouter:
     """The built React app at `/`, with every unknown path answered by its index page."""
     router = APIRouter(include_in_schema=False)
 
-    @router.get("/{path:path}")
+    @router.get("/{path:path}", name=errors.WEB_APP_ROUTE)
     async def web(path: str) -> Response:
         if path.startswith(API_PREFIX.lstrip("/")):
             return errors.error_response(404, "not_found", f"no route /{path}")

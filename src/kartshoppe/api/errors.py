@@ -16,6 +16,9 @@ from starlette.responses import Response
 
 from kartshoppe.domain.errors import DomainError, NotFoundError
 
+WEB_APP_ROUTE = "web_app"
+"""The name of the catch-all route that serves the web app (see `app.web_routes`)."""
+
 UNPROCESSABLE = frozenset(
     {
         "line_limit",
@@ -61,6 +64,15 @@ def error_response(
     return Response(orjson.dumps(body), status, headers, media_type="application/json")
 
 
+class UnknownQueryParameters(Exception):
+    """Query parameters that the route does not take: a typo is refused, never ignored."""
+
+    def __init__(self, unknown: list[str], known: list[str]) -> None:
+        super().__init__(unknown)
+        self.unknown = unknown
+        self.known = known
+
+
 def status_of(exc: DomainError) -> int:
     if isinstance(exc, NotFoundError):
         return 404
@@ -93,8 +105,24 @@ async def on_validation_error(_: Request, exc: Exception) -> Response:
     return error_response(422, "validation_error", summary or "invalid request", details)
 
 
-async def on_http_error(_: Request, exc: Exception) -> Response:
+async def on_unknown_query(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, UnknownQueryParameters)
+    accepted = ", ".join(exc.known) or "none"
+    details = [
+        {"field": name, "message": f"unknown parameter (this route takes: {accepted})"}
+        for name in exc.unknown
+    ]
+    names = ", ".join(exc.unknown)
+    message = f"unknown query parameter {names}; this route takes: {accepted}"
+    return error_response(400, "unknown_parameter", message, details)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    route = request.scope.get("route")
+    if exc.status_code == 405 and getattr(route, "name", None) == WEB_APP_ROUTE:
+        # only the web app's GET catch-all matched the path: there is no such route at all
+        return error_response(404, "not_found", f"no route {request.method} {request.url.path}")
     code = HTTP_CODES.get(exc.status_code, "error")
     return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
@@ -102,4 +130,5 @@ async def on_http_error(_: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(UnknownQueryParameters, on_unknown_query)
     app.add_exception_handler(HTTPException, on_http_error)

@@ -21,6 +21,8 @@ from kartshoppe.views.catalog import ProductQuery, Sort
 PREFIX: Final = "/api/ecommerce"
 SORTS: Final = frozenset(get_args(Sort))
 MAX_TEXT: Final = {"category": 80, "q": 200}
+ALIASES: Final = {"search": "q", "limit": "pageSize"}
+"""The original KartShoppe client's names; a name given twice (even as its alias) falls through."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +48,8 @@ def _int(text: str, low: int, high: int) -> int | None:
 def parse_product_query(query_string: bytes) -> ProductQuery | None:
     """The query of `GET /products`, or None when only the full route can judge it."""
     fields: dict[str, str | int] = {}
-    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+    for given, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        name = ALIASES.get(given, given)
         if name in fields:
             return None
         if name in MAX_TEXT:
@@ -58,9 +61,11 @@ def parse_product_query(query_string: bytes) -> ProductQuery | None:
         elif name == "page" and (page := _int(value, 1, 10_000)) is not None:
             fields[name] = page
         elif name == "pageSize" and (size := _int(value, 1, 100)) is not None:
-            fields["page_size"] = size
+            fields[name] = size
         else:
             return None
+    if "pageSize" in fields:
+        fields["page_size"] = fields.pop("pageSize")
     return ProductQuery(**fields)  # type: ignore[arg-type]
 
 

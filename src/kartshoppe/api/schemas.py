@@ -288,6 +288,14 @@ class Rejected(Model):
     details: list[FieldError]
 
 
+class TrackingEnvelope(Request):
+    """The original KartShoppe client's batch: ids given once for all its events."""
+
+    events: Annotated[list[Any], Field(max_length=100_000)]
+    session_id: Id | None = None
+    user_id: Id | None = None
+
+
 class TrackOut(Model):
     accepted: int
     rejected: int

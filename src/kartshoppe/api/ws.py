@@ -96,6 +96,8 @@ async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) ->
     uid = None if user_id == ANONYMOUS else user_id
     refusal = socket_refusal(websocket, uid) if _valid_ids(session_id, user_id) else BAD_IDS
     if refusal is not None:
+        # accepted first: a close during the handshake is an HTTP 403 that browsers see as 1006
+        await websocket.accept()
         await websocket.close(CLOSE_POLICY, refusal)
         return
     budget = message_budget(websocket)

@@ -19,6 +19,7 @@ from kartshoppe.events import Event, now_ms
 
 Sort = Literal["relevance", "price_asc", "price_desc", "rating", "name", "newest"]
 CACHE_LIMIT = 512
+DEFAULT_PAGE_SIZE = 24
 PRICE_TICK_MS = 1000
 """Cached answers also expire when a flash sale may have started or ended since."""
 
@@ -29,7 +30,7 @@ class ProductQuery:
     q: str | None = None
     sort: Sort = "relevance"
     page: int = 1
-    page_size: int = 24
+    page_size: int = DEFAULT_PAGE_SIZE
 
 
 def _matches(view: dict[str, Any], query: ProductQuery, terms: Sequence[str]) -> bool:

@@ -13,6 +13,18 @@ def test_no_query_means_the_defaults() -> None:
     assert parse_product_query(b"") == ProductQuery()
 
 
+def test_the_original_clients_search_and_limit_are_q_and_page_size() -> None:
+    assert parse_product_query(b"search=headphones&limit=3") == ProductQuery(
+        q="headphones", page_size=3
+    )
+
+
+def test_a_name_given_with_its_alias_falls_through_to_the_route() -> None:
+    assert parse_product_query(b"q=lamp&search=lamp") is None
+    assert parse_product_query(b"pageSize=5&limit=3") is None
+    assert parse_product_query(b"pageSize=5&pageSize=6") is None
+
+
 def test_anything_the_route_would_judge_falls_through() -> None:
     for refused in (
         b"pageSize=0",

@@ -1,22 +1,59 @@
-"""Catalog routes: products (search, filters, sort, paging), featured, trending, one product."""
+"""Catalog routes: products (search, filters, sort, paging), featured, trending, one product.
+
+Every catalog route refuses query parameters it does not take (400 naming them), so a typo is
+never silently ignored. The original KartShoppe client's `search` and `limit` on `/products`
+are accepted as aliases of `q` and `pageSize`.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from starlette.responses import Response
 
+from kartshoppe.api.errors import UnknownQueryParameters
 from kartshoppe.api.platform import Platform, platform
 from kartshoppe.api.routes._responses import ERRORS, json, raw_json
 from kartshoppe.api.schemas import CategoryOut, ProductOut, ProductPage
-from kartshoppe.domain.errors import NotFoundError
+from kartshoppe.domain.errors import DomainError, NotFoundError
 from kartshoppe.events import Id
-from kartshoppe.views.catalog import ProductQuery, Sort
+from kartshoppe.views.catalog import DEFAULT_PAGE_SIZE, ProductQuery, Sort
 
-router = APIRouter(tags=["catalog"], responses=ERRORS)
+
+def query_names(dependant: Dependant) -> set[str]:
+    """The query parameter names a route and its dependencies declare (aliases as sent)."""
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= query_names(sub)
+    return names
+
+
+def known_query_only(request: Request) -> None:
+    """Refuse query parameters that the matched route does not declare."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise UnknownQueryParameters(unknown, sorted(known))
+
+
+T = TypeVar("T", str, int)
+
+router = APIRouter(tags=["catalog"], responses=ERRORS, dependencies=[Depends(known_query_only)])
 Live = Annotated[Platform, Depends(platform)]
 Limit = Annotated[int, Query(ge=1, le=100)]
+
+
+def one_of(name: str, value: T | None, alias: str, alias_value: T | None) -> T | None:
+    """A parameter given under its name or its alias, refused when both disagree."""
+    if value is not None and alias_value is not None and value != alias_value:
+        raise DomainError("validation_error", f"give {name} or its alias {alias}, not both", alias)
+    return value if value is not None else alias_value
 
 
 @router.get("/products", response_model=ProductPage)
@@ -26,9 +63,17 @@ async def list_products(
     q: Annotated[str | None, Query(max_length=200)] = None,
     sort: Sort = "relevance",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-    page_size: Annotated[int, Query(alias="pageSize", ge=1, le=100)] = 24,
+    page_size: Annotated[int | None, Query(alias="pageSize", ge=1, le=100)] = None,
+    search: Annotated[str | None, Query(max_length=200, description="alias of q")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=100, description="alias of pageSize")] = None,
 ) -> Response:
-    query = ProductQuery(category=category, q=q, sort=sort, page=page, page_size=page_size)
+    query = ProductQuery(
+        category=category,
+        q=one_of("q", q, "search", search),
+        sort=sort,
+        page=page,
+        page_size=one_of("pageSize", page_size, "limit", limit) or DEFAULT_PAGE_SIZE,
+    )
     return raw_json(p.catalog.search_bytes(query))
 
 
