@@ -32,10 +32,10 @@ from flink_support import (
     running,
 )
 
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent, PageView, Topic, now_ms
 from kartshoppe.flink import launcher
 from kartshoppe.infra.kafka_broker import KafkaBroker
-from kartshoppe.log.sqlite import SqliteEventLog
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
 

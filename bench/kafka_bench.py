@@ -37,10 +37,10 @@ from log_bench import (
     sequential,
 )
 
+from kartshoppe.eventlog.kafka import LINGER_MS, KafkaEventLog
+from kartshoppe.eventlog.port import EventLog
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.infra.kafka_broker import KafkaBroker
-from kartshoppe.log.kafka import LINGER_MS, KafkaEventLog
-from kartshoppe.log.port import EventLog
-from kartshoppe.log.sqlite import SqliteEventLog
 
 RESULTS = pathlib.Path(__file__).parent / "results" / "kafka.md"
 Measured = tuple[list[Row], list[float], PushLatency | None]

@@ -22,9 +22,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 
+from kartshoppe.eventlog.port import EventLog, Message
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import Topic
-from kartshoppe.log.port import EventLog, Message
-from kartshoppe.log.sqlite import SqliteEventLog
 
 TOPIC = Topic.EVENTS.value
 RESULTS = pathlib.Path(__file__).parent / "results" / "log.md"

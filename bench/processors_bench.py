@@ -27,9 +27,9 @@ import tempfile
 import time
 from typing import Any
 
+from kartshoppe.eventlog.port import Record
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent, now_ms
-from kartshoppe.log.port import Record
-from kartshoppe.log.sqlite import SqliteEventLog
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.model import Processor
 from kartshoppe.processors.runner import EmbeddedRunner, ProcessorInstance, StateStore

@@ -6,7 +6,7 @@ them, with the command and the date, to bench/results/store.md. Synthetic events
 of views, carts, checkouts, orders, catalog and stock changes over seven days, 20,000 shoppers,
 500 products) are appended to a fresh SQLite event log first; the sink then moves them into a
 fresh Paimon table, one snapshot per `--batch` events, exactly as in the running platform, and
-maintains the secondary index (`kartshoppe.store.index`) in the same cycle. The index is then
+maintains the secondary index (`kartshoppe.eventstore.index`) in the same cycle. The index is then
 deleted and rebuilt from the table alone, to time a recovery. Each query runs `--runs` times
 against the index and `--reference-runs` times straight against the Paimon table (the reference
 path); every reference answer must equal the index's answer to the same question.
@@ -34,13 +34,13 @@ from typing import Any
 import orjson
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+from kartshoppe.eventlog.port import Message
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import Topic
-from kartshoppe.log.port import Message
-from kartshoppe.log.sqlite import SqliteEventLog
-from kartshoppe.store import timetravel as tt
-from kartshoppe.store.audit import AuditQuery, history, history_from_table
-from kartshoppe.store.sink import PaimonSink, SinkConfig
-from kartshoppe.store.table import EventStore, StoreConfig
+from kartshoppe.eventstore import timetravel as tt
+from kartshoppe.eventstore.audit import AuditQuery, history, history_from_table
+from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
+from kartshoppe.eventstore.table import EventStore, StoreConfig
 
 RESULTS = pathlib.Path(__file__).parent / "results" / "store.md"
 START = 1_764_028_800_000  # 2025-11-25T00:00:00Z

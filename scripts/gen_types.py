@@ -1,8 +1,9 @@
 """Writes the JSON contracts the frontend's TypeScript types are generated from.
 
-`frontend/src/generated/events.schema.json` comes from `kartshoppe.events.json_schema()` and
-`frontend/src/generated/openapi.json` from the FastAPI app's OpenAPI schema. With `--check` it
-writes nothing and exits 1 when a committed file differs from what the Python contract gives now.
+In `frontend/src/generated/`: `events.schema.json` comes from `kartshoppe.events.json_schema()`,
+`openapi.json` from the FastAPI app's OpenAPI schema and `socket.schema.json` from the WebSocket
+messages (`kartshoppe.api.messages.json_schema()`). With `--check` it writes nothing and exits 1
+when a committed file differs from what the Python contract gives now.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ def _events_schema() -> dict[str, Any]:
     return json_schema()
 
 
+def _socket_schema() -> dict[str, Any]:
+    from kartshoppe.api.messages import json_schema
+
+    return json_schema()
+
+
 def _openapi_schema() -> dict[str, Any]:
     config = importlib.import_module("kartshoppe.config")
     create_app = importlib.import_module("kartshoppe.api.app").create_app
@@ -44,6 +51,7 @@ def contracts() -> dict[str, str]:
     return {
         "events.schema.json": _render(_events_schema()),
         "openapi.json": _render(_openapi_schema()),
+        "socket.schema.json": _render(_socket_schema()),
     }
 
 

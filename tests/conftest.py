@@ -19,8 +19,8 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
+from kartshoppe.eventlog.port import ALL_TOPICS
 from kartshoppe.infra.kafka_broker import KafkaBroker
-from kartshoppe.log.port import ALL_TOPICS
 
 ADMIN_TIMEOUT_S = 30.0
 GROUPS_LEFT_ALONE = frozenset({KafkaError.NON_EMPTY_GROUP, KafkaError.GROUP_ID_NOT_FOUND})

@@ -30,6 +30,15 @@ export async function generate(): Promise<Record<string, string>> {
     });
     out["events.ts"] = ts;
   }
+  const socket = readJson("socket.schema.json");
+  if (socket) {
+    out["socket.ts"] = await compile({ ...socket, title: "SocketMessages" }, "SocketMessages", {
+      bannerComment: BANNER,
+      additionalProperties: false,
+      unreachableDefinitions: true,
+      format: true,
+    });
+  }
   const openapi = readJson("openapi.json");
   if (openapi) {
     const ast = await openapiTS(openapi as never, { alphabetize: true, defaultNonNullable: false });

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,19 +25,17 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {
-        "HOST": args.host,
-        "PORT": args.port,
-        "DATA_DIR": args.data_dir,
-        "BUS": args.bus,
-        "BOOTSTRAP": args.bootstrap,
-        "PROCESSORS": args.processors,
-        "SEED": "0" if args.no_seed else None,
+    """The environment's settings with the flags given on top."""
+    flags = {
+        "host": args.host,
+        "port": args.port,
+        "data_dir": args.data_dir,
+        "bus": args.bus,
+        "bootstrap": args.bootstrap,
+        "processors": args.processors,
+        "seed": False if args.no_seed else None,
     }
-    for name, value in overrides.items():
-        if value is not None:
-            os.environ[f"KARTSHOPPE_{name}"] = str(value)
-    return Settings()
+    return Settings().model_copy(update={k: v for k, v in flags.items() if v is not None})
 
 
 def _kafka_unreachable(bootstrap: str) -> str | None:
@@ -49,8 +46,8 @@ def _kafka_unreachable(bootstrap: str) -> str | None:
     """
     import asyncio
 
-    from kartshoppe.log.kafka import KafkaEventLog
-    from kartshoppe.log.port import LogUnavailableError
+    from kartshoppe.eventlog.kafka import KafkaEventLog
+    from kartshoppe.eventlog.port import LogUnavailableError
 
     async def probe() -> None:
         async with KafkaEventLog(bootstrap):
@@ -88,10 +85,10 @@ def serve(settings: Settings) -> int:
 TOOLS: dict[str, tuple[str, str, str]] = {
     "simulate": ("kartshoppe.simulate", "simulate_main", "drive simulated shoppers"),
     "evaluate-recs": ("kartshoppe.simulate", "evaluate_main", "measure recommendation quality"),
-    "audit": ("kartshoppe.store.audit", "audit_main", "event history from the event store"),
-    "sql": ("kartshoppe.store.reports", "sql_main", "SQL or a named report over the store"),
-    "timetravel": ("kartshoppe.store.timetravel", "timetravel_main", "state as of a snapshot"),
-    "replay": ("kartshoppe.cli", "replay_main", "rebuild a data directory from the store"),
+    "audit": ("kartshoppe.commands.audit", "audit_main", "event history from the event store"),
+    "sql": ("kartshoppe.commands.sql", "sql_main", "SQL or a named report over the store"),
+    "timetravel": ("kartshoppe.commands.timetravel", "timetravel_main", "state as of a snapshot"),
+    "replay": ("kartshoppe.commands.replay", "replay_main", "rebuild a data dir from the store"),
     "kafka": ("kartshoppe.infra.kafka_broker", "main", "a local Kafka broker: start|stop|status"),
     "flink-job": ("kartshoppe.flink.launcher", "flink_job_main", "run the processors on Flink"),
 }
@@ -102,34 +99,6 @@ def _tool(name: str) -> Callable[[list[str]], int]:
     module, function, _ = TOOLS[name]
     entry: Callable[[list[str]], int] = getattr(importlib.import_module(module), function)
     return entry
-
-
-def replay_main(argv: list[str]) -> int:
-    """`kartshoppe replay`: the store's events into the (fresh) log of `--data-dir`."""
-    import asyncio
-
-    from kartshoppe.api.app import make_log
-    from kartshoppe.store.replay import build_replay_parser, replay_with_progress_bar, summary
-
-    args = build_replay_parser().parse_args(argv)
-    os.environ["KARTSHOPPE_DATA_DIR"] = str(args.data_dir)
-    settings = Settings()
-
-    async def run() -> list[str]:
-        event_log = make_log(settings)
-        async with event_log:
-            result = await replay_with_progress_bar(
-                args.from_warehouse, event_log, args.snapshot_id
-            )
-        return list(summary(result))
-
-    try:
-        lines = asyncio.run(run())
-    except ValueError as exc:
-        print(f"replay: {exc}", file=sys.stderr)
-        return 2
-    print("\n".join(lines))
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

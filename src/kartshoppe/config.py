@@ -1,83 +1,89 @@
-"""Settings of a running platform, from command-line flags over `KARTSHOPPE_*` environment
-variables over defaults. The adapters are chosen here and nowhere else."""
+"""The settings of a running platform: `KARTSHOPPE_*` environment variables over defaults.
+
+This is the one place the environment is read. Entry points (the `kartshoppe` command, the
+tools) build one `Settings`, apply their flags with `model_copy(update=...)`, and pass it down;
+nothing below them looks at `os.environ`.
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kartshoppe.domain.checkout import DEFAULT_TAX_RATES, ShopRules, parse_tax_rates
 from kartshoppe.mail.outbox import Security, SmtpConfig
-
-SECURITIES: tuple[Security, ...] = ("starttls", "none", "ssl")
 
 Bus = Literal["embedded", "kafka"]
 Processors = Literal["embedded", "flink", "off"]
 BUSES: tuple[Bus, ...] = ("embedded", "kafka")
 PROCESSORS: tuple[Processors, ...] = ("embedded", "flink", "off")
-T = TypeVar("T", bound=str)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+ENV_PREFIX = "KARTSHOPPE_"
+RATE_CLASSES = ("browse", "cart", "checkout", "events", "signin", "ws")
+"""The route classes of `api.ratelimit.RouteClass`, one `KARTSHOPPE_RATE_<CLASS>` each."""
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"KARTSHOPPE_{name}", default)
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
+    host: str = "0.0.0.0"
+    port: int = 8080
+    data_dir: Path = Path("data")
+    bus: Bus = "embedded"
+    bootstrap: str = "127.0.0.1:9092"
+    processors: Processors = "embedded"
+    seed: bool = True
+    """Seed the demo catalog on first start (`KARTSHOPPE_SEED=0` turns it off)."""
+    web_dir: Path = REPO_ROOT / "frontend" / "dist"
+    warehouse_dir: str | None = Field(default=None, validation_alias="KARTSHOPPE_WAREHOUSE")
+    """The event store's warehouse; `<data dir>/warehouse` when unset."""
+    cache: Path | None = None
+    """Downloaded Kafka and Flink installs; `<repo>/.cache` when unset."""
 
-def _choice(name: str, allowed: tuple[T, ...]) -> T:
-    """The variable's value if it is one of `allowed` (the first is the default)."""
-    value = _env(name, allowed[0])
-    for option in allowed:
-        if option == value:
-            return option
-    raise ValueError(f"KARTSHOPPE_{name} must be one of {', '.join(allowed)}, not {value!r}")
-
-
-@dataclass(frozen=True)
-class Settings:
-    host: str = field(default_factory=lambda: _env("HOST", "0.0.0.0"))
-    port: int = field(default_factory=lambda: int(_env("PORT", "8080")))
-    data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", "data")))
-    bus: Bus = field(default_factory=lambda: _choice("BUS", BUSES))
-    bootstrap: str = field(default_factory=lambda: _env("BOOTSTRAP", "127.0.0.1:9092"))
-    processors: Processors = field(default_factory=lambda: _choice("PROCESSORS", PROCESSORS))
-    seed: bool = field(default_factory=lambda: _env("SEED", "1") != "0")
-    web_dir: Path = field(
-        default_factory=lambda: Path(_env("WEB_DIR", str(REPO_ROOT / "frontend" / "dist")))
-    )
-
-    sink: bool = field(default_factory=lambda: _env("SINK", "1") != "0")
+    sink: bool = True
     """Run the event-store sink in this process (one instance per store; Flink mode has its own)."""
-    abandon_after_s: int = field(default_factory=lambda: int(_env("ABANDON_AFTER_S", "1800")))
-    reservation_ttl_s: int = field(default_factory=lambda: int(_env("RESERVATION_TTL_S", "900")))
-    recovery_offer: str = field(
-        default_factory=lambda: _env("RECOVERY_OFFER", "Complete your order today: 10% off")
-    )
-    recovery_percent: Decimal = field(
-        default_factory=lambda: Decimal(_env("RECOVERY_PERCENT", "10"))
-    )
+    abandon_after_s: int = 1800
+    reservation_ttl_s: int = 900
+    recovery_offer: str = "Complete your order today: 10% off"
+    recovery_percent: Decimal = Decimal(10)
     """The percentage off of the reminder's one-time code (keep it in step with the offer)."""
-
-    tax_rates: str = field(default_factory=lambda: _env("TAX_RATES", DEFAULT_TAX_RATES))
+    tax_rates: str = DEFAULT_TAX_RATES
     """Percent by destination, `GB=20,US-CA=7.25` (docs/ARCHITECTURE.md, Checkout)."""
-    free_shipping_over: Decimal = field(
-        default_factory=lambda: Decimal(_env("FREE_SHIPPING_OVER", "50.00"))
-    )
-
-    smtp_host: str = field(default_factory=lambda: _env("SMTP_HOST", ""))
+    free_shipping_over: Decimal = Decimal("50.00")
+    smtp_host: str = ""
     """Empty: e-mails stay in the local outbox (operator: Admin > Outbox)."""
-    smtp_port: int = field(default_factory=lambda: int(_env("SMTP_PORT", "587")))
-    smtp_security: Security = field(default_factory=lambda: _choice("SMTP_SECURITY", SECURITIES))
-    smtp_username: str = field(default_factory=lambda: _env("SMTP_USERNAME", ""))
-    smtp_password: str = field(default_factory=lambda: _env("SMTP_PASSWORD", ""))
-    mail_from: str = field(
-        default_factory=lambda: _env("MAIL_FROM", "KartShoppe <orders@kartshoppe.dev>")
-    )
-    mailer: bool = field(default_factory=lambda: _env("MAILER", "1") != "0")
+    smtp_port: int = 587
+    smtp_security: Security = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    mail_from: str = "KartShoppe <orders@kartshoppe.dev>"
+    mailer: bool = True
     """Send the outbox from this process (one instance per shop, like the sink)."""
+
+    log_level: str = "info"
+    otel_exporter: str = "none"
+    max_body_bytes: int = 1024 * 1024
+    jwt_secret: str | None = None
+    """Signs the tokens; the install's generated secret when unset (see `security.tokens`)."""
+    jwt_ttl_seconds: int = 43_200
+    demo_users: bool = True
+    rate_browse: str | None = None
+    rate_cart: str | None = None
+    rate_checkout: str | None = None
+    rate_events: str | None = None
+    rate_signin: str | None = None
+    rate_ws: str | None = None
+
+    @field_validator("seed", "sink", "demo_users", "mailer", mode="before")
+    @classmethod
+    def _on_unless_zero(cls, value: Any) -> Any:
+        """Only `0` turns a switch off, as it always has."""
+        return value != "0" if isinstance(value, str) else value
 
     @property
     def smtp(self) -> SmtpConfig:
@@ -110,4 +116,13 @@ class Settings:
 
     @property
     def warehouse(self) -> str:
-        return _env("WAREHOUSE", str(self.data_dir / "warehouse"))
+        return self.warehouse_dir or str(self.data_dir / "warehouse")
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.cache or REPO_ROOT / ".cache"
+
+    def rate_limits(self) -> dict[str, str]:
+        """The rate limits set, by variable name (`KARTSHOPPE_RATE_CART` -> `50/100`)."""
+        texts = {name: getattr(self, f"rate_{name}") for name in RATE_CLASSES}
+        return {f"{ENV_PREFIX}RATE_{n.upper()}": t for n, t in texts.items() if t is not None}

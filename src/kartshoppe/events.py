@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
 import orjson
 from pydantic import (
@@ -58,6 +59,21 @@ def now_ms() -> int:
 
 def new_id(prefix: str = "evt") -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
+
+
+InventoryReason = Literal["RESTOCK", "RESERVED", "RELEASED", "SOLD", "ADJUSTMENT", "INITIAL"]
+"""Why an inventory level changed (`INVENTORY_CHANGED.reason`)."""
+
+AlertLevel = Literal["LOW_STOCK", "SOLD_OUT", "BACK_IN_STOCK"]
+"""What an `INVENTORY_ALERT` warns of."""
+
+RecommendationKind = Literal["PERSONAL", "BOUGHT_TOGETHER", "NEXT_BEST_OFFER", "TRENDING"]
+"""Which list a `RECOMMENDATION` comes from."""
+
+
+def owner_key(user_id: str | None, session_id: str | None) -> str | None:
+    """Whose activity, cart and orders these are: the user if signed in, else the session."""
+    return user_id or session_id
 
 
 class Model(BaseModel):
@@ -396,7 +412,7 @@ class InventoryChanged(BaseEvent):
     stock: Stock
     reserved: Stock = 0
     available: Stock
-    reason: Literal["RESTOCK", "RESERVED", "RELEASED", "SOLD", "ADJUSTMENT", "INITIAL"]
+    reason: InventoryReason
     low_stock: bool = False
     sold_out: bool = False
 
@@ -441,7 +457,7 @@ class Recommendation(BaseEvent):
     product_ids: tuple[Id, ...]
     confidence: Annotated[float, Field(ge=0, le=1)]
     reason: Annotated[str, Field(max_length=300)]
-    kind: Literal["PERSONAL", "BOUGHT_TOGETHER", "NEXT_BEST_OFFER", "TRENDING"] = "PERSONAL"
+    kind: RecommendationKind = "PERSONAL"
 
 
 class ReservationExpired(BaseEvent):
@@ -454,7 +470,7 @@ class ReservationExpired(BaseEvent):
 class InventoryAlert(BaseEvent):
     event_type: Literal["INVENTORY_ALERT"] = "INVENTORY_ALERT"
     product_id: Id
-    level: Literal["LOW_STOCK", "SOLD_OUT", "BACK_IN_STOCK"]
+    level: AlertLevel
     available: Stock
 
 
@@ -476,8 +492,57 @@ class TrendingUpdated(BaseEvent):
     categories: tuple[ScoredCategory, ...] = ()
 
 
+class TopProduct(Model):
+    product_id: str
+    name: str
+    score: float
+
+
+class TopCategory(Model):
+    category: str
+    score: float
+
+
+class Analytics(Model):
+    """The live analytics totals: `GET /analytics`, the `ANALYTICS` push and the `analytics` of
+    `ANALYTICS_UPDATED` (what each counts: `processors.analytics`)."""
+
+    live_users: int
+    events_per_second: float
+    total_events: int | None = None
+    """Absent, like `abandonedCarts`, until the processors publish their first totals."""
+    orders: int
+    revenue: float
+    funnel: dict[str, int]
+    abandoned_carts: int | None = None
+    abandonment_rate: float
+    recovered_carts: int
+    top_products: tuple[TopProduct, ...]
+    top_categories: tuple[TopCategory, ...]
+    updated_at: int
+
+    @classmethod
+    def quiet(cls) -> Analytics:
+        """The totals of a shop nobody has visited yet."""
+        return cls(
+            live_users=0,
+            events_per_second=0.0,
+            orders=0,
+            revenue=0.0,
+            funnel=dict.fromkeys(("views", "carts", "checkouts", "orders"), 0),
+            abandonment_rate=0.0,
+            recovered_carts=0,
+            top_products=(),
+            top_categories=(),
+            updated_at=0,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
 class AnalyticsUpdated(BaseEvent):
-    """The live analytics totals, emitted about once a second (shape: docs/API.md `/analytics`)."""
+    """The live analytics totals, emitted about once a second: an `Analytics` in its JSON form."""
 
     event_type: Literal["ANALYTICS_UPDATED"] = "ANALYTICS_UPDATED"
     analytics: dict[str, Any]
@@ -521,44 +586,39 @@ Event = Annotated[
     Field(discriminator="event_type"),
 ]
 
-EVENT_TYPES: Final[tuple[str, ...]] = (
-    "PAGE_VIEW",
-    "PRODUCT_VIEW",
-    "PRODUCT_CLICK",
-    "SEARCH",
-    "ADD_TO_CART",
-    "REMOVE_FROM_CART",
-    "CART_QUANTITY_CHANGED",
-    "CART_CLEARED",
-    "CART_MERGED",
-    "CART_ABANDONED",
-    "CART_RECOVERED",
-    "CHECKOUT_STARTED",
-    "CHECKOUT_FAILED",
-    "ORDER_PLACED",
-    "ORDER_STATUS_CHANGED",
-    "PAYMENT_CAPTURED",
-    "PAYMENT_DECLINED",
-    "REFUND_RECORDED",
-    "ORDERS_CLAIMED",
-    "COUPON_CREATED",
-    "COUPON_REDEEMED",
-    "COUPON_RELEASED",
-    "STOCK_RESERVED",
-    "STOCK_RELEASED",
-    "INVENTORY_CHANGED",
-    "PRODUCT_LAUNCHED",
-    "PRICE_CHANGED",
-    "FLASH_SALE_STARTED",
-    "FLASH_SALE_ENDED",
-    "RECOMMENDATION",
-    "RESERVATION_EXPIRED",
-    "INVENTORY_ALERT",
-    "TRENDING_UPDATED",
-    "ANALYTICS_UPDATED",
-)
 
-TRACKING_TYPES: Final = frozenset({"PAGE_VIEW", "PRODUCT_VIEW", "PRODUCT_CLICK", "SEARCH"})
+def event_types(classes: Iterable[type[BaseEvent]]) -> tuple[str, ...]:
+    """The `eventType` names of event classes, in their order."""
+    return tuple(str(cls.model_fields["event_type"].default) for cls in classes)
+
+
+EVENT_CLASSES: Final[tuple[type[BaseEvent], ...]] = get_args(get_args(Event)[0])
+EVENT_TYPES: Final = event_types(EVENT_CLASSES)
+
+# --- event groups: the sets the shop, the processors and the store select by ------------------
+
+TRACKING_EVENTS: Final = (PageView, ProductView, ProductClick, Search)
+CART_EVENTS: Final = (AddToCart, RemoveFromCart, CartQuantityChanged, CartCleared, CartMerged)
+"""The events that change a cart (folded by `domain.cart.evolve_cart`)."""
+CHECKOUT_EVENTS: Final = (CheckoutStarted, CheckoutFailed, OrderPlaced)
+ORDER_EVENTS: Final = (
+    OrderPlaced,
+    OrderStatusChanged,
+    PaymentCaptured,
+    PaymentDeclined,
+    RefundRecorded,
+    CouponRedeemed,
+)
+"""The events that change an order (folded by `domain.orders.evolve_order`)."""
+COUPON_EVENTS: Final = (CouponCreated, CouponRedeemed, CouponReleased)
+"""The events that change a coupon (folded by `domain.coupons.evolve_coupon`)."""
+CATALOG_EVENTS: Final = (ProductLaunched, PriceChanged, FlashSaleStarted, FlashSaleEnded)
+"""The events published on `product_updates`, each carrying the whole product after the change."""
+SHOPPER_EVENTS: Final = (*TRACKING_EVENTS, *CART_EVENTS, *CHECKOUT_EVENTS)
+"""The events a shopper causes; processor outputs on the same key (abandonment, expiry) are not."""
+
+CATALOG_TYPES: Final = event_types(CATALOG_EVENTS)
+TRACKING_TYPES: Final = frozenset(event_types(TRACKING_EVENTS))
 """Event types a client may post to `POST /events`; everything else is decided by the server."""
 
 _ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
@@ -609,8 +669,8 @@ def decode_event(raw: bytes | str) -> Event:
 
 
 def event_key(event: BaseEvent) -> str | None:
-    """The partition key of an event on `ecommerce_events`: the user if known, else the session."""
-    return event.user_id or event.session_id
+    """The partition key of an event on `ecommerce_events`: its owner (`owner_key`)."""
+    return owner_key(event.user_id, event.session_id)
 
 
 def json_schema() -> dict[str, Any]:

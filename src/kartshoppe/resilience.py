@@ -1,4 +1,5 @@
-"""Retries with exponential backoff, a circuit breaker, and a supervisor that restarts a task.
+"""Retries with exponential backoff (tenacity), a circuit breaker, and a supervisor that
+restarts a task.
 
 Used around the calls to things that can be down for a while: the log producer's append and the
 event store's writes. The breaker keeps a dead dependency from being hammered (and callers from
@@ -16,10 +17,19 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from tenacity import (
+    AsyncRetrying,
+    Retrying,
+    before_sleep_log,
+    retry_if_exception_type,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+)
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 class CircuitOpenError(RuntimeError):
@@ -90,7 +100,7 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at = None
         if changed:
-            log.warning("circuit %s closed", self.name)
+            logger.warning("circuit %s closed", self.name)
             self._notify()
 
     def record_failure(self) -> None:
@@ -98,7 +108,7 @@ class CircuitBreaker:
         # a failed half-open trial re-opens at once; a closed breaker opens at the threshold
         if self._opened_at is not None or self._failures >= self.failure_threshold:
             self._opened_at = self._clock()
-            log.warning("circuit %s open after %d failures", self.name, self._failures)
+            logger.warning("circuit %s open after %d failures", self.name, self._failures)
             self._notify()
 
     async def call(self, fn: Callable[[], Awaitable[T]]) -> T:
@@ -126,6 +136,20 @@ class CircuitBreaker:
             self.on_change(self.state)
 
 
+def _policy(
+    attempts: int, backoff: Backoff, retry_on: tuple[type[BaseException], ...]
+) -> dict[str, Any]:
+    """tenacity's settings for `attempts` tries with `backoff` while `retry_on` is raised. An
+    open circuit is never retried here: waiting is the caller's decision."""
+    return {
+        "stop": stop_after_attempt(attempts),
+        "wait": lambda state: backoff.delay(state.attempt_number - 1),
+        "retry": retry_if_exception_type(retry_on) & retry_if_not_exception_type(CircuitOpenError),
+        "before_sleep": before_sleep_log(logger, logging.INFO),
+        "reraise": True,
+    }
+
+
 async def retry(
     fn: Callable[[], Awaitable[T]],
     *,
@@ -134,20 +158,16 @@ async def retry(
     retry_on: tuple[type[BaseException], ...] = (Exception,),
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
-    """`fn()`, tried up to `attempts` times while it raises one of `retry_on`. An open circuit
-    is never retried here: waiting is the caller's decision."""
-    for attempt in range(attempts):
-        try:
-            return await fn()
-        except CircuitOpenError:
-            raise
-        except retry_on as exc:
-            if attempt + 1 >= attempts:
-                raise
-            delay = backoff.delay(attempt)
-            log.info("retrying after %s (attempt %d, in %.2fs)", exc, attempt + 1, delay)
-            await sleep(delay)
-    raise AssertionError("unreachable: attempts must be at least 1")
+    """`fn()`, tried up to `attempts` times while it raises one of `retry_on`; the last error
+    is raised as is."""
+
+    async def attempt() -> T:
+        # a coroutine function, whatever `fn` is: tenacity awaits only what it sees as one
+        return await fn()
+
+    retrying = AsyncRetrying(sleep=sleep, **_policy(attempts, backoff, retry_on))
+    result: T = await retrying(attempt)
+    return result
 
 
 def retry_sync(
@@ -158,19 +178,8 @@ def retry_sync(
     retry_on: tuple[type[BaseException], ...] = (Exception,),
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
-    """`retry` for blocking calls (run in a worker thread, as the event store's are)."""
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except CircuitOpenError:
-            raise
-        except retry_on as exc:
-            if attempt + 1 >= attempts:
-                raise
-            delay = backoff.delay(attempt)
-            log.info("retrying after %s (attempt %d, in %.2fs)", exc, attempt + 1, delay)
-            sleep(delay)
-    raise AssertionError("unreachable: attempts must be at least 1")
+    """`retry` for blocking calls (run in a worker thread)."""
+    return Retrying(sleep=sleep, **_policy(attempts, backoff, retry_on))(fn)
 
 
 async def supervise(
@@ -194,7 +203,7 @@ async def supervise(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("%s failed (%s); restarting", name, exc)
+            logger.warning("%s failed (%s); restarting", name, exc)
         delay = backoff.delay(min(restarts, 16))
         restarts += 1
         with contextlib.suppress(TimeoutError):

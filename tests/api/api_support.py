@@ -13,7 +13,7 @@ import httpx
 import orjson
 from websockets.asyncio.client import ClientConnection
 
-from kartshoppe.log.port import EventLog
+from kartshoppe.eventlog.port import EventLog
 
 TopicReader = Callable[[str], Awaitable[list[Any]]]
 """Every record of a topic, decoded from JSON, in log order."""

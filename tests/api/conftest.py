@@ -16,9 +16,9 @@ import httpx
 import pytest
 from api_support import Shopper, TopicReader, port_topic_reader, register
 
-from kartshoppe.log.kafka import KafkaEventLog
-from kartshoppe.log.port import EventLog
-from kartshoppe.log.sqlite import SqliteEventLog
+from kartshoppe.eventlog.kafka import KafkaEventLog
+from kartshoppe.eventlog.port import EventLog
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from tests.support.server import ServerProcess, running_server
 
 LogOpener = Callable[[], EventLog]

@@ -19,10 +19,10 @@ from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from kartshoppe.eventlog.kafka import KafkaEventLog
+from kartshoppe.eventlog.port import ALL_TOPICS, Message
 from kartshoppe.events import BaseEvent, encode_event
 from kartshoppe.flink import launcher
-from kartshoppe.log.kafka import KafkaEventLog
-from kartshoppe.log.port import ALL_TOPICS, Message
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "processors"))
 from shop_stream import ShopStream, route

@@ -20,6 +20,7 @@ import orjson
 import pytest
 from flink_support import HOUR, FlinkJob, ShopStream, create_topics, produce, read_topic, running
 
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import (
     BaseEvent,
     InventoryChanged,
@@ -29,13 +30,12 @@ from kartshoppe.events import (
     encode_event,
     now_ms,
 )
+from kartshoppe.eventstore.table import EventStore, StoreConfig
+from kartshoppe.eventstore.timetravel import product_at
 from kartshoppe.flink import launcher
 from kartshoppe.infra.kafka_broker import KafkaBroker
-from kartshoppe.log.sqlite import SqliteEventLog
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
-from kartshoppe.store.table import EventStore, StoreConfig
-from kartshoppe.store.timetravel import product_at
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(1200)]
 

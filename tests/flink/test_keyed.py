@@ -19,12 +19,12 @@ from kartshoppe.events import (
     Topic,
     encode_event,
 )
+from kartshoppe.eventstore.table import DEFAULT_TABLE_OPTIONS, EventStore, StoreConfig
 from kartshoppe.flink import sql
 from kartshoppe.flink.keyed import BroadcastMirror, KeyedCore, Router, composite_key
 from kartshoppe.processors.abandoned_carts import AbandonedCarts
 from kartshoppe.processors.model import output_event_id
 from kartshoppe.processors.recommendations import RecommendationsProcessor
-from kartshoppe.store.table import DEFAULT_TABLE_OPTIONS, EventStore, StoreConfig
 
 MINUTE = 60_000
 

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from kartshoppe.eventlog.kafka import KafkaEventLog
 from kartshoppe.infra.kafka_broker import KafkaBroker
-from kartshoppe.log.kafka import KafkaEventLog
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import uuid
 
 import orjson
 
+from kartshoppe.eventlog.kafka import KafkaEventLog
+from kartshoppe.eventlog.port import Consumer, LogUnavailableError, Message
 from kartshoppe.events import Topic
 from kartshoppe.infra.kafka_broker import KafkaBroker
-from kartshoppe.log.kafka import KafkaEventLog
-from kartshoppe.log.port import Consumer, LogUnavailableError, Message
 
 EVENTS = Topic.EVENTS.value
 BATCH = 20

@@ -12,10 +12,10 @@ import orjson
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource
 
+from kartshoppe.eventlog.kafka import PARTITIONS, KafkaEventLog
+from kartshoppe.eventlog.port import ALL_TOPICS, Consumer, LogUnavailableError, Message, Record
 from kartshoppe.events import ProductView, Topic, encode_event
 from kartshoppe.infra.kafka_broker import CONSOLE_CONSUMER, KafkaBroker, classpath, free_port
-from kartshoppe.log.kafka import PARTITIONS, KafkaEventLog
-from kartshoppe.log.port import ALL_TOPICS, Consumer, LogUnavailableError, Message, Record
 
 EVENTS = Topic.EVENTS.value
 

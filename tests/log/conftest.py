@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from log_support import LogFactory
 
+from kartshoppe.eventlog.kafka import KafkaEventLog
+from kartshoppe.eventlog.port import EventLog
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.infra.kafka_broker import KafkaBroker
-from kartshoppe.log.kafka import KafkaEventLog
-from kartshoppe.log.port import EventLog
-from kartshoppe.log.sqlite import SqliteEventLog
 
 
 def _sqlite(request: pytest.FixtureRequest) -> LogFactory:

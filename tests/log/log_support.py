@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from kartshoppe.log.port import Consumer, EventLog, Record
+from kartshoppe.eventlog.port import Consumer, EventLog, Record
 
 LogFactory = Callable[[], EventLog]
 """Makes a fresh, unstarted client of the same underlying log; calling it twice reopens it."""

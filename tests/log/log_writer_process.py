@@ -14,9 +14,9 @@ import itertools
 import pathlib
 import sys
 
+from kartshoppe.eventlog.port import Message
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import Topic
-from kartshoppe.log.port import Message
-from kartshoppe.log.sqlite import SqliteEventLog
 
 TOPIC = Topic.EVENTS.value
 

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 import pytest
 from log_support import LogFactory, drain, skip_to_end
 
+from kartshoppe.eventlog.port import EventLog, Message, Record, TopicPartition
 from kartshoppe.events import Topic
-from kartshoppe.log.port import EventLog, Message, Record, TopicPartition
 
 TOPIC = Topic.EVENTS.value
 OTHER = Topic.DLQ.value

@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator
 import pytest
 from log_support import drain
 
+from kartshoppe.eventlog.port import ALL_TOPICS, LogUnavailableError, Message
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import Topic
-from kartshoppe.log.port import ALL_TOPICS, LogUnavailableError, Message
-from kartshoppe.log.sqlite import SqliteEventLog
 
 TOPIC = Topic.EVENTS.value
 WRITER = pathlib.Path(__file__).with_name("log_writer_process.py")

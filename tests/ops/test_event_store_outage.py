@@ -12,7 +12,7 @@ import httpx
 import pyarrow.compute as pc
 from ops_support import API, fresh
 
-from kartshoppe.store.table import EventStore, StoreConfig
+from kartshoppe.eventstore.table import EventStore, StoreConfig
 from tests.support.server import ServerProcess, running_server
 
 CATCH_UP_S = 60.0

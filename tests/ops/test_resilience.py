@@ -49,6 +49,16 @@ async def test_retry_succeeds_once_the_call_stops_failing() -> None:
     assert flaky.calls == 3
 
 
+async def test_retry_awaits_what_a_plain_callable_returns() -> None:
+    flaky = Flaky(1)
+
+    async def call() -> str:
+        return flaky()
+
+    assert await retry(lambda: call(), attempts=2, backoff=NO_WAIT) == "ok"
+    assert flaky.calls == 2
+
+
 async def test_retry_gives_up_after_its_attempts_with_the_last_error() -> None:
     flaky = Flaky(5)
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kartshoppe.eventlog.port import Record
 from kartshoppe.events import BaseEvent, Event, Topic, decode_event, encode_event
-from kartshoppe.log.port import Record
 from kartshoppe.processors.model import Processor
 from kartshoppe.processors.runner import ProcessorInstance, StateStore
 

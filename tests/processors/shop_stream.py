@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from kartshoppe.eventlog.port import Message
 from kartshoppe.events import (
     AddToCart,
     BaseEvent,
@@ -33,7 +34,6 @@ from kartshoppe.events import (
     encode_event,
     event_key,
 )
-from kartshoppe.log.port import Message
 
 CATEGORIES = ("kitchen", "garden", "books", "toys", "audio", "sports", "beauty", "office")
 

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from shop_stream import ShopStream, route
 
+from kartshoppe.eventlog.port import EventLog
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import (
     AddToCart,
     BaseEvent,
@@ -23,8 +25,6 @@ from kartshoppe.events import (
     decode_event,
     now_ms,
 )
-from kartshoppe.log.port import EventLog
-from kartshoppe.log.sqlite import SqliteEventLog
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.abandoned_carts import AbandonedCarts
 from kartshoppe.processors.model import GLOBAL_KEY, Context, Processor

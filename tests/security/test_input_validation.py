@@ -11,8 +11,8 @@ import httpx
 import orjson
 from security_support import API, assert_error, fresh
 
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import Topic
-from kartshoppe.log.sqlite import SqliteEventLog
 from tests.support.server import ServerProcess
 
 

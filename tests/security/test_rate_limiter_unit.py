@@ -25,25 +25,25 @@ class Clock:
 def test_a_bucket_allows_the_burst_then_refills_at_the_rate() -> None:
     clock = Clock()
     limiter = RateLimiter({RouteClass.CART: Limit(rate=2, burst=3)}, clock=clock)
-    assert [limiter.check(RouteClass.CART, "ip:a") for _ in range(3)] == [0, 0, 0]
-    assert limiter.check(RouteClass.CART, "ip:a") == pytest.approx(0.5)
+    assert [limiter.take_or_wait(RouteClass.CART, "ip:a") for _ in range(3)] == [0, 0, 0]
+    assert limiter.take_or_wait(RouteClass.CART, "ip:a") == pytest.approx(0.5)
     clock.now += 0.5
-    assert limiter.check(RouteClass.CART, "ip:a") == 0
-    assert limiter.check(RouteClass.CART, "ip:b") == 0
+    assert limiter.take_or_wait(RouteClass.CART, "ip:a") == 0
+    assert limiter.take_or_wait(RouteClass.CART, "ip:b") == 0
 
 
 def test_an_unlimited_class_never_waits() -> None:
     limiter = RateLimiter({RouteClass.BROWSE: None})
-    assert all(limiter.check(RouteClass.BROWSE, "ip:a") == 0 for _ in range(10_000))
+    assert all(limiter.take_or_wait(RouteClass.BROWSE, "ip:a") == 0 for _ in range(10_000))
 
 
 def test_forgotten_clients_start_with_a_full_bucket() -> None:
     limiter = RateLimiter({RouteClass.CART: Limit(1, 1)}, max_clients=2, clock=Clock())
-    limiter.check(RouteClass.CART, "a")
-    limiter.check(RouteClass.CART, "b")
-    limiter.check(RouteClass.CART, "c")
-    assert limiter.check(RouteClass.CART, "a") == 0
-    assert limiter.check(RouteClass.CART, "c") > 0
+    limiter.take_or_wait(RouteClass.CART, "a")
+    limiter.take_or_wait(RouteClass.CART, "b")
+    limiter.take_or_wait(RouteClass.CART, "c")
+    assert limiter.take_or_wait(RouteClass.CART, "a") == 0
+    assert limiter.take_or_wait(RouteClass.CART, "c") > 0
 
 
 def test_limits_come_from_the_environment_with_defaults() -> None:

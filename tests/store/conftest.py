@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 from store_support import append_all, shop_day
 
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent
-from kartshoppe.log.sqlite import SqliteEventLog
-from kartshoppe.store.sink import PaimonSink, SinkConfig
-from kartshoppe.store.table import EventStore, StoreConfig
+from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
+from kartshoppe.eventstore.table import EventStore, StoreConfig
 
 
 @pytest.fixture

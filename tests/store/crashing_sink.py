@@ -19,10 +19,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from kartshoppe.log.port import Consumer
-from kartshoppe.log.sqlite import SqliteEventLog
-from kartshoppe.store.sink import PaimonSink, SinkConfig
-from kartshoppe.store.table import EventStore, StoreConfig
+from kartshoppe.eventlog.port import Consumer
+from kartshoppe.eventlog.sqlite import SqliteEventLog
+from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
+from kartshoppe.eventstore.table import EventStore, StoreConfig
 
 CRASHED = 3
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from kartshoppe.api.schemas import CartOut, OrderOut
 from kartshoppe.domain.state import ShopState
-from kartshoppe.domain.views import cart_view, order_view
+from kartshoppe.eventlog.port import EventLog, Message
 from kartshoppe.events import (
     AddToCart,
     BaseEvent,
@@ -28,7 +29,6 @@ from kartshoppe.events import (
     event_key,
     parse_event,
 )
-from kartshoppe.log.port import EventLog, Message
 
 DAY0 = 1_764_028_800_000
 """2025-11-25T00:00:00Z: the scenario spans this day and the next, so two partitions."""
@@ -191,8 +191,8 @@ async def fold_log(log: EventLog) -> ShopState:
 
 def state_summary(state: ShopState) -> dict[str, object]:
     return {
-        "carts": {k: cart_view(v) for k, v in state.carts.items()},
-        "orders": {k: order_view(v) for k, v in state.orders.items()},
+        "carts": {k: CartOut.of(v).to_json() for k, v in state.carts.items()},
+        "orders": {k: OrderOut.of(v).to_json() for k, v in state.orders.items()},
         "products": {k: v.model_dump() for k, v in state.products.items()},
         "stock": {k: (v.stock, v.reserved, v.available) for k, v in state.stock.items()},
     }

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from kartshoppe.store.audit import audit_main
-from kartshoppe.store.reports import sql_main
-from kartshoppe.store.table import EventStore
-from kartshoppe.store.timetravel import timetravel_main
+from kartshoppe.commands.audit import audit_main
+from kartshoppe.commands.sql import sql_main
+from kartshoppe.commands.timetravel import timetravel_main
+from kartshoppe.eventstore.table import EventStore
 
 
 def test_audit_prints_a_users_history_as_json(

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from store_support import DAY0, append_all, message, shop_day
 
+from kartshoppe.eventlog.port import Record
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import OrderStatus, OrderStatusChanged
-from kartshoppe.log.port import Record
-from kartshoppe.log.sqlite import SqliteEventLog
-from kartshoppe.store import timetravel as tt
-from kartshoppe.store.audit import AuditQuery, history, history_from_table
-from kartshoppe.store.sink import PaimonSink, SinkConfig, records_to_rows
-from kartshoppe.store.table import EventStore, StoreConfig
+from kartshoppe.eventstore import timetravel as tt
+from kartshoppe.eventstore.audit import AuditQuery, history, history_from_table
+from kartshoppe.eventstore.sink import PaimonSink, SinkConfig, records_to_rows
+from kartshoppe.eventstore.table import EventStore, StoreConfig
 
 CRASH_SCRIPT = pathlib.Path(__file__).with_name("crashing_sink.py")
 CARTS = ("u0", "u2", "u4", "s1", "s3", "s5", "nobody")

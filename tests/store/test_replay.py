@@ -7,11 +7,11 @@ import pathlib
 import pytest
 from store_support import append_all, fold_log, shop_day, state_summary
 
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import Topic
-from kartshoppe.log.sqlite import SqliteEventLog
-from kartshoppe.store.replay import replay
-from kartshoppe.store.sink import PaimonSink, SinkConfig
-from kartshoppe.store.table import EventStore
+from kartshoppe.eventstore.replay import replay
+from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
+from kartshoppe.eventstore.table import EventStore
 
 
 async def test_replaying_the_store_into_a_fresh_log_gives_the_same_shop(

@@ -10,10 +10,10 @@ import pyarrow as pa
 import pytest
 from store_support import append_all, message, shop_day
 
-from kartshoppe.log.port import Record
-from kartshoppe.log.sqlite import SqliteEventLog
-from kartshoppe.store.sink import SINK_GROUP, PaimonSink, SinkConfig, records_to_rows
-from kartshoppe.store.table import EventStore, StoreConfig
+from kartshoppe.eventlog.port import Record
+from kartshoppe.eventlog.sqlite import SqliteEventLog
+from kartshoppe.eventstore.sink import SINK_GROUP, PaimonSink, SinkConfig, records_to_rows
+from kartshoppe.eventstore.table import EventStore, StoreConfig
 
 CRASH_SCRIPT = pathlib.Path(__file__).with_name("crashing_sink.py")
 

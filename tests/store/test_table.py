@@ -12,10 +12,10 @@ import textwrap
 import pytest
 from store_support import DAY0, append_all
 
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent
-from kartshoppe.log.sqlite import SqliteEventLog
-from kartshoppe.store.sink import PaimonSink, SinkConfig
-from kartshoppe.store.table import EventStore, SnapshotUnavailableError, StoreConfig
+from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
+from kartshoppe.eventstore.table import EventStore, SnapshotUnavailableError, StoreConfig
 
 
 def test_table_files_are_where_paimon_puts_them(filled_store: EventStore) -> None:

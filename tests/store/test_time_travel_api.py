@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from kartshoppe.api.store_routes import router
 from kartshoppe.events import BaseEvent
-from kartshoppe.store.table import EventStore
+from kartshoppe.eventstore.table import EventStore
 
 PREFIX = "/api/ecommerce/store"
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from kartshoppe.catalog import CATEGORIES, placeholder_svg, product_svg, seed_products
+from kartshoppe.demo import CATEGORIES, placeholder_svg, product_svg, seed_products
 from kartshoppe.events import Product
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from itertools import pairwise
 
-from kartshoppe.catalog.seed import seed_products
+from kartshoppe.demo.seed import seed_products
 from kartshoppe.events import OrderPlaced, encode_event, parse_event
 from kartshoppe.simulate.shoppers import (
     BUNDLE_NEXT_P,

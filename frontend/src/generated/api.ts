@@ -776,8 +776,14 @@ export interface components {
             /** Userid */
             userId?: string | null;
         };
-        /** AnalyticsOut */
-        AnalyticsOut: {
+        /**
+         * Analytics
+         * @description The live analytics totals: `GET /analytics`, the `ANALYTICS` push and the `analytics` of
+         *     `ANALYTICS_UPDATED` (what each counts: `processors.analytics`).
+         */
+        Analytics: {
+            /** Abandonedcarts */
+            abandonedCarts?: number | null;
             /** Abandonmentrate */
             abandonmentRate: number;
             /** Eventspersecond */
@@ -795,17 +801,36 @@ export interface components {
             /** Revenue */
             revenue: number;
             /** Topcategories */
-            topCategories: {
-                [key: string]: unknown;
-            }[];
+            topCategories: components["schemas"]["TopCategory"][];
             /** Topproducts */
-            topProducts: {
-                [key: string]: unknown;
-            }[];
+            topProducts: components["schemas"]["TopProduct"][];
+            /** Totalevents */
+            totalEvents?: number | null;
             /** Updatedat */
             updatedAt: number;
-        } & {
-            [key: string]: unknown;
+        };
+        /** AnalyticsAt */
+        AnalyticsAt: {
+            /** Cancelledorders */
+            cancelledOrders: number;
+            /** Committime */
+            commitTime: number;
+            /** Eventsbytype */
+            eventsByType: {
+                [key: string]: number;
+            };
+            /** Funnel */
+            funnel: {
+                [key: string]: number;
+            };
+            /** Orders */
+            orders: number;
+            /** Revenue */
+            revenue: number;
+            /** Snapshotid */
+            snapshotId: number;
+            /** Totalevents */
+            totalEvents: number;
         };
         /** CardBody */
         CardBody: {
@@ -821,6 +846,14 @@ export interface components {
             /** Number */
             number: string;
         };
+        /** CartAt */
+        CartAt: {
+            cart: components["schemas"]["CartOut"];
+            /** Committime */
+            commitTime: number;
+            /** Snapshotid */
+            snapshotId: number;
+        };
         /** CartLineOut */
         CartLineOut: {
             /** Linetotal */
@@ -834,7 +867,10 @@ export interface components {
             /** Unitprice */
             unitPrice: number;
         };
-        /** CartOut */
+        /**
+         * CartOut
+         * @description The cart at the prices that will be charged at `at_ms` (lowest of snapshot and now).
+         */
         CartOut: {
             /** Cartid */
             cartId: string;
@@ -1000,6 +1036,29 @@ export interface components {
             /** Status */
             status: string;
         };
+        /**
+         * HistoryPage
+         * @description Events of a subject, newest first: `events` are the stored events' JSON, `entries` the
+         *     rows they were stored in (log position and snapshot).
+         */
+        HistoryPage: {
+            /** Entries */
+            entries: {
+                [key: string]: unknown;
+            }[];
+            /** Events */
+            events: {
+                [key: string]: unknown;
+            }[];
+            /** Page */
+            page: number;
+            /** Pagesize */
+            pageSize: number;
+            /** Snapshotid */
+            snapshotId: number | null;
+            /** Total */
+            total: number;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -1066,6 +1125,14 @@ export interface components {
         MergeBody: {
             /** Userid */
             userId: string;
+        };
+        /** OrderAt */
+        OrderAt: {
+            /** Committime */
+            commitTime: number;
+            order: components["schemas"]["OrderOut"];
+            /** Snapshotid */
+            snapshotId: number;
         };
         /** OrderLineOut */
         OrderLineOut: {
@@ -1186,7 +1253,18 @@ export interface components {
             /** Price */
             price: number | string;
         };
-        /** ProductOut */
+        /** ProductAt */
+        ProductAt: {
+            /** Committime */
+            commitTime: number;
+            product: components["schemas"]["ProductOut"];
+            /** Snapshotid */
+            snapshotId: number;
+        };
+        /**
+         * ProductOut
+         * @description A product with its live stock and the price a shopper pays now.
+         */
         ProductOut: {
             /** Available */
             available: number;
@@ -1312,6 +1390,27 @@ export interface components {
             /** Userid */
             userId?: string | null;
         };
+        /** ReportInfo */
+        ReportInfo: {
+            /** Description */
+            description: string;
+            /** Name */
+            name: string;
+        };
+        /** ReportOut */
+        ReportOut: {
+            /** Report */
+            report: string;
+            /** Rows */
+            rows: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** ReportsOut */
+        ReportsOut: {
+            /** Reports */
+            reports: components["schemas"]["ReportInfo"][];
+        };
         /** RestockBody */
         RestockBody: {
             /** Quantity */
@@ -1322,6 +1421,24 @@ export interface components {
          * @enum {string}
          */
         Role: "shopper" | "operator";
+        /** SnapshotOut */
+        SnapshotOut: {
+            /** Commitkind */
+            commitKind: string;
+            /** Committime */
+            commitTime: number;
+            /** Deltarecordcount */
+            deltaRecordCount: number;
+            /** Recordcount */
+            recordCount: number;
+            /** Snapshotid */
+            snapshotId: number;
+        };
+        /** SnapshotsOut */
+        SnapshotsOut: {
+            /** Snapshots */
+            snapshots: components["schemas"]["SnapshotOut"][];
+        };
         /** StatusBody */
         StatusBody: {
             status: components["schemas"]["OrderStatus"];
@@ -1341,6 +1458,22 @@ export interface components {
             token: string;
             /** Userid */
             userId: string;
+        };
+        /** TopCategory */
+        TopCategory: {
+            /** Category */
+            category: string;
+            /** Score */
+            score: number;
+        };
+        /** TopProduct */
+        TopProduct: {
+            /** Name */
+            name: string;
+            /** Productid */
+            productId: string;
+            /** Score */
+            score: number;
         };
         /** TrackOut */
         TrackOut: {
@@ -2417,7 +2550,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnalyticsOut"];
+                    "application/json": components["schemas"]["Analytics"];
                 };
             };
             /** @description Bad Request */
@@ -4645,7 +4778,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["HistoryPage"];
                 };
             };
             /** @description Bad Request */
@@ -4746,7 +4879,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ReportsOut"];
                 };
             };
             /** @description Bad Request */
@@ -4842,7 +4975,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ReportOut"];
                 };
             };
             /** @description Bad Request */
@@ -4943,7 +5076,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SnapshotsOut"];
                 };
             };
             /** @description Bad Request */
@@ -5039,7 +5172,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["AnalyticsAt"];
                 };
             };
             /** @description Bad Request */
@@ -5146,7 +5279,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["CartAt"];
                 };
             };
             /** @description Bad Request */
@@ -5253,7 +5386,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["OrderAt"];
                 };
             };
             /** @description Bad Request */
@@ -5360,7 +5493,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ProductAt"];
                 };
             };
             /** @description Bad Request */

@@ -841,7 +841,7 @@ export interface ScoredProduct {
   score: Score1;
 }
 /**
- * The live analytics totals, emitted about once a second (shape: docs/API.md `/analytics`).
+ * The live analytics totals, emitted about once a second: an `Analytics` in its JSON form.
  */
 export interface AnalyticsUpdated {
   analytics: Analytics;

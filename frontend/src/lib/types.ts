@@ -1,9 +1,11 @@
 /**
  * The app's view of the contract. Event shapes come from the generated events.ts (Python's
- * events.py); API payloads from the generated api.ts (the server's OpenAPI schema).
+ * events.py); API payloads from the generated api.ts (the server's OpenAPI schema); WebSocket
+ * messages from the generated socket.ts (Python's api/messages.py).
  */
 import type { KartShoppeEvent, Recommendation as RecommendationEvent } from "../generated/events";
 import type { components } from "../generated/api";
+import type { Channel as SocketChannel, Client, InventoryUpdated, Server } from "../generated/socket";
 
 type Schemas = components["schemas"];
 
@@ -20,7 +22,7 @@ export type Coupon = Schemas["CouponOut"];
 export type NewCoupon = Schemas["CouponBody"];
 export type OutboxMessage = Schemas["OutboxMessage"];
 export type OrderStatus = Order["status"];
-export type Analytics = Schemas["AnalyticsOut"];
+export type Analytics = Schemas["Analytics"];
 export type Category = Schemas["CategoryOut"];
 export type ProductPage = Schemas["ProductPage"];
 export type LaunchProduct = Schemas["LaunchBody"];
@@ -31,40 +33,16 @@ export type AnyEvent = KartShoppeEvent;
 
 export const ORDER_STATUSES = ["PLACED", "PAID", "SHIPPED", "DELIVERED", "CANCELLED"] as const;
 
-export interface InventoryLevel {
-  productId: string;
-  stock: number;
-  reserved: number;
-  available: number;
-  lowStock: boolean;
-  soldOut: boolean;
-}
+/** A product's stock as pushed by `INVENTORY_UPDATED`. */
+export type InventoryLevel = Omit<InventoryUpdated, "type">;
 
 /** Server-to-client WebSocket messages (docs/API.md). */
-export type ServerMessage =
-  | { type: "CONNECTED"; sessionId: string; userId: string }
-  | { type: "CART_UPDATED"; cart: Cart }
-  | { type: "PRODUCT_UPDATED"; product: Product; change: string }
-  | ({ type: "INVENTORY_UPDATED" } & InventoryLevel)
-  | { type: "ORDER_UPDATED"; order: Order }
-  | { type: "RECOMMENDATION"; recommendation: Recommendation }
-  | { type: "ANALYTICS"; analytics: Analytics }
-  | { type: "EVENT"; event: AnyEvent }
-  | { type: "CART_REMINDER"; cart: Cart; offer: string; couponCode?: string }
-  | { type: "ERROR"; error: string; message: string }
-  | { type: "PONG" };
+export type ServerMessage = Server;
 
-export type Channel = "analytics" | "events";
+export type Channel = SocketChannel;
 
 /** Client-to-server WebSocket messages. */
-export type ClientMessage =
-  | { type: "ADD_TO_CART"; productId: string; quantity: number }
-  | { type: "REMOVE_FROM_CART"; productId: string }
-  | { type: "UPDATE_QUANTITY"; productId: string; quantity: number }
-  | { type: "TRACK"; event: AnyEvent }
-  | { type: "SUBSCRIBE"; channel: Channel }
-  | { type: "UNSUBSCRIBE"; channel: Channel }
-  | { type: "PING" };
+export type ClientMessage = Client;
 
 export type TrackingEvent = Extract<
   AnyEvent,

@@ -20,54 +20,38 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
 from kartshoppe.api import errors, middleware, store_routes
+from kartshoppe.api.deps import Platform
 from kartshoppe.api.fastpath import HotReads
 from kartshoppe.api.hub import Hub, message
-from kartshoppe.api.platform import Platform
 from kartshoppe.api.routes import admin, auth, cart, catalog, live, orders, tracking
 from kartshoppe.api.routes._responses import json
 from kartshoppe.api.schemas import Health
 from kartshoppe.api.ws import router as ws_router
 from kartshoppe.application.dedup import RecentIds
+from kartshoppe.application.follower import LogFollower
+from kartshoppe.application.policies import ExpireReservations, Reactions
 from kartshoppe.application.projection import Projection
-from kartshoppe.application.reactions import Reactions
 from kartshoppe.application.shop import ShopService
-from kartshoppe.catalog import placeholder_svg, product_svg, seed_products
 from kartshoppe.config import Settings
+from kartshoppe.demo import placeholder_svg, product_svg, seed_products
 from kartshoppe.domain.checkout import ShopRules
 from kartshoppe.domain.orders import Order
-from kartshoppe.events import (
-    CartRecovered,
-    Event,
-    OrderStatus,
-    OrderStatusChanged,
-    ReservationExpired,
-    Topic,
-)
-from kartshoppe.log.port import EventLog, Record
+from kartshoppe.eventlog.adapters import make_log
+from kartshoppe.eventlog.port import EventLog, Record
+from kartshoppe.events import CartRecovered, Event, OrderStatus, OrderStatusChanged, Topic
+from kartshoppe.eventstore.sink import SINK_GROUP, PaimonSink, SinkConfig
+from kartshoppe.eventstore.table import EventStore, StoreConfig
 from kartshoppe.mail.confirmation import confirmation
 from kartshoppe.mail.outbox import Outbox
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
 from kartshoppe.resilience import supervise
 from kartshoppe.security.guards import NAMED_USER, OPERATOR
-from kartshoppe.store.sink import SINK_GROUP, PaimonSink, SinkConfig
-from kartshoppe.store.table import EventStore, StoreConfig
 from kartshoppe.views.catalog import CatalogView
 from kartshoppe.views.live import LiveView
 
 API_PREFIX = "/api/ecommerce"
 TICK_SECONDS = 1.0
-
-
-def make_log(settings: Settings) -> EventLog:
-    """The event-log adapter the settings ask for."""
-    if settings.bus == "kafka":
-        from kartshoppe.log.kafka import KafkaEventLog
-
-        return KafkaEventLog(settings.bootstrap)
-    from kartshoppe.log.sqlite import SqliteEventLog
-
-    return SqliteEventLog(settings.log_path)
 
 
 def make_runner(
@@ -94,18 +78,18 @@ def assemble(
     projection = Projection(event_log)
     service = ShopService(event_log, projection, rules)
     reactions = Reactions()
+    expire_reservations = ExpireReservations(service, reactions)
     catalog_view = CatalogView(projection.state)
     live_view = LiveView()
     hub = Hub(projection.state, catalog_view)
-    fanout = Projection(event_log, (Topic.FANOUT,))
+    fanout = LogFollower(event_log, (Topic.FANOUT,))
 
     def on_state_event(_: Record, event: Event) -> None:
         catalog_view.on_event(event)
+        # the rebuild replays history: pushes and reactions are for what happens from now on
         if projection.ready.is_set():
             hub.on_event(event)
-            if isinstance(event, ReservationExpired):
-                # the processor only signals; the shop, the one writer of orders, decides
-                reactions.spawn(service.expire_reservation(event.order_id))
+            expire_reservations.on_event(event)
             if outbox is not None and isinstance(event, OrderStatusChanged):
                 _confirm(outbox, projection.state.orders.get(event.order_id))
             if isinstance(event, CartRecovered):
@@ -118,9 +102,7 @@ def assemble(
         if not delivered.first_time(event.event_id):
             return
         live_view.on_event(event)
-        if event.event_type == "TRENDING_UPDATED":
-            catalog_view.trending_scores = dict(live_view.trending)
-            catalog_view.on_event(event)
+        catalog_view.on_event(event)
         if fanout.ready.is_set():
             hub.on_event(event)
 

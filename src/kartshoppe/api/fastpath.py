@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kartshoppe.api.platform import Platform
+from kartshoppe.api.deps import Platform
 from kartshoppe.views.catalog import ProductQuery, Sort
 
 PREFIX: Final = "/api/ecommerce"

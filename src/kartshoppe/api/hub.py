@@ -16,10 +16,13 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket
 
+from kartshoppe.api.messages import CHANNELS
+from kartshoppe.api.schemas import CartOut, OrderOut
 from kartshoppe.domain.coupons import recovery_code
-from kartshoppe.domain.state import CART_EVENTS, CATALOG_EVENTS, ShopState, cart_key
-from kartshoppe.domain.views import cart_view, order_view
+from kartshoppe.domain.state import ShopState
 from kartshoppe.events import (
+    CART_EVENTS,
+    CATALOG_EVENTS,
     CartMerged,
     CartRecovered,
     Event,
@@ -28,6 +31,7 @@ from kartshoppe.events import (
     OrderStatusChanged,
     PaymentDeclined,
     Recommendation,
+    event_key,
     event_to_dict,
     now_ms,
 )
@@ -35,7 +39,6 @@ from kartshoppe.views.catalog import CatalogView
 
 QUEUE_LIMIT = 1000
 CLOSE_TOO_SLOW = 1013
-CHANNELS = frozenset({"analytics", "events"})
 
 
 @dataclass(eq=False)
@@ -149,25 +152,25 @@ class Hub:
         elif isinstance(event, OrderPlaced | OrderStatusChanged | PaymentDeclined):
             order = self._state.orders.get(event.order_id)
             if order is not None:
-                payload = message("ORDER_UPDATED", order=order_view(order))
+                payload = message("ORDER_UPDATED", order=OrderOut.of(order).to_json())
                 self.send(self._recipients(order.session_id, order.user_id), payload)
         elif isinstance(event, Recommendation):
             payload = message("RECOMMENDATION", recommendation=event_to_dict(event))
             self.send(self._recipients(event.session_id, event.user_id), payload)
         elif isinstance(event, CartRecovered):
-            key = cart_key(event)
+            key = event_key(event)
             if key is not None:
-                cart = cart_view(self._state.cart(key), self._state.products, now_ms())
+                cart = CartOut.of(self._state.cart(key), self._state.products, now_ms()).to_json()
                 code = recovery_code(event.event_id)
                 offer = f"{event.offer} with code {code}" if event.offer else code
                 payload = message("CART_REMINDER", cart=cart, offer=offer, couponCode=code)
                 self.send(self._recipients(event.session_id, event.user_id), payload)
 
     def _push_cart(self, event: Event) -> None:
-        key = cart_key(event)
+        key = event_key(event)
         if key is None:
             return
-        cart = cart_view(self._state.cart(key), self._state.products, now_ms())
+        cart = CartOut.of(self._state.cart(key), self._state.products, now_ms()).to_json()
         payload = message("CART_UPDATED", cart=cart)
         recipients = self._recipients(event.session_id, event.user_id)
         if isinstance(event, CartMerged):

@@ -7,7 +7,6 @@ calls `guard_log` on the event log it opens and `observe_platform` on the assemb
 
 from __future__ import annotations
 
-import os
 import re
 import time
 import uuid
@@ -22,14 +21,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kartshoppe.api.deps import Platform
 from kartshoppe.api.errors import error_response
-from kartshoppe.api.guarded_log import GuardedEventLog
-from kartshoppe.api.platform import Platform
 from kartshoppe.api.ratelimit import RateLimiter, limits_from_env, retry_after_header, route_class
 from kartshoppe.application.projection import STATE_TOPICS
 from kartshoppe.config import Settings
+from kartshoppe.eventlog.guarded import GuardedEventLog
+from kartshoppe.eventlog.port import EventLog, LogUnavailableError, Record
 from kartshoppe.events import Event, Topic
-from kartshoppe.log.port import EventLog, LogUnavailableError, Record
 from kartshoppe.observability.logging import (
     configure_logging,
     event_ids_var,
@@ -148,7 +147,7 @@ class EdgeMiddleware:
         klass = route_class(method, path)
         if klass is None:
             return None
-        wait = edge.limiter.check(klass, edge.client_of(scope, headers))
+        wait = edge.limiter.take_or_wait(klass, edge.client_of(scope, headers))
         if not wait:
             return None
         edge.metrics.rate_limited.labels(klass.value).inc()
@@ -314,12 +313,12 @@ def document_edge_answers(app: FastAPI) -> None:
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Auth state, the edge middleware, `/metrics` and the error handlers of this issue."""
-    configure_logging()
+    configure_logging(settings.log_level)
     metrics = Metrics()
-    tracing = Tracing()
-    auth = Auth.for_data_dir(settings.data_dir)
-    limiter = RateLimiter(limits_from_env())
-    max_body = int(os.environ.get("KARTSHOPPE_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY)))
+    tracing = Tracing(settings.otel_exporter)
+    auth = Auth.from_settings(settings)
+    limiter = RateLimiter(limits_from_env(settings.rate_limits()))
+    max_body = settings.max_body_bytes
     app.state.metrics = metrics
     app.state.tracing = tracing
     app.state.auth = auth

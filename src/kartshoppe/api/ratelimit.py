@@ -9,7 +9,6 @@ default 50 requests a second from one address, so only floods are cut.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -58,8 +57,9 @@ DEFAULTS: Final[Mapping[RouteClass, str]] = {
 }
 
 
-def limits_from_env(env: Mapping[str, str] | None = None) -> dict[RouteClass, Limit | None]:
-    source = os.environ if env is None else env
+def limits_from_env(source: Mapping[str, str]) -> dict[RouteClass, Limit | None]:
+    """The limit of each class from `KARTSHOPPE_RATE_<CLASS>` in `source` (see
+    `Settings.rate_limits`), else its default."""
     limits: dict[RouteClass, Limit | None] = {}
     for route_class, default in DEFAULTS.items():
         name = f"KARTSHOPPE_RATE_{route_class.value.upper()}"
@@ -71,7 +71,7 @@ def limits_from_env(env: Mapping[str, str] | None = None) -> dict[RouteClass, Li
 
 
 class TokenBucket:
-    """`take()` spends one token if there is one; tokens come back at `rate` a second."""
+    """`take_or_wait()` spends one token if there is one; tokens come back at `rate` a second."""
 
     __slots__ = ("_clock", "limit", "stamp", "tokens")
 
@@ -81,8 +81,8 @@ class TokenBucket:
         self._clock = clock
         self.stamp = clock()
 
-    def take(self) -> float:
-        """0 if allowed, else the seconds until a token is back."""
+    def take_or_wait(self) -> float:
+        """Spend a token and return 0.0; with none left, the seconds until one is back."""
         now = self._clock()
         self.tokens = min(self.limit.burst, self.tokens + (now - self.stamp) * self.limit.rate)
         self.stamp = now
@@ -107,8 +107,9 @@ class RateLimiter:
         self._clock = clock
         self._buckets: OrderedDict[tuple[RouteClass, str], TokenBucket] = OrderedDict()
 
-    def check(self, route_class: RouteClass, client: str) -> float:
-        """0 if the request may go ahead, else the seconds to wait (for `Retry-After`)."""
+    def take_or_wait(self, route_class: RouteClass, client: str) -> float:
+        """0.0 if the request may go ahead (a token spent), else the seconds to wait (for
+        `Retry-After`)."""
         limit = self.limits.get(route_class)
         if limit is None:
             return 0.0
@@ -120,7 +121,7 @@ class RateLimiter:
                 self._buckets.popitem(last=False)
         else:
             self._buckets.move_to_end(key)
-        return bucket.take()
+        return bucket.take_or_wait()
 
     def message_budget(self) -> TokenBucket | None:
         """A fresh budget for one WebSocket connection (None when unlimited)."""

@@ -1,16 +1,26 @@
 """Request and response bodies of the REST API, for validation and the OpenAPI schema.
 
-Responses are encoded straight from the views (pre-encoded bytes on hot paths); these models
-document them so that the served schema matches what is sent (checked by Schemathesis).
+The cart, order and product JSON is built by these models (`CartOut.of(cart).to_json()`, ...),
+wherever it is sent: REST answers, WebSocket pushes, the catalog's pre-encoded bytes, time
+travel. Bodies are encoded with orjson from `to_json()`; the served schema is these models.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from kartshoppe.domain.cart import Cart
+from kartshoppe.domain.catalog import effective_price, sale_active
+from kartshoppe.domain.checkout import Quote
+from kartshoppe.domain.coupons import CouponState
+from kartshoppe.domain.inventory import LOW_STOCK_THRESHOLD, StockLevel
+from kartshoppe.domain.money import line_total
+from kartshoppe.domain.orders import Order
+from kartshoppe.domain.pricing import PricedLine, price_lines, subtotal
 from kartshoppe.events import (
     MAX_QUANTITY,
     Address,
@@ -22,8 +32,10 @@ from kartshoppe.events import (
     Model,
     OrderStatus,
     Price,
+    Product,
     Quantity,
     Stock,
+    json_number,
 )
 
 
@@ -136,25 +148,67 @@ class LaunchBody(Request):
     featured: bool = False
 
 
-class ProductOut(Model):
+class Out(Model):
+    """A response body, built from the domain's state by the model's `of`."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON-ready form: camelCase names."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class ProductOut(Out):
+    """A product with its live stock and the price a shopper pays now."""
+
     id: str
     name: str
     description: str
     category: str
     price: float
-    list_price: float
     original_price: float
     stock: int
-    available: int
-    low_stock: bool
-    sold_out: bool
     rating: float
     review_count: int
     tags: list[str]
     featured: bool
     image_url: str
     flash_sale: FlashSale | None = None
+    available: int
+    list_price: float
+    low_stock: bool
+    sold_out: bool
     trending_score: float | None = None
+    """Only in the trending list."""
+
+    @classmethod
+    def of(cls, product: Product, level: StockLevel | None, at_ms: int) -> ProductOut:
+        """The product as of `at_ms`: the sale price while its flash sale runs."""
+        available = level.available if level else product.stock
+        return cls(
+            id=product.id,
+            name=product.name,
+            description=product.description,
+            category=product.category,
+            price=json_number(effective_price(product, at_ms)),
+            list_price=json_number(product.price),
+            original_price=json_number(product.original_price),
+            stock=level.stock if level else product.stock,
+            available=available,
+            low_stock=0 < available <= LOW_STOCK_THRESHOLD,
+            sold_out=available <= 0,
+            rating=product.rating,
+            review_count=product.review_count,
+            tags=list(product.tags),
+            featured=product.featured,
+            image_url=product.image_url,
+            flash_sale=product.flash_sale if sale_active(product, at_ms) else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(
+            mode="json",
+            by_alias=True,
+            exclude={"trending_score"} if self.trending_score is None else None,
+        )
 
 
 class ProductPage(Model):
@@ -176,8 +230,20 @@ class CartLineOut(Model):
     unit_price: float
     line_total: float
 
+    @classmethod
+    def of(cls, line: PricedLine) -> CartLineOut:
+        return cls(
+            product_id=line.product_id,
+            name=line.name,
+            quantity=line.quantity,
+            unit_price=json_number(line.unit_price),
+            line_total=json_number(line.line_total),
+        )
 
-class CartOut(Model):
+
+class CartOut(Out):
+    """The cart at the prices that will be charged at `at_ms` (lowest of snapshot and now)."""
+
     cart_id: str
     session_id: str | None
     user_id: str | None
@@ -185,6 +251,19 @@ class CartOut(Model):
     item_count: int
     subtotal: float
     updated_at: int
+
+    @classmethod
+    def of(cls, cart: Cart, products: Mapping[str, Product], at_ms: int) -> CartOut:
+        lines = price_lines(cart.lines, products, at_ms)
+        return cls(
+            cart_id=cart.cart_id,
+            session_id=cart.session_id,
+            user_id=cart.user_id,
+            lines=[CartLineOut.of(line) for line in lines],
+            item_count=cart.item_count,
+            subtotal=json_number(subtotal(lines)),
+            updated_at=cart.updated_at,
+        )
 
 
 class OrderLineOut(Model):
@@ -209,7 +288,7 @@ class PaymentOut(Model):
     timestamp: int
 
 
-class QuoteOut(Model):
+class QuoteOut(Out):
     lines: list[CartLineOut]
     subtotal: float
     discount: float
@@ -220,8 +299,22 @@ class QuoteOut(Model):
     delivery: Delivery | None
     delivery_options: list[Delivery]
 
+    @classmethod
+    def of(cls, quote: Quote, options: list[Delivery]) -> QuoteOut:
+        return cls(
+            lines=[CartLineOut.of(line) for line in quote.lines],
+            subtotal=json_number(quote.subtotal),
+            discount=json_number(quote.discount),
+            shipping=json_number(quote.shipping),
+            tax=json_number(quote.tax),
+            total=json_number(quote.total),
+            coupon_code=quote.coupon_code,
+            delivery=quote.delivery,
+            delivery_options=options,
+        )
 
-class CouponOut(Model):
+
+class CouponOut(Out):
     code: str
     kind: CouponKind
     value: float
@@ -233,6 +326,23 @@ class CouponOut(Model):
     product_ids: list[str]
     categories: list[str]
     redeemed: int
+
+    @classmethod
+    def of(cls, state: CouponState) -> CouponOut:
+        c = state.coupon
+        return cls(
+            code=c.code,
+            kind=c.kind,
+            value=json_number(c.value),
+            min_subtotal=json_number(c.min_subtotal),
+            starts_at=c.starts_at,
+            ends_at=c.ends_at,
+            max_redemptions=c.max_redemptions,
+            per_customer_limit=c.per_customer_limit,
+            product_ids=list(c.product_ids),
+            categories=list(c.categories),
+            redeemed=len(state.redemptions),
+        )
 
 
 class OutboxMessage(Model):
@@ -248,7 +358,7 @@ class OutboxMessage(Model):
     sent_at: int | None
 
 
-class OrderOut(Model):
+class OrderOut(Out):
     order_id: str
     session_id: str | None
     user_id: str | None
@@ -268,6 +378,49 @@ class OrderOut(Model):
     created_at: int
     updated_at: int
     history: list[StatusChange]
+
+    @classmethod
+    def of(cls, order: Order) -> OrderOut:
+        return cls(
+            order_id=order.order_id,
+            session_id=order.session_id,
+            user_id=order.user_id,
+            idempotency_key=order.idempotency_key,
+            lines=[
+                OrderLineOut(
+                    product_id=line.product_id,
+                    name=line.name,
+                    quantity=line.quantity,
+                    unit_price=json_number(line.unit_price),
+                    line_total=json_number(line_total(line.unit_price, line.quantity)),
+                )
+                for line in order.lines
+            ],
+            subtotal=json_number(order.subtotal),
+            discount=json_number(order.discount),
+            shipping=json_number(order.shipping),
+            tax=json_number(order.tax),
+            total=json_number(order.total),
+            coupon_code=order.coupon_code,
+            email=order.email,
+            address=order.address,
+            delivery=order.delivery,
+            payments=[
+                PaymentOut(
+                    kind=p.kind,
+                    transaction_id=p.transaction_id,
+                    amount=json_number(p.amount),
+                    card_last4=p.card_last4,
+                    reason=p.reason,
+                    timestamp=p.timestamp,
+                )
+                for p in order.payments
+            ],
+            status=order.status,
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+            history=[StatusChange(status=status, timestamp=ts) for status, ts in order.history],
+        )
 
 
 class FieldError(Model):
@@ -302,21 +455,6 @@ class TrackOut(Model):
     errors: list[Rejected]
 
 
-class AnalyticsOut(Model):
-    model_config = Model.model_config | {"extra": "allow"}
-
-    live_users: int
-    events_per_second: float
-    orders: int
-    revenue: float
-    funnel: dict[str, int]
-    abandonment_rate: float
-    recovered_carts: int
-    top_products: list[dict[str, Any]]
-    top_categories: list[dict[str, Any]]
-    updated_at: int
-
-
 class RecommendationOut(Model):
     model_config = Model.model_config | {"extra": "allow"}
 
@@ -329,3 +467,70 @@ class RecommendationOut(Model):
 class Health(Model):
     status: str
     records_applied: int = 0
+
+
+# --- the event store's answers (`/store/*`, built by `kartshoppe.store`) ----------------------
+
+
+class SnapshotOut(Model):
+    snapshot_id: int
+    commit_time: int
+    record_count: int
+    delta_record_count: int
+    commit_kind: str
+
+
+class SnapshotsOut(Model):
+    snapshots: list[SnapshotOut]
+
+
+class HistoryPage(Model):
+    """Events of a subject, newest first: `events` are the stored events' JSON, `entries` the
+    rows they were stored in (log position and snapshot)."""
+
+    events: list[dict[str, Any]]
+    total: int
+    page: int
+    page_size: int
+    snapshot_id: int | None
+    entries: list[dict[str, Any]]
+
+
+class AsOfSnapshot(Model):
+    snapshot_id: int
+    commit_time: int
+
+
+class CartAt(AsOfSnapshot):
+    cart: CartOut
+
+
+class OrderAt(AsOfSnapshot):
+    order: OrderOut
+
+
+class ProductAt(AsOfSnapshot):
+    product: ProductOut
+
+
+class AnalyticsAt(AsOfSnapshot):
+    total_events: int
+    events_by_type: dict[str, int]
+    funnel: dict[str, int]
+    orders: int
+    cancelled_orders: int
+    revenue: float
+
+
+class ReportInfo(Model):
+    name: str
+    description: str
+
+
+class ReportsOut(Model):
+    reports: list[ReportInfo]
+
+
+class ReportOut(Model):
+    report: str
+    rows: list[dict[str, Any]]

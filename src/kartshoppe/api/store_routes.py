@@ -12,29 +12,85 @@ expired snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from kartshoppe.api.errors import error_response
 from kartshoppe.api.routes._responses import json
-from kartshoppe.api.schemas import ErrorOut
-from kartshoppe.store.audit import MAX_PAGE_SIZE, AuditQuery, history
-from kartshoppe.store.reports import REPORTS, UnknownReportError, run_report
-from kartshoppe.store.table import EventStore, SnapshotUnavailableError
-from kartshoppe.store.timetravel import analytics_at, cart_at, order_at, product_at
+from kartshoppe.api.schemas import (
+    AnalyticsAt,
+    CartAt,
+    ErrorOut,
+    HistoryPage,
+    OrderAt,
+    ProductAt,
+    ReportOut,
+    ReportsOut,
+    SnapshotsOut,
+)
+from kartshoppe.eventstore.audit import MAX_PAGE_SIZE, AuditQuery, history
+from kartshoppe.eventstore.reports import REPORTS, UnknownReportError, run_report
+from kartshoppe.eventstore.table import EventStore, SnapshotUnavailableError
+from kartshoppe.eventstore.timetravel import analytics_at, cart_at, order_at, product_at
+
+
+class StoreUnavailableError(RuntimeError):
+    pass
+
+
+class SubjectNotFoundError(LookupError):
+    """The cart, order or product did not exist yet at that snapshot."""
+
+
+def _refusal(exc: Exception) -> Response | None:
+    """The JSON error a store question ends in, or None for a fault that is not the caller's."""
+    match exc:
+        case StoreUnavailableError():
+            return error_response(503, "store_unavailable", str(exc))
+        case SnapshotUnavailableError():
+            code = "snapshot_expired" if exc.expired else "snapshot_not_found"
+            return error_response(exc.status_code, code, str(exc))
+        case UnknownReportError():
+            return error_response(404, "report_not_found", str(exc.args[0]))
+        case SubjectNotFoundError():
+            return error_response(404, "not_found", str(exc))
+        case ValueError():
+            # the store refuses a question it cannot answer (a page out of range, both a
+            # snapshotId and an asOf, ...): the caller's mistake
+            return error_response(400, "bad_request", str(exc))
+        case _:
+            return None
+
+
+class StoreRoute(APIRoute):
+    """The routes' one error boundary: what they raise is answered here, so the router works
+    the same in any app it is mounted in."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except Exception as exc:
+                refusal = _refusal(exc)
+                if refusal is None:
+                    raise
+                return refusal
+
+        return answer
+
 
 router = APIRouter(
     prefix="/store",
     tags=["event store"],
     responses={code: {"model": ErrorOut} for code in (400, 404, 410, 503)},
+    route_class=StoreRoute,
 )
-
-
-class StoreUnavailableError(RuntimeError):
-    pass
 
 
 def event_store(request: Request) -> EventStore:
@@ -45,40 +101,19 @@ def event_store(request: Request) -> EventStore:
     return store
 
 
-def _guarded(answer: Callable[[], Response]) -> Response:
-    try:
-        return answer()
-    except SnapshotUnavailableError as exc:
-        code = "snapshot_expired" if exc.expired else "snapshot_not_found"
-        return error_response(exc.status_code, code, str(exc))
-    except UnknownReportError as exc:
-        return error_response(404, "report_not_found", str(exc.args[0]))
-    except ValueError as exc:
-        return error_response(400, "bad_request", str(exc))
-
-
 def _found(kind: str, subject_id: str, state: dict[str, Any] | None) -> Response:
     """The state, or 404 when the subject did not exist yet at that snapshot."""
     if state is None:
-        return error_response(
-            404, "not_found", f"{kind} {subject_id} did not exist at that snapshot"
-        )
+        raise SubjectNotFoundError(f"{kind} {subject_id} did not exist at that snapshot")
     return json(state)
 
 
-def _store(request: Request) -> EventStore | Response:
-    try:
-        return event_store(request)
-    except StoreUnavailableError as exc:
-        return error_response(503, "store_unavailable", str(exc))
-
-
-Store = Annotated[EventStore | Response, Depends(_store)]
+Store = Annotated[EventStore, Depends(event_store)]
 SnapshotId = Annotated[int | None, Query(alias="snapshotId", ge=1)]
 AsOf = Annotated[int | None, Query(alias="asOf", ge=0, description="epoch ms")]
 
 
-@router.get("/history")
+@router.get("/history", response_model=HistoryPage)
 def get_history(
     store: Store,
     session_id: Annotated[str | None, Query(alias="sessionId", max_length=128)] = None,
@@ -93,104 +128,79 @@ def get_history(
     snapshot_id: SnapshotId = None,
 ) -> Response:
     """Events of a session, user, product or order, newest first, one page at a time."""
-    if isinstance(store, Response):
-        return store
     if not any((session_id, user_id, product_id, order_id, start, end)):
-        return error_response(
-            400, "bad_request", "give sessionId, userId, productId, orderId or from/to"
-        )
-
-    def answer() -> Response:
-        query = AuditQuery(
-            session_id=session_id,
-            user_id=user_id,
-            product_id=product_id,
-            order_id=order_id,
-            types=tuple(t.strip() for t in types.split(",") if t.strip()),
-            start=start,
-            end=end,
-            page=page,
-            page_size=page_size,
-            snapshot_id=snapshot_id,
-        )
-        return json(history(store, query).to_json())
-
-    return _guarded(answer)
+        raise ValueError("give sessionId, userId, productId, orderId or from/to")
+    query = AuditQuery(
+        session_id=session_id,
+        user_id=user_id,
+        product_id=product_id,
+        order_id=order_id,
+        types=tuple(t.strip() for t in types.split(",") if t.strip()),
+        start=start,
+        end=end,
+        page=page,
+        page_size=page_size,
+        snapshot_id=snapshot_id,
+    )
+    return json(history(store, query).to_json())
 
 
-@router.get("/snapshots")
+@router.get("/snapshots", response_model=SnapshotsOut)
 def get_snapshots(store: Store) -> Response:
     """Every retained snapshot: id, commit time (epoch ms), record count."""
-    if isinstance(store, Response):
-        return store
     return json({"snapshots": [s.to_json() for s in store.snapshots()]})
 
 
-@router.get("/state/cart/{cartId}")
+@router.get("/state/cart/{cartId}", response_model=CartAt)
 def get_cart_state(
     store: Store,
     cart_id: Annotated[str, Path(alias="cartId", max_length=128)],
     snapshot_id: SnapshotId = None,
     as_of: AsOf = None,
 ) -> Response:
-    if isinstance(store, Response):
-        return store
-    return _guarded(lambda: json(cart_at(store, cart_id, snapshot_id, as_of)))
+    return json(cart_at(store, cart_id, snapshot_id, as_of))
 
 
-@router.get("/state/order/{orderId}")
+@router.get("/state/order/{orderId}", response_model=OrderAt)
 def get_order_state(
     store: Store,
     order_id: Annotated[str, Path(alias="orderId", max_length=128)],
     snapshot_id: SnapshotId = None,
     as_of: AsOf = None,
 ) -> Response:
-    if isinstance(store, Response):
-        return store
-    return _guarded(
-        lambda: _found("order", order_id, order_at(store, order_id, snapshot_id, as_of))
-    )
+    return _found("order", order_id, order_at(store, order_id, snapshot_id, as_of))
 
 
-@router.get("/state/product/{productId}")
+@router.get("/state/product/{productId}", response_model=ProductAt)
 def get_product_state(
     store: Store,
     product_id: Annotated[str, Path(alias="productId", max_length=128)],
     snapshot_id: SnapshotId = None,
     as_of: AsOf = None,
 ) -> Response:
-    if isinstance(store, Response):
-        return store
 
-    return _guarded(
-        lambda: _found("product", product_id, product_at(store, product_id, snapshot_id, as_of))
-    )
+    return _found("product", product_id, product_at(store, product_id, snapshot_id, as_of))
 
 
-@router.get("/state/analytics")
+@router.get("/state/analytics", response_model=AnalyticsAt)
 def get_analytics_state(
     store: Store, snapshot_id: SnapshotId = None, as_of: AsOf = None
 ) -> Response:
-    if isinstance(store, Response):
-        return store
-    return _guarded(lambda: json(analytics_at(store, snapshot_id, as_of)))
+    return json(analytics_at(store, snapshot_id, as_of))
 
 
-@router.get("/reports")
+@router.get("/reports", response_model=ReportsOut)
 def list_reports() -> Response:
     return json(
         {"reports": [{"name": n, "description": r.description} for n, r in REPORTS.items()]}
     )
 
 
-@router.get("/reports/{name}")
+@router.get("/reports/{name}", response_model=ReportOut)
 def get_report(
     store: Store,
     name: Annotated[str, Path(max_length=64)],
     snapshot_id: SnapshotId = None,
 ) -> Response:
-    if isinstance(store, Response):
-        return store
-    return _guarded(
-        lambda: json({"report": name, "rows": run_report(store, name, snapshot_id).to_pylist()})
-    )
+    rows = run_report(store, name, snapshot_id).to_pylist()
+    return json({"report": name, "rows": rows})

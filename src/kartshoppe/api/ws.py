@@ -11,13 +11,22 @@ import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
 
-from kartshoppe.api.hub import CHANNELS, Connection, message
-from kartshoppe.api.platform import Platform
+from kartshoppe.api.deps import Platform
+from kartshoppe.api.hub import Connection, message
+from kartshoppe.api.messages import (
+    AddToCartCommand,
+    Ping,
+    RemoveFromCartCommand,
+    SubscribeCommand,
+    TrackCommand,
+    UpdateQuantityCommand,
+    parse_command,
+)
+from kartshoppe.api.schemas import CartOut
 from kartshoppe.api.ws_guard import CLOSE_POLICY, message_budget, over_budget, socket_refusal
 from kartshoppe.domain.cart import cart_id_for
 from kartshoppe.domain.errors import DomainError
-from kartshoppe.domain.views import cart_view
-from kartshoppe.events import MAX_QUANTITY, Id, now_ms
+from kartshoppe.events import Id, now_ms
 
 router = APIRouter()
 ANONYMOUS = "anonymous"
@@ -44,50 +53,29 @@ async def _next_text(websocket: WebSocket) -> str | None:
     return text if isinstance(text, str) else None
 
 
-def _quantity(msg: dict[str, Any]) -> int:
-    quantity = msg.get("quantity", 1)
-    if not isinstance(quantity, int) or isinstance(quantity, bool):
-        raise DomainError("validation_error", "quantity must be a whole number", "quantity")
-    if not 1 <= quantity <= MAX_QUANTITY:
-        raise DomainError("line_limit", f"quantity must be 1 to {MAX_QUANTITY}", "quantity")
-    return quantity
-
-
-def _product_id(msg: dict[str, Any]) -> str:
-    product_id = msg.get("productId")
-    if not isinstance(product_id, str) or not product_id:
-        raise DomainError("validation_error", "productId is required", "productId")
-    return product_id
-
-
 async def _handle(p: Platform, conn: Connection, msg: dict[str, Any]) -> None:
-    kind = msg.get("type")
     service, sid, uid = p.service, conn.session_id, conn.user_id
-    if kind == "PING":
-        p.hub.send([conn], message("PONG"))
-    elif kind == "ADD_TO_CART":
-        await service.add_to_cart(sid, uid, _product_id(msg), _quantity(msg))
-    elif kind == "REMOVE_FROM_CART":
-        await service.remove_from_cart(sid, uid, _product_id(msg))
-    elif kind == "UPDATE_QUANTITY":
-        await service.change_quantity(sid, uid, _product_id(msg), _quantity(msg))
-    elif kind == "TRACK":
-        event = msg.get("event")
-        result = await service.track(
-            [{**event, "sessionId": sid} if isinstance(event, dict) else event]
-        )
-        if result.rejections:
-            rejection = result.rejections[0]
-            p.hub.send([conn], message("ERROR", error=rejection.reason, details=rejection.details))
-    elif kind in ("SUBSCRIBE", "UNSUBSCRIBE"):
-        channel = msg.get("channel")
-        if channel not in CHANNELS:
-            raise DomainError("validation_error", f"channel must be one of {sorted(CHANNELS)}")
-        p.hub.subscribe(conn, str(channel), kind == "SUBSCRIBE")
-        if channel == "analytics" and kind == "SUBSCRIBE":
-            p.hub.send([conn], message("ANALYTICS", analytics=p.live.analytics))
-    else:
-        raise DomainError("unknown_message", f"unknown message type {kind!r}", "type")
+    match parse_command(msg):
+        case Ping():
+            p.hub.send([conn], message("PONG"))
+        case AddToCartCommand(product_id=product_id, quantity=quantity):
+            await service.add_to_cart(sid, uid, product_id, quantity)
+        case RemoveFromCartCommand(product_id=product_id):
+            await service.remove_from_cart(sid, uid, product_id)
+        case UpdateQuantityCommand(product_id=product_id, quantity=quantity):
+            await service.change_quantity(sid, uid, product_id, quantity)
+        case TrackCommand(event=event):
+            result = await service.track(
+                [{**event, "sessionId": sid} if isinstance(event, dict) else event]
+            )
+            if result.rejections:
+                rejection = result.rejections[0]
+                error = message("ERROR", error=rejection.reason, details=rejection.details)
+                p.hub.send([conn], error)
+        case SubscribeCommand(type=kind, channel=channel):
+            p.hub.subscribe(conn, channel, kind == "SUBSCRIBE")
+            if channel == "analytics" and kind == "SUBSCRIBE":
+                p.hub.send([conn], message("ANALYTICS", analytics=p.live.analytics))
 
 
 @router.websocket("/ecommerce/{session_id}/{user_id}")
@@ -106,7 +94,7 @@ async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) ->
     p.hub.register(conn)
     pump = asyncio.create_task(conn.pump())
     state = p.service.state
-    cart = cart_view(state.cart(cart_id_for(session_id, uid)), state.products, now_ms())
+    cart = CartOut.of(state.cart(cart_id_for(session_id, uid)), state.products, now_ms()).to_json()
     p.hub.send([conn], message("CONNECTED", sessionId=session_id, userId=uid))
     p.hub.send([conn], message("CART_UPDATED", cart=cart))
     try:

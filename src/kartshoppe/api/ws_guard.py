@@ -46,7 +46,7 @@ def message_budget(websocket: WebSocket) -> TokenBucket | None:
 
 def over_budget(websocket: WebSocket, budget: TokenBucket | None) -> bool:
     """Spend one message of the budget; True (and counted) when there is none left."""
-    if budget is None or not budget.take():
+    if budget is None or budget.take_or_wait() == 0:
         return False
     metrics: Metrics = websocket.app.state.metrics
     metrics.ws_closed_for_flooding.inc()

@@ -1,101 +1,27 @@
-"""The shop's fold of the log: tails the topics, applies each event to `ShopState`, tells listeners.
+"""The shop's state, folded from the log: `ShopState` kept current by a `LogFollower`.
 
-On start it reads the log from the beginning (the rebuild), and reports ready once it has
-reached the end offsets it saw at start. Commands wait on `wait_applied` so a caller reads its
-own writes: an acknowledged command is already visible in every view of this process.
+Commands wait on `wait_applied`, so an acknowledged command is already visible in the state and
+in every view that listens to this projection.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import Awaitable, Callable, Sequence
-
+from kartshoppe.application.follower import LogFollower
 from kartshoppe.domain.state import ShopState
-from kartshoppe.events import Event, EventValidationError, Topic, decode_event
-from kartshoppe.log.port import EventLog, Record
-
-log = logging.getLogger(__name__)
-
-Listener = Callable[[Record, Event], Awaitable[None] | None]
-
-POLL_TIMEOUT_S = 0.2
-"""How long an idle poll waits; also the longest `stop` waits for the poll in flight."""
+from kartshoppe.eventlog.port import EventLog, Record
+from kartshoppe.events import Event, Topic
 
 STATE_TOPICS: tuple[str, ...] = (Topic.PRODUCT_UPDATES, Topic.INVENTORY_UPDATES, Topic.EVENTS)
 """Catalog first: a cart line read on rebuild finds its product's name."""
 
 
-class Projection:
-    def __init__(self, event_log: EventLog, topics: Sequence[str] = STATE_TOPICS) -> None:
+class Projection(LogFollower):
+    """Folds each event into `state` before any listener hears of it."""
+
+    def __init__(self, event_log: EventLog) -> None:
+        super().__init__(event_log, STATE_TOPICS)
         self.state = ShopState()
-        self._log = event_log
-        self._topics = tuple(topics)
-        self._applied: dict[tuple[str, int], int] = {}
-        self._progress = asyncio.Condition()
-        self._listeners: list[Listener] = []
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-        self._start_ends: dict[tuple[str, int], int] = {}
-        self.ready = asyncio.Event()
-        self.records_applied = 0
+        self.subscribe(self._fold)
 
-    def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
-
-    async def start(self) -> None:
-        for topic in self._topics:
-            for partition, end in (await self._log.end_offsets(topic)).items():
-                if end > 0:
-                    self._start_ends[(topic, partition)] = end
-        if not self._start_ends:
-            self.ready.set()
-        self._task = asyncio.create_task(self._run(), name="projection")
-
-    async def stop(self) -> None:
-        """Stop once the poll in flight has returned. Cancelling it instead would leave the
-        adapter's reader thread on a connection that closing the consumer then closes under it
-        (a segfault with SQLite)."""
-        self._stopping = True
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    def caught_up_with_start(self) -> bool:
-        return all(self._applied.get(tp, 0) >= end for tp, end in self._start_ends.items())
-
-    async def wait_applied(self, records: Sequence[Record]) -> None:
-        """Return once every record in `records` has been applied to the state."""
-
-        def done() -> bool:
-            return all(self._applied.get((r.topic, r.partition), 0) > r.offset for r in records)
-
-        async with self._progress:
-            await self._progress.wait_for(done)
-
-    async def _run(self) -> None:
-        async with self._log.consumer(self._topics) as consumer:
-            while not self._stopping:
-                records = await consumer.poll(max_records=2000, timeout=POLL_TIMEOUT_S)
-                for record in records:
-                    await self._apply(record)
-                if records:
-                    async with self._progress:
-                        self._progress.notify_all()
-                if not self.ready.is_set() and self.caught_up_with_start():
-                    self.ready.set()
-
-    async def _apply(self, record: Record) -> None:
-        self._applied[(record.topic, record.partition)] = record.offset + 1
-        self.records_applied += 1
-        try:
-            event = decode_event(record.value)
-        except EventValidationError as exc:
-            log.warning("skipping undecodable record %s@%d: %s", record.topic, record.offset, exc)
-            return
+    def _fold(self, _: Record, event: Event) -> None:
         self.state.apply(event)
-        for listener in self._listeners:
-            result = listener(record, event)
-            if result is not None:
-                await result

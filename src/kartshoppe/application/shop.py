@@ -8,7 +8,7 @@ and the keys; the rules themselves are the domain's.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -35,21 +35,19 @@ from kartshoppe.domain.orders import Order
 from kartshoppe.domain.payment import Card, Outcome
 from kartshoppe.domain.pricing import price_lines, require_sold
 from kartshoppe.domain.state import ShopState
+from kartshoppe.eventlog.port import EventLog, Message
 from kartshoppe.events import (
+    CATALOG_EVENTS,
     TRACKING_TYPES,
     BaseEvent,
     Coupon,
     Delivery,
     Event,
     EventValidationError,
-    FlashSaleEnded,
-    FlashSaleStarted,
     InventoryAlert,
     InventoryChanged,
     OrderStatus,
-    PriceChanged,
     Product,
-    ProductLaunched,
     Topic,
     encode_event,
     event_key,
@@ -57,14 +55,11 @@ from kartshoppe.events import (
     now_ms,
     parse_event,
 )
-from kartshoppe.log.port import EventLog, Message
-
-CATALOG_TYPES = (ProductLaunched, PriceChanged, FlashSaleStarted, FlashSaleEnded)
 
 
 def route(event: BaseEvent) -> Message:
     """The topic and key an event is appended under (docs/ARCHITECTURE.md, Topics)."""
-    if isinstance(event, CATALOG_TYPES):
+    if isinstance(event, CATALOG_EVENTS):
         return Message(Topic.PRODUCT_UPDATES, event.product_id, encode_event(event))
     if isinstance(event, InventoryChanged | InventoryAlert):
         return Message(Topic.INVENTORY_UPDATES, event.product_id, encode_event(event))
@@ -272,12 +267,19 @@ class ShopService:
         return found
 
     async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
+        return await self._decide_order(
+            order_id,
+            lambda order, meta: orders.decide_status(order, status, self.state.stock, meta),
+        )
+
+    async def _decide_order(
+        self, order_id: str, decide: Callable[[Order, Meta], list[Event]]
+    ) -> Order:
         order = self.order(order_id)
         product_keys = [f"product:{line.product_id}" for line in order.lines]
         async with self._locks.hold([f"order:{order_id}", *product_keys]):
             order = self.order(order_id)
-            meta = Meta(now_ms(), order.session_id, order.user_id)
-            await self._commit(orders.decide_status(order, status, self.state.stock, meta))
+            await self._commit(decide(order, Meta(now_ms(), order.session_id, order.user_id)))
             return self.order(order_id)
 
     async def expire_reservation(self, order_id: str) -> None:

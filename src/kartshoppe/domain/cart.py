@@ -25,6 +25,7 @@ from kartshoppe.events import (
     Event,
     Product,
     RemoveFromCart,
+    owner_key,
 )
 
 MAX_LINES = 50
@@ -48,7 +49,7 @@ class Cart:
 
 def cart_id_for(session_id: str | None, user_id: str | None) -> str:
     """The user's cart when signed in, else the session's."""
-    cart_id = user_id or session_id
+    cart_id = owner_key(user_id, session_id)
     if not cart_id:
         raise DomainError("validation_error", "a sessionId or userId is required", "sessionId")
     return cart_id

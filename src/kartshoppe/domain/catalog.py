@@ -12,6 +12,7 @@ from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.meta import Meta
 from kartshoppe.domain.money import HUNDRED, apply_rate, percent
 from kartshoppe.events import (
+    CATALOG_EVENTS,
     Event,
     FlashSale,
     FlashSaleEnded,
@@ -106,7 +107,7 @@ def decide_end_flash_sale(product: Product, meta: Meta) -> list[Event]:
 
 def evolve_product(product: Product | None, event: Event) -> Product | None:
     match event:
-        case ProductLaunched() | PriceChanged() | FlashSaleStarted() | FlashSaleEnded():
+        case _ if isinstance(event, CATALOG_EVENTS):
             return event.product
         case _:
             return product

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.meta import Meta
-from kartshoppe.events import Event, InventoryChanged, ProductLaunched
+from kartshoppe.events import Event, InventoryChanged, InventoryReason, ProductLaunched
 
 LOW_STOCK_THRESHOLD = 10
 MAX_RESTOCK = 100_000
-
-Reason = Literal["RESTOCK", "RESERVED", "RELEASED", "SOLD", "ADJUSTMENT", "INITIAL"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +30,7 @@ class StockLevel:
         return self.stock - self.reserved
 
 
-def inventory_event(level: StockLevel, reason: Reason, meta: Meta) -> InventoryChanged:
+def inventory_event(level: StockLevel, reason: InventoryReason, meta: Meta) -> InventoryChanged:
     available = level.available
     return InventoryChanged(
         product_id=level.product_id,

@@ -15,45 +15,20 @@ from kartshoppe.domain.coupons import CouponState, evolve_coupon
 from kartshoppe.domain.inventory import StockLevel, evolve_stock
 from kartshoppe.domain.orders import Order, evolve_order
 from kartshoppe.events import (
+    CART_EVENTS,
+    CATALOG_EVENTS,
+    COUPON_EVENTS,
+    ORDER_EVENTS,
     AddToCart,
-    CartCleared,
     CartMerged,
-    CartQuantityChanged,
     CouponCreated,
-    CouponRedeemed,
-    CouponReleased,
     Event,
-    FlashSaleEnded,
-    FlashSaleStarted,
     InventoryChanged,
     OrderPlaced,
     OrdersClaimed,
-    OrderStatusChanged,
-    PaymentCaptured,
-    PaymentDeclined,
-    PriceChanged,
     Product,
-    ProductLaunched,
-    RefundRecorded,
-    RemoveFromCart,
+    event_key,
 )
-
-CART_EVENTS = (AddToCart, RemoveFromCart, CartQuantityChanged, CartCleared, CartMerged)
-CATALOG_EVENTS = (ProductLaunched, PriceChanged, FlashSaleStarted, FlashSaleEnded)
-ORDER_EVENTS = (
-    OrderPlaced,
-    OrderStatusChanged,
-    PaymentCaptured,
-    PaymentDeclined,
-    RefundRecorded,
-    CouponRedeemed,
-)
-COUPON_EVENTS = (CouponCreated, CouponRedeemed, CouponReleased)
-
-
-def cart_key(event: Event) -> str | None:
-    """The cart an event belongs to: the user's if it names one, else the session's."""
-    return event.user_id or event.session_id
 
 
 @dataclass
@@ -87,7 +62,7 @@ class ShopState:
         return self.carts.get(cart_id) or empty_cart(cart_id)
 
     def _apply_cart(self, event: Event) -> None:
-        key = cart_key(event)
+        key = event_key(event)
         if key is None:
             return
         names = {}

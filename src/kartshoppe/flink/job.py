@@ -58,10 +58,11 @@ from kartshoppe.flink.keyed import NO_TIME, BroadcastMirror, KeyedCore, Router, 
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.model import Processor
 
-log = logging.getLogger("kartshoppe.flink.job")
+logger = logging.getLogger("kartshoppe.flink.job")
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_JARS_DIR = Path(os.environ.get("KARTSHOPPE_CACHE", REPO_ROOT / ".cache")) / "flink" / "jars"
+DEFAULT_JARS_DIR = REPO_ROOT / ".cache" / "flink" / "jars"
+"""Where `scripts/install-flink.sh` puts the jars by default; the launcher passes its cache's."""
 OUTPUT_TOPICS = tuple(t.value for t in Topic if t is not Topic.DLQ)
 """Every topic a processor may emit to; the DLQ is written by the API only."""
 BROADCAST_STATE = MapStateDescriptor("broadcast", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
@@ -309,7 +310,7 @@ def configuration(args: argparse.Namespace) -> Configuration:
         restore = latest_checkpoint(checkpoints)
     if restore is not None:
         settings["execution.state-recovery.path"] = restore.resolve().as_uri()
-        log.info("restoring from %s", restore)
+        logger.info("restoring from %s", restore)
     for key, value in settings.items():
         conf.set_string(key, value)
     return conf
@@ -364,7 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     _embedded_python_path()
     result = build(args).execute()
-    log.info("job %s running", result.get_job_client().get_job_id())
+    logger.info("job %s running", result.get_job_client().get_job_id())
     result.wait()
     return 0
 

@@ -40,7 +40,7 @@ import orjson
 from kartshoppe.events import BaseEvent, Event, EventValidationError, decode_event
 from kartshoppe.processors.model import Context, OutputIds, Processor
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 KEY_SEP: Final = "\x1f"
 NO_TIME: Final = -(2**62)
@@ -65,7 +65,7 @@ def _decode(raw: str | bytes) -> Event | None:
         return decode_event(raw)
     except EventValidationError as exc:
         # the log only takes validated events; a bad record is a writer bug, not input
-        log.error("undecodable record skipped: %s", exc)
+        logger.error("undecodable record skipped: %s", exc)
         return None
 
 
@@ -229,7 +229,9 @@ class KeyedCore:
             return method(state, arg, ctx), True
         except Exception:
             # a processor bug must not stop the job (as in the embedded runner): skip the input
-            log.exception("processor call failed for key %r at %d, skipped", ctx.key, ctx.timestamp)
+            logger.exception(
+                "processor call failed for key %r at %d, skipped", ctx.key, ctx.timestamp
+            )
             del ctx.outputs[mark:]
             self.failed += 1
             return state, False

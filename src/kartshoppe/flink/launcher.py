@@ -18,12 +18,13 @@ A Flink 2.0 cluster (the same file; the workers need `kartshoppe`, pydantic and 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
+
+from kartshoppe.config import Settings
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[3]
 INSTALL_SCRIPT: Final = REPO_ROOT / "scripts" / "install-flink.sh"
@@ -32,8 +33,7 @@ FLINK_VERSION: Final = "2.0.2"
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("KARTSHOPPE_CACHE")
-    return (Path(root) if root else REPO_ROOT / ".cache") / "flink"
+    return Settings().cache_dir / "flink"
 
 
 def flink_python() -> Path:
@@ -64,7 +64,7 @@ def flink_job_main(argv: Sequence[str]) -> int:
     except FlinkInstallError as exc:
         print(exc, file=sys.stderr)
         return 2
-    command = [str(flink_python()), str(JOB_FILE), *argv]
+    command = [str(flink_python()), str(JOB_FILE), "--jars-dir", str(jars_dir()), *argv]
     try:
         return subprocess.call(command)
     except KeyboardInterrupt:

@@ -1,12 +1,12 @@
 """The Flink SQL the job runs: the Kafka source and sinks, and the Paimon event table.
 
-Kept free of PyFlink and of pypaimon (neither is in both venvs), so the Paimon table written
-here must match `kartshoppe.store.table` by construction: `PAIMON_COLUMNS`, the primary key,
-the partitioning and `PAIMON_TABLE_OPTIONS` are checked against it by a unit test.
+Kept free of PyFlink and of pypaimon (neither is in both venvs); the Paimon table comes from
+`kartshoppe.eventstore.schema`, the definition `eventstore.table` creates too (a unit test
+checks the table pypaimon creates against the DDL rendered here).
 
 The source reads every topic a processor or the store needs with per-partition watermarks. A
 record's event time is `model.event_time`: its `timestamp` field, but never later than its
-Kafka timestamp (the append time). Rows for the event table follow `store.sink.records_to_rows`.
+Kafka timestamp (the append time). Event-table rows follow `eventstore.sink.records_to_rows`.
 """
 
 from __future__ import annotations
@@ -15,38 +15,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from kartshoppe.eventstore import schema
+
 Delivery = Literal["at-least-once", "exactly-once"]
 
 SOURCE_TABLE: Final = "kafka_in"
 CATALOG: Final = "kartshoppe_store"
-DATABASE: Final = "kartshoppe"
-TABLE: Final = "ecommerce_events"
-STORED_TOPICS: Final = ("ecommerce_events", "product_updates", "inventory_updates")
-PAIMON_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
-    ("dt", "STRING NOT NULL"),
-    ("event_id", "STRING NOT NULL"),
-    ("event_type", "STRING"),
-    ("session_id", "STRING"),
-    ("user_id", "STRING"),
-    ("product_id", "STRING"),
-    ("order_id", "STRING"),
-    ("timestamp", "BIGINT"),
-    ("payload", "STRING"),
-    ("topic", "STRING"),
-    ("log_partition", "INT"),
-    ("log_offset", "BIGINT"),
-    ("log_timestamp", "BIGINT"),
+DATABASE: Final = schema.DATABASE
+TABLE: Final = schema.TABLE
+STORED_TOPICS: Final = schema.STORED_TOPICS
+PAIMON_COLUMNS: Final[tuple[tuple[str, str], ...]] = tuple(
+    (c.name, c.type if c.nullable else f"{c.type} NOT NULL") for c in schema.COLUMNS
 )
-PAIMON_PRIMARY_KEY: Final = ("dt", "event_id")
-PAIMON_PARTITION: Final = ("dt",)
-PAIMON_TABLE_OPTIONS: Final[Mapping[str, str]] = {
-    "bucket": "4",
-    "file.format": "parquet",
-    "snapshot.num-retained.min": "10",
-    "snapshot.num-retained.max": "1000",
-    "snapshot.time-retained": "7 d",
-    "num-sorted-run.compaction-trigger": "5",
-}
+PAIMON_PRIMARY_KEY: Final = schema.PRIMARY_KEY
+PAIMON_PARTITION: Final = schema.PARTITION
+PAIMON_TABLE_OPTIONS: Final[Mapping[str, str]] = schema.TABLE_OPTIONS
 """Used only when this job creates the table; an existing table keeps its own options."""
 
 TRANSACTION_TIMEOUT_MS: Final = 900_000
@@ -159,7 +142,7 @@ def _text(path: str) -> str:
 
 
 def store_insert() -> str:
-    """Rows as `store.sink.records_to_rows` builds them (the payload is the record verbatim)."""
+    """Rows as `eventstore.sink.records_to_rows` builds them (the payload verbatim)."""
     # Flink SQL has no TIMESTAMP_LTZ -> epoch-millis cast; seconds and millis via UTC text
     append_ms = (
         "(UNIX_TIMESTAMP(DATE_FORMAT(`append_ts`, 'yyyy-MM-dd HH:mm:ss')) * 1000"

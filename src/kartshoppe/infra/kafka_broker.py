@@ -36,6 +36,8 @@ from typing import Self
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
+from kartshoppe.config import Settings
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 POM = REPO_ROOT / "deploy" / "kafka" / "pom.xml"
 CACHE_ENV = "KARTSHOPPE_CACHE"
@@ -65,8 +67,7 @@ class KafkaBrokerError(RuntimeError):
 
 def cache_dir() -> Path:
     """Where the broker's jars and the command line's broker live."""
-    root = os.environ.get(CACHE_ENV)
-    return (Path(root) if root else REPO_ROOT / ".cache") / "kafka"
+    return Settings().cache_dir / "kafka"
 
 
 def libs_dir(cache: Path | None = None) -> Path:

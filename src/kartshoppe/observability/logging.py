@@ -7,7 +7,6 @@ every line logged while serving a request carries them without being passed arou
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from contextvars import ContextVar
 from typing import Any
@@ -25,9 +24,9 @@ def _add_request_context(_: Any, __: str, event: dict[str, Any]) -> dict[str, An
     return event
 
 
-def configure_logging(level: str | None = None) -> None:
+def configure_logging(level: str = "info") -> None:
     """JSON lines for structlog and for the standard `logging` records of every library."""
-    name = (level or os.environ.get("KARTSHOPPE_LOG_LEVEL", "info")).upper()
+    name = level.upper()
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         _add_request_context,

@@ -9,7 +9,6 @@ of the view update that pushes the event to WebSocket clients is made its child.
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from typing import Final
 
@@ -44,8 +43,8 @@ def _exporter(name: str) -> SpanExporter:
 class Tracing:
     """The app's tracer plus the append contexts waiting for their events' push."""
 
-    def __init__(self, exporter: str | None = None) -> None:
-        name = (exporter or os.environ.get("KARTSHOPPE_OTEL_EXPORTER", "none")).lower()
+    def __init__(self, exporter: str = "none") -> None:
+        name = exporter.lower()
         if name not in EXPORTERS:
             raise ValueError(f"KARTSHOPPE_OTEL_EXPORTER must be one of {EXPORTERS}, not {name!r}")
         self.enabled = name != "none"

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final, TypedDict
+from typing import TypedDict
 
 from kartshoppe.events import (
     MAX_QUANTITY,
+    SHOPPER_EVENTS,
     AddToCart,
     CartAbandoned,
     CartCleared,
@@ -34,32 +35,12 @@ from kartshoppe.events import (
     CheckoutStarted,
     Event,
     OrderPlaced,
-    PageView,
-    ProductClick,
-    ProductView,
     RemoveFromCart,
-    Search,
     Topic,
     event_key,
     in_cents,
 )
 from kartshoppe.processors.model import Context, Processor
-
-ACTIVITY: Final = (
-    PageView,
-    ProductView,
-    ProductClick,
-    Search,
-    AddToCart,
-    RemoveFromCart,
-    CartQuantityChanged,
-    CartCleared,
-    CartMerged,
-    CheckoutStarted,
-    CheckoutFailed,
-    OrderPlaced,
-)
-"""The shopper's own events; processor outputs on the same key are not a return."""
 
 
 class CartState(TypedDict):
@@ -93,7 +74,7 @@ class AbandonedCarts(Processor[CartState]):
     input_topics = (Topic.EVENTS.value,)
 
     def key(self, event: Event) -> str | None:
-        return event_key(event) if isinstance(event, ACTIVITY) else None
+        return event_key(event) if isinstance(event, SHOPPER_EVENTS) else None
 
     def keys(self, event: Event) -> tuple[str, ...]:
         key = self.key(event)

@@ -37,6 +37,7 @@ from typing import Any, Final, TypedDict
 
 from kartshoppe.events import (
     AddToCart,
+    Analytics,
     AnalyticsUpdated,
     CartAbandoned,
     CartMerged,
@@ -51,7 +52,9 @@ from kartshoppe.events import (
     RemoveFromCart,
     ReservationExpired,
     Search,
+    TopCategory,
     Topic,
+    TopProduct,
     in_cents,
     json_number,
 )
@@ -230,26 +233,28 @@ class LiveAnalytics(Processor[AnalyticsState]):
         recent = sum(n for s, n in state["seconds"].items() if int(s) * 1000 < ts)
         carted = state["funnel"]["carts"]
         products = ranked(state["products"], ts, self.half_life_ms, self.top)
-        return {
-            "liveUsers": live,
-            "eventsPerSecond": round(recent / EPS_WINDOW_S, 2),
-            "totalEvents": state["events"],
-            "orders": state["orders"],
-            "revenue": json_number(Decimal(state["revenue"]) / 100),
-            "funnel": dict(state["funnel"]),
-            "abandonedCarts": state["abandoned"],
-            "abandonmentRate": round(min(state["abandoned"] / carted, 1.0), 4) if carted else 0.0,
-            "recoveredCarts": state["recovered"],
-            "topProducts": [
-                {"productId": p, "name": catalog_entry(ctx.broadcast, p).get("name", p), "score": s}
+        return Analytics(
+            live_users=live,
+            events_per_second=round(recent / EPS_WINDOW_S, 2),
+            total_events=state["events"],
+            orders=state["orders"],
+            revenue=json_number(Decimal(state["revenue"]) / 100),
+            funnel=dict(state["funnel"]),
+            abandoned_carts=state["abandoned"],
+            abandonment_rate=round(min(state["abandoned"] / carted, 1.0), 4) if carted else 0.0,
+            recovered_carts=state["recovered"],
+            top_products=tuple(
+                TopProduct(
+                    product_id=p, name=catalog_entry(ctx.broadcast, p).get("name", p), score=s
+                )
                 for p, s in products
-            ],
-            "topCategories": [
-                {"category": c, "score": s}
+            ),
+            top_categories=tuple(
+                TopCategory(category=c, score=s)
                 for c, s in ranked(state["categories"], ts, self.half_life_ms, self.top)
-            ],
-            "updatedAt": ts,
-        }
+            ),
+            updated_at=ts,
+        ).to_json()
 
     def _forget_old(self, state: AnalyticsState, ts: int) -> None:
         oldest_second = ts // 1000 - EPS_WINDOW_S

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Final, Literal, TypedDict
 
 from kartshoppe.events import (
+    AlertLevel,
     CheckoutFailed,
     Event,
     InventoryAlert,
@@ -39,7 +40,6 @@ from kartshoppe.events import (
 from kartshoppe.processors.model import Context, Processor
 
 Level = Literal["OK", "LOW", "OUT"]
-AlertLevel = Literal["LOW_STOCK", "SOLD_OUT", "BACK_IN_STOCK"]
 
 
 class LevelState(TypedDict):

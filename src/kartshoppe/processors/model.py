@@ -34,12 +34,10 @@ from typing import Any, Final, Generic, TypedDict, TypeVar, cast
 import orjson
 
 from kartshoppe.events import (
+    CATALOG_EVENTS,
     BaseEvent,
     Event,
-    FlashSaleEnded,
-    FlashSaleStarted,
     InventoryChanged,
-    PriceChanged,
     ProductLaunched,
     Topic,
     encode_event,
@@ -200,7 +198,7 @@ def _copy_entry(broadcast: Mapping[str, Any], product_id: str) -> CatalogEntry:
 
 def apply_catalog_event(event: Event, broadcast: MutableMapping[str, Any]) -> None:
     """Keep `broadcast[product_id]` a `CatalogEntry`: use it as (part of) `on_broadcast`."""
-    if isinstance(event, ProductLaunched | PriceChanged | FlashSaleStarted | FlashSaleEnded):
+    if isinstance(event, CATALOG_EVENTS):
         product = event.product
         entry = _copy_entry(broadcast, product.id)
         entry["name"] = product.name

@@ -24,6 +24,7 @@ from kartshoppe.events import (
     ProductView,
     RemoveFromCart,
     Topic,
+    event_key,
 )
 from kartshoppe.processors.model import CATALOG_TOPICS, GLOBAL_KEY, Context, Processor
 from kartshoppe.processors.recommender import (
@@ -53,7 +54,7 @@ class RecommendationsProcessor(Processor[RecommenderState]):
         self.config = config or RecommenderConfig()
 
     def key(self, event: Event) -> str | None:
-        if isinstance(event, SHOPPER_EVENTS) and (event.user_id or event.session_id):
+        if isinstance(event, SHOPPER_EVENTS) and event_key(event):
             return GLOBAL_KEY
         return None
 
@@ -64,7 +65,7 @@ class RecommendationsProcessor(Processor[RecommenderState]):
         self, state: RecommenderState, event: Event, ctx: Context
     ) -> RecommenderState | None:
         for rec in state.observe(event, Catalog(ctx.broadcast), ctx.timestamp):
-            ctx.emit(Topic.RECOMMENDATIONS.value, rec.user_id or rec.session_id, rec)
+            ctx.emit(Topic.RECOMMENDATIONS.value, event_key(rec), rec)
             ctx.emit(Topic.FANOUT.value, rec.session_id, rec)
         return state
 

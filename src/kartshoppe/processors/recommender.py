@@ -64,23 +64,22 @@ import math
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from kartshoppe.events import (
+    CATALOG_EVENTS,
     AddToCart,
     BaseEvent,
     CartCleared,
     CartMerged,
     Event,
-    FlashSaleEnded,
-    FlashSaleStarted,
     OrderPlaced,
-    PriceChanged,
     ProductClick,
-    ProductLaunched,
     ProductView,
     Recommendation,
+    RecommendationKind,
     RemoveFromCart,
+    event_key,
     json_number,
 )
 from kartshoppe.processors.model import (
@@ -89,8 +88,6 @@ from kartshoppe.processors.model import (
     catalog_entry,
     iter_catalog,
 )
-
-Kind = Literal["PERSONAL", "BOUGHT_TOGETHER", "NEXT_BEST_OFFER", "TRENDING"]
 
 DAY_MS: Final = 24 * 3600 * 1000
 HOUR_MS: Final = 3600 * 1000
@@ -129,7 +126,7 @@ ORIGINAL_PRICE: Final = "originalPrice"
 def apply_catalog_update(event: Event, broadcast: MutableMapping[str, Any]) -> None:
     """The shared catalog entry (`model.apply_catalog_event`) plus the original price."""
     apply_catalog_event(event, broadcast)
-    if isinstance(event, ProductLaunched | PriceChanged | FlashSaleStarted | FlashSaleEnded):
+    if isinstance(event, CATALOG_EVENTS):
         product = event.product
         entry = dict(broadcast[product.id])
         entry[ORIGINAL_PRICE] = json_number(max(product.original_price, product.price))
@@ -349,7 +346,7 @@ class RecommenderState:
     def observe(self, event: BaseEvent, catalog: Catalog, at: int) -> list[Recommendation]:
         """Learn from one shopper event at event time `at`; the recommendations whose list
         changed because of it."""
-        key = event.user_id or event.session_id
+        key = event_key(event)
         if key is None:
             return []
         if isinstance(event, CartMerged):
@@ -376,7 +373,7 @@ class RecommenderState:
             return []
         return self._emit(event, shopper, catalog, added, at)
 
-    def recommend(self, key: str, catalog: Catalog, at: int) -> tuple[Kind, Scored]:
+    def recommend(self, key: str, catalog: Catalog, at: int) -> tuple[RecommendationKind, Scored]:
         """The shopper's current main list: PERSONAL, or TRENDING when evidence is missing."""
         return self._main_list(self.shoppers.get(key) or Shopper(), catalog, at)
 
@@ -623,7 +620,7 @@ class RecommenderState:
     def _emit(
         self, event: BaseEvent, shopper: Shopper, catalog: Catalog, added: str | None, at: int
     ) -> list[Recommendation]:
-        out: list[tuple[Kind, Scored, str]] = []
+        out: list[tuple[RecommendationKind, Scored, str]] = []
         kind, main = self._main_list(shopper, catalog, at)
         out.append((kind, main, self._reason(kind, main, shopper, catalog)))
         if added is not None:
@@ -658,13 +655,17 @@ class RecommenderState:
         """The documented confidence of a list (module docstring), rounded to 4 places."""
         return round(_shrunk(scored.probability, scored.evidence, self.config.evidence_prior), 4)
 
-    def _main_list(self, shopper: Shopper, catalog: Catalog, at: int) -> tuple[Kind, Scored]:
+    def _main_list(
+        self, shopper: Shopper, catalog: Catalog, at: int
+    ) -> tuple[RecommendationKind, Scored]:
         personal = self._personal(shopper, catalog, at)
         if personal.ids:
             return "PERSONAL", personal
         return "TRENDING", self._trending(shopper, catalog, at)
 
-    def _reason(self, kind: Kind, scored: Scored, shopper: Shopper, catalog: Catalog) -> str:
+    def _reason(
+        self, kind: RecommendationKind, scored: Scored, shopper: Shopper, catalog: Catalog
+    ) -> str:
         if kind == "TRENDING":
             return f"Trending in {scored.because}" if scored.because else "Trending now"
         because = scored.because or ""

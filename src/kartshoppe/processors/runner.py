@@ -44,16 +44,16 @@ from typing import Any, Final
 
 import orjson
 
+from kartshoppe.eventlog.port import Consumer, EventLog, Message, Record, TopicPartition
 from kartshoppe.events import (
     BaseEvent,
     Event,
     EventValidationError,
     decode_event,
 )
-from kartshoppe.log.port import Consumer, EventLog, Message, Record, TopicPartition
 from kartshoppe.processors.model import Context, OutputIds, Processor, event_time
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 NO_WATERMARK: Final = -(2**62)
 STOP_GRACE_S: Final = 30.0
@@ -391,7 +391,7 @@ class ProcessorInstance(Context):
             event = self.decoded.decode(record)
         except EventValidationError as exc:
             # the log only takes validated events; a bad record is a writer bug, not input
-            log.error(
+            logger.error(
                 "%s: undecodable record %s@%d: %s", self.name, record.topic, record.offset, exc
             )
             self.events_failed += 1
@@ -401,7 +401,7 @@ class ProcessorInstance(Context):
             try:
                 self.processor.on_broadcast(event, self.broadcast_state)
             except Exception:
-                log.exception("%s: on_broadcast failed, event skipped", self.name)
+                logger.exception("%s: on_broadcast failed, event skipped", self.name)
                 self.events_failed += 1
         self.events_processed += 1
         if record.topic in self.input_topics:
@@ -417,7 +417,7 @@ class ProcessorInstance(Context):
                 self._put(key, self.processor.on_event(self.state_of(key), event, self))
         except Exception:
             # a processor bug must not stop the shop; the event is logged and skipped
-            log.exception("%s: on_event failed for key %r, event skipped", self.name, key)
+            logger.exception("%s: on_event failed for key %r, event skipped", self.name, key)
             del self.outputs[mark:]
             self.events_failed += 1
 
@@ -439,7 +439,7 @@ class ProcessorInstance(Context):
             try:
                 self._put(key, self.processor.on_timer(self.state_of(key), ts, self))
             except Exception:
-                log.exception("%s: on_timer failed for key %s at %d", self.name, key, ts)
+                logger.exception("%s: on_timer failed for key %s at %d", self.name, key, ts)
                 del self.outputs[mark:]
 
     def take_outputs(self) -> list[Message]:
@@ -576,7 +576,7 @@ class EmbeddedRunner:
                 await self._checkpoint(instance, consumer, final=True)
             await self._checkpoint(instance, consumer, final=True)
         except Exception as exc:
-            log.exception("processor %s stopped", instance.name)
+            logger.exception("processor %s stopped", instance.name)
             self.errors[instance.name] = exc
         finally:
             await consumer.close()

@@ -11,17 +11,15 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
-import orjson
 from fastapi import Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.params import Depends as DependsParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from kartshoppe.config import Settings
 from kartshoppe.events import Id
 from kartshoppe.security.tokens import Principal, TokenError, TokenService, load_secret
 from kartshoppe.security.users import UserStore
@@ -49,13 +47,13 @@ class Auth:
     users: UserStore
 
     @classmethod
-    def for_data_dir(cls, data_dir: Path) -> Auth:
-        """From `KARTSHOPPE_JWT_SECRET`, `KARTSHOPPE_JWT_TTL_SECONDS`, `KARTSHOPPE_DEMO_USERS`."""
-        ttl = int(os.environ.get("KARTSHOPPE_JWT_TTL_SECONDS", "43200"))
-        users = UserStore(data_dir / USERS_FILE)
-        if os.environ.get("KARTSHOPPE_DEMO_USERS", "1") != "0":
+    def from_settings(cls, settings: Settings) -> Auth:
+        """The secret, token lifetime and demo accounts of `settings`, under its data dir."""
+        users = UserStore(settings.data_dir / USERS_FILE)
+        if settings.demo_users:
             users.seed_demo_users()
-        return cls(TokenService(load_secret(data_dir), ttl), users)
+        secret = load_secret(settings.data_dir, settings.jwt_secret)
+        return cls(TokenService(secret, settings.jwt_ttl_seconds), users)
 
 
 def auth_of(request: Request) -> Auth:
@@ -100,23 +98,16 @@ def check_user(principal: Principal | None, user_id: str) -> None:
         raise AccessError(403, "forbidden", "a shopper can use only its own carts and orders")
 
 
-async def _named_users(request: Request) -> set[str]:
-    named = set(request.query_params.getlist("userId"))
-    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-        body: Any = None
-        try:
-            raw = await request.body()
-            body = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError:
-            body = None
-        if isinstance(body, dict) and isinstance(body.get("userId"), str):
-            named.add(body["userId"])
-    return named
+def check_named_user(principal: Principal | None, user_id: str | None) -> None:
+    """Refuse a validated body's `userId` unless the caller is that user; none is anonymous."""
+    if user_id is not None:
+        check_user(principal, user_id)
 
 
 async def named_user_is_caller(request: Request, principal: Caller) -> None:
-    """Router guard: every `userId` the request names must be the signed-in caller."""
-    for user_id in await _named_users(request):
+    """Router guard: every `userId` in the query must be the signed-in caller. A body's
+    `userId` is checked by its route, once the body is validated (`check_named_user`)."""
+    for user_id in request.query_params.getlist("userId"):
         check_user(principal, user_id)
 
 

@@ -53,9 +53,9 @@ class IssuedToken:
     principal: Principal
 
 
-def load_secret(data_dir: Path) -> bytes:
-    """`KARTSHOPPE_JWT_SECRET`, else the install's generated secret (created if missing)."""
-    configured = os.environ.get("KARTSHOPPE_JWT_SECRET")
+def load_secret(data_dir: Path, configured: str | None = None) -> bytes:
+    """`configured` (`KARTSHOPPE_JWT_SECRET`), else the install's generated secret (created if
+    missing)."""
     if configured:
         return configured.encode()
     path = data_dir / SECRET_FILE

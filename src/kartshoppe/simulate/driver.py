@@ -148,7 +148,7 @@ class SimulationConfig:
     signin_rate: float = SIGNIN_RATE
 
 
-class RateLimiter:
+class Pacer:
     """Spaces calls evenly so that together they stay at or under `rate` a second."""
 
     def __init__(self, rate: float) -> None:
@@ -193,13 +193,13 @@ async def fetch_catalog(client: httpx.AsyncClient) -> list[CatalogItem]:
 
 
 class Simulation:
-    """One simulator run: shared client, limiter, model and counters."""
+    """One simulator run: shared client, pacers, model and counters."""
 
     def __init__(self, config: SimulationConfig, client: httpx.AsyncClient) -> None:
         self.config = config
         self.client = client
-        self.limiter = RateLimiter(config.rate)
-        self.signin_limiter = RateLimiter(config.signin_rate)
+        self.pacer = Pacer(config.rate)
+        self.signin_pacer = Pacer(config.signin_rate)
         self.stats = SimulationStats()
         self.rng = random.Random(config.seed)
         self.run_id = uuid.uuid4().hex[:8]
@@ -217,7 +217,7 @@ class Simulation:
         if account is not None:
             kwargs["headers"] = {**kwargs.get("headers", {}), **account.headers}
         while True:
-            await self.limiter.wait()
+            await self.pacer.wait()
             if not self._time_left():
                 return None
             self.stats.requests += 1
@@ -284,7 +284,7 @@ class Simulation:
         """A new account for this shopper; None (it shops anonymously) if none was made."""
         email = f"sim-{self.config.seed}-{self.run_id}-{slot}-{visitor}@{EMAIL_DOMAIN}"
         password = secrets.token_urlsafe(12)
-        await self.signin_limiter.wait()
+        await self.signin_pacer.wait()
         body = {"email": email, "password": password, "name": persona.name}
         answer = await self.request("POST", "/auth/register", json=body)
         if answer is None:
@@ -297,7 +297,7 @@ class Simulation:
         """Sign in again when the token is about to expire, as a returning visitor would."""
         if account.expires_at - time.time() * 1000 > TOKEN_RENEW_MS:
             return
-        await self.signin_limiter.wait()
+        await self.signin_pacer.wait()
         body = {"email": account.email, "password": account.password}
         answer = await self.request("POST", "/auth/login", json=body)
         if answer is not None:
@@ -345,7 +345,7 @@ class Simulation:
     ) -> None:
         event["timestamp"] = int(time.time() * 1000)
         if ws is not None and self.rng.random() < WS_TRACK_P:
-            await self.limiter.wait()
+            await self.pacer.wait()
             try:
                 await ws.send(orjson.dumps({"type": "TRACK", "event": event}).decode())
             except Exception as exc:  # a closed socket must not end the shopper's session

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kartshoppe.catalog.seed import seed_products
+from kartshoppe.demo.seed import seed_products
 from kartshoppe.events import (
     AddToCart,
     BaseEvent,

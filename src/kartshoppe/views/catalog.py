@@ -1,6 +1,7 @@
 """The product catalog view: the seed's `products-cache`, with search, filters, sort and paging.
 
-It reads the fold's products and stock levels, and keeps answers pre-encoded as JSON bytes
+It reads the fold's products and stock levels and the latest `TRENDING_UPDATED` scores (from the
+fanout topic), and keeps answers pre-encoded as JSON bytes
 keyed by the query, dropped whenever the catalog or a stock level changes: the hot GET paths
 do no per-request work beyond a dictionary lookup.
 """
@@ -9,19 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import orjson
 
+from kartshoppe.api.schemas import ProductOut
 from kartshoppe.domain.state import ShopState
-from kartshoppe.domain.views import product_view
-from kartshoppe.events import Event, now_ms
+from kartshoppe.events import CATALOG_EVENTS, Event, InventoryChanged, TrendingUpdated, now_ms
 
 Sort = Literal["relevance", "price_asc", "price_desc", "rating", "name", "newest"]
 CACHE_LIMIT = 512
 DEFAULT_PAGE_SIZE = 24
 PRICE_TICK_MS = 1000
 """Cached answers also expire when a flash sale may have started or ended since."""
+CHANGES_PRODUCTS: Final = (*CATALOG_EVENTS, InventoryChanged, TrendingUpdated)
+"""The events after which a cached answer may be wrong."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +73,9 @@ class CatalogView:
         self.misses = 0
 
     def on_event(self, event: Event) -> None:
-        if event.event_type in (
-            "PRODUCT_LAUNCHED",
-            "PRICE_CHANGED",
-            "FLASH_SALE_STARTED",
-            "FLASH_SALE_ENDED",
-            "INVENTORY_CHANGED",
-            "TRENDING_UPDATED",
-        ):
+        if isinstance(event, TrendingUpdated):
+            self.trending_scores = {p.product_id: p.score for p in event.products}
+        if isinstance(event, CHANGES_PRODUCTS):
             self._cache.clear()
 
     def _cached(self, key: tuple[Any, ...], build: Any) -> bytes:
@@ -97,7 +95,7 @@ class CatalogView:
         product = self._state.products.get(product_id)
         if product is None:
             return None
-        return product_view(product, self._state.stock.get(product_id), now_ms())
+        return ProductOut.of(product, self._state.stock.get(product_id), now_ms()).to_json()
 
     def product_bytes(self, product_id: str) -> bytes | None:
         if product_id not in self._state.products:
@@ -107,7 +105,9 @@ class CatalogView:
     def all_views(self) -> list[dict[str, Any]]:
         at = now_ms()
         stock = self._state.stock
-        return [product_view(p, stock.get(p.id), at) for p in self._state.products.values()]
+        return [
+            ProductOut.of(p, stock.get(p.id), at).to_json() for p in self._state.products.values()
+        ]
 
     def search(self, query: ProductQuery) -> dict[str, Any]:
         terms = [t for t in (query.q or "").lower().split() if t]

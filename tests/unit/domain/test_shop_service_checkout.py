@@ -17,9 +17,9 @@ from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.orders import Order
+from kartshoppe.eventlog.port import ALL_TOPICS
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import InventoryChanged, OrderStatus, Topic, decode_event
-from kartshoppe.log.port import ALL_TOPICS
-from kartshoppe.log.sqlite import SqliteEventLog
 
 SHOPPERS = 40
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from kartshoppe.api.platform import Platform, platform
+from kartshoppe.api.deps import Live, Platform
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import (
     CouponBody,
@@ -22,11 +22,9 @@ from kartshoppe.api.schemas import (
     RestockBody,
     StatusBody,
 )
-from kartshoppe.domain.views import coupon_view, order_view
 from kartshoppe.events import Coupon, Id, OrderStatus, Product, new_id, now_ms
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=ERRORS)
-Live = Annotated[Platform, Depends(platform)]
 ProductId = Annotated[Id, Path(alias="productId")]
 
 
@@ -84,7 +82,7 @@ async def end_flash_sale(p: Live, product_id: ProductId) -> Response:
 async def set_order_status(
     p: Live, order_id: Annotated[Id, Path(alias="orderId")], body: StatusBody
 ) -> Response:
-    return json(order_view(await p.service.set_order_status(order_id, body.status)))
+    return json(OrderOut.of(await p.service.set_order_status(order_id, body.status)).to_json())
 
 
 @router.get("/orders", response_model=list[OrderOut])
@@ -96,7 +94,7 @@ async def list_orders(
     """Every order, newest first, optionally of one status."""
     found = [o for o in p.service.state.orders.values() if status is None or o.status == status]
     found.sort(key=lambda o: -o.created_at)
-    return json([order_view(o) for o in found[:limit]])
+    return json([OrderOut.of(o).to_json() for o in found[:limit]])
 
 
 @router.post("/coupons", response_model=CouponOut, status_code=201)
@@ -113,12 +111,12 @@ async def create_coupon(p: Live, body: CouponBody) -> Response:
         product_ids=tuple(body.product_ids),
         categories=tuple(body.categories),
     )
-    return json(coupon_view(await p.service.create_coupon(coupon)), 201)
+    return json(CouponOut.of(await p.service.create_coupon(coupon)).to_json(), 201)
 
 
 @router.get("/coupons", response_model=list[CouponOut])
 async def list_coupons(p: Live) -> Response:
-    return json([coupon_view(c) for c in p.service.state.coupons.values()])
+    return json([CouponOut.of(c).to_json() for c in p.service.state.coupons.values()])
 
 
 @router.get("/outbox", response_model=list[OutboxMessage])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from kartshoppe.api.platform import Platform, platform
+from kartshoppe.api.deps import Live, Platform
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import (
     AddToCartBody,
@@ -18,17 +18,16 @@ from kartshoppe.api.schemas import (
     UpdateQuantityBody,
 )
 from kartshoppe.domain.cart import Cart, cart_id_for
-from kartshoppe.domain.views import cart_view
 from kartshoppe.events import Id, now_ms
+from kartshoppe.security.guards import Caller, check_named_user
 
 router = APIRouter(prefix="/cart", tags=["cart"], responses=ERRORS)
-Live = Annotated[Platform, Depends(platform)]
 SessionId = Annotated[Id, Path(alias="sessionId")]
 
 
 def _answer(p: Platform, cart: Cart) -> Response:
     """The cart at the prices that will be charged now."""
-    return json(cart_view(cart, p.service.state.products, now_ms()))
+    return json(CartOut.of(cart, p.service.state.products, now_ms()).to_json())
 
 
 @router.get("/{sessionId}", response_model=CartOut)
@@ -40,30 +39,45 @@ async def get_cart(
 
 
 @router.post("/{sessionId}/add", response_model=CartOut)
-async def add_to_cart(p: Live, session_id: SessionId, body: AddToCartBody) -> Response:
+async def add_to_cart(
+    p: Live, principal: Caller, session_id: SessionId, body: AddToCartBody
+) -> Response:
+    check_named_user(principal, body.user_id)
     cart = await p.service.add_to_cart(session_id, body.user_id, body.product_id, body.quantity)
     return _answer(p, cart)
 
 
 @router.post("/{sessionId}/remove", response_model=CartOut)
-async def remove_from_cart(p: Live, session_id: SessionId, body: RemoveFromCartBody) -> Response:
+async def remove_from_cart(
+    p: Live, principal: Caller, session_id: SessionId, body: RemoveFromCartBody
+) -> Response:
+    check_named_user(principal, body.user_id)
     cart = await p.service.remove_from_cart(session_id, body.user_id, body.product_id)
     return _answer(p, cart)
 
 
 @router.post("/{sessionId}/update", response_model=CartOut)
-async def update_quantity(p: Live, session_id: SessionId, body: UpdateQuantityBody) -> Response:
+async def update_quantity(
+    p: Live, principal: Caller, session_id: SessionId, body: UpdateQuantityBody
+) -> Response:
+    check_named_user(principal, body.user_id)
     cart = await p.service.change_quantity(session_id, body.user_id, body.product_id, body.quantity)
     return _answer(p, cart)
 
 
 @router.post("/{sessionId}/clear", response_model=CartOut)
-async def clear_cart(p: Live, session_id: SessionId, body: OwnerBody) -> Response:
+async def clear_cart(
+    p: Live, principal: Caller, session_id: SessionId, body: OwnerBody
+) -> Response:
+    check_named_user(principal, body.user_id)
     cart = await p.service.clear_cart(session_id, body.user_id)
     return _answer(p, cart)
 
 
 @router.post("/{sessionId}/merge", response_model=CartOut)
-async def merge_cart(p: Live, session_id: SessionId, body: MergeBody) -> Response:
+async def merge_cart(
+    p: Live, principal: Caller, session_id: SessionId, body: MergeBody
+) -> Response:
+    check_named_user(principal, body.user_id)
     cart = await p.service.merge_carts(session_id, body.user_id)
     return _answer(p, cart)

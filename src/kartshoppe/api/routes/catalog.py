@@ -14,8 +14,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
+from kartshoppe.api.deps import Live
 from kartshoppe.api.errors import UnknownQueryParameters
-from kartshoppe.api.platform import Platform, platform
 from kartshoppe.api.routes._responses import ERRORS, json, raw_json
 from kartshoppe.api.schemas import CategoryOut, ProductOut, ProductPage
 from kartshoppe.domain.errors import DomainError, NotFoundError
@@ -45,7 +45,6 @@ def known_query_only(request: Request) -> None:
 T = TypeVar("T", str, int)
 
 router = APIRouter(tags=["catalog"], responses=ERRORS, dependencies=[Depends(known_query_only)])
-Live = Annotated[Platform, Depends(platform)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 

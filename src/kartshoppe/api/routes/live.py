@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from kartshoppe.api.platform import Platform, platform
+from kartshoppe.api.deps import Live
 from kartshoppe.api.routes._responses import ERRORS, json
-from kartshoppe.api.schemas import AnalyticsOut, RecommendationOut
-from kartshoppe.events import Id, event_to_dict
+from kartshoppe.api.schemas import RecommendationOut
+from kartshoppe.events import Analytics, Id, event_to_dict
 
 router = APIRouter(tags=["live"], responses=ERRORS)
-Live = Annotated[Platform, Depends(platform)]
 
 
-@router.get("/analytics", response_model=AnalyticsOut)
+@router.get("/analytics", response_model=Analytics)
 async def analytics(p: Live) -> Response:
     return json(p.live.analytics)
 

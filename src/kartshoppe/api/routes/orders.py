@@ -6,21 +6,19 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from kartshoppe.api.platform import Platform, platform
+from kartshoppe.api.deps import Live
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import CheckoutBody, ErrorOut, OrderOut, PayBody, QuoteBody, QuoteOut
 from kartshoppe.domain.checkout import CheckoutDetails
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.payment import Card
-from kartshoppe.domain.views import order_view, quote_view
-from kartshoppe.events import Id, OrderStatus, now_ms
-from kartshoppe.security.guards import ORDER_OWNER
+from kartshoppe.events import Id, OrderStatus, now_ms, owner_key
+from kartshoppe.security.guards import ORDER_OWNER, Caller, check_named_user
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
-Live = Annotated[Platform, Depends(platform)]
 OrderId = Annotated[Id, Path(alias="orderId")]
 
 
@@ -32,12 +30,13 @@ OrderId = Annotated[Id, Path(alias="orderId")]
         200: {"model": OrderOut, "description": "the order of an idempotencyKey seen before"}
     },
 )
-async def checkout(p: Live, body: CheckoutBody) -> Response:
+async def checkout(p: Live, principal: Caller, body: CheckoutBody) -> Response:
+    check_named_user(principal, body.user_id)
     details = _details(body, body.expected_total)
     order, created = await p.service.checkout(
         body.session_id, body.user_id, body.idempotency_key, details
     )
-    return json(order_view(order), 201 if created else 200)
+    return json(OrderOut.of(order).to_json(), 201 if created else 200)
 
 
 def _details(body: QuoteBody, expected_total: Decimal | None = None) -> CheckoutDetails:
@@ -54,7 +53,7 @@ def _details(body: QuoteBody, expected_total: Decimal | None = None) -> Checkout
 async def quote(p: Live, body: QuoteBody) -> Response:
     """The bill the cart would be placed at now: what the checkout page shows."""
     found, options = p.service.quote(body.session_id, body.user_id, _details(body), now_ms())
-    return json(quote_view(found, options))
+    return json(QuoteOut.of(found, options).to_json())
 
 
 @router.post(
@@ -65,7 +64,7 @@ async def quote(p: Live, body: QuoteBody) -> Response:
 )
 async def pay_order(p: Live, order_id: OrderId, body: PayBody) -> Response:
     card = Card(number=body.card.number, expiry=body.card.expiry, cvc=body.card.cvc)
-    return json(order_view(await p.service.pay(order_id, card, body.amount)))
+    return json(OrderOut.of(await p.service.pay(order_id, card, body.amount)).to_json())
 
 
 @router.post("/orders/{orderId}/cancel", response_model=OrderOut, dependencies=ORDER_OWNER)
@@ -76,12 +75,14 @@ async def cancel_order(p: Live, order_id: OrderId) -> Response:
         raise DomainError(
             "invalid_transition", f"an order {order.status} can no longer be cancelled", "status"
         )
-    return json(order_view(await p.service.set_order_status(order_id, OrderStatus.CANCELLED)))
+    return json(
+        OrderOut.of(await p.service.set_order_status(order_id, OrderStatus.CANCELLED)).to_json()
+    )
 
 
 @router.get("/orders/{orderId}", response_model=OrderOut, dependencies=ORDER_OWNER)
 async def get_order(p: Live, order_id: OrderId) -> Response:
-    return json(order_view(p.service.order(order_id)))
+    return json(OrderOut.of(p.service.order(order_id)).to_json())
 
 
 @router.get("/orders", response_model=list[OrderOut])
@@ -90,9 +91,10 @@ async def list_orders(
     user_id: Annotated[Id | None, Query(alias="userId")] = None,
     session_id: Annotated[Id | None, Query(alias="sessionId")] = None,
 ) -> Response:
-    if not (user_id or session_id):
+    owner = owner_key(user_id, session_id)
+    if not owner:
         raise DomainError("validation_error", "give a userId or a sessionId", "userId")
     state = p.service.state
-    ids = state.orders_by_owner.get(user_id or session_id or "", [])
+    ids = state.orders_by_owner.get(owner, [])
     found = sorted((state.orders[i] for i in ids), key=lambda o: -o.created_at)
-    return json([order_view(o) for o in found])
+    return json([OrderOut.of(o).to_json() for o in found])

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, ValidationError
 from starlette.responses import Response
 
+from kartshoppe.api.deps import Live
 from kartshoppe.api.errors import error_response
-from kartshoppe.api.platform import Platform, platform
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import TrackingEnvelope, TrackOut
 
@@ -22,7 +22,6 @@ MAX_BATCH = 500
 Batch = Annotated[list[Any], Field(max_length=100_000)]
 
 router = APIRouter(tags=["tracking"], responses=ERRORS)
-Live = Annotated[Platform, Depends(platform)]
 
 
 def envelope_of(body: dict[str, Any]) -> TrackingEnvelope:

@@ -8,7 +8,7 @@ group, and drops any redelivered record below them. The consumer-group commit ("
 that follows each snapshot only tells operators how far the sink is; losing it costs nothing.
 
 After each snapshot commit the sink hands the rows it committed to the secondary index
-(`kartshoppe.store.index`) under the new snapshot id; the index is derived, so a crash between
+(`kartshoppe.eventstore.index`) under the new snapshot id; the index is derived, so a crash between
 the Paimon commit and the index write only leaves the index behind, and its next catch-up reads
 the missing snapshot from Paimon.
 
@@ -34,18 +34,13 @@ from typing import Any, Final
 import orjson
 import pyarrow as pa
 
-from kartshoppe.events import Topic
-from kartshoppe.log.port import Consumer, EventLog, Record
-from kartshoppe.store.table import ARROW_SCHEMA, EventStore, day_of
+from kartshoppe.eventlog.port import Consumer, EventLog, Record
+from kartshoppe.eventstore.schema import STORED_TOPICS
+from kartshoppe.eventstore.table import ARROW_SCHEMA, EventStore, day_of
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 SINK_GROUP: Final = "paimon-sink"
-STORED_TOPICS: Final[tuple[str, ...]] = (
-    Topic.EVENTS.value,
-    Topic.PRODUCT_UPDATES.value,
-    Topic.INVENTORY_UPDATES.value,
-)
 
 
 @dataclass(frozen=True)
@@ -202,7 +197,7 @@ class PaimonSink:
             # the snapshot is durable and the index derived: whatever failed here (the index
             # file, or the table read of a catch-up) is repaired by the next catch-up, so it
             # must not fail the sink's cycle
-            log.exception("indexing snapshot %s failed", snapshot_id)
+            logger.exception("indexing snapshot %s failed", snapshot_id)
         finally:
             self.index_seconds += time.perf_counter() - started
 

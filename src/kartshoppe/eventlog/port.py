@@ -1,10 +1,10 @@
 """The event-log port: what the platform needs of a partitioned, durable, replayable log.
 
-Two adapters implement it: `log.sqlite` (embedded, one file, one partition a topic) and
-`log.kafka` (Apache Kafka through confluent-kafka). Nothing outside `log/` and the composition
-root knows which one runs. The shape follows Kafka's model: topics split into partitions,
-records with keys and per-partition offsets, consumer groups whose committed positions survive
-restarts.
+Two adapters implement it: `eventlog.sqlite` (embedded, one file, one partition a topic) and
+`eventlog.kafka` (Apache Kafka through confluent-kafka); `eventlog.adapters.make_log` picks the
+one the settings ask for, and nothing else knows which one runs. The shape follows Kafka's
+model: topics split into partitions, records with keys and per-partition offsets, consumer
+groups whose committed positions survive restarts.
 """
 
 from __future__ import annotations

@@ -9,15 +9,16 @@ events keep their offset order.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
 
-from kartshoppe.events import Topic
-from kartshoppe.log.port import EventLog, Message
-from kartshoppe.store.table import TOPIC_ORDER, EventStore, StoreConfig, in_log_order
+from kartshoppe.eventlog.port import EventLog, Message
+from kartshoppe.events import Topic, owner_key
+from kartshoppe.eventstore.log_order import in_log_order
+from kartshoppe.eventstore.schema import TOPIC_ORDER
+from kartshoppe.eventstore.table import EventStore
 
 Progress = Callable[[int, int], None]
 """Called with (events appended so far, total)."""
@@ -38,7 +39,7 @@ def _key(
 ) -> str | None:
     if topic in KEYED_BY_PRODUCT:
         return product_id
-    return user_id or session_id
+    return owner_key(user_id, session_id)
 
 
 def _messages(rows: pa.Table) -> list[Message]:
@@ -88,39 +89,6 @@ async def replay(
         if progress:
             progress(done, total)
     return ReplayResult(total, sid, per_topic)
-
-
-def build_replay_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    """Arguments of `kartshoppe replay` (the lead opens the target log from `--data-dir`)."""
-    parser = parser or argparse.ArgumentParser(
-        prog="kartshoppe replay", description="Rebuild a fresh event log from the event store"
-    )
-    parser.add_argument("--from-warehouse", required=True, help="warehouse path or URI")
-    parser.add_argument("--data-dir", required=True, help="data directory of the new instance")
-    parser.add_argument("--snapshot", dest="snapshot_id", type=int, help="replay as of a snapshot")
-    return parser
-
-
-async def replay_with_progress_bar(
-    warehouse: str, target: EventLog, snapshot_id: int | None = None
-) -> ReplayResult:
-    """Replay with a rich progress bar on the terminal."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    store = EventStore(StoreConfig(warehouse))
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        "{task.percentage:>3.0f}%",
-        TimeRemainingColumn(),
-    ) as bar:
-        task = bar.add_task("replaying events", total=None)
-
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        return await replay(store, target, progress=advance, snapshot_id=snapshot_id)
 
 
 def summary(result: ReplayResult) -> Sequence[str]:

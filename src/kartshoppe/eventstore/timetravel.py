@@ -3,7 +3,7 @@
 A timestamp maps to the last snapshot committed at or before it; a snapshot that never existed or
 has expired raises `SnapshotUnavailableError` (HTTP 404 or 410), never a crash. Each question then
 folds the subject's events, in log order, with the domain's `ShopState` (the fold the live views
-use), reading them from the secondary index (`kartshoppe.store.index`): an indexed range scan of
+use), reading them from the secondary index (`eventstore.index`): an indexed range scan of
 the rows visible at that snapshot, restricted to the event types the fold turns into that state.
 Analytics totals are the index's per-snapshot running totals, one row.
 
@@ -13,22 +13,25 @@ the reference the index is tested against, and the path taken when no index is c
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kartshoppe.api.schemas import CartOut, OrderOut, ProductOut
 from kartshoppe.domain.money import total
 from kartshoppe.domain.state import ShopState
-from kartshoppe.domain.views import cart_view, order_view, product_view
-from kartshoppe.events import EventValidationError, OrderStatus, json_number, parse_event, to_cents
-from kartshoppe.store.index import (
-    CART_TYPES,
+from kartshoppe.events import (
     CATALOG_TYPES,
+    EventValidationError,
+    OrderStatus,
+    json_number,
+    parse_event,
+    to_cents,
+)
+from kartshoppe.eventstore.index import (
+    CART_TYPES,
     FOLD_COLUMNS,
     ORDER_TYPES,
     PRODUCT_TYPES,
@@ -37,7 +40,8 @@ from kartshoppe.store.index import (
     fold_in_log_order,
     marks,
 )
-from kartshoppe.store.table import EventStore, in_log_order
+from kartshoppe.eventstore.log_order import in_log_order
+from kartshoppe.eventstore.table import EventStore
 
 FUNNEL = {
     "views": "PRODUCT_VIEW",
@@ -119,7 +123,7 @@ def order_at(
         sid,
     )
     order = fold_in_log_order(rows).orders.get(order_id)
-    return None if order is None else {**_stamp(store, sid), "order": order_view(order)}
+    return None if order is None else {**_stamp(store, sid), "order": OrderOut.of(order).to_json()}
 
 
 def product_at(
@@ -147,7 +151,7 @@ def _product_answer(
         return None
     stamp = _stamp(store, sid)
     level = state.stock.get(product_id)
-    return {**stamp, "product": product_view(product, level, stamp["commitTime"])}
+    return {**stamp, "product": ProductOut.of(product, level, stamp["commitTime"]).to_json()}
 
 
 def analytics_at(
@@ -198,7 +202,7 @@ def order_at_from_table(
     sid = store.resolve_snapshot(snapshot_id, as_of)
     state = _fold_rows(store.read(sid, where=store.predicates().equal("order_id", order_id)))
     order = state.orders.get(order_id)
-    return None if order is None else {**_stamp(store, sid), "order": order_view(order)}
+    return None if order is None else {**_stamp(store, sid), "order": OrderOut.of(order).to_json()}
 
 
 def product_at_from_table(
@@ -240,55 +244,7 @@ def analytics_at_from_table(
     }
 
 
-# --- `kartshoppe timetravel` ------------------------------------------------------------------
-
-
-def build_timetravel_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="kartshoppe timetravel",
-        description="Snapshots of the event store, and state as of one of them",
-    )
-    parser.add_argument("--warehouse", help="warehouse path or URI (default <data-dir>/warehouse)")
-    parser.add_argument("--data-dir", default="data")
-    when = parser.add_mutually_exclusive_group()
-    when.add_argument("--snapshot", dest="snapshot_id", type=int, help="a snapshot id")
-    when.add_argument("--as-of", type=int, help="epoch ms: the last snapshot committed by then")
-    parser.add_argument("what", choices=["snapshots", "cart", "order", "product", "analytics"])
-    parser.add_argument("id", nargs="?", help="the cart, order or product id")
-    return parser
-
-
-def _answer(store: EventStore, args: argparse.Namespace) -> Any:
-    when = {"snapshot_id": args.snapshot_id, "as_of": args.as_of}
-    if args.what == "snapshots":
-        return {"snapshots": [s.to_json() for s in store.snapshots()]}
-    if args.what == "analytics":
-        return analytics_at(store, **when)
-    if not args.id:
-        raise ValueError(f"which {args.what}? give its id")
-    found = {"cart": cart_at, "order": order_at, "product": product_at}[args.what](
-        store, args.id, **when
-    )
-    if found is None:
-        raise LookupError(f"no {args.what} {args.id!r} as of that snapshot")
-    return found
-
-
-def timetravel_main(argv: Sequence[str] | None = None) -> int:
-    """`kartshoppe timetravel ...`: prints JSON; 2 for bad arguments or an unknown snapshot."""
-    from kartshoppe.store.audit import store_from_args
-
-    args = build_timetravel_parser().parse_args(argv)
-    try:
-        answer = _answer(store_from_args(args), args)
-    except (ValueError, LookupError) as exc:
-        print(f"timetravel: {exc}", file=sys.stderr)
-        return 2
-    sys.stdout.write(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode() + "\n")
-    return 0
-
-
 def _cart_as_of(state: ShopState, cart_id: str) -> dict[str, Any]:
     """The cart priced as it stood at its last change."""
     cart = state.cart(cart_id)
-    return cart_view(cart, state.products, cart.updated_at)
+    return CartOut.of(cart, state.products, cart.updated_at).to_json()

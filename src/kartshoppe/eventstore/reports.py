@@ -6,16 +6,15 @@ own name, `ecommerce_events`; named reports read only the columns and event type
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from kartshoppe.store.table import TABLE, EventStore, StoreConfig
+from kartshoppe.events import CATALOG_TYPES
+from kartshoppe.eventstore.schema import TABLE
+from kartshoppe.eventstore.table import EventStore
 
 
 class UnknownReportError(LookupError):
@@ -46,7 +45,7 @@ def _rows(
     types: Sequence[str] = (),
     columns: Sequence[str] | None = None,
 ) -> pa.Table:
-    from kartshoppe.store.table import ARROW_SCHEMA
+    from kartshoppe.eventstore.table import ARROW_SCHEMA
 
     if snapshot_id is None and store.latest_snapshot_id() is None:
         schema = (
@@ -99,13 +98,7 @@ REPORTS: dict[str, Report] = {
     ),
     "top-products-per-category": Report(
         "the five best-selling products of each category by revenue",
-        (
-            "ORDER_PLACED",
-            "PRODUCT_LAUNCHED",
-            "PRICE_CHANGED",
-            "FLASH_SALE_STARTED",
-            "FLASH_SALE_ENDED",
-        ),
+        ("ORDER_PLACED", *CATALOG_TYPES),
         """
         WITH catalog AS (
             SELECT product_id,
@@ -150,52 +143,3 @@ def run_report(store: EventStore, name: str, snapshot_id: int | None = None) -> 
         raise UnknownReportError(f"unknown report {name!r}; known: {', '.join(sorted(REPORTS))}")
     rows = _rows(store, snapshot_id, report.types, REPORT_COLUMNS)
     return sql(store, report.query, rows=rows)
-
-
-def build_sql_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    """Arguments of `kartshoppe sql`."""
-    parser = parser or argparse.ArgumentParser(
-        prog="kartshoppe sql", description="SQL (DuckDB) over the Paimon event store"
-    )
-    parser.add_argument("query", help="SQL over the table ecommerce_events, or a report name")
-    parser.add_argument("--warehouse", help="warehouse path or URI (default <data-dir>/warehouse)")
-    parser.add_argument("--data-dir", default="data")
-    parser.add_argument("--snapshot", dest="snapshot_id", type=int)
-    parser.add_argument("--csv", action="store_true", help="print CSV instead of a table")
-    return parser
-
-
-def sql_main(argv: Sequence[str] | None = None, out: Callable[[str], Any] | None = None) -> int:
-    """`kartshoppe sql "SELECT ..."` (or a report name); 2 on a bad query."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from kartshoppe.store.table import SnapshotUnavailableError
-
-    args = build_sql_parser().parse_args(argv)
-    config = (
-        StoreConfig(args.warehouse) if args.warehouse else StoreConfig.for_data_dir(args.data_dir)
-    )
-    store = EventStore(config)
-    try:
-        if args.query in REPORTS:
-            result = run_report(store, args.query, args.snapshot_id)
-        else:
-            result = sql(store, args.query, args.snapshot_id)
-    except (duckdb.Error, SnapshotUnavailableError, ValueError) as exc:
-        print(f"sql: {exc}", file=sys.stderr)
-        return 2
-    if args.csv:
-        import pyarrow.csv as pacsv
-
-        sink = pa.BufferOutputStream()
-        pacsv.write_csv(result, sink)
-        (out or sys.stdout.write)(sink.getvalue().to_pybytes().decode())
-        return 0
-    table = Table(title=f"{result.num_rows} rows")
-    for name in result.column_names:
-        table.add_column(name)
-    for row in result.to_pylist():
-        table.add_row(*(str(v) for v in row.values()))
-    Console().print(table)
-    return 0

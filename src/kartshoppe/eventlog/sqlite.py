@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
-from kartshoppe.log.port import (
+from kartshoppe.eventlog.port import (
     ALL_TOPICS,
     Consumer,
     EventLog,

@@ -39,8 +39,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._listoffsets import OffsetSpec
 from confluent_kafka.cimpl import NewTopic
 
-from kartshoppe.events import Topic
-from kartshoppe.log.port import (
+from kartshoppe.eventlog.port import (
     ALL_TOPICS,
     Consumer,
     EventLog,
@@ -52,6 +51,7 @@ from kartshoppe.log.port import (
     check_message,
     check_topic,
 )
+from kartshoppe.events import Topic
 
 PARTITIONS: Final[Mapping[str, int]] = {
     # Keyed by session/user: the unit of parallelism for the API, views and processors.
@@ -96,8 +96,8 @@ stall while still riding out ordinary pauses."""
 _LATEST: Final = OffsetSpec.latest()  # type: ignore[no-untyped-call]
 _EARLIEST: Final = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
 
-_librdkafka_log = logging.getLogger("kartshoppe.log.kafka.librdkafka")
-_log = logging.getLogger(__name__)
+_librdkafka_log = logging.getLogger("kartshoppe.eventlog.kafka.librdkafka")
+logger = logging.getLogger(__name__)
 
 
 _TRANSIENT_CODES: Final = frozenset(
@@ -172,7 +172,7 @@ class _Pending:
         try:
             self._loop.call_soon_threadsafe(self._settle)
         except RuntimeError:
-            _log.warning("delivery reports after the appender's event loop closed")
+            logger.warning("delivery reports after the appender's event loop closed")
 
     def _settle(self) -> None:
         if self.future.done():
@@ -349,7 +349,7 @@ class KafkaEventLog(EventLog):
         if producer is not None:
             left = await asyncio.to_thread(producer.close, self._delivery_timeout)
             if left:
-                _log.warning("closed with %d records not acknowledged by Kafka", left)
+                logger.warning("closed with %d records not acknowledged by Kafka", left)
 
     async def append(self, messages: Sequence[Message]) -> list[Record]:
         for message in messages:
@@ -387,7 +387,7 @@ class KafkaEventLog(EventLog):
             raise LogUnavailableError("log is not started (or already closed)")
         if producer.fatal is not None:
             # A fenced or otherwise broken idempotent producer never recovers: replace it.
-            _log.warning("replacing Kafka producer after fatal error %s", producer.fatal)
+            logger.warning("replacing Kafka producer after fatal error %s", producer.fatal)
             threading.Thread(target=producer.close, args=(0,), daemon=True).start()
             producer = self._producer = _Producer(self._producer_config())
         return producer

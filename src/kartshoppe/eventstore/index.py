@@ -1,61 +1,54 @@
-"""A derived secondary index of the event table, so audit and time travel answer in milliseconds.
+"""A derived secondary index of the event table, so audit and time travel answer in milliseconds
+(why: docs/ARCHITECTURE.md, "Fast audit and time travel").
 
-Why. pypaimon 2.1 writes level-0 files only and never compacts; every read merges each bucket's
-sorted runs row by row in Python, and a filter on a session, user, product or order cannot skip
-files (event ids are random, so every file spans every subject). Over a million events a single
-time-travel question took seconds. The index turns it into an SQLite range scan.
+One SQLite file beside the warehouse holds, per stored event, its subject columns, its log
+position, its payload and `snapshot_id`, the first snapshot in which the row was visible: "as of
+snapshot S" is `snapshot_id <= S`, exact by construction. Per snapshot it keeps running analytics
+totals (events by type, orders, cancelled orders, revenue), and the current state of every order
+to update them incrementally.
 
-What. One SQLite file beside the warehouse (never inside the table directory, where Paimon's
-orphan-file cleaner would delete it) holds, per stored event, its subject columns, its log
-position, its payload and `snapshot_id`, the first snapshot in which the row was visible. "As of
-snapshot S" is `snapshot_id <= S`, exact by construction. Per snapshot it also keeps running
-analytics totals (events by type, orders, cancelled orders, revenue), so analytics as of any
-snapshot is one row, and the current state of every order, to update those totals incrementally.
-
-Paimon stays the source of truth. The index is written only after a snapshot is committed (the
-sink hands over the rows it just committed), and only in snapshot order: a snapshot that cannot
-be appended directly (a gap after a crash between the Paimon commit and the index write, another
-writer such as the Flink job, a deleted or stale index file) is caught up by reading the
-snapshots' delta files from Paimon, one transaction per snapshot, so an interrupted catch-up
-resumes and a repeated one changes nothing. Snapshots whose deltas are gone (expired) are covered
-by one full read of the earliest retained snapshot. On open the index checks its newest snapshot
-against the table (same id, same commit time); a mismatch means it describes another table's
-history and it is emptied and rebuilt. COMPACT and OVERWRITE snapshots rewrite rows already
-indexed, so they add nothing: an event store never deletes events.
+Paimon stays the source of truth. The index is written only after a snapshot is committed, in
+snapshot order; `sync` catches up any snapshot that could not be appended directly (a gap after
+a crash, another writer such as the Flink job, a deleted or stale file) from the snapshots'
+delta files, one transaction per snapshot (resumable, idempotent), and covers expired deltas
+with one full read of the earliest retained snapshot. An index whose newest snapshot differs
+from the table's (id and commit time) is emptied and rebuilt. COMPACT and OVERWRITE snapshots
+add nothing: an event store never deletes events.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 import orjson
 import pyarrow as pa
 
-from kartshoppe.domain.state import CART_EVENTS, CATALOG_EVENTS, ORDER_EVENTS, ShopState
-from kartshoppe.events import EventValidationError, InventoryChanged, OrderStatus, parse_event
-from kartshoppe.store.table import in_log_order
-
-if TYPE_CHECKING:
-    from kartshoppe.store.table import EventStore
+from kartshoppe.domain.state import ShopState
+from kartshoppe.events import (
+    CART_EVENTS,
+    CATALOG_TYPES,
+    ORDER_EVENTS,
+    EventValidationError,
+    InventoryChanged,
+    OrderStatus,
+    event_types,
+    parse_event,
+)
+from kartshoppe.eventstore.log_order import in_log_order
 
 SCHEMA_VERSION: Final = "3"
 
 
-def _types(classes: Iterable[type[Any]]) -> tuple[str, ...]:
-    return tuple(str(cls.model_fields["event_type"].default) for cls in classes)
-
-
-ORDER_TYPES: Final = _types(ORDER_EVENTS)
-CATALOG_TYPES: Final = _types(CATALOG_EVENTS)
-CART_TYPES: Final = _types(CART_EVENTS)
-PRODUCT_TYPES: Final = (*CATALOG_TYPES, *_types((InventoryChanged,)))
+ORDER_TYPES: Final = event_types(ORDER_EVENTS)
+CART_TYPES: Final = event_types(CART_EVENTS)
+PRODUCT_TYPES: Final = (*CATALOG_TYPES, *event_types((InventoryChanged,)))
 """The events the shop's fold turns into a product and its stock level (see `ShopState.apply`)."""
 
 FOLD_COLUMNS: Final = ("topic", "log_partition", "log_offset", "log_timestamp", "payload")
@@ -145,6 +138,20 @@ class SnapshotMark:
     snapshot_id: int
     commit_time: int
     commit_kind: str
+
+
+class IndexedTable(Protocol):
+    """What the index reads of the event table (`store.table.EventStore`) to catch up."""
+
+    def latest_snapshot_id(self) -> int | None: ...
+
+    def retained_snapshot_ids(self) -> list[int]: ...
+
+    def snapshot_mark(self, snapshot_id: int) -> SnapshotMark: ...
+
+    def read(self, snapshot_id: int | None = None) -> pa.Table: ...
+
+    def read_delta(self, snapshot_id: int) -> pa.Table: ...
 
 
 class IndexConflictError(RuntimeError):
@@ -399,7 +406,7 @@ def fold_in_log_order(rows: Sequence[Sequence[Any]], state: ShopState | None = N
     return state
 
 
-def sync(index: StoreIndex, store: EventStore, attempts: int = 5) -> int:
+def sync(index: StoreIndex, store: IndexedTable, attempts: int = 5) -> int:
     """Catch the index up with the table's latest snapshot; the index's high-water mark.
 
     Idempotent and resumable: each snapshot is one transaction. Safe beside other writers of the
@@ -413,7 +420,7 @@ def sync(index: StoreIndex, store: EventStore, attempts: int = 5) -> int:
     return _sync_once(index, store)
 
 
-def _sync_once(index: StoreIndex, store: EventStore) -> int:
+def _sync_once(index: StoreIndex, store: IndexedTable) -> int:
     with index.write_lock:
         latest = store.latest_snapshot_id()
         high = index.high_water()
@@ -440,7 +447,7 @@ def _sync_once(index: StoreIndex, store: EventStore) -> int:
         return high
 
 
-def _same_history(index: StoreIndex, store: EventStore, high: int, latest: int) -> bool:
+def _same_history(index: StoreIndex, store: IndexedTable, high: int, latest: int) -> bool:
     if high > latest:
         return False
     held = index.mark(high)

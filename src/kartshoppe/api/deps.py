@@ -1,12 +1,15 @@
-"""What the routes reach: the running platform's service, views and hub, on `app.state`."""
+"""The routes' dependencies: the running platform (its service, views and hub, on `app.state`),
+as `Live` in a route's signature."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from kartshoppe.api.hub import Hub
+from kartshoppe.application.follower import LogFollower
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService
 from kartshoppe.views.catalog import CatalogView
@@ -17,7 +20,7 @@ from kartshoppe.views.live import LiveView
 class Platform:
     service: ShopService
     projection: Projection
-    fanout: Projection
+    fanout: LogFollower
     catalog: CatalogView
     live: LiveView
     hub: Hub
@@ -26,3 +29,7 @@ class Platform:
 async def platform(request: Request) -> Platform:
     found: Platform = request.app.state.platform
     return found
+
+
+Live = Annotated[Platform, Depends(platform)]
+"""The running platform, as a route parameter."""

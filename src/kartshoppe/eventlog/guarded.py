@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from kartshoppe.log.port import Consumer, EventLog, LogUnavailableError, Message, Record
+from kartshoppe.eventlog.port import Consumer, EventLog, LogUnavailableError, Message, Record
 from kartshoppe.observability.logging import note_event_ids
 from kartshoppe.observability.metrics import Metrics
 from kartshoppe.observability.tracing import Tracing

@@ -1,4 +1,4 @@
-"""Background reactions of the shop to events (a saga step such as cancelling an expired order).
+"""Policies: the shop's reactions to events (saga steps such as expiring a reserved order).
 
 A reaction runs as its own task so the fold never waits on a command; a refused command
 (another instance got there first, the order was paid meanwhile) is logged, not raised.
@@ -11,9 +11,11 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from kartshoppe.application.shop import ShopService
 from kartshoppe.domain.errors import DomainError
+from kartshoppe.events import Event, ReservationExpired
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 class Reactions:
@@ -30,4 +32,17 @@ class Reactions:
         try:
             await command
         except DomainError as exc:
-            log.info("reaction refused: %s", exc.message)
+            logger.info("reaction refused: %s", exc.message)
+
+
+class ExpireReservations:
+    """When the inventory processor signals `ReservationExpired`, the shop (the one writer of
+    orders) decides: it cancels the order if it is still unpaid."""
+
+    def __init__(self, service: ShopService, reactions: Reactions) -> None:
+        self._service = service
+        self._reactions = reactions
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, ReservationExpired):
+            self._reactions.spawn(self._service.expire_reservation(event.order_id))

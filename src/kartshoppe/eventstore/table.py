@@ -1,44 +1,17 @@
-"""The Paimon event table: its schema, its options, and reading and writing it with pypaimon.
+"""The Paimon event table (`eventstore.schema` defines it): created on first open, written by the
+sink, read by audit, time travel, replay and reports through pypaimon.
 
-Layout. One primary-key table, `kartshoppe.ecommerce_events`, holds the events of every stored
-topic (`ecommerce_events`, `product_updates`, `inventory_updates`); a `topic` column says where an
-event came from. One table keeps audit queries ("everything that touched product p") and replay
-(one ordered scan) simple, and it is the seed's table, so the Flink job writes the same one.
+`StoreConfig` says where it lives and how: `warehouse` is a local directory (default
+`<data-dir>/warehouse`) or an object-store URI (`s3://bucket/prefix`, `oss://...`, only the local
+filesystem is tested) with `catalog_options` passed to `pypaimon.CatalogFactory.create`;
+`table_options` override `schema.TABLE_OPTIONS` when the table is created. pypaimon 2.1 neither
+expires snapshots nor compacts: `EventStore.expire_snapshots()` applies the retention options
+(removing snapshot metadata only), `EventStore.compact(dt)` rewrites one day as one overwrite.
 
-Columns: the seed's `event_id`, `event_type`, `session_id`, `user_id`, `product_id`, `timestamp`
-(event time, epoch ms) and `payload` (the event's JSON wire form), plus `order_id` (for order
-audits), `topic`, `log_partition`, `log_offset`, `log_timestamp` (where the event sat in the log:
-replay and time-travel folds restore log order from them) and `dt` (`yyyy-MM-dd`, UTC day of
-`timestamp`, the partition).
-
-Primary key `(dt, event_id)`. Paimon requires the partition fields inside the primary key of a
-partitioned table. An event's `dt` is a function of its own timestamp, so a redelivered event
-lands in the same partition and the same key: duplicates still collapse on read.
-
-Options (all overridable through `StoreConfig.table_options`, applied when the table is created):
-
-- `bucket` (default 4): fixed hash buckets per day; about one bucket per 1-2 million events a
-  day keeps files near the target size. `-1` (dynamic buckets) works too.
-- `file.format` = `parquet`.
-- `snapshot.num-retained.min` (10), `snapshot.num-retained.max` (1000),
-  `snapshot.time-retained` (`7 d`): snapshot retention. Paimon's Java writers (the Flink job)
-  expire snapshots after each commit by these; pypaimon 2.1 never expires, so
-  `EventStore.expire_snapshots()` applies the same three options (newest `max` always kept at
-  most, at least `min` kept, older than `time-retained` removed). It removes snapshot metadata
-  only; data files no snapshot references any more are left for Paimon's `remove_orphan_files`.
-- `num-sorted-run.compaction-trigger` (5), `full-compaction.delta-commits`: compaction, done by
-  the Flink writer; pypaimon reads merge the sorted runs of each bucket. `EventStore.compact(dt)`
-  rewrites one day as a single overwrite commit, for when only pypaimon writes.
-
-Index. Audit and time travel read a derived SQLite index (`kartshoppe.store.index`), by default
-`<warehouse>.index/<db>.<table>.sqlite` beside a local warehouse (`StoreConfig.index_path` to
-place it elsewhere, required for an object-store warehouse; `use_index=False` to read the table
-for everything). The table stays the source of truth: the index is rebuilt from it when missing.
-
-Warehouse. `StoreConfig.warehouse` is a local directory (default `<data-dir>/warehouse`) or an
-object-store URI (`s3://bucket/prefix`, `oss://...`); `catalog_options` pass through to
-`pypaimon.CatalogFactory.create`, e.g. `{"s3.endpoint": ..., "s3.access-key": ...,
-"s3.secret-key": ...}` (pypaimon's pyarrow file IO). Only the local filesystem is tested here.
+The derived SQLite index (`eventstore.index`) lives at `<warehouse>.index/<db>.<table>.sqlite`
+beside a local warehouse (`index_path` places it elsewhere and is required for an object-store
+warehouse; `use_index=False` reads the table for everything); it is rebuilt from the table when
+missing. Layout, keys and the reasons behind them: docs/ARCHITECTURE.md, "Event store".
 """
 
 from __future__ import annotations
@@ -56,48 +29,22 @@ import orjson
 import pyarrow as pa
 from pypaimon import CatalogFactory, Schema
 
+from kartshoppe.eventstore import schema
+from kartshoppe.eventstore.schema import DATABASE, POSITIONS_PROPERTY, TABLE, SqlType
+
 if TYPE_CHECKING:
-    from kartshoppe.store.index import SnapshotMark, StoreIndex
+    from kartshoppe.eventstore.index import SnapshotMark, StoreIndex
 
-DATABASE: Final = "kartshoppe"
-TABLE: Final = "ecommerce_events"
-POSITIONS_PROPERTY: Final = "kartshoppe.sink.positions"
-"""Snapshot property holding the sink's log positions (next offsets) as of that snapshot."""
-
+ARROW_TYPES: Final[Mapping[SqlType, pa.DataType]] = {
+    "STRING": pa.string(),
+    "INT": pa.int32(),
+    "BIGINT": pa.int64(),
+}
 ARROW_SCHEMA: Final = pa.schema(
-    [
-        pa.field("dt", pa.string(), nullable=False),
-        pa.field("event_id", pa.string(), nullable=False),
-        pa.field("event_type", pa.string()),
-        pa.field("session_id", pa.string()),
-        pa.field("user_id", pa.string()),
-        pa.field("product_id", pa.string()),
-        pa.field("order_id", pa.string()),
-        pa.field("timestamp", pa.int64()),
-        pa.field("payload", pa.string()),
-        pa.field("topic", pa.string()),
-        pa.field("log_partition", pa.int32()),
-        pa.field("log_offset", pa.int64()),
-        pa.field("log_timestamp", pa.int64()),
-    ]
+    [pa.field(c.name, ARROW_TYPES[c.type], nullable=c.nullable) for c in schema.COLUMNS]
 )
-COLUMNS: Final = tuple(ARROW_SCHEMA.names)
-
-DEFAULT_TABLE_OPTIONS: Final[Mapping[str, str]] = {
-    "bucket": "4",
-    "file.format": "parquet",
-    "snapshot.num-retained.min": "10",
-    "snapshot.num-retained.max": "1000",
-    "snapshot.time-retained": "7 d",
-    "num-sorted-run.compaction-trigger": "5",
-}
-
-TOPIC_ORDER: Final[Mapping[str, int]] = {
-    "product_updates": 0,
-    "inventory_updates": 1,
-    "ecommerce_events": 2,
-}
-"""Tie-break between topics appended in the same millisecond: catalog before stock before use."""
+COLUMNS: Final = schema.COLUMN_NAMES
+DEFAULT_TABLE_OPTIONS: Final = schema.TABLE_OPTIONS
 
 
 class SnapshotUnavailableError(LookupError):
@@ -122,7 +69,7 @@ class StoreConfig:
     database: str = DATABASE
     table: str = TABLE
     index_path: str | None = None
-    """The SQLite index file (see `kartshoppe.store.index`); default: beside a local warehouse."""
+    """The SQLite index file (see `eventstore.index`); default: beside a local warehouse."""
     use_index: bool = True
 
     @classmethod
@@ -204,13 +151,13 @@ class EventStore:
         self.config = config
         catalog = CatalogFactory.create({"warehouse": config.warehouse, **config.catalog_options})
         catalog.create_database(config.database, True)
-        schema = Schema.from_pyarrow_schema(
+        definition = Schema.from_pyarrow_schema(
             ARROW_SCHEMA,
-            partition_keys=["dt"],
-            primary_keys=["dt", "event_id"],
+            partition_keys=list(schema.PARTITION),
+            primary_keys=list(schema.PRIMARY_KEY),
             options=config.options(),
         )
-        catalog.create_table(config.identifier, schema, True)
+        catalog.create_table(config.identifier, definition, True)
         self._catalog = catalog
         self.table: Any = catalog.get_table(config.identifier)
         self._write_lock = threading.Lock()
@@ -324,7 +271,7 @@ class EventStore:
 
     def snapshot_mark(self, snapshot_id: int) -> SnapshotMark:
         """Id, commit time and kind of a retained snapshot (what the index records)."""
-        from kartshoppe.store.index import SnapshotMark
+        from kartshoppe.eventstore.index import SnapshotMark
 
         info = self.snapshot_info(snapshot_id)
         return SnapshotMark(snapshot_id, info.commit_time, info.commit_kind)
@@ -485,7 +432,7 @@ class EventStore:
         with self._index_lock:
             if self._index is None:
                 # imported here: the index module builds on this one
-                from kartshoppe.store.index import StoreIndex, sync
+                from kartshoppe.eventstore.index import StoreIndex, sync
 
                 index = StoreIndex(path)
                 sync(index, self)
@@ -494,7 +441,7 @@ class EventStore:
 
     def sync_index(self) -> int | None:
         """Catch the index up with the table (after a crash, another writer, a deleted file)."""
-        from kartshoppe.store.index import sync
+        from kartshoppe.eventstore.index import sync
 
         index = self.index
         return None if index is None else sync(index, self)
@@ -514,7 +461,7 @@ class EventStore:
         Directly when the index stands right before that snapshot; otherwise (a gap, another
         writer, an unknown id) by catching up from the table, which holds the same rows.
         """
-        from kartshoppe.store.index import IndexConflictError
+        from kartshoppe.eventstore.index import IndexConflictError
 
         index = self.index
         if index is None:
@@ -556,41 +503,6 @@ class EventStore:
                 writer.close()
                 committer.close()
         return self.latest_snapshot_id()
-
-
-def in_log_order(rows: pa.Table) -> pa.Table:
-    """Sort rows the way the log held them.
-
-    Within a (topic, partition) the offset order is exact. Across topics the append time
-    interleaves them; it is made non-decreasing along each partition's offsets first, so a clock
-    step backwards can never reorder one partition.
-    """
-    by_offset = rows.sort_by(
-        [("topic", "ascending"), ("log_partition", "ascending"), ("log_offset", "ascending")]
-    )
-    topics = by_offset.column("topic").to_pylist()
-    parts = by_offset.column("log_partition").to_pylist()
-    stamps = by_offset.column("log_timestamp").to_pylist()
-    effective: list[int] = []
-    previous: tuple[str, int] | None = None
-    running = 0
-    for topic, part, stamp in zip(topics, parts, stamps, strict=True):
-        if (topic, part) != previous:
-            previous, running = (topic, part), stamp or 0
-        running = max(running, stamp or 0)
-        effective.append(running)
-    ranked = by_offset.append_column("_ts", pa.array(effective, pa.int64())).append_column(
-        "_rank", pa.array([TOPIC_ORDER.get(t, len(TOPIC_ORDER)) for t in topics], pa.int32())
-    )
-    ordered = ranked.sort_by(
-        [
-            ("_ts", "ascending"),
-            ("_rank", "ascending"),
-            ("log_partition", "ascending"),
-            ("log_offset", "ascending"),
-        ]
-    )
-    return ordered.drop_columns(["_ts", "_rank"])
 
 
 def encode_positions(positions: Mapping[tuple[str, int], int]) -> str:
