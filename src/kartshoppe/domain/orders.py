@@ -169,7 +169,7 @@ def decide_payment(
 ) -> tuple[Outcome, str, list[Event]]:
     """Charge the order's total to the card. Declined: a `PaymentDeclined` record and the order
     still payable; unavailable: nothing recorded; approved: captured, sold and PAID."""
-    if order.status != OrderStatus.PLACED:
+    if OrderStatus.PAID not in TRANSITIONS[order.status]:
         raise DomainError(
             "invalid_transition", f"the order is {order.status}, not awaiting payment", "status"
         )
