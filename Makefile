@@ -45,7 +45,7 @@ test-python: $(PY_STAMP)
 	$(PY) -m pytest
 
 test-web: $(NPM_STAMP) $(PY_STAMP)
-	cd frontend && npm test
+	cd frontend && npm run lint && npm test
 
 # real chromium (installed from Debian by the script when missing) against a real server
 e2e: $(PY_STAMP) $(NPM_STAMP)

@@ -228,7 +228,10 @@ test("the event explorer shows the live stream, a product's stored history and i
   await waitLive(page);
   await t.server.api("POST", "/admin/products/" + product.id + "/restock", { quantity: 3 }, await operatorToken(t.server));
   await page.getByTestId("live-events").getByTestId("event-row").first().waitFor({ timeout: 10_000 });
-  // the page's own tracked PAGE_VIEW comes back through the server's event stream
+  // the page's own tracked PAGE_VIEW comes back through the server's event stream; the one from
+  // loading the page may have been sent (2 s batches) before sign-in subscribed, so visit it again
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Dashboard" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Events" }).click();
   await page.getByLabel("Filter by type").fill("PAGE_VIEW");
   await page.getByTestId("live-events").getByText("page=/ops/events").first().waitFor({ timeout: 10_000 });
   await page.getByLabel("Id", { exact: true }).fill(product.id);

@@ -1,14 +1,17 @@
 /** The cart as a side drawer; it follows CART_UPDATED pushes, so every tab of a user shows the same cart. */
 import { useEffect, useRef } from "react";
 import { Link } from "react-router-dom";
-import { formatMoney } from "../lib/reducers";
-import { useShop } from "../state/shop";
+import { formatMoney } from "../lib/format";
+import { useCart, useCartOpen, useShop } from "../state/shop";
 import { useCartActions } from "../state/useCartActions";
 import { QuantityInput } from "./QuantityInput";
 import { Empty, ErrorState, Loading } from "./States";
 
 export function CartDrawer() {
-  const { cart, cartError, cartOpen, setCartOpen, refreshCart } = useShop();
+  const stores = useShop();
+  const { data: cart, error: cartError, refetch } = useCart();
+  const cartOpen = useCartOpen();
+  const setCartOpen = (open: boolean) => stores.cartOpen.set(open);
   const actions = useCartActions();
   const closeRef = useRef<HTMLButtonElement>(null);
 
@@ -18,14 +21,14 @@ export function CartDrawer() {
     const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     closeRef.current?.focus();
     const onKey = (ev: KeyboardEvent) => {
-      if (ev.key === "Escape") setCartOpen(false);
+      if (ev.key === "Escape") stores.cartOpen.set(false);
     };
     window.addEventListener("keydown", onKey);
     return () => {
       window.removeEventListener("keydown", onKey);
       opener?.focus();
     };
-  }, [cartOpen, setCartOpen]);
+  }, [cartOpen, stores]);
 
   if (!cartOpen) return null;
   return (
@@ -39,7 +42,7 @@ export function CartDrawer() {
           </button>
         </header>
         <div className="flex-1 overflow-y-auto p-4">
-          {cartError && !cart ? <ErrorState error={cartError} onRetry={() => void refreshCart()} /> : null}
+          {cartError && !cart ? <ErrorState error={cartError} onRetry={() => void refetch()} /> : null}
           {!cart && !cartError ? <Loading label="Loading cart…" /> : null}
           {cart && cart.lines.length === 0 ? <Empty title="Your cart is empty">Add something you like.</Empty> : null}
           {cart && cart.lines.length > 0 ? (

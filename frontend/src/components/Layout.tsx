@@ -1,7 +1,7 @@
 /** The page frame: header with navigation, connection indicator, sign-in and cart button; page-view tracking. */
 import { useEffect, useState } from "react";
 import { NavLink, Outlet, useLocation } from "react-router-dom";
-import { useShop } from "../state/shop";
+import { useCart, useConnectionStatus, useReminder, useShop } from "../state/shop";
 import { CartDrawer } from "./CartDrawer";
 import { ConnectionIndicator } from "./ConnectionIndicator";
 import { AccountMenu } from "./SignIn";
@@ -22,13 +22,24 @@ function navClass({ isActive }: { isActive: boolean }): string {
 }
 
 export function Layout() {
-  const { status, cart, setCartOpen, track, reminder, dismissReminder } = useShop();
+  const stores = useShop();
+  const { track } = stores;
+  const status = useConnectionStatus();
+  const { data: cart } = useCart();
+  const reminder = useReminder();
+  const setCartOpen = (open: boolean) => stores.cartOpen.set(open);
+  const dismissReminder = () => stores.reminder.set(null);
   const location = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
+  // the menu closes on every navigation (adjusted while rendering, not in an effect)
+  const [menuPath, setMenuPath] = useState(location.pathname);
+  if (menuPath !== location.pathname) {
+    setMenuPath(location.pathname);
+    setMenuOpen(false);
+  }
 
   useEffect(() => {
     track({ eventType: "PAGE_VIEW", page: location.pathname.slice(0, 300) });
-    setMenuOpen(false);
   }, [location.pathname, track]);
 
   const links = [...SHOP_LINKS, ...OPS_LINKS];

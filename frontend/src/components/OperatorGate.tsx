@@ -1,10 +1,10 @@
 /** Operator pages need an operator's sign-in; anyone else sees why and can sign in right there. */
 import type { ReactNode } from "react";
-import { useShop } from "../state/shop";
+import { useIdentity } from "../state/shop";
 import { SignInForm } from "./SignIn";
 
 export function OperatorGate({ title, children }: { title: string; children: ReactNode }) {
-  const { isOperator, userId } = useShop();
+  const { isOperator, userId } = useIdentity();
   if (isOperator) return <>{children}</>;
   return (
     <div className="mx-auto max-w-sm">

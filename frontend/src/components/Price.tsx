@@ -1,6 +1,6 @@
 /** A product's price, with the flash-sale price and a countdown while a sale runs. */
 import { useEffect, useState } from "react";
-import { formatCountdown, formatMoney, secondsLeft } from "../lib/reducers";
+import { formatCountdown, formatMoney, secondsLeft } from "../lib/format";
 import type { Product } from "../lib/types";
 
 export function activeSale(product: Product, now: number): Product["flashSale"] | null {

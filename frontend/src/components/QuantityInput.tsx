@@ -1,9 +1,14 @@
 /** A cart line's quantity: −/+ buttons, and a field that commits on Enter or leaving it, not on every key. */
-import { useEffect, useState } from "react";
+import { useState } from "react";
 
 export function QuantityInput({ id, label, value, onCommit }: { id: string; label: string; value: number; onCommit: (quantity: number) => void }) {
   const [draft, setDraft] = useState(String(value));
-  useEffect(() => setDraft(String(value)), [value]);
+  // a new value from the server replaces the draft (adjusted while rendering, not in an effect)
+  const [shown, setShown] = useState(value);
+  if (shown !== value) {
+    setShown(value);
+    setDraft(String(value));
+  }
 
   const commit = (raw: string) => {
     const q = Number(raw);

@@ -1,6 +1,7 @@
 /** Sign-in (or a new account) with email and password; the session's cart is merged into the user's. */
 import { useEffect, useRef, useState, type FormEvent } from "react";
-import { useShop } from "../state/shop";
+import { useIdentity, useShop } from "../state/shop";
+import { useCommand } from "../state/useCommand";
 
 export const DEMO_HINT = "Demo: shopper@kartshoppe.dev / shopper-demo-pass, operator@kartshoppe.dev / operator-demo-pass";
 
@@ -10,27 +11,22 @@ export function SignInForm({ idPrefix, onDone }: { idPrefix: string; onDone?: ()
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [name, setName] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { run, busy, error } = useCommand(signIn, { fallbackError: "sign-in failed" });
 
-  const submit = async (ev: FormEvent) => {
+  const submit = (ev: FormEvent) => {
     ev.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await signIn(mode === "login" ? { mode, email: email.trim(), password } : { mode, email: email.trim(), password, name: name.trim() || "Shopper" });
-      setPassword("");
-      onDone?.();
-    } catch (err) {
-      setError(err instanceof Error ? err.message : "sign-in failed");
-    } finally {
-      setBusy(false);
-    }
+    const how = mode === "login" ? { mode, email: email.trim(), password } : { mode, email: email.trim(), password, name: name.trim() || "Shopper" };
+    run(how, {
+      onSuccess: () => {
+        setPassword("");
+        onDone?.();
+      },
+    });
   };
 
   const field = "w-full rounded border border-slate-300 px-2 py-1";
   return (
-    <form onSubmit={(ev) => void submit(ev)} className="flex flex-col gap-2 text-sm" aria-label={mode === "login" ? "Sign in" : "Create account"}>
+    <form onSubmit={submit} className="flex flex-col gap-2 text-sm" aria-label={mode === "login" ? "Sign in" : "Create account"}>
       <div>
         <label htmlFor={`${idPrefix}-email`} className="block font-medium">Email</label>
         <input id={`${idPrefix}-email`} type="email" required autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} className={field} />
@@ -59,7 +55,8 @@ export function SignInForm({ idPrefix, onDone }: { idPrefix: string; onDone?: ()
 
 /** The header's account control: a menu with the sign-in form, or the user and a sign-out button. */
 export function AccountMenu() {
-  const { userId, auth, signOut } = useShop();
+  const { signOut } = useShop();
+  const { userId, auth } = useIdentity();
   const [open, setOpen] = useState(false);
   const panelRef = useRef<HTMLDivElement>(null);
 

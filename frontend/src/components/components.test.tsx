@@ -90,7 +90,7 @@ describe("cart drawer", () => {
     await userEvent.clear(qty);
     await userEvent.type(qty, "3{Enter}");
     await waitFor(() => expect(screen.getByTestId("cart-count")).toHaveTextContent("3"));
-    expect(calls.find((c) => c.method === "POST")?.body).toEqual({ productId: "prod_1", quantity: 3 });
+    expect(calls.find((c) => c.method === "POST" && c.url.pathname.endsWith("/update"))?.body).toEqual({ productId: "prod_1", quantity: 3 });
     await userEvent.keyboard("{Escape}");
     expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
     expect(screen.getByTestId("cart-button")).toHaveFocus();

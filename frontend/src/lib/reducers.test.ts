@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { cart, product } from "../test/fakes";
-import type { Analytics, Order } from "./types";
-import { appendAnalytics, applyInventoryUpdate, applyProductUpdate, formatCountdown, mergeLive, secondsLeft, upsertOrder } from "./reducers";
-import { newerCart } from "../state/shop";
+import type { Analytics, Order, Recommendation } from "./types";
+import { appendAnalytics, applyInventoryUpdate, applyProductUpdate, mergeLive, mergeRecommendations, newerCart, upsertOrder } from "./reducers";
 
 const level = { productId: "prod_1", stock: 7, reserved: 2, available: 5, lowStock: true, soldOut: false };
 
@@ -70,13 +69,16 @@ describe("analytics history", () => {
   });
 });
 
-describe("countdown", () => {
-  it("counts whole seconds down to zero, never below", () => {
-    expect(secondsLeft(10_500, 0)).toBe(10);
-    expect(secondsLeft(0, 5000)).toBe(0);
+describe("recommendations", () => {
+  const rec = (eventId: string, timestamp: number) =>
+    ({ eventId, timestamp, kind: "PERSONAL" as const, productIds: ["prod_1"], reason: "r", confidence: 0.5 }) as Recommendation;
+
+  it("keeps one of each, newest first", () => {
+    const merged = mergeRecommendations([rec("r1", 1), rec("r2", 2)], [rec("r2", 2), rec("r3", 3)]);
+    expect(merged.map((r) => r.eventId)).toEqual(["r3", "r2", "r1"]);
   });
-  it("formats minutes and hours", () => {
-    expect(formatCountdown(65)).toBe("01:05");
-    expect(formatCountdown(3725)).toBe("1:02:05");
+
+  it("keeps only the newest few", () => {
+    expect(mergeRecommendations([rec("r1", 1)], [rec("r2", 2), rec("r3", 3)], 2).map((r) => r.eventId)).toEqual(["r3", "r2"]);
   });
 });

@@ -1,5 +1,5 @@
-/** Pure state transitions for what the server pushes: products, stock, orders, analytics history. */
-import type { Analytics, InventoryLevel, Order, Product } from "./types";
+/** Pure state transitions for what the server pushes: products, stock, carts, recommendations, orders, analytics history. */
+import type { Analytics, Cart, InventoryLevel, Order, Product, Recommendation } from "./types";
 
 export interface LiveProduct {
   product?: Product;
@@ -56,18 +56,22 @@ export function appendAnalytics(
   return next.slice(-max);
 }
 
-export function secondsLeft(endsAt: number, now: number): number {
-  return Math.max(0, Math.floor((endsAt - now) / 1000));
+/** Keeps the newer of two carts, so a late REST answer cannot undo a fresher push. */
+export function newerCart(current: Cart | null | undefined, next: Cart): Cart {
+  if (!current || current.cartId !== next.cartId) return next;
+  return next.updatedAt >= current.updatedAt ? next : current;
 }
 
-export function formatCountdown(seconds: number): string {
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
-}
-
-export function formatMoney(value: number): string {
-  return new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" }).format(value);
+/** Merges pushed or fetched recommendations into the list: one per id, newest first, at most `max`. */
+export function mergeRecommendations(
+  current: readonly Recommendation[],
+  incoming: readonly Recommendation[],
+  max = 10,
+): Recommendation[] {
+  const byId = new Map<string, Recommendation>();
+  for (const rec of [...incoming, ...current]) {
+    const key = rec.eventId ?? `${rec.kind ?? ""}:${rec.productIds.join(",")}`;
+    if (!byId.has(key)) byId.set(key, rec);
+  }
+  return [...byId.values()].sort((a, b) => (b.timestamp ?? 0) - (a.timestamp ?? 0)).slice(0, max);
 }

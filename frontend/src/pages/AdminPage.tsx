@@ -1,32 +1,30 @@
 /** Operator admin: change a price, restock, start or end a flash sale, launch a product, set an order's status. */
+import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent, type ReactNode } from "react";
 import { PriceTag, StockBadge } from "../components/Price";
 import { ErrorState, Loading } from "../components/States";
 import { api } from "../lib/api";
 import { ORDER_STATUSES, type LaunchProduct, type OrderStatus, type Product } from "../lib/types";
-import { useAsync } from "../lib/useAsync";
 import { useLiveProduct } from "../state/liveProducts";
+import { productSearchQuery } from "../state/queries";
 import { useShop } from "../state/shop";
+import { useCommand } from "../state/useCommand";
 import { CouponsAdmin, OrdersAdmin, OutboxAdmin } from "./AdminShop";
 
 type Outcome = { ok: true; text: string } | { ok: false; text: string } | null;
 
+/** An operator's action, answered with its label when it worked or the server's reason when not. */
 function useAction() {
-  const [busy, setBusy] = useState(false);
-  const [outcome, setOutcome] = useState<Outcome>(null);
-  const run = async (label: string, action: () => Promise<unknown>) => {
-    setBusy(true);
-    setOutcome(null);
-    try {
-      await action();
-      setOutcome({ ok: true, text: label });
-    } catch (err) {
-      setOutcome({ ok: false, text: err instanceof Error ? err.message : "failed" });
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { busy, outcome, run };
+  const command = useCommand(async ({ label, action }: { label: string; action: () => Promise<unknown> }) => {
+    await action();
+    return label;
+  });
+  const outcome: Outcome = command.error
+    ? { ok: false, text: command.error }
+    : command.result
+      ? { ok: true, text: command.result }
+      : null;
+  return { busy: command.busy, outcome, run: (label: string, action: () => Promise<unknown>) => command.run({ label, action }) };
 }
 
 function Panel({ title, children }: { title: string; children: ReactNode }) {
@@ -61,7 +59,7 @@ function ProductControls({ initial }: { initial: Product }) {
 
   const submit = (fn: () => Promise<unknown>, label: string) => (ev: FormEvent) => {
     ev.preventDefault();
-    void run(label, fn);
+    run(label, fn);
   };
 
   return (
@@ -95,7 +93,7 @@ function ProductControls({ initial }: { initial: Product }) {
           <input id="admin-duration" type="number" min="1" max="604800" required value={duration} onChange={(e) => setDuration(e.target.value)} className={input} />
         </div>
         <button type="submit" disabled={busy} className={button}>Start flash sale</button>
-        <button type="button" disabled={busy || !product.flashSale} onClick={() => void run("Flash sale ended", () => api.endFlashSale(product.id))} className="rounded border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-100 focus-visible:outline-2 disabled:opacity-40">
+        <button type="button" disabled={busy || !product.flashSale} onClick={() => run("Flash sale ended", () => api.endFlashSale(product.id))} className="rounded border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-100 focus-visible:outline-2 disabled:opacity-40">
           End flash sale
         </button>
       </form>
@@ -106,7 +104,7 @@ function ProductControls({ initial }: { initial: Product }) {
 
 function ProductAdmin() {
   const [q, setQ] = useState("");
-  const products = useAsync(() => api.products({ q, pageSize: 100, sort: "name" }), [q]);
+  const products = useQuery(productSearchQuery({ q, pageSize: 100, sort: "name" }));
   const [selected, setSelected] = useState("");
   const product = products.data?.items.find((p) => p.id === selected) ?? products.data?.items[0];
   return (
@@ -123,8 +121,8 @@ function ProductAdmin() {
           </select>
         </div>
       </div>
-      {products.loading && !products.data ? <Loading /> : null}
-      {products.error ? <ErrorState error={products.error} onRetry={products.reload} /> : null}
+      {products.isPending ? <Loading /> : null}
+      {products.error ? <ErrorState error={products.error} onRetry={() => void products.refetch()} /> : null}
       {product ? <ProductControls key={product.id} initial={product} /> : null}
     </Panel>
   );
@@ -144,7 +142,7 @@ function LaunchForm() {
       description: form.description,
       featured: form.featured,
     };
-    void run(`Launched ${body.name}`, () => api.launchProduct(body));
+    run(`Launched ${body.name}`, () => api.launchProduct(body));
   };
   return (
     <Panel title="Launch a product">
@@ -168,7 +166,7 @@ function OrderStatusForm() {
   const [status, setStatus] = useState<OrderStatus>("SHIPPED");
   const submit = (ev: FormEvent) => {
     ev.preventDefault();
-    void run(`Order set to ${status}`, () => api.setOrderStatus(orderId.trim(), status));
+    run(`Order set to ${status}`, () => api.setOrderStatus(orderId.trim(), status));
   };
   return (
     <Panel title="Order status">

@@ -2,9 +2,9 @@
 import { useState, type FormEvent } from "react";
 import { ErrorState, Loading } from "../components/States";
 import { api } from "../lib/api";
-import { formatMoney } from "../lib/reducers";
+import { formatMoney } from "../lib/format";
 import { ORDER_STATUSES, type NewCoupon, type OrderStatus } from "../lib/types";
-import { useAsync } from "../lib/useAsync";
+import { useQuery } from "@tanstack/react-query";
 
 const NEXT: Record<OrderStatus, OrderStatus[]> = {
   PLACED: ["PAID", "CANCELLED"],
@@ -17,13 +17,13 @@ const input = "mt-1 w-full rounded border border-slate-300 px-2 py-1";
 
 export function OrdersAdmin() {
   const [status, setStatus] = useState<OrderStatus | null>(null);
-  const orders = useAsync(() => api.allOrders(status), [status]);
+  const orders = useQuery({ queryKey: ["admin", "orders", status], queryFn: () => api.allOrders(status) });
   const [problem, setProblem] = useState<string | null>(null);
   const move = async (orderId: string, to: OrderStatus) => {
     setProblem(null);
     try {
       await api.setOrderStatus(orderId, to);
-      orders.reload();
+      void orders.refetch();
     } catch (err) {
       setProblem(err instanceof Error ? err.message : "failed");
     }
@@ -38,7 +38,7 @@ export function OrdersAdmin() {
         </select>
       </label>
       {problem ? <p role="alert" className="text-sm text-red-700">{problem}</p> : null}
-      {orders.error ? <ErrorState error={orders.error} onRetry={orders.reload} /> : !orders.data ? <Loading label="Loading orders…" /> : (
+      {orders.error ? <ErrorState error={orders.error} onRetry={() => void orders.refetch()} /> : !orders.data ? <Loading label="Loading orders…" /> : (
         <ul className="mt-2 divide-y text-sm" data-testid="admin-orders">
           {orders.data.map((o) => (
             <li key={o.orderId} className="flex flex-wrap items-center gap-2 py-2">
@@ -57,7 +57,7 @@ export function OrdersAdmin() {
 }
 
 export function CouponsAdmin() {
-  const coupons = useAsync(() => api.coupons(), []);
+  const coupons = useQuery({ queryKey: ["admin", "coupons"], queryFn: () => api.coupons() });
   const [form, setForm] = useState({ code: "", kind: "PERCENT", value: "10", minSubtotal: "0", maxRedemptions: "", endsInDays: "" });
   const [problem, setProblem] = useState<string | null>(null);
   const submit = async (e: FormEvent) => {
@@ -73,7 +73,7 @@ export function CouponsAdmin() {
     };
     try {
       await api.createCoupon(coupon);
-      coupons.reload();
+      void coupons.refetch();
     } catch (err) {
       setProblem(err instanceof Error ? err.message : "failed");
     }
@@ -102,12 +102,12 @@ export function CouponsAdmin() {
 }
 
 export function OutboxAdmin() {
-  const outbox = useAsync(() => api.outbox(), []);
+  const outbox = useQuery({ queryKey: ["admin", "outbox"], queryFn: () => api.outbox() });
   return (
     <section className="rounded-lg border border-slate-200 bg-white p-4" aria-label="E-mail outbox">
       <h2 className="mb-3 text-lg font-semibold">E-mail outbox</h2>
-      <button type="button" onClick={outbox.reload} className="mb-2 rounded border px-2 text-sm">Refresh</button>
-      {outbox.error ? <ErrorState error={outbox.error} onRetry={outbox.reload} /> : (
+      <button type="button" onClick={() => void outbox.refetch()} className="mb-2 rounded border px-2 text-sm">Refresh</button>
+      {outbox.error ? <ErrorState error={outbox.error} onRetry={() => void outbox.refetch()} /> : (
         <ul className="space-y-2 text-sm" data-testid="outbox">
           {(outbox.data ?? []).map((m) => (
             <li key={m.key}>

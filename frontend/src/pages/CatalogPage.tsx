@@ -1,10 +1,10 @@
 /** Catalog: category filter, search, sort and pagination, all kept in the address so links share a view. */
+import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
 import { ProductGrid } from "../components/ProductCard";
 import { Empty, ErrorState, Loading } from "../components/States";
-import { api } from "../lib/api";
-import { useAsync } from "../lib/useAsync";
+import { categoriesQuery, productSearchQuery } from "../state/queries";
 import { useShop } from "../state/shop";
 
 export const SORTS = [
@@ -26,13 +26,15 @@ export function CatalogPage() {
   const sort = params.get("sort") ?? "relevance";
   const page = Math.max(1, Number(params.get("page") ?? "1") || 1);
   const [draft, setDraft] = useState(q);
-  useEffect(() => setDraft(q), [q]);
+  // a search from the address (back, a link) replaces the draft (adjusted while rendering)
+  const [draftFor, setDraftFor] = useState(q);
+  if (draftFor !== q) {
+    setDraftFor(q);
+    setDraft(q);
+  }
 
-  const categories = useAsync(() => api.categories(), []);
-  const result = useAsync(
-    () => api.products({ category, q, sort, page, pageSize: PAGE_SIZE }),
-    [category, q, sort, page],
-  );
+  const categories = useQuery(categoriesQuery());
+  const result = useQuery(productSearchQuery({ category, q, sort, page, pageSize: PAGE_SIZE }));
 
   useEffect(() => {
     if (q && result.data) track({ eventType: "SEARCH", query: q.slice(0, 200), resultCount: result.data.total });
@@ -84,8 +86,8 @@ export function CatalogPage() {
           </select>
         </div>
       </div>
-      {result.loading && !result.data ? <Loading label="Loading products…" /> : null}
-      {result.error ? <ErrorState error={result.error} onRetry={result.reload} /> : null}
+      {result.isPending ? <Loading label="Loading products…" /> : null}
+      {result.error ? <ErrorState error={result.error} onRetry={() => void result.refetch()} /> : null}
       {result.data && result.data.items.length === 0 ? (
         <Empty title="No products match">Try another search or category.</Empty>
       ) : null}

@@ -10,9 +10,9 @@ import { Link } from "react-router-dom";
 import { Empty, Loading } from "../components/States";
 import { ApiError, api } from "../lib/api";
 import { newId } from "../lib/ids";
-import { formatMoney } from "../lib/reducers";
+import { formatMoney } from "../lib/format";
 import type { Address, Card, Order, Quote, QuoteRequest } from "../lib/types";
-import { useShop } from "../state/shop";
+import { useCart, useIdentity, useShop } from "../state/shop";
 import { OrderSummary } from "./OrderDetailPage";
 
 export const COUNTRIES: { code: string; name: string }[] = [
@@ -55,7 +55,9 @@ function addressReady(a: Address): boolean {
 }
 
 export function CheckoutPage() {
-  const { cart, sessionId, userId, refreshCart } = useShop();
+  const { refreshCart } = useShop();
+  const { sessionId, userId } = useIdentity();
+  const { data: cart } = useCart();
   const [email, setEmail] = useState("");
   const [address, setAddress] = useState<Address>(EMPTY_ADDRESS);
   const [delivery, setDelivery] = useState("standard");

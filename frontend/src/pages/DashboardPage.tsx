@@ -1,12 +1,24 @@
 /** Live analytics: GET /analytics once, then ANALYTICS pushes about every second on the `analytics` channel. */
+import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { BarList, LineChart } from "../components/Charts";
 import { Empty, ErrorState, Loading } from "../components/States";
-import { api } from "../lib/api";
-import { appendAnalytics, formatMoney, type AnalyticsPoint } from "../lib/reducers";
+import { formatMoney } from "../lib/format";
+import { appendAnalytics, type AnalyticsPoint } from "../lib/reducers";
 import type { Analytics } from "../lib/types";
-import { useAsync } from "../lib/useAsync";
-import { useShop } from "../state/shop";
+import { analyticsQuery } from "../state/queries";
+import { useConnectionStatus, useSocket } from "../state/shop";
+
+interface LiveAnalytics {
+  analytics: Analytics | null;
+  history: AnalyticsPoint[];
+}
+
+/** One more answer, fetched or pushed: the newest is shown and every one is a point of the history. */
+function absorb(live: LiveAnalytics, analytics: Analytics): LiveAnalytics {
+  const newer = !live.analytics || analytics.updatedAt >= live.analytics.updatedAt;
+  return { analytics: newer ? analytics : live.analytics, history: appendAnalytics(live.history, analytics) };
+}
 
 function Stat({ label, value, testId }: { label: string; value: string; testId: string }) {
   return (
@@ -71,23 +83,20 @@ export function DashboardView({ analytics, history }: { analytics: Analytics; hi
 }
 
 export function DashboardPage() {
-  const { client, status } = useShop();
-  const initial = useAsync(() => api.analytics(), []);
-  const [analytics, setAnalytics] = useState<Analytics | null>(null);
-  const [history, setHistory] = useState<AnalyticsPoint[]>([]);
+  const client = useSocket();
+  const status = useConnectionStatus();
+  const initial = useQuery(analyticsQuery());
+  const [{ analytics, history }, setLive] = useState<LiveAnalytics>({ analytics: null, history: [] });
+  // a fetched answer joins the pushed ones once (adjusted while rendering, not in an effect)
+  const [absorbed, setAbsorbed] = useState<Analytics | undefined>(undefined);
+  if (initial.data && initial.data !== absorbed) {
+    const fetched = initial.data;
+    setAbsorbed(fetched);
+    setLive((live) => absorb(live, fetched));
+  }
 
   useEffect(() => {
-    if (initial.data) {
-      setAnalytics(initial.data);
-      setHistory((h) => appendAnalytics(h, initial.data as Analytics));
-    }
-  }, [initial.data]);
-
-  useEffect(() => {
-    const off = client.on("ANALYTICS", (msg) => {
-      setAnalytics(msg.analytics);
-      setHistory((h) => appendAnalytics(h, msg.analytics));
-    });
+    const off = client.on("ANALYTICS", (msg) => setLive((live) => absorb(live, msg.analytics)));
     client.subscribe("analytics");
     return () => {
       off();
@@ -103,8 +112,8 @@ export function DashboardPage() {
           {analytics ? `Updated ${new Date(analytics.updatedAt).toLocaleTimeString()}` : ""} {status !== "open" ? "· waiting for the live feed" : ""}
         </p>
       </div>
-      {!analytics && initial.loading ? <Loading label="Loading analytics…" /> : null}
-      {!analytics && initial.error ? <ErrorState error={initial.error} onRetry={initial.reload} /> : null}
+      {!analytics && initial.isPending ? <Loading label="Loading analytics…" /> : null}
+      {!analytics && initial.error ? <ErrorState error={initial.error} onRetry={() => void initial.refetch()} /> : null}
       {analytics ? <DashboardView analytics={analytics} history={history} /> : null}
     </div>
   );

@@ -1,11 +1,12 @@
 /** Event explorer: the live event stream, and from the event store a history and a state at a snapshot. */
+import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { Empty, ErrorState, Loading } from "../components/States";
-import { api, type StoreKey } from "../lib/api";
-import { historyEvents, snapshotList, storeProblem, type StoredEvent } from "../lib/store";
+import type { StoreKey } from "../lib/api";
+import { storeProblem, type StoredEvent } from "../lib/store";
 import type { AnyEvent } from "../lib/types";
-import { useAsync } from "../lib/useAsync";
-import { useShop } from "../state/shop";
+import { storeHistoryQuery, storeSnapshotsQuery, storeStateQuery } from "../state/queries";
+import { useSocket } from "../state/shop";
 
 const MAX_STREAM = 200;
 
@@ -34,7 +35,7 @@ function EventRow({ event }: { event: StoredEvent | AnyEvent }) {
 }
 
 function LiveStream() {
-  const { client } = useShop();
+  const client = useSocket();
   const [events, setEvents] = useState<AnyEvent[]>([]);
   const [paused, setPaused] = useState(false);
   const [filter, setFilter] = useState("");
@@ -86,10 +87,7 @@ function History() {
   const [key, setKey] = useState<StoreKey>("productId");
   const [value, setValue] = useState("");
   const [query, setQuery] = useState<{ key: StoreKey; value: string } | null>(null);
-  const result = useAsync(
-    async () => (query ? historyEvents(await api.storeHistory(query.key, query.value)) : null),
-    [query?.key, query?.value],
-  );
+  const result = useQuery({ ...storeHistoryQuery(query?.key ?? "productId", query?.value ?? ""), enabled: query !== null });
   const submit = (ev: FormEvent) => {
     ev.preventDefault();
     if (value.trim()) setQuery({ key, value: value.trim() });
@@ -114,10 +112,10 @@ function History() {
         <button type="submit" className="rounded bg-slate-800 px-3 py-1 text-sm text-white hover:bg-slate-700 focus-visible:outline-2">Show history</button>
       </form>
       {!query ? <p className="text-sm text-slate-500">Choose a product, session, user or order.</p> : null}
-      {query && result.loading ? <Loading /> : null}
-      {query && !result.loading && result.error ? <StoreError error={result.error} /> : null}
-      {query && !result.loading && result.data && result.data.events.length === 0 ? <Empty title="No stored events for it" /> : null}
-      {query && !result.loading && result.data && result.data.events.length > 0 ? (
+      {query && result.isFetching ? <Loading /> : null}
+      {query && !result.isFetching && result.error ? <StoreError error={result.error} /> : null}
+      {query && !result.isFetching && result.data && result.data.events.length === 0 ? <Empty title="No stored events for it" /> : null}
+      {query && !result.isFetching && result.data && result.data.events.length > 0 ? (
         <>
           <p className="text-sm text-slate-600">{result.data.total} events, newest first</p>
           <ul data-testid="history-events">{result.data.events.map((e, i) => <EventRow key={e.eventId ?? i} event={e} />)}</ul>
@@ -128,15 +126,12 @@ function History() {
 }
 
 function TimeTravel() {
-  const snapshots = useAsync(async () => snapshotList(await api.storeSnapshots()), []);
+  const snapshots = useQuery(storeSnapshotsQuery());
   const [kind, setKind] = useState<"product" | "cart">("product");
   const [id, setId] = useState("");
   const [snapshotId, setSnapshotId] = useState("");
   const [query, setQuery] = useState<{ kind: "product" | "cart"; id: string; snapshotId: string } | null>(null);
-  const state = useAsync(
-    async () => (query ? api.storeState(query.kind, query.id, query.snapshotId || null) : null),
-    [query?.kind, query?.id, query?.snapshotId],
-  );
+  const state = useQuery({ ...storeStateQuery(query?.kind ?? "product", query?.id ?? "", query?.snapshotId ?? ""), enabled: query !== null });
   const submit = (ev: FormEvent) => {
     ev.preventDefault();
     if (id.trim()) setQuery({ kind, id: id.trim(), snapshotId });
@@ -170,9 +165,9 @@ function TimeTravel() {
         </div>
         <button type="submit" className="rounded bg-slate-800 px-3 py-1 text-sm text-white hover:bg-slate-700 focus-visible:outline-2">Show state</button>
       </form>
-      {query && state.loading ? <Loading /> : null}
-      {query && !state.loading && state.error ? <StoreError error={state.error} /> : null}
-      {query && !state.loading && state.data !== undefined && state.data !== null ? (
+      {query && state.isFetching ? <Loading /> : null}
+      {query && !state.isFetching && state.error ? <StoreError error={state.error} /> : null}
+      {query && !state.isFetching && state.data !== undefined && state.data !== null ? (
         <pre className="overflow-x-auto rounded bg-slate-50 p-2 text-xs" data-testid="state-json">{JSON.stringify(state.data, null, 2)}</pre>
       ) : null}
     </section>

@@ -1,11 +1,11 @@
 /** Home: featured and trending products and the shopper's personalised recommendations with their reason. */
+import { useQuery, type UseQueryResult } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { ProductGrid } from "../components/ProductCard";
 import { Empty, ErrorState, Loading } from "../components/States";
-import { api } from "../lib/api";
 import type { Product, Recommendation } from "../lib/types";
-import { useAsync } from "../lib/useAsync";
-import { useShop } from "../state/shop";
+import { featuredQuery, productsByIdQuery, trendingQuery } from "../state/queries";
+import { useRecommendations } from "../state/shop";
 
 function Section({ title, children, id }: { title: string; children: React.ReactNode; id: string }) {
   return (
@@ -16,34 +16,31 @@ function Section({ title, children, id }: { title: string; children: React.React
   );
 }
 
-function ProductList({ load, source, empty, deps }: { load: () => Promise<Product[]>; source: string; empty: string; deps: unknown[] }) {
-  const { data, error, loading, reload } = useAsync(load, deps);
-  if (loading && !data) return <Loading />;
-  if (error) return <ErrorState error={error} onRetry={reload} />;
-  if (!data || data.length === 0) return <Empty title={empty} />;
+function ProductList({ result, source, empty }: { result: UseQueryResult<Product[]>; source: string; empty: string }) {
+  const { data, error, isPending, refetch } = result;
+  if (isPending) return <Loading />;
+  if (error) return <ErrorState error={error} onRetry={() => void refetch()} />;
+  if (data.length === 0) return <Empty title={empty} />;
   return <ProductGrid products={data} source={source} />;
 }
 
-async function loadProducts(ids: readonly string[]): Promise<Product[]> {
-  const settled = await Promise.allSettled(ids.map((id) => api.product(id)));
-  return settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-}
-
 export function RecommendationBlock({ recommendation }: { recommendation: Recommendation }) {
-  const key = recommendation.productIds.join(",");
+  const products = useQuery(productsByIdQuery(recommendation.productIds));
   return (
     <div className="mb-4" data-testid="recommendation">
       <p className="mb-2 text-sm text-slate-600">
         <span className="font-medium text-slate-800">{recommendation.reason}</span>{" "}
         <span className="text-slate-500">({Math.round(recommendation.confidence * 100)}% match)</span>
       </p>
-      <ProductList load={() => loadProducts(recommendation.productIds)} deps={[key]} source="recommendation" empty="These products are no longer available" />
+      <ProductList result={products} source="recommendation" empty="These products are no longer available" />
     </div>
   );
 }
 
 export function HomePage() {
-  const { recommendations } = useShop();
+  const recommendations = useRecommendations();
+  const featured = useQuery(featuredQuery(8));
+  const trending = useQuery(trendingQuery(8));
   const personal = recommendations.filter((r) => r.kind !== "BOUGHT_TOGETHER").slice(0, 2);
   return (
     <div>
@@ -62,10 +59,10 @@ export function HomePage() {
         )}
       </Section>
       <Section title="Featured" id="home-featured">
-        <ProductList load={() => api.featured(8)} deps={[]} source="featured" empty="No featured products yet" />
+        <ProductList result={featured} source="featured" empty="No featured products yet" />
       </Section>
       <Section title="Trending now" id="home-trending">
-        <ProductList load={() => api.trending(8)} deps={[]} source="trending" empty="Nothing is trending yet" />
+        <ProductList result={trending} source="trending" empty="Nothing is trending yet" />
       </Section>
     </div>
   );

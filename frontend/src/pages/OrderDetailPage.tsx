@@ -7,10 +7,10 @@ import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { ErrorState, Loading } from "../components/States";
 import { ApiError, api } from "../lib/api";
-import { formatMoney } from "../lib/reducers";
+import { formatMoney } from "../lib/format";
 import type { Order, Quote } from "../lib/types";
-import { useAsync } from "../lib/useAsync";
-import { useShop } from "../state/shop";
+import { useQuery } from "@tanstack/react-query";
+import { useIdentity, useSocket } from "../state/shop";
 import { StatusBadge } from "./OrdersPage";
 
 export function OrderSummary({ order }: { order: Order | Quote }) {
@@ -43,19 +43,19 @@ export function OrderSummary({ order }: { order: Order | Quote }) {
 
 export function OrderDetailPage() {
   const { orderId = "" } = useParams();
-  const { sessionId, client } = useShop();
-  const loaded = useAsync(() => api.order(orderId, sessionId), [orderId, sessionId]);
-  const [order, setOrder] = useState<Order | null>(null);
+  const { sessionId } = useIdentity();
+  const client = useSocket();
+  const loaded = useQuery({ queryKey: ["order", orderId, sessionId], queryFn: () => api.order(orderId, sessionId) });
+  // a push or the shopper's own cancellation is newer than the loaded order
+  const [latest, setOrder] = useState<Order | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
+  const order = latest ?? loaded.data ?? null;
 
-  useEffect(() => {
-    if (loaded.data) setOrder(loaded.data);
-  }, [loaded.data]);
   useEffect(() => client.on("ORDER_UPDATED", (msg) => {
     if (msg.order.orderId === orderId) setOrder(msg.order);
   }), [client, orderId]);
 
-  if (loaded.error) return <ErrorState error={loaded.error} onRetry={loaded.reload} />;
+  if (loaded.error) return <ErrorState error={loaded.error} onRetry={() => void loaded.refetch()} />;
   if (!order) return <Loading label="Loading order…" />;
   const cancel = async () => {
     setProblem(null);

@@ -1,12 +1,11 @@
 /** The shopper's orders, newest first, with status following ORDER_UPDATED pushes. */
-import { useEffect, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { Empty, ErrorState, Loading } from "../components/States";
-import { api } from "../lib/api";
-import { formatMoney, upsertOrder } from "../lib/reducers";
-import type { Order, OrderStatus } from "../lib/types";
-import { useAsync } from "../lib/useAsync";
-import { useShop } from "../state/shop";
+import { formatMoney } from "../lib/format";
+import type { OrderStatus } from "../lib/types";
+import { ordersQuery } from "../state/queries";
+import { useIdentity } from "../state/shop";
 
 const STATUS_STYLE: Record<OrderStatus, string> = {
   PLACED: "bg-amber-100 text-amber-800",
@@ -21,19 +20,13 @@ export function StatusBadge({ status }: { status: OrderStatus }) {
 }
 
 export function OrdersPage() {
-  const { sessionId, userId, client } = useShop();
-  const loaded = useAsync(() => api.orders(sessionId, userId), [sessionId, userId]);
-  const [orders, setOrders] = useState<Order[]>([]);
+  const { sessionId, userId } = useIdentity();
+  // ORDER_UPDATED pushes and the reconnect resync update this cache entry (state/shopStores.ts)
+  const loaded = useQuery(ordersQuery({ sessionId, userId }));
 
-  useEffect(() => {
-    if (loaded.data) setOrders(loaded.data);
-  }, [loaded.data]);
-
-  useEffect(() => client.on("ORDER_UPDATED", (msg) => setOrders((current) => upsertOrder(current, msg.order))), [client]);
-  useEffect(() => client.onReconnect(loaded.reload), [client, loaded.reload]);
-
-  if (loaded.loading && !loaded.data) return <Loading label="Loading orders…" />;
-  if (loaded.error) return <ErrorState error={loaded.error} onRetry={loaded.reload} />;
+  if (loaded.isPending) return <Loading label="Loading orders…" />;
+  if (loaded.error) return <ErrorState error={loaded.error} onRetry={() => void loaded.refetch()} />;
+  const orders = loaded.data;
   return (
     <div>
       <h1 className="mb-4 text-2xl font-bold">Your orders</h1>

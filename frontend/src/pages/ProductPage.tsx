@@ -1,19 +1,21 @@
 /** Product detail: live price and stock, flash-sale countdown, add to cart and "often bought with". */
+import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { PriceTag, StockBadge } from "../components/Price";
 import { productImage } from "../components/ProductCard";
 import { Empty, ErrorState, Loading } from "../components/States";
-import { ApiError, api } from "../lib/api";
+import { ApiError } from "../lib/api";
 import type { Product } from "../lib/types";
-import { useAsync } from "../lib/useAsync";
 import { useLiveProduct } from "../state/liveProducts";
-import { useShop } from "../state/shop";
+import { productQuery } from "../state/queries";
+import { useRecommendations, useShop } from "../state/shop";
 import { useCartActions } from "../state/useCartActions";
 import { RecommendationBlock } from "./HomePage";
 
 function ProductDetail({ initial }: { initial: Product }) {
-  const { live, recommendations } = useShop();
+  const { live } = useShop();
+  const recommendations = useRecommendations();
   const product = useLiveProduct(live, initial);
   const cart = useCartActions();
   const [quantity, setQuantity] = useState(1);
@@ -70,16 +72,15 @@ function ProductDetail({ initial }: { initial: Product }) {
 export function ProductPage() {
   const { id = "" } = useParams();
   const { track } = useShop();
-  const { data, error, loading, reload } = useAsync(() => api.product(id), [id]);
+  const { data, error, isPending, refetch } = useQuery(productQuery(id));
 
   useEffect(() => {
     if (id) track({ eventType: "PRODUCT_VIEW", productId: id });
   }, [id, track]);
 
-  if (loading && !data) return <Loading label="Loading product…" />;
+  if (isPending) return <Loading label="Loading product…" />;
   if (error instanceof ApiError && error.status === 404)
     return <Empty title="Product not found"><Link to="/catalog" className="text-indigo-700 underline">Back to the catalog</Link></Empty>;
-  if (error) return <ErrorState error={error} onRetry={reload} />;
-  if (!data) return null;
+  if (error) return <ErrorState error={error} onRetry={() => void refetch()} />;
   return <ProductDetail key={data.id} initial={data} />;
 }

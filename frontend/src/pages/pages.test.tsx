@@ -42,7 +42,8 @@ describe("catalog", () => {
     expect(await screen.findByText("Shoe page 2")).toBeInTheDocument();
     const last = calls.filter((c) => c.url.pathname === "/api/ecommerce/products").at(-1)!;
     expect(Object.fromEntries(last.url.searchParams)).toEqual({ q: "trail", category: "Shoes", sort: "price_asc", page: "2", pageSize: "12" });
-  });
+    // four typed and clicked steps: slower than the default 5 s on a loaded machine
+  }, 20_000);
 
   it("says so when nothing matches", async () => {
     stubFetch({ ...base, "GET /api/ecommerce/categories": [], "GET /api/ecommerce/products": { items: [], total: 0, page: 1, pageSize: 12 } });

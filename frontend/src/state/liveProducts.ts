@@ -1,28 +1,22 @@
 /** A tab-wide store of pushed product and stock changes, read by components through a hook. */
-import { useEffect, useSyncExternalStore } from "react";
+import { useEffect } from "react";
 import { applyInventoryUpdate, applyProductUpdate, mergeLive, type LiveProducts } from "../lib/reducers";
 import type { InventoryLevel, Product } from "../lib/types";
+import { ExternalStore, useStoreValue } from "./externalStore";
 
-export class LiveProductStore {
-  private state: LiveProducts = {};
-  private readonly listeners = new Set<() => void>();
+export class LiveProductStore extends ExternalStore<LiveProducts> {
   private readonly visible = new Map<string, number>();
 
-  subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-
-  getSnapshot = (): LiveProducts => this.state;
+  constructor() {
+    super({});
+  }
 
   putProduct(product: Product): void {
-    this.state = applyProductUpdate(this.state, product);
-    this.emit();
+    this.update((state) => applyProductUpdate(state, product));
   }
 
   putInventory(level: InventoryLevel): void {
-    this.state = applyInventoryUpdate(this.state, level);
-    this.emit();
+    this.update((state) => applyInventoryUpdate(state, level));
   }
 
   /** Marks a product as on screen; returns the function that unmarks it. */
@@ -38,15 +32,11 @@ export class LiveProductStore {
   visibleIds(): string[] {
     return [...this.visible.keys()];
   }
-
-  private emit(): void {
-    for (const listener of this.listeners) listener();
-  }
 }
 
 /** The product with every pushed change applied; while mounted it counts as visible for resync. */
 export function useLiveProduct(store: LiveProductStore, product: Product): Product {
-  const state = useSyncExternalStore(store.subscribe, store.getSnapshot);
+  const state = useStoreValue(store);
   useEffect(() => store.show(product.id), [store, product.id]);
   return mergeLive(product, state[product.id]);
 }

@@ -1,229 +1,92 @@
 /**
- * The shop's tab-wide state: who the shopper is, the one WebSocket, the cart, pushed product
- * changes, recommendations and the event tracker. Pages read it through `useShop()`.
+ * The shop's provider and the hooks pages read it through. The context holds only objects that do not
+ * change while the tab lives (the stores) or change on sign-in and sign-out (the socket), so a push
+ * re-renders just the components that read what it changed.
  */
-import {
-  createContext,
-  useCallback,
-  useContext,
-  useEffect,
-  useMemo,
-  useRef,
-  useState,
-  type ReactNode,
-} from "react";
-import { ApiError, api, sendTrackingBatch, setAuthToken } from "../lib/api";
-import { RealtimeClient, socketUrl, type ConnectionStatus, type SocketFactory } from "../lib/realtime";
-import { loadAuth, loadSessionId, saveAuth } from "../lib/session";
-import { EventTracker, type TrackingInput } from "../lib/tracker";
-import type { AuthSession, Cart, Recommendation } from "../lib/types";
-import { LiveProductStore } from "./liveProducts";
+import { QueryClientProvider, useQuery } from "@tanstack/react-query";
+import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { RealtimeClient, socketUrl, type SocketFactory } from "../lib/realtime";
+import type { Recommendation } from "../lib/types";
+import { useStoreValue } from "./externalStore";
+import { newQueryClient, type Owner } from "./queries";
+import { ShopStores } from "./shopStores";
 
-export interface ShopState {
-  sessionId: string;
-  userId: string | null;
-  auth: AuthSession | null;
-  isOperator: boolean;
-  signIn: (how: SignInRequest) => Promise<void>;
-  signOut: () => void;
-  client: RealtimeClient;
-  status: ConnectionStatus;
-  cart: Cart | null;
-  cartError: string | null;
-  cartOpen: boolean;
-  setCartOpen: (open: boolean) => void;
-  setCart: (cart: Cart) => void;
-  refreshCart: () => Promise<void>;
-  live: LiveProductStore;
-  recommendations: Recommendation[];
-  reminder: string | null;
-  dismissReminder: () => void;
-  track: (input: TrackingInput) => void;
-}
+export type { SignInRequest } from "./shopStores";
 
-export type SignInRequest =
-  | { mode: "login"; email: string; password: string }
-  | { mode: "register"; email: string; password: string; name: string };
-
-const ShopContext = createContext<ShopState | null>(null);
-
-export function useShop(): ShopState {
-  const value = useContext(ShopContext);
-  if (!value) throw new Error("useShop must be used inside <ShopProvider>");
-  return value;
-}
-
-/** Keeps the newer of two carts, so a late REST answer cannot undo a fresher push. */
-export function newerCart(current: Cart | null, next: Cart): Cart {
-  if (!current || current.cartId !== next.cartId) return next;
-  return next.updatedAt >= current.updatedAt ? next : current;
-}
-
-function mergeRecommendations(current: Recommendation[], incoming: Recommendation[]): Recommendation[] {
-  const byId = new Map<string, Recommendation>();
-  for (const rec of [...incoming, ...current]) {
-    const key = rec.eventId ?? `${rec.kind ?? ""}:${rec.productIds.join(",")}`;
-    if (!byId.has(key)) byId.set(key, rec);
-  }
-  return [...byId.values()].sort((a, b) => (b.timestamp ?? 0) - (a.timestamp ?? 0)).slice(0, 10);
-}
+const StoresContext = createContext<ShopStores | null>(null);
+const SocketContext = createContext<RealtimeClient | null>(null);
 
 export function ShopProvider({ children, createSocket }: { children: ReactNode; createSocket?: SocketFactory }) {
-  const [sessionId] = useState(() => loadSessionId());
-  const [auth, setAuth] = useState<AuthSession | null>(() => {
-    const stored = loadAuth();
-    // set before the first effects run, so the first calls already carry the token
-    setAuthToken(stored?.token ?? null);
-    return stored;
-  });
-  const userId = auth?.userId ?? null;
-  const token = auth?.token ?? null;
-  const [status, setStatus] = useState<ConnectionStatus>("connecting");
-  const [cart, setCartState] = useState<Cart | null>(null);
-  const [cartError, setCartError] = useState<string | null>(null);
-  const [cartOpen, setCartOpen] = useState(false);
-  const [recommendations, setRecommendations] = useState<Recommendation[]>([]);
-  const [reminder, setReminder] = useState<string | null>(null);
-  const live = useMemo(() => new LiveProductStore(), []);
-  const cartProducts = useRef(new Set<string>());
-  cartProducts.current = new Set(cart?.lines.map((l) => l.productId) ?? []);
-  const identity = useRef({ sessionId, userId });
-  identity.current = { sessionId, userId };
+  const [stores] = useState(() => new ShopStores(newQueryClient()));
+  const auth = useStoreValue(stores.auth);
 
   const client = useMemo(
     () =>
       new RealtimeClient({
-        url: socketUrl(window.location, sessionId, userId, token),
+        url: socketUrl(window.location, stores.sessionId, auth?.userId ?? null, auth?.token ?? null),
         ...(createSocket ? { createSocket } : {}),
       }),
-    [sessionId, userId, token, createSocket],
+    [stores, auth, createSocket],
   );
 
-  const tracker = useMemo(
-    () => new EventTracker({ send: sendTrackingBatch, identity: () => identity.current }),
-    [],
+  useEffect(() => stores.connect(client), [stores, client]);
+
+  useEffect(() => {
+    window.addEventListener("pagehide", stores.flushTracking);
+    return () => window.removeEventListener("pagehide", stores.flushTracking);
+  }, [stores]);
+
+  return (
+    <QueryClientProvider client={stores.queries}>
+      <StoresContext.Provider value={stores}>
+        <SocketContext.Provider value={client}>{children}</SocketContext.Provider>
+      </StoresContext.Provider>
+    </QueryClientProvider>
   );
+}
 
-  const setCart = useCallback((next: Cart) => setCartState((current) => newerCart(current, next)), []);
+/** The stores and commands (signIn, signOut, track, setCart, refreshCart, live): stable for the tab's life. */
+export function useShop(): ShopStores {
+  const stores = useContext(StoresContext);
+  if (!stores) throw new Error("useShop must be used inside <ShopProvider>");
+  return stores;
+}
 
-  const refreshCart = useCallback(async () => {
-    try {
-      const fresh = await api.cart(sessionId, userId);
-      setCartState((current) => newerCart(current, fresh));
-      setCartError(null);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401 && userId) {
-        // the stored token is no longer accepted (expired or revoked): continue signed out
-        setAuthToken(null);
-        saveAuth(null);
-        setAuth(null);
-        return;
-      }
-      setCartError(err instanceof Error ? err.message : "could not load the cart");
-    }
-  }, [sessionId, userId]);
+/** The tab's one WebSocket; a new one after sign-in or sign-out. */
+export function useSocket(): RealtimeClient {
+  const client = useContext(SocketContext);
+  if (!client) throw new Error("useSocket must be used inside <ShopProvider>");
+  return client;
+}
 
-  const refreshRecommendations = useCallback(async () => {
-    try {
-      const recs = await api.recommendations(sessionId, userId);
-      setRecommendations((current) => mergeRecommendations(current, recs));
-    } catch {
-      // recommendations are optional: the home page shows its empty state
-    }
-  }, [sessionId, userId]);
+export function useIdentity() {
+  const stores = useShop();
+  const auth = useStoreValue(stores.auth);
+  const owner: Owner = { sessionId: stores.sessionId, userId: auth?.userId ?? null };
+  return { ...owner, auth, isOperator: auth?.role === "operator" };
+}
 
-  useEffect(() => {
-    void refreshCart();
-    void refreshRecommendations();
-  }, [refreshCart, refreshRecommendations]);
+/** The shopper's cart, fetched once, then kept by pushes (and refetched after a reconnect). */
+export function useCart() {
+  const stores = useShop();
+  const { sessionId, userId } = useIdentity();
+  return useQuery(stores.cartQuery({ sessionId, userId }));
+}
 
-  useEffect(() => {
-    const offs = [
-      client.onStatus(setStatus),
-      client.on("CART_UPDATED", (msg) => setCart(msg.cart)),
-      client.on("CART_REMINDER", (msg) => {
-        setCart(msg.cart);
-        setReminder(msg.offer || "You left something in your cart.");
-      }),
-      client.on("PRODUCT_UPDATED", (msg) => {
-        live.putProduct(msg.product);
-        // a price change or flash sale reprices the cart (the lower of snapshot and now)
-        if (cartProducts.current.has(msg.product.id)) void refreshCart();
-      }),
-      client.on("INVENTORY_UPDATED", (msg) => live.putInventory(msg)),
-      client.on("RECOMMENDATION", (msg) =>
-        setRecommendations((current) => mergeRecommendations(current, [msg.recommendation])),
-      ),
-      client.onReconnect(() => {
-        void refreshCart();
-        for (const id of live.visibleIds()) {
-          api.product(id).then((p) => live.putProduct(p), () => undefined);
-        }
-      }),
-    ];
-    client.start();
-    setStatus(client.status);
-    return () => {
-      for (const off of offs) off();
-      client.stop();
-    };
-  }, [client, live, refreshCart, setCart]);
+export function useRecommendations(): Recommendation[] {
+  const stores = useShop();
+  const { sessionId, userId } = useIdentity();
+  return useQuery(stores.recommendationsQuery({ sessionId, userId })).data ?? [];
+}
 
-  useEffect(() => {
-    const flush = () => void tracker.flush();
-    window.addEventListener("pagehide", flush);
-    return () => window.removeEventListener("pagehide", flush);
-  }, [tracker]);
+export function useCartOpen(): boolean {
+  return useStoreValue(useShop().cartOpen);
+}
 
-  const signIn = useCallback(
-    async (how: SignInRequest) => {
-      const session =
-        how.mode === "login"
-          ? await api.login(how.email, how.password)
-          : await api.register(how.email, how.password, how.name);
-      setAuthToken(session.token);
-      try {
-        setCartState(await api.mergeCart(sessionId, session.userId));
-      } catch (err) {
-        setAuthToken(auth?.token ?? null);
-        throw err;
-      }
-      saveAuth(session);
-      setAuth(session);
-    },
-    [sessionId, auth],
-  );
+export function useConnectionStatus() {
+  return useStoreValue(useShop().status);
+}
 
-  const signOut = useCallback(() => {
-    setAuthToken(null);
-    saveAuth(null);
-    setAuth(null);
-    setCartState(null);
-    setRecommendations([]);
-  }, []);
-
-  const track = useCallback((input: TrackingInput) => void tracker.track(input), [tracker]);
-
-  const value: ShopState = {
-    sessionId,
-    userId,
-    auth,
-    isOperator: auth?.role === "operator",
-    signIn,
-    signOut,
-    client,
-    status,
-    cart,
-    cartError,
-    cartOpen,
-    setCartOpen,
-    setCart,
-    refreshCart,
-    live,
-    recommendations,
-    reminder,
-    dismissReminder: () => setReminder(null),
-    track,
-  };
-  return <ShopContext.Provider value={value}>{children}</ShopContext.Provider>;
+export function useReminder(): string | null {
+  return useStoreValue(useShop().reminder);
 }

@@ -1,0 +1,82 @@
+/**
+ * Server state through TanStack Query: the client's defaults, and one key and loader per REST read,
+ * so pages that show the same data share one cache entry and one request.
+ */
+import { QueryClient, keepPreviousData, queryOptions } from "@tanstack/react-query";
+import { api, type StoreKey } from "../lib/api";
+import { historyEvents, snapshotList } from "../lib/store";
+import type { Product } from "../lib/types";
+
+/** The shopper a per-shopper answer (cart, orders, recommendations) belongs to. */
+export interface Owner {
+  sessionId: string;
+  userId: string | null;
+}
+
+export function newQueryClient(): QueryClient {
+  return new QueryClient({
+    defaultOptions: {
+      // errors are shown at once with a retry button; pushes and the reconnect resync keep data fresh
+      queries: { retry: false, refetchOnWindowFocus: false },
+      mutations: { retry: false },
+    },
+  });
+}
+
+export const keys = {
+  /** Everything that belongs to one shopper: dropped whole on sign-in and sign-out. */
+  shopper: ["shopper"] as const,
+  cart: (o: Owner) => ["shopper", o.sessionId, o.userId, "cart"] as const,
+  recommendations: (o: Owner) => ["shopper", o.sessionId, o.userId, "recommendations"] as const,
+  orders: (o: Owner) => ["shopper", o.sessionId, o.userId, "orders"] as const,
+};
+
+export const productQuery = (id: string) => queryOptions({ queryKey: ["product", id], queryFn: () => api.product(id) });
+
+export const categoriesQuery = () => queryOptions({ queryKey: ["categories"], queryFn: () => api.categories() });
+
+export type ProductSearch = Parameters<typeof api.products>[0];
+
+export const productSearchQuery = (search: ProductSearch) =>
+  queryOptions({
+    queryKey: ["products", search],
+    queryFn: () => api.products(search),
+    // the previous page stays on screen while the next one loads
+    placeholderData: keepPreviousData,
+  });
+
+export const featuredQuery = (limit: number) =>
+  queryOptions({ queryKey: ["products", "featured", limit], queryFn: () => api.featured(limit) });
+
+export const trendingQuery = (limit: number) =>
+  queryOptions({ queryKey: ["products", "trending", limit], queryFn: () => api.trending(limit) });
+
+/** The products of a recommendation; ones that no longer exist are left out. */
+export const productsByIdQuery = (ids: readonly string[]) =>
+  queryOptions({
+    queryKey: ["products", "byId", ids],
+    queryFn: async (): Promise<Product[]> => {
+      const settled = await Promise.allSettled(ids.map((id) => api.product(id)));
+      return settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    },
+  });
+
+export const ordersQuery = (owner: Owner) =>
+  queryOptions({ queryKey: keys.orders(owner), queryFn: () => api.orders(owner.sessionId, owner.userId) });
+
+export const analyticsQuery = () => queryOptions({ queryKey: ["analytics"], queryFn: () => api.analytics() });
+
+export const storeHistoryQuery = (key: StoreKey, value: string) =>
+  queryOptions({
+    queryKey: ["eventStore", "history", key, value],
+    queryFn: async () => historyEvents(await api.storeHistory(key, value)),
+  });
+
+export const storeSnapshotsQuery = () =>
+  queryOptions({ queryKey: ["eventStore", "snapshots"], queryFn: async () => snapshotList(await api.storeSnapshots()) });
+
+export const storeStateQuery = (kind: "product" | "cart", id: string, snapshotId: string) =>
+  queryOptions({
+    queryKey: ["eventStore", "state", kind, id, snapshotId],
+    queryFn: () => api.storeState(kind, id, snapshotId || null),
+  });
