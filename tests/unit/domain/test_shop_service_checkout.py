@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -146,7 +147,7 @@ async def test_a_fresh_fold_of_the_log_rebuilds_the_same_shop(shop: Shop, tmp_pa
     await service.merge_carts("s1", "u1")
     order, _ = await service.checkout("s2", "u1", "k")
     await service.set_order_status(order.order_id, OrderStatus.PAID)
-    await service.change_price("p", 6.0)
+    await service.change_price("p", Decimal("6.00"))
     rebuilt = Projection(shop.log)
     await rebuilt.start()
     try:
