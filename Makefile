@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
 # outside dist/, which every vite build empties
 WEB_STAMP := frontend/node_modules/.web-built
 NPM_STAMP := frontend/node_modules/.installed
@@ -17,10 +18,11 @@ run: $(PY_STAMP) $(WEB_STAMP)
 
 test: $(PY_STAMP) $(WEB_STAMP) check test-python test-web e2e
 
-$(PY_STAMP): pyproject.toml
+# exactly the versions in uv.lock (`uv lock` after changing pyproject.toml's dependencies)
+$(PY_STAMP): pyproject.toml uv.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check uv
-	$(VENV)/bin/uv pip install -q -p $(PY) -e '.[dev]'
+	test -x $(VENV)/bin/uv || $(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(VENV)/bin/uv sync -q --locked --inexact --extra dev --python $(PY)
 	touch $@
 
 $(NPM_STAMP): frontend/package.json frontend/package-lock.json
@@ -57,7 +59,8 @@ flink: $(PY_STAMP)
 	bash scripts/install-flink.sh
 
 # the real data set of `kartshoppe evaluate-recs --dataset ml-100k` (bench/DATASETS.md): only
-# its data files are read, so the package goes in without its (heavy) dependencies
+# its data files are read, so the package goes in without its (heavy) dependencies, pinned
+# here rather than in uv.lock (whose resolution would pull in torch and ray)
 eval-data: $(PY_STAMP)
 	$(VENV)/bin/uv pip install -q -p $(PY) --no-deps 'recbole==1.2.1'
 
