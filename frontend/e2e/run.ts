@@ -3,6 +3,7 @@
  * by two browsers of one user, checkout and orders, a live admin price change, the live dashboard.
  */
 import type { Page } from "playwright-core";
+import { fillCheckout, GOOD_CARD, payWith } from "./checkout";
 import { eventually, runAll, sleep, test, type Server } from "./harness";
 
 interface ProductPage {
@@ -120,7 +121,9 @@ test("the cart is shared live by two browsers of one user, and checkout places a
   await eventually("the quantity change to reach the first browser", async () => (await cartCount(a)) === 2);
 
   await b.getByRole("link", { name: "Checkout" }).click();
-  await b.getByTestId("place-order").click();
+  await fillCheckout(b, email);
+  await b.getByTestId("summary-total").waitFor();
+  await payWith(b, GOOD_CARD);
   await b.getByTestId("order-confirmation").waitFor({ timeout: 15_000 });
   const orderId = (await b.getByTestId("confirmed-order-id").textContent()) ?? "";
   await t.screenshot(b, "checkout-confirmation");
@@ -186,7 +189,8 @@ async function scriptedShopper(server: Server, round: number, productId: string)
   ]);
   await server.api("POST", `/cart/${sessionId}/add`, { productId, quantity: 1 });
   const order = await server.api<{ orderId: string }>("POST", "/checkout", { sessionId, idempotencyKey: `key_${sessionId}` });
-  await server.api("POST", `/orders/${order.orderId}/pay?sessionId=${sessionId}`, {});
+  const card = { number: "4242424242424242", expiry: "12/39", cvc: "123" };
+  await server.api("POST", `/orders/${order.orderId}/pay?sessionId=${sessionId}`, { card });
 }
 
 test("the dashboard's numbers move while a scripted shopper generates traffic", async (t) => {

@@ -9,6 +9,7 @@ import { DashboardPage } from "./pages/DashboardPage";
 import { ExplorerPage } from "./pages/ExplorerPage";
 import { HomePage } from "./pages/HomePage";
 import { NotFoundPage } from "./pages/NotFoundPage";
+import { OrderDetailPage } from "./pages/OrderDetailPage";
 import { OrdersPage } from "./pages/OrdersPage";
 import { ProductPage } from "./pages/ProductPage";
 import { ShopProvider } from "./state/shop";
@@ -25,6 +26,7 @@ export function AppRoutes() {
         <Route path="product/:id" element={<ProductPage />} />
         <Route path="checkout" element={<CheckoutPage />} />
         <Route path="orders" element={<OrdersPage />} />
+        <Route path="orders/:orderId" element={<OrderDetailPage />} />
         <Route path="ops/dashboard" element={<OperatorGate title="Live dashboard"><DashboardPage /></OperatorGate>} />
         <Route path="ops/admin" element={<OperatorGate title="Admin"><AdminPage /></OperatorGate>} />
         <Route path="ops/events" element={<OperatorGate title="Event explorer"><ExplorerPage /></OperatorGate>} />

@@ -7,11 +7,15 @@ nothing below them looks at `os.environ`.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kartshoppe.domain.checkout import DEFAULT_TAX_RATES, ShopRules, parse_tax_rates
+from kartshoppe.mail.outbox import Security, SmtpConfig
 
 Bus = Literal["embedded", "kafka"]
 Processors = Literal["embedded", "flink", "off"]
@@ -46,6 +50,20 @@ class Settings(BaseSettings):
     abandon_after_s: int = 1800
     reservation_ttl_s: int = 900
     recovery_offer: str = "Complete your order today: 10% off"
+    recovery_percent: Decimal = Decimal(10)
+    """The percentage off of the reminder's one-time code (keep it in step with the offer)."""
+    tax_rates: str = DEFAULT_TAX_RATES
+    """Percent by destination, `GB=20,US-CA=7.25` (docs/ARCHITECTURE.md, Checkout)."""
+    free_shipping_over: Decimal = Decimal("50.00")
+    smtp_host: str = ""
+    """Empty: e-mails stay in the local outbox (operator: Admin > Outbox)."""
+    smtp_port: int = 587
+    smtp_security: Security = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    mail_from: str = "KartShoppe <orders@kartshoppe.dev>"
+    mailer: bool = True
+    """Send the outbox from this process (one instance per shop, like the sink)."""
 
     log_level: str = "info"
     otel_exporter: str = "none"
@@ -61,11 +79,32 @@ class Settings(BaseSettings):
     rate_signin: str | None = None
     rate_ws: str | None = None
 
-    @field_validator("seed", "sink", "demo_users", mode="before")
+    @field_validator("seed", "sink", "demo_users", "mailer", mode="before")
     @classmethod
     def _on_unless_zero(cls, value: Any) -> Any:
         """Only `0` turns a switch off, as it always has."""
         return value != "0" if isinstance(value, str) else value
+
+    @property
+    def smtp(self) -> SmtpConfig:
+        return SmtpConfig(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            security=self.smtp_security,
+            username=self.smtp_username,
+            password=self.smtp_password,
+            sender=self.mail_from,
+        )
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.data_dir / "outbox.sqlite"
+
+    @property
+    def shop_rules(self) -> ShopRules:
+        return ShopRules(
+            tax_rates=parse_tax_rates(self.tax_rates), free_shipping_over=self.free_shipping_over
+        )
 
     @property
     def log_path(self) -> Path:

@@ -12,11 +12,20 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal, get_args
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+    ValidationError,
+)
 from pydantic.alias_generators import to_camel
 
 SCHEMA_VERSION: Final = 1
@@ -80,7 +89,32 @@ class Model(BaseModel):
 
 
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@-]+$")]
-Price = Annotated[float, Field(ge=0, le=1_000_000)]
+CENT: Final = Decimal("0.01")
+
+
+def to_cents(value: Decimal) -> Decimal:
+    """An amount at cent precision, halves rounded away from zero (docs/ARCHITECTURE.md, Money)."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def json_number(value: Decimal) -> float:
+    """A money amount as a JSON number (the seed's `"price": 99.99`). Only a representation
+    change: a float's shortest repr of an amount with at most 15 digits is that amount."""
+    return float(value)
+
+
+def in_cents(value: Decimal) -> int:
+    """An amount as integer cents, for state that must be plain JSON (processor state)."""
+    return int(to_cents(value) * 100)
+
+
+Price = Annotated[
+    Decimal,
+    Field(ge=0, le=1_000_000, decimal_places=2),
+    AfterValidator(to_cents),
+    PlainSerializer(json_number, return_type=float, when_used="json"),
+]
+"""Money: an exact Decimal of cents in Python, a plain number in JSON."""
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
 Stock = Annotated[int, Field(ge=0, le=10_000_000)]
 
@@ -195,13 +229,15 @@ class CartMerged(BaseEvent):
 
 class CartAbandoned(BaseEvent):
     event_type: Literal["CART_ABANDONED"] = "CART_ABANDONED"
-    cart_value: Price = 0.0
+    cart_value: Price = Decimal(0)
     item_count: Annotated[int, Field(ge=0)] = 0
 
 
 class CartRecovered(BaseEvent):
     event_type: Literal["CART_RECOVERED"] = "CART_RECOVERED"
     offer: Annotated[str, Field(max_length=200)] = ""
+    coupon_code: Id | None = None
+    """A one-time code the offer refers to, issued by the shop when it saw the signal."""
 
 
 # --- checkout and orders ----------------------------------------------------------------------
@@ -219,12 +255,46 @@ class CheckoutFailed(BaseEvent):
     reason: Annotated[str, Field(max_length=500)]
 
 
+class Address(Model):
+    """A shipping address; `region` is the state or province where the country needs one."""
+
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    line1: Annotated[str, Field(min_length=1, max_length=200)]
+    line2: Annotated[str, Field(max_length=200)] = ""
+    city: Annotated[str, Field(min_length=1, max_length=100)]
+    region: Annotated[str, Field(max_length=60)] = ""
+    postal_code: Annotated[str, Field(min_length=1, max_length=20)]
+    country: Annotated[str, Field(min_length=2, max_length=2)]
+
+
+class Delivery(Model):
+    option: Annotated[str, Field(min_length=1, max_length=40)]
+    label: Annotated[str, Field(max_length=80)] = ""
+    cost: Price
+    estimated_date: Annotated[str, Field(max_length=10)]
+    """ISO date (YYYY-MM-DD) the parcel is expected."""
+
+
+Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
 class OrderPlaced(BaseEvent):
+    """`total` = `subtotal` - `discount` + `shipping` + `tax`; an order placed without shipping
+    details (the API's quick checkout) has no delivery and no tax."""
+
     event_type: Literal["ORDER_PLACED"] = "ORDER_PLACED"
     order_id: Id
     idempotency_key: Id
     lines: tuple[OrderLine, ...]
     total: Price
+    subtotal: Price | None = None
+    discount: Price = Decimal(0)
+    shipping: Price = Decimal(0)
+    tax: Price = Decimal(0)
+    coupon_code: Id | None = None
+    email: Email | None = None
+    address: Address | None = None
+    delivery: Delivery | None = None
 
 
 class OrderStatusChanged(BaseEvent):
@@ -232,6 +302,85 @@ class OrderStatusChanged(BaseEvent):
     order_id: Id
     status: OrderStatus
     previous_status: OrderStatus
+
+
+class PaymentCaptured(BaseEvent):
+    event_type: Literal["PAYMENT_CAPTURED"] = "PAYMENT_CAPTURED"
+    order_id: Id
+    transaction_id: Id
+    amount: Price
+    card_last4: Annotated[str, Field(min_length=4, max_length=4)]
+
+
+class PaymentDeclined(BaseEvent):
+    """A refused card; the order stays payable."""
+
+    event_type: Literal["PAYMENT_DECLINED"] = "PAYMENT_DECLINED"
+    order_id: Id
+    transaction_id: Id
+    reason: Annotated[str, Field(max_length=300)]
+    card_last4: Annotated[str, Field(min_length=4, max_length=4)]
+
+
+class RefundRecorded(BaseEvent):
+    event_type: Literal["REFUND_RECORDED"] = "REFUND_RECORDED"
+    order_id: Id
+    transaction_id: Id
+    amount: Price
+
+
+class OrdersClaimed(BaseEvent):
+    """A guest's orders (placed under `fromSessionId`) now belong to `userId`."""
+
+    event_type: Literal["ORDERS_CLAIMED"] = "ORDERS_CLAIMED"
+    from_session_id: Id
+    order_ids: tuple[Id, ...]
+
+
+# --- coupons ----------------------------------------------------------------------------------
+
+
+class CouponKind(StrEnum):
+    PERCENT = "PERCENT"
+    FIXED = "FIXED"
+
+
+class Coupon(Model):
+    """A discount code. `value` is a percentage (PERCENT) or an amount off (FIXED); limits of
+    None are unlimited; a scope of products or categories limits what the discount applies to."""
+
+    code: Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[A-Z0-9_-]+$")]
+    kind: CouponKind
+    value: Annotated[Decimal, Field(gt=0, le=1_000_000, decimal_places=2)]
+    min_subtotal: Price = Decimal(0)
+    starts_at: Annotated[int, Field(ge=0)] = 0
+    ends_at: Annotated[int, Field(ge=0)] | None = None
+    max_redemptions: Annotated[int, Field(ge=1)] | None = None
+    per_customer_limit: Annotated[int, Field(ge=1)] | None = None
+    product_ids: tuple[Id, ...] = ()
+    categories: tuple[Annotated[str, Field(max_length=80)], ...] = ()
+
+
+class CouponCreated(BaseEvent):
+    event_type: Literal["COUPON_CREATED"] = "COUPON_CREATED"
+    coupon: Coupon
+
+
+class CouponRedeemed(BaseEvent):
+    event_type: Literal["COUPON_REDEEMED"] = "COUPON_REDEEMED"
+    code: str
+    order_id: Id
+    customer: Annotated[str, Field(max_length=254)]
+    amount: Price
+
+
+class CouponReleased(BaseEvent):
+    """A cancelled order gives its redemption back."""
+
+    event_type: Literal["COUPON_RELEASED"] = "COUPON_RELEASED"
+    code: str
+    order_id: Id
+    customer: Annotated[str, Field(max_length=254)]
 
 
 # --- inventory --------------------------------------------------------------------------------
@@ -415,6 +564,13 @@ Event = Annotated[
     | CheckoutFailed
     | OrderPlaced
     | OrderStatusChanged
+    | PaymentCaptured
+    | PaymentDeclined
+    | RefundRecorded
+    | OrdersClaimed
+    | CouponCreated
+    | CouponRedeemed
+    | CouponReleased
     | StockReserved
     | StockReleased
     | InventoryChanged
@@ -445,8 +601,17 @@ TRACKING_EVENTS: Final = (PageView, ProductView, ProductClick, Search)
 CART_EVENTS: Final = (AddToCart, RemoveFromCart, CartQuantityChanged, CartCleared, CartMerged)
 """The events that change a cart (folded by `domain.cart.evolve_cart`)."""
 CHECKOUT_EVENTS: Final = (CheckoutStarted, CheckoutFailed, OrderPlaced)
-ORDER_EVENTS: Final = (OrderPlaced, OrderStatusChanged)
+ORDER_EVENTS: Final = (
+    OrderPlaced,
+    OrderStatusChanged,
+    PaymentCaptured,
+    PaymentDeclined,
+    RefundRecorded,
+    CouponRedeemed,
+)
 """The events that change an order (folded by `domain.orders.evolve_order`)."""
+COUPON_EVENTS: Final = (CouponCreated, CouponRedeemed, CouponReleased)
+"""The events that change a coupon (folded by `domain.coupons.evolve_coupon`)."""
 CATALOG_EVENTS: Final = (ProductLaunched, PriceChanged, FlashSaleStarted, FlashSaleEnded)
 """The events published on `product_updates`, each carrying the whole product after the change."""
 SHOPPER_EVENTS: Final = (*TRACKING_EVENTS, *CART_EVENTS, *CHECKOUT_EVENTS)

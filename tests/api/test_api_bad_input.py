@@ -9,6 +9,9 @@ import httpx
 import pytest
 from api_support import Shopper, assert_error, fresh, launch
 
+TEST_PAYMENT = {"card": {"number": "4242424242424242", "expiry": "12/39", "cvc": "123"}}
+"""The documented test card that is always approved (docs/API.md, Payment)."""
+
 
 @pytest.fixture(scope="module")
 def product_id(admin: httpx.Client) -> str:
@@ -102,7 +105,7 @@ def test_checkout_without_an_idempotency_key_is_a_422(api: httpx.Client) -> None
 
 def test_an_unknown_order_is_a_404(api: httpx.Client) -> None:
     assert_error(api.get(f"/orders/{fresh('order')}"), 404, "not_found")
-    assert_error(api.post(f"/orders/{fresh('order')}/pay", json={}), 404, "not_found")
+    assert_error(api.post(f"/orders/{fresh('order')}/pay", json=TEST_PAYMENT), 404, "not_found")
 
 
 def test_listing_orders_without_an_owner_is_a_422(api: httpx.Client) -> None:

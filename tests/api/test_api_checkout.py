@@ -11,6 +11,9 @@ from api_support import Shopper, assert_error, fresh, launch
 
 from tests.support.server import ServerProcess
 
+TEST_PAYMENT = {"card": {"number": "4242424242424242", "expiry": "12/39", "cvc": "123"}}
+"""The documented test card that is always approved (docs/API.md, Payment)."""
+
 CONCURRENT_SHOPPERS = 30
 
 
@@ -37,7 +40,13 @@ def test_checkout_places_an_order_reserves_its_units_and_empties_the_cart(
     order: dict[str, Any] = response.json()
     assert order["status"] == "PLACED"
     assert order["lines"] == [
-        {"productId": product["id"], "name": product["name"], "quantity": 3, "unitPrice": 8.0}
+        {
+            "productId": product["id"],
+            "name": product["name"],
+            "quantity": 3,
+            "unitPrice": 8.0,
+            "lineTotal": 24.0,
+        }
     ]
     assert (order["total"], order["sessionId"]) == (24.0, session)
     assert [h["status"] for h in order["history"]] == ["PLACED"]
@@ -73,7 +82,7 @@ def test_an_order_is_read_back_paid_and_moved_along_its_life_cycle(
     assert api.get(f"/orders/{order_id}", params=mine).json() == order
     assert_error(api.get(f"/orders/{order_id}"), 404, "not_found")
 
-    paid = api.post(f"/orders/{order_id}/pay", json={}, params=mine)
+    paid = api.post(f"/orders/{order_id}/pay", json=TEST_PAYMENT, params=mine)
     assert paid.status_code == 200
     assert paid.json()["status"] == "PAID"
     assert [h["status"] for h in paid.json()["history"]] == ["PLACED", "PAID"]
@@ -81,7 +90,7 @@ def test_an_order_is_read_back_paid_and_moved_along_its_life_cycle(
     level = api.get(f"/product/{product['id']}").json()
     assert (level["stock"], level["available"]) == (8, 8)
 
-    again = api.post(f"/orders/{order_id}/pay", json={}, params=mine)
+    again = api.post(f"/orders/{order_id}/pay", json=TEST_PAYMENT, params=mine)
     assert_error(again, 409, "invalid_transition")
     for status in ("SHIPPED", "DELIVERED"):
         moved = admin.post(f"/admin/orders/{order_id}/status", json={"status": status})
@@ -151,7 +160,7 @@ async def test_concurrent_checkouts_over_http_never_sell_more_than_the_last_unit
     assert (level["stock"], level["available"], level["soldOut"]) == (units, 0, True)
     for response in placed:
         order_id, session = response.json()["orderId"], response.json()["sessionId"]
-        paid = api.post(f"/orders/{order_id}/pay", json={}, params={"sessionId": session})
+        paid = api.post(f"/orders/{order_id}/pay", json=TEST_PAYMENT, params={"sessionId": session})
         assert paid.status_code == 200, paid.text
     level = api.get(f"/product/{product['id']}").json()
     assert (level["stock"], level["available"]) == (0, 0)

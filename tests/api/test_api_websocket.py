@@ -24,6 +24,9 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.support.server import ServerProcess
 
+TEST_PAYMENT = {"card": {"number": "4242424242424242", "expiry": "12/39", "cvc": "123"}}
+"""The documented test card that is always approved (docs/API.md, Payment)."""
+
 Open = Callable[[str, Shopper | None], AbstractAsyncContextManager[ClientConnection]]
 
 
@@ -187,7 +190,7 @@ async def test_paying_an_order_pushes_its_new_status_to_the_shopper(
         placed = await receive_until(ws, of_type("ORDER_UPDATED"))
         assert placed["order"]["orderId"] == order["orderId"]
         assert placed["order"]["status"] == "PLACED"
-        paid = api.post(f"/orders/{order['orderId']}/pay", json={}, headers=auth)
+        paid = api.post(f"/orders/{order['orderId']}/pay", json=TEST_PAYMENT, headers=auth)
         assert paid.status_code == 200, paid.text
         pushed = await receive_until(
             ws, lambda m: m.get("type") == "ORDER_UPDATED" and m["order"]["status"] == "PAID"

@@ -42,8 +42,9 @@ READY_TIMEOUT = 120.0
 """Generous: three servers start on a shared two-core machine."""
 
 
-@pytest.fixture
-def instances(tmp_path: Path, fresh_kafka: Callable[[], str]) -> Iterator[list[ServerProcess]]:
+def _instances(
+    tmp_path: Path, fresh_kafka: Callable[[], str], names: tuple[str, ...]
+) -> Iterator[list[ServerProcess]]:
     bootstrap = fresh_kafka()
     with ExitStack() as stack:
         yield [
@@ -58,8 +59,18 @@ def instances(tmp_path: Path, fresh_kafka: Callable[[], str]) -> Iterator[list[S
                     ready_timeout=READY_TIMEOUT,
                 )
             )
-            for name in ("a", "b", "c")
+            for name in names
         ]
+
+
+@pytest.fixture
+def instances(tmp_path: Path, fresh_kafka: Callable[[], str]) -> Iterator[list[ServerProcess]]:
+    yield from _instances(tmp_path, fresh_kafka, ("a", "b", "c"))
+
+
+@pytest.fixture
+def two_instances(tmp_path: Path, fresh_kafka: Callable[[], str]) -> Iterator[list[ServerProcess]]:
+    yield from _instances(tmp_path, fresh_kafka, ("a", "b"))
 
 
 def api(server: ServerProcess) -> httpx.Client:
@@ -83,6 +94,12 @@ def add(server: ServerProcess, session: str, product_id: str, quantity: int = 1)
 def checkout(server: ServerProcess, session: str, key: str) -> httpx.Response:
     with api(server) as client:
         return client.post("/checkout", json={"sessionId": session, "idempotencyKey": key})
+
+
+def redeemed(server: ServerProcess, code: str) -> int | None:
+    with operator(server) as admin:
+        found = {c["code"]: c["redeemed"] for c in admin.get("/admin/coupons").json()}
+    return found.get(code)
 
 
 def eventually(check: Callable[[], bool], what: str) -> None:
@@ -126,6 +143,42 @@ def test_thirty_shoppers_checking_out_five_units_through_three_instances_buy_exa
             f"available 0 on {server.base_url}",
         )
         assert level(server, product["id"])["stock"] == 5
+
+
+def test_twenty_checkouts_through_two_instances_redeem_a_three_use_coupon_three_times(
+    two_instances: list[ServerProcess],
+) -> None:
+    code = "THREE" + fresh("x").split("-")[1].upper()
+    with operator(two_instances[0]) as admin:
+        product = launch(admin, stock=100)
+        body = {"code": code, "kind": "PERCENT", "value": 10, "maxRedemptions": 3}
+        assert admin.post("/admin/coupons", json=body).status_code == 201
+    for server in two_instances:
+        eventually(lambda server=server: redeemed(server, code) == 0, f"{code} on {server}")
+    shoppers = [fresh("shopper") for _ in range(20)]
+    through = dict(zip(shoppers, itertools.cycle(two_instances), strict=False))
+
+    def buy(shopper: str) -> httpx.Response:
+        # the checkout goes through the other instance than the add
+        server = two_instances[1 - two_instances.index(through[shopper])]
+        with api(server) as client:
+            body = {"sessionId": shopper, "idempotencyKey": shopper, "couponCode": code}
+            return client.post("/checkout", json=body)
+
+    with ThreadPoolExecutor(20) as pool:
+        added = list(pool.map(lambda s: add(through[s], s, product["id"]), shoppers))
+        assert added == [200] * 20
+        answers = list(pool.map(buy, shoppers))
+
+    codes = Counter(a.status_code for a in answers)
+    assert codes == {201: 3, 422: 17}, [a.text for a in answers if a.status_code not in (201, 422)]
+    assert {a.json()["error"] for a in answers if a.status_code == 422} == {"coupon_exhausted"}
+    for server in two_instances:
+        eventually(lambda server=server: redeemed(server, code) == 3, f"3 redeemed on {server}")
+        eventually(
+            lambda server=server: level(server, product["id"])["available"] == 97,
+            f"only the 3 orders hold units on {server.base_url}",
+        )
 
 
 def test_a_retry_elsewhere_after_an_instance_is_killed_mid_checkout_never_buys_twice(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
@@ -80,8 +81,19 @@ async def test_an_idle_cart_is_abandoned_and_its_shopper_reminded_on_return(
             back = [{"eventType": "PAGE_VIEW", "sessionId": session, "page": "/"}]
             assert client.post("/events", json=back).json()["accepted"] == 1
             reminder = await next_message(socket, "CART_REMINDER")
-    assert reminder["offer"] == "Come back: 10% off"
-    assert [line["productId"] for line in reminder["cart"]["lines"]] == [product["id"]]
+        code = reminder["couponCode"]
+        assert reminder["offer"] == f"Come back: 10% off with code {code}"
+        assert [line["productId"] for line in reminder["cart"]["lines"]] == [product["id"]]
+        # the code is real: checkout applies it (it is issued as the reminder goes out)
+        async with asyncio.timeout(WAIT_S):
+            while (bill := quote(client, session, code)).status_code != 200:
+                await asyncio.sleep(0.1)
+    expected = (Decimal(repr(product["price"])) / 10).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert Decimal(repr(bill.json()["discount"])) == expected
+
+
+def quote(client: httpx.Client, session: str, code: str) -> httpx.Response:
+    return client.post("/checkout/quote", json={"sessionId": session, "couponCode": code})
 
 
 async def test_an_unpaid_order_is_cancelled_when_its_reservation_expires(

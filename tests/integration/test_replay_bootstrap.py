@@ -45,7 +45,11 @@ def shop(client: httpx.Client, admin: httpx.Client) -> None:
                 "/checkout", json={"sessionId": session, "idempotencyKey": f"key-{session}"}
             ).json()
             if n == 0:
-                paid = client.post(f"/orders/{order['orderId']}/pay", params={"sessionId": session})
+                paid = client.post(
+                    f"/orders/{order['orderId']}/pay",
+                    params={"sessionId": session},
+                    json={"card": {"number": "4242424242424242", "expiry": "12/39", "cvc": "123"}},
+                )
                 assert paid.status_code == 200, paid.text
     assert admin.post(f"/admin/products/{products[0]}/price", json={"price": 12.34}).is_success
     assert admin.post(f"/admin/products/{products[1]}/restock", json={"quantity": 7}).is_success

@@ -23,6 +23,9 @@ from websockets.asyncio.client import connect
 from kartshoppe.security.users import Role
 from tests.support.server import ServerProcess
 
+TEST_PAYMENT = {"card": {"number": "4242424242424242", "expiry": "12/39", "cvc": "123"}}
+"""The documented test card that is always approved (docs/API.md, Payment)."""
+
 
 def add(api: httpx.Client, session: str, body: dict[str, Any], token: str | None = None) -> Any:
     return api.post(f"{API}/cart/{session}/add", json=body, headers=bearer(token) if token else {})
@@ -104,7 +107,7 @@ def test_a_users_order_is_visible_to_that_user_only(api: httpx.Client) -> None:
     assert api.get(path, headers=bearer(token_for(alice))).json()["orderId"] == order["orderId"]
     assert_error(api.get(path, headers=bearer(token_for(fresh("bob")))), 404, "not_found")
     assert_error(api.get(path), 404, "not_found")
-    pay = api.post(f"{path}/pay", json={}, headers=bearer(token_for(fresh("bob"))))
+    pay = api.post(f"{path}/pay", json=TEST_PAYMENT, headers=bearer(token_for(fresh("bob"))))
     assert_error(pay, 404, "not_found")
     mine = api.get(f"{API}/orders", params={"userId": alice}, headers=bearer(token_for(alice)))
     assert [o["orderId"] for o in mine.json()] == [order["orderId"]]
@@ -123,7 +126,7 @@ def test_an_anonymous_order_is_visible_with_the_session_it_was_placed_from(
     assert api.get(path, params={"sessionId": session}).status_code == 200
     assert_error(api.get(path), 404, "not_found")
     assert_error(api.get(path, params={"sessionId": fresh("s")}), 404, "not_found")
-    paid = api.post(f"{path}/pay", params={"sessionId": session}, json={})
+    paid = api.post(f"{path}/pay", params={"sessionId": session}, json=TEST_PAYMENT)
     assert paid.status_code == 200 and paid.json()["status"] == "PAID"
 
 

@@ -28,6 +28,8 @@ LOG_NAME: Final = "server.log"
 LOG_TAIL_CHARS: Final = 8000
 POLL_INTERVAL: Final = 0.05
 PORT_ATTEMPTS: Final = 3
+READY_TIMEOUT: Final = float(os.environ.get("KARTSHOPPE_TEST_READY_S", "30"))
+"""How long a start may take; raise it on a loaded machine (imports alone can take 30 s)."""
 
 
 class ServerStartError(RuntimeError):
@@ -141,7 +143,7 @@ class ServerProcess:
         )
         return self
 
-    def wait_ready(self, timeout: float = 30.0) -> Self:
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> Self:
         """Block until `GET /ready` answers 200; `ServerStartError` if it exits or times out."""
         return self.wait_for("/ready", timeout)
 
@@ -264,7 +266,7 @@ def running_server(
     env: Mapping[str, str] | None = None,
     port: int | None = None,
     program: Sequence[str] = DEFAULT_PROGRAM,
-    ready_timeout: float = 30.0,
+    ready_timeout: float = READY_TIMEOUT,
 ) -> Iterator[ServerProcess]:
     """A ready server on `tmp_path / "data"`, stopped on exit; its log is printed if the body fails.
 

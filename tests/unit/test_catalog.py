@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 
@@ -83,7 +84,7 @@ def test_original_price_is_never_below_price_and_some_products_are_discounted(
     assert all(p.original_price >= p.price for p in products)
     discounted = [p for p in products if p.original_price > p.price]
     assert 10 <= len(discounted) <= len(products) // 2
-    assert all(p.price >= p.original_price * 0.6 for p in discounted)
+    assert all(p.price >= p.original_price * Decimal("0.6") for p in discounted)
 
 
 def test_a_few_products_are_sold_out_and_a_few_are_low_on_stock(

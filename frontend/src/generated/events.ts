@@ -16,6 +16,13 @@ export type KartShoppeEvent =
   | CheckoutFailed
   | OrderPlaced
   | OrderStatusChanged
+  | PaymentCaptured
+  | PaymentDeclined
+  | RefundRecorded
+  | OrdersClaimed
+  | CouponCreated
+  | CouponRedeemed
+  | CouponReleased
   | StockReserved
   | StockReleased
   | InventoryChanged
@@ -108,6 +115,7 @@ export type Schemaversion9 = 1;
 export type Sessionid9 = string | null;
 export type Timestamp9 = number;
 export type Userid9 = string | null;
+export type Couponcode = string | null;
 export type Eventid10 = string;
 export type Eventtype10 = "CART_RECOVERED";
 export type Offer = string;
@@ -131,10 +139,24 @@ export type Schemaversion12 = 1;
 export type Sessionid12 = string | null;
 export type Timestamp12 = number;
 export type Userid12 = string | null;
+export type City = string;
+export type Country = string;
+export type Line1 = string;
+export type Line2 = string;
+export type Name1 = string;
+export type Postalcode = string;
+export type Region = string;
+export type Couponcode1 = string | null;
+export type Cost = number;
+export type Estimateddate = string;
+export type Label = string;
+export type Option = string;
+export type Discount = number;
+export type Email = string | null;
 export type Eventid13 = string;
 export type Eventtype13 = "ORDER_PLACED";
 export type Idempotencykey1 = string;
-export type Name1 = string;
+export type Name2 = string;
 export type Productid6 = string;
 export type Quantity3 = number;
 export type Unitprice1 = number;
@@ -142,6 +164,9 @@ export type Lines1 = OrderLine[];
 export type Orderid2 = string;
 export type Schemaversion13 = 1;
 export type Sessionid13 = string | null;
+export type Shipping = number;
+export type Subtotal = number | null;
+export type Tax = number;
 export type Timestamp13 = number;
 export type Total = number;
 export type Userid13 = string | null;
@@ -153,49 +178,121 @@ export type Schemaversion14 = 1;
 export type Sessionid14 = string | null;
 export type Timestamp14 = number;
 export type Userid14 = string | null;
+export type Amount = number;
+export type Cardlast4 = string;
 export type Eventid15 = string;
-export type Eventtype15 = "STOCK_RESERVED";
+export type Eventtype15 = "PAYMENT_CAPTURED";
 export type Orderid4 = string;
-export type Productid7 = string;
-export type Quantity4 = number;
 export type Schemaversion15 = 1;
 export type Sessionid15 = string | null;
 export type Timestamp15 = number;
+export type Transactionid = string;
 export type Userid15 = string | null;
+export type Cardlast41 = string;
 export type Eventid16 = string;
-export type Eventtype16 = "STOCK_RELEASED";
+export type Eventtype16 = "PAYMENT_DECLINED";
 export type Orderid5 = string;
-export type Productid8 = string;
-export type Quantity5 = number;
+export type Reason1 = string;
 export type Schemaversion16 = 1;
 export type Sessionid16 = string | null;
 export type Timestamp16 = number;
+export type Transactionid1 = string;
 export type Userid16 = string | null;
-export type Available = number;
+export type Amount1 = number;
 export type Eventid17 = string;
-export type Eventtype17 = "INVENTORY_CHANGED";
-export type Lowstock = boolean;
-export type Productid9 = string;
-export type Reason1 = "RESTOCK" | "RESERVED" | "RELEASED" | "SOLD" | "ADJUSTMENT" | "INITIAL";
-export type Reserved = number;
+export type Eventtype17 = "REFUND_RECORDED";
+export type Orderid6 = string;
 export type Schemaversion17 = 1;
 export type Sessionid17 = string | null;
-export type Soldout = boolean;
-export type Stock = number;
 export type Timestamp17 = number;
+export type Transactionid2 = string;
 export type Userid17 = string | null;
 export type Eventid18 = string;
-export type Eventtype18 = "PRODUCT_LAUNCHED";
+export type Eventtype18 = "ORDERS_CLAIMED";
+export type Fromsessionid1 = string;
+export type Orderids = string[];
+export type Schemaversion18 = 1;
+export type Sessionid18 = string | null;
+export type Timestamp18 = number;
+export type Userid18 = string | null;
+export type Categories = string[];
+export type Code = string;
+export type Endsat = number | null;
+export type CouponKind = "PERCENT" | "FIXED";
+export type Maxredemptions = number | null;
+export type Minsubtotal = number;
+export type Percustomerlimit = number | null;
+export type Productids = string[];
+export type Startsat = number;
+export type Value = string;
+export type Eventid19 = string;
+export type Eventtype19 = "COUPON_CREATED";
+export type Schemaversion19 = 1;
+export type Sessionid19 = string | null;
+export type Timestamp19 = number;
+export type Userid19 = string | null;
+export type Amount2 = number;
+export type Code1 = string;
+export type Customer = string;
+export type Eventid20 = string;
+export type Eventtype20 = "COUPON_REDEEMED";
+export type Orderid7 = string;
+export type Schemaversion20 = 1;
+export type Sessionid20 = string | null;
+export type Timestamp20 = number;
+export type Userid20 = string | null;
+export type Code2 = string;
+export type Customer1 = string;
+export type Eventid21 = string;
+export type Eventtype21 = "COUPON_RELEASED";
+export type Orderid8 = string;
+export type Schemaversion21 = 1;
+export type Sessionid21 = string | null;
+export type Timestamp21 = number;
+export type Userid21 = string | null;
+export type Eventid22 = string;
+export type Eventtype22 = "STOCK_RESERVED";
+export type Orderid9 = string;
+export type Productid7 = string;
+export type Quantity4 = number;
+export type Schemaversion22 = 1;
+export type Sessionid22 = string | null;
+export type Timestamp22 = number;
+export type Userid22 = string | null;
+export type Eventid23 = string;
+export type Eventtype23 = "STOCK_RELEASED";
+export type Orderid10 = string;
+export type Productid8 = string;
+export type Quantity5 = number;
+export type Schemaversion23 = 1;
+export type Sessionid23 = string | null;
+export type Timestamp23 = number;
+export type Userid23 = string | null;
+export type Available = number;
+export type Eventid24 = string;
+export type Eventtype24 = "INVENTORY_CHANGED";
+export type Lowstock = boolean;
+export type Productid9 = string;
+export type Reason2 = "RESTOCK" | "RESERVED" | "RELEASED" | "SOLD" | "ADJUSTMENT" | "INITIAL";
+export type Reserved = number;
+export type Schemaversion24 = 1;
+export type Sessionid24 = string | null;
+export type Soldout = boolean;
+export type Stock = number;
+export type Timestamp24 = number;
+export type Userid24 = string | null;
+export type Eventid25 = string;
+export type Eventtype25 = "PRODUCT_LAUNCHED";
 export type Category = string;
 export type Description = string;
 export type Featured = boolean;
 export type Discountpercent = number;
-export type Endsat = number;
+export type Endsat1 = number;
 export type Saleprice = number;
-export type Startsat = number;
+export type Startsat1 = number;
 export type Id = string;
 export type Imageurl = string;
-export type Name2 = string;
+export type Name3 = string;
 export type Originalprice = number;
 export type Price1 = number;
 export type Rating = number;
@@ -203,77 +300,77 @@ export type Reviewcount = number;
 export type Stock1 = number;
 export type Tags = string[];
 export type Productid10 = string;
-export type Schemaversion18 = 1;
-export type Sessionid18 = string | null;
-export type Timestamp18 = number;
-export type Userid18 = string | null;
-export type Eventid19 = string;
-export type Eventtype19 = "PRICE_CHANGED";
-export type Newprice = number;
-export type Oldprice = number;
-export type Productid11 = string;
-export type Schemaversion19 = 1;
-export type Sessionid19 = string | null;
-export type Timestamp19 = number;
-export type Userid19 = string | null;
-export type Eventid20 = string;
-export type Eventtype20 = "FLASH_SALE_STARTED";
-export type Productid12 = string;
-export type Schemaversion20 = 1;
-export type Sessionid20 = string | null;
-export type Timestamp20 = number;
-export type Userid20 = string | null;
-export type Eventid21 = string;
-export type Eventtype21 = "FLASH_SALE_ENDED";
-export type Productid13 = string;
-export type Schemaversion21 = 1;
-export type Sessionid21 = string | null;
-export type Timestamp21 = number;
-export type Userid21 = string | null;
-export type Confidence = number;
-export type Eventid22 = string;
-export type Eventtype22 = "RECOMMENDATION";
-export type Kind = "PERSONAL" | "BOUGHT_TOGETHER" | "NEXT_BEST_OFFER" | "TRENDING";
-export type Productids = string[];
-export type Reason2 = string;
-export type Schemaversion22 = 1;
-export type Sessionid22 = string | null;
-export type Timestamp22 = number;
-export type Userid22 = string | null;
-export type Eventid23 = string;
-export type Eventtype23 = "RESERVATION_EXPIRED";
-export type Orderid6 = string;
-export type Schemaversion23 = 1;
-export type Sessionid23 = string | null;
-export type Timestamp23 = number;
-export type Userid23 = string | null;
-export type Available1 = number;
-export type Eventid24 = string;
-export type Eventtype24 = "INVENTORY_ALERT";
-export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK";
-export type Productid14 = string;
-export type Schemaversion24 = 1;
-export type Sessionid24 = string | null;
-export type Timestamp24 = number;
-export type Userid24 = string | null;
-export type Category1 = string;
-export type Score = number;
-export type Categories = ScoredCategory[];
-export type Eventid25 = string;
-export type Eventtype25 = "TRENDING_UPDATED";
-export type Productid15 = string;
-export type Score1 = number;
-export type Products = ScoredProduct[];
 export type Schemaversion25 = 1;
 export type Sessionid25 = string | null;
 export type Timestamp25 = number;
 export type Userid25 = string | null;
 export type Eventid26 = string;
-export type Eventtype26 = "ANALYTICS_UPDATED";
+export type Eventtype26 = "PRICE_CHANGED";
+export type Newprice = number;
+export type Oldprice = number;
+export type Productid11 = string;
 export type Schemaversion26 = 1;
 export type Sessionid26 = string | null;
 export type Timestamp26 = number;
 export type Userid26 = string | null;
+export type Eventid27 = string;
+export type Eventtype27 = "FLASH_SALE_STARTED";
+export type Productid12 = string;
+export type Schemaversion27 = 1;
+export type Sessionid27 = string | null;
+export type Timestamp27 = number;
+export type Userid27 = string | null;
+export type Eventid28 = string;
+export type Eventtype28 = "FLASH_SALE_ENDED";
+export type Productid13 = string;
+export type Schemaversion28 = 1;
+export type Sessionid28 = string | null;
+export type Timestamp28 = number;
+export type Userid28 = string | null;
+export type Confidence = number;
+export type Eventid29 = string;
+export type Eventtype29 = "RECOMMENDATION";
+export type Kind = "PERSONAL" | "BOUGHT_TOGETHER" | "NEXT_BEST_OFFER" | "TRENDING";
+export type Productids1 = string[];
+export type Reason3 = string;
+export type Schemaversion29 = 1;
+export type Sessionid29 = string | null;
+export type Timestamp29 = number;
+export type Userid29 = string | null;
+export type Eventid30 = string;
+export type Eventtype30 = "RESERVATION_EXPIRED";
+export type Orderid11 = string;
+export type Schemaversion30 = 1;
+export type Sessionid30 = string | null;
+export type Timestamp30 = number;
+export type Userid30 = string | null;
+export type Available1 = number;
+export type Eventid31 = string;
+export type Eventtype31 = "INVENTORY_ALERT";
+export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK";
+export type Productid14 = string;
+export type Schemaversion31 = 1;
+export type Sessionid31 = string | null;
+export type Timestamp31 = number;
+export type Userid31 = string | null;
+export type Category1 = string;
+export type Score = number;
+export type Categories1 = ScoredCategory[];
+export type Eventid32 = string;
+export type Eventtype32 = "TRENDING_UPDATED";
+export type Productid15 = string;
+export type Score1 = number;
+export type Products = ScoredProduct[];
+export type Schemaversion32 = 1;
+export type Sessionid32 = string | null;
+export type Timestamp32 = number;
+export type Userid32 = string | null;
+export type Eventid33 = string;
+export type Eventtype33 = "ANALYTICS_UPDATED";
+export type Schemaversion33 = 1;
+export type Sessionid33 = string | null;
+export type Timestamp33 = number;
+export type Userid33 = string | null;
 
 export interface PageView {
   eventId?: Eventid;
@@ -381,6 +478,7 @@ export interface CartAbandoned {
   userId?: Userid9;
 }
 export interface CartRecovered {
+  couponCode?: Couponcode;
   eventId?: Eventid10;
   eventType?: Eventtype10;
   offer?: Offer;
@@ -409,7 +507,16 @@ export interface CheckoutFailed {
   timestamp?: Timestamp12;
   userId?: Userid12;
 }
+/**
+ * `total` = `subtotal` - `discount` + `shipping` + `tax`; an order placed without shipping
+ * details (the API's quick checkout) has no delivery and no tax.
+ */
 export interface OrderPlaced {
+  address?: Address | null;
+  couponCode?: Couponcode1;
+  delivery?: Delivery | null;
+  discount?: Discount;
+  email?: Email;
   eventId?: Eventid13;
   eventType?: Eventtype13;
   idempotencyKey: Idempotencykey1;
@@ -417,12 +524,33 @@ export interface OrderPlaced {
   orderId: Orderid2;
   schemaVersion?: Schemaversion13;
   sessionId?: Sessionid13;
+  shipping?: Shipping;
+  subtotal?: Subtotal;
+  tax?: Tax;
   timestamp?: Timestamp13;
   total: Total;
   userId?: Userid13;
 }
+/**
+ * A shipping address; `region` is the state or province where the country needs one.
+ */
+export interface Address {
+  city: City;
+  country: Country;
+  line1: Line1;
+  line2?: Line2;
+  name: Name1;
+  postalCode: Postalcode;
+  region?: Region;
+}
+export interface Delivery {
+  cost: Cost;
+  estimatedDate: Estimateddate;
+  label?: Label;
+  option: Option;
+}
 export interface OrderLine {
-  name?: Name1;
+  name?: Name2;
   productId: Productid6;
   quantity: Quantity3;
   unitPrice: Unitprice1;
@@ -438,61 +566,163 @@ export interface OrderStatusChanged {
   timestamp?: Timestamp14;
   userId?: Userid14;
 }
+export interface PaymentCaptured {
+  amount: Amount;
+  cardLast4: Cardlast4;
+  eventId?: Eventid15;
+  eventType?: Eventtype15;
+  orderId: Orderid4;
+  schemaVersion?: Schemaversion15;
+  sessionId?: Sessionid15;
+  timestamp?: Timestamp15;
+  transactionId: Transactionid;
+  userId?: Userid15;
+}
+/**
+ * A refused card; the order stays payable.
+ */
+export interface PaymentDeclined {
+  cardLast4: Cardlast41;
+  eventId?: Eventid16;
+  eventType?: Eventtype16;
+  orderId: Orderid5;
+  reason: Reason1;
+  schemaVersion?: Schemaversion16;
+  sessionId?: Sessionid16;
+  timestamp?: Timestamp16;
+  transactionId: Transactionid1;
+  userId?: Userid16;
+}
+export interface RefundRecorded {
+  amount: Amount1;
+  eventId?: Eventid17;
+  eventType?: Eventtype17;
+  orderId: Orderid6;
+  schemaVersion?: Schemaversion17;
+  sessionId?: Sessionid17;
+  timestamp?: Timestamp17;
+  transactionId: Transactionid2;
+  userId?: Userid17;
+}
+/**
+ * A guest's orders (placed under `fromSessionId`) now belong to `userId`.
+ */
+export interface OrdersClaimed {
+  eventId?: Eventid18;
+  eventType?: Eventtype18;
+  fromSessionId: Fromsessionid1;
+  orderIds: Orderids;
+  schemaVersion?: Schemaversion18;
+  sessionId?: Sessionid18;
+  timestamp?: Timestamp18;
+  userId?: Userid18;
+}
+export interface CouponCreated {
+  coupon: Coupon;
+  eventId?: Eventid19;
+  eventType?: Eventtype19;
+  schemaVersion?: Schemaversion19;
+  sessionId?: Sessionid19;
+  timestamp?: Timestamp19;
+  userId?: Userid19;
+}
+/**
+ * A discount code. `value` is a percentage (PERCENT) or an amount off (FIXED); limits of
+ * None are unlimited; a scope of products or categories limits what the discount applies to.
+ */
+export interface Coupon {
+  categories?: Categories;
+  code: Code;
+  endsAt?: Endsat;
+  kind: CouponKind;
+  maxRedemptions?: Maxredemptions;
+  minSubtotal?: Minsubtotal;
+  perCustomerLimit?: Percustomerlimit;
+  productIds?: Productids;
+  startsAt?: Startsat;
+  value: Value;
+}
+export interface CouponRedeemed {
+  amount: Amount2;
+  code: Code1;
+  customer: Customer;
+  eventId?: Eventid20;
+  eventType?: Eventtype20;
+  orderId: Orderid7;
+  schemaVersion?: Schemaversion20;
+  sessionId?: Sessionid20;
+  timestamp?: Timestamp20;
+  userId?: Userid20;
+}
+/**
+ * A cancelled order gives its redemption back.
+ */
+export interface CouponReleased {
+  code: Code2;
+  customer: Customer1;
+  eventId?: Eventid21;
+  eventType?: Eventtype21;
+  orderId: Orderid8;
+  schemaVersion?: Schemaversion21;
+  sessionId?: Sessionid21;
+  timestamp?: Timestamp21;
+  userId?: Userid21;
+}
 /**
  * Units held for an order; they leave `available` but not yet `stock`.
  */
 export interface StockReserved {
-  eventId?: Eventid15;
-  eventType?: Eventtype15;
-  orderId: Orderid4;
+  eventId?: Eventid22;
+  eventType?: Eventtype22;
+  orderId: Orderid9;
   productId: Productid7;
   quantity: Quantity4;
-  schemaVersion?: Schemaversion15;
-  sessionId?: Sessionid15;
-  timestamp?: Timestamp15;
-  userId?: Userid15;
+  schemaVersion?: Schemaversion22;
+  sessionId?: Sessionid22;
+  timestamp?: Timestamp22;
+  userId?: Userid22;
 }
 /**
  * A reservation given back (cancelled or expired checkout).
  */
 export interface StockReleased {
-  eventId?: Eventid16;
-  eventType?: Eventtype16;
-  orderId: Orderid5;
+  eventId?: Eventid23;
+  eventType?: Eventtype23;
+  orderId: Orderid10;
   productId: Productid8;
   quantity: Quantity5;
-  schemaVersion?: Schemaversion16;
-  sessionId?: Sessionid16;
-  timestamp?: Timestamp16;
-  userId?: Userid16;
+  schemaVersion?: Schemaversion23;
+  sessionId?: Sessionid23;
+  timestamp?: Timestamp23;
+  userId?: Userid23;
 }
 /**
  * The inventory level of one product after a change; published on `inventory_updates`.
  */
 export interface InventoryChanged {
   available: Available;
-  eventId?: Eventid17;
-  eventType?: Eventtype17;
+  eventId?: Eventid24;
+  eventType?: Eventtype24;
   lowStock?: Lowstock;
   productId: Productid9;
-  reason: Reason1;
+  reason: Reason2;
   reserved?: Reserved;
-  schemaVersion?: Schemaversion17;
-  sessionId?: Sessionid17;
+  schemaVersion?: Schemaversion24;
+  sessionId?: Sessionid24;
   soldOut?: Soldout;
   stock: Stock;
-  timestamp?: Timestamp17;
-  userId?: Userid17;
+  timestamp?: Timestamp24;
+  userId?: Userid24;
 }
 export interface ProductLaunched {
-  eventId?: Eventid18;
-  eventType?: Eventtype18;
+  eventId?: Eventid25;
+  eventType?: Eventtype25;
   product: Product;
   productId: Productid10;
-  schemaVersion?: Schemaversion18;
-  sessionId?: Sessionid18;
-  timestamp?: Timestamp18;
-  userId?: Userid18;
+  schemaVersion?: Schemaversion25;
+  sessionId?: Sessionid25;
+  timestamp?: Timestamp25;
+  userId?: Userid25;
 }
 /**
  * A catalog entry as materialised from `product_updates` (the seed's `products-cache`).
@@ -504,7 +734,7 @@ export interface Product {
   flashSale?: FlashSale | null;
   id: Id;
   imageUrl?: Imageurl;
-  name: Name2;
+  name: Name3;
   originalPrice: Originalprice;
   price: Price1;
   rating?: Rating;
@@ -514,93 +744,93 @@ export interface Product {
 }
 export interface FlashSale {
   discountPercent: Discountpercent;
-  endsAt: Endsat;
+  endsAt: Endsat1;
   salePrice: Saleprice;
-  startsAt: Startsat;
+  startsAt: Startsat1;
 }
 export interface PriceChanged {
-  eventId?: Eventid19;
-  eventType?: Eventtype19;
+  eventId?: Eventid26;
+  eventType?: Eventtype26;
   newPrice: Newprice;
   oldPrice: Oldprice;
   product: Product;
   productId: Productid11;
-  schemaVersion?: Schemaversion19;
-  sessionId?: Sessionid19;
-  timestamp?: Timestamp19;
-  userId?: Userid19;
+  schemaVersion?: Schemaversion26;
+  sessionId?: Sessionid26;
+  timestamp?: Timestamp26;
+  userId?: Userid26;
 }
 export interface FlashSaleStarted {
-  eventId?: Eventid20;
-  eventType?: Eventtype20;
+  eventId?: Eventid27;
+  eventType?: Eventtype27;
   flashSale: FlashSale;
   product: Product;
   productId: Productid12;
-  schemaVersion?: Schemaversion20;
-  sessionId?: Sessionid20;
-  timestamp?: Timestamp20;
-  userId?: Userid20;
+  schemaVersion?: Schemaversion27;
+  sessionId?: Sessionid27;
+  timestamp?: Timestamp27;
+  userId?: Userid27;
 }
 export interface FlashSaleEnded {
-  eventId?: Eventid21;
-  eventType?: Eventtype21;
+  eventId?: Eventid28;
+  eventType?: Eventtype28;
   product: Product;
   productId: Productid13;
-  schemaVersion?: Schemaversion21;
-  sessionId?: Sessionid21;
-  timestamp?: Timestamp21;
-  userId?: Userid21;
+  schemaVersion?: Schemaversion28;
+  sessionId?: Sessionid28;
+  timestamp?: Timestamp28;
+  userId?: Userid28;
 }
 /**
  * Products suggested to a shopper. `confidence` is in [0, 1] (see docs/ARCHITECTURE.md).
  */
 export interface Recommendation {
   confidence: Confidence;
-  eventId?: Eventid22;
-  eventType?: Eventtype22;
+  eventId?: Eventid29;
+  eventType?: Eventtype29;
   kind?: Kind;
-  productIds: Productids;
-  reason: Reason2;
-  schemaVersion?: Schemaversion22;
-  sessionId?: Sessionid22;
-  timestamp?: Timestamp22;
-  userId?: Userid22;
+  productIds: Productids1;
+  reason: Reason3;
+  schemaVersion?: Schemaversion29;
+  sessionId?: Sessionid29;
+  timestamp?: Timestamp29;
+  userId?: Userid29;
 }
 /**
  * A checkout's reservation outlived its time to pay; the shop cancels the order.
  */
 export interface ReservationExpired {
-  eventId?: Eventid23;
-  eventType?: Eventtype23;
-  orderId: Orderid6;
-  schemaVersion?: Schemaversion23;
-  sessionId?: Sessionid23;
-  timestamp?: Timestamp23;
-  userId?: Userid23;
+  eventId?: Eventid30;
+  eventType?: Eventtype30;
+  orderId: Orderid11;
+  schemaVersion?: Schemaversion30;
+  sessionId?: Sessionid30;
+  timestamp?: Timestamp30;
+  userId?: Userid30;
 }
 export interface InventoryAlert {
   available: Available1;
-  eventId?: Eventid24;
-  eventType?: Eventtype24;
+  eventId?: Eventid31;
+  eventType?: Eventtype31;
   level: Level;
   productId: Productid14;
-  schemaVersion?: Schemaversion24;
-  sessionId?: Sessionid24;
-  timestamp?: Timestamp24;
-  userId?: Userid24;
+  schemaVersion?: Schemaversion31;
+  sessionId?: Sessionid31;
+  timestamp?: Timestamp31;
+  userId?: Userid31;
 }
 /**
  * Time-decayed popularity, most popular first; the API answers `/products/trending` from it.
  */
 export interface TrendingUpdated {
-  categories?: Categories;
-  eventId?: Eventid25;
-  eventType?: Eventtype25;
+  categories?: Categories1;
+  eventId?: Eventid32;
+  eventType?: Eventtype32;
   products: Products;
-  schemaVersion?: Schemaversion25;
-  sessionId?: Sessionid25;
-  timestamp?: Timestamp25;
-  userId?: Userid25;
+  schemaVersion?: Schemaversion32;
+  sessionId?: Sessionid32;
+  timestamp?: Timestamp32;
+  userId?: Userid32;
 }
 export interface ScoredCategory {
   category: Category1;
@@ -615,12 +845,12 @@ export interface ScoredProduct {
  */
 export interface AnalyticsUpdated {
   analytics: Analytics;
-  eventId?: Eventid26;
-  eventType?: Eventtype26;
-  schemaVersion?: Schemaversion26;
-  sessionId?: Sessionid26;
-  timestamp?: Timestamp26;
-  userId?: Userid26;
+  eventId?: Eventid33;
+  eventType?: Eventtype33;
+  schemaVersion?: Schemaversion33;
+  sessionId?: Sessionid33;
+  timestamp?: Timestamp33;
+  userId?: Userid33;
 }
 export interface Analytics {
   [k: string]: unknown;

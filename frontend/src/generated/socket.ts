@@ -72,7 +72,21 @@ export type Reserved = number;
 export type Soldout1 = boolean;
 export type Stock1 = number;
 export type Type9 = "INVENTORY_UPDATED";
+export type City = string;
+export type Country = string;
+export type Line1 = string;
+export type Line2 = string;
+export type Name2 = string;
+export type Postalcode = string;
+export type Region = string;
+export type Couponcode = string | null;
 export type Createdat = number;
+export type Cost = number;
+export type Estimateddate = string;
+export type Label = string;
+export type Option = string;
+export type Discount = number;
+export type Email = string | null;
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "OrderStatus".
@@ -81,13 +95,24 @@ export type OrderStatus = "PLACED" | "PAID" | "SHIPPED" | "DELIVERED" | "CANCELL
 export type Timestamp = number;
 export type History = StatusChange[];
 export type Idempotencykey = string;
-export type Name2 = string;
+export type Linetotal1 = number;
+export type Name3 = string;
 export type Productid5 = string;
 export type Quantity3 = number;
 export type Unitprice1 = number;
 export type Lines1 = OrderLineOut[];
 export type Orderid = string;
+export type Amount = number;
+export type Cardlast4 = string;
+export type Kind = "CAPTURED" | "DECLINED" | "REFUNDED";
+export type Reason = string;
+export type Timestamp1 = number;
+export type Transactionid = string;
+export type Payments = PaymentOut[];
 export type Sessionid2 = string | null;
+export type Shipping = number;
+export type Subtotal1 = number;
+export type Tax = number;
 export type Total = number;
 export type Updatedat1 = number;
 export type Userid2 = string | null;
@@ -95,12 +120,12 @@ export type Type10 = "ORDER_UPDATED";
 export type Confidence = number;
 export type Eventid = string;
 export type Eventtype = "RECOMMENDATION";
-export type Kind = "PERSONAL" | "BOUGHT_TOGETHER" | "NEXT_BEST_OFFER" | "TRENDING";
+export type Kind1 = "PERSONAL" | "BOUGHT_TOGETHER" | "NEXT_BEST_OFFER" | "TRENDING";
 export type Productids = string[];
-export type Reason = string;
+export type Reason1 = string;
 export type Schemaversion = 1;
 export type Sessionid3 = string | null;
-export type Timestamp1 = number;
+export type Timestamp2 = number;
 export type Userid3 = string | null;
 export type Type11 = "RECOMMENDATION";
 export type Abandonedcarts = number | null;
@@ -113,7 +138,7 @@ export type Revenue = number;
 export type Category1 = string;
 export type Score = number;
 export type Topcategories = TopCategory[];
-export type Name3 = string;
+export type Name4 = string;
 export type Productid6 = string;
 export type Score1 = number;
 export type Topproducts = TopProduct[];
@@ -136,6 +161,13 @@ export type Event1 =
   | CheckoutFailed
   | OrderPlaced
   | OrderStatusChanged
+  | PaymentCaptured
+  | PaymentDeclined
+  | RefundRecorded
+  | OrdersClaimed
+  | CouponCreated
+  | CouponRedeemed
+  | CouponReleased
   | StockReserved
   | StockReleased
   | InventoryChanged
@@ -153,14 +185,14 @@ export type Eventtype1 = "PAGE_VIEW";
 export type Page = string;
 export type Schemaversion1 = 1;
 export type Sessionid4 = string | null;
-export type Timestamp2 = number;
+export type Timestamp3 = number;
 export type Userid4 = string | null;
 export type Eventid2 = string;
 export type Eventtype2 = "PRODUCT_VIEW";
 export type Productid7 = string;
 export type Schemaversion2 = 1;
 export type Sessionid5 = string | null;
-export type Timestamp3 = number;
+export type Timestamp4 = number;
 export type Userid5 = string | null;
 export type Eventid3 = string;
 export type Eventtype3 = "PRODUCT_CLICK";
@@ -168,7 +200,7 @@ export type Productid8 = string;
 export type Schemaversion3 = 1;
 export type Sessionid6 = string | null;
 export type Source = string;
-export type Timestamp4 = number;
+export type Timestamp5 = number;
 export type Userid6 = string | null;
 export type Eventid4 = string;
 export type Eventtype4 = "SEARCH";
@@ -176,7 +208,7 @@ export type Query = string;
 export type Resultcount = number;
 export type Schemaversion4 = 1;
 export type Sessionid7 = string | null;
-export type Timestamp5 = number;
+export type Timestamp6 = number;
 export type Userid7 = string | null;
 export type Eventid5 = string;
 export type Eventtype5 = "ADD_TO_CART";
@@ -185,14 +217,14 @@ export type Productid9 = string;
 export type Quantity4 = number;
 export type Schemaversion5 = 1;
 export type Sessionid8 = string | null;
-export type Timestamp6 = number;
+export type Timestamp7 = number;
 export type Userid8 = string | null;
 export type Eventid6 = string;
 export type Eventtype6 = "REMOVE_FROM_CART";
 export type Productid10 = string;
 export type Schemaversion6 = 1;
 export type Sessionid9 = string | null;
-export type Timestamp7 = number;
+export type Timestamp8 = number;
 export type Userid9 = string | null;
 export type Eventid7 = string;
 export type Eventtype7 = "CART_QUANTITY_CHANGED";
@@ -200,25 +232,25 @@ export type Productid11 = string;
 export type Quantity5 = number;
 export type Schemaversion7 = 1;
 export type Sessionid10 = string | null;
-export type Timestamp8 = number;
+export type Timestamp9 = number;
 export type Userid10 = string | null;
 export type Eventid8 = string;
 export type Eventtype8 = "CART_CLEARED";
 export type Schemaversion8 = 1;
 export type Sessionid11 = string | null;
-export type Timestamp9 = number;
+export type Timestamp10 = number;
 export type Userid11 = string | null;
 export type Eventid9 = string;
 export type Eventtype9 = "CART_MERGED";
 export type Fromsessionid = string;
-export type Name4 = string;
+export type Name5 = string;
 export type Productid12 = string;
 export type Quantity6 = number;
 export type Unitprice2 = number;
 export type Lines2 = CartLine[];
 export type Schemaversion9 = 1;
 export type Sessionid12 = string | null;
-export type Timestamp10 = number;
+export type Timestamp11 = number;
 export type Userid12 = string | null;
 export type Cartvalue = number;
 export type Eventid10 = string;
@@ -226,14 +258,15 @@ export type Eventtype10 = "CART_ABANDONED";
 export type Itemcount1 = number;
 export type Schemaversion10 = 1;
 export type Sessionid13 = string | null;
-export type Timestamp11 = number;
+export type Timestamp12 = number;
 export type Userid13 = string | null;
+export type Couponcode1 = string | null;
 export type Eventid11 = string;
 export type Eventtype11 = "CART_RECOVERED";
 export type Offer = string;
 export type Schemaversion11 = 1;
 export type Sessionid14 = string | null;
-export type Timestamp12 = number;
+export type Timestamp13 = number;
 export type Userid14 = string | null;
 export type Eventid12 = string;
 export type Eventtype12 = "CHECKOUT_STARTED";
@@ -241,20 +274,23 @@ export type Idempotencykey1 = string;
 export type Orderid1 = string;
 export type Schemaversion12 = 1;
 export type Sessionid15 = string | null;
-export type Timestamp13 = number;
+export type Timestamp14 = number;
 export type Userid15 = string | null;
 export type Eventid13 = string;
 export type Eventtype13 = "CHECKOUT_FAILED";
 export type Orderid2 = string;
-export type Reason1 = string;
+export type Reason2 = string;
 export type Schemaversion13 = 1;
 export type Sessionid16 = string | null;
-export type Timestamp14 = number;
+export type Timestamp15 = number;
 export type Userid16 = string | null;
+export type Couponcode2 = string | null;
+export type Discount1 = number;
+export type Email1 = string | null;
 export type Eventid14 = string;
 export type Eventtype14 = "ORDER_PLACED";
 export type Idempotencykey2 = string;
-export type Name5 = string;
+export type Name6 = string;
 export type Productid13 = string;
 export type Quantity7 = number;
 export type Unitprice3 = number;
@@ -262,7 +298,10 @@ export type Lines3 = OrderLine[];
 export type Orderid3 = string;
 export type Schemaversion14 = 1;
 export type Sessionid17 = string | null;
-export type Timestamp15 = number;
+export type Shipping1 = number;
+export type Subtotal2 = number | null;
+export type Tax1 = number;
+export type Timestamp16 = number;
 export type Total1 = number;
 export type Userid17 = string | null;
 export type Eventid15 = string;
@@ -270,47 +309,123 @@ export type Eventtype15 = "ORDER_STATUS_CHANGED";
 export type Orderid4 = string;
 export type Schemaversion15 = 1;
 export type Sessionid18 = string | null;
-export type Timestamp16 = number;
+export type Timestamp17 = number;
 export type Userid18 = string | null;
+export type Amount1 = number;
+export type Cardlast41 = string;
 export type Eventid16 = string;
-export type Eventtype16 = "STOCK_RESERVED";
+export type Eventtype16 = "PAYMENT_CAPTURED";
 export type Orderid5 = string;
-export type Productid14 = string;
-export type Quantity8 = number;
 export type Schemaversion16 = 1;
 export type Sessionid19 = string | null;
-export type Timestamp17 = number;
+export type Timestamp18 = number;
+export type Transactionid1 = string;
 export type Userid19 = string | null;
+export type Cardlast42 = string;
 export type Eventid17 = string;
-export type Eventtype17 = "STOCK_RELEASED";
+export type Eventtype17 = "PAYMENT_DECLINED";
 export type Orderid6 = string;
-export type Productid15 = string;
-export type Quantity9 = number;
+export type Reason3 = string;
 export type Schemaversion17 = 1;
 export type Sessionid20 = string | null;
-export type Timestamp18 = number;
+export type Timestamp19 = number;
+export type Transactionid2 = string;
 export type Userid20 = string | null;
-export type Available2 = number;
+export type Amount2 = number;
 export type Eventid18 = string;
-export type Eventtype18 = "INVENTORY_CHANGED";
-export type Lowstock2 = boolean;
-export type Productid16 = string;
-export type Reason2 = "RESTOCK" | "RESERVED" | "RELEASED" | "SOLD" | "ADJUSTMENT" | "INITIAL";
-export type Reserved1 = number;
+export type Eventtype18 = "REFUND_RECORDED";
+export type Orderid7 = string;
 export type Schemaversion18 = 1;
 export type Sessionid21 = string | null;
-export type Soldout2 = boolean;
-export type Stock2 = number;
-export type Timestamp19 = number;
+export type Timestamp20 = number;
+export type Transactionid3 = string;
 export type Userid21 = string | null;
 export type Eventid19 = string;
-export type Eventtype19 = "PRODUCT_LAUNCHED";
+export type Eventtype19 = "ORDERS_CLAIMED";
+export type Fromsessionid1 = string;
+export type Orderids = string[];
+export type Schemaversion19 = 1;
+export type Sessionid22 = string | null;
+export type Timestamp21 = number;
+export type Userid22 = string | null;
+export type Categories = string[];
+export type Code = string;
+export type Endsat1 = number | null;
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "CouponKind".
+ */
+export type CouponKind = "PERCENT" | "FIXED";
+export type Maxredemptions = number | null;
+export type Minsubtotal = number;
+export type Percustomerlimit = number | null;
+export type Productids1 = string[];
+export type Startsat1 = number;
+export type Value = string;
+export type Eventid20 = string;
+export type Eventtype20 = "COUPON_CREATED";
+export type Schemaversion20 = 1;
+export type Sessionid23 = string | null;
+export type Timestamp22 = number;
+export type Userid23 = string | null;
+export type Amount3 = number;
+export type Code1 = string;
+export type Customer = string;
+export type Eventid21 = string;
+export type Eventtype21 = "COUPON_REDEEMED";
+export type Orderid8 = string;
+export type Schemaversion21 = 1;
+export type Sessionid24 = string | null;
+export type Timestamp23 = number;
+export type Userid24 = string | null;
+export type Code2 = string;
+export type Customer1 = string;
+export type Eventid22 = string;
+export type Eventtype22 = "COUPON_RELEASED";
+export type Orderid9 = string;
+export type Schemaversion22 = 1;
+export type Sessionid25 = string | null;
+export type Timestamp24 = number;
+export type Userid25 = string | null;
+export type Eventid23 = string;
+export type Eventtype23 = "STOCK_RESERVED";
+export type Orderid10 = string;
+export type Productid14 = string;
+export type Quantity8 = number;
+export type Schemaversion23 = 1;
+export type Sessionid26 = string | null;
+export type Timestamp25 = number;
+export type Userid26 = string | null;
+export type Eventid24 = string;
+export type Eventtype24 = "STOCK_RELEASED";
+export type Orderid11 = string;
+export type Productid15 = string;
+export type Quantity9 = number;
+export type Schemaversion24 = 1;
+export type Sessionid27 = string | null;
+export type Timestamp26 = number;
+export type Userid27 = string | null;
+export type Available2 = number;
+export type Eventid25 = string;
+export type Eventtype25 = "INVENTORY_CHANGED";
+export type Lowstock2 = boolean;
+export type Productid16 = string;
+export type Reason4 = "RESTOCK" | "RESERVED" | "RELEASED" | "SOLD" | "ADJUSTMENT" | "INITIAL";
+export type Reserved1 = number;
+export type Schemaversion25 = 1;
+export type Sessionid28 = string | null;
+export type Soldout2 = boolean;
+export type Stock2 = number;
+export type Timestamp27 = number;
+export type Userid28 = string | null;
+export type Eventid26 = string;
+export type Eventtype26 = "PRODUCT_LAUNCHED";
 export type Category2 = string;
 export type Description1 = string;
 export type Featured1 = boolean;
 export type Id1 = string;
 export type Imageurl1 = string;
-export type Name6 = string;
+export type Name7 = string;
 export type Originalprice1 = number;
 export type Price2 = number;
 export type Rating1 = number;
@@ -318,68 +433,69 @@ export type Reviewcount1 = number;
 export type Stock3 = number;
 export type Tags1 = string[];
 export type Productid17 = string;
-export type Schemaversion19 = 1;
-export type Sessionid22 = string | null;
-export type Timestamp20 = number;
-export type Userid22 = string | null;
-export type Eventid20 = string;
-export type Eventtype20 = "PRICE_CHANGED";
+export type Schemaversion26 = 1;
+export type Sessionid29 = string | null;
+export type Timestamp28 = number;
+export type Userid29 = string | null;
+export type Eventid27 = string;
+export type Eventtype27 = "PRICE_CHANGED";
 export type Newprice = number;
 export type Oldprice = number;
 export type Productid18 = string;
-export type Schemaversion20 = 1;
-export type Sessionid23 = string | null;
-export type Timestamp21 = number;
-export type Userid23 = string | null;
-export type Eventid21 = string;
-export type Eventtype21 = "FLASH_SALE_STARTED";
+export type Schemaversion27 = 1;
+export type Sessionid30 = string | null;
+export type Timestamp29 = number;
+export type Userid30 = string | null;
+export type Eventid28 = string;
+export type Eventtype28 = "FLASH_SALE_STARTED";
 export type Productid19 = string;
-export type Schemaversion21 = 1;
-export type Sessionid24 = string | null;
-export type Timestamp22 = number;
-export type Userid24 = string | null;
-export type Eventid22 = string;
-export type Eventtype22 = "FLASH_SALE_ENDED";
+export type Schemaversion28 = 1;
+export type Sessionid31 = string | null;
+export type Timestamp30 = number;
+export type Userid31 = string | null;
+export type Eventid29 = string;
+export type Eventtype29 = "FLASH_SALE_ENDED";
 export type Productid20 = string;
-export type Schemaversion22 = 1;
-export type Sessionid25 = string | null;
-export type Timestamp23 = number;
-export type Userid25 = string | null;
-export type Eventid23 = string;
-export type Eventtype23 = "RESERVATION_EXPIRED";
-export type Orderid7 = string;
-export type Schemaversion23 = 1;
-export type Sessionid26 = string | null;
-export type Timestamp24 = number;
-export type Userid26 = string | null;
+export type Schemaversion29 = 1;
+export type Sessionid32 = string | null;
+export type Timestamp31 = number;
+export type Userid32 = string | null;
+export type Eventid30 = string;
+export type Eventtype30 = "RESERVATION_EXPIRED";
+export type Orderid12 = string;
+export type Schemaversion30 = 1;
+export type Sessionid33 = string | null;
+export type Timestamp32 = number;
+export type Userid33 = string | null;
 export type Available3 = number;
-export type Eventid24 = string;
-export type Eventtype24 = "INVENTORY_ALERT";
+export type Eventid31 = string;
+export type Eventtype31 = "INVENTORY_ALERT";
 export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK";
 export type Productid21 = string;
-export type Schemaversion24 = 1;
-export type Sessionid27 = string | null;
-export type Timestamp25 = number;
-export type Userid27 = string | null;
+export type Schemaversion31 = 1;
+export type Sessionid34 = string | null;
+export type Timestamp33 = number;
+export type Userid34 = string | null;
 export type Category3 = string;
 export type Score2 = number;
-export type Categories = ScoredCategory[];
-export type Eventid25 = string;
-export type Eventtype25 = "TRENDING_UPDATED";
+export type Categories1 = ScoredCategory[];
+export type Eventid32 = string;
+export type Eventtype32 = "TRENDING_UPDATED";
 export type Productid22 = string;
 export type Score3 = number;
 export type Products = ScoredProduct[];
-export type Schemaversion25 = 1;
-export type Sessionid28 = string | null;
-export type Timestamp26 = number;
-export type Userid28 = string | null;
-export type Eventid26 = string;
-export type Eventtype26 = "ANALYTICS_UPDATED";
-export type Schemaversion26 = 1;
-export type Sessionid29 = string | null;
-export type Timestamp27 = number;
-export type Userid29 = string | null;
+export type Schemaversion32 = 1;
+export type Sessionid35 = string | null;
+export type Timestamp34 = number;
+export type Userid35 = string | null;
+export type Eventid33 = string;
+export type Eventtype33 = "ANALYTICS_UPDATED";
+export type Schemaversion33 = 1;
+export type Sessionid36 = string | null;
+export type Timestamp35 = number;
+export type Userid36 = string | null;
 export type Type13 = "EVENT";
+export type Couponcode3 = string;
 export type Offer1 = string;
 export type Type14 = "CART_REMINDER";
 export type Details = FieldError[] | null;
@@ -470,6 +586,8 @@ export interface CartUpdated {
   type: Type7;
 }
 /**
+ * The cart at the prices that will be charged at `at_ms` (lowest of snapshot and now).
+ *
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "CartOut".
  */
@@ -564,16 +682,50 @@ export interface OrderUpdated {
  * via the `definition` "OrderOut".
  */
 export interface OrderOut {
+  address: Address | null;
+  couponCode: Couponcode;
   createdAt: Createdat;
+  delivery: Delivery | null;
+  discount: Discount;
+  email: Email;
   history: History;
   idempotencyKey: Idempotencykey;
   lines: Lines1;
   orderId: Orderid;
+  payments: Payments;
   sessionId: Sessionid2;
+  shipping: Shipping;
   status: OrderStatus;
+  subtotal: Subtotal1;
+  tax: Tax;
   total: Total;
   updatedAt: Updatedat1;
   userId: Userid2;
+}
+/**
+ * A shipping address; `region` is the state or province where the country needs one.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "Address".
+ */
+export interface Address {
+  city: City;
+  country: Country;
+  line1: Line1;
+  line2?: Line2;
+  name: Name2;
+  postalCode: Postalcode;
+  region?: Region;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "Delivery".
+ */
+export interface Delivery {
+  cost: Cost;
+  estimatedDate: Estimateddate;
+  label?: Label;
+  option: Option;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -588,10 +740,23 @@ export interface StatusChange {
  * via the `definition` "OrderLineOut".
  */
 export interface OrderLineOut {
-  name: Name2;
+  lineTotal: Linetotal1;
+  name: Name3;
   productId: Productid5;
   quantity: Quantity3;
   unitPrice: Unitprice1;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "PaymentOut".
+ */
+export interface PaymentOut {
+  amount: Amount;
+  cardLast4: Cardlast4;
+  kind: Kind;
+  reason: Reason;
+  timestamp: Timestamp1;
+  transactionId: Transactionid;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -611,12 +776,12 @@ export interface Recommendation {
   confidence: Confidence;
   eventId?: Eventid;
   eventType?: Eventtype;
-  kind?: Kind;
+  kind?: Kind1;
   productIds: Productids;
-  reason: Reason;
+  reason: Reason1;
   schemaVersion?: Schemaversion;
   sessionId?: Sessionid3;
-  timestamp?: Timestamp1;
+  timestamp?: Timestamp2;
   userId?: Userid3;
 }
 /**
@@ -664,7 +829,7 @@ export interface TopCategory {
  * via the `definition` "TopProduct".
  */
 export interface TopProduct {
-  name: Name3;
+  name: Name4;
   productId: Productid6;
   score: Score1;
 }
@@ -688,7 +853,7 @@ export interface PageView {
   page: Page;
   schemaVersion?: Schemaversion1;
   sessionId?: Sessionid4;
-  timestamp?: Timestamp2;
+  timestamp?: Timestamp3;
   userId?: Userid4;
 }
 /**
@@ -701,7 +866,7 @@ export interface ProductView {
   productId: Productid7;
   schemaVersion?: Schemaversion2;
   sessionId?: Sessionid5;
-  timestamp?: Timestamp3;
+  timestamp?: Timestamp4;
   userId?: Userid5;
 }
 /**
@@ -715,7 +880,7 @@ export interface ProductClick {
   schemaVersion?: Schemaversion3;
   sessionId?: Sessionid6;
   source?: Source;
-  timestamp?: Timestamp4;
+  timestamp?: Timestamp5;
   userId?: Userid6;
 }
 /**
@@ -729,7 +894,7 @@ export interface Search {
   resultCount?: Resultcount;
   schemaVersion?: Schemaversion4;
   sessionId?: Sessionid7;
-  timestamp?: Timestamp5;
+  timestamp?: Timestamp6;
   userId?: Userid7;
 }
 /**
@@ -744,7 +909,7 @@ export interface AddToCart {
   quantity: Quantity4;
   schemaVersion?: Schemaversion5;
   sessionId?: Sessionid8;
-  timestamp?: Timestamp6;
+  timestamp?: Timestamp7;
   userId?: Userid8;
 }
 /**
@@ -757,7 +922,7 @@ export interface RemoveFromCart {
   productId: Productid10;
   schemaVersion?: Schemaversion6;
   sessionId?: Sessionid9;
-  timestamp?: Timestamp7;
+  timestamp?: Timestamp8;
   userId?: Userid9;
 }
 /**
@@ -771,7 +936,7 @@ export interface CartQuantityChanged {
   quantity: Quantity5;
   schemaVersion?: Schemaversion7;
   sessionId?: Sessionid10;
-  timestamp?: Timestamp8;
+  timestamp?: Timestamp9;
   userId?: Userid10;
 }
 /**
@@ -783,7 +948,7 @@ export interface CartCleared {
   eventType?: Eventtype8;
   schemaVersion?: Schemaversion8;
   sessionId?: Sessionid11;
-  timestamp?: Timestamp9;
+  timestamp?: Timestamp10;
   userId?: Userid11;
 }
 /**
@@ -799,7 +964,7 @@ export interface CartMerged {
   lines: Lines2;
   schemaVersion?: Schemaversion9;
   sessionId?: Sessionid12;
-  timestamp?: Timestamp10;
+  timestamp?: Timestamp11;
   userId?: Userid12;
 }
 /**
@@ -807,7 +972,7 @@ export interface CartMerged {
  * via the `definition` "CartLine".
  */
 export interface CartLine {
-  name?: Name4;
+  name?: Name5;
   productId: Productid12;
   quantity: Quantity6;
   unitPrice: Unitprice2;
@@ -823,7 +988,7 @@ export interface CartAbandoned {
   itemCount?: Itemcount1;
   schemaVersion?: Schemaversion10;
   sessionId?: Sessionid13;
-  timestamp?: Timestamp11;
+  timestamp?: Timestamp12;
   userId?: Userid13;
 }
 /**
@@ -831,12 +996,13 @@ export interface CartAbandoned {
  * via the `definition` "CartRecovered".
  */
 export interface CartRecovered {
+  couponCode?: Couponcode1;
   eventId?: Eventid11;
   eventType?: Eventtype11;
   offer?: Offer;
   schemaVersion?: Schemaversion11;
   sessionId?: Sessionid14;
-  timestamp?: Timestamp12;
+  timestamp?: Timestamp13;
   userId?: Userid14;
 }
 /**
@@ -850,7 +1016,7 @@ export interface CheckoutStarted {
   orderId: Orderid1;
   schemaVersion?: Schemaversion12;
   sessionId?: Sessionid15;
-  timestamp?: Timestamp13;
+  timestamp?: Timestamp14;
   userId?: Userid15;
 }
 /**
@@ -861,17 +1027,25 @@ export interface CheckoutFailed {
   eventId?: Eventid13;
   eventType?: Eventtype13;
   orderId: Orderid2;
-  reason: Reason1;
+  reason: Reason2;
   schemaVersion?: Schemaversion13;
   sessionId?: Sessionid16;
-  timestamp?: Timestamp14;
+  timestamp?: Timestamp15;
   userId?: Userid16;
 }
 /**
+ * `total` = `subtotal` - `discount` + `shipping` + `tax`; an order placed without shipping
+ * details (the API's quick checkout) has no delivery and no tax.
+ *
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "OrderPlaced".
  */
 export interface OrderPlaced {
+  address?: Address | null;
+  couponCode?: Couponcode2;
+  delivery?: Delivery | null;
+  discount?: Discount1;
+  email?: Email1;
   eventId?: Eventid14;
   eventType?: Eventtype14;
   idempotencyKey: Idempotencykey2;
@@ -879,7 +1053,10 @@ export interface OrderPlaced {
   orderId: Orderid3;
   schemaVersion?: Schemaversion14;
   sessionId?: Sessionid17;
-  timestamp?: Timestamp15;
+  shipping?: Shipping1;
+  subtotal?: Subtotal2;
+  tax?: Tax1;
+  timestamp?: Timestamp16;
   total: Total1;
   userId?: Userid17;
 }
@@ -888,7 +1065,7 @@ export interface OrderPlaced {
  * via the `definition` "OrderLine".
  */
 export interface OrderLine {
-  name?: Name5;
+  name?: Name6;
   productId: Productid13;
   quantity: Quantity7;
   unitPrice: Unitprice3;
@@ -905,8 +1082,138 @@ export interface OrderStatusChanged {
   schemaVersion?: Schemaversion15;
   sessionId?: Sessionid18;
   status: OrderStatus;
-  timestamp?: Timestamp16;
+  timestamp?: Timestamp17;
   userId?: Userid18;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "PaymentCaptured".
+ */
+export interface PaymentCaptured {
+  amount: Amount1;
+  cardLast4: Cardlast41;
+  eventId?: Eventid16;
+  eventType?: Eventtype16;
+  orderId: Orderid5;
+  schemaVersion?: Schemaversion16;
+  sessionId?: Sessionid19;
+  timestamp?: Timestamp18;
+  transactionId: Transactionid1;
+  userId?: Userid19;
+}
+/**
+ * A refused card; the order stays payable.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "PaymentDeclined".
+ */
+export interface PaymentDeclined {
+  cardLast4: Cardlast42;
+  eventId?: Eventid17;
+  eventType?: Eventtype17;
+  orderId: Orderid6;
+  reason: Reason3;
+  schemaVersion?: Schemaversion17;
+  sessionId?: Sessionid20;
+  timestamp?: Timestamp19;
+  transactionId: Transactionid2;
+  userId?: Userid20;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "RefundRecorded".
+ */
+export interface RefundRecorded {
+  amount: Amount2;
+  eventId?: Eventid18;
+  eventType?: Eventtype18;
+  orderId: Orderid7;
+  schemaVersion?: Schemaversion18;
+  sessionId?: Sessionid21;
+  timestamp?: Timestamp20;
+  transactionId: Transactionid3;
+  userId?: Userid21;
+}
+/**
+ * A guest's orders (placed under `fromSessionId`) now belong to `userId`.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "OrdersClaimed".
+ */
+export interface OrdersClaimed {
+  eventId?: Eventid19;
+  eventType?: Eventtype19;
+  fromSessionId: Fromsessionid1;
+  orderIds: Orderids;
+  schemaVersion?: Schemaversion19;
+  sessionId?: Sessionid22;
+  timestamp?: Timestamp21;
+  userId?: Userid22;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "CouponCreated".
+ */
+export interface CouponCreated {
+  coupon: Coupon;
+  eventId?: Eventid20;
+  eventType?: Eventtype20;
+  schemaVersion?: Schemaversion20;
+  sessionId?: Sessionid23;
+  timestamp?: Timestamp22;
+  userId?: Userid23;
+}
+/**
+ * A discount code. `value` is a percentage (PERCENT) or an amount off (FIXED); limits of
+ * None are unlimited; a scope of products or categories limits what the discount applies to.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "Coupon".
+ */
+export interface Coupon {
+  categories?: Categories;
+  code: Code;
+  endsAt?: Endsat1;
+  kind: CouponKind;
+  maxRedemptions?: Maxredemptions;
+  minSubtotal?: Minsubtotal;
+  perCustomerLimit?: Percustomerlimit;
+  productIds?: Productids1;
+  startsAt?: Startsat1;
+  value: Value;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "CouponRedeemed".
+ */
+export interface CouponRedeemed {
+  amount: Amount3;
+  code: Code1;
+  customer: Customer;
+  eventId?: Eventid21;
+  eventType?: Eventtype21;
+  orderId: Orderid8;
+  schemaVersion?: Schemaversion21;
+  sessionId?: Sessionid24;
+  timestamp?: Timestamp23;
+  userId?: Userid24;
+}
+/**
+ * A cancelled order gives its redemption back.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "CouponReleased".
+ */
+export interface CouponReleased {
+  code: Code2;
+  customer: Customer1;
+  eventId?: Eventid22;
+  eventType?: Eventtype22;
+  orderId: Orderid9;
+  schemaVersion?: Schemaversion22;
+  sessionId?: Sessionid25;
+  timestamp?: Timestamp24;
+  userId?: Userid25;
 }
 /**
  * Units held for an order; they leave `available` but not yet `stock`.
@@ -915,15 +1222,15 @@ export interface OrderStatusChanged {
  * via the `definition` "StockReserved".
  */
 export interface StockReserved {
-  eventId?: Eventid16;
-  eventType?: Eventtype16;
-  orderId: Orderid5;
+  eventId?: Eventid23;
+  eventType?: Eventtype23;
+  orderId: Orderid10;
   productId: Productid14;
   quantity: Quantity8;
-  schemaVersion?: Schemaversion16;
-  sessionId?: Sessionid19;
-  timestamp?: Timestamp17;
-  userId?: Userid19;
+  schemaVersion?: Schemaversion23;
+  sessionId?: Sessionid26;
+  timestamp?: Timestamp25;
+  userId?: Userid26;
 }
 /**
  * A reservation given back (cancelled or expired checkout).
@@ -932,15 +1239,15 @@ export interface StockReserved {
  * via the `definition` "StockReleased".
  */
 export interface StockReleased {
-  eventId?: Eventid17;
-  eventType?: Eventtype17;
-  orderId: Orderid6;
+  eventId?: Eventid24;
+  eventType?: Eventtype24;
+  orderId: Orderid11;
   productId: Productid15;
   quantity: Quantity9;
-  schemaVersion?: Schemaversion17;
-  sessionId?: Sessionid20;
-  timestamp?: Timestamp18;
-  userId?: Userid20;
+  schemaVersion?: Schemaversion24;
+  sessionId?: Sessionid27;
+  timestamp?: Timestamp26;
+  userId?: Userid27;
 }
 /**
  * The inventory level of one product after a change; published on `inventory_updates`.
@@ -950,32 +1257,32 @@ export interface StockReleased {
  */
 export interface InventoryChanged {
   available: Available2;
-  eventId?: Eventid18;
-  eventType?: Eventtype18;
+  eventId?: Eventid25;
+  eventType?: Eventtype25;
   lowStock?: Lowstock2;
   productId: Productid16;
-  reason: Reason2;
+  reason: Reason4;
   reserved?: Reserved1;
-  schemaVersion?: Schemaversion18;
-  sessionId?: Sessionid21;
+  schemaVersion?: Schemaversion25;
+  sessionId?: Sessionid28;
   soldOut?: Soldout2;
   stock: Stock2;
-  timestamp?: Timestamp19;
-  userId?: Userid21;
+  timestamp?: Timestamp27;
+  userId?: Userid28;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "ProductLaunched".
  */
 export interface ProductLaunched {
-  eventId?: Eventid19;
-  eventType?: Eventtype19;
+  eventId?: Eventid26;
+  eventType?: Eventtype26;
   product: Product;
   productId: Productid17;
-  schemaVersion?: Schemaversion19;
-  sessionId?: Sessionid22;
-  timestamp?: Timestamp20;
-  userId?: Userid22;
+  schemaVersion?: Schemaversion26;
+  sessionId?: Sessionid29;
+  timestamp?: Timestamp28;
+  userId?: Userid29;
 }
 /**
  * A catalog entry as materialised from `product_updates` (the seed's `products-cache`).
@@ -990,7 +1297,7 @@ export interface Product {
   flashSale?: FlashSale | null;
   id: Id1;
   imageUrl?: Imageurl1;
-  name: Name6;
+  name: Name7;
   originalPrice: Originalprice1;
   price: Price2;
   rating?: Rating1;
@@ -1003,45 +1310,45 @@ export interface Product {
  * via the `definition` "PriceChanged".
  */
 export interface PriceChanged {
-  eventId?: Eventid20;
-  eventType?: Eventtype20;
+  eventId?: Eventid27;
+  eventType?: Eventtype27;
   newPrice: Newprice;
   oldPrice: Oldprice;
   product: Product;
   productId: Productid18;
-  schemaVersion?: Schemaversion20;
-  sessionId?: Sessionid23;
-  timestamp?: Timestamp21;
-  userId?: Userid23;
+  schemaVersion?: Schemaversion27;
+  sessionId?: Sessionid30;
+  timestamp?: Timestamp29;
+  userId?: Userid30;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "FlashSaleStarted".
  */
 export interface FlashSaleStarted {
-  eventId?: Eventid21;
-  eventType?: Eventtype21;
+  eventId?: Eventid28;
+  eventType?: Eventtype28;
   flashSale: FlashSale;
   product: Product;
   productId: Productid19;
-  schemaVersion?: Schemaversion21;
-  sessionId?: Sessionid24;
-  timestamp?: Timestamp22;
-  userId?: Userid24;
+  schemaVersion?: Schemaversion28;
+  sessionId?: Sessionid31;
+  timestamp?: Timestamp30;
+  userId?: Userid31;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "FlashSaleEnded".
  */
 export interface FlashSaleEnded {
-  eventId?: Eventid22;
-  eventType?: Eventtype22;
+  eventId?: Eventid29;
+  eventType?: Eventtype29;
   product: Product;
   productId: Productid20;
-  schemaVersion?: Schemaversion22;
-  sessionId?: Sessionid25;
-  timestamp?: Timestamp23;
-  userId?: Userid25;
+  schemaVersion?: Schemaversion29;
+  sessionId?: Sessionid32;
+  timestamp?: Timestamp31;
+  userId?: Userid32;
 }
 /**
  * A checkout's reservation outlived its time to pay; the shop cancels the order.
@@ -1050,13 +1357,13 @@ export interface FlashSaleEnded {
  * via the `definition` "ReservationExpired".
  */
 export interface ReservationExpired {
-  eventId?: Eventid23;
-  eventType?: Eventtype23;
-  orderId: Orderid7;
-  schemaVersion?: Schemaversion23;
-  sessionId?: Sessionid26;
-  timestamp?: Timestamp24;
-  userId?: Userid26;
+  eventId?: Eventid30;
+  eventType?: Eventtype30;
+  orderId: Orderid12;
+  schemaVersion?: Schemaversion30;
+  sessionId?: Sessionid33;
+  timestamp?: Timestamp32;
+  userId?: Userid33;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1064,14 +1371,14 @@ export interface ReservationExpired {
  */
 export interface InventoryAlert {
   available: Available3;
-  eventId?: Eventid24;
-  eventType?: Eventtype24;
+  eventId?: Eventid31;
+  eventType?: Eventtype31;
   level: Level;
   productId: Productid21;
-  schemaVersion?: Schemaversion24;
-  sessionId?: Sessionid27;
-  timestamp?: Timestamp25;
-  userId?: Userid27;
+  schemaVersion?: Schemaversion31;
+  sessionId?: Sessionid34;
+  timestamp?: Timestamp33;
+  userId?: Userid34;
 }
 /**
  * Time-decayed popularity, most popular first; the API answers `/products/trending` from it.
@@ -1080,14 +1387,14 @@ export interface InventoryAlert {
  * via the `definition` "TrendingUpdated".
  */
 export interface TrendingUpdated {
-  categories?: Categories;
-  eventId?: Eventid25;
-  eventType?: Eventtype25;
+  categories?: Categories1;
+  eventId?: Eventid32;
+  eventType?: Eventtype32;
   products: Products;
-  schemaVersion?: Schemaversion25;
-  sessionId?: Sessionid28;
-  timestamp?: Timestamp26;
-  userId?: Userid28;
+  schemaVersion?: Schemaversion32;
+  sessionId?: Sessionid35;
+  timestamp?: Timestamp34;
+  userId?: Userid35;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1113,12 +1420,12 @@ export interface ScoredProduct {
  */
 export interface AnalyticsUpdated {
   analytics: Analytics1;
-  eventId?: Eventid26;
-  eventType?: Eventtype26;
-  schemaVersion?: Schemaversion26;
-  sessionId?: Sessionid29;
-  timestamp?: Timestamp27;
-  userId?: Userid29;
+  eventId?: Eventid33;
+  eventType?: Eventtype33;
+  schemaVersion?: Schemaversion33;
+  sessionId?: Sessionid36;
+  timestamp?: Timestamp35;
+  userId?: Userid36;
 }
 export interface Analytics1 {
   [k: string]: unknown;
@@ -1129,6 +1436,7 @@ export interface Analytics1 {
  */
 export interface CartReminder {
   cart: CartOut;
+  couponCode: Couponcode3;
   offer: Offer1;
   type: Type14;
 }

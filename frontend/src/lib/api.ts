@@ -2,8 +2,14 @@
 import type {
   Analytics,
   AuthSession,
+  Card,
   Cart,
   Category,
+  Coupon,
+  NewCoupon,
+  OutboxMessage,
+  Quote,
+  QuoteRequest,
   LaunchProduct,
   Order,
   OrderStatus,
@@ -20,6 +26,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The request field the server named as the culprit, when it named one. */
+    readonly field: string | null = null,
   ) {
     super(message);
     this.name = "ApiError";
@@ -52,11 +60,12 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
     }
   }
   if (!res.ok) {
-    const err = (data ?? {}) as { error?: string; message?: string; detail?: string };
+    const err = (data ?? {}) as { error?: string; message?: string; detail?: string; details?: { field?: string }[] };
     throw new ApiError(
       res.status,
       err.error ?? `http_${res.status}`,
       err.message ?? err.detail ?? `${method} ${path} failed with ${res.status}`,
+      err.details?.[0]?.field ?? null,
     );
   }
   return data as T;
@@ -101,11 +110,14 @@ export const api = {
   mergeCart: (sessionId: string, userId: string) =>
     request<Cart>("POST", `/cart/${enc(sessionId)}/merge`, { userId }),
 
-  checkout: (sessionId: string, userId: string | null, idempotencyKey: string) =>
-    request<Order>("POST", "/checkout", withUser({ sessionId, idempotencyKey }, userId)),
+  quote: (details: QuoteRequest) => request<Quote>("POST", "/checkout/quote", details),
+  checkout: (details: QuoteRequest, idempotencyKey: string, expectedTotal: number) =>
+    request<Order>("POST", "/checkout", { ...details, idempotencyKey, expectedTotal }),
   // the session id lets an anonymous shopper reach the order placed from that session
-  pay: (orderId: string, sessionId: string) =>
-    request<Order>("POST", `/orders/${enc(orderId)}/pay${query({ sessionId })}`, {}),
+  pay: (orderId: string, sessionId: string, card: Card, amount: number) =>
+    request<Order>("POST", `/orders/${enc(orderId)}/pay${query({ sessionId })}`, { card, amount }),
+  cancelOrder: (orderId: string, sessionId: string) =>
+    request<Order>("POST", `/orders/${enc(orderId)}/cancel${query({ sessionId })}`, {}),
   order: (orderId: string, sessionId: string) =>
     request<Order>("GET", `/orders/${enc(orderId)}${query({ sessionId })}`),
   orders: (sessionId: string, userId: string | null) =>
@@ -130,6 +142,10 @@ export const api = {
   startFlashSale: (id: string, discountPercent: number, durationSeconds: number) =>
     request<Product>("POST", `/admin/products/${enc(id)}/flash-sale`, { discountPercent, durationSeconds }),
   endFlashSale: (id: string) => request<Product>("DELETE", `/admin/products/${enc(id)}/flash-sale`),
+  allOrders: (status: OrderStatus | null) => request<Order[]>("GET", `/admin/orders${query({ status })}`),
+  coupons: () => request<Coupon[]>("GET", "/admin/coupons"),
+  createCoupon: (coupon: NewCoupon) => request<Coupon>("POST", "/admin/coupons", coupon),
+  outbox: () => request<OutboxMessage[]>("GET", "/admin/outbox"),
   setOrderStatus: (orderId: string, status: OrderStatus) =>
     request<Order>("POST", `/admin/orders/${enc(orderId)}/status`, { status }),
 

@@ -25,7 +25,7 @@ describe("live products", () => {
 
 describe("orders", () => {
   const order = (id: string, createdAt: number, status: Order["status"] = "PLACED") =>
-    ({ orderId: id, createdAt, status, lines: [], total: 1, updatedAt: createdAt, history: [], sessionId: "s", userId: null, idempotencyKey: "k" }) as Order;
+    ({ orderId: id, createdAt, status, lines: [], total: 1, updatedAt: createdAt, history: [], sessionId: "s", userId: null, idempotencyKey: "k" }) as unknown as Order;
 
   it("replaces an order in place when its status changes", () => {
     const list = upsertOrder([order("o1", 1), order("o2", 2)], order("o1", 1, "PAID"));

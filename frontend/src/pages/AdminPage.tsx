@@ -9,6 +9,7 @@ import { useLiveProduct } from "../state/liveProducts";
 import { productSearchQuery } from "../state/queries";
 import { useShop } from "../state/shop";
 import { useCommand } from "../state/useCommand";
+import { CouponsAdmin, OrdersAdmin, OutboxAdmin } from "./AdminShop";
 
 type Outcome = { ok: true; text: string } | { ok: false; text: string } | null;
 
@@ -193,6 +194,13 @@ export function AdminPage() {
         <div className="space-y-4">
           <LaunchForm />
           <OrderStatusForm />
+        </div>
+      </div>
+      <div className="grid gap-4 lg:grid-cols-2">
+        <OrdersAdmin />
+        <div className="space-y-4">
+          <CouponsAdmin />
+          <OutboxAdmin />
         </div>
       </div>
     </div>

@@ -1,50 +1,175 @@
-/** Checkout: places the order with an idempotency key (a retry never orders twice), then pays it. */
-import { useState } from "react";
+/**
+ * Checkout like a real shop: contact e-mail, shipping address, delivery option, coupon and card.
+ * The summary is the server's quote, fetched again whenever the details or the cart change (a
+ * flash sale pushed over the WebSocket reprices the cart, and so the quote). The order is placed
+ * at the quoted total (`expectedTotal`) and the card charged that same amount. A declined card
+ * leaves the placed order payable: the shopper tries another card without placing it again.
+ */
+import { useEffect, useMemo, useState, type ReactNode } from "react";
 import { Link } from "react-router-dom";
-import { Empty, ErrorState, Loading } from "../components/States";
-import { api } from "../lib/api";
+import { Empty, Loading } from "../components/States";
+import { ApiError, api } from "../lib/api";
 import { newId } from "../lib/ids";
 import { formatMoney } from "../lib/format";
-import type { Order } from "../lib/types";
+import type { Address, Card, Order, Quote, QuoteRequest } from "../lib/types";
 import { useCart, useIdentity, useShop } from "../state/shop";
-import { useCommand } from "../state/useCommand";
+import { OrderSummary } from "./OrderDetailPage";
+
+export const COUNTRIES: { code: string; name: string }[] = [
+  { code: "US", name: "United States" },
+  { code: "CA", name: "Canada" },
+  { code: "GB", name: "United Kingdom" },
+  { code: "DE", name: "Germany" },
+  { code: "FR", name: "France" },
+  { code: "NL", name: "Netherlands" },
+];
+
+const EMPTY_ADDRESS: Address = { name: "", line1: "", line2: "", city: "", region: "", postalCode: "", country: "US" };
+
+interface Problem {
+  message: string;
+  field: string | null;
+}
+
+function problemOf(err: unknown): Problem {
+  if (err instanceof ApiError) return { message: err.message, field: err.field };
+  return { message: err instanceof Error ? err.message : "something went wrong", field: null };
+}
+
+function Field({ label, name, problem, children }: { label: string; name: string; problem: Problem | null; children: ReactNode }) {
+  const bad = problem?.field === name;
+  return (
+    <label className="block text-sm">
+      <span className="font-medium text-slate-700">{label}</span>
+      <div className={bad ? "rounded ring-2 ring-red-500" : ""}>{children}</div>
+      {bad ? <span className="text-xs text-red-700" role="alert">{problem?.message}</span> : null}
+    </label>
+  );
+}
+
+const INPUT = "mt-1 w-full rounded border border-slate-300 px-2 py-1.5";
+
+/** The address is sent for a quote only once it is complete enough to be checked. */
+function addressReady(a: Address): boolean {
+  return Boolean(a.name && a.line1 && a.city && a.postalCode && a.country);
+}
 
 export function CheckoutPage() {
   const { refreshCart } = useShop();
   const { sessionId, userId } = useIdentity();
   const { data: cart } = useCart();
-  // one key per checkout attempt: a retry after a lost answer gets the same order back
-  const [idempotencyKey, setIdempotencyKey] = useState(() => newId("chk"));
+  const [email, setEmail] = useState("");
+  const [address, setAddress] = useState<Address>(EMPTY_ADDRESS);
+  const [delivery, setDelivery] = useState("standard");
+  const [couponInput, setCouponInput] = useState("");
+  const [coupon, setCoupon] = useState<string | null>(null);
+  const [card, setCard] = useState<Card>({ number: "", expiry: "", cvc: "", name: "" });
+  const [quote, setQuote] = useState<Quote | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [couponProblem, setCouponProblem] = useState<string | null>(null);
+  const [busy, setBusy] = useState<"placing" | "paying" | null>(null);
   const [placed, setPlaced] = useState<Order | null>(null);
+  const [done, setDone] = useState<Order | null>(null);
+  // one key per checkout: a retry after a lost answer gets the same order back
+  const [idempotencyKey] = useState(() => newId("chk"));
 
-  const checkout = useCommand(
-    async (): Promise<Order> => {
-      let order = placed;
-      if (!order) {
-        order = await api.checkout(sessionId, userId, idempotencyKey);
-        setPlaced(order);
-      }
-      return api.pay(order.orderId, sessionId);
-    },
-    {
-      onSuccess: () => {
-        setIdempotencyKey(newId("chk"));
-        setPlaced(null);
-        void refreshCart();
-      },
-      fallbackError: "checkout failed",
-    },
+  const details: QuoteRequest = useMemo(
+    () => ({
+      sessionId,
+      ...(userId ? { userId } : {}),
+      ...(email ? { email } : {}),
+      ...(addressReady(address) ? { address } : {}),
+      delivery,
+      ...(coupon ? { couponCode: coupon } : {}),
+    }),
+    [sessionId, userId, email, address, delivery, coupon],
   );
-  const paid = checkout.result;
-  const error = checkout.error;
 
-  if (paid) {
+  // the quote follows the cart (pushed live) and the details
+  useEffect(() => {
+    if (placed || done || !cart || cart.lines.length === 0) return;
+    let live = true;
+    const timer = setTimeout(() => {
+      api.quote(details).then(
+        (q) => {
+          if (!live) return;
+          setQuote(q);
+          setProblem(null);
+        },
+        (err: unknown) => {
+          if (!live) return;
+          const p = problemOf(err);
+          if (p.field === "couponCode") {
+            setCoupon(null);
+            setCouponProblem(p.message);
+          } else setProblem(p);
+        },
+      );
+    }, 150);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [details, cart, placed, done]);
+
+  const applyCoupon = async () => {
+    const code = couponInput.trim().toUpperCase();
+    if (!code) return;
+    setCouponProblem(null);
+    try {
+      setQuote(await api.quote({ ...details, couponCode: code }));
+      setCoupon(code);
+    } catch (err) {
+      setCouponProblem(problemOf(err).message);
+    }
+  };
+
+  const pay = async (order: Order) => {
+    setBusy("paying");
+    try {
+      const paid = await api.pay(order.orderId, sessionId, card, order.total);
+      setDone(paid);
+      setPlaced(null);
+    } catch (err) {
+      setProblem(problemOf(err));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const placeAndPay = async () => {
+    setProblem(null);
+    if (placed) return pay(placed);
+    if (!quote) return;
+    if (!addressReady(address)) {
+      setProblem({ message: "fill in the shipping address", field: "address.name" });
+      return;
+    }
+    setBusy("placing");
+    let order: Order;
+    try {
+      order = await api.checkout(details, idempotencyKey, quote.total);
+      setPlaced(order);
+      void refreshCart();
+    } catch (err) {
+      setProblem(problemOf(err));
+      setBusy(null);
+      return;
+    }
+    await pay(order);
+  };
+
+  if (done) {
     return (
-      <div className="mx-auto max-w-lg rounded-lg border border-emerald-200 bg-emerald-50 p-6" data-testid="order-confirmation">
+      <div className="mx-auto max-w-2xl rounded-lg border border-emerald-200 bg-emerald-50 p-4 sm:p-6" data-testid="order-confirmation">
         <h1 className="text-2xl font-bold text-emerald-800">Thank you! Your order is confirmed.</h1>
-        <p className="mt-2">Order <span className="font-mono" data-testid="confirmed-order-id">{paid.orderId}</span></p>
-        <p>Total {formatMoney(paid.total)} · status <strong>{paid.status}</strong></p>
-        <Link to="/orders" className="mt-4 inline-block rounded bg-indigo-600 px-4 py-2 text-white hover:bg-indigo-700 focus-visible:outline-2">See your orders</Link>
+        <p className="mt-2 break-all">Order <span className="font-mono" data-testid="confirmed-order-id">{done.orderId}</span></p>
+        <p className="text-sm text-slate-700">A confirmation is on its way to {done.email}.</p>
+        <div className="mt-4"><OrderSummary order={done} /></div>
+        <div className="mt-4 flex flex-wrap gap-2">
+          <Link to={`/orders/${done.orderId}`} className="rounded bg-indigo-600 px-4 py-2 text-white hover:bg-indigo-700">Order details</Link>
+          <Link to="/orders" className="rounded border border-indigo-600 px-4 py-2 text-indigo-700">See your orders</Link>
+        </div>
       </div>
     );
   }
@@ -52,29 +177,69 @@ export function CheckoutPage() {
   if (cart.lines.length === 0 && !placed) {
     return <Empty title="Your cart is empty"><Link to="/catalog" className="text-indigo-700 underline">Find something</Link></Empty>;
   }
-  const busy = checkout.busy;
+  const setAddr = (key: keyof Address) => (e: { target: { value: string } }) => setAddress({ ...address, [key]: e.target.value });
+  const summary = placed ?? quote;
   return (
-    <div className="mx-auto max-w-2xl">
-      <h1 className="mb-4 text-2xl font-bold">Checkout</h1>
-      <table className="w-full text-left">
-        <caption className="sr-only">Items in your order</caption>
-        <thead><tr className="border-b text-sm text-slate-600"><th className="py-2">Item</th><th>Qty</th><th className="text-right">Total</th></tr></thead>
-        <tbody>
-          {cart.lines.map((l) => (
-            <tr key={l.productId} className="border-b">
-              <td className="py-2">{l.name || l.productId}</td>
-              <td>{l.quantity}</td>
-              <td className="text-right">{formatMoney(l.lineTotal)}</td>
-            </tr>
+    <div className="mx-auto grid max-w-5xl gap-6 md:grid-cols-[1fr_20rem]">
+      <form className="min-w-0 space-y-5" aria-label="Checkout" onSubmit={(e) => { e.preventDefault(); void placeAndPay(); }}>
+        <h1 className="text-2xl font-bold">Checkout</h1>
+        <fieldset disabled={Boolean(placed)} className="space-y-3">
+          <legend className="text-lg font-semibold">Contact</legend>
+          <Field label="Email" name="email" problem={problem}>
+            <input className={INPUT} type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
+          </Field>
+        </fieldset>
+        <fieldset disabled={Boolean(placed)} className="grid gap-3 sm:grid-cols-2">
+          <legend className="text-lg font-semibold">Shipping address</legend>
+          <div className="sm:col-span-2"><Field label="Full name" name="address.name" problem={problem}><input className={INPUT} autoComplete="name" required value={address.name} onChange={setAddr("name")} /></Field></div>
+          <div className="sm:col-span-2"><Field label="Address" name="address.line1" problem={problem}><input className={INPUT} autoComplete="address-line1" required value={address.line1} onChange={setAddr("line1")} /></Field></div>
+          <div className="sm:col-span-2"><Field label="Apartment, suite (optional)" name="address.line2" problem={problem}><input className={INPUT} autoComplete="address-line2" value={address.line2 ?? ""} onChange={setAddr("line2")} /></Field></div>
+          <Field label="City" name="address.city" problem={problem}><input className={INPUT} autoComplete="address-level2" required value={address.city} onChange={setAddr("city")} /></Field>
+          <Field label="State / province" name="address.region" problem={problem}><input className={INPUT} autoComplete="address-level1" value={address.region ?? ""} onChange={setAddr("region")} /></Field>
+          <Field label="Postal code" name="address.postalCode" problem={problem}><input className={INPUT} autoComplete="postal-code" required value={address.postalCode} onChange={setAddr("postalCode")} /></Field>
+          <Field label="Country" name="address.country" problem={problem}>
+            <select className={INPUT} autoComplete="country" value={address.country} onChange={setAddr("country")}>
+              {COUNTRIES.map((c) => <option key={c.code} value={c.code}>{c.name}</option>)}
+            </select>
+          </Field>
+        </fieldset>
+        <fieldset disabled={Boolean(placed)} className="space-y-2" data-testid="delivery-options">
+          <legend className="text-lg font-semibold">Delivery</legend>
+          {(quote?.deliveryOptions ?? []).map((o) => (
+            <label key={o.option} className="flex items-center justify-between gap-2 rounded border border-slate-200 p-2 text-sm">
+              <span className="flex items-center gap-2">
+                <input type="radio" name="delivery" value={o.option} checked={delivery === o.option} onChange={() => setDelivery(o.option)} />
+                <span>{o.label}<span className="block text-xs text-slate-600">arrives by {o.estimatedDate}</span></span>
+              </span>
+              <span className="font-medium">{o.cost === 0 ? "Free" : formatMoney(o.cost)}</span>
+            </label>
           ))}
-        </tbody>
-        <tfoot><tr><th className="py-2" colSpan={2}>Subtotal</th><td className="text-right font-semibold">{formatMoney(cart.subtotal)}</td></tr></tfoot>
-      </table>
-      <p className="mt-3 text-sm text-slate-600">Payment is simulated. {userId ? `Ordering as ${userId}.` : "Sign in to see your orders on every device."}</p>
-      {error ? <div className="mt-3"><ErrorState error={error} /></div> : null}
-      <button type="button" disabled={busy} onClick={() => checkout.run(undefined)} className="mt-4 w-full rounded bg-indigo-600 px-4 py-3 font-medium text-white hover:bg-indigo-700 focus-visible:outline-2 focus-visible:outline-offset-2 disabled:bg-slate-400" data-testid="place-order">
-        {busy ? (placed ? "Paying…" : "Placing order…") : placed ? "Retry payment" : "Place order and pay"}
-      </button>
+        </fieldset>
+        <fieldset disabled={Boolean(placed)} className="space-y-2">
+          <legend className="text-lg font-semibold">Coupon</legend>
+          <div className="flex gap-2">
+            <label className="sr-only" htmlFor="coupon-code">Coupon code</label>
+            <input id="coupon-code" className={`${INPUT} mt-0 uppercase`} value={couponInput} onChange={(e) => setCouponInput(e.target.value)} placeholder="Code" />
+            <button type="button" className="rounded border border-indigo-600 px-3 text-indigo-700" onClick={() => void applyCoupon()}>Apply</button>
+          </div>
+          {coupon ? <p className="text-sm text-emerald-700" data-testid="coupon-applied">Coupon {coupon} applied</p> : null}
+          {couponProblem ? <p className="text-sm text-red-700" role="alert" data-testid="coupon-problem">{couponProblem}</p> : null}
+        </fieldset>
+        <fieldset className="grid gap-3 sm:grid-cols-3">
+          <legend className="text-lg font-semibold">Card (simulated; test card 4242 4242 4242 4242)</legend>
+          <div className="sm:col-span-3"><Field label="Card number" name="card.number" problem={problem}><input className={INPUT} inputMode="numeric" autoComplete="cc-number" required value={card.number} onChange={(e) => setCard({ ...card, number: e.target.value })} /></Field></div>
+          <Field label="Expiry (MM/YY)" name="card.expiry" problem={problem}><input className={INPUT} autoComplete="cc-exp" required value={card.expiry} onChange={(e) => setCard({ ...card, expiry: e.target.value })} /></Field>
+          <Field label="CVC" name="card.cvc" problem={problem}><input className={INPUT} inputMode="numeric" autoComplete="cc-csc" required value={card.cvc} onChange={(e) => setCard({ ...card, cvc: e.target.value })} /></Field>
+        </fieldset>
+        {problem ? <div className="rounded border border-red-300 bg-red-50 p-3 text-sm text-red-800" role="alert" data-testid="checkout-problem">{problem.message}</div> : null}
+        {placed ? <p className="text-sm text-slate-700" data-testid="order-payable">Order {placed.orderId} is placed and waits for payment: try another card.</p> : null}
+        <button type="submit" disabled={busy !== null || !summary} className="w-full rounded bg-indigo-600 px-4 py-3 font-medium text-white hover:bg-indigo-700 disabled:bg-slate-400" data-testid="place-order">
+          {busy === "placing" ? "Placing order…" : busy === "paying" ? "Paying…" : `${placed ? "Pay" : "Place order and pay"}${summary ? ` ${formatMoney(summary.total)}` : ""}`}
+        </button>
+      </form>
+      <aside className="min-w-0 md:sticky md:top-4 md:self-start" aria-label="Order summary" data-testid="checkout-summary">
+        {summary ? <OrderSummary order={summary} /> : <Loading label="Pricing…" />}
+      </aside>
     </div>
   );
 }

@@ -37,11 +37,11 @@ export function OrdersPage() {
           {orders.map((o) => (
             <li key={o.orderId} className="rounded-lg border border-slate-200 bg-white p-4" data-testid="order" data-order-id={o.orderId}>
               <div className="flex flex-wrap items-center justify-between gap-2">
-                <span className="font-mono text-sm">{o.orderId}</span>
+                <Link to={`/orders/${o.orderId}`} className="min-w-0 break-all font-mono text-sm text-indigo-700 underline">{o.orderId}</Link>
                 <StatusBadge status={o.status} />
               </div>
               <p className="mt-1 text-sm text-slate-600">
-                {new Date(o.createdAt).toLocaleString()} · {o.lines.reduce((n, l) => n + l.quantity, 0)} items · <strong>{formatMoney(o.total)}</strong>
+                {new Date(o.createdAt).toLocaleString()} · {o.lines.reduce((n, l) => n + l.quantity, 0)} items · <strong data-testid="order-total">{formatMoney(o.total)}</strong>
               </p>
               <ul className="mt-2 text-sm">
                 {o.lines.map((l) => <li key={l.productId}>{l.quantity} × {l.name || l.productId}</li>)}

@@ -1,4 +1,4 @@
-import { act, screen, waitFor, within } from "@testing-library/react";
+import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Analytics, Order } from "../lib/types";
@@ -103,37 +103,82 @@ describe("product page", () => {
 });
 
 function order(status: Order["status"]): Order {
-  return { orderId: "order_1", sessionId: "sess_test", userId: null, idempotencyKey: "k", lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 1, unitPrice: 80 }], total: 80, status, createdAt: 1, updatedAt: 1, history: [] };
+  return {
+    orderId: "order_1", sessionId: "sess_test", userId: null, idempotencyKey: "k",
+    lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 1, unitPrice: 80, lineTotal: 80 }],
+    subtotal: 80, discount: 0, shipping: 0, tax: 16, total: 96, couponCode: null, email: "ada@example.com",
+    address: { name: "Ada", line1: "1 St", city: "London", postalCode: "SW1A 1AA", country: "GB" },
+    delivery: { option: "standard", label: "Standard", cost: 0, estimatedDate: "2026-12-01" },
+    payments: [], status, createdAt: 1, updatedAt: 1, history: [],
+  };
+}
+
+const QUOTE = {
+  lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 1, unitPrice: 80, lineTotal: 80 }],
+  subtotal: 80, discount: 0, shipping: 0, tax: 16, total: 96, couponCode: null,
+  delivery: { option: "standard", label: "Standard", cost: 0, estimatedDate: "2026-12-01" },
+  deliveryOptions: [{ option: "standard", label: "Standard", cost: 0, estimatedDate: "2026-12-01" }],
+};
+
+function fill(label: string, value: string): void {
+  fireEvent.change(screen.getByLabelText(label), { target: { value } });
+}
+
+async function fillCheckout(cardNumber = "4242424242424242"): Promise<void> {
+  await screen.findByLabelText("Email");
+  fill("Email", "ada@example.com");
+  fill("Full name", "Ada");
+  fill("Address", "1 St");
+  fill("City", "London");
+  fill("Postal code", "SW1A 1AA");
+  fill("Country", "GB");
+  fill("Card number", cardNumber);
+  fill("Expiry (MM/YY)", "12/39");
+  fill("CVC", "123");
 }
 
 describe("checkout", () => {
-  it("places the order with an idempotency key, pays it and confirms", async () => {
+  const cartLine = cart({ lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 1, unitPrice: 80, lineTotal: 80 }], itemCount: 1, subtotal: 80 });
+
+  it("places the order at the quoted total with an idempotency key, pays that amount and confirms", async () => {
     const { calls } = stubFetch({
       ...base,
-      "GET /api/ecommerce/cart/sess_test": cart({ lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 1, unitPrice: 80, lineTotal: 80 }], itemCount: 1, subtotal: 80 }),
+      "GET /api/ecommerce/cart/sess_test": cartLine,
+      "POST /api/ecommerce/checkout/quote": QUOTE,
       "POST /api/ecommerce/checkout": () => new Response(JSON.stringify(order("PLACED")), { status: 201 }),
       "POST /api/ecommerce/orders/order_1/pay": order("PAID"),
     });
     renderApp("/checkout");
-    await userEvent.click(await screen.findByRole("button", { name: "Place order and pay" }));
+    await fillCheckout();
+    await userEvent.click(await screen.findByRole("button", { name: "Place order and pay $96.00" }));
     expect(await screen.findByTestId("order-confirmation")).toHaveTextContent("order_1");
-    const body = calls.find((c) => c.url.pathname === "/api/ecommerce/checkout")?.body as { idempotencyKey: string; sessionId: string };
+    expect(screen.getByTestId("summary-total")).toHaveTextContent("$96.00");
+    const body = calls.find((c) => c.url.pathname === "/api/ecommerce/checkout")?.body as { idempotencyKey: string; sessionId: string; expectedTotal: number; address: { country: string } };
     expect(body.sessionId).toBe("sess_test");
     expect(body.idempotencyKey).toMatch(/^chk_[0-9a-f]{32}$/);
-    expect(calls.find((c) => c.url.pathname.endsWith("/pay"))?.url.search).toBe("?sessionId=sess_test");
+    expect(body.address.country).toBe("GB");
+    expect(body.expectedTotal).toBe(96);
+    const pay = calls.find((c) => c.url.pathname.endsWith("/pay"));
+    expect(pay?.url.search).toBe("?sessionId=sess_test");
+    expect((pay?.body as { amount: number }).amount).toBe(96);
   });
 
-  it("retries a failed payment without placing a second order", async () => {
+  it("shows a declined card's message as is and pays with another card without placing a second order", async () => {
     let payments = 0;
+    const declined = { error: "card_declined", message: "the card was declined by its bank; try another card", details: [{ field: "card.number", message: "declined" }] };
     const { calls } = stubFetch({
       ...base,
-      "GET /api/ecommerce/cart/sess_test": cart({ lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 1, unitPrice: 80, lineTotal: 80 }], itemCount: 1, subtotal: 80 }),
+      "GET /api/ecommerce/cart/sess_test": cartLine,
+      "POST /api/ecommerce/checkout/quote": QUOTE,
       "POST /api/ecommerce/checkout": order("PLACED"),
-      "POST /api/ecommerce/orders/order_1/pay": () => (++payments === 1 ? new Response("{}", { status: 502 }) : order("PAID")),
+      "POST /api/ecommerce/orders/order_1/pay": () => (++payments === 1 ? new Response(JSON.stringify(declined), { status: 402 }) : order("PAID")),
     });
     renderApp("/checkout");
-    await userEvent.click(await screen.findByRole("button", { name: "Place order and pay" }));
-    await userEvent.click(await screen.findByRole("button", { name: "Retry payment" }));
+    await fillCheckout("4000000000000002");
+    await userEvent.click(await screen.findByRole("button", { name: "Place order and pay $96.00" }));
+    expect(await screen.findByTestId("checkout-problem")).toHaveTextContent(declined.message);
+    expect(screen.getByTestId("order-payable")).toBeInTheDocument();
+    await userEvent.click(await screen.findByRole("button", { name: "Pay $96.00" }));
     expect(await screen.findByTestId("order-confirmation")).toBeInTheDocument();
     expect(calls.filter((c) => c.url.pathname === "/api/ecommerce/checkout")).toHaveLength(1);
   });

@@ -106,7 +106,14 @@ export class ShopStores {
         this.setCart(msg.cart);
         this.reminder.set(msg.offer || "You left something in your cart.");
       }),
-      client.on("PRODUCT_UPDATED", (msg) => this.live.putProduct(msg.product)),
+      client.on("PRODUCT_UPDATED", (msg) => {
+        this.live.putProduct(msg.product);
+        // a price change or flash sale reprices the cart (the lower of snapshot and now)
+        const cart = this.queries.getQueryData<Cart>(keys.cart(owner));
+        if (cart?.lines.some((l) => l.productId === msg.product.id)) {
+          void this.queries.invalidateQueries({ queryKey: keys.cart(owner) });
+        }
+      }),
       client.on("INVENTORY_UPDATED", (msg) => this.live.putInventory(msg)),
       client.on("RECOMMENDATION", (msg) =>
         this.queries.setQueryData(keys.recommendations(owner), (current: Recommendation[] | undefined) =>

@@ -38,10 +38,13 @@ from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService, route
 from kartshoppe.config import Settings
 from kartshoppe.demo import placeholder_svg, product_svg, seed_products
+from kartshoppe.domain.orders import Order
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.eventlog.adapters import make_log
 from kartshoppe.eventlog.port import EventLog, Record
-from kartshoppe.events import Event, Topic
+from kartshoppe.events import CartRecovered, Event, OrderStatus, OrderStatusChanged, Topic
+from kartshoppe.mail.confirmation import confirmation
+from kartshoppe.mail.outbox import Outbox
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
 from kartshoppe.resilience import supervise
@@ -72,24 +75,27 @@ def make_bus(
     settings: Settings, event_log: EventLog, projection: Projection, book: ReservationBook
 ) -> CommandBus:
     """Where commands are decided: in this process, or by the owner of their Kafka partition."""
+    rules = settings.shop_rules
     if settings.bus == "kafka":
         from kartshoppe.eventlog.kafka_commands import KafkaCommandBus, instance_id
 
         instance = instance_id(settings.data_dir)
-        return KafkaCommandBus(settings.bootstrap, instance, projection, book, route)
-    return LocalCommandBus(event_log, projection, book, route)
+        return KafkaCommandBus(settings.bootstrap, instance, projection, book, route, rules)
+    return LocalCommandBus(event_log, projection, book, route, rules)
 
 
-def assemble(event_log: EventLog, settings: Settings) -> Platform:
+def assemble(event_log: EventLog, settings: Settings, outbox: Outbox | None = None) -> Platform:
     projection = Projection(event_log)
     book = ReservationBook()
     projection.subscribe(lambda _, event: book.apply(event))
     bus = make_bus(settings, event_log, projection, book)
-    service = ShopService(event_log, projection, bus)
+    service = ShopService(event_log, projection, bus, settings.shop_rules)
+    recovery_percent = settings.recovery_percent
     # timed commands (reservation expiry, flash-sale end) come from the one instance that runs
     # the processors, so they are issued once; their owner decides them like any command
     timed = settings.processors != "off"
-    expire_reservations = ExpireReservations(service, Reactions())
+    reactions = Reactions()
+    expire_reservations = ExpireReservations(service, reactions)
     catalog_view = CatalogView(projection.state)
     live_view = LiveView()
     hub = Hub(projection.state, catalog_view)
@@ -102,6 +108,12 @@ def assemble(event_log: EventLog, settings: Settings) -> Platform:
             hub.on_event(event)
             if timed:
                 expire_reservations.on_event(event)
+            if outbox is not None and isinstance(event, OrderStatusChanged):
+                _confirm(outbox, projection.state.orders.get(event.order_id))
+            if timed and isinstance(event, CartRecovered):
+                # the reminder's offer is a real one-time code (the hub names it), issued by the
+                # instance that runs the processors; the code derives from the signal's id
+                reactions.spawn(service.issue_recovery_coupon(event.event_id, recovery_percent))
 
     delivered = RecentIds()
 
@@ -116,6 +128,14 @@ def assemble(event_log: EventLog, settings: Settings) -> Platform:
     projection.subscribe(on_state_event)
     fanout.subscribe(on_fanout_event)
     return Platform(service, projection, fanout, catalog_view, live_view, hub, bus)
+
+
+def _confirm(outbox: Outbox, order: Order | None) -> None:
+    """Queue the confirmation of a paid order; a send never holds up the order."""
+    if order is not None and order.status == OrderStatus.PAID:
+        draft = confirmation(order)
+        if draft is not None:
+            outbox.enqueue(draft)
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
@@ -175,7 +195,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     event_log = middleware.guard_log(app, make_log(settings))
     await event_log.start()
-    platform = assemble(event_log, settings)
+    outbox = Outbox(settings.outbox_path, settings.smtp)
+    app.state.outbox = outbox
+    platform = assemble(event_log, settings, outbox)
     app.state.platform = platform
     middleware.observe_platform(app, platform)
     await platform.projection.start()
@@ -197,10 +219,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # collector's sight, a full collection no longer walks it on the request path
     gc.collect()
     gc.freeze()
+    mail_stop = asyncio.Event()
+    mailer = asyncio.create_task(outbox.run(mail_stop)) if settings.mailer else None
     try:
         yield
     finally:
         ticker.cancel()
+        mail_stop.set()
+        if mailer is not None:
+            await asyncio.gather(mailer, return_exceptions=True)
+        outbox.close()
         sink_stop.set()
         await asyncio.gather(store, return_exceptions=True)
         if runner is not None:

@@ -27,8 +27,20 @@ UNPROCESSABLE = frozenset(
         "invalid_duration",
         "invalid_quantity",
         "validation_error",
+        "invalid_address",
+        "invalid_delivery",
+        "invalid_card",
+        "invalid_coupon",
+        "unknown_coupon",
+        "coupon_not_started",
+        "coupon_expired",
+        "coupon_below_minimum",
+        "coupon_exhausted",
+        "coupon_customer_limit",
+        "coupon_not_applicable",
     }
 )
+OTHER_STATUS = {"card_declined": 402, "payment_unavailable": 503}
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -64,6 +76,8 @@ class UnknownQueryParameters(Exception):
 def status_of(exc: DomainError) -> int:
     if isinstance(exc, NotFoundError):
         return 404
+    if exc.code in OTHER_STATUS:
+        return OTHER_STATUS[exc.code]
     return 422 if exc.code in UNPROCESSABLE else 409
 
 

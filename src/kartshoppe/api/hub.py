@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket
 
 from kartshoppe.api.messages import CHANNELS
 from kartshoppe.api.schemas import CartOut, OrderOut
+from kartshoppe.domain.coupons import recovery_code
 from kartshoppe.domain.state import ShopState
 from kartshoppe.events import (
     CART_EVENTS,
@@ -28,9 +29,11 @@ from kartshoppe.events import (
     InventoryChanged,
     OrderPlaced,
     OrderStatusChanged,
+    PaymentDeclined,
     Recommendation,
     event_key,
     event_to_dict,
+    now_ms,
 )
 from kartshoppe.views.catalog import CatalogView
 
@@ -146,7 +149,7 @@ class Hub:
                 soldOut=event.sold_out,
             )
             self.send(self.connections, payload)
-        elif isinstance(event, OrderPlaced | OrderStatusChanged):
+        elif isinstance(event, OrderPlaced | OrderStatusChanged | PaymentDeclined):
             order = self._state.orders.get(event.order_id)
             if order is not None:
                 payload = message("ORDER_UPDATED", order=OrderOut.of(order).to_json())
@@ -157,15 +160,18 @@ class Hub:
         elif isinstance(event, CartRecovered):
             key = event_key(event)
             if key is not None:
-                cart = CartOut.of(self._state.cart(key)).to_json()
-                payload = message("CART_REMINDER", cart=cart, offer=event.offer)
+                cart = CartOut.of(self._state.cart(key), self._state.products, now_ms()).to_json()
+                code = recovery_code(event.event_id)
+                offer = f"{event.offer} with code {code}" if event.offer else code
+                payload = message("CART_REMINDER", cart=cart, offer=offer, couponCode=code)
                 self.send(self._recipients(event.session_id, event.user_id), payload)
 
     def _push_cart(self, event: Event) -> None:
         key = event_key(event)
         if key is None:
             return
-        payload = message("CART_UPDATED", cart=CartOut.of(self._state.cart(key)).to_json())
+        cart = CartOut.of(self._state.cart(key), self._state.products, now_ms()).to_json()
+        payload = message("CART_UPDATED", cart=cart)
         recipients = self._recipients(event.session_id, event.user_id)
         if isinstance(event, CartMerged):
             recipients |= self._recipients(event.from_session_id, None)

@@ -149,6 +149,8 @@ class CartReminder(Push):
     type: Literal["CART_REMINDER"]
     cart: CartOut
     offer: str
+    coupon_code: str
+    """The reminder's one-time code, named in `offer`."""
 
 
 class ErrorPushed(Push):

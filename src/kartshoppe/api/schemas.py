@@ -7,16 +7,26 @@ travel. Bodies are encoded with orjson from `to_json()`; the served schema is th
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from kartshoppe.domain.cart import Cart
 from kartshoppe.domain.catalog import effective_price, sale_active
+from kartshoppe.domain.checkout import Quote
+from kartshoppe.domain.coupons import CouponState
 from kartshoppe.domain.inventory import LOW_STOCK_THRESHOLD, StockLevel
+from kartshoppe.domain.money import line_total
 from kartshoppe.domain.orders import Order
+from kartshoppe.domain.pricing import PricedLine, price_lines, subtotal
 from kartshoppe.events import (
     MAX_QUANTITY,
+    Address,
+    CouponKind,
+    Delivery,
+    Email,
     FlashSale,
     Id,
     Model,
@@ -25,6 +35,7 @@ from kartshoppe.events import (
     Product,
     Quantity,
     Stock,
+    json_number,
 )
 
 
@@ -61,14 +72,54 @@ class MergeBody(Request):
     user_id: Id
 
 
-class CheckoutBody(Request):
+PositivePrice = Annotated[Price, Field(gt=0)]
+
+
+class QuoteBody(Request):
     session_id: Id
     user_id: Id | None = None
+    email: Email | None = None
+    address: Address | None = None
+    delivery: Annotated[str, Field(max_length=40)] | None = None
+    coupon_code: Annotated[str, Field(max_length=32)] | None = None
+
+
+class CheckoutBody(QuoteBody):
+    """A checkout; `expectedTotal` is the total the shopper was shown (refused if it differs)."""
+
     idempotency_key: Id
+    expected_total: Price | None = None
+
+
+class CardBody(Request):
+    number: Annotated[str, Field(min_length=1, max_length=30)]
+    expiry: Annotated[str, Field(min_length=1, max_length=7)]
+    cvc: Annotated[str, Field(min_length=1, max_length=4)]
+    name: Annotated[str, Field(max_length=120)] = ""
+
+
+class PayBody(Request):
+    """`amount` is the total the shopper agreed to pay; refused if it is not the order's."""
+
+    card: CardBody
+    amount: Price | None = None
+
+
+class CouponBody(Request):
+    code: Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+    kind: CouponKind
+    value: Annotated[Decimal, Field(gt=0, le=1_000_000, decimal_places=2)]
+    min_subtotal: Price = Decimal(0)
+    starts_at: Annotated[int, Field(ge=0)] | None = None
+    ends_at: Annotated[int, Field(ge=0)] | None = None
+    max_redemptions: Annotated[int, Field(ge=1)] | None = None
+    per_customer_limit: Annotated[int, Field(ge=1)] | None = None
+    product_ids: Annotated[list[Id], Field(max_length=200)] = []
+    categories: Annotated[list[Annotated[str, Field(max_length=80)]], Field(max_length=50)] = []
 
 
 class PriceBody(Request):
-    price: Annotated[float, Field(gt=0, le=1_000_000)]
+    price: PositivePrice
 
 
 class RestockBody(Request):
@@ -89,7 +140,7 @@ class LaunchBody(Request):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     description: Annotated[str, Field(max_length=4000)] = ""
     category: Annotated[str, Field(min_length=1, max_length=80)]
-    price: Annotated[float, Field(gt=0, le=1_000_000)]
+    price: PositivePrice
     original_price: Price | None = None
     stock: Stock = 0
     rating: Annotated[float, Field(ge=0, le=5)] = 0.0
@@ -137,9 +188,9 @@ class ProductOut(Out):
             name=product.name,
             description=product.description,
             category=product.category,
-            price=effective_price(product, at_ms),
-            list_price=product.price,
-            original_price=product.original_price,
+            price=json_number(effective_price(product, at_ms)),
+            list_price=json_number(product.price),
+            original_price=json_number(product.original_price),
             stock=level.stock if level else product.stock,
             available=available,
             low_stock=0 < available <= LOW_STOCK_THRESHOLD,
@@ -179,8 +230,20 @@ class CartLineOut(Model):
     unit_price: float
     line_total: float
 
+    @classmethod
+    def of(cls, line: PricedLine) -> CartLineOut:
+        return cls(
+            product_id=line.product_id,
+            name=line.name,
+            quantity=line.quantity,
+            unit_price=json_number(line.unit_price),
+            line_total=json_number(line.line_total),
+        )
+
 
 class CartOut(Out):
+    """The cart at the prices that will be charged at `at_ms` (lowest of snapshot and now)."""
+
     cart_id: str
     session_id: str | None
     user_id: str | None
@@ -190,23 +253,15 @@ class CartOut(Out):
     updated_at: int
 
     @classmethod
-    def of(cls, cart: Cart) -> CartOut:
+    def of(cls, cart: Cart, products: Mapping[str, Product], at_ms: int) -> CartOut:
+        lines = price_lines(cart.lines, products, at_ms)
         return cls(
             cart_id=cart.cart_id,
             session_id=cart.session_id,
             user_id=cart.user_id,
-            lines=[
-                CartLineOut(
-                    product_id=line.product_id,
-                    name=line.name,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    line_total=round(line.unit_price * line.quantity, 2),
-                )
-                for line in cart.lines
-            ],
+            lines=[CartLineOut.of(line) for line in lines],
             item_count=cart.item_count,
-            subtotal=cart.subtotal,
+            subtotal=json_number(subtotal(lines)),
             updated_at=cart.updated_at,
         )
 
@@ -216,11 +271,91 @@ class OrderLineOut(Model):
     name: str
     quantity: int
     unit_price: float
+    line_total: float
 
 
 class StatusChange(Model):
     status: OrderStatus
     timestamp: int
+
+
+class PaymentOut(Model):
+    kind: Literal["CAPTURED", "DECLINED", "REFUNDED"]
+    transaction_id: str
+    amount: float
+    card_last4: str
+    reason: str
+    timestamp: int
+
+
+class QuoteOut(Out):
+    lines: list[CartLineOut]
+    subtotal: float
+    discount: float
+    shipping: float
+    tax: float
+    total: float
+    coupon_code: str | None
+    delivery: Delivery | None
+    delivery_options: list[Delivery]
+
+    @classmethod
+    def of(cls, quote: Quote, options: list[Delivery]) -> QuoteOut:
+        return cls(
+            lines=[CartLineOut.of(line) for line in quote.lines],
+            subtotal=json_number(quote.subtotal),
+            discount=json_number(quote.discount),
+            shipping=json_number(quote.shipping),
+            tax=json_number(quote.tax),
+            total=json_number(quote.total),
+            coupon_code=quote.coupon_code,
+            delivery=quote.delivery,
+            delivery_options=options,
+        )
+
+
+class CouponOut(Out):
+    code: str
+    kind: CouponKind
+    value: float
+    min_subtotal: float
+    starts_at: int
+    ends_at: int | None
+    max_redemptions: int | None
+    per_customer_limit: int | None
+    product_ids: list[str]
+    categories: list[str]
+    redeemed: int
+
+    @classmethod
+    def of(cls, state: CouponState) -> CouponOut:
+        c = state.coupon
+        return cls(
+            code=c.code,
+            kind=c.kind,
+            value=json_number(c.value),
+            min_subtotal=json_number(c.min_subtotal),
+            starts_at=c.starts_at,
+            ends_at=c.ends_at,
+            max_redemptions=c.max_redemptions,
+            per_customer_limit=c.per_customer_limit,
+            product_ids=list(c.product_ids),
+            categories=list(c.categories),
+            redeemed=len(state.redemptions),
+        )
+
+
+class OutboxMessage(Model):
+    key: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    status: Literal["PENDING", "SENT", "FAILED", "LOCAL"]
+    attempts: int
+    last_error: str
+    created_at: int
+    sent_at: int | None
 
 
 class OrderOut(Out):
@@ -229,7 +364,16 @@ class OrderOut(Out):
     user_id: str | None
     idempotency_key: str
     lines: list[OrderLineOut]
+    subtotal: float
+    discount: float
+    shipping: float
+    tax: float
     total: float
+    coupon_code: str | None
+    email: str | None
+    address: Address | None
+    delivery: Delivery | None
+    payments: list[PaymentOut]
     status: OrderStatus
     created_at: int
     updated_at: int
@@ -247,11 +391,31 @@ class OrderOut(Out):
                     product_id=line.product_id,
                     name=line.name,
                     quantity=line.quantity,
-                    unit_price=line.unit_price,
+                    unit_price=json_number(line.unit_price),
+                    line_total=json_number(line_total(line.unit_price, line.quantity)),
                 )
                 for line in order.lines
             ],
-            total=order.total,
+            subtotal=json_number(order.subtotal),
+            discount=json_number(order.discount),
+            shipping=json_number(order.shipping),
+            tax=json_number(order.tax),
+            total=json_number(order.total),
+            coupon_code=order.coupon_code,
+            email=order.email,
+            address=order.address,
+            delivery=order.delivery,
+            payments=[
+                PaymentOut(
+                    kind=p.kind,
+                    transaction_id=p.transaction_id,
+                    amount=json_number(p.amount),
+                    card_last4=p.card_last4,
+                    reason=p.reason,
+                    timestamp=p.timestamp,
+                )
+                for p in order.payments
+            ],
             status=order.status,
             created_at=order.created_at,
             updated_at=order.updated_at,

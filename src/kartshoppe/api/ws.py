@@ -26,7 +26,7 @@ from kartshoppe.api.schemas import CartOut
 from kartshoppe.api.ws_guard import CLOSE_POLICY, message_budget, over_budget, socket_refusal
 from kartshoppe.domain.cart import cart_id_for
 from kartshoppe.domain.errors import DomainError
-from kartshoppe.events import Id
+from kartshoppe.events import Id, now_ms
 
 router = APIRouter()
 ANONYMOUS = "anonymous"
@@ -93,7 +93,8 @@ async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) ->
     conn = Connection(websocket, session_id, uid)
     p.hub.register(conn)
     pump = asyncio.create_task(conn.pump())
-    cart = CartOut.of(p.service.state.cart(cart_id_for(session_id, uid))).to_json()
+    state = p.service.state
+    cart = CartOut.of(state.cart(cart_id_for(session_id, uid)), state.products, now_ms()).to_json()
     p.hub.send([conn], message("CONNECTED", sessionId=session_id, userId=uid))
     p.hub.send([conn], message("CART_UPDATED", cart=cart))
     try:

@@ -12,7 +12,11 @@ steps done so far (`undo`). A checkout is decided by the cart's owner, which pri
 and plans one `reserve` step per product (in product-id order) and a final `place` step; each
 `reserve` is decided by the product's owner; a refused line runs the `undo` steps (release what
 was reserved) and answers the caller. Order ids derive from the idempotency key, and `reserve`
-and `place` are idempotent, so a retried checkout never places or reserves twice.
+and `place` are idempotent, so a retried checkout never places or reserves twice. A checkout
+with a coupon adds a `redeem` step before `place`, decided by the coupon's owner (`coupon:<CODE>`)
+against its limits, with an `unredeem` compensation. Paying (`order.pay`) and moving an order
+(`order.status`) are decided by the order's owner; each line's stock follows as a `settle` step
+with its product's owner, a cancelled order's coupon as an `unredeem` step with the coupon's.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any, Final
 
 import orjson
@@ -31,21 +36,40 @@ from pydantic import ValidationError
 from kartshoppe.application.locks import KeyedLocks
 from kartshoppe.application.projection import Projection
 from kartshoppe.domain import cart as carts
-from kartshoppe.domain import catalog, inventory, orders
+from kartshoppe.domain import catalog, coupons, inventory, orders
+from kartshoppe.domain.checkout import (
+    CheckoutDetails,
+    Quote,
+    ShopRules,
+    check_expected_total,
+    make_quote,
+    validate_address,
+)
 from kartshoppe.domain.errors import DomainError, NotFoundError
 from kartshoppe.domain.inventory import StockLevel, inventory_event
 from kartshoppe.domain.meta import Meta
+from kartshoppe.domain.orders import Order
+from kartshoppe.domain.payment import Card
+from kartshoppe.domain.payment import Outcome as Payment
+from kartshoppe.domain.pricing import PricedLine, price_lines, require_sold
 from kartshoppe.domain.reservations import ReservationBook, decide_release, decide_reserve
 from kartshoppe.domain.state import ShopState
 from kartshoppe.eventlog.port import EventLog, LogUnavailableError, Record
 from kartshoppe.events import (
+    Address,
+    Coupon,
+    CouponRedeemed,
+    CouponReleased,
     Event,
     InventoryChanged,
     OrderLine,
     OrderPlaced,
     OrderStatus,
     OrderStatusChanged,
+    PaymentCaptured,
+    PaymentDeclined,
     Product,
+    RefundRecorded,
     StockReleased,
     StockReserved,
     decode_event,
@@ -263,9 +287,12 @@ Handler = Callable[["Decider", Mapping[str, Any]], Decision]
 class Decider:
     """Decides commands against the fold with the domain's rules: one place for each rule."""
 
-    def __init__(self, state: ShopState, book: ReservationBook) -> None:
+    def __init__(
+        self, state: ShopState, book: ReservationBook, rules: ShopRules | None = None
+    ) -> None:
         self.state = state
         self.book = book
+        self.rules = rules or ShopRules()
 
     def decide(self, command: Command) -> Decision:
         handler = HANDLERS.get(command.kind)
@@ -284,6 +311,12 @@ class Decider:
 
     def level(self, product_id: str) -> StockLevel:
         return self.state.stock.get(product_id) or StockLevel(product_id, 0)
+
+    def order(self, order_id: str) -> Order:
+        order = self.state.orders.get(order_id)
+        if order is None:
+            raise NotFoundError("not_found", f"no order '{order_id}'", "orderId")
+        return order
 
 
 def step(decider: Decider, command: Command) -> Effects:
@@ -368,9 +401,14 @@ def _cart_clear(d: Decider, args: Mapping[str, Any]) -> Decision:
 
 
 def _cart_merge(d: Decider, args: Mapping[str, Any]) -> Decision:
-    session_cart = d.state.cart(args["sessionId"])
+    """Signing in: the guest's cart merges into the user's and the guest's orders follow."""
+    session_id = args["sessionId"]
+    session_cart = d.state.cart(session_id)
     user_cart = d.state.cart(args["userId"])
-    return Decision(carts.decide_merge(session_cart, user_cart, d.state.stock, _meta(args)))
+    meta = _meta(args)
+    events = carts.decide_merge(session_cart, user_cart, d.state.stock, meta)
+    guest = [d.state.orders[i] for i in d.state.orders_by_owner.get(session_id, [])]
+    return Decision([*events, *orders.decide_claim(guest, session_id, meta)])
 
 
 def _existing_order(d: Decider, idempotency_key: str) -> Decision | None:
@@ -380,31 +418,163 @@ def _existing_order(d: Decider, idempotency_key: str) -> Decision | None:
     return Decision(value={"orderId": order_id, "created": False})
 
 
+def quote_cart(
+    state: ShopState,
+    rules: ShopRules,
+    session_id: str,
+    user_id: str | None,
+    details: CheckoutDetails,
+    at_ms: int,
+) -> Quote:
+    """The bill the cart would be placed at now (the domain's pricing, coupon and tax rules)."""
+    cart = state.cart(carts.cart_id_for(session_id, user_id))
+    require_sold(cart.lines, state.products)
+    lines = price_lines(cart.lines, state.products, at_ms)
+    code = coupons.normalise_code(details.coupon_code) if details.coupon_code else None
+    off = Decimal(0)
+    if code:
+        customer = coupons.customer_of(details.email, user_id, session_id)
+        off = coupons.discount(state.coupons.get(code), code, lines, customer, at_ms)
+    address = validate_address(details.address) if details.address else None
+    return make_quote(lines, off, code or None, address, details.delivery, rules, at_ms)
+
+
+def checkout_args(
+    session_id: str, user_id: str | None, idempotency_key: str, details: CheckoutDetails
+) -> dict[str, Any]:
+    """A checkout command's arguments: what the shopper filled in, amounts as exact strings."""
+    address = details.address
+    expected = details.expected_total
+    return {
+        "sessionId": session_id,
+        "userId": user_id,
+        "idempotencyKey": idempotency_key,
+        "email": details.email,
+        "address": None if address is None else address.model_dump(by_alias=True, mode="json"),
+        "delivery": details.delivery,
+        "couponCode": details.coupon_code,
+        "expectedTotal": None if expected is None else str(expected),
+    }
+
+
+def _details(args: Mapping[str, Any]) -> CheckoutDetails:
+    address, expected = args.get("address"), args.get("expectedTotal")
+    return CheckoutDetails(
+        email=args.get("email"),
+        address=None if address is None else Address.model_validate(address),
+        delivery=args.get("delivery"),
+        coupon_code=args.get("couponCode"),
+        expected_total=None if expected is None else Decimal(expected),
+    )
+
+
 def _checkout(d: Decider, args: Mapping[str, Any]) -> Decision:
-    """Price and validate the cart (the domain's checkout rules) and plan the saga; the stock
-    of each line is decided by that product's owner, so the levels given here (exactly the
-    cart's quantities) never refuse."""
+    """Quote and validate the cart (the domain's checkout rules) and plan the saga; the stock
+    of each line is decided by that product's owner (so the levels given here, exactly the
+    cart's quantities, never refuse) and the coupon's limits by the coupon's owner."""
     key = args["idempotencyKey"]
     existing = _existing_order(d, key)
     if existing is not None:
         return existing
+    session_id, user_id = args["sessionId"], args.get("userId")
+    details = _details(args)
+    meta = _meta(args)
     cart = d.state.cart(_cart_id(args))
+    if not cart.lines:
+        raise DomainError("empty_cart", "the cart is empty", "sessionId")
+    quote = quote_cart(d.state, d.rules, session_id, user_id, details, meta.timestamp)
+    check_expected_total(quote, details.expected_total)
+    customer = coupons.customer_of(details.email, user_id, session_id)
     order_id = order_id_for(key)
     enough = {line.product_id: StockLevel(line.product_id, line.quantity) for line in cart.lines}
-    events = orders.decide_checkout(cart, d.state.products, enough, order_id, key, _meta(args))
+    events = orders.decide_checkout(
+        cart, quote, enough, order_id, key, meta, email=details.email, customer=customer
+    )
     final = [e for e in events if not isinstance(e, InventoryChanged | StockReserved)]
     placed = next(e for e in events if isinstance(e, OrderPlaced))
-    owner = {"sessionId": args["sessionId"], "userId": args.get("userId"), "orderId": order_id}
+    owner = {"sessionId": session_id, "userId": user_id, "orderId": order_id}
     reserves = tuple(
         Step("reserve", f"product:{line.product_id}", {**owner, **_line_args(line)})
         for line in sorted(placed.lines, key=lambda line: line.product_id)
     )
+    redeem: tuple[Step, ...] = ()
+    redeemed = next((e for e in final if isinstance(e, CouponRedeemed)), None)
+    if redeemed is not None:
+        final.remove(redeemed)
+        redeem_args = {
+            **owner,
+            "code": redeemed.code,
+            "customer": customer,
+            "discount": str(quote.discount),
+            "lines": [_priced_json(line) for line in quote.lines],
+            "event": encode_event(redeemed).decode(),
+        }
+        redeem = (Step("redeem", f"coupon:{redeemed.code}", redeem_args),)
     place = Step(
         "place",
         f"cart:{cart.cart_id}",
         {**owner, "idempotencyKey": key, "events": [encode_event(e).decode() for e in final]},
     )
-    return Decision(then=(*reserves, place))
+    return Decision(then=(*reserves, *redeem, place))
+
+
+def _priced_json(line: PricedLine) -> dict[str, Any]:
+    return {
+        "productId": line.product_id,
+        "name": line.name,
+        "category": line.category,
+        "quantity": line.quantity,
+        "unitPrice": str(line.unit_price),
+        "snapshotPrice": str(line.snapshot_price),
+    }
+
+
+def _priced(data: Mapping[str, Any]) -> PricedLine:
+    return PricedLine(
+        product_id=data["productId"],
+        name=data["name"],
+        category=data["category"],
+        quantity=int(data["quantity"]),
+        unit_price=Decimal(data["unitPrice"]),
+        snapshot_price=Decimal(data["snapshotPrice"]),
+    )
+
+
+def _redeem(d: Decider, args: Mapping[str, Any]) -> Decision:
+    """The coupon's owner decides its limits (total and per customer) for this checkout."""
+    code, order_id = args["code"], args["orderId"]
+    if order_id in d.state.orders:
+        return Decision()  # a duplicate of a checkout already placed: it holds its redemption
+    back = {"code": code, "orderId": order_id, "sessionId": args["sessionId"]}
+    undo = Step("unredeem", f"coupon:{code}", {**back, "userId": args.get("userId"), "undo": True})
+    state = d.state.coupons.get(code)
+    if state is not None and order_id in state.redemptions:
+        return Decision(undo=undo)  # an earlier attempt of this checkout redeemed it
+    lines = [_priced(line) for line in args["lines"]]
+    off = coupons.discount(state, code, lines, args["customer"], now_ms())
+    if off != Decimal(args["discount"]):
+        raise DomainError(
+            "total_mismatch",
+            f"the coupon {code} now takes off {off}: please review the order",
+            coupons.FIELD,
+        )
+    return Decision([decode_event(args["event"])], undo=undo)
+
+
+def _unredeem(d: Decider, args: Mapping[str, Any]) -> Decision:
+    """Give a redemption back: a refused checkout's (unless another attempt placed the order)
+    or a cancelled order's."""
+    code, order_id = args["code"], args["orderId"]
+    if args.get("undo") and order_id in d.state.orders:
+        return Decision()
+    state = d.state.coupons.get(code)
+    if state is None or order_id not in state.redemptions:
+        return Decision()
+    customer = state.redemptions[order_id]
+    released = CouponReleased(
+        code=code, order_id=order_id, customer=customer, **_meta(args).fields()
+    )
+    return Decision([released])
 
 
 def _line_args(line: OrderLine) -> dict[str, Any]:
@@ -440,29 +610,34 @@ def _place(d: Decider, args: Mapping[str, Any]) -> Decision:
 
 
 def _order_status(d: Decider, args: Mapping[str, Any]) -> Decision:
-    """The order's owner moves the order; each line's stock follows with its product's owner."""
-    order_id = args["orderId"]
-    order = d.state.orders.get(order_id)
-    if order is None:
-        raise NotFoundError("not_found", f"no order '{order_id}'", "orderId")
+    """The order's owner moves the order; each line's stock follows with its product's owner
+    and a released coupon with the coupon's owner."""
+    order = d.order(args["orderId"])
     status = OrderStatus(args["status"])
-    value = {"orderId": order_id}
+    value = {"orderId": order.order_id}
     if args.get("onlyIfPlaced") and order.status != OrderStatus.PLACED:
         return Decision(value=value)
     meta = Meta(now_ms(), order.session_id, order.user_id)
-    if args.get("payment"):
-        events = orders.decide_payment(order, d.state.stock, meta)
-    else:
-        events = orders.decide_status(order, status, d.state.stock, meta)
-    moved = [e for e in events if isinstance(e, OrderStatusChanged)]
+    events = orders.decide_status(order, status, d.state.stock, meta)
+    moved = [e for e in events if isinstance(e, OrderStatusChanged | RefundRecorded)]
     if not moved:
         return Decision(value=value)
-    settle = tuple(
+    steps = _settle_steps(order, status)
+    released = next((e for e in events if isinstance(e, CouponReleased)), None)
+    if released is not None:
+        owner = {"sessionId": order.session_id, "userId": order.user_id}
+        back = {**owner, "code": released.code, "orderId": order.order_id}
+        steps = (*steps, Step("unredeem", f"coupon:{released.code}", back))
+    return Decision(moved, value=value, then=steps)
+
+
+def _settle_steps(order: Order, status: OrderStatus) -> tuple[Step, ...]:
+    return tuple(
         Step(
             "settle",
             f"product:{line.product_id}",
             {
-                "orderId": order_id,
+                "orderId": order.order_id,
                 "from": order.status.value,
                 "to": status.value,
                 "line": line.model_dump(by_alias=True, mode="json"),
@@ -470,7 +645,33 @@ def _order_status(d: Decider, args: Mapping[str, Any]) -> Decision:
         )
         for line in sorted(order.lines, key=lambda line: line.product_id)
     )
-    return Decision(moved, value=value, then=settle)
+
+
+def _pay(d: Decider, args: Mapping[str, Any]) -> Decision:
+    """The order's owner charges the card; a refusal is an answer (a declined card is recorded),
+    an approval moves the order to PAID and each line's stock is sold by its product's owner."""
+    order = d.order(args["orderId"])
+    card = Card(str(args["card"]["number"]), str(args["card"]["expiry"]), str(args["card"]["cvc"]))
+    amount = None if args.get("amount") is None else Decimal(args["amount"])
+    meta = Meta(now_ms(), order.session_id, order.user_id)
+    txn = new_id("txn")
+    outcome, reason, events = orders.decide_payment(order, card, amount, txn, d.state.stock, meta)
+    value = {"orderId": order.order_id, "outcome": outcome.value, "reason": reason}
+    kept = [
+        e for e in events if isinstance(e, PaymentCaptured | PaymentDeclined | OrderStatusChanged)
+    ]
+    if outcome != Payment.APPROVED:
+        return Decision(kept, value=value)
+    return Decision(kept, value=value, then=_settle_steps(order, OrderStatus.PAID))
+
+
+def _coupon_create(d: Decider, args: Mapping[str, Any]) -> Decision:
+    coupon = Coupon.model_validate(args["coupon"])
+    existing = d.state.coupons.get(coupon.code)
+    value = {"code": coupon.code}
+    if existing is not None and args.get("ifAbsent"):
+        return Decision(value=value)
+    return Decision(coupons.decide_create(existing, coupon, Meta(now_ms())), value=value)
 
 
 def _settle(d: Decider, args: Mapping[str, Any]) -> Decision:
@@ -497,7 +698,7 @@ def _launch(d: Decider, args: Mapping[str, Any]) -> Decision:
 
 def _price(d: Decider, args: Mapping[str, Any]) -> Decision:
     product = d.product(args["productId"])
-    events = catalog.decide_price_change(product, float(args["price"]), Meta(now_ms()))
+    events = catalog.decide_price_change(product, Decimal(args["price"]), Meta(now_ms()))
     return Decision(events, value={"productId": product.id})
 
 
@@ -547,7 +748,11 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     "reserve": _reserve,
     "release": _release,
     "place": _place,
+    "redeem": _redeem,
+    "unredeem": _unredeem,
     "order.status": _order_status,
+    "order.pay": _pay,
+    "coupon.create": _coupon_create,
     "settle": _settle,
     "product.launch": _launch,
     "product.price": _price,
@@ -598,10 +803,11 @@ class LocalCommandBus(CommandBus):
         projection: Projection,
         book: ReservationBook,
         route: Callable[[Event], Any],
+        rules: ShopRules | None = None,
     ) -> None:
         self._log = event_log
         self._projection = projection
-        self._decider = Decider(projection.state, book)
+        self._decider = Decider(projection.state, book, rules)
         self._route = route
         self._locks = KeyedLocks()
 

@@ -11,6 +11,7 @@ import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -21,12 +22,17 @@ from kartshoppe.application.commands import (
     CommandBus,
     CommandTimeoutError,
     LocalCommandBus,
+    checkout_args,
+    quote_cart,
 )
 from kartshoppe.application.consistency import note_written
 from kartshoppe.application.projection import Projection
 from kartshoppe.domain import cart as carts
-from kartshoppe.domain.errors import NotFoundError
+from kartshoppe.domain import coupons
+from kartshoppe.domain.checkout import CheckoutDetails, Quote, ShopRules, delivery_options
+from kartshoppe.domain.errors import DomainError, NotFoundError
 from kartshoppe.domain.orders import Order
+from kartshoppe.domain.payment import Card, Outcome
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.domain.state import ShopState
 from kartshoppe.eventlog.port import EventLog, Message
@@ -34,6 +40,8 @@ from kartshoppe.events import (
     CATALOG_EVENTS,
     TRACKING_TYPES,
     BaseEvent,
+    Coupon,
+    Delivery,
     Event,
     EventValidationError,
     InventoryAlert,
@@ -75,20 +83,29 @@ class TrackResult:
     rejections: list[Rejection]
 
 
+class PaymentUnavailable(DomainError):
+    """The payment processor failed transiently; nothing was charged, the order stays payable."""
+
+
 class ShopService:
     """The API's entry to the write side: each write is a command for the owner of its key
     (`application/commands.py`); the call returns once this process's fold has applied the
     command's events, so the caller reads its own write."""
 
     def __init__(
-        self, event_log: EventLog, projection: Projection, bus: CommandBus | None = None
+        self,
+        event_log: EventLog,
+        projection: Projection,
+        bus: CommandBus | None = None,
+        rules: ShopRules | None = None,
     ) -> None:
         self._log = event_log
         self._projection = projection
+        self.rules = rules or ShopRules()
         if bus is None:
             book = ReservationBook()
             projection.subscribe(lambda _, event: book.apply(event))
-            bus = LocalCommandBus(event_log, projection, book, route)
+            bus = LocalCommandBus(event_log, projection, book, route, self.rules)
         self._bus = bus
 
     @property
@@ -147,18 +164,63 @@ class ShopService:
         return await self._cart_command("cart.clear", session_id, user_id)
 
     async def merge_carts(self, session_id: str, user_id: str) -> carts.Cart:
+        """Signing in: the guest's cart merges into the user's and the guest's orders follow."""
         return await self._cart_command("cart.merge", session_id, user_id)
 
     # --- checkout and orders ------------------------------------------------------------
 
+    def quote(
+        self, session_id: str, user_id: str | None, details: CheckoutDetails, at_ms: int
+    ) -> tuple[Quote, list[Delivery]]:
+        """The bill the cart would be placed at now, and the delivery options with their cost."""
+        quote = quote_cart(self.state, self.rules, session_id, user_id, details, at_ms)
+        return quote, delivery_options(self.rules, quote.subtotal - quote.discount, at_ms)
+
     async def checkout(
-        self, session_id: str, user_id: str | None, idempotency_key: str
+        self,
+        session_id: str,
+        user_id: str | None,
+        idempotency_key: str,
+        details: CheckoutDetails | None = None,
     ) -> tuple[Order, bool]:
         """Place the cart as an order; a retried key gives back the first order (`False`)."""
+        details = details or CheckoutDetails()
         cart_id = carts.cart_id_for(session_id, user_id)
-        args = {"sessionId": session_id, "userId": user_id, "idempotencyKey": idempotency_key}
+        args = checkout_args(session_id, user_id, idempotency_key, details)
         value = await self._submit("checkout", f"cart:{cart_id}", args)
         return self.state.orders[value["orderId"]], bool(value["created"])
+
+    async def pay(self, order_id: str, card: Card, amount: Decimal | None) -> Order:
+        """Charge the order's total; a declined card is recorded and refused (402), the order
+        stays payable until its reservation expires. Decided by the order's owner."""
+        args = {
+            "orderId": order_id,
+            "card": {"number": card.number, "expiry": card.expiry, "cvc": card.cvc},
+            "amount": None if amount is None else str(amount),
+        }
+        value = await self._submit("order.pay", f"order:{order_id}", args)
+        reason = str(value.get("reason", ""))
+        if value.get("outcome") == Outcome.UNAVAILABLE:
+            raise PaymentUnavailable(
+                "payment_unavailable", f"{reason}: nothing was charged, please try again", "card"
+            )
+        if value.get("outcome") == Outcome.DECLINED:
+            raise DomainError("card_declined", f"{reason}; try another card", "card.number")
+        return self.order(order_id)
+
+    async def issue_recovery_coupon(self, signal_event_id: str, percent_off: Decimal) -> str:
+        """The abandoned-cart reminder's one-time code; issuing it again changes nothing."""
+        coupon = coupons.recovery_coupon(signal_event_id, percent_off, now_ms())
+        await self._coupon_command(coupon, if_absent=True)
+        return coupon.code
+
+    async def create_coupon(self, coupon: Coupon) -> coupons.CouponState:
+        return await self._coupon_command(coupon, if_absent=False)
+
+    async def _coupon_command(self, coupon: Coupon, if_absent: bool) -> coupons.CouponState:
+        args = {"coupon": coupon.model_dump(by_alias=True, mode="json"), "ifAbsent": if_absent}
+        await self._submit("coupon.create", f"coupon:{coupon.code}", args)
+        return self.state.coupons[coupon.code]
 
     def order(self, order_id: str) -> Order:
         found = self.state.orders.get(order_id)
@@ -168,12 +230,6 @@ class ShopService:
 
     async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
         args = {"orderId": order_id, "status": status.value}
-        await self._submit("order.status", f"order:{order_id}", args)
-        return self.order(order_id)
-
-    async def pay_order(self, order_id: str) -> Order:
-        """Pay an order awaiting payment; paying twice is refused (`decide_payment`)."""
-        args = {"orderId": order_id, "status": OrderStatus.PAID.value, "payment": True}
         await self._submit("order.status", f"order:{order_id}", args)
         return self.order(order_id)
 
@@ -192,8 +248,8 @@ class ShopService:
         as_json = product.model_dump(by_alias=True, mode="json")
         return await self._product_command("product.launch", product.id, product=as_json)
 
-    async def change_price(self, product_id: str, price: float) -> Product:
-        return await self._product_command("product.price", product_id, price=price)
+    async def change_price(self, product_id: str, price: Decimal) -> Product:
+        return await self._product_command("product.price", product_id, price=str(price))
 
     async def restock(self, product_id: str, quantity: int) -> Product:
         return await self._product_command("product.restock", product_id, quantity=quantity)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib import resources
 from typing import Any, Final
 
@@ -76,11 +77,11 @@ _CATEGORY_SPECS: Final = _load_specs()
 CATEGORIES: Final[tuple[str, ...]] = tuple(spec.name for spec in _CATEGORY_SPECS)
 
 
-def _retail_price(value: float) -> float:
+def _retail_price(value: float) -> Decimal:
     """Round to a shop-style price: x.99 under 100, then the next ...9.99."""
     if value < 100:
-        return round(int(value) + 0.99, 2)
-    return round(int(value) // 10 * 10 + 9.99, 2)
+        return Decimal(int(value)) + Decimal("0.99")
+    return Decimal(int(value) // 10 * 10) + Decimal("9.99")
 
 
 def _name(brand: str, kind: Kind, variant: str) -> str:
@@ -89,14 +90,14 @@ def _name(brand: str, kind: Kind, variant: str) -> str:
 
 def _category_products(
     spec: CategorySpec, rng: random.Random
-) -> list[tuple[str, str, Kind, str, float]]:
+) -> list[tuple[str, str, Kind, str, Decimal]]:
     """Pick distinct (brand, kind, variant) combos: every kind at least once, then at random."""
     kinds = list(spec.kinds)
     picks: list[Kind] = kinds + [
         rng.choice(kinds) for _ in range(PRODUCTS_PER_CATEGORY - len(kinds))
     ]
     seen: set[str] = set()
-    rows: list[tuple[str, str, Kind, str, float]] = []
+    rows: list[tuple[str, str, Kind, str, Decimal]] = []
     for kind in picks:
         while True:
             brand = rng.choice(spec.brands)
@@ -145,7 +146,8 @@ def seed_products() -> list[Product]:
     for index, (category, brand, kind, variant, price) in enumerate(rows):
         product_id = f"prod_{index + 1:03d}"
         discounted = rng.random() < 0.3
-        original = _retail_price(price / (1 - rng.choice((0.1, 0.15, 0.2, 0.25, 0.3))))
+        # a generated list price (the float only picks a number, which becomes x.99 exactly)
+        original = _retail_price(float(price) / (1 - rng.choice((0.1, 0.15, 0.2, 0.25, 0.3))))
         if index in sold_out:
             stock = 0
         elif index in low_stock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from kartshoppe.domain.catalog import effective_price
 from kartshoppe.domain.errors import DomainError, NotFoundError
@@ -40,10 +41,6 @@ class Cart:
 
     def line(self, product_id: str) -> CartLine | None:
         return next((line for line in self.lines if line.product_id == product_id), None)
-
-    @property
-    def subtotal(self) -> float:
-        return round(sum(line.unit_price * line.quantity for line in self.lines), 2)
 
     @property
     def item_count(self) -> int:
@@ -138,7 +135,7 @@ def _with_line(cart: Cart, line: CartLine) -> tuple[CartLine, ...]:
     return tuple(line if old.product_id == line.product_id else old for old in cart.lines)
 
 
-def _add_line(cart: Cart, product_id: str, quantity: int, unit_price: float, name: str) -> Cart:
+def _add_line(cart: Cart, product_id: str, quantity: int, unit_price: Decimal, name: str) -> Cart:
     held = cart.line(product_id)
     total = min(MAX_QUANTITY, quantity + (held.quantity if held else 0))
     line = CartLine(

@@ -6,8 +6,11 @@ Every catalog event carries the whole product after the change, so the compacted
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.meta import Meta
+from kartshoppe.domain.money import HUNDRED, apply_rate, percent
 from kartshoppe.events import (
     CATALOG_EVENTS,
     Event,
@@ -17,6 +20,7 @@ from kartshoppe.events import (
     PriceChanged,
     Product,
     ProductLaunched,
+    to_cents,
 )
 
 MAX_FLASH_SALE_MS = 7 * 24 * 3600 * 1000
@@ -27,7 +31,7 @@ def sale_active(product: Product, at_ms: int) -> bool:
     return sale is not None and sale.starts_at <= at_ms < sale.ends_at
 
 
-def effective_price(product: Product, at_ms: int) -> float:
+def effective_price(product: Product, at_ms: int) -> Decimal:
     """The price a shopper pays at `at_ms`: the flash-sale price while a sale runs."""
     if product.flash_sale is not None and sale_active(product, at_ms):
         return product.flash_sale.sale_price
@@ -42,12 +46,12 @@ def decide_launch(existing: Product | None, product: Product, meta: Meta) -> lis
     return [ProductLaunched(product_id=product.id, product=product, **meta.fields())]
 
 
-def decide_price_change(product: Product, new_price: float, meta: Meta) -> list[Event]:
-    if new_price <= 0:
+def decide_price_change(product: Product, new_price: Decimal, meta: Meta) -> list[Event]:
+    price = to_cents(new_price)
+    if price <= 0:
         raise DomainError("invalid_price", "a price must be greater than zero", "price")
-    if round(new_price, 2) == product.price:
+    if price == product.price:
         return []
-    price = round(new_price, 2)
     updated = product.model_copy(
         update={"price": price, "original_price": max(product.original_price, price)}
     )
@@ -67,12 +71,12 @@ def decide_price_change(product: Product, new_price: float, meta: Meta) -> list[
     ]
 
 
-def _sale(price: float, discount_percent: float, starts_at: int, ends_at: int) -> FlashSale:
+def _sale(price: Decimal, discount_percent: float, starts_at: int, ends_at: int) -> FlashSale:
     return FlashSale(
         discount_percent=discount_percent,
         starts_at=starts_at,
         ends_at=ends_at,
-        sale_price=round(price * (1 - discount_percent / 100), 2),
+        sale_price=apply_rate(price, HUNDRED - percent(discount_percent)),
     )
 
 

@@ -12,21 +12,31 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
 
 from kartshoppe.domain.cart import Cart
-from kartshoppe.domain.catalog import effective_price
+from kartshoppe.domain.checkout import Quote
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.inventory import StockLevel, inventory_event, release, reserve, sell
 from kartshoppe.domain.meta import Meta
+from kartshoppe.domain.payment import Card, Outcome, authorize, validate_card
 from kartshoppe.events import (
+    Address,
     CartCleared,
     CheckoutStarted,
+    CouponRedeemed,
+    CouponReleased,
+    Delivery,
     Event,
     OrderLine,
     OrderPlaced,
+    OrdersClaimed,
     OrderStatus,
     OrderStatusChanged,
-    Product,
+    PaymentCaptured,
+    PaymentDeclined,
+    RefundRecorded,
     StockReleased,
     StockReserved,
 )
@@ -41,48 +51,68 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentRecord:
+    kind: str
+    """CAPTURED, DECLINED or REFUNDED"""
+    transaction_id: str
+    amount: Decimal
+    timestamp: int
+    card_last4: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Order:
     order_id: str
     idempotency_key: str
     lines: tuple[OrderLine, ...]
-    total: float
+    total: Decimal
     status: OrderStatus
     created_at: int
     updated_at: int
     session_id: str | None = None
     user_id: str | None = None
     history: tuple[tuple[OrderStatus, int], ...] = ()
+    subtotal: Decimal = Decimal(0)
+    discount: Decimal = Decimal(0)
+    shipping: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+    coupon_code: str | None = None
+    customer: str = ""
+    email: str | None = None
+    address: Address | None = None
+    delivery: Delivery | None = None
+    payments: tuple[PaymentRecord, ...] = ()
 
-
-def _order_line(line_product: Product, quantity: int, snapshot: float, at_ms: int) -> OrderLine:
-    # the shopper pays the lower of the price seen when adding and the price now
-    unit_price = min(snapshot, effective_price(line_product, at_ms))
-    return OrderLine(
-        product_id=line_product.id, quantity=quantity, unit_price=unit_price, name=line_product.name
-    )
+    @property
+    def captured(self) -> PaymentRecord | None:
+        return next((p for p in self.payments if p.kind == "CAPTURED"), None)
 
 
 def decide_checkout(
     cart: Cart,
-    products: Mapping[str, Product],
+    quote: Quote,
     levels: Mapping[str, StockLevel],
     order_id: str,
     idempotency_key: str,
     meta: Meta,
+    email: str | None = None,
+    customer: str = "",
 ) -> list[Event]:
-    """Reserve, place and clear; `insufficient_stock` (and no event at all) if any line is short."""
+    """Reserve, place (at the quote's prices) and clear; `insufficient_stock` (and no event at
+    all) if any line is short."""
     if not cart.lines:
         raise DomainError("empty_cart", "the cart is empty", "sessionId")
-    lines: list[OrderLine] = []
-    for cart_line in cart.lines:
-        product = products.get(cart_line.product_id)
-        if product is None:
-            raise DomainError(
-                "unknown_product", f"'{cart_line.product_id}' is no longer sold", "productId"
-            )
-        lines.append(_order_line(product, cart_line.quantity, cart_line.unit_price, meta.timestamp))
+    lines = [
+        OrderLine(
+            product_id=line.product_id,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            name=line.name,
+        )
+        for line in quote.lines
+    ]
     reserved = reserve(levels, {line.product_id: line.quantity for line in lines})
-    total = round(sum(line.unit_price * line.quantity for line in lines), 2)
     fields = meta.fields()
     events: list[Event] = [
         CheckoutStarted(order_id=order_id, idempotency_key=idempotency_key, **fields)
@@ -99,12 +129,84 @@ def decide_checkout(
             order_id=order_id,
             idempotency_key=idempotency_key,
             lines=tuple(lines),
-            total=total,
+            total=quote.total,
+            subtotal=quote.subtotal,
+            discount=quote.discount,
+            shipping=quote.shipping,
+            tax=quote.tax,
+            coupon_code=quote.coupon_code,
+            email=email,
+            address=quote.address,
+            delivery=quote.delivery,
             **fields,
         )
     )
+    if quote.coupon_code is not None:
+        events.append(
+            CouponRedeemed(
+                code=quote.coupon_code,
+                order_id=order_id,
+                customer=customer,
+                amount=quote.discount,
+                **fields,
+            )
+        )
     events.append(CartCleared(**fields))
     return events
+
+
+def _order_fields(order: Order, meta: Meta) -> dict[str, Any]:
+    return {**meta.fields(), "session_id": order.session_id, "user_id": order.user_id}
+
+
+def decide_payment(
+    order: Order,
+    card: Card,
+    amount: Decimal | None,
+    transaction_id: str,
+    levels: Mapping[str, StockLevel],
+    meta: Meta,
+) -> tuple[Outcome, str, list[Event]]:
+    """Charge the order's total to the card. Declined: a `PaymentDeclined` record and the order
+    still payable; unavailable: nothing recorded; approved: captured, sold and PAID."""
+    if OrderStatus.PAID not in TRANSITIONS[order.status]:
+        raise DomainError(
+            "invalid_transition", f"the order is {order.status}, not awaiting payment", "status"
+        )
+    if amount is not None and amount != order.total:
+        raise DomainError(
+            "total_mismatch", f"the order's total is {order.total}, not {amount}", "amount"
+        )
+    validate_card(card, meta.timestamp)
+    outcome, reason = authorize(card)
+    fields = _order_fields(order, meta)
+    if outcome == Outcome.UNAVAILABLE:
+        return outcome, reason, []
+    if outcome == Outcome.DECLINED:
+        declined = PaymentDeclined(
+            order_id=order.order_id,
+            transaction_id=transaction_id,
+            reason=reason,
+            card_last4=card.last4,
+            **fields,
+        )
+        return outcome, reason, [declined]
+    captured = PaymentCaptured(
+        order_id=order.order_id,
+        transaction_id=transaction_id,
+        amount=order.total,
+        card_last4=card.last4,
+        **fields,
+    )
+    return outcome, reason, [captured, *decide_status(order, OrderStatus.PAID, levels, meta)]
+
+
+def decide_claim(orders: list[Order], session_id: str, meta: Meta) -> list[Event]:
+    """A guest's orders follow the guest into the account on sign-in."""
+    guest = tuple(o.order_id for o in orders if o.user_id is None)
+    if not guest:
+        return []
+    return [OrdersClaimed(from_session_id=session_id, order_ids=guest, **meta.fields())]
 
 
 def decide_status(
@@ -117,7 +219,7 @@ def decide_status(
         raise DomainError(
             "invalid_transition", f"an order {order.status} cannot become {status}", "status"
         )
-    fields = {**meta.fields(), "session_id": order.session_id, "user_id": order.user_id}
+    fields = _order_fields(order, meta)
     events: list[Event] = []
     for line in order.lines:
         level = levels.get(line.product_id, StockLevel(line.product_id, 0))
@@ -137,6 +239,8 @@ def decide_status(
             # a refunded paid order puts its units back on the shelf
             restocked = StockLevel(level.product_id, level.stock + line.quantity, level.reserved)
             events.append(inventory_event(restocked, "ADJUSTMENT", meta))
+    if status == OrderStatus.CANCELLED:
+        events += _cancellation(order, fields)
     events.append(
         OrderStatusChanged(
             order_id=order.order_id, status=status, previous_status=order.status, **fields
@@ -145,11 +249,48 @@ def decide_status(
     return events
 
 
-def decide_payment(order: Order, levels: Mapping[str, StockLevel], meta: Meta) -> list[Event]:
-    """Pay an order: only one awaiting payment can be, so paying twice is refused too."""
-    if OrderStatus.PAID not in TRANSITIONS[order.status]:
-        raise DomainError("invalid_transition", f"order is {order.status}, not awaiting payment")
-    return decide_status(order, OrderStatus.PAID, levels, meta)
+def _cancellation(order: Order, fields: dict[str, Any]) -> list[Event]:
+    """A paid order's money goes back; a coupon's redemption is given back."""
+    events: list[Event] = []
+    captured = order.captured
+    if captured is not None:
+        events.append(
+            RefundRecorded(
+                order_id=order.order_id,
+                transaction_id=captured.transaction_id,
+                amount=captured.amount,
+                **fields,
+            )
+        )
+    if order.coupon_code is not None:
+        events.append(
+            CouponReleased(
+                code=order.coupon_code,
+                order_id=order.order_id,
+                customer=order.customer,
+                **fields,
+            )
+        )
+    return events
+
+
+def _payment(event: PaymentCaptured | PaymentDeclined | RefundRecorded) -> PaymentRecord:
+    match event:
+        case PaymentCaptured():
+            return PaymentRecord(
+                "CAPTURED", event.transaction_id, event.amount, event.timestamp, event.card_last4
+            )
+        case PaymentDeclined():
+            return PaymentRecord(
+                "DECLINED",
+                event.transaction_id,
+                Decimal(0),
+                event.timestamp,
+                event.card_last4,
+                event.reason,
+            )
+        case RefundRecorded():
+            return PaymentRecord("REFUNDED", event.transaction_id, event.amount, event.timestamp)
 
 
 def evolve_order(order: Order | None, event: Event) -> Order | None:
@@ -166,7 +307,21 @@ def evolve_order(order: Order | None, event: Event) -> Order | None:
                 session_id=event.session_id,
                 user_id=event.user_id,
                 history=((OrderStatus.PLACED, event.timestamp),),
+                subtotal=event.subtotal if event.subtotal is not None else event.total,
+                discount=event.discount,
+                shipping=event.shipping,
+                tax=event.tax,
+                coupon_code=event.coupon_code,
+                email=event.email,
+                address=event.address,
+                delivery=event.delivery,
             )
+        case CouponRedeemed() if order is not None:
+            return replace(order, customer=event.customer)
+        case PaymentCaptured() | PaymentDeclined() | RefundRecorded() if order is not None:
+            return replace(order, payments=(*order.payments, _payment(event)))
+        case OrdersClaimed() if order is not None:
+            return replace(order, user_id=event.user_id)
         case OrderStatusChanged() if order is not None:
             return replace(
                 order,

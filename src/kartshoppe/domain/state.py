@@ -11,17 +11,21 @@ from dataclasses import dataclass, field
 
 from kartshoppe.domain.cart import Cart, empty_cart, evolve_cart
 from kartshoppe.domain.catalog import evolve_product
+from kartshoppe.domain.coupons import CouponState, evolve_coupon
 from kartshoppe.domain.inventory import StockLevel, evolve_stock
 from kartshoppe.domain.orders import Order, evolve_order
 from kartshoppe.events import (
     CART_EVENTS,
     CATALOG_EVENTS,
+    COUPON_EVENTS,
     ORDER_EVENTS,
     AddToCart,
     CartMerged,
+    CouponCreated,
     Event,
     InventoryChanged,
     OrderPlaced,
+    OrdersClaimed,
     Product,
     event_key,
 )
@@ -35,6 +39,7 @@ class ShopState:
     orders: dict[str, Order] = field(default_factory=dict)
     order_by_key: dict[str, str] = field(default_factory=dict)
     orders_by_owner: dict[str, list[str]] = field(default_factory=dict)
+    coupons: dict[str, CouponState] = field(default_factory=dict)
 
     def apply(self, event: Event) -> None:
         if isinstance(event, CART_EVENTS):
@@ -43,8 +48,15 @@ class ShopState:
             self._apply_catalog(event)
         elif isinstance(event, InventoryChanged):
             self.stock[event.product_id] = StockLevel(event.product_id, event.stock, event.reserved)
-        elif isinstance(event, ORDER_EVENTS):
+        elif isinstance(event, OrdersClaimed):
+            self._apply_claim(event)
+        if isinstance(event, ORDER_EVENTS):
             self._apply_order(event)
+        if isinstance(event, COUPON_EVENTS):
+            code = event.coupon.code if isinstance(event, CouponCreated) else event.code
+            coupon = evolve_coupon(self.coupons.get(code), event)
+            if coupon is not None:
+                self.coupons[code] = coupon
 
     def cart(self, cart_id: str) -> Cart:
         return self.carts.get(cart_id) or empty_cart(cart_id)
@@ -80,3 +92,15 @@ class ShopState:
                 assert owner is not None
                 self.orders_by_owner.setdefault(owner, []).append(event.order_id)
         self.orders[event.order_id] = order
+
+    def _apply_claim(self, event: OrdersClaimed) -> None:
+        if event.user_id is None:
+            return
+        owned = self.orders_by_owner.setdefault(event.user_id, [])
+        for order_id in event.order_ids:
+            order = evolve_order(self.orders.get(order_id), event)
+            if order is None:
+                continue
+            self.orders[order_id] = order
+            if order_id not in owned:
+                owned.append(order_id)

@@ -59,6 +59,7 @@ from kartshoppe.application.commands import (
     step,
 )
 from kartshoppe.application.projection import STATE_TOPICS, Projection
+from kartshoppe.domain.checkout import ShopRules
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.eventlog.port import LogUnavailableError, Message
 from kartshoppe.events import Event, Topic, new_id, now_ms
@@ -121,11 +122,12 @@ class KafkaCommandBus(CommandBus):
         projection: Projection,
         book: ReservationBook,
         route: Callable[[Event], Message],
+        rules: ShopRules | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.instance = instance
         self._projection = projection
-        self._decider = Decider(projection.state, book)
+        self._decider = Decider(projection.state, book, rules)
         self._route = route
         self._waiting: dict[str, asyncio.Future[Outcome]] = {}
         self._unapplied: dict[str, tuple[Position, ...]] = {}

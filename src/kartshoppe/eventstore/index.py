@@ -334,7 +334,7 @@ class StoreIndex:
         state = fold_in_log_order(rows)
         wanted = set(order_ids)
         return {
-            order_id: (order.status == OrderStatus.CANCELLED, Decimal(repr(order.total)))
+            order_id: (order.status == OrderStatus.CANCELLED, order.total)
             for order_id, order in state.orders.items()
             if order_id in wanted
         }

@@ -71,8 +71,10 @@ REPORTS: dict[str, Report] = {
         """
         SELECT dt AS day,
                count(*) AS orders,
-               round(sum(CAST(json_extract(payload, '$.total') AS DOUBLE)), 2) AS revenue,
-               round(avg(CAST(json_extract(payload, '$.total') AS DOUBLE)), 2) AS average_order
+               CAST(sum(CAST(json_extract(payload, '$.total') AS DECIMAL(18, 2))) AS DOUBLE)
+                 AS revenue,
+               CAST(round(avg(CAST(json_extract(payload, '$.total') AS DECIMAL(18, 2))), 2)
+                 AS DOUBLE) AS average_order
         FROM ecommerce_events
         WHERE event_type = 'ORDER_PLACED'
         GROUP BY dt ORDER BY dt
@@ -114,14 +116,14 @@ REPORTS: dict[str, Report] = {
             FROM (
                 SELECT unnest(from_json(json_extract(payload, '$.lines'),
                        '[{"productId": "VARCHAR", "quantity": "INTEGER",
-                          "unitPrice": "DOUBLE"}]')) AS line
+                          "unitPrice": "DECIMAL(18, 2)"}]')) AS line
                 FROM ecommerce_events WHERE event_type = 'ORDER_PLACED'
             )
             GROUP BY 1
         ),
         ranked AS (
             SELECT coalesce(c.category, 'unknown') AS category, s.product_id,
-                   c.name, s.units, round(s.revenue, 2) AS revenue,
+                   c.name, s.units, CAST(s.revenue AS DOUBLE) AS revenue,
                    row_number() OVER (PARTITION BY coalesce(c.category, 'unknown')
                                       ORDER BY s.revenue DESC, s.product_id) AS rank
             FROM sold s LEFT JOIN catalog c USING (product_id)

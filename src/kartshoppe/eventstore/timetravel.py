@@ -20,8 +20,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kartshoppe.api.schemas import CartOut, OrderOut, ProductOut
+from kartshoppe.domain.money import total
 from kartshoppe.domain.state import ShopState
-from kartshoppe.events import CATALOG_TYPES, EventValidationError, OrderStatus, parse_event
+from kartshoppe.events import (
+    CATALOG_TYPES,
+    EventValidationError,
+    OrderStatus,
+    json_number,
+    parse_event,
+    to_cents,
+)
 from kartshoppe.eventstore.index import (
     CART_TYPES,
     FOLD_COLUMNS,
@@ -75,10 +83,8 @@ def cart_at(
     index = store.index_at(sid)
     if index is None:
         return cart_at_from_table(store, cart_id, sid)
-    return {
-        **_stamp(store, sid),
-        "cart": CartOut.of(_cart_state(index, cart_id, sid).cart(cart_id)).to_json(),
-    }
+    state = _cart_state(index, cart_id, sid)
+    return {**_stamp(store, sid), "cart": _cart_as_of(state, cart_id)}
 
 
 def _cart_state(index: StoreIndex, cart_id: str, sid: int) -> ShopState:
@@ -167,7 +173,7 @@ def _analytics_answer(store: EventStore, sid: int, totals: Totals) -> dict[str, 
         "funnel": {name: totals.by_type.get(t, 0) for name, t in FUNNEL.items()},
         "orders": totals.orders,
         "cancelledOrders": totals.cancelled,
-        "revenue": round(float(totals.revenue), 2),
+        "revenue": json_number(to_cents(totals.revenue)),
     }
 
 
@@ -187,7 +193,7 @@ def cart_at_from_table(
         ]
     )
     state = _fold_rows(store.read(sid, where=where))
-    return {**_stamp(store, sid), "cart": CartOut.of(state.cart(cart_id)).to_json()}
+    return {**_stamp(store, sid), "cart": _cart_as_of(state, cart_id)}
 
 
 def order_at_from_table(
@@ -234,5 +240,11 @@ def analytics_at_from_table(
         "funnel": {name: by_type.get(event_type, 0) for name, event_type in FUNNEL.items()},
         "orders": len(orders),
         "cancelledOrders": len(orders) - len(live),
-        "revenue": round(sum(o.total for o in live), 2),
+        "revenue": json_number(total(o.total for o in live)),
     }
+
+
+def _cart_as_of(state: ShopState, cart_id: str) -> dict[str, Any]:
+    """The cart priced as it stood at its last change."""
+    cart = state.cart(cart_id)
+    return CartOut.of(cart, state.products, cart.updated_at).to_json()

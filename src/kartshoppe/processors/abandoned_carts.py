@@ -19,6 +19,7 @@ early, re-arms itself at `lastActive + timeout_ms`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TypedDict
 
 from kartshoppe.events import (
@@ -37,13 +38,14 @@ from kartshoppe.events import (
     RemoveFromCart,
     Topic,
     event_key,
+    in_cents,
 )
 from kartshoppe.processors.model import Context, Processor
 
 
 class CartState(TypedDict):
-    lines: dict[str, list[float]]
-    """product id -> [quantity, unit price]"""
+    lines: dict[str, list[int]]
+    """product id -> [quantity, unit price in cents] (exact, and JSON for the state store)"""
     lastActive: int
     timer: int | None
     checkingOut: bool
@@ -52,8 +54,8 @@ class CartState(TypedDict):
     userId: str | None
 
 
-def cart_value(state: CartState) -> float:
-    return round(sum(q * price for q, price in state["lines"].values()), 2)
+def cart_value(state: CartState) -> Decimal:
+    return Decimal(sum(q * cents for q, cents in state["lines"].values())) / 100
 
 
 def item_count(state: CartState) -> int:
@@ -124,11 +126,11 @@ class AbandonedCarts(Processor[CartState]):
     def _apply(self, state: CartState, event: Event) -> None:
         lines = state["lines"]
         if isinstance(event, AddToCart):
-            held = lines.get(event.product_id, [0, event.price])
+            held = lines.get(event.product_id, [0, in_cents(event.price)])
             lines[event.product_id] = [min(held[0] + event.quantity, MAX_QUANTITY), held[1]]
         elif isinstance(event, CartMerged):
             for line in event.lines:
-                held = lines.get(line.product_id, [0, line.unit_price])
+                held = lines.get(line.product_id, [0, in_cents(line.unit_price)])
                 lines[line.product_id] = [min(held[0] + line.quantity, MAX_QUANTITY), held[1]]
         elif isinstance(event, RemoveFromCart):
             lines.pop(event.product_id, None)

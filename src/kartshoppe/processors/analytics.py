@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Final, TypedDict
 
 from kartshoppe.events import (
@@ -54,6 +55,8 @@ from kartshoppe.events import (
     TopCategory,
     Topic,
     TopProduct,
+    in_cents,
+    json_number,
 )
 from kartshoppe.processors.model import (
     CATALOG_TOPICS,
@@ -119,7 +122,8 @@ class AnalyticsState(TypedDict):
     """second (epoch s, as a string: JSON keys) -> events in it"""
     events: int
     orders: int
-    revenue: float
+    revenue: int
+    """in cents"""
     funnel: dict[str, int]
     abandoned: int
     recovered: int
@@ -152,7 +156,7 @@ class LiveAnalytics(Processor[AnalyticsState]):
             "seconds": {},
             "events": 0,
             "orders": 0,
-            "revenue": 0.0,
+            "revenue": 0,
             "funnel": {stage: 0 for stage, _ in FUNNEL_STAGES},
             "abandoned": 0,
             "recovered": 0,
@@ -177,7 +181,7 @@ class LiveAnalytics(Processor[AnalyticsState]):
             state["events"] += 1
         if isinstance(event, OrderPlaced):
             state["orders"] += 1
-            state["revenue"] += event.total
+            state["revenue"] += in_cents(event.total)
         elif (
             isinstance(event, CartAbandoned | CartRecovered)
             and event.event_id not in state["signals"]
@@ -234,7 +238,7 @@ class LiveAnalytics(Processor[AnalyticsState]):
             events_per_second=round(recent / EPS_WINDOW_S, 2),
             total_events=state["events"],
             orders=state["orders"],
-            revenue=round(state["revenue"], 2),
+            revenue=json_number(Decimal(state["revenue"]) / 100),
             funnel=dict(state["funnel"]),
             abandoned_carts=state["abandoned"],
             abandonment_rate=round(min(state["abandoned"] / carted, 1.0), 4) if carted else 0.0,

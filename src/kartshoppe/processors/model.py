@@ -41,6 +41,7 @@ from kartshoppe.events import (
     ProductLaunched,
     Topic,
     encode_event,
+    json_number,
 )
 
 S = TypeVar("S")
@@ -202,7 +203,10 @@ def apply_catalog_event(event: Event, broadcast: MutableMapping[str, Any]) -> No
         entry = _copy_entry(broadcast, product.id)
         entry["name"] = product.name
         entry["category"] = product.category
-        entry["price"] = product.flash_sale.sale_price if product.flash_sale else product.price
+        # a display and ranking value in JSON state; what is charged is decided by the shop
+        entry["price"] = json_number(
+            product.flash_sale.sale_price if product.flash_sale else product.price
+        )
         if isinstance(event, ProductLaunched):
             entry["available"] = product.stock
             entry["soldOut"] = product.stock == 0

@@ -88,6 +88,7 @@ from kartshoppe.events import (
     RecommendationKind,
     RemoveFromCart,
     event_key,
+    json_number,
 )
 from kartshoppe.processors.model import (
     CatalogEntry,
@@ -143,7 +144,7 @@ def apply_catalog_update(event: Event, broadcast: MutableMapping[str, Any]) -> N
     if isinstance(event, CATALOG_EVENTS):
         product = event.product
         entry = dict(broadcast[product.id])
-        entry[ORIGINAL_PRICE] = max(product.original_price, product.price)
+        entry[ORIGINAL_PRICE] = json_number(max(product.original_price, product.price))
         broadcast[product.id] = entry
 
 

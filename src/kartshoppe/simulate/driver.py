@@ -55,6 +55,9 @@ from kartshoppe.simulate.shoppers import (
     catalog_items,
 )
 
+PAYMENT = {"card": {"number": "4242424242424242", "expiry": "12/39", "cvc": "123"}}
+"""Simulated shoppers pay with the test card that is always approved (docs/API.md)."""
+
 API: Final = "/api/ecommerce"
 ANONYMOUS_P: Final = 0.3
 WS_TRACK_P: Final = 0.5
@@ -413,7 +416,7 @@ class Simulation:
                     cart.clear()
             elif action.kind == "pay" and order_id:
                 path = f"/orders/{order_id}/pay"
-                if await self.request("POST", path, account, params=order_access, json={}):
+                if await self.request("POST", path, account, params=order_access, json=PAYMENT):
                     self.stats.payments += 1
             elif action.kind == "leave" and cart:
                 self.stats.abandoned += 1

@@ -28,6 +28,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Final, Literal
 
 from kartshoppe.events import (
@@ -61,7 +62,7 @@ class CatalogItem:
     id: str
     name: str
     category: str
-    price: float
+    price: Decimal
     stock: int
 
 
@@ -71,7 +72,9 @@ def catalog_items(products: Iterable[Any]) -> list[CatalogItem]:
     for p in products:
         if isinstance(p, Mapping):
             items.append(
-                CatalogItem(p["id"], p["name"], p["category"], p["price"], p.get("stock", 0))
+                CatalogItem(
+                    p["id"], p["name"], p["category"], Decimal(repr(p["price"])), p.get("stock", 0)
+                )
             )
         else:
             items.append(CatalogItem(p.id, p.name, p.category, p.price, p.stock))
@@ -241,7 +244,7 @@ def session_events(
                 )
                 for p, q in cart.items()
             )
-            total = round(sum(line.unit_price * line.quantity for line in lines), 2)
+            total = sum((line.unit_price * line.quantity for line in lines), Decimal(0))
             order_id = f"ord_{session_id}"
             events.append(
                 OrderPlaced(

@@ -21,7 +21,7 @@ from kartshoppe.application.commands import (
 )
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.domain.state import ShopState
-from kartshoppe.events import Product
+from kartshoppe.events import Coupon, CouponKind, OrderStatus, Product
 
 
 class Shop:
@@ -69,9 +69,21 @@ class Shop:
         return self.state.stock[product_id].available
 
 
-def checkout(session: str, key: str, reply_to: str) -> Command:
-    args = {"sessionId": session, "idempotencyKey": key}
+def checkout(session: str, key: str, reply_to: str, coupon: str | None = None) -> Command:
+    args = {"sessionId": session, "idempotencyKey": key, "couponCode": coupon}
     return Command("checkout", f"cart:{session}", args, reply_to=reply_to)
+
+
+def create_coupon(shop: Shop, code: str, max_redemptions: int) -> None:
+    coupon = Coupon(code=code, kind=CouponKind.PERCENT, value=10, max_redemptions=max_redemptions)
+    args = {"coupon": coupon.model_dump(by_alias=True, mode="json")}
+    assert shop.run(Command("coupon.create", f"coupon:{code}", args, reply_to="c")).refusal is None
+
+
+def pay(order_id: str, number: str) -> Command:
+    card = {"number": number, "expiry": "12/99", "cvc": "123"}
+    args = {"orderId": order_id, "card": card, "amount": None}
+    return Command("order.pay", f"order:{order_id}", args, reply_to=f"pay-{number}")
 
 
 def test_a_checkout_reserves_each_line_with_its_product_then_places_the_order() -> None:
@@ -138,3 +150,60 @@ def test_a_command_of_an_unknown_kind_or_bad_arguments_is_malformed() -> None:
 def test_a_command_survives_its_wire_form() -> None:
     command = checkout("s1", "k1", "c1")
     assert Command.decode(command.encode()) == command
+
+
+def test_the_coupons_owner_refuses_a_redemption_past_its_limit_and_the_lines_go_back() -> None:
+    shop = Shop()
+    shop.launch("p1", stock=5)
+    create_coupon(shop, "ONCE", max_redemptions=1)
+    shop.fill("a", ["p1"])
+    shop.fill("b", ["p1"])
+    # both carts' owners quote the coupon as still available, then the steps interleave
+    first = deque(shop.decide(checkout("a", "k1", "c1", "ONCE")).follow_ups)
+    second = deque(shop.decide(checkout("b", "k2", "c2", "ONCE")).follow_ups)
+    assert [c.kind for c in first] == ["reserve"] and first[0].then[0].key == "coupon:ONCE"
+    outcomes: dict[str, Outcome] = {}
+    while first or second:
+        for attempt in (first, second):
+            if attempt:
+                effects = shop.decide(attempt.popleft())
+                attempt.extend(effects.follow_ups)
+                if effects.outcome is not None:
+                    outcomes[effects.outcome.command_id] = effects.outcome
+    assert outcomes["c1"].refusal is None
+    refused = outcomes["c2"].refusal
+    assert refused is not None and refused.code == "coupon_exhausted"
+    assert len(shop.state.orders) == 1 and shop.available("p1") == 4
+    assert list(shop.state.coupons["ONCE"].redemptions) == [outcomes["c1"].value["orderId"]]
+
+
+def test_a_declined_card_is_recorded_and_answered_and_an_approved_one_sells_the_units() -> None:
+    shop = Shop()
+    shop.launch("p1", stock=5)
+    shop.fill("a", ["p1"])
+    order_id = shop.run(checkout("a", "k1", "c1")).value["orderId"]
+
+    declined = shop.run(pay(order_id, "4000000000000002"))
+    assert declined.refusal is None and declined.value["outcome"] == "DECLINED"
+    order = shop.state.orders[order_id]
+    assert order.status == OrderStatus.PLACED and [p.kind for p in order.payments] == ["DECLINED"]
+
+    approved = shop.run(pay(order_id, "4242424242424242"))
+    assert approved.value["outcome"] == "APPROVED"
+    assert shop.state.orders[order_id].status == OrderStatus.PAID
+    level = shop.state.stock["p1"]
+    assert (level.stock, level.reserved) == (4, 0)
+
+
+def test_cancelling_an_order_gives_its_coupon_redemption_back_through_the_coupons_owner() -> None:
+    shop = Shop()
+    shop.launch("p1", stock=5)
+    create_coupon(shop, "ONCE", max_redemptions=1)
+    shop.fill("a", ["p1"])
+    order_id = shop.run(checkout("a", "k1", "c1", "ONCE")).value["orderId"]
+    assert shop.state.orders[order_id].discount > 0
+
+    args = {"orderId": order_id, "status": OrderStatus.CANCELLED.value}
+    shop.run(Command("order.status", f"order:{order_id}", args, reply_to="cancel"))
+    assert shop.state.coupons["ONCE"].redemptions == {}
+    assert shop.available("p1") == 5

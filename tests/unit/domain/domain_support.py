@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from kartshoppe.domain.cart import Cart, evolve_cart
+from kartshoppe.domain.checkout import ShopRules, make_quote
 from kartshoppe.domain.inventory import StockLevel
 from kartshoppe.domain.meta import Meta
+from kartshoppe.domain.orders import decide_checkout
+from kartshoppe.domain.pricing import price_lines, require_sold
 from kartshoppe.domain.state import ShopState
 from kartshoppe.events import AddToCart, Event, FlashSale, Product
 
@@ -28,8 +32,9 @@ def product(product_id: str = "p1", price: float = 10.0, stock: int = 5, **extra
     return Product(**fields)
 
 
-def on_sale(base: Product, sale_price: float, starts_at: int, ends_at: int) -> Product:
-    discount = round(100 * (1 - sale_price / base.price), 4)
+def on_sale(base: Product, sale_price: float | str, starts_at: int, ends_at: int) -> Product:
+    exact = Decimal(str(sale_price))
+    discount = float(100 * (1 - exact / base.price))
     sale = FlashSale(
         discount_percent=discount, starts_at=starts_at, ends_at=ends_at, sale_price=sale_price
     )
@@ -60,3 +65,18 @@ def fold(events: Iterable[Event], state: ShopState | None = None) -> ShopState:
     for event in events:
         state.apply(event)
     return state
+
+
+def checkout(
+    cart: Cart,
+    products: Mapping[str, Product],
+    levels: Mapping[str, StockLevel],
+    order_id: str,
+    key: str,
+    at: Meta,
+) -> list[Event]:
+    """A quick checkout (no address, no coupon) priced the way the shop service prices it."""
+    lines = price_lines(cart.lines, products, at.timestamp)
+    require_sold(cart.lines, products)
+    quote = make_quote(lines, Decimal(0), None, None, None, ShopRules(), at.timestamp)
+    return decide_checkout(cart, quote, levels, order_id, key, at)

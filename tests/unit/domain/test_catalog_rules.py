@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from domain_support import T0, level, meta, on_sale, product
 
@@ -54,7 +56,7 @@ def test_a_launch_raises_an_original_price_below_the_price_to_the_price() -> Non
 
 
 def test_a_price_change_records_old_and_new_price_and_the_updated_product() -> None:
-    (event,) = decide_price_change(product(price=10.0), 12.499, meta())
+    (event,) = decide_price_change(product(price=10.0), Decimal("12.499"), meta())
     assert isinstance(event, PriceChanged)
     assert (event.old_price, event.new_price) == (10.0, 12.5)
     assert event.product.price == 12.5
@@ -62,17 +64,17 @@ def test_a_price_change_records_old_and_new_price_and_the_updated_product() -> N
 
 
 def test_a_price_cut_keeps_the_original_price_for_the_strike_through() -> None:
-    (event,) = decide_price_change(product(price=10.0, original_price=14.0), 8.0, meta())
+    (event,) = decide_price_change(product(price=10.0, original_price=14.0), Decimal("8.0"), meta())
     assert isinstance(event, PriceChanged)
     assert (event.product.price, event.product.original_price) == (8.0, 14.0)
 
 
 def test_setting_the_same_price_changes_nothing() -> None:
-    assert decide_price_change(product(price=10.0), 10.0, meta()) == []
+    assert decide_price_change(product(price=10.0), Decimal("10.0"), meta()) == []
 
 
-@pytest.mark.parametrize("price", [0.0, -1.0])
-def test_a_price_of_zero_or_less_is_refused(price: float) -> None:
+@pytest.mark.parametrize("price", [Decimal("0"), Decimal("-1")])
+def test_a_price_of_zero_or_less_is_refused(price: Decimal) -> None:
     with pytest.raises(DomainError) as info:
         decide_price_change(product(), price, meta())
     assert info.value.code == "invalid_price"
@@ -80,7 +82,7 @@ def test_a_price_of_zero_or_less_is_refused(price: float) -> None:
 
 def test_a_price_change_during_a_flash_sale_reprices_the_sale() -> None:
     sale = on_sale(product(price=20.0), 15.0, T0, T0 + 1000)
-    (event,) = decide_price_change(sale, 40.0, meta())
+    (event,) = decide_price_change(sale, Decimal("40.0"), meta())
     assert isinstance(event, PriceChanged)
     assert event.product.flash_sale is not None
     assert event.product.flash_sale.sale_price == 30.0
@@ -93,7 +95,7 @@ def test_a_flash_sale_runs_from_now_for_its_duration_at_the_discounted_price() -
     (event,) = decide_flash_sale(product(price=19.99), 25, 60_000, meta())
     assert isinstance(event, FlashSaleStarted)
     sale = event.flash_sale
-    assert (sale.starts_at, sale.ends_at, sale.sale_price) == (T0, T0 + 60_000, 14.99)
+    assert (sale.starts_at, sale.ends_at, sale.sale_price) == (T0, T0 + 60_000, Decimal("14.99"))
     assert event.product.flash_sale == sale
 
 

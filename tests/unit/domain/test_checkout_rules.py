@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from domain_support import T0, cart_of, fold, level, meta, on_sale, product
+from domain_support import T0, cart_of, checkout, fold, level, meta, on_sale, product
 
 from kartshoppe.domain.errors import DomainError
-from kartshoppe.domain.orders import decide_checkout
 from kartshoppe.events import (
     AddToCart,
     CartCleared,
@@ -23,7 +22,7 @@ LEVELS = {"p1": level("p1", 5), "p2": level("p2", 3)}
 
 def test_checkout_of_an_empty_cart_is_refused() -> None:
     with pytest.raises(DomainError) as info:
-        decide_checkout(cart_of(), PRODUCTS, LEVELS, "o1", "k1", meta())
+        checkout(cart_of(), PRODUCTS, LEVELS, "o1", "k1", meta())
     assert info.value.code == "empty_cart"
 
 
@@ -31,7 +30,7 @@ def test_checkout_with_one_line_short_of_stock_is_refused_as_a_whole() -> None:
     cart = cart_of(lines=[("p1", 2, 10.0), ("p2", 3, 4.0)])
     levels = {"p1": level("p1", 5), "p2": level("p2", 3, reserved=1)}
     with pytest.raises(DomainError) as info:
-        decide_checkout(cart, PRODUCTS, levels, "o1", "k1", meta())
+        checkout(cart, PRODUCTS, levels, "o1", "k1", meta())
     assert info.value.code == "insufficient_stock"
     assert "p2" in info.value.message
 
@@ -39,13 +38,13 @@ def test_checkout_with_one_line_short_of_stock_is_refused_as_a_whole() -> None:
 def test_checkout_of_a_product_no_longer_sold_is_refused() -> None:
     cart = cart_of(lines=[("gone", 1, 1.0)])
     with pytest.raises(DomainError) as info:
-        decide_checkout(cart, PRODUCTS, LEVELS, "o1", "k1", meta())
+        checkout(cart, PRODUCTS, LEVELS, "o1", "k1", meta())
     assert info.value.code == "unknown_product"
 
 
 def test_checkout_starts_reserves_each_line_places_the_order_and_clears_the_cart() -> None:
     cart = cart_of(lines=[("p1", 2, 10.0), ("p2", 1, 4.0)])
-    events = decide_checkout(cart, PRODUCTS, LEVELS, "o1", "k1", meta())
+    events = checkout(cart, PRODUCTS, LEVELS, "o1", "k1", meta())
     kinds = [type(e) for e in events]
     assert kinds == [
         CheckoutStarted,
@@ -74,7 +73,7 @@ def test_a_checkout_folded_into_the_shop_leaves_a_placed_order_reserved_stock_an
     state.stock = dict(LEVELS)
     add = AddToCart(product_id="p1", quantity=2, price=10.0, session_id="s1", timestamp=T0)
     state = fold([add], state)
-    events = decide_checkout(state.cart("s1"), state.products, state.stock, "o1", "k1", meta())
+    events = checkout(state.cart("s1"), state.products, state.stock, "o1", "k1", meta())
     state = fold(events, state)
     order = state.orders["o1"]
     assert order.status == OrderStatus.PLACED
@@ -90,9 +89,7 @@ def test_the_shopper_pays_the_lower_of_the_snapshot_and_the_current_price() -> N
     cheaper_now = product("p1", 8.0)
     dearer_now = product("p2", 6.0)
     cart = cart_of(lines=[("p1", 1, 10.0), ("p2", 2, 4.0)])
-    events = decide_checkout(
-        cart, {"p1": cheaper_now, "p2": dearer_now}, LEVELS, "o1", "k1", meta()
-    )
+    events = checkout(cart, {"p1": cheaper_now, "p2": dearer_now}, LEVELS, "o1", "k1", meta())
     placed = next(e for e in events if isinstance(e, OrderPlaced))
     prices = {line.product_id: line.unit_price for line in placed.lines}
     assert prices == {"p1": 8.0, "p2": 4.0}
@@ -102,7 +99,7 @@ def test_the_shopper_pays_the_lower_of_the_snapshot_and_the_current_price() -> N
 def test_a_flash_sale_running_at_checkout_lowers_the_price_paid() -> None:
     sale = on_sale(product("p1", 10.0), 7.5, T0 - 1000, T0 + 1000)
     cart = cart_of(lines=[("p1", 2, 10.0)])
-    events = decide_checkout(cart, {"p1": sale}, LEVELS, "o1", "k1", meta())
+    events = checkout(cart, {"p1": sale}, LEVELS, "o1", "k1", meta())
     placed = next(e for e in events if isinstance(e, OrderPlaced))
     assert placed.lines[0].unit_price == 7.5
     assert placed.total == 15.0
@@ -110,6 +107,6 @@ def test_a_flash_sale_running_at_checkout_lowers_the_price_paid() -> None:
 
 def test_order_lines_carry_the_product_name() -> None:
     cart = cart_of(lines=[("p1", 1, 10.0)])
-    events = decide_checkout(cart, PRODUCTS, LEVELS, "o1", "k1", meta())
+    events = checkout(cart, PRODUCTS, LEVELS, "o1", "k1", meta())
     placed = next(e for e in events if isinstance(e, OrderPlaced))
     assert placed.lines[0].name == "Product p1"

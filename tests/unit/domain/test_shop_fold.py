@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from domain_support import T0, fold, meta, product
+from decimal import Decimal
+
+from domain_support import T0, checkout, fold, meta, product
 
 from kartshoppe.domain import cart, catalog, inventory, orders
 from kartshoppe.domain.inventory import StockLevel, inventory_event
@@ -38,12 +40,12 @@ def a_day_of_shopping() -> list[Event]:
         cart.decide_merge(state.cart("s1"), state.cart("u1"), state.stock, meta(T0 + 3, "s1", "u1"))
     )
     record(
-        orders.decide_checkout(
+        checkout(
             state.cart("u1"), state.products, state.stock, "o1", "k1", meta(T0 + 4, "s2", "u1")
         )
     )
     record(orders.decide_status(state.orders["o1"], OrderStatus.PAID, state.stock, meta(T0 + 5)))
-    record(catalog.decide_price_change(state.products["p2"], 2.5, meta(T0 + 6)))
+    record(catalog.decide_price_change(state.products["p2"], Decimal("2.5"), meta(T0 + 6)))
     record(inventory.decide_restock(state.stock["p1"], 4, meta(T0 + 7)))
     return log
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -146,7 +147,7 @@ async def test_a_fresh_fold_of_the_log_rebuilds_the_same_shop(shop: Shop, tmp_pa
     await service.merge_carts("s1", "u1")
     order, _ = await service.checkout("s2", "u1", "k")
     await service.set_order_status(order.order_id, OrderStatus.PAID)
-    await service.change_price("p", 6.0)
+    await service.change_price("p", Decimal("6.00"))
     rebuilt = Projection(shop.log)
     await rebuilt.start()
     try:
@@ -154,3 +155,22 @@ async def test_a_fresh_fold_of_the_log_rebuilds_the_same_shop(shop: Shop, tmp_pa
         assert rebuilt.state == service.state
     finally:
         await rebuilt.stop()
+
+
+async def test_a_recovery_coupon_issued_twice_for_one_signal_exists_once(shop: Shop) -> None:
+    first, again = await asyncio.gather(
+        shop.service.issue_recovery_coupon("signal-1", Decimal(10)),
+        shop.service.issue_recovery_coupon("signal-1", Decimal(10)),
+    )
+    assert first == again
+    records = await shop.log.read(Topic.EVENTS, 0, 10_000)
+    created = [r for r in records if decode_event(r.value).event_type == "COUPON_CREATED"]
+    assert len(created) == 1 and shop.service.state.coupons[first].coupon.max_redemptions == 1
+
+
+async def test_creating_a_coupon_whose_code_exists_is_refused(shop: Shop) -> None:
+    code = await shop.service.issue_recovery_coupon("signal-2", Decimal(10))
+    coupon = shop.service.state.coupons[code].coupon
+    with pytest.raises(DomainError) as refused:
+        await shop.service.create_coupon(coupon)
+    assert refused.value.code == "coupon_exists"

@@ -1,24 +1,28 @@
-"""Operator routes: launch a product, change a price, restock, flash sales, order status."""
+"""Operator routes: launch a product, change a price, restock, flash sales, coupons, the orders
+list and order status."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from kartshoppe.api.deps import Live, Platform
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import (
+    CouponBody,
+    CouponOut,
     FlashSaleBody,
     LaunchBody,
     OrderOut,
+    OutboxMessage,
     PriceBody,
     ProductOut,
     RestockBody,
     StatusBody,
 )
-from kartshoppe.events import Id, Product, new_id
+from kartshoppe.events import Coupon, Id, OrderStatus, Product, new_id, now_ms
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=ERRORS)
 ProductId = Annotated[Id, Path(alias="productId")]
@@ -79,3 +83,43 @@ async def set_order_status(
     p: Live, order_id: Annotated[Id, Path(alias="orderId")], body: StatusBody
 ) -> Response:
     return json(OrderOut.of(await p.service.set_order_status(order_id, body.status)).to_json())
+
+
+@router.get("/orders", response_model=list[OrderOut])
+async def list_orders(
+    p: Live,
+    status: Annotated[OrderStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Response:
+    """Every order, newest first, optionally of one status."""
+    found = [o for o in p.service.state.orders.values() if status is None or o.status == status]
+    found.sort(key=lambda o: -o.created_at)
+    return json([OrderOut.of(o).to_json() for o in found[:limit]])
+
+
+@router.post("/coupons", response_model=CouponOut, status_code=201)
+async def create_coupon(p: Live, body: CouponBody) -> Response:
+    coupon = Coupon(
+        code=body.code.upper(),
+        kind=body.kind,
+        value=body.value,
+        min_subtotal=body.min_subtotal,
+        starts_at=body.starts_at if body.starts_at is not None else now_ms(),
+        ends_at=body.ends_at,
+        max_redemptions=body.max_redemptions,
+        per_customer_limit=body.per_customer_limit,
+        product_ids=tuple(body.product_ids),
+        categories=tuple(body.categories),
+    )
+    return json(CouponOut.of(await p.service.create_coupon(coupon)).to_json(), 201)
+
+
+@router.get("/coupons", response_model=list[CouponOut])
+async def list_coupons(p: Live) -> Response:
+    return json([CouponOut.of(c).to_json() for c in p.service.state.coupons.values()])
+
+
+@router.get("/outbox", response_model=list[OutboxMessage])
+async def outbox(request: Request) -> Response:
+    """The e-mails the shop queued, newest first, with their delivery status."""
+    return json(request.app.state.outbox.messages())

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from kartshoppe.api.deps import Live
+from kartshoppe.api.deps import Live, Platform
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import (
     AddToCartBody,
@@ -17,12 +17,17 @@ from kartshoppe.api.schemas import (
     RemoveFromCartBody,
     UpdateQuantityBody,
 )
-from kartshoppe.domain.cart import cart_id_for
-from kartshoppe.events import Id
+from kartshoppe.domain.cart import Cart, cart_id_for
+from kartshoppe.events import Id, now_ms
 from kartshoppe.security.guards import Caller, check_named_user
 
 router = APIRouter(prefix="/cart", tags=["cart"], responses=ERRORS)
 SessionId = Annotated[Id, Path(alias="sessionId")]
+
+
+def _answer(p: Platform, cart: Cart) -> Response:
+    """The cart at the prices that will be charged now."""
+    return json(CartOut.of(cart, p.service.state.products, now_ms()).to_json())
 
 
 @router.get("/{sessionId}", response_model=CartOut)
@@ -30,7 +35,7 @@ async def get_cart(
     p: Live, session_id: SessionId, user_id: Annotated[Id | None, Query(alias="userId")] = None
 ) -> Response:
     cart = p.service.state.cart(cart_id_for(session_id, user_id))
-    return json(CartOut.of(cart).to_json())
+    return _answer(p, cart)
 
 
 @router.post("/{sessionId}/add", response_model=CartOut)
@@ -39,7 +44,7 @@ async def add_to_cart(
 ) -> Response:
     check_named_user(principal, body.user_id)
     cart = await p.service.add_to_cart(session_id, body.user_id, body.product_id, body.quantity)
-    return json(CartOut.of(cart).to_json())
+    return _answer(p, cart)
 
 
 @router.post("/{sessionId}/remove", response_model=CartOut)
@@ -48,7 +53,7 @@ async def remove_from_cart(
 ) -> Response:
     check_named_user(principal, body.user_id)
     cart = await p.service.remove_from_cart(session_id, body.user_id, body.product_id)
-    return json(CartOut.of(cart).to_json())
+    return _answer(p, cart)
 
 
 @router.post("/{sessionId}/update", response_model=CartOut)
@@ -57,7 +62,7 @@ async def update_quantity(
 ) -> Response:
     check_named_user(principal, body.user_id)
     cart = await p.service.change_quantity(session_id, body.user_id, body.product_id, body.quantity)
-    return json(CartOut.of(cart).to_json())
+    return _answer(p, cart)
 
 
 @router.post("/{sessionId}/clear", response_model=CartOut)
@@ -66,7 +71,7 @@ async def clear_cart(
 ) -> Response:
     check_named_user(principal, body.user_id)
     cart = await p.service.clear_cart(session_id, body.user_id)
-    return json(CartOut.of(cart).to_json())
+    return _answer(p, cart)
 
 
 @router.post("/{sessionId}/merge", response_model=CartOut)
@@ -75,4 +80,4 @@ async def merge_cart(
 ) -> Response:
     check_named_user(principal, body.user_id)
     cart = await p.service.merge_carts(session_id, body.user_id)
-    return json(CartOut.of(cart).to_json())
+    return _answer(p, cart)

@@ -1,0 +1,114 @@
+/**
+ * One order: status timeline, lines, address, delivery, payments and the bill line by line; the
+ * shopper cancels it here before it ships. `OrderSummary` is the one bill shown by the checkout,
+ * the confirmation and this page, so all three show the same figures.
+ */
+import { useEffect, useState } from "react";
+import { Link, useParams } from "react-router-dom";
+import { ErrorState, Loading } from "../components/States";
+import { ApiError, api } from "../lib/api";
+import { formatMoney } from "../lib/format";
+import type { Order, Quote } from "../lib/types";
+import { useQuery } from "@tanstack/react-query";
+import { useIdentity, useSocket } from "../state/shop";
+import { StatusBadge } from "./OrdersPage";
+
+export function OrderSummary({ order }: { order: Order | Quote }) {
+  const rows: [string, number, string][] = [
+    ["Subtotal", order.subtotal, "subtotal"],
+    [`Discount${order.couponCode ? ` (${order.couponCode})` : ""}`, -order.discount, "discount"],
+    ["Shipping", order.shipping, "shipping"],
+    ["Tax", order.tax, "tax"],
+  ];
+  return (
+    <div className="rounded-lg border border-slate-200 bg-white p-4">
+      <h2 className="mb-2 text-lg font-semibold">Summary</h2>
+      <ul className="space-y-1 text-sm">
+        {order.lines.map((l) => (
+          <li key={l.productId} className="flex justify-between gap-2" data-testid="summary-line">
+            <span className="min-w-0 break-words">{l.quantity} × {l.name || l.productId} <span className="text-slate-500">@ {formatMoney(l.unitPrice)}</span></span>
+            <span>{formatMoney(l.lineTotal)}</span>
+          </li>
+        ))}
+      </ul>
+      <dl className="mt-3 space-y-1 border-t pt-2 text-sm">
+        {rows.filter(([, value, key]) => value !== 0 || key !== "discount").map(([label, value, key]) => (
+          <div key={key} className="flex justify-between"><dt>{label}</dt><dd data-testid={`summary-${key}`}>{formatMoney(value)}</dd></div>
+        ))}
+        <div className="flex justify-between border-t pt-1 text-base font-bold"><dt>Total</dt><dd data-testid="summary-total">{formatMoney(order.total)}</dd></div>
+      </dl>
+    </div>
+  );
+}
+
+export function OrderDetailPage() {
+  const { orderId = "" } = useParams();
+  const { sessionId } = useIdentity();
+  const client = useSocket();
+  const loaded = useQuery({ queryKey: ["order", orderId, sessionId], queryFn: () => api.order(orderId, sessionId) });
+  // a push or the shopper's own cancellation is newer than the loaded order
+  const [latest, setOrder] = useState<Order | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const order = latest ?? loaded.data ?? null;
+
+  useEffect(() => client.on("ORDER_UPDATED", (msg) => {
+    if (msg.order.orderId === orderId) setOrder(msg.order);
+  }), [client, orderId]);
+
+  if (loaded.error) return <ErrorState error={loaded.error} onRetry={() => void loaded.refetch()} />;
+  if (!order) return <Loading label="Loading order…" />;
+  const cancel = async () => {
+    setProblem(null);
+    try {
+      setOrder(await api.cancelOrder(order.orderId, sessionId));
+    } catch (err) {
+      setProblem(err instanceof ApiError || err instanceof Error ? err.message : "could not cancel");
+    }
+  };
+  const cancellable = order.status === "PLACED" || order.status === "PAID";
+  return (
+    <div className="mx-auto max-w-3xl space-y-4" data-testid="order-detail">
+      <Link to="/orders" className="text-sm text-indigo-700 underline">← Your orders</Link>
+      <div className="flex flex-wrap items-center justify-between gap-2">
+        <h1 className="min-w-0 break-all text-2xl font-bold">Order {order.orderId}</h1>
+        <StatusBadge status={order.status} />
+      </div>
+      <ol className="flex flex-wrap gap-3 text-sm" aria-label="Status timeline">
+        {order.history.map((h) => (
+          <li key={`${h.status}-${h.timestamp}`} className="rounded bg-slate-100 px-2 py-1"><strong>{h.status}</strong> {new Date(h.timestamp).toLocaleString()}</li>
+        ))}
+      </ol>
+      <OrderSummary order={order} />
+      <div className="grid gap-4 sm:grid-cols-2">
+        {order.address ? (
+          <section className="rounded-lg border border-slate-200 bg-white p-4 text-sm">
+            <h2 className="mb-1 font-semibold">Ship to</h2>
+            <p>{order.address.name}<br />{order.address.line1}{order.address.line2 ? <><br />{order.address.line2}</> : null}<br />{order.address.postalCode} {order.address.city} {order.address.region}<br />{order.address.country}</p>
+            {order.email ? <p className="mt-1 break-all text-slate-600">{order.email}</p> : null}
+          </section>
+        ) : null}
+        {order.delivery ? (
+          <section className="rounded-lg border border-slate-200 bg-white p-4 text-sm">
+            <h2 className="mb-1 font-semibold">Delivery</h2>
+            <p>{order.delivery.label}</p>
+            <p>Expected {order.delivery.estimatedDate}</p>
+          </section>
+        ) : null}
+      </div>
+      <section className="rounded-lg border border-slate-200 bg-white p-4 text-sm">
+        <h2 className="mb-1 font-semibold">Payment</h2>
+        {order.payments.length === 0 ? <p>Not paid yet.</p> : (
+          <ul className="space-y-1" data-testid="payments">
+            {order.payments.map((p) => (
+              <li key={`${p.kind}-${p.transactionId}`} className="break-all">
+                {p.kind} {p.kind !== "DECLINED" ? formatMoney(p.amount) : ""} {p.cardLast4 ? `card •••• ${p.cardLast4}` : ""} <span className="font-mono text-xs">{p.transactionId}</span>{p.reason && p.kind === "DECLINED" ? ` (${p.reason})` : ""}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      {problem ? <p className="text-sm text-red-700" role="alert">{problem}</p> : null}
+      {cancellable ? <button type="button" onClick={() => void cancel()} className="rounded border border-red-600 px-4 py-2 text-red-700" data-testid="cancel-order">Cancel order{order.status === "PAID" ? " and refund" : ""}</button> : null}
+    </div>
+  );
+}

@@ -1,0 +1,132 @@
+"""Order confirmation e-mail for real: over SMTP to a real in-process server, plain text and
+HTML, retried when the server is down, never holding up the order; a local outbox otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+from smtp_support import parts, smtp_server
+
+from kartshoppe.domain.orders import Order
+from kartshoppe.events import Address, Delivery, OrderLine, OrderStatus
+from kartshoppe.mail.confirmation import confirmation
+from kartshoppe.mail.outbox import Outbox, SmtpConfig
+from tests.support.ports import LOOPBACK, free_port
+from tests.support.server import running_server
+
+D = Decimal
+ORDER = Order(
+    order_id="order_1",
+    idempotency_key="k1",
+    lines=(OrderLine(product_id="p1", quantity=2, unit_price=D("19.99"), name="Lamp"),),
+    total=D("52.96"),
+    status=OrderStatus.PAID,
+    created_at=0,
+    updated_at=0,
+    subtotal=D("39.98"),
+    shipping=D("4.99"),
+    tax=D("7.99"),
+    email="ada@example.com",
+    address=Address(name="Ada", line1="1 St", city="London", postal_code="SW1A 1AA", country="GB"),
+    delivery=Delivery(
+        option="standard", label="Standard", cost=D("4.99"), estimated_date="2026-12-01"
+    ),
+)
+
+
+async def until(predicate: object, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "not in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_paid_orders_confirmation_arrives_with_text_and_html(tmp_path: Path) -> None:
+    with smtp_server() as (inbox, port):
+        outbox = Outbox(tmp_path / "outbox.sqlite", SmtpConfig(LOOPBACK, port, "none"))
+        draft = confirmation(ORDER)
+        assert draft is not None
+        outbox.enqueue(draft)
+        outbox.enqueue(draft)  # queued once per order
+        assert await outbox.send_due() == 1
+        (message,) = inbox.messages
+    text, html = parts(message)
+    assert message["To"] == "ada@example.com"
+    assert "$52.96" in message["Subject"]
+    for figure in ("$39.98", "$4.99", "$7.99", "$52.96"):
+        assert figure in text and figure in html
+    assert outbox.messages()[0]["status"] == "SENT"
+
+
+async def test_a_failed_send_is_retried_until_the_server_answers(tmp_path: Path) -> None:
+    port = free_port(LOOPBACK)
+    outbox = Outbox(tmp_path / "outbox.sqlite", SmtpConfig(LOOPBACK, port, "none", timeout_s=2))
+    draft = confirmation(ORDER)
+    assert draft is not None
+    started = time.monotonic()
+    outbox.enqueue(draft)
+    assert time.monotonic() - started < 0.5, "queuing never waits for the mail server"
+    stop = asyncio.Event()
+    sender = asyncio.create_task(outbox.run(stop, poll_s=0.2))
+    await until(lambda: outbox.messages()[0]["attempts"] >= 1)
+    first = outbox.messages()[0]
+    assert (first["status"], first["lastError"] != "") == ("PENDING", True)
+    with smtp_server(port) as (inbox, _):
+        await until(lambda: len(inbox.messages) == 1)
+    stop.set()
+    await sender
+    assert outbox.messages()[0]["status"] == "SENT"
+    assert outbox.messages()[0]["attempts"] >= 2
+
+
+async def test_without_a_mail_server_messages_stay_in_the_local_outbox(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "outbox.sqlite", SmtpConfig())
+    draft = confirmation(ORDER)
+    assert draft is not None
+    outbox.enqueue(draft)
+    (kept,) = outbox.messages()
+    assert (kept["status"], kept["to"]) == ("LOCAL", "ada@example.com")
+    assert "$52.96" in kept["text"]
+
+
+def test_paying_an_order_on_the_server_sends_its_confirmation(tmp_path: Path) -> None:
+    card = {"number": "4242424242424242", "expiry": "12/39", "cvc": "123"}
+    address = {
+        "name": "Ada",
+        "line1": "1 St",
+        "city": "Berlin",
+        "postalCode": "10115",
+        "country": "DE",
+    }
+    with smtp_server() as (inbox, port):
+        env = {"KARTSHOPPE_SMTP_HOST": LOOPBACK, "KARTSHOPPE_SMTP_PORT": str(port)}
+        env["KARTSHOPPE_SMTP_SECURITY"] = "none"
+        with (
+            running_server(tmp_path, "--bus", "embedded", env=env) as server,
+            httpx.Client(base_url=server.url("/api/ecommerce"), timeout=30) as api,
+        ):
+            product = api.get("/products", params={"pageSize": 1}).json()["items"][0]
+            api.post("/cart/s-mail/add", json={"productId": product["id"]})
+            body = {
+                "sessionId": "s-mail",
+                "idempotencyKey": "k-mail",
+                "email": "bo@example.com",
+            }
+            order = api.post("/checkout", json={**body, "address": address}).json()
+            paid = api.post(
+                f"/orders/{order['orderId']}/pay",
+                params={"sessionId": "s-mail"},
+                json={"card": card},
+            )
+            assert paid.status_code == 200, paid.text
+            deadline = time.monotonic() + 30
+            while not inbox.messages:
+                assert time.monotonic() < deadline, "no confirmation e-mail"
+                time.sleep(0.1)
+    text, _ = parts(inbox.messages[0])
+    assert inbox.messages[0]["To"] == "bo@example.com"
+    assert f"${Decimal(repr(order['total'])):.2f}" in text
