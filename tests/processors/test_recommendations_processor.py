@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from processor_harness import Emitted, of_type
+from processor_harness import Emitted, MakeDriver, of_type
 
-from conftest import MakeDriver
 from kartshoppe.events import (
     AddToCart,
     InventoryChanged,
