@@ -281,8 +281,14 @@ class KafkaCommandBus(CommandBus):
         thread stuck in it is left behind, and a new thread opens a new producer under the same
         transactional id (fencing the stuck one's transaction) and a new consumer that resumes
         from the offsets committed with the last transaction that did commit."""
+        hung = self._consumer
         self._kafka.shutdown(wait=False)
         self._kafka = ThreadPoolExecutor(max_workers=1, thread_name_prefix="decider")
+        if hung is not None:
+            # its background thread would keep heart-beating and so keep the partitions from
+            # the new consumer until max.poll.interval.ms; closing it leaves the group now
+            with contextlib.suppress(Exception):
+                await self._in_kafka(hung.close)
         await self._in_kafka(self._reopen)
 
     async def _in_kafka(self, call: Callable[..., Any], *args: Any) -> Any:
