@@ -16,7 +16,6 @@ from log_support import LogFactory
 from kartshoppe.eventlog.kafka import KafkaEventLog
 from kartshoppe.eventlog.port import EventLog
 from kartshoppe.eventlog.sqlite import SqliteEventLog
-from kartshoppe.infra.kafka_broker import KafkaBroker
 
 
 def _sqlite(request: pytest.FixtureRequest) -> LogFactory:
@@ -26,9 +25,11 @@ def _sqlite(request: pytest.FixtureRequest) -> LogFactory:
 
 
 def _kafka(request: pytest.FixtureRequest) -> LogFactory:
-    # The session's broker, from tests/conftest.py.
-    broker: KafkaBroker = request.getfixturevalue("kafka_broker")
-    return lambda: KafkaEventLog(broker.bootstrap)
+    # The session's broker, from tests/conftest.py, emptied: earlier suites' servers decide
+    # commands in Kafka transactions, whose markers take offsets in the topics they leave behind
+    fresh_kafka: Callable[[], str] = request.getfixturevalue("fresh_kafka")
+    bootstrap = fresh_kafka()
+    return lambda: KafkaEventLog(bootstrap)
 
 
 ADAPTERS: dict[str, Callable[[pytest.FixtureRequest], LogFactory]] = {
