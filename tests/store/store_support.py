@@ -191,7 +191,9 @@ async def fold_log(log: EventLog) -> ShopState:
 
 def state_summary(state: ShopState) -> dict[str, object]:
     return {
-        "carts": {k: CartOut.of(v).to_json() for k, v in state.carts.items()},
+        "carts": {
+            k: CartOut.of(v, state.products, v.updated_at).to_json() for k, v in state.carts.items()
+        },
         "orders": {k: OrderOut.of(v).to_json() for k, v in state.orders.items()},
         "products": {k: v.model_dump() for k, v in state.products.items()},
         "stock": {k: (v.stock, v.reserved, v.available) for k, v in state.stock.items()},
