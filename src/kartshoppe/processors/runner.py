@@ -19,7 +19,10 @@ a fresh group and starts from the beginning of the log.
 
 Watermark: per processor, the largest event time seen on its keyed input topics
 (`model.event_time`) minus `allowed_lateness_ms`, advanced after every record, then due timers
-fire in (timestamp, key) order. Broadcast topics do not move it: reference data is read in
+fire in (timestamp, key) order (a timer a late record sets at or before the watermark fires
+right after that record). A processor's merger follows its processor's watermark: after the
+processor's due timers have fired, the partials and merger timers due fire in time order.
+Broadcast topics do not move it: reference data is read in
 blocks of its own, and a block of catalog or stock records far ahead in time would otherwise
 make the events of that period late. While the input is idle for `idle_after_s` seconds, the
 watermark also follows the wall clock (now minus the allowed lateness), so timers such as cart
@@ -570,8 +573,9 @@ class ProcessorInstance(StageInstance):
             self.events_failed += 1
 
     def advance_watermark(self, watermark: int) -> None:
-        if watermark <= self.current_watermark:
-            return
+        """Move the watermark to `watermark` if that is later, and fire what is due: also a
+        timer a late record set at or before the watermark, right away."""
+        watermark = max(watermark, self.current_watermark)
         self.current_watermark = watermark
         while (timer := self._next_timer(watermark)) is not None:
             self._fire(timer)
