@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from kartshoppe.eventlog.port import Record
 from kartshoppe.events import (
     AddToCart,
     InventoryChanged,
@@ -22,7 +23,6 @@ from kartshoppe.events import (
 )
 from kartshoppe.eventstore.table import DEFAULT_TABLE_OPTIONS, EventStore, StoreConfig
 from kartshoppe.flink import sql
-from kartshoppe.eventlog.port import Record
 from kartshoppe.flink.keyed import (
     MERGE,
     BroadcastMirror,
