@@ -74,6 +74,8 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Final, Protocol
 
+import orjson
+
 from kartshoppe.events import (
     CATALOG_EVENTS,
     AddToCart,
@@ -874,6 +876,11 @@ class RecommenderState:
     calibration: Calibration = field(default_factory=Calibration)
     masses: dict[str, float] = field(default_factory=dict)
     """Each product's co-occurrence mass as of its last change (the `m` its entry publishes)."""
+    encoded: dict[str, dict[str, bytes]] = field(
+        default_factory=lambda: {"shoppers": {}, "products": {}}
+    )
+    """Each shopper's and product's `[key, to_json()]` as JSON, kept until it changes: an event
+    changes one shopper and a few products, so `encode` re-encodes only those."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -881,6 +888,21 @@ class RecommenderState:
             "products": [[key, p.to_json()] for key, p in self.products.items()],
             "calibration": self.calibration.cells,
         }
+
+    def encode(self) -> bytes:
+        """`orjson.dumps(self.to_json())`, re-encoding only what changed since the last call."""
+        parts = []
+        for name, items in (("shoppers", self.shoppers), ("products", self.products)):
+            cache = self.encoded[name]
+            fragments = []
+            for key, value in items.items():
+                fragment = cache.get(key)
+                if fragment is None:
+                    fragment = cache[key] = orjson.dumps([key, value.to_json()])
+                fragments.append(fragment)
+            parts.append(b'"%s":[%s]' % (name.encode(), b",".join(fragments)))
+        parts.append(b'"calibration":' + orjson.dumps(self.calibration.cells))
+        return b"{" + b",".join(parts) + b"}"
 
     @classmethod
     def from_json(
@@ -924,7 +946,9 @@ class RecommenderState:
             if source is not None:
                 shopper.merge(source, self.config)
                 del self.shoppers[event.from_session_id]
+                self.encoded["shoppers"].pop(event.from_session_id, None)
         self.shoppers[key] = shopper
+        self.encoded["shoppers"].pop(key, None)
         self._learn_calibration(shopper, event, at)
         shopper.session_id = event.session_id or shopper.session_id
         shopper.user_id = event.user_id or shopper.user_id
@@ -934,6 +958,7 @@ class RecommenderState:
                 product = self.products[delta.product] = ProductState.new(self.config)
             product.apply(delta, self.config)
             self.entries.pop(delta.product, None)
+            self.encoded["products"].pop(delta.product, None)
             self.masses[delta.product] = product.mass()
         table = _LiveTable(self, at)
         return assemble(event, shopper, catalog, table, at, self.config, self.calibration)
