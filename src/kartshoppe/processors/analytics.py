@@ -15,7 +15,8 @@ Over `ecommerce_events`. What it counts and how:
   `recoveredCarts`: from the abandoned-cart processor's `CART_ABANDONED` and `CART_RECOVERED`.
   Those are another processor's outputs, delivered at least once: a crash of that processor
   between appending and committing appends them again, with the same `eventId`. Their ids are
-  remembered for `signal_memory_ms` of event time, and a repeated one is not counted.
+  remembered for `signal_memory_ms` of event time from when they were counted (the watermark
+  then, for a late one), and a repeated one is not counted.
 - `topProducts`, `topCategories`: the trending scores (same weights and decay as `trending`),
   with each product's catalog name as of its last interaction.
 
@@ -166,7 +167,7 @@ class ShopperState(TypedDict):
     live: bool
     """counted in the merger's `live`"""
     signals: dict[str, int]
-    """ids of counted cart signals -> their event time"""
+    """ids of counted cart signals -> when counted (event time, or the watermark if later)"""
     partial: Partial | None
     flush: int | None
     check: int | None
@@ -347,9 +348,12 @@ class LiveAnalytics(Processor[ShopperState]):
             isinstance(event, CartAbandoned | CartRecovered)
             and event.event_id not in state["signals"]
         ):
-            state["signals"][event.event_id] = ts
+            # remembered from when it was counted: a fed-back signal arrives late, and its copy
+            # (from a crash of its processor) later still
+            seen = max(ts, ctx.watermark)
+            state["signals"][event.event_id] = seen
             _count(partial, "abandoned" if isinstance(event, CartAbandoned) else "recovered")
-            self._check_at(state, ts + self.signal_memory_ms, ctx)
+            self._check_at(state, seen + self.signal_memory_ms, ctx)
         for product_id, weight in interactions(event):
             add_score(partial["products"], product_id, weight, ts, self.half_life_ms)
             entry = catalog_entry(ctx.broadcast, product_id)
