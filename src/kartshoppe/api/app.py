@@ -48,6 +48,7 @@ from kartshoppe.mail.outbox import Outbox
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
 from kartshoppe.resilience import supervise
+from kartshoppe.security.accounts import Accounts
 from kartshoppe.security.guards import NAMED_USER, OPERATOR
 from kartshoppe.views.catalog import CatalogView
 from kartshoppe.views.live import LiveView
@@ -127,7 +128,8 @@ def assemble(event_log: EventLog, settings: Settings, outbox: Outbox | None = No
 
     projection.subscribe(on_state_event)
     fanout.subscribe(on_fanout_event)
-    return Platform(service, projection, fanout, catalog_view, live_view, hub, bus)
+    accounts = Accounts(service, projection.accounts)
+    return Platform(service, projection, fanout, catalog_view, live_view, hub, bus, accounts)
 
 
 def _confirm(outbox: Outbox, order: Order | None) -> None:
@@ -204,6 +206,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await platform.fanout.start()
     await platform.projection.ready.wait()
     await platform.bus.start()
+    await platform.accounts.import_legacy(settings.data_dir)
+    if settings.demo_users:
+        await platform.accounts.seed_demo_users()
     if settings.seed:
         await platform.service.seed_catalog(seed_products())
     runner = make_runner(settings, event_log, app.state.metrics.observe_processor)
