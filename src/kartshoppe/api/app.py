@@ -37,7 +37,7 @@ from kartshoppe.application.policies import ExpireReservations, Reactions
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService, route
 from kartshoppe.config import Settings
-from kartshoppe.demo import placeholder_svg, product_svg, seed_products
+from kartshoppe.demo import seed_products
 from kartshoppe.domain.orders import Order
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.eventlog.adapters import make_log
@@ -45,6 +45,7 @@ from kartshoppe.eventlog.port import EventLog, Record
 from kartshoppe.events import CartRecovered, Event, OrderStatus, OrderStatusChanged, Topic
 from kartshoppe.mail.confirmation import confirmation
 from kartshoppe.mail.outbox import Outbox
+from kartshoppe.pictures.compose import placeholder_svg, product_svg
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
 from kartshoppe.resilience import supervise
@@ -262,7 +263,7 @@ async def product_image(
 ) -> Response:
     platform: Platform = request.app.state.platform
     product = platform.service.state.products.get(name.removesuffix(".svg"))
-    svg = product_svg(product) if product else placeholder_svg("KartShoppe")
+    svg = product_svg(product) if product else placeholder_svg()
     headers = {"Cache-Control": "public, max-age=3600"}
     return Response(svg, media_type="image/svg+xml", headers=headers)
 
