@@ -32,7 +32,7 @@ from kartshoppe.pictures.match import (
 
 SVG = "{http://www.w3.org/2000/svg}"
 
-F, O = f"{FLUENT}:", f"{OPENMOJI}:"
+F, OM = f"{FLUENT}:", f"{OPENMOJI}:"
 DEMO_KINDS: dict[str, tuple[str, str | None]] = {
     # the kind's noun in the demo catalog: (main icon, badge)
     "Smartphone": (F + "mobile-phone", None),
@@ -56,7 +56,7 @@ DEMO_KINDS: dict[str, tuple[str, str | None]] = {
     "Turntable": (F + "optical-disk", F + "musical-note"),
     "USB Microphone": (F + "studio-microphone", None),
     "Cast Iron Skillet": (F + "cooking", None),
-    "Espresso Machine": (O + "espresso-machine", None),
+    "Espresso Machine": (OM + "espresso-machine", None),
     "Chef's Knife": (F + "kitchen-knife", None),
     "Air Fryer": (F + "french-fries", F + "dashing-away"),
     "Robot Vacuum": (F + "broom", F + "robot"),
@@ -69,16 +69,16 @@ DEMO_KINDS: dict[str, tuple[str, str | None]] = {
     "Rain Parka": (F + "coat", F + "umbrella-with-rain-drops"),
     "Leather Belt": (F + "curly-loop", None),
     "Running Shoes": (F + "running-shoe", None),
-    "Leather Sneakers": (O + "sneaker", None),
+    "Leather Sneakers": (OM + "sneaker", None),
     "Hiking Boots": (F + "hiking-boot", None),
     "Chelsea Boots": (F + "womans-boot", None),
-    "Slide Sandals": (O + "adilette", None),
+    "Slide Sandals": (OM + "adilette", None),
     "Yoga Mat": (F + "person-in-lotus-position", None),
     "Adjustable Dumbbells": (F + "person-lifting-weights", None),
     "2-Person Tent": (F + "tent", None),
-    "Insulated Water Bottle": (O + "plastic-bottle", F + "droplet"),
+    "Insulated Water Bottle": (OM + "plastic-bottle", F + "droplet"),
     "Trekking Poles": (F + "skis", F + "snow-capped-mountain"),
-    "Road Bike Helmet": (O + "bicycle-helmet", None),
+    "Road Bike Helmet": (OM + "bicycle-helmet", None),
     "Cookbook": (F + "open-book", F + "fork-and-knife-with-plate"),
     "Mystery Novel": (F + "closed-book", F + "magnifying-glass-tilted-left"),
     "Programming Guide": (F + "blue-book", F + "laptop"),
@@ -101,19 +101,25 @@ DEMO_KINDS: dict[str, tuple[str, str | None]] = {
     "Expandable Garden Hose": (F + "curly-loop", F + "droplet"),
     "Herb Seed Kit": (F + "seedling", F + "herb"),
     "Solar Path Lights": (F + "light-bulb", F + "sun"),
-    "Single-Origin Coffee Beans": (O + "roasted-coffee-bean", F + "hot-beverage"),
+    "Single-Origin Coffee Beans": (OM + "roasted-coffee-bean", F + "hot-beverage"),
     "Extra Virgin Olive Oil": (F + "olive", F + "droplet"),
     "Dark Chocolate Bar": (F + "chocolate-bar", None),
     "Green Tea": (F + "teacup-without-handle", None),
     "Granola": (F + "bowl-with-spoon", None),
     "Raw Wildflower Honey": (F + "honey-pot", None),
 }
-FIELD_GUIDE_BADGES = {"Birds": F + "bird", "Wildflowers": F + "tulip", "Trees": F + "deciduous-tree"}
+FIELD_GUIDE_BADGES = {
+    "Birds": F + "bird",
+    "Wildflowers": F + "tulip",
+    "Trees": F + "deciduous-tree",
+}
 
 
 def _kind(product: Product) -> str:
     """The demo kind a product was made from (its name is `brand noun variant`)."""
-    nouns = [k.noun for spec in _CATEGORY_SPECS for k in spec.kinds if f" {k.noun} " in product.name]
+    nouns = [
+        k.noun for spec in _CATEGORY_SPECS for k in spec.kinds if f" {k.noun} " in product.name
+    ]
     assert len(nouns) == 1, (product.name, nouns)
     return nouns[0]
 
@@ -167,13 +173,13 @@ def test_a_tablet_is_the_phone_drawn_wider(products: list[Product]) -> None:
         # the name decides first
         ("Toys & Games", "Cuddly Teddy", (), F + "teddy-bear"),
         ("Home & Kitchen", "Enamel Frying Pan 28cm", (), F + "cooking"),
-        ("Sports & Outdoors", "Steel Water Bottle", ("kids",), O + "plastic-bottle"),
+        ("Sports & Outdoors", "Steel Water Bottle", ("kids",), OM + "plastic-bottle"),
         ("Electronics", "Noise-Cancelling Headphones", ("bottle",), F + "headphone"),
         ("Garden", "Rose Bush 'Gloria'", (), F + "rose"),
         ("Fashion", "Wool Scarves", (), F + "scarf"),  # plurals are understood
         ("Grocery", "Chocolate Cookies", (), F + "chocolate-bar"),  # the earlier rule wins
         # then the tags, one at a time
-        ("Sports & Outdoors", "AquaFlow 2000", ("hydration", "bottle"), O + "plastic-bottle"),
+        ("Sports & Outdoors", "AquaFlow 2000", ("hydration", "bottle"), OM + "plastic-bottle"),
         ("Audio", "Studio One", ("microphone",), F + "studio-microphone"),
         # then the category
         ("Garden", "Gizmo 3000", ("misc",), CATEGORY_PICTURES["Garden"].icon),
@@ -244,7 +250,9 @@ def test_the_asset_holds_exactly_the_icons_used_with_their_licences() -> None:
     sets = licences()
     assert sets[FLUENT]["license"]["spdx"] == "MIT"
     assert sets[OPENMOJI]["license"]["spdx"] == "CC-BY-SA-4.0"
-    assert all(re.fullmatch(r"@iconify-json/[a-z-]+@\d+\.\d+\.\d+", s["package"]) for s in sets.values())
+    assert all(
+        re.fullmatch(r"@iconify-json/[a-z-]+@\d+\.\d+\.\d+", s["package"]) for s in sets.values()
+    )
 
 
 def test_the_shipped_icons_hold_only_drawing_elements() -> None:
