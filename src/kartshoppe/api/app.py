@@ -22,11 +22,12 @@ from starlette.responses import Response
 from kartshoppe.api import errors, middleware, store_routes
 from kartshoppe.api.consistency import ReadYourWrites
 from kartshoppe.api.deps import Platform
+from kartshoppe.api.errors import error_response
 from kartshoppe.api.fastpath import HotReads
 from kartshoppe.api.hub import Hub, message
 from kartshoppe.api.routes import admin, auth, cart, catalog, live, orders, tracking
 from kartshoppe.api.routes._responses import json
-from kartshoppe.api.schemas import Health
+from kartshoppe.api.schemas import ErrorOut, Health
 from kartshoppe.api.serving import Serving
 from kartshoppe.api.web import web_routes
 from kartshoppe.api.ws import router as ws_router
@@ -46,6 +47,7 @@ from kartshoppe.events import CartRecovered, Event, OrderStatus, OrderStatusChan
 from kartshoppe.mail.confirmation import confirmation
 from kartshoppe.mail.outbox import Outbox
 from kartshoppe.pictures.compose import placeholder_svg, product_svg
+from kartshoppe.pictures.uploads import ImageStore
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
 from kartshoppe.resilience import supervise
@@ -268,6 +270,18 @@ async def product_image(
     return Response(svg, media_type="image/svg+xml", headers=headers)
 
 
+@system.get("/images/uploads/{name}", response_class=Response, responses={404: {"model": ErrorOut}})
+async def uploaded_image(
+    request: Request, name: Annotated[str, PathParam(max_length=60)]
+) -> Response:
+    """An operator's re-encoded upload; its name is the hash of its bytes, so it never changes."""
+    data = request.app.state.images.get(name)
+    if data is None:
+        return error_response(404, "not_found", f"no uploaded image '{name}'")
+    headers = {"Cache-Control": "public, max-age=31536000, immutable"}
+    return Response(data, media_type="image/webp", headers=headers)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(
@@ -279,6 +293,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
+    app.state.images = ImageStore(settings.data_dir / "images")
     errors.install(app)
     middleware.install(app, settings)
     # its security headers go on every answer, the edge's refusals included
