@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -70,7 +70,7 @@ def _icon(key: str, x: float, y: float, width: float, height: float, stretched: 
     )
 
 
-@cache
+@lru_cache(maxsize=1024)
 def illustration_svg(picture: Illustration, category: str) -> str:
     """The SVG of `picture` on `category`'s tile."""
     size = 62.0
