@@ -442,6 +442,15 @@ class PriceChanged(BaseEvent):
     product: Product
 
 
+class ProductImageChanged(BaseEvent):
+    """The operator gave the product an uploaded image, or took it back to its illustration."""
+
+    event_type: Literal["PRODUCT_IMAGE_CHANGED"] = "PRODUCT_IMAGE_CHANGED"
+    product_id: Id
+    image_url: Annotated[str, Field(max_length=300)]
+    product: Product
+
+
 class FlashSaleStarted(BaseEvent):
     event_type: Literal["FLASH_SALE_STARTED"] = "FLASH_SALE_STARTED"
     product_id: Id
@@ -584,6 +593,7 @@ Event = Annotated[
     | InventoryChanged
     | ProductLaunched
     | PriceChanged
+    | ProductImageChanged
     | FlashSaleStarted
     | FlashSaleEnded
     | Recommendation
@@ -620,7 +630,13 @@ ORDER_EVENTS: Final = (
 """The events that change an order (folded by `domain.orders.evolve_order`)."""
 COUPON_EVENTS: Final = (CouponCreated, CouponRedeemed, CouponReleased)
 """The events that change a coupon (folded by `domain.coupons.evolve_coupon`)."""
-CATALOG_EVENTS: Final = (ProductLaunched, PriceChanged, FlashSaleStarted, FlashSaleEnded)
+CATALOG_EVENTS: Final = (
+    ProductLaunched,
+    PriceChanged,
+    FlashSaleStarted,
+    FlashSaleEnded,
+    ProductImageChanged,
+)
 """The events published on `product_updates`, each carrying the whole product after the change."""
 SHOPPER_EVENTS: Final = (*TRACKING_EVENTS, *CART_EVENTS, *CHECKOUT_EVENTS)
 """The events a shopper causes; processor outputs on the same key (abandonment, expiry) are not."""

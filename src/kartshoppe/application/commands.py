@@ -710,6 +710,12 @@ def _price(d: Decider, args: Mapping[str, Any]) -> Decision:
     return Decision(events, value={"productId": product.id})
 
 
+def _image(d: Decider, args: Mapping[str, Any]) -> Decision:
+    product = d.product(args["productId"])
+    events = catalog.decide_image_change(product, args.get("imageUrl"), Meta(now_ms()))
+    return Decision(events, value={"productId": product.id})
+
+
 def _restock(d: Decider, args: Mapping[str, Any]) -> Decision:
     product = d.product(args["productId"])
     level = d.level(product.id)
@@ -787,6 +793,7 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     "settle": _settle,
     "product.launch": _launch,
     "product.price": _price,
+    "product.image": _image,
     "product.restock": _restock,
     "product.flash_sale": _flash_sale,
     "product.end_sale": _end_sale,

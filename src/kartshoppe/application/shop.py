@@ -256,6 +256,10 @@ class ShopService:
     async def change_price(self, product_id: str, price: Decimal) -> Product:
         return await self._product_command("product.price", product_id, price=str(price))
 
+    async def change_image(self, product_id: str, image_url: str | None) -> Product:
+        """Show an uploaded image for the product; None goes back to its illustration."""
+        return await self._product_command("product.image", product_id, imageUrl=image_url)
+
     async def restock(self, product_id: str, quantity: int) -> Product:
         return await self._product_command("product.restock", product_id, quantity=quantity)
 
