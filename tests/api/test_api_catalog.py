@@ -6,7 +6,8 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import assert_error, fresh, launch
+
+from tests.api.api_support import assert_error, fresh, launch
 
 PRODUCT_FIELDS = {
     "id",
