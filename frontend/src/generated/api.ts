@@ -507,6 +507,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ecommerce/products/suggest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Suggest Products */
+        get: operations["suggest_products_api_ecommerce_products_suggest_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ecommerce/products/trending": {
         parameters: {
             query?: never;
@@ -1001,6 +1018,31 @@ export interface components {
             /** Message */
             message: string;
         };
+        /**
+         * Facets
+         * @description Counts for narrowing a search; each facet counts under every other filter chosen.
+         */
+        Facets: {
+            /** Brand */
+            brand: components["schemas"]["FacetValue"][];
+            /** Category */
+            category: components["schemas"]["FacetValue"][];
+            /** Instock */
+            inStock: number;
+            /** Onsale */
+            onSale: number;
+            /** Price */
+            price: components["schemas"]["PriceBucket"][];
+            /** Rating */
+            rating: components["schemas"]["RatingStep"][];
+        };
+        /** FacetValue */
+        FacetValue: {
+            /** Count */
+            count: number;
+            /** Value */
+            value: string;
+        };
         /** FieldError */
         FieldError: {
             /** Field */
@@ -1066,6 +1108,11 @@ export interface components {
         };
         /** LaunchBody */
         LaunchBody: {
+            /**
+             * Brand
+             * @default
+             */
+            brand?: string;
             /** Category */
             category: string;
             /**
@@ -1253,6 +1300,18 @@ export interface components {
             /** Price */
             price: number | string;
         };
+        /**
+         * PriceBucket
+         * @description Products priced from `min` (inclusive) to `max` (exclusive; none for the top bucket).
+         */
+        PriceBucket: {
+            /** Count */
+            count: number;
+            /** Max */
+            max: number | null;
+            /** Min */
+            min: number;
+        };
         /** ProductAt */
         ProductAt: {
             /** Committime */
@@ -1268,6 +1327,8 @@ export interface components {
         ProductOut: {
             /** Available */
             available: number;
+            /** Brand */
+            brand: string;
             /** Category */
             category: string;
             /** Description */
@@ -1291,6 +1352,8 @@ export interface components {
             price: number;
             /** Rating */
             rating: number;
+            /** Reductionpercent */
+            reductionPercent?: number | null;
             /** Reviewcount */
             reviewCount: number;
             /** Soldout */
@@ -1304,6 +1367,7 @@ export interface components {
         };
         /** ProductPage */
         ProductPage: {
+            facets: components["schemas"]["Facets"];
             /** Items */
             items: components["schemas"]["ProductOut"][];
             /** Page */
@@ -1346,6 +1410,16 @@ export interface components {
             tax: number;
             /** Total */
             total: number;
+        };
+        /**
+         * RatingStep
+         * @description Products rated `min` or better.
+         */
+        RatingStep: {
+            /** Count */
+            count: number;
+            /** Min */
+            min: number;
         };
         /** RecommendationOut */
         RecommendationOut: {
@@ -1448,6 +1522,26 @@ export interface components {
             status: components["schemas"]["OrderStatus"];
             /** Timestamp */
             timestamp: number;
+        };
+        /** Suggestion */
+        Suggestion: {
+            /** Brand */
+            brand: string;
+            /** Category */
+            category: string;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Price */
+            price: number;
+        };
+        /** Suggestions */
+        Suggestions: {
+            /** Query */
+            query: string;
+            /** Suggestions */
+            suggestions: components["schemas"]["Suggestion"][];
         };
         /** TokenOut */
         TokenOut: {
@@ -4420,9 +4514,17 @@ export interface operations {
     list_products_api_ecommerce_products_get: {
         parameters: {
             query?: {
+                brand?: string | null;
                 category?: string | null;
+                inStock?: boolean | null;
                 /** @description alias of pageSize */
                 limit?: number | null;
+                /** @description exclusive */
+                maxPrice?: number | string | null;
+                /** @description inclusive */
+                minPrice?: number | string | null;
+                minRating?: number | null;
+                onSale?: boolean | null;
                 page?: number;
                 pageSize?: number | null;
                 q?: string | null;
@@ -4519,6 +4621,83 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProductOut"][];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    suggest_products_api_ecommerce_products_suggest_get: {
+        parameters: {
+            query: {
+                limit?: number;
+                q: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Suggestions"];
                 };
             };
             /** @description Bad Request */
