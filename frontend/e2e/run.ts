@@ -68,6 +68,8 @@ test("a shopper browses the home page and finds products by search and category"
 
   await page.getByLabel("Search", { exact: true }).fill("");
   await page.getByRole("button", { name: "Search", exact: true }).click();
+  // the page has rendered the cleared search (the address changes before React renders it)
+  await page.getByRole("heading", { level: 1, name: "Catalog", exact: true }).waitFor();
   await page.getByLabel("Category").selectOption("Books");
   await eventually("only books", async () => {
     const cats = await page.locator('[data-testid="product-card"] span.uppercase').allTextContents();
