@@ -58,6 +58,7 @@ test("search: a misspelt word is suggested as you type, and facets narrow the re
   await page.getByRole("region", { name: "Availability" }).getByRole("button", { name: /^In stock/ }).click();
   const chips = page.getByRole("list", { name: "Active filters" });
   await chips.getByRole("button", { name: /In stock/ }).waitFor();
+  await showsExactly(page, t.server, `q=wireless&brand=${encodeURIComponent(brand.value)}&inStock=true`);
   await t.screenshot(page, "search-facets");
 
   await chips.getByRole("button", { name: new RegExp(brand.value) }).click();

@@ -247,7 +247,7 @@ export function CatalogPage() {
           ) : null}
           {data && data.items.length > 0 ? (
             <>
-              <p className="mb-2 text-sm text-slate-600" data-testid="result-count">{data.total} products</p>
+              <p className="mb-2 text-sm text-slate-600" data-testid="result-count">{data.total} {data.total === 1 ? "product" : "products"}</p>
               <ProductGrid products={data.items} source="catalog" />
               <nav aria-label="Pagination" className="mt-4 flex flex-wrap items-center justify-center gap-1">
                 <button type="button" disabled={page <= 1} onClick={() => update({ page: String(page - 1) })} className="min-h-9 rounded border border-slate-300 px-3 py-1 disabled:opacity-40 focus-visible:outline-2">
