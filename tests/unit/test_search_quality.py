@@ -112,6 +112,11 @@ def test_short_words_must_be_spelled_right() -> None:
     assert match_quality("bear", "ear") == 0.0
 
 
+def test_an_empty_category_or_brand_filters_nothing(catalog: CatalogView) -> None:
+    everything = catalog.search(ProductQuery())["total"]
+    assert catalog.search(ProductQuery(category="", brand=""))["total"] == everything
+
+
 def test_prices_in_facets_are_exact_bucket_edges(catalog: CatalogView) -> None:
     body = catalog.search(ProductQuery(min_price=Decimal("25"), max_price=Decimal("50")))
     assert body["total"] > 0

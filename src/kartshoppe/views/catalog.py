@@ -80,7 +80,8 @@ Filter = Callable[[Row], bool]
 
 
 def _same(wanted: str | None, value: str) -> bool:
-    return wanted is None or wanted.lower() == value.lower()
+    """An empty filter (`?brand=`) is no filter, as the original client sends it."""
+    return not wanted or wanted.lower() == value.lower()
 
 
 def _filters(query: ProductQuery) -> dict[str, Filter]:
