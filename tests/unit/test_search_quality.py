@@ -15,7 +15,7 @@ from kartshoppe.domain.catalog import decide_launch
 from kartshoppe.domain.meta import Meta
 from kartshoppe.domain.state import ShopState
 from kartshoppe.views.catalog import CatalogView, ProductQuery
-from kartshoppe.views.search import edit_distance, match_quality
+from kartshoppe.views.search import edit_distance, match_quality, query_words
 
 QUALITY_TABLE = [
     ("headphones", "Headphones"),
@@ -104,6 +104,11 @@ def test_edit_distance_counts_a_swap_of_neighbours_as_one_typo(
     a: str, b: str, distance: int
 ) -> None:
     assert edit_distance(a, b, 5) == distance
+
+
+def test_a_long_query_is_read_up_to_its_eighth_word(catalog: CatalogView) -> None:
+    assert query_words("tent " * 7 + "tent zzzqqq") == ["tent"] * 8
+    assert names_found(catalog, "tent " * 8 + "zzzqqq") == names_found(catalog, "tent")
 
 
 def test_short_words_must_be_spelled_right() -> None:

@@ -35,6 +35,10 @@ RELATIVE_CUT: Final = 0.3
 FUZZY_FIELDS: Final = frozenset({"name", "brand", "tags", "category"})
 STOPWORDS: Final = frozenset({"a", "an", "and", "for", "in", "of", "or", "the", "to", "with"})
 WORD: Final = re.compile(r"[a-z0-9]+")
+MAX_QUERY_WORDS: Final = 8
+"""Words past this many are ignored: each new word costs a pass over the vocabulary."""
+MAX_REMEMBERED: Final = 20_000
+"""Query words whose matches are kept; past it the memory starts again (bounded by design)."""
 
 
 def words(text: str) -> list[str]:
@@ -44,7 +48,7 @@ def words(text: str) -> list[str]:
 
 
 def query_words(query: str) -> list[str]:
-    return [w for w in words(query) if w not in STOPWORDS]
+    return [w for w in words(query) if w not in STOPWORDS][:MAX_QUERY_WORDS]
 
 
 def allowed_typos(word: str) -> int:
@@ -139,6 +143,8 @@ class SearchIndex:
                 quality = match_quality(typed, word)
                 if quality > 0:
                     found[word] = quality
+            if len(self._matches) >= MAX_REMEMBERED:
+                self._matches.clear()
             self._matches[typed] = found
         return found
 
