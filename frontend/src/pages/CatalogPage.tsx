@@ -236,7 +236,15 @@ export function CatalogPage() {
             Filters
           </button>
           <div id="catalog-facets" className={`${showFilters ? "block" : "hidden"} mt-2 md:mt-0 md:block`}>
-            {data ? <FacetPanel facets={data.facets} params={params} set={update} /> : null}
+            {data ? (
+              <FacetPanel facets={data.facets} params={params} set={update} />
+            ) : (
+              <div aria-hidden className="space-y-2">
+                {Array.from({ length: 6 }, (_, i) => (
+                  <div key={i} className="h-7 animate-pulse rounded bg-slate-100" />
+                ))}
+              </div>
+            )}
           </div>
         </aside>
         <div className="min-w-0 flex-1">
