@@ -9,6 +9,14 @@ def test_a_plain_products_query_is_understood() -> None:
     assert query == ProductQuery("Audio", "wireless buds", "price_asc", 2, 12)
 
 
+def test_a_brand_is_understood_and_numeric_filters_go_to_the_route() -> None:
+    assert parse_product_query(b"brand=Tempo&q=hedphones") == ProductQuery(
+        q="hedphones", brand="Tempo"
+    )
+    for routed in (b"minPrice=10", b"maxPrice=10", b"minRating=4", b"inStock=true", b"onSale=1"):
+        assert parse_product_query(routed) is None, routed
+
+
 def test_no_query_means_the_defaults() -> None:
     assert parse_product_query(b"") == ProductQuery()
 

@@ -24,6 +24,8 @@ from kartshoppe.domain.inventory import (
     evolve_stock,
     inventory_event,
 )
+from kartshoppe.domain.meta import Meta
+from kartshoppe.domain.reference_price import PricePoint
 from kartshoppe.events import (
     FlashSaleEnded,
     FlashSaleStarted,
@@ -32,6 +34,8 @@ from kartshoppe.events import (
     ProductLaunched,
 )
 from tests.domain.domain_support import T0, level, meta, on_sale, product
+
+DAY = 24 * 3600 * 1000
 
 # --- launch and prices ----------------------------------------------------------------------
 
@@ -49,8 +53,9 @@ def test_launching_a_product_id_twice_is_refused() -> None:
     assert info.value.code == "product_exists"
 
 
-def test_a_launch_raises_an_original_price_below_the_price_to_the_price() -> None:
-    (event,) = decide_launch(None, product(price=20.0, original_price=15.0), meta())
+@pytest.mark.parametrize("original", [15.0, 30.0])
+def test_a_launch_has_no_was_price_whatever_original_price_it_is_given(original: float) -> None:
+    (event,) = decide_launch(None, product(price=20.0, original_price=original), meta())
     assert isinstance(event, ProductLaunched)
     assert event.product.original_price == 20.0
 
@@ -63,10 +68,19 @@ def test_a_price_change_records_old_and_new_price_and_the_updated_product() -> N
     assert event.product.original_price == 12.5
 
 
-def test_a_price_cut_keeps_the_original_price_for_the_strike_through() -> None:
+def test_a_price_cut_carries_the_lowest_price_of_the_30_days_before_it_as_was_price() -> None:
+    history = (PricePoint(0, Decimal("14.00")), PricePoint(DAY, Decimal("10.00")))
+    (event,) = decide_price_change(
+        product(price=10.0), Decimal("8.0"), Meta(timestamp=40 * DAY), history
+    )
+    assert isinstance(event, PriceChanged)
+    assert (event.product.price, event.product.original_price) == (8.0, 10.0)
+
+
+def test_a_price_cut_without_history_announces_no_reduction() -> None:
     (event,) = decide_price_change(product(price=10.0, original_price=14.0), Decimal("8.0"), meta())
     assert isinstance(event, PriceChanged)
-    assert (event.product.price, event.product.original_price) == (8.0, 14.0)
+    assert event.product.original_price == 8.0
 
 
 def test_setting_the_same_price_changes_nothing() -> None:
