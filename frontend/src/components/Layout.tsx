@@ -4,6 +4,8 @@ import { NavLink, Outlet, useLocation } from "react-router-dom";
 import { useCart, useConnectionStatus, useReminder, useShop } from "../state/shop";
 import { CartDrawer } from "./CartDrawer";
 import { ConnectionIndicator } from "./ConnectionIndicator";
+import { SearchBox } from "./SearchBox";
+import { useScrollMemory } from "../state/useScrollMemory";
 import { AccountMenu } from "./SignIn";
 
 const SHOP_LINKS = [
@@ -31,6 +33,7 @@ export function Layout() {
   const dismissReminder = () => stores.reminder.set(null);
   const location = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
+  useScrollMemory();
   // the menu closes on every navigation (adjusted while rendering, not in an effect)
   const [menuPath, setMenuPath] = useState(location.pathname);
   if (menuPath !== location.pathname) {
@@ -67,6 +70,7 @@ export function Layout() {
               </NavLink>
             ))}
           </nav>
+          <SearchBox />
           <div className="ml-auto flex items-center gap-3">
             <ConnectionIndicator status={status} />
             <AccountMenu />
