@@ -64,8 +64,8 @@ def new_id(prefix: str = "evt") -> str:
 InventoryReason = Literal["RESTOCK", "RESERVED", "RELEASED", "SOLD", "ADJUSTMENT", "INITIAL"]
 """Why an inventory level changed (`INVENTORY_CHANGED.reason`)."""
 
-AlertLevel = Literal["LOW_STOCK", "SOLD_OUT", "BACK_IN_STOCK"]
-"""What an `INVENTORY_ALERT` warns of."""
+AlertLevel = Literal["LOW_STOCK", "SOLD_OUT", "BACK_IN_STOCK", "STOCK_UNCHANGED", "PRICE_DROP"]
+"""What an `INVENTORY_ALERT` warns of (`processors.inventory`)."""
 
 RecommendationKind = Literal["PERSONAL", "BOUGHT_TOGETHER", "NEXT_BEST_OFFER", "TRENDING"]
 """Which list a `RECOMMENDATION` comes from."""
@@ -132,6 +132,7 @@ class Product(Model):
     id: Id
     name: Annotated[str, Field(min_length=1, max_length=200)]
     description: Annotated[str, Field(max_length=4000)] = ""
+    brand: Annotated[str, Field(max_length=80)] = ""
     category: Annotated[str, Field(min_length=1, max_length=80)]
     price: Price
     original_price: Price
@@ -142,6 +143,8 @@ class Product(Model):
     featured: bool = False
     image_url: Annotated[str, Field(max_length=300)] = ""
     flash_sale: FlashSale | None = None
+    retired_at: Annotated[int, Field(ge=0)] | None = None
+    """When the operator retired it: out of the catalog, no longer sold (`PRODUCT_RETIRED`)."""
 
 
 class CartLine(Model):
@@ -447,6 +450,23 @@ class FlashSaleEnded(BaseEvent):
     product: Product
 
 
+class ProductEdited(BaseEvent):
+    """The operator changed a product's details; `fields` names what changed."""
+
+    event_type: Literal["PRODUCT_EDITED"] = "PRODUCT_EDITED"
+    product_id: Id
+    fields: tuple[str, ...]
+    product: Product
+
+
+class ProductRetired(BaseEvent):
+    """The operator took a product out of the catalog; it can no longer be bought."""
+
+    event_type: Literal["PRODUCT_RETIRED"] = "PRODUCT_RETIRED"
+    product_id: Id
+    product: Product
+
+
 # --- processor outputs ------------------------------------------------------------------------
 
 
@@ -472,6 +492,12 @@ class InventoryAlert(BaseEvent):
     product_id: Id
     level: AlertLevel
     available: Stock
+    name: str | None = None
+    old_price: Price | None = None
+    """`PRICE_DROP`: the price before the drop; `new_price` the price after it."""
+    new_price: Price | None = None
+    unchanged_since: int | None = None
+    """`STOCK_UNCHANGED`: when the level last changed (epoch ms)."""
 
 
 class ScoredProduct(Model):
@@ -516,6 +542,8 @@ class Analytics(Model):
     funnel: dict[str, int]
     abandoned_carts: int | None = None
     abandonment_rate: float
+    conversion_rate: float = 0.0
+    """Visits that placed an order / visits that viewed a product (`processors.analytics`)."""
     recovered_carts: int
     top_products: tuple[TopProduct, ...]
     top_categories: tuple[TopCategory, ...]
@@ -578,6 +606,8 @@ Event = Annotated[
     | PriceChanged
     | FlashSaleStarted
     | FlashSaleEnded
+    | ProductEdited
+    | ProductRetired
     | Recommendation
     | ReservationExpired
     | InventoryAlert
@@ -612,7 +642,14 @@ ORDER_EVENTS: Final = (
 """The events that change an order (folded by `domain.orders.evolve_order`)."""
 COUPON_EVENTS: Final = (CouponCreated, CouponRedeemed, CouponReleased)
 """The events that change a coupon (folded by `domain.coupons.evolve_coupon`)."""
-CATALOG_EVENTS: Final = (ProductLaunched, PriceChanged, FlashSaleStarted, FlashSaleEnded)
+CATALOG_EVENTS: Final = (
+    ProductLaunched,
+    PriceChanged,
+    FlashSaleStarted,
+    FlashSaleEnded,
+    ProductEdited,
+    ProductRetired,
+)
 """The events published on `product_updates`, each carrying the whole product after the change."""
 SHOPPER_EVENTS: Final = (*TRACKING_EVENTS, *CART_EVENTS, *CHECKOUT_EVENTS)
 """The events a shopper causes; processor outputs on the same key (abandonment, expiry) are not."""

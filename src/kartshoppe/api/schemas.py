@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from kartshoppe.domain.cart import Cart
 from kartshoppe.domain.catalog import effective_price, sale_active
@@ -126,6 +126,34 @@ class RestockBody(Request):
     quantity: Annotated[int, Field(ge=1, le=100_000)]
 
 
+class ProductEditBody(Request):
+    """The operator's edit of a product: only the fields given change, all or none."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    description: Annotated[str, Field(max_length=4000)] | None = None
+    brand: Annotated[str, Field(max_length=80)] | None = None
+    price: PositivePrice | None = None
+    stock: Stock | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, name: str | None) -> str | None:
+        if name is not None and not name.strip():
+            raise ValueError("a product needs a name")
+        return name
+
+    @model_validator(mode="after")
+    def _something(self) -> ProductEditBody:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of name, description, brand, price, stock")
+        return self
+
+    def details(self) -> dict[str, str]:
+        """The text fields that were given."""
+        given = {"name": self.name, "description": self.description, "brand": self.brand}
+        return {k: v.strip() for k, v in given.items() if v is not None}
+
+
 class FlashSaleBody(Request):
     discount_percent: Annotated[float, Field(gt=0, lt=100)]
     duration_seconds: Annotated[int, Field(ge=1, le=7 * 24 * 3600)]
@@ -139,6 +167,7 @@ class LaunchBody(Request):
     id: Id | None = None
     name: Annotated[str, Field(min_length=1, max_length=200)]
     description: Annotated[str, Field(max_length=4000)] = ""
+    brand: Annotated[str, Field(max_length=80)] = ""
     category: Annotated[str, Field(min_length=1, max_length=80)]
     price: PositivePrice
     original_price: Price | None = None
@@ -162,6 +191,7 @@ class ProductOut(Out):
     id: str
     name: str
     description: str
+    brand: str = ""
     category: str
     price: float
     original_price: float
@@ -187,6 +217,7 @@ class ProductOut(Out):
             id=product.id,
             name=product.name,
             description=product.description,
+            brand=product.brand,
             category=product.category,
             price=json_number(effective_price(product, at_ms)),
             list_price=json_number(product.price),

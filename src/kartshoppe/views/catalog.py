@@ -16,7 +16,14 @@ import orjson
 
 from kartshoppe.api.schemas import ProductOut
 from kartshoppe.domain.state import ShopState
-from kartshoppe.events import CATALOG_EVENTS, Event, InventoryChanged, TrendingUpdated, now_ms
+from kartshoppe.events import (
+    CATALOG_EVENTS,
+    Event,
+    InventoryChanged,
+    Product,
+    TrendingUpdated,
+    now_ms,
+)
 
 Sort = Literal["relevance", "price_asc", "price_desc", "rating", "name", "newest"]
 CACHE_LIMIT = 512
@@ -91,23 +98,26 @@ class CatalogView:
         self._cache[key] = encoded
         return encoded
 
+    def on_sale(self) -> list[Product]:
+        """The products shoppers can see and buy: a retired product has left the catalog."""
+        return [p for p in self._state.products.values() if p.retired_at is None]
+
     def product(self, product_id: str) -> dict[str, Any] | None:
         product = self._state.products.get(product_id)
-        if product is None:
+        if product is None or product.retired_at is not None:
             return None
         return ProductOut.of(product, self._state.stock.get(product_id), now_ms()).to_json()
 
     def product_bytes(self, product_id: str) -> bytes | None:
-        if product_id not in self._state.products:
+        product = self._state.products.get(product_id)
+        if product is None or product.retired_at is not None:
             return None
         return self._cached(("product", product_id), lambda: self.product(product_id))
 
     def all_views(self) -> list[dict[str, Any]]:
         at = now_ms()
         stock = self._state.stock
-        return [
-            ProductOut.of(p, stock.get(p.id), at).to_json() for p in self._state.products.values()
-        ]
+        return [ProductOut.of(p, stock.get(p.id), at).to_json() for p in self.on_sale()]
 
     def search(self, query: ProductQuery) -> dict[str, Any]:
         terms = [t for t in (query.q or "").lower().split() if t]
@@ -156,6 +166,6 @@ class CatalogView:
 
     def categories(self) -> list[dict[str, Any]]:
         counts: dict[str, int] = {}
-        for product in self._state.products.values():
+        for product in self.on_sale():
             counts[product.category] = counts.get(product.category, 0) + 1
         return [{"name": name, "count": counts[name]} for name in sorted(counts)]
