@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from kartshoppe.domain.cart import Cart
 from kartshoppe.domain.catalog import effective_price, sale_active
@@ -135,13 +135,6 @@ class ProductEditBody(Request):
     price: PositivePrice | None = None
     stock: Stock | None = None
 
-    @field_validator("name")
-    @classmethod
-    def _named(cls, name: str | None) -> str | None:
-        if name is not None and not name.strip():
-            raise ValueError("a product needs a name")
-        return name
-
     @model_validator(mode="after")
     def _something(self) -> ProductEditBody:
         if not self.model_fields_set:
@@ -151,7 +144,7 @@ class ProductEditBody(Request):
     def details(self) -> dict[str, str]:
         """The text fields that were given."""
         given = {"name": self.name, "description": self.description, "brand": self.brand}
-        return {k: v.strip() for k, v in given.items() if v is not None}
+        return {k: v for k, v in given.items() if v is not None}
 
 
 class FlashSaleBody(Request):
