@@ -546,6 +546,27 @@ class AnalyticsAt(AsOfSnapshot):
     revenue: float
 
 
+class SeriesPoint(Model):
+    start: int
+    """The bucket's start, epoch ms."""
+    events: int
+    orders: int
+    revenue: float
+    viewers: int
+    """Distinct sessions that viewed a product in the bucket."""
+    conversion_rate: float
+
+
+class SeriesOut(Model):
+    """The dashboard's history of one window, from the stored events (`eventstore.series`)."""
+
+    window: str
+    bucket_ms: int
+    from_: int = Field(alias="from")
+    to: int
+    points: list[SeriesPoint]
+
+
 class ReportInfo(Model):
     name: str
     description: str
