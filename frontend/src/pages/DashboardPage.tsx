@@ -6,7 +6,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { useSearchParams } from "react-router-dom";
-import { BarList, LineChart, TimeChart } from "../components/Charts";
+import { BarList, TimeChart } from "../components/Charts";
 import { Empty, ErrorState, Loading } from "../components/States";
 import { formatMoney } from "../lib/format";
 import { appendAnalytics, type AnalyticsPoint } from "../lib/reducers";
@@ -69,16 +69,16 @@ export function DashboardView({ analytics, history }: { analytics: Analytics; hi
       </p>
       <div className="grid gap-4 md:grid-cols-2">
         <Card title="Events per second">
-          <LineChart values={history.map((h) => h.eventsPerSecond)} label="Events per second over time" />
+          <TimeChart points={history.map((h) => ({ t: h.at, v: h.eventsPerSecond }))} title="Events per second, each second since this page opened" unit="events per second" format={(v) => v.toFixed(1)} testId="chart-live-eps" />
         </Card>
         <Card title="Live users">
-          <LineChart values={history.map((h) => h.liveUsers)} label="Live users over time" color="#059669" />
+          <TimeChart points={history.map((h) => ({ t: h.at, v: h.liveUsers }))} title="Visitors active in the last 5 minutes, each second since this page opened" unit="live users" color="#059669" testId="chart-live-users" />
         </Card>
         <Card title="Conversion funnel">
           <BarList bars={funnel} label="Funnel" />
         </Card>
         <Card title="Revenue">
-          <LineChart values={history.map((h) => h.revenue)} label="Revenue over time" color="#d97706" />
+          <TimeChart points={history.map((h) => ({ t: h.at, v: h.revenue }))} title="Revenue of all orders so far, each second since this page opened" unit="revenue (total)" format={formatMoney} color="#d97706" testId="chart-live-revenue" />
           <p className="text-sm text-slate-600">Recovered carts: {analytics.recoveredCarts}</p>
         </Card>
         <Card title="Top products">
