@@ -161,6 +161,7 @@ def seed_products() -> list[Product]:
                 id=product_id,
                 name=_name(brand, kind, variant),
                 description=_description(brand, kind, specs[category], rng),
+                brand=brand,
                 category=category,
                 price=price,
                 original_price=original if discounted and original > price else price,
