@@ -193,6 +193,7 @@ export type Event1 =
   | InventoryChanged
   | ProductLaunched
   | PriceChanged
+  | ProductImageChanged
   | FlashSaleStarted
   | FlashSaleEnded
   | ProductEdited
@@ -471,59 +472,67 @@ export type Sessionid31 = string | null;
 export type Timestamp30 = number;
 export type Userid31 = string | null;
 export type Eventid29 = string;
-export type Eventtype29 = "FLASH_SALE_STARTED";
+export type Eventtype29 = "PRODUCT_IMAGE_CHANGED";
+export type Imageurl2 = string;
 export type Productid21 = string;
 export type Schemaversion29 = 1;
 export type Sessionid32 = string | null;
 export type Timestamp31 = number;
 export type Userid32 = string | null;
 export type Eventid30 = string;
-export type Eventtype30 = "FLASH_SALE_ENDED";
+export type Eventtype30 = "FLASH_SALE_STARTED";
 export type Productid22 = string;
 export type Schemaversion30 = 1;
 export type Sessionid33 = string | null;
 export type Timestamp32 = number;
 export type Userid33 = string | null;
 export type Eventid31 = string;
-export type Eventtype31 = "PRODUCT_EDITED";
-export type Fields = string[];
+export type Eventtype31 = "FLASH_SALE_ENDED";
 export type Productid23 = string;
 export type Schemaversion31 = 1;
 export type Sessionid34 = string | null;
 export type Timestamp33 = number;
 export type Userid34 = string | null;
 export type Eventid32 = string;
-export type Eventtype32 = "PRODUCT_RETIRED";
+export type Eventtype32 = "PRODUCT_EDITED";
+export type Fields = string[];
 export type Productid24 = string;
 export type Schemaversion32 = 1;
 export type Sessionid35 = string | null;
 export type Timestamp34 = number;
 export type Userid35 = string | null;
 export type Eventid33 = string;
-export type Eventtype33 = "RESERVATION_EXPIRED";
-export type Orderid12 = string;
+export type Eventtype33 = "PRODUCT_RETIRED";
+export type Productid25 = string;
 export type Schemaversion33 = 1;
 export type Sessionid36 = string | null;
 export type Timestamp35 = number;
 export type Userid36 = string | null;
-export type Category3 = string;
-export type Score2 = number;
-export type Categories1 = ScoredCategory[];
 export type Eventid34 = string;
-export type Eventtype34 = "TRENDING_UPDATED";
-export type Productid25 = string;
-export type Score3 = number;
-export type Products = ScoredProduct[];
+export type Eventtype34 = "RESERVATION_EXPIRED";
+export type Orderid12 = string;
 export type Schemaversion34 = 1;
 export type Sessionid37 = string | null;
 export type Timestamp36 = number;
 export type Userid37 = string | null;
+export type Category3 = string;
+export type Score2 = number;
+export type Categories1 = ScoredCategory[];
 export type Eventid35 = string;
-export type Eventtype35 = "ANALYTICS_UPDATED";
+export type Eventtype35 = "TRENDING_UPDATED";
+export type Productid26 = string;
+export type Score3 = number;
+export type Products = ScoredProduct[];
 export type Schemaversion35 = 1;
 export type Sessionid38 = string | null;
 export type Timestamp37 = number;
 export type Userid38 = string | null;
+export type Eventid36 = string;
+export type Eventtype36 = "ANALYTICS_UPDATED";
+export type Schemaversion36 = 1;
+export type Sessionid39 = string | null;
+export type Timestamp38 = number;
+export type Userid39 = string | null;
 export type Type15 = "EVENT";
 export type Couponcode3 = string;
 export type Offer1 = string;
@@ -1395,13 +1404,15 @@ export interface PriceChanged {
   userId?: Userid31;
 }
 /**
+ * The operator gave the product an uploaded image, or took it back to its illustration.
+ *
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "FlashSaleStarted".
+ * via the `definition` "ProductImageChanged".
  */
-export interface FlashSaleStarted {
+export interface ProductImageChanged {
   eventId?: Eventid29;
   eventType?: Eventtype29;
-  flashSale: FlashSale;
+  imageUrl: Imageurl2;
   product: Product;
   productId: Productid21;
   schemaVersion?: Schemaversion29;
@@ -1411,11 +1422,12 @@ export interface FlashSaleStarted {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "FlashSaleEnded".
+ * via the `definition` "FlashSaleStarted".
  */
-export interface FlashSaleEnded {
+export interface FlashSaleStarted {
   eventId?: Eventid30;
   eventType?: Eventtype30;
+  flashSale: FlashSale;
   product: Product;
   productId: Productid22;
   schemaVersion?: Schemaversion30;
@@ -1424,15 +1436,12 @@ export interface FlashSaleEnded {
   userId?: Userid33;
 }
 /**
- * The operator changed a product's details; `fields` names what changed.
- *
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "ProductEdited".
+ * via the `definition` "FlashSaleEnded".
  */
-export interface ProductEdited {
+export interface FlashSaleEnded {
   eventId?: Eventid31;
   eventType?: Eventtype31;
-  fields: Fields;
   product: Product;
   productId: Productid23;
   schemaVersion?: Schemaversion31;
@@ -1441,14 +1450,15 @@ export interface ProductEdited {
   userId?: Userid34;
 }
 /**
- * The operator took a product out of the catalog; it can no longer be bought.
+ * The operator changed a product's details; `fields` names what changed.
  *
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "ProductRetired".
+ * via the `definition` "ProductEdited".
  */
-export interface ProductRetired {
+export interface ProductEdited {
   eventId?: Eventid32;
   eventType?: Eventtype32;
+  fields: Fields;
   product: Product;
   productId: Productid24;
   schemaVersion?: Schemaversion32;
@@ -1457,19 +1467,35 @@ export interface ProductRetired {
   userId?: Userid35;
 }
 /**
+ * The operator took a product out of the catalog; it can no longer be bought.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "ProductRetired".
+ */
+export interface ProductRetired {
+  eventId?: Eventid33;
+  eventType?: Eventtype33;
+  product: Product;
+  productId: Productid25;
+  schemaVersion?: Schemaversion33;
+  sessionId?: Sessionid36;
+  timestamp?: Timestamp35;
+  userId?: Userid36;
+}
+/**
  * A checkout's reservation outlived its time to pay; the shop cancels the order.
  *
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "ReservationExpired".
  */
 export interface ReservationExpired {
-  eventId?: Eventid33;
-  eventType?: Eventtype33;
+  eventId?: Eventid34;
+  eventType?: Eventtype34;
   orderId: Orderid12;
-  schemaVersion?: Schemaversion33;
-  sessionId?: Sessionid36;
-  timestamp?: Timestamp35;
-  userId?: Userid36;
+  schemaVersion?: Schemaversion34;
+  sessionId?: Sessionid37;
+  timestamp?: Timestamp36;
+  userId?: Userid37;
 }
 /**
  * Time-decayed popularity, most popular first; the API answers `/products/trending` from it.
@@ -1479,13 +1505,13 @@ export interface ReservationExpired {
  */
 export interface TrendingUpdated {
   categories?: Categories1;
-  eventId?: Eventid34;
-  eventType?: Eventtype34;
+  eventId?: Eventid35;
+  eventType?: Eventtype35;
   products: Products;
-  schemaVersion?: Schemaversion34;
-  sessionId?: Sessionid37;
-  timestamp?: Timestamp36;
-  userId?: Userid37;
+  schemaVersion?: Schemaversion35;
+  sessionId?: Sessionid38;
+  timestamp?: Timestamp37;
+  userId?: Userid38;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1500,7 +1526,7 @@ export interface ScoredCategory {
  * via the `definition` "ScoredProduct".
  */
 export interface ScoredProduct {
-  productId: Productid25;
+  productId: Productid26;
   score: Score3;
 }
 /**
@@ -1511,12 +1537,12 @@ export interface ScoredProduct {
  */
 export interface AnalyticsUpdated {
   analytics: Analytics1;
-  eventId?: Eventid35;
-  eventType?: Eventtype35;
-  schemaVersion?: Schemaversion35;
-  sessionId?: Sessionid38;
-  timestamp?: Timestamp37;
-  userId?: Userid38;
+  eventId?: Eventid36;
+  eventType?: Eventtype36;
+  schemaVersion?: Schemaversion36;
+  sessionId?: Sessionid39;
+  timestamp?: Timestamp38;
+  userId?: Userid39;
 }
 export interface Analytics1 {
   [k: string]: unknown;
