@@ -138,7 +138,7 @@ describe("inventory", () => {
     expect(screen.getByTestId("inventory-alerts")).toHaveTextContent("Boot dropped from $100.00 to $80.00");
     act(() => FakeSocket.latest().serverSends({ type: "INVENTORY_UPDATED", productId: "p1", stock: 0, reserved: 0, available: 0, lowStock: false, soldOut: true }));
     expect(screen.getByTestId("inventory-table")).toHaveTextContent("Sold out");
-  });
+  }, 20_000);
 
   it("words every kind of alert", () => {
     const at = { productId: "p1", name: "Boot", available: 7, timestamp: 10 * 3_600_000 };
@@ -177,7 +177,8 @@ describe("dashboard history", () => {
 
     await userEvent.selectOptions(screen.getByLabelText("Time window"), "24h");
     await waitFor(() => expect(calls.some((c) => c.url.search === "?window=24h")).toBe(true));
-  });
+    // typed and clicked steps: slower than the default 5 s on a loaded machine
+  }, 20_000);
 
   it("tops the value axis at a round number", () => {
     expect([0, 0.3, 1, 7, 12, 250, 999].map(niceMax)).toEqual([1, 0.5, 1, 10, 20, 500, 1000]);
