@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from test_time_travel_api import PREFIX, serve, store_app
-
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent, OrderLine, OrderPlaced, PageView, ProductView
 from kartshoppe.eventstore.series import series
 from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
 from kartshoppe.eventstore.table import EventStore, StoreConfig
 from tests.eventstore.store_support import append_all
+from tests.eventstore.test_time_travel_api import PREFIX, serve, store_app
 
 MINUTE = 60_000
 END = 1_700_000_040_000 // MINUTE * MINUTE
