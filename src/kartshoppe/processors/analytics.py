@@ -11,7 +11,9 @@ Over `ecommerce_events`. What it counts and how:
   (30 minutes) starts a new visit and counts again (and idle sessions are forgotten, which
   bounds the state).
 - `totalEvents`: every event on `ecommerce_events` except the processors' own signals.
-- `abandonedCarts`, `abandonmentRate` (abandoned carts / sessions that added to cart),
+- `conversionRate`: visits that placed an order / visits that viewed a product (the funnel's
+  `orders` / `views`, at most 1).
+- `abandonedCarts`, `abandonmentRate` (abandoned carts / visits that added to cart),
   `recoveredCarts`: from the abandoned-cart processor's `CART_ABANDONED` and `CART_RECOVERED`.
   Those are another processor's outputs, delivered at least once: a crash of that processor
   between appending and committing appends them again, with the same `eventId`. Their ids are
@@ -126,6 +128,11 @@ SHOPPER_ACTIVITY: Final = (
 
 PROCESSOR_SIGNALS: Final = (CartAbandoned, CartRecovered, ReservationExpired)
 """Outputs of processors on `ecommerce_events`: at least once, so not in `totalEvents`."""
+
+
+def rate(part: int, whole: int) -> float:
+    """`part / whole` to four places, at most 1; 0 when there is no whole."""
+    return round(min(part / whole, 1.0), 4) if whole else 0.0
 
 
 def funnel_stage(event: Event) -> int:
@@ -268,7 +275,8 @@ class AnalyticsMerge(Merger[AnalyticsTotals]):
             revenue=json_number(Decimal(counts.get("revenue", 0)) / 100),
             funnel=funnel,
             abandoned_carts=abandoned,
-            abandonment_rate=round(min(abandoned / carted, 1.0), 4) if carted else 0.0,
+            abandonment_rate=rate(abandoned, carted),
+            conversion_rate=rate(funnel["orders"], funnel["views"]),
             recovered_carts=counts.get("recovered", 0),
             top_products=tuple(
                 TopProduct(product_id=p, name=state["names"].get(p, p), score=s)
