@@ -63,7 +63,7 @@ export function trapTab(root: HTMLElement, event: Pick<KeyboardEvent, "key" | "s
  */
 export function focusHeading(el: HTMLElement): void {
   if (!el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
-  el.focus({ preventScroll: false });
+  el.focus({ preventScroll: true });
 }
 
 /** The heading that names the page in `main`, if it is rendered yet. */

@@ -3,7 +3,9 @@ import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
 import { ProductGrid } from "../components/ProductCard";
-import { Empty, ErrorState, Loading } from "../components/States";
+import { usePageTitle } from "../components/page";
+import { ProductGridSkeleton } from "../components/Skeleton";
+import { Empty, ErrorState } from "../components/States";
 import { categoriesQuery, productSearchQuery } from "../state/queries";
 import { useShop } from "../state/shop";
 
@@ -21,6 +23,7 @@ const PAGE_SIZE = 12;
 export function CatalogPage() {
   const [params, setParams] = useSearchParams();
   const { track } = useShop();
+  usePageTitle("Catalog");
   const category = params.get("category") ?? "";
   const q = params.get("q") ?? "";
   const sort = params.get("sort") ?? "relevance";
@@ -86,7 +89,7 @@ export function CatalogPage() {
           </select>
         </div>
       </div>
-      {result.isPending ? <Loading label="Loading products…" /> : null}
+      {result.isPending ? <ProductGridSkeleton count={12} /> : null}
       {result.error ? <ErrorState error={result.error} onRetry={() => void result.refetch()} /> : null}
       {result.data && result.data.items.length === 0 ? (
         <Empty title="No products match">Try another search or category.</Empty>

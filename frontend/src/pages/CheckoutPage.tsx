@@ -7,6 +7,8 @@
  */
 import { useEffect, useMemo, useState, type ReactNode } from "react";
 import { Link } from "react-router-dom";
+import { usePageTitle } from "../components/page";
+import { LinesSkeleton } from "../components/Skeleton";
 import { Empty, Loading } from "../components/States";
 import { ApiError, api } from "../lib/api";
 import { newId } from "../lib/ids";
@@ -159,6 +161,8 @@ export function CheckoutPage() {
     await pay(order);
   };
 
+  usePageTitle(done ? "Order confirmed" : "Checkout");
+
   if (done) {
     return (
       <div className="mx-auto max-w-2xl rounded-lg border border-emerald-200 bg-emerald-50 p-4 sm:p-6" data-testid="order-confirmation">
@@ -173,9 +177,13 @@ export function CheckoutPage() {
       </div>
     );
   }
-  if (!cart) return <Loading label="Loading cart…" />;
-  if (cart.lines.length === 0 && !placed) {
-    return <Empty title="Your cart is empty"><Link to="/catalog" className="text-indigo-700 underline">Find something</Link></Empty>;
+  if (!cart || (cart.lines.length === 0 && !placed)) {
+    return (
+      <div className="mx-auto max-w-2xl">
+        <h1 className="mb-4 text-2xl font-bold">Checkout</h1>
+        {cart ? <Empty title="Your cart is empty"><Link to="/catalog" className="text-indigo-700 underline">Find something</Link></Empty> : <LinesSkeleton label="Loading cart…" />}
+      </div>
+    );
   }
   const setAddr = (key: keyof Address) => (e: { target: { value: string } }) => setAddress({ ...address, [key]: e.target.value });
   const summary = placed ?? quote;

@@ -4,7 +4,9 @@ import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { PriceTag, StockBadge } from "../components/Price";
 import { productImage } from "../components/ProductCard";
-import { Empty, ErrorState, Loading } from "../components/States";
+import { usePageTitle } from "../components/page";
+import { ProductDetailSkeleton } from "../components/Skeleton";
+import { Empty, ErrorState } from "../components/States";
 import { ApiError } from "../lib/api";
 import type { Product } from "../lib/types";
 import { useLiveProduct } from "../state/liveProducts";
@@ -73,14 +75,22 @@ export function ProductPage() {
   const { id = "" } = useParams();
   const { track } = useShop();
   const { data, error, isPending, refetch } = useQuery(productQuery(id));
+  const missing = error instanceof ApiError && error.status === 404;
+  usePageTitle(data?.name ?? (missing ? "Product not found" : "Product"));
 
   useEffect(() => {
     if (id) track({ eventType: "PRODUCT_VIEW", productId: id });
   }, [id, track]);
 
-  if (isPending) return <Loading label="Loading product…" />;
-  if (error instanceof ApiError && error.status === 404)
-    return <Empty title="Product not found"><Link to="/catalog" className="text-indigo-700 underline">Back to the catalog</Link></Empty>;
+  if (isPending) return <ProductDetailSkeleton />;
+  if (missing) {
+    return (
+      <div>
+        <h1 className="mb-4 text-2xl font-bold">Product not found</h1>
+        <Empty title="This product is not in the shop, or no longer is."><Link to="/catalog" className="text-indigo-700 underline">Back to the catalog</Link></Empty>
+      </div>
+    );
+  }
   if (error) return <ErrorState error={error} onRetry={() => void refetch()} />;
   return <ProductDetail key={data.id} initial={data} />;
 }
