@@ -12,7 +12,7 @@ export function SignInForm({ idPrefix, onDone }: { idPrefix: string; onDone?: ()
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [name, setName] = useState("");
-  const { run, busy, error } = useCommand(signIn, { fallbackError: "sign-in failed" });
+  const { run, busy, error } = useCommand(signIn, { fallbackError: "Signing in did not work. Please try again." });
 
   const submit = (ev: FormEvent) => {
     ev.preventDefault();

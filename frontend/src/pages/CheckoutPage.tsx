@@ -10,7 +10,7 @@ import { Link } from "react-router-dom";
 import { usePageTitle } from "../components/page";
 import { LinesSkeleton } from "../components/Skeleton";
 import { Empty, Loading } from "../components/States";
-import { ApiError, api } from "../lib/api";
+import { ApiError, api, errorMessage } from "../lib/api";
 import { newId } from "../lib/ids";
 import { formatMoney } from "../lib/format";
 import type { Address, Card, Order, Quote, QuoteRequest } from "../lib/types";
@@ -35,7 +35,7 @@ interface Problem {
 
 function problemOf(err: unknown): Problem {
   if (err instanceof ApiError) return { message: err.message, field: err.field };
-  return { message: err instanceof Error ? err.message : "something went wrong", field: null };
+  return { message: errorMessage(err), field: null };
 }
 
 function Field({ label, name, problem, children }: { label: string; name: string; problem: Problem | null; children: ReactNode }) {

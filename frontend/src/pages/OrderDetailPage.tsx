@@ -8,7 +8,7 @@ import { Link, useParams } from "react-router-dom";
 import { usePageTitle } from "../components/page";
 import { LinesSkeleton } from "../components/Skeleton";
 import { ErrorState } from "../components/States";
-import { ApiError, api } from "../lib/api";
+import { api, errorMessage } from "../lib/api";
 import { formatMoney } from "../lib/format";
 import type { Order, Quote } from "../lib/types";
 import { useQuery } from "@tanstack/react-query";
@@ -66,7 +66,7 @@ export function OrderDetailPage() {
     try {
       setOrder(await api.cancelOrder(order.orderId, sessionId));
     } catch (err) {
-      setProblem(err instanceof ApiError || err instanceof Error ? err.message : "The order could not be cancelled. Please try again.");
+      setProblem(errorMessage(err, "The order could not be cancelled. Please try again."));
     }
   };
   const cancellable = order.status === "PLACED" || order.status === "PAID";

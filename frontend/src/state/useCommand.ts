@@ -3,6 +3,7 @@
  * with whether it is running and its error as a sentence to show.
  */
 import { useMutation } from "@tanstack/react-query";
+import { errorMessage } from "../lib/api";
 
 export interface Command<Args, Result> {
   run: (args: Args, then?: { onSuccess?: (result: Result) => void }) => void;
@@ -21,7 +22,7 @@ export function useCommand<Args, Result>(
   return {
     run: (args, then) => mutation.mutate(args, then?.onSuccess ? { onSuccess: then.onSuccess } : {}),
     busy: mutation.isPending,
-    error: failed ? failed.message || options.fallbackError || "failed" : null,
+    error: failed ? errorMessage(failed, options.fallbackError) : null,
     result: mutation.data,
   };
 }

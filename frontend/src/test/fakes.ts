@@ -85,7 +85,8 @@ export function stubFetch(routes: Record<string, unknown>) {
     if (route === undefined) {
       return new Response(JSON.stringify({ error: "not_found", message: `no route ${url.pathname}` }), { status: 404 });
     }
-    const value = typeof route === "function" ? (route as Route)(url, init) : route;
+    // a route may answer later (a Promise), to show what a page does while it waits
+    const value: unknown = await (typeof route === "function" ? (route as Route)(url, init) : route);
     if (value instanceof Response) return value;
     return new Response(JSON.stringify(value), { status: 200, headers: { "Content-Type": "application/json" } });
   });
