@@ -257,6 +257,7 @@ test("accessibility: asking for more than is in stock is refused in words that n
   const product = items.find((p) => (p.available ?? p.stock) > 0 && (p.available ?? p.stock) < 99);
   if (!product) throw new Error("no product with less than 99 in stock");
   const available = product.available ?? product.stock;
+  t.expectConsoleErrors(/status of 409/);
   const page = await t.newPage();
   await page.goto(`/product/${product.id}`);
   await settled(page);

@@ -40,7 +40,7 @@ export function CartDrawer() {
           <ul className="divide-y" data-testid="cart-lines">
             {cart.lines.map((line) => (
               <li key={line.productId} className="flex flex-wrap items-center gap-2 py-3" data-testid="cart-line" data-product-id={line.productId}>
-                <div className="min-w-0 flex-1">
+                <div className="min-w-0 basis-full sm:basis-0 sm:flex-1">
                   <p className="truncate font-medium">{line.name || line.productId}</p>
                   <p className="text-sm text-slate-500">{formatMoney(line.unitPrice)} each</p>
                 </div>
@@ -66,7 +66,7 @@ export function CartDrawer() {
             <span>Subtotal ({cart.itemCount} items)</span>
             <span className="font-semibold" data-testid="cart-subtotal">{formatMoney(cart.subtotal)}</span>
           </div>
-          <Link to="/checkout" onClick={() => setCartOpen(false)} className="block rounded bg-indigo-600 px-4 py-2 text-center font-medium text-white hover:bg-indigo-700 focus-visible:outline-2 focus-visible:outline-offset-2">
+          <Link to="/checkout" onClick={() => setCartOpen(false)} className="flex min-h-11 items-center justify-center rounded bg-indigo-600 px-4 py-2 font-medium text-white hover:bg-indigo-700 focus-visible:outline-2 focus-visible:outline-offset-2">
             Checkout
           </Link>
         </footer>

@@ -15,6 +15,9 @@ import { useRecommendations, useShop } from "../state/shop";
 import { useCartActions } from "../state/useCartActions";
 import { RecommendationBlock } from "./HomePage";
 
+/** Breadcrumb links are touch targets too: 44 px tall on phones. */
+const CRUMB = "inline-flex min-h-11 items-center hover:underline md:min-h-0";
+
 function ProductDetail({ initial }: { initial: Product }) {
   const { live } = useShop();
   const recommendations = useRecommendations();
@@ -29,8 +32,8 @@ function ProductDetail({ initial }: { initial: Product }) {
   return (
     <div>
       <nav aria-label="Breadcrumb" className="mb-3 text-sm text-slate-600">
-        <Link to="/catalog" className="hover:underline">Catalog</Link> ›{" "}
-        <Link to={`/catalog?category=${encodeURIComponent(product.category)}`} className="hover:underline">{product.category}</Link>
+        <Link to="/catalog" className={CRUMB}>Catalog</Link> ›{" "}
+        <Link to={`/catalog?category=${encodeURIComponent(product.category)}`} className={CRUMB}>{product.category}</Link>
       </nav>
       <div className="grid gap-6 md:grid-cols-2">
         <img src={productImage(product)} alt={product.name} className="aspect-square w-full rounded-lg bg-slate-100 object-cover" />
