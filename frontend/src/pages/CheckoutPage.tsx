@@ -8,6 +8,7 @@
 import { useEffect, useMemo, useState, type ReactNode } from "react";
 import { Link } from "react-router-dom";
 import { usePageTitle } from "../components/page";
+import { focusHeading, mainHeading } from "../lib/focus";
 import { LinesSkeleton } from "../components/Skeleton";
 import { Empty, Loading } from "../components/States";
 import { ApiError, api, errorMessage } from "../lib/api";
@@ -162,6 +163,11 @@ export function CheckoutPage() {
   };
 
   usePageTitle(done ? "Order confirmed" : "Checkout");
+  // the confirmation replaces the form (and its Pay button, which had focus) at the same address
+  useEffect(() => {
+    const heading = done ? mainHeading() : null;
+    if (heading) focusHeading(heading);
+  }, [done]);
 
   if (done) {
     return (
