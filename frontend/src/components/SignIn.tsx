@@ -87,6 +87,10 @@ export function AccountMenu() {
       >
         <h2 id="account-title" className="mb-2 font-semibold">Your account</h2>
         <SignInForm idPrefix="header-signin" onDone={() => setOpen(false)} />
+        {/* last in the tab order, so the dialog opens on the e-mail field */}
+        <button type="button" onClick={() => setOpen(false)} className="absolute right-1 top-1 rounded px-2 py-1 hover:bg-slate-100 focus-visible:outline-2" aria-label="Close">
+          ✕
+        </button>
       </Dialog>
     </div>
   );

@@ -209,6 +209,21 @@ describe("the cart drawer", () => {
   }, APP_TEST_MS);
 });
 
+describe("the sign-in dialog", () => {
+  it("opens on the e-mail field, closes with its Close button and gives focus back", async () => {
+    stubFetch(shop);
+    const user = userEvent.setup();
+    renderApp("/");
+    const button = screen.getByRole("button", { name: "Sign in" });
+    await user.click(button);
+    const dialog = screen.getByRole("dialog", { name: "Your account" });
+    expect(within(dialog).getByLabelText("Email")).toHaveFocus();
+    await user.click(within(dialog).getByRole("button", { name: "Close" }));
+    expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
+    expect(button).toHaveFocus();
+  }, APP_TEST_MS);
+});
+
 describe("accessible names", () => {
   it("of an Add to cart button start with its visible words and say which product", async () => {
     stubFetch(shop);
