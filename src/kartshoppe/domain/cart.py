@@ -77,7 +77,7 @@ def decide_add(
     cart: Cart, product: Product | None, level: StockLevel | None, quantity: int, meta: Meta
 ) -> list[Event]:
     if product is None:
-        raise NotFoundError("unknown_product", "no such product", "productId")
+        raise NotFoundError("unknown_product", "this product is not in the shop", "productId")
     _check_quantity(quantity)
     existing = cart.line(product.id)
     total = quantity + (existing.quantity if existing else 0)
