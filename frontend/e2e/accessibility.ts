@@ -57,10 +57,19 @@ export const PAGES: PageCheck[] = [
   { name: "ops-events", path: fixed("/ops/events"), title: fixed("Event explorer"), operator: true },
 ];
 
+/** Something opened over or into a page: a dialog (closed by Escape), or a menu. */
 export interface DialogCheck {
   name: string;
   path: string;
   open: (page: Page) => Promise<void>;
+  close?: (page: Page) => Promise<void>;
+  /** Only at these widths (default: every width). */
+  widths?: readonly string[];
+}
+
+async function closeDialog(page: Page): Promise<void> {
+  await page.keyboard.press("Escape");
+  await page.getByRole("dialog").waitFor({ state: "detached" });
 }
 
 export const DIALOGS: DialogCheck[] = [
@@ -78,6 +87,19 @@ export const DIALOGS: DialogCheck[] = [
     open: async (page) => {
       await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await page.getByRole("dialog", { name: "Your account" }).waitFor();
+    },
+  },
+  {
+    name: "menu",
+    path: "/",
+    widths: ["phone"],
+    open: async (page) => {
+      await page.getByRole("button", { name: "Menu" }).click();
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Orders" }).waitFor();
+    },
+    close: async (page) => {
+      await page.getByRole("button", { name: "Menu" }).click();
+      await page.getByRole("navigation", { name: "Main" }).waitFor({ state: "hidden" });
     },
   },
 ];
@@ -175,13 +197,12 @@ for (const width of WIDTHS) {
       if (title !== expected) problems.push(`${label}: the title is "${title}", not "${expected}"`);
       problems.push(...(await checkPage(page, label, width.name)));
     }
-    for (const dialog of DIALOGS) {
+    for (const dialog of DIALOGS.filter((d) => !d.widths || d.widths.includes(width.name))) {
       await shopper.goto(dialog.path);
       await settled(shopper);
       await dialog.open(shopper);
       problems.push(...(await checkPage(shopper, `${dialog.name}-${width.name}`, width.name)));
-      await shopper.keyboard.press("Escape");
-      await shopper.getByRole("dialog").waitFor({ state: "detached" });
+      await (dialog.close ?? closeDialog)(shopper);
     }
     if (problems.length > 0) throw new Error(`${problems.length} accessibility problems:\n  ${problems.join("\n  ")}`);
   });
