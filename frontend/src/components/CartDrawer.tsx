@@ -6,7 +6,8 @@ import { useCart, useCartOpen, useShop } from "../state/shop";
 import { useCartActions } from "../state/useCartActions";
 import { Dialog } from "./Dialog";
 import { QuantityInput } from "./QuantityInput";
-import { Empty, ErrorState, Loading } from "./States";
+import { LinesSkeleton } from "./Skeleton";
+import { Empty, ErrorState } from "./States";
 
 export function CartDrawer() {
   const stores = useShop();
@@ -34,7 +35,7 @@ export function CartDrawer() {
       </header>
       <div className="flex-1 overflow-y-auto p-4">
         {cartError && !cart ? <ErrorState error={cartError} onRetry={() => void refetch()} /> : null}
-        {!cart && !cartError ? <Loading label="Loading cart…" /> : null}
+        {!cart && !cartError ? <LinesSkeleton lines={2} label="Loading cart…" /> : null}
         {cart && cart.lines.length === 0 ? <Empty title="Your cart is empty">Add something you like.</Empty> : null}
         {cart && cart.lines.length > 0 ? (
           <ul className="divide-y" data-testid="cart-lines">
