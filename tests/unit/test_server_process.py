@@ -152,6 +152,7 @@ def test_a_server_that_never_gets_ready_times_out_naming_the_last_answer(
 ) -> None:
     server = ServerProcess(tmp_path, "--ready-after", "600", program=stand_in).start()
     try:
+        server.wait_live()  # answering at all can take seconds on a loaded machine
         with pytest.raises(ServerStartError, match=r"/ready not 200 within 0.5s.*HTTP 503"):
             server.wait_ready(timeout=0.5)
         assert server.is_running()

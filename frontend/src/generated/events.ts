@@ -28,6 +28,7 @@ export type KartShoppeEvent =
   | InventoryChanged
   | ProductLaunched
   | PriceChanged
+  | ProductImageChanged
   | FlashSaleStarted
   | FlashSaleEnded
   | Recommendation
@@ -314,63 +315,71 @@ export type Sessionid26 = string | null;
 export type Timestamp26 = number;
 export type Userid26 = string | null;
 export type Eventid27 = string;
-export type Eventtype27 = "FLASH_SALE_STARTED";
+export type Eventtype27 = "PRODUCT_IMAGE_CHANGED";
+export type Imageurl1 = string;
 export type Productid12 = string;
 export type Schemaversion27 = 1;
 export type Sessionid27 = string | null;
 export type Timestamp27 = number;
 export type Userid27 = string | null;
 export type Eventid28 = string;
-export type Eventtype28 = "FLASH_SALE_ENDED";
+export type Eventtype28 = "FLASH_SALE_STARTED";
 export type Productid13 = string;
 export type Schemaversion28 = 1;
 export type Sessionid28 = string | null;
 export type Timestamp28 = number;
 export type Userid28 = string | null;
-export type Confidence = number;
 export type Eventid29 = string;
-export type Eventtype29 = "RECOMMENDATION";
-export type Kind = "PERSONAL" | "BOUGHT_TOGETHER" | "NEXT_BEST_OFFER" | "TRENDING";
-export type Productids1 = string[];
-export type Reason3 = string;
+export type Eventtype29 = "FLASH_SALE_ENDED";
+export type Productid14 = string;
 export type Schemaversion29 = 1;
 export type Sessionid29 = string | null;
 export type Timestamp29 = number;
 export type Userid29 = string | null;
+export type Confidence = number;
 export type Eventid30 = string;
-export type Eventtype30 = "RESERVATION_EXPIRED";
-export type Orderid11 = string;
+export type Eventtype30 = "RECOMMENDATION";
+export type Kind = "PERSONAL" | "BOUGHT_TOGETHER" | "NEXT_BEST_OFFER" | "TRENDING";
+export type Productids1 = string[];
+export type Reason3 = string;
 export type Schemaversion30 = 1;
 export type Sessionid30 = string | null;
 export type Timestamp30 = number;
 export type Userid30 = string | null;
-export type Available1 = number;
 export type Eventid31 = string;
-export type Eventtype31 = "INVENTORY_ALERT";
-export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK";
-export type Productid14 = string;
+export type Eventtype31 = "RESERVATION_EXPIRED";
+export type Orderid11 = string;
 export type Schemaversion31 = 1;
 export type Sessionid31 = string | null;
 export type Timestamp31 = number;
 export type Userid31 = string | null;
-export type Category1 = string;
-export type Score = number;
-export type Categories1 = ScoredCategory[];
+export type Available1 = number;
 export type Eventid32 = string;
-export type Eventtype32 = "TRENDING_UPDATED";
+export type Eventtype32 = "INVENTORY_ALERT";
+export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK";
 export type Productid15 = string;
-export type Score1 = number;
-export type Products = ScoredProduct[];
 export type Schemaversion32 = 1;
 export type Sessionid32 = string | null;
 export type Timestamp32 = number;
 export type Userid32 = string | null;
+export type Category1 = string;
+export type Score = number;
+export type Categories1 = ScoredCategory[];
 export type Eventid33 = string;
-export type Eventtype33 = "ANALYTICS_UPDATED";
+export type Eventtype33 = "TRENDING_UPDATED";
+export type Productid16 = string;
+export type Score1 = number;
+export type Products = ScoredProduct[];
 export type Schemaversion33 = 1;
 export type Sessionid33 = string | null;
 export type Timestamp33 = number;
 export type Userid33 = string | null;
+export type Eventid34 = string;
+export type Eventtype34 = "ANALYTICS_UPDATED";
+export type Schemaversion34 = 1;
+export type Sessionid34 = string | null;
+export type Timestamp34 = number;
+export type Userid34 = string | null;
 
 export interface PageView {
   eventId?: Eventid;
@@ -760,10 +769,13 @@ export interface PriceChanged {
   timestamp?: Timestamp26;
   userId?: Userid26;
 }
-export interface FlashSaleStarted {
+/**
+ * The operator gave the product an uploaded image, or took it back to its illustration.
+ */
+export interface ProductImageChanged {
   eventId?: Eventid27;
   eventType?: Eventtype27;
-  flashSale: FlashSale;
+  imageUrl: Imageurl1;
   product: Product;
   productId: Productid12;
   schemaVersion?: Schemaversion27;
@@ -771,9 +783,10 @@ export interface FlashSaleStarted {
   timestamp?: Timestamp27;
   userId?: Userid27;
 }
-export interface FlashSaleEnded {
+export interface FlashSaleStarted {
   eventId?: Eventid28;
   eventType?: Eventtype28;
+  flashSale: FlashSale;
   product: Product;
   productId: Productid13;
   schemaVersion?: Schemaversion28;
@@ -781,63 +794,73 @@ export interface FlashSaleEnded {
   timestamp?: Timestamp28;
   userId?: Userid28;
 }
-/**
- * Products suggested to a shopper. `confidence` is in [0, 1] (see docs/ARCHITECTURE.md).
- */
-export interface Recommendation {
-  confidence: Confidence;
+export interface FlashSaleEnded {
   eventId?: Eventid29;
   eventType?: Eventtype29;
-  kind?: Kind;
-  productIds: Productids1;
-  reason: Reason3;
+  product: Product;
+  productId: Productid14;
   schemaVersion?: Schemaversion29;
   sessionId?: Sessionid29;
   timestamp?: Timestamp29;
   userId?: Userid29;
 }
 /**
- * A checkout's reservation outlived its time to pay; the shop cancels the order.
+ * Products suggested to a shopper. `confidence` is in [0, 1] (see docs/ARCHITECTURE.md).
  */
-export interface ReservationExpired {
+export interface Recommendation {
+  confidence: Confidence;
   eventId?: Eventid30;
   eventType?: Eventtype30;
-  orderId: Orderid11;
+  kind?: Kind;
+  productIds: Productids1;
+  reason: Reason3;
   schemaVersion?: Schemaversion30;
   sessionId?: Sessionid30;
   timestamp?: Timestamp30;
   userId?: Userid30;
 }
-export interface InventoryAlert {
-  available: Available1;
+/**
+ * A checkout's reservation outlived its time to pay; the shop cancels the order.
+ */
+export interface ReservationExpired {
   eventId?: Eventid31;
   eventType?: Eventtype31;
-  level: Level;
-  productId: Productid14;
+  orderId: Orderid11;
   schemaVersion?: Schemaversion31;
   sessionId?: Sessionid31;
   timestamp?: Timestamp31;
   userId?: Userid31;
+}
+export interface InventoryAlert {
+  available: Available1;
+  eventId?: Eventid32;
+  eventType?: Eventtype32;
+  level: Level;
+  productId: Productid15;
+  schemaVersion?: Schemaversion32;
+  sessionId?: Sessionid32;
+  timestamp?: Timestamp32;
+  userId?: Userid32;
 }
 /**
  * Time-decayed popularity, most popular first; the API answers `/products/trending` from it.
  */
 export interface TrendingUpdated {
   categories?: Categories1;
-  eventId?: Eventid32;
-  eventType?: Eventtype32;
+  eventId?: Eventid33;
+  eventType?: Eventtype33;
   products: Products;
-  schemaVersion?: Schemaversion32;
-  sessionId?: Sessionid32;
-  timestamp?: Timestamp32;
-  userId?: Userid32;
+  schemaVersion?: Schemaversion33;
+  sessionId?: Sessionid33;
+  timestamp?: Timestamp33;
+  userId?: Userid33;
 }
 export interface ScoredCategory {
   category: Category1;
   score: Score;
 }
 export interface ScoredProduct {
-  productId: Productid15;
+  productId: Productid16;
   score: Score1;
 }
 /**
@@ -845,12 +868,12 @@ export interface ScoredProduct {
  */
 export interface AnalyticsUpdated {
   analytics: Analytics;
-  eventId?: Eventid33;
-  eventType?: Eventtype33;
-  schemaVersion?: Schemaversion33;
-  sessionId?: Sessionid33;
-  timestamp?: Timestamp33;
-  userId?: Userid33;
+  eventId?: Eventid34;
+  eventType?: Eventtype34;
+  schemaVersion?: Schemaversion34;
+  sessionId?: Sessionid34;
+  timestamp?: Timestamp34;
+  userId?: Userid34;
 }
 export interface Analytics {
   [k: string]: unknown;

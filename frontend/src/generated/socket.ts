@@ -173,6 +173,7 @@ export type Event1 =
   | InventoryChanged
   | ProductLaunched
   | PriceChanged
+  | ProductImageChanged
   | FlashSaleStarted
   | FlashSaleEnded
   | Recommendation
@@ -447,53 +448,61 @@ export type Sessionid30 = string | null;
 export type Timestamp29 = number;
 export type Userid30 = string | null;
 export type Eventid28 = string;
-export type Eventtype28 = "FLASH_SALE_STARTED";
+export type Eventtype28 = "PRODUCT_IMAGE_CHANGED";
+export type Imageurl2 = string;
 export type Productid19 = string;
 export type Schemaversion28 = 1;
 export type Sessionid31 = string | null;
 export type Timestamp30 = number;
 export type Userid31 = string | null;
 export type Eventid29 = string;
-export type Eventtype29 = "FLASH_SALE_ENDED";
+export type Eventtype29 = "FLASH_SALE_STARTED";
 export type Productid20 = string;
 export type Schemaversion29 = 1;
 export type Sessionid32 = string | null;
 export type Timestamp31 = number;
 export type Userid32 = string | null;
 export type Eventid30 = string;
-export type Eventtype30 = "RESERVATION_EXPIRED";
-export type Orderid12 = string;
+export type Eventtype30 = "FLASH_SALE_ENDED";
+export type Productid21 = string;
 export type Schemaversion30 = 1;
 export type Sessionid33 = string | null;
 export type Timestamp32 = number;
 export type Userid33 = string | null;
-export type Available3 = number;
 export type Eventid31 = string;
-export type Eventtype31 = "INVENTORY_ALERT";
-export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK";
-export type Productid21 = string;
+export type Eventtype31 = "RESERVATION_EXPIRED";
+export type Orderid12 = string;
 export type Schemaversion31 = 1;
 export type Sessionid34 = string | null;
 export type Timestamp33 = number;
 export type Userid34 = string | null;
-export type Category3 = string;
-export type Score2 = number;
-export type Categories1 = ScoredCategory[];
+export type Available3 = number;
 export type Eventid32 = string;
-export type Eventtype32 = "TRENDING_UPDATED";
+export type Eventtype32 = "INVENTORY_ALERT";
+export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK";
 export type Productid22 = string;
-export type Score3 = number;
-export type Products = ScoredProduct[];
 export type Schemaversion32 = 1;
 export type Sessionid35 = string | null;
 export type Timestamp34 = number;
 export type Userid35 = string | null;
+export type Category3 = string;
+export type Score2 = number;
+export type Categories1 = ScoredCategory[];
 export type Eventid33 = string;
-export type Eventtype33 = "ANALYTICS_UPDATED";
+export type Eventtype33 = "TRENDING_UPDATED";
+export type Productid23 = string;
+export type Score3 = number;
+export type Products = ScoredProduct[];
 export type Schemaversion33 = 1;
 export type Sessionid36 = string | null;
 export type Timestamp35 = number;
 export type Userid36 = string | null;
+export type Eventid34 = string;
+export type Eventtype34 = "ANALYTICS_UPDATED";
+export type Schemaversion34 = 1;
+export type Sessionid37 = string | null;
+export type Timestamp36 = number;
+export type Userid37 = string | null;
 export type Type13 = "EVENT";
 export type Couponcode3 = string;
 export type Offer1 = string;
@@ -1322,13 +1331,15 @@ export interface PriceChanged {
   userId?: Userid30;
 }
 /**
+ * The operator gave the product an uploaded image, or took it back to its illustration.
+ *
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "FlashSaleStarted".
+ * via the `definition` "ProductImageChanged".
  */
-export interface FlashSaleStarted {
+export interface ProductImageChanged {
   eventId?: Eventid28;
   eventType?: Eventtype28;
-  flashSale: FlashSale;
+  imageUrl: Imageurl2;
   product: Product;
   productId: Productid19;
   schemaVersion?: Schemaversion28;
@@ -1338,11 +1349,12 @@ export interface FlashSaleStarted {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "FlashSaleEnded".
+ * via the `definition` "FlashSaleStarted".
  */
-export interface FlashSaleEnded {
+export interface FlashSaleStarted {
   eventId?: Eventid29;
   eventType?: Eventtype29;
+  flashSale: FlashSale;
   product: Product;
   productId: Productid20;
   schemaVersion?: Schemaversion29;
@@ -1351,19 +1363,33 @@ export interface FlashSaleEnded {
   userId?: Userid32;
 }
 /**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "FlashSaleEnded".
+ */
+export interface FlashSaleEnded {
+  eventId?: Eventid30;
+  eventType?: Eventtype30;
+  product: Product;
+  productId: Productid21;
+  schemaVersion?: Schemaversion30;
+  sessionId?: Sessionid33;
+  timestamp?: Timestamp32;
+  userId?: Userid33;
+}
+/**
  * A checkout's reservation outlived its time to pay; the shop cancels the order.
  *
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "ReservationExpired".
  */
 export interface ReservationExpired {
-  eventId?: Eventid30;
-  eventType?: Eventtype30;
+  eventId?: Eventid31;
+  eventType?: Eventtype31;
   orderId: Orderid12;
-  schemaVersion?: Schemaversion30;
-  sessionId?: Sessionid33;
-  timestamp?: Timestamp32;
-  userId?: Userid33;
+  schemaVersion?: Schemaversion31;
+  sessionId?: Sessionid34;
+  timestamp?: Timestamp33;
+  userId?: Userid34;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1371,14 +1397,14 @@ export interface ReservationExpired {
  */
 export interface InventoryAlert {
   available: Available3;
-  eventId?: Eventid31;
-  eventType?: Eventtype31;
+  eventId?: Eventid32;
+  eventType?: Eventtype32;
   level: Level;
-  productId: Productid21;
-  schemaVersion?: Schemaversion31;
-  sessionId?: Sessionid34;
-  timestamp?: Timestamp33;
-  userId?: Userid34;
+  productId: Productid22;
+  schemaVersion?: Schemaversion32;
+  sessionId?: Sessionid35;
+  timestamp?: Timestamp34;
+  userId?: Userid35;
 }
 /**
  * Time-decayed popularity, most popular first; the API answers `/products/trending` from it.
@@ -1388,13 +1414,13 @@ export interface InventoryAlert {
  */
 export interface TrendingUpdated {
   categories?: Categories1;
-  eventId?: Eventid32;
-  eventType?: Eventtype32;
+  eventId?: Eventid33;
+  eventType?: Eventtype33;
   products: Products;
-  schemaVersion?: Schemaversion32;
-  sessionId?: Sessionid35;
-  timestamp?: Timestamp34;
-  userId?: Userid35;
+  schemaVersion?: Schemaversion33;
+  sessionId?: Sessionid36;
+  timestamp?: Timestamp35;
+  userId?: Userid36;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1409,7 +1435,7 @@ export interface ScoredCategory {
  * via the `definition` "ScoredProduct".
  */
 export interface ScoredProduct {
-  productId: Productid22;
+  productId: Productid23;
   score: Score3;
 }
 /**
@@ -1420,12 +1446,12 @@ export interface ScoredProduct {
  */
 export interface AnalyticsUpdated {
   analytics: Analytics1;
-  eventId?: Eventid33;
-  eventType?: Eventtype33;
-  schemaVersion?: Schemaversion33;
-  sessionId?: Sessionid36;
-  timestamp?: Timestamp35;
-  userId?: Userid36;
+  eventId?: Eventid34;
+  eventType?: Eventtype34;
+  schemaVersion?: Schemaversion34;
+  sessionId?: Sessionid37;
+  timestamp?: Timestamp36;
+  userId?: Userid37;
 }
 export interface Analytics1 {
   [k: string]: unknown;

@@ -35,8 +35,9 @@ from pydantic import ValidationError
 
 from kartshoppe.application.locks import KeyedLocks
 from kartshoppe.application.projection import Projection
+from kartshoppe.domain import accounts, catalog, coupons, inventory, orders
 from kartshoppe.domain import cart as carts
-from kartshoppe.domain import catalog, coupons, inventory, orders
+from kartshoppe.domain.accounts import Account, AccountBook
 from kartshoppe.domain.checkout import (
     CheckoutDetails,
     Quote,
@@ -57,6 +58,7 @@ from kartshoppe.domain.state import ShopState
 from kartshoppe.eventlog.port import EventLog, LogUnavailableError, Record
 from kartshoppe.events import (
     Address,
+    BaseEvent,
     Coupon,
     CouponRedeemed,
     CouponReleased,
@@ -70,6 +72,7 @@ from kartshoppe.events import (
     PaymentDeclined,
     Product,
     RefundRecorded,
+    Role,
     StockReleased,
     StockReserved,
     decode_event,
@@ -243,7 +246,7 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    events: Sequence[Event] = ()
+    events: Sequence[BaseEvent] = ()
     value: Mapping[str, Any] = field(default_factory=dict)
     then: tuple[Step, ...] = ()
     """Steps to run next, before the ones the command already carried."""
@@ -258,7 +261,7 @@ class Effects:
     """What deciding one command produces; positions of `events` are added by the transport."""
 
     command: Command
-    events: Sequence[Event]
+    events: Sequence[BaseEvent]
     follow_ups: Sequence[Command]
     outcome: Outcome | None
 
@@ -288,11 +291,16 @@ class Decider:
     """Decides commands against the fold with the domain's rules: one place for each rule."""
 
     def __init__(
-        self, state: ShopState, book: ReservationBook, rules: ShopRules | None = None
+        self,
+        state: ShopState,
+        book: ReservationBook,
+        rules: ShopRules | None = None,
+        accounts: AccountBook | None = None,
     ) -> None:
         self.state = state
         self.book = book
         self.rules = rules or ShopRules()
+        self.accounts = accounts or AccountBook()
 
     def decide(self, command: Command) -> Decision:
         handler = HANDLERS.get(command.kind)
@@ -705,6 +713,12 @@ def _price(d: Decider, args: Mapping[str, Any]) -> Decision:
     return Decision(events, value={"productId": product.id})
 
 
+def _image(d: Decider, args: Mapping[str, Any]) -> Decision:
+    product = d.product(args["productId"])
+    events = catalog.decide_image_change(product, args.get("imageUrl"), Meta(now_ms()))
+    return Decision(events, value={"productId": product.id})
+
+
 def _restock(d: Decider, args: Mapping[str, Any]) -> Decision:
     product = d.product(args["productId"])
     level = d.level(product.id)
@@ -741,6 +755,29 @@ def _seed(d: Decider, args: Mapping[str, Any]) -> Decision:
     return Decision(events, value={"launched": len(missing)})
 
 
+def _account_register(d: Decider, args: Mapping[str, Any]) -> Decision:
+    wanted = Account(
+        args["userId"], args["email"], args["name"], Role(args["role"]), args["passwordHash"]
+    )
+    events = accounts.decide_register(d.accounts, wanted, _now())
+    return Decision(events, value={"userId": wanted.user_id})
+
+
+def _account_password(d: Decider, args: Mapping[str, Any]) -> Decision:
+    email = args["email"]
+    return Decision(
+        accounts.decide_change_password(d.accounts, email, args["passwordHash"], _now())
+    )
+
+
+def _account_role(d: Decider, args: Mapping[str, Any]) -> Decision:
+    return Decision(accounts.decide_set_role(d.accounts, args["email"], Role(args["role"]), _now()))
+
+
+def _now() -> Meta:
+    return Meta(now_ms())
+
+
 HANDLERS: Final[Mapping[str, Handler]] = {
     "cart.add": _cart_add,
     "cart.remove": _cart_remove,
@@ -759,10 +796,14 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     "settle": _settle,
     "product.launch": _launch,
     "product.price": _price,
+    "product.image": _image,
     "product.restock": _restock,
     "product.flash_sale": _flash_sale,
     "product.end_sale": _end_sale,
     "catalog.seed": _seed,
+    "account.register": _account_register,
+    "account.password": _account_password,
+    "account.role": _account_role,
 }
 
 
@@ -805,12 +846,12 @@ class LocalCommandBus(CommandBus):
         event_log: EventLog,
         projection: Projection,
         book: ReservationBook,
-        route: Callable[[Event], Any],
+        route: Callable[[BaseEvent], Any],
         rules: ShopRules | None = None,
     ) -> None:
         self._log = event_log
         self._projection = projection
-        self._decider = Decider(projection.state, book, rules)
+        self._decider = Decider(projection.state, book, rules, projection.accounts)
         self._route = route
         self._locks = KeyedLocks()
 

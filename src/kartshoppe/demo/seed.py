@@ -15,6 +15,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any, Final
 
+from kartshoppe.domain.catalog import generated_image_url
 from kartshoppe.events import Product
 
 SPECS_FILE: Final = "catalog.json"
@@ -169,7 +170,7 @@ def seed_products() -> list[Product]:
                 review_count=min(20_000, int(rng.lognormvariate(4.5, 1.2))),
                 tags=(*kind.tags, brand_tag),
                 featured=index in featured,
-                image_url=f"/images/products/{product_id}.svg",
+                image_url=generated_image_url(product_id),
             )
         )
     return products
