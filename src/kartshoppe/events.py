@@ -141,8 +141,11 @@ class Product(Model):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     description: Annotated[str, Field(max_length=4000)] = ""
     category: Annotated[str, Field(min_length=1, max_length=80)]
+    brand: Annotated[str, Field(max_length=80)] = ""
     price: Price
     original_price: Price
+    """The reference ("was") price by the rule in `domain/reference_price.py` when the event was
+    decided; the price itself when no reduction may be announced."""
     stock: Stock = 0
     rating: Annotated[float, Field(ge=0, le=5)] = 0.0
     review_count: Annotated[int, Field(ge=0)] = 0

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from processor_harness import Driver, Emitted, MakeDriver
-
 from kartshoppe.events import (
     AddToCart,
     AnalyticsUpdated,
@@ -23,6 +21,7 @@ from kartshoppe.events import (
 )
 from kartshoppe.processors.analytics import LiveAnalytics
 from kartshoppe.processors.model import GLOBAL_KEY
+from tests.processors.processor_harness import Driver, Emitted, MakeDriver
 
 T0 = 1_700_000_000_000
 MINUTE = 60_000

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from processor_harness import Emitted, MakeDriver
-
 from kartshoppe.events import (
     CheckoutFailed,
     InventoryAlert,
@@ -18,6 +16,7 @@ from kartshoppe.events import (
     Topic,
 )
 from kartshoppe.processors.inventory import InventoryLevels, ReservationExpiry
+from tests.processors.processor_harness import Emitted, MakeDriver
 
 T0 = 1_700_000_000_000
 TTL = 60_000

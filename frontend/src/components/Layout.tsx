@@ -6,6 +6,8 @@ import { CartDrawer } from "./CartDrawer";
 import { ConnectionIndicator } from "./ConnectionIndicator";
 import { Footer } from "./Footer";
 import { useFocusHeadingOnNavigate } from "./page";
+import { SearchBox } from "./SearchBox";
+import { useScrollMemory } from "../state/useScrollMemory";
 import { AccountMenu } from "./SignIn";
 
 const SHOP_LINKS = [
@@ -33,6 +35,7 @@ export function Layout() {
   const dismissReminder = () => stores.reminder.set(null);
   const location = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
+  useScrollMemory();
   // the menu closes on every navigation (adjusted while rendering, not in an effect)
   const [menuPath, setMenuPath] = useState(location.pathname);
   if (menuPath !== location.pathname) {
@@ -71,6 +74,7 @@ export function Layout() {
               </NavLink>
             ))}
           </nav>
+          <SearchBox />
           <div className="ml-auto flex items-center gap-3">
             <ConnectionIndicator status={status} />
             <AccountMenu />

@@ -10,9 +10,9 @@ export function Skeleton({ className = "" }: { className?: string }) {
 }
 
 /** The status region every skeleton is wrapped in: `label` is what a screen reader hears. */
-export function SkeletonRegion({ label, children, className = "" }: { label: string; children: ReactNode; className?: string }) {
+export function SkeletonRegion({ label, children, className = "", testId }: { label: string; children: ReactNode; className?: string; testId?: string }) {
   return (
-    <div role="status" aria-live="polite" aria-busy="true" data-skeleton className={className}>
+    <div role="status" aria-live="polite" aria-busy="true" data-skeleton className={className} data-testid={testId}>
       <span className="sr-only">{label}</span>
       {children}
     </div>
@@ -39,9 +39,9 @@ export function ProductCardSkeleton() {
 }
 
 /** A grid of card placeholders laid out like `ProductGrid`. */
-export function ProductGridSkeleton({ count = 8, label = "Loading products…" }: { count?: number; label?: string }) {
+export function ProductGridSkeleton({ count = 8, label = "Loading products…", testId }: { count?: number; label?: string; testId?: string }) {
   return (
-    <SkeletonRegion label={label} className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-4">
+    <SkeletonRegion label={label} className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-4" testId={testId}>
       {Array.from({ length: count }, (_, i) => <ProductCardSkeleton key={i} />)}
     </SkeletonRegion>
   );

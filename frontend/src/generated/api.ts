@@ -186,6 +186,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ecommerce/auth/accounts/{email}/role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Role
+         * @description An operator makes someone an operator or a shopper (effective with their next token).
+         */
+        put: operations["set_role_api_ecommerce_auth_accounts__email__role_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ecommerce/auth/login": {
         parameters: {
             query?: never;
@@ -214,6 +234,26 @@ export interface paths {
         get: operations["me_api_ecommerce_auth_me_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ecommerce/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change Password
+         * @description Every instance accepts the new password, and only it, once this answers.
+         */
+        post: operations["change_password_api_ecommerce_auth_password_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -532,6 +572,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ecommerce/products/suggest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Suggest Products */
+        get: operations["suggest_products_api_ecommerce_products_suggest_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ecommerce/products/trending": {
         parameters: {
             query?: never;
@@ -783,6 +840,16 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccountOut */
+        AccountOut: {
+            /** Email */
+            email: string;
+            /** Name */
+            name: string;
+            role: components["schemas"]["Role"];
+            /** Userid */
+            userId: string;
+        };
         /**
          * Address
          * @description A shipping address; `region` is the state or province where the country needs one.
@@ -1046,6 +1113,31 @@ export interface components {
             /** Message */
             message: string;
         };
+        /**
+         * Facets
+         * @description Counts for narrowing a search; each facet counts under every other filter chosen.
+         */
+        Facets: {
+            /** Brand */
+            brand: components["schemas"]["FacetValue"][];
+            /** Category */
+            category: components["schemas"]["FacetValue"][];
+            /** Instock */
+            inStock: number;
+            /** Onsale */
+            onSale: number;
+            /** Price */
+            price: components["schemas"]["PriceBucket"][];
+            /** Rating */
+            rating: components["schemas"]["RatingStep"][];
+        };
+        /** FacetValue */
+        FacetValue: {
+            /** Count */
+            count: number;
+            /** Value */
+            value: string;
+        };
         /** FieldError */
         FieldError: {
             /** Field */
@@ -1111,6 +1203,11 @@ export interface components {
         };
         /** LaunchBody */
         LaunchBody: {
+            /**
+             * Brand
+             * @default
+             */
+            brand?: string;
             /** Category */
             category: string;
             /**
@@ -1266,6 +1363,13 @@ export interface components {
             /** Userid */
             userId?: string | null;
         };
+        /** PasswordBody */
+        PasswordBody: {
+            /** Currentpassword */
+            currentPassword: string;
+            /** Newpassword */
+            newPassword: string;
+        };
         /**
          * PayBody
          * @description `amount` is the total the shopper agreed to pay; refused if it is not the order's.
@@ -1298,6 +1402,18 @@ export interface components {
             /** Price */
             price: number | string;
         };
+        /**
+         * PriceBucket
+         * @description Products priced from `min` (inclusive) to `max` (exclusive; none for the top bucket).
+         */
+        PriceBucket: {
+            /** Count */
+            count: number;
+            /** Max */
+            max: number | null;
+            /** Min */
+            min: number;
+        };
         /** ProductAt */
         ProductAt: {
             /** Committime */
@@ -1313,6 +1429,8 @@ export interface components {
         ProductOut: {
             /** Available */
             available: number;
+            /** Brand */
+            brand: string;
             /** Category */
             category: string;
             /** Description */
@@ -1336,6 +1454,8 @@ export interface components {
             price: number;
             /** Rating */
             rating: number;
+            /** Reductionpercent */
+            reductionPercent?: number | null;
             /** Reviewcount */
             reviewCount: number;
             /** Soldout */
@@ -1349,6 +1469,7 @@ export interface components {
         };
         /** ProductPage */
         ProductPage: {
+            facets: components["schemas"]["Facets"];
             /** Items */
             items: components["schemas"]["ProductOut"][];
             /** Page */
@@ -1391,6 +1512,16 @@ export interface components {
             tax: number;
             /** Total */
             total: number;
+        };
+        /**
+         * RatingStep
+         * @description Products rated `min` or better.
+         */
+        RatingStep: {
+            /** Count */
+            count: number;
+            /** Min */
+            min: number;
         };
         /** RecommendationOut */
         RecommendationOut: {
@@ -1466,6 +1597,10 @@ export interface components {
          * @enum {string}
          */
         Role: "shopper" | "operator";
+        /** RoleBody */
+        RoleBody: {
+            role: components["schemas"]["Role"];
+        };
         /** SnapshotOut */
         SnapshotOut: {
             /** Commitkind */
@@ -1493,6 +1628,26 @@ export interface components {
             status: components["schemas"]["OrderStatus"];
             /** Timestamp */
             timestamp: number;
+        };
+        /** Suggestion */
+        Suggestion: {
+            /** Brand */
+            brand: string;
+            /** Category */
+            category: string;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Price */
+            price: number;
+        };
+        /** Suggestions */
+        Suggestions: {
+            /** Query */
+            query: string;
+            /** Suggestions */
+            suggestions: components["schemas"]["Suggestion"][];
         };
         /** TokenOut */
         TokenOut: {
@@ -2895,6 +3050,113 @@ export interface operations {
             };
         };
     };
+    set_role_api_ecommerce_auth_accounts__email__role_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                email: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     login_api_ecommerce_auth_login_post: {
         parameters: {
             query?: never;
@@ -3074,6 +3336,109 @@ export interface operations {
             };
             /** @description error */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    change_password_api_ecommerce_auth_password_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4688,9 +5053,17 @@ export interface operations {
     list_products_api_ecommerce_products_get: {
         parameters: {
             query?: {
+                brand?: string | null;
                 category?: string | null;
+                inStock?: boolean | null;
                 /** @description alias of pageSize */
                 limit?: number | null;
+                /** @description exclusive */
+                maxPrice?: number | string | null;
+                /** @description inclusive */
+                minPrice?: number | string | null;
+                minRating?: number | null;
+                onSale?: boolean | null;
                 page?: number;
                 pageSize?: number | null;
                 q?: string | null;
@@ -4787,6 +5160,83 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProductOut"][];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    suggest_products_api_ecommerce_products_suggest_get: {
+        parameters: {
+            query: {
+                limit?: number;
+                q: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Suggestions"];
                 };
             };
             /** @description Bad Request */

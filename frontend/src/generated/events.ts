@@ -284,6 +284,7 @@ export type Timestamp24 = number;
 export type Userid24 = string | null;
 export type Eventid25 = string;
 export type Eventtype25 = "PRODUCT_LAUNCHED";
+export type Brand = string;
 export type Category = string;
 export type Description = string;
 export type Featured = boolean;
@@ -737,6 +738,7 @@ export interface ProductLaunched {
  * A catalog entry as materialised from `product_updates` (the seed's `products-cache`).
  */
 export interface Product {
+  brand?: Brand;
   category: Category;
   description?: Description;
   featured?: Featured;

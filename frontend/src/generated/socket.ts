@@ -44,6 +44,7 @@ export type Userid1 = string | null;
 export type Type7 = "CART_UPDATED";
 export type Change = string;
 export type Available = number;
+export type Brand = string;
 export type Category = string;
 export type Description = string;
 export type Featured = boolean;
@@ -59,6 +60,7 @@ export type Name1 = string;
 export type Originalprice = number;
 export type Price = number;
 export type Rating = number;
+export type Reductionpercent = number | null;
 export type Reviewcount = number;
 export type Soldout = boolean;
 export type Stock = number;
@@ -421,6 +423,7 @@ export type Timestamp27 = number;
 export type Userid28 = string | null;
 export type Eventid26 = string;
 export type Eventtype26 = "PRODUCT_LAUNCHED";
+export type Brand1 = string;
 export type Category2 = string;
 export type Description1 = string;
 export type Featured1 = boolean;
@@ -637,6 +640,7 @@ export interface ProductUpdated {
  */
 export interface ProductOut {
   available: Available;
+  brand: Brand;
   category: Category;
   description: Description;
   featured: Featured;
@@ -649,6 +653,7 @@ export interface ProductOut {
   originalPrice: Originalprice;
   price: Price;
   rating: Rating;
+  reductionPercent?: Reductionpercent;
   reviewCount: Reviewcount;
   soldOut: Soldout;
   stock: Stock;
@@ -1300,6 +1305,7 @@ export interface ProductLaunched {
  * via the `definition` "Product".
  */
 export interface Product {
+  brand?: Brand1;
   category: Category2;
   description?: Description1;
   featured?: Featured1;

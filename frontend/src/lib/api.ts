@@ -16,6 +16,7 @@ import type {
   Product,
   ProductPage,
   Recommendation,
+  Suggestions,
   TrackingEvent,
 } from "./types";
 
@@ -107,6 +108,12 @@ export interface ProductQuery {
   sort?: string;
   page?: number;
   pageSize?: number;
+  brand?: string;
+  minPrice?: string;
+  maxPrice?: string;
+  minRating?: string;
+  inStock?: string;
+  onSale?: string;
 }
 
 export const api = {
@@ -114,6 +121,7 @@ export const api = {
   featured: (limit = 8) => request<Product[]>("GET", `/products/featured${query({ limit })}`),
   trending: (limit = 8) => request<Product[]>("GET", `/products/trending${query({ limit })}`),
   categories: () => request<Category[]>("GET", "/categories"),
+  suggest: (q: string, limit = 6) => request<Suggestions>("GET", `/products/suggest${query({ q, limit })}`),
   product: (id: string) => request<Product>("GET", `/product/${enc(id)}`),
 
   cart: (sessionId: string, userId: string | null) =>

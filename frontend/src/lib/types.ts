@@ -25,6 +25,8 @@ export type OrderStatus = Order["status"];
 export type Analytics = Schemas["Analytics"];
 export type Category = Schemas["CategoryOut"];
 export type ProductPage = Schemas["ProductPage"];
+export type Facets = Schemas["Facets"];
+export type Suggestions = Schemas["Suggestions"];
 export type LaunchProduct = Schemas["LaunchBody"];
 /** A signed-in user: the answer of POST /auth/login or /auth/register. */
 export type AuthSession = Schemas["TokenOut"];

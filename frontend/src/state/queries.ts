@@ -2,7 +2,7 @@
  * Server state through TanStack Query: the client's defaults, and one key and loader per REST read,
  * so pages that show the same data share one cache entry and one request.
  */
-import { QueryClient, keepPreviousData, queryOptions } from "@tanstack/react-query";
+import { QueryClient, queryOptions } from "@tanstack/react-query";
 import { api, type StoreKey } from "../lib/api";
 import { historyEvents, snapshotList } from "../lib/store";
 import type { Product } from "../lib/types";
@@ -41,9 +41,11 @@ export const productSearchQuery = (search: ProductSearch) =>
   queryOptions({
     queryKey: ["products", search],
     queryFn: () => api.products(search),
-    // the previous page stays on screen while the next one loads
-    placeholderData: keepPreviousData,
+    // no placeholder: results of the previous filter must never show under a new one
   });
+
+export const suggestQuery = (q: string) =>
+  queryOptions({ queryKey: ["suggest", q], queryFn: () => api.suggest(q), staleTime: 30_000 });
 
 export const featuredQuery = (limit: number) =>
   queryOptions({ queryKey: ["products", "featured", limit], queryFn: () => api.featured(limit) });

@@ -21,6 +21,7 @@ from kartshoppe.domain.inventory import LOW_STOCK_THRESHOLD, StockLevel
 from kartshoppe.domain.money import line_total
 from kartshoppe.domain.orders import Order
 from kartshoppe.domain.pricing import PricedLine, price_lines, subtotal
+from kartshoppe.domain.reference_price import History, reduction_percent, was_price
 from kartshoppe.events import (
     MAX_QUANTITY,
     Address,
@@ -140,8 +141,10 @@ class LaunchBody(Request):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     description: Annotated[str, Field(max_length=4000)] = ""
     category: Annotated[str, Field(min_length=1, max_length=80)]
+    brand: Annotated[str, Field(max_length=80)] = ""
     price: PositivePrice
     original_price: Price | None = None
+    """Not a "was" price: a new product has no earlier price, so a launch announces none."""
     stock: Stock = 0
     rating: Annotated[float, Field(ge=0, le=5)] = 0.0
     tags: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=20)] = []
@@ -163,8 +166,13 @@ class ProductOut(Out):
     name: str
     description: str
     category: str
+    brand: str
     price: float
     original_price: float
+    """The "was" price by the 30-day rule (`domain/reference_price.py`) when a reduction may be
+    announced, else the price itself: struck through exactly when it is above `price`."""
+    reduction_percent: int | None = None
+    """The whole-percent reduction from `originalPrice` to `price`, for a "-20 %" badge."""
     stock: int
     rating: float
     review_count: int
@@ -180,17 +188,24 @@ class ProductOut(Out):
     """Only in the trending list."""
 
     @classmethod
-    def of(cls, product: Product, level: StockLevel | None, at_ms: int) -> ProductOut:
-        """The product as of `at_ms`: the sale price while its flash sale runs."""
+    def of(
+        cls, product: Product, level: StockLevel | None, at_ms: int, history: History = ()
+    ) -> ProductOut:
+        """The product as of `at_ms`: the sale price while its flash sale runs, and the "was"
+        price its price `history` allows."""
         available = level.available if level else product.stock
+        price = effective_price(product, at_ms)
+        was = was_price(history, at_ms)
         return cls(
             id=product.id,
             name=product.name,
             description=product.description,
             category=product.category,
-            price=json_number(effective_price(product, at_ms)),
+            brand=product.brand,
+            price=json_number(price),
             list_price=json_number(product.price),
-            original_price=json_number(product.original_price),
+            original_price=json_number(price if was is None else was),
+            reduction_percent=None if was is None else reduction_percent(price, was),
             stock=level.stock if level else product.stock,
             available=available,
             low_stock=0 < available <= LOW_STOCK_THRESHOLD,
@@ -211,11 +226,57 @@ class ProductOut(Out):
         )
 
 
+class FacetValue(Model):
+    value: str
+    count: int
+
+
+class PriceBucket(Model):
+    """Products priced from `min` (inclusive) to `max` (exclusive; none for the top bucket)."""
+
+    min: float
+    max: float | None
+    count: int
+
+
+class RatingStep(Model):
+    """Products rated `min` or better."""
+
+    min: float
+    count: int
+
+
+class Facets(Model):
+    """Counts for narrowing a search; each facet counts under every other filter chosen."""
+
+    category: list[FacetValue]
+    brand: list[FacetValue]
+    price: list[PriceBucket]
+    rating: list[RatingStep]
+    in_stock: int
+    on_sale: int
+    """Products with a reduction announced by the "was" rule or a flash sale running."""
+
+
 class ProductPage(Model):
     items: list[ProductOut]
     total: int
     page: int
     page_size: int
+    facets: Facets
+
+
+class Suggestion(Model):
+    id: str
+    name: str
+    brand: str
+    category: str
+    price: float
+
+
+class Suggestions(Model):
+    query: str
+    suggestions: list[Suggestion]
 
 
 class CategoryOut(Model):

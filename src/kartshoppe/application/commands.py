@@ -709,7 +709,8 @@ def _launch(d: Decider, args: Mapping[str, Any]) -> Decision:
 
 def _price(d: Decider, args: Mapping[str, Any]) -> Decision:
     product = d.product(args["productId"])
-    events = catalog.decide_price_change(product, Decimal(args["price"]), Meta(now_ms()))
+    history = d.state.price_history.get(product.id, ())
+    events = catalog.decide_price_change(product, Decimal(args["price"]), Meta(now_ms()), history)
     return Decision(events, value={"productId": product.id})
 
 

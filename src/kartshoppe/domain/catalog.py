@@ -11,6 +11,7 @@ from decimal import Decimal
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.meta import Meta
 from kartshoppe.domain.money import HUNDRED, apply_rate, percent
+from kartshoppe.domain.reference_price import History, recorded, was_price
 from kartshoppe.events import (
     CATALOG_EVENTS,
     Event,
@@ -42,25 +43,29 @@ def effective_price(product: Product, at_ms: int) -> Decimal:
 def decide_launch(existing: Product | None, product: Product, meta: Meta) -> list[Event]:
     if existing is not None:
         raise DomainError("product_exists", f"product '{product.id}' already exists", "id")
-    if product.original_price < product.price:
+    if product.original_price != product.price:
+        # a new product has no earlier price, so no reduction can be announced
         product = product.model_copy(update={"original_price": product.price})
     return [ProductLaunched(product_id=product.id, product=product, **meta.fields())]
 
 
-def decide_price_change(product: Product, new_price: Decimal, meta: Meta) -> list[Event]:
+def decide_price_change(
+    product: Product, new_price: Decimal, meta: Meta, history: History = ()
+) -> list[Event]:
+    """A new list price; `history` is the product's price history before it (the "was" rule)."""
     price = to_cents(new_price)
     if price <= 0:
         raise DomainError("invalid_price", "a price must be greater than zero", "price")
     if price == product.price:
         return []
-    updated = product.model_copy(
-        update={"price": price, "original_price": max(product.original_price, price)}
-    )
+    updated = product.model_copy(update={"price": price})
     if updated.flash_sale is not None:
         sale = updated.flash_sale
         updated = updated.model_copy(
             update={"flash_sale": _sale(price, sale.discount_percent, sale.starts_at, sale.ends_at)}
         )
+    was = was_price(recorded(history, updated, meta.timestamp), meta.timestamp)
+    updated = updated.model_copy(update={"original_price": price if was is None else was})
     return [
         PriceChanged(
             product_id=product.id,

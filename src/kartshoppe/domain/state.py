@@ -14,6 +14,7 @@ from kartshoppe.domain.catalog import evolve_product
 from kartshoppe.domain.coupons import CouponState, evolve_coupon
 from kartshoppe.domain.inventory import StockLevel, evolve_stock
 from kartshoppe.domain.orders import Order, evolve_order
+from kartshoppe.domain.reference_price import History, recorded
 from kartshoppe.events import (
     CART_EVENTS,
     CATALOG_EVENTS,
@@ -40,6 +41,8 @@ class ShopState:
     order_by_key: dict[str, str] = field(default_factory=dict)
     orders_by_owner: dict[str, list[str]] = field(default_factory=dict)
     coupons: dict[str, CouponState] = field(default_factory=dict)
+    price_history: dict[str, History] = field(default_factory=dict)
+    """Per product, the prices applied lately: what the "was" price rule reads."""
 
     def apply(self, event: Event) -> None:
         if isinstance(event, CART_EVENTS):
@@ -77,6 +80,8 @@ class ShopState:
         product = evolve_product(self.products.get(event.product_id), event)
         if product is not None:
             self.products[event.product_id] = product
+            history = self.price_history.get(event.product_id, ())
+            self.price_history[event.product_id] = recorded(history, product, event.timestamp)
         level = evolve_stock(self.stock.get(event.product_id), event)
         if level is not None:
             self.stock[event.product_id] = level

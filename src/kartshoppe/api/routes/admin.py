@@ -45,6 +45,7 @@ async def launch_product(p: Live, body: LaunchBody) -> Response:
         name=body.name,
         description=body.description,
         category=body.category,
+        brand=body.brand,
         price=body.price,
         original_price=max(body.original_price or body.price, body.price),
         stock=body.stock,
