@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 const APP_TEST_MS = 30_000;
 import { ApiError, api, errorMessage } from "../lib/api";
 import { tabbableWithin, trapTab } from "../lib/focus";
-import { cart, FakeSocket, product, stubFetch } from "../test/fakes";
+import { cart, facets, FakeSocket, product, stubFetch } from "../test/fakes";
 import { renderApp } from "../test/render";
 import { Dialog } from "./Dialog";
 import { pageTitle, SHOP_NAME, usePageTitle } from "./page";
@@ -18,7 +18,7 @@ const shop = {
   "GET /api/ecommerce/products/featured": [product()],
   "GET /api/ecommerce/products/trending": [],
   "GET /api/ecommerce/categories": [{ name: "Shoes", count: 1 }],
-  "GET /api/ecommerce/products": { items: [product()], total: 1, page: 1, pageSize: 12 },
+  "GET /api/ecommerce/products": { items: [product()], total: 1, page: 1, pageSize: 12, facets: facets() },
 };
 
 beforeEach(() => {
