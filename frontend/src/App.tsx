@@ -2,6 +2,9 @@
 import { BrowserRouter, Route, Routes } from "react-router-dom";
 import { Layout } from "./components/Layout";
 import { OperatorGate } from "./components/OperatorGate";
+import { AccountPage } from "./pages/AccountPage";
+import { InventoryPage } from "./pages/InventoryPage";
+import { ProductsAdminPage } from "./pages/ProductsAdminPage";
 import { AdminPage } from "./pages/AdminPage";
 import { CatalogPage } from "./pages/CatalogPage";
 import { CheckoutPage } from "./pages/CheckoutPage";
@@ -34,6 +37,9 @@ export function AppRoutes() {
         <Route path="shipping" element={<ShippingPage />} />
         <Route path="returns" element={<ReturnsPage />} />
         <Route path="contact" element={<ContactPage />} />
+        <Route path="ops/products" element={<OperatorGate title="Products"><ProductsAdminPage /></OperatorGate>} />
+        <Route path="ops/inventory" element={<OperatorGate title="Inventory"><InventoryPage /></OperatorGate>} />
+        <Route path="account" element={<AccountPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

@@ -1,7 +1,7 @@
 /** The page frame: header with navigation, connection indicator, sign-in and cart button; page-view tracking. */
 import { useEffect, useState } from "react";
 import { NavLink, Outlet, useLocation } from "react-router-dom";
-import { useCart, useConnectionStatus, useReminder, useShop } from "../state/shop";
+import { useCart, useConnectionStatus, useIdentity, useReminder, useShop } from "../state/shop";
 import { CartDrawer } from "./CartDrawer";
 import { ConnectionIndicator } from "./ConnectionIndicator";
 import { Footer } from "./Footer";
@@ -19,6 +19,8 @@ const OPS_LINKS = [
   { to: "/ops/dashboard", label: "Dashboard" },
   { to: "/ops/admin", label: "Admin" },
   { to: "/ops/events", label: "Events" },
+  { to: "/ops/products", label: "Products" },
+  { to: "/ops/inventory", label: "Inventory" },
 ];
 
 function navClass({ isActive }: { isActive: boolean }): string {
@@ -29,6 +31,7 @@ export function Layout() {
   const stores = useShop();
   const { track } = stores;
   const status = useConnectionStatus();
+  const { isOperator } = useIdentity();
   const { data: cart } = useCart();
   const reminder = useReminder();
   const setCartOpen = (open: boolean) => stores.cartOpen.set(open);
@@ -49,7 +52,8 @@ export function Layout() {
     track({ eventType: "PAGE_VIEW", page: location.pathname.slice(0, 300) });
   }, [location.pathname, track]);
 
-  const links = [...SHOP_LINKS, ...OPS_LINKS];
+  // operator pages are linked for operators only (the server refuses their data to anyone else)
+  const links = [...SHOP_LINKS, ...(isOperator ? OPS_LINKS : [])];
   return (
     <div className="flex min-h-screen flex-col">
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2">

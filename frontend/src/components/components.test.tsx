@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { cart, FakeSocket, product, stubFetch } from "../test/fakes";
 import { renderApp } from "../test/render";
-import { BarList, LineChart } from "./Charts";
+import { BarList, TimeChart } from "./Charts";
 import { ConnectionIndicator } from "./ConnectionIndicator";
 import { PriceTag } from "./Price";
 import { Rating } from "./Rating";
@@ -70,9 +70,9 @@ describe("Rating", () => {
 });
 
 describe("charts", () => {
-  it("describe their data in text for screen readers", () => {
-    render(<LineChart values={[1, 5, 3]} label="Events per second" />);
-    expect(screen.getByRole("img")).toHaveAccessibleName("Events per second: latest 3, peak 5");
+  it("describe their data in text for screen readers, with the unit", () => {
+    render(<TimeChart points={[{ t: 0, v: 1 }, { t: 1000, v: 5 }, { t: 2000, v: 3 }]} title="Events per second" unit="events per second" />);
+    expect(screen.getByRole("img").getAttribute("aria-label")).toMatch(/^Events per second, events per second: 3 intervals from .* total 9, peak 5$/);
   });
 
   it("list every bar with its value", () => {

@@ -31,6 +31,8 @@ export type KartShoppeEvent =
   | ProductImageChanged
   | FlashSaleStarted
   | FlashSaleEnded
+  | ProductEdited
+  | ProductRetired
   | Recommendation
   | ReservationExpired
   | InventoryAlert
@@ -298,6 +300,7 @@ export type Name3 = string;
 export type Originalprice = number;
 export type Price1 = number;
 export type Rating = number;
+export type Retiredat = number | null;
 export type Reviewcount = number;
 export type Stock1 = number;
 export type Tags = string[];
@@ -337,50 +340,69 @@ export type Schemaversion29 = 1;
 export type Sessionid29 = string | null;
 export type Timestamp29 = number;
 export type Userid29 = string | null;
-export type Confidence = number;
 export type Eventid30 = string;
-export type Eventtype30 = "RECOMMENDATION";
-export type Kind = "PERSONAL" | "BOUGHT_TOGETHER" | "NEXT_BEST_OFFER" | "TRENDING";
-export type Productids1 = string[];
-export type Reason3 = string;
+export type Eventtype30 = "PRODUCT_EDITED";
+export type Fields = string[];
+export type Productid15 = string;
 export type Schemaversion30 = 1;
 export type Sessionid30 = string | null;
 export type Timestamp30 = number;
 export type Userid30 = string | null;
 export type Eventid31 = string;
-export type Eventtype31 = "RESERVATION_EXPIRED";
-export type Orderid11 = string;
+export type Eventtype31 = "PRODUCT_RETIRED";
+export type Productid16 = string;
 export type Schemaversion31 = 1;
 export type Sessionid31 = string | null;
 export type Timestamp31 = number;
 export type Userid31 = string | null;
-export type Available1 = number;
+export type Confidence = number;
 export type Eventid32 = string;
-export type Eventtype32 = "INVENTORY_ALERT";
-export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK";
-export type Productid15 = string;
+export type Eventtype32 = "RECOMMENDATION";
+export type Kind = "PERSONAL" | "BOUGHT_TOGETHER" | "NEXT_BEST_OFFER" | "TRENDING";
+export type Productids1 = string[];
+export type Reason3 = string;
 export type Schemaversion32 = 1;
 export type Sessionid32 = string | null;
 export type Timestamp32 = number;
 export type Userid32 = string | null;
-export type Category1 = string;
-export type Score = number;
-export type Categories1 = ScoredCategory[];
 export type Eventid33 = string;
-export type Eventtype33 = "TRENDING_UPDATED";
-export type Productid16 = string;
-export type Score1 = number;
-export type Products = ScoredProduct[];
+export type Eventtype33 = "RESERVATION_EXPIRED";
+export type Orderid11 = string;
 export type Schemaversion33 = 1;
 export type Sessionid33 = string | null;
 export type Timestamp33 = number;
 export type Userid33 = string | null;
+export type Available1 = number;
 export type Eventid34 = string;
-export type Eventtype34 = "ANALYTICS_UPDATED";
+export type Eventtype34 = "INVENTORY_ALERT";
+export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK" | "STOCK_UNCHANGED" | "PRICE_DROP";
+export type Name4 = string | null;
+export type Newprice1 = number | null;
+export type Oldprice1 = number | null;
+export type Productid17 = string;
 export type Schemaversion34 = 1;
 export type Sessionid34 = string | null;
 export type Timestamp34 = number;
+export type Unchangedsince = number | null;
 export type Userid34 = string | null;
+export type Category1 = string;
+export type Score = number;
+export type Categories1 = ScoredCategory[];
+export type Eventid35 = string;
+export type Eventtype35 = "TRENDING_UPDATED";
+export type Productid18 = string;
+export type Score1 = number;
+export type Products = ScoredProduct[];
+export type Schemaversion35 = 1;
+export type Sessionid35 = string | null;
+export type Timestamp35 = number;
+export type Userid35 = string | null;
+export type Eventid36 = string;
+export type Eventtype36 = "ANALYTICS_UPDATED";
+export type Schemaversion36 = 1;
+export type Sessionid36 = string | null;
+export type Timestamp36 = number;
+export type Userid36 = string | null;
 
 export interface PageView {
   eventId?: Eventid;
@@ -749,6 +771,7 @@ export interface Product {
   originalPrice: Originalprice;
   price: Price1;
   rating?: Rating;
+  retiredAt?: Retiredat;
   reviewCount?: Reviewcount;
   stock?: Stock1;
   tags?: Tags;
@@ -807,62 +830,93 @@ export interface FlashSaleEnded {
   userId?: Userid29;
 }
 /**
- * Products suggested to a shopper. `confidence` is in [0, 1] (see docs/ARCHITECTURE.md).
+ * The operator changed a product's details; `fields` names what changed.
  */
-export interface Recommendation {
-  confidence: Confidence;
+export interface ProductEdited {
   eventId?: Eventid30;
   eventType?: Eventtype30;
-  kind?: Kind;
-  productIds: Productids1;
-  reason: Reason3;
+  fields: Fields;
+  product: Product;
+  productId: Productid15;
   schemaVersion?: Schemaversion30;
   sessionId?: Sessionid30;
   timestamp?: Timestamp30;
   userId?: Userid30;
 }
 /**
- * A checkout's reservation outlived its time to pay; the shop cancels the order.
+ * The operator took a product out of the catalog; it can no longer be bought.
  */
-export interface ReservationExpired {
+export interface ProductRetired {
   eventId?: Eventid31;
   eventType?: Eventtype31;
-  orderId: Orderid11;
+  product: Product;
+  productId: Productid16;
   schemaVersion?: Schemaversion31;
   sessionId?: Sessionid31;
   timestamp?: Timestamp31;
   userId?: Userid31;
 }
-export interface InventoryAlert {
-  available: Available1;
+/**
+ * Products suggested to a shopper. `confidence` is in [0, 1] (see docs/ARCHITECTURE.md).
+ */
+export interface Recommendation {
+  confidence: Confidence;
   eventId?: Eventid32;
   eventType?: Eventtype32;
-  level: Level;
-  productId: Productid15;
+  kind?: Kind;
+  productIds: Productids1;
+  reason: Reason3;
   schemaVersion?: Schemaversion32;
   sessionId?: Sessionid32;
   timestamp?: Timestamp32;
   userId?: Userid32;
 }
 /**
- * Time-decayed popularity, most popular first; the API answers `/products/trending` from it.
+ * A checkout's reservation outlived its time to pay; the shop cancels the order.
  */
-export interface TrendingUpdated {
-  categories?: Categories1;
+export interface ReservationExpired {
   eventId?: Eventid33;
   eventType?: Eventtype33;
-  products: Products;
+  orderId: Orderid11;
   schemaVersion?: Schemaversion33;
   sessionId?: Sessionid33;
   timestamp?: Timestamp33;
   userId?: Userid33;
+}
+export interface InventoryAlert {
+  available: Available1;
+  eventId?: Eventid34;
+  eventType?: Eventtype34;
+  level: Level;
+  name?: Name4;
+  newPrice?: Newprice1;
+  oldPrice?: Oldprice1;
+  productId: Productid17;
+  schemaVersion?: Schemaversion34;
+  sessionId?: Sessionid34;
+  timestamp?: Timestamp34;
+  unchangedSince?: Unchangedsince;
+  userId?: Userid34;
+}
+/**
+ * Time-decayed popularity, most popular first; the API answers `/products/trending` from it.
+ */
+export interface TrendingUpdated {
+  categories?: Categories1;
+  eventId?: Eventid35;
+  eventType?: Eventtype35;
+  products: Products;
+  schemaVersion?: Schemaversion35;
+  sessionId?: Sessionid35;
+  timestamp?: Timestamp35;
+  userId?: Userid35;
 }
 export interface ScoredCategory {
   category: Category1;
   score: Score;
 }
 export interface ScoredProduct {
-  productId: Productid16;
+  productId: Productid18;
   score: Score1;
 }
 /**
@@ -870,12 +924,12 @@ export interface ScoredProduct {
  */
 export interface AnalyticsUpdated {
   analytics: Analytics;
-  eventId?: Eventid34;
-  eventType?: Eventtype34;
-  schemaVersion?: Schemaversion34;
-  sessionId?: Sessionid34;
-  timestamp?: Timestamp34;
-  userId?: Userid34;
+  eventId?: Eventid36;
+  eventType?: Eventtype36;
+  schemaVersion?: Schemaversion36;
+  sessionId?: Sessionid36;
+  timestamp?: Timestamp36;
+  userId?: Userid36;
 }
 export interface Analytics {
   [k: string]: unknown;

@@ -12,13 +12,15 @@ export type Productid2 = string;
 export type Quantity1 = number;
 export type Type3 = "UPDATE_QUANTITY";
 export type Type4 = "TRACK";
-export type Channel = "analytics" | "events";
+export type Channel = "analytics" | "events" | "inventory";
 export type Type5 = "SUBSCRIBE" | "UNSUBSCRIBE";
 export type Server =
   | Connected
   | CartUpdated
   | ProductUpdated
   | InventoryUpdated
+  | ProductRetiredPushed
+  | InventoryAlertPushed
   | OrderUpdated
   | RecommendationPushed
   | AnalyticsPushed
@@ -74,11 +76,27 @@ export type Reserved = number;
 export type Soldout1 = boolean;
 export type Stock1 = number;
 export type Type9 = "INVENTORY_UPDATED";
+export type Productid5 = string;
+export type Type10 = "PRODUCT_RETIRED";
+export type Available2 = number;
+export type Eventid = string;
+export type Eventtype = "INVENTORY_ALERT";
+export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK" | "STOCK_UNCHANGED" | "PRICE_DROP";
+export type Name2 = string | null;
+export type Newprice = number | null;
+export type Oldprice = number | null;
+export type Productid6 = string;
+export type Schemaversion = 1;
+export type Sessionid2 = string | null;
+export type Timestamp = number;
+export type Unchangedsince = number | null;
+export type Userid2 = string | null;
+export type Type11 = "INVENTORY_ALERT";
 export type City = string;
 export type Country = string;
 export type Line1 = string;
 export type Line2 = string;
-export type Name2 = string;
+export type Name3 = string;
 export type Postalcode = string;
 export type Region = string;
 export type Couponcode = string | null;
@@ -94,12 +112,12 @@ export type Email = string | null;
  * via the `definition` "OrderStatus".
  */
 export type OrderStatus = "PLACED" | "PAID" | "SHIPPED" | "DELIVERED" | "CANCELLED";
-export type Timestamp = number;
+export type Timestamp1 = number;
 export type History = StatusChange[];
 export type Idempotencykey = string;
 export type Linetotal1 = number;
-export type Name3 = string;
-export type Productid5 = string;
+export type Name4 = string;
+export type Productid7 = string;
 export type Quantity3 = number;
 export type Unitprice1 = number;
 export type Lines1 = OrderLineOut[];
@@ -108,30 +126,31 @@ export type Amount = number;
 export type Cardlast4 = string;
 export type Kind = "CAPTURED" | "DECLINED" | "REFUNDED";
 export type Reason = string;
-export type Timestamp1 = number;
+export type Timestamp2 = number;
 export type Transactionid = string;
 export type Payments = PaymentOut[];
-export type Sessionid2 = string | null;
+export type Sessionid3 = string | null;
 export type Shipping = number;
 export type Subtotal1 = number;
 export type Tax = number;
 export type Total = number;
 export type Updatedat1 = number;
-export type Userid2 = string | null;
-export type Type10 = "ORDER_UPDATED";
+export type Userid3 = string | null;
+export type Type12 = "ORDER_UPDATED";
 export type Confidence = number;
-export type Eventid = string;
-export type Eventtype = "RECOMMENDATION";
+export type Eventid1 = string;
+export type Eventtype1 = "RECOMMENDATION";
 export type Kind1 = "PERSONAL" | "BOUGHT_TOGETHER" | "NEXT_BEST_OFFER" | "TRENDING";
 export type Productids = string[];
 export type Reason1 = string;
-export type Schemaversion = 1;
-export type Sessionid3 = string | null;
-export type Timestamp2 = number;
-export type Userid3 = string | null;
-export type Type11 = "RECOMMENDATION";
+export type Schemaversion1 = 1;
+export type Sessionid4 = string | null;
+export type Timestamp3 = number;
+export type Userid4 = string | null;
+export type Type13 = "RECOMMENDATION";
 export type Abandonedcarts = number | null;
 export type Abandonmentrate = number;
+export type Conversionrate = number;
 export type Eventspersecond = number;
 export type Liveusers = number;
 export type Orders = number;
@@ -140,13 +159,13 @@ export type Revenue = number;
 export type Category1 = string;
 export type Score = number;
 export type Topcategories = TopCategory[];
-export type Name4 = string;
-export type Productid6 = string;
+export type Name5 = string;
+export type Productid8 = string;
 export type Score1 = number;
 export type Topproducts = TopProduct[];
 export type Totalevents = number | null;
 export type Updatedat2 = number;
-export type Type12 = "ANALYTICS";
+export type Type14 = "ANALYTICS";
 export type Event1 =
   | PageView
   | ProductView
@@ -178,179 +197,181 @@ export type Event1 =
   | ProductImageChanged
   | FlashSaleStarted
   | FlashSaleEnded
+  | ProductEdited
+  | ProductRetired
   | Recommendation
   | ReservationExpired
   | InventoryAlert
   | TrendingUpdated
   | AnalyticsUpdated;
-export type Eventid1 = string;
-export type Eventtype1 = "PAGE_VIEW";
-export type Page = string;
-export type Schemaversion1 = 1;
-export type Sessionid4 = string | null;
-export type Timestamp3 = number;
-export type Userid4 = string | null;
 export type Eventid2 = string;
-export type Eventtype2 = "PRODUCT_VIEW";
-export type Productid7 = string;
+export type Eventtype2 = "PAGE_VIEW";
+export type Page = string;
 export type Schemaversion2 = 1;
 export type Sessionid5 = string | null;
 export type Timestamp4 = number;
 export type Userid5 = string | null;
 export type Eventid3 = string;
-export type Eventtype3 = "PRODUCT_CLICK";
-export type Productid8 = string;
+export type Eventtype3 = "PRODUCT_VIEW";
+export type Productid9 = string;
 export type Schemaversion3 = 1;
 export type Sessionid6 = string | null;
-export type Source = string;
 export type Timestamp5 = number;
 export type Userid6 = string | null;
 export type Eventid4 = string;
-export type Eventtype4 = "SEARCH";
-export type Query = string;
-export type Resultcount = number;
+export type Eventtype4 = "PRODUCT_CLICK";
+export type Productid10 = string;
 export type Schemaversion4 = 1;
 export type Sessionid7 = string | null;
+export type Source = string;
 export type Timestamp6 = number;
 export type Userid7 = string | null;
 export type Eventid5 = string;
-export type Eventtype5 = "ADD_TO_CART";
-export type Price1 = number;
-export type Productid9 = string;
-export type Quantity4 = number;
+export type Eventtype5 = "SEARCH";
+export type Query = string;
+export type Resultcount = number;
 export type Schemaversion5 = 1;
 export type Sessionid8 = string | null;
 export type Timestamp7 = number;
 export type Userid8 = string | null;
 export type Eventid6 = string;
-export type Eventtype6 = "REMOVE_FROM_CART";
-export type Productid10 = string;
+export type Eventtype6 = "ADD_TO_CART";
+export type Price1 = number;
+export type Productid11 = string;
+export type Quantity4 = number;
 export type Schemaversion6 = 1;
 export type Sessionid9 = string | null;
 export type Timestamp8 = number;
 export type Userid9 = string | null;
 export type Eventid7 = string;
-export type Eventtype7 = "CART_QUANTITY_CHANGED";
-export type Productid11 = string;
-export type Quantity5 = number;
+export type Eventtype7 = "REMOVE_FROM_CART";
+export type Productid12 = string;
 export type Schemaversion7 = 1;
 export type Sessionid10 = string | null;
 export type Timestamp9 = number;
 export type Userid10 = string | null;
 export type Eventid8 = string;
-export type Eventtype8 = "CART_CLEARED";
+export type Eventtype8 = "CART_QUANTITY_CHANGED";
+export type Productid13 = string;
+export type Quantity5 = number;
 export type Schemaversion8 = 1;
 export type Sessionid11 = string | null;
 export type Timestamp10 = number;
 export type Userid11 = string | null;
 export type Eventid9 = string;
-export type Eventtype9 = "CART_MERGED";
-export type Fromsessionid = string;
-export type Name5 = string;
-export type Productid12 = string;
-export type Quantity6 = number;
-export type Unitprice2 = number;
-export type Lines2 = CartLine[];
+export type Eventtype9 = "CART_CLEARED";
 export type Schemaversion9 = 1;
 export type Sessionid12 = string | null;
 export type Timestamp11 = number;
 export type Userid12 = string | null;
-export type Cartvalue = number;
 export type Eventid10 = string;
-export type Eventtype10 = "CART_ABANDONED";
-export type Itemcount1 = number;
+export type Eventtype10 = "CART_MERGED";
+export type Fromsessionid = string;
+export type Name6 = string;
+export type Productid14 = string;
+export type Quantity6 = number;
+export type Unitprice2 = number;
+export type Lines2 = CartLine[];
 export type Schemaversion10 = 1;
 export type Sessionid13 = string | null;
 export type Timestamp12 = number;
 export type Userid13 = string | null;
-export type Couponcode1 = string | null;
+export type Cartvalue = number;
 export type Eventid11 = string;
-export type Eventtype11 = "CART_RECOVERED";
-export type Offer = string;
+export type Eventtype11 = "CART_ABANDONED";
+export type Itemcount1 = number;
 export type Schemaversion11 = 1;
 export type Sessionid14 = string | null;
 export type Timestamp13 = number;
 export type Userid14 = string | null;
+export type Couponcode1 = string | null;
 export type Eventid12 = string;
-export type Eventtype12 = "CHECKOUT_STARTED";
-export type Idempotencykey1 = string;
-export type Orderid1 = string;
+export type Eventtype12 = "CART_RECOVERED";
+export type Offer = string;
 export type Schemaversion12 = 1;
 export type Sessionid15 = string | null;
 export type Timestamp14 = number;
 export type Userid15 = string | null;
 export type Eventid13 = string;
-export type Eventtype13 = "CHECKOUT_FAILED";
-export type Orderid2 = string;
-export type Reason2 = string;
+export type Eventtype13 = "CHECKOUT_STARTED";
+export type Idempotencykey1 = string;
+export type Orderid1 = string;
 export type Schemaversion13 = 1;
 export type Sessionid16 = string | null;
 export type Timestamp15 = number;
 export type Userid16 = string | null;
+export type Eventid14 = string;
+export type Eventtype14 = "CHECKOUT_FAILED";
+export type Orderid2 = string;
+export type Reason2 = string;
+export type Schemaversion14 = 1;
+export type Sessionid17 = string | null;
+export type Timestamp16 = number;
+export type Userid17 = string | null;
 export type Couponcode2 = string | null;
 export type Discount1 = number;
 export type Email1 = string | null;
-export type Eventid14 = string;
-export type Eventtype14 = "ORDER_PLACED";
+export type Eventid15 = string;
+export type Eventtype15 = "ORDER_PLACED";
 export type Idempotencykey2 = string;
-export type Name6 = string;
-export type Productid13 = string;
+export type Name7 = string;
+export type Productid15 = string;
 export type Quantity7 = number;
 export type Unitprice3 = number;
 export type Lines3 = OrderLine[];
 export type Orderid3 = string;
-export type Schemaversion14 = 1;
-export type Sessionid17 = string | null;
+export type Schemaversion15 = 1;
+export type Sessionid18 = string | null;
 export type Shipping1 = number;
 export type Subtotal2 = number | null;
 export type Tax1 = number;
-export type Timestamp16 = number;
-export type Total1 = number;
-export type Userid17 = string | null;
-export type Eventid15 = string;
-export type Eventtype15 = "ORDER_STATUS_CHANGED";
-export type Orderid4 = string;
-export type Schemaversion15 = 1;
-export type Sessionid18 = string | null;
 export type Timestamp17 = number;
+export type Total1 = number;
 export type Userid18 = string | null;
-export type Amount1 = number;
-export type Cardlast41 = string;
 export type Eventid16 = string;
-export type Eventtype16 = "PAYMENT_CAPTURED";
-export type Orderid5 = string;
+export type Eventtype16 = "ORDER_STATUS_CHANGED";
+export type Orderid4 = string;
 export type Schemaversion16 = 1;
 export type Sessionid19 = string | null;
 export type Timestamp18 = number;
-export type Transactionid1 = string;
 export type Userid19 = string | null;
-export type Cardlast42 = string;
+export type Amount1 = number;
+export type Cardlast41 = string;
 export type Eventid17 = string;
-export type Eventtype17 = "PAYMENT_DECLINED";
-export type Orderid6 = string;
-export type Reason3 = string;
+export type Eventtype17 = "PAYMENT_CAPTURED";
+export type Orderid5 = string;
 export type Schemaversion17 = 1;
 export type Sessionid20 = string | null;
 export type Timestamp19 = number;
-export type Transactionid2 = string;
+export type Transactionid1 = string;
 export type Userid20 = string | null;
-export type Amount2 = number;
+export type Cardlast42 = string;
 export type Eventid18 = string;
-export type Eventtype18 = "REFUND_RECORDED";
-export type Orderid7 = string;
+export type Eventtype18 = "PAYMENT_DECLINED";
+export type Orderid6 = string;
+export type Reason3 = string;
 export type Schemaversion18 = 1;
 export type Sessionid21 = string | null;
 export type Timestamp20 = number;
-export type Transactionid3 = string;
+export type Transactionid2 = string;
 export type Userid21 = string | null;
+export type Amount2 = number;
 export type Eventid19 = string;
-export type Eventtype19 = "ORDERS_CLAIMED";
-export type Fromsessionid1 = string;
-export type Orderids = string[];
+export type Eventtype19 = "REFUND_RECORDED";
+export type Orderid7 = string;
 export type Schemaversion19 = 1;
 export type Sessionid22 = string | null;
 export type Timestamp21 = number;
+export type Transactionid3 = string;
 export type Userid22 = string | null;
+export type Eventid20 = string;
+export type Eventtype20 = "ORDERS_CLAIMED";
+export type Fromsessionid1 = string;
+export type Orderids = string[];
+export type Schemaversion20 = 1;
+export type Sessionid23 = string | null;
+export type Timestamp22 = number;
+export type Userid23 = string | null;
 export type Categories = string[];
 export type Code = string;
 export type Endsat1 = number | null;
@@ -365,159 +386,166 @@ export type Percustomerlimit = number | null;
 export type Productids1 = string[];
 export type Startsat1 = number;
 export type Value = string;
-export type Eventid20 = string;
-export type Eventtype20 = "COUPON_CREATED";
-export type Schemaversion20 = 1;
-export type Sessionid23 = string | null;
-export type Timestamp22 = number;
-export type Userid23 = string | null;
-export type Amount3 = number;
-export type Code1 = string;
-export type Customer = string;
 export type Eventid21 = string;
-export type Eventtype21 = "COUPON_REDEEMED";
-export type Orderid8 = string;
+export type Eventtype21 = "COUPON_CREATED";
 export type Schemaversion21 = 1;
 export type Sessionid24 = string | null;
 export type Timestamp23 = number;
 export type Userid24 = string | null;
-export type Code2 = string;
-export type Customer1 = string;
+export type Amount3 = number;
+export type Code1 = string;
+export type Customer = string;
 export type Eventid22 = string;
-export type Eventtype22 = "COUPON_RELEASED";
-export type Orderid9 = string;
+export type Eventtype22 = "COUPON_REDEEMED";
+export type Orderid8 = string;
 export type Schemaversion22 = 1;
 export type Sessionid25 = string | null;
 export type Timestamp24 = number;
 export type Userid25 = string | null;
+export type Code2 = string;
+export type Customer1 = string;
 export type Eventid23 = string;
-export type Eventtype23 = "STOCK_RESERVED";
-export type Orderid10 = string;
-export type Productid14 = string;
-export type Quantity8 = number;
+export type Eventtype23 = "COUPON_RELEASED";
+export type Orderid9 = string;
 export type Schemaversion23 = 1;
 export type Sessionid26 = string | null;
 export type Timestamp25 = number;
 export type Userid26 = string | null;
 export type Eventid24 = string;
-export type Eventtype24 = "STOCK_RELEASED";
-export type Orderid11 = string;
-export type Productid15 = string;
-export type Quantity9 = number;
+export type Eventtype24 = "STOCK_RESERVED";
+export type Orderid10 = string;
+export type Productid16 = string;
+export type Quantity8 = number;
 export type Schemaversion24 = 1;
 export type Sessionid27 = string | null;
 export type Timestamp26 = number;
 export type Userid27 = string | null;
-export type Available2 = number;
 export type Eventid25 = string;
-export type Eventtype25 = "INVENTORY_CHANGED";
-export type Lowstock2 = boolean;
-export type Productid16 = string;
-export type Reason4 = "RESTOCK" | "RESERVED" | "RELEASED" | "SOLD" | "ADJUSTMENT" | "INITIAL";
-export type Reserved1 = number;
+export type Eventtype25 = "STOCK_RELEASED";
+export type Orderid11 = string;
+export type Productid17 = string;
+export type Quantity9 = number;
 export type Schemaversion25 = 1;
 export type Sessionid28 = string | null;
-export type Soldout2 = boolean;
-export type Stock2 = number;
 export type Timestamp27 = number;
 export type Userid28 = string | null;
+export type Available3 = number;
 export type Eventid26 = string;
-export type Eventtype26 = "PRODUCT_LAUNCHED";
+export type Eventtype26 = "INVENTORY_CHANGED";
+export type Lowstock2 = boolean;
+export type Productid18 = string;
+export type Reason4 = "RESTOCK" | "RESERVED" | "RELEASED" | "SOLD" | "ADJUSTMENT" | "INITIAL";
+export type Reserved1 = number;
+export type Schemaversion26 = 1;
+export type Sessionid29 = string | null;
+export type Soldout2 = boolean;
+export type Stock2 = number;
+export type Timestamp28 = number;
+export type Userid29 = string | null;
+export type Eventid27 = string;
+export type Eventtype27 = "PRODUCT_LAUNCHED";
 export type Brand1 = string;
 export type Category2 = string;
 export type Description1 = string;
 export type Featured1 = boolean;
 export type Id1 = string;
 export type Imageurl1 = string;
-export type Name7 = string;
+export type Name8 = string;
 export type Originalprice1 = number;
 export type Price2 = number;
 export type Rating1 = number;
+export type Retiredat = number | null;
 export type Reviewcount1 = number;
 export type Stock3 = number;
 export type Tags1 = string[];
-export type Productid17 = string;
-export type Schemaversion26 = 1;
-export type Sessionid29 = string | null;
-export type Timestamp28 = number;
-export type Userid29 = string | null;
-export type Eventid27 = string;
-export type Eventtype27 = "PRICE_CHANGED";
-export type Newprice = number;
-export type Oldprice = number;
-export type Productid18 = string;
+export type Productid19 = string;
 export type Schemaversion27 = 1;
 export type Sessionid30 = string | null;
 export type Timestamp29 = number;
 export type Userid30 = string | null;
 export type Eventid28 = string;
-export type Eventtype28 = "PRODUCT_IMAGE_CHANGED";
-export type Imageurl2 = string;
-export type Productid19 = string;
+export type Eventtype28 = "PRICE_CHANGED";
+export type Newprice1 = number;
+export type Oldprice1 = number;
+export type Productid20 = string;
 export type Schemaversion28 = 1;
 export type Sessionid31 = string | null;
 export type Timestamp30 = number;
 export type Userid31 = string | null;
 export type Eventid29 = string;
-export type Eventtype29 = "FLASH_SALE_STARTED";
-export type Productid20 = string;
+export type Eventtype29 = "PRODUCT_IMAGE_CHANGED";
+export type Imageurl2 = string;
+export type Productid21 = string;
 export type Schemaversion29 = 1;
 export type Sessionid32 = string | null;
 export type Timestamp31 = number;
 export type Userid32 = string | null;
 export type Eventid30 = string;
-export type Eventtype30 = "FLASH_SALE_ENDED";
-export type Productid21 = string;
+export type Eventtype30 = "FLASH_SALE_STARTED";
+export type Productid22 = string;
 export type Schemaversion30 = 1;
 export type Sessionid33 = string | null;
 export type Timestamp32 = number;
 export type Userid33 = string | null;
 export type Eventid31 = string;
-export type Eventtype31 = "RESERVATION_EXPIRED";
-export type Orderid12 = string;
+export type Eventtype31 = "FLASH_SALE_ENDED";
+export type Productid23 = string;
 export type Schemaversion31 = 1;
 export type Sessionid34 = string | null;
 export type Timestamp33 = number;
 export type Userid34 = string | null;
-export type Available3 = number;
 export type Eventid32 = string;
-export type Eventtype32 = "INVENTORY_ALERT";
-export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK";
-export type Productid22 = string;
+export type Eventtype32 = "PRODUCT_EDITED";
+export type Fields = string[];
+export type Productid24 = string;
 export type Schemaversion32 = 1;
 export type Sessionid35 = string | null;
 export type Timestamp34 = number;
 export type Userid35 = string | null;
-export type Category3 = string;
-export type Score2 = number;
-export type Categories1 = ScoredCategory[];
 export type Eventid33 = string;
-export type Eventtype33 = "TRENDING_UPDATED";
-export type Productid23 = string;
-export type Score3 = number;
-export type Products = ScoredProduct[];
+export type Eventtype33 = "PRODUCT_RETIRED";
+export type Productid25 = string;
 export type Schemaversion33 = 1;
 export type Sessionid36 = string | null;
 export type Timestamp35 = number;
 export type Userid36 = string | null;
 export type Eventid34 = string;
-export type Eventtype34 = "ANALYTICS_UPDATED";
+export type Eventtype34 = "RESERVATION_EXPIRED";
+export type Orderid12 = string;
 export type Schemaversion34 = 1;
 export type Sessionid37 = string | null;
 export type Timestamp36 = number;
 export type Userid37 = string | null;
-export type Type13 = "EVENT";
+export type Category3 = string;
+export type Score2 = number;
+export type Categories1 = ScoredCategory[];
+export type Eventid35 = string;
+export type Eventtype35 = "TRENDING_UPDATED";
+export type Productid26 = string;
+export type Score3 = number;
+export type Products = ScoredProduct[];
+export type Schemaversion35 = 1;
+export type Sessionid38 = string | null;
+export type Timestamp37 = number;
+export type Userid38 = string | null;
+export type Eventid36 = string;
+export type Eventtype36 = "ANALYTICS_UPDATED";
+export type Schemaversion36 = 1;
+export type Sessionid39 = string | null;
+export type Timestamp38 = number;
+export type Userid39 = string | null;
+export type Type15 = "EVENT";
 export type Couponcode3 = string;
 export type Offer1 = string;
-export type Type14 = "CART_REMINDER";
+export type Type16 = "CART_REMINDER";
 export type Details = FieldError[] | null;
 export type Field = string;
 export type Message = string;
 export type Error = string;
 export type Field1 = string | null;
 export type Message1 = string | null;
-export type Type15 = "ERROR";
-export type Type16 = "PONG";
+export type Type17 = "ERROR";
+export type Type18 = "PONG";
 
 /**
  * Both directions in one schema, for generating the frontend's TypeScript types.
@@ -640,7 +668,7 @@ export interface ProductUpdated {
  */
 export interface ProductOut {
   available: Available;
-  brand: Brand;
+  brand?: Brand;
   category: Category;
   description: Description;
   featured: Featured;
@@ -684,12 +712,51 @@ export interface InventoryUpdated {
   type: Type9;
 }
 /**
+ * The operator retired a product: it leaves every page showing it.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "ProductRetiredPushed".
+ */
+export interface ProductRetiredPushed {
+  productId: Productid5;
+  type: Type10;
+}
+/**
+ * An `INVENTORY_ALERT` of the inventory processor, to the `inventory` channel.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "InventoryAlertPushed".
+ */
+export interface InventoryAlertPushed {
+  alert: InventoryAlert;
+  type: Type11;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "InventoryAlert".
+ */
+export interface InventoryAlert {
+  available: Available2;
+  eventId?: Eventid;
+  eventType?: Eventtype;
+  level: Level;
+  name?: Name2;
+  newPrice?: Newprice;
+  oldPrice?: Oldprice;
+  productId: Productid6;
+  schemaVersion?: Schemaversion;
+  sessionId?: Sessionid2;
+  timestamp?: Timestamp;
+  unchangedSince?: Unchangedsince;
+  userId?: Userid2;
+}
+/**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "OrderUpdated".
  */
 export interface OrderUpdated {
   order: OrderOut;
-  type: Type10;
+  type: Type12;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -707,14 +774,14 @@ export interface OrderOut {
   lines: Lines1;
   orderId: Orderid;
   payments: Payments;
-  sessionId: Sessionid2;
+  sessionId: Sessionid3;
   shipping: Shipping;
   status: OrderStatus;
   subtotal: Subtotal1;
   tax: Tax;
   total: Total;
   updatedAt: Updatedat1;
-  userId: Userid2;
+  userId: Userid3;
 }
 /**
  * A shipping address; `region` is the state or province where the country needs one.
@@ -727,7 +794,7 @@ export interface Address {
   country: Country;
   line1: Line1;
   line2?: Line2;
-  name: Name2;
+  name: Name3;
   postalCode: Postalcode;
   region?: Region;
 }
@@ -747,7 +814,7 @@ export interface Delivery {
  */
 export interface StatusChange {
   status: OrderStatus;
-  timestamp: Timestamp;
+  timestamp: Timestamp1;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -755,8 +822,8 @@ export interface StatusChange {
  */
 export interface OrderLineOut {
   lineTotal: Linetotal1;
-  name: Name3;
-  productId: Productid5;
+  name: Name4;
+  productId: Productid7;
   quantity: Quantity3;
   unitPrice: Unitprice1;
 }
@@ -769,7 +836,7 @@ export interface PaymentOut {
   cardLast4: Cardlast4;
   kind: Kind;
   reason: Reason;
-  timestamp: Timestamp1;
+  timestamp: Timestamp2;
   transactionId: Transactionid;
 }
 /**
@@ -778,7 +845,7 @@ export interface PaymentOut {
  */
 export interface RecommendationPushed {
   recommendation: Recommendation;
-  type: Type11;
+  type: Type13;
 }
 /**
  * Products suggested to a shopper. `confidence` is in [0, 1] (see docs/ARCHITECTURE.md).
@@ -788,15 +855,15 @@ export interface RecommendationPushed {
  */
 export interface Recommendation {
   confidence: Confidence;
-  eventId?: Eventid;
-  eventType?: Eventtype;
+  eventId?: Eventid1;
+  eventType?: Eventtype1;
   kind?: Kind1;
   productIds: Productids;
   reason: Reason1;
-  schemaVersion?: Schemaversion;
-  sessionId?: Sessionid3;
-  timestamp?: Timestamp2;
-  userId?: Userid3;
+  schemaVersion?: Schemaversion1;
+  sessionId?: Sessionid4;
+  timestamp?: Timestamp3;
+  userId?: Userid4;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -804,7 +871,7 @@ export interface Recommendation {
  */
 export interface AnalyticsPushed {
   analytics: Analytics;
-  type: Type12;
+  type: Type14;
 }
 /**
  * The live analytics totals: `GET /analytics`, the `ANALYTICS` push and the `analytics` of
@@ -816,6 +883,7 @@ export interface AnalyticsPushed {
 export interface Analytics {
   abandonedCarts?: Abandonedcarts;
   abandonmentRate: Abandonmentrate;
+  conversionRate?: Conversionrate;
   eventsPerSecond: Eventspersecond;
   funnel: Funnel;
   liveUsers: Liveusers;
@@ -843,8 +911,8 @@ export interface TopCategory {
  * via the `definition` "TopProduct".
  */
 export interface TopProduct {
-  name: Name4;
-  productId: Productid6;
+  name: Name5;
+  productId: Productid8;
   score: Score1;
 }
 /**
@@ -855,29 +923,16 @@ export interface TopProduct {
  */
 export interface EventPushed {
   event: Event1;
-  type: Type13;
+  type: Type15;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "PageView".
  */
 export interface PageView {
-  eventId?: Eventid1;
-  eventType?: Eventtype1;
-  page: Page;
-  schemaVersion?: Schemaversion1;
-  sessionId?: Sessionid4;
-  timestamp?: Timestamp3;
-  userId?: Userid4;
-}
-/**
- * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "ProductView".
- */
-export interface ProductView {
   eventId?: Eventid2;
   eventType?: Eventtype2;
-  productId: Productid7;
+  page: Page;
   schemaVersion?: Schemaversion2;
   sessionId?: Sessionid5;
   timestamp?: Timestamp4;
@@ -885,42 +940,40 @@ export interface ProductView {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "ProductView".
+ */
+export interface ProductView {
+  eventId?: Eventid3;
+  eventType?: Eventtype3;
+  productId: Productid9;
+  schemaVersion?: Schemaversion3;
+  sessionId?: Sessionid6;
+  timestamp?: Timestamp5;
+  userId?: Userid6;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "ProductClick".
  */
 export interface ProductClick {
-  eventId?: Eventid3;
-  eventType?: Eventtype3;
-  productId: Productid8;
-  schemaVersion?: Schemaversion3;
-  sessionId?: Sessionid6;
+  eventId?: Eventid4;
+  eventType?: Eventtype4;
+  productId: Productid10;
+  schemaVersion?: Schemaversion4;
+  sessionId?: Sessionid7;
   source?: Source;
-  timestamp?: Timestamp5;
-  userId?: Userid6;
+  timestamp?: Timestamp6;
+  userId?: Userid7;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "Search".
  */
 export interface Search {
-  eventId?: Eventid4;
-  eventType?: Eventtype4;
-  query: Query;
-  resultCount?: Resultcount;
-  schemaVersion?: Schemaversion4;
-  sessionId?: Sessionid7;
-  timestamp?: Timestamp6;
-  userId?: Userid7;
-}
-/**
- * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "AddToCart".
- */
-export interface AddToCart {
   eventId?: Eventid5;
   eventType?: Eventtype5;
-  price: Price1;
-  productId: Productid9;
-  quantity: Quantity4;
+  query: Query;
+  resultCount?: Resultcount;
   schemaVersion?: Schemaversion5;
   sessionId?: Sessionid8;
   timestamp?: Timestamp7;
@@ -928,12 +981,14 @@ export interface AddToCart {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "RemoveFromCart".
+ * via the `definition` "AddToCart".
  */
-export interface RemoveFromCart {
+export interface AddToCart {
   eventId?: Eventid6;
   eventType?: Eventtype6;
-  productId: Productid10;
+  price: Price1;
+  productId: Productid11;
+  quantity: Quantity4;
   schemaVersion?: Schemaversion6;
   sessionId?: Sessionid9;
   timestamp?: Timestamp8;
@@ -941,13 +996,12 @@ export interface RemoveFromCart {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "CartQuantityChanged".
+ * via the `definition` "RemoveFromCart".
  */
-export interface CartQuantityChanged {
+export interface RemoveFromCart {
   eventId?: Eventid7;
   eventType?: Eventtype7;
-  productId: Productid11;
-  quantity: Quantity5;
+  productId: Productid12;
   schemaVersion?: Schemaversion7;
   sessionId?: Sessionid10;
   timestamp?: Timestamp9;
@@ -955,15 +1009,29 @@ export interface CartQuantityChanged {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "CartCleared".
+ * via the `definition` "CartQuantityChanged".
  */
-export interface CartCleared {
+export interface CartQuantityChanged {
   eventId?: Eventid8;
   eventType?: Eventtype8;
+  productId: Productid13;
+  quantity: Quantity5;
   schemaVersion?: Schemaversion8;
   sessionId?: Sessionid11;
   timestamp?: Timestamp10;
   userId?: Userid11;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "CartCleared".
+ */
+export interface CartCleared {
+  eventId?: Eventid9;
+  eventType?: Eventtype9;
+  schemaVersion?: Schemaversion9;
+  sessionId?: Sessionid12;
+  timestamp?: Timestamp11;
+  userId?: Userid12;
 }
 /**
  * The anonymous cart of `fromSessionId` was merged into the cart of `userId`.
@@ -972,22 +1040,22 @@ export interface CartCleared {
  * via the `definition` "CartMerged".
  */
 export interface CartMerged {
-  eventId?: Eventid9;
-  eventType?: Eventtype9;
+  eventId?: Eventid10;
+  eventType?: Eventtype10;
   fromSessionId: Fromsessionid;
   lines: Lines2;
-  schemaVersion?: Schemaversion9;
-  sessionId?: Sessionid12;
-  timestamp?: Timestamp11;
-  userId?: Userid12;
+  schemaVersion?: Schemaversion10;
+  sessionId?: Sessionid13;
+  timestamp?: Timestamp12;
+  userId?: Userid13;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "CartLine".
  */
 export interface CartLine {
-  name?: Name5;
-  productId: Productid12;
+  name?: Name6;
+  productId: Productid14;
   quantity: Quantity6;
   unitPrice: Unitprice2;
 }
@@ -997,23 +1065,9 @@ export interface CartLine {
  */
 export interface CartAbandoned {
   cartValue?: Cartvalue;
-  eventId?: Eventid10;
-  eventType?: Eventtype10;
-  itemCount?: Itemcount1;
-  schemaVersion?: Schemaversion10;
-  sessionId?: Sessionid13;
-  timestamp?: Timestamp12;
-  userId?: Userid13;
-}
-/**
- * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "CartRecovered".
- */
-export interface CartRecovered {
-  couponCode?: Couponcode1;
   eventId?: Eventid11;
   eventType?: Eventtype11;
-  offer?: Offer;
+  itemCount?: Itemcount1;
   schemaVersion?: Schemaversion11;
   sessionId?: Sessionid14;
   timestamp?: Timestamp13;
@@ -1021,13 +1075,13 @@ export interface CartRecovered {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "CheckoutStarted".
+ * via the `definition` "CartRecovered".
  */
-export interface CheckoutStarted {
+export interface CartRecovered {
+  couponCode?: Couponcode1;
   eventId?: Eventid12;
   eventType?: Eventtype12;
-  idempotencyKey: Idempotencykey1;
-  orderId: Orderid1;
+  offer?: Offer;
   schemaVersion?: Schemaversion12;
   sessionId?: Sessionid15;
   timestamp?: Timestamp14;
@@ -1035,17 +1089,31 @@ export interface CheckoutStarted {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "CheckoutFailed".
+ * via the `definition` "CheckoutStarted".
  */
-export interface CheckoutFailed {
+export interface CheckoutStarted {
   eventId?: Eventid13;
   eventType?: Eventtype13;
-  orderId: Orderid2;
-  reason: Reason2;
+  idempotencyKey: Idempotencykey1;
+  orderId: Orderid1;
   schemaVersion?: Schemaversion13;
   sessionId?: Sessionid16;
   timestamp?: Timestamp15;
   userId?: Userid16;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "CheckoutFailed".
+ */
+export interface CheckoutFailed {
+  eventId?: Eventid14;
+  eventType?: Eventtype14;
+  orderId: Orderid2;
+  reason: Reason2;
+  schemaVersion?: Schemaversion14;
+  sessionId?: Sessionid17;
+  timestamp?: Timestamp16;
+  userId?: Userid17;
 }
 /**
  * `total` = `subtotal` - `discount` + `shipping` + `tax`; an order placed without shipping
@@ -1060,27 +1128,27 @@ export interface OrderPlaced {
   delivery?: Delivery | null;
   discount?: Discount1;
   email?: Email1;
-  eventId?: Eventid14;
-  eventType?: Eventtype14;
+  eventId?: Eventid15;
+  eventType?: Eventtype15;
   idempotencyKey: Idempotencykey2;
   lines: Lines3;
   orderId: Orderid3;
-  schemaVersion?: Schemaversion14;
-  sessionId?: Sessionid17;
+  schemaVersion?: Schemaversion15;
+  sessionId?: Sessionid18;
   shipping?: Shipping1;
   subtotal?: Subtotal2;
   tax?: Tax1;
-  timestamp?: Timestamp16;
+  timestamp?: Timestamp17;
   total: Total1;
-  userId?: Userid17;
+  userId?: Userid18;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "OrderLine".
  */
 export interface OrderLine {
-  name?: Name6;
-  productId: Productid13;
+  name?: Name7;
+  productId: Productid15;
   quantity: Quantity7;
   unitPrice: Unitprice3;
 }
@@ -1089,15 +1157,15 @@ export interface OrderLine {
  * via the `definition` "OrderStatusChanged".
  */
 export interface OrderStatusChanged {
-  eventId?: Eventid15;
-  eventType?: Eventtype15;
+  eventId?: Eventid16;
+  eventType?: Eventtype16;
   orderId: Orderid4;
   previousStatus: OrderStatus;
-  schemaVersion?: Schemaversion15;
-  sessionId?: Sessionid18;
+  schemaVersion?: Schemaversion16;
+  sessionId?: Sessionid19;
   status: OrderStatus;
-  timestamp?: Timestamp17;
-  userId?: Userid18;
+  timestamp?: Timestamp18;
+  userId?: Userid19;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1106,14 +1174,14 @@ export interface OrderStatusChanged {
 export interface PaymentCaptured {
   amount: Amount1;
   cardLast4: Cardlast41;
-  eventId?: Eventid16;
-  eventType?: Eventtype16;
+  eventId?: Eventid17;
+  eventType?: Eventtype17;
   orderId: Orderid5;
-  schemaVersion?: Schemaversion16;
-  sessionId?: Sessionid19;
-  timestamp?: Timestamp18;
+  schemaVersion?: Schemaversion17;
+  sessionId?: Sessionid20;
+  timestamp?: Timestamp19;
   transactionId: Transactionid1;
-  userId?: Userid19;
+  userId?: Userid20;
 }
 /**
  * A refused card; the order stays payable.
@@ -1123,15 +1191,15 @@ export interface PaymentCaptured {
  */
 export interface PaymentDeclined {
   cardLast4: Cardlast42;
-  eventId?: Eventid17;
-  eventType?: Eventtype17;
+  eventId?: Eventid18;
+  eventType?: Eventtype18;
   orderId: Orderid6;
   reason: Reason3;
-  schemaVersion?: Schemaversion17;
-  sessionId?: Sessionid20;
-  timestamp?: Timestamp19;
+  schemaVersion?: Schemaversion18;
+  sessionId?: Sessionid21;
+  timestamp?: Timestamp20;
   transactionId: Transactionid2;
-  userId?: Userid20;
+  userId?: Userid21;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1139,14 +1207,14 @@ export interface PaymentDeclined {
  */
 export interface RefundRecorded {
   amount: Amount2;
-  eventId?: Eventid18;
-  eventType?: Eventtype18;
+  eventId?: Eventid19;
+  eventType?: Eventtype19;
   orderId: Orderid7;
-  schemaVersion?: Schemaversion18;
-  sessionId?: Sessionid21;
-  timestamp?: Timestamp20;
+  schemaVersion?: Schemaversion19;
+  sessionId?: Sessionid22;
+  timestamp?: Timestamp21;
   transactionId: Transactionid3;
-  userId?: Userid21;
+  userId?: Userid22;
 }
 /**
  * A guest's orders (placed under `fromSessionId`) now belong to `userId`.
@@ -1155,14 +1223,14 @@ export interface RefundRecorded {
  * via the `definition` "OrdersClaimed".
  */
 export interface OrdersClaimed {
-  eventId?: Eventid19;
-  eventType?: Eventtype19;
+  eventId?: Eventid20;
+  eventType?: Eventtype20;
   fromSessionId: Fromsessionid1;
   orderIds: Orderids;
-  schemaVersion?: Schemaversion19;
-  sessionId?: Sessionid22;
-  timestamp?: Timestamp21;
-  userId?: Userid22;
+  schemaVersion?: Schemaversion20;
+  sessionId?: Sessionid23;
+  timestamp?: Timestamp22;
+  userId?: Userid23;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1170,12 +1238,12 @@ export interface OrdersClaimed {
  */
 export interface CouponCreated {
   coupon: Coupon;
-  eventId?: Eventid20;
-  eventType?: Eventtype20;
-  schemaVersion?: Schemaversion20;
-  sessionId?: Sessionid23;
-  timestamp?: Timestamp22;
-  userId?: Userid23;
+  eventId?: Eventid21;
+  eventType?: Eventtype21;
+  schemaVersion?: Schemaversion21;
+  sessionId?: Sessionid24;
+  timestamp?: Timestamp23;
+  userId?: Userid24;
 }
 /**
  * A discount code. `value` is a percentage (PERCENT) or an amount off (FIXED); limits of
@@ -1204,13 +1272,13 @@ export interface CouponRedeemed {
   amount: Amount3;
   code: Code1;
   customer: Customer;
-  eventId?: Eventid21;
-  eventType?: Eventtype21;
+  eventId?: Eventid22;
+  eventType?: Eventtype22;
   orderId: Orderid8;
-  schemaVersion?: Schemaversion21;
-  sessionId?: Sessionid24;
-  timestamp?: Timestamp23;
-  userId?: Userid24;
+  schemaVersion?: Schemaversion22;
+  sessionId?: Sessionid25;
+  timestamp?: Timestamp24;
+  userId?: Userid25;
 }
 /**
  * A cancelled order gives its redemption back.
@@ -1221,13 +1289,13 @@ export interface CouponRedeemed {
 export interface CouponReleased {
   code: Code2;
   customer: Customer1;
-  eventId?: Eventid22;
-  eventType?: Eventtype22;
+  eventId?: Eventid23;
+  eventType?: Eventtype23;
   orderId: Orderid9;
-  schemaVersion?: Schemaversion22;
-  sessionId?: Sessionid25;
-  timestamp?: Timestamp24;
-  userId?: Userid25;
+  schemaVersion?: Schemaversion23;
+  sessionId?: Sessionid26;
+  timestamp?: Timestamp25;
+  userId?: Userid26;
 }
 /**
  * Units held for an order; they leave `available` but not yet `stock`.
@@ -1236,15 +1304,15 @@ export interface CouponReleased {
  * via the `definition` "StockReserved".
  */
 export interface StockReserved {
-  eventId?: Eventid23;
-  eventType?: Eventtype23;
+  eventId?: Eventid24;
+  eventType?: Eventtype24;
   orderId: Orderid10;
-  productId: Productid14;
+  productId: Productid16;
   quantity: Quantity8;
-  schemaVersion?: Schemaversion23;
-  sessionId?: Sessionid26;
-  timestamp?: Timestamp25;
-  userId?: Userid26;
+  schemaVersion?: Schemaversion24;
+  sessionId?: Sessionid27;
+  timestamp?: Timestamp26;
+  userId?: Userid27;
 }
 /**
  * A reservation given back (cancelled or expired checkout).
@@ -1253,15 +1321,15 @@ export interface StockReserved {
  * via the `definition` "StockReleased".
  */
 export interface StockReleased {
-  eventId?: Eventid24;
-  eventType?: Eventtype24;
+  eventId?: Eventid25;
+  eventType?: Eventtype25;
   orderId: Orderid11;
-  productId: Productid15;
+  productId: Productid17;
   quantity: Quantity9;
-  schemaVersion?: Schemaversion24;
-  sessionId?: Sessionid27;
-  timestamp?: Timestamp26;
-  userId?: Userid27;
+  schemaVersion?: Schemaversion25;
+  sessionId?: Sessionid28;
+  timestamp?: Timestamp27;
+  userId?: Userid28;
 }
 /**
  * The inventory level of one product after a change; published on `inventory_updates`.
@@ -1270,33 +1338,33 @@ export interface StockReleased {
  * via the `definition` "InventoryChanged".
  */
 export interface InventoryChanged {
-  available: Available2;
-  eventId?: Eventid25;
-  eventType?: Eventtype25;
+  available: Available3;
+  eventId?: Eventid26;
+  eventType?: Eventtype26;
   lowStock?: Lowstock2;
-  productId: Productid16;
+  productId: Productid18;
   reason: Reason4;
   reserved?: Reserved1;
-  schemaVersion?: Schemaversion25;
-  sessionId?: Sessionid28;
+  schemaVersion?: Schemaversion26;
+  sessionId?: Sessionid29;
   soldOut?: Soldout2;
   stock: Stock2;
-  timestamp?: Timestamp27;
-  userId?: Userid28;
+  timestamp?: Timestamp28;
+  userId?: Userid29;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "ProductLaunched".
  */
 export interface ProductLaunched {
-  eventId?: Eventid26;
-  eventType?: Eventtype26;
+  eventId?: Eventid27;
+  eventType?: Eventtype27;
   product: Product;
-  productId: Productid17;
-  schemaVersion?: Schemaversion26;
-  sessionId?: Sessionid29;
-  timestamp?: Timestamp28;
-  userId?: Userid29;
+  productId: Productid19;
+  schemaVersion?: Schemaversion27;
+  sessionId?: Sessionid30;
+  timestamp?: Timestamp29;
+  userId?: Userid30;
 }
 /**
  * A catalog entry as materialised from `product_updates` (the seed's `products-cache`).
@@ -1312,10 +1380,11 @@ export interface Product {
   flashSale?: FlashSale | null;
   id: Id1;
   imageUrl?: Imageurl1;
-  name: Name7;
+  name: Name8;
   originalPrice: Originalprice1;
   price: Price2;
   rating?: Rating1;
+  retiredAt?: Retiredat;
   reviewCount?: Reviewcount1;
   stock?: Stock3;
   tags?: Tags1;
@@ -1325,16 +1394,16 @@ export interface Product {
  * via the `definition` "PriceChanged".
  */
 export interface PriceChanged {
-  eventId?: Eventid27;
-  eventType?: Eventtype27;
-  newPrice: Newprice;
-  oldPrice: Oldprice;
+  eventId?: Eventid28;
+  eventType?: Eventtype28;
+  newPrice: Newprice1;
+  oldPrice: Oldprice1;
   product: Product;
-  productId: Productid18;
-  schemaVersion?: Schemaversion27;
-  sessionId?: Sessionid30;
-  timestamp?: Timestamp29;
-  userId?: Userid30;
+  productId: Productid20;
+  schemaVersion?: Schemaversion28;
+  sessionId?: Sessionid31;
+  timestamp?: Timestamp30;
+  userId?: Userid31;
 }
 /**
  * The operator gave the product an uploaded image, or took it back to its illustration.
@@ -1343,26 +1412,11 @@ export interface PriceChanged {
  * via the `definition` "ProductImageChanged".
  */
 export interface ProductImageChanged {
-  eventId?: Eventid28;
-  eventType?: Eventtype28;
-  imageUrl: Imageurl2;
-  product: Product;
-  productId: Productid19;
-  schemaVersion?: Schemaversion28;
-  sessionId?: Sessionid31;
-  timestamp?: Timestamp30;
-  userId?: Userid31;
-}
-/**
- * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "FlashSaleStarted".
- */
-export interface FlashSaleStarted {
   eventId?: Eventid29;
   eventType?: Eventtype29;
-  flashSale: FlashSale;
+  imageUrl: Imageurl2;
   product: Product;
-  productId: Productid20;
+  productId: Productid21;
   schemaVersion?: Schemaversion29;
   sessionId?: Sessionid32;
   timestamp?: Timestamp31;
@@ -1370,17 +1424,65 @@ export interface FlashSaleStarted {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "FlashSaleEnded".
+ * via the `definition` "FlashSaleStarted".
  */
-export interface FlashSaleEnded {
+export interface FlashSaleStarted {
   eventId?: Eventid30;
   eventType?: Eventtype30;
+  flashSale: FlashSale;
   product: Product;
-  productId: Productid21;
+  productId: Productid22;
   schemaVersion?: Schemaversion30;
   sessionId?: Sessionid33;
   timestamp?: Timestamp32;
   userId?: Userid33;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "FlashSaleEnded".
+ */
+export interface FlashSaleEnded {
+  eventId?: Eventid31;
+  eventType?: Eventtype31;
+  product: Product;
+  productId: Productid23;
+  schemaVersion?: Schemaversion31;
+  sessionId?: Sessionid34;
+  timestamp?: Timestamp33;
+  userId?: Userid34;
+}
+/**
+ * The operator changed a product's details; `fields` names what changed.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "ProductEdited".
+ */
+export interface ProductEdited {
+  eventId?: Eventid32;
+  eventType?: Eventtype32;
+  fields: Fields;
+  product: Product;
+  productId: Productid24;
+  schemaVersion?: Schemaversion32;
+  sessionId?: Sessionid35;
+  timestamp?: Timestamp34;
+  userId?: Userid35;
+}
+/**
+ * The operator took a product out of the catalog; it can no longer be bought.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "ProductRetired".
+ */
+export interface ProductRetired {
+  eventId?: Eventid33;
+  eventType?: Eventtype33;
+  product: Product;
+  productId: Productid25;
+  schemaVersion?: Schemaversion33;
+  sessionId?: Sessionid36;
+  timestamp?: Timestamp35;
+  userId?: Userid36;
 }
 /**
  * A checkout's reservation outlived its time to pay; the shop cancels the order.
@@ -1389,28 +1491,13 @@ export interface FlashSaleEnded {
  * via the `definition` "ReservationExpired".
  */
 export interface ReservationExpired {
-  eventId?: Eventid31;
-  eventType?: Eventtype31;
+  eventId?: Eventid34;
+  eventType?: Eventtype34;
   orderId: Orderid12;
-  schemaVersion?: Schemaversion31;
-  sessionId?: Sessionid34;
-  timestamp?: Timestamp33;
-  userId?: Userid34;
-}
-/**
- * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "InventoryAlert".
- */
-export interface InventoryAlert {
-  available: Available3;
-  eventId?: Eventid32;
-  eventType?: Eventtype32;
-  level: Level;
-  productId: Productid22;
-  schemaVersion?: Schemaversion32;
-  sessionId?: Sessionid35;
-  timestamp?: Timestamp34;
-  userId?: Userid35;
+  schemaVersion?: Schemaversion34;
+  sessionId?: Sessionid37;
+  timestamp?: Timestamp36;
+  userId?: Userid37;
 }
 /**
  * Time-decayed popularity, most popular first; the API answers `/products/trending` from it.
@@ -1420,13 +1507,13 @@ export interface InventoryAlert {
  */
 export interface TrendingUpdated {
   categories?: Categories1;
-  eventId?: Eventid33;
-  eventType?: Eventtype33;
+  eventId?: Eventid35;
+  eventType?: Eventtype35;
   products: Products;
-  schemaVersion?: Schemaversion33;
-  sessionId?: Sessionid36;
-  timestamp?: Timestamp35;
-  userId?: Userid36;
+  schemaVersion?: Schemaversion35;
+  sessionId?: Sessionid38;
+  timestamp?: Timestamp37;
+  userId?: Userid38;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1441,7 +1528,7 @@ export interface ScoredCategory {
  * via the `definition` "ScoredProduct".
  */
 export interface ScoredProduct {
-  productId: Productid23;
+  productId: Productid26;
   score: Score3;
 }
 /**
@@ -1452,12 +1539,12 @@ export interface ScoredProduct {
  */
 export interface AnalyticsUpdated {
   analytics: Analytics1;
-  eventId?: Eventid34;
-  eventType?: Eventtype34;
-  schemaVersion?: Schemaversion34;
-  sessionId?: Sessionid37;
-  timestamp?: Timestamp36;
-  userId?: Userid37;
+  eventId?: Eventid36;
+  eventType?: Eventtype36;
+  schemaVersion?: Schemaversion36;
+  sessionId?: Sessionid39;
+  timestamp?: Timestamp38;
+  userId?: Userid39;
 }
 export interface Analytics1 {
   [k: string]: unknown;
@@ -1470,7 +1557,7 @@ export interface CartReminder {
   cart: CartOut;
   couponCode: Couponcode3;
   offer: Offer1;
-  type: Type14;
+  type: Type16;
 }
 /**
  * A refused message; `message` and `field`, or the tracking rejection's `details`.
@@ -1483,7 +1570,7 @@ export interface ErrorPushed {
   error: Error;
   field?: Field1;
   message?: Message1;
-  type: Type15;
+  type: Type17;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1498,5 +1585,5 @@ export interface FieldError {
  * via the `definition` "Pong".
  */
 export interface Pong {
-  type: Type16;
+  type: Type18;
 }

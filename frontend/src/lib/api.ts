@@ -11,12 +11,16 @@ import type {
   Quote,
   QuoteRequest,
   LaunchProduct,
+  Me,
   Order,
   OrderStatus,
   Product,
+  ProductEdit,
   ProductPage,
   Recommendation,
   Suggestions,
+  Series,
+  SeriesWindow,
   TrackingEvent,
 } from "./types";
 
@@ -177,6 +181,12 @@ export const api = {
   outbox: () => request<OutboxMessage[]>("GET", "/admin/outbox"),
   setOrderStatus: (orderId: string, status: OrderStatus) =>
     request<Order>("POST", `/admin/orders/${enc(orderId)}/status`, { status }),
+
+  me: () => request<Me>("GET", "/auth/me"),
+  adminProducts: () => request<Product[]>("GET", "/admin/products"),
+  editProduct: (id: string, edit: ProductEdit) => request<Product>("PATCH", `/admin/products/${enc(id)}`, edit),
+  retireProduct: (id: string) => request<null>("DELETE", `/admin/products/${enc(id)}`),
+  series: (window: SeriesWindow) => request<Series>("GET", `/store/series${query({ window })}`),
 
   storeHistory: (key: StoreKey, value: string) =>
     request<unknown>("GET", `/store/history${query({ [key]: value })}`),

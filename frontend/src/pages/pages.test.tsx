@@ -318,7 +318,7 @@ describe("dashboard", () => {
     act(() => FakeSocket.latest().serverSends({ type: "ANALYTICS", analytics: analytics(2, 160) }));
     expect(screen.getByTestId("stat-orders")).toHaveTextContent("2");
     expect(screen.getByTestId("stat-revenue")).toHaveTextContent("$160.00");
-    expect(screen.getByTestId("stat-abandonment")).toHaveTextContent("50%");
+    expect(screen.getByTestId("stat-abandonment")).toHaveTextContent("50.0%");
     expect(screen.getByRole("list", { name: "Top products" })).toHaveTextContent("Trail Shoe");
     expect(screen.getByText("No category activity yet")).toBeInTheDocument();
   });

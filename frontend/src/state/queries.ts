@@ -5,7 +5,7 @@
 import { QueryClient, queryOptions } from "@tanstack/react-query";
 import { api, type StoreKey } from "../lib/api";
 import { historyEvents, snapshotList } from "../lib/store";
-import type { Product } from "../lib/types";
+import type { Product, SeriesWindow } from "../lib/types";
 
 /** The shopper a per-shopper answer (cart, orders, recommendations) belongs to. */
 export interface Owner {
@@ -67,6 +67,18 @@ export const ordersQuery = (owner: Owner) =>
   queryOptions({ queryKey: keys.orders(owner), queryFn: () => api.orders(owner.sessionId, owner.userId) });
 
 export const analyticsQuery = () => queryOptions({ queryKey: ["analytics"], queryFn: () => api.analytics() });
+
+/** The dashboard's stored history; read again every few seconds as the store takes in new events. */
+export const seriesQuery = (window: SeriesWindow) =>
+  queryOptions({
+    queryKey: ["eventStore", "series", window],
+    queryFn: () => api.series(window),
+    refetchInterval: 5000,
+  });
+
+export const meQuery = (userId: string) => queryOptions({ queryKey: ["me", userId], queryFn: () => api.me() });
+
+export const adminProductsQuery = () => queryOptions({ queryKey: ["admin", "products"], queryFn: () => api.adminProducts() });
 
 export const storeHistoryQuery = (key: StoreKey, value: string) =>
   queryOptions({

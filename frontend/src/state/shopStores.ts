@@ -115,6 +115,11 @@ export class ShopStores {
         }
       }),
       client.on("INVENTORY_UPDATED", (msg) => this.live.putInventory(msg)),
+      // a retired product leaves every list and its page (which then says it is not sold)
+      client.on("PRODUCT_RETIRED", (msg) => {
+        void this.queries.invalidateQueries({ queryKey: ["products"] });
+        void this.queries.invalidateQueries({ queryKey: ["product", msg.productId] });
+      }),
       client.on("RECOMMENDATION", (msg) =>
         this.queries.setQueryData(keys.recommendations(owner), (current: Recommendation[] | undefined) =>
           mergeRecommendations(current ?? [], [msg.recommendation]),

@@ -43,7 +43,14 @@ from kartshoppe.domain.orders import Order
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.eventlog.adapters import make_log
 from kartshoppe.eventlog.port import EventLog, Record
-from kartshoppe.events import CartRecovered, Event, OrderStatus, OrderStatusChanged, Topic
+from kartshoppe.events import (
+    CartRecovered,
+    Event,
+    InventoryAlert,
+    OrderStatus,
+    OrderStatusChanged,
+    Topic,
+)
 from kartshoppe.mail.confirmation import confirmation
 from kartshoppe.mail.outbox import Outbox
 from kartshoppe.pictures.compose import placeholder_svg, product_svg
@@ -68,6 +75,7 @@ def make_runner(
         return None
     config = ProcessorConfig(
         cart_abandon_timeout_ms=settings.abandon_after_s * 1000,
+        stock_unchanged_after_ms=settings.stock_unchanged_after_s * 1000,
         reservation_ttl_ms=settings.reservation_ttl_s * 1000,
         cart_recovery_offer=settings.recovery_offer,
     )
@@ -109,7 +117,9 @@ def assemble(event_log: EventLog, settings: Settings, outbox: Outbox | None = No
         catalog_view.on_event(event)
         # the rebuild replays history: pushes and reactions are for what happens from now on
         if projection.ready.is_set():
-            hub.on_event(event)
+            if not isinstance(event, InventoryAlert):
+                # an alert is also on the fan-out topic, whose copy the hub pushes (once)
+                hub.on_event(event)
             if timed:
                 expire_reservations.on_event(event)
             if outbox is not None and isinstance(event, OrderStatusChanged):

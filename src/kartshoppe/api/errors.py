@@ -40,7 +40,7 @@ UNPROCESSABLE = frozenset(
         "coupon_not_applicable",
     }
 )
-OTHER_STATUS = {"card_declined": 402, "payment_unavailable": 503}
+OTHER_STATUS = {"card_declined": 402, "payment_unavailable": 503, "product_retired": 410}
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from kartshoppe.domain.cart import Cart
 from kartshoppe.domain.catalog import effective_price, sale_active
@@ -127,6 +127,27 @@ class RestockBody(Request):
     quantity: Annotated[int, Field(ge=1, le=100_000)]
 
 
+class ProductEditBody(Request):
+    """The operator's edit of a product: only the fields given change, all or none."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    description: Annotated[str, Field(max_length=4000)] | None = None
+    brand: Annotated[str, Field(max_length=80)] | None = None
+    price: PositivePrice | None = None
+    stock: Stock | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> ProductEditBody:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of name, description, brand, price, stock")
+        return self
+
+    def details(self) -> dict[str, str]:
+        """The text fields that were given."""
+        given = {"name": self.name, "description": self.description, "brand": self.brand}
+        return {k: v for k, v in given.items() if v is not None}
+
+
 class FlashSaleBody(Request):
     discount_percent: Annotated[float, Field(gt=0, lt=100)]
     duration_seconds: Annotated[int, Field(ge=1, le=7 * 24 * 3600)]
@@ -140,8 +161,8 @@ class LaunchBody(Request):
     id: Id | None = None
     name: Annotated[str, Field(min_length=1, max_length=200)]
     description: Annotated[str, Field(max_length=4000)] = ""
-    category: Annotated[str, Field(min_length=1, max_length=80)]
     brand: Annotated[str, Field(max_length=80)] = ""
+    category: Annotated[str, Field(min_length=1, max_length=80)]
     price: PositivePrice
     original_price: Price | None = None
     """Not a "was" price: a new product has no earlier price, so a launch announces none."""
@@ -165,8 +186,8 @@ class ProductOut(Out):
     id: str
     name: str
     description: str
+    brand: str = ""
     category: str
-    brand: str
     price: float
     original_price: float
     """The "was" price by the 30-day rule (`domain/reference_price.py`) when a reduction may be
@@ -200,8 +221,8 @@ class ProductOut(Out):
             id=product.id,
             name=product.name,
             description=product.description,
-            category=product.category,
             brand=product.brand,
+            category=product.category,
             price=json_number(price),
             list_price=json_number(product.price),
             original_price=json_number(price if was is None else was),
@@ -581,6 +602,27 @@ class AnalyticsAt(AsOfSnapshot):
     orders: int
     cancelled_orders: int
     revenue: float
+
+
+class SeriesPoint(Model):
+    start: int
+    """The bucket's start, epoch ms."""
+    events: int
+    orders: int
+    revenue: float
+    viewers: int
+    """Distinct sessions that viewed a product in the bucket."""
+    conversion_rate: float
+
+
+class SeriesOut(Model):
+    """The dashboard's history of one window, from the stored events (`eventstore.series`)."""
+
+    window: str
+    bucket_ms: int
+    from_: int = Field(alias="from")
+    to: int
+    points: list[SeriesPoint]
 
 
 class ReportInfo(Model):

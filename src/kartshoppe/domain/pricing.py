@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from kartshoppe.domain.catalog import effective_price
+from kartshoppe.domain.catalog import check_on_sale, effective_price
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.money import line_total, total
 from kartshoppe.events import CartLine, Product
@@ -66,6 +66,7 @@ def require_sold(lines: Sequence[CartLine], products: Mapping[str, Product]) -> 
         if line.product_id not in products:
             name = line.name or line.product_id
             raise DomainError("unknown_product", f"{name} is no longer sold", "productId")
+        check_on_sale(products[line.product_id])
 
 
 def subtotal(lines: Sequence[PricedLine]) -> Decimal:

@@ -176,7 +176,7 @@ class CatalogView:
     def index(self) -> SearchIndex:
         """The search index of the current catalog (built on first use after a change)."""
         if self._index is None:
-            self._index = SearchIndex(list(self._state.products.values()))
+            self._index = SearchIndex(self.on_sale())
         return self._index
 
     def _cached(self, key: tuple[Any, ...], build: Any) -> bytes:
@@ -196,25 +196,30 @@ class CatalogView:
         history = self._state.price_history.get(product.id, ())
         return ProductOut.of(product, self._state.stock.get(product.id), at_ms, history)
 
+    def on_sale(self) -> list[Product]:
+        """The products shoppers can see and buy: a retired product has left the catalog."""
+        return [p for p in self._state.products.values() if p.retired_at is None]
+
     def product(self, product_id: str) -> dict[str, Any] | None:
         product = self._state.products.get(product_id)
-        if product is None:
+        if product is None or product.retired_at is not None:
             return None
         return self._out(product, now_ms()).to_json()
 
     def product_bytes(self, product_id: str) -> bytes | None:
-        if product_id not in self._state.products:
+        product = self._state.products.get(product_id)
+        if product is None or product.retired_at is not None:
             return None
         return self._cached(("product", product_id), lambda: self.product(product_id))
 
     def all_views(self) -> list[dict[str, Any]]:
         at = now_ms()
-        return [self._out(p, at).to_json() for p in self._state.products.values()]
+        return [self._out(p, at).to_json() for p in self.on_sale()]
 
     def _rows(self, ids: Mapping[str, float] | None) -> list[Row]:
         at = now_ms()
         rows = []
-        for product in self._state.products.values():
+        for product in self.on_sale():
             if ids is not None and product.id not in ids:
                 continue
             out = self._out(product, at)
@@ -295,6 +300,6 @@ class CatalogView:
 
     def categories(self) -> list[dict[str, Any]]:
         counts: dict[str, int] = {}
-        for product in self._state.products.values():
+        for product in self.on_sale():
             counts[product.category] = counts.get(product.category, 0) + 1
         return [{"name": name, "count": counts[name]} for name in sorted(counts)]
