@@ -4,7 +4,9 @@ import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { PriceTag, StockBadge } from "../components/Price";
 import { productImage } from "../components/ProductCard";
-import { Empty, ErrorState, Loading } from "../components/States";
+import { usePageTitle } from "../components/page";
+import { ProductDetailSkeleton } from "../components/Skeleton";
+import { Empty, ErrorState } from "../components/States";
 import { ApiError } from "../lib/api";
 import type { Product } from "../lib/types";
 import { useLiveProduct } from "../state/liveProducts";
@@ -12,6 +14,9 @@ import { productQuery } from "../state/queries";
 import { useRecommendations, useShop } from "../state/shop";
 import { useCartActions } from "../state/useCartActions";
 import { RecommendationBlock } from "./HomePage";
+
+/** Breadcrumb links are touch targets too: 44 px tall on phones. */
+const CRUMB = "inline-flex min-h-11 items-center hover:underline md:min-h-0";
 
 function ProductDetail({ initial }: { initial: Product }) {
   const { live } = useShop();
@@ -27,8 +32,8 @@ function ProductDetail({ initial }: { initial: Product }) {
   return (
     <div>
       <nav aria-label="Breadcrumb" className="mb-3 text-sm text-slate-600">
-        <Link to="/catalog" className="hover:underline">Catalog</Link> ›{" "}
-        <Link to={`/catalog?category=${encodeURIComponent(product.category)}`} className="hover:underline">{product.category}</Link>
+        <Link to="/catalog" className={CRUMB}>Catalog</Link> ›{" "}
+        <Link to={`/catalog?category=${encodeURIComponent(product.category)}`} className={CRUMB}>{product.category}</Link>
       </nav>
       <div className="grid gap-6 md:grid-cols-2">
         <img src={productImage(product)} alt={product.name} className="aspect-square w-full rounded-lg bg-slate-100 object-cover" />
@@ -73,14 +78,22 @@ export function ProductPage() {
   const { id = "" } = useParams();
   const { track } = useShop();
   const { data, error, isPending, refetch } = useQuery(productQuery(id));
+  const missing = error instanceof ApiError && error.status === 404;
+  usePageTitle(data?.name ?? (missing ? "Product not found" : "Product"));
 
   useEffect(() => {
     if (id) track({ eventType: "PRODUCT_VIEW", productId: id });
   }, [id, track]);
 
-  if (isPending) return <Loading label="Loading product…" />;
-  if (error instanceof ApiError && error.status === 404)
-    return <Empty title="Product not found"><Link to="/catalog" className="text-indigo-700 underline">Back to the catalog</Link></Empty>;
+  if (isPending) return <ProductDetailSkeleton />;
+  if (missing) {
+    return (
+      <div>
+        <h1 className="mb-4 text-2xl font-bold">Product not found</h1>
+        <Empty title="This product is not in the shop, or no longer is."><Link to="/catalog" className="text-indigo-700 underline">Back to the catalog</Link></Empty>
+      </div>
+    );
+  }
   if (error) return <ErrorState error={error} onRetry={() => void refetch()} />;
   return <ProductDetail key={data.id} initial={data} />;
 }
