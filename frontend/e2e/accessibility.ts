@@ -55,6 +55,9 @@ export const PAGES: PageCheck[] = [
   { name: "ops-dashboard", path: fixed("/ops/dashboard"), title: fixed("Live dashboard"), operator: true },
   { name: "ops-admin", path: fixed("/ops/admin"), title: fixed("Admin"), operator: true },
   { name: "ops-events", path: fixed("/ops/events"), title: fixed("Event explorer"), operator: true },
+  { name: "ops-products", path: fixed("/ops/products"), title: fixed("Products"), operator: true },
+  { name: "ops-inventory", path: fixed("/ops/inventory"), title: fixed("Inventory"), operator: true },
+  { name: "account", path: fixed("/account"), title: fixed("Your account"), operator: true },
 ];
 
 /** Something opened over or into a page: a dialog (closed by Escape), or a menu. */
