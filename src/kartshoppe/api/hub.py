@@ -107,10 +107,6 @@ class Hub:
             found |= self._by_owner.get(owner, set())
         return found
 
-    def _sold(self, product_id: str) -> bool:
-        product = self._state.products.get(product_id)
-        return product is not None and product.retired_at is None
-
     def send(self, conns: Iterable[Connection], payload: bytes) -> None:
         for conn in conns:
             if conn.dropped:
@@ -165,10 +161,8 @@ class Hub:
         elif isinstance(event, InventoryAlert):
             self.publish("inventory", message("INVENTORY_ALERT", alert=event_to_dict(event)))
         elif isinstance(event, Recommendation):
-            # the processors know nothing of retirement: a retired product is never offered
-            on_sale = tuple(p for p in event.product_ids if self._sold(p))
-            if on_sale:
-                offered = event.model_copy(update={"product_ids": on_sale})
+            offered = self._catalog.offered(event)
+            if offered is not None:
                 payload = message("RECOMMENDATION", recommendation=event_to_dict(offered))
                 self.send(self._recipients(event.session_id, event.user_id), payload)
         elif isinstance(event, CartRecovered):
