@@ -137,7 +137,7 @@ def get_history(
     types: Annotated[str, Query(description="comma-separated event types")] = "",
     start: Annotated[int | None, Query(alias="from", ge=0, description="epoch ms")] = None,
     end: Annotated[int | None, Query(alias="to", ge=0, description="epoch ms")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)] = 50,
     snapshot_id: SnapshotId = None,
 ) -> Response:
