@@ -272,9 +272,7 @@ async def test_a_group_behind_the_log_start_reads_on_from_the_start(event_log: E
     async with event_log.consumer([TOPIC], group=group) as consumer:
         records = await drain(consumer, 2)
 
-    assert [r.offset for r in records if r.partition == partition] == [
-        r.offset for r in stored[4:]
-    ]
+    assert [r.offset for r in records if r.partition == partition] == [r.offset for r in stored[4:]]
 
 
 async def test_the_log_start_never_moves_back_nor_past_the_end(event_log: EventLog) -> None:

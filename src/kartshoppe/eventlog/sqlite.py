@@ -81,6 +81,11 @@ CREATE TABLE IF NOT EXISTS log_starts (
         for topic in sorted(COMPACTED_TOPICS)
     ),
     """
+CREATE TABLE IF NOT EXISTS group_commits (
+    group_id TEXT PRIMARY KEY,
+    committed_at INTEGER NOT NULL
+)""",
+    """
 CREATE TABLE IF NOT EXISTS group_offsets (
     group_id TEXT NOT NULL,
     topic TEXT NOT NULL,
@@ -130,6 +135,10 @@ class _Stop:
 T = TypeVar("T")
 
 
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 def _size(request: _Request) -> int:
     return len(request.messages) if isinstance(request, _Append) else 1
 
@@ -150,6 +159,11 @@ def _connect(path: pathlib.Path, *, read_only: bool) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
     return conn
+
+
+def connect_writer(path: pathlib.Path) -> sqlite3.Connection:
+    """A second write connection (retention's): its transactions queue with the writer's."""
+    return _connect(path, read_only=False)
 
 
 def _query_range(
@@ -225,8 +239,15 @@ def compact(conn: sqlite3.Connection, topic: str, below: int, older_than_ms: int
 class _Writer:
     """The thread that owns the write connection and commits requests in groups."""
 
-    def __init__(self, path: pathlib.Path, max_batch: int, on_commit: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        path: pathlib.Path,
+        max_batch: int,
+        on_commit: Callable[[], None],
+        clock: Callable[[], int],
+    ) -> None:
         self._path = path
+        self._clock = clock
         self._max_batch = max_batch
         self._on_commit = on_commit
         self._queue: queue.SimpleQueue[_Request | _Stop] = queue.SimpleQueue()
@@ -320,7 +341,7 @@ class _Writer:
                 "SELECT topic, next_offset FROM partitions WHERE partition = ?", (PARTITION,)
             )
         )
-        now = time.time_ns() // 1_000_000
+        now = self._clock()
         rows: list[tuple[str, int, int, str | None, bytes, int]] = []
         commits: list[tuple[str, str, int, int]] = []
         results: list[list[Record] | None] = []
@@ -350,6 +371,11 @@ class _Writer:
             "VALUES (?, ?, ?, ?) ON CONFLICT (group_id, topic, partition) "
             "DO UPDATE SET next_offset = excluded.next_offset",
             commits,
+        )
+        conn.executemany(
+            "INSERT INTO group_commits (group_id, committed_at) VALUES (?, ?) "
+            "ON CONFLICT (group_id) DO UPDATE SET committed_at = excluded.committed_at",
+            [(group, now) for group in {c[0] for c in commits}],
         )
         conn.execute("COMMIT")
         return results
@@ -385,10 +411,14 @@ class SqliteEventLog(EventLog):
     comparing it with the number of `append` calls shows how well group commit batches.
     """
 
-    def __init__(self, path: pathlib.Path, *, max_batch: int = 1000) -> None:
+    def __init__(
+        self, path: pathlib.Path, *, max_batch: int = 1000, clock: Callable[[], int] = wall_ms
+    ) -> None:
+        """`clock` stamps the records' append time (epoch ms); a test compresses time with it."""
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
         self.path = path
+        self.clock = clock
         self.max_batch = max_batch
         self._writer: _Writer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -406,7 +436,7 @@ class SqliteEventLog(EventLog):
             raise LogUnavailableError("log is already started")
         self._loop = asyncio.get_running_loop()
         self._committed = asyncio.Event()
-        writer = _Writer(self.path, self.max_batch, self._notify_threadsafe)
+        writer = _Writer(self.path, self.max_batch, self._notify_threadsafe, self.clock)
         await asyncio.to_thread(self._open, writer)
         self._writer = writer
 
@@ -472,7 +502,7 @@ class SqliteEventLog(EventLog):
             await asyncio.to_thread(self._delete_before, topic, offsets[PARTITION])
 
     def _delete_before(self, topic: str, offset: int) -> None:
-        conn = _connect(self.path, read_only=False)
+        conn = connect_writer(self.path)
         try:
             move_start(conn, topic, offset)
             delete_below_start(conn, topic)
