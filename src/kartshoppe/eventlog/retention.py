@@ -43,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 GROUP_EXPIRY_MS: Final = 7 * 24 * 3_600_000
 
+RETENTION_SWEEP_S: Final = 60.0
+"""How often a server sweeps its log."""
+
 VACUUM_PAGES: Final = 1_000
 """Pages handed back per `incremental_vacuum` transaction (4 MB at the default page size)."""
 
