@@ -17,7 +17,13 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
-from kartshoppe.eventlog.port import EventLog, Positions, Record, TopicPartition
+from kartshoppe.eventlog.port import (
+    COMPACTED_TOPICS,
+    EventLog,
+    Positions,
+    Record,
+    TopicPartition,
+)
 from kartshoppe.events import Event, EventValidationError, decode_event
 
 logger = logging.getLogger(__name__)
@@ -78,9 +84,21 @@ class LogFollower:
         }
         if not starts:
             return
-        for record in await history(starts):
+        # a compacted topic keeps its start but lost superseded records: its whole history
+        # comes from the store too, in log order with the rest (the catalog as it was when a
+        # cart line was added, the price history); the log then adds what the store lacks
+        wanted = {
+            position: end
+            for position, end in self._start_ends.items()
+            if position[0] in COMPACTED_TOPICS
+        }
+        for record in await history({**wanted, **starts}):
             await self._apply(record)
             self.history_applied += 1
+        # the history is all there is below the starts, even where it has fewer records than
+        # offsets (the store keeps one copy of a redelivered event)
+        for position, start in starts.items():
+            self._applied[position] = max(self._applied.get(position, 0), start)
 
     async def stop(self) -> None:
         """Stop once the poll in flight has returned. Cancelling it instead would leave the
@@ -135,7 +153,10 @@ class LogFollower:
         return moved
 
     async def _apply(self, record: Record) -> None:
-        self._applied[(record.topic, record.partition)] = record.offset + 1
+        position = (record.topic, record.partition)
+        if record.offset < self._applied.get(position, 0):
+            return  # already folded from the history
+        self._applied[position] = record.offset + 1
         self.records_applied += 1
         private = self._private.get(record.topic)
         if private is not None:

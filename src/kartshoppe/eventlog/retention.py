@@ -157,11 +157,16 @@ def _first_young(conn: sqlite3.Connection, topic: str, floor: int, cutoff: int) 
 
 def _vacuum(conn: sqlite3.Connection) -> int:
     """Hand free pages back to the file system, a chunk a transaction; how many."""
+    (mode,) = conn.execute("PRAGMA auto_vacuum").fetchone()
+    if mode != 2:  # 2: INCREMENTAL (a file made before it keeps reusing its free pages)
+        return 0
     freed = 0
-    while True:
-        (free,) = conn.execute("PRAGMA freelist_count").fetchone()
-        (mode,) = conn.execute("PRAGMA auto_vacuum").fetchone()
-        if free == 0 or mode != 2:  # 2: INCREMENTAL (a file made before it keeps reusing pages)
-            return freed
+    (free,) = conn.execute("PRAGMA freelist_count").fetchone()
+    while free > 0:
         conn.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})").fetchall()
-        freed += min(free, VACUUM_PAGES)
+        (left,) = conn.execute("PRAGMA freelist_count").fetchone()
+        if left >= free:  # nothing more could go now
+            break
+        freed += free - left
+        free = left
+    return freed

@@ -31,7 +31,8 @@ COLUMNS = (
 
 
 def records_below(store: EventStore, starts: Mapping[TopicPartition, int]) -> list[Record]:
-    """The stored records below each partition's log start, as the log held them, in log order.
+    """The stored records below the given offset of each partition, as the log held them, in
+    log order.
 
     Only the partitions in `starts` are read (a topic the store does not keep has none)."""
     starts = {tp: start for tp, start in starts.items() if start > 0}
