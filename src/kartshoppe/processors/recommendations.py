@@ -200,7 +200,9 @@ class ProductStage(Merger[ProductRows]):
 
     def decode_state(self, data: bytes) -> ProductRows:
         raw = orjson.loads(data)
-        return ProductRows(ProductState.from_json(raw["r"], self.config), Collected.from_json(raw["c"]))
+        return ProductRows(
+            ProductState.from_json(raw["r"], self.config), Collected.from_json(raw["c"])
+        )
 
 
 @dataclass(slots=True)

@@ -3,11 +3,12 @@
 Sessions come from the simulator's shopper model (`shoppers`, planted affinities documented
 there) over the seed catalog. The first `--train` sessions are fed, event by event, through
 the recommendations processor's stages as the embedded runner runs them (`ProcessorDriver`: the
-runner's own `ProcessorInstance` over a temporary state file; no HTTP, no log). For each of the next `--test` sessions the
-last product the shopper turned to (its first touch, when no earlier event of the session touched
-it) is hidden: the events before it are fed, then both rankers name 10 products and we score
-hit rate@10 (the hidden product is listed) and MRR@10 (1/rank, 0 when missing). The rest of the
-session is fed afterwards, so the model keeps learning as it would live.
+runner's own `ProcessorInstance` over a temporary state file; no HTTP, no log). For each of the
+next `--test` sessions the last product the shopper turned to (its first touch, when no earlier
+event of the session touched it) is hidden: the events before it are fed, then both rankers
+name 10 products and we score hit rate@10 (the hidden product is listed) and MRR@10 (1/rank, 0
+when missing). The rest of the session is fed afterwards, so the model keeps learning as it
+would live.
 
 The baseline ranks by all-time interaction counts (view, cart add and purchase weighted 1/3/5 as in
 the recommender) and leaves out the same products the recommender must (the shopper's history,
