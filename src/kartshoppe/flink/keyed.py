@@ -268,8 +268,11 @@ class KeyedCore:
     ) -> None:
         self.stages = list(stages)
         self.lateness_ms = lateness_ms
-        self.chains = [list(c) for c in chains] if chains is not None else [[]] * len(stages)
-        """The stage names of each processor's chain, by index (where `ctx.send` may go)."""
+        if chains is None:
+            chains = [[s.name for s in chain(stage)] for stage in stages]
+        self.chains = [list(c) for c in chains]
+        """The stage names of each processor's chain, by index (where `ctx.send` may go; by
+        default each stage's own chain, right for the first level)."""
         self._cache: OrderedDict[str, Any] = OrderedDict()
         self.failed = 0
 

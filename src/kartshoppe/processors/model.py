@@ -190,7 +190,7 @@ class Processor(Stage[S]):
         """Update the broadcast state from an event of `broadcast_topics` (same on every key)."""
 
 
-def chain(processor: Processor[Any]) -> list[Stage[Any]]:
+def chain(processor: Stage[Any]) -> list[Stage[Any]]:
     """The processor and the stages after it: its merger, that merger's merger, ..."""
     stages: list[Stage[Any]] = [processor]
     while (following := stages[-1].merger()) is not None:
