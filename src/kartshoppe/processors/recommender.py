@@ -14,8 +14,9 @@ so that no state lives under one global key:
    read as a table (`NeighbourTable`).
 3. **List assembly, keyed by shopper**: `assemble` builds a shopper's lists from the shopper's
    state and the neighbour table.
-`RecommenderState` composes the three in one process (a dict per stage, no limit on shoppers
-but memory); the processor and the evaluations drive it.
+`recommendations` runs them as keyed stages of their own (and calibrates in two more);
+`RecommenderState` composes the three in one process (a dict per stage), as the model's unit
+tests drive it.
 
 How it learns
 - Every interaction carries a weight: view or click 1, cart add 3, purchase 5.
