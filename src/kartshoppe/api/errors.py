@@ -40,7 +40,12 @@ UNPROCESSABLE = frozenset(
         "coupon_not_applicable",
     }
 )
-OTHER_STATUS = {"card_declined": 402, "payment_unavailable": 503}
+OTHER_STATUS = {
+    "card_declined": 402,
+    "payment_unavailable": 503,
+    "invalid_rating": 400,
+    "not_a_buyer": 403,
+}
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",

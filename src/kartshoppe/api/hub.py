@@ -31,6 +31,8 @@ from kartshoppe.events import (
     OrderStatusChanged,
     PaymentDeclined,
     Recommendation,
+    ReviewPosted,
+    WishlistAlert,
     event_key,
     event_to_dict,
     now_ms,
@@ -134,10 +136,18 @@ class Hub:
             self.publish("events", message("EVENT", event=event_to_dict(event)))
         if isinstance(event, CART_EVENTS):
             self._push_cart(event)
-        elif isinstance(event, CATALOG_EVENTS):
+        elif isinstance(event, CATALOG_EVENTS | ReviewPosted):
+            # a review changes the product's rating and count: pushed like any product change
             product = self._catalog.product(event.product_id)
-            payload = message("PRODUCT_UPDATED", product=product, change=event.event_type)
-            self.send(self.connections, payload)
+            if product is not None:
+                payload = message("PRODUCT_UPDATED", product=product, change=event.event_type)
+                self.send(self.connections, payload)
+        elif isinstance(event, WishlistAlert):
+            product = self._catalog.product(event.product_id)
+            if product is not None:
+                alert = event_to_dict(event)
+                payload = message("WISHLIST_ALERT", alert=alert, product=product)
+                self.send(self._recipients(None, event.user_id), payload)
         elif isinstance(event, InventoryChanged):
             payload = message(
                 "INVENTORY_UPDATED",

@@ -36,7 +36,7 @@ from pydantic import ValidationError
 from kartshoppe.application.locks import KeyedLocks
 from kartshoppe.application.projection import Projection
 from kartshoppe.domain import cart as carts
-from kartshoppe.domain import catalog, coupons, inventory, orders
+from kartshoppe.domain import catalog, coupons, inventory, orders, reviews, wishlist
 from kartshoppe.domain.checkout import (
     CheckoutDetails,
     Quote,
@@ -70,6 +70,7 @@ from kartshoppe.events import (
     PaymentDeclined,
     Product,
     RefundRecorded,
+    ReviewPosted,
     StockReleased,
     StockReserved,
     decode_event,
@@ -738,6 +739,38 @@ def _seed(d: Decider, args: Mapping[str, Any]) -> Decision:
     return Decision(events, value={"launched": len(missing)})
 
 
+def _seed_reviews(d: Decider, args: Mapping[str, Any]) -> Decision:
+    """The seeded reviews behind the demo catalog's ratings; a review already there (a shop
+    seeded before) is not posted twice."""
+    events: list[Event] = []
+    for raw in args["reviews"]:
+        review = ReviewPosted.model_validate(raw)
+        if not reviews.has_reviewed(d.state.reviews.get(review.product_id), review.user_id):
+            events.append(review)
+    return Decision(events, value={"posted": len(events)})
+
+
+def _review(d: Decider, args: Mapping[str, Any]) -> Decision:
+    """The product's owner decides: a buyer's first review of it, with a valid rating."""
+    product, user_id = d.product(args["productId"]), args["userId"]
+    draft = reviews.Draft(args["rating"], args["title"], args["body"], args["author"])
+    bought = d.state.bought(user_id, product.id)
+    events = reviews.decide_review(
+        d.state.reviews.get(product.id), product, user_id, bought, draft, _meta(args)
+    )
+    return Decision(events, value={"productId": product.id})
+
+
+def _wish(d: Decider, args: Mapping[str, Any]) -> Decision:
+    user_id, product_id = args["userId"], args["productId"]
+    current = d.state.wishlists.get(user_id, {})
+    meta = _meta(args)
+    if args.get("remove"):
+        return Decision(wishlist.decide_unwish(current, product_id, meta))
+    product = d.state.products.get(product_id)
+    return Decision(wishlist.decide_wish(current, product, product_id, meta))
+
+
 HANDLERS: Final[Mapping[str, Handler]] = {
     "cart.add": _cart_add,
     "cart.remove": _cart_remove,
@@ -760,6 +793,9 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     "product.flash_sale": _flash_sale,
     "product.end_sale": _end_sale,
     "catalog.seed": _seed,
+    "catalog.seed_reviews": _seed_reviews,
+    "review.post": _review,
+    "wishlist.change": _wish,
 }
 
 

@@ -86,6 +86,7 @@ from kartshoppe.events import (
     ProductView,
     Recommendation,
     RecommendationKind,
+    RelatedProducts,
     RemoveFromCart,
     event_key,
     json_number,
@@ -130,6 +131,8 @@ class RecommenderConfig:
     list_size: int = 10
     bought_together_size: int = 4
     evidence_prior: float = 2.0
+    related_size: int = 8
+    """Length of each product's published related lists (`RELATED_PRODUCTS`)."""
 
 
 # --- catalog: the broadcast side (product_updates, inventory_updates) ------------------------
@@ -874,6 +877,11 @@ class RecommenderState:
     calibration: Calibration = field(default_factory=Calibration)
     masses: dict[str, float] = field(default_factory=dict)
     """Each product's co-occurrence mass as of its last change (the `m` its entry publishes)."""
+    changed: list[str] = field(default_factory=list)
+    """The products whose rows the last observed event changed."""
+    published: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
+    """The related lists last published per product (derived, not serialised: after a restart
+    a product's lists are published again on its next change)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -928,7 +936,9 @@ class RecommenderState:
         self._learn_calibration(shopper, event, at)
         shopper.session_id = event.session_id or shopper.session_id
         shopper.user_id = event.user_id or shopper.user_id
+        self.changed = []
         for delta in shopper.observe(event, at, self.config):
+            self.changed.append(delta.product)
             product = self.products.get(delta.product)
             if product is None:
                 product = self.products[delta.product] = ProductState.new(self.config)
@@ -937,6 +947,33 @@ class RecommenderState:
             self.masses[delta.product] = product.mass()
         table = _LiveTable(self, at)
         return assemble(event, shopper, catalog, table, at, self.config, self.calibration)
+
+    def related(self, at: int) -> list[RelatedProducts]:
+        """The products whose related lists the last observed event changed, with their lists:
+        bought in the same orders ("Often bought with") and co-viewed ("Customers also
+        viewed"), most related first."""
+        out = []
+        for pid in dict.fromkeys(self.changed):
+            entry = self.entry(pid, at)
+            if entry is None:
+                continue
+            lists = (
+                tuple(entry["t"])[: self.config.related_size],
+                tuple(entry["n"])[: self.config.related_size],
+            )
+            if self.published.get(pid, ((), ())) == lists:
+                continue
+            self.published[pid] = lists
+            out.append(
+                RelatedProducts(
+                    event_id=OUTPUT_ID,
+                    timestamp=at,
+                    product_id=pid,
+                    bought_together=lists[0],
+                    also_viewed=lists[1],
+                )
+            )
+        return out
 
     def _learn_calibration(self, shopper: ShopperState, event: BaseEvent, at: int) -> None:
         """Was the main list last shown hit by the product the shopper turned to now?"""

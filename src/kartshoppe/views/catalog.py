@@ -16,14 +16,21 @@ import orjson
 
 from kartshoppe.api.schemas import ProductOut
 from kartshoppe.domain.state import ShopState
-from kartshoppe.events import CATALOG_EVENTS, Event, InventoryChanged, TrendingUpdated, now_ms
+from kartshoppe.events import (
+    CATALOG_EVENTS,
+    Event,
+    InventoryChanged,
+    ReviewPosted,
+    TrendingUpdated,
+    now_ms,
+)
 
 Sort = Literal["relevance", "price_asc", "price_desc", "rating", "name", "newest"]
 CACHE_LIMIT = 512
 DEFAULT_PAGE_SIZE = 24
 PRICE_TICK_MS = 1000
 """Cached answers also expire when a flash sale may have started or ended since."""
-CHANGES_PRODUCTS: Final = (*CATALOG_EVENTS, InventoryChanged, TrendingUpdated)
+CHANGES_PRODUCTS: Final = (*CATALOG_EVENTS, InventoryChanged, TrendingUpdated, ReviewPosted)
 """The events after which a cached answer may be wrong."""
 
 
