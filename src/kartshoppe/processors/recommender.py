@@ -879,15 +879,16 @@ class RecommenderState:
     """Each product's co-occurrence mass as of its last change (the `m` its entry publishes)."""
     changed: list[str] = field(default_factory=list)
     """The products whose rows the last observed event changed."""
-    published: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
-    """The related lists last published per product (derived, not serialised: after a restart
-    a product's lists are published again on its next change)."""
+    published: dict[str, list[list[str]]] = field(default_factory=dict)
+    """The related lists last published per product ([bought together, also viewed]), so a
+    list is published again only when it changed."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "shoppers": [[key, s.to_json()] for key, s in self.shoppers.items()],
             "products": [[key, p.to_json()] for key, p in self.products.items()],
             "calibration": self.calibration.cells,
+            "published": self.published,
         }
 
     @classmethod
@@ -898,6 +899,9 @@ class RecommenderState:
         state.shoppers = {k: ShopperState.from_json(v) for k, v in data["shoppers"]}
         state.products = {k: ProductState.from_json(v, state.config) for k, v in data["products"]}
         state.calibration = Calibration({k: list(v) for k, v in data["calibration"].items()})
+        state.published = {
+            k: [list(ids) for ids in v] for k, v in data.get("published", {}).items()
+        }
         for pid, product in state.products.items():
             state.masses[pid] = product.mass()
         return state
@@ -957,20 +961,18 @@ class RecommenderState:
             entry = self.entry(pid, at)
             if entry is None:
                 continue
-            lists = (
-                tuple(entry["t"])[: self.config.related_size],
-                tuple(entry["n"])[: self.config.related_size],
-            )
-            if self.published.get(pid, ((), ())) == lists:
+            together = list(entry["t"])[: self.config.related_size]
+            viewed = list(entry["n"])[: self.config.related_size]
+            if self.published.get(pid, [[], []]) == [together, viewed]:
                 continue
-            self.published[pid] = lists
+            self.published[pid] = [together, viewed]
             out.append(
                 RelatedProducts(
                     event_id=OUTPUT_ID,
                     timestamp=at,
                     product_id=pid,
-                    bought_together=lists[0],
-                    also_viewed=lists[1],
+                    bought_together=tuple(together),
+                    also_viewed=tuple(viewed),
                 )
             )
         return out
