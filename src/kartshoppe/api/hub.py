@@ -136,7 +136,7 @@ class Hub:
             self.publish("events", message("EVENT", event=event_to_dict(event)))
         if isinstance(event, CART_EVENTS):
             self._push_cart(event)
-        elif isinstance(event, CATALOG_EVENTS | ReviewPosted):
+        elif isinstance(event, (*CATALOG_EVENTS, ReviewPosted)):
             # a review changes the product's rating and count: pushed like any product change
             product = self._catalog.product(event.product_id)
             if product is not None:
