@@ -132,6 +132,13 @@ class FlashSale(Model):
     sale_price: Price
 
 
+class Spec(Model):
+    """One line of a product's specifications ("Weight": "1.2 kg")."""
+
+    name: Annotated[str, Field(min_length=1, max_length=60)]
+    value: Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class Product(Model):
     """A catalog entry as materialised from `product_updates` (the seed's `products-cache`)."""
 
@@ -148,6 +155,7 @@ class Product(Model):
     featured: bool = False
     image_url: Annotated[str, Field(max_length=300)] = ""
     flash_sale: FlashSale | None = None
+    specs: tuple[Spec, ...] = ()
 
 
 class CartLine(Model):

@@ -24,6 +24,7 @@ export type Server =
   | AnalyticsPushed
   | EventPushed
   | CartReminder
+  | WishlistAlertPushed
   | ErrorPushed
   | Pong;
 export type Sessionid = string;
@@ -175,7 +176,12 @@ export type Event1 =
   | PriceChanged
   | FlashSaleStarted
   | FlashSaleEnded
+  | ReviewPosted
+  | WishlistItemAdded
+  | WishlistItemRemoved
   | Recommendation
+  | WishlistAlert
+  | RelatedProducts
   | ReservationExpired
   | InventoryAlert
   | TrendingUpdated
@@ -460,52 +466,99 @@ export type Schemaversion29 = 1;
 export type Sessionid32 = string | null;
 export type Timestamp31 = number;
 export type Userid32 = string | null;
+export type Author = string;
+export type Body = string;
 export type Eventid30 = string;
-export type Eventtype30 = "RESERVATION_EXPIRED";
-export type Orderid12 = string;
+export type Eventtype30 = "REVIEW_POSTED";
+export type Productid21 = string;
+export type Rating2 = number;
+export type Reviewid = string;
 export type Schemaversion30 = 1;
 export type Sessionid33 = string | null;
 export type Timestamp32 = number;
+export type Title = string;
 export type Userid33 = string | null;
-export type Available3 = number;
 export type Eventid31 = string;
-export type Eventtype31 = "INVENTORY_ALERT";
-export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK";
-export type Productid21 = string;
+export type Eventtype31 = "WISHLIST_ITEM_ADDED";
+export type Productid22 = string;
 export type Schemaversion31 = 1;
 export type Sessionid34 = string | null;
 export type Timestamp33 = number;
 export type Userid34 = string | null;
-export type Category3 = string;
-export type Score2 = number;
-export type Categories1 = ScoredCategory[];
 export type Eventid32 = string;
-export type Eventtype32 = "TRENDING_UPDATED";
-export type Productid22 = string;
-export type Score3 = number;
-export type Products = ScoredProduct[];
+export type Eventtype32 = "WISHLIST_ITEM_REMOVED";
+export type Productid23 = string;
 export type Schemaversion32 = 1;
 export type Sessionid35 = string | null;
 export type Timestamp34 = number;
 export type Userid35 = string | null;
+export type Available3 = number | null;
 export type Eventid33 = string;
-export type Eventtype33 = "ANALYTICS_UPDATED";
+export type Eventtype33 = "WISHLIST_ALERT";
+export type Newprice1 = number | null;
+export type Oldprice1 = number | null;
+export type Productid24 = string;
+export type Reason5 = "PRICE_DROP" | "BACK_IN_STOCK";
 export type Schemaversion33 = 1;
 export type Sessionid36 = string | null;
 export type Timestamp35 = number;
 export type Userid36 = string | null;
+export type Alsoviewed = string[];
+export type Boughttogether = string[];
+export type Eventid34 = string;
+export type Eventtype34 = "RELATED_PRODUCTS";
+export type Productid25 = string;
+export type Schemaversion34 = 1;
+export type Sessionid37 = string | null;
+export type Timestamp36 = number;
+export type Userid37 = string | null;
+export type Eventid35 = string;
+export type Eventtype35 = "RESERVATION_EXPIRED";
+export type Orderid12 = string;
+export type Schemaversion35 = 1;
+export type Sessionid38 = string | null;
+export type Timestamp37 = number;
+export type Userid38 = string | null;
+export type Available4 = number;
+export type Eventid36 = string;
+export type Eventtype36 = "INVENTORY_ALERT";
+export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK";
+export type Productid26 = string;
+export type Schemaversion36 = 1;
+export type Sessionid39 = string | null;
+export type Timestamp38 = number;
+export type Userid39 = string | null;
+export type Category3 = string;
+export type Score2 = number;
+export type Categories1 = ScoredCategory[];
+export type Eventid37 = string;
+export type Eventtype37 = "TRENDING_UPDATED";
+export type Productid27 = string;
+export type Score3 = number;
+export type Products = ScoredProduct[];
+export type Schemaversion37 = 1;
+export type Sessionid40 = string | null;
+export type Timestamp39 = number;
+export type Userid40 = string | null;
+export type Eventid38 = string;
+export type Eventtype38 = "ANALYTICS_UPDATED";
+export type Schemaversion38 = 1;
+export type Sessionid41 = string | null;
+export type Timestamp40 = number;
+export type Userid41 = string | null;
 export type Type13 = "EVENT";
 export type Couponcode3 = string;
 export type Offer1 = string;
 export type Type14 = "CART_REMINDER";
+export type Type15 = "WISHLIST_ALERT";
 export type Details = FieldError[] | null;
 export type Field = string;
 export type Message = string;
 export type Error = string;
 export type Field1 = string | null;
 export type Message1 = string | null;
-export type Type15 = "ERROR";
-export type Type16 = "PONG";
+export type Type16 = "ERROR";
+export type Type17 = "PONG";
 
 /**
  * Both directions in one schema, for generating the frontend's TypeScript types.
@@ -1351,34 +1404,117 @@ export interface FlashSaleEnded {
   userId?: Userid32;
 }
 /**
+ * A buyer's one review of a product; `author` is the name shown with it.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "ReviewPosted".
+ */
+export interface ReviewPosted {
+  author: Author;
+  body?: Body;
+  eventId?: Eventid30;
+  eventType?: Eventtype30;
+  productId: Productid21;
+  rating: Rating2;
+  reviewId: Reviewid;
+  schemaVersion?: Schemaversion30;
+  sessionId?: Sessionid33;
+  timestamp?: Timestamp32;
+  title?: Title;
+  userId?: Userid33;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "WishlistItemAdded".
+ */
+export interface WishlistItemAdded {
+  eventId?: Eventid31;
+  eventType?: Eventtype31;
+  productId: Productid22;
+  schemaVersion?: Schemaversion31;
+  sessionId?: Sessionid34;
+  timestamp?: Timestamp33;
+  userId?: Userid34;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "WishlistItemRemoved".
+ */
+export interface WishlistItemRemoved {
+  eventId?: Eventid32;
+  eventType?: Eventtype32;
+  productId: Productid23;
+  schemaVersion?: Schemaversion32;
+  sessionId?: Sessionid35;
+  timestamp?: Timestamp34;
+  userId?: Userid35;
+}
+/**
+ * A product on `userId`'s wishlist got cheaper or came back in stock (on the fan-out).
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "WishlistAlert".
+ */
+export interface WishlistAlert {
+  available?: Available3;
+  eventId?: Eventid33;
+  eventType?: Eventtype33;
+  newPrice?: Newprice1;
+  oldPrice?: Oldprice1;
+  productId: Productid24;
+  reason: Reason5;
+  schemaVersion?: Schemaversion33;
+  sessionId?: Sessionid36;
+  timestamp?: Timestamp35;
+  userId?: Userid36;
+}
+/**
+ * The recommender's neighbours of one product, most related first (on the fan-out, keyed
+ * by product): bought in the same orders, and viewed by the same shoppers.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "RelatedProducts".
+ */
+export interface RelatedProducts {
+  alsoViewed?: Alsoviewed;
+  boughtTogether?: Boughttogether;
+  eventId?: Eventid34;
+  eventType?: Eventtype34;
+  productId: Productid25;
+  schemaVersion?: Schemaversion34;
+  sessionId?: Sessionid37;
+  timestamp?: Timestamp36;
+  userId?: Userid37;
+}
+/**
  * A checkout's reservation outlived its time to pay; the shop cancels the order.
  *
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "ReservationExpired".
  */
 export interface ReservationExpired {
-  eventId?: Eventid30;
-  eventType?: Eventtype30;
+  eventId?: Eventid35;
+  eventType?: Eventtype35;
   orderId: Orderid12;
-  schemaVersion?: Schemaversion30;
-  sessionId?: Sessionid33;
-  timestamp?: Timestamp32;
-  userId?: Userid33;
+  schemaVersion?: Schemaversion35;
+  sessionId?: Sessionid38;
+  timestamp?: Timestamp37;
+  userId?: Userid38;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "InventoryAlert".
  */
 export interface InventoryAlert {
-  available: Available3;
-  eventId?: Eventid31;
-  eventType?: Eventtype31;
+  available: Available4;
+  eventId?: Eventid36;
+  eventType?: Eventtype36;
   level: Level;
-  productId: Productid21;
-  schemaVersion?: Schemaversion31;
-  sessionId?: Sessionid34;
-  timestamp?: Timestamp33;
-  userId?: Userid34;
+  productId: Productid26;
+  schemaVersion?: Schemaversion36;
+  sessionId?: Sessionid39;
+  timestamp?: Timestamp38;
+  userId?: Userid39;
 }
 /**
  * Time-decayed popularity, most popular first; the API answers `/products/trending` from it.
@@ -1388,13 +1524,13 @@ export interface InventoryAlert {
  */
 export interface TrendingUpdated {
   categories?: Categories1;
-  eventId?: Eventid32;
-  eventType?: Eventtype32;
+  eventId?: Eventid37;
+  eventType?: Eventtype37;
   products: Products;
-  schemaVersion?: Schemaversion32;
-  sessionId?: Sessionid35;
-  timestamp?: Timestamp34;
-  userId?: Userid35;
+  schemaVersion?: Schemaversion37;
+  sessionId?: Sessionid40;
+  timestamp?: Timestamp39;
+  userId?: Userid40;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1409,7 +1545,7 @@ export interface ScoredCategory {
  * via the `definition` "ScoredProduct".
  */
 export interface ScoredProduct {
-  productId: Productid22;
+  productId: Productid27;
   score: Score3;
 }
 /**
@@ -1420,12 +1556,12 @@ export interface ScoredProduct {
  */
 export interface AnalyticsUpdated {
   analytics: Analytics1;
-  eventId?: Eventid33;
-  eventType?: Eventtype33;
-  schemaVersion?: Schemaversion33;
-  sessionId?: Sessionid36;
-  timestamp?: Timestamp35;
-  userId?: Userid36;
+  eventId?: Eventid38;
+  eventType?: Eventtype38;
+  schemaVersion?: Schemaversion38;
+  sessionId?: Sessionid41;
+  timestamp?: Timestamp40;
+  userId?: Userid41;
 }
 export interface Analytics1 {
   [k: string]: unknown;
@@ -1441,6 +1577,17 @@ export interface CartReminder {
   type: Type14;
 }
 /**
+ * To the shopper whose wishlist holds the product: it got cheaper or is back in stock.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "WishlistAlertPushed".
+ */
+export interface WishlistAlertPushed {
+  alert: WishlistAlert;
+  product: ProductOut;
+  type: Type15;
+}
+/**
  * A refused message; `message` and `field`, or the tracking rejection's `details`.
  *
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1451,7 +1598,7 @@ export interface ErrorPushed {
   error: Error;
   field?: Field1;
   message?: Message1;
-  type: Type15;
+  type: Type16;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1466,5 +1613,5 @@ export interface FieldError {
  * via the `definition` "Pong".
  */
 export interface Pong {
-  type: Type16;
+  type: Type17;
 }

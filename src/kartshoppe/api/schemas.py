@@ -35,6 +35,7 @@ from kartshoppe.events import (
     Product,
     Quantity,
     ReviewPosted,
+    Spec,
     Stock,
     json_number,
 )
@@ -173,6 +174,7 @@ class ProductOut(Out):
     featured: bool
     image_url: str
     flash_sale: FlashSale | None = None
+    specs: list[Spec] = []
     available: int
     list_price: float
     low_stock: bool
@@ -202,6 +204,7 @@ class ProductOut(Out):
             featured=product.featured,
             image_url=product.image_url,
             flash_sale=product.flash_sale if sale_active(product, at_ms) else None,
+            specs=list(product.specs),
         )
 
     def to_json(self) -> dict[str, Any]:

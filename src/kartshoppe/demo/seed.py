@@ -18,9 +18,11 @@ from importlib import resources
 from typing import Any, Final
 
 from kartshoppe.domain.reviews import ProductReviews, evolve_reviews, review_id_for
-from kartshoppe.events import Product, ReviewPosted
+from kartshoppe.events import Product, ReviewPosted, Spec
 
 SPECS_FILE: Final = "catalog.json"
+DETAILS_FILE: Final = "details.json"
+"""Per category: specification names with their possible values, and description sentences."""
 SEED: Final = 20251125
 PRODUCTS_PER_CATEGORY: Final = 11
 SOLD_OUT_COUNT: Final = 4
@@ -76,6 +78,9 @@ def _load_specs() -> tuple[CategorySpec, ...]:
 
 
 _CATEGORY_SPECS: Final = _load_specs()
+_DETAILS: Final[dict[str, Any]] = json.loads(
+    resources.files(__package__).joinpath(DETAILS_FILE).read_text()
+)
 
 CATEGORIES: Final[tuple[str, ...]] = tuple(spec.name for spec in _CATEGORY_SPECS)
 
@@ -122,6 +127,22 @@ def _description(brand: str, kind: Kind, spec: CategorySpec, rng: random.Random)
     for pitch in rng.sample(spec.pitches, rng.randint(1, 2)):
         sentences.append(pitch.format(brand=brand))
     return " ".join(sentences)
+
+
+def _with_details(product: Product, brand: str, kind: Kind, variant: str) -> Product:
+    """The product with its specifications and a second paragraph of description, drawn from
+    the category's tables by a generator of its own (the catalog's draws stay as they were)."""
+    rng = random.Random(f"{SEED}:details:{product.id}")
+    details = _DETAILS[product.category]
+    fill = {"brand": brand, "noun": kind.noun.lower(), "variant": variant}
+    specs = [Spec(name="Brand", value=brand), Spec(name="Type", value=kind.noun)]
+    specs.append(Spec(name="Model", value=variant))
+    specs += [Spec(name=n, value=v) for n, v in _DETAILS["kinds"][kind.noun].items()]
+    for name, values in details["specs"].items():
+        specs.append(Spec(name=name, value=rng.choice(values).format(**fill)))
+    extra = " ".join(s.format(**fill) for s in rng.sample(details["details"], 2))
+    description = f"{product.description}\n\n{extra}"
+    return product.model_copy(update={"specs": tuple(specs), "description": description})
 
 
 def _pick_indices(rng: random.Random, pool: list[int], count: int) -> set[int]:
@@ -257,6 +278,7 @@ def _rows() -> list[_Row]:
             featured=index in featured,
             image_url=f"/images/products/{product_id}.svg",
         )
+        product = _with_details(product, brand, kind, variant)
         # the popularity drawn for the product, compressed so that the seeded reviews stay a
         # readable few dozen per product
         count = max(MIN_SEEDED_REVIEWS, min(MAX_SEEDED_REVIEWS, round(drawn**0.55)))

@@ -7,6 +7,7 @@ A product's `rating` and `reviewCount` are always derived here from its `REVIEW_
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,7 +33,8 @@ BOUGHT: frozenset[OrderStatus] = frozenset(
 
 @dataclass(slots=True)
 class ProductReviews:
-    """One product's reviews, in the order they were posted."""
+    """One product's reviews, oldest first by when they were written (the same order on every
+    instance, whatever order the partitions were folded in)."""
 
     reviews: list[ReviewPosted] = field(default_factory=list)
     by_user: dict[str, str] = field(default_factory=dict)
@@ -52,6 +54,10 @@ class ProductReviews:
             return 0.0
         mean = Decimal(self.total) / Decimal(self.count)
         return float(mean.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _written(review: ReviewPosted) -> tuple[int, str]:
+    return review.timestamp, review.review_id
 
 
 def has_reviewed(reviews: ProductReviews | None, user_id: str | None) -> bool:
@@ -131,7 +137,7 @@ def evolve_reviews(reviews: ProductReviews | None, event: ReviewPosted) -> Produ
     if author in reviews.by_user:
         return reviews  # a redelivered review (at-least-once) is not counted twice
     reviews.by_user[author] = event.review_id
-    reviews.reviews.append(event)
+    bisect.insort(reviews.reviews, event, key=_written)
     reviews.total += event.rating
     return reviews
 

@@ -150,3 +150,21 @@ def test_a_catalog_event_never_overrides_the_rating_the_reviews_give() -> None:
         state.apply(event)
     assert state.products["p1"].price == Decimal("8.00")
     assert (state.products["p1"].rating, state.products["p1"].review_count) == (3.0, 1)
+
+
+def test_reviews_are_kept_in_the_order_they_were_written_whatever_the_fold_order() -> None:
+    def written(user: str, at: int) -> ReviewPosted:
+        return ReviewPosted(
+            review_id=f"r-{user}",
+            product_id="p1",
+            rating=3,
+            author=user,
+            user_id=user,
+            timestamp=at,
+        )
+
+    reviews: ProductReviews | None = None
+    for event in (written("late", T0 + 50), written("early", T0), written("middle", T0 + 20)):
+        reviews = evolve_reviews(reviews, event)
+    assert reviews is not None
+    assert [r.user_id for r in reviews.reviews] == ["early", "middle", "late"]
