@@ -5,6 +5,7 @@ import { useCart, useConnectionStatus, useReminder, useShop } from "../state/sho
 import { CartDrawer } from "./CartDrawer";
 import { ConnectionIndicator } from "./ConnectionIndicator";
 import { AccountMenu } from "./SignIn";
+import { WishlistAlertBanner } from "./Wishlist";
 
 const SHOP_LINKS = [
   { to: "/", label: "Home", end: true },
@@ -91,6 +92,7 @@ export function Layout() {
           </div>
         </div>
       ) : null}
+      <WishlistAlertBanner />
       <main id="main" className="mx-auto max-w-6xl px-3 py-4">
         <Outlet />
       </main>

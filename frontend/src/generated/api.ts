@@ -1380,6 +1380,11 @@ export interface components {
             reviewCount: number;
             /** Soldout */
             soldOut: boolean;
+            /**
+             * Specs
+             * @default []
+             */
+            specs?: components["schemas"]["Spec"][];
             /** Stock */
             stock: number;
             /** Tags */
@@ -1588,6 +1593,16 @@ export interface components {
         SnapshotsOut: {
             /** Snapshots */
             snapshots: components["schemas"]["SnapshotOut"][];
+        };
+        /**
+         * Spec
+         * @description One line of a product's specifications ("Weight": "1.2 kg").
+         */
+        Spec: {
+            /** Name */
+            name: string;
+            /** Value */
+            value: string;
         };
         /** StatusBody */
         StatusBody: {

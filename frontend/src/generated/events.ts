@@ -302,6 +302,9 @@ export type Originalprice = number;
 export type Price1 = number;
 export type Rating = number;
 export type Reviewcount = number;
+export type Name4 = string;
+export type Value1 = string;
+export type Specs = Spec[];
 export type Stock1 = number;
 export type Tags = string[];
 export type Productid10 = string;
@@ -790,6 +793,7 @@ export interface Product {
   price: Price1;
   rating?: Rating;
   reviewCount?: Reviewcount;
+  specs?: Specs;
   stock?: Stock1;
   tags?: Tags;
 }
@@ -798,6 +802,13 @@ export interface FlashSale {
   endsAt: Endsat1;
   salePrice: Saleprice;
   startsAt: Startsat1;
+}
+/**
+ * One line of a product's specifications ("Weight": "1.2 kg").
+ */
+export interface Spec {
+  name: Name4;
+  value: Value1;
 }
 export interface PriceChanged {
   eventId?: Eventid26;

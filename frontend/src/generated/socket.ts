@@ -62,6 +62,9 @@ export type Price = number;
 export type Rating = number;
 export type Reviewcount = number;
 export type Soldout = boolean;
+export type Name2 = string;
+export type Value = string;
+export type Specs = Spec[];
 export type Stock = number;
 export type Tags = string[];
 export type Trendingscore = number | null;
@@ -77,7 +80,7 @@ export type City = string;
 export type Country = string;
 export type Line1 = string;
 export type Line2 = string;
-export type Name2 = string;
+export type Name3 = string;
 export type Postalcode = string;
 export type Region = string;
 export type Couponcode = string | null;
@@ -97,7 +100,7 @@ export type Timestamp = number;
 export type History = StatusChange[];
 export type Idempotencykey = string;
 export type Linetotal1 = number;
-export type Name3 = string;
+export type Name4 = string;
 export type Productid5 = string;
 export type Quantity3 = number;
 export type Unitprice1 = number;
@@ -139,7 +142,7 @@ export type Revenue = number;
 export type Category1 = string;
 export type Score = number;
 export type Topcategories = TopCategory[];
-export type Name4 = string;
+export type Name5 = string;
 export type Productid6 = string;
 export type Score1 = number;
 export type Topproducts = TopProduct[];
@@ -249,7 +252,7 @@ export type Userid11 = string | null;
 export type Eventid9 = string;
 export type Eventtype9 = "CART_MERGED";
 export type Fromsessionid = string;
-export type Name5 = string;
+export type Name6 = string;
 export type Productid12 = string;
 export type Quantity6 = number;
 export type Unitprice2 = number;
@@ -296,7 +299,7 @@ export type Email1 = string | null;
 export type Eventid14 = string;
 export type Eventtype14 = "ORDER_PLACED";
 export type Idempotencykey2 = string;
-export type Name6 = string;
+export type Name7 = string;
 export type Productid13 = string;
 export type Quantity7 = number;
 export type Unitprice3 = number;
@@ -367,7 +370,7 @@ export type Minsubtotal = number;
 export type Percustomerlimit = number | null;
 export type Productids1 = string[];
 export type Startsat1 = number;
-export type Value = string;
+export type Value1 = string;
 export type Eventid20 = string;
 export type Eventtype20 = "COUPON_CREATED";
 export type Schemaversion20 = 1;
@@ -431,11 +434,12 @@ export type Description1 = string;
 export type Featured1 = boolean;
 export type Id1 = string;
 export type Imageurl1 = string;
-export type Name7 = string;
+export type Name8 = string;
 export type Originalprice1 = number;
 export type Price2 = number;
 export type Rating1 = number;
 export type Reviewcount1 = number;
+export type Specs1 = Spec[];
 export type Stock3 = number;
 export type Tags1 = string[];
 export type Productid17 = string;
@@ -695,6 +699,7 @@ export interface ProductOut {
   rating: Rating;
   reviewCount: Reviewcount;
   soldOut: Soldout;
+  specs?: Specs;
   stock: Stock;
   tags: Tags;
   trendingScore?: Trendingscore;
@@ -708,6 +713,16 @@ export interface FlashSale {
   endsAt: Endsat;
   salePrice: Saleprice;
   startsAt: Startsat;
+}
+/**
+ * One line of a product's specifications ("Weight": "1.2 kg").
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "Spec".
+ */
+export interface Spec {
+  name: Name2;
+  value: Value;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -766,7 +781,7 @@ export interface Address {
   country: Country;
   line1: Line1;
   line2?: Line2;
-  name: Name2;
+  name: Name3;
   postalCode: Postalcode;
   region?: Region;
 }
@@ -794,7 +809,7 @@ export interface StatusChange {
  */
 export interface OrderLineOut {
   lineTotal: Linetotal1;
-  name: Name3;
+  name: Name4;
   productId: Productid5;
   quantity: Quantity3;
   unitPrice: Unitprice1;
@@ -882,7 +897,7 @@ export interface TopCategory {
  * via the `definition` "TopProduct".
  */
 export interface TopProduct {
-  name: Name4;
+  name: Name5;
   productId: Productid6;
   score: Score1;
 }
@@ -1025,7 +1040,7 @@ export interface CartMerged {
  * via the `definition` "CartLine".
  */
 export interface CartLine {
-  name?: Name5;
+  name?: Name6;
   productId: Productid12;
   quantity: Quantity6;
   unitPrice: Unitprice2;
@@ -1118,7 +1133,7 @@ export interface OrderPlaced {
  * via the `definition` "OrderLine".
  */
 export interface OrderLine {
-  name?: Name6;
+  name?: Name7;
   productId: Productid13;
   quantity: Quantity7;
   unitPrice: Unitprice3;
@@ -1233,7 +1248,7 @@ export interface Coupon {
   perCustomerLimit?: Percustomerlimit;
   productIds?: Productids1;
   startsAt?: Startsat1;
-  value: Value;
+  value: Value1;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1350,11 +1365,12 @@ export interface Product {
   flashSale?: FlashSale | null;
   id: Id1;
   imageUrl?: Imageurl1;
-  name: Name7;
+  name: Name8;
   originalPrice: Originalprice1;
   price: Price2;
   rating?: Rating1;
   reviewCount?: Reviewcount1;
+  specs?: Specs1;
   stock?: Stock3;
   tags?: Tags1;
 }
