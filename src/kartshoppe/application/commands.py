@@ -1,6 +1,7 @@
 """Commands: every write of the shop as a message keyed by the aggregate that decides it.
 
-A command names its kind, its key (`cart:<id>`, `product:<id>`, `order:<id>`, `catalog`) and
+A command names its kind, its key (`cart:<id>`, `product:<id>`, `order:<id>`, `coupon:<CODE>`,
+`wishlist:<user id>`, `catalog`) and
 its arguments. Whoever owns the key decides it against the fold with the domain's `decide_*`
 rules (`Decider`); `step` turns the decision into effects: the events to append, the next
 command of a saga, compensations, and the outcome the caller awaits. Both transports run the
