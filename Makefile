@@ -8,15 +8,16 @@ PY_STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 # outside dist/, which every vite build empties
 WEB_STAMP := frontend/node_modules/.web-built
+ILLUSTRATIONS_STAMP := illustrations/node_modules/.installed
 NPM_STAMP := frontend/node_modules/.installed
 WEB_SOURCES := $(shell find frontend/src frontend/public frontend/index.html frontend/vite.config.ts frontend/precompress.ts frontend/package.json -type f 2>/dev/null)
 
-.PHONY: run test check test-python test-web e2e types flink bench bench-hot clean eval-data
+.PHONY: run test check test-python test-web e2e types flink bench bench-hot clean eval-data illustrations check-illustrations
 
 run: $(PY_STAMP) $(WEB_STAMP)
 	$(PY) -m kartshoppe serve
 
-test: $(PY_STAMP) $(WEB_STAMP) check test-python test-web e2e
+test: $(PY_STAMP) $(WEB_STAMP) check check-illustrations test-python test-web e2e
 
 # exactly the versions in uv.lock (`uv lock` after changing pyproject.toml's dependencies)
 $(PY_STAMP): pyproject.toml uv.lock
@@ -33,6 +34,19 @@ $(NPM_STAMP): frontend/package.json frontend/package-lock.json
 $(WEB_STAMP): $(NPM_STAMP) $(WEB_SOURCES)
 	cd frontend && npm run build
 	touch $@
+
+# the open-licensed icon sets (npm) the product pictures are composed from
+$(ILLUSTRATIONS_STAMP): illustrations/package.json illustrations/package-lock.json
+	cd illustrations && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# after a change to pictures/match.py's icons: copy the icons used into the server's asset
+illustrations: $(PY_STAMP) $(ILLUSTRATIONS_STAMP)
+	$(PY) scripts/extract_illustrations.py
+
+# the committed asset is exactly what the installed sets give for the icons the rules name
+check-illustrations: $(PY_STAMP) $(ILLUSTRATIONS_STAMP)
+	$(PY) scripts/extract_illustrations.py --check
 
 # after a change to events.py or the API: regenerate the frontend's TypeScript types
 types: $(NPM_STAMP) $(PY_STAMP)
@@ -81,4 +95,4 @@ bench-hot: $(PY_STAMP)
 	$(PY) bench/startup_bench.py
 
 clean:
-	rm -rf $(VENV) frontend/node_modules frontend/dist .cache
+	rm -rf $(VENV) frontend/node_modules frontend/dist illustrations/node_modules .cache

@@ -5,6 +5,7 @@
 import type { Page } from "playwright-core";
 import { fillCheckout, GOOD_CARD, payWith } from "./checkout";
 import "./product-page";
+import "./pictures";
 import { eventually, runAll, sleep, test, type Server } from "./harness";
 
 interface ProductPage {

@@ -43,6 +43,14 @@ class Topic(StrEnum):
     RECOMMENDATIONS = "recommendations"
     INVENTORY_UPDATES = "inventory_updates"
     DLQ = "ecommerce_events_dlq"
+    ACCOUNTS = "ecommerce_accounts"
+    """Accounts (argon2 hashes, never passwords): compacted per e-mail, read only by the fold;
+    never in `ecommerce_events`, the event store or the explorer."""
+
+
+class Role(StrEnum):
+    SHOPPER = "shopper"
+    OPERATOR = "operator"
 
 
 class OrderStatus(StrEnum):
@@ -448,6 +456,15 @@ class PriceChanged(BaseEvent):
     product: Product
 
 
+class ProductImageChanged(BaseEvent):
+    """The operator gave the product an uploaded image, or took it back to its illustration."""
+
+    event_type: Literal["PRODUCT_IMAGE_CHANGED"] = "PRODUCT_IMAGE_CHANGED"
+    product_id: Id
+    image_url: Annotated[str, Field(max_length=300)]
+    product: Product
+
+
 class FlashSaleStarted(BaseEvent):
     event_type: Literal["FLASH_SALE_STARTED"] = "FLASH_SALE_STARTED"
     product_id: Id
@@ -636,6 +653,7 @@ Event = Annotated[
     | InventoryChanged
     | ProductLaunched
     | PriceChanged
+    | ProductImageChanged
     | FlashSaleStarted
     | FlashSaleEnded
     | ReviewPosted
@@ -677,7 +695,13 @@ ORDER_EVENTS: Final = (
 """The events that change an order (folded by `domain.orders.evolve_order`)."""
 COUPON_EVENTS: Final = (CouponCreated, CouponRedeemed, CouponReleased)
 """The events that change a coupon (folded by `domain.coupons.evolve_coupon`)."""
-CATALOG_EVENTS: Final = (ProductLaunched, PriceChanged, FlashSaleStarted, FlashSaleEnded)
+CATALOG_EVENTS: Final = (
+    ProductLaunched,
+    PriceChanged,
+    FlashSaleStarted,
+    FlashSaleEnded,
+    ProductImageChanged,
+)
 """The events published on `product_updates`, each carrying the whole product after the change."""
 WISHLIST_EVENTS: Final = (WishlistItemAdded, WishlistItemRemoved)
 """The events that change a shopper's wishlist (folded by `domain.wishlist.evolve_wishlist`)."""
@@ -738,6 +762,46 @@ def decode_event(raw: bytes | str) -> Event:
 def event_key(event: BaseEvent) -> str | None:
     """The partition key of an event on `ecommerce_events`: its owner (`owner_key`)."""
     return owner_key(event.user_id, event.session_id)
+
+
+# --- accounts: a contract of their own, kept out of `Event` --------------------------------
+# Each account event carries the whole account after the change, so the compacted topic's
+# last record per e-mail is the account.
+
+
+class AccountEvent(BaseEvent):
+    user_id: Id
+    email: Email
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    role: Role
+    password_hash: Annotated[str, Field(min_length=1, max_length=512)]
+    """argon2id, in its PHC string form."""
+
+
+class AccountRegistered(AccountEvent):
+    event_type: Literal["ACCOUNT_REGISTERED"] = "ACCOUNT_REGISTERED"
+
+
+class PasswordChanged(AccountEvent):
+    event_type: Literal["ACCOUNT_PASSWORD_CHANGED"] = "ACCOUNT_PASSWORD_CHANGED"
+
+
+class RoleChanged(AccountEvent):
+    event_type: Literal["ACCOUNT_ROLE_CHANGED"] = "ACCOUNT_ROLE_CHANGED"
+
+
+AccountChange = Annotated[
+    AccountRegistered | PasswordChanged | RoleChanged, Field(discriminator="event_type")
+]
+ACCOUNT_EVENTS: Final = (AccountRegistered, PasswordChanged, RoleChanged)
+_ACCOUNT_ADAPTER: Final[TypeAdapter[AccountChange]] = TypeAdapter(AccountChange)
+
+
+def decode_account_event(raw: bytes | str) -> AccountChange:
+    try:
+        return _ACCOUNT_ADAPTER.validate_json(raw)
+    except ValidationError as exc:
+        raise EventValidationError(_field_errors(exc)) from exc
 
 
 def json_schema() -> dict[str, Any]:

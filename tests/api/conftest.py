@@ -44,7 +44,7 @@ def _kafka_log(_: pytest.FixtureRequest, server: ServerProcess) -> LogOpener:
 
 
 OPERATOR = {"email": "operator@kartshoppe.dev", "password": "operator-demo-pass"}
-"""The demo operator account every server seeds (kartshoppe.security.users.DEMO_USERS)."""
+"""The demo operator account every server seeds (kartshoppe.security.accounts.DEMO_USERS)."""
 
 SERVER_ENV = {"KARTSHOPPE_RATE_SIGNIN": "off"}
 """The suite registers a shopper per test from one address, far above a person's sign-in pace."""

@@ -9,6 +9,7 @@ views, so what one instance writes reaches the sockets of the other through the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -153,3 +154,54 @@ def test_an_instance_started_after_traffic_is_ready_only_once_its_catalog_caught
         with start_instance("late") as late, client(late) as api_late:
             seen = api_late.get(f"/product/{product['id']}").json()
     assert seen["price"] == 11.0
+
+
+def login(
+    api: httpx.Client, email: str, password: str, after: httpx.Response | None = None
+) -> httpx.Response:
+    """Sign in; `after` a write elsewhere, once this instance has applied it (read-your-writes)."""
+    headers = {"X-Log-Position": after.headers["X-Log-Position"]} if after is not None else {}
+    return api.post("/auth/login", json={"email": email, "password": password}, headers=headers)
+
+
+def test_a_shopper_registered_through_one_instance_signs_in_on_the_other(
+    two_instances: tuple[ServerProcess, ServerProcess],
+) -> None:
+    a, b = two_instances
+    email = f"{fresh('roaming')}@test.kartshoppe.dev"
+    with client(a) as api_a, client(b) as api_b:
+        registered = api_a.post("/auth/register", json={"email": email, "password": "first-pass"})
+        assert registered.status_code == 201, registered.text
+        written = {"X-Log-Position": registered.headers["X-Log-Position"]}
+        on_b = api_b.post(
+            "/auth/login", json={"email": email, "password": "first-pass"}, headers=written
+        )
+        assert on_b.status_code == 200, on_b.text
+        assert on_b.json()["userId"] == registered.json()["userId"]
+
+        token = {"Authorization": f"Bearer {on_b.json()['token']}"}
+        change = {"currentPassword": "first-pass", "newPassword": "second-pass"}
+        changed = api_b.post("/auth/password", json=change, headers=token)
+        assert changed.status_code == 204, changed.text
+        written = {"X-Log-Position": changed.headers["X-Log-Position"]}
+        old = api_a.post(
+            "/auth/login", json={"email": email, "password": "first-pass"}, headers=written
+        )
+        assert old.status_code == 401, old.text
+        new = login(api_a, email, "second-pass")
+        assert new.status_code == 200, new.text
+
+
+def test_one_email_registered_at_once_through_two_instances_gets_one_account(
+    two_instances: tuple[ServerProcess, ServerProcess],
+) -> None:
+    email = f"{fresh('twice')}@test.kartshoppe.dev"
+
+    def register_on(server: ServerProcess) -> httpx.Response:
+        with client(server) as api:
+            return api.post("/auth/register", json={"email": email, "password": "long-enough"})
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(register_on, [*two_instances, *two_instances]))
+    assert sorted(r.status_code for r in answers) == [201, 409, 409, 409]
+    assert {r.json()["error"] for r in answers if r.status_code == 409} == {"account_exists"}

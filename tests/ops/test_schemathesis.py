@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kartshoppe.events import Role
 from kartshoppe.security.tokens import TokenService
-from kartshoppe.security.users import Role
 from tests.support.server import running_server
 
 SECRET = "schemathesis-suite-secret-0123456789abcdef"

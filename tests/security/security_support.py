@@ -7,8 +7,8 @@ from typing import Any, Final
 
 import httpx
 
+from kartshoppe.events import Role
 from kartshoppe.security.tokens import TokenService
-from kartshoppe.security.users import Role
 
 API: Final = "/api/ecommerce"
 SECRET: Final = "test-secret-for-the-security-suite-0123456789"

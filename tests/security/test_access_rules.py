@@ -20,7 +20,7 @@ from security_support import (
 )
 from websockets.asyncio.client import connect
 
-from kartshoppe.security.users import Role
+from kartshoppe.events import Role
 from tests.support.server import ServerProcess
 
 TEST_PAYMENT = {"card": {"number": "4242424242424242", "expiry": "12/39", "cvc": "123"}}

@@ -42,13 +42,18 @@ starts_file.write_text(str(starts))
 if opts.spawn_child:
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     (opts.data_dir / "child.pid").write_text(str(child.pid))
-ready_at = time.monotonic() + opts.ready_after
+ready_at = None  # counted from the first answer: starting alone can take seconds under load
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        global ready_at
+        if ready_at is None:
+            ready_at = time.monotonic() + opts.ready_after
         routes = {
             "/health": (200, "ok"),
-            "/ready": (200, "ready") if time.monotonic() >= ready_at else (503, "catching up"),
+            "/ready": (200, "ready")
+            if ready_at is not None and time.monotonic() >= ready_at
+            else (503, "catching up"),
             "/starts": (200, starts),
             "/argv": (200, sys.argv[1:]),
             "/env": (200, os.environ.get("STAND_IN_FLAG")),
@@ -125,7 +130,7 @@ def test_extra_environment_reaches_the_server(tmp_path: Path, stand_in: tuple[st
 def test_wait_ready_returns_only_once_ready_answers_200(
     tmp_path: Path, stand_in: tuple[str, ...]
 ) -> None:
-    server = ServerProcess(tmp_path, "--ready-after", "0.6", program=stand_in).start()
+    server = ServerProcess(tmp_path, "--ready-after", "3", program=stand_in).start()
     try:
         server.wait_live()
         assert httpx.get(server.url("/ready")).status_code == 503
@@ -152,6 +157,7 @@ def test_a_server_that_never_gets_ready_times_out_naming_the_last_answer(
 ) -> None:
     server = ServerProcess(tmp_path, "--ready-after", "600", program=stand_in).start()
     try:
+        server.wait_live()  # answering at all can take seconds on a loaded machine
         with pytest.raises(ServerStartError, match=r"/ready not 200 within 0.5s.*HTTP 503"):
             server.wait_ready(timeout=0.5)
         assert server.is_running()

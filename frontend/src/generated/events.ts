@@ -28,6 +28,7 @@ export type KartShoppeEvent =
   | InventoryChanged
   | ProductLaunched
   | PriceChanged
+  | ProductImageChanged
   | FlashSaleStarted
   | FlashSaleEnded
   | ReviewPosted
@@ -322,109 +323,117 @@ export type Sessionid26 = string | null;
 export type Timestamp26 = number;
 export type Userid26 = string | null;
 export type Eventid27 = string;
-export type Eventtype27 = "FLASH_SALE_STARTED";
+export type Eventtype27 = "PRODUCT_IMAGE_CHANGED";
+export type Imageurl1 = string;
 export type Productid12 = string;
 export type Schemaversion27 = 1;
 export type Sessionid27 = string | null;
 export type Timestamp27 = number;
 export type Userid27 = string | null;
 export type Eventid28 = string;
-export type Eventtype28 = "FLASH_SALE_ENDED";
+export type Eventtype28 = "FLASH_SALE_STARTED";
 export type Productid13 = string;
 export type Schemaversion28 = 1;
 export type Sessionid28 = string | null;
 export type Timestamp28 = number;
 export type Userid28 = string | null;
-export type Author = string;
-export type Body = string;
 export type Eventid29 = string;
-export type Eventtype29 = "REVIEW_POSTED";
+export type Eventtype29 = "FLASH_SALE_ENDED";
 export type Productid14 = string;
-export type Rating1 = number;
-export type Reviewid = string;
 export type Schemaversion29 = 1;
 export type Sessionid29 = string | null;
 export type Timestamp29 = number;
-export type Title = string;
 export type Userid29 = string | null;
+export type Author = string;
+export type Body = string;
 export type Eventid30 = string;
-export type Eventtype30 = "WISHLIST_ITEM_ADDED";
+export type Eventtype30 = "REVIEW_POSTED";
 export type Productid15 = string;
+export type Rating1 = number;
+export type Reviewid = string;
 export type Schemaversion30 = 1;
 export type Sessionid30 = string | null;
 export type Timestamp30 = number;
+export type Title = string;
 export type Userid30 = string | null;
 export type Eventid31 = string;
-export type Eventtype31 = "WISHLIST_ITEM_REMOVED";
+export type Eventtype31 = "WISHLIST_ITEM_ADDED";
 export type Productid16 = string;
 export type Schemaversion31 = 1;
 export type Sessionid31 = string | null;
 export type Timestamp31 = number;
 export type Userid31 = string | null;
-export type Confidence = number;
 export type Eventid32 = string;
-export type Eventtype32 = "RECOMMENDATION";
-export type Kind = "PERSONAL" | "BOUGHT_TOGETHER" | "NEXT_BEST_OFFER" | "TRENDING";
-export type Productids1 = string[];
-export type Reason3 = string;
+export type Eventtype32 = "WISHLIST_ITEM_REMOVED";
+export type Productid17 = string;
 export type Schemaversion32 = 1;
 export type Sessionid32 = string | null;
 export type Timestamp32 = number;
 export type Userid32 = string | null;
-export type Available1 = number | null;
+export type Confidence = number;
 export type Eventid33 = string;
-export type Eventtype33 = "WISHLIST_ALERT";
-export type Newprice1 = number | null;
-export type Oldprice1 = number | null;
-export type Productid17 = string;
-export type Reason4 = "PRICE_DROP" | "BACK_IN_STOCK";
+export type Eventtype33 = "RECOMMENDATION";
+export type Kind = "PERSONAL" | "BOUGHT_TOGETHER" | "NEXT_BEST_OFFER" | "TRENDING";
+export type Productids1 = string[];
+export type Reason3 = string;
 export type Schemaversion33 = 1;
 export type Sessionid33 = string | null;
 export type Timestamp33 = number;
 export type Userid33 = string | null;
-export type Alsoviewed = string[];
-export type Boughttogether = string[];
+export type Available1 = number | null;
 export type Eventid34 = string;
-export type Eventtype34 = "RELATED_PRODUCTS";
+export type Eventtype34 = "WISHLIST_ALERT";
+export type Newprice1 = number | null;
+export type Oldprice1 = number | null;
 export type Productid18 = string;
+export type Reason4 = "PRICE_DROP" | "BACK_IN_STOCK";
 export type Schemaversion34 = 1;
 export type Sessionid34 = string | null;
 export type Timestamp34 = number;
 export type Userid34 = string | null;
+export type Alsoviewed = string[];
+export type Boughttogether = string[];
 export type Eventid35 = string;
-export type Eventtype35 = "RESERVATION_EXPIRED";
-export type Orderid11 = string;
+export type Eventtype35 = "RELATED_PRODUCTS";
+export type Productid19 = string;
 export type Schemaversion35 = 1;
 export type Sessionid35 = string | null;
 export type Timestamp35 = number;
 export type Userid35 = string | null;
-export type Available2 = number;
 export type Eventid36 = string;
-export type Eventtype36 = "INVENTORY_ALERT";
-export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK";
-export type Productid19 = string;
+export type Eventtype36 = "RESERVATION_EXPIRED";
+export type Orderid11 = string;
 export type Schemaversion36 = 1;
 export type Sessionid36 = string | null;
 export type Timestamp36 = number;
 export type Userid36 = string | null;
-export type Category1 = string;
-export type Score = number;
-export type Categories1 = ScoredCategory[];
+export type Available2 = number;
 export type Eventid37 = string;
-export type Eventtype37 = "TRENDING_UPDATED";
+export type Eventtype37 = "INVENTORY_ALERT";
+export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK";
 export type Productid20 = string;
-export type Score1 = number;
-export type Products = ScoredProduct[];
 export type Schemaversion37 = 1;
 export type Sessionid37 = string | null;
 export type Timestamp37 = number;
 export type Userid37 = string | null;
+export type Category1 = string;
+export type Score = number;
+export type Categories1 = ScoredCategory[];
 export type Eventid38 = string;
-export type Eventtype38 = "ANALYTICS_UPDATED";
+export type Eventtype38 = "TRENDING_UPDATED";
+export type Productid21 = string;
+export type Score1 = number;
+export type Products = ScoredProduct[];
 export type Schemaversion38 = 1;
 export type Sessionid38 = string | null;
 export type Timestamp38 = number;
 export type Userid38 = string | null;
+export type Eventid39 = string;
+export type Eventtype39 = "ANALYTICS_UPDATED";
+export type Schemaversion39 = 1;
+export type Sessionid39 = string | null;
+export type Timestamp39 = number;
+export type Userid39 = string | null;
 
 export interface PageView {
   eventId?: Eventid;
@@ -822,10 +831,13 @@ export interface PriceChanged {
   timestamp?: Timestamp26;
   userId?: Userid26;
 }
-export interface FlashSaleStarted {
+/**
+ * The operator gave the product an uploaded image, or took it back to its illustration.
+ */
+export interface ProductImageChanged {
   eventId?: Eventid27;
   eventType?: Eventtype27;
-  flashSale: FlashSale;
+  imageUrl: Imageurl1;
   product: Product;
   productId: Productid12;
   schemaVersion?: Schemaversion27;
@@ -833,9 +845,10 @@ export interface FlashSaleStarted {
   timestamp?: Timestamp27;
   userId?: Userid27;
 }
-export interface FlashSaleEnded {
+export interface FlashSaleStarted {
   eventId?: Eventid28;
   eventType?: Eventtype28;
+  flashSale: FlashSale;
   product: Product;
   productId: Productid13;
   schemaVersion?: Schemaversion28;
@@ -843,33 +856,34 @@ export interface FlashSaleEnded {
   timestamp?: Timestamp28;
   userId?: Userid28;
 }
+export interface FlashSaleEnded {
+  eventId?: Eventid29;
+  eventType?: Eventtype29;
+  product: Product;
+  productId: Productid14;
+  schemaVersion?: Schemaversion29;
+  sessionId?: Sessionid29;
+  timestamp?: Timestamp29;
+  userId?: Userid29;
+}
 /**
  * A buyer's one review of a product; `author` is the name shown with it.
  */
 export interface ReviewPosted {
   author: Author;
   body?: Body;
-  eventId?: Eventid29;
-  eventType?: Eventtype29;
-  productId: Productid14;
-  rating: Rating1;
-  reviewId: Reviewid;
-  schemaVersion?: Schemaversion29;
-  sessionId?: Sessionid29;
-  timestamp?: Timestamp29;
-  title?: Title;
-  userId?: Userid29;
-}
-export interface WishlistItemAdded {
   eventId?: Eventid30;
   eventType?: Eventtype30;
   productId: Productid15;
+  rating: Rating1;
+  reviewId: Reviewid;
   schemaVersion?: Schemaversion30;
   sessionId?: Sessionid30;
   timestamp?: Timestamp30;
+  title?: Title;
   userId?: Userid30;
 }
-export interface WishlistItemRemoved {
+export interface WishlistItemAdded {
   eventId?: Eventid31;
   eventType?: Eventtype31;
   productId: Productid16;
@@ -878,36 +892,45 @@ export interface WishlistItemRemoved {
   timestamp?: Timestamp31;
   userId?: Userid31;
 }
-/**
- * Products suggested to a shopper. `confidence` is in [0, 1] (see docs/ARCHITECTURE.md).
- */
-export interface Recommendation {
-  confidence: Confidence;
+export interface WishlistItemRemoved {
   eventId?: Eventid32;
   eventType?: Eventtype32;
-  kind?: Kind;
-  productIds: Productids1;
-  reason: Reason3;
+  productId: Productid17;
   schemaVersion?: Schemaversion32;
   sessionId?: Sessionid32;
   timestamp?: Timestamp32;
   userId?: Userid32;
 }
 /**
- * A product on `userId`'s wishlist got cheaper or came back in stock (on the fan-out).
+ * Products suggested to a shopper. `confidence` is in [0, 1] (see docs/ARCHITECTURE.md).
  */
-export interface WishlistAlert {
-  available?: Available1;
+export interface Recommendation {
+  confidence: Confidence;
   eventId?: Eventid33;
   eventType?: Eventtype33;
-  newPrice?: Newprice1;
-  oldPrice?: Oldprice1;
-  productId: Productid17;
-  reason: Reason4;
+  kind?: Kind;
+  productIds: Productids1;
+  reason: Reason3;
   schemaVersion?: Schemaversion33;
   sessionId?: Sessionid33;
   timestamp?: Timestamp33;
   userId?: Userid33;
+}
+/**
+ * A product on `userId`'s wishlist got cheaper or came back in stock (on the fan-out).
+ */
+export interface WishlistAlert {
+  available?: Available1;
+  eventId?: Eventid34;
+  eventType?: Eventtype34;
+  newPrice?: Newprice1;
+  oldPrice?: Oldprice1;
+  productId: Productid18;
+  reason: Reason4;
+  schemaVersion?: Schemaversion34;
+  sessionId?: Sessionid34;
+  timestamp?: Timestamp34;
+  userId?: Userid34;
 }
 /**
  * The recommender's neighbours of one product, most related first (on the fan-out, keyed
@@ -916,56 +939,56 @@ export interface WishlistAlert {
 export interface RelatedProducts {
   alsoViewed?: Alsoviewed;
   boughtTogether?: Boughttogether;
-  eventId?: Eventid34;
-  eventType?: Eventtype34;
-  productId: Productid18;
-  schemaVersion?: Schemaversion34;
-  sessionId?: Sessionid34;
-  timestamp?: Timestamp34;
-  userId?: Userid34;
-}
-/**
- * A checkout's reservation outlived its time to pay; the shop cancels the order.
- */
-export interface ReservationExpired {
   eventId?: Eventid35;
   eventType?: Eventtype35;
-  orderId: Orderid11;
+  productId: Productid19;
   schemaVersion?: Schemaversion35;
   sessionId?: Sessionid35;
   timestamp?: Timestamp35;
   userId?: Userid35;
 }
-export interface InventoryAlert {
-  available: Available2;
+/**
+ * A checkout's reservation outlived its time to pay; the shop cancels the order.
+ */
+export interface ReservationExpired {
   eventId?: Eventid36;
   eventType?: Eventtype36;
-  level: Level;
-  productId: Productid19;
+  orderId: Orderid11;
   schemaVersion?: Schemaversion36;
   sessionId?: Sessionid36;
   timestamp?: Timestamp36;
   userId?: Userid36;
+}
+export interface InventoryAlert {
+  available: Available2;
+  eventId?: Eventid37;
+  eventType?: Eventtype37;
+  level: Level;
+  productId: Productid20;
+  schemaVersion?: Schemaversion37;
+  sessionId?: Sessionid37;
+  timestamp?: Timestamp37;
+  userId?: Userid37;
 }
 /**
  * Time-decayed popularity, most popular first; the API answers `/products/trending` from it.
  */
 export interface TrendingUpdated {
   categories?: Categories1;
-  eventId?: Eventid37;
-  eventType?: Eventtype37;
+  eventId?: Eventid38;
+  eventType?: Eventtype38;
   products: Products;
-  schemaVersion?: Schemaversion37;
-  sessionId?: Sessionid37;
-  timestamp?: Timestamp37;
-  userId?: Userid37;
+  schemaVersion?: Schemaversion38;
+  sessionId?: Sessionid38;
+  timestamp?: Timestamp38;
+  userId?: Userid38;
 }
 export interface ScoredCategory {
   category: Category1;
   score: Score;
 }
 export interface ScoredProduct {
-  productId: Productid20;
+  productId: Productid21;
   score: Score1;
 }
 /**
@@ -973,12 +996,12 @@ export interface ScoredProduct {
  */
 export interface AnalyticsUpdated {
   analytics: Analytics;
-  eventId?: Eventid38;
-  eventType?: Eventtype38;
-  schemaVersion?: Schemaversion38;
-  sessionId?: Sessionid38;
-  timestamp?: Timestamp38;
-  userId?: Userid38;
+  eventId?: Eventid39;
+  eventType?: Eventtype39;
+  schemaVersion?: Schemaversion39;
+  sessionId?: Sessionid39;
+  timestamp?: Timestamp39;
+  userId?: Userid39;
 }
 export interface Analytics {
   [k: string]: unknown;

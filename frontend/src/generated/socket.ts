@@ -177,6 +177,7 @@ export type Event1 =
   | InventoryChanged
   | ProductLaunched
   | PriceChanged
+  | ProductImageChanged
   | FlashSaleStarted
   | FlashSaleEnded
   | ReviewPosted
@@ -457,99 +458,107 @@ export type Sessionid30 = string | null;
 export type Timestamp29 = number;
 export type Userid30 = string | null;
 export type Eventid28 = string;
-export type Eventtype28 = "FLASH_SALE_STARTED";
+export type Eventtype28 = "PRODUCT_IMAGE_CHANGED";
+export type Imageurl2 = string;
 export type Productid19 = string;
 export type Schemaversion28 = 1;
 export type Sessionid31 = string | null;
 export type Timestamp30 = number;
 export type Userid31 = string | null;
 export type Eventid29 = string;
-export type Eventtype29 = "FLASH_SALE_ENDED";
+export type Eventtype29 = "FLASH_SALE_STARTED";
 export type Productid20 = string;
 export type Schemaversion29 = 1;
 export type Sessionid32 = string | null;
 export type Timestamp31 = number;
 export type Userid32 = string | null;
-export type Author = string;
-export type Body = string;
 export type Eventid30 = string;
-export type Eventtype30 = "REVIEW_POSTED";
+export type Eventtype30 = "FLASH_SALE_ENDED";
 export type Productid21 = string;
-export type Rating2 = number;
-export type Reviewid = string;
 export type Schemaversion30 = 1;
 export type Sessionid33 = string | null;
 export type Timestamp32 = number;
-export type Title = string;
 export type Userid33 = string | null;
+export type Author = string;
+export type Body = string;
 export type Eventid31 = string;
-export type Eventtype31 = "WISHLIST_ITEM_ADDED";
+export type Eventtype31 = "REVIEW_POSTED";
 export type Productid22 = string;
+export type Rating2 = number;
+export type Reviewid = string;
 export type Schemaversion31 = 1;
 export type Sessionid34 = string | null;
 export type Timestamp33 = number;
+export type Title = string;
 export type Userid34 = string | null;
 export type Eventid32 = string;
-export type Eventtype32 = "WISHLIST_ITEM_REMOVED";
+export type Eventtype32 = "WISHLIST_ITEM_ADDED";
 export type Productid23 = string;
 export type Schemaversion32 = 1;
 export type Sessionid35 = string | null;
 export type Timestamp34 = number;
 export type Userid35 = string | null;
-export type Available3 = number | null;
 export type Eventid33 = string;
-export type Eventtype33 = "WISHLIST_ALERT";
-export type Newprice1 = number | null;
-export type Oldprice1 = number | null;
+export type Eventtype33 = "WISHLIST_ITEM_REMOVED";
 export type Productid24 = string;
-export type Reason5 = "PRICE_DROP" | "BACK_IN_STOCK";
 export type Schemaversion33 = 1;
 export type Sessionid36 = string | null;
 export type Timestamp35 = number;
 export type Userid36 = string | null;
-export type Alsoviewed = string[];
-export type Boughttogether = string[];
+export type Available3 = number | null;
 export type Eventid34 = string;
-export type Eventtype34 = "RELATED_PRODUCTS";
+export type Eventtype34 = "WISHLIST_ALERT";
+export type Newprice1 = number | null;
+export type Oldprice1 = number | null;
 export type Productid25 = string;
+export type Reason5 = "PRICE_DROP" | "BACK_IN_STOCK";
 export type Schemaversion34 = 1;
 export type Sessionid37 = string | null;
 export type Timestamp36 = number;
 export type Userid37 = string | null;
+export type Alsoviewed = string[];
+export type Boughttogether = string[];
 export type Eventid35 = string;
-export type Eventtype35 = "RESERVATION_EXPIRED";
-export type Orderid12 = string;
+export type Eventtype35 = "RELATED_PRODUCTS";
+export type Productid26 = string;
 export type Schemaversion35 = 1;
 export type Sessionid38 = string | null;
 export type Timestamp37 = number;
 export type Userid38 = string | null;
-export type Available4 = number;
 export type Eventid36 = string;
-export type Eventtype36 = "INVENTORY_ALERT";
-export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK";
-export type Productid26 = string;
+export type Eventtype36 = "RESERVATION_EXPIRED";
+export type Orderid12 = string;
 export type Schemaversion36 = 1;
 export type Sessionid39 = string | null;
 export type Timestamp38 = number;
 export type Userid39 = string | null;
-export type Category3 = string;
-export type Score2 = number;
-export type Categories1 = ScoredCategory[];
+export type Available4 = number;
 export type Eventid37 = string;
-export type Eventtype37 = "TRENDING_UPDATED";
+export type Eventtype37 = "INVENTORY_ALERT";
+export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK";
 export type Productid27 = string;
-export type Score3 = number;
-export type Products = ScoredProduct[];
 export type Schemaversion37 = 1;
 export type Sessionid40 = string | null;
 export type Timestamp39 = number;
 export type Userid40 = string | null;
+export type Category3 = string;
+export type Score2 = number;
+export type Categories1 = ScoredCategory[];
 export type Eventid38 = string;
-export type Eventtype38 = "ANALYTICS_UPDATED";
+export type Eventtype38 = "TRENDING_UPDATED";
+export type Productid28 = string;
+export type Score3 = number;
+export type Products = ScoredProduct[];
 export type Schemaversion38 = 1;
 export type Sessionid41 = string | null;
 export type Timestamp40 = number;
 export type Userid41 = string | null;
+export type Eventid39 = string;
+export type Eventtype39 = "ANALYTICS_UPDATED";
+export type Schemaversion39 = 1;
+export type Sessionid42 = string | null;
+export type Timestamp41 = number;
+export type Userid42 = string | null;
 export type Type13 = "EVENT";
 export type Couponcode3 = string;
 export type Offer1 = string;
@@ -1391,13 +1400,15 @@ export interface PriceChanged {
   userId?: Userid30;
 }
 /**
+ * The operator gave the product an uploaded image, or took it back to its illustration.
+ *
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "FlashSaleStarted".
+ * via the `definition` "ProductImageChanged".
  */
-export interface FlashSaleStarted {
+export interface ProductImageChanged {
   eventId?: Eventid28;
   eventType?: Eventtype28;
-  flashSale: FlashSale;
+  imageUrl: Imageurl2;
   product: Product;
   productId: Productid19;
   schemaVersion?: Schemaversion28;
@@ -1407,17 +1418,32 @@ export interface FlashSaleStarted {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "FlashSaleEnded".
+ * via the `definition` "FlashSaleStarted".
  */
-export interface FlashSaleEnded {
+export interface FlashSaleStarted {
   eventId?: Eventid29;
   eventType?: Eventtype29;
+  flashSale: FlashSale;
   product: Product;
   productId: Productid20;
   schemaVersion?: Schemaversion29;
   sessionId?: Sessionid32;
   timestamp?: Timestamp31;
   userId?: Userid32;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "FlashSaleEnded".
+ */
+export interface FlashSaleEnded {
+  eventId?: Eventid30;
+  eventType?: Eventtype30;
+  product: Product;
+  productId: Productid21;
+  schemaVersion?: Schemaversion30;
+  sessionId?: Sessionid33;
+  timestamp?: Timestamp32;
+  userId?: Userid33;
 }
 /**
  * A buyer's one review of a product; `author` is the name shown with it.
@@ -1428,35 +1454,22 @@ export interface FlashSaleEnded {
 export interface ReviewPosted {
   author: Author;
   body?: Body;
-  eventId?: Eventid30;
-  eventType?: Eventtype30;
-  productId: Productid21;
+  eventId?: Eventid31;
+  eventType?: Eventtype31;
+  productId: Productid22;
   rating: Rating2;
   reviewId: Reviewid;
-  schemaVersion?: Schemaversion30;
-  sessionId?: Sessionid33;
-  timestamp?: Timestamp32;
+  schemaVersion?: Schemaversion31;
+  sessionId?: Sessionid34;
+  timestamp?: Timestamp33;
   title?: Title;
-  userId?: Userid33;
+  userId?: Userid34;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "WishlistItemAdded".
  */
 export interface WishlistItemAdded {
-  eventId?: Eventid31;
-  eventType?: Eventtype31;
-  productId: Productid22;
-  schemaVersion?: Schemaversion31;
-  sessionId?: Sessionid34;
-  timestamp?: Timestamp33;
-  userId?: Userid34;
-}
-/**
- * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "WishlistItemRemoved".
- */
-export interface WishlistItemRemoved {
   eventId?: Eventid32;
   eventType?: Eventtype32;
   productId: Productid23;
@@ -1466,6 +1479,19 @@ export interface WishlistItemRemoved {
   userId?: Userid35;
 }
 /**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "WishlistItemRemoved".
+ */
+export interface WishlistItemRemoved {
+  eventId?: Eventid33;
+  eventType?: Eventtype33;
+  productId: Productid24;
+  schemaVersion?: Schemaversion33;
+  sessionId?: Sessionid36;
+  timestamp?: Timestamp35;
+  userId?: Userid36;
+}
+/**
  * A product on `userId`'s wishlist got cheaper or came back in stock (on the fan-out).
  *
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1473,16 +1499,16 @@ export interface WishlistItemRemoved {
  */
 export interface WishlistAlert {
   available?: Available3;
-  eventId?: Eventid33;
-  eventType?: Eventtype33;
+  eventId?: Eventid34;
+  eventType?: Eventtype34;
   newPrice?: Newprice1;
   oldPrice?: Oldprice1;
-  productId: Productid24;
+  productId: Productid25;
   reason: Reason5;
-  schemaVersion?: Schemaversion33;
-  sessionId?: Sessionid36;
-  timestamp?: Timestamp35;
-  userId?: Userid36;
+  schemaVersion?: Schemaversion34;
+  sessionId?: Sessionid37;
+  timestamp?: Timestamp36;
+  userId?: Userid37;
 }
 /**
  * The recommender's neighbours of one product, most related first (on the fan-out, keyed
@@ -1494,13 +1520,13 @@ export interface WishlistAlert {
 export interface RelatedProducts {
   alsoViewed?: Alsoviewed;
   boughtTogether?: Boughttogether;
-  eventId?: Eventid34;
-  eventType?: Eventtype34;
-  productId: Productid25;
-  schemaVersion?: Schemaversion34;
-  sessionId?: Sessionid37;
-  timestamp?: Timestamp36;
-  userId?: Userid37;
+  eventId?: Eventid35;
+  eventType?: Eventtype35;
+  productId: Productid26;
+  schemaVersion?: Schemaversion35;
+  sessionId?: Sessionid38;
+  timestamp?: Timestamp37;
+  userId?: Userid38;
 }
 /**
  * A checkout's reservation outlived its time to pay; the shop cancels the order.
@@ -1509,13 +1535,13 @@ export interface RelatedProducts {
  * via the `definition` "ReservationExpired".
  */
 export interface ReservationExpired {
-  eventId?: Eventid35;
-  eventType?: Eventtype35;
+  eventId?: Eventid36;
+  eventType?: Eventtype36;
   orderId: Orderid12;
-  schemaVersion?: Schemaversion35;
-  sessionId?: Sessionid38;
-  timestamp?: Timestamp37;
-  userId?: Userid38;
+  schemaVersion?: Schemaversion36;
+  sessionId?: Sessionid39;
+  timestamp?: Timestamp38;
+  userId?: Userid39;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1523,14 +1549,14 @@ export interface ReservationExpired {
  */
 export interface InventoryAlert {
   available: Available4;
-  eventId?: Eventid36;
-  eventType?: Eventtype36;
+  eventId?: Eventid37;
+  eventType?: Eventtype37;
   level: Level;
-  productId: Productid26;
-  schemaVersion?: Schemaversion36;
-  sessionId?: Sessionid39;
-  timestamp?: Timestamp38;
-  userId?: Userid39;
+  productId: Productid27;
+  schemaVersion?: Schemaversion37;
+  sessionId?: Sessionid40;
+  timestamp?: Timestamp39;
+  userId?: Userid40;
 }
 /**
  * Time-decayed popularity, most popular first; the API answers `/products/trending` from it.
@@ -1540,13 +1566,13 @@ export interface InventoryAlert {
  */
 export interface TrendingUpdated {
   categories?: Categories1;
-  eventId?: Eventid37;
-  eventType?: Eventtype37;
+  eventId?: Eventid38;
+  eventType?: Eventtype38;
   products: Products;
-  schemaVersion?: Schemaversion37;
-  sessionId?: Sessionid40;
-  timestamp?: Timestamp39;
-  userId?: Userid40;
+  schemaVersion?: Schemaversion38;
+  sessionId?: Sessionid41;
+  timestamp?: Timestamp40;
+  userId?: Userid41;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1561,7 +1587,7 @@ export interface ScoredCategory {
  * via the `definition` "ScoredProduct".
  */
 export interface ScoredProduct {
-  productId: Productid27;
+  productId: Productid28;
   score: Score3;
 }
 /**
@@ -1572,12 +1598,12 @@ export interface ScoredProduct {
  */
 export interface AnalyticsUpdated {
   analytics: Analytics1;
-  eventId?: Eventid38;
-  eventType?: Eventtype38;
-  schemaVersion?: Schemaversion38;
-  sessionId?: Sessionid41;
-  timestamp?: Timestamp40;
-  userId?: Userid41;
+  eventId?: Eventid39;
+  eventType?: Eventtype39;
+  schemaVersion?: Schemaversion39;
+  sessionId?: Sessionid42;
+  timestamp?: Timestamp41;
+  userId?: Userid42;
 }
 export interface Analytics1 {
   [k: string]: unknown;

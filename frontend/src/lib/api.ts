@@ -50,7 +50,11 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   const headers: Record<string, string> = { Accept: "application/json" };
   if (authToken) headers.Authorization = `Bearer ${authToken}`;
   const init: RequestInit = { method, headers };
-  if (body !== undefined) {
+  if (body instanceof Blob) {
+    // a file is sent as it is, its own type saying what it is (an image upload)
+    init.body = body;
+    headers["Content-Type"] = body.type || "application/octet-stream";
+  } else if (body !== undefined) {
     init.body = JSON.stringify(body);
     headers["Content-Type"] = "application/json";
   }
@@ -149,6 +153,8 @@ export const api = {
 
   launchProduct: (product: LaunchProduct) => request<Product>("POST", "/admin/products", product),
   setPrice: (id: string, price: number) => request<Product>("POST", `/admin/products/${enc(id)}/price`, { price }),
+  uploadProductImage: (id: string, image: Blob) => request<Product>("POST", `/admin/products/${enc(id)}/image`, image),
+  removeProductImage: (id: string) => request<Product>("DELETE", `/admin/products/${enc(id)}/image`),
   restock: (id: string, quantity: number) =>
     request<Product>("POST", `/admin/products/${enc(id)}/restock`, { quantity }),
   startFlashSale: (id: string, discountPercent: number, durationSeconds: number) =>

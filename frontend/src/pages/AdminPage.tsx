@@ -2,6 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent, type ReactNode } from "react";
 import { PriceTag, StockBadge } from "../components/Price";
+import { ProductImageUpload } from "../components/ProductImageUpload";
 import { ErrorState, Loading } from "../components/States";
 import { api } from "../lib/api";
 import { ORDER_STATUSES, type LaunchProduct, type OrderStatus, type Product } from "../lib/types";
@@ -69,6 +70,7 @@ function ProductControls({ initial }: { initial: Product }) {
         <PriceTag product={product} />
         <StockBadge product={product} />
       </div>
+      <ProductImageUpload product={product} />
       <form onSubmit={submit(() => api.setPrice(product.id, Number(price)), "Price changed")} className="flex items-end gap-2">
         <div className="flex-1">
           <label htmlFor="admin-price" className="block text-sm font-medium">New price</label>

@@ -22,11 +22,12 @@ from starlette.responses import Response
 from kartshoppe.api import errors, middleware, store_routes
 from kartshoppe.api.consistency import ReadYourWrites
 from kartshoppe.api.deps import Platform
+from kartshoppe.api.errors import error_response
 from kartshoppe.api.fastpath import HotReads
 from kartshoppe.api.hub import Hub, message
 from kartshoppe.api.routes import admin, auth, cart, catalog, live, orders, reviews, tracking
 from kartshoppe.api.routes._responses import json
-from kartshoppe.api.schemas import Health
+from kartshoppe.api.schemas import ErrorOut, Health
 from kartshoppe.api.serving import Serving
 from kartshoppe.api.web import web_routes
 from kartshoppe.api.ws import router as ws_router
@@ -37,7 +38,7 @@ from kartshoppe.application.policies import ExpireReservations, Reactions
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService, route
 from kartshoppe.config import Settings
-from kartshoppe.demo import placeholder_svg, product_svg, seed_products, seed_reviews
+from kartshoppe.demo import seed_products, seed_reviews
 from kartshoppe.domain.orders import Order
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.eventlog.adapters import make_log
@@ -52,9 +53,12 @@ from kartshoppe.events import (
 )
 from kartshoppe.mail.confirmation import confirmation
 from kartshoppe.mail.outbox import Outbox
+from kartshoppe.pictures.compose import placeholder_svg, product_svg
+from kartshoppe.pictures.uploads import ImageStore
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
 from kartshoppe.resilience import supervise
+from kartshoppe.security.accounts import Accounts
 from kartshoppe.security.guards import NAMED_USER, OPERATOR
 from kartshoppe.views.catalog import CatalogView
 from kartshoppe.views.live import LiveView
@@ -134,7 +138,8 @@ def assemble(event_log: EventLog, settings: Settings, outbox: Outbox | None = No
 
     projection.subscribe(on_state_event)
     fanout.subscribe(on_fanout_event)
-    return Platform(service, projection, fanout, catalog_view, live_view, hub, bus)
+    accounts = Accounts(service, projection.accounts)
+    return Platform(service, projection, fanout, catalog_view, live_view, hub, bus, accounts)
 
 
 def _confirm(outbox: Outbox, order: Order | None) -> None:
@@ -211,6 +216,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await platform.fanout.start()
     await platform.projection.ready.wait()
     await platform.bus.start()
+    await platform.accounts.import_legacy(settings.data_dir)
+    if settings.demo_users:
+        await platform.accounts.seed_demo_users()
     if settings.seed:
         await platform.service.seed_catalog(seed_products())
         await platform.service.seed_reviews(seed_reviews(now_ms()))
@@ -270,9 +278,21 @@ async def product_image(
 ) -> Response:
     platform: Platform = request.app.state.platform
     product = platform.service.state.products.get(name.removesuffix(".svg"))
-    svg = product_svg(product) if product else placeholder_svg("KartShoppe")
+    svg = product_svg(product) if product else placeholder_svg()
     headers = {"Cache-Control": "public, max-age=3600"}
     return Response(svg, media_type="image/svg+xml", headers=headers)
+
+
+@system.get("/images/uploads/{name}", response_class=Response, responses={404: {"model": ErrorOut}})
+async def uploaded_image(
+    request: Request, name: Annotated[str, PathParam(max_length=60)]
+) -> Response:
+    """An operator's re-encoded upload; its name is the hash of its bytes, so it never changes."""
+    data = request.app.state.images.get(name)
+    if data is None:
+        return error_response(404, "not_found", f"no uploaded image '{name}'")
+    headers = {"Cache-Control": "public, max-age=31536000, immutable"}
+    return Response(data, media_type="image/webp", headers=headers)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -286,6 +306,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
+    app.state.images = ImageStore(settings.data_dir / "images")
     errors.install(app)
     middleware.install(app, settings)
     # its security headers go on every answer, the edge's refusals included

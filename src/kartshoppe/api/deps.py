@@ -13,6 +13,7 @@ from kartshoppe.application.commands import CommandBus
 from kartshoppe.application.follower import LogFollower
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService
+from kartshoppe.security.accounts import Accounts
 from kartshoppe.views.catalog import CatalogView
 from kartshoppe.views.live import LiveView
 
@@ -26,6 +27,7 @@ class Platform:
     live: LiveView
     hub: Hub
     bus: CommandBus
+    accounts: Accounts
 
 
 async def platform(request: Request) -> Platform:

@@ -39,11 +39,23 @@ from kartshoppe.observability.logging import (
 )
 from kartshoppe.observability.metrics import Metrics
 from kartshoppe.observability.tracing import Tracing
+from kartshoppe.pictures.uploads import MAX_UPLOAD_BYTES
 from kartshoppe.resilience import CircuitOpenError
 from kartshoppe.security.guards import AccessError, Auth
 from kartshoppe.security.tokens import TokenError
 
 DEFAULT_MAX_BODY: Final = 1024 * 1024
+UPLOAD_PATH: Final = re.compile(r"^/api/ecommerce/admin/products/[^/]+/image$")
+"""The one route whose body may exceed the default limit: an operator's image upload."""
+
+
+def body_limit(path: str, default: int) -> tuple[int, str]:
+    """The most bytes a request body to `path` may have, and the field a refusal names."""
+    if UPLOAD_PATH.match(path):
+        return max(default, MAX_UPLOAD_BYTES), "image"
+    return default, "body"
+
+
 REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -178,8 +190,9 @@ class EdgeMiddleware:
     ) -> Response | None:
         edge = self.edge
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > edge.max_body:
-            return _too_large(edge.max_body)
+        limit, field = body_limit(path, edge.max_body)
+        if length is not None and length.isdigit() and int(length) > limit:
+            return _too_large(limit, field)
         klass = route_class(method, path)
         if klass is None:
             return None
@@ -203,7 +216,7 @@ class EdgeMiddleware:
         method: str,
         path: str,
     ) -> None:
-        limit = self.edge.max_body
+        limit, field = body_limit(path, self.edge.max_body)
         received = 0
 
         async def counted() -> Message:
@@ -214,7 +227,7 @@ class EdgeMiddleware:
             if message["type"] == "http.request" and not outcome.get("refused"):
                 received += len(message.get("body", b""))
                 if received > limit and not outcome["sent"]:
-                    await _too_large(limit)(scope, receive, send)
+                    await _too_large(limit, field)(scope, receive, send)
                     outcome["refused"] = True
             if outcome.get("refused"):
                 return {"type": "http.disconnect"}
@@ -270,12 +283,12 @@ def _error_code(body: bytes) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def _too_large(limit: int) -> Response:
+def _too_large(limit: int, field: str = "body") -> Response:
     return error_response(
         413,
         "payload_too_large",
         f"the request body is larger than {limit} bytes",
-        [{"field": "body", "message": f"at most {limit} bytes"}],
+        [{"field": field, "message": f"at most {limit} bytes"}],
     )
 
 

@@ -36,8 +36,9 @@ from pydantic import ValidationError
 
 from kartshoppe.application.locks import KeyedLocks
 from kartshoppe.application.projection import Projection
+from kartshoppe.domain import accounts, catalog, coupons, inventory, orders, reviews, wishlist
 from kartshoppe.domain import cart as carts
-from kartshoppe.domain import catalog, coupons, inventory, orders, reviews, wishlist
+from kartshoppe.domain.accounts import Account, AccountBook
 from kartshoppe.domain.checkout import (
     CheckoutDetails,
     Quote,
@@ -58,6 +59,7 @@ from kartshoppe.domain.state import ShopState
 from kartshoppe.eventlog.port import EventLog, LogUnavailableError, Record
 from kartshoppe.events import (
     Address,
+    BaseEvent,
     Coupon,
     CouponRedeemed,
     CouponReleased,
@@ -72,6 +74,7 @@ from kartshoppe.events import (
     Product,
     RefundRecorded,
     ReviewPosted,
+    Role,
     StockReleased,
     StockReserved,
     decode_event,
@@ -245,7 +248,7 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    events: Sequence[Event] = ()
+    events: Sequence[BaseEvent] = ()
     value: Mapping[str, Any] = field(default_factory=dict)
     then: tuple[Step, ...] = ()
     """Steps to run next, before the ones the command already carried."""
@@ -260,7 +263,7 @@ class Effects:
     """What deciding one command produces; positions of `events` are added by the transport."""
 
     command: Command
-    events: Sequence[Event]
+    events: Sequence[BaseEvent]
     follow_ups: Sequence[Command]
     outcome: Outcome | None
 
@@ -290,11 +293,16 @@ class Decider:
     """Decides commands against the fold with the domain's rules: one place for each rule."""
 
     def __init__(
-        self, state: ShopState, book: ReservationBook, rules: ShopRules | None = None
+        self,
+        state: ShopState,
+        book: ReservationBook,
+        rules: ShopRules | None = None,
+        accounts: AccountBook | None = None,
     ) -> None:
         self.state = state
         self.book = book
         self.rules = rules or ShopRules()
+        self.accounts = accounts or AccountBook()
 
     def decide(self, command: Command) -> Decision:
         handler = HANDLERS.get(command.kind)
@@ -704,6 +712,12 @@ def _price(d: Decider, args: Mapping[str, Any]) -> Decision:
     return Decision(events, value={"productId": product.id})
 
 
+def _image(d: Decider, args: Mapping[str, Any]) -> Decision:
+    product = d.product(args["productId"])
+    events = catalog.decide_image_change(product, args.get("imageUrl"), Meta(now_ms()))
+    return Decision(events, value={"productId": product.id})
+
+
 def _restock(d: Decider, args: Mapping[str, Any]) -> Decision:
     product = d.product(args["productId"])
     level = d.level(product.id)
@@ -772,6 +786,29 @@ def _wish(d: Decider, args: Mapping[str, Any]) -> Decision:
     return Decision(wishlist.decide_wish(current, product, product_id, meta))
 
 
+def _account_register(d: Decider, args: Mapping[str, Any]) -> Decision:
+    wanted = Account(
+        args["userId"], args["email"], args["name"], Role(args["role"]), args["passwordHash"]
+    )
+    events = accounts.decide_register(d.accounts, wanted, _now())
+    return Decision(events, value={"userId": wanted.user_id})
+
+
+def _account_password(d: Decider, args: Mapping[str, Any]) -> Decision:
+    email = args["email"]
+    return Decision(
+        accounts.decide_change_password(d.accounts, email, args["passwordHash"], _now())
+    )
+
+
+def _account_role(d: Decider, args: Mapping[str, Any]) -> Decision:
+    return Decision(accounts.decide_set_role(d.accounts, args["email"], Role(args["role"]), _now()))
+
+
+def _now() -> Meta:
+    return Meta(now_ms())
+
+
 HANDLERS: Final[Mapping[str, Handler]] = {
     "cart.add": _cart_add,
     "cart.remove": _cart_remove,
@@ -790,6 +827,7 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     "settle": _settle,
     "product.launch": _launch,
     "product.price": _price,
+    "product.image": _image,
     "product.restock": _restock,
     "product.flash_sale": _flash_sale,
     "product.end_sale": _end_sale,
@@ -797,6 +835,9 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     "catalog.seed_reviews": _seed_reviews,
     "review.post": _review,
     "wishlist.change": _wish,
+    "account.register": _account_register,
+    "account.password": _account_password,
+    "account.role": _account_role,
 }
 
 
@@ -839,12 +880,12 @@ class LocalCommandBus(CommandBus):
         event_log: EventLog,
         projection: Projection,
         book: ReservationBook,
-        route: Callable[[Event], Any],
+        route: Callable[[BaseEvent], Any],
         rules: ShopRules | None = None,
     ) -> None:
         self._log = event_log
         self._projection = projection
-        self._decider = Decider(projection.state, book, rules)
+        self._decider = Decider(projection.state, book, rules, projection.accounts)
         self._route = route
         self._locks = KeyedLocks()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from kartshoppe.eventlog.port import EventLog, Positions, Record
 from kartshoppe.events import Event, EventValidationError, decode_event
@@ -19,15 +19,23 @@ from kartshoppe.events import Event, EventValidationError, decode_event
 logger = logging.getLogger(__name__)
 
 Listener = Callable[[Record, Event], Awaitable[None] | None]
+PrivateFold = Callable[[Record], None]
+"""Folds a record of a topic outside the shop's event contract (accounts); no listener hears it."""
 
 POLL_TIMEOUT_S = 0.2
 """How long an idle poll waits; also the longest `stop` waits for the poll in flight."""
 
 
 class LogFollower:
-    def __init__(self, event_log: EventLog, topics: Sequence[str]) -> None:
+    def __init__(
+        self,
+        event_log: EventLog,
+        topics: Sequence[str],
+        private: Mapping[str, PrivateFold] | None = None,
+    ) -> None:
         self._log = event_log
         self._topics = tuple(topics)
+        self._private = dict(private or {})
         self._applied: dict[tuple[str, int], int] = {}
         self._progress = asyncio.Condition()
         self._listeners: list[Listener] = []
@@ -104,6 +112,10 @@ class LogFollower:
     async def _apply(self, record: Record) -> None:
         self._applied[(record.topic, record.partition)] = record.offset + 1
         self.records_applied += 1
+        private = self._private.get(record.topic)
+        if private is not None:
+            private(record)
+            return
         try:
             event = decode_event(record.value)
         except EventValidationError as exc:

@@ -1,4 +1,5 @@
-"""The shop's state, folded from the log: `ShopState` kept current by a `LogFollower`.
+"""The shop's state, folded from the log: `ShopState` kept current by a `LogFollower`, and the
+accounts (`AccountBook`) beside it from their own topic, which no listener ever hears of.
 
 Commands wait on `wait_applied`, so an acknowledged command is already visible in the state and
 in every view that listens to this projection.
@@ -6,22 +7,36 @@ in every view that listens to this projection.
 
 from __future__ import annotations
 
+import logging
+
 from kartshoppe.application.follower import LogFollower
+from kartshoppe.domain.accounts import AccountBook
 from kartshoppe.domain.state import ShopState
 from kartshoppe.eventlog.port import EventLog, Record
-from kartshoppe.events import Event, Topic
+from kartshoppe.events import Event, EventValidationError, Topic, decode_account_event
 
 STATE_TOPICS: tuple[str, ...] = (Topic.PRODUCT_UPDATES, Topic.INVENTORY_UPDATES, Topic.EVENTS)
 """Catalog first: a cart line read on rebuild finds its product's name."""
+FOLDED_TOPICS: tuple[str, ...] = (*STATE_TOPICS, Topic.ACCOUNTS)
+"""What a decider must have folded before it decides: the shop's state and the accounts."""
+
+logger = logging.getLogger(__name__)
 
 
 class Projection(LogFollower):
     """Folds each event into `state` before any listener hears of it."""
 
     def __init__(self, event_log: EventLog) -> None:
-        super().__init__(event_log, STATE_TOPICS)
+        super().__init__(event_log, FOLDED_TOPICS, private={Topic.ACCOUNTS: self._fold_account})
         self.state = ShopState()
+        self.accounts = AccountBook()
         self.subscribe(self._fold)
 
     def _fold(self, _: Record, event: Event) -> None:
         self.state.apply(event)
+
+    def _fold_account(self, record: Record) -> None:
+        try:
+            self.accounts.apply(decode_account_event(record.value))
+        except EventValidationError as exc:
+            logger.warning("skipping undecodable account record @%s: %s", record.offset, exc)

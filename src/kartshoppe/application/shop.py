@@ -29,6 +29,7 @@ from kartshoppe.application.consistency import note_written
 from kartshoppe.application.projection import Projection
 from kartshoppe.domain import cart as carts
 from kartshoppe.domain import coupons
+from kartshoppe.domain.accounts import Account, account_key
 from kartshoppe.domain.checkout import CheckoutDetails, Quote, ShopRules, delivery_options
 from kartshoppe.domain.errors import DomainError, NotFoundError
 from kartshoppe.domain.orders import Order
@@ -39,6 +40,7 @@ from kartshoppe.domain.state import ShopState
 from kartshoppe.domain.wishlist import Wishlist
 from kartshoppe.eventlog.port import EventLog, Message
 from kartshoppe.events import (
+    ACCOUNT_EVENTS,
     CATALOG_EVENTS,
     TRACKING_TYPES,
     BaseEvent,
@@ -51,6 +53,7 @@ from kartshoppe.events import (
     OrderStatus,
     Product,
     ReviewPosted,
+    Role,
     Topic,
     encode_event,
     event_key,
@@ -70,6 +73,8 @@ def route(event: BaseEvent) -> Message:
         return Message(Topic.PRODUCT_UPDATES, event.product_id, encode_event(event))
     if isinstance(event, InventoryChanged | InventoryAlert):
         return Message(Topic.INVENTORY_UPDATES, event.product_id, encode_event(event))
+    if isinstance(event, ACCOUNT_EVENTS):
+        return Message(Topic.ACCOUNTS, event.email, encode_event(event))
     return Message(Topic.EVENTS, event_key(event), encode_event(event))
 
 
@@ -255,6 +260,10 @@ class ShopService:
     async def change_price(self, product_id: str, price: Decimal) -> Product:
         return await self._product_command("product.price", product_id, price=str(price))
 
+    async def change_image(self, product_id: str, image_url: str | None) -> Product:
+        """Show an uploaded image for the product; None goes back to its illustration."""
+        return await self._product_command("product.image", product_id, imageUrl=image_url)
+
     async def restock(self, product_id: str, quantity: int) -> Product:
         return await self._product_command("product.restock", product_id, quantity=quantity)
 
@@ -329,6 +338,26 @@ class ShopService:
         args = {"userId": user_id, "productId": product_id, "remove": not add}
         await self._submit("wishlist.change", f"wishlist:{user_id}", args)
         return self.state.wishlists.get(user_id, {})
+
+    # --- accounts: decided per e-mail like any other command --------------------------
+
+    async def register_account(self, account: Account, timeout: float = COMMAND_WAIT_S) -> None:
+        """A new account (`account_exists`, 409, for a taken e-mail or user id)."""
+        args = {
+            "userId": account.user_id,
+            "email": account.email,
+            "name": account.name,
+            "role": account.role.value,
+            "passwordHash": account.password_hash,
+        }
+        await self._submit("account.register", account_key(account.email), args, timeout)
+
+    async def change_password(self, email: str, password_hash: str) -> None:
+        args = {"email": email, "passwordHash": password_hash}
+        await self._submit("account.password", account_key(email), args)
+
+    async def set_role(self, email: str, role: Role) -> None:
+        await self._submit("account.role", account_key(email), {"email": email, "role": role.value})
 
     # --- tracking -----------------------------------------------------------------------
 

@@ -1,6 +1,5 @@
-"""The demo catalog and the product images generated from it."""
+"""The demo catalog (its pictures are drawn by `kartshoppe.pictures`)."""
 
-from kartshoppe.demo.images import placeholder_svg, product_svg
 from kartshoppe.demo.seed import CATEGORIES, seed_products, seed_reviews
 
-__all__ = ["CATEGORIES", "placeholder_svg", "product_svg", "seed_products", "seed_reviews"]
+__all__ = ["CATEGORIES", "seed_products", "seed_reviews"]

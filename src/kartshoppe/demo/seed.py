@@ -17,6 +17,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any, Final
 
+from kartshoppe.domain.catalog import generated_image_url
 from kartshoppe.domain.reviews import ProductReviews, evolve_reviews, review_id_for
 from kartshoppe.events import Product, ReviewPosted, Spec
 
@@ -276,7 +277,7 @@ def _rows() -> list[_Row]:
             stock=stock,
             tags=(*kind.tags, brand_tag),
             featured=index in featured,
-            image_url=f"/images/products/{product_id}.svg",
+            image_url=generated_image_url(product_id),
         )
         product = _with_details(product, brand, kind, variant)
         # the popularity drawn for the product, compressed so that the seeded reviews stay a

@@ -1,4 +1,4 @@
-"""Catalog rules: launches, price changes and flash sales, and what a product costs right now.
+"""Catalog rules: launches, prices, images and flash sales, and what a product costs right now.
 
 Every catalog event carries the whole product after the change, so the compacted
 `product_updates` topic holds the current catalog and a fold only has to keep the latest.
@@ -19,6 +19,7 @@ from kartshoppe.events import (
     FlashSaleStarted,
     PriceChanged,
     Product,
+    ProductImageChanged,
     ProductLaunched,
     to_cents,
 )
@@ -68,6 +69,22 @@ def decide_price_change(product: Product, new_price: Decimal, meta: Meta) -> lis
             product=updated,
             **meta.fields(),
         )
+    ]
+
+
+def generated_image_url(product_id: str) -> str:
+    """Where a product's illustration is served: its picture when it has no uploaded image."""
+    return f"/images/products/{product_id}.svg"
+
+
+def decide_image_change(product: Product, image_url: str | None, meta: Meta) -> list[Event]:
+    """Show `image_url` for the product, or its generated illustration again for None."""
+    url = image_url or generated_image_url(product.id)
+    if url == product.image_url:
+        return []
+    updated = product.model_copy(update={"image_url": url})
+    return [
+        ProductImageChanged(product_id=product.id, image_url=url, product=updated, **meta.fields())
     ]
 
 

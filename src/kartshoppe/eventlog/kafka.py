@@ -64,12 +64,16 @@ PARTITIONS: Final[Mapping[str, int]] = {
     Topic.INVENTORY_UPDATES: 3,
     # Rare and only inspected by people: one partition keeps it in arrival order.
     Topic.DLQ: 1,
+    # Keyed by e-mail; compacted, read whole by every instance into its accounts.
+    Topic.ACCOUNTS: 3,
 }
 """Partition count of each topic when the adapter creates it (existing topics are kept)."""
 
 TOPIC_CONFIGS: Final[Mapping[str, Mapping[str, str]]] = {
     # The latest state per product id is the catalog: a GlobalKTable-style topic.
     Topic.PRODUCT_UPDATES: {"cleanup.policy": "compact"},
+    # The latest record per e-mail is the account (each carries the whole account).
+    Topic.ACCOUNTS: {"cleanup.policy": "compact"},
 }
 
 DELIVERY_TIMEOUT_S: Final = 30.0

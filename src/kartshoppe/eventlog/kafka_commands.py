@@ -58,11 +58,11 @@ from kartshoppe.application.commands import (
     bounded,
     step,
 )
-from kartshoppe.application.projection import STATE_TOPICS, Projection
+from kartshoppe.application.projection import FOLDED_TOPICS, Projection
 from kartshoppe.domain.checkout import ShopRules
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.eventlog.port import LogUnavailableError, Message
-from kartshoppe.events import Event, Topic, new_id, now_ms
+from kartshoppe.events import BaseEvent, Topic, new_id, now_ms
 
 COMMANDS_TOPIC: Final = "ecommerce_commands"
 OUTCOMES_TOPIC: Final = "ecommerce_command_outcomes"
@@ -121,13 +121,13 @@ class KafkaCommandBus(CommandBus):
         instance: str,
         projection: Projection,
         book: ReservationBook,
-        route: Callable[[Event], Message],
+        route: Callable[[BaseEvent], Message],
         rules: ShopRules | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.instance = instance
         self._projection = projection
-        self._decider = Decider(projection.state, book, rules)
+        self._decider = Decider(projection.state, book, rules, projection.accounts)
         self._route = route
         self._waiting: dict[str, asyncio.Future[Outcome]] = {}
         self._unapplied: dict[str, tuple[Position, ...]] = {}
@@ -389,7 +389,7 @@ class KafkaCommandBus(CommandBus):
         assert self._admin is not None
         wanted = {
             KafkaTopicPartition(topic, p): _LATEST_COMMITTED
-            for topic in STATE_TOPICS
+            for topic in FOLDED_TOPICS
             for p in range(self._projection_partitions(topic))
         }
         futures = self._admin.list_offsets(

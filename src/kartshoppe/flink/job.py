@@ -63,8 +63,8 @@ logger = logging.getLogger("kartshoppe.flink.job")
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_JARS_DIR = REPO_ROOT / ".cache" / "flink" / "jars"
 """Where `scripts/install-flink.sh` puts the jars by default; the launcher passes its cache's."""
-OUTPUT_TOPICS = tuple(t.value for t in Topic if t is not Topic.DLQ)
-"""Every topic a processor may emit to; the DLQ is written by the API only."""
+OUTPUT_TOPICS = tuple(t.value for t in Topic if t not in (Topic.DLQ, Topic.ACCOUNTS))
+"""Every topic a processor may emit to; the DLQ and the accounts are written by the API only."""
 BROADCAST_STATE = MapStateDescriptor("broadcast", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
 ROUTED = Types.TUPLE([Types.STRING(), Types.LONG(), Types.STRING()])
 OUTPUT = Types.TUPLE([Types.STRING(), Types.STRING(), Types.STRING()])

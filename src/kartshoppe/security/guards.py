@@ -22,9 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from kartshoppe.config import Settings
 from kartshoppe.events import Id
 from kartshoppe.security.tokens import Principal, TokenError, TokenService, load_secret
-from kartshoppe.security.users import UserStore
 
-USERS_FILE: Final = "users.sqlite"
 bearer = HTTPBearer(auto_error=False, description="a token from POST /api/ecommerce/auth/login")
 
 
@@ -41,19 +39,15 @@ class AccessError(Exception):
 
 @dataclass
 class Auth:
-    """What the guards need, on `app.state.auth`."""
+    """What the guards need, on `app.state.auth`: tokens (the accounts are the platform's)."""
 
     tokens: TokenService
-    users: UserStore
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Auth:
-        """The secret, token lifetime and demo accounts of `settings`, under its data dir."""
-        users = UserStore(settings.data_dir / USERS_FILE)
-        if settings.demo_users:
-            users.seed_demo_users()
+        """The secret and token lifetime of `settings`, under its data dir."""
         secret = load_secret(settings.data_dir, settings.jwt_secret)
-        return cls(TokenService(secret, settings.jwt_ttl_seconds), users)
+        return cls(TokenService(secret, settings.jwt_ttl_seconds))
 
 
 def auth_of(request: Request) -> Auth:

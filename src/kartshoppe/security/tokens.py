@@ -15,7 +15,7 @@ from typing import Final
 
 import jwt
 
-from kartshoppe.security.users import Role
+from kartshoppe.events import Role
 
 ALGORITHM: Final = "HS256"
 ISSUER: Final = "kartshoppe"

@@ -1,5 +1,5 @@
-"""Operator routes: launch a product, change a price, restock, flash sales, coupons, the orders
-list and order status."""
+"""Operator routes: launch a product, change a price or image, restock, flash sales, coupons, the
+orders list and order status."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from kartshoppe.api.deps import Live, Platform
+from kartshoppe.api.errors import error_response
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import (
     CouponBody,
     CouponOut,
+    ErrorOut,
     FlashSaleBody,
     LaunchBody,
     OrderOut,
@@ -22,7 +24,10 @@ from kartshoppe.api.schemas import (
     RestockBody,
     StatusBody,
 )
+from kartshoppe.domain.catalog import generated_image_url
+from kartshoppe.domain.errors import NotFoundError
 from kartshoppe.events import Coupon, Id, OrderStatus, Product, new_id, now_ms
+from kartshoppe.pictures.uploads import ACCEPTED, MAX_UPLOAD_BYTES, UploadRefused, reencode
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=ERRORS)
 ProductId = Annotated[Id, Path(alias="productId")]
@@ -46,7 +51,7 @@ async def launch_product(p: Live, body: LaunchBody) -> Response:
         rating=body.rating,
         tags=tuple(body.tags),
         featured=body.featured,
-        image_url=f"/images/products/{product_id}.svg",
+        image_url=generated_image_url(product_id),
     )
     await p.service.launch_product(product)
     return json(p.catalog.product(product_id), 201)
@@ -55,6 +60,45 @@ async def launch_product(p: Live, body: LaunchBody) -> Response:
 @router.post("/products/{productId}/price", response_model=ProductOut)
 async def change_price(p: Live, product_id: ProductId, body: PriceBody) -> Response:
     await p.service.change_price(product_id, body.price)
+    return _product(p, product_id)
+
+
+UPLOADS_PATH = "/images/uploads/"
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.post(
+    "/products/{productId}/image",
+    response_model=ProductOut,
+    responses={415: {"model": ErrorOut}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": f"The image file itself as the body, at most "
+            f"{MAX_UPLOAD_BYTES // 2**20} MB; SVG is refused",
+            "content": {media: _BINARY for media in ACCEPTED.values()},
+        }
+    },
+)
+async def upload_image(p: Live, request: Request, product_id: ProductId) -> Response:
+    """Show an uploaded image for the product instead of its illustration. The file is checked
+    and re-encoded to WebP (pictures/uploads.py); anything else is a 4xx naming `image`."""
+    if product_id not in p.service.state.products:
+        raise NotFoundError("unknown_product", f"no product '{product_id}'", "productId")
+    try:
+        image = reencode(await request.body(), request.headers.get("content-type", ""))
+    except UploadRefused as refused:
+        details = [{"field": refused.field, "message": refused.message}]
+        return error_response(refused.status, refused.code, refused.message, details)
+    name = request.app.state.images.put(image.data)
+    await p.service.change_image(product_id, UPLOADS_PATH + name)
+    return _product(p, product_id)
+
+
+@router.delete("/products/{productId}/image", response_model=ProductOut)
+async def remove_image(p: Live, product_id: ProductId) -> Response:
+    """Show the product's illustration again instead of its uploaded image."""
+    await p.service.change_image(product_id, None)
     return _product(p, product_id)
 
 

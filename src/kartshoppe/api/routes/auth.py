@@ -1,8 +1,8 @@
-"""Sign-in routes: exchange an email and password for a token, register, and say who I am."""
+"""Account routes: exchange an email and password for a token, register, say who I am, change
+my password, and (operators) change someone's role."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Annotated
 
@@ -10,11 +10,13 @@ from fastapi import APIRouter, Depends
 from pydantic import ConfigDict, Field, field_validator
 from starlette.responses import Response
 
+from kartshoppe.api.deps import Live
 from kartshoppe.api.routes._responses import ERRORS, json
-from kartshoppe.events import Model, new_id
-from kartshoppe.security.guards import AccessError, Auth, Caller, auth_of
-from kartshoppe.security.tokens import IssuedToken
-from kartshoppe.security.users import DuplicateUserError, Role
+from kartshoppe.api.schemas import Out
+from kartshoppe.domain.accounts import Account
+from kartshoppe.events import Email, Model, Role
+from kartshoppe.security.guards import OPERATOR, AccessError, Auth, Caller, auth_of
+from kartshoppe.security.tokens import IssuedToken, Principal
 
 router = APIRouter(
     prefix="/auth", tags=["auth"], responses={**ERRORS, 401: ERRORS[400], 409: ERRORS[400]}
@@ -46,6 +48,28 @@ class RegisterBody(Credentials):
         return value
 
 
+class PasswordBody(Credentials):
+    current_password: Annotated[str, Field(min_length=1, max_length=256)]
+    new_password: Annotated[str, Field(min_length=8, max_length=256)]
+
+
+class RoleBody(Model):
+    role: Role
+
+
+class AccountOut(Out):
+    user_id: str
+    email: str
+    name: str
+    role: Role
+
+    @classmethod
+    def of(cls, account: Account) -> AccountOut:
+        return cls(
+            user_id=account.user_id, email=account.email, name=account.name, role=account.role
+        )
+
+
 class TokenOut(Model):
     token: str
     user_id: str
@@ -68,35 +92,55 @@ def _token(issued: IssuedToken) -> dict[str, object]:
 
 
 @router.post("/login", response_model=TokenOut)
-async def login(auth: Authority, body: LoginBody) -> Response:
-    user = await asyncio.to_thread(auth.users.authenticate, body.email, body.password)
-    if user is None:
+async def login(auth: Authority, live: Live, body: LoginBody) -> Response:
+    account = await live.accounts.authenticate(body.email, body.password)
+    if account is None:
         raise AccessError(401, "invalid_credentials", "wrong email or password")
-    return json(_token(auth.tokens.issue(user.user_id, user.role)))
+    return json(_token(auth.tokens.issue(account.user_id, account.role)))
 
 
 @router.post("/register", response_model=TokenOut, status_code=201)
-async def register(auth: Authority, body: RegisterBody) -> Response:
-    try:
-        user = await asyncio.to_thread(
-            auth.users.add, new_id("user"), body.email, body.password, Role.SHOPPER, body.name
-        )
-    except DuplicateUserError as exc:
-        raise AccessError(409, "account_exists", f"an account for {body.email} exists") from exc
-    return json(_token(auth.tokens.issue(user.user_id, user.role)), 201)
+async def register(auth: Authority, live: Live, body: RegisterBody) -> Response:
+    account = await live.accounts.register(body.email, body.password, body.name)
+    return json(_token(auth.tokens.issue(account.user_id, account.role)), 201)
+
+
+def _signed_in(live: Live, principal: Principal | None) -> Account:
+    if principal is None:
+        raise AccessError(401, "unauthorized", "send 'Authorization: Bearer <token>'")
+    account = live.accounts.by_id(principal.user_id)
+    if account is None:
+        raise AccessError(401, "unauthorized", "this token's account no longer exists")
+    return account
 
 
 @router.get("/me", response_model=MeOut)
-async def me(auth: Authority, principal: Caller) -> Response:
-    if principal is None:
-        raise AccessError(401, "unauthorized", "send 'Authorization: Bearer <token>'")
-    user = await asyncio.to_thread(auth.users.by_id, principal.user_id)
+async def me(live: Live, principal: Caller) -> Response:
+    account = _signed_in(live, principal)
+    assert principal is not None
     return json(
         {
-            "userId": principal.user_id,
+            "userId": account.user_id,
             "role": principal.role,
-            "email": user.email if user else None,
-            "name": user.name if user else None,
+            "email": account.email,
+            "name": account.name,
             "expiresAt": principal.expires_at,
         }
     )
+
+
+@router.post("/password", status_code=204)
+async def change_password(live: Live, principal: Caller, body: PasswordBody) -> Response:
+    """Every instance accepts the new password, and only it, once this answers."""
+    account = _signed_in(live, principal)
+    if not await live.accounts.change_password(account, body.current_password, body.new_password):
+        raise AccessError(
+            403, "invalid_credentials", "the current password is wrong", "currentPassword"
+        )
+    return Response(status_code=204)
+
+
+@router.put("/accounts/{email}/role", response_model=AccountOut, dependencies=OPERATOR)
+async def set_role(live: Live, email: Email, body: RoleBody) -> Response:
+    """An operator makes someone an operator or a shopper (effective with their next token)."""
+    return json(AccountOut.of(await live.accounts.set_role(email, body.role)).to_json())

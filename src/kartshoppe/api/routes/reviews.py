@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
 from kartshoppe.api.deps import Live, Platform
@@ -21,7 +21,7 @@ from kartshoppe.api.schemas import (
 from kartshoppe.domain.errors import NotFoundError
 from kartshoppe.domain.reviews import Draft, ProductReviews
 from kartshoppe.events import Id
-from kartshoppe.security.guards import AccessError, Caller, auth_of
+from kartshoppe.security.guards import AccessError, Caller
 from kartshoppe.security.tokens import Principal
 
 router = APIRouter(tags=["product pages"], responses=ERRORS)
@@ -77,12 +77,12 @@ async def reviews(
     responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
 )
 async def post_review(
-    p: Live, request: Request, principal: Caller, product_id: ProductId, body: ReviewBody
+    p: Live, principal: Caller, product_id: ProductId, body: ReviewBody
 ) -> Response:
     """A shopper who bought the product (a paid order with it) reviews it, once."""
     who = _signed_in(principal, "review a product")
     _known(p, product_id)
-    user = auth_of(request).users.by_id(who.user_id)
+    user = p.accounts.by_id(who.user_id)
     author = (user.name if user and user.name else ANONYMOUS_AUTHOR)[:80]
     draft = Draft(body.rating, body.title, body.body, author)
     found = await p.service.post_review(who.user_id, product_id, draft)

@@ -1,0 +1,1 @@
+"""Product pictures: illustrations composed from open-licensed icon sets, and operator uploads."""

@@ -1,0 +1,160 @@
+"""Accounts, shared by every instance: sign-up, password changes and roles are commands decided
+per e-mail (`ShopService.register_account` ...) and folded from the accounts topic, so a shopper
+registered through one instance signs in on all of them. Passwords are hashed here (argon2id)
+before anything leaves the process: commands, events and the topic carry hashes only.
+
+Two demo accounts are seeded on first start (see `DEMO_USERS`); the passwords are public and
+documented, so a real deployment turns seeding off (`KARTSHOPPE_DEMO_USERS=0`). Accounts of an
+older data directory (`users.sqlite`, one file per instance) are registered once on start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from kartshoppe.application.shop import ShopService
+from kartshoppe.domain.accounts import Account, AccountBook
+from kartshoppe.domain.errors import DomainError
+from kartshoppe.events import Role, new_id
+
+LEGACY_FILE: Final = "users.sqlite"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    user_id: str
+    email: str
+    password: str
+    role: Role
+    name: str
+
+
+DEMO_USERS: Final[tuple[DemoUser, ...]] = (
+    DemoUser(
+        "user_demo_shopper",
+        "shopper@kartshoppe.dev",
+        "shopper-demo-pass",
+        Role.SHOPPER,
+        "Demo Shopper",
+    ),
+    DemoUser(
+        "user_demo_operator",
+        "operator@kartshoppe.dev",
+        "operator-demo-pass",
+        Role.OPERATOR,
+        "Demo Operator",
+    ),
+)
+
+
+def default_hasher() -> PasswordHasher:
+    """argon2id at OWASP's recommended floor (19 MiB, 2 passes, 1 lane): a sign-in costs tens of
+    milliseconds rather than the library default's hundreds on a busy two-core machine."""
+    return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+class Accounts:
+    """Sign-up, sign-in and account changes. Hashing runs in a worker thread."""
+
+    def __init__(
+        self, service: ShopService, book: AccountBook, hasher: PasswordHasher | None = None
+    ) -> None:
+        self._service = service
+        self._book = book
+        self._hasher = hasher or default_hasher()
+        self._decoy: str | None = None
+
+    def by_id(self, user_id: str) -> Account | None:
+        return self._book.by_id.get(user_id)
+
+    def by_email(self, email: str) -> Account | None:
+        return self._book.get(email)
+
+    async def register(
+        self,
+        email: str,
+        password: str,
+        name: str,
+        role: Role = Role.SHOPPER,
+        user_id: str | None = None,
+    ) -> Account:
+        """A new account (`account_exists`, 409, when the e-mail has one)."""
+        digest = await asyncio.to_thread(self._hasher.hash, password)
+        return await self._register(Account(user_id or new_id("user"), email, name, role, digest))
+
+    async def _register(self, account: Account) -> Account:
+        await self._service.register_account(account)
+        registered = self._book.get(account.email)
+        assert registered is not None, "an acknowledged registration is folded"
+        return registered
+
+    async def authenticate(self, email: str, password: str) -> Account | None:
+        """The account if `password` is its password, else None."""
+        return await asyncio.to_thread(self._verify, self._book.get(email), password)
+
+    def _verify(self, account: Account | None, password: str) -> Account | None:
+        # verifying against a throwaway hash for unknown emails keeps the answer time the same,
+        # so sign-in does not reveal which emails have accounts
+        if account is None and self._decoy is None:
+            self._decoy = self._hasher.hash("no such account")
+        digest = account.password_hash if account is not None else str(self._decoy)
+        try:
+            self._hasher.verify(digest, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return account
+
+    async def change_password(self, account: Account, current: str, new: str) -> bool:
+        """Set a new password if `current` is the account's password; False if it is not."""
+        if await self.authenticate(account.email, current) is None:
+            return False
+        digest = await asyncio.to_thread(self._hasher.hash, new)
+        await self._service.change_password(account.email, digest)
+        return True
+
+    async def set_role(self, email: str, role: Role) -> Account:
+        await self._service.set_role(email, role)
+        changed = self._book.get(email)
+        assert changed is not None, "an acknowledged change is folded"
+        return changed
+
+    async def seed_demo_users(self) -> None:
+        """The demo accounts, unless they exist; instances starting together race harmlessly:
+        the e-mail's owner registers the first and refuses the others."""
+        for demo in DEMO_USERS:
+            if self._book.get(demo.email) is None:
+                with contextlib.suppress(DomainError):
+                    await self.register(
+                        demo.email, demo.password, demo.name, demo.role, demo.user_id
+                    )
+
+    async def import_legacy(self, data_dir: Path) -> int:
+        """Register the accounts of a per-instance `users.sqlite` (hashes as they are), then
+        rename the file so it is read once; the number registered."""
+        path = data_dir / LEGACY_FILE
+        if not path.exists():
+            return 0
+        imported = 0
+        for account in await asyncio.to_thread(_legacy_accounts, path):
+            if self._book.get(account.email) is None and account.user_id not in self._book.by_id:
+                with contextlib.suppress(DomainError):
+                    await self._register(account)
+                    imported += 1
+        path.rename(path.with_name(LEGACY_FILE + ".imported"))
+        return imported
+
+
+def _legacy_accounts(path: Path) -> list[Account]:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute(
+            "SELECT user_id, email, name, role, password_hash FROM users ORDER BY created_at"
+        ).fetchall()
+    return [Account(r[0], r[1].lower(), r[2], Role(r[3]), r[4]) for r in rows]
