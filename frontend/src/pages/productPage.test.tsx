@@ -62,7 +62,8 @@ describe("product page reviews", () => {
     expect(within(section).queryByRole("button", { name: /Show more/ })).not.toBeInTheDocument();
     expect(screen.getByText("Made to last.")).toBeInTheDocument();
     expect(within(screen.getByTestId("specs")).getByRole("rowheader", { name: "Weight" })).toBeInTheDocument();
-  });
+    // several rendered and clicked steps: slower than the default 5 s on a loaded machine
+  }, 20_000);
 
   it("says 'No reviews yet' for a product nobody reviewed and asks a signed-out shopper to sign in", async () => {
     stubFetch({
@@ -128,7 +129,7 @@ describe("product page reviews", () => {
     });
     await waitFor(() => expect(screen.getAllByTestId("review")).toHaveLength(2));
     expect(screen.getAllByTestId("review-count")[0]).toHaveTextContent("2 reviews");
-  });
+  }, 20_000);
 });
 
 describe("wishlist", () => {
@@ -159,7 +160,7 @@ describe("wishlist", () => {
     expect(screen.getByTestId("wishlist-alert")).toHaveTextContent("Price drop on your wishlist: Trail Shoe is now $60.00 (was $80.00).");
     await userEvent.click(screen.getByRole("button", { name: "Dismiss wishlist alert" }));
     expect(screen.queryByTestId("wishlist-alert")).not.toBeInTheDocument();
-  });
+  }, 20_000);
 
   it("hides both related lists when the recommender has none", async () => {
     stubFetch({ ...base, "GET /api/ecommerce/product/prod_1": product(), "GET /api/ecommerce/product/prod_1/reviews": page([], 0) });
