@@ -121,10 +121,8 @@ export class ShopStores {
         }
       }),
       client.on("INVENTORY_UPDATED", (msg) => this.live.putInventory(msg)),
-      client.on("WISHLIST_ALERT", (msg) => {
-        this.live.putProduct(msg.product);
-        this.wishlistAlert.set({ alert: msg.alert, product: msg.product });
-      }),
+      // the alert names its prices itself; live prices come from PRODUCT_UPDATED
+      client.on("WISHLIST_ALERT", (msg) => this.wishlistAlert.set({ alert: msg.alert, product: msg.product })),
       client.on("RECOMMENDATION", (msg) =>
         this.queries.setQueryData(keys.recommendations(owner), (current: Recommendation[] | undefined) =>
           mergeRecommendations(current ?? [], [msg.recommendation]),
