@@ -4,8 +4,10 @@
  */
 import type { Page } from "playwright-core";
 import { fillCheckout, GOOD_CARD, payWith } from "./checkout";
+import "./operator";
 import "./product-page";
 import "./pictures";
+import "./search";
 import { eventually, runAll, sleep, test, type Server } from "./harness";
 
 interface ProductPage {
@@ -69,6 +71,8 @@ test("a shopper browses the home page and finds products by search and category"
 
   await page.getByLabel("Search", { exact: true }).fill("");
   await page.getByRole("button", { name: "Search", exact: true }).click();
+  // the page has rendered the cleared search (the address changes before React renders it)
+  await page.getByRole("heading", { level: 1, name: "Catalog", exact: true }).waitFor();
   await page.getByLabel("Category").selectOption("Books");
   await eventually("only books", async () => {
     const cats = await page.locator('[data-testid="product-card"] span.uppercase').allTextContents();

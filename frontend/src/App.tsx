@@ -2,6 +2,9 @@
 import { BrowserRouter, Route, Routes } from "react-router-dom";
 import { Layout } from "./components/Layout";
 import { OperatorGate } from "./components/OperatorGate";
+import { AccountPage } from "./pages/AccountPage";
+import { InventoryPage } from "./pages/InventoryPage";
+import { ProductsAdminPage } from "./pages/ProductsAdminPage";
 import { AdminPage } from "./pages/AdminPage";
 import { CatalogPage } from "./pages/CatalogPage";
 import { CheckoutPage } from "./pages/CheckoutPage";
@@ -30,6 +33,9 @@ export function AppRoutes() {
         <Route path="ops/dashboard" element={<OperatorGate title="Live dashboard"><DashboardPage /></OperatorGate>} />
         <Route path="ops/admin" element={<OperatorGate title="Admin"><AdminPage /></OperatorGate>} />
         <Route path="ops/events" element={<OperatorGate title="Event explorer"><ExplorerPage /></OperatorGate>} />
+        <Route path="ops/products" element={<OperatorGate title="Products"><ProductsAdminPage /></OperatorGate>} />
+        <Route path="ops/inventory" element={<OperatorGate title="Inventory"><InventoryPage /></OperatorGate>} />
+        <Route path="account" element={<AccountPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

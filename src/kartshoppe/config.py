@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     sink: bool = True
     """Run the event-store sink in this process (one instance per store; Flink mode has its own)."""
     abandon_after_s: int = 1800
+    stock_unchanged_after_s: int = 24 * 3600
+    """`STOCK_UNCHANGED` alert for a product in stock whose level has not moved for this long."""
     reservation_ttl_s: int = 900
     recovery_offer: str = "Complete your order today: 10% off"
     recovery_percent: Decimal = Decimal(10)

@@ -72,8 +72,8 @@ def new_id(prefix: str = "evt") -> str:
 InventoryReason = Literal["RESTOCK", "RESERVED", "RELEASED", "SOLD", "ADJUSTMENT", "INITIAL"]
 """Why an inventory level changed (`INVENTORY_CHANGED.reason`)."""
 
-AlertLevel = Literal["LOW_STOCK", "SOLD_OUT", "BACK_IN_STOCK"]
-"""What an `INVENTORY_ALERT` warns of."""
+AlertLevel = Literal["LOW_STOCK", "SOLD_OUT", "BACK_IN_STOCK", "STOCK_UNCHANGED", "PRICE_DROP"]
+"""What an `INVENTORY_ALERT` warns of (`processors.inventory`)."""
 
 RecommendationKind = Literal["PERSONAL", "BOUGHT_TOGETHER", "NEXT_BEST_OFFER", "TRENDING"]
 """Which list a `RECOMMENDATION` comes from."""
@@ -153,9 +153,12 @@ class Product(Model):
     id: Id
     name: Annotated[str, Field(min_length=1, max_length=200)]
     description: Annotated[str, Field(max_length=4000)] = ""
+    brand: Annotated[str, Field(max_length=80)] = ""
     category: Annotated[str, Field(min_length=1, max_length=80)]
     price: Price
     original_price: Price
+    """The reference ("was") price by the rule in `domain/reference_price.py` when the event was
+    decided; the price itself when no reduction may be announced."""
     stock: Stock = 0
     rating: Annotated[float, Field(ge=0, le=5)] = 0.0
     review_count: Annotated[int, Field(ge=0)] = 0
@@ -164,6 +167,8 @@ class Product(Model):
     image_url: Annotated[str, Field(max_length=300)] = ""
     flash_sale: FlashSale | None = None
     specs: tuple[Spec, ...] = ()
+    retired_at: Annotated[int, Field(ge=0)] | None = None
+    """When the operator retired it: out of the catalog, no longer sold (`PRODUCT_RETIRED`)."""
 
 
 class CartLine(Model):
@@ -478,6 +483,23 @@ class FlashSaleEnded(BaseEvent):
     product: Product
 
 
+class ProductEdited(BaseEvent):
+    """The operator changed a product's details; `fields` names what changed."""
+
+    event_type: Literal["PRODUCT_EDITED"] = "PRODUCT_EDITED"
+    product_id: Id
+    fields: tuple[str, ...]
+    product: Product
+
+
+class ProductRetired(BaseEvent):
+    """The operator took a product out of the catalog; it can no longer be bought."""
+
+    event_type: Literal["PRODUCT_RETIRED"] = "PRODUCT_RETIRED"
+    product_id: Id
+    product: Product
+
+
 # --- reviews and wishlists (on `ecommerce_events`, keyed by the shopper) -----------------------
 
 
@@ -549,6 +571,12 @@ class InventoryAlert(BaseEvent):
     product_id: Id
     level: AlertLevel
     available: Stock
+    name: str | None = None
+    old_price: Price | None = None
+    """`PRICE_DROP`: the price before the drop; `new_price` the price after it."""
+    new_price: Price | None = None
+    unchanged_since: int | None = None
+    """`STOCK_UNCHANGED`: when the level last changed (epoch ms)."""
 
 
 class ScoredProduct(Model):
@@ -593,6 +621,8 @@ class Analytics(Model):
     funnel: dict[str, int]
     abandoned_carts: int | None = None
     abandonment_rate: float
+    conversion_rate: float = 0.0
+    """Visits that placed an order / visits that viewed a product (`processors.analytics`)."""
     recovered_carts: int
     top_products: tuple[TopProduct, ...]
     top_categories: tuple[TopCategory, ...]
@@ -656,6 +686,8 @@ Event = Annotated[
     | ProductImageChanged
     | FlashSaleStarted
     | FlashSaleEnded
+    | ProductEdited
+    | ProductRetired
     | ReviewPosted
     | WishlistItemAdded
     | WishlistItemRemoved
@@ -701,6 +733,8 @@ CATALOG_EVENTS: Final = (
     FlashSaleStarted,
     FlashSaleEnded,
     ProductImageChanged,
+    ProductEdited,
+    ProductRetired,
 )
 """The events published on `product_updates`, each carrying the whole product after the change."""
 WISHLIST_EVENTS: Final = (WishlistItemAdded, WishlistItemRemoved)

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_support import Shopper, TopicReader, port_topic_reader, register
 
 from kartshoppe.eventlog.kafka import KafkaEventLog
 from kartshoppe.eventlog.port import EventLog
 from kartshoppe.eventlog.sqlite import SqliteEventLog
+from tests.api.api_support import Shopper, TopicReader, port_topic_reader, register
 from tests.support.server import ServerProcess, running_server
 
 LogOpener = Callable[[], EventLog]

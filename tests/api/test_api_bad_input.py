@@ -7,7 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import Shopper, assert_error, fresh, launch
+
+from tests.api.api_support import Shopper, assert_error, fresh, launch
 
 TEST_PAYMENT = {"card": {"number": "4242424242424242", "expiry": "12/39", "cvc": "123"}}
 """The documented test card that is always approved (docs/API.md, Payment)."""

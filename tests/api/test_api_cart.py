@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from api_support import Shopper, assert_error, fresh, launch
+
+from tests.api.api_support import Shopper, assert_error, fresh, launch
 
 
 def post(

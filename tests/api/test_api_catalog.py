@@ -6,13 +6,15 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import assert_error, fresh, launch
+
+from tests.api.api_support import assert_error, fresh, launch
 
 PRODUCT_FIELDS = {
     "id",
     "name",
     "description",
     "category",
+    "brand",
     "price",
     "originalPrice",
     "stock",
@@ -30,6 +32,18 @@ def page(api: httpx.Client, **params: Any) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def every_item(api: httpx.Client, **params: Any) -> list[dict[str, Any]]:
+    """All pages of a listing, in name order (stable while tests launch products)."""
+    items: list[dict[str, Any]] = []
+    number = 1
+    while True:
+        body = page(api, sort="name", page=number, pageSize=100, **params)
+        items += body["items"]
+        if len(items) >= body["total"] or not body["items"]:
+            return items
+        number += 1
 
 
 def test_the_catalog_lists_at_least_100_products_in_at_least_8_categories(
@@ -51,14 +65,127 @@ def test_filtering_by_category_returns_only_and_all_of_that_category(api: httpx.
     assert {item["category"] for item in body["items"]} == {name}
 
 
-def test_a_text_search_finds_products_by_name_description_or_tag(api: httpx.Client) -> None:
+def test_a_text_search_finds_products_by_name_brand_or_tag(api: httpx.Client) -> None:
     some = page(api, pageSize=1)["items"][0]
     word = some["name"].split()[-1].lower()
     body = page(api, q=word, pageSize=100)
     assert some["id"] in {item["id"] for item in body["items"]}
-    for item in body["items"]:
-        text = " ".join([item["name"], item["description"], item["category"], *item["tags"]])
-        assert word in text.lower()
+    first = body["items"][0]
+    assert word in " ".join([first["name"], first["brand"], *first["tags"]]).lower()
+
+
+def test_a_misspelt_search_still_finds_the_product_first(api: httpx.Client) -> None:
+    items = page(api, q="hedphones")["items"]
+    assert items and "Headphones" in items[0]["name"]
+    laptops = page(api, search="laptop", limit=3)["items"]
+    assert laptops and all("Laptop" in item["name"] for item in laptops)
+
+
+def test_every_product_names_its_brand_and_the_brand_filter_keeps_only_it(
+    api: httpx.Client,
+) -> None:
+    items = page(api, pageSize=100)["items"]
+    assert all(item["brand"] for item in items if item["id"].startswith("prod_"))
+    brand = items[0]["brand"]
+    body = page(api, brand=brand, pageSize=100)
+    assert body["total"] >= 1
+    assert {item["brand"] for item in body["items"]} == {brand}
+
+
+def test_facets_count_each_value_under_the_other_filters(api: httpx.Client) -> None:
+    everything = page(api, pageSize=100)
+    facets = everything["facets"]
+    assert sum(c["count"] for c in facets["category"]) == everything["total"]
+    assert sum(b["count"] for b in facets["brand"]) <= everything["total"]
+    assert sum(b["count"] for b in facets["price"]) == everything["total"]
+    category = facets["category"][0]
+    narrowed = page(api, category=category["value"], pageSize=100)
+    assert narrowed["total"] == category["count"]
+    # the category facet still shows every category while one is chosen
+    assert narrowed["facets"]["category"] == facets["category"]
+    brand = narrowed["facets"]["brand"][0]
+    both = page(api, category=category["value"], brand=brand["value"], pageSize=100)
+    assert both["total"] == brand["count"]
+
+
+@pytest.mark.parametrize(
+    ("params", "holds"),
+    [
+        ({"minPrice": "25", "maxPrice": "50"}, lambda i: 25 <= i["price"] < 50),
+        ({"minRating": "4.5"}, lambda i: i["rating"] >= 4.5),
+        ({"inStock": "true"}, lambda i: not i["soldOut"]),
+        ({"inStock": "false"}, lambda i: i["soldOut"]),
+    ],
+    ids=["price-range", "rating", "in-stock", "sold-out"],
+)
+def test_a_filter_keeps_exactly_the_products_it_names_and_its_facet_counts_them(
+    api: httpx.Client, params: dict[str, str], holds: Any
+) -> None:
+    everything = every_item(api)
+    found = every_item(api, **params)
+    assert found
+    assert found == [item for item in everything if holds(item)]
+
+
+def test_suggestions_answer_what_is_being_typed(api: httpx.Client) -> None:
+    response = api.get("/products/suggest", params={"q": "espres", "limit": 2})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["query"] == "espres"
+    assert len(body["suggestions"]) == 2
+    assert all("Espresso" in s["name"] for s in body["suggestions"])
+    assert set(body["suggestions"][0]) == {"id", "name", "brand", "category", "price"}
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/products/suggest", {}, "q"),
+        ("/products/suggest", {"q": "a", "limit": 0}, "limit"),
+        ("/products", {"minPrice": "-1"}, "minPrice"),
+        ("/products", {"minRating": "6"}, "minRating"),
+        ("/products", {"onSale": "perhaps"}, "onSale"),
+    ],
+)
+def test_bad_search_parameters_are_a_422_naming_the_parameter(
+    api: httpx.Client, path: str, params: dict[str, Any], field: str
+) -> None:
+    body = assert_error(api.get(path, params=params), 422, "validation_error")
+    assert field in {d["field"] for d in body["details"]}
+
+
+def test_an_unknown_parameter_on_suggest_is_a_400_naming_it(api: httpx.Client) -> None:
+    response = api.get("/products/suggest", params={"q": "tent", "query": "tent"})
+    body = assert_error(response, 400, "unknown_parameter")
+    assert "query" in body["message"]
+
+
+def test_the_was_price_follows_the_30_day_rule_and_an_undo_removes_it(
+    api: httpx.Client, admin: httpx.Client
+) -> None:
+    product = launch(admin, price=100.0)
+    assert (product["originalPrice"], product["reductionPercent"]) == (100.0, None)
+    pid = product["id"]
+
+    def price(value: float) -> dict[str, Any]:
+        response = admin.post(f"/admin/products/{pid}/price", json={"price": value})
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        assert api.get(f"/product/{pid}").json() == body
+        return body
+
+    cut = price(80.0)
+    assert (cut["price"], cut["originalPrice"], cut["reductionPercent"]) == (80.0, 100.0, 20)
+    undone = price(100.0)
+    assert (undone["originalPrice"], undone["reductionPercent"]) == (100.0, None)
+    # 80 was charged within the last 30 days, so a cut to 90 is no reduction to announce
+    again = price(90.0)
+    assert (again["originalPrice"], again["reductionPercent"]) == (90.0, None)
+    on_sale = page(api, category=product["category"], onSale="true", pageSize=100)["items"]
+    assert pid not in {item["id"] for item in on_sale}
+    price(70.0)
+    on_sale = page(api, category=product["category"], onSale="true", pageSize=100)["items"]
+    assert [(i["id"], i["originalPrice"]) for i in on_sale if i["id"] == pid] == [(pid, 80.0)]
 
 
 def test_a_search_matching_nothing_returns_an_empty_page(api: httpx.Client) -> None:

@@ -7,8 +7,8 @@ import asyncio
 from typing import Any
 
 import httpx
-from api_support import Shopper, assert_error, fresh, launch
 
+from tests.api.api_support import Shopper, assert_error, fresh, launch
 from tests.support.server import ServerProcess
 
 TEST_PAYMENT = {"card": {"number": "4242424242424242", "expiry": "12/39", "cvc": "123"}}

@@ -7,7 +7,8 @@ lands (tests/integration/test_kafka_scale_out.py); here: the contract on one ser
 from __future__ import annotations
 
 import httpx
-from api_support import assert_error, fresh, launch
+
+from tests.api.api_support import assert_error, fresh, launch
 
 
 def test_a_write_answers_with_the_log_position_of_its_events(

@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import Shopper, TopicReader, assert_error, fresh, receive
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from kartshoppe.events import Topic
+from tests.api.api_support import Shopper, TopicReader, assert_error, fresh, receive
 from tests.support.server import ServerProcess
 
 

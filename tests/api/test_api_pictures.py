@@ -8,12 +8,12 @@ import io
 from typing import Any
 
 import httpx
-from api_support import Shopper, TopicReader, assert_error, fresh, launch
 from PIL import Image
 
 from kartshoppe.events import Topic
 from kartshoppe.pictures.compose import _asset
 from kartshoppe.pictures.uploads import MAX_UPLOAD_BYTES
+from tests.api.api_support import Shopper, TopicReader, assert_error, fresh, launch
 from tests.support.server import ServerProcess
 
 

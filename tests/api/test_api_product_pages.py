@@ -9,9 +9,17 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import Shopper, assert_error, fresh, launch, of_type, receive, receive_until
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.api.api_support import (
+    Shopper,
+    assert_error,
+    fresh,
+    launch,
+    of_type,
+    receive,
+    receive_until,
+)
 from tests.support.server import ServerProcess
 
 TEST_PAYMENT = {"card": {"number": "4242424242424242", "expiry": "12/39", "cvc": "123"}}

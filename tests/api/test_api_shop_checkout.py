@@ -8,8 +8,8 @@ import asyncio
 from typing import Any
 
 import httpx
-from api_support import Shopper, assert_error, fresh, launch
 
+from tests.api.api_support import Shopper, assert_error, fresh, launch
 from tests.support.server import ServerProcess
 
 GOOD_CARD = {"number": "4242 4242 4242 4242", "expiry": "12/39", "cvc": "123"}

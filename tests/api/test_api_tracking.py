@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from api_support import TopicReader, assert_error, fresh
 
 from kartshoppe.events import Topic
+from tests.api.api_support import TopicReader, assert_error, fresh
 
 
 def event_id(raw: Any) -> Any:

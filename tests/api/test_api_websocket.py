@@ -9,7 +9,10 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from api_support import (
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.api.api_support import (
     Shopper,
     fresh,
     launch,
@@ -19,9 +22,6 @@ from api_support import (
     receive_until,
     register,
 )
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
-
 from tests.support.server import ServerProcess
 
 TEST_PAYMENT = {"card": {"number": "4242424242424242", "expiry": "12/39", "cvc": "123"}}

@@ -27,7 +27,7 @@ from kartshoppe.flink import launcher
 from kartshoppe.flink.cluster import FlinkCluster, Savepoint
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "processors"))
-from shop_stream import ShopStream, route
+from tests.processors.shop_stream import ShopStream, route
 
 __all__ = ["ShopStream", "route"]
 

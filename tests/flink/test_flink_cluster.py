@@ -10,8 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from flink_support import create_topics, produce, wait_on_cluster
-from test_flink_job import (
+
+from kartshoppe.events import BaseEvent, Topic
+from kartshoppe.flink.cluster import FlinkCluster
+from tests.flink.flink_support import create_topics, produce, wait_on_cluster
+from tests.flink.test_flink_job import (
     Outputs,
     job_args,
     last_totals,
@@ -22,9 +25,6 @@ from test_flink_job import (
     same_totals,
     signals,
 )
-
-from kartshoppe.events import BaseEvent, Topic
-from kartshoppe.flink.cluster import FlinkCluster
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(1200)]
 

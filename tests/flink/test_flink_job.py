@@ -17,15 +17,6 @@ from typing import Any
 
 import orjson
 import pytest
-from flink_support import (
-    HOUR,
-    ShopStream,
-    cluster_job,
-    create_topics,
-    produce,
-    read_topic,
-    wait_on_cluster,
-)
 
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import (
@@ -42,6 +33,15 @@ from kartshoppe.eventstore.timetravel import product_at
 from kartshoppe.flink.cluster import FlinkCluster
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
+from tests.flink.flink_support import (
+    HOUR,
+    ShopStream,
+    cluster_job,
+    create_topics,
+    produce,
+    read_topic,
+    wait_on_cluster,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(1200)]
 
@@ -115,7 +115,7 @@ def of_type(outputs: Outputs, topic: Topic, *types: str) -> dict[str, dict[str, 
 
 
 def run_embedded(events: Sequence[BaseEvent], directory: Path) -> Outputs:
-    from flink_support import route
+    from tests.flink.flink_support import route
 
     async def run() -> dict[str, list[bytes]]:
         log = SqliteEventLog(directory / "log.db")

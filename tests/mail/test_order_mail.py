@@ -9,12 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
-from smtp_support import parts, smtp_server
 
 from kartshoppe.domain.orders import Order
 from kartshoppe.events import Address, Delivery, OrderLine, OrderStatus
 from kartshoppe.mail.confirmation import confirmation
 from kartshoppe.mail.outbox import Outbox, SmtpConfig
+from tests.mail.smtp_support import parts, smtp_server
 from tests.support.ports import LOOPBACK, free_port
 from tests.support.server import running_server
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 import pyarrow.compute as pc
-from ops_support import API, fresh
 
 from kartshoppe.eventstore.table import EventStore, StoreConfig
+from tests.ops.ops_support import API, fresh
 from tests.support.server import ServerProcess, running_server
 
 CATCH_UP_S = 60.0

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from ops_support import API, fresh, json_lines
 
+from tests.ops.ops_support import API, fresh, json_lines
 from tests.support.server import ServerProcess, running_server
 
 

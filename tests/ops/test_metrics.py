@@ -6,9 +6,9 @@ import time
 from pathlib import Path
 
 import httpx
-from ops_support import API, fresh, scrape, value
 from websockets.asyncio.client import connect
 
+from tests.ops.ops_support import API, fresh, scrape, value
 from tests.support.server import running_server
 
 LATENCY = "kartshoppe_http_request_duration_seconds_count"

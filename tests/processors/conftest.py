@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from processor_harness import Driver, MakeDriver
 
 from kartshoppe.processors.model import Processor
+from tests.processors.processor_harness import Driver, MakeDriver
 
 
 @pytest.fixture

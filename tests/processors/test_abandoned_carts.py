@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from processor_harness import Emitted, MakeDriver
-
 from kartshoppe.events import (
     AddToCart,
     CartAbandoned,
@@ -19,6 +17,7 @@ from kartshoppe.events import (
     Topic,
 )
 from kartshoppe.processors.abandoned_carts import AbandonedCarts
+from tests.processors.processor_harness import Emitted, MakeDriver
 
 T0 = 1_700_000_000_000
 TIMEOUT = 30_000

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from processor_harness import Driver, Emitted, MakeDriver
-
 from kartshoppe.events import (
     AddToCart,
     AnalyticsUpdated,
@@ -23,6 +21,7 @@ from kartshoppe.events import (
 )
 from kartshoppe.processors.analytics import LiveAnalytics
 from kartshoppe.processors.model import GLOBAL_KEY
+from tests.processors.processor_harness import Driver, Emitted, MakeDriver
 
 T0 = 1_700_000_000_000
 MINUTE = 60_000
@@ -81,6 +80,22 @@ def test_the_funnel_counts_each_session_once_per_stage(make_driver: MakeDriver) 
     totals = latest(driver, T0 + 1_000)
     assert totals["funnel"] == {"views": 3, "carts": 2, "checkouts": 1, "orders": 1}
     assert (totals["orders"], totals["revenue"]) == (2, 35.5)
+
+
+def test_conversion_rate_is_visits_that_ordered_over_visits_that_viewed_a_product(
+    make_driver: MakeDriver,
+) -> None:
+    driver = make_driver(LiveAnalytics())
+    driver.feed(
+        *(view(s, T0) for s in ("a", "b", "c")),
+        *placed("a", T0 + 1, 10.0, "o1"),
+        *placed("a", T0 + 2, 10.0, "o2"),
+        *placed("b", T0 + 3, 10.0, "o3"),
+    )
+    totals = latest(driver, T0 + 1_000)
+    assert (totals["orders"], totals["funnel"]["views"]) == (3, 3)
+    # two of the three visits that viewed a product ordered, however many orders they placed
+    assert totals["conversionRate"] == 0.6667
 
 
 def test_live_users_are_sessions_active_in_the_last_five_minutes(make_driver: MakeDriver) -> None:

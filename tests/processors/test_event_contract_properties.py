@@ -15,7 +15,6 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from processor_harness import Driver
 
 from kartshoppe.events import (
     AddToCart,
@@ -34,6 +33,7 @@ from kartshoppe.events import (
     Topic,
 )
 from kartshoppe.processors import default_processors
+from tests.processors.processor_harness import Driver
 
 KNOWN = ("p1", "p2", "p3")
 PRODUCTS = st.sampled_from((*KNOWN, "unknown1", "unknown2"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from processor_harness import Emitted, MakeDriver
+from decimal import Decimal
 
 from kartshoppe.events import (
     CheckoutFailed,
@@ -12,12 +12,16 @@ from kartshoppe.events import (
     OrderPlaced,
     OrderStatus,
     OrderStatusChanged,
+    PriceChanged,
+    Product,
+    ProductLaunched,
     ReservationExpired,
     StockReleased,
     StockReserved,
     Topic,
 )
 from kartshoppe.processors.inventory import InventoryLevels, ReservationExpiry
+from tests.processors.processor_harness import Emitted, MakeDriver
 
 T0 = 1_700_000_000_000
 TTL = 60_000
@@ -182,3 +186,67 @@ def test_a_pending_expiry_survives_a_restart(make_driver: MakeDriver) -> None:
     driver.feed(*checkout("o1", T0))
     driver.restart()
     assert len(expired(driver.advance(T0 + TTL))) == 1
+
+
+HOUR = 3_600_000
+CATALOG = Topic.PRODUCT_UPDATES.value
+
+
+def shoe(price: str) -> Product:
+    return Product(
+        id="p1", name="Trail shoe", category="shoes", price=Decimal(price), original_price=100
+    )
+
+
+def repriced(old: str, new: str, ts: int = T0) -> PriceChanged:
+    return PriceChanged(
+        product_id="p1",
+        old_price=Decimal(old),
+        new_price=Decimal(new),
+        product=shoe(new),
+        timestamp=ts,
+    )
+
+
+def test_a_price_cut_of_ten_percent_or_more_is_a_price_drop_alert_keyed_by_the_product(
+    make_driver: MakeDriver,
+) -> None:
+    driver = make_driver(InventoryLevels())
+    driver.feed(ProductLaunched(product_id="p1", product=shoe("100"), timestamp=T0), topic=CATALOG)
+    assert driver.feed(repriced("100", "90.01"), topic=CATALOG) == []
+    assert driver.feed(repriced("90.01", "95"), topic=CATALOG) == []
+    emitted = driver.feed(repriced("95", "85.50"), topic=CATALOG)
+    assert {(topic, key) for topic, key, _ in emitted} == {
+        (Topic.INVENTORY_UPDATES, "p1"),
+        (Topic.FANOUT, "p1"),
+    }
+    alert = emitted[0][2]
+    assert isinstance(alert, InventoryAlert)
+    assert (alert.level, alert.name) == ("PRICE_DROP", "Trail shoe")
+    assert (alert.old_price, alert.new_price) == (Decimal("95.00"), Decimal("85.50"))
+
+
+def test_stock_that_has_not_moved_for_the_set_time_is_reported_once(
+    make_driver: MakeDriver,
+) -> None:
+    driver = make_driver(InventoryLevels(unchanged_after_ms=6 * HOUR))
+    driver.feed(level(20, T0), topic=INVENTORY)
+    assert driver.advance(T0 + 6 * HOUR - 1) == []
+    emitted = driver.advance(T0 + 6 * HOUR)
+    assert alerts(emitted) == [("STOCK_UNCHANGED", 20)] * 2  # inventory_updates and fan-out
+    alert = emitted[0][2]
+    assert isinstance(alert, InventoryAlert) and alert.unchanged_since == T0
+    assert driver.advance(T0 + 20 * HOUR) == []
+
+
+def test_a_sale_restarts_the_quiet_clock_and_a_sold_out_product_is_not_reported_as_quiet(
+    make_driver: MakeDriver,
+) -> None:
+    driver = make_driver(InventoryLevels(unchanged_after_ms=6 * HOUR))
+    driver.feed(level(20, T0), topic=INVENTORY)
+    driver.feed(level(19, T0 + 5 * HOUR), topic=INVENTORY)
+    assert driver.advance(T0 + 10 * HOUR) == []
+    assert alerts(driver.advance(T0 + 11 * HOUR))[:1] == [("STOCK_UNCHANGED", 19)]
+    sold_out = make_driver(InventoryLevels(unchanged_after_ms=HOUR))
+    sold_out.feed(level(0, T0, product_id="p2"), topic=INVENTORY)
+    assert sold_out.advance(T0 + 3 * HOUR) == []

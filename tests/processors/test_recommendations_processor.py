@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from processor_harness import Emitted, MakeDriver, of_type
-
 from kartshoppe.events import (
     AddToCart,
     InventoryChanged,
@@ -18,6 +16,7 @@ from kartshoppe.events import (
 from kartshoppe.processors import default_processors
 from kartshoppe.processors.model import GLOBAL_KEY
 from kartshoppe.processors.recommendations import RecommendationsProcessor
+from tests.processors.processor_harness import Emitted, MakeDriver, of_type
 
 T0 = 1_700_000_000_000
 CATALOG = {"a": "Audio", "b": "Audio", "c": "Books", "d": "Books"}

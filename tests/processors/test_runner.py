@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shop_stream import ShopStream, route
 
 from kartshoppe.eventlog.port import EventLog
 from kartshoppe.eventlog.sqlite import SqliteEventLog
@@ -31,6 +30,7 @@ from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.abandoned_carts import AbandonedCarts
 from kartshoppe.processors.model import GLOBAL_KEY, Context, Processor
 from kartshoppe.processors.runner import Checkpoint, EmbeddedRunner, StateStore
+from tests.processors.shop_stream import ShopStream, route
 
 HOUR = 3_600_000
 CONFIG = ProcessorConfig(cart_abandon_timeout_ms=10 * 60_000, reservation_ttl_ms=15 * 60_000)

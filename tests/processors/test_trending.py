@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from processor_harness import MakeDriver, of_type
-
 from kartshoppe.events import (
     AddToCart,
     OrderLine,
@@ -17,6 +15,7 @@ from kartshoppe.events import (
 )
 from kartshoppe.processors.model import GLOBAL_KEY
 from kartshoppe.processors.trending import Trending
+from tests.processors.processor_harness import MakeDriver, of_type
 
 T0 = 1_700_000_000_000
 HALF_LIFE = 600_000

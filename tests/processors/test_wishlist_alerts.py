@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from processor_harness import Emitted, MakeDriver
-
 from kartshoppe.events import (
     FlashSale,
     FlashSaleStarted,
@@ -18,6 +16,7 @@ from kartshoppe.events import (
     WishlistItemRemoved,
 )
 from kartshoppe.processors.wishlist import WishlistAlerts
+from tests.processors.processor_harness import Emitted, MakeDriver
 
 T0 = 1_700_000_000_000
 PRODUCT = Product(id="p1", name="Kettle", category="Home", price=20, original_price=20)

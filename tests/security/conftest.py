@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from security_support import SECRET
 
+from tests.security.security_support import SECRET
 from tests.support.server import ServerProcess, running_server
 
 

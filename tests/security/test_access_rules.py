@@ -7,7 +7,10 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from security_support import (
+from websockets.asyncio.client import connect
+
+from kartshoppe.events import Role
+from tests.security.security_support import (
     API,
     OPERATOR,
     SHOPPER,
@@ -18,9 +21,6 @@ from security_support import (
     sign_in,
     token_for,
 )
-from websockets.asyncio.client import connect
-
-from kartshoppe.events import Role
 from tests.support.server import ServerProcess
 
 TEST_PAYMENT = {"card": {"number": "4242424242424242", "expiry": "12/39", "cvc": "123"}}

@@ -12,8 +12,16 @@ from pathlib import Path
 
 import httpx
 from argon2 import PasswordHasher
-from security_support import API, OPERATOR, SECRET, assert_error, bearer, fresh, sign_in
 
+from tests.security.security_support import (
+    API,
+    OPERATOR,
+    SECRET,
+    assert_error,
+    bearer,
+    fresh,
+    sign_in,
+)
 from tests.support.server import ServerProcess, running_server
 
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import orjson
-from security_support import API, assert_error, fresh
 
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import Topic
+from tests.security.security_support import API, assert_error, fresh
 from tests.support.server import ServerProcess
 
 

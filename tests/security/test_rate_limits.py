@@ -9,9 +9,17 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
-from security_support import API, SECRET, a_product, assert_error, bearer, fresh, token_for
 from websockets.asyncio.client import connect
 
+from tests.security.security_support import (
+    API,
+    SECRET,
+    a_product,
+    assert_error,
+    bearer,
+    fresh,
+    token_for,
+)
 from tests.support.server import ServerProcess, running_server
 
 LOW_LIMITS = {

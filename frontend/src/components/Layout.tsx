@@ -1,9 +1,11 @@
 /** The page frame: header with navigation, connection indicator, sign-in and cart button; page-view tracking. */
 import { useEffect, useState } from "react";
 import { NavLink, Outlet, useLocation } from "react-router-dom";
-import { useCart, useConnectionStatus, useReminder, useShop } from "../state/shop";
+import { useCart, useConnectionStatus, useIdentity, useReminder, useShop } from "../state/shop";
 import { CartDrawer } from "./CartDrawer";
 import { ConnectionIndicator } from "./ConnectionIndicator";
+import { SearchBox } from "./SearchBox";
+import { useScrollMemory } from "../state/useScrollMemory";
 import { AccountMenu } from "./SignIn";
 import { WishlistAlertBanner } from "./Wishlist";
 
@@ -16,6 +18,8 @@ const OPS_LINKS = [
   { to: "/ops/dashboard", label: "Dashboard" },
   { to: "/ops/admin", label: "Admin" },
   { to: "/ops/events", label: "Events" },
+  { to: "/ops/products", label: "Products" },
+  { to: "/ops/inventory", label: "Inventory" },
 ];
 
 function navClass({ isActive }: { isActive: boolean }): string {
@@ -26,12 +30,14 @@ export function Layout() {
   const stores = useShop();
   const { track } = stores;
   const status = useConnectionStatus();
+  const { isOperator } = useIdentity();
   const { data: cart } = useCart();
   const reminder = useReminder();
   const setCartOpen = (open: boolean) => stores.cartOpen.set(open);
   const dismissReminder = () => stores.reminder.set(null);
   const location = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
+  useScrollMemory();
   // the menu closes on every navigation (adjusted while rendering, not in an effect)
   const [menuPath, setMenuPath] = useState(location.pathname);
   if (menuPath !== location.pathname) {
@@ -43,7 +49,8 @@ export function Layout() {
     track({ eventType: "PAGE_VIEW", page: location.pathname.slice(0, 300) });
   }, [location.pathname, track]);
 
-  const links = [...SHOP_LINKS, ...OPS_LINKS];
+  // operator pages are linked for operators only (the server refuses their data to anyone else)
+  const links = [...SHOP_LINKS, ...(isOperator ? OPS_LINKS : [])];
   return (
     <div className="min-h-screen">
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2">
@@ -68,6 +75,7 @@ export function Layout() {
               </NavLink>
             ))}
           </nav>
+          <SearchBox />
           <div className="ml-auto flex items-center gap-3">
             <ConnectionIndicator status={status} />
             <AccountMenu />

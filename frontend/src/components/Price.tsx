@@ -27,6 +27,27 @@ export function Countdown({ endsAt }: { endsAt: number }) {
   );
 }
 
+/**
+ * The "was" price is the server's `originalPrice`: the lowest price of the 30 days before the
+ * reduction (docs/API.md), struck through only when it is above the price paid.
+ */
+function WasPrice({ product }: { product: Product }) {
+  if (!(product.originalPrice > product.price)) return null;
+  return (
+    <>
+      <s className="text-sm text-slate-500" data-testid="was-price">
+        <span className="sr-only">was </span>
+        {formatMoney(product.originalPrice)}
+      </s>
+      {product.reductionPercent ? (
+        <span className="rounded bg-rose-100 px-1.5 py-0.5 text-xs font-semibold text-rose-700" data-testid="sale-badge">
+          −{product.reductionPercent} %
+        </span>
+      ) : null}
+    </>
+  );
+}
+
 export function PriceTag({ product, large = false }: { product: Product; large?: boolean }) {
   const now = useNow();
   const sale = activeSale(product, now);
@@ -35,19 +56,17 @@ export function PriceTag({ product, large = false }: { product: Product; large?:
     return (
       <div className="flex flex-wrap items-baseline gap-2">
         <span className={`${size} font-bold text-rose-600`} data-testid="price">{formatMoney(sale.salePrice)}</span>
-        <s className="text-sm text-slate-500">{formatMoney(product.listPrice ?? product.originalPrice)}</s>
+        <WasPrice product={{ ...product, price: sale.salePrice }} />
         <span className="rounded bg-rose-100 px-1.5 py-0.5 text-xs font-semibold text-rose-700">
-          −{Math.round(sale.discountPercent)}% · ends in <Countdown endsAt={sale.endsAt} />
+          Flash sale · ends in <Countdown endsAt={sale.endsAt} />
         </span>
       </div>
     );
   }
   return (
-    <div className="flex items-baseline gap-2">
+    <div className="flex flex-wrap items-baseline gap-2">
       <span className={`${size} font-bold`} data-testid="price">{formatMoney(product.price)}</span>
-      {product.originalPrice > product.price ? (
-        <s className="text-sm text-slate-500">{formatMoney(product.originalPrice)}</s>
-      ) : null}
+      <WasPrice product={product} />
     </div>
   );
 }

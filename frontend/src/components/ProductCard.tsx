@@ -5,6 +5,7 @@ import { useShop } from "../state/shop";
 import { useCartActions } from "../state/useCartActions";
 import type { Product } from "../lib/types";
 import { PriceTag, StockBadge } from "./Price";
+import { Rating } from "./Rating";
 
 export function productImage(product: Pick<Product, "id" | "imageUrl">): string {
   return product.imageUrl || `/images/products/${encodeURIComponent(product.id)}.svg`;
@@ -26,6 +27,7 @@ export function ProductCard({ product: initial, source }: { product: Product; so
         <div className="flex flex-1 flex-col gap-1 p-3">
           <span className="text-xs uppercase tracking-wide text-slate-500">{product.category}</span>
           <h3 className="font-semibold group-hover:underline">{product.name}</h3>
+          <Rating product={product} />
           <PriceTag product={product} />
           <StockBadge product={product} />
         </div>

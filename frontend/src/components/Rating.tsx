@@ -1,17 +1,50 @@
 /** A product's rating as people read it: stars and a count, or "No reviews yet", never "0.0". */
+import type { Product } from "../lib/types";
+
+const STARS = 5;
+type Rated = Pick<Product, "rating" | "reviewCount">;
 
 function reviewsLabel(count: number): string {
-  return `${count.toLocaleString("en")} ${count === 1 ? "review" : "reviews"}`;
+  return `${count.toLocaleString("en-US")} ${count === 1 ? "review" : "reviews"}`;
 }
 
-export function RatingSummary({ rating, reviewCount }: { rating: number; reviewCount: number }) {
+/** `filled` of five stars, for the eye only: the caller says the number in words. */
+function StarRow({ filled }: { filled: number }) {
+  return (
+    <>
+      {"★".repeat(filled)}
+      <span className="text-slate-300">{"★".repeat(STARS - filled)}</span>
+    </>
+  );
+}
+
+/** The compact form for product cards: stars, the average and the count in brackets. */
+export function Rating({ product }: { product: Rated }) {
+  if (product.reviewCount <= 0) {
+    return <p className="text-xs text-slate-500" data-testid="rating">No reviews yet</p>;
+  }
+  return (
+    <p className="flex items-center gap-1 text-xs text-slate-600" data-testid="rating">
+      <span aria-hidden className="tracking-tight text-amber-500">
+        <StarRow filled={Math.round(product.rating)} />
+      </span>
+      <span>
+        {product.rating.toFixed(1)}
+        <span className="sr-only"> out of 5 stars,</span> ({product.reviewCount.toLocaleString("en-US")}
+        <span className="sr-only"> reviews</span>)
+      </span>
+    </p>
+  );
+}
+
+/** The product page's summary: the average out of 5 and the number of reviews. */
+export function RatingSummary({ rating, reviewCount }: Rated) {
   if (reviewCount <= 0) {
     return <span className="text-sm text-slate-600" data-testid="rating">No reviews yet</span>;
   }
-  const stars = rating.toFixed(1);
   return (
     <span className="text-sm text-slate-700" data-testid="rating">
-      <span aria-hidden="true" className="text-amber-500">★</span> {stars} out of 5 · <span data-testid="review-count">{reviewsLabel(reviewCount)}</span>
+      <span aria-hidden="true" className="text-amber-500">★</span> {rating.toFixed(1)} out of 5 · <span data-testid="review-count">{reviewsLabel(reviewCount)}</span>
     </span>
   );
 }
@@ -20,8 +53,7 @@ export function RatingSummary({ rating, reviewCount }: { rating: number; reviewC
 export function Stars({ value }: { value: number }) {
   return (
     <span role="img" aria-label={`${value} out of 5 stars`} className="text-amber-500">
-      {"★".repeat(value)}
-      <span className="text-slate-300">{"★".repeat(5 - value)}</span>
+      <StarRow filled={value} />
     </span>
   );
 }

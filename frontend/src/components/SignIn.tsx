@@ -1,5 +1,8 @@
 /** Sign-in (or a new account) with email and password; the session's cart is merged into the user's. */
+import { useQuery } from "@tanstack/react-query";
 import { useEffect, useRef, useState, type FormEvent } from "react";
+import { Link } from "react-router-dom";
+import { meQuery } from "../state/queries";
 import { useIdentity, useShop } from "../state/shop";
 import { useCommand } from "../state/useCommand";
 
@@ -57,6 +60,8 @@ export function SignInForm({ idPrefix, onDone }: { idPrefix: string; onDone?: ()
 export function AccountMenu() {
   const { signOut } = useShop();
   const { userId, auth } = useIdentity();
+  // the person's name for the header (the token carries only the id and role)
+  const me = useQuery({ ...meQuery(userId ?? ""), enabled: userId !== null });
   const [open, setOpen] = useState(false);
   const panelRef = useRef<HTMLDivElement>(null);
 
@@ -73,9 +78,9 @@ export function AccountMenu() {
   if (userId) {
     return (
       <div className="flex items-center gap-2 text-sm">
-        <span className="max-w-[9rem] truncate" data-testid="signed-in-as" title={userId}>
-          {auth?.role === "operator" ? "Operator" : "Signed in"}
-        </span>
+        <Link to="/account" className="max-w-[9rem] truncate rounded px-1 hover:bg-slate-100 focus-visible:outline-2" data-testid="signed-in-as" title="Your account">
+          {me.data?.name ?? (auth?.role === "operator" ? "Operator" : "Signed in")}
+        </Link>
         <button type="button" onClick={signOut} className="rounded border border-slate-300 px-2 py-1 hover:bg-slate-100 focus-visible:outline-2">
           Sign out
         </button>

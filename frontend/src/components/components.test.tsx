@@ -3,9 +3,10 @@ import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { cart, FakeSocket, product, stubFetch } from "../test/fakes";
 import { renderApp } from "../test/render";
-import { BarList, LineChart } from "./Charts";
+import { BarList, TimeChart } from "./Charts";
 import { ConnectionIndicator } from "./ConnectionIndicator";
 import { PriceTag } from "./Price";
+import { Rating } from "./Rating";
 
 const line = { productId: "prod_1", name: "Trail Shoe", quantity: 2, unitPrice: 80, lineTotal: 160 };
 
@@ -33,26 +34,45 @@ describe("ConnectionIndicator", () => {
 });
 
 describe("PriceTag", () => {
-  it("shows the sale price, the struck list price and a countdown during a flash sale", () => {
+  it("shows the sale price, the struck was price and a countdown during a flash sale", () => {
     const now = Date.now();
-    const onSale = product({ price: 60, listPrice: 80, flashSale: { discountPercent: 25, startsAt: now - 1000, endsAt: now + 65_000, salePrice: 60 } });
+    const sale = { discountPercent: 25, startsAt: now - 1000, endsAt: now + 65_000, salePrice: 60 };
+    const onSale = product({ price: 60, listPrice: 80, originalPrice: 80, reductionPercent: 25, flashSale: sale });
     render(<PriceTag product={onSale} />);
     expect(screen.getByTestId("price")).toHaveTextContent("$60.00");
-    expect(screen.getByText("$80.00").tagName).toBe("S");
+    expect(screen.getByTestId("was-price").tagName).toBe("S");
+    expect(screen.getByTestId("was-price")).toHaveTextContent("was $80.00");
+    expect(screen.getByTestId("sale-badge")).toHaveTextContent("−25 %");
     expect(screen.getByTestId("countdown").textContent).toMatch(/^01:0[45]$/);
   });
 
-  it("shows the plain price with the original struck through when discounted", () => {
-    render(<PriceTag product={product()} />);
+  it("strikes through the server's was price with a reduction badge", () => {
+    render(<PriceTag product={product({ reductionPercent: 20 })} />);
     expect(screen.getByTestId("price")).toHaveTextContent("$80.00");
-    expect(screen.getByText("$100.00").tagName).toBe("S");
+    expect(screen.getByTestId("was-price")).toHaveTextContent("$100.00");
+    expect(screen.getByTestId("sale-badge")).toHaveTextContent("−20 %");
+  });
+
+  it("shows no was price and no badge when the rule allows none", () => {
+    render(<PriceTag product={product({ originalPrice: 80, reductionPercent: null })} />);
+    expect(screen.queryByTestId("was-price")).toBeNull();
+    expect(screen.queryByTestId("sale-badge")).toBeNull();
+  });
+});
+
+describe("Rating", () => {
+  it("shows the average with its count and says so when there are no reviews", () => {
+    const { rerender } = render(<Rating product={{ rating: 4.4, reviewCount: 1234 }} />);
+    expect(screen.getByTestId("rating")).toHaveTextContent("4.4 out of 5 stars, (1,234 reviews)");
+    rerender(<Rating product={{ rating: 0, reviewCount: 0 }} />);
+    expect(screen.getByTestId("rating")).toHaveTextContent("No reviews yet");
   });
 });
 
 describe("charts", () => {
-  it("describe their data in text for screen readers", () => {
-    render(<LineChart values={[1, 5, 3]} label="Events per second" />);
-    expect(screen.getByRole("img")).toHaveAccessibleName("Events per second: latest 3, peak 5");
+  it("describe their data in text for screen readers, with the unit", () => {
+    render(<TimeChart points={[{ t: 0, v: 1 }, { t: 1000, v: 5 }, { t: 2000, v: 3 }]} title="Events per second" unit="events per second" />);
+    expect(screen.getByRole("img").getAttribute("aria-label")).toMatch(/^Events per second, events per second: 3 intervals from .* total 9, peak 5$/);
   });
 
   it("list every bar with its value", () => {

@@ -82,7 +82,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Products
+         * @description Every product on sale, with its live stock, for the operator's table.
+         */
+        get: operations["list_products_api_ecommerce_admin_products_get"];
         put?: never;
         /** Launch Product */
         post: operations["launch_product_api_ecommerce_admin_products_post"];
@@ -90,6 +94,30 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/ecommerce/admin/products/{productId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Retire Product
+         * @description Take the product out of the catalog: it is no longer shown nor sold (`PRODUCT_RETIRED`).
+         */
+        delete: operations["retire_product_api_ecommerce_admin_products__productId__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit Product
+         * @description Name, description, brand, price and stock of a product: what is given changes, as one.
+         */
+        patch: operations["edit_product_api_ecommerce_admin_products__productId__patch"];
         trace?: never;
     };
     "/api/ecommerce/admin/products/{productId}/flash-sale": {
@@ -613,6 +641,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ecommerce/products/suggest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Suggest Products */
+        get: operations["suggest_products_api_ecommerce_products_suggest_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ecommerce/products/trending": {
         parameters: {
             query?: never;
@@ -693,6 +738,26 @@ export interface paths {
         };
         /** Get Report */
         get: operations["get_report_api_ecommerce_store_reports__name__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ecommerce/store/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Series
+         * @description Orders, revenue, events, product viewers and conversion per bucket of the window.
+         */
+        get: operations["get_series_api_ecommerce_store_series_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -966,6 +1031,11 @@ export interface components {
             abandonedCarts?: number | null;
             /** Abandonmentrate */
             abandonmentRate: number;
+            /**
+             * Conversionrate
+             * @default 0
+             */
+            conversionRate?: number;
             /** Eventspersecond */
             eventsPerSecond: number;
             /** Funnel */
@@ -1181,6 +1251,31 @@ export interface components {
             /** Message */
             message: string;
         };
+        /**
+         * Facets
+         * @description Counts for narrowing a search; each facet counts under every other filter chosen.
+         */
+        Facets: {
+            /** Brand */
+            brand: components["schemas"]["FacetValue"][];
+            /** Category */
+            category: components["schemas"]["FacetValue"][];
+            /** Instock */
+            inStock: number;
+            /** Onsale */
+            onSale: number;
+            /** Price */
+            price: components["schemas"]["PriceBucket"][];
+            /** Rating */
+            rating: components["schemas"]["RatingStep"][];
+        };
+        /** FacetValue */
+        FacetValue: {
+            /** Count */
+            count: number;
+            /** Value */
+            value: string;
+        };
         /** FieldError */
         FieldError: {
             /** Field */
@@ -1246,6 +1341,11 @@ export interface components {
         };
         /** LaunchBody */
         LaunchBody: {
+            /**
+             * Brand
+             * @default
+             */
+            brand?: string;
             /** Category */
             category: string;
             /**
@@ -1440,6 +1540,18 @@ export interface components {
             /** Price */
             price: number | string;
         };
+        /**
+         * PriceBucket
+         * @description Products priced from `min` (inclusive) to `max` (exclusive; none for the top bucket).
+         */
+        PriceBucket: {
+            /** Count */
+            count: number;
+            /** Max */
+            max: number | null;
+            /** Min */
+            min: number;
+        };
         /** ProductAt */
         ProductAt: {
             /** Committime */
@@ -1449,12 +1561,33 @@ export interface components {
             snapshotId: number;
         };
         /**
+         * ProductEditBody
+         * @description The operator's edit of a product: only the fields given change, all or none.
+         */
+        ProductEditBody: {
+            /** Brand */
+            brand?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Price */
+            price?: (number | string) | null;
+            /** Stock */
+            stock?: number | null;
+        };
+        /**
          * ProductOut
          * @description A product with its live stock and the price a shopper pays now.
          */
         ProductOut: {
             /** Available */
             available: number;
+            /**
+             * Brand
+             * @default
+             */
+            brand?: string;
             /** Category */
             category: string;
             /** Description */
@@ -1478,6 +1611,8 @@ export interface components {
             price: number;
             /** Rating */
             rating: number;
+            /** Reductionpercent */
+            reductionPercent?: number | null;
             /** Reviewcount */
             reviewCount: number;
             /** Soldout */
@@ -1496,6 +1631,7 @@ export interface components {
         };
         /** ProductPage */
         ProductPage: {
+            facets: components["schemas"]["Facets"];
             /** Items */
             items: components["schemas"]["ProductOut"][];
             /** Page */
@@ -1538,6 +1674,16 @@ export interface components {
             tax: number;
             /** Total */
             total: number;
+        };
+        /**
+         * RatingStep
+         * @description Products rated `min` or better.
+         */
+        RatingStep: {
+            /** Count */
+            count: number;
+            /** Min */
+            min: number;
         };
         /** RecommendationOut */
         RecommendationOut: {
@@ -1682,6 +1828,37 @@ export interface components {
         RoleBody: {
             role: components["schemas"]["Role"];
         };
+        /**
+         * SeriesOut
+         * @description The dashboard's history of one window, from the stored events (`eventstore.series`).
+         */
+        SeriesOut: {
+            /** Bucketms */
+            bucketMs: number;
+            /** From */
+            from: number;
+            /** Points */
+            points: components["schemas"]["SeriesPoint"][];
+            /** To */
+            to: number;
+            /** Window */
+            window: string;
+        };
+        /** SeriesPoint */
+        SeriesPoint: {
+            /** Conversionrate */
+            conversionRate: number;
+            /** Events */
+            events: number;
+            /** Orders */
+            orders: number;
+            /** Revenue */
+            revenue: number;
+            /** Start */
+            start: number;
+            /** Viewers */
+            viewers: number;
+        };
         /** SnapshotOut */
         SnapshotOut: {
             /** Commitkind */
@@ -1719,6 +1896,26 @@ export interface components {
             status: components["schemas"]["OrderStatus"];
             /** Timestamp */
             timestamp: number;
+        };
+        /** Suggestion */
+        Suggestion: {
+            /** Brand */
+            brand: string;
+            /** Category */
+            category: string;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Price */
+            price: number;
+        };
+        /** Suggestions */
+        Suggestions: {
+            /** Query */
+            query: string;
+            /** Suggestions */
+            suggestions: components["schemas"]["Suggestion"][];
         };
         /** TokenOut */
         TokenOut: {
@@ -2282,6 +2479,98 @@ export interface operations {
             };
         };
     };
+    list_products_api_ecommerce_admin_products_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductOut"][];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     launch_product_api_ecommerce_admin_products_post: {
         parameters: {
             query?: never;
@@ -2297,6 +2586,214 @@ export interface operations {
         responses: {
             /** @description Successful Response */
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    retire_product_api_ecommerce_admin_products__productId__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                productId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    edit_product_api_ecommerce_admin_products__productId__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                productId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProductEditBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5391,9 +5888,17 @@ export interface operations {
     list_products_api_ecommerce_products_get: {
         parameters: {
             query?: {
+                brand?: string | null;
                 category?: string | null;
+                inStock?: boolean | null;
                 /** @description alias of pageSize */
                 limit?: number | null;
+                /** @description exclusive */
+                maxPrice?: number | string | null;
+                /** @description inclusive */
+                minPrice?: number | string | null;
+                minRating?: number | null;
+                onSale?: boolean | null;
                 page?: number;
                 pageSize?: number | null;
                 q?: string | null;
@@ -5490,6 +5995,83 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProductOut"][];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    suggest_products_api_ecommerce_products_suggest_get: {
+        parameters: {
+            query: {
+                limit?: number;
+                q: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Suggestions"];
                 };
             };
             /** @description Bad Request */
@@ -5947,6 +6529,112 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Gone */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description error */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_series_api_ecommerce_store_series_get: {
+        parameters: {
+            query?: {
+                /** @description epoch ms, else now */
+                to?: number | null;
+                /** @description how far back the chart looks */
+                window?: "15m" | "1h" | "6h" | "24h" | "7d";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeriesOut"];
                 };
             };
             /** @description Bad Request */

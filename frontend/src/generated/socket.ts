@@ -12,13 +12,15 @@ export type Productid2 = string;
 export type Quantity1 = number;
 export type Type3 = "UPDATE_QUANTITY";
 export type Type4 = "TRACK";
-export type Channel = "analytics" | "events";
+export type Channel = "analytics" | "events" | "inventory";
 export type Type5 = "SUBSCRIBE" | "UNSUBSCRIBE";
 export type Server =
   | Connected
   | CartUpdated
   | ProductUpdated
   | InventoryUpdated
+  | ProductRetiredPushed
+  | InventoryAlertPushed
   | OrderUpdated
   | RecommendationPushed
   | AnalyticsPushed
@@ -45,6 +47,7 @@ export type Userid1 = string | null;
 export type Type7 = "CART_UPDATED";
 export type Change = string;
 export type Available = number;
+export type Brand = string;
 export type Category = string;
 export type Description = string;
 export type Featured = boolean;
@@ -60,6 +63,7 @@ export type Name1 = string;
 export type Originalprice = number;
 export type Price = number;
 export type Rating = number;
+export type Reductionpercent = number | null;
 export type Reviewcount = number;
 export type Soldout = boolean;
 export type Name2 = string;
@@ -76,11 +80,27 @@ export type Reserved = number;
 export type Soldout1 = boolean;
 export type Stock1 = number;
 export type Type9 = "INVENTORY_UPDATED";
+export type Productid5 = string;
+export type Type10 = "PRODUCT_RETIRED";
+export type Available2 = number;
+export type Eventid = string;
+export type Eventtype = "INVENTORY_ALERT";
+export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK" | "STOCK_UNCHANGED" | "PRICE_DROP";
+export type Name3 = string | null;
+export type Newprice = number | null;
+export type Oldprice = number | null;
+export type Productid6 = string;
+export type Schemaversion = 1;
+export type Sessionid2 = string | null;
+export type Timestamp = number;
+export type Unchangedsince = number | null;
+export type Userid2 = string | null;
+export type Type11 = "INVENTORY_ALERT";
 export type City = string;
 export type Country = string;
 export type Line1 = string;
 export type Line2 = string;
-export type Name3 = string;
+export type Name4 = string;
 export type Postalcode = string;
 export type Region = string;
 export type Couponcode = string | null;
@@ -96,12 +116,12 @@ export type Email = string | null;
  * via the `definition` "OrderStatus".
  */
 export type OrderStatus = "PLACED" | "PAID" | "SHIPPED" | "DELIVERED" | "CANCELLED";
-export type Timestamp = number;
+export type Timestamp1 = number;
 export type History = StatusChange[];
 export type Idempotencykey = string;
 export type Linetotal1 = number;
-export type Name4 = string;
-export type Productid5 = string;
+export type Name5 = string;
+export type Productid7 = string;
 export type Quantity3 = number;
 export type Unitprice1 = number;
 export type Lines1 = OrderLineOut[];
@@ -110,30 +130,31 @@ export type Amount = number;
 export type Cardlast4 = string;
 export type Kind = "CAPTURED" | "DECLINED" | "REFUNDED";
 export type Reason = string;
-export type Timestamp1 = number;
+export type Timestamp2 = number;
 export type Transactionid = string;
 export type Payments = PaymentOut[];
-export type Sessionid2 = string | null;
+export type Sessionid3 = string | null;
 export type Shipping = number;
 export type Subtotal1 = number;
 export type Tax = number;
 export type Total = number;
 export type Updatedat1 = number;
-export type Userid2 = string | null;
-export type Type10 = "ORDER_UPDATED";
+export type Userid3 = string | null;
+export type Type12 = "ORDER_UPDATED";
 export type Confidence = number;
-export type Eventid = string;
-export type Eventtype = "RECOMMENDATION";
+export type Eventid1 = string;
+export type Eventtype1 = "RECOMMENDATION";
 export type Kind1 = "PERSONAL" | "BOUGHT_TOGETHER" | "NEXT_BEST_OFFER" | "TRENDING";
 export type Productids = string[];
 export type Reason1 = string;
-export type Schemaversion = 1;
-export type Sessionid3 = string | null;
-export type Timestamp2 = number;
-export type Userid3 = string | null;
-export type Type11 = "RECOMMENDATION";
+export type Schemaversion1 = 1;
+export type Sessionid4 = string | null;
+export type Timestamp3 = number;
+export type Userid4 = string | null;
+export type Type13 = "RECOMMENDATION";
 export type Abandonedcarts = number | null;
 export type Abandonmentrate = number;
+export type Conversionrate = number;
 export type Eventspersecond = number;
 export type Liveusers = number;
 export type Orders = number;
@@ -142,13 +163,13 @@ export type Revenue = number;
 export type Category1 = string;
 export type Score = number;
 export type Topcategories = TopCategory[];
-export type Name5 = string;
-export type Productid6 = string;
+export type Name6 = string;
+export type Productid8 = string;
 export type Score1 = number;
 export type Topproducts = TopProduct[];
 export type Totalevents = number | null;
 export type Updatedat2 = number;
-export type Type12 = "ANALYTICS";
+export type Type14 = "ANALYTICS";
 export type Event1 =
   | PageView
   | ProductView
@@ -180,6 +201,8 @@ export type Event1 =
   | ProductImageChanged
   | FlashSaleStarted
   | FlashSaleEnded
+  | ProductEdited
+  | ProductRetired
   | ReviewPosted
   | WishlistItemAdded
   | WishlistItemRemoved
@@ -190,174 +213,174 @@ export type Event1 =
   | InventoryAlert
   | TrendingUpdated
   | AnalyticsUpdated;
-export type Eventid1 = string;
-export type Eventtype1 = "PAGE_VIEW";
-export type Page = string;
-export type Schemaversion1 = 1;
-export type Sessionid4 = string | null;
-export type Timestamp3 = number;
-export type Userid4 = string | null;
 export type Eventid2 = string;
-export type Eventtype2 = "PRODUCT_VIEW";
-export type Productid7 = string;
+export type Eventtype2 = "PAGE_VIEW";
+export type Page = string;
 export type Schemaversion2 = 1;
 export type Sessionid5 = string | null;
 export type Timestamp4 = number;
 export type Userid5 = string | null;
 export type Eventid3 = string;
-export type Eventtype3 = "PRODUCT_CLICK";
-export type Productid8 = string;
+export type Eventtype3 = "PRODUCT_VIEW";
+export type Productid9 = string;
 export type Schemaversion3 = 1;
 export type Sessionid6 = string | null;
-export type Source = string;
 export type Timestamp5 = number;
 export type Userid6 = string | null;
 export type Eventid4 = string;
-export type Eventtype4 = "SEARCH";
-export type Query = string;
-export type Resultcount = number;
+export type Eventtype4 = "PRODUCT_CLICK";
+export type Productid10 = string;
 export type Schemaversion4 = 1;
 export type Sessionid7 = string | null;
+export type Source = string;
 export type Timestamp6 = number;
 export type Userid7 = string | null;
 export type Eventid5 = string;
-export type Eventtype5 = "ADD_TO_CART";
-export type Price1 = number;
-export type Productid9 = string;
-export type Quantity4 = number;
+export type Eventtype5 = "SEARCH";
+export type Query = string;
+export type Resultcount = number;
 export type Schemaversion5 = 1;
 export type Sessionid8 = string | null;
 export type Timestamp7 = number;
 export type Userid8 = string | null;
 export type Eventid6 = string;
-export type Eventtype6 = "REMOVE_FROM_CART";
-export type Productid10 = string;
+export type Eventtype6 = "ADD_TO_CART";
+export type Price1 = number;
+export type Productid11 = string;
+export type Quantity4 = number;
 export type Schemaversion6 = 1;
 export type Sessionid9 = string | null;
 export type Timestamp8 = number;
 export type Userid9 = string | null;
 export type Eventid7 = string;
-export type Eventtype7 = "CART_QUANTITY_CHANGED";
-export type Productid11 = string;
-export type Quantity5 = number;
+export type Eventtype7 = "REMOVE_FROM_CART";
+export type Productid12 = string;
 export type Schemaversion7 = 1;
 export type Sessionid10 = string | null;
 export type Timestamp9 = number;
 export type Userid10 = string | null;
 export type Eventid8 = string;
-export type Eventtype8 = "CART_CLEARED";
+export type Eventtype8 = "CART_QUANTITY_CHANGED";
+export type Productid13 = string;
+export type Quantity5 = number;
 export type Schemaversion8 = 1;
 export type Sessionid11 = string | null;
 export type Timestamp10 = number;
 export type Userid11 = string | null;
 export type Eventid9 = string;
-export type Eventtype9 = "CART_MERGED";
-export type Fromsessionid = string;
-export type Name6 = string;
-export type Productid12 = string;
-export type Quantity6 = number;
-export type Unitprice2 = number;
-export type Lines2 = CartLine[];
+export type Eventtype9 = "CART_CLEARED";
 export type Schemaversion9 = 1;
 export type Sessionid12 = string | null;
 export type Timestamp11 = number;
 export type Userid12 = string | null;
-export type Cartvalue = number;
 export type Eventid10 = string;
-export type Eventtype10 = "CART_ABANDONED";
-export type Itemcount1 = number;
+export type Eventtype10 = "CART_MERGED";
+export type Fromsessionid = string;
+export type Name7 = string;
+export type Productid14 = string;
+export type Quantity6 = number;
+export type Unitprice2 = number;
+export type Lines2 = CartLine[];
 export type Schemaversion10 = 1;
 export type Sessionid13 = string | null;
 export type Timestamp12 = number;
 export type Userid13 = string | null;
-export type Couponcode1 = string | null;
+export type Cartvalue = number;
 export type Eventid11 = string;
-export type Eventtype11 = "CART_RECOVERED";
-export type Offer = string;
+export type Eventtype11 = "CART_ABANDONED";
+export type Itemcount1 = number;
 export type Schemaversion11 = 1;
 export type Sessionid14 = string | null;
 export type Timestamp13 = number;
 export type Userid14 = string | null;
+export type Couponcode1 = string | null;
 export type Eventid12 = string;
-export type Eventtype12 = "CHECKOUT_STARTED";
-export type Idempotencykey1 = string;
-export type Orderid1 = string;
+export type Eventtype12 = "CART_RECOVERED";
+export type Offer = string;
 export type Schemaversion12 = 1;
 export type Sessionid15 = string | null;
 export type Timestamp14 = number;
 export type Userid15 = string | null;
 export type Eventid13 = string;
-export type Eventtype13 = "CHECKOUT_FAILED";
-export type Orderid2 = string;
-export type Reason2 = string;
+export type Eventtype13 = "CHECKOUT_STARTED";
+export type Idempotencykey1 = string;
+export type Orderid1 = string;
 export type Schemaversion13 = 1;
 export type Sessionid16 = string | null;
 export type Timestamp15 = number;
 export type Userid16 = string | null;
+export type Eventid14 = string;
+export type Eventtype14 = "CHECKOUT_FAILED";
+export type Orderid2 = string;
+export type Reason2 = string;
+export type Schemaversion14 = 1;
+export type Sessionid17 = string | null;
+export type Timestamp16 = number;
+export type Userid17 = string | null;
 export type Couponcode2 = string | null;
 export type Discount1 = number;
 export type Email1 = string | null;
-export type Eventid14 = string;
-export type Eventtype14 = "ORDER_PLACED";
+export type Eventid15 = string;
+export type Eventtype15 = "ORDER_PLACED";
 export type Idempotencykey2 = string;
-export type Name7 = string;
-export type Productid13 = string;
+export type Name8 = string;
+export type Productid15 = string;
 export type Quantity7 = number;
 export type Unitprice3 = number;
 export type Lines3 = OrderLine[];
 export type Orderid3 = string;
-export type Schemaversion14 = 1;
-export type Sessionid17 = string | null;
+export type Schemaversion15 = 1;
+export type Sessionid18 = string | null;
 export type Shipping1 = number;
 export type Subtotal2 = number | null;
 export type Tax1 = number;
-export type Timestamp16 = number;
-export type Total1 = number;
-export type Userid17 = string | null;
-export type Eventid15 = string;
-export type Eventtype15 = "ORDER_STATUS_CHANGED";
-export type Orderid4 = string;
-export type Schemaversion15 = 1;
-export type Sessionid18 = string | null;
 export type Timestamp17 = number;
+export type Total1 = number;
 export type Userid18 = string | null;
-export type Amount1 = number;
-export type Cardlast41 = string;
 export type Eventid16 = string;
-export type Eventtype16 = "PAYMENT_CAPTURED";
-export type Orderid5 = string;
+export type Eventtype16 = "ORDER_STATUS_CHANGED";
+export type Orderid4 = string;
 export type Schemaversion16 = 1;
 export type Sessionid19 = string | null;
 export type Timestamp18 = number;
-export type Transactionid1 = string;
 export type Userid19 = string | null;
-export type Cardlast42 = string;
+export type Amount1 = number;
+export type Cardlast41 = string;
 export type Eventid17 = string;
-export type Eventtype17 = "PAYMENT_DECLINED";
-export type Orderid6 = string;
-export type Reason3 = string;
+export type Eventtype17 = "PAYMENT_CAPTURED";
+export type Orderid5 = string;
 export type Schemaversion17 = 1;
 export type Sessionid20 = string | null;
 export type Timestamp19 = number;
-export type Transactionid2 = string;
+export type Transactionid1 = string;
 export type Userid20 = string | null;
-export type Amount2 = number;
+export type Cardlast42 = string;
 export type Eventid18 = string;
-export type Eventtype18 = "REFUND_RECORDED";
-export type Orderid7 = string;
+export type Eventtype18 = "PAYMENT_DECLINED";
+export type Orderid6 = string;
+export type Reason3 = string;
 export type Schemaversion18 = 1;
 export type Sessionid21 = string | null;
 export type Timestamp20 = number;
-export type Transactionid3 = string;
+export type Transactionid2 = string;
 export type Userid21 = string | null;
+export type Amount2 = number;
 export type Eventid19 = string;
-export type Eventtype19 = "ORDERS_CLAIMED";
-export type Fromsessionid1 = string;
-export type Orderids = string[];
+export type Eventtype19 = "REFUND_RECORDED";
+export type Orderid7 = string;
 export type Schemaversion19 = 1;
 export type Sessionid22 = string | null;
 export type Timestamp21 = number;
+export type Transactionid3 = string;
 export type Userid22 = string | null;
+export type Eventid20 = string;
+export type Eventtype20 = "ORDERS_CLAIMED";
+export type Fromsessionid1 = string;
+export type Orderids = string[];
+export type Schemaversion20 = 1;
+export type Sessionid23 = string | null;
+export type Timestamp22 = number;
+export type Userid23 = string | null;
 export type Categories = string[];
 export type Code = string;
 export type Endsat1 = number | null;
@@ -372,206 +395,214 @@ export type Percustomerlimit = number | null;
 export type Productids1 = string[];
 export type Startsat1 = number;
 export type Value1 = string;
-export type Eventid20 = string;
-export type Eventtype20 = "COUPON_CREATED";
-export type Schemaversion20 = 1;
-export type Sessionid23 = string | null;
-export type Timestamp22 = number;
-export type Userid23 = string | null;
-export type Amount3 = number;
-export type Code1 = string;
-export type Customer = string;
 export type Eventid21 = string;
-export type Eventtype21 = "COUPON_REDEEMED";
-export type Orderid8 = string;
+export type Eventtype21 = "COUPON_CREATED";
 export type Schemaversion21 = 1;
 export type Sessionid24 = string | null;
 export type Timestamp23 = number;
 export type Userid24 = string | null;
-export type Code2 = string;
-export type Customer1 = string;
+export type Amount3 = number;
+export type Code1 = string;
+export type Customer = string;
 export type Eventid22 = string;
-export type Eventtype22 = "COUPON_RELEASED";
-export type Orderid9 = string;
+export type Eventtype22 = "COUPON_REDEEMED";
+export type Orderid8 = string;
 export type Schemaversion22 = 1;
 export type Sessionid25 = string | null;
 export type Timestamp24 = number;
 export type Userid25 = string | null;
+export type Code2 = string;
+export type Customer1 = string;
 export type Eventid23 = string;
-export type Eventtype23 = "STOCK_RESERVED";
-export type Orderid10 = string;
-export type Productid14 = string;
-export type Quantity8 = number;
+export type Eventtype23 = "COUPON_RELEASED";
+export type Orderid9 = string;
 export type Schemaversion23 = 1;
 export type Sessionid26 = string | null;
 export type Timestamp25 = number;
 export type Userid26 = string | null;
 export type Eventid24 = string;
-export type Eventtype24 = "STOCK_RELEASED";
-export type Orderid11 = string;
-export type Productid15 = string;
-export type Quantity9 = number;
+export type Eventtype24 = "STOCK_RESERVED";
+export type Orderid10 = string;
+export type Productid16 = string;
+export type Quantity8 = number;
 export type Schemaversion24 = 1;
 export type Sessionid27 = string | null;
 export type Timestamp26 = number;
 export type Userid27 = string | null;
-export type Available2 = number;
 export type Eventid25 = string;
-export type Eventtype25 = "INVENTORY_CHANGED";
-export type Lowstock2 = boolean;
-export type Productid16 = string;
-export type Reason4 = "RESTOCK" | "RESERVED" | "RELEASED" | "SOLD" | "ADJUSTMENT" | "INITIAL";
-export type Reserved1 = number;
+export type Eventtype25 = "STOCK_RELEASED";
+export type Orderid11 = string;
+export type Productid17 = string;
+export type Quantity9 = number;
 export type Schemaversion25 = 1;
 export type Sessionid28 = string | null;
-export type Soldout2 = boolean;
-export type Stock2 = number;
 export type Timestamp27 = number;
 export type Userid28 = string | null;
+export type Available3 = number;
 export type Eventid26 = string;
-export type Eventtype26 = "PRODUCT_LAUNCHED";
+export type Eventtype26 = "INVENTORY_CHANGED";
+export type Lowstock2 = boolean;
+export type Productid18 = string;
+export type Reason4 = "RESTOCK" | "RESERVED" | "RELEASED" | "SOLD" | "ADJUSTMENT" | "INITIAL";
+export type Reserved1 = number;
+export type Schemaversion26 = 1;
+export type Sessionid29 = string | null;
+export type Soldout2 = boolean;
+export type Stock2 = number;
+export type Timestamp28 = number;
+export type Userid29 = string | null;
+export type Eventid27 = string;
+export type Eventtype27 = "PRODUCT_LAUNCHED";
+export type Brand1 = string;
 export type Category2 = string;
 export type Description1 = string;
 export type Featured1 = boolean;
 export type Id1 = string;
 export type Imageurl1 = string;
-export type Name8 = string;
+export type Name9 = string;
 export type Originalprice1 = number;
 export type Price2 = number;
 export type Rating1 = number;
+export type Retiredat = number | null;
 export type Reviewcount1 = number;
 export type Specs1 = Spec[];
 export type Stock3 = number;
 export type Tags1 = string[];
-export type Productid17 = string;
-export type Schemaversion26 = 1;
-export type Sessionid29 = string | null;
-export type Timestamp28 = number;
-export type Userid29 = string | null;
-export type Eventid27 = string;
-export type Eventtype27 = "PRICE_CHANGED";
-export type Newprice = number;
-export type Oldprice = number;
-export type Productid18 = string;
+export type Productid19 = string;
 export type Schemaversion27 = 1;
 export type Sessionid30 = string | null;
 export type Timestamp29 = number;
 export type Userid30 = string | null;
 export type Eventid28 = string;
-export type Eventtype28 = "PRODUCT_IMAGE_CHANGED";
-export type Imageurl2 = string;
-export type Productid19 = string;
+export type Eventtype28 = "PRICE_CHANGED";
+export type Newprice1 = number;
+export type Oldprice1 = number;
+export type Productid20 = string;
 export type Schemaversion28 = 1;
 export type Sessionid31 = string | null;
 export type Timestamp30 = number;
 export type Userid31 = string | null;
 export type Eventid29 = string;
-export type Eventtype29 = "FLASH_SALE_STARTED";
-export type Productid20 = string;
+export type Eventtype29 = "PRODUCT_IMAGE_CHANGED";
+export type Imageurl2 = string;
+export type Productid21 = string;
 export type Schemaversion29 = 1;
 export type Sessionid32 = string | null;
 export type Timestamp31 = number;
 export type Userid32 = string | null;
 export type Eventid30 = string;
-export type Eventtype30 = "FLASH_SALE_ENDED";
-export type Productid21 = string;
+export type Eventtype30 = "FLASH_SALE_STARTED";
+export type Productid22 = string;
 export type Schemaversion30 = 1;
 export type Sessionid33 = string | null;
 export type Timestamp32 = number;
 export type Userid33 = string | null;
-export type Author = string;
-export type Body = string;
 export type Eventid31 = string;
-export type Eventtype31 = "REVIEW_POSTED";
-export type Productid22 = string;
-export type Rating2 = number;
-export type Reviewid = string;
+export type Eventtype31 = "FLASH_SALE_ENDED";
+export type Productid23 = string;
 export type Schemaversion31 = 1;
 export type Sessionid34 = string | null;
 export type Timestamp33 = number;
-export type Title = string;
 export type Userid34 = string | null;
 export type Eventid32 = string;
-export type Eventtype32 = "WISHLIST_ITEM_ADDED";
-export type Productid23 = string;
+export type Eventtype32 = "PRODUCT_EDITED";
+export type Fields = string[];
+export type Productid24 = string;
 export type Schemaversion32 = 1;
 export type Sessionid35 = string | null;
 export type Timestamp34 = number;
 export type Userid35 = string | null;
 export type Eventid33 = string;
-export type Eventtype33 = "WISHLIST_ITEM_REMOVED";
-export type Productid24 = string;
+export type Eventtype33 = "PRODUCT_RETIRED";
+export type Productid25 = string;
 export type Schemaversion33 = 1;
 export type Sessionid36 = string | null;
 export type Timestamp35 = number;
 export type Userid36 = string | null;
-export type Available3 = number | null;
+export type Author = string;
+export type Body = string;
 export type Eventid34 = string;
-export type Eventtype34 = "WISHLIST_ALERT";
-export type Newprice1 = number | null;
-export type Oldprice1 = number | null;
-export type Productid25 = string;
-export type Reason5 = "PRICE_DROP" | "BACK_IN_STOCK";
+export type Eventtype34 = "REVIEW_POSTED";
+export type Productid26 = string;
+export type Rating2 = number;
+export type Reviewid = string;
 export type Schemaversion34 = 1;
 export type Sessionid37 = string | null;
 export type Timestamp36 = number;
+export type Title = string;
 export type Userid37 = string | null;
-export type Alsoviewed = string[];
-export type Boughttogether = string[];
 export type Eventid35 = string;
-export type Eventtype35 = "RELATED_PRODUCTS";
-export type Productid26 = string;
+export type Eventtype35 = "WISHLIST_ITEM_ADDED";
+export type Productid27 = string;
 export type Schemaversion35 = 1;
 export type Sessionid38 = string | null;
 export type Timestamp37 = number;
 export type Userid38 = string | null;
 export type Eventid36 = string;
-export type Eventtype36 = "RESERVATION_EXPIRED";
-export type Orderid12 = string;
+export type Eventtype36 = "WISHLIST_ITEM_REMOVED";
+export type Productid28 = string;
 export type Schemaversion36 = 1;
 export type Sessionid39 = string | null;
 export type Timestamp38 = number;
 export type Userid39 = string | null;
-export type Available4 = number;
+export type Available4 = number | null;
 export type Eventid37 = string;
-export type Eventtype37 = "INVENTORY_ALERT";
-export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK";
-export type Productid27 = string;
+export type Eventtype37 = "WISHLIST_ALERT";
+export type Newprice2 = number | null;
+export type Oldprice2 = number | null;
+export type Productid29 = string;
+export type Reason5 = "PRICE_DROP" | "BACK_IN_STOCK";
 export type Schemaversion37 = 1;
 export type Sessionid40 = string | null;
 export type Timestamp39 = number;
 export type Userid40 = string | null;
-export type Category3 = string;
-export type Score2 = number;
-export type Categories1 = ScoredCategory[];
+export type Alsoviewed = string[];
+export type Boughttogether = string[];
 export type Eventid38 = string;
-export type Eventtype38 = "TRENDING_UPDATED";
-export type Productid28 = string;
-export type Score3 = number;
-export type Products = ScoredProduct[];
+export type Eventtype38 = "RELATED_PRODUCTS";
+export type Productid30 = string;
 export type Schemaversion38 = 1;
 export type Sessionid41 = string | null;
 export type Timestamp40 = number;
 export type Userid41 = string | null;
 export type Eventid39 = string;
-export type Eventtype39 = "ANALYTICS_UPDATED";
+export type Eventtype39 = "RESERVATION_EXPIRED";
+export type Orderid12 = string;
 export type Schemaversion39 = 1;
 export type Sessionid42 = string | null;
 export type Timestamp41 = number;
 export type Userid42 = string | null;
-export type Type13 = "EVENT";
+export type Category3 = string;
+export type Score2 = number;
+export type Categories1 = ScoredCategory[];
+export type Eventid40 = string;
+export type Eventtype40 = "TRENDING_UPDATED";
+export type Productid31 = string;
+export type Score3 = number;
+export type Products = ScoredProduct[];
+export type Schemaversion40 = 1;
+export type Sessionid43 = string | null;
+export type Timestamp42 = number;
+export type Userid43 = string | null;
+export type Eventid41 = string;
+export type Eventtype41 = "ANALYTICS_UPDATED";
+export type Schemaversion41 = 1;
+export type Sessionid44 = string | null;
+export type Timestamp43 = number;
+export type Userid44 = string | null;
+export type Type15 = "EVENT";
 export type Couponcode3 = string;
 export type Offer1 = string;
-export type Type14 = "CART_REMINDER";
-export type Type15 = "WISHLIST_ALERT";
+export type Type16 = "CART_REMINDER";
+export type Type17 = "WISHLIST_ALERT";
 export type Details = FieldError[] | null;
 export type Field = string;
 export type Message = string;
 export type Error = string;
 export type Field1 = string | null;
 export type Message1 = string | null;
-export type Type16 = "ERROR";
-export type Type17 = "PONG";
+export type Type18 = "ERROR";
+export type Type19 = "PONG";
 
 /**
  * Both directions in one schema, for generating the frontend's TypeScript types.
@@ -694,6 +725,7 @@ export interface ProductUpdated {
  */
 export interface ProductOut {
   available: Available;
+  brand?: Brand;
   category: Category;
   description: Description;
   featured: Featured;
@@ -706,6 +738,7 @@ export interface ProductOut {
   originalPrice: Originalprice;
   price: Price;
   rating: Rating;
+  reductionPercent?: Reductionpercent;
   reviewCount: Reviewcount;
   soldOut: Soldout;
   specs?: Specs;
@@ -747,12 +780,51 @@ export interface InventoryUpdated {
   type: Type9;
 }
 /**
+ * The operator retired a product: it leaves every page showing it.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "ProductRetiredPushed".
+ */
+export interface ProductRetiredPushed {
+  productId: Productid5;
+  type: Type10;
+}
+/**
+ * An `INVENTORY_ALERT` of the inventory processor, to the `inventory` channel.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "InventoryAlertPushed".
+ */
+export interface InventoryAlertPushed {
+  alert: InventoryAlert;
+  type: Type11;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "InventoryAlert".
+ */
+export interface InventoryAlert {
+  available: Available2;
+  eventId?: Eventid;
+  eventType?: Eventtype;
+  level: Level;
+  name?: Name3;
+  newPrice?: Newprice;
+  oldPrice?: Oldprice;
+  productId: Productid6;
+  schemaVersion?: Schemaversion;
+  sessionId?: Sessionid2;
+  timestamp?: Timestamp;
+  unchangedSince?: Unchangedsince;
+  userId?: Userid2;
+}
+/**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "OrderUpdated".
  */
 export interface OrderUpdated {
   order: OrderOut;
-  type: Type10;
+  type: Type12;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -770,14 +842,14 @@ export interface OrderOut {
   lines: Lines1;
   orderId: Orderid;
   payments: Payments;
-  sessionId: Sessionid2;
+  sessionId: Sessionid3;
   shipping: Shipping;
   status: OrderStatus;
   subtotal: Subtotal1;
   tax: Tax;
   total: Total;
   updatedAt: Updatedat1;
-  userId: Userid2;
+  userId: Userid3;
 }
 /**
  * A shipping address; `region` is the state or province where the country needs one.
@@ -790,7 +862,7 @@ export interface Address {
   country: Country;
   line1: Line1;
   line2?: Line2;
-  name: Name3;
+  name: Name4;
   postalCode: Postalcode;
   region?: Region;
 }
@@ -810,7 +882,7 @@ export interface Delivery {
  */
 export interface StatusChange {
   status: OrderStatus;
-  timestamp: Timestamp;
+  timestamp: Timestamp1;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -818,8 +890,8 @@ export interface StatusChange {
  */
 export interface OrderLineOut {
   lineTotal: Linetotal1;
-  name: Name4;
-  productId: Productid5;
+  name: Name5;
+  productId: Productid7;
   quantity: Quantity3;
   unitPrice: Unitprice1;
 }
@@ -832,7 +904,7 @@ export interface PaymentOut {
   cardLast4: Cardlast4;
   kind: Kind;
   reason: Reason;
-  timestamp: Timestamp1;
+  timestamp: Timestamp2;
   transactionId: Transactionid;
 }
 /**
@@ -841,7 +913,7 @@ export interface PaymentOut {
  */
 export interface RecommendationPushed {
   recommendation: Recommendation;
-  type: Type11;
+  type: Type13;
 }
 /**
  * Products suggested to a shopper. `confidence` is in [0, 1] (see docs/ARCHITECTURE.md).
@@ -851,15 +923,15 @@ export interface RecommendationPushed {
  */
 export interface Recommendation {
   confidence: Confidence;
-  eventId?: Eventid;
-  eventType?: Eventtype;
+  eventId?: Eventid1;
+  eventType?: Eventtype1;
   kind?: Kind1;
   productIds: Productids;
   reason: Reason1;
-  schemaVersion?: Schemaversion;
-  sessionId?: Sessionid3;
-  timestamp?: Timestamp2;
-  userId?: Userid3;
+  schemaVersion?: Schemaversion1;
+  sessionId?: Sessionid4;
+  timestamp?: Timestamp3;
+  userId?: Userid4;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -867,7 +939,7 @@ export interface Recommendation {
  */
 export interface AnalyticsPushed {
   analytics: Analytics;
-  type: Type12;
+  type: Type14;
 }
 /**
  * The live analytics totals: `GET /analytics`, the `ANALYTICS` push and the `analytics` of
@@ -879,6 +951,7 @@ export interface AnalyticsPushed {
 export interface Analytics {
   abandonedCarts?: Abandonedcarts;
   abandonmentRate: Abandonmentrate;
+  conversionRate?: Conversionrate;
   eventsPerSecond: Eventspersecond;
   funnel: Funnel;
   liveUsers: Liveusers;
@@ -906,8 +979,8 @@ export interface TopCategory {
  * via the `definition` "TopProduct".
  */
 export interface TopProduct {
-  name: Name5;
-  productId: Productid6;
+  name: Name6;
+  productId: Productid8;
   score: Score1;
 }
 /**
@@ -918,29 +991,16 @@ export interface TopProduct {
  */
 export interface EventPushed {
   event: Event1;
-  type: Type13;
+  type: Type15;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "PageView".
  */
 export interface PageView {
-  eventId?: Eventid1;
-  eventType?: Eventtype1;
-  page: Page;
-  schemaVersion?: Schemaversion1;
-  sessionId?: Sessionid4;
-  timestamp?: Timestamp3;
-  userId?: Userid4;
-}
-/**
- * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "ProductView".
- */
-export interface ProductView {
   eventId?: Eventid2;
   eventType?: Eventtype2;
-  productId: Productid7;
+  page: Page;
   schemaVersion?: Schemaversion2;
   sessionId?: Sessionid5;
   timestamp?: Timestamp4;
@@ -948,42 +1008,40 @@ export interface ProductView {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "ProductView".
+ */
+export interface ProductView {
+  eventId?: Eventid3;
+  eventType?: Eventtype3;
+  productId: Productid9;
+  schemaVersion?: Schemaversion3;
+  sessionId?: Sessionid6;
+  timestamp?: Timestamp5;
+  userId?: Userid6;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "ProductClick".
  */
 export interface ProductClick {
-  eventId?: Eventid3;
-  eventType?: Eventtype3;
-  productId: Productid8;
-  schemaVersion?: Schemaversion3;
-  sessionId?: Sessionid6;
+  eventId?: Eventid4;
+  eventType?: Eventtype4;
+  productId: Productid10;
+  schemaVersion?: Schemaversion4;
+  sessionId?: Sessionid7;
   source?: Source;
-  timestamp?: Timestamp5;
-  userId?: Userid6;
+  timestamp?: Timestamp6;
+  userId?: Userid7;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "Search".
  */
 export interface Search {
-  eventId?: Eventid4;
-  eventType?: Eventtype4;
-  query: Query;
-  resultCount?: Resultcount;
-  schemaVersion?: Schemaversion4;
-  sessionId?: Sessionid7;
-  timestamp?: Timestamp6;
-  userId?: Userid7;
-}
-/**
- * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "AddToCart".
- */
-export interface AddToCart {
   eventId?: Eventid5;
   eventType?: Eventtype5;
-  price: Price1;
-  productId: Productid9;
-  quantity: Quantity4;
+  query: Query;
+  resultCount?: Resultcount;
   schemaVersion?: Schemaversion5;
   sessionId?: Sessionid8;
   timestamp?: Timestamp7;
@@ -991,12 +1049,14 @@ export interface AddToCart {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "RemoveFromCart".
+ * via the `definition` "AddToCart".
  */
-export interface RemoveFromCart {
+export interface AddToCart {
   eventId?: Eventid6;
   eventType?: Eventtype6;
-  productId: Productid10;
+  price: Price1;
+  productId: Productid11;
+  quantity: Quantity4;
   schemaVersion?: Schemaversion6;
   sessionId?: Sessionid9;
   timestamp?: Timestamp8;
@@ -1004,13 +1064,12 @@ export interface RemoveFromCart {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "CartQuantityChanged".
+ * via the `definition` "RemoveFromCart".
  */
-export interface CartQuantityChanged {
+export interface RemoveFromCart {
   eventId?: Eventid7;
   eventType?: Eventtype7;
-  productId: Productid11;
-  quantity: Quantity5;
+  productId: Productid12;
   schemaVersion?: Schemaversion7;
   sessionId?: Sessionid10;
   timestamp?: Timestamp9;
@@ -1018,15 +1077,29 @@ export interface CartQuantityChanged {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "CartCleared".
+ * via the `definition` "CartQuantityChanged".
  */
-export interface CartCleared {
+export interface CartQuantityChanged {
   eventId?: Eventid8;
   eventType?: Eventtype8;
+  productId: Productid13;
+  quantity: Quantity5;
   schemaVersion?: Schemaversion8;
   sessionId?: Sessionid11;
   timestamp?: Timestamp10;
   userId?: Userid11;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "CartCleared".
+ */
+export interface CartCleared {
+  eventId?: Eventid9;
+  eventType?: Eventtype9;
+  schemaVersion?: Schemaversion9;
+  sessionId?: Sessionid12;
+  timestamp?: Timestamp11;
+  userId?: Userid12;
 }
 /**
  * The anonymous cart of `fromSessionId` was merged into the cart of `userId`.
@@ -1035,22 +1108,22 @@ export interface CartCleared {
  * via the `definition` "CartMerged".
  */
 export interface CartMerged {
-  eventId?: Eventid9;
-  eventType?: Eventtype9;
+  eventId?: Eventid10;
+  eventType?: Eventtype10;
   fromSessionId: Fromsessionid;
   lines: Lines2;
-  schemaVersion?: Schemaversion9;
-  sessionId?: Sessionid12;
-  timestamp?: Timestamp11;
-  userId?: Userid12;
+  schemaVersion?: Schemaversion10;
+  sessionId?: Sessionid13;
+  timestamp?: Timestamp12;
+  userId?: Userid13;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "CartLine".
  */
 export interface CartLine {
-  name?: Name6;
-  productId: Productid12;
+  name?: Name7;
+  productId: Productid14;
   quantity: Quantity6;
   unitPrice: Unitprice2;
 }
@@ -1060,23 +1133,9 @@ export interface CartLine {
  */
 export interface CartAbandoned {
   cartValue?: Cartvalue;
-  eventId?: Eventid10;
-  eventType?: Eventtype10;
-  itemCount?: Itemcount1;
-  schemaVersion?: Schemaversion10;
-  sessionId?: Sessionid13;
-  timestamp?: Timestamp12;
-  userId?: Userid13;
-}
-/**
- * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "CartRecovered".
- */
-export interface CartRecovered {
-  couponCode?: Couponcode1;
   eventId?: Eventid11;
   eventType?: Eventtype11;
-  offer?: Offer;
+  itemCount?: Itemcount1;
   schemaVersion?: Schemaversion11;
   sessionId?: Sessionid14;
   timestamp?: Timestamp13;
@@ -1084,13 +1143,13 @@ export interface CartRecovered {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "CheckoutStarted".
+ * via the `definition` "CartRecovered".
  */
-export interface CheckoutStarted {
+export interface CartRecovered {
+  couponCode?: Couponcode1;
   eventId?: Eventid12;
   eventType?: Eventtype12;
-  idempotencyKey: Idempotencykey1;
-  orderId: Orderid1;
+  offer?: Offer;
   schemaVersion?: Schemaversion12;
   sessionId?: Sessionid15;
   timestamp?: Timestamp14;
@@ -1098,17 +1157,31 @@ export interface CheckoutStarted {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "CheckoutFailed".
+ * via the `definition` "CheckoutStarted".
  */
-export interface CheckoutFailed {
+export interface CheckoutStarted {
   eventId?: Eventid13;
   eventType?: Eventtype13;
-  orderId: Orderid2;
-  reason: Reason2;
+  idempotencyKey: Idempotencykey1;
+  orderId: Orderid1;
   schemaVersion?: Schemaversion13;
   sessionId?: Sessionid16;
   timestamp?: Timestamp15;
   userId?: Userid16;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "CheckoutFailed".
+ */
+export interface CheckoutFailed {
+  eventId?: Eventid14;
+  eventType?: Eventtype14;
+  orderId: Orderid2;
+  reason: Reason2;
+  schemaVersion?: Schemaversion14;
+  sessionId?: Sessionid17;
+  timestamp?: Timestamp16;
+  userId?: Userid17;
 }
 /**
  * `total` = `subtotal` - `discount` + `shipping` + `tax`; an order placed without shipping
@@ -1123,27 +1196,27 @@ export interface OrderPlaced {
   delivery?: Delivery | null;
   discount?: Discount1;
   email?: Email1;
-  eventId?: Eventid14;
-  eventType?: Eventtype14;
+  eventId?: Eventid15;
+  eventType?: Eventtype15;
   idempotencyKey: Idempotencykey2;
   lines: Lines3;
   orderId: Orderid3;
-  schemaVersion?: Schemaversion14;
-  sessionId?: Sessionid17;
+  schemaVersion?: Schemaversion15;
+  sessionId?: Sessionid18;
   shipping?: Shipping1;
   subtotal?: Subtotal2;
   tax?: Tax1;
-  timestamp?: Timestamp16;
+  timestamp?: Timestamp17;
   total: Total1;
-  userId?: Userid17;
+  userId?: Userid18;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "OrderLine".
  */
 export interface OrderLine {
-  name?: Name7;
-  productId: Productid13;
+  name?: Name8;
+  productId: Productid15;
   quantity: Quantity7;
   unitPrice: Unitprice3;
 }
@@ -1152,15 +1225,15 @@ export interface OrderLine {
  * via the `definition` "OrderStatusChanged".
  */
 export interface OrderStatusChanged {
-  eventId?: Eventid15;
-  eventType?: Eventtype15;
+  eventId?: Eventid16;
+  eventType?: Eventtype16;
   orderId: Orderid4;
   previousStatus: OrderStatus;
-  schemaVersion?: Schemaversion15;
-  sessionId?: Sessionid18;
+  schemaVersion?: Schemaversion16;
+  sessionId?: Sessionid19;
   status: OrderStatus;
-  timestamp?: Timestamp17;
-  userId?: Userid18;
+  timestamp?: Timestamp18;
+  userId?: Userid19;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1169,14 +1242,14 @@ export interface OrderStatusChanged {
 export interface PaymentCaptured {
   amount: Amount1;
   cardLast4: Cardlast41;
-  eventId?: Eventid16;
-  eventType?: Eventtype16;
+  eventId?: Eventid17;
+  eventType?: Eventtype17;
   orderId: Orderid5;
-  schemaVersion?: Schemaversion16;
-  sessionId?: Sessionid19;
-  timestamp?: Timestamp18;
+  schemaVersion?: Schemaversion17;
+  sessionId?: Sessionid20;
+  timestamp?: Timestamp19;
   transactionId: Transactionid1;
-  userId?: Userid19;
+  userId?: Userid20;
 }
 /**
  * A refused card; the order stays payable.
@@ -1186,15 +1259,15 @@ export interface PaymentCaptured {
  */
 export interface PaymentDeclined {
   cardLast4: Cardlast42;
-  eventId?: Eventid17;
-  eventType?: Eventtype17;
+  eventId?: Eventid18;
+  eventType?: Eventtype18;
   orderId: Orderid6;
   reason: Reason3;
-  schemaVersion?: Schemaversion17;
-  sessionId?: Sessionid20;
-  timestamp?: Timestamp19;
+  schemaVersion?: Schemaversion18;
+  sessionId?: Sessionid21;
+  timestamp?: Timestamp20;
   transactionId: Transactionid2;
-  userId?: Userid20;
+  userId?: Userid21;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1202,14 +1275,14 @@ export interface PaymentDeclined {
  */
 export interface RefundRecorded {
   amount: Amount2;
-  eventId?: Eventid18;
-  eventType?: Eventtype18;
+  eventId?: Eventid19;
+  eventType?: Eventtype19;
   orderId: Orderid7;
-  schemaVersion?: Schemaversion18;
-  sessionId?: Sessionid21;
-  timestamp?: Timestamp20;
+  schemaVersion?: Schemaversion19;
+  sessionId?: Sessionid22;
+  timestamp?: Timestamp21;
   transactionId: Transactionid3;
-  userId?: Userid21;
+  userId?: Userid22;
 }
 /**
  * A guest's orders (placed under `fromSessionId`) now belong to `userId`.
@@ -1218,14 +1291,14 @@ export interface RefundRecorded {
  * via the `definition` "OrdersClaimed".
  */
 export interface OrdersClaimed {
-  eventId?: Eventid19;
-  eventType?: Eventtype19;
+  eventId?: Eventid20;
+  eventType?: Eventtype20;
   fromSessionId: Fromsessionid1;
   orderIds: Orderids;
-  schemaVersion?: Schemaversion19;
-  sessionId?: Sessionid22;
-  timestamp?: Timestamp21;
-  userId?: Userid22;
+  schemaVersion?: Schemaversion20;
+  sessionId?: Sessionid23;
+  timestamp?: Timestamp22;
+  userId?: Userid23;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1233,12 +1306,12 @@ export interface OrdersClaimed {
  */
 export interface CouponCreated {
   coupon: Coupon;
-  eventId?: Eventid20;
-  eventType?: Eventtype20;
-  schemaVersion?: Schemaversion20;
-  sessionId?: Sessionid23;
-  timestamp?: Timestamp22;
-  userId?: Userid23;
+  eventId?: Eventid21;
+  eventType?: Eventtype21;
+  schemaVersion?: Schemaversion21;
+  sessionId?: Sessionid24;
+  timestamp?: Timestamp23;
+  userId?: Userid24;
 }
 /**
  * A discount code. `value` is a percentage (PERCENT) or an amount off (FIXED); limits of
@@ -1267,13 +1340,13 @@ export interface CouponRedeemed {
   amount: Amount3;
   code: Code1;
   customer: Customer;
-  eventId?: Eventid21;
-  eventType?: Eventtype21;
+  eventId?: Eventid22;
+  eventType?: Eventtype22;
   orderId: Orderid8;
-  schemaVersion?: Schemaversion21;
-  sessionId?: Sessionid24;
-  timestamp?: Timestamp23;
-  userId?: Userid24;
+  schemaVersion?: Schemaversion22;
+  sessionId?: Sessionid25;
+  timestamp?: Timestamp24;
+  userId?: Userid25;
 }
 /**
  * A cancelled order gives its redemption back.
@@ -1284,13 +1357,13 @@ export interface CouponRedeemed {
 export interface CouponReleased {
   code: Code2;
   customer: Customer1;
-  eventId?: Eventid22;
-  eventType?: Eventtype22;
+  eventId?: Eventid23;
+  eventType?: Eventtype23;
   orderId: Orderid9;
-  schemaVersion?: Schemaversion22;
-  sessionId?: Sessionid25;
-  timestamp?: Timestamp24;
-  userId?: Userid25;
+  schemaVersion?: Schemaversion23;
+  sessionId?: Sessionid26;
+  timestamp?: Timestamp25;
+  userId?: Userid26;
 }
 /**
  * Units held for an order; they leave `available` but not yet `stock`.
@@ -1299,15 +1372,15 @@ export interface CouponReleased {
  * via the `definition` "StockReserved".
  */
 export interface StockReserved {
-  eventId?: Eventid23;
-  eventType?: Eventtype23;
+  eventId?: Eventid24;
+  eventType?: Eventtype24;
   orderId: Orderid10;
-  productId: Productid14;
+  productId: Productid16;
   quantity: Quantity8;
-  schemaVersion?: Schemaversion23;
-  sessionId?: Sessionid26;
-  timestamp?: Timestamp25;
-  userId?: Userid26;
+  schemaVersion?: Schemaversion24;
+  sessionId?: Sessionid27;
+  timestamp?: Timestamp26;
+  userId?: Userid27;
 }
 /**
  * A reservation given back (cancelled or expired checkout).
@@ -1316,15 +1389,15 @@ export interface StockReserved {
  * via the `definition` "StockReleased".
  */
 export interface StockReleased {
-  eventId?: Eventid24;
-  eventType?: Eventtype24;
+  eventId?: Eventid25;
+  eventType?: Eventtype25;
   orderId: Orderid11;
-  productId: Productid15;
+  productId: Productid17;
   quantity: Quantity9;
-  schemaVersion?: Schemaversion24;
-  sessionId?: Sessionid27;
-  timestamp?: Timestamp26;
-  userId?: Userid27;
+  schemaVersion?: Schemaversion25;
+  sessionId?: Sessionid28;
+  timestamp?: Timestamp27;
+  userId?: Userid28;
 }
 /**
  * The inventory level of one product after a change; published on `inventory_updates`.
@@ -1333,33 +1406,33 @@ export interface StockReleased {
  * via the `definition` "InventoryChanged".
  */
 export interface InventoryChanged {
-  available: Available2;
-  eventId?: Eventid25;
-  eventType?: Eventtype25;
+  available: Available3;
+  eventId?: Eventid26;
+  eventType?: Eventtype26;
   lowStock?: Lowstock2;
-  productId: Productid16;
+  productId: Productid18;
   reason: Reason4;
   reserved?: Reserved1;
-  schemaVersion?: Schemaversion25;
-  sessionId?: Sessionid28;
+  schemaVersion?: Schemaversion26;
+  sessionId?: Sessionid29;
   soldOut?: Soldout2;
   stock: Stock2;
-  timestamp?: Timestamp27;
-  userId?: Userid28;
+  timestamp?: Timestamp28;
+  userId?: Userid29;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "ProductLaunched".
  */
 export interface ProductLaunched {
-  eventId?: Eventid26;
-  eventType?: Eventtype26;
+  eventId?: Eventid27;
+  eventType?: Eventtype27;
   product: Product;
-  productId: Productid17;
-  schemaVersion?: Schemaversion26;
-  sessionId?: Sessionid29;
-  timestamp?: Timestamp28;
-  userId?: Userid29;
+  productId: Productid19;
+  schemaVersion?: Schemaversion27;
+  sessionId?: Sessionid30;
+  timestamp?: Timestamp29;
+  userId?: Userid30;
 }
 /**
  * A catalog entry as materialised from `product_updates` (the seed's `products-cache`).
@@ -1368,16 +1441,18 @@ export interface ProductLaunched {
  * via the `definition` "Product".
  */
 export interface Product {
+  brand?: Brand1;
   category: Category2;
   description?: Description1;
   featured?: Featured1;
   flashSale?: FlashSale | null;
   id: Id1;
   imageUrl?: Imageurl1;
-  name: Name8;
+  name: Name9;
   originalPrice: Originalprice1;
   price: Price2;
   rating?: Rating1;
+  retiredAt?: Retiredat;
   reviewCount?: Reviewcount1;
   specs?: Specs1;
   stock?: Stock3;
@@ -1388,16 +1463,16 @@ export interface Product {
  * via the `definition` "PriceChanged".
  */
 export interface PriceChanged {
-  eventId?: Eventid27;
-  eventType?: Eventtype27;
-  newPrice: Newprice;
-  oldPrice: Oldprice;
+  eventId?: Eventid28;
+  eventType?: Eventtype28;
+  newPrice: Newprice1;
+  oldPrice: Oldprice1;
   product: Product;
-  productId: Productid18;
-  schemaVersion?: Schemaversion27;
-  sessionId?: Sessionid30;
-  timestamp?: Timestamp29;
-  userId?: Userid30;
+  productId: Productid20;
+  schemaVersion?: Schemaversion28;
+  sessionId?: Sessionid31;
+  timestamp?: Timestamp30;
+  userId?: Userid31;
 }
 /**
  * The operator gave the product an uploaded image, or took it back to its illustration.
@@ -1406,26 +1481,11 @@ export interface PriceChanged {
  * via the `definition` "ProductImageChanged".
  */
 export interface ProductImageChanged {
-  eventId?: Eventid28;
-  eventType?: Eventtype28;
-  imageUrl: Imageurl2;
-  product: Product;
-  productId: Productid19;
-  schemaVersion?: Schemaversion28;
-  sessionId?: Sessionid31;
-  timestamp?: Timestamp30;
-  userId?: Userid31;
-}
-/**
- * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "FlashSaleStarted".
- */
-export interface FlashSaleStarted {
   eventId?: Eventid29;
   eventType?: Eventtype29;
-  flashSale: FlashSale;
+  imageUrl: Imageurl2;
   product: Product;
-  productId: Productid20;
+  productId: Productid21;
   schemaVersion?: Schemaversion29;
   sessionId?: Sessionid32;
   timestamp?: Timestamp31;
@@ -1433,17 +1493,65 @@ export interface FlashSaleStarted {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "FlashSaleEnded".
+ * via the `definition` "FlashSaleStarted".
  */
-export interface FlashSaleEnded {
+export interface FlashSaleStarted {
   eventId?: Eventid30;
   eventType?: Eventtype30;
+  flashSale: FlashSale;
   product: Product;
-  productId: Productid21;
+  productId: Productid22;
   schemaVersion?: Schemaversion30;
   sessionId?: Sessionid33;
   timestamp?: Timestamp32;
   userId?: Userid33;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "FlashSaleEnded".
+ */
+export interface FlashSaleEnded {
+  eventId?: Eventid31;
+  eventType?: Eventtype31;
+  product: Product;
+  productId: Productid23;
+  schemaVersion?: Schemaversion31;
+  sessionId?: Sessionid34;
+  timestamp?: Timestamp33;
+  userId?: Userid34;
+}
+/**
+ * The operator changed a product's details; `fields` names what changed.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "ProductEdited".
+ */
+export interface ProductEdited {
+  eventId?: Eventid32;
+  eventType?: Eventtype32;
+  fields: Fields;
+  product: Product;
+  productId: Productid24;
+  schemaVersion?: Schemaversion32;
+  sessionId?: Sessionid35;
+  timestamp?: Timestamp34;
+  userId?: Userid35;
+}
+/**
+ * The operator took a product out of the catalog; it can no longer be bought.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "ProductRetired".
+ */
+export interface ProductRetired {
+  eventId?: Eventid33;
+  eventType?: Eventtype33;
+  product: Product;
+  productId: Productid25;
+  schemaVersion?: Schemaversion33;
+  sessionId?: Sessionid36;
+  timestamp?: Timestamp35;
+  userId?: Userid36;
 }
 /**
  * A buyer's one review of a product; `author` is the name shown with it.
@@ -1454,42 +1562,42 @@ export interface FlashSaleEnded {
 export interface ReviewPosted {
   author: Author;
   body?: Body;
-  eventId?: Eventid31;
-  eventType?: Eventtype31;
-  productId: Productid22;
+  eventId?: Eventid34;
+  eventType?: Eventtype34;
+  productId: Productid26;
   rating: Rating2;
   reviewId: Reviewid;
-  schemaVersion?: Schemaversion31;
-  sessionId?: Sessionid34;
-  timestamp?: Timestamp33;
+  schemaVersion?: Schemaversion34;
+  sessionId?: Sessionid37;
+  timestamp?: Timestamp36;
   title?: Title;
-  userId?: Userid34;
+  userId?: Userid37;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "WishlistItemAdded".
  */
 export interface WishlistItemAdded {
-  eventId?: Eventid32;
-  eventType?: Eventtype32;
-  productId: Productid23;
-  schemaVersion?: Schemaversion32;
-  sessionId?: Sessionid35;
-  timestamp?: Timestamp34;
-  userId?: Userid35;
+  eventId?: Eventid35;
+  eventType?: Eventtype35;
+  productId: Productid27;
+  schemaVersion?: Schemaversion35;
+  sessionId?: Sessionid38;
+  timestamp?: Timestamp37;
+  userId?: Userid38;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "WishlistItemRemoved".
  */
 export interface WishlistItemRemoved {
-  eventId?: Eventid33;
-  eventType?: Eventtype33;
-  productId: Productid24;
-  schemaVersion?: Schemaversion33;
-  sessionId?: Sessionid36;
-  timestamp?: Timestamp35;
-  userId?: Userid36;
+  eventId?: Eventid36;
+  eventType?: Eventtype36;
+  productId: Productid28;
+  schemaVersion?: Schemaversion36;
+  sessionId?: Sessionid39;
+  timestamp?: Timestamp38;
+  userId?: Userid39;
 }
 /**
  * A product on `userId`'s wishlist got cheaper or came back in stock (on the fan-out).
@@ -1498,17 +1606,17 @@ export interface WishlistItemRemoved {
  * via the `definition` "WishlistAlert".
  */
 export interface WishlistAlert {
-  available?: Available3;
-  eventId?: Eventid34;
-  eventType?: Eventtype34;
-  newPrice?: Newprice1;
-  oldPrice?: Oldprice1;
-  productId: Productid25;
+  available?: Available4;
+  eventId?: Eventid37;
+  eventType?: Eventtype37;
+  newPrice?: Newprice2;
+  oldPrice?: Oldprice2;
+  productId: Productid29;
   reason: Reason5;
-  schemaVersion?: Schemaversion34;
-  sessionId?: Sessionid37;
-  timestamp?: Timestamp36;
-  userId?: Userid37;
+  schemaVersion?: Schemaversion37;
+  sessionId?: Sessionid40;
+  timestamp?: Timestamp39;
+  userId?: Userid40;
 }
 /**
  * The recommender's neighbours of one product, most related first (on the fan-out, keyed
@@ -1520,13 +1628,13 @@ export interface WishlistAlert {
 export interface RelatedProducts {
   alsoViewed?: Alsoviewed;
   boughtTogether?: Boughttogether;
-  eventId?: Eventid35;
-  eventType?: Eventtype35;
-  productId: Productid26;
-  schemaVersion?: Schemaversion35;
-  sessionId?: Sessionid38;
-  timestamp?: Timestamp37;
-  userId?: Userid38;
+  eventId?: Eventid38;
+  eventType?: Eventtype38;
+  productId: Productid30;
+  schemaVersion?: Schemaversion38;
+  sessionId?: Sessionid41;
+  timestamp?: Timestamp40;
+  userId?: Userid41;
 }
 /**
  * A checkout's reservation outlived its time to pay; the shop cancels the order.
@@ -1535,28 +1643,13 @@ export interface RelatedProducts {
  * via the `definition` "ReservationExpired".
  */
 export interface ReservationExpired {
-  eventId?: Eventid36;
-  eventType?: Eventtype36;
+  eventId?: Eventid39;
+  eventType?: Eventtype39;
   orderId: Orderid12;
-  schemaVersion?: Schemaversion36;
-  sessionId?: Sessionid39;
-  timestamp?: Timestamp38;
-  userId?: Userid39;
-}
-/**
- * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "InventoryAlert".
- */
-export interface InventoryAlert {
-  available: Available4;
-  eventId?: Eventid37;
-  eventType?: Eventtype37;
-  level: Level;
-  productId: Productid27;
-  schemaVersion?: Schemaversion37;
-  sessionId?: Sessionid40;
-  timestamp?: Timestamp39;
-  userId?: Userid40;
+  schemaVersion?: Schemaversion39;
+  sessionId?: Sessionid42;
+  timestamp?: Timestamp41;
+  userId?: Userid42;
 }
 /**
  * Time-decayed popularity, most popular first; the API answers `/products/trending` from it.
@@ -1566,13 +1659,13 @@ export interface InventoryAlert {
  */
 export interface TrendingUpdated {
   categories?: Categories1;
-  eventId?: Eventid38;
-  eventType?: Eventtype38;
+  eventId?: Eventid40;
+  eventType?: Eventtype40;
   products: Products;
-  schemaVersion?: Schemaversion38;
-  sessionId?: Sessionid41;
-  timestamp?: Timestamp40;
-  userId?: Userid41;
+  schemaVersion?: Schemaversion40;
+  sessionId?: Sessionid43;
+  timestamp?: Timestamp42;
+  userId?: Userid43;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1587,7 +1680,7 @@ export interface ScoredCategory {
  * via the `definition` "ScoredProduct".
  */
 export interface ScoredProduct {
-  productId: Productid28;
+  productId: Productid31;
   score: Score3;
 }
 /**
@@ -1598,12 +1691,12 @@ export interface ScoredProduct {
  */
 export interface AnalyticsUpdated {
   analytics: Analytics1;
-  eventId?: Eventid39;
-  eventType?: Eventtype39;
-  schemaVersion?: Schemaversion39;
-  sessionId?: Sessionid42;
-  timestamp?: Timestamp41;
-  userId?: Userid42;
+  eventId?: Eventid41;
+  eventType?: Eventtype41;
+  schemaVersion?: Schemaversion41;
+  sessionId?: Sessionid44;
+  timestamp?: Timestamp43;
+  userId?: Userid44;
 }
 export interface Analytics1 {
   [k: string]: unknown;
@@ -1616,7 +1709,7 @@ export interface CartReminder {
   cart: CartOut;
   couponCode: Couponcode3;
   offer: Offer1;
-  type: Type14;
+  type: Type16;
 }
 /**
  * To the shopper whose wishlist holds the product: it got cheaper or is back in stock.
@@ -1627,7 +1720,7 @@ export interface CartReminder {
 export interface WishlistAlertPushed {
   alert: WishlistAlert;
   product: ProductOut;
-  type: Type15;
+  type: Type17;
 }
 /**
  * A refused message; `message` and `field`, or the tracking rejection's `details`.
@@ -1640,7 +1733,7 @@ export interface ErrorPushed {
   error: Error;
   field?: Field1;
   message?: Message1;
-  type: Type16;
+  type: Type18;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1655,5 +1748,5 @@ export interface FieldError {
  * via the `definition` "Pong".
  */
 export interface Pong {
-  type: Type17;
+  type: Type19;
 }

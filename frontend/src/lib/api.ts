@@ -11,11 +11,16 @@ import type {
   Quote,
   QuoteRequest,
   LaunchProduct,
+  Me,
   Order,
   OrderStatus,
   Product,
+  ProductEdit,
   ProductPage,
   Recommendation,
+  Suggestions,
+  Series,
+  SeriesWindow,
   NewReview,
   Related,
   ReviewPage,
@@ -97,6 +102,12 @@ export interface ProductQuery {
   sort?: string;
   page?: number;
   pageSize?: number;
+  brand?: string;
+  minPrice?: string;
+  maxPrice?: string;
+  minRating?: string;
+  inStock?: string;
+  onSale?: string;
 }
 
 export const api = {
@@ -104,6 +115,7 @@ export const api = {
   featured: (limit = 8) => request<Product[]>("GET", `/products/featured${query({ limit })}`),
   trending: (limit = 8) => request<Product[]>("GET", `/products/trending${query({ limit })}`),
   categories: () => request<Category[]>("GET", "/categories"),
+  suggest: (q: string, limit = 6) => request<Suggestions>("GET", `/products/suggest${query({ q, limit })}`),
   product: (id: string) => request<Product>("GET", `/product/${enc(id)}`),
   reviews: (id: string, page = 1, pageSize = 5) =>
     request<ReviewPage>("GET", `/product/${enc(id)}/reviews${query({ page, pageSize })}`),
@@ -166,6 +178,12 @@ export const api = {
   outbox: () => request<OutboxMessage[]>("GET", "/admin/outbox"),
   setOrderStatus: (orderId: string, status: OrderStatus) =>
     request<Order>("POST", `/admin/orders/${enc(orderId)}/status`, { status }),
+
+  me: () => request<Me>("GET", "/auth/me"),
+  adminProducts: () => request<Product[]>("GET", "/admin/products"),
+  editProduct: (id: string, edit: ProductEdit) => request<Product>("PATCH", `/admin/products/${enc(id)}`, edit),
+  retireProduct: (id: string) => request<null>("DELETE", `/admin/products/${enc(id)}`),
+  series: (window: SeriesWindow) => request<Series>("GET", `/store/series${query({ window })}`),
 
   storeHistory: (key: StoreKey, value: string) =>
     request<unknown>("GET", `/store/history${query({ [key]: value })}`),

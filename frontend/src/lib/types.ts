@@ -8,6 +8,7 @@ import type { components } from "../generated/api";
 import type {
   Channel as SocketChannel,
   Client,
+  InventoryAlert as InventoryAlertEvent,
   InventoryUpdated,
   Server,
   WishlistAlertPushed,
@@ -31,7 +32,19 @@ export type OrderStatus = Order["status"];
 export type Analytics = Schemas["Analytics"];
 export type Category = Schemas["CategoryOut"];
 export type ProductPage = Schemas["ProductPage"];
+export type Facets = Schemas["Facets"];
+export type Suggestions = Schemas["Suggestions"];
 export type LaunchProduct = Schemas["LaunchBody"];
+/** The operator's edit of a product (PATCH /admin/products/{id}): only what is given changes. */
+export type ProductEdit = Schemas["ProductEditBody"];
+/** The dashboard's history of one window, from the event store (GET /store/series). */
+export type Series = Schemas["SeriesOut"];
+export type SeriesPoint = Series["points"][number];
+export type SeriesWindow = "15m" | "1h" | "6h" | "24h" | "7d";
+/** Who is signed in, with name and e-mail (GET /auth/me). */
+export type Me = Schemas["MeOut"];
+/** An `INVENTORY_ALERT` pushed on the `inventory` channel. */
+export type InventoryAlert = InventoryAlertEvent;
 /** A signed-in user: the answer of POST /auth/login or /auth/register. */
 export type AuthSession = Schemas["TokenOut"];
 export type Review = Schemas["ReviewOut"];

@@ -1,12 +1,17 @@
-/** Live analytics: GET /analytics once, then ANALYTICS pushes about every second on the `analytics` channel. */
+/**
+ * Live analytics: GET /analytics once, then ANALYTICS pushes about every second on the `analytics`
+ * channel; and the history of a chosen window (kept in the address, so a reload keeps it) from the
+ * event store (GET /store/series), which a reload reads again instead of losing it.
+ */
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { BarList, LineChart } from "../components/Charts";
+import { useSearchParams } from "react-router-dom";
+import { BarList, TimeChart } from "../components/Charts";
 import { Empty, ErrorState, Loading } from "../components/States";
 import { formatMoney } from "../lib/format";
 import { appendAnalytics, type AnalyticsPoint } from "../lib/reducers";
-import type { Analytics } from "../lib/types";
-import { analyticsQuery } from "../state/queries";
+import type { Analytics, Series, SeriesWindow } from "../lib/types";
+import { analyticsQuery, seriesQuery } from "../state/queries";
 import { useConnectionStatus, useSocket } from "../state/shop";
 
 interface LiveAnalytics {
@@ -50,25 +55,30 @@ export function DashboardView({ analytics, history }: { analytics: Analytics; hi
   const cats = analytics.topCategories.map((c) => ({ label: String(c.category ?? "?"), value: Number(c.score ?? 0), display: Number(c.score ?? 0).toFixed(1) }));
   return (
     <div className="space-y-4">
-      <dl className="grid grid-cols-2 gap-3 md:grid-cols-5">
+      <dl className="grid grid-cols-2 gap-3 md:grid-cols-6">
         <Stat label="Events / second" value={analytics.eventsPerSecond.toFixed(1)} testId="stat-eps" />
         <Stat label="Live users" value={String(analytics.liveUsers)} testId="stat-live-users" />
         <Stat label="Orders" value={String(analytics.orders)} testId="stat-orders" />
         <Stat label="Revenue" value={formatMoney(analytics.revenue)} testId="stat-revenue" />
-        <Stat label="Cart abandonment" value={`${(analytics.abandonmentRate * 100).toFixed(0)}%`} testId="stat-abandonment" />
+        <Stat label="Cart abandonment" value={percent(analytics.abandonmentRate)} testId="stat-abandonment" />
+        <Stat label="Conversion" value={percent(analytics.conversionRate ?? 0)} testId="stat-conversion" />
       </dl>
+      <p className="text-xs text-slate-500">
+        Conversion: visits that ordered / visits that viewed a product. Abandonment: carts left idle past the shop&apos;s
+        abandonment timeout / visits that added to a cart (a cart counts only once that timeout has passed).
+      </p>
       <div className="grid gap-4 md:grid-cols-2">
         <Card title="Events per second">
-          <LineChart values={history.map((h) => h.eventsPerSecond)} label="Events per second over time" />
+          <TimeChart points={history.map((h) => ({ t: h.at, v: h.eventsPerSecond }))} title="Events per second, each second since this page opened" unit="events per second" format={(v) => v.toFixed(1)} testId="chart-live-eps" />
         </Card>
         <Card title="Live users">
-          <LineChart values={history.map((h) => h.liveUsers)} label="Live users over time" color="#059669" />
+          <TimeChart points={history.map((h) => ({ t: h.at, v: h.liveUsers }))} title="Visitors active in the last 5 minutes, each second since this page opened" unit="live users" color="#059669" testId="chart-live-users" />
         </Card>
         <Card title="Conversion funnel">
           <BarList bars={funnel} label="Funnel" />
         </Card>
         <Card title="Revenue">
-          <LineChart values={history.map((h) => h.revenue)} label="Revenue over time" color="#d97706" />
+          <TimeChart points={history.map((h) => ({ t: h.at, v: h.revenue }))} title="Revenue of all orders so far, each second since this page opened" unit="revenue (total)" format={formatMoney} color="#d97706" testId="chart-live-revenue" />
           <p className="text-sm text-slate-600">Recovered carts: {analytics.recoveredCarts}</p>
         </Card>
         <Card title="Top products">
@@ -79,6 +89,73 @@ export function DashboardView({ analytics, history }: { analytics: Analytics; hi
         </Card>
       </div>
     </div>
+  );
+}
+
+function percent(rate: number): string {
+  return `${(rate * 100).toFixed(1)}%`;
+}
+
+export const WINDOWS: { value: SeriesWindow; label: string }[] = [
+  { value: "15m", label: "Last 15 minutes" },
+  { value: "1h", label: "Last hour" },
+  { value: "6h", label: "Last 6 hours" },
+  { value: "24h", label: "Last 24 hours" },
+  { value: "7d", label: "Last 7 days" },
+];
+
+function bucketName(ms: number): string {
+  if (ms % 3_600_000 === 0) return ms === 3_600_000 ? "hour" : `${ms / 3_600_000} hours`;
+  if (ms % 60_000 === 0) return ms === 60_000 ? "minute" : `${ms / 60_000} minutes`;
+  return `${ms / 1000} seconds`;
+}
+
+/** The stored history of one window: orders, revenue, product viewers and conversion per interval. */
+export function HistoryCharts({ series }: { series: Series }) {
+  const per = `per ${bucketName(series.bucketMs)}`;
+  const of = (pick: (p: Series["points"][number]) => number) => series.points.map((p) => ({ t: p.start, v: pick(p) }));
+  return (
+    <div className="grid gap-4 md:grid-cols-2" data-testid="history-charts">
+      <Card title="Orders">
+        <TimeChart points={of((p) => p.orders)} title="Orders placed" unit={`orders ${per}`} testId="chart-orders" />
+      </Card>
+      <Card title="Revenue">
+        <TimeChart points={of((p) => p.revenue)} title="Revenue of the orders placed" unit={`revenue ${per}`} format={formatMoney} color="#d97706" testId="chart-revenue" />
+      </Card>
+      <Card title="Product viewers">
+        <TimeChart points={of((p) => p.viewers)} title="Sessions that viewed a product" unit={`sessions ${per}`} color="#059669" testId="chart-viewers" />
+      </Card>
+      <Card title="Conversion">
+        <TimeChart points={of((p) => p.conversionRate * 100)} title="Viewers who ordered in the same interval" unit="% of viewers" format={(v) => `${Math.round(v)}%`} color="#7c3aed" testId="chart-conversion" />
+      </Card>
+    </div>
+  );
+}
+
+function History() {
+  const [params, setParams] = useSearchParams();
+  const chosen = params.get("window");
+  const window: SeriesWindow = WINDOWS.some((w) => w.value === chosen) ? (chosen as SeriesWindow) : "1h";
+  const series = useQuery(seriesQuery(window));
+  return (
+    <section className="mt-6 space-y-3" aria-labelledby="history-heading">
+      <div className="flex flex-wrap items-end justify-between gap-2">
+        <h2 id="history-heading" className="text-xl font-bold">History</h2>
+        <div>
+          <label htmlFor="history-window" className="block text-sm font-medium">Time window</label>
+          <select
+            id="history-window"
+            value={window}
+            onChange={(e) => setParams((p) => { p.set("window", e.target.value); return p; }, { replace: true })}
+            className="rounded border border-slate-300 px-2 py-1"
+          >
+            {WINDOWS.map((w) => <option key={w.value} value={w.value}>{w.label}</option>)}
+          </select>
+        </div>
+      </div>
+      <p className="text-xs text-slate-500">From the event store: what was recorded, so it is the same after a reload and on every instance.</p>
+      {series.data ? <HistoryCharts series={series.data} /> : series.error ? <ErrorState error={series.error} onRetry={() => void series.refetch()} /> : <Loading label="Loading history…" />}
+    </section>
   );
 }
 
@@ -115,6 +192,7 @@ export function DashboardPage() {
       {!analytics && initial.isPending ? <Loading label="Loading analytics…" /> : null}
       {!analytics && initial.error ? <ErrorState error={initial.error} onRetry={() => void initial.refetch()} /> : null}
       {analytics ? <DashboardView analytics={analytics} history={history} /> : null}
+      <History />
     </div>
   );
 }

@@ -2,7 +2,7 @@ import { act, fireEvent, screen, waitFor, within } from "@testing-library/react"
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Analytics, Order } from "../lib/types";
-import { cart, FakeSocket, product, stubFetch } from "../test/fakes";
+import { cart, facets, FakeSocket, product, stubFetch } from "../test/fakes";
 import { renderApp } from "../test/render";
 
 const base = {
@@ -29,6 +29,7 @@ describe("catalog", () => {
         total: 30,
         page: Number(url.searchParams.get("page") ?? 1),
         pageSize: 12,
+        facets: facets(),
       }),
     });
     renderApp("/catalog");
@@ -46,7 +47,7 @@ describe("catalog", () => {
   }, 20_000);
 
   it("says so when nothing matches", async () => {
-    stubFetch({ ...base, "GET /api/ecommerce/categories": [], "GET /api/ecommerce/products": { items: [], total: 0, page: 1, pageSize: 12 } });
+    stubFetch({ ...base, "GET /api/ecommerce/categories": [], "GET /api/ecommerce/products": { items: [], total: 0, page: 1, pageSize: 12, facets: facets() } });
     renderApp("/catalog?q=zzz");
     expect(await screen.findByText("No products match")).toBeInTheDocument();
   });
@@ -56,13 +57,113 @@ describe("catalog", () => {
     stubFetch({
       ...base,
       "GET /api/ecommerce/categories": [],
-      "GET /api/ecommerce/products": () => (fail ? new Response(JSON.stringify({ error: "oops", message: "catalog is down" }), { status: 500 }) : { items: [product()], total: 1, page: 1, pageSize: 12 }),
+      "GET /api/ecommerce/products": () => (fail ? new Response(JSON.stringify({ error: "oops", message: "catalog is down" }), { status: 500 }) : { items: [product()], total: 1, page: 1, pageSize: 12, facets: facets() }),
     });
     renderApp("/catalog");
     expect(await screen.findByRole("alert")).toHaveTextContent("catalog is down");
     fail = false;
     await userEvent.click(screen.getByRole("button", { name: "Try again" }));
     expect(await screen.findByText("Trail Shoe")).toBeInTheDocument();
+  });
+
+  it("narrows by a facet, shows it as a chip, and clears all filters", async () => {
+    const { calls } = stubFetch({
+      ...base,
+      "GET /api/ecommerce/categories": [{ name: "Shoes", count: 30 }],
+      "GET /api/ecommerce/products": (url: URL) => ({
+        items: [product({ name: url.searchParams.get("brand") ? "Trekka only" : "Everything" })],
+        total: 1,
+        page: 1,
+        pageSize: 12,
+        facets: facets({ brand: [{ value: "Trekka", count: 4 }], inStock: 28, onSale: 3 }),
+      }),
+    });
+    renderApp("/catalog?q=shoe");
+    expect(await screen.findByText("Everything")).toBeInTheDocument();
+    const brands = screen.getByRole("region", { name: "Brand" });
+    await userEvent.click(within(brands).getByRole("button", { name: /Trekka/ }));
+    expect(await screen.findByText("Trekka only")).toBeInTheDocument();
+    const chips = screen.getByRole("list", { name: "Active filters" });
+    expect(within(chips).getByRole("button", { name: /Trekka/ })).toBeInTheDocument();
+    expect(within(chips).getByRole("button", { name: /shoe/ })).toBeInTheDocument();
+    await userEvent.click(within(chips).getByRole("button", { name: "Clear all" }));
+    expect(await screen.findByText("Everything")).toBeInTheDocument();
+    expect(screen.queryByRole("list", { name: "Active filters" })).toBeNull();
+    const last = calls.filter((c) => c.url.pathname === "/api/ecommerce/products").at(-1)!;
+    expect(Object.fromEntries(last.url.searchParams)).toEqual({ sort: "relevance", page: "1", pageSize: "12" });
+  });
+
+  it("never shows the previous filter's results while the new ones load", async () => {
+    let release: () => void = () => undefined;
+    stubFetch({
+      ...base,
+      "GET /api/ecommerce/categories": [{ name: "Shoes", count: 30 }, { name: "Books", count: 3 }],
+      "GET /api/ecommerce/products": async (url: URL) => {
+        if (url.searchParams.get("category") === "Books") await new Promise<void>((ok) => (release = ok));
+        return { items: [product({ name: url.searchParams.get("category") ?? "All of it" })], total: 1, page: 1, pageSize: 12, facets: facets() };
+      },
+    });
+    renderApp("/catalog");
+    expect(await screen.findByText("All of it")).toBeInTheDocument();
+    await userEvent.selectOptions(screen.getByLabelText("Category"), "Books");
+    expect(await screen.findByTestId("results-loading")).toBeInTheDocument();
+    expect(screen.queryByText("All of it")).toBeNull();
+    release();
+    expect(await screen.findByText("Books", { selector: "h3" })).toBeInTheDocument();
+  });
+
+  it("numbers the pages around the current one", async () => {
+    const { pageWindow } = await import("./CatalogPage");
+    expect(pageWindow(1, 1)).toEqual([1]);
+    expect(pageWindow(5, 11)).toEqual([1, null, 3, 4, 5, 6, 7, null, 11]);
+    expect(pageWindow(2, 4)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe("header search", () => {
+  it("suggests products as you type, moves through them with the keyboard and opens the chosen one", async () => {
+    const { calls } = stubFetch({
+      ...base,
+      "GET /api/ecommerce/products/suggest": (url: URL) => ({
+        query: url.searchParams.get("q"),
+        suggestions: [
+          { id: "prod_1", name: "Trail Shoe", brand: "Trekka", category: "Shoes", price: 80 },
+          { id: "prod_2", name: "Trail Boot", brand: "Trekka", category: "Shoes", price: 120 },
+        ],
+      }),
+      "GET /api/ecommerce/product/prod_2": product({ id: "prod_2", name: "Trail Boot" }),
+    });
+    renderApp("/");
+    const box = screen.getByRole("combobox", { name: "Search" });
+    await userEvent.type(box, "trial");
+    const list = await screen.findByRole("listbox", { name: "Suggestions" });
+    expect(box).toHaveAttribute("aria-expanded", "true");
+    expect(within(list).getAllByRole("option")).toHaveLength(2);
+    await userEvent.keyboard("{ArrowDown}{ArrowDown}");
+    const second = within(list).getAllByRole("option")[1]!;
+    expect(second).toHaveAttribute("aria-selected", "true");
+    expect(box).toHaveAttribute("aria-activedescendant", second.id);
+    await userEvent.keyboard("{Enter}");
+    expect(await screen.findByTestId("product-name")).toHaveTextContent("Trail Boot");
+    expect(calls.some((c) => c.url.pathname.endsWith("/suggest") && c.url.searchParams.get("q") === "trial")).toBe(true);
+  });
+
+  it("closes the suggestions on Escape and searches the catalog on Enter", async () => {
+    stubFetch({
+      ...base,
+      "GET /api/ecommerce/categories": [],
+      "GET /api/ecommerce/products/suggest": { query: "tent", suggestions: [{ id: "prod_1", name: "Tent", brand: "B", category: "C", price: 1 }] },
+      "GET /api/ecommerce/products": { items: [product({ name: "A tent" })], total: 1, page: 1, pageSize: 12, facets: facets() },
+    });
+    renderApp("/");
+    const box = screen.getByRole("combobox", { name: "Search" });
+    await userEvent.type(box, "tent");
+    await screen.findByRole("listbox", { name: "Suggestions" });
+    await userEvent.keyboard("{Escape}");
+    expect(box).toHaveAttribute("aria-expanded", "false");
+    await userEvent.keyboard("{Enter}");
+    expect(await screen.findByText("A tent")).toBeInTheDocument();
+    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("Results for “tent”");
   });
 });
 
@@ -214,7 +315,7 @@ describe("dashboard", () => {
     act(() => FakeSocket.latest().serverSends({ type: "ANALYTICS", analytics: analytics(2, 160) }));
     expect(screen.getByTestId("stat-orders")).toHaveTextContent("2");
     expect(screen.getByTestId("stat-revenue")).toHaveTextContent("$160.00");
-    expect(screen.getByTestId("stat-abandonment")).toHaveTextContent("50%");
+    expect(screen.getByTestId("stat-abandonment")).toHaveTextContent("50.0%");
     expect(screen.getByRole("list", { name: "Top products" })).toHaveTextContent("Trail Shoe");
     expect(screen.getByText("No category activity yet")).toBeInTheDocument();
   });

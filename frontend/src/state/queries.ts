@@ -2,10 +2,10 @@
  * Server state through TanStack Query: the client's defaults, and one key and loader per REST read,
  * so pages that show the same data share one cache entry and one request.
  */
-import { QueryClient, keepPreviousData, queryOptions } from "@tanstack/react-query";
+import { QueryClient, queryOptions } from "@tanstack/react-query";
 import { api, type StoreKey } from "../lib/api";
 import { historyEvents, snapshotList } from "../lib/store";
-import type { Product } from "../lib/types";
+import type { Product, SeriesWindow } from "../lib/types";
 
 /** The shopper a per-shopper answer (cart, orders, recommendations) belongs to. */
 export interface Owner {
@@ -46,9 +46,11 @@ export const productSearchQuery = (search: ProductSearch) =>
   queryOptions({
     queryKey: ["products", search],
     queryFn: () => api.products(search),
-    // the previous page stays on screen while the next one loads
-    placeholderData: keepPreviousData,
+    // no placeholder: results of the previous filter must never show under a new one
   });
+
+export const suggestQuery = (q: string) =>
+  queryOptions({ queryKey: ["suggest", q], queryFn: () => api.suggest(q), staleTime: 30_000 });
 
 export const featuredQuery = (limit: number) =>
   queryOptions({ queryKey: ["products", "featured", limit], queryFn: () => api.featured(limit) });
@@ -70,6 +72,18 @@ export const ordersQuery = (owner: Owner) =>
   queryOptions({ queryKey: keys.orders(owner), queryFn: () => api.orders(owner.sessionId, owner.userId) });
 
 export const analyticsQuery = () => queryOptions({ queryKey: ["analytics"], queryFn: () => api.analytics() });
+
+/** The dashboard's stored history; read again every few seconds as the store takes in new events. */
+export const seriesQuery = (window: SeriesWindow) =>
+  queryOptions({
+    queryKey: ["eventStore", "series", window],
+    queryFn: () => api.series(window),
+    refetchInterval: 5000,
+  });
+
+export const meQuery = (userId: string) => queryOptions({ queryKey: ["me", userId], queryFn: () => api.me() });
+
+export const adminProductsQuery = () => queryOptions({ queryKey: ["admin", "products"], queryFn: () => api.adminProducts() });
 
 export const storeHistoryQuery = (key: StoreKey, value: string) =>
   queryOptions({

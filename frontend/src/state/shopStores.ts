@@ -123,6 +123,11 @@ export class ShopStores {
       client.on("INVENTORY_UPDATED", (msg) => this.live.putInventory(msg)),
       // the alert names its prices itself; live prices come from PRODUCT_UPDATED
       client.on("WISHLIST_ALERT", (msg) => this.wishlistAlert.set({ alert: msg.alert, product: msg.product })),
+      // a retired product leaves every list and its page (which then says it is not sold)
+      client.on("PRODUCT_RETIRED", (msg) => {
+        void this.queries.invalidateQueries({ queryKey: ["products"] });
+        void this.queries.invalidateQueries({ queryKey: ["product", msg.productId] });
+      }),
       client.on("RECOMMENDATION", (msg) =>
         this.queries.setQueryData(keys.recommendations(owner), (current: Recommendation[] | undefined) =>
           mergeRecommendations(current ?? [], [msg.recommendation]),

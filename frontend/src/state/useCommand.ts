@@ -3,11 +3,14 @@
  * with whether it is running and its error as a sentence to show.
  */
 import { useMutation } from "@tanstack/react-query";
+import { ApiError } from "../lib/api";
 
 export interface Command<Args, Result> {
   run: (args: Args, then?: { onSuccess?: (result: Result) => void }) => void;
   busy: boolean;
   error: string | null;
+  /** The request field the server named in its refusal, if it named one. */
+  field: string | null;
   /** The last successful result, until the command runs again. */
   result: Result | undefined;
 }
@@ -22,6 +25,7 @@ export function useCommand<Args, Result>(
     run: (args, then) => mutation.mutate(args, then?.onSuccess ? { onSuccess: then.onSuccess } : {}),
     busy: mutation.isPending,
     error: failed ? failed.message || options.fallbackError || "failed" : null,
+    field: failed instanceof ApiError ? failed.field : null,
     result: mutation.data,
   };
 }

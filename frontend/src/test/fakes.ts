@@ -1,7 +1,7 @@
 /** Test doubles for unit tests only: a fake WebSocket, a manual clock, and a fetch that answers from a table. */
 import { vi } from "vitest";
 import type { SocketLike } from "../lib/realtime";
-import type { Cart, Product } from "../lib/types";
+import type { Cart, Facets, Product } from "../lib/types";
 
 export class FakeSocket implements SocketLike {
   static instances: FakeSocket[] = [];
@@ -85,12 +85,17 @@ export function stubFetch(routes: Record<string, unknown>) {
     if (route === undefined) {
       return new Response(JSON.stringify({ error: "not_found", message: `no route ${url.pathname}` }), { status: 404 });
     }
-    const value = typeof route === "function" ? (route as Route)(url, init) : route;
+    // a route may answer later (a promise), to hold a response back
+    const value: unknown = await (typeof route === "function" ? (route as Route)(url, init) : route);
     if (value instanceof Response) return value;
     return new Response(JSON.stringify(value), { status: 200, headers: { "Content-Type": "application/json" } });
   });
   vi.stubGlobal("fetch", fetchMock);
   return { calls, fetchMock };
+}
+
+export function facets(overrides: Partial<Facets> = {}): Facets {
+  return { category: [], brand: [], price: [], rating: [], inStock: 0, onSale: 0, ...overrides };
 }
 
 export function product(overrides: Partial<Product> = {}): Product {
@@ -99,6 +104,7 @@ export function product(overrides: Partial<Product> = {}): Product {
     name: "Trail Shoe",
     description: "A shoe",
     category: "Shoes",
+    brand: "Trekka",
     price: 80,
     listPrice: 80,
     originalPrice: 100,

@@ -46,6 +46,7 @@ from kartshoppe.eventlog.port import EventLog, Record
 from kartshoppe.events import (
     CartRecovered,
     Event,
+    InventoryAlert,
     OrderStatus,
     OrderStatusChanged,
     Topic,
@@ -75,6 +76,7 @@ def make_runner(
         return None
     config = ProcessorConfig(
         cart_abandon_timeout_ms=settings.abandon_after_s * 1000,
+        stock_unchanged_after_ms=settings.stock_unchanged_after_s * 1000,
         reservation_ttl_ms=settings.reservation_ttl_s * 1000,
         cart_recovery_offer=settings.recovery_offer,
     )
@@ -116,7 +118,9 @@ def assemble(event_log: EventLog, settings: Settings, outbox: Outbox | None = No
         catalog_view.on_event(event)
         # the rebuild replays history: pushes and reactions are for what happens from now on
         if projection.ready.is_set():
-            hub.on_event(event)
+            if not isinstance(event, InventoryAlert):
+                # an alert is also on the fan-out topic, whose copy the hub pushes (once)
+                hub.on_event(event)
             if timed:
                 expire_reservations.on_event(event)
             if outbox is not None and isinstance(event, OrderStatusChanged):

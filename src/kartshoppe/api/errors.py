@@ -43,6 +43,7 @@ UNPROCESSABLE = frozenset(
 OTHER_STATUS = {
     "card_declined": 402,
     "payment_unavailable": 503,
+    "product_retired": 410,
     "invalid_rating": 400,
     "not_a_buyer": 403,
 }

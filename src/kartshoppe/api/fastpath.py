@@ -27,7 +27,7 @@ from kartshoppe.views.catalog import ProductQuery, Sort
 
 PREFIX: Final = "/api/ecommerce"
 SORTS: Final = frozenset(get_args(Sort))
-MAX_TEXT: Final = {"category": 80, "q": 200}
+MAX_TEXT: Final = {"category": 80, "q": 200, "brand": 80}
 ALIASES: Final = {"search": "q", "limit": "pageSize"}
 """The original KartShoppe client's names; a name given twice (even as its alias) falls through."""
 

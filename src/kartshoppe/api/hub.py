@@ -26,10 +26,12 @@ from kartshoppe.events import (
     CartMerged,
     CartRecovered,
     Event,
+    InventoryAlert,
     InventoryChanged,
     OrderPlaced,
     OrderStatusChanged,
     PaymentDeclined,
+    ProductRetired,
     Recommendation,
     ReviewPosted,
     WishlistAlert,
@@ -136,6 +138,8 @@ class Hub:
             self.publish("events", message("EVENT", event=event_to_dict(event)))
         if isinstance(event, CART_EVENTS):
             self._push_cart(event)
+        elif isinstance(event, ProductRetired):
+            self.send(self.connections, message("PRODUCT_RETIRED", productId=event.product_id))
         elif isinstance(event, (*CATALOG_EVENTS, ReviewPosted)):
             # a review changes the product's rating and count: pushed like any product change
             product = self._catalog.product(event.product_id)
@@ -164,6 +168,8 @@ class Hub:
             if order is not None:
                 payload = message("ORDER_UPDATED", order=OrderOut.of(order).to_json())
                 self.send(self._recipients(order.session_id, order.user_id), payload)
+        elif isinstance(event, InventoryAlert):
+            self.publish("inventory", message("INVENTORY_ALERT", alert=event_to_dict(event)))
         elif isinstance(event, Recommendation):
             payload = message("RECOMMENDATION", recommendation=event_to_dict(event))
             self.send(self._recipients(event.session_id, event.user_id), payload)

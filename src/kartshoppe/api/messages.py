@@ -12,9 +12,17 @@ from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from kartshoppe.api.schemas import BodyQuantity, CartOut, FieldError, OrderOut, ProductOut
 from kartshoppe.domain.errors import DomainError
-from kartshoppe.events import Analytics, Event, Id, Model, Recommendation, WishlistAlert
+from kartshoppe.events import (
+    Analytics,
+    Event,
+    Id,
+    InventoryAlert,
+    Model,
+    Recommendation,
+    WishlistAlert,
+)
 
-Channel = Literal["analytics", "events"]
+Channel = Literal["analytics", "events", "inventory"]
 CHANNELS: Final = frozenset(get_args(Channel))
 
 
@@ -123,6 +131,20 @@ class InventoryUpdated(Push):
     sold_out: bool
 
 
+class ProductRetiredPushed(Push):
+    """The operator retired a product: it leaves every page showing it."""
+
+    type: Literal["PRODUCT_RETIRED"]
+    product_id: str
+
+
+class InventoryAlertPushed(Push):
+    """An `INVENTORY_ALERT` of the inventory processor, to the `inventory` channel."""
+
+    type: Literal["INVENTORY_ALERT"]
+    alert: InventoryAlert
+
+
 class OrderUpdated(Push):
     type: Literal["ORDER_UPDATED"]
     order: OrderOut
@@ -180,6 +202,8 @@ ServerMessage = Annotated[
     | CartUpdated
     | ProductUpdated
     | InventoryUpdated
+    | ProductRetiredPushed
+    | InventoryAlertPushed
     | OrderUpdated
     | RecommendationPushed
     | AnalyticsPushed

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from kartshoppe.domain.cart import Cart
 from kartshoppe.domain.catalog import effective_price, sale_active
@@ -21,6 +21,7 @@ from kartshoppe.domain.inventory import LOW_STOCK_THRESHOLD, StockLevel
 from kartshoppe.domain.money import line_total
 from kartshoppe.domain.orders import Order
 from kartshoppe.domain.pricing import PricedLine, price_lines, subtotal
+from kartshoppe.domain.reference_price import History, reduction_percent, was_price
 from kartshoppe.events import (
     MAX_QUANTITY,
     Address,
@@ -128,6 +129,27 @@ class RestockBody(Request):
     quantity: Annotated[int, Field(ge=1, le=100_000)]
 
 
+class ProductEditBody(Request):
+    """The operator's edit of a product: only the fields given change, all or none."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    description: Annotated[str, Field(max_length=4000)] | None = None
+    brand: Annotated[str, Field(max_length=80)] | None = None
+    price: PositivePrice | None = None
+    stock: Stock | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> ProductEditBody:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of name, description, brand, price, stock")
+        return self
+
+    def details(self) -> dict[str, str]:
+        """The text fields that were given."""
+        given = {"name": self.name, "description": self.description, "brand": self.brand}
+        return {k: v for k, v in given.items() if v is not None}
+
+
 class FlashSaleBody(Request):
     discount_percent: Annotated[float, Field(gt=0, lt=100)]
     duration_seconds: Annotated[int, Field(ge=1, le=7 * 24 * 3600)]
@@ -141,9 +163,11 @@ class LaunchBody(Request):
     id: Id | None = None
     name: Annotated[str, Field(min_length=1, max_length=200)]
     description: Annotated[str, Field(max_length=4000)] = ""
+    brand: Annotated[str, Field(max_length=80)] = ""
     category: Annotated[str, Field(min_length=1, max_length=80)]
     price: PositivePrice
     original_price: Price | None = None
+    """Not a "was" price: a new product has no earlier price, so a launch announces none."""
     stock: Stock = 0
     rating: Annotated[float, Field(ge=0, le=5)] = 0.0
     tags: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=20)] = []
@@ -164,9 +188,14 @@ class ProductOut(Out):
     id: str
     name: str
     description: str
+    brand: str = ""
     category: str
     price: float
     original_price: float
+    """The "was" price by the 30-day rule (`domain/reference_price.py`) when a reduction may be
+    announced, else the price itself: struck through exactly when it is above `price`."""
+    reduction_percent: int | None = None
+    """The whole-percent reduction from `originalPrice` to `price`, for a "-20 %" badge."""
     stock: int
     rating: float
     review_count: int
@@ -183,17 +212,24 @@ class ProductOut(Out):
     """Only in the trending list."""
 
     @classmethod
-    def of(cls, product: Product, level: StockLevel | None, at_ms: int) -> ProductOut:
-        """The product as of `at_ms`: the sale price while its flash sale runs."""
+    def of(
+        cls, product: Product, level: StockLevel | None, at_ms: int, history: History = ()
+    ) -> ProductOut:
+        """The product as of `at_ms`: the sale price while its flash sale runs, and the "was"
+        price its price `history` allows."""
         available = level.available if level else product.stock
+        price = effective_price(product, at_ms)
+        was = was_price(history, at_ms)
         return cls(
             id=product.id,
             name=product.name,
             description=product.description,
+            brand=product.brand,
             category=product.category,
-            price=json_number(effective_price(product, at_ms)),
+            price=json_number(price),
             list_price=json_number(product.price),
-            original_price=json_number(product.original_price),
+            original_price=json_number(price if was is None else was),
+            reduction_percent=None if was is None else reduction_percent(price, was),
             stock=level.stock if level else product.stock,
             available=available,
             low_stock=0 < available <= LOW_STOCK_THRESHOLD,
@@ -215,11 +251,57 @@ class ProductOut(Out):
         )
 
 
+class FacetValue(Model):
+    value: str
+    count: int
+
+
+class PriceBucket(Model):
+    """Products priced from `min` (inclusive) to `max` (exclusive; none for the top bucket)."""
+
+    min: float
+    max: float | None
+    count: int
+
+
+class RatingStep(Model):
+    """Products rated `min` or better."""
+
+    min: float
+    count: int
+
+
+class Facets(Model):
+    """Counts for narrowing a search; each facet counts under every other filter chosen."""
+
+    category: list[FacetValue]
+    brand: list[FacetValue]
+    price: list[PriceBucket]
+    rating: list[RatingStep]
+    in_stock: int
+    on_sale: int
+    """Products with a reduction announced by the "was" rule or a flash sale running."""
+
+
 class ProductPage(Model):
     items: list[ProductOut]
     total: int
     page: int
     page_size: int
+    facets: Facets
+
+
+class Suggestion(Model):
+    id: str
+    name: str
+    brand: str
+    category: str
+    price: float
+
+
+class Suggestions(Model):
+    query: str
+    suggestions: list[Suggestion]
 
 
 class CategoryOut(Model):
@@ -524,6 +606,27 @@ class AnalyticsAt(AsOfSnapshot):
     orders: int
     cancelled_orders: int
     revenue: float
+
+
+class SeriesPoint(Model):
+    start: int
+    """The bucket's start, epoch ms."""
+    events: int
+    orders: int
+    revenue: float
+    viewers: int
+    """Distinct sessions that viewed a product in the bucket."""
+    conversion_rate: float
+
+
+class SeriesOut(Model):
+    """The dashboard's history of one window, from the stored events (`eventstore.series`)."""
+
+    window: str
+    bucket_ms: int
+    from_: int = Field(alias="from")
+    to: int
+    points: list[SeriesPoint]
 
 
 class ReportInfo(Model):

@@ -31,9 +31,11 @@ from kartshoppe.api.schemas import (
     ProductAt,
     ReportOut,
     ReportsOut,
+    SeriesOut,
     SnapshotsOut,
 )
-from kartshoppe.eventstore.limits import MAX_PAGE_SIZE
+from kartshoppe.events import now_ms
+from kartshoppe.eventstore.limits import MAX_PAGE_SIZE, SeriesWindow
 
 if TYPE_CHECKING:
     from kartshoppe.eventstore.table import EventStore
@@ -208,6 +210,18 @@ def get_analytics_state(
     from kartshoppe.eventstore.timetravel import analytics_at
 
     return json(analytics_at(store, snapshot_id, as_of))
+
+
+@router.get("/series", response_model=SeriesOut)
+def get_series(
+    store: Store,
+    window: Annotated[SeriesWindow, Query(description="how far back the chart looks")] = "1h",
+    end: Annotated[int | None, Query(alias="to", ge=0, description="epoch ms, else now")] = None,
+) -> Response:
+    """Orders, revenue, events, product viewers and conversion per bucket of the window."""
+    from kartshoppe.eventstore.series import series
+
+    return json(series(store, window, now_ms() if end is None else end))
 
 
 @router.get("/reports", response_model=ReportsOut)

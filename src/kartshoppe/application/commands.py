@@ -708,8 +708,37 @@ def _launch(d: Decider, args: Mapping[str, Any]) -> Decision:
 
 def _price(d: Decider, args: Mapping[str, Any]) -> Decision:
     product = d.product(args["productId"])
-    events = catalog.decide_price_change(product, Decimal(args["price"]), Meta(now_ms()))
+    history = d.state.price_history.get(product.id, ())
+    events = catalog.decide_price_change(product, Decimal(args["price"]), Meta(now_ms()), history)
     return Decision(events, value={"productId": product.id})
+
+
+def _update(d: Decider, args: Mapping[str, Any]) -> Decision:
+    """The operator's edit of one product, decided as one: its details, price and stock change
+    together or not at all (each later rule sees the product after the earlier changes)."""
+    product = d.product(args["productId"])
+    catalog.check_on_sale(product)
+    meta = Meta(now_ms())
+    changes = {str(k): v for k, v in _mapping(args.get("changes", {})).items()}
+    if not all(isinstance(v, str) for v in changes.values()):
+        raise TypeError(f"product details are text, got {changes!r}")
+    events: list[Event] = []
+    if args.get("stock") is not None:
+        events += inventory.decide_set_stock(d.level(product.id), int(args["stock"]), meta)
+    edited = catalog.decide_edit(product, changes, meta)
+    events += edited
+    if edited:
+        product = edited[-1].product
+    if args.get("price") is not None:
+        events += catalog.decide_price_change(
+            product, Decimal(args["price"]), meta, d.state.price_history.get(product.id, ())
+        )
+    return Decision(events, value={"productId": product.id})
+
+
+def _retire(d: Decider, args: Mapping[str, Any]) -> Decision:
+    product = d.product(args["productId"])
+    return Decision(catalog.decide_retire(product, Meta(now_ms())), value={"productId": product.id})
 
 
 def _image(d: Decider, args: Mapping[str, Any]) -> Decision:
@@ -829,6 +858,8 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     "product.price": _price,
     "product.image": _image,
     "product.restock": _restock,
+    "product.update": _update,
+    "product.retire": _retire,
     "product.flash_sale": _flash_sale,
     "product.end_sale": _end_sale,
     "catalog.seed": _seed,

@@ -267,6 +267,25 @@ class ShopService:
     async def restock(self, product_id: str, quantity: int) -> Product:
         return await self._product_command("product.restock", product_id, quantity=quantity)
 
+    async def update_product(
+        self,
+        product_id: str,
+        changes: dict[str, str],
+        price: Decimal | None = None,
+        stock: int | None = None,
+    ) -> Product:
+        """Details, price and stock of one product, decided as one command by its owner."""
+        return await self._product_command(
+            "product.update",
+            product_id,
+            changes=changes,
+            price=None if price is None else str(price),
+            stock=stock,
+        )
+
+    async def retire_product(self, product_id: str) -> Product:
+        return await self._product_command("product.retire", product_id)
+
     async def start_flash_sale(
         self, product_id: str, discount_percent: float, duration_ms: int
     ) -> Product:

@@ -255,9 +255,10 @@ def _rows() -> list[_Row]:
     out: list[_Row] = []
     for index, (category, brand, kind, variant, price) in enumerate(rows):
         product_id = f"prod_{index + 1:03d}"
-        discounted = rng.random() < 0.3
-        # a generated list price (the float only picks a number, which becomes x.99 exactly)
-        original = _retail_price(float(price) / (1 - rng.choice((0.1, 0.15, 0.2, 0.25, 0.3))))
+        # these two draws once invented a "was" price (a launch has none: see reference_price);
+        # they are still drawn so that every later seeded value stays as it was
+        rng.random()
+        rng.choice((0.1, 0.15, 0.2, 0.25, 0.3))
         if index in sold_out:
             stock = 0
         elif index in low_stock:
@@ -271,9 +272,10 @@ def _rows() -> list[_Row]:
             id=product_id,
             name=_name(brand, kind, variant),
             description=_description(brand, kind, specs[category], rng),
+            brand=brand,
             category=category,
             price=price,
-            original_price=original if discounted and original > price else price,
+            original_price=price,
             stock=stock,
             tags=(*kind.tags, brand_tag),
             featured=index in featured,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from kartshoppe.domain.catalog import effective_price
+from kartshoppe.domain.catalog import check_on_sale, effective_price
 from kartshoppe.domain.errors import DomainError, NotFoundError
 from kartshoppe.domain.inventory import StockLevel, check_available
 from kartshoppe.domain.meta import Meta
@@ -78,6 +78,7 @@ def decide_add(
 ) -> list[Event]:
     if product is None:
         raise NotFoundError("unknown_product", "no such product", "productId")
+    check_on_sale(product)
     _check_quantity(quantity)
     existing = cart.line(product.id)
     total = quantity + (existing.quantity if existing else 0)

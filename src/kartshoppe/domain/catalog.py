@@ -11,6 +11,7 @@ from decimal import Decimal
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.meta import Meta
 from kartshoppe.domain.money import HUNDRED, apply_rate, percent
+from kartshoppe.domain.reference_price import History, recorded, was_price
 from kartshoppe.events import (
     CATALOG_EVENTS,
     Event,
@@ -19,8 +20,10 @@ from kartshoppe.events import (
     FlashSaleStarted,
     PriceChanged,
     Product,
+    ProductEdited,
     ProductImageChanged,
     ProductLaunched,
+    ProductRetired,
     to_cents,
 )
 
@@ -42,25 +45,62 @@ def effective_price(product: Product, at_ms: int) -> Decimal:
 def decide_launch(existing: Product | None, product: Product, meta: Meta) -> list[Event]:
     if existing is not None:
         raise DomainError("product_exists", f"product '{product.id}' already exists", "id")
-    if product.original_price < product.price:
+    if product.original_price != product.price:
+        # a new product has no earlier price, so no reduction can be announced
         product = product.model_copy(update={"original_price": product.price})
     return [ProductLaunched(product_id=product.id, product=product, **meta.fields())]
 
 
-def decide_price_change(product: Product, new_price: Decimal, meta: Meta) -> list[Event]:
+EDITABLE_FIELDS = ("name", "description", "brand")
+"""The details an operator edits with `PRODUCT_EDITED` (price and stock have their own events)."""
+
+
+def check_on_sale(product: Product) -> None:
+    """Refuse anything that would sell or change a retired product."""
+    if product.retired_at is not None:
+        raise DomainError("product_retired", f"'{product.name}' is no longer sold", "productId")
+
+
+def decide_edit(product: Product, changes: dict[str, str], meta: Meta) -> list[ProductEdited]:
+    """Apply the operator's new details; unchanged values are not an edit."""
+    check_on_sale(product)
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise DomainError("not_editable", f"cannot edit {', '.join(unknown)}", unknown[0])
+    changed = {k: v for k, v in changes.items() if getattr(product, k) != v}
+    if not changed:
+        return []
+    updated = product.model_copy(update=changed)
+    fields = tuple(f for f in EDITABLE_FIELDS if f in changed)
+    return [ProductEdited(product_id=product.id, fields=fields, product=updated, **meta.fields())]
+
+
+def decide_retire(product: Product, meta: Meta) -> list[Event]:
+    """Take a product out of the catalog; retiring it again changes nothing."""
+    if product.retired_at is not None:
+        return []
+    retired = product.model_copy(update={"retired_at": meta.timestamp, "flash_sale": None})
+    return [ProductRetired(product_id=product.id, product=retired, **meta.fields())]
+
+
+def decide_price_change(
+    product: Product, new_price: Decimal, meta: Meta, history: History = ()
+) -> list[Event]:
+    """A new list price; `history` is the product's price history before it (the "was" rule)."""
+    check_on_sale(product)
     price = to_cents(new_price)
     if price <= 0:
         raise DomainError("invalid_price", "a price must be greater than zero", "price")
     if price == product.price:
         return []
-    updated = product.model_copy(
-        update={"price": price, "original_price": max(product.original_price, price)}
-    )
+    updated = product.model_copy(update={"price": price})
     if updated.flash_sale is not None:
         sale = updated.flash_sale
         updated = updated.model_copy(
             update={"flash_sale": _sale(price, sale.discount_percent, sale.starts_at, sale.ends_at)}
         )
+    was = was_price(recorded(history, updated, meta.timestamp), meta.timestamp)
+    updated = updated.model_copy(update={"original_price": price if was is None else was})
     return [
         PriceChanged(
             product_id=product.id,
@@ -100,6 +140,7 @@ def _sale(price: Decimal, discount_percent: float, starts_at: int, ends_at: int)
 def decide_flash_sale(
     product: Product, discount_percent: float, duration_ms: int, meta: Meta
 ) -> list[Event]:
+    check_on_sale(product)
     if not 0 < discount_percent < 100:
         raise DomainError(
             "invalid_discount", "discountPercent must be between 0 and 100", "discountPercent"

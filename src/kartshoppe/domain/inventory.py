@@ -17,6 +17,8 @@ from kartshoppe.events import Event, InventoryChanged, InventoryReason, ProductL
 
 LOW_STOCK_THRESHOLD = 10
 MAX_RESTOCK = 100_000
+MAX_STOCK = 10_000_000
+"""The contract's upper bound of a level (`events.Stock`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,22 @@ def decide_restock(level: StockLevel, quantity: int, meta: Meta) -> list[Event]:
         )
     restocked = StockLevel(level.product_id, level.stock + quantity, level.reserved)
     return [inventory_event(restocked, "RESTOCK", meta)]
+
+
+def decide_set_stock(level: StockLevel, stock: int, meta: Meta) -> list[Event]:
+    """The operator's count of what is on the shelf; units held by open orders stay held."""
+    if not 0 <= stock <= MAX_STOCK:
+        raise DomainError("invalid_quantity", f"stock must be 0 to {MAX_STOCK}", "stock")
+    if stock < level.reserved:
+        raise DomainError(
+            "stock_below_reserved",
+            f"{level.reserved} units are held by open orders; stock cannot go below that",
+            "stock",
+        )
+    if stock == level.stock:
+        return []
+    counted = StockLevel(level.product_id, stock, level.reserved)
+    return [inventory_event(counted, "ADJUSTMENT", meta)]
 
 
 def check_available(level: StockLevel | None, product_id: str, quantity: int) -> None:

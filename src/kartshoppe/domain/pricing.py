@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from kartshoppe.domain.catalog import effective_price
+from kartshoppe.domain.catalog import check_on_sale, effective_price
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.money import line_total, total
 from kartshoppe.events import CartLine, Product
@@ -67,6 +67,7 @@ def require_sold(lines: Sequence[CartLine], products: Mapping[str, Product]) -> 
             raise DomainError(
                 "unknown_product", f"'{line.product_id}' is no longer sold", "productId"
             )
+        check_on_sale(products[line.product_id])
 
 
 def subtotal(lines: Sequence[PricedLine]) -> Decimal:

@@ -14,6 +14,7 @@ from kartshoppe.domain.catalog import evolve_product
 from kartshoppe.domain.coupons import CouponState, evolve_coupon
 from kartshoppe.domain.inventory import StockLevel, evolve_stock
 from kartshoppe.domain.orders import Order, evolve_order
+from kartshoppe.domain.reference_price import History, recorded
 from kartshoppe.domain.reviews import ProductReviews, evolve_reviews, has_bought, with_rating
 from kartshoppe.domain.wishlist import Wishlist, evolve_wishlist
 from kartshoppe.events import (
@@ -44,6 +45,8 @@ class ShopState:
     order_by_key: dict[str, str] = field(default_factory=dict)
     orders_by_owner: dict[str, list[str]] = field(default_factory=dict)
     coupons: dict[str, CouponState] = field(default_factory=dict)
+    price_history: dict[str, History] = field(default_factory=dict)
+    """Per product, the prices applied lately: what the "was" price rule reads."""
     reviews: dict[str, ProductReviews] = field(default_factory=dict)
     wishlists: dict[str, Wishlist] = field(default_factory=dict)
     """user id -> wishlist"""
@@ -92,6 +95,8 @@ class ShopState:
             self.products[event.product_id] = with_rating(
                 product, self.reviews.get(event.product_id)
             )
+            history = self.price_history.get(event.product_id, ())
+            self.price_history[event.product_id] = recorded(history, product, event.timestamp)
         level = evolve_stock(self.stock.get(event.product_id), event)
         if level is not None:
             self.stock[event.product_id] = level

@@ -151,7 +151,9 @@ def _product_answer(
         return None
     stamp = _stamp(store, sid)
     level = state.stock.get(product_id)
-    return {**stamp, "product": ProductOut.of(product, level, stamp["commitTime"]).to_json()}
+    history = state.price_history.get(product_id, ())
+    answer = ProductOut.of(product, level, stamp["commitTime"], history)
+    return {**stamp, "product": answer.to_json()}
 
 
 def analytics_at(

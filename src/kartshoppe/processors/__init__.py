@@ -28,6 +28,7 @@ class ProcessorConfig:
     trending_half_life_ms: int = 10 * MINUTE_MS
     trending_top_products: int = 50
     low_stock_threshold: int = 5
+    stock_unchanged_after_ms: int = 24 * 60 * MINUTE_MS
     reservation_ttl_ms: int = 15 * MINUTE_MS
     cart_abandon_timeout_ms: int = 30 * MINUTE_MS
     cart_recovery_offer: str = ""
@@ -39,7 +40,9 @@ def _trending(c: ProcessorConfig) -> Processor[Any]:
 
 
 def _inventory(c: ProcessorConfig) -> Processor[Any]:
-    return InventoryLevels(low_stock_threshold=c.low_stock_threshold)
+    return InventoryLevels(
+        low_stock_threshold=c.low_stock_threshold, unchanged_after_ms=c.stock_unchanged_after_ms
+    )
 
 
 def _reservations(c: ProcessorConfig) -> Processor[Any]:

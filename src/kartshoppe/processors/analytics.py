@@ -11,7 +11,9 @@ One global key over `ecommerce_events`. What it counts and how:
   (30 minutes) starts a new visit and counts again (and idle sessions are forgotten, which
   bounds the state).
 - `totalEvents`: every event on `ecommerce_events` except the processors' own signals.
-- `abandonedCarts`, `abandonmentRate` (abandoned carts / sessions that added to cart),
+- `conversionRate`: visits that placed an order / visits that viewed a product (the funnel's
+  `orders` / `views`, at most 1).
+- `abandonedCarts`, `abandonmentRate` (abandoned carts / visits that added to cart),
   `recoveredCarts`: from the abandoned-cart processor's `CART_ABANDONED` and `CART_RECOVERED`.
   Those are another processor's outputs, delivered at least once: a crash of that processor
   between appending and committing appends them again, with the same `eventId`. Their ids are
@@ -101,6 +103,11 @@ SHOPPER_ACTIVITY: Final = (
 
 PROCESSOR_SIGNALS: Final = (CartAbandoned, CartRecovered, ReservationExpired)
 """Outputs of processors on `ecommerce_events`: at least once, so not in `totalEvents`."""
+
+
+def rate(part: int, whole: int) -> float:
+    """`part / whole` to four places, at most 1; 0 when there is no whole."""
+    return round(min(part / whole, 1.0), 4) if whole else 0.0
 
 
 def funnel_stage(event: Event) -> int:
@@ -232,6 +239,7 @@ class LiveAnalytics(Processor[AnalyticsState]):
         live = sum(1 for last, _ in state["sessions"].values() if live_since < last <= ts)
         recent = sum(n for s, n in state["seconds"].items() if int(s) * 1000 < ts)
         carted = state["funnel"]["carts"]
+        viewed = state["funnel"]["views"]
         products = ranked(state["products"], ts, self.half_life_ms, self.top)
         return Analytics(
             live_users=live,
@@ -241,7 +249,8 @@ class LiveAnalytics(Processor[AnalyticsState]):
             revenue=json_number(Decimal(state["revenue"]) / 100),
             funnel=dict(state["funnel"]),
             abandoned_carts=state["abandoned"],
-            abandonment_rate=round(min(state["abandoned"] / carted, 1.0), 4) if carted else 0.0,
+            abandonment_rate=rate(state["abandoned"], carted),
+            conversion_rate=rate(state["funnel"]["orders"], viewed),
             recovered_carts=state["recovered"],
             top_products=tuple(
                 TopProduct(

@@ -8,7 +8,11 @@ which carries the authoritative stock, reserved and available counts after every
 shop's inventory is the one writer per product). It emits `INVENTORY_ALERT` to
 `inventory_updates` and the fan-out only when the available count crosses a line:
 `SOLD_OUT` on reaching 0, `LOW_STOCK` on falling below the threshold (from above it, or on first
-sight), `BACK_IN_STOCK` on leaving 0. Staying on the same side emits nothing.
+sight), `BACK_IN_STOCK` on leaving 0. Staying on the same side emits nothing. It also reads the
+catalog events on `product_updates` (same key): `PRICE_DROP` when one price change lowers the
+price by `price_drop_percent` (10 %) or more, and `STOCK_UNCHANGED` once when a product still in
+stock has not moved for `unchanged_after_ms` (event time: one timer per product, re-armed by
+every change of its level, so a quiet shop is noticed by the runner's idle watermark).
 
 `ReservationExpiry` (key: order id) follows each checkout: its `STOCK_RESERVED` holds and its
 `ORDER_PLACED`. An order still unpaid `ttl_ms` after it was placed, or holding stock that long
@@ -20,9 +24,11 @@ the order away from `PLACED`, or the release of everything it held, ends the tra
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Final, Literal, TypedDict
 
 from kartshoppe.events import (
+    CATALOG_EVENTS,
     AlertLevel,
     CheckoutFailed,
     Event,
@@ -31,20 +37,28 @@ from kartshoppe.events import (
     OrderPlaced,
     OrderStatus,
     OrderStatusChanged,
+    PriceChanged,
     ReservationExpired,
     StockReleased,
     StockReserved,
     Topic,
     event_key,
+    in_cents,
 )
 from kartshoppe.processors.model import Context, Processor
 
 Level = Literal["OK", "LOW", "OUT"]
 
 
-class LevelState(TypedDict):
+class LevelState(TypedDict, total=False):
     level: Level | None
     available: int
+    name: str
+    changedAt: int
+    """Event time of the last change of the level (stock or available)."""
+    timer: int | None
+    quietReported: bool
+    """`STOCK_UNCHANGED` was sent for the current level."""
 
 
 def level_of(available: int, threshold: int) -> Level:
@@ -66,37 +80,98 @@ def crossing(previous: Level | None, current: Level) -> AlertLevel | None:
     return None
 
 
+def price_drop(old: Decimal, new: Decimal, percent: int) -> bool:
+    """A cut of at least `percent` % (exact: in cents, no float)."""
+    return in_cents(new) * 100 <= in_cents(old) * (100 - percent)
+
+
 @dataclass(frozen=True)
 class InventoryLevels(Processor[LevelState]):
     low_stock_threshold: int = 5
     """`LOW_STOCK` when fewer than this many units are available."""
+    unchanged_after_ms: int = 24 * 3600 * 1000
+    """`STOCK_UNCHANGED` for a level in stock that has not moved for this long."""
+    price_drop_percent: int = 10
 
     name = "inventory"
-    input_topics = (Topic.INVENTORY_UPDATES.value,)
+    input_topics = (Topic.INVENTORY_UPDATES.value, Topic.PRODUCT_UPDATES.value)
 
     def key(self, event: Event) -> str | None:
-        return event.product_id if isinstance(event, InventoryChanged) else None
+        return event.product_id if isinstance(event, (InventoryChanged, *CATALOG_EVENTS)) else None
 
     def initial_state(self) -> LevelState:
-        return {"level": None, "available": 0}
+        return {"level": None, "available": 0, "timer": None, "quietReported": False}
 
     def on_event(self, state: LevelState, event: Event, ctx: Context) -> LevelState:
+        if isinstance(event, CATALOG_EVENTS):
+            state["name"] = event.product.name
+            if isinstance(event, PriceChanged) and price_drop(
+                event.old_price, event.new_price, self.price_drop_percent
+            ):
+                self._alert(
+                    state,
+                    ctx,
+                    "PRICE_DROP",
+                    old_price=event.old_price,
+                    new_price=event.new_price,
+                )
+            return state
         if not isinstance(event, InventoryChanged):
             return state
         current = level_of(event.available, self.low_stock_threshold)
-        alert = crossing(state["level"], current)
+        alert = crossing(state.get("level"), current)
+        moved = state.get("level") is None or state.get("available") != event.available
         state["level"] = current
         state["available"] = event.available
+        if moved:
+            self._moved(state, ctx)
         if alert is not None:
-            signal = InventoryAlert(
-                timestamp=ctx.timestamp,
-                product_id=event.product_id,
-                level=alert,
-                available=event.available,
-            )
-            ctx.emit(Topic.INVENTORY_UPDATES.value, event.product_id, signal)
-            ctx.emit(Topic.FANOUT.value, event.product_id, signal)
+            self._alert(state, ctx, alert)
         return state
+
+    def _moved(self, state: LevelState, ctx: Context) -> None:
+        state["changedAt"] = ctx.timestamp
+        state["quietReported"] = False
+        if state.get("timer") is None:
+            due = ctx.timestamp + self.unchanged_after_ms
+            state["timer"] = due
+            ctx.set_timer(due)
+
+    def on_timer(self, state: LevelState, timestamp: int, ctx: Context) -> LevelState:
+        state["timer"] = None
+        changed_at = state.get("changedAt", timestamp)
+        due = changed_at + self.unchanged_after_ms
+        if due > timestamp:
+            # the level moved since this timer was set: wait from its last change
+            state["timer"] = due
+            ctx.set_timer(due)
+        elif state.get("available", 0) > 0 and not state.get("quietReported"):
+            state["quietReported"] = True
+            self._alert(state, ctx, "STOCK_UNCHANGED", unchanged_since=changed_at)
+        return state
+
+    def _alert(
+        self,
+        state: LevelState,
+        ctx: Context,
+        level: AlertLevel,
+        *,
+        old_price: Decimal | None = None,
+        new_price: Decimal | None = None,
+        unchanged_since: int | None = None,
+    ) -> None:
+        signal = InventoryAlert(
+            timestamp=ctx.timestamp,
+            product_id=ctx.key,
+            level=level,
+            available=state.get("available", 0),
+            name=state.get("name"),
+            old_price=old_price,
+            new_price=new_price,
+            unchanged_since=unchanged_since,
+        )
+        ctx.emit(Topic.INVENTORY_UPDATES.value, ctx.key, signal)
+        ctx.emit(Topic.FANOUT.value, ctx.key, signal)
 
 
 ReservationStatus = Literal["RESERVING", "PLACED", "EXPIRED"]

@@ -20,6 +20,7 @@ from kartshoppe.api.schemas import (
     OrderOut,
     OutboxMessage,
     PriceBody,
+    ProductEditBody,
     ProductOut,
     RestockBody,
     StatusBody,
@@ -44,6 +45,7 @@ async def launch_product(p: Live, body: LaunchBody) -> Response:
         id=product_id,
         name=body.name,
         description=body.description,
+        brand=body.brand,
         category=body.category,
         price=body.price,
         original_price=max(body.original_price or body.price, body.price),
@@ -106,6 +108,26 @@ async def remove_image(p: Live, product_id: ProductId) -> Response:
 async def restock(p: Live, product_id: ProductId, body: RestockBody) -> Response:
     await p.service.restock(product_id, body.quantity)
     return _product(p, product_id)
+
+
+@router.patch("/products/{productId}", response_model=ProductOut)
+async def edit_product(p: Live, product_id: ProductId, body: ProductEditBody) -> Response:
+    """Name, description, brand, price and stock of a product: what is given changes, as one."""
+    await p.service.update_product(product_id, body.details(), body.price, body.stock)
+    return _product(p, product_id)
+
+
+@router.delete("/products/{productId}", status_code=204)
+async def retire_product(p: Live, product_id: ProductId) -> Response:
+    """Take the product out of the catalog: it is no longer shown nor sold (`PRODUCT_RETIRED`)."""
+    await p.service.retire_product(product_id)
+    return Response(status_code=204)
+
+
+@router.get("/products", response_model=list[ProductOut])
+async def list_products(p: Live) -> Response:
+    """Every product on sale, with its live stock, for the operator's table."""
+    return json(p.catalog.all_views())
 
 
 @router.post("/products/{productId}/flash-sale", response_model=ProductOut)

@@ -7,6 +7,7 @@ are accepted as aliases of `q` and `pageSize`.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -17,10 +18,10 @@ from starlette.responses import Response
 from kartshoppe.api.deps import Live
 from kartshoppe.api.errors import UnknownQueryParameters
 from kartshoppe.api.routes._responses import ERRORS, json, raw_json
-from kartshoppe.api.schemas import CategoryOut, ProductOut, ProductPage
+from kartshoppe.api.schemas import CategoryOut, ProductOut, ProductPage, Suggestions
 from kartshoppe.domain.errors import DomainError, NotFoundError
 from kartshoppe.events import Id
-from kartshoppe.views.catalog import DEFAULT_PAGE_SIZE, ProductQuery, Sort
+from kartshoppe.views.catalog import DEFAULT_PAGE_SIZE, SUGGEST_LIMIT, ProductQuery, Sort
 
 
 def query_names(dependant: Dependant) -> set[str]:
@@ -48,6 +49,10 @@ router = APIRouter(tags=["catalog"], responses=ERRORS, dependencies=[Depends(kno
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 
+def amount(alias: str, description: str) -> object:
+    return Query(alias=alias, ge=0, le=1_000_000, decimal_places=2, description=description)
+
+
 def one_of(name: str, value: T | None, alias: str, alias_value: T | None) -> T | None:
     """A parameter given under its name or its alias, refused when both disagree."""
     if value is not None and alias_value is not None and value != alias_value:
@@ -65,6 +70,12 @@ async def list_products(
     page_size: Annotated[int | None, Query(alias="pageSize", ge=1, le=100)] = None,
     search: Annotated[str | None, Query(max_length=200, description="alias of q")] = None,
     limit: Annotated[int | None, Query(ge=1, le=100, description="alias of pageSize")] = None,
+    brand: Annotated[str | None, Query(max_length=80)] = None,
+    min_price: Annotated[Decimal | None, amount("minPrice", "inclusive")] = None,
+    max_price: Annotated[Decimal | None, amount("maxPrice", "exclusive")] = None,
+    min_rating: Annotated[float | None, Query(alias="minRating", ge=0, le=5)] = None,
+    in_stock: Annotated[bool | None, Query(alias="inStock")] = None,
+    on_sale: Annotated[bool | None, Query(alias="onSale")] = None,
 ) -> Response:
     query = ProductQuery(
         category=category,
@@ -72,8 +83,23 @@ async def list_products(
         sort=sort,
         page=page,
         page_size=one_of("pageSize", page_size, "limit", limit) or DEFAULT_PAGE_SIZE,
+        brand=brand,
+        min_price=min_price,
+        max_price=max_price,
+        min_rating=min_rating,
+        in_stock=in_stock,
+        on_sale=on_sale,
     )
     return raw_json(p.catalog.search_bytes(query))
+
+
+@router.get("/products/suggest", response_model=Suggestions)
+async def suggest_products(
+    p: Live,
+    q: Annotated[str, Query(min_length=1, max_length=200)],
+    limit: Annotated[int, Query(ge=1, le=20)] = SUGGEST_LIMIT,
+) -> Response:
+    return raw_json(p.catalog.suggest_bytes(q, limit))
 
 
 @router.get("/products/featured", response_model=list[ProductOut])

@@ -1,0 +1,218 @@
+"""What the embedded SQLite event log promises beyond the shared contract: its file layout,
+group commit, durability across a killed process, and sharing the file between processes."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import os
+import pathlib
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+
+from kartshoppe.eventlog.port import ALL_TOPICS, LogUnavailableError, Message
+from kartshoppe.eventlog.sqlite import SqliteEventLog
+from kartshoppe.events import Topic
+from tests.eventlog.log_support import drain
+
+TOPIC = Topic.EVENTS.value
+WRITER = pathlib.Path(__file__).with_name("log_writer_process.py")
+
+
+@pytest.fixture
+def db_path(tmp_path: pathlib.Path) -> pathlib.Path:
+    return tmp_path / "nested" / "dir" / "events.db"
+
+
+@pytest.fixture
+async def log(db_path: pathlib.Path) -> AsyncIterator[SqliteEventLog]:
+    async with SqliteEventLog(db_path) as log:
+        yield log
+
+
+def start_writer(path: pathlib.Path, appends: int, batch: int, tasks: int) -> subprocess.Popen[str]:
+    command = [sys.executable, str(WRITER), str(path), f"--appends={appends}"]
+    command += [f"--batch={batch}", f"--tasks={tasks}"]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+
+
+async def test_a_new_log_creates_its_directory_and_every_topic_with_one_empty_partition(
+    log: SqliteEventLog, db_path: pathlib.Path
+) -> None:
+    assert db_path.is_file()
+    for topic in ALL_TOPICS:
+        assert await log.end_offsets(topic) == {0: 0}
+
+
+async def test_the_file_is_in_wal_mode(log: SqliteEventLog, db_path: pathlib.Path) -> None:
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+async def test_append_to_an_unknown_topic_raises_a_value_error_naming_it(
+    log: SqliteEventLog,
+) -> None:
+    with pytest.raises(ValueError, match="'orders_typo'"):
+        await log.append([Message(TOPIC, None, b"{}"), Message("orders_typo", None, b"{}")])
+
+    assert await log.end_offsets(TOPIC) == {0: 0}
+
+
+async def test_end_offsets_and_read_refuse_an_unknown_topic(log: SqliteEventLog) -> None:
+    with pytest.raises(ValueError, match="'nope'"):
+        await log.end_offsets("nope")
+    with pytest.raises(ValueError, match="'nope'"):
+        await log.read("nope", 0, 10)
+
+
+async def test_a_value_that_is_not_bytes_is_refused(log: SqliteEventLog) -> None:
+    with pytest.raises(TypeError, match="bytes"):
+        await log.append([Message(TOPIC, None, "text")])  # type: ignore[arg-type]
+
+
+async def test_a_key_that_is_not_a_string_is_refused(log: SqliteEventLog) -> None:
+    with pytest.raises(TypeError, match="key"):
+        await log.append([Message(TOPIC, 42, b"{}")])  # type: ignore[arg-type]
+
+
+async def test_concurrent_appends_share_transactions(log: SqliteEventLog) -> None:
+    before = log.transaction_count
+
+    results = await asyncio.gather(
+        *(log.append([Message(TOPIC, None, str(i).encode())]) for i in range(500))
+    )
+
+    transactions = log.transaction_count - before
+    assert sorted(r.offset for [r] in results) == list(range(500))
+    assert 1 <= transactions <= 50, f"500 appends took {transactions} transactions"
+
+
+async def test_a_transaction_holds_at_most_max_batch_messages_but_never_splits_an_append(
+    db_path: pathlib.Path,
+) -> None:
+    async with SqliteEventLog(db_path, max_batch=10) as log:
+        singles = asyncio.gather(*(log.append([Message(TOPIC, None, b"1")]) for _ in range(100)))
+        big = log.append([Message(TOPIC, None, b"big")] * 25)
+        _, stored = await asyncio.gather(singles, big)
+
+        assert log.transaction_count >= 100 // 10 + 1
+        offsets = [r.offset for r in stored]
+        assert offsets == list(range(offsets[0], offsets[0] + 25))
+
+
+async def test_read_returns_a_range_of_records_in_offset_order(log: SqliteEventLog) -> None:
+    await log.append([Message(TOPIC, f"k{i}", str(i).encode()) for i in range(10)])
+
+    records = await log.read(TOPIC, 3, 4)
+
+    assert [(r.offset, r.key, r.value) for r in records] == [
+        (i, f"k{i}", str(i).encode()) for i in range(3, 7)
+    ]
+    assert await log.read(TOPIC, 10, 5) == []
+
+
+async def test_a_closed_log_refuses_appends_and_new_consumers(db_path: pathlib.Path) -> None:
+    log = SqliteEventLog(db_path)
+    await log.start()
+    await log.close()
+
+    with pytest.raises(LogUnavailableError):
+        await log.append([Message(TOPIC, None, b"{}")])
+    with pytest.raises(LogUnavailableError):
+        log.consumer([TOPIC])
+
+
+async def test_closing_the_log_ends_a_waiting_poll(log: SqliteEventLog) -> None:
+    consumer = log.consumer([TOPIC])
+    waiting = asyncio.create_task(consumer.poll(timeout=60))
+    await asyncio.sleep(0.1)
+
+    await log.close()
+
+    assert await asyncio.wait_for(waiting, timeout=5) == []
+
+
+async def test_group_positions_are_kept_per_group(db_path: pathlib.Path) -> None:
+    async with SqliteEventLog(db_path) as log:
+        await log.append([Message(TOPIC, None, str(i).encode()) for i in range(5)])
+        async with log.consumer([TOPIC], group="a") as a:
+            await a.commit({(TOPIC, 0): 3})
+        async with log.consumer([TOPIC], group="b") as b:
+            await b.commit({(TOPIC, 0): 1})
+
+    async with SqliteEventLog(db_path) as log:
+        async with log.consumer([TOPIC], group="a") as a:
+            assert [r.offset for r in await drain(a, 2)] == [3, 4]
+        async with log.consumer([TOPIC], group="b") as b:
+            assert [r.offset for r in await drain(b, 4)] == [1, 2, 3, 4]
+
+
+async def test_a_consumer_sees_records_appended_by_another_process(
+    log: SqliteEventLog, db_path: pathlib.Path
+) -> None:
+    async with log.consumer([TOPIC]) as consumer:
+        assert await consumer.poll(timeout=0) == []
+        writer = start_writer(db_path, appends=20, batch=1, tasks=1)
+        try:
+            records = await drain(consumer, 20, within_s=30)
+        finally:
+            await asyncio.to_thread(writer.communicate, timeout=30)
+
+    assert writer.returncode == 0
+    assert [r.offset for r in records] == list(range(20))
+
+
+async def test_every_acknowledged_append_survives_the_writer_being_killed(
+    db_path: pathlib.Path,
+) -> None:
+    batch = 3
+    writer = start_writer(db_path, appends=1_000_000, batch=batch, tasks=8)
+    assert writer.stdout is not None
+    acknowledged: list[str] = []
+    try:
+        while len(acknowledged) < 600:
+            line = await asyncio.to_thread(writer.stdout.readline)
+            assert line, "the writer stopped before it was killed"
+            acknowledged.append(line)
+    finally:
+        os.kill(writer.pid, signal.SIGKILL)
+        # Read through the same buffered stream as above: communicate() would skip its buffer.
+        rest = await asyncio.to_thread(writer.stdout.read)
+        await asyncio.to_thread(writer.wait, timeout=30)
+    # Lines the writer finished printing before it died were acknowledged too.
+    acknowledged += [line for line in rest.splitlines(keepends=True) if line.endswith("\n")]
+    assert writer.returncode == -signal.SIGKILL
+
+    async with SqliteEventLog(db_path) as log:
+        end = (await log.end_offsets(TOPIC))[0]
+        stored = {r.offset: r.value.decode() for r in await log.read(TOPIC, 0, end + 1)}
+
+    promised = dict(line.split() for line in acknowledged)
+    assert {int(o): v for o, v in promised.items()}.items() <= stored.items()
+    assert sorted(stored) == list(range(end))
+    # Each append is whole or absent, even the ones in flight when the process died.
+    per_append = collections.Counter(value.split(":")[0] for value in stored.values())
+    assert set(per_append.values()) == {batch}
+
+
+async def test_closing_right_after_a_cancelled_poll_waits_for_the_read_in_flight(
+    tmp_path: pathlib.Path,
+) -> None:
+    log = SqliteEventLog(tmp_path / "log.sqlite")
+    await log.start()
+    await log.append([Message(Topic.EVENTS, "k", b"{}") for _ in range(2000)])
+    for _ in range(50):
+        consumer = log.consumer([Topic.EVENTS])
+        poll = asyncio.create_task(consumer.poll(max_records=2000, timeout=0.5))
+        await asyncio.sleep(0)
+        poll.cancel()
+        await consumer.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poll
+    await log.close()
