@@ -179,6 +179,19 @@ def test_a_wishlist_is_the_shoppers_own_and_adding_twice_keeps_one(
     assert_error(api.put("/wishlist/no-such-product", headers=auth), 404, "unknown_product")
 
 
+def test_a_retired_product_leaves_the_wishlist_and_cannot_be_wished_for_again(
+    api: httpx.Client, admin: httpx.Client, shopper: Shopper
+) -> None:
+    product = launch(admin)
+    auth = shopper.headers
+    assert api.put(f"/wishlist/{product['id']}", headers=auth).status_code == 200
+    assert admin.delete(f"/admin/products/{product['id']}").status_code == 204
+    assert api.get("/wishlist", headers=auth).json()["items"] == []
+    again = api.put(f"/wishlist/{product['id']}", headers=auth)
+    refused = assert_error(again, 410, "product_retired")
+    assert [d["field"] for d in refused["details"]] == ["productId"]
+
+
 async def wait_for_alert(ws: ClientConnection, product_id: str, reason: str) -> dict[str, Any]:
     def accept(m: dict[str, Any]) -> bool:
         return (
@@ -238,3 +251,8 @@ def test_related_products_come_from_what_shoppers_bought_together(
         found = related()
     assert [p["id"] for p in found["boughtTogether"]] == [second["id"]]
     assert second["id"] in [p["id"] for p in found["alsoViewed"]]
+    # a retired product has left the catalog, so it is nobody's related product any more
+    assert admin.delete(f"/admin/products/{second['id']}").status_code == 204
+    after = related()
+    assert after["boughtTogether"] == []
+    assert second["id"] not in [p["id"] for p in after["alsoViewed"]]

@@ -1,11 +1,11 @@
 """Wishlists: adding twice or removing what is not there changes nothing; unknown products are
-refused."""
+refused, and so are retired ones."""
 
 from __future__ import annotations
 
 import pytest
 
-from kartshoppe.domain.errors import NotFoundError
+from kartshoppe.domain.errors import DomainError, NotFoundError
 from kartshoppe.domain.state import ShopState
 from kartshoppe.domain.wishlist import decide_unwish, decide_wish
 from kartshoppe.events import Event, WishlistItemAdded, WishlistItemRemoved
@@ -37,3 +37,10 @@ def test_wishing_for_an_unknown_product_is_not_found() -> None:
     with pytest.raises(NotFoundError) as refused:
         decide_wish({}, None, "nope", meta(T0, "s1", "u1"))
     assert refused.value.field == "productId"
+
+
+def test_a_retired_product_cannot_be_wished_for() -> None:
+    retired = product("p1", retired_at=T0)
+    with pytest.raises(DomainError) as refused:
+        decide_wish({}, retired, "p1", meta(T0, "s1", "u1"))
+    assert (refused.value.code, refused.value.field) == ("product_retired", "productId")

@@ -123,10 +123,13 @@ export class ShopStores {
       client.on("INVENTORY_UPDATED", (msg) => this.live.putInventory(msg)),
       // the alert names its prices itself; live prices come from PRODUCT_UPDATED
       client.on("WISHLIST_ALERT", (msg) => this.wishlistAlert.set({ alert: msg.alert, product: msg.product })),
-      // a retired product leaves every list and its page (which then says it is not sold)
+      // a retired product leaves every list and its page (which then says it is not sold),
+      // related products and the wishlist included
       client.on("PRODUCT_RETIRED", (msg) => {
         void this.queries.invalidateQueries({ queryKey: ["products"] });
         void this.queries.invalidateQueries({ queryKey: ["product", msg.productId] });
+        void this.queries.invalidateQueries({ queryKey: ["related"] });
+        void this.queries.invalidateQueries({ queryKey: keys.wishlist(owner) });
       }),
       client.on("RECOMMENDATION", (msg) =>
         this.queries.setQueryData(keys.recommendations(owner), (current: Recommendation[] | undefined) =>

@@ -1,8 +1,10 @@
 """Wishlists: each signed-in shopper's list of products to watch. Adding a product twice or
-removing one that is not there changes nothing (no event), so a retried click is harmless."""
+removing one that is not there changes nothing (no event), so a retried click is harmless. A
+retired product cannot be wished for: it will not get cheaper or come back."""
 
 from __future__ import annotations
 
+from kartshoppe.domain.catalog import check_on_sale
 from kartshoppe.domain.errors import DomainError, NotFoundError
 from kartshoppe.domain.meta import Meta
 from kartshoppe.events import Event, Product, WishlistItemAdded, WishlistItemRemoved
@@ -18,6 +20,7 @@ def decide_wish(
 ) -> list[Event]:
     if product is None:
         raise NotFoundError("unknown_product", f"no product '{product_id}'", "productId")
+    check_on_sale(product)
     if product_id in wishlist:
         return []
     if len(wishlist) >= MAX_WISHLIST:
