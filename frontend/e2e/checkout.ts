@@ -69,7 +69,7 @@ async function products(server: Server, count: number): Promise<{ id: string; pr
 async function addToCart(page: Page, productId: string): Promise<void> {
   await page.goto(`/product/${productId}`);
   await page.getByTestId("product-name").waitFor();
-  await page.getByRole("button", { name: "Add to cart" }).click();
+  await page.getByRole("button", { name: "Add to cart", exact: true }).click();
   await page.getByTestId("cart-drawer").waitFor();
   await page.locator(`[data-testid="cart-line"][data-product-id="${productId}"]`).waitFor();
 }

@@ -3,6 +3,7 @@
  * by two browsers of one user, checkout and orders, a live admin price change, the live dashboard.
  */
 import type { Page } from "playwright-core";
+import "./accessibility";
 import { fillCheckout, GOOD_CARD, payWith } from "./checkout";
 import "./operator";
 import "./product-page";
@@ -110,7 +111,7 @@ test("the cart is shared live by two browsers of one user, and checkout places a
 
   await a.goto(`/product/${product.id}`);
   await a.getByTestId("product-name").waitFor();
-  await a.getByRole("button", { name: "Add to cart" }).click();
+  await a.getByRole("button", { name: "Add to cart", exact: true }).click();
   await a.getByTestId("cart-drawer").waitFor();
   await eventually("the first browser's cart to hold the product", async () => (await cartCount(a)) === 1);
 

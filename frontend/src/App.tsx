@@ -11,6 +11,7 @@ import { CheckoutPage } from "./pages/CheckoutPage";
 import { DashboardPage } from "./pages/DashboardPage";
 import { ExplorerPage } from "./pages/ExplorerPage";
 import { HomePage } from "./pages/HomePage";
+import { ContactPage, ReturnsPage, ShippingPage } from "./pages/InfoPages";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { OrderDetailPage } from "./pages/OrderDetailPage";
 import { OrdersPage } from "./pages/OrdersPage";
@@ -33,6 +34,9 @@ export function AppRoutes() {
         <Route path="ops/dashboard" element={<OperatorGate title="Live dashboard"><DashboardPage /></OperatorGate>} />
         <Route path="ops/admin" element={<OperatorGate title="Admin"><AdminPage /></OperatorGate>} />
         <Route path="ops/events" element={<OperatorGate title="Event explorer"><ExplorerPage /></OperatorGate>} />
+        <Route path="shipping" element={<ShippingPage />} />
+        <Route path="returns" element={<ReturnsPage />} />
+        <Route path="contact" element={<ContactPage />} />
         <Route path="ops/products" element={<OperatorGate title="Products"><ProductsAdminPage /></OperatorGate>} />
         <Route path="ops/inventory" element={<OperatorGate title="Inventory"><InventoryPage /></OperatorGate>} />
         <Route path="account" element={<AccountPage />} />

@@ -122,6 +122,8 @@ def test_adding_more_than_is_available_is_a_409_and_leaves_the_cart_unchanged(
     post(api, f"/cart/{session}/add", {"productId": product["id"], "quantity": 2})
     response = api.post(f"/cart/{session}/add", json={"productId": product["id"], "quantity": 2})
     assert_error(response, 409, "insufficient_stock")
+    message = f"Only 3 of {product['name']} are left; you asked for 4"
+    assert response.json()["message"] == message
     assert quantities(api.get(f"/cart/{session}").json()) == {product["id"]: 2}
 
 

@@ -83,6 +83,19 @@ def test_adding_more_than_is_available_is_refused_counting_reserved_units() -> N
     assert info.value.code == "insufficient_stock"
 
 
+def test_a_refusal_for_stock_names_the_product_and_both_quantities_in_words() -> None:
+    with pytest.raises(DomainError) as info:
+        decide_add(cart_of(), product(name="Trailblazer Water Bottle"), level(stock=4), 50, meta())
+    assert info.value.message == "Only 4 of Trailblazer Water Bottle are left; you asked for 50"
+    with pytest.raises(DomainError) as info:
+        decide_add(cart_of(), product(name="Cast Iron Skillet"), level(stock=1), 2, meta())
+    assert info.value.message == "Only 1 of Cast Iron Skillet is left; you asked for 2"
+    with pytest.raises(DomainError) as info:
+        sold_out = level(stock=3, reserved=3)
+        decide_add(cart_of(), product(name="Cast Iron Skillet"), sold_out, 1, meta())
+    assert info.value.message == "Cast Iron Skillet is sold out"
+
+
 def test_the_availability_check_counts_what_the_cart_already_holds() -> None:
     cart = cart_of(lines=[("p1", 2, 10.0)])
     with pytest.raises(DomainError) as info:

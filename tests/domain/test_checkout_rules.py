@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from kartshoppe.domain.errors import DomainError
@@ -40,6 +42,14 @@ def test_checkout_of_a_product_no_longer_sold_is_refused() -> None:
     with pytest.raises(DomainError) as info:
         checkout(cart, PRODUCTS, LEVELS, "o1", "k1", meta())
     assert info.value.code == "unknown_product"
+
+
+def test_a_product_no_longer_sold_is_named_as_the_cart_showed_it() -> None:
+    line = cart_of(lines=[("gone", 1, 1.0)]).lines[0].model_copy(update={"name": "Old Lamp"})
+    cart = replace(cart_of(), lines=(line,))
+    with pytest.raises(DomainError) as info:
+        checkout(cart, PRODUCTS, LEVELS, "o1", "k1", meta())
+    assert info.value.message == "Old Lamp is no longer sold"
 
 
 def test_checkout_starts_reserves_each_line_places_the_order_and_clears_the_cart() -> None:

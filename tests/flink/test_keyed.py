@@ -10,23 +10,39 @@ from typing import Any
 
 import orjson
 
+from kartshoppe.eventlog.port import Record
 from kartshoppe.events import (
     AddToCart,
     InventoryChanged,
     PageView,
     Product,
     ProductLaunched,
+    ProductView,
     Topic,
     encode_event,
 )
 from kartshoppe.eventstore.table import DEFAULT_TABLE_OPTIONS, EventStore, StoreConfig
 from kartshoppe.flink import sql
-from kartshoppe.flink.keyed import BroadcastMirror, KeyedCore, Router, composite_key
+from kartshoppe.flink.keyed import (
+    MERGE,
+    BroadcastMirror,
+    KeyedCore,
+    MergeCore,
+    Output,
+    Router,
+    composite_key,
+    merge_stages,
+    merge_time,
+)
 from kartshoppe.processors.abandoned_carts import AbandonedCarts
-from kartshoppe.processors.model import output_event_id
+from kartshoppe.processors.analytics import LiveAnalytics
+from kartshoppe.processors.model import Processor, output_event_id
 from kartshoppe.processors.recommendations import RecommendationsProcessor
+from kartshoppe.processors.runner import ProcessorInstance, StateStore
+from kartshoppe.processors.trending import Trending
 
 MINUTE = 60_000
+T0 = 1_700_000_000_000
 
 
 class FakeFlink:
@@ -180,3 +196,94 @@ def test_the_flink_event_table_is_the_stores_table(tmp_path: Path) -> None:
     assert tuple(table.partition_keys) == sql.PAIMON_PARTITION
     assert dict(sql.PAIMON_TABLE_OPTIONS) == dict(DEFAULT_TABLE_OPTIONS)
     assert tuple(StoreConfig(warehouse="x").identifier.split(".")) == (sql.DATABASE, sql.TABLE)
+
+
+class FakeOperator:
+    """A keyed operator of many keys: Flink fires due timers across keys in timestamp order."""
+
+    def __init__(self, core: KeyedCore, lateness_ms: int) -> None:
+        self.core = core
+        self.lateness_ms = lateness_ms
+        self.keys: dict[str, FakeFlink] = {}
+
+    def element(self, pkey: str, timestamp: int, raw: str) -> None:
+        flink = self.keys.setdefault(pkey, FakeFlink(self.lateness_ms))
+        flink.element(timestamp, raw.encode())
+
+    def advance(self, watermark: int) -> list[Output]:
+        outputs: list[Output] = []
+        while due := [
+            (f.flink_timers[0], pkey)
+            for pkey, f in self.keys.items()
+            if f.flink_timers and f.flink_timers[0] <= watermark
+        ]:
+            timestamp, pkey = min(due)
+            flink = self.keys[pkey]
+            while flink.flink_timers and flink.flink_timers[0] == timestamp:
+                heapq.heappop(flink.flink_timers)
+            outputs += self.core.fire(pkey, timestamp, flink, {})
+        return outputs
+
+
+def test_keyed_stages_and_their_mergers_give_the_totals_of_the_embedded_runner(
+    tmp_path: Path,
+) -> None:
+    lateness = 1000
+    processors: list[Processor[Any]] = [Trending(), LiveAnalytics()]
+    events: list[Any] = []
+    for second in range(6):
+        for n in range(8):
+            session, product = f"s{n % 5}", f"p{(n * second) % 7}"
+            at = T0 + second * 1000 + n * 100
+            events.append(ProductView(product_id=product, session_id=session, timestamp=at))
+            if n % 3 == 0:
+                events.append(
+                    AddToCart(
+                        product_id=product, quantity=1, price=5.0, session_id=session, timestamp=at
+                    )
+                )
+    end = T0 + 10 * 60_000
+
+    store = StateStore(tmp_path / "state.db")
+    embedded: list[Any] = []
+    for processor in processors:
+        instance = ProcessorInstance(processor, store, lateness)
+        offsets = range(len(events))
+        instance.process(
+            [
+                Record(Topic.EVENTS.value, 0, i, None, encode_event(e), 2**53)
+                for i, e in zip(offsets, events, strict=True)
+            ]
+        )
+        instance.advance_watermark(end - lateness)
+        embedded += [orjson.loads(m.value) for m in instance.take_outputs()]
+
+    router = Router(processors)
+    keyed = FakeOperator(KeyedCore(processors, lateness), lateness)
+    merge = FakeOperator(MergeCore(merge_stages(processors), lateness), lateness)
+    for event in events:
+        raw = encode_event(event).decode()
+        for pkey in router.route(Topic.EVENTS.value, raw):
+            keyed.element(pkey, event.timestamp, raw)
+    flink: list[Any] = []
+    for topic, pkey, value in keyed.advance(end):
+        assert topic == MERGE and pkey is not None
+        merge.element(pkey, merge_time(value, lateness), value)
+    flink += [orjson.loads(value) for _, _, value in merge.advance(end)]
+
+    def last(outputs: list[Any], event_type: str) -> dict[str, Any]:
+        found = [e for e in outputs if e["eventType"] == event_type]
+        assert found
+        return dict(max(found, key=lambda e: e["timestamp"]))
+
+    totals = ("totalEvents", "orders", "revenue", "funnel", "topProducts")
+    analytics_embedded = last(embedded, "ANALYTICS_UPDATED")["analytics"]
+    analytics_flink = last(flink, "ANALYTICS_UPDATED")["analytics"]
+    assert analytics_embedded["totalEvents"] == len(events)
+    assert {k: analytics_flink[k] for k in totals[:-1]} == {
+        k: analytics_embedded[k] for k in totals[:-1]
+    }
+    ranking = [p["productId"] for p in analytics_embedded["topProducts"]]
+    assert [p["productId"] for p in analytics_flink["topProducts"]] == ranking
+    products = [p["productId"] for p in last(embedded, "TRENDING_UPDATED")["products"]]
+    assert [p["productId"] for p in last(flink, "TRENDING_UPDATED")["products"]] == products

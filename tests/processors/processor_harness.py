@@ -55,6 +55,13 @@ class Driver:
         raw = self.store.state(self.processor.name, key)
         return None if raw is None else self.processor.decode_state(raw)
 
+    def merged_state(self, key: str) -> Any:
+        """The committed state of `key` in the processor's merger (None if it has none)."""
+        merger = self.processor.merger()
+        assert merger is not None, f"{self.processor.name} has no merger"
+        raw = self.store.state(merger.name, key)
+        return None if raw is None else merger.decode_state(raw)
+
     def restart(self) -> None:
         """Drop everything in memory and carry on from the state file, as after a restart."""
         self.store.close()

@@ -276,6 +276,31 @@ def test_the_model_survives_a_json_round_trip_unchanged() -> None:
     )
 
 
+def test_the_model_encoded_event_by_event_is_its_whole_json_encoding() -> None:
+    shop = Shop()
+    for n in range(3):
+        shop.view(f"s{n}", "a")
+        assert shop.state.encode() == orjson.dumps(shop.state.to_json())
+        shop.add(f"s{n}", "d")
+    shop.order("s0", "a", "d")
+    assert shop.state.related(shop.now), "the order changed the related lists"
+    assert shop.state.encode() == orjson.dumps(shop.state.to_json())
+    shop.view("anon", "b")
+    assert shop.state.encode() == orjson.dumps(shop.state.to_json())
+    shop.feed(
+        CartMerged(
+            from_session_id="anon",
+            lines=(),
+            session_id="anon",
+            user_id="s1",
+            timestamp=shop.at(shop.now + 1),
+        )
+    )
+    assert shop.state.encode() == orjson.dumps(shop.state.to_json())
+    restored = RecommenderState.from_json(orjson.loads(shop.state.encode()))
+    assert restored.encode() == shop.state.encode()
+
+
 def test_every_shopper_is_kept_with_a_bounded_history_and_bounded_product_rows() -> None:
     config = RecommenderConfig(history_size=2, seen_size=3, row_size=1, neighbours=1)
     shop = Shop(config)

@@ -130,7 +130,7 @@ def test_only_the_top_products_are_published_and_faded_ones_are_forgotten(
     assert [p.product_id for p in update.products] == ["p7", "p0", "p1"]
     driver.feed(view("fresh", T0 + 10 * HALF_LIFE))
     driver.advance(T0 + 10 * HALF_LIFE + 1_000)
-    assert set(driver.state(GLOBAL_KEY)["products"]) == {"fresh"}
+    assert set(driver.merged_state(GLOBAL_KEY)["products"]) == {"fresh"}
 
 
 def test_state_and_pending_publication_survive_a_restart(make_driver: MakeDriver) -> None:

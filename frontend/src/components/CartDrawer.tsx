@@ -1,11 +1,13 @@
 /** The cart as a side drawer; it follows CART_UPDATED pushes, so every tab of a user shows the same cart. */
-import { useEffect, useRef } from "react";
+import { useRef } from "react";
 import { Link } from "react-router-dom";
 import { formatMoney } from "../lib/format";
 import { useCart, useCartOpen, useShop } from "../state/shop";
 import { useCartActions } from "../state/useCartActions";
+import { Dialog } from "./Dialog";
 import { QuantityInput } from "./QuantityInput";
-import { Empty, ErrorState, Loading } from "./States";
+import { LinesSkeleton } from "./Skeleton";
+import { Empty, ErrorState } from "./States";
 
 export function CartDrawer() {
   const stores = useShop();
@@ -15,72 +17,61 @@ export function CartDrawer() {
   const actions = useCartActions();
   const closeRef = useRef<HTMLButtonElement>(null);
 
-  useEffect(() => {
-    if (!cartOpen) return;
-    // give focus back to whatever opened the drawer once it closes
-    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
-    closeRef.current?.focus();
-    const onKey = (ev: KeyboardEvent) => {
-      if (ev.key === "Escape") stores.cartOpen.set(false);
-    };
-    window.addEventListener("keydown", onKey);
-    return () => {
-      window.removeEventListener("keydown", onKey);
-      opener?.focus();
-    };
-  }, [cartOpen, stores]);
-
-  if (!cartOpen) return null;
   return (
-    <div className="fixed inset-0 z-40 flex justify-end">
-      <div className="absolute inset-0 bg-slate-900/40" onClick={() => setCartOpen(false)} aria-hidden />
-      <aside role="dialog" aria-modal="true" aria-labelledby="cart-title" className="relative flex h-full w-full max-w-md flex-col bg-white shadow-xl" data-testid="cart-drawer">
-        <header className="flex items-center justify-between border-b p-4">
-          <h2 id="cart-title" className="text-lg font-semibold">Your cart</h2>
-          <button ref={closeRef} type="button" onClick={() => setCartOpen(false)} className="rounded px-2 py-1 hover:bg-slate-100 focus-visible:outline-2" aria-label="Close cart">
-            ✕
-          </button>
-        </header>
-        <div className="flex-1 overflow-y-auto p-4">
-          {cartError && !cart ? <ErrorState error={cartError} onRetry={() => void refetch()} /> : null}
-          {!cart && !cartError ? <Loading label="Loading cart…" /> : null}
-          {cart && cart.lines.length === 0 ? <Empty title="Your cart is empty">Add something you like.</Empty> : null}
-          {cart && cart.lines.length > 0 ? (
-            <ul className="divide-y" data-testid="cart-lines">
-              {cart.lines.map((line) => (
-                <li key={line.productId} className="flex flex-wrap items-center gap-2 py-3" data-testid="cart-line" data-product-id={line.productId}>
-                  <div className="min-w-0 flex-1">
-                    <p className="truncate font-medium">{line.name || line.productId}</p>
-                    <p className="text-sm text-slate-500">{formatMoney(line.unitPrice)} each</p>
-                  </div>
-                  <QuantityInput
-                    id={`qty-${line.productId}`}
-                    label={line.name || line.productId}
-                    value={line.quantity}
-                    onCommit={(q) => void actions.update(line.productId, q)}
-                  />
-                  <span className="w-20 text-right font-medium">{formatMoney(line.lineTotal)}</span>
-                  <button type="button" onClick={() => void actions.remove(line.productId)} className="rounded px-2 py-1 text-sm text-red-700 hover:bg-red-50 focus-visible:outline-2" aria-label={`Remove ${line.name || line.productId}`}>
-                    Remove
-                  </button>
-                </li>
-              ))}
-            </ul>
-          ) : null}
-          {actions.error ? <p role="alert" className="mt-2 text-sm text-red-700">{actions.error}</p> : null}
-        </div>
+    <Dialog
+      open={cartOpen}
+      onClose={() => setCartOpen(false)}
+      labelledBy="cart-title"
+      initialFocus={closeRef}
+      frameClassName="fixed inset-0 z-40 flex justify-end"
+      className="relative flex h-full w-full max-w-md flex-col bg-white shadow-xl"
+      testId="cart-drawer"
+    >
+      <header className="flex items-center justify-between border-b p-4">
+        <h2 id="cart-title" className="text-lg font-semibold">Your cart</h2>
+        <button ref={closeRef} type="button" onClick={() => setCartOpen(false)} className="rounded px-2 py-1 hover:bg-slate-100 focus-visible:outline-2" aria-label="Close cart">
+          ✕
+        </button>
+      </header>
+      <div className="flex-1 overflow-y-auto p-4">
+        {cartError && !cart ? <ErrorState error={cartError} onRetry={() => void refetch()} /> : null}
+        {!cart && !cartError ? <LinesSkeleton lines={2} label="Loading cart…" /> : null}
+        {cart && cart.lines.length === 0 ? <Empty title="Your cart is empty">Add something you like.</Empty> : null}
         {cart && cart.lines.length > 0 ? (
-          <footer className="border-t p-4">
-            <div className="mb-3 flex justify-between text-lg">
-              <span>Subtotal ({cart.itemCount} items)</span>
-              <span className="font-semibold" data-testid="cart-subtotal">{formatMoney(cart.subtotal)}</span>
-            </div>
-            <Link to="/checkout" onClick={() => setCartOpen(false)} className="block rounded bg-indigo-600 px-4 py-2 text-center font-medium text-white hover:bg-indigo-700 focus-visible:outline-2 focus-visible:outline-offset-2">
-              Checkout
-            </Link>
-          </footer>
+          <ul className="divide-y" data-testid="cart-lines">
+            {cart.lines.map((line) => (
+              <li key={line.productId} className="flex flex-wrap items-center gap-2 py-3" data-testid="cart-line" data-product-id={line.productId}>
+                <div className="min-w-0 basis-full sm:basis-0 sm:flex-1">
+                  <p className="truncate font-medium">{line.name || line.productId}</p>
+                  <p className="text-sm text-slate-500">{formatMoney(line.unitPrice)} each</p>
+                </div>
+                <QuantityInput
+                  id={`qty-${line.productId}`}
+                  label={line.name || line.productId}
+                  value={line.quantity}
+                  onCommit={(q) => void actions.update(line.productId, q)}
+                />
+                <span className="w-20 text-right font-medium">{formatMoney(line.lineTotal)}</span>
+                <button type="button" onClick={() => void actions.remove(line.productId)} className="rounded px-2 py-1 text-sm text-red-700 hover:bg-red-50 focus-visible:outline-2" aria-label={`Remove ${line.name || line.productId}`}>
+                  Remove
+                </button>
+              </li>
+            ))}
+          </ul>
         ) : null}
-      </aside>
-    </div>
+        {actions.error ? <p role="alert" className="mt-2 text-sm text-red-700">{actions.error}</p> : null}
+      </div>
+      {cart && cart.lines.length > 0 ? (
+        <footer className="border-t p-4">
+          <div className="mb-3 flex justify-between text-lg">
+            <span>Subtotal ({cart.itemCount} items)</span>
+            <span className="font-semibold" data-testid="cart-subtotal">{formatMoney(cart.subtotal)}</span>
+          </div>
+          <Link to="/checkout" onClick={() => setCartOpen(false)} className="flex min-h-11 items-center justify-center rounded bg-indigo-600 px-4 py-2 font-medium text-white hover:bg-indigo-700 focus-visible:outline-2 focus-visible:outline-offset-2">
+            Checkout
+          </Link>
+        </footer>
+      ) : null}
+    </Dialog>
   );
 }

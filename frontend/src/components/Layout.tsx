@@ -4,6 +4,8 @@ import { NavLink, Outlet, useLocation } from "react-router-dom";
 import { useCart, useConnectionStatus, useIdentity, useReminder, useShop } from "../state/shop";
 import { CartDrawer } from "./CartDrawer";
 import { ConnectionIndicator } from "./ConnectionIndicator";
+import { Footer } from "./Footer";
+import { useFocusHeadingOnNavigate } from "./page";
 import { SearchBox } from "./SearchBox";
 import { useScrollMemory } from "../state/useScrollMemory";
 import { AccountMenu } from "./SignIn";
@@ -23,7 +25,7 @@ const OPS_LINKS = [
 ];
 
 function navClass({ isActive }: { isActive: boolean }): string {
-  return `rounded px-2 py-1 focus-visible:outline-2 ${isActive ? "bg-indigo-50 font-semibold text-indigo-700" : "hover:bg-slate-100"}`;
+  return `flex min-h-11 items-center rounded px-2 py-1 md:min-h-0 focus-visible:outline-2 ${isActive ? "bg-indigo-50 font-semibold text-indigo-700" : "hover:bg-slate-100"}`;
 }
 
 export function Layout() {
@@ -45,6 +47,8 @@ export function Layout() {
     setMenuOpen(false);
   }
 
+  useFocusHeadingOnNavigate(location.pathname);
+
   useEffect(() => {
     track({ eventType: "PAGE_VIEW", page: location.pathname.slice(0, 300) });
   }, [location.pathname, track]);
@@ -52,13 +56,13 @@ export function Layout() {
   // operator pages are linked for operators only (the server refuses their data to anyone else)
   const links = [...SHOP_LINKS, ...(isOperator ? OPS_LINKS : [])];
   return (
-    <div className="min-h-screen">
+    <div className="flex min-h-screen flex-col">
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2">
         Skip to content
       </a>
       <header className="sticky top-0 z-30 border-b border-slate-200 bg-white/95 backdrop-blur">
         <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-2 px-3 py-2">
-          <NavLink to="/" className="mr-2 text-xl font-bold text-indigo-700">KartShoppe</NavLink>
+          <NavLink to="/" className="mr-2 flex min-h-11 items-center text-xl font-bold text-indigo-700 md:min-h-0">KartShoppe</NavLink>
           <button
             type="button"
             className="rounded border border-slate-300 px-2 py-1 text-sm md:hidden"
@@ -101,9 +105,10 @@ export function Layout() {
         </div>
       ) : null}
       <WishlistAlertBanner />
-      <main id="main" className="mx-auto max-w-6xl px-3 py-4">
+      <main id="main" className="mx-auto w-full max-w-6xl flex-1 px-3 py-4">
         <Outlet />
       </main>
+      <Footer />
       <CartDrawer />
     </div>
   );

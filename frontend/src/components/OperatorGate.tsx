@@ -1,10 +1,12 @@
 /** Operator pages need an operator's sign-in; anyone else sees why and can sign in right there. */
 import type { ReactNode } from "react";
 import { useIdentity } from "../state/shop";
+import { usePageTitle } from "./page";
 import { SignInForm } from "./SignIn";
 
 export function OperatorGate({ title, children }: { title: string; children: ReactNode }) {
   const { isOperator, userId } = useIdentity();
+  usePageTitle(title);
   if (isOperator) return <>{children}</>;
   return (
     <div className="mx-auto max-w-sm">

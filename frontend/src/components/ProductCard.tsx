@@ -38,9 +38,9 @@ export function ProductCard({ product: initial, source }: { product: Product; so
           disabled={cart.busy || available <= 0}
           onClick={() => void cart.add(product.id)}
           className="w-full rounded bg-indigo-600 px-3 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus-visible:outline-2 focus-visible:outline-offset-2 disabled:cursor-not-allowed disabled:bg-slate-300"
-          aria-label={`Add ${product.name} to cart`}
         >
-          {available <= 0 ? "Sold out" : "Add to cart"}
+          {/* the name says which product, after the visible words so speech control still finds them */}
+          {available <= 0 ? "Sold out" : "Add to cart"}<span className="sr-only">, {product.name}</span>
         </button>
         {cart.error ? <p role="alert" className="mt-1 text-xs text-red-700">{cart.error}</p> : null}
       </div>

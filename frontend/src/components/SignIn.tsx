@@ -1,10 +1,11 @@
 /** Sign-in (or a new account) with email and password; the session's cart is merged into the user's. */
 import { useQuery } from "@tanstack/react-query";
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
 import { meQuery } from "../state/queries";
 import { useIdentity, useShop } from "../state/shop";
 import { useCommand } from "../state/useCommand";
+import { Dialog } from "./Dialog";
 
 export const DEMO_HINT = "Demo: shopper@kartshoppe.dev / shopper-demo-pass, operator@kartshoppe.dev / operator-demo-pass";
 
@@ -14,7 +15,7 @@ export function SignInForm({ idPrefix, onDone }: { idPrefix: string; onDone?: ()
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [name, setName] = useState("");
-  const { run, busy, error } = useCommand(signIn, { fallbackError: "sign-in failed" });
+  const { run, busy, error } = useCommand(signIn, { fallbackError: "Signing in did not work. Please try again." });
 
   const submit = (ev: FormEvent) => {
     ev.preventDefault();
@@ -63,17 +64,6 @@ export function AccountMenu() {
   // the person's name for the header (the token carries only the id and role)
   const me = useQuery({ ...meQuery(userId ?? ""), enabled: userId !== null });
   const [open, setOpen] = useState(false);
-  const panelRef = useRef<HTMLDivElement>(null);
-
-  useEffect(() => {
-    if (!open) return;
-    panelRef.current?.querySelector("input")?.focus();
-    const onKey = (ev: KeyboardEvent) => {
-      if (ev.key === "Escape") setOpen(false);
-    };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [open]);
 
   if (userId) {
     return (
@@ -92,11 +82,21 @@ export function AccountMenu() {
       <button type="button" aria-expanded={open} aria-controls="account-panel" onClick={() => setOpen((o) => !o)} className="rounded border border-slate-300 px-2 py-1 text-sm hover:bg-slate-100 focus-visible:outline-2">
         Sign in
       </button>
-      {open ? (
-        <div id="account-panel" ref={panelRef} className="fixed inset-x-3 top-24 z-40 rounded-lg border border-slate-200 bg-white p-3 shadow-lg sm:absolute sm:inset-x-auto sm:right-0 sm:top-auto sm:mt-2 sm:w-72">
-          <SignInForm idPrefix="header-signin" onDone={() => setOpen(false)} />
-        </div>
-      ) : null}
+      <Dialog
+        open={open}
+        onClose={() => setOpen(false)}
+        labelledBy="account-title"
+        id="account-panel"
+        frameClassName="fixed inset-0 z-40"
+        className="absolute inset-x-3 top-16 rounded-lg border border-slate-200 bg-white p-3 shadow-lg sm:left-auto sm:right-4 sm:w-72"
+      >
+        <h2 id="account-title" className="mb-2 font-semibold">Your account</h2>
+        <SignInForm idPrefix="header-signin" onDone={() => setOpen(false)} />
+        {/* last in the tab order, so the dialog opens on the e-mail field */}
+        <button type="button" onClick={() => setOpen(false)} className="absolute right-1 top-1 rounded px-2 py-1 hover:bg-slate-100 focus-visible:outline-2" aria-label="Close">
+          ✕
+        </button>
+      </Dialog>
     </div>
   );
 }

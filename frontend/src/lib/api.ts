@@ -44,6 +44,15 @@ export class ApiError extends Error {
   }
 }
 
+/** What a person reads when nothing more specific can be said. */
+export const TRY_AGAIN = "Something went wrong. Please try again.";
+const UNREACHABLE = "The shop cannot be reached just now. Check your connection and try again.";
+
+/** The sentence to show for a failure: the server's `message` as it wrote it, else `fallback`. */
+export function errorMessage(err: unknown, fallback = TRY_AGAIN): string {
+  return err instanceof Error && err.message ? err.message : fallback;
+}
+
 let authToken: string | null = null;
 
 /** The Bearer token sent with every call from now on (null when signed out). */
@@ -63,7 +72,13 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
     init.body = JSON.stringify(body);
     headers["Content-Type"] = "application/json";
   }
-  const res = await fetch(`${API_BASE}${path}`, init);
+  let res: Response;
+  try {
+    res = await fetch(`${API_BASE}${path}`, init);
+  } catch {
+    // the browser's own words ("Failed to fetch") tell a shopper nothing
+    throw new ApiError(0, "unreachable", UNREACHABLE);
+  }
   const text = await res.text();
   let data: unknown = null;
   if (text) {
@@ -78,7 +93,7 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
     throw new ApiError(
       res.status,
       err.error ?? `http_${res.status}`,
-      err.message ?? err.detail ?? `${method} ${path} failed with ${res.status}`,
+      err.message ?? err.detail ?? (res.status >= 500 ? `The shop could not do that just now (error ${res.status}). Please try again.` : TRY_AGAIN),
       err.details?.[0]?.field ?? null,
     );
   }

@@ -3,6 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { SignInForm } from "../components/SignIn";
 import { ErrorState, Loading } from "../components/States";
+import { usePageTitle } from "../components/page";
 import { meQuery } from "../state/queries";
 import { useIdentity, useShop } from "../state/shop";
 
@@ -10,6 +11,7 @@ export function AccountPage() {
   const { userId, isOperator } = useIdentity();
   const { signOut } = useShop();
   const me = useQuery({ ...meQuery(userId ?? ""), enabled: userId !== null });
+  usePageTitle("Your account");
   if (!userId) {
     return (
       <div className="mx-auto max-w-sm">

@@ -1,7 +1,7 @@
 /** Operator panels for the shop side: the orders list with status actions, coupons, the e-mail outbox. */
 import { useState, type FormEvent } from "react";
 import { ErrorState, Loading } from "../components/States";
-import { api } from "../lib/api";
+import { api, errorMessage } from "../lib/api";
 import { formatMoney } from "../lib/format";
 import { ORDER_STATUSES, type NewCoupon, type OrderStatus } from "../lib/types";
 import { useQuery } from "@tanstack/react-query";
@@ -25,7 +25,7 @@ export function OrdersAdmin() {
       await api.setOrderStatus(orderId, to);
       void orders.refetch();
     } catch (err) {
-      setProblem(err instanceof Error ? err.message : "failed");
+      setProblem(errorMessage(err));
     }
   };
   return (
@@ -75,7 +75,7 @@ export function CouponsAdmin() {
       await api.createCoupon(coupon);
       void coupons.refetch();
     } catch (err) {
-      setProblem(err instanceof Error ? err.message : "failed");
+      setProblem(errorMessage(err));
     }
   };
   const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });

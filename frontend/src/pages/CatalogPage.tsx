@@ -8,6 +8,8 @@ import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState, type ReactNode } from "react";
 import { useSearchParams } from "react-router-dom";
 import { ProductGrid } from "../components/ProductCard";
+import { usePageTitle } from "../components/page";
+import { ProductGridSkeleton } from "../components/Skeleton";
 import { Empty, ErrorState } from "../components/States";
 import { formatMoney } from "../lib/format";
 import type { Facets } from "../lib/types";
@@ -70,7 +72,7 @@ export function pageWindow(page: number, pages: number): (number | null)[] {
 }
 
 const optionClass = (on: boolean) =>
-  `flex min-h-9 w-full items-center justify-between gap-2 rounded px-2 py-1 text-left text-sm focus-visible:outline-2 ${on ? "bg-indigo-50 font-semibold text-indigo-700" : "hover:bg-slate-100"}`;
+  `flex min-h-11 md:min-h-9 w-full items-center justify-between gap-2 rounded px-2 py-1 text-left text-sm focus-visible:outline-2 ${on ? "bg-indigo-50 font-semibold text-indigo-700" : "hover:bg-slate-100"}`;
 
 function FacetPanel({ facets, params, set }: { facets: Facets; params: URLSearchParams; set: (c: Partial<Record<Filter, string>>) => void }) {
   const brand = params.get("brand") ?? "";
@@ -143,20 +145,10 @@ function FacetPanel({ facets, params, set }: { facets: Facets; params: URLSearch
   );
 }
 
-function SkeletonGrid() {
-  return (
-    <div role="status" aria-live="polite" data-testid="results-loading" className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-4">
-      <span className="sr-only">Loading products…</span>
-      {Array.from({ length: 8 }, (_, i) => (
-        <div key={i} aria-hidden className="h-72 animate-pulse rounded-lg border border-slate-200 bg-slate-100" />
-      ))}
-    </div>
-  );
-}
-
 export function CatalogPage() {
   const [params, setParams] = useSearchParams();
   const { track } = useShop();
+  usePageTitle(params.get("q") ? `Results for “${params.get("q")}”` : "Catalog");
   const filters = Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? ""])) as Record<Filter, string>;
   const sort = params.get("sort") ?? "relevance";
   const page = Math.max(1, Number(params.get("page") ?? "1") || 1);
@@ -192,7 +184,7 @@ export function CatalogPage() {
       <div className="mb-3 flex flex-col gap-3 sm:flex-row sm:items-end">
         <div>
           <label htmlFor="catalog-category" className="block text-sm font-medium">Category</label>
-          <select id="catalog-category" value={filters.category} onChange={(e) => update({ category: e.target.value })} className="min-h-9 w-full rounded border border-slate-300 px-3 py-2">
+          <select id="catalog-category" value={filters.category} onChange={(e) => update({ category: e.target.value })} className="min-h-11 md:min-h-9 w-full rounded border border-slate-300 px-3 py-2">
             <option value="">All categories</option>
             {(categories.data ?? []).map((c) => (
               <option key={c.name} value={c.name}>{c.name} ({categoryCounts.get(c.name) ?? (data ? 0 : c.count)})</option>
@@ -201,7 +193,7 @@ export function CatalogPage() {
         </div>
         <div>
           <label htmlFor="catalog-sort" className="block text-sm font-medium">Sort by</label>
-          <select id="catalog-sort" value={sort} onChange={(e) => update({ sort: e.target.value === "relevance" ? "" : e.target.value })} className="min-h-9 w-full rounded border border-slate-300 px-3 py-2">
+          <select id="catalog-sort" value={sort} onChange={(e) => update({ sort: e.target.value === "relevance" ? "" : e.target.value })} className="min-h-11 md:min-h-9 w-full rounded border border-slate-300 px-3 py-2">
             {SORTS.map((s) => (
               <option key={s.value} value={s.value}>{s.label}</option>
             ))}
@@ -215,7 +207,7 @@ export function CatalogPage() {
               <button
                 type="button"
                 onClick={() => update(Object.fromEntries(chip.remove.map((f) => [f, ""])))}
-                className="flex min-h-9 items-center gap-1 rounded-full border border-indigo-200 bg-indigo-50 px-3 py-1 text-sm text-indigo-800 hover:bg-indigo-100 focus-visible:outline-2"
+                className="flex min-h-11 md:min-h-9 items-center gap-1 rounded-full border border-indigo-200 bg-indigo-50 px-3 py-1 text-sm text-indigo-800 hover:bg-indigo-100 focus-visible:outline-2"
               >
                 {chip.label}
                 <span aria-hidden>✕</span>
@@ -224,7 +216,7 @@ export function CatalogPage() {
             </li>
           ))}
           <li>
-            <button type="button" onClick={clearAll} className="min-h-9 rounded px-2 py-1 text-sm text-slate-700 underline hover:text-slate-900 focus-visible:outline-2">
+            <button type="button" onClick={clearAll} className="min-h-11 md:min-h-9 rounded px-2 py-1 text-sm text-slate-700 underline hover:text-slate-900 focus-visible:outline-2">
               Clear all
             </button>
           </li>
@@ -232,7 +224,7 @@ export function CatalogPage() {
       ) : null}
       <div className="flex flex-col gap-4 md:flex-row">
         <aside aria-label="Filters" className="md:w-56 md:shrink-0">
-          <button type="button" aria-expanded={showFilters} aria-controls="catalog-facets" onClick={() => setShowFilters((s) => !s)} className="min-h-9 rounded border border-slate-300 px-3 py-2 text-sm font-medium md:hidden">
+          <button type="button" aria-expanded={showFilters} aria-controls="catalog-facets" onClick={() => setShowFilters((s) => !s)} className="min-h-11 md:min-h-9 rounded border border-slate-300 px-3 py-2 text-sm font-medium md:hidden">
             Filters
           </button>
           <div id="catalog-facets" className={`${showFilters ? "block" : "hidden"} mt-2 md:mt-0 md:block`}>
@@ -248,7 +240,7 @@ export function CatalogPage() {
           </div>
         </aside>
         <div className="min-w-0 flex-1">
-          {result.isPending ? <SkeletonGrid /> : null}
+          {result.isPending ? <ProductGridSkeleton count={12} testId="results-loading" /> : null}
           {result.error ? <ErrorState error={result.error} onRetry={() => void result.refetch()} /> : null}
           {data && data.items.length === 0 ? (
             <Empty title="No products match">Try another search, or remove a filter.</Empty>
@@ -258,7 +250,7 @@ export function CatalogPage() {
               <p className="mb-2 text-sm text-slate-600" data-testid="result-count">{data.total} {data.total === 1 ? "product" : "products"}</p>
               <ProductGrid products={data.items} source="catalog" />
               <nav aria-label="Pagination" className="mt-4 flex flex-wrap items-center justify-center gap-1">
-                <button type="button" disabled={page <= 1} onClick={() => update({ page: String(page - 1) })} className="min-h-9 rounded border border-slate-300 px-3 py-1 disabled:opacity-40 focus-visible:outline-2">
+                <button type="button" disabled={page <= 1} onClick={() => update({ page: String(page - 1) })} className="min-h-11 md:min-h-9 rounded border border-slate-300 px-3 py-1 disabled:opacity-40 focus-visible:outline-2">
                   Previous
                 </button>
                 {pageWindow(page, pages).map((n, i) =>
@@ -271,13 +263,13 @@ export function CatalogPage() {
                       aria-current={n === page ? "page" : undefined}
                       aria-label={`Page ${n}`}
                       onClick={() => update({ page: String(n) })}
-                      className={`min-h-9 min-w-9 rounded border px-2 py-1 focus-visible:outline-2 ${n === page ? "border-indigo-600 bg-indigo-600 text-white" : "border-slate-300 hover:bg-slate-100"}`}
+                      className={`min-h-11 md:min-h-9 min-w-11 md:min-w-9 rounded border px-2 py-1 focus-visible:outline-2 ${n === page ? "border-indigo-600 bg-indigo-600 text-white" : "border-slate-300 hover:bg-slate-100"}`}
                     >
                       {n}
                     </button>
                   ),
                 )}
-                <button type="button" disabled={page >= pages} onClick={() => update({ page: String(page + 1) })} className="min-h-9 rounded border border-slate-300 px-3 py-1 disabled:opacity-40 focus-visible:outline-2">
+                <button type="button" disabled={page >= pages} onClick={() => update({ page: String(page + 1) })} className="min-h-11 md:min-h-9 rounded border border-slate-300 px-3 py-1 disabled:opacity-40 focus-visible:outline-2">
                   Next
                 </button>
                 <span className="w-full text-center text-sm text-slate-600">Page {page} of {pages}</span>

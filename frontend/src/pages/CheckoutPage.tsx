@@ -7,8 +7,11 @@
  */
 import { useEffect, useMemo, useState, type ReactNode } from "react";
 import { Link } from "react-router-dom";
+import { usePageTitle } from "../components/page";
+import { focusHeading, mainHeading } from "../lib/focus";
+import { LinesSkeleton } from "../components/Skeleton";
 import { Empty, Loading } from "../components/States";
-import { ApiError, api } from "../lib/api";
+import { ApiError, api, errorMessage } from "../lib/api";
 import { newId } from "../lib/ids";
 import { formatMoney } from "../lib/format";
 import type { Address, Card, Order, Quote, QuoteRequest } from "../lib/types";
@@ -33,7 +36,7 @@ interface Problem {
 
 function problemOf(err: unknown): Problem {
   if (err instanceof ApiError) return { message: err.message, field: err.field };
-  return { message: err instanceof Error ? err.message : "something went wrong", field: null };
+  return { message: errorMessage(err), field: null };
 }
 
 function Field({ label, name, problem, children }: { label: string; name: string; problem: Problem | null; children: ReactNode }) {
@@ -159,6 +162,13 @@ export function CheckoutPage() {
     await pay(order);
   };
 
+  usePageTitle(done ? "Order confirmed" : "Checkout");
+  // the confirmation replaces the form (and its Pay button, which had focus) at the same address
+  useEffect(() => {
+    const heading = done ? mainHeading() : null;
+    if (heading) focusHeading(heading);
+  }, [done]);
+
   if (done) {
     return (
       <div className="mx-auto max-w-2xl rounded-lg border border-emerald-200 bg-emerald-50 p-4 sm:p-6" data-testid="order-confirmation">
@@ -173,9 +183,13 @@ export function CheckoutPage() {
       </div>
     );
   }
-  if (!cart) return <Loading label="Loading cart…" />;
-  if (cart.lines.length === 0 && !placed) {
-    return <Empty title="Your cart is empty"><Link to="/catalog" className="text-indigo-700 underline">Find something</Link></Empty>;
+  if (!cart || (cart.lines.length === 0 && !placed)) {
+    return (
+      <div className="mx-auto max-w-2xl">
+        <h1 className="mb-4 text-2xl font-bold">Checkout</h1>
+        {cart ? <Empty title="Your cart is empty"><Link to="/catalog" className="text-indigo-700 underline">Find something</Link></Empty> : <LinesSkeleton label="Loading cart…" />}
+      </div>
+    );
   }
   const setAddr = (key: keyof Address) => (e: { target: { value: string } }) => setAddress({ ...address, [key]: e.target.value });
   const summary = placed ?? quote;

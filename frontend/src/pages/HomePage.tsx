@@ -2,7 +2,9 @@
 import { useQuery, type UseQueryResult } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { ProductGrid } from "../components/ProductCard";
-import { Empty, ErrorState, Loading } from "../components/States";
+import { usePageTitle } from "../components/page";
+import { ProductGridSkeleton } from "../components/Skeleton";
+import { Empty, ErrorState } from "../components/States";
 import type { Product, Recommendation } from "../lib/types";
 import { featuredQuery, productsByIdQuery, trendingQuery } from "../state/queries";
 import { useRecommendations } from "../state/shop";
@@ -18,7 +20,7 @@ function Section({ title, children, id }: { title: string; children: React.React
 
 function ProductList({ result, source, empty }: { result: UseQueryResult<Product[]>; source: string; empty: string }) {
   const { data, error, isPending, refetch } = result;
-  if (isPending) return <Loading />;
+  if (isPending) return <ProductGridSkeleton count={4} />;
   if (error) return <ErrorState error={error} onRetry={() => void refetch()} />;
   if (data.length === 0) return <Empty title={empty} />;
   return <ProductGrid products={data} source={source} />;
@@ -42,6 +44,7 @@ export function HomePage() {
   const featured = useQuery(featuredQuery(8));
   const trending = useQuery(trendingQuery(8));
   const personal = recommendations.filter((r) => r.kind !== "BOUGHT_TOGETHER").slice(0, 2);
+  usePageTitle("Home");
   return (
     <div>
       <div className="mb-6 rounded-xl bg-gradient-to-r from-indigo-600 to-violet-600 p-6 text-white">

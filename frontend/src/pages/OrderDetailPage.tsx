@@ -5,8 +5,10 @@
  */
 import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
-import { ErrorState, Loading } from "../components/States";
-import { ApiError, api } from "../lib/api";
+import { usePageTitle } from "../components/page";
+import { LinesSkeleton } from "../components/Skeleton";
+import { ErrorState } from "../components/States";
+import { api, errorMessage } from "../lib/api";
 import { formatMoney } from "../lib/format";
 import type { Order, Quote } from "../lib/types";
 import { useQuery } from "@tanstack/react-query";
@@ -55,14 +57,16 @@ export function OrderDetailPage() {
     if (msg.order.orderId === orderId) setOrder(msg.order);
   }), [client, orderId]);
 
+  usePageTitle(`Order ${orderId}`);
+
   if (loaded.error) return <ErrorState error={loaded.error} onRetry={() => void loaded.refetch()} />;
-  if (!order) return <Loading label="Loading order…" />;
+  if (!order) return <LinesSkeleton label="Loading order…" />;
   const cancel = async () => {
     setProblem(null);
     try {
       setOrder(await api.cancelOrder(order.orderId, sessionId));
     } catch (err) {
-      setProblem(err instanceof ApiError || err instanceof Error ? err.message : "could not cancel");
+      setProblem(errorMessage(err, "The order could not be cancelled. Please try again."));
     }
   };
   const cancellable = order.status === "PLACED" || order.status === "PAID";

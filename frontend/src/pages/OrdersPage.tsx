@@ -1,7 +1,9 @@
 /** The shopper's orders, newest first, with status following ORDER_UPDATED pushes. */
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
-import { Empty, ErrorState, Loading } from "../components/States";
+import { usePageTitle } from "../components/page";
+import { LinesSkeleton } from "../components/Skeleton";
+import { Empty, ErrorState } from "../components/States";
 import { formatMoney } from "../lib/format";
 import type { OrderStatus } from "../lib/types";
 import { ordersQuery } from "../state/queries";
@@ -24,13 +26,14 @@ export function OrdersPage() {
   // ORDER_UPDATED pushes and the reconnect resync update this cache entry (state/shopStores.ts)
   const loaded = useQuery(ordersQuery({ sessionId, userId }));
 
-  if (loaded.isPending) return <Loading label="Loading orders…" />;
-  if (loaded.error) return <ErrorState error={loaded.error} onRetry={() => void loaded.refetch()} />;
+  usePageTitle("Your orders");
   const orders = loaded.data;
   return (
     <div>
       <h1 className="mb-4 text-2xl font-bold">Your orders</h1>
-      {orders.length === 0 ? (
+      {loaded.isPending ? <LinesSkeleton label="Loading orders…" /> : null}
+      {loaded.error ? <ErrorState error={loaded.error} onRetry={() => void loaded.refetch()} /> : null}
+      {!orders ? null : orders.length === 0 ? (
         <Empty title="No orders yet"><Link to="/catalog" className="text-indigo-700 underline">Start shopping</Link></Empty>
       ) : (
         <ul className="space-y-3">

@@ -7,9 +7,11 @@ import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { PriceTag, StockBadge } from "../components/Price";
 import { ProductGrid, productImage } from "../components/ProductCard";
+import { usePageTitle } from "../components/page";
 import { RatingSummary } from "../components/Rating";
 import { ReviewsSection } from "../components/Reviews";
-import { Empty, ErrorState, Loading } from "../components/States";
+import { ProductDetailSkeleton } from "../components/Skeleton";
+import { Empty, ErrorState } from "../components/States";
 import { WishlistButton } from "../components/Wishlist";
 import { ApiError } from "../lib/api";
 import type { Product } from "../lib/types";
@@ -49,6 +51,9 @@ function Specifications({ product }: { product: Product }) {
   );
 }
 
+/** Breadcrumb links are touch targets too: 44 px tall on phones. */
+const CRUMB = "inline-flex min-h-11 items-center hover:underline md:min-h-0";
+
 function ProductDetail({ initial }: { initial: Product }) {
   const { live } = useShop();
   const product = useLiveProduct(live, initial);
@@ -60,8 +65,8 @@ function ProductDetail({ initial }: { initial: Product }) {
   return (
     <div>
       <nav aria-label="Breadcrumb" className="mb-3 text-sm text-slate-600">
-        <Link to="/catalog" className="hover:underline">Catalog</Link> ›{" "}
-        <Link to={`/catalog?category=${encodeURIComponent(product.category)}`} className="hover:underline">{product.category}</Link>
+        <Link to="/catalog" className={CRUMB}>Catalog</Link> ›{" "}
+        <Link to={`/catalog?category=${encodeURIComponent(product.category)}`} className={CRUMB}>{product.category}</Link>
       </nav>
       <div className="grid gap-6 md:grid-cols-2">
         <img src={productImage(product)} alt={product.name} className="aspect-square w-full rounded-lg bg-slate-100 object-cover" />
@@ -103,14 +108,22 @@ export function ProductPage() {
   const { id = "" } = useParams();
   const { track } = useShop();
   const { data, error, isPending, refetch } = useQuery(productQuery(id));
+  const missing = error instanceof ApiError && error.status === 404;
+  usePageTitle(data?.name ?? (missing ? "Product not found" : "Product"));
 
   useEffect(() => {
     if (id) track({ eventType: "PRODUCT_VIEW", productId: id });
   }, [id, track]);
 
-  if (isPending) return <Loading label="Loading product…" />;
-  if (error instanceof ApiError && error.status === 404)
-    return <Empty title="Product not found"><Link to="/catalog" className="text-indigo-700 underline">Back to the catalog</Link></Empty>;
+  if (isPending) return <ProductDetailSkeleton />;
+  if (missing) {
+    return (
+      <div>
+        <h1 className="mb-4 text-2xl font-bold">Product not found</h1>
+        <Empty title="This product is not in the shop, or no longer is."><Link to="/catalog" className="text-indigo-700 underline">Back to the catalog</Link></Empty>
+      </div>
+    );
+  }
   if (error) return <ErrorState error={error} onRetry={() => void refetch()} />;
   return <ProductDetail key={data.id} initial={data} />;
 }

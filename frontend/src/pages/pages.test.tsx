@@ -252,6 +252,8 @@ describe("checkout", () => {
     await fillCheckout();
     await userEvent.click(await screen.findByRole("button", { name: "Place order and pay $96.00" }));
     expect(await screen.findByTestId("order-confirmation")).toHaveTextContent("order_1");
+    await waitFor(() => expect(screen.getByRole("heading", { level: 1, name: /Your order is confirmed/ })).toHaveFocus());
+    expect(document.title).toBe("Order confirmed · KartShoppe");
     expect(screen.getByTestId("summary-total")).toHaveTextContent("$96.00");
     const body = calls.find((c) => c.url.pathname === "/api/ecommerce/checkout")?.body as { idempotencyKey: string; sessionId: string; expectedTotal: number; address: { country: string } };
     expect(body.sessionId).toBe("sess_test");

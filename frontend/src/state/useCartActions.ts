@@ -17,7 +17,7 @@ export function useCartActions() {
       stores.setCart(cart);
       if (change.openCart) stores.cartOpen.set(true);
     },
-    fallbackError: "the cart could not be changed",
+    fallbackError: "Your cart could not be changed. Please try again.",
   });
   const run = (send: () => Promise<Cart>, openCart = false) => command.run({ send, openCart });
 

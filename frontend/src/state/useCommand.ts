@@ -3,7 +3,7 @@
  * with whether it is running and its error as a sentence to show.
  */
 import { useMutation } from "@tanstack/react-query";
-import { ApiError } from "../lib/api";
+import { ApiError, errorMessage } from "../lib/api";
 
 export interface Command<Args, Result> {
   run: (args: Args, then?: { onSuccess?: (result: Result) => void }) => void;
@@ -24,7 +24,7 @@ export function useCommand<Args, Result>(
   return {
     run: (args, then) => mutation.mutate(args, then?.onSuccess ? { onSuccess: then.onSuccess } : {}),
     busy: mutation.isPending,
-    error: failed ? failed.message || options.fallbackError || "failed" : null,
+    error: failed ? errorMessage(failed, options.fallbackError) : null,
     field: failed instanceof ApiError ? failed.field : null,
     result: mutation.data,
   };

@@ -598,7 +598,10 @@ def _reserve(d: Decider, args: Mapping[str, Any]) -> Decision:
         return Decision()  # a duplicate of a checkout already placed: it holds its units
     held = d.book.held(order_id, product_id)
     level = d.state.stock.get(product_id)
-    events = decide_reserve(level, product_id, held, order_id, int(args["quantity"]), _meta(args))
+    product = d.state.products.get(product_id)
+    quantity = int(args["quantity"])
+    name = product.name if product is not None else ""
+    events = decide_reserve(level, product_id, held, order_id, quantity, _meta(args), name)
     return Decision(events, undo=release)
 
 

@@ -77,7 +77,7 @@ def decide_add(
     cart: Cart, product: Product | None, level: StockLevel | None, quantity: int, meta: Meta
 ) -> list[Event]:
     if product is None:
-        raise NotFoundError("unknown_product", "no such product", "productId")
+        raise NotFoundError("unknown_product", "this product is not in the shop", "productId")
     check_on_sale(product)
     _check_quantity(quantity)
     existing = cart.line(product.id)
@@ -88,7 +88,7 @@ def decide_add(
         )
     if existing is None and len(cart.lines) >= MAX_LINES:
         raise DomainError("cart_full", f"a cart holds at most {MAX_LINES} products", "productId")
-    check_available(level, product.id, total)
+    check_available(level, product.id, total, product.name)
     price = effective_price(product, meta.timestamp)
     return [AddToCart(product_id=product.id, quantity=quantity, price=price, **meta.fields())]
 
@@ -105,7 +105,7 @@ def decide_change_quantity(
     _check_quantity(quantity)
     if quantity == line.quantity:
         return []
-    check_available(level, product_id, quantity)
+    check_available(level, product_id, quantity, line.name)
     return [CartQuantityChanged(product_id=product_id, quantity=quantity, **meta.fields())]
 
 

@@ -71,23 +71,33 @@ def decide_set_stock(level: StockLevel, stock: int, meta: Meta) -> list[Event]:
     return [inventory_event(counted, "ADJUSTMENT", meta)]
 
 
-def check_available(level: StockLevel | None, product_id: str, quantity: int) -> None:
-    """Refuse a quantity above what is available now."""
+def shortage_message(name: str, available: int, quantity: int) -> str:
+    """The refusal a shopper reads, naming the product as the shop shows it."""
+    if available <= 0:
+        return f"{name} is sold out"
+    verb = "is" if available == 1 else "are"
+    return f"Only {available} of {name} {verb} left; you asked for {quantity}"
+
+
+def check_available(level: StockLevel | None, product_id: str, quantity: int, name: str) -> None:
+    """Refuse a quantity above what is available now (`name` is the product's, for people)."""
     available = level.available if level is not None else 0
     if quantity > available:
         raise DomainError(
             "insufficient_stock",
-            f"only {available} of '{product_id}' available, {quantity} requested",
+            shortage_message(name or product_id, available, quantity),
             "quantity",
         )
 
 
-def reserve(levels: Mapping[str, StockLevel], wanted: Mapping[str, int]) -> dict[str, StockLevel]:
+def reserve(
+    levels: Mapping[str, StockLevel], wanted: Mapping[str, int], names: Mapping[str, str]
+) -> dict[str, StockLevel]:
     """New levels with `wanted` units reserved, or `insufficient_stock` if any line cannot be."""
     reserved: dict[str, StockLevel] = {}
     for product_id, quantity in wanted.items():
         level = levels.get(product_id)
-        check_available(level, product_id, quantity)
+        check_available(level, product_id, quantity, names.get(product_id, ""))
         assert level is not None
         reserved[product_id] = StockLevel(product_id, level.stock, level.reserved + quantity)
     return reserved

@@ -112,7 +112,11 @@ def decide_checkout(
         )
         for line in quote.lines
     ]
-    reserved = reserve(levels, {line.product_id: line.quantity for line in lines})
+    reserved = reserve(
+        levels,
+        {line.product_id: line.quantity for line in lines},
+        {line.product_id: line.name for line in lines},
+    )
     fields = meta.fields()
     events: list[Event] = [
         CheckoutStarted(order_id=order_id, idempotency_key=idempotency_key, **fields)

@@ -64,9 +64,8 @@ def price_lines(
 def require_sold(lines: Sequence[CartLine], products: Mapping[str, Product]) -> None:
     for line in lines:
         if line.product_id not in products:
-            raise DomainError(
-                "unknown_product", f"'{line.product_id}' is no longer sold", "productId"
-            )
+            name = line.name or line.product_id
+            raise DomainError("unknown_product", f"{name} is no longer sold", "productId")
         check_on_sale(products[line.product_id])
 
 

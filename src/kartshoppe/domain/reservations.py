@@ -37,12 +37,19 @@ class ReservationBook:
 
 
 def decide_reserve(
-    level: StockLevel | None, product_id: str, held: int, order_id: str, quantity: int, meta: Meta
+    level: StockLevel | None,
+    product_id: str,
+    held: int,
+    order_id: str,
+    quantity: int,
+    meta: Meta,
+    name: str,
 ) -> list[Event]:
-    """Hold `quantity` units for the order, unless it already holds them (a retried step)."""
+    """Hold `quantity` units for the order, unless it already holds them (a retried step);
+    `name` is the product's, for the refusal."""
     if held >= quantity:
         return []
-    check_available(level, product_id, quantity)
+    check_available(level, product_id, quantity, name)
     assert level is not None
     reserved = StockLevel(level.product_id, level.stock, level.reserved + quantity)
     return [

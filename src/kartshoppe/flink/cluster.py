@@ -42,6 +42,7 @@ from kartshoppe.flink.launcher import (
     cache_dir,
     ensure_installed,
     flink_python,
+    jars_dir,
 )
 
 STATE_FILE: Final = "cluster.json"
@@ -465,6 +466,8 @@ class FlinkCluster:
                 else str(from_savepoint)
             )
             command += ["--fromSavepoint", location]
+        # the connector jars of this install's cache; an explicit `--jars-dir` comes later and wins
+        command += ["--jars-dir", str(jars_dir())]
         command += [*job_args, "--parallelism", str(parallelism), "--detached"]
         done = subprocess.run(
             command,

@@ -10,7 +10,9 @@ Topology: one Kafka SQL source over `ecommerce_events`, `product_updates` and
 `inventory_updates` (event time and per-partition watermarks in `sql.source_ddl`) feeds
   1. a Python router -> key_by(processor, key) -> one KeyedBroadcastProcessFunction running
      every processor (`keyed.KeyedCore`), with the catalog topics as its broadcast input;
-     its outputs go to the seed's topics through Kafka SQL sinks (plain JSON, string keys);
+     the partials it sends -> key_by(processor, merge key) -> one KeyedProcessFunction running
+     every processor's merger (`keyed.MergeCore`: two-phase aggregation); the outputs of both
+     go to the seed's topics through Kafka SQL sinks (plain JSON, string keys);
   2. an INSERT into the Paimon table `kartshoppe.ecommerce_events` (`sql.store_insert`).
 
 Delivery, per sink:
@@ -42,6 +44,7 @@ if __package__ in (None, ""):
 from pyflink.common import Configuration, Row, Types  # type: ignore[import-not-found]
 from pyflink.datastream import (  # type: ignore[import-not-found]
     KeyedBroadcastProcessFunction,
+    KeyedProcessFunction,
     ProcessFunction,
     RuntimeContext,
     StreamExecutionEnvironment,
@@ -54,7 +57,17 @@ from pyflink.table import StreamTableEnvironment  # type: ignore[import-not-foun
 
 from kartshoppe.events import Topic
 from kartshoppe.flink import sql
-from kartshoppe.flink.keyed import NO_TIME, BroadcastMirror, KeyedCore, Router, split_key
+from kartshoppe.flink.keyed import (
+    MERGE,
+    NO_TIME,
+    BroadcastMirror,
+    KeyedCore,
+    MergeCore,
+    Router,
+    merge_stages,
+    merge_time,
+    split_key,
+)
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.model import Processor
 
@@ -103,10 +116,35 @@ class RouteBroadcast(ProcessFunction):  # type: ignore[misc]
             yield row[0], ctx.timestamp(), row[1]
 
 
+class _KeyedStates:
+    """The Flink state both keyed operators keep per key: the stage's state, the records
+    buffered by event time, the stage's own timers."""
+
+    lateness_ms: int
+
+    def open_states(self, runtime_context: RuntimeContext) -> None:
+        self.state = runtime_context.get_state(
+            ValueStateDescriptor("state", Types.PICKLED_BYTE_ARRAY())
+        )
+        self.pending = runtime_context.get_map_state(
+            MapStateDescriptor("pending", Types.LONG(), Types.PICKLED_BYTE_ARRAY())
+        )
+        self.timers = runtime_context.get_map_state(
+            MapStateDescriptor("timers", Types.LONG(), Types.BOOLEAN())
+        )
+
+    def buffer(self, timestamp: int, raw: str, ctx: Any) -> None:
+        """Keep `raw` until the watermark reaches `timestamp` (see `keyed`)."""
+        records = self.pending.get(timestamp) or []
+        records.append(raw)
+        self.pending.put(timestamp, records)
+        ctx.timer_service().register_event_time_timer(timestamp)
+
+
 class _Keyed:
     """`keyed.KeyedState` over this key's Flink state and timer service."""
 
-    def __init__(self, fn: ProcessorsFunction, ctx: Any) -> None:
+    def __init__(self, fn: _KeyedStates, ctx: Any) -> None:
         self._fn = fn
         self._ctx = ctx
 
@@ -156,7 +194,7 @@ class _Broadcast:
         self._state.remove(key)
 
 
-class ProcessorsFunction(KeyedBroadcastProcessFunction):  # type: ignore[misc]
+class ProcessorsFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: ignore[misc]
     """Every processor, keyed by (processor, key); see `keyed` for the event-time rules."""
 
     def __init__(self, config: ProcessorConfig, lateness_ms: int) -> None:
@@ -169,15 +207,7 @@ class ProcessorsFunction(KeyedBroadcastProcessFunction):  # type: ignore[misc]
         self.mirrors = {
             i: BroadcastMirror(p, i) for i, p in enumerate(processors) if p.broadcast_topics
         }
-        self.state = runtime_context.get_state(
-            ValueStateDescriptor("state", Types.PICKLED_BYTE_ARRAY())
-        )
-        self.pending = runtime_context.get_map_state(
-            MapStateDescriptor("pending", Types.LONG(), Types.PICKLED_BYTE_ARRAY())
-        )
-        self.timers = runtime_context.get_map_state(
-            MapStateDescriptor("timers", Types.LONG(), Types.BOOLEAN())
-        )
+        self.open_states(runtime_context)
         self.loaded = False
         self.fired_upto = NO_TIME
 
@@ -191,10 +221,7 @@ class ProcessorsFunction(KeyedBroadcastProcessFunction):  # type: ignore[misc]
 
     def process_element(self, value: tuple[str, int, str], ctx: Any) -> Iterator[Any]:
         _, timestamp, raw = value
-        records = self.pending.get(timestamp) or []
-        records.append(raw)
-        self.pending.put(timestamp, records)
-        ctx.timer_service().register_event_time_timer(timestamp)
+        self.buffer(timestamp, raw, ctx)
         yield from ()
 
     def process_broadcast_element(self, value: tuple[str, int, str], ctx: Any) -> Iterator[Any]:
@@ -218,6 +245,35 @@ class ProcessorsFunction(KeyedBroadcastProcessFunction):  # type: ignore[misc]
             mirror.advance(timestamp)
         view = mirror.view if mirror is not None else {}
         yield from self.core.fire(pkey, timestamp, _Keyed(self, ctx), view)
+
+
+class MergeFunction(KeyedProcessFunction, _KeyedStates):  # type: ignore[misc]
+    """Every processor's merger, keyed by (processor, merge key); see `keyed.MergeCore`."""
+
+    def __init__(self, config: ProcessorConfig, lateness_ms: int) -> None:
+        self.config = config
+        self.lateness_ms = lateness_ms
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.core = MergeCore(merge_stages(build_processors(self.config)), self.lateness_ms)
+        self.open_states(runtime_context)
+
+    def process_element(self, value: tuple[str, int, str], ctx: Any) -> Iterator[Any]:
+        _, timestamp, raw = value
+        self.buffer(timestamp, raw, ctx)
+        yield from ()
+
+    def on_timer(self, timestamp: int, ctx: Any) -> Iterator[tuple[str, str | None, str]]:
+        yield from self.core.fire(ctx.get_current_key(), timestamp, _Keyed(self, ctx), {})
+
+
+def _partials(lateness_ms: int) -> Any:
+    def select(output: tuple[str, str | None, str]) -> Iterator[tuple[str, int, str]]:
+        topic, pkey, payload = output
+        if topic == MERGE and pkey is not None:
+            yield pkey, merge_time(payload, lateness_ms), payload
+
+    return select
 
 
 def _select_topic(topic: str) -> Any:
@@ -347,13 +403,23 @@ def build(args: argparse.Namespace) -> Any:
         .name("route-broadcast")
         .uid("route-broadcast")
     )
-    outputs = (
+    keyed = (
         routed.key_by(lambda r: r[0], key_type=Types.STRING())
         .connect(catalog.broadcast(BROADCAST_STATE))
         .process(ProcessorsFunction(config, args.allowed_lateness_ms), output_type=OUTPUT)
         .name("processors")
         .uid("processors")
     )
+    merged = (
+        keyed.flat_map(_partials(args.allowed_lateness_ms), output_type=ROUTED)
+        .name("partials")
+        .uid("partials")
+        .key_by(lambda r: r[0], key_type=Types.STRING())
+        .process(MergeFunction(config, args.allowed_lateness_ms), output_type=OUTPUT)
+        .name("merge")
+        .uid("merge")
+    )
+    outputs = keyed.union(merged)
 
     statements = t_env.create_statement_set()
     for topic in OUTPUT_TOPICS:

@@ -18,6 +18,13 @@ the moment T = t + L, so a processor timer t is a Flink timer at t + L; when one
 fires, the records buffered at T are processed before the processor timer due at T - L, as the
 embedded runner advances its watermark after each record.
 
+Mergers (`model` module doc, two-phase aggregation) run in a second keyed operator downstream,
+keyed by `composite_key(processor index, merge key)`: `ctx.send` in the first becomes an output
+on the `MERGE` route, `(composite key, [r, partial])`, and `MergeCore` buffers each partial at
+T = r + L and applies it when that Flink timer fires, before the merger timer due at T - L: the
+embedded runner's order (partials at r before merger timers at r or later). Partials of equal
+time from different keys arrive in no fixed order; mergers must not depend on it.
+
 Broadcast (catalog) state follows the same event time. `BroadcastMirror` keeps, per processor,
 the folded catalog (`base`) plus the catalog events not yet known to be complete (`pending`),
 both mirrored in Flink broadcast state for checkpoints. What a processor reads through
@@ -30,6 +37,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +46,7 @@ from typing import Any, Final, Protocol
 import orjson
 
 from kartshoppe.events import BaseEvent, Event, EventValidationError, decode_event
-from kartshoppe.processors.model import Context, OutputIds, Processor
+from kartshoppe.processors.model import Context, Merger, OutputIds, Processor, Stage
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +57,8 @@ STATE_CACHE_SIZE: Final = 4096
 
 Output = tuple[str, str | None, str]
 """(topic, record key, event JSON)"""
+MERGE: Final = "\x00merge"
+"""Route of the partials for the merge operator (no Kafka topic), in `Output`'s topic place."""
 
 
 def composite_key(index: int, key: str) -> str:
@@ -60,13 +70,30 @@ def split_key(pkey: str) -> tuple[int, str]:
     return int(index), key
 
 
+_DECODED: dict[str | bytes, Event] = {}
+_DECODED_LOCK = threading.Lock()
+DECODE_CACHE_SIZE: Final = 8192
+"""Events decoded lately, by their JSON. A record is decoded by the router and again for every
+(processor, key) it concerns, about at once, in the same interpreter (one per TaskManager):
+validating it once instead of up to seven times (as the embedded runner's `DecodedEvents`)."""
+
+
 def _decode(raw: str | bytes) -> Event | None:
+    event = _DECODED.get(raw)
+    if event is not None:
+        return event
     try:
-        return decode_event(raw)
+        event = decode_event(raw)
     except EventValidationError as exc:
         # the log only takes validated events; a bad record is a writer bug, not input
         logger.error("undecodable record skipped: %s", exc)
         return None
+    with _DECODED_LOCK:
+        if len(_DECODED) >= DECODE_CACHE_SIZE:
+            # dicts keep insertion order: the first key is the oldest
+            del _DECODED[next(iter(_DECODED))]
+        _DECODED[raw] = event
+    return event
 
 
 class Router:
@@ -125,8 +152,11 @@ class KeyedState(Protocol):
 class _EmitContext(Context):
     """The `Context` a processor call gets; mirrors the embedded runner's output-id rules."""
 
-    def __init__(self, name: str, key: str, broadcast: Mapping[str, Any], lateness_ms: int) -> None:
+    def __init__(
+        self, name: str, index: int, key: str, broadcast: Mapping[str, Any], lateness_ms: int
+    ) -> None:
         self._name = name
+        self._index = index
         self._key = key
         self._broadcast = broadcast
         self._lateness_ms = lateness_ms
@@ -163,6 +193,10 @@ class _EmitContext(Context):
         self.timers_deleted.discard(timestamp)
         self.timers_set.add(timestamp)
 
+    def send(self, key: str, partial: dict[str, Any]) -> None:
+        payload = orjson.dumps([self._timestamp, partial]).decode()
+        self.outputs.append((MERGE, composite_key(self._index, key), payload))
+
     def delete_timer(self, timestamp: int) -> None:
         self.timers_set.discard(timestamp)
         self.timers_deleted.add(timestamp)
@@ -171,59 +205,65 @@ class _EmitContext(Context):
 class KeyedCore:
     """Runs the processors for one firing of a composite key at Flink event time T."""
 
-    def __init__(self, processors: Sequence[Processor[Any]], lateness_ms: int) -> None:
-        self.processors = list(processors)
+    def __init__(self, stages: Sequence[Stage[Any]], lateness_ms: int) -> None:
+        self.stages = list(stages)
         self.lateness_ms = lateness_ms
         self._cache: OrderedDict[str, Any] = OrderedDict()
         self.failed = 0
 
-    def _state(self, pkey: str, processor: Processor[Any], keyed: KeyedState) -> Any:
+    def _state(self, pkey: str, stage: Stage[Any], keyed: KeyedState) -> Any:
         state = self._cache.get(pkey)
         if state is not None:
             self._cache.move_to_end(pkey)
             return state
         raw = keyed.load()
-        state = processor.initial_state() if raw is None else processor.decode_state(raw)
+        state = stage.initial_state() if raw is None else stage.decode_state(raw)
         self._cache[pkey] = state
         if len(self._cache) > STATE_CACHE_SIZE:
             self._cache.popitem(last=False)
         return state
 
+    def _apply(
+        self, stage: Stage[Any], state: Any, raw: str, timestamp: int, ctx: _EmitContext
+    ) -> tuple[Any, bool]:
+        """One buffered record of Flink time `timestamp`: here an event for `on_event`."""
+        event = _decode(raw)
+        if event is None or not isinstance(stage, Processor):
+            return state, False
+        ctx.begin(timestamp, event.event_id)
+        return self._call(ctx, stage.on_event, state, event)
+
     def fire(
         self, pkey: str, timestamp: int, keyed: KeyedState, broadcast: Mapping[str, Any]
     ) -> list[Output]:
         index, key = split_key(pkey)
-        processor = self.processors[index]
-        ctx = _EmitContext(processor.name, key, broadcast, self.lateness_ms)
-        state = self._state(pkey, processor, keyed)
+        stage = self.stages[index]
+        ctx = _EmitContext(stage.name, index, key, broadcast, self.lateness_ms)
+        state = self._state(pkey, stage, keyed)
         changed = False
         for raw in keyed.take_pending(timestamp):
-            event = _decode(raw)
-            if event is None:
-                continue
-            ctx.begin(timestamp, event.event_id)
-            current = processor.initial_state() if state is None else state
-            state, ok = self._call(ctx, processor.on_event, current, event)
+            current = stage.initial_state() if state is None else state
+            state, ok = self._apply(stage, current, raw, timestamp, ctx)
             changed = changed or ok
         due = timestamp - self.lateness_ms
         if due not in ctx.timers_set and keyed.take_timer(due):
             ctx.timers_deleted.discard(due)
             ctx.begin(due, f"timer:{due}")
-            current = processor.initial_state() if state is None else state
-            state, ok = self._call(ctx, processor.on_timer, current, due)
+            current = stage.initial_state() if state is None else state
+            state, ok = self._call(ctx, stage.on_timer, current, due)
             changed = changed or ok
         for t in ctx.timers_deleted:
             keyed.remove_timer(t)
         for t in ctx.timers_set:
             keyed.add_timer(t)
         if changed:
-            self._save(pkey, processor, keyed, state)
+            self._save(pkey, stage, keyed, state)
         return ctx.outputs
 
     def _call(
         self, ctx: _EmitContext, method: Callable[[Any, Any, Context], Any], state: Any, arg: Any
     ) -> tuple[Any, bool]:
-        """`method(state, arg, ctx)`: a processor's `on_event` or `on_timer`."""
+        """`method(state, arg, ctx)`: a stage's `on_event`, `on_partial` or `on_timer`."""
         mark = len(ctx.outputs)
         try:
             return method(state, arg, ctx), True
@@ -236,14 +276,40 @@ class KeyedCore:
             self.failed += 1
             return state, False
 
-    def _save(self, pkey: str, processor: Processor[Any], keyed: KeyedState, state: Any) -> None:
+    def _save(self, pkey: str, stage: Stage[Any], keyed: KeyedState, state: Any) -> None:
         if state is None:
             # `None` from a processor means "start again from initial_state()"
             self._cache.pop(pkey, None)
             keyed.clear()
             return
         self._cache[pkey] = state
-        keyed.store(processor.encode_state(state))
+        keyed.store(stage.encode_state(state))
+
+
+def merge_stages(processors: Sequence[Processor[Any]]) -> list[Stage[Any]]:
+    """Each processor's merger at the processor's index (a processor without one: itself, never
+    addressed), so that a partial's composite key names its merger."""
+    return [p.merger() or p for p in processors]
+
+
+class MergeCore(KeyedCore):
+    """`KeyedCore` for the merge operator: buffered records are partials sent at r, buffered
+    at Flink time r + L (`merge_time`)."""
+
+    def _apply(
+        self, stage: Stage[Any], state: Any, raw: str, timestamp: int, ctx: _EmitContext
+    ) -> tuple[Any, bool]:
+        if not isinstance(stage, Merger):
+            return state, False
+        sent, partial = orjson.loads(raw)
+        ctx.begin(sent, f"partial:{sent}")
+        return self._call(ctx, stage.on_partial, state, partial)
+
+
+def merge_time(payload: str, lateness_ms: int) -> int:
+    """The Flink time at which the merge operator applies a partial (see the module doc)."""
+    sent: int = orjson.loads(payload)[0]
+    return sent + lateness_ms
 
 
 class BroadcastStore(Protocol):

@@ -11,7 +11,9 @@ A `Processor` maps one-to-one onto Apache Flink's `KeyedBroadcastProcessFunction
 - `on_timer(state, timestamp, ctx)`: `on_timer`;
 - `on_broadcast(event, broadcast)`: `process_broadcast_element` writing a `MapState[str, JSON]`;
   `ctx.broadcast` (read-only): `ctx.get_broadcast_state(...)` in `process_element`;
-- `ctx.emit(topic, key, event)`: yielding (topic, key, bytes) routed to the Kafka sinks.
+- `ctx.emit(topic, key, event)`: yielding (topic, key, bytes) routed to the Kafka sinks;
+- `merger` and `ctx.send(key, partial)`: a second keyed operator downstream of the first
+  (two-phase aggregation, see `Merger`).
 
 Time is event time. `event_time(event, append_ts)` is the timestamp assigner both engines use.
 The watermark is the largest event time seen on the keyed input topics (broadcast topics do not
@@ -22,6 +24,14 @@ Processors are pure: no I/O, no clock, no randomness. What they emit must depend
 state and input, because output event ids are derived from (processor, key, cause, index) by
 `output_event_id`; a replay after a crash re-emits the same ids, so consumers drop duplicates by
 `eventId`.
+
+Two-phase aggregation. A processor whose answer is global (a dashboard total, a top list) keys
+its state by a real key (shopper, product) and hands small partial aggregates, about once a
+second per active key, to its `merger`: a second stage whose state is keyed by `ctx.send`'s key
+(usually `GLOBAL_KEY`) and which only sums partials and publishes. A partial sent at event time
+r is applied once the watermark reaches r, before the merger's own timers at r or later, and
+partials of equal time from different keys arrive in no fixed order: merging must not depend on
+it (sum, or collect and sort). Both runners commit a processor and its merger together.
 """
 
 from __future__ import annotations
@@ -86,8 +96,43 @@ class Context(ABC):
     def delete_timer(self, timestamp: int) -> None:
         """Cancel a timer of the current key; no effect if there is none at `timestamp`."""
 
+    def send(self, key: str, partial: dict[str, Any]) -> None:
+        """Hand `partial` (JSON-able) to the processor's `merger`, for its state under `key`,
+        at the current event time (see the module doc)."""
+        raise TypeError(f"{type(self).__name__} runs no merge stage")
 
-class Processor(ABC, Generic[S]):
+
+class Stage(ABC, Generic[S]):
+    """What every keyed stage has: a name, a state per key, timers."""
+
+    name: str
+
+    @abstractmethod
+    def initial_state(self) -> S: ...
+
+    def on_timer(self, state: S, timestamp: int, ctx: Context) -> S | None:
+        return state
+
+    def encode_state(self, state: S) -> bytes:
+        return orjson.dumps(state)
+
+    def decode_state(self, data: bytes) -> S:
+        decoded: S = orjson.loads(data)
+        return decoded
+
+
+class Merger(Stage[S]):
+    """The global stage of a two-phase aggregation: folds the partials a `Processor` sends.
+
+    `on_partial(state, partial, ctx)` returns the new state (or None to clear it); it may set
+    timers and emit. It sees no broadcast state: what it needs of the catalog comes with the
+    partials. Its name is its processor's name plus `.merge` (its state's namespace)."""
+
+    @abstractmethod
+    def on_partial(self, state: S, partial: dict[str, Any], ctx: Context) -> S | None: ...
+
+
+class Processor(Stage[S]):
     """A keyed, stateful function over events. Subclasses set `name` and `input_topics`.
 
     `on_event` and `on_timer` return the key's new state, or `None` to clear it (the next event
@@ -96,9 +141,12 @@ class Processor(ABC, Generic[S]):
     codec is JSON (orjson), so keep state to dicts, lists, strings, numbers, booleans and None.
     """
 
-    name: str
     input_topics: tuple[str, ...]
     broadcast_topics: tuple[str, ...] = ()
+
+    def merger(self) -> Merger[Any] | None:
+        """The stage that merges what `ctx.send` hands on; None for a one-stage processor."""
+        return None
 
     @abstractmethod
     def key(self, event: Event) -> str | None:
@@ -110,23 +158,10 @@ class Processor(ABC, Generic[S]):
         return () if key is None else (key,)
 
     @abstractmethod
-    def initial_state(self) -> S: ...
-
-    @abstractmethod
     def on_event(self, state: S, event: Event, ctx: Context) -> S | None: ...
-
-    def on_timer(self, state: S, timestamp: int, ctx: Context) -> S | None:
-        return state
 
     def on_broadcast(self, event: Event, broadcast: MutableMapping[str, Any]) -> None:
         """Update the broadcast state from an event of `broadcast_topics` (same on every key)."""
-
-    def encode_state(self, state: S) -> bytes:
-        return orjson.dumps(state)
-
-    def decode_state(self, data: bytes) -> S:
-        decoded: S = orjson.loads(data)
-        return decoded
 
 
 def event_time(event: BaseEvent, append_ts: int) -> int:

@@ -79,7 +79,7 @@ class RecommendationsProcessor(Processor[RecommenderState]):
         apply_catalog_update(event, broadcast)
 
     def encode_state(self, state: RecommenderState) -> bytes:
-        return orjson.dumps(state.to_json())
+        return state.encode()
 
     def decode_state(self, data: bytes) -> RecommenderState:
         return RecommenderState.from_json(orjson.loads(data), self.config)

@@ -74,6 +74,8 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Final, Protocol
 
+import orjson
+
 from kartshoppe.events import (
     CATALOG_EVENTS,
     AddToCart,
@@ -882,6 +884,12 @@ class RecommenderState:
     published: dict[str, list[list[str]]] = field(default_factory=dict)
     """The related lists last published per product ([bought together, also viewed]), so a
     list is published again only when it changed."""
+    encoded: dict[str, dict[str, bytes]] = field(
+        default_factory=lambda: {"shoppers": {}, "products": {}, "published": {}}
+    )
+    """Each shopper's and product's `[key, to_json()]` and each product's `"key": published`
+    as JSON, kept until it changes: an event changes one shopper and a few products, so
+    `encode` re-encodes only those."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -890,6 +898,29 @@ class RecommenderState:
             "calibration": self.calibration.cells,
             "published": self.published,
         }
+
+    def encode(self) -> bytes:
+        """`orjson.dumps(self.to_json())`, re-encoding only what changed since the last call."""
+        parts = []
+        for name, items in (("shoppers", self.shoppers), ("products", self.products)):
+            cache = self.encoded[name]
+            fragments = []
+            for key, value in items.items():
+                fragment = cache.get(key)
+                if fragment is None:
+                    fragment = cache[key] = orjson.dumps([key, value.to_json()])
+                fragments.append(fragment)
+            parts.append(b'"%s":[%s]' % (name.encode(), b",".join(fragments)))
+        parts.append(b'"calibration":' + orjson.dumps(self.calibration.cells))
+        cache = self.encoded["published"]
+        fragments = []
+        for key, lists in self.published.items():
+            fragment = cache.get(key)
+            if fragment is None:
+                fragment = cache[key] = orjson.dumps(key) + b":" + orjson.dumps(lists)
+            fragments.append(fragment)
+        parts.append(b'"published":{%s}' % b",".join(fragments))
+        return b"{" + b",".join(parts) + b"}"
 
     @classmethod
     def from_json(
@@ -936,7 +967,9 @@ class RecommenderState:
             if source is not None:
                 shopper.merge(source, self.config)
                 del self.shoppers[event.from_session_id]
+                self.encoded["shoppers"].pop(event.from_session_id, None)
         self.shoppers[key] = shopper
+        self.encoded["shoppers"].pop(key, None)
         self._learn_calibration(shopper, event, at)
         shopper.session_id = event.session_id or shopper.session_id
         shopper.user_id = event.user_id or shopper.user_id
@@ -948,6 +981,7 @@ class RecommenderState:
                 product = self.products[delta.product] = ProductState.new(self.config)
             product.apply(delta, self.config)
             self.entries.pop(delta.product, None)
+            self.encoded["products"].pop(delta.product, None)
             self.masses[delta.product] = product.mass()
         table = _LiveTable(self, at)
         return assemble(event, shopper, catalog, table, at, self.config, self.calibration)
@@ -966,6 +1000,7 @@ class RecommenderState:
             if self.published.get(pid, [[], []]) == [together, viewed]:
                 continue
             self.published[pid] = [together, viewed]
+            self.encoded["published"].pop(pid, None)
             out.append(
                 RelatedProducts(
                     event_id=OUTPUT_ID,

@@ -19,7 +19,10 @@ a fresh group and starts from the beginning of the log.
 
 Watermark: per processor, the largest event time seen on its keyed input topics
 (`model.event_time`) minus `allowed_lateness_ms`, advanced after every record, then due timers
-fire in (timestamp, key) order. Broadcast topics do not move it: reference data is read in
+fire in (timestamp, key) order (a timer a late record sets at or before the watermark fires
+right after that record). A processor's merger follows its processor's watermark: after the
+processor's due timers have fired, the partials and merger timers due fire in time order.
+Broadcast topics do not move it: reference data is read in
 blocks of its own, and a block of catalog or stock records far ahead in time would otherwise
 make the events of that period late. While the input is idle for `idle_after_s` seconds, the
 watermark also follows the wall clock (now minus the allowed lateness), so timers such as cart
@@ -51,7 +54,14 @@ from kartshoppe.events import (
     EventValidationError,
     decode_event,
 )
-from kartshoppe.processors.model import Context, OutputIds, Processor, event_time
+from kartshoppe.processors.model import (
+    Context,
+    Merger,
+    OutputIds,
+    Processor,
+    Stage,
+    event_time,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +103,8 @@ class Checkpoint:
     broadcast: dict[str, bytes] = field(default_factory=dict)
     positions: dict[TopicPartition, int] = field(default_factory=dict)
     watermark: int = NO_WATERMARK
+    merge: Checkpoint | None = None
+    """The processor's merger's changes, committed in the same transaction."""
 
     def changes_nothing_but_the_watermark(self, committed: dict[TopicPartition, int]) -> bool:
         return not (
@@ -102,6 +114,7 @@ class Checkpoint:
             or self.timers_removed
             or self.broadcast
             or self.positions != committed
+            or (self.merge is not None and not self.merge.changes_nothing_but_the_watermark({}))
         )
 
 
@@ -157,42 +170,48 @@ class StateStore:
         return NO_WATERMARK if row is None else int(row[0])
 
     def commit(self, cp: Checkpoint) -> None:
-        p = cp.processor
         c = self._conn
         c.execute("BEGIN IMMEDIATE")
         try:
-            c.executemany(
-                "INSERT OR REPLACE INTO state (processor, key, value) VALUES (?, ?, ?)",
-                [(p, k, v) for k, v in cp.states.items()],
-            )
-            c.executemany(
-                "DELETE FROM state WHERE processor = ? AND key = ?", [(p, k) for k in cp.cleared]
-            )
-            c.executemany(
-                "DELETE FROM timers WHERE processor = ? AND key = ? AND ts = ?",
-                [(p, k, ts) for ts, k in cp.timers_removed],
-            )
-            c.executemany(
-                "INSERT OR IGNORE INTO timers (processor, key, ts) VALUES (?, ?, ?)",
-                [(p, k, ts) for ts, k in cp.timers_added],
-            )
-            c.executemany(
-                "INSERT OR REPLACE INTO broadcast (processor, key, value) VALUES (?, ?, ?)",
-                [(p, k, v) for k, v in cp.broadcast.items()],
-            )
-            c.executemany(
-                "INSERT OR REPLACE INTO positions (processor, topic, partition, next_offset)"
-                " VALUES (?, ?, ?, ?)",
-                [(p, t, part, off) for (t, part), off in cp.positions.items()],
-            )
-            c.execute(
-                "INSERT OR REPLACE INTO watermarks (processor, watermark) VALUES (?, ?)",
-                (p, cp.watermark),
-            )
+            self._write(cp)
+            if cp.merge is not None:
+                self._write(cp.merge)
         except BaseException:
             c.execute("ROLLBACK")
             raise
         c.execute("COMMIT")
+
+    def _write(self, cp: Checkpoint) -> None:
+        p = cp.processor
+        c = self._conn
+        c.executemany(
+            "INSERT OR REPLACE INTO state (processor, key, value) VALUES (?, ?, ?)",
+            [(p, k, v) for k, v in cp.states.items()],
+        )
+        c.executemany(
+            "DELETE FROM state WHERE processor = ? AND key = ?", [(p, k) for k in cp.cleared]
+        )
+        c.executemany(
+            "DELETE FROM timers WHERE processor = ? AND key = ? AND ts = ?",
+            [(p, k, ts) for ts, k in cp.timers_removed],
+        )
+        c.executemany(
+            "INSERT OR IGNORE INTO timers (processor, key, ts) VALUES (?, ?, ?)",
+            [(p, k, ts) for ts, k in cp.timers_added],
+        )
+        c.executemany(
+            "INSERT OR REPLACE INTO broadcast (processor, key, value) VALUES (?, ?, ?)",
+            [(p, k, v) for k, v in cp.broadcast.items()],
+        )
+        c.executemany(
+            "INSERT OR REPLACE INTO positions (processor, topic, partition, next_offset)"
+            " VALUES (?, ?, ?, ?)",
+            [(p, t, part, off) for (t, part), off in cp.positions.items()],
+        )
+        c.execute(
+            "INSERT OR REPLACE INTO watermarks (processor, watermark) VALUES (?, ?)",
+            (p, cp.watermark),
+        )
 
     def close(self) -> None:
         self._conn.close()
@@ -271,33 +290,22 @@ class DecodedEvents:
 _CLEARED: Final = object()
 """Cache marker of a key whose state was cleared in this batch (reads give `initial_state`)."""
 
+INBOX_KEY: Final = "\x1finbox"
+"""State key, in a merger's namespace, of the partials sent but not yet due."""
 
-class ProcessorInstance(Context):
-    """One processor at work: its cached state, timers, watermark, and the `Context` it hands to
-    its calls. The runner drives one per processor; tests drive one directly by event time
-    (`process` records, `advance_watermark`, then `take_checkpoint` and `commit`)."""
+_NO_BROADCAST: Final[Mapping[str, Any]] = {}
 
-    def __init__(
-        self,
-        processor: Processor[Any],
-        store: StateStore,
-        lateness_ms: int,
-        decoded: DecodedEvents | None = None,
-    ) -> None:
-        self.processor = processor
-        self.decoded = decoded or DecodedEvents()
-        self.name = processor.name
+
+class StageInstance(Context):
+    """One keyed stage at work: its cached per-key state, its timers, the pending checkpoint
+    and outputs, and the `Context` its calls get."""
+
+    def __init__(self, stage: Stage[Any], store: StateStore, lateness_ms: int) -> None:
+        self.stage = stage
+        self.name = stage.name
         self.store = store
         self.lateness_ms = lateness_ms
-        self.input_topics = frozenset(processor.input_topics)
-        self.broadcast_topics = frozenset(processor.broadcast_topics)
-        self.positions = store.positions(self.name)
-        self.committed_positions = dict(self.positions)
-        self.committed_at = 0.0
-        """`time.monotonic()` of the last commit."""
         self.current_watermark = store.watermark(self.name)
-        self.broadcast_state = _BroadcastState(store.broadcast(self.name))
-        self.broadcast_view = _ReadOnly(self.broadcast_state)
         self.timer_heap = store.timers(self.name)
         heapq.heapify(self.timer_heap)
         self.active_timers = set(self.timer_heap)
@@ -305,8 +313,6 @@ class ProcessorInstance(Context):
         self.dirty: set[str] = set()
         self.checkpoint = Checkpoint(self.name)
         self.outputs: list[Message] = []
-        self.events_processed = 0
-        self.events_failed = 0
         self._key = ""
         self._timestamp = 0
         self._ids = OutputIds(self.name)
@@ -327,7 +333,7 @@ class ProcessorInstance(Context):
 
     @property
     def broadcast(self) -> Mapping[str, Any]:
-        return self.broadcast_view
+        return _NO_BROADCAST
 
     def emit(self, topic: str, key: str | None, event: BaseEvent) -> None:
         self.outputs.append(Message(topic, key, self._ids.encode(event)))
@@ -350,16 +356,16 @@ class ProcessorInstance(Context):
         self.checkpoint.timers_added.discard(timer)
         self.checkpoint.timers_removed.add(timer)
 
-    # --- processing ------------------------------------------------------------------------
+    # --- state -----------------------------------------------------------------------------
 
     def state_of(self, key: str) -> Any:
         cached = self.cache.get(key)
         if cached is _CLEARED:
-            return self.processor.initial_state()
+            return self.stage.initial_state()
         if cached is not None:
             return cached
         raw = self.store.state(self.name, key)
-        state = self.processor.initial_state() if raw is None else self.processor.decode_state(raw)
+        state = self.stage.initial_state() if raw is None else self.stage.decode_state(raw)
         self.cache[key] = state
         return state
 
@@ -377,6 +383,148 @@ class ProcessorInstance(Context):
         self._key = key
         self._timestamp = timestamp
         self._ids.begin(key, cause)
+
+    def _next_timer(self, upto: int) -> Timer | None:
+        """The earliest active timer at or before `upto`, if any (not removed)."""
+        heap = self.timer_heap
+        while heap and heap[0] not in self.active_timers:
+            heapq.heappop(heap)
+        return heap[0] if heap and heap[0][0] <= upto else None
+
+    def _fire(self, timer: Timer) -> None:
+        heapq.heappop(self.timer_heap)
+        self.active_timers.discard(timer)
+        self.checkpoint.timers_added.discard(timer)
+        self.checkpoint.timers_removed.add(timer)
+        ts, key = timer
+        self._begin(key, ts, f"timer:{ts}")
+        mark = len(self.outputs)
+        try:
+            self._put(key, self.stage.on_timer(self.state_of(key), ts, self))
+        except Exception:
+            logger.exception("%s: on_timer failed for key %s at %d", self.name, key, ts)
+            del self.outputs[mark:]
+
+    def take_outputs(self) -> list[Message]:
+        """The outputs produced since the last call; the state changes stay pending."""
+        outputs, self.outputs = self.outputs, []
+        return outputs
+
+    def _take_states(self, cp: Checkpoint) -> None:
+        encode = self.stage.encode_state
+        cp.states = {key: encode(self.cache[key]) for key in self.dirty}
+        cp.watermark = self.current_watermark
+        for key in cp.cleared:
+            self.cache.pop(key, None)
+        self.dirty.clear()
+        self.checkpoint = Checkpoint(self.name)
+
+
+class MergeInstance(StageInstance):
+    """A processor's `Merger` at work, driven by its processor's instance: partials wait in an
+    inbox until the watermark reaches their time, then are applied in time order, each before
+    the merger's timers at the same time or later."""
+
+    def __init__(self, merger: Merger[Any], store: StateStore, lateness_ms: int) -> None:
+        super().__init__(merger, store, lateness_ms)
+        self.merger = merger
+        raw = store.state(self.name, INBOX_KEY)
+        waiting = [] if raw is None else orjson.loads(raw)
+        self.inbox: list[tuple[int, int, str, dict[str, Any]]] = [
+            (int(r), seq, str(k), dict(p)) for seq, (r, k, p) in enumerate(waiting)
+        ]
+        heapq.heapify(self.inbox)
+        self.sequence = len(self.inbox)
+        """Number given to the next partial received (arrival order breaks ties in time)."""
+        self._inbox_changed = False
+
+    def receive(self, key: str, timestamp: int, partial: dict[str, Any]) -> None:
+        heapq.heappush(self.inbox, (timestamp, self.sequence, key, partial))
+        self.sequence += 1
+        self._inbox_changed = True
+
+    def drop_since(self, sequence: int) -> None:
+        """Forget the partials received from `sequence` on (sent by a call that failed)."""
+        if self.sequence > sequence:
+            self.inbox = [p for p in self.inbox if p[1] < sequence]
+            heapq.heapify(self.inbox)
+            self._inbox_changed = True
+
+    def advance(self, watermark: int) -> None:
+        self.current_watermark = max(self.current_watermark, watermark)
+        inbox = self.inbox
+        while True:
+            timer = self._next_timer(watermark)
+            if inbox and inbox[0][0] <= watermark and (timer is None or inbox[0][0] <= timer[0]):
+                ts, _, key, partial = heapq.heappop(inbox)
+                self._inbox_changed = True
+                self._apply(key, ts, partial)
+            elif timer is not None:
+                self._fire(timer)
+            else:
+                return
+
+    def _apply(self, key: str, ts: int, partial: dict[str, Any]) -> None:
+        self._begin(key, ts, f"partial:{ts}")
+        mark = len(self.outputs)
+        try:
+            self._put(key, self.merger.on_partial(self.state_of(key), partial, self))
+        except Exception:
+            logger.exception("%s: on_partial failed for key %s at %d", self.name, key, ts)
+            del self.outputs[mark:]
+
+    def take_checkpoint(self) -> Checkpoint:
+        cp = self.checkpoint
+        self._take_states(cp)
+        if self._inbox_changed:
+            if self.inbox:
+                waiting = [[ts, key, partial] for ts, _, key, partial in sorted(self.inbox)]
+                cp.states[INBOX_KEY] = orjson.dumps(waiting)
+            else:
+                cp.cleared.add(INBOX_KEY)
+            self._inbox_changed = False
+        return cp
+
+
+class ProcessorInstance(StageInstance):
+    """One processor at work: its cached state, timers, watermark, and the `Context` it hands to
+    its calls, plus its merger's instance if it has one. The runner drives one per processor;
+    tests drive one directly by event time (`process` records, `advance_watermark`, then
+    `take_checkpoint` and `commit`)."""
+
+    def __init__(
+        self,
+        processor: Processor[Any],
+        store: StateStore,
+        lateness_ms: int,
+        decoded: DecodedEvents | None = None,
+    ) -> None:
+        super().__init__(processor, store, lateness_ms)
+        self.processor = processor
+        self.decoded = decoded or DecodedEvents()
+        self.input_topics = frozenset(processor.input_topics)
+        self.broadcast_topics = frozenset(processor.broadcast_topics)
+        self.positions = store.positions(self.name)
+        self.committed_positions = dict(self.positions)
+        self.committed_at = 0.0
+        """`time.monotonic()` of the last commit."""
+        self.broadcast_state = _BroadcastState(store.broadcast(self.name))
+        self.broadcast_view = _ReadOnly(self.broadcast_state)
+        merger = processor.merger()
+        self.merge = None if merger is None else MergeInstance(merger, store, lateness_ms)
+        self.events_processed = 0
+        self.events_failed = 0
+
+    @property
+    def broadcast(self) -> Mapping[str, Any]:
+        return self.broadcast_view
+
+    def send(self, key: str, partial: dict[str, Any]) -> None:
+        if self.merge is None:
+            raise TypeError(f"processor {self.name} has no merger")
+        self.merge.receive(key, self._timestamp, partial)
+
+    # --- processing ------------------------------------------------------------------------
 
     def process(self, records: Sequence[Record]) -> None:
         for record in records:
@@ -410,6 +558,7 @@ class ProcessorInstance(Context):
 
     def _deliver(self, event: Event, ts: int) -> None:
         mark = len(self.outputs)
+        sent = self.merge.sequence if self.merge is not None else 0
         key = ""
         try:
             for key in self.processor.keys(event):
@@ -419,50 +568,36 @@ class ProcessorInstance(Context):
             # a processor bug must not stop the shop; the event is logged and skipped
             logger.exception("%s: on_event failed for key %r, event skipped", self.name, key)
             del self.outputs[mark:]
+            if self.merge is not None:
+                self.merge.drop_since(sent)
             self.events_failed += 1
 
     def advance_watermark(self, watermark: int) -> None:
-        if watermark <= self.current_watermark:
-            return
+        """Move the watermark to `watermark` if that is later, and fire what is due: also a
+        timer a late record set at or before the watermark, right away."""
+        watermark = max(watermark, self.current_watermark)
         self.current_watermark = watermark
-        heap = self.timer_heap
-        while heap and heap[0][0] <= watermark:
-            timer = heapq.heappop(heap)
-            if timer not in self.active_timers:
-                continue
-            self.active_timers.discard(timer)
-            self.checkpoint.timers_added.discard(timer)
-            self.checkpoint.timers_removed.add(timer)
-            ts, key = timer
-            self._begin(key, ts, f"timer:{ts}")
-            mark = len(self.outputs)
-            try:
-                self._put(key, self.processor.on_timer(self.state_of(key), ts, self))
-            except Exception:
-                logger.exception("%s: on_timer failed for key %s at %d", self.name, key, ts)
-                del self.outputs[mark:]
+        while (timer := self._next_timer(watermark)) is not None:
+            self._fire(timer)
+        if self.merge is not None:
+            self.merge.advance(watermark)
 
     def take_outputs(self) -> list[Message]:
-        """The outputs produced since the last call; the state changes stay pending."""
-        outputs, self.outputs = self.outputs, []
-        return outputs
+        outputs = super().take_outputs()
+        return outputs if self.merge is None else outputs + self.merge.take_outputs()
 
     def take_checkpoint(self) -> tuple[Checkpoint, list[Message]]:
         """The batch's changes and outputs; the next batch starts a fresh checkpoint."""
         cp = self.checkpoint
-        encode = self.processor.encode_state
-        cp.states = {key: encode(self.cache[key]) for key in self.dirty}
+        outputs = self.take_outputs()
+        self._take_states(cp)
         cp.broadcast = {
             k: orjson.dumps(self.broadcast_state[k]) for k in self.broadcast_state.changed
         }
         cp.positions = dict(self.positions)
-        cp.watermark = self.current_watermark
-        for key in cp.cleared:
-            self.cache.pop(key, None)
-        self.dirty.clear()
         self.broadcast_state.changed.clear()
-        outputs, self.outputs = self.outputs, []
-        self.checkpoint = Checkpoint(self.name)
+        if self.merge is not None:
+            cp.merge = self.merge.take_checkpoint()
         return cp, outputs
 
     def commit(self, cp: Checkpoint) -> None:
@@ -598,24 +733,33 @@ class EmbeddedRunner:
         instance.committed_at = now
         await consumer.commit(cp.positions)
 
-    def query(self, processor_name: str, key: str) -> Any:
-        """The current state of `key` in a processor (running or not), or None if it has none."""
-        instance = self._instances.get(processor_name)
-        processor = next((p for p in self._processors if p.name == processor_name), None)
-        if processor is None:
-            raise KeyError(f"no processor named {processor_name!r}")
-        if instance is not None:
-            cached = instance.cache.get(key)
+    def query(self, stage_name: str, key: str) -> Any:
+        """The current state of `key` in a processor or merger (`<processor>.merge`), running
+        or not, or None if it has none."""
+        stages: dict[str, Stage[Any]] = {}
+        for processor in self._processors:
+            stages[processor.name] = processor
+            merger = processor.merger()
+            if merger is not None:
+                stages[merger.name] = merger
+        stage = stages.get(stage_name)
+        if stage is None:
+            raise KeyError(f"no processor or merger named {stage_name!r}")
+        for instance in self._instances.values():
+            live = instance if instance.name == stage_name else instance.merge
+            if live is None or live.name != stage_name:
+                continue
+            cached = live.cache.get(key)
             if cached is _CLEARED:
                 return None
             if cached is not None:
                 return cached
         store = self._open_store()
         try:
-            raw = store.state(processor_name, key)
+            raw = store.state(stage_name, key)
         finally:
             store.close()
-        return None if raw is None else processor.decode_state(raw)
+        return None if raw is None else stage.decode_state(raw)
 
     def stats(self) -> dict[str, dict[str, int]]:
         """Per processor: events processed and failed since start, and the current watermark."""

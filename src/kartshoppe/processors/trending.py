@@ -7,8 +7,15 @@ this is an exponentially weighted sliding window, and it does not depend on the 
 events arrive. Items whose score decays below `MIN_SCORE` are dropped (checked once a minute),
 which bounds the state to what was popular in the last hour or so.
 
-One global key. The first event after a publication sets a timer at the next whole second;
-when it fires, `TRENDING_UPDATED` (top products, top categories) goes to the fan-out topic.
+Two stages (`model` module doc, two-phase aggregation):
+1. keyed by product: the weights a product received in one second, summed (in log space) for
+   the product and for its category (from the catalog broadcast), are sent to the merger at the
+   last millisecond of that second, and the key's state is cleared;
+2. the merger (`trending.merge`, one key): adds the partials to the global scores and, at the
+   next whole second, sends `TRENDING_UPDATED` (top products, top categories) to the fan-out
+   topic. Partials are applied sorted by product, so the sums do not depend on arrival order.
+   When the watermark is already past the next second (catching up on a backlog), only the
+   latest whole second it has reached is published.
 A quiet shop publishes nothing, because nothing changed but time.
 """
 
@@ -16,7 +23,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, Final, TypedDict
@@ -36,6 +43,7 @@ from kartshoppe.processors.model import (
     CATALOG_TOPICS,
     GLOBAL_KEY,
     Context,
+    Merger,
     Processor,
     apply_catalog_event,
     catalog_entry,
@@ -60,7 +68,11 @@ def _rate(half_life_ms: int) -> float:
 
 def add_score(scores: Scores, item: str, weight: float, ts: int, half_life_ms: int) -> None:
     """Add `weight` at time `ts` (in any order of arrival: the sum does not depend on it)."""
-    added = math.log(weight) + ts * _rate(half_life_ms)
+    add_key(scores, item, math.log(weight) + ts * _rate(half_life_ms))
+
+
+def add_key(scores: Scores, item: str, added: float) -> None:
+    """Add a score already in the `Scores` form (a partial sum from another key)."""
     held = scores.get(item)
     if held is None:
         scores[item] = added
@@ -100,51 +112,71 @@ def interactions(event: Event) -> Iterator[tuple[str, float]]:
             yield line.product_id, ORDER_WEIGHT
 
 
+def merge_scores(scores: Scores, partial: Mapping[str, float]) -> None:
+    """Add partial sums (same form) into `scores`, in item order."""
+    for item in sorted(partial):
+        add_key(scores, item, partial[item])
+
+
+def flush_time(ts: int, interval_ms: int = PUBLISH_INTERVAL_MS) -> int:
+    """The last millisecond of `ts`'s interval: a key's partial for it is sent then, so that
+    the merger has it before publishing at the next whole interval."""
+    return (ts // interval_ms + 1) * interval_ms - 1
+
+
 class TrendingState(TypedDict):
+    """Per product: what it received in the current second, until sent to the merger."""
+
     products: Scores
     categories: Scores
+    timer: int | None
+
+
+class TrendingTotals(TypedDict):
+    """The merger's one key: the scores, and the partials received since the last publication."""
+
+    products: Scores
+    categories: Scores
+    inbox: list[dict[str, Scores]]
     timer: int | None
     prunedAt: int
 
 
 @dataclass(frozen=True)
-class Trending(Processor[TrendingState]):
+class TrendingMerge(Merger[TrendingTotals]):
     half_life_ms: int = 10 * 60 * 1000
     top_products: int = 50
     top_categories: int = 10
 
-    name = "trending"
-    input_topics = (Topic.EVENTS.value,)
-    broadcast_topics = CATALOG_TOPICS
+    name = "trending.merge"
 
-    def key(self, event: Event) -> str | None:
-        return (
-            GLOBAL_KEY
-            if isinstance(event, ProductView | ProductClick | AddToCart | OrderPlaced)
-            else None
-        )
+    def initial_state(self) -> TrendingTotals:
+        return {"products": {}, "categories": {}, "inbox": [], "timer": None, "prunedAt": 0}
 
-    def initial_state(self) -> TrendingState:
-        return {"products": {}, "categories": {}, "timer": None, "prunedAt": 0}
-
-    def on_broadcast(self, event: Event, broadcast: MutableMapping[str, Any]) -> None:
-        apply_catalog_event(event, broadcast)
-
-    def on_event(self, state: TrendingState, event: Event, ctx: Context) -> TrendingState:
-        ts = ctx.timestamp
-        for product_id, weight in interactions(event):
-            add_score(state["products"], product_id, weight, ts, self.half_life_ms)
-            category = catalog_entry(ctx.broadcast, product_id).get("category")
-            if category is not None:
-                add_score(state["categories"], category, weight, ts, self.half_life_ms)
+    def on_partial(
+        self, state: TrendingTotals, partial: dict[str, Any], ctx: Context
+    ) -> TrendingTotals:
+        state["inbox"].append(partial)
         if state["timer"] is None:
-            timer = (ts // PUBLISH_INTERVAL_MS + 1) * PUBLISH_INTERVAL_MS
-            state["timer"] = timer
-            ctx.set_timer(timer)
+            publish = (ctx.timestamp // PUBLISH_INTERVAL_MS + 1) * PUBLISH_INTERVAL_MS
+            state["timer"] = publish
+            ctx.set_timer(publish)
         return state
 
-    def on_timer(self, state: TrendingState, timestamp: int, ctx: Context) -> TrendingState:
+    def on_timer(self, state: TrendingTotals, timestamp: int, ctx: Context) -> TrendingTotals:
+        latest_due = ctx.watermark // PUBLISH_INTERVAL_MS * PUBLISH_INTERVAL_MS
+        if latest_due > timestamp:
+            # catching up on a backlog: only the latest second already due is worth publishing
+            state["timer"] = latest_due
+            ctx.set_timer(latest_due)
+            return state
         state["timer"] = None
+        # one product's partials go to one key and each key sends one partial per second:
+        # sorting by that product makes the float sums the same whatever the arrival order
+        for partial in sorted(state["inbox"], key=lambda p: min(p["products"], default="")):
+            merge_scores(state["products"], partial["products"])
+            merge_scores(state["categories"], partial["categories"])
+        state["inbox"] = []
         if timestamp - state["prunedAt"] >= PRUNE_INTERVAL_MS:
             state["prunedAt"] = timestamp
             for scores in (state["products"], state["categories"]):
@@ -158,3 +190,47 @@ class Trending(Processor[TrendingState]):
         )
         ctx.emit(Topic.FANOUT.value, GLOBAL_KEY, update)
         return state
+
+
+@dataclass(frozen=True)
+class Trending(Processor[TrendingState]):
+    half_life_ms: int = 10 * 60 * 1000
+    top_products: int = 50
+    top_categories: int = 10
+
+    name = "trending"
+    input_topics = (Topic.EVENTS.value,)
+    broadcast_topics = CATALOG_TOPICS
+
+    def key(self, event: Event) -> str | None:
+        return next((product_id for product_id, _ in interactions(event)), None)
+
+    def keys(self, event: Event) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(product_id for product_id, _ in interactions(event)))
+
+    def merger(self) -> TrendingMerge:
+        return TrendingMerge(self.half_life_ms, self.top_products, self.top_categories)
+
+    def initial_state(self) -> TrendingState:
+        return {"products": {}, "categories": {}, "timer": None}
+
+    def on_broadcast(self, event: Event, broadcast: MutableMapping[str, Any]) -> None:
+        apply_catalog_event(event, broadcast)
+
+    def on_event(self, state: TrendingState, event: Event, ctx: Context) -> TrendingState:
+        ts = ctx.timestamp
+        for product_id, weight in interactions(event):
+            if product_id != ctx.key:
+                continue
+            add_score(state["products"], product_id, weight, ts, self.half_life_ms)
+            category = catalog_entry(ctx.broadcast, product_id).get("category")
+            if category is not None:
+                add_score(state["categories"], category, weight, ts, self.half_life_ms)
+        if state["timer"] is None:
+            flush = state["timer"] = flush_time(ts)
+            ctx.set_timer(flush)
+        return state
+
+    def on_timer(self, state: TrendingState, timestamp: int, ctx: Context) -> None:
+        ctx.send(GLOBAL_KEY, {"products": state["products"], "categories": state["categories"]})
+        return None
