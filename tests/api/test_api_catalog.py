@@ -98,7 +98,9 @@ def test_facets_count_each_value_under_the_other_filters(api: httpx.Client) -> N
     assert sum(c["count"] for c in facets["category"]) == everything["total"]
     assert sum(b["count"] for b in facets["brand"]) <= everything["total"]
     assert sum(b["count"] for b in facets["price"]) == everything["total"]
-    category = facets["category"][0]
+    # a category with branded products (other tests launch unbranded ones into their own)
+    branded = next(i["category"] for i in everything["items"] if i["brand"])
+    category = next(c for c in facets["category"] if c["value"] == branded)
     narrowed = page(api, category=category["value"], pageSize=100)
     assert narrowed["total"] == category["count"]
     # the category facet still shows every category while one is chosen
@@ -106,6 +108,17 @@ def test_facets_count_each_value_under_the_other_filters(api: httpx.Client) -> N
     brand = narrowed["facets"]["brand"][0]
     both = page(api, category=category["value"], brand=brand["value"], pageSize=100)
     assert both["total"] == brand["count"]
+
+
+def test_a_product_without_a_brand_adds_no_empty_brand_to_choose(
+    api: httpx.Client, admin: httpx.Client
+) -> None:
+    category = fresh("Unbranded")
+    launch(admin, category=category)
+    narrowed = page(api, category=category, pageSize=100)
+    assert narrowed["total"] == 1
+    assert narrowed["facets"]["brand"] == []
+    assert all(b["value"] for b in page(api, pageSize=100)["facets"]["brand"])
 
 
 @pytest.mark.parametrize(
