@@ -127,6 +127,15 @@ async def test_a_retired_product_leaves_the_catalog_and_cannot_be_bought(
     checkout = api.post("/checkout", json={"sessionId": holding, "idempotencyKey": fresh("k")})
     assert_error(checkout, 410, "product_retired")
     assert_error(admin.patch(f"/admin/products/{pid}", json={"price": 5}), 410, "product_retired")
+    sale = {"discountPercent": 10, "durationSeconds": 60}
+    for changed in (
+        admin.post(f"/admin/products/{pid}/price", json={"price": 5}),
+        admin.post(f"/admin/products/{pid}/restock", json={"quantity": 5}),
+        admin.post(f"/admin/products/{pid}/flash-sale", json=sale),
+        admin.delete(f"/admin/products/{pid}/flash-sale"),
+        admin.delete(f"/admin/products/{pid}/image"),
+    ):
+        assert_error(changed, 410, "product_retired")
     # retiring again changes nothing
     assert admin.delete(f"/admin/products/{pid}").status_code == 204
     retired = [

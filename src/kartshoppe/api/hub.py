@@ -171,8 +171,10 @@ class Hub:
         elif isinstance(event, InventoryAlert):
             self.publish("inventory", message("INVENTORY_ALERT", alert=event_to_dict(event)))
         elif isinstance(event, Recommendation):
-            payload = message("RECOMMENDATION", recommendation=event_to_dict(event))
-            self.send(self._recipients(event.session_id, event.user_id), payload)
+            offered = self._catalog.offered(event)
+            if offered is not None:
+                payload = message("RECOMMENDATION", recommendation=event_to_dict(offered))
+                self.send(self._recipients(event.session_id, event.user_id), payload)
         elif isinstance(event, CartRecovered):
             key = event_key(event)
             if key is not None:

@@ -123,8 +123,10 @@ def _found(kind: str, subject_id: str, state: dict[str, Any] | None) -> Response
 
 Store = Annotated[Any, Depends(event_store)]
 """The app's `EventStore` (typed loosely: the store module loads on first use)."""
-SnapshotId = Annotated[int | None, Query(alias="snapshotId", ge=1)]
-AsOf = Annotated[int | None, Query(alias="asOf", ge=0, description="epoch ms")]
+INT64_MAX = 2**63 - 1
+"""The store's columns are 64-bit: a larger number names no snapshot and no moment."""
+SnapshotId = Annotated[int | None, Query(alias="snapshotId", ge=1, le=INT64_MAX)]
+AsOf = Annotated[int | None, Query(alias="asOf", ge=0, le=INT64_MAX, description="epoch ms")]
 
 
 @router.get("/history", response_model=HistoryPage)
@@ -135,9 +137,13 @@ def get_history(
     product_id: Annotated[str | None, Query(alias="productId", max_length=128)] = None,
     order_id: Annotated[str | None, Query(alias="orderId", max_length=128)] = None,
     types: Annotated[str, Query(description="comma-separated event types")] = "",
-    start: Annotated[int | None, Query(alias="from", ge=0, description="epoch ms")] = None,
-    end: Annotated[int | None, Query(alias="to", ge=0, description="epoch ms")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    start: Annotated[
+        int | None, Query(alias="from", ge=0, le=INT64_MAX, description="epoch ms")
+    ] = None,
+    end: Annotated[
+        int | None, Query(alias="to", ge=0, le=INT64_MAX, description="epoch ms")
+    ] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)] = 50,
     snapshot_id: SnapshotId = None,
 ) -> Response:

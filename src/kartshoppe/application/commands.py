@@ -752,6 +752,7 @@ def _image(d: Decider, args: Mapping[str, Any]) -> Decision:
 
 def _restock(d: Decider, args: Mapping[str, Any]) -> Decision:
     product = d.product(args["productId"])
+    catalog.check_on_sale(product)
     level = d.level(product.id)
     events = inventory.decide_restock(level, int(args["quantity"]), Meta(now_ms()))
     return Decision(events, value={"productId": product.id})

@@ -119,6 +119,7 @@ def generated_image_url(product_id: str) -> str:
 
 def decide_image_change(product: Product, image_url: str | None, meta: Meta) -> list[Event]:
     """Show `image_url` for the product, or its generated illustration again for None."""
+    check_on_sale(product)
     url = image_url or generated_image_url(product.id)
     if url == product.image_url:
         return []
@@ -157,6 +158,7 @@ def decide_flash_sale(
 
 
 def decide_end_flash_sale(product: Product, meta: Meta) -> list[Event]:
+    check_on_sale(product)
     if product.flash_sale is None:
         return []
     updated = product.model_copy(update={"flash_sale": None})

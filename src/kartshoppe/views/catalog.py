@@ -28,6 +28,7 @@ from kartshoppe.events import (
     Event,
     InventoryChanged,
     Product,
+    Recommendation,
     ReviewPosted,
     TrendingUpdated,
     json_number,
@@ -196,6 +197,16 @@ class CatalogView:
     def _out(self, product: Product, at_ms: int) -> ProductOut:
         history = self._state.price_history.get(product.id, ())
         return ProductOut.of(product, self._state.stock.get(product.id), at_ms, history)
+
+    def offered(self, recommendation: Recommendation) -> Recommendation | None:
+        """The recommendation without products that left the catalog (the processors know
+        nothing of retirement); None if none is left."""
+        ids = tuple(p for p in recommendation.product_ids if self._sells(p))
+        return recommendation.model_copy(update={"product_ids": ids}) if ids else None
+
+    def _sells(self, product_id: str) -> bool:
+        product = self._state.products.get(product_id)
+        return product is not None and product.retired_at is None
 
     def on_sale(self) -> list[Product]:
         """The products shoppers can see and buy: a retired product has left the catalog."""

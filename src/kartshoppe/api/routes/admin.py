@@ -30,7 +30,7 @@ from kartshoppe.domain.errors import NotFoundError
 from kartshoppe.events import Coupon, Id, OrderStatus, Product, new_id, now_ms
 from kartshoppe.pictures.uploads import ACCEPTED, MAX_UPLOAD_BYTES, UploadRefused, reencode
 
-router = APIRouter(prefix="/admin", tags=["admin"], responses=ERRORS)
+router = APIRouter(prefix="/admin", tags=["admin"], responses={**ERRORS, 410: ERRORS[400]})
 ProductId = Annotated[Id, Path(alias="productId")]
 
 

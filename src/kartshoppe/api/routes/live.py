@@ -26,5 +26,5 @@ async def recommendations(
     session_id: Annotated[Id, Path(alias="sessionId")],
     user_id: Annotated[Id | None, Query(alias="userId")] = None,
 ) -> Response:
-    found = p.live.recommendations(session_id, user_id)
-    return json([event_to_dict(r) for r in found])
+    found = (p.catalog.offered(r) for r in p.live.recommendations(session_id, user_id))
+    return json([event_to_dict(r) for r in found if r is not None])
