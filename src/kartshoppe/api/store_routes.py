@@ -105,13 +105,12 @@ router = APIRouter(
 def event_store(request: Request) -> EventStore:
     """The dependency hook: the app puts its `EventStore` on `app.state.event_store`."""
     # no import here: until the app has loaded the store module, no store is open (a request
-    # would otherwise wait seconds for pyarrow and pypaimon to load)
-    table = sys.modules.get("kartshoppe.eventstore.table")
-    store = getattr(request.app.state, "event_store", None)
-    if table is None or not isinstance(store, table.EventStore):
+    # would otherwise wait seconds for pyarrow and pypaimon to load); the app sets the store
+    # only once that module has loaded, while it may still be half-imported before that
+    store: EventStore | None = getattr(request.app.state, "event_store", None)
+    if store is None:
         raise StoreUnavailableError("the event store is not open")
-    found: EventStore = store
-    return found
+    return store
 
 
 def _found(kind: str, subject_id: str, state: dict[str, Any] | None) -> Response:
@@ -222,7 +221,9 @@ def get_analytics_state(
 def get_series(
     store: Store,
     window: Annotated[SeriesWindow, Query(description="how far back the chart looks")] = "1h",
-    end: Annotated[int | None, Query(alias="to", ge=0, description="epoch ms, else now")] = None,
+    end: Annotated[
+        int | None, Query(alias="to", ge=0, le=INT64_MAX, description="epoch ms, else now")
+    ] = None,
 ) -> Response:
     """Orders, revenue, events, product viewers and conversion per bucket of the window."""
     from kartshoppe.eventstore.series import series
