@@ -9,7 +9,9 @@ No stage keeps state under one global key (`model` module doc, stage chains):
 2. `recommendations.products`, keyed by product: the product's rows (`ProductState`). The
    deltas of one millisecond r are collected and applied at r + 1, sorted by shopper, so that
    the float sums do not depend on the order in which equal-time deltas arrive; then the
-   product publishes its neighbour list (`ProductState.entry`) to the stage's table.
+   product publishes its neighbour list (`ProductState.entry`) to the stage's table, and, when
+   its related lists changed, `RELATED_PRODUCTS` to the fan-out keyed by product (the product
+   page's "Often bought with" and "Customers also viewed").
 3. `recommendations.lists`, keyed by shopper: the lists last sent and the calibration cell of
    the main list. A trigger of time r is handled at r + 1, when the neighbour table is complete
    up to r (the deltas of the shopper's own event included): it assembles the lists that
@@ -49,12 +51,14 @@ from kartshoppe.events import (
     OrderPlaced,
     ProductClick,
     ProductView,
+    RelatedProducts,
     RemoveFromCart,
     Topic,
     event_key,
 )
 from kartshoppe.processors.model import CATALOG_TOPICS, Context, Merger, Processor
 from kartshoppe.processors.recommender import (
+    OUTPUT_ID,
     Calibration,
     Catalog,
     Draft,
@@ -168,6 +172,8 @@ class Collected:
 class ProductRows:
     rows: ProductState
     collected: Collected
+    related: list[list[str]]
+    """The related lists last sent ([bought together, also viewed]), sent again only changed."""
 
 
 @dataclass(frozen=True)
@@ -182,7 +188,7 @@ class ProductStage(Merger[ProductRows]):
         return ListStage(self.config)
 
     def initial_state(self) -> ProductRows:
-        return ProductRows(ProductState.new(self.config), Collected([], None))
+        return ProductRows(ProductState.new(self.config), Collected([], None), [[], []])
 
     def on_partial(self, state: ProductRows, partial: dict[str, Any], ctx: Context) -> ProductRows:
         state.collected.add(partial, ctx)
@@ -190,18 +196,39 @@ class ProductStage(Merger[ProductRows]):
 
     def on_timer(self, state: ProductRows, timestamp: int, ctx: Context) -> ProductRows:
         # one shopper's deltas keep their order (one key, one route); shoppers are sorted
+        at = timestamp
         for partial in sorted(state.collected.take(), key=lambda p: str(p["shopper"])):
-            state.rows.apply(ProductDelta.from_json(partial["delta"]), self.config)
-        ctx.publish(ctx.key, state.rows.entry(self.config))
+            delta = ProductDelta.from_json(partial["delta"])
+            state.rows.apply(delta, self.config)
+            at = delta.at
+        entry = state.rows.entry(self.config)
+        ctx.publish(ctx.key, entry)
+        size = self.config.related_size
+        related = [list(entry["t"])[:size], list(entry["n"])[:size]]
+        if related != state.related:
+            state.related = related
+            together, viewed = related
+            update = RelatedProducts(
+                event_id=OUTPUT_ID,
+                timestamp=at,
+                product_id=ctx.key,
+                bought_together=tuple(together),
+                also_viewed=tuple(viewed),
+            )
+            ctx.emit(Topic.FANOUT.value, ctx.key, update)
         return state
 
     def encode_state(self, state: ProductRows) -> bytes:
-        return orjson.dumps({"r": state.rows.to_json(), "c": state.collected.to_json()})
+        return orjson.dumps(
+            {"r": state.rows.to_json(), "c": state.collected.to_json(), "x": state.related}
+        )
 
     def decode_state(self, data: bytes) -> ProductRows:
         raw = orjson.loads(data)
         return ProductRows(
-            ProductState.from_json(raw["r"], self.config), Collected.from_json(raw["c"])
+            ProductState.from_json(raw["r"], self.config),
+            Collected.from_json(raw["c"]),
+            [list(ids) for ids in raw["x"]],
         )
 
 
