@@ -12,6 +12,7 @@ from kartshoppe.events import (
     ProductLaunched,
     ProductView,
     Recommendation,
+    RelatedProducts,
     Search,
     Topic,
     event_to_dict,
@@ -250,3 +251,20 @@ def test_a_restart_resumes_from_the_committed_stages_with_identical_outputs(
     assert restarted.state("z").to_json() == straight.state("z").to_json()
     for pid in CATALOG:
         assert restarted.stage_state(PRODUCTS, pid) == straight.stage_state(PRODUCTS, pid)
+
+
+def test_the_product_stage_sends_a_products_related_lists_when_they_change(
+    make_driver: MakeDriver,
+) -> None:
+    driver = make_driver(RecommendationsProcessor())
+    driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
+    first, second = history(sessions=2)[:2], history(sessions=2)[2:]
+    emitted = driver.feed(*first) + driver.advance(T0 + 2)
+    related = [(t, k, e) for t, k, e in of_type(emitted, "RELATED_PRODUCTS")]
+    assert [(t, k) for t, k, _ in related] == [(Topic.FANOUT.value, "a"), (Topic.FANOUT.value, "c")]
+    event = related[0][2]
+    assert isinstance(event, RelatedProducts)
+    assert (event.also_viewed, event.bought_together) == (("c",), ())
+    # the same pair seen again: more evidence, the same lists, nothing sent
+    emitted = driver.feed(*second) + driver.advance(T0 + 10_002)
+    assert of_type(emitted, "RELATED_PRODUCTS") == []
