@@ -398,7 +398,8 @@ def test_the_reason_names_the_product_that_contributed_most_to_the_list() -> Non
         shop.view(f"s{n}", "c")
     shop.view("x", "a")
     rec = of_kind(shop.view("x", "b"), "PERSONAL")  # b is the latest, a contributes more overall
-    assert rec.product_ids[:3] == ("f", "d", "e")  # f ranks first: b is the latest
+    assert rec.product_ids[0] == "f"  # f ranks first: b is the latest
+    assert set(rec.product_ids[1:3]) == {"d", "e"}
     assert rec.reason == "Because you viewed Item A"
 
 
