@@ -299,6 +299,8 @@ def test_the_model_encoded_event_by_event_is_its_whole_json_encoding() -> None:
         assert shop.state.encode() == orjson.dumps(shop.state.to_json())
         shop.add(f"s{n}", "d")
     shop.order("s0", "a", "d")
+    assert shop.state.related(shop.now), "the order changed the related lists"
+    assert shop.state.encode() == orjson.dumps(shop.state.to_json())
     shop.view("anon", "b")
     assert shop.state.encode() == orjson.dumps(shop.state.to_json())
     shop.feed(

@@ -6,7 +6,9 @@ into three processors joined by topics (shopper deltas keyed by product, the nei
 a compacted topic read on the broadcast side) is the remaining step. The catalog arrives on the
 broadcast side from `product_updates` and `inventory_updates`. Each changed recommendation goes to
 `recommendations` keyed by the shopper (user id, else session id) and to
-`ecommerce_processing_fanout` keyed by session id, which feeds the shopper's WebSocket.
+`ecommerce_processing_fanout` keyed by session id, which feeds the shopper's WebSocket. A
+product whose neighbour rows changed gets `RELATED_PRODUCTS` on the fan-out, keyed by product
+(the product page's "Often bought with" and "Customers also viewed").
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class RecommendationsProcessor(Processor[RecommenderState]):
         for rec in state.observe(event, Catalog(ctx.broadcast), ctx.timestamp):
             ctx.emit(Topic.RECOMMENDATIONS.value, event_key(rec), rec)
             ctx.emit(Topic.FANOUT.value, rec.session_id, rec)
+        for related in state.related(ctx.timestamp):
+            ctx.emit(Topic.FANOUT.value, related.product_id, related)
         return state
 
     def on_broadcast(self, event: Event, broadcast: MutableMapping[str, Any]) -> None:

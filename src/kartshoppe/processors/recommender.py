@@ -93,6 +93,7 @@ from kartshoppe.events import (
     ProductView,
     Recommendation,
     RecommendationKind,
+    RelatedProducts,
     RemoveFromCart,
     event_key,
     json_number,
@@ -137,6 +138,8 @@ class RecommenderConfig:
     list_size: int = 10
     bought_together_size: int = 4
     evidence_prior: float = 2.0
+    related_size: int = 8
+    """Length of each product's published related lists (`RELATED_PRODUCTS`)."""
 
 
 # --- catalog: the broadcast side (product_updates, inventory_updates) ------------------------
@@ -883,17 +886,24 @@ class RecommenderState:
     calibration: Calibration = field(default_factory=Calibration)
     masses: dict[str, float] = field(default_factory=dict)
     """Each product's co-occurrence mass as of its last change (the `m` its entry publishes)."""
+    changed: list[str] = field(default_factory=list)
+    """The products whose rows the last observed event changed."""
+    published: dict[str, list[list[str]]] = field(default_factory=dict)
+    """The related lists last published per product ([bought together, also viewed]), so a
+    list is published again only when it changed."""
     encoded: dict[str, dict[str, bytes]] = field(
-        default_factory=lambda: {"shoppers": {}, "products": {}}
+        default_factory=lambda: {"shoppers": {}, "products": {}, "published": {}}
     )
-    """Each shopper's and product's `[key, to_json()]` as JSON, kept until it changes: an event
-    changes one shopper and a few products, so `encode` re-encodes only those."""
+    """Each shopper's and product's `[key, to_json()]` and each product's `"key": published`
+    as JSON, kept until it changes: an event changes one shopper and a few products, so
+    `encode` re-encodes only those."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "shoppers": [[key, s.to_json()] for key, s in self.shoppers.items()],
             "products": [[key, p.to_json()] for key, p in self.products.items()],
             "calibration": self.calibration.cells,
+            "published": self.published,
         }
 
     def encode(self) -> bytes:
@@ -909,6 +919,14 @@ class RecommenderState:
                 fragments.append(fragment)
             parts.append(b'"%s":[%s]' % (name.encode(), b",".join(fragments)))
         parts.append(b'"calibration":' + orjson.dumps(self.calibration.cells))
+        cache = self.encoded["published"]
+        fragments = []
+        for key, lists in self.published.items():
+            fragment = cache.get(key)
+            if fragment is None:
+                fragment = cache[key] = orjson.dumps(key) + b":" + orjson.dumps(lists)
+            fragments.append(fragment)
+        parts.append(b'"published":{%s}' % b",".join(fragments))
         return b"{" + b",".join(parts) + b"}"
 
     @classmethod
@@ -919,6 +937,9 @@ class RecommenderState:
         state.shoppers = {k: ShopperState.from_json(v) for k, v in data["shoppers"]}
         state.products = {k: ProductState.from_json(v, state.config) for k, v in data["products"]}
         state.calibration = Calibration({k: list(v) for k, v in data["calibration"].items()})
+        state.published = {
+            k: [list(ids) for ids in v] for k, v in data.get("published", {}).items()
+        }
         for pid, product in state.products.items():
             state.masses[pid] = product.mass()
         return state
@@ -959,7 +980,9 @@ class RecommenderState:
         self._learn_calibration(shopper, event, at)
         shopper.session_id = event.session_id or shopper.session_id
         shopper.user_id = event.user_id or shopper.user_id
+        self.changed = []
         for delta in shopper.observe(event, at, self.config):
+            self.changed.append(delta.product)
             product = self.products.get(delta.product)
             if product is None:
                 product = self.products[delta.product] = ProductState.new(self.config)
@@ -969,6 +992,32 @@ class RecommenderState:
             self.masses[delta.product] = product.mass()
         table = _LiveTable(self, at)
         return assemble(event, shopper, catalog, table, at, self.config, self.calibration)
+
+    def related(self, at: int) -> list[RelatedProducts]:
+        """The products whose related lists the last observed event changed, with their lists:
+        bought in the same orders ("Often bought with") and co-viewed ("Customers also
+        viewed"), most related first."""
+        out = []
+        for pid in dict.fromkeys(self.changed):
+            entry = self.entry(pid, at)
+            if entry is None:
+                continue
+            together = list(entry["t"])[: self.config.related_size]
+            viewed = list(entry["n"])[: self.config.related_size]
+            if self.published.get(pid, [[], []]) == [together, viewed]:
+                continue
+            self.published[pid] = [together, viewed]
+            self.encoded["published"].pop(pid, None)
+            out.append(
+                RelatedProducts(
+                    event_id=OUTPUT_ID,
+                    timestamp=at,
+                    product_id=pid,
+                    bought_together=tuple(together),
+                    also_viewed=tuple(viewed),
+                )
+            )
+        return out
 
     def _learn_calibration(self, shopper: ShopperState, event: BaseEvent, at: int) -> None:
         """Was the main list last shown hit by the product the shopper turned to now?"""
