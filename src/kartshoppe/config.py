@@ -47,6 +47,10 @@ class Settings(BaseSettings):
 
     sink: bool = True
     """Run the event-store sink in this process (one instance per store; Flink mode has its own)."""
+    log_retention_s: int = 7 * 24 * 3600
+    """Embedded log: a record every consumer group and the event-store sink have passed leaves
+    the log this long after its append (the store keeps it; views read it back from there);
+    compacted topics keep their latest record per key. 0 keeps the whole log."""
     abandon_after_s: int = 1800
     stock_unchanged_after_s: int = 24 * 3600
     """`STOCK_UNCHANGED` alert for a product in stock whose level has not moved for this long."""

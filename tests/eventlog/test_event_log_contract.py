@@ -236,3 +236,57 @@ async def test_an_append_of_several_messages_is_all_or_nothing(event_log: EventL
     stored = await event_log.append([*messages(TOPIC, 2), *messages(OTHER, 2)])
     assert_dense_from(stored, start)
     assert len(await read_new(event_log, [TOPIC, OTHER], start)) == 4
+
+
+async def test_a_fresh_log_starts_every_partition_at_offset_zero(event_log: EventLog) -> None:
+    starts = await event_log.start_offsets(TOPIC)
+
+    assert starts == dict.fromkeys(await event_log.end_offsets(TOPIC), 0)
+
+
+async def test_deleting_records_moves_the_log_start_and_leaves_the_end_and_later_records(
+    event_log: EventLog,
+) -> None:
+    stored = await event_log.append(messages(TOPIC, 6))
+    partition = stored[0].partition
+    end_before = await event_log.end_offsets(TOPIC)
+
+    await event_log.delete_before(TOPIC, {partition: stored[3].offset})
+
+    assert (await event_log.start_offsets(TOPIC))[partition] == stored[3].offset
+    assert await event_log.end_offsets(TOPIC) == end_before
+    async with event_log.consumer([TOPIC]) as consumer:
+        records = await drain(consumer, sum(end_before.values()) - stored[3].offset)
+    mine = [r.value for r in records if r.partition == partition]
+    assert mine == [r.value for r in stored[3:]]
+
+
+async def test_a_group_behind_the_log_start_reads_on_from_the_start(event_log: EventLog) -> None:
+    group = fresh_group()
+    stored = await event_log.append(messages(TOPIC, 6))
+    partition = stored[0].partition
+    async with event_log.consumer([TOPIC], group=group) as consumer:
+        await consumer.commit({(TOPIC, partition): stored[1].offset})
+
+    await event_log.delete_before(TOPIC, {partition: stored[4].offset})
+    async with event_log.consumer([TOPIC], group=group) as consumer:
+        records = await drain(consumer, 2)
+
+    assert [r.offset for r in records if r.partition == partition] == [r.offset for r in stored[4:]]
+
+
+async def test_the_log_start_never_moves_back_nor_past_the_end(event_log: EventLog) -> None:
+    stored = await event_log.append(messages(TOPIC, 4))
+    partition = stored[0].partition
+    end = (await event_log.end_offsets(TOPIC))[partition]
+
+    await event_log.delete_before(TOPIC, {partition: stored[2].offset})
+    await event_log.delete_before(TOPIC, {partition: stored[1].offset})
+    assert (await event_log.start_offsets(TOPIC))[partition] == stored[2].offset
+    await event_log.delete_before(TOPIC, {partition: end + 10})
+    assert (await event_log.start_offsets(TOPIC))[partition] == end
+
+
+async def test_a_compacted_topic_refuses_to_delete_records_by_offset(event_log: EventLog) -> None:
+    with pytest.raises(ValueError, match="compacted"):
+        await event_log.delete_before(Topic.PRODUCT_UPDATES.value, {0: 1})

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import gc
 import importlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI
@@ -33,7 +33,7 @@ from kartshoppe.api.web import web_routes
 from kartshoppe.api.ws import router as ws_router
 from kartshoppe.application.commands import CommandBus, LocalCommandBus
 from kartshoppe.application.dedup import RecentIds
-from kartshoppe.application.follower import LogFollower
+from kartshoppe.application.follower import History, LogFollower
 from kartshoppe.application.policies import ExpireReservations, Reactions
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService, route
@@ -42,7 +42,9 @@ from kartshoppe.demo import seed_products, seed_reviews
 from kartshoppe.domain.orders import Order
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.eventlog.adapters import make_log
-from kartshoppe.eventlog.port import EventLog, Record
+from kartshoppe.eventlog.port import EventLog, Record, TopicPartition
+from kartshoppe.eventlog.retention import RETENTION_SWEEP_S, LogRetention, RetentionPolicy
+from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import (
     CartRecovered,
     Event,
@@ -52,6 +54,7 @@ from kartshoppe.events import (
     Topic,
     now_ms,
 )
+from kartshoppe.eventstore.schema import SINK_GROUP, STORED_TOPICS
 from kartshoppe.mail.confirmation import confirmation
 from kartshoppe.mail.outbox import Outbox
 from kartshoppe.pictures.compose import placeholder_svg, product_svg
@@ -97,8 +100,31 @@ def make_bus(
     return LocalCommandBus(event_log, projection, book, route, rules)
 
 
+def store_history(settings: Settings) -> History:
+    """The log's history below its start, from the event store: loaded (pyarrow, pypaimon) only
+    once retention has removed some of the log."""
+
+    async def below(starts: Mapping[TopicPartition, int]) -> Sequence[Record]:
+        history = await asyncio.to_thread(importlib.import_module, "kartshoppe.eventstore.history")
+        records: list[Record] = await asyncio.to_thread(
+            history.read_below, settings.warehouse, starts
+        )
+        return records
+
+    return below
+
+
+def make_retention(settings: Settings, event_log: EventLog) -> LogRetention | None:
+    """The embedded log's retention (Kafka has its own): what the store's sink has not passed
+    on a stored topic stays."""
+    if not isinstance(event_log, SqliteEventLog) or settings.log_retention_s <= 0:
+        return None
+    required = dict.fromkeys(STORED_TOPICS, SINK_GROUP)
+    return LogRetention(event_log, RetentionPolicy(settings.log_retention_s * 1000, required))
+
+
 def assemble(event_log: EventLog, settings: Settings, outbox: Outbox | None = None) -> Platform:
-    projection = Projection(event_log)
+    projection = Projection(event_log, store_history(settings))
     book = ReservationBook()
     projection.subscribe(lambda _, event: book.apply(event))
     bus = make_bus(settings, event_log, projection, book)
@@ -182,7 +208,7 @@ async def _run_store(
     """The event store, its index and its sink, opened beside the serving app: pyarrow and
     pypaimon take seconds to load, and nothing but the store routes (503 until then) waits."""
     table = await asyncio.to_thread(importlib.import_module, "kartshoppe.eventstore.table")
-    from kartshoppe.eventstore.sink import SINK_GROUP, PaimonSink, SinkConfig
+    from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
 
     store = table.EventStore(table.StoreConfig(settings.warehouse))
     app.state.event_store = store
@@ -209,7 +235,8 @@ async def _run_store(
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    event_log = middleware.guard_log(app, make_log(settings))
+    raw_log = make_log(settings)
+    event_log = middleware.guard_log(app, raw_log)
     await event_log.start()
     outbox = Outbox(settings.outbox_path, settings.smtp)
     app.state.outbox = outbox
@@ -232,6 +259,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runner.start()
     sink_stop = asyncio.Event()
     store = asyncio.create_task(_run_store(app, settings, event_log, sink_stop))
+    retention = make_retention(settings, raw_log)
+    app.state.retention = retention
+    sweeping = (
+        None
+        if retention is None
+        else asyncio.create_task(retention.run(sink_stop, RETENTION_SWEEP_S))
+    )
     ticker = asyncio.create_task(
         _every(TICK_SECONDS, _ticker(platform, settings.processors != "off"))
     )
@@ -250,7 +284,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await asyncio.gather(mailer, return_exceptions=True)
         outbox.close()
         sink_stop.set()
-        await asyncio.gather(store, return_exceptions=True)
+        await asyncio.gather(store, *([sweeping] if sweeping else []), return_exceptions=True)
         if runner is not None:
             await runner.stop()
         await platform.bus.close()

@@ -1,6 +1,10 @@
 """A follower of the log: tails some topics from the beginning and hands each decoded event to
 its listeners, in log order.
 
+When retention has moved a topic's log start past 0, the records below it come first from
+`history` (the event store, `eventstore.history`), if the follower has one; without it the
+follower reads on from the log start, as a Kafka consumer with `auto.offset.reset=earliest`.
+
 It reports `ready` once it has reached the end offsets it saw at start (the rebuild), and
 `wait_applied` returns once given records have been handed to every listener, so a caller that
 waits on it reads its own writes.
@@ -13,12 +17,20 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
-from kartshoppe.eventlog.port import EventLog, Positions, Record
+from kartshoppe.eventlog.port import (
+    COMPACTED_TOPICS,
+    EventLog,
+    Positions,
+    Record,
+    TopicPartition,
+)
 from kartshoppe.events import Event, EventValidationError, decode_event
 
 logger = logging.getLogger(__name__)
 
 Listener = Callable[[Record, Event], Awaitable[None] | None]
+History = Callable[[Mapping[TopicPartition, int]], Awaitable[Sequence[Record]]]
+"""Given the log start of each partition, the records below them, in log order."""
 PrivateFold = Callable[[Record], None]
 """Folds a record of a topic outside the shop's event contract (accounts); no listener hears it."""
 
@@ -32,8 +44,12 @@ class LogFollower:
         event_log: EventLog,
         topics: Sequence[str],
         private: Mapping[str, PrivateFold] | None = None,
+        history: History | None = None,
     ) -> None:
         self._log = event_log
+        self._history = history
+        self.history_applied = 0
+        """Records folded from `history` on start (the part retention removed from the log)."""
         self._topics = tuple(topics)
         self._private = dict(private or {})
         self._applied: dict[tuple[str, int], int] = {}
@@ -53,9 +69,36 @@ class LogFollower:
             for partition, end in (await self._log.end_offsets(topic)).items():
                 if end > 0:
                     self._start_ends[(topic, partition)] = end
+        if self._history is not None:
+            await self._replay_history(self._history)
         if not self._start_ends:
             self.ready.set()
         self._task = asyncio.create_task(self._run(), name=f"follow {','.join(self._topics)}")
+
+    async def _replay_history(self, history: History) -> None:
+        starts = {
+            (topic, partition): start
+            for topic in self._topics
+            for partition, start in (await self._log.start_offsets(topic)).items()
+            if start > 0
+        }
+        if not starts:
+            return
+        # a compacted topic keeps its start but lost superseded records: its whole history
+        # comes from the store too, in log order with the rest (the catalog as it was when a
+        # cart line was added, the price history); the log then adds what the store lacks
+        wanted = {
+            position: end
+            for position, end in self._start_ends.items()
+            if position[0] in COMPACTED_TOPICS
+        }
+        for record in await history({**wanted, **starts}):
+            await self._apply(record)
+            self.history_applied += 1
+        # the history is all there is below the starts, even where it has fewer records than
+        # offsets (the store keeps one copy of a redelivered event)
+        for position, start in starts.items():
+            self._applied[position] = max(self._applied.get(position, 0), start)
 
     async def stop(self) -> None:
         """Stop once the poll in flight has returned. Cancelling it instead would leave the
@@ -110,7 +153,10 @@ class LogFollower:
         return moved
 
     async def _apply(self, record: Record) -> None:
-        self._applied[(record.topic, record.partition)] = record.offset + 1
+        position = (record.topic, record.partition)
+        if record.offset < self._applied.get(position, 0):
+            return  # already folded from the history
+        self._applied[position] = record.offset + 1
         self.records_applied += 1
         private = self._private.get(record.topic)
         if private is not None:

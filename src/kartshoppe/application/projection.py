@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from kartshoppe.application.follower import LogFollower
+from kartshoppe.application.follower import History, LogFollower
 from kartshoppe.domain.accounts import AccountBook
 from kartshoppe.domain.state import ShopState
 from kartshoppe.eventlog.port import EventLog, Record
@@ -26,8 +26,13 @@ logger = logging.getLogger(__name__)
 class Projection(LogFollower):
     """Folds each event into `state` before any listener hears of it."""
 
-    def __init__(self, event_log: EventLog) -> None:
-        super().__init__(event_log, FOLDED_TOPICS, private={Topic.ACCOUNTS: self._fold_account})
+    def __init__(self, event_log: EventLog, history: History | None = None) -> None:
+        super().__init__(
+            event_log,
+            FOLDED_TOPICS,
+            private={Topic.ACCOUNTS: self._fold_account},
+            history=history,
+        )
         self.state = ShopState()
         self.accounts = AccountBook()
         self.subscribe(self._fold)

@@ -10,7 +10,7 @@ librdkafka (idempotent), and one more retry here could write a record twice.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import orjson
 
@@ -67,6 +67,12 @@ class GuardedEventLog(EventLog):
 
     async def end_offsets(self, topic: str) -> dict[int, int]:
         return await self.inner.end_offsets(topic)
+
+    async def start_offsets(self, topic: str) -> dict[int, int]:
+        return await self.inner.start_offsets(topic)
+
+    async def delete_before(self, topic: str, offsets: Mapping[int, int]) -> None:
+        await self.inner.delete_before(topic, offsets)
 
     async def append(self, messages: Sequence[Message]) -> list[Record]:
         described = [(m.topic, *_type_and_id(m)) for m in messages]

@@ -42,6 +42,7 @@ from confluent_kafka.cimpl import NewTopic
 
 from kartshoppe.eventlog.port import (
     ALL_TOPICS,
+    COMPACTED_TOPICS,
     Consumer,
     EventLog,
     LogUnavailableError,
@@ -70,10 +71,10 @@ PARTITIONS: Final[Mapping[str, int]] = {
 """Partition count of each topic when the adapter creates it (existing topics are kept)."""
 
 TOPIC_CONFIGS: Final[Mapping[str, Mapping[str, str]]] = {
-    # The latest state per product id is the catalog: a GlobalKTable-style topic.
-    Topic.PRODUCT_UPDATES: {"cleanup.policy": "compact"},
-    # The latest record per e-mail is the account (each carries the whole account).
-    Topic.ACCOUNTS: {"cleanup.policy": "compact"},
+    # The latest state per product id is the catalog (a GlobalKTable-style topic); the latest
+    # record per e-mail is the account (each carries the whole account).
+    topic: {"cleanup.policy": "compact"}
+    for topic in COMPACTED_TOPICS
 }
 
 DELIVERY_TIMEOUT_S: Final = 30.0
@@ -460,11 +461,36 @@ class KafkaEventLog(EventLog):
         return {key: range(firsts[key], ends[key]) for key in partitions}
 
     async def end_offsets(self, topic: str) -> dict[int, int]:
+        return await self._list_offsets(topic, _LATEST)
+
+    async def start_offsets(self, topic: str) -> dict[int, int]:
+        return await self._list_offsets(topic, _EARLIEST)
+
+    async def delete_before(self, topic: str, offsets: Mapping[int, int]) -> None:
+        check_topic(topic)
+        if topic in COMPACTED_TOPICS:
+            raise ValueError(f"{topic} is compacted: its records leave by compaction only")
+        admin = self._admin
+        if admin is None:
+            raise LogUnavailableError("log is not started (or already closed)")
+        ends = await self.end_offsets(topic)
+        # Kafka refuses an offset past the end; the port clamps instead
+        request = [
+            KafkaTopicPartition(topic, p, min(offset, ends[p])) for p, offset in offsets.items()
+        ]
+        futures = admin.delete_records(request, request_timeout=self._start_timeout)
+        try:
+            for future in futures.values():
+                await asyncio.wrap_future(future)
+        except KafkaException as exc:
+            raise LogUnavailableError(f"cannot delete records of {topic}: {exc}") from exc
+
+    async def _list_offsets(self, topic: str, spec: OffsetSpec) -> dict[int, int]:
         check_topic(topic)
         admin = self._admin
         if admin is None:
             raise LogUnavailableError("log is not started (or already closed)")
-        request = {KafkaTopicPartition(topic, p): _LATEST for p in range(self._partitions[topic])}
+        request = {KafkaTopicPartition(topic, p): spec for p in range(self._partitions[topic])}
         deadline = time.monotonic() + self._start_timeout
         while True:
             futures = admin.list_offsets(request, request_timeout=self._start_timeout)
@@ -476,7 +502,7 @@ class KafkaEventLog(EventLog):
             except KafkaException as exc:
                 # Leadership moves (a broker restarting) are retriable; wait them out a while.
                 if not _retriable(exc) or time.monotonic() >= deadline:
-                    raise LogUnavailableError(f"cannot read end offsets of {topic}: {exc}") from exc
+                    raise LogUnavailableError(f"cannot read offsets of {topic}: {exc}") from exc
                 admin = self._fresh_admin(admin, exc)
                 await asyncio.sleep(FETCH_STEP_S)
 

@@ -19,6 +19,11 @@ from kartshoppe.events import Topic
 
 ALL_TOPICS: tuple[str, ...] = tuple(t.value for t in Topic)
 
+COMPACTED_TOPICS: frozenset[str] = frozenset({Topic.PRODUCT_UPDATES, Topic.ACCOUNTS})
+"""Topics whose latest record per key is the state (each carries the whole product or account):
+Kafka compacts them (`cleanup.policy=compact`), the embedded log's retention keeps that record
+per key however old, and their log start never moves."""
+
 
 @dataclass(frozen=True, slots=True)
 class Message:
@@ -121,6 +126,20 @@ class EventLog(ABC):
     @abstractmethod
     async def end_offsets(self, topic: str) -> dict[int, int]:
         """Next offset to be written, per partition of `topic`."""
+
+    @abstractmethod
+    async def start_offsets(self, topic: str) -> dict[int, int]:
+        """First offset still held, per partition of `topic` (Kafka's log start offset).
+
+        Retention removes what lies below it. A consumer whose position is below it reads on
+        from it, as Kafka's `auto.offset.reset=earliest` does, so whoever needs the full history
+        reads the part below it from the event store (`eventstore.history`)."""
+
+    @abstractmethod
+    async def delete_before(self, topic: str, offsets: Mapping[int, int]) -> None:
+        """Remove the records below `offsets` (per partition) and move the log start there, as
+        Kafka's DeleteRecords does. The start never moves back nor past the end; a compacted
+        topic refuses (its records leave by compaction only)."""
 
     async def __aenter__(self) -> Self:
         await self.start()

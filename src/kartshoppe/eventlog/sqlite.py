@@ -17,12 +17,13 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from kartshoppe.eventlog.port import (
     ALL_TOPICS,
+    COMPACTED_TOPICS,
     Consumer,
     EventLog,
     LogUnavailableError,
@@ -41,6 +42,12 @@ FOREIGN_WRITE_POLL_S: Final = 0.05
 """How often a waiting consumer looks for records committed by another process."""
 
 BUSY_TIMEOUT_S: Final = 10.0
+
+
+def _key_index(topic: str) -> str:
+    """The index of a compacted topic's records by key, for compaction's "superseded" test."""
+    return f"records_by_key_{topic}"
+
 
 _SCHEMA: Final = (
     """
@@ -62,6 +69,23 @@ CREATE TABLE IF NOT EXISTS records (
     UNIQUE (topic, partition, "offset")
 )""",
     """
+CREATE TABLE IF NOT EXISTS log_starts (
+    topic TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    start_offset INTEGER NOT NULL,
+    PRIMARY KEY (topic, partition)
+)""",
+    *(
+        f"CREATE INDEX IF NOT EXISTS {_key_index(topic)} "
+        f"ON records (partition, key, \"offset\") WHERE topic = '{topic}'"
+        for topic in sorted(COMPACTED_TOPICS)
+    ),
+    """
+CREATE TABLE IF NOT EXISTS group_commits (
+    group_id TEXT PRIMARY KEY,
+    committed_at INTEGER NOT NULL
+)""",
+    """
 CREATE TABLE IF NOT EXISTS group_offsets (
     group_id TEXT NOT NULL,
     topic TEXT NOT NULL,
@@ -72,9 +96,18 @@ CREATE TABLE IF NOT EXISTS group_offsets (
 )
 
 _SELECT_RANGE: Final = (
-    'SELECT "offset", key, value, timestamp FROM records '
-    'WHERE topic = ? AND partition = ? AND "offset" >= ? ORDER BY "offset" LIMIT ?'
+    'SELECT "offset", key, value, timestamp FROM records WHERE topic = ?1 AND partition = ?2 '
+    'AND "offset" >= MAX(?3, (SELECT start_offset FROM log_starts WHERE topic = ?1 AND '
+    'partition = ?2)) ORDER BY "offset" LIMIT ?4'
 )
+"""Records from an offset on, never below the log start: a consumer behind it reads on from
+there (Kafka's `auto.offset.reset=earliest`), also while retention is still deleting."""
+
+JOURNAL_SIZE_LIMIT: Final = 64 * 1024 * 1024
+"""What the WAL file is cut back to after a checkpoint, so it cannot stay at its peak size."""
+
+DELETE_BATCH: Final = 2_000
+"""Records removed per retention transaction: the write lock is held for milliseconds only."""
 
 
 @dataclass(slots=True)
@@ -102,6 +135,10 @@ class _Stop:
 T = TypeVar("T")
 
 
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 def _size(request: _Request) -> int:
     return len(request.messages) if isinstance(request, _Append) else 1
 
@@ -115,9 +152,18 @@ def _connect(path: pathlib.Path, *, read_only: bool) -> sqlite3.Connection:
     if read_only:
         conn.execute("PRAGMA query_only=1")
     else:
+        # Only takes effect on a new file (before its first table): deleted pages then go back
+        # to the file system by `incremental_vacuum`; an older file reuses them for new records.
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
     return conn
+
+
+def connect_writer(path: pathlib.Path) -> sqlite3.Connection:
+    """A second write connection (retention's): its transactions queue with the writer's."""
+    return _connect(path, read_only=False)
 
 
 def _query_range(
@@ -127,11 +173,81 @@ def _query_range(
     return [Record(topic, PARTITION, off, key, value, ts) for off, key, value, ts in rows]
 
 
+def _starts(conn: sqlite3.Connection, topic: str) -> dict[int, int]:
+    rows = conn.execute(
+        "SELECT partition, start_offset FROM log_starts WHERE topic = ?", (topic,)
+    ).fetchall()
+    return dict(rows)
+
+
+def move_start(conn: sqlite3.Connection, topic: str, offset: int) -> int:
+    """Move `topic`'s log start up to `offset` (never back, never past the end); the new start.
+    Consumers skip to it at once; the records below it are deleted afterwards in batches."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "UPDATE log_starts SET start_offset = MAX(start_offset, MIN(?3, "
+            "(SELECT next_offset FROM partitions WHERE topic = ?1 AND partition = ?2))) "
+            "WHERE topic = ?1 AND partition = ?2",
+            (topic, PARTITION, offset),
+        )
+        start: int = _starts(conn, topic)[PARTITION]
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.rollback()
+        raise
+    return start
+
+
+def delete_below_start(conn: sqlite3.Connection, topic: str) -> int:
+    """Delete the records below `topic`'s log start, `DELETE_BATCH` a transaction; how many."""
+    deleted = 0
+    while True:
+        cursor = conn.execute(
+            "DELETE FROM records WHERE id IN (SELECT id FROM records WHERE topic = ?1 AND "
+            'partition = ?2 AND "offset" < (SELECT start_offset FROM log_starts WHERE '
+            'topic = ?1 AND partition = ?2) ORDER BY "offset" LIMIT ?3)',
+            (topic, PARTITION, DELETE_BATCH),
+        )
+        deleted += cursor.rowcount
+        if cursor.rowcount < DELETE_BATCH:
+            return deleted
+
+
+def compact(conn: sqlite3.Connection, topic: str, below: int, older_than_ms: int) -> int:
+    """Delete `topic`'s records below offset `below`, appended before `older_than_ms`, that a
+    later record of the same key supersedes (Kafka's log compaction); how many."""
+    if topic not in COMPACTED_TOPICS:  # also makes the literal below safe
+        raise ValueError(f"{topic} is not a compacted topic")
+    deleted = 0
+    while True:
+        # the topic as a literal: a partial index needs one to be usable
+        cursor = conn.execute(
+            "DELETE FROM records WHERE id IN (SELECT r.id FROM records r "
+            f"WHERE r.topic = '{topic}' AND r.partition = ?1 "
+            'AND r."offset" < ?2 AND r.timestamp < ?3 AND r.key IS NOT NULL '
+            f"AND EXISTS (SELECT 1 FROM records n INDEXED BY {_key_index(topic)} "
+            f"WHERE n.topic = '{topic}' AND n.partition = ?1 "
+            'AND n.key = r.key AND n."offset" > r."offset") LIMIT ?4)',
+            (PARTITION, below, older_than_ms, DELETE_BATCH),
+        )
+        deleted += cursor.rowcount
+        if cursor.rowcount < DELETE_BATCH:
+            return deleted
+
+
 class _Writer:
     """The thread that owns the write connection and commits requests in groups."""
 
-    def __init__(self, path: pathlib.Path, max_batch: int, on_commit: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        path: pathlib.Path,
+        max_batch: int,
+        on_commit: Callable[[], None],
+        clock: Callable[[], int],
+    ) -> None:
         self._path = path
+        self._clock = clock
         self._max_batch = max_batch
         self._on_commit = on_commit
         self._queue: queue.SimpleQueue[_Request | _Stop] = queue.SimpleQueue()
@@ -173,10 +289,11 @@ class _Writer:
         conn.execute("BEGIN IMMEDIATE")
         for statement in _SCHEMA:
             conn.execute(statement)
-        conn.executemany(
-            "INSERT OR IGNORE INTO partitions (topic, partition, next_offset) VALUES (?, ?, 0)",
-            [(topic, PARTITION) for topic in ALL_TOPICS],
-        )
+        for table, column in (("partitions", "next_offset"), ("log_starts", "start_offset")):
+            conn.executemany(
+                f"INSERT OR IGNORE INTO {table} (topic, partition, {column}) VALUES (?, ?, 0)",
+                [(topic, PARTITION) for topic in ALL_TOPICS],
+            )
         conn.execute("COMMIT")
         return conn
 
@@ -224,7 +341,7 @@ class _Writer:
                 "SELECT topic, next_offset FROM partitions WHERE partition = ?", (PARTITION,)
             )
         )
-        now = time.time_ns() // 1_000_000
+        now = self._clock()
         rows: list[tuple[str, int, int, str | None, bytes, int]] = []
         commits: list[tuple[str, str, int, int]] = []
         results: list[list[Record] | None] = []
@@ -254,6 +371,11 @@ class _Writer:
             "VALUES (?, ?, ?, ?) ON CONFLICT (group_id, topic, partition) "
             "DO UPDATE SET next_offset = excluded.next_offset",
             commits,
+        )
+        conn.executemany(
+            "INSERT INTO group_commits (group_id, committed_at) VALUES (?, ?) "
+            "ON CONFLICT (group_id) DO UPDATE SET committed_at = excluded.committed_at",
+            [(group, now) for group in {c[0] for c in commits}],
         )
         conn.execute("COMMIT")
         return results
@@ -289,10 +411,14 @@ class SqliteEventLog(EventLog):
     comparing it with the number of `append` calls shows how well group commit batches.
     """
 
-    def __init__(self, path: pathlib.Path, *, max_batch: int = 1000) -> None:
+    def __init__(
+        self, path: pathlib.Path, *, max_batch: int = 1000, clock: Callable[[], int] = wall_ms
+    ) -> None:
+        """`clock` stamps the records' append time (epoch ms); a test compresses time with it."""
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
         self.path = path
+        self.clock = clock
         self.max_batch = max_batch
         self._writer: _Writer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -310,7 +436,7 @@ class SqliteEventLog(EventLog):
             raise LogUnavailableError("log is already started")
         self._loop = asyncio.get_running_loop()
         self._committed = asyncio.Event()
-        writer = _Writer(self.path, self.max_batch, self._notify_threadsafe)
+        writer = _Writer(self.path, self.max_batch, self._notify_threadsafe, self.clock)
         await asyncio.to_thread(self._open, writer)
         self._writer = writer
 
@@ -360,6 +486,28 @@ class SqliteEventLog(EventLog):
             ).fetchall(),
         )
         return dict(rows)
+
+    async def start_offsets(self, topic: str) -> dict[int, int]:
+        check_topic(topic)
+        return await asyncio.to_thread(self._read_locked, lambda c: _starts(c, topic))
+
+    async def delete_before(self, topic: str, offsets: Mapping[int, int]) -> None:
+        check_topic(topic)
+        if topic in COMPACTED_TOPICS:
+            raise ValueError(f"{topic} is compacted: its records leave by compaction only")
+        if set(offsets) - {PARTITION}:
+            raise ValueError(f"{topic} has only partition {PARTITION}")
+        if PARTITION in offsets:
+            self._running_writer()
+            await asyncio.to_thread(self._delete_before, topic, offsets[PARTITION])
+
+    def _delete_before(self, topic: str, offset: int) -> None:
+        conn = connect_writer(self.path)
+        try:
+            move_start(conn, topic, offset)
+            delete_below_start(conn, topic)
+        finally:
+            conn.close()
 
     async def read(self, topic: str, from_offset: int, limit: int) -> list[Record]:
         """Up to `limit` records of `topic` from `from_offset` on, in offset order."""

@@ -34,9 +34,10 @@ class ReplayResult:
     per_topic: dict[str, int]
 
 
-def _key(
+def log_key(
     topic: str, user_id: str | None, session_id: str | None, product_id: str | None
 ) -> str | None:
+    """The key the live system gave a stored event on its topic."""
     if topic in KEYED_BY_PRODUCT:
         return product_id
     return owner_key(user_id, session_id)
@@ -45,7 +46,7 @@ def _key(
 def _messages(rows: pa.Table) -> list[Message]:
     columns = rows.select(["topic", "user_id", "session_id", "product_id", "payload"]).to_pydict()
     return [
-        Message(topic=topic, key=_key(topic, user, session, product), value=payload.encode())
+        Message(topic=topic, key=log_key(topic, user, session, product), value=payload.encode())
         for topic, user, session, product, payload in zip(
             columns["topic"],
             columns["user_id"],

@@ -59,6 +59,9 @@ TABLE_OPTIONS: Final[Mapping[str, str]] = {
 STORED_TOPICS: Final[tuple[str, ...]] = ("ecommerce_events", "product_updates", "inventory_updates")
 """The log topics whose events the table keeps."""
 
+SINK_GROUP: Final = "paimon-sink"
+"""The sink's consumer group: how far the store has the log (retention waits for it)."""
+
 TOPIC_ORDER: Final[Mapping[str, int]] = {
     "product_updates": 0,
     "inventory_updates": 1,

@@ -29,18 +29,16 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import orjson
 import pyarrow as pa
 
 from kartshoppe.eventlog.port import Consumer, EventLog, Record
-from kartshoppe.eventstore.schema import STORED_TOPICS
+from kartshoppe.eventstore.schema import SINK_GROUP, STORED_TOPICS
 from kartshoppe.eventstore.table import ARROW_SCHEMA, EventStore, day_of
 
 logger = logging.getLogger(__name__)
-
-SINK_GROUP: Final = "paimon-sink"
 
 
 @dataclass(frozen=True)
