@@ -17,6 +17,7 @@ from kartshoppe.events import Topic
 from kartshoppe.eventstore.schema import SINK_GROUP, STORED_TOPICS
 from tests.integration.test_replay_bootstrap import catalog, operator, shop, shoppers_view
 from tests.support.server import running_server
+from tests.support.sink import wait_stored
 
 HOUR_MS = 3_600_000
 
@@ -27,25 +28,6 @@ async def sweep_as_if_later(log_path: Path, later_ms: int) -> None:
         policy = RetentionPolicy(HOUR_MS, dict.fromkeys(STORED_TOPICS, SINK_GROUP))
         swept = LogRetention(log, policy, clock=lambda: time.time_ns() // 1_000_000 + later_ms)
         await asyncio.to_thread(swept.sweep)
-
-
-def wait_stored(log_path: Path, within_s: float = 240.0) -> None:
-    """Wait until the server's sink has put every record of the stored topics into the store
-    (under load the store loads long after the server is ready)."""
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        with sqlite3.connect(f"file:{log_path}?mode=ro", uri=True) as conn:
-            ends = dict(conn.execute("SELECT topic, next_offset FROM partitions"))
-            sunk = dict(
-                conn.execute(
-                    "SELECT topic, next_offset FROM group_offsets WHERE group_id = ?",
-                    (SINK_GROUP,),
-                )
-            )
-        if all(sunk.get(topic, 0) >= ends[topic] for topic in STORED_TOPICS):
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"the sink did not store the log within {within_s} s")
 
 
 def held(log_path: Path) -> dict[str, tuple[int, int]]:
