@@ -166,7 +166,7 @@ def _ticker(platform: Platform, timed: bool) -> Callable[[], Awaitable[None]]:
             await platform.service.end_expired_flash_sales()
         if platform.hub.connections:
             platform.hub.publish(
-                "analytics", message("ANALYTICS", analytics=platform.live.analytics)
+                "analytics", message("ANALYTICS", "analytics", analytics=platform.live.analytics)
             )
 
     return tick

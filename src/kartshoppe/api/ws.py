@@ -3,8 +3,6 @@ pushes out (via the hub). A bad message gets an `ERROR` reply; the socket stays 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Any
 
 import orjson
@@ -75,7 +73,7 @@ async def _handle(p: Platform, conn: Connection, msg: dict[str, Any]) -> None:
         case SubscribeCommand(type=kind, channel=channel):
             p.hub.subscribe(conn, channel, kind == "SUBSCRIBE")
             if channel == "analytics" and kind == "SUBSCRIBE":
-                p.hub.send([conn], message("ANALYTICS", analytics=p.live.analytics))
+                p.hub.send([conn], message("ANALYTICS", "analytics", analytics=p.live.analytics))
 
 
 @router.websocket("/ecommerce/{session_id}/{user_id}")
@@ -92,11 +90,11 @@ async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) ->
     await websocket.accept()
     conn = Connection(websocket, session_id, uid)
     p.hub.register(conn)
-    pump = asyncio.create_task(conn.pump())
     state = p.service.state
-    cart = CartOut.of(state.cart(cart_id_for(session_id, uid)), state.products, now_ms()).to_json()
+    cart_id = cart_id_for(session_id, uid)
+    cart = CartOut.of(state.cart(cart_id), state.products, now_ms()).to_json()
     p.hub.send([conn], message("CONNECTED", sessionId=session_id, userId=uid))
-    p.hub.send([conn], message("CART_UPDATED", cart=cart))
+    p.hub.send([conn], message("CART_UPDATED", f"cart:{cart_id}", cart=cart))
     try:
         while True:
             raw = await _next_text(websocket)
@@ -122,6 +120,3 @@ async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) ->
         pass
     finally:
         p.hub.unregister(conn)
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await pump
