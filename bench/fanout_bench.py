@@ -39,6 +39,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import cast
 
 import httpx
@@ -275,6 +276,13 @@ class Run:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def new_price(price: Decimal, round_no: int) -> Decimal:
+    """A price unlike the last, whose cents end in a non-zero digit, so its text is the same
+    whether the JSON carries it as a number (`12.3` would drop a zero) or a string."""
+    price += Decimal("0.37") + round_no
+    return price + Decimal("0.01") if price % Decimal("0.1") == 0 else price
+
+
 @contextlib.contextmanager
 def server(
     src: pathlib.Path | None, tmp: pathlib.Path
@@ -345,16 +353,19 @@ def measure(
             missing = 0
             client_cpu = [0.0] * len(clients)
             server_cpu = 0.0
-            price = float(product["price"])
+            price = Decimal(str(product["price"]))
             for r in range(args.rounds):
-                price = round(price + 0.37 + r, 2)
+                price = new_price(price, r)
                 for c in clients:
-                    c.tell(f"EXPECT PRODUCT_UPDATED {product['id']} {price:.2f}")
+                    c.tell(f"EXPECT PRODUCT_UPDATED {product['id']} {price}")
                 for c in clients:
                     c.expect("ARMED")
                 cpu_before = cpu_s(proc.pid)
                 sent = time.time()
-                operator.post(f"/admin/products/{product['id']}/price", json={"price": price})
+                changed = operator.post(
+                    f"/admin/products/{product['id']}/price", json={"price": str(price)}
+                )
+                changed.raise_for_status()
                 for k, c in enumerate(clients):
                     done = c.expect("DONE")
                     arrivals = done["arrivals"]
@@ -447,6 +458,8 @@ def main() -> None:
     parser.add_argument("--compare-src", type=pathlib.Path, help="src folder of the 'before'")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    # stopped from outside, still stop the server and the clients (the `finally` blocks)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     command = shlex.join([".venv/bin/python", "bench/fanout_bench.py", *sys.argv[1:]])
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     limit = raise_fd_limit()
