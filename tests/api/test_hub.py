@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import cast
 
 from starlette.websockets import WebSocket
+from websockets.frames import Frame, Opcode
+from websockets.streams import StreamReader
 
 from kartshoppe.api.hub import CLOSE_TOO_SLOW, PENDING_LIMIT, Connection, Hub, message
 from kartshoppe.domain.state import ShopState
@@ -152,3 +154,18 @@ async def test_an_idle_socket_holds_no_task_and_nothing_pending() -> None:
     assert conn.pending == {}
     assert not conn.sending
     assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+def test_a_push_carries_its_text_as_one_unmasked_text_frame_of_any_size() -> None:
+    for size in (0, 125, 126, 65_535, 65_536):
+        push = message("PING", pad="x" * size)
+        reader = StreamReader()
+        reader.feed_data(push.frame)
+        parser = Frame.parse(reader.read_exact, mask=False)
+        try:
+            next(parser)
+        except StopIteration as done:
+            frame: Frame = done.value
+        assert frame.opcode is Opcode.TEXT and frame.fin
+        assert frame.data.decode() == push.text
+        assert not reader.buffer

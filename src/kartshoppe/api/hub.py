@@ -4,10 +4,12 @@ A message is encoded once and the same text goes to every recipient. Each connec
 only what is still to be sent (`Connection.pending`, insertion-ordered); a message carrying the
 latest state of one thing (a product, a stock level, a cart, an order) replaces an older one of
 the same thing that has not gone out yet, so a socket that falls behind gets the newest state
-rather than the history. A connection has a sender task only while something is pending (no
-task or queue per idle socket), so a slow or dead client never blocks the others: its sender
-waits on its own socket, and when more than `PENDING_LIMIT` messages are waiting it is
-disconnected (close code 1013) rather than slowing the fan-out.
+rather than the history. A socket that can take a frame now gets the push's frame written
+straight to its transport (`api/ws_frames.py`); otherwise the push waits in `pending`, and the
+connection has a sender task only while something is pending (no task or queue per idle
+socket), so a slow or dead client never blocks the others: its sender waits on its own socket,
+and when more than `PENDING_LIMIT` messages are waiting it is disconnected (close code 1013)
+rather than slowing the fan-out.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from typing import Any, Final
 
 import orjson
 from starlette.websockets import WebSocket
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from kartshoppe.api.messages import CHANNELS
 from kartshoppe.api.schemas import CartOut, OrderOut
+from kartshoppe.api.ws_frames import text_frame, write_frame
 from kartshoppe.domain.coupons import recovery_code
 from kartshoppe.domain.state import ShopState
 from kartshoppe.events import (
@@ -53,13 +57,16 @@ class Push:
     """One message for the sockets, encoded once."""
 
     text: str
+    frame: bytes
+    """The text as a WebSocket frame, for the sockets it can be written to as is."""
     state_of: str | None = None
     """What this message is the latest state of (`product:p1`); None for one that must not be
     merged with others (an error, an event of the `events` channel)."""
 
 
 def message(kind: str, state_of: str | None = None, **fields: Any) -> Push:
-    return Push(orjson.dumps({"type": kind, **fields}).decode(), state_of)
+    data = orjson.dumps({"type": kind, **fields})
+    return Push(data.decode(), text_frame(data), state_of)
 
 
 @dataclass(eq=False, slots=True)
@@ -71,6 +78,8 @@ class Connection:
     pending: dict[object, str] = field(default_factory=dict)
     sending: bool = False
     dropped: bool = False
+    sink: WebSocketsSansIOProtocol | None = None
+    """Where a frame can be written directly (`api/ws_frames.py`); None: the ASGI send only."""
 
     def offer(self, push: Push) -> bool:
         """Add a message to what is pending; False when too much is waiting already."""
@@ -143,6 +152,9 @@ class Hub:
         loop: asyncio.AbstractEventLoop | None = None
         for conn in conns:
             if conn.dropped:
+                continue
+            if not conn.sending and conn.sink is not None and write_frame(conn.sink, push.frame):
+                self.messages_sent += 1
                 continue
             loop = loop or asyncio.get_running_loop()
             if not conn.offer(push):

@@ -21,6 +21,7 @@ from kartshoppe.api.messages import (
     parse_command,
 )
 from kartshoppe.api.schemas import CartOut
+from kartshoppe.api.ws_frames import frame_sink
 from kartshoppe.api.ws_guard import CLOSE_POLICY, message_budget, over_budget, socket_refusal
 from kartshoppe.domain.cart import cart_id_for
 from kartshoppe.domain.errors import DomainError
@@ -88,7 +89,7 @@ async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) ->
         return
     budget = message_budget(websocket)
     await websocket.accept()
-    conn = Connection(websocket, session_id, uid)
+    conn = Connection(websocket, session_id, uid, sink=frame_sink(websocket.scope))
     p.hub.register(conn)
     state = p.service.state
     cart_id = cart_id_for(session_id, uid)
