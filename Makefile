@@ -12,12 +12,16 @@ ILLUSTRATIONS_STAMP := illustrations/node_modules/.installed
 NPM_STAMP := frontend/node_modules/.installed
 WEB_SOURCES := $(shell find frontend/src frontend/public frontend/index.html frontend/vite.config.ts frontend/precompress.ts frontend/package.json -type f 2>/dev/null)
 
-.PHONY: run test check test-python test-web e2e types flink bench bench-hot clean eval-data illustrations check-illustrations
+.PHONY: run test check test-python test-web e2e e2e-built types flink bench bench-hot clean eval-data illustrations check-illustrations
 
 run: $(PY_STAMP) $(WEB_STAMP)
 	$(PY) -m kartshoppe serve
 
-test: $(PY_STAMP) $(WEB_STAMP) check check-illustrations test-python test-web e2e
+# the Python suite waits on brokers and servers much of its time: the web checks and the browser
+# tests run beside it (the browser tests use the build made once, so nothing rebuilds dist/ under
+# the Python suite's servers)
+test: $(PY_STAMP) $(WEB_STAMP) check check-illustrations
+	$(MAKE) --no-print-directory -j3 --output-sync=line test-python test-web e2e-built
 
 # exactly the versions in uv.lock (`uv lock` after changing pyproject.toml's dependencies)
 $(PY_STAMP): pyproject.toml uv.lock
@@ -66,6 +70,10 @@ test-web: $(NPM_STAMP) $(PY_STAMP)
 # real chromium (installed from Debian by the script when missing) against a real server
 e2e: $(PY_STAMP) $(NPM_STAMP)
 	cd frontend && npm run e2e
+
+e2e-built: $(PY_STAMP) $(WEB_STAMP)
+	bash scripts/install-chromium.sh
+	cd frontend && npx tsx e2e/run.ts
 
 # every benchmark in turn (about half an hour); each writes its results to bench/results/
 # PyFlink in its own venv plus the Kafka and Paimon connector jars (the Flink tests do it too)

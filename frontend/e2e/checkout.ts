@@ -37,12 +37,13 @@ const SF: Address = { country: "US", region: "CA", postalCode: "94105", city: "S
 
 export async function fillCheckout(page: Page, email: string, address: Address = SF): Promise<void> {
   await page.getByLabel("Email").fill(email);
+  // first, as on the page: the postal code and region are checked against the country
+  await page.getByLabel("Country").selectOption(address.country);
   await page.getByLabel("Full name").fill("Grace Hopper");
   await page.getByLabel("Address", { exact: true }).fill("1 Market Street");
   await page.getByLabel("City").fill(address.city);
   await page.getByLabel("State / province").fill(address.region);
   await page.getByLabel("Postal code").fill(address.postalCode);
-  await page.getByLabel("Country").selectOption(address.country);
 }
 
 export async function payWith(page: Page, card: string): Promise<void> {

@@ -22,6 +22,7 @@ from tests.api.api_support import (
     receive_until,
     register,
 )
+from tests.api.conftest import OPERATOR
 from tests.support.server import ServerProcess
 
 TEST_PAYMENT = {"card": {"number": "4242424242424242", "expiry": "12/39", "cvc": "123"}}
@@ -271,3 +272,41 @@ async def test_a_socket_with_an_invalid_session_id_is_refused(
     with pytest.raises(ConnectionClosed):
         async with connect(server.ws_url(session_id)) as ws:
             await receive(ws)
+
+
+@pytest.mark.parametrize("channel", ["events", "inventory"])
+async def test_only_an_operators_socket_may_follow_every_shoppers_events_and_the_stock_alerts(
+    open_socket: Open, api: httpx.Client, shopper: Shopper, channel: str
+) -> None:
+    login = api.post("/auth/login", json=OPERATOR).json()
+    operator = Shopper(login["userId"], login["token"])
+    async with open_socket(fresh("s"), shopper) as ws:
+        await send(ws, {"type": "SUBSCRIBE", "channel": channel})
+        refused = await receive_until(ws, of_type("ERROR"))
+    async with open_socket(fresh("s"), operator) as ws:
+        await send(ws, {"type": "SUBSCRIBE", "channel": channel})
+        await send(ws, {"type": "PING"})
+        answers = [await receive(ws)]
+        while answers[-1]["type"] != "PONG":
+            answers.append(await receive(ws))
+
+    assert refused["error"] == "forbidden" and refused["field"] == "channel"
+    assert refused["message"] == f"the {channel} channel is for operators: sign in as one"
+    assert "ERROR" not in [a["type"] for a in answers]
+
+
+async def test_an_operators_socket_sees_every_shoppers_events_on_the_events_channel(
+    open_socket: Open, api: httpx.Client, admin: httpx.Client
+) -> None:
+    login = api.post("/auth/login", json=OPERATOR).json()
+    product = launch(admin)
+    session = fresh("s")
+    async with open_socket(fresh("s"), Shopper(login["userId"], login["token"])) as ws:
+        await send(ws, {"type": "SUBSCRIBE", "channel": "events"})
+        await send(ws, {"type": "PING"})
+        await receive_until(ws, of_type("PONG"))
+        api.post(f"/cart/{session}/add", json={"productId": product["id"]})
+        seen = await receive_until(
+            ws, lambda m: m.get("type") == "EVENT" and m["event"].get("sessionId") == session
+        )
+    assert seen["event"]["eventType"] == "ADD_TO_CART"

@@ -12,6 +12,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from kartshoppe.api import errors
 from kartshoppe.api.store_routes import router
 from kartshoppe.events import BaseEvent
 from kartshoppe.eventstore.table import EventStore
@@ -38,6 +39,7 @@ async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 def store_app(store: EventStore | None) -> FastAPI:
     app = FastAPI()
+    errors.install(app)
     app.include_router(router, prefix="/api/ecommerce")
     if store is not None:
         app.state.event_store = store
@@ -205,6 +207,25 @@ async def test_history_of_an_order_and_bad_queries(client: httpx.AsyncClient) ->
     assert unbounded.status_code == 400
     assert reversed_range.status_code == 400
     assert reversed_range.json()["message"] == "from must not be after to"
+
+
+@pytest.mark.parametrize(
+    ("route", "field", "value"),
+    [
+        ("history", "page", 1_000_001),
+        ("history", "to", 2**63),
+        ("history", "from", 2**63),
+        ("history", "snapshotId", 2**63),
+        ("state/analytics", "asOf", 2**63),
+    ],
+)
+async def test_numbers_past_the_stores_64_bit_columns_are_a_422_naming_the_field(
+    client: httpx.AsyncClient, route: str, field: str, value: int
+) -> None:
+    answer = await client.get(f"{PREFIX}/{route}", params={"userId": "u0", field: value})
+
+    assert answer.status_code == 422
+    assert answer.json()["details"][0]["field"] == field
 
 
 async def test_named_reports_over_http(client: httpx.AsyncClient) -> None:

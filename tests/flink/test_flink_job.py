@@ -319,10 +319,11 @@ def test_a_parallel_job_restarted_from_its_checkpoint_counts_every_event_once(
             ]
             return max(found, key=lambda p: p.stat().st_mtime, default=None)
 
-        checkpoint = wait_on_cluster(
-            flink_cluster, job, checkpointed, 120, "a checkpoint after the first half"
-        )
-    # cancelled without a savepoint, as in a crash; the rest arrives while it is down
+        wait_on_cluster(flink_cluster, job, checkpointed, 120, "a checkpoint after the first half")
+    # cancelled without a savepoint, as in a crash; the rest arrives while it is down. The
+    # newest checkpoint is taken after the cancel: the running job subsumes (deletes) older ones
+    checkpoint = checkpointed()
+    assert checkpoint is not None
     produce(bootstrap, events[half:])
     with cluster_job(
         flink_cluster, args, tmp_path / "submit.log", from_savepoint=checkpoint

@@ -61,13 +61,21 @@ def test_one_trace_runs_from_the_request_through_the_log_append_to_the_push(
         def spans(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return [x for x in lines if "context" in x and "name" in x]
 
+        def this_request(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            path = f"{API}/cart/{session}/add"
+            return [s for s in found if s["attributes"].get("url.path") == path]
+
         def complete(lines: list[dict[str, Any]]) -> bool:
-            names = {s["name"] for s in spans(lines)}
+            # the module's earlier requests left spans of these names already: wait for
+            # this request's own trace, whose request span ends after its children
+            found = spans(lines)
+            traces = {s["context"]["trace_id"] for s in this_request(found)}
+            names = {s["name"] for s in found if s["context"]["trace_id"] in traces}
             return {"log.append", "view.apply+ws.push"} <= names
 
         lines = lines_until(traced, complete)
     found = spans(lines)
-    [request] = [s for s in found if s["attributes"].get("url.path") == f"{API}/cart/{session}/add"]
+    [request] = this_request(found)
     assert request["name"] == f"POST {API}/cart/{{sessionId}}/add"
     trace_id = request["context"]["trace_id"]
     in_trace = [s for s in found if s["context"]["trace_id"] == trace_id]

@@ -205,17 +205,19 @@ export function CheckoutPage() {
         </fieldset>
         <fieldset disabled={Boolean(placed)} className="grid gap-3 sm:grid-cols-2">
           <legend className="text-lg font-semibold">Shipping address</legend>
+          <div className="sm:col-span-2">
+            <Field label="Country" name="address.country" problem={problem}>
+              <select className={INPUT} autoComplete="country" value={address.country} onChange={setAddr("country")}>
+                {COUNTRIES.map((c) => <option key={c.code} value={c.code}>{c.name}</option>)}
+              </select>
+            </Field>
+          </div>
           <div className="sm:col-span-2"><Field label="Full name" name="address.name" problem={problem}><input className={INPUT} autoComplete="name" required value={address.name} onChange={setAddr("name")} /></Field></div>
           <div className="sm:col-span-2"><Field label="Address" name="address.line1" problem={problem}><input className={INPUT} autoComplete="address-line1" required value={address.line1} onChange={setAddr("line1")} /></Field></div>
           <div className="sm:col-span-2"><Field label="Apartment, suite (optional)" name="address.line2" problem={problem}><input className={INPUT} autoComplete="address-line2" value={address.line2 ?? ""} onChange={setAddr("line2")} /></Field></div>
           <Field label="City" name="address.city" problem={problem}><input className={INPUT} autoComplete="address-level2" required value={address.city} onChange={setAddr("city")} /></Field>
           <Field label="State / province" name="address.region" problem={problem}><input className={INPUT} autoComplete="address-level1" value={address.region ?? ""} onChange={setAddr("region")} /></Field>
           <Field label="Postal code" name="address.postalCode" problem={problem}><input className={INPUT} autoComplete="postal-code" required value={address.postalCode} onChange={setAddr("postalCode")} /></Field>
-          <Field label="Country" name="address.country" problem={problem}>
-            <select className={INPUT} autoComplete="country" value={address.country} onChange={setAddr("country")}>
-              {COUNTRIES.map((c) => <option key={c.code} value={c.code}>{c.name}</option>)}
-            </select>
-          </Field>
         </fieldset>
         <fieldset disabled={Boolean(placed)} className="space-y-2" data-testid="delivery-options">
           <legend className="text-lg font-semibold">Delivery</legend>

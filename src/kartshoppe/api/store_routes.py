@@ -105,13 +105,12 @@ router = APIRouter(
 def event_store(request: Request) -> EventStore:
     """The dependency hook: the app puts its `EventStore` on `app.state.event_store`."""
     # no import here: until the app has loaded the store module, no store is open (a request
-    # would otherwise wait seconds for pyarrow and pypaimon to load)
-    table = sys.modules.get("kartshoppe.eventstore.table")
-    store = getattr(request.app.state, "event_store", None)
-    if table is None or not isinstance(store, table.EventStore):
+    # would otherwise wait seconds for pyarrow and pypaimon to load); the app sets the store
+    # only once that module has loaded, while it may still be half-imported before that
+    store: EventStore | None = getattr(request.app.state, "event_store", None)
+    if store is None:
         raise StoreUnavailableError("the event store is not open")
-    found: EventStore = store
-    return found
+    return store
 
 
 def _found(kind: str, subject_id: str, state: dict[str, Any] | None) -> Response:
@@ -123,8 +122,10 @@ def _found(kind: str, subject_id: str, state: dict[str, Any] | None) -> Response
 
 Store = Annotated[Any, Depends(event_store)]
 """The app's `EventStore` (typed loosely: the store module loads on first use)."""
-SnapshotId = Annotated[int | None, Query(alias="snapshotId", ge=1)]
-AsOf = Annotated[int | None, Query(alias="asOf", ge=0, description="epoch ms")]
+INT64_MAX = 2**63 - 1
+"""The store's columns are 64-bit: a larger number names no snapshot and no moment."""
+SnapshotId = Annotated[int | None, Query(alias="snapshotId", ge=1, le=INT64_MAX)]
+AsOf = Annotated[int | None, Query(alias="asOf", ge=0, le=INT64_MAX, description="epoch ms")]
 
 
 @router.get("/history", response_model=HistoryPage)
@@ -135,8 +136,12 @@ def get_history(
     product_id: Annotated[str | None, Query(alias="productId", max_length=128)] = None,
     order_id: Annotated[str | None, Query(alias="orderId", max_length=128)] = None,
     types: Annotated[str, Query(description="comma-separated event types")] = "",
-    start: Annotated[int | None, Query(alias="from", ge=0, description="epoch ms")] = None,
-    end: Annotated[int | None, Query(alias="to", ge=0, description="epoch ms")] = None,
+    start: Annotated[
+        int | None, Query(alias="from", ge=0, le=INT64_MAX, description="epoch ms")
+    ] = None,
+    end: Annotated[
+        int | None, Query(alias="to", ge=0, le=INT64_MAX, description="epoch ms")
+    ] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)] = 50,
     snapshot_id: SnapshotId = None,
@@ -216,7 +221,9 @@ def get_analytics_state(
 def get_series(
     store: Store,
     window: Annotated[SeriesWindow, Query(description="how far back the chart looks")] = "1h",
-    end: Annotated[int | None, Query(alias="to", ge=0, description="epoch ms, else now")] = None,
+    end: Annotated[
+        int | None, Query(alias="to", ge=0, le=INT64_MAX, description="epoch ms, else now")
+    ] = None,
 ) -> Response:
     """Orders, revenue, events, product viewers and conversion per bucket of the window."""
     from kartshoppe.eventstore.series import series

@@ -22,7 +22,13 @@ from kartshoppe.api.messages import (
 )
 from kartshoppe.api.schemas import CartOut
 from kartshoppe.api.ws_frames import frame_sink
-from kartshoppe.api.ws_guard import CLOSE_POLICY, message_budget, over_budget, socket_refusal
+from kartshoppe.api.ws_guard import (
+    CLOSE_POLICY,
+    Admission,
+    admit,
+    message_budget,
+    over_budget,
+)
 from kartshoppe.domain.cart import cart_id_for
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.events import Id, now_ms
@@ -52,7 +58,7 @@ async def _next_text(websocket: WebSocket) -> str | None:
     return text if isinstance(text, str) else None
 
 
-async def _handle(p: Platform, conn: Connection, msg: dict[str, Any]) -> None:
+async def _handle(p: Platform, conn: Connection, admission: Admission, msg: dict[str, Any]) -> None:
     service, sid, uid = p.service, conn.session_id, conn.user_id
     match parse_command(msg):
         case Ping():
@@ -72,6 +78,12 @@ async def _handle(p: Platform, conn: Connection, msg: dict[str, Any]) -> None:
                 error = message("ERROR", error=rejection.reason, details=rejection.details)
                 p.hub.send([conn], error)
         case SubscribeCommand(type=kind, channel=channel):
+            if not admission.may_subscribe(channel):
+                raise DomainError(
+                    "forbidden",
+                    f"the {channel} channel is for operators: sign in as one",
+                    "channel",
+                )
             p.hub.subscribe(conn, channel, kind == "SUBSCRIBE")
             if channel == "analytics" and kind == "SUBSCRIBE":
                 p.hub.send([conn], message("ANALYTICS", "analytics", analytics=p.live.analytics))
@@ -81,11 +93,11 @@ async def _handle(p: Platform, conn: Connection, msg: dict[str, Any]) -> None:
 async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) -> None:
     p: Platform = websocket.app.state.platform
     uid = None if user_id == ANONYMOUS else user_id
-    refusal = socket_refusal(websocket, uid) if _valid_ids(session_id, user_id) else BAD_IDS
-    if refusal is not None:
+    admission = admit(websocket, uid) if _valid_ids(session_id, user_id) else Admission(BAD_IDS)
+    if admission.refusal is not None:
         # accepted first: a close during the handshake is an HTTP 403 that browsers see as 1006
         await websocket.accept()
-        await websocket.close(CLOSE_POLICY, refusal)
+        await websocket.close(CLOSE_POLICY, admission.refusal)
         return
     budget = message_budget(websocket)
     await websocket.accept()
@@ -110,7 +122,7 @@ async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) ->
                 msg = orjson.loads(raw)
                 if not isinstance(msg, dict):
                     raise DomainError("validation_error", "a message is a JSON object")
-                await _handle(p, conn, msg)
+                await _handle(p, conn, admission, msg)
             except orjson.JSONDecodeError:
                 p.hub.send([conn], message("ERROR", error="malformed_json", message="not JSON"))
             except DomainError as exc:
