@@ -31,7 +31,7 @@ from kartshoppe.api.schemas import ErrorOut, Health
 from kartshoppe.api.serving import Serving
 from kartshoppe.api.web import web_routes
 from kartshoppe.api.ws import router as ws_router
-from kartshoppe.api.ws_frames import KeepServerSend
+from kartshoppe.api.ws_frames import WebSocketsFirst
 from kartshoppe.application.commands import CommandBus, LocalCommandBus
 from kartshoppe.application.dedup import RecentIds
 from kartshoppe.application.follower import LogFollower
@@ -318,8 +318,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HotReads)
     # outermost: a read that passes a write's log position waits for it, the fast path included
     app.add_middleware(ReadYourWrites)
-    # a WebSocket's own send, before the layers within wrap it: the hub writes frames through it
-    app.add_middleware(KeepServerSend)
+    # WebSocket routes answered before the HTTP layers, with the server's own send (the hub
+    # writes frames through it); built on the first request, when every route is included
+    app.add_middleware(WebSocketsFirst, router=app.router)
     guards = {
         cart: NAMED_USER,
         orders: NAMED_USER,

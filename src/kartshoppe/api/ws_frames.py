@@ -15,12 +15,15 @@ import struct
 from collections.abc import Awaitable
 from typing import Final
 
+from fastapi.routing import APIWebSocketRoute
+from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
 SEND_KEY: Final = "kartshoppe.ws_send"
-"""Where `KeepServerSend` leaves the server's own `send` in a WebSocket scope."""
+"""Where `WebSocketsFirst` leaves the server's own `send` in a WebSocket scope."""
 
 
 def text_frame(data: bytes) -> bytes:
@@ -33,16 +36,35 @@ def text_frame(data: bytes) -> bytes:
     return struct.pack("!BBQ", 0x81, 127, size) + data
 
 
-class KeepServerSend:
-    """Outermost layer: remembers the server's `send` of a WebSocket (the layers within wrap it)."""
+class WebSocketsFirst:
+    """Outermost layer: a WebSocket's route is answered here, before the HTTP layers.
 
-    def __init__(self, app: ASGIApp) -> None:
+    Every layer an open socket's handler was reached through stays suspended in it for the
+    socket's life (the middleware, the exception handlers, the router, FastAPI's dependency
+    wrapper): several KB a socket. The WebSocket routes without dependencies (their path
+    parameters are all they take) are called directly with the server's own `send`, which
+    `frame_sink` finds; any other WebSocket scope goes through the app as before.
+    """
+
+    def __init__(self, app: ASGIApp, router: Router) -> None:
         self.app = app
+        self.routes = [
+            route
+            for route in router.routes
+            if isinstance(route, APIWebSocketRoute) and not route.dependant.dependencies
+        ]
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # not a coroutine itself: no frame of its own for every HTTP request
         if scope["type"] == "websocket":
             scope[SEND_KEY] = send
+            for route in self.routes:
+                match, child = route.matches(scope)
+                if match is Match.FULL:
+                    scope.update(child)
+                    socket = WebSocket(scope, receive, send)
+                    answer: Awaitable[None] = route.endpoint(socket, **child["path_params"])
+                    return answer
         return self.app(scope, receive, send)
 
 
