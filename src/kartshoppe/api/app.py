@@ -318,9 +318,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HotReads)
     # outermost: a read that passes a write's log position waits for it, the fast path included
     app.add_middleware(ReadYourWrites)
-    # WebSocket routes answered before the HTTP layers, with the server's own send (the hub
-    # writes frames through it); built on the first request, when every route is included
-    app.add_middleware(WebSocketsFirst, router=app.router)
+    # the WebSocket routes answered before the HTTP layers, with the server's own send (the
+    # hub writes frames through it)
+    app.add_middleware(WebSocketsFirst, router=ws_router)
     guards = {
         cart: NAMED_USER,
         orders: NAMED_USER,

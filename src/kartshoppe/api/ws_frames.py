@@ -15,8 +15,8 @@ import struct
 from collections.abc import Awaitable
 from typing import Final
 
-from fastapi.routing import APIWebSocketRoute
-from starlette.routing import Match, Router
+from fastapi.routing import APIRouter, APIWebSocketRoute
+from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -46,7 +46,8 @@ class WebSocketsFirst:
     `frame_sink` finds; any other WebSocket scope goes through the app as before.
     """
 
-    def __init__(self, app: ASGIApp, router: Router) -> None:
+    def __init__(self, app: ASGIApp, router: APIRouter) -> None:
+        """`router`: one included without a prefix or dependencies of its own."""
         self.app = app
         self.routes = [
             route
