@@ -6,6 +6,7 @@ import type { Page } from "playwright-core";
 import "./accessibility";
 import { fillCheckout, GOOD_CARD, payWith } from "./checkout";
 import "./operator";
+import "./product-page";
 import "./pictures";
 import "./search";
 import { eventually, runAll, sleep, test, type Server } from "./harness";

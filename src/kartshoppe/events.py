@@ -78,6 +78,12 @@ AlertLevel = Literal["LOW_STOCK", "SOLD_OUT", "BACK_IN_STOCK", "STOCK_UNCHANGED"
 RecommendationKind = Literal["PERSONAL", "BOUGHT_TOGETHER", "NEXT_BEST_OFFER", "TRENDING"]
 """Which list a `RECOMMENDATION` comes from."""
 
+WishlistAlertReason = Literal["PRICE_DROP", "BACK_IN_STOCK"]
+"""Why a `WISHLIST_ALERT` tells a shopper about a product on their wishlist."""
+
+MIN_RATING: Final = 1
+MAX_RATING: Final = 5
+
 
 def owner_key(user_id: str | None, session_id: str | None) -> str | None:
     """Whose activity, cart and orders these are: the user if signed in, else the session."""
@@ -134,6 +140,13 @@ class FlashSale(Model):
     sale_price: Price
 
 
+class Spec(Model):
+    """One line of a product's specifications ("Weight": "1.2 kg")."""
+
+    name: Annotated[str, Field(min_length=1, max_length=60)]
+    value: Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class Product(Model):
     """A catalog entry as materialised from `product_updates` (the seed's `products-cache`)."""
 
@@ -153,6 +166,7 @@ class Product(Model):
     featured: bool = False
     image_url: Annotated[str, Field(max_length=300)] = ""
     flash_sale: FlashSale | None = None
+    specs: tuple[Spec, ...] = ()
     retired_at: Annotated[int, Field(ge=0)] | None = None
     """When the operator retired it: out of the catalog, no longer sold (`PRODUCT_RETIRED`)."""
 
@@ -486,6 +500,31 @@ class ProductRetired(BaseEvent):
     product: Product
 
 
+# --- reviews and wishlists (on `ecommerce_events`, keyed by the shopper) -----------------------
+
+
+class ReviewPosted(BaseEvent):
+    """A buyer's one review of a product; `author` is the name shown with it."""
+
+    event_type: Literal["REVIEW_POSTED"] = "REVIEW_POSTED"
+    review_id: Id
+    product_id: Id
+    rating: Annotated[int, Field(ge=MIN_RATING, le=MAX_RATING)]
+    title: Annotated[str, Field(max_length=120)] = ""
+    body: Annotated[str, Field(max_length=4000)] = ""
+    author: Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class WishlistItemAdded(BaseEvent):
+    event_type: Literal["WISHLIST_ITEM_ADDED"] = "WISHLIST_ITEM_ADDED"
+    product_id: Id
+
+
+class WishlistItemRemoved(BaseEvent):
+    event_type: Literal["WISHLIST_ITEM_REMOVED"] = "WISHLIST_ITEM_REMOVED"
+    product_id: Id
+
+
 # --- processor outputs ------------------------------------------------------------------------
 
 
@@ -497,6 +536,27 @@ class Recommendation(BaseEvent):
     confidence: Annotated[float, Field(ge=0, le=1)]
     reason: Annotated[str, Field(max_length=300)]
     kind: RecommendationKind = "PERSONAL"
+
+
+class WishlistAlert(BaseEvent):
+    """A product on `userId`'s wishlist got cheaper or came back in stock (on the fan-out)."""
+
+    event_type: Literal["WISHLIST_ALERT"] = "WISHLIST_ALERT"
+    product_id: Id
+    reason: WishlistAlertReason
+    old_price: Price | None = None
+    new_price: Price | None = None
+    available: Stock | None = None
+
+
+class RelatedProducts(BaseEvent):
+    """The recommender's neighbours of one product, most related first (on the fan-out, keyed
+    by product): bought in the same orders, and viewed by the same shoppers."""
+
+    event_type: Literal["RELATED_PRODUCTS"] = "RELATED_PRODUCTS"
+    product_id: Id
+    bought_together: tuple[Id, ...] = ()
+    also_viewed: tuple[Id, ...] = ()
 
 
 class ReservationExpired(BaseEvent):
@@ -628,7 +688,12 @@ Event = Annotated[
     | FlashSaleEnded
     | ProductEdited
     | ProductRetired
+    | ReviewPosted
+    | WishlistItemAdded
+    | WishlistItemRemoved
     | Recommendation
+    | WishlistAlert
+    | RelatedProducts
     | ReservationExpired
     | InventoryAlert
     | TrendingUpdated
@@ -672,6 +737,8 @@ CATALOG_EVENTS: Final = (
     ProductRetired,
 )
 """The events published on `product_updates`, each carrying the whole product after the change."""
+WISHLIST_EVENTS: Final = (WishlistItemAdded, WishlistItemRemoved)
+"""The events that change a shopper's wishlist (folded by `domain.wishlist.evolve_wishlist`)."""
 SHOPPER_EVENTS: Final = (*TRACKING_EVENTS, *CART_EVENTS, *CHECKOUT_EVENTS)
 """The events a shopper causes; processor outputs on the same key (abandonment, expiry) are not."""
 

@@ -115,7 +115,11 @@ def test_ratings_reviews_tags_and_image_urls_are_well_formed(products: list[Prod
         assert p.image_url == f"/images/products/{p.id}.svg"
 
 
-def test_descriptions_are_one_to_three_sentences(products: list[Product]) -> None:
+def test_descriptions_are_a_pitch_of_one_to_three_sentences_and_a_paragraph_of_details(
+    products: list[Product],
+) -> None:
     for p in products:
-        sentences = [s for s in re.split(r"(?<=[.!?])\s+", p.description) if s]
+        pitch, details = p.description.split("\n\n")
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+", pitch) if s]
         assert 1 <= len(sentences) <= 3, p.description
+        assert details.endswith("."), p.description

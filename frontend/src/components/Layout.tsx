@@ -9,6 +9,7 @@ import { useFocusHeadingOnNavigate } from "./page";
 import { SearchBox } from "./SearchBox";
 import { useScrollMemory } from "../state/useScrollMemory";
 import { AccountMenu } from "./SignIn";
+import { WishlistAlertBanner } from "./Wishlist";
 
 const SHOP_LINKS = [
   { to: "/", label: "Home", end: true },
@@ -103,6 +104,7 @@ export function Layout() {
           </div>
         </div>
       ) : null}
+      <WishlistAlertBanner />
       <main id="main" className="mx-auto w-full max-w-6xl flex-1 px-3 py-4">
         <Outlet />
       </main>

@@ -33,7 +33,12 @@ export type KartShoppeEvent =
   | FlashSaleEnded
   | ProductEdited
   | ProductRetired
+  | ReviewPosted
+  | WishlistItemAdded
+  | WishlistItemRemoved
   | Recommendation
+  | WishlistAlert
+  | RelatedProducts
   | ReservationExpired
   | InventoryAlert
   | TrendingUpdated
@@ -302,6 +307,9 @@ export type Price1 = number;
 export type Rating = number;
 export type Retiredat = number | null;
 export type Reviewcount = number;
+export type Name4 = string;
+export type Value1 = string;
+export type Specs = Spec[];
 export type Stock1 = number;
 export type Tags = string[];
 export type Productid10 = string;
@@ -355,54 +363,100 @@ export type Schemaversion31 = 1;
 export type Sessionid31 = string | null;
 export type Timestamp31 = number;
 export type Userid31 = string | null;
-export type Confidence = number;
+export type Author = string;
+export type Body = string;
 export type Eventid32 = string;
-export type Eventtype32 = "RECOMMENDATION";
-export type Kind = "PERSONAL" | "BOUGHT_TOGETHER" | "NEXT_BEST_OFFER" | "TRENDING";
-export type Productids1 = string[];
-export type Reason3 = string;
+export type Eventtype32 = "REVIEW_POSTED";
+export type Productid17 = string;
+export type Rating1 = number;
+export type Reviewid = string;
 export type Schemaversion32 = 1;
 export type Sessionid32 = string | null;
 export type Timestamp32 = number;
+export type Title = string;
 export type Userid32 = string | null;
 export type Eventid33 = string;
-export type Eventtype33 = "RESERVATION_EXPIRED";
-export type Orderid11 = string;
+export type Eventtype33 = "WISHLIST_ITEM_ADDED";
+export type Productid18 = string;
 export type Schemaversion33 = 1;
 export type Sessionid33 = string | null;
 export type Timestamp33 = number;
 export type Userid33 = string | null;
-export type Available1 = number;
 export type Eventid34 = string;
-export type Eventtype34 = "INVENTORY_ALERT";
-export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK" | "STOCK_UNCHANGED" | "PRICE_DROP";
-export type Name4 = string | null;
-export type Newprice1 = number | null;
-export type Oldprice1 = number | null;
-export type Productid17 = string;
+export type Eventtype34 = "WISHLIST_ITEM_REMOVED";
+export type Productid19 = string;
 export type Schemaversion34 = 1;
 export type Sessionid34 = string | null;
 export type Timestamp34 = number;
-export type Unchangedsince = number | null;
 export type Userid34 = string | null;
-export type Category1 = string;
-export type Score = number;
-export type Categories1 = ScoredCategory[];
+export type Confidence = number;
 export type Eventid35 = string;
-export type Eventtype35 = "TRENDING_UPDATED";
-export type Productid18 = string;
-export type Score1 = number;
-export type Products = ScoredProduct[];
+export type Eventtype35 = "RECOMMENDATION";
+export type Kind = "PERSONAL" | "BOUGHT_TOGETHER" | "NEXT_BEST_OFFER" | "TRENDING";
+export type Productids1 = string[];
+export type Reason3 = string;
 export type Schemaversion35 = 1;
 export type Sessionid35 = string | null;
 export type Timestamp35 = number;
 export type Userid35 = string | null;
+export type Available1 = number | null;
 export type Eventid36 = string;
-export type Eventtype36 = "ANALYTICS_UPDATED";
+export type Eventtype36 = "WISHLIST_ALERT";
+export type Newprice1 = number | null;
+export type Oldprice1 = number | null;
+export type Productid20 = string;
+export type Reason4 = "PRICE_DROP" | "BACK_IN_STOCK";
 export type Schemaversion36 = 1;
 export type Sessionid36 = string | null;
 export type Timestamp36 = number;
 export type Userid36 = string | null;
+export type Alsoviewed = string[];
+export type Boughttogether = string[];
+export type Eventid37 = string;
+export type Eventtype37 = "RELATED_PRODUCTS";
+export type Productid21 = string;
+export type Schemaversion37 = 1;
+export type Sessionid37 = string | null;
+export type Timestamp37 = number;
+export type Userid37 = string | null;
+export type Eventid38 = string;
+export type Eventtype38 = "RESERVATION_EXPIRED";
+export type Orderid11 = string;
+export type Schemaversion38 = 1;
+export type Sessionid38 = string | null;
+export type Timestamp38 = number;
+export type Userid38 = string | null;
+export type Available2 = number;
+export type Eventid39 = string;
+export type Eventtype39 = "INVENTORY_ALERT";
+export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK" | "STOCK_UNCHANGED" | "PRICE_DROP";
+export type Name5 = string | null;
+export type Newprice2 = number | null;
+export type Oldprice2 = number | null;
+export type Productid22 = string;
+export type Schemaversion39 = 1;
+export type Sessionid39 = string | null;
+export type Timestamp39 = number;
+export type Unchangedsince = number | null;
+export type Userid39 = string | null;
+export type Category1 = string;
+export type Score = number;
+export type Categories1 = ScoredCategory[];
+export type Eventid40 = string;
+export type Eventtype40 = "TRENDING_UPDATED";
+export type Productid23 = string;
+export type Score1 = number;
+export type Products = ScoredProduct[];
+export type Schemaversion40 = 1;
+export type Sessionid40 = string | null;
+export type Timestamp40 = number;
+export type Userid40 = string | null;
+export type Eventid41 = string;
+export type Eventtype41 = "ANALYTICS_UPDATED";
+export type Schemaversion41 = 1;
+export type Sessionid41 = string | null;
+export type Timestamp41 = number;
+export type Userid41 = string | null;
 
 export interface PageView {
   eventId?: Eventid;
@@ -773,6 +827,7 @@ export interface Product {
   rating?: Rating;
   retiredAt?: Retiredat;
   reviewCount?: Reviewcount;
+  specs?: Specs;
   stock?: Stock1;
   tags?: Tags;
 }
@@ -781,6 +836,13 @@ export interface FlashSale {
   endsAt: Endsat1;
   salePrice: Saleprice;
   startsAt: Startsat1;
+}
+/**
+ * One line of a product's specifications ("Weight": "1.2 kg").
+ */
+export interface Spec {
+  name: Name4;
+  value: Value1;
 }
 export interface PriceChanged {
   eventId?: Eventid26;
@@ -857,66 +919,132 @@ export interface ProductRetired {
   userId?: Userid31;
 }
 /**
- * Products suggested to a shopper. `confidence` is in [0, 1] (see docs/ARCHITECTURE.md).
+ * A buyer's one review of a product; `author` is the name shown with it.
  */
-export interface Recommendation {
-  confidence: Confidence;
+export interface ReviewPosted {
+  author: Author;
+  body?: Body;
   eventId?: Eventid32;
   eventType?: Eventtype32;
-  kind?: Kind;
-  productIds: Productids1;
-  reason: Reason3;
+  productId: Productid17;
+  rating: Rating1;
+  reviewId: Reviewid;
   schemaVersion?: Schemaversion32;
   sessionId?: Sessionid32;
   timestamp?: Timestamp32;
+  title?: Title;
   userId?: Userid32;
 }
-/**
- * A checkout's reservation outlived its time to pay; the shop cancels the order.
- */
-export interface ReservationExpired {
+export interface WishlistItemAdded {
   eventId?: Eventid33;
   eventType?: Eventtype33;
-  orderId: Orderid11;
+  productId: Productid18;
   schemaVersion?: Schemaversion33;
   sessionId?: Sessionid33;
   timestamp?: Timestamp33;
   userId?: Userid33;
 }
-export interface InventoryAlert {
-  available: Available1;
+export interface WishlistItemRemoved {
   eventId?: Eventid34;
   eventType?: Eventtype34;
-  level: Level;
-  name?: Name4;
-  newPrice?: Newprice1;
-  oldPrice?: Oldprice1;
-  productId: Productid17;
+  productId: Productid19;
   schemaVersion?: Schemaversion34;
   sessionId?: Sessionid34;
   timestamp?: Timestamp34;
-  unchangedSince?: Unchangedsince;
   userId?: Userid34;
+}
+/**
+ * Products suggested to a shopper. `confidence` is in [0, 1] (see docs/ARCHITECTURE.md).
+ */
+export interface Recommendation {
+  confidence: Confidence;
+  eventId?: Eventid35;
+  eventType?: Eventtype35;
+  kind?: Kind;
+  productIds: Productids1;
+  reason: Reason3;
+  schemaVersion?: Schemaversion35;
+  sessionId?: Sessionid35;
+  timestamp?: Timestamp35;
+  userId?: Userid35;
+}
+/**
+ * A product on `userId`'s wishlist got cheaper or came back in stock (on the fan-out).
+ */
+export interface WishlistAlert {
+  available?: Available1;
+  eventId?: Eventid36;
+  eventType?: Eventtype36;
+  newPrice?: Newprice1;
+  oldPrice?: Oldprice1;
+  productId: Productid20;
+  reason: Reason4;
+  schemaVersion?: Schemaversion36;
+  sessionId?: Sessionid36;
+  timestamp?: Timestamp36;
+  userId?: Userid36;
+}
+/**
+ * The recommender's neighbours of one product, most related first (on the fan-out, keyed
+ * by product): bought in the same orders, and viewed by the same shoppers.
+ */
+export interface RelatedProducts {
+  alsoViewed?: Alsoviewed;
+  boughtTogether?: Boughttogether;
+  eventId?: Eventid37;
+  eventType?: Eventtype37;
+  productId: Productid21;
+  schemaVersion?: Schemaversion37;
+  sessionId?: Sessionid37;
+  timestamp?: Timestamp37;
+  userId?: Userid37;
+}
+/**
+ * A checkout's reservation outlived its time to pay; the shop cancels the order.
+ */
+export interface ReservationExpired {
+  eventId?: Eventid38;
+  eventType?: Eventtype38;
+  orderId: Orderid11;
+  schemaVersion?: Schemaversion38;
+  sessionId?: Sessionid38;
+  timestamp?: Timestamp38;
+  userId?: Userid38;
+}
+export interface InventoryAlert {
+  available: Available2;
+  eventId?: Eventid39;
+  eventType?: Eventtype39;
+  level: Level;
+  name?: Name5;
+  newPrice?: Newprice2;
+  oldPrice?: Oldprice2;
+  productId: Productid22;
+  schemaVersion?: Schemaversion39;
+  sessionId?: Sessionid39;
+  timestamp?: Timestamp39;
+  unchangedSince?: Unchangedsince;
+  userId?: Userid39;
 }
 /**
  * Time-decayed popularity, most popular first; the API answers `/products/trending` from it.
  */
 export interface TrendingUpdated {
   categories?: Categories1;
-  eventId?: Eventid35;
-  eventType?: Eventtype35;
+  eventId?: Eventid40;
+  eventType?: Eventtype40;
   products: Products;
-  schemaVersion?: Schemaversion35;
-  sessionId?: Sessionid35;
-  timestamp?: Timestamp35;
-  userId?: Userid35;
+  schemaVersion?: Schemaversion40;
+  sessionId?: Sessionid40;
+  timestamp?: Timestamp40;
+  userId?: Userid40;
 }
 export interface ScoredCategory {
   category: Category1;
   score: Score;
 }
 export interface ScoredProduct {
-  productId: Productid18;
+  productId: Productid23;
   score: Score1;
 }
 /**
@@ -924,12 +1052,12 @@ export interface ScoredProduct {
  */
 export interface AnalyticsUpdated {
   analytics: Analytics;
-  eventId?: Eventid36;
-  eventType?: Eventtype36;
-  schemaVersion?: Schemaversion36;
-  sessionId?: Sessionid36;
-  timestamp?: Timestamp36;
-  userId?: Userid36;
+  eventId?: Eventid41;
+  eventType?: Eventtype41;
+  schemaVersion?: Schemaversion41;
+  sessionId?: Sessionid41;
+  timestamp?: Timestamp41;
+  userId?: Userid41;
 }
 export interface Analytics {
   [k: string]: unknown;

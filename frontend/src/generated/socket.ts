@@ -26,6 +26,7 @@ export type Server =
   | AnalyticsPushed
   | EventPushed
   | CartReminder
+  | WishlistAlertPushed
   | ErrorPushed
   | Pong;
 export type Sessionid = string;
@@ -65,6 +66,9 @@ export type Rating = number;
 export type Reductionpercent = number | null;
 export type Reviewcount = number;
 export type Soldout = boolean;
+export type Name2 = string;
+export type Value = string;
+export type Specs = Spec[];
 export type Stock = number;
 export type Tags = string[];
 export type Trendingscore = number | null;
@@ -82,7 +86,7 @@ export type Available2 = number;
 export type Eventid = string;
 export type Eventtype = "INVENTORY_ALERT";
 export type Level = "LOW_STOCK" | "SOLD_OUT" | "BACK_IN_STOCK" | "STOCK_UNCHANGED" | "PRICE_DROP";
-export type Name2 = string | null;
+export type Name3 = string | null;
 export type Newprice = number | null;
 export type Oldprice = number | null;
 export type Productid6 = string;
@@ -96,7 +100,7 @@ export type City = string;
 export type Country = string;
 export type Line1 = string;
 export type Line2 = string;
-export type Name3 = string;
+export type Name4 = string;
 export type Postalcode = string;
 export type Region = string;
 export type Couponcode = string | null;
@@ -116,7 +120,7 @@ export type Timestamp1 = number;
 export type History = StatusChange[];
 export type Idempotencykey = string;
 export type Linetotal1 = number;
-export type Name4 = string;
+export type Name5 = string;
 export type Productid7 = string;
 export type Quantity3 = number;
 export type Unitprice1 = number;
@@ -159,7 +163,7 @@ export type Revenue = number;
 export type Category1 = string;
 export type Score = number;
 export type Topcategories = TopCategory[];
-export type Name5 = string;
+export type Name6 = string;
 export type Productid8 = string;
 export type Score1 = number;
 export type Topproducts = TopProduct[];
@@ -199,7 +203,12 @@ export type Event1 =
   | FlashSaleEnded
   | ProductEdited
   | ProductRetired
+  | ReviewPosted
+  | WishlistItemAdded
+  | WishlistItemRemoved
   | Recommendation
+  | WishlistAlert
+  | RelatedProducts
   | ReservationExpired
   | InventoryAlert
   | TrendingUpdated
@@ -267,7 +276,7 @@ export type Userid12 = string | null;
 export type Eventid10 = string;
 export type Eventtype10 = "CART_MERGED";
 export type Fromsessionid = string;
-export type Name6 = string;
+export type Name7 = string;
 export type Productid14 = string;
 export type Quantity6 = number;
 export type Unitprice2 = number;
@@ -314,7 +323,7 @@ export type Email1 = string | null;
 export type Eventid15 = string;
 export type Eventtype15 = "ORDER_PLACED";
 export type Idempotencykey2 = string;
-export type Name7 = string;
+export type Name8 = string;
 export type Productid15 = string;
 export type Quantity7 = number;
 export type Unitprice3 = number;
@@ -385,7 +394,7 @@ export type Minsubtotal = number;
 export type Percustomerlimit = number | null;
 export type Productids1 = string[];
 export type Startsat1 = number;
-export type Value = string;
+export type Value1 = string;
 export type Eventid21 = string;
 export type Eventtype21 = "COUPON_CREATED";
 export type Schemaversion21 = 1;
@@ -450,12 +459,13 @@ export type Description1 = string;
 export type Featured1 = boolean;
 export type Id1 = string;
 export type Imageurl1 = string;
-export type Name8 = string;
+export type Name9 = string;
 export type Originalprice1 = number;
 export type Price2 = number;
 export type Rating1 = number;
 export type Retiredat = number | null;
 export type Reviewcount1 = number;
+export type Specs1 = Spec[];
 export type Stock3 = number;
 export type Tags1 = string[];
 export type Productid19 = string;
@@ -509,43 +519,90 @@ export type Schemaversion33 = 1;
 export type Sessionid36 = string | null;
 export type Timestamp35 = number;
 export type Userid36 = string | null;
+export type Author = string;
+export type Body = string;
 export type Eventid34 = string;
-export type Eventtype34 = "RESERVATION_EXPIRED";
-export type Orderid12 = string;
+export type Eventtype34 = "REVIEW_POSTED";
+export type Productid26 = string;
+export type Rating2 = number;
+export type Reviewid = string;
 export type Schemaversion34 = 1;
 export type Sessionid37 = string | null;
 export type Timestamp36 = number;
+export type Title = string;
 export type Userid37 = string | null;
-export type Category3 = string;
-export type Score2 = number;
-export type Categories1 = ScoredCategory[];
 export type Eventid35 = string;
-export type Eventtype35 = "TRENDING_UPDATED";
-export type Productid26 = string;
-export type Score3 = number;
-export type Products = ScoredProduct[];
+export type Eventtype35 = "WISHLIST_ITEM_ADDED";
+export type Productid27 = string;
 export type Schemaversion35 = 1;
 export type Sessionid38 = string | null;
 export type Timestamp37 = number;
 export type Userid38 = string | null;
 export type Eventid36 = string;
-export type Eventtype36 = "ANALYTICS_UPDATED";
+export type Eventtype36 = "WISHLIST_ITEM_REMOVED";
+export type Productid28 = string;
 export type Schemaversion36 = 1;
 export type Sessionid39 = string | null;
 export type Timestamp38 = number;
 export type Userid39 = string | null;
+export type Available4 = number | null;
+export type Eventid37 = string;
+export type Eventtype37 = "WISHLIST_ALERT";
+export type Newprice2 = number | null;
+export type Oldprice2 = number | null;
+export type Productid29 = string;
+export type Reason5 = "PRICE_DROP" | "BACK_IN_STOCK";
+export type Schemaversion37 = 1;
+export type Sessionid40 = string | null;
+export type Timestamp39 = number;
+export type Userid40 = string | null;
+export type Alsoviewed = string[];
+export type Boughttogether = string[];
+export type Eventid38 = string;
+export type Eventtype38 = "RELATED_PRODUCTS";
+export type Productid30 = string;
+export type Schemaversion38 = 1;
+export type Sessionid41 = string | null;
+export type Timestamp40 = number;
+export type Userid41 = string | null;
+export type Eventid39 = string;
+export type Eventtype39 = "RESERVATION_EXPIRED";
+export type Orderid12 = string;
+export type Schemaversion39 = 1;
+export type Sessionid42 = string | null;
+export type Timestamp41 = number;
+export type Userid42 = string | null;
+export type Category3 = string;
+export type Score2 = number;
+export type Categories1 = ScoredCategory[];
+export type Eventid40 = string;
+export type Eventtype40 = "TRENDING_UPDATED";
+export type Productid31 = string;
+export type Score3 = number;
+export type Products = ScoredProduct[];
+export type Schemaversion40 = 1;
+export type Sessionid43 = string | null;
+export type Timestamp42 = number;
+export type Userid43 = string | null;
+export type Eventid41 = string;
+export type Eventtype41 = "ANALYTICS_UPDATED";
+export type Schemaversion41 = 1;
+export type Sessionid44 = string | null;
+export type Timestamp43 = number;
+export type Userid44 = string | null;
 export type Type15 = "EVENT";
 export type Couponcode3 = string;
 export type Offer1 = string;
 export type Type16 = "CART_REMINDER";
+export type Type17 = "WISHLIST_ALERT";
 export type Details = FieldError[] | null;
 export type Field = string;
 export type Message = string;
 export type Error = string;
 export type Field1 = string | null;
 export type Message1 = string | null;
-export type Type17 = "ERROR";
-export type Type18 = "PONG";
+export type Type18 = "ERROR";
+export type Type19 = "PONG";
 
 /**
  * Both directions in one schema, for generating the frontend's TypeScript types.
@@ -684,6 +741,7 @@ export interface ProductOut {
   reductionPercent?: Reductionpercent;
   reviewCount: Reviewcount;
   soldOut: Soldout;
+  specs?: Specs;
   stock: Stock;
   tags: Tags;
   trendingScore?: Trendingscore;
@@ -697,6 +755,16 @@ export interface FlashSale {
   endsAt: Endsat;
   salePrice: Saleprice;
   startsAt: Startsat;
+}
+/**
+ * One line of a product's specifications ("Weight": "1.2 kg").
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "Spec".
+ */
+export interface Spec {
+  name: Name2;
+  value: Value;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -740,7 +808,7 @@ export interface InventoryAlert {
   eventId?: Eventid;
   eventType?: Eventtype;
   level: Level;
-  name?: Name2;
+  name?: Name3;
   newPrice?: Newprice;
   oldPrice?: Oldprice;
   productId: Productid6;
@@ -794,7 +862,7 @@ export interface Address {
   country: Country;
   line1: Line1;
   line2?: Line2;
-  name: Name3;
+  name: Name4;
   postalCode: Postalcode;
   region?: Region;
 }
@@ -822,7 +890,7 @@ export interface StatusChange {
  */
 export interface OrderLineOut {
   lineTotal: Linetotal1;
-  name: Name4;
+  name: Name5;
   productId: Productid7;
   quantity: Quantity3;
   unitPrice: Unitprice1;
@@ -911,7 +979,7 @@ export interface TopCategory {
  * via the `definition` "TopProduct".
  */
 export interface TopProduct {
-  name: Name5;
+  name: Name6;
   productId: Productid8;
   score: Score1;
 }
@@ -1054,7 +1122,7 @@ export interface CartMerged {
  * via the `definition` "CartLine".
  */
 export interface CartLine {
-  name?: Name6;
+  name?: Name7;
   productId: Productid14;
   quantity: Quantity6;
   unitPrice: Unitprice2;
@@ -1147,7 +1215,7 @@ export interface OrderPlaced {
  * via the `definition` "OrderLine".
  */
 export interface OrderLine {
-  name?: Name7;
+  name?: Name8;
   productId: Productid15;
   quantity: Quantity7;
   unitPrice: Unitprice3;
@@ -1262,7 +1330,7 @@ export interface Coupon {
   perCustomerLimit?: Percustomerlimit;
   productIds?: Productids1;
   startsAt?: Startsat1;
-  value: Value;
+  value: Value1;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1380,12 +1448,13 @@ export interface Product {
   flashSale?: FlashSale | null;
   id: Id1;
   imageUrl?: Imageurl1;
-  name: Name8;
+  name: Name9;
   originalPrice: Originalprice1;
   price: Price2;
   rating?: Rating1;
   retiredAt?: Retiredat;
   reviewCount?: Reviewcount1;
+  specs?: Specs1;
   stock?: Stock3;
   tags?: Tags1;
 }
@@ -1485,19 +1554,102 @@ export interface ProductRetired {
   userId?: Userid36;
 }
 /**
+ * A buyer's one review of a product; `author` is the name shown with it.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "ReviewPosted".
+ */
+export interface ReviewPosted {
+  author: Author;
+  body?: Body;
+  eventId?: Eventid34;
+  eventType?: Eventtype34;
+  productId: Productid26;
+  rating: Rating2;
+  reviewId: Reviewid;
+  schemaVersion?: Schemaversion34;
+  sessionId?: Sessionid37;
+  timestamp?: Timestamp36;
+  title?: Title;
+  userId?: Userid37;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "WishlistItemAdded".
+ */
+export interface WishlistItemAdded {
+  eventId?: Eventid35;
+  eventType?: Eventtype35;
+  productId: Productid27;
+  schemaVersion?: Schemaversion35;
+  sessionId?: Sessionid38;
+  timestamp?: Timestamp37;
+  userId?: Userid38;
+}
+/**
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "WishlistItemRemoved".
+ */
+export interface WishlistItemRemoved {
+  eventId?: Eventid36;
+  eventType?: Eventtype36;
+  productId: Productid28;
+  schemaVersion?: Schemaversion36;
+  sessionId?: Sessionid39;
+  timestamp?: Timestamp38;
+  userId?: Userid39;
+}
+/**
+ * A product on `userId`'s wishlist got cheaper or came back in stock (on the fan-out).
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "WishlistAlert".
+ */
+export interface WishlistAlert {
+  available?: Available4;
+  eventId?: Eventid37;
+  eventType?: Eventtype37;
+  newPrice?: Newprice2;
+  oldPrice?: Oldprice2;
+  productId: Productid29;
+  reason: Reason5;
+  schemaVersion?: Schemaversion37;
+  sessionId?: Sessionid40;
+  timestamp?: Timestamp39;
+  userId?: Userid40;
+}
+/**
+ * The recommender's neighbours of one product, most related first (on the fan-out, keyed
+ * by product): bought in the same orders, and viewed by the same shoppers.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "RelatedProducts".
+ */
+export interface RelatedProducts {
+  alsoViewed?: Alsoviewed;
+  boughtTogether?: Boughttogether;
+  eventId?: Eventid38;
+  eventType?: Eventtype38;
+  productId: Productid30;
+  schemaVersion?: Schemaversion38;
+  sessionId?: Sessionid41;
+  timestamp?: Timestamp40;
+  userId?: Userid41;
+}
+/**
  * A checkout's reservation outlived its time to pay; the shop cancels the order.
  *
  * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "ReservationExpired".
  */
 export interface ReservationExpired {
-  eventId?: Eventid34;
-  eventType?: Eventtype34;
+  eventId?: Eventid39;
+  eventType?: Eventtype39;
   orderId: Orderid12;
-  schemaVersion?: Schemaversion34;
-  sessionId?: Sessionid37;
-  timestamp?: Timestamp36;
-  userId?: Userid37;
+  schemaVersion?: Schemaversion39;
+  sessionId?: Sessionid42;
+  timestamp?: Timestamp41;
+  userId?: Userid42;
 }
 /**
  * Time-decayed popularity, most popular first; the API answers `/products/trending` from it.
@@ -1507,13 +1659,13 @@ export interface ReservationExpired {
  */
 export interface TrendingUpdated {
   categories?: Categories1;
-  eventId?: Eventid35;
-  eventType?: Eventtype35;
+  eventId?: Eventid40;
+  eventType?: Eventtype40;
   products: Products;
-  schemaVersion?: Schemaversion35;
-  sessionId?: Sessionid38;
-  timestamp?: Timestamp37;
-  userId?: Userid38;
+  schemaVersion?: Schemaversion40;
+  sessionId?: Sessionid43;
+  timestamp?: Timestamp42;
+  userId?: Userid43;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1528,7 +1680,7 @@ export interface ScoredCategory {
  * via the `definition` "ScoredProduct".
  */
 export interface ScoredProduct {
-  productId: Productid26;
+  productId: Productid31;
   score: Score3;
 }
 /**
@@ -1539,12 +1691,12 @@ export interface ScoredProduct {
  */
 export interface AnalyticsUpdated {
   analytics: Analytics1;
-  eventId?: Eventid36;
-  eventType?: Eventtype36;
-  schemaVersion?: Schemaversion36;
-  sessionId?: Sessionid39;
-  timestamp?: Timestamp38;
-  userId?: Userid39;
+  eventId?: Eventid41;
+  eventType?: Eventtype41;
+  schemaVersion?: Schemaversion41;
+  sessionId?: Sessionid44;
+  timestamp?: Timestamp43;
+  userId?: Userid44;
 }
 export interface Analytics1 {
   [k: string]: unknown;
@@ -1560,6 +1712,17 @@ export interface CartReminder {
   type: Type16;
 }
 /**
+ * To the shopper whose wishlist holds the product: it got cheaper or is back in stock.
+ *
+ * This interface was referenced by `SocketMessages`'s JSON-Schema
+ * via the `definition` "WishlistAlertPushed".
+ */
+export interface WishlistAlertPushed {
+  alert: WishlistAlert;
+  product: ProductOut;
+  type: Type17;
+}
+/**
  * A refused message; `message` and `field`, or the tracking rejection's `details`.
  *
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1570,7 +1733,7 @@ export interface ErrorPushed {
   error: Error;
   field?: Field1;
   message?: Message1;
-  type: Type17;
+  type: Type18;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1585,5 +1748,5 @@ export interface FieldError {
  * via the `definition` "Pong".
  */
 export interface Pong {
-  type: Type18;
+  type: Type19;
 }

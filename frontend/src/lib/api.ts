@@ -21,7 +21,12 @@ import type {
   Suggestions,
   Series,
   SeriesWindow,
+  NewReview,
+  Related,
+  ReviewPage,
+  Review,
   TrackingEvent,
+  Wishlist,
 } from "./types";
 
 export const API_BASE = "/api/ecommerce";
@@ -127,6 +132,13 @@ export const api = {
   categories: () => request<Category[]>("GET", "/categories"),
   suggest: (q: string, limit = 6) => request<Suggestions>("GET", `/products/suggest${query({ q, limit })}`),
   product: (id: string) => request<Product>("GET", `/product/${enc(id)}`),
+  reviews: (id: string, page = 1, pageSize = 5) =>
+    request<ReviewPage>("GET", `/product/${enc(id)}/reviews${query({ page, pageSize })}`),
+  postReview: (id: string, review: NewReview) => request<Review>("POST", `/product/${enc(id)}/reviews`, review),
+  related: (id: string) => request<Related>("GET", `/product/${enc(id)}/related`),
+  wishlist: () => request<Wishlist>("GET", "/wishlist"),
+  wish: (id: string) => request<Wishlist>("PUT", `/wishlist/${enc(id)}`),
+  unwish: (id: string) => request<Wishlist>("DELETE", `/wishlist/${enc(id)}`),
 
   cart: (sessionId: string, userId: string | null) =>
     request<Cart>("GET", `/cart/${enc(sessionId)}${query({ userId })}`),

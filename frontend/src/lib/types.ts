@@ -5,7 +5,14 @@
  */
 import type { KartShoppeEvent, Recommendation as RecommendationEvent } from "../generated/events";
 import type { components } from "../generated/api";
-import type { Channel as SocketChannel, Client, InventoryAlert as InventoryAlertEvent, InventoryUpdated, Server } from "../generated/socket";
+import type {
+  Channel as SocketChannel,
+  Client,
+  InventoryAlert as InventoryAlertEvent,
+  InventoryUpdated,
+  Server,
+  WishlistAlertPushed,
+} from "../generated/socket";
 
 type Schemas = components["schemas"];
 
@@ -40,6 +47,12 @@ export type Me = Schemas["MeOut"];
 export type InventoryAlert = InventoryAlertEvent;
 /** A signed-in user: the answer of POST /auth/login or /auth/register. */
 export type AuthSession = Schemas["TokenOut"];
+export type Review = Schemas["ReviewOut"];
+export type ReviewPage = Schemas["ReviewPage"];
+export type NewReview = Schemas["ReviewBody"];
+export type Related = Schemas["RelatedOut"];
+export type Wishlist = Schemas["WishlistOut"];
+export type Spec = Schemas["Spec"];
 export type Recommendation = RecommendationEvent;
 export type AnyEvent = KartShoppeEvent;
 
@@ -60,3 +73,6 @@ export type TrackingEvent = Extract<
   AnyEvent,
   { eventType?: "PAGE_VIEW" | "PRODUCT_VIEW" | "PRODUCT_CLICK" | "SEARCH" }
 >;
+
+/** A product on the shopper's wishlist got cheaper or came back in stock (`WISHLIST_ALERT`). */
+export type WishlistAlertMessage = Omit<WishlistAlertPushed, "type">;

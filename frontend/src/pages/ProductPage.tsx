@@ -1,33 +1,66 @@
-/** Product detail: live price and stock, flash-sale countdown, add to cart and "often bought with". */
+/**
+ * Product detail: live price, stock and rating, the description and specifications, add to cart, the wishlist,
+ * readable reviews, and "Often bought with" / "Customers also viewed" from the recommender (hidden when empty).
+ */
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { PriceTag, StockBadge } from "../components/Price";
-import { productImage } from "../components/ProductCard";
+import { ProductGrid, productImage } from "../components/ProductCard";
 import { usePageTitle } from "../components/page";
+import { RatingSummary } from "../components/Rating";
+import { ReviewsSection } from "../components/Reviews";
 import { ProductDetailSkeleton } from "../components/Skeleton";
 import { Empty, ErrorState } from "../components/States";
+import { WishlistButton } from "../components/Wishlist";
 import { ApiError } from "../lib/api";
 import type { Product } from "../lib/types";
 import { useLiveProduct } from "../state/liveProducts";
-import { productQuery } from "../state/queries";
-import { useRecommendations, useShop } from "../state/shop";
+import { productQuery, relatedQuery } from "../state/queries";
+import { useShop } from "../state/shop";
 import { useCartActions } from "../state/useCartActions";
-import { RecommendationBlock } from "./HomePage";
+
+/** A list of related products under its heading; nothing at all when the list is empty. */
+export function RelatedSection({ id, title, products }: { id: string; title: string; products: Product[] }) {
+  if (products.length === 0) return null;
+  return (
+    <section aria-labelledby={id} className="mt-8" data-testid={id}>
+      <h2 id={id} className="mb-3 text-xl font-semibold">{title}</h2>
+      <ProductGrid products={products} source={id} />
+    </section>
+  );
+}
+
+function Specifications({ product }: { product: Product }) {
+  const specs = product.specs ?? [];
+  if (specs.length === 0) return null;
+  return (
+    <section aria-labelledby="specs-heading" className="mt-8">
+      <h2 id="specs-heading" className="mb-3 text-xl font-semibold">Specifications</h2>
+      <table className="w-full max-w-2xl text-sm" data-testid="specs">
+        <tbody>
+          {specs.map((s) => (
+            <tr key={s.name} className="border-b border-slate-100">
+              <th scope="row" className="w-1/3 py-2 pr-4 text-left font-medium text-slate-600">{s.name}</th>
+              <td className="py-2">{s.value}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
 
 /** Breadcrumb links are touch targets too: 44 px tall on phones. */
 const CRUMB = "inline-flex min-h-11 items-center hover:underline md:min-h-0";
 
 function ProductDetail({ initial }: { initial: Product }) {
   const { live } = useShop();
-  const recommendations = useRecommendations();
   const product = useLiveProduct(live, initial);
+  const related = useQuery(relatedQuery(product.id));
   const cart = useCartActions();
   const [quantity, setQuantity] = useState(1);
   const available = product.available ?? product.stock;
-  const related = recommendations.find(
-    (r) => r.kind === "BOUGHT_TOGETHER" && r.productIds.some((id) => id !== product.id),
-  );
 
   return (
     <div>
@@ -39,12 +72,12 @@ function ProductDetail({ initial }: { initial: Product }) {
         <img src={productImage(product)} alt={product.name} className="aspect-square w-full rounded-lg bg-slate-100 object-cover" />
         <div className="flex flex-col gap-3">
           <h1 className="text-2xl font-bold sm:text-3xl" data-testid="product-name">{product.name}</h1>
-          <p className="text-sm text-slate-600">
-            ★ {product.rating.toFixed(1)} · {product.reviewCount} reviews
-          </p>
+          <p><a href="#reviews-heading" className="hover:underline"><RatingSummary rating={product.rating} reviewCount={product.reviewCount} /></a></p>
           <PriceTag product={product} large />
           <StockBadge product={product} />
-          <p className="text-slate-700">{product.description}</p>
+          {product.description.split("\n\n").map((paragraph) => (
+            <p key={paragraph} className="text-slate-700">{paragraph}</p>
+          ))}
           <div className="flex items-end gap-2">
             <div>
               <label htmlFor="detail-qty" className="block text-sm font-medium">Quantity</label>
@@ -55,6 +88,7 @@ function ProductDetail({ initial }: { initial: Product }) {
             </button>
           </div>
           {cart.error ? <p role="alert" className="text-sm text-red-700">{cart.error}</p> : null}
+          <WishlistButton productId={product.id} />
           {product.tags.length > 0 ? (
             <ul className="flex flex-wrap gap-1" aria-label="Tags">
               {product.tags.map((t) => <li key={t} className="rounded bg-slate-100 px-2 py-0.5 text-xs">{t}</li>)}
@@ -62,14 +96,10 @@ function ProductDetail({ initial }: { initial: Product }) {
           ) : null}
         </div>
       </div>
-      <section aria-labelledby="often-bought" className="mt-8">
-        <h2 id="often-bought" className="mb-3 text-xl font-semibold">Often bought with</h2>
-        {related ? (
-          <RecommendationBlock recommendation={{ ...related, productIds: related.productIds.filter((id) => id !== product.id) }} />
-        ) : (
-          <Empty title="No suggestions for this product yet" />
-        )}
-      </section>
+      <Specifications product={product} />
+      <ReviewsSection product={product} />
+      <RelatedSection id="often-bought" title="Often bought with" products={related.data?.boughtTogether ?? []} />
+      <RelatedSection id="also-viewed" title="Customers also viewed" products={related.data?.alsoViewed ?? []} />
     </div>
   );
 }

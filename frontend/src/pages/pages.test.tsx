@@ -189,17 +189,16 @@ describe("product page", () => {
     expect(await screen.findByText("Product not found")).toBeInTheDocument();
   });
 
-  it("lists products often bought with it when a recommendation says so", async () => {
+  it("lists products often bought with it from the recommender's related products", async () => {
     stubFetch({
       ...base,
-      "GET /api/ecommerce/recommendations/sess_test": [{ eventType: "RECOMMENDATION", kind: "BOUGHT_TOGETHER", productIds: ["prod_1", "prod_2"], confidence: 0.8, reason: "Often bought together" }],
       "GET /api/ecommerce/product/prod_1": product(),
-      "GET /api/ecommerce/product/prod_2": product({ id: "prod_2", name: "Running Socks" }),
+      "GET /api/ecommerce/product/prod_1/related": { boughtTogether: [product({ id: "prod_2", name: "Running Socks" })], alsoViewed: [] },
     });
     renderApp("/product/prod_1");
     const section = (await screen.findByRole("heading", { name: "Often bought with" })).parentElement!;
     expect(await within(section).findByText("Running Socks")).toBeInTheDocument();
-    expect(within(section).getByText("Often bought together")).toBeInTheDocument();
+    expect(screen.queryByRole("heading", { name: "Customers also viewed" })).not.toBeInTheDocument();
   });
 });
 

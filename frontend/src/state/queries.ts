@@ -29,9 +29,14 @@ export const keys = {
   cart: (o: Owner) => ["shopper", o.sessionId, o.userId, "cart"] as const,
   recommendations: (o: Owner) => ["shopper", o.sessionId, o.userId, "recommendations"] as const,
   orders: (o: Owner) => ["shopper", o.sessionId, o.userId, "orders"] as const,
+  wishlist: (o: Owner) => ["shopper", o.sessionId, o.userId, "wishlist"] as const,
+  reviews: (productId: string) => ["reviews", productId] as const,
 };
 
 export const productQuery = (id: string) => queryOptions({ queryKey: ["product", id], queryFn: () => api.product(id) });
+
+export const relatedQuery = (id: string) =>
+  queryOptions({ queryKey: ["related", id], queryFn: () => api.related(id) });
 
 export const categoriesQuery = () => queryOptions({ queryKey: ["categories"], queryFn: () => api.categories() });
 

@@ -1,8 +1,10 @@
 import { act, render, screen, waitFor } from "@testing-library/react";
 import { Profiler, type ReactNode } from "react";
+import { useQuery } from "@tanstack/react-query";
 import { beforeEach, describe, expect, it } from "vitest";
 import { cart, FakeSocket, product, stubFetch } from "../test/fakes";
 import { useLiveProduct } from "./liveProducts";
+import { relatedQuery } from "./queries";
 import { ShopProvider, useCart, useConnectionStatus, useShop } from "./shop";
 
 const renders: Record<string, number> = {};
@@ -20,6 +22,11 @@ function CartCount() {
 function LivePrice() {
   const { live } = useShop();
   return <span data-testid="price">{useLiveProduct(live, product()).price}</span>;
+}
+
+function RelatedIds() {
+  const { data } = useQuery(relatedQuery("prod_1"));
+  return <span data-testid="related">{data?.boughtTogether.map((p) => p.id).join(",") ?? "-"}</span>;
 }
 
 function Status() {
@@ -77,5 +84,23 @@ describe("shop state", () => {
     await waitFor(() => expect(calls.some((c) => c.url.pathname === "/api/ecommerce/cart/sess_test")).toBe(true));
     await waitFor(() => expect(screen.getByTestId("count")).toHaveAttribute("data-fetching", "false"));
     expect(screen.getByTestId("count")).toHaveTextContent("2");
+  });
+
+  it("drops a retired product from the related products it was shown in", async () => {
+    let related = [product({ id: "prod_2" }), product({ id: "prod_3" })];
+    stubFetch({
+      "GET /api/ecommerce/cart/sess_test": cart(),
+      "GET /api/ecommerce/recommendations/sess_test": [],
+      "GET /api/ecommerce/product/prod_1/related": () => ({ boughtTogether: related, alsoViewed: [] }),
+    });
+    render(
+      <ShopProvider createSocket={(url) => new FakeSocket(url)}>
+        <RelatedIds />
+      </ShopProvider>,
+    );
+    await waitFor(() => expect(screen.getByTestId("related")).toHaveTextContent("prod_2,prod_3"));
+    related = [product({ id: "prod_3" })];
+    act(() => FakeSocket.latest().serverSends({ type: "PRODUCT_RETIRED", productId: "prod_2" }));
+    await waitFor(() => expect(screen.getByTestId("related")).toHaveTextContent(/^prod_3$/));
   });
 });

@@ -10,7 +10,7 @@ import type { ConnectionStatus, RealtimeClient } from "../lib/realtime";
 import { mergeRecommendations, newerCart, upsertOrder } from "../lib/reducers";
 import { loadSessionId } from "../lib/session";
 import { EventTracker, type TrackingInput } from "../lib/tracker";
-import type { Cart, Order, Recommendation } from "../lib/types";
+import type { Cart, Order, Recommendation, WishlistAlertMessage } from "../lib/types";
 import { AuthStore } from "./auth";
 import { ExternalStore } from "./externalStore";
 import { LiveProductStore } from "./liveProducts";
@@ -26,6 +26,8 @@ export class ShopStores {
   readonly status = new ExternalStore<ConnectionStatus>("connecting");
   readonly cartOpen = new ExternalStore(false);
   readonly reminder = new ExternalStore<string | null>(null);
+  /** The latest wishlist alert (a price drop or a return to stock), until dismissed. */
+  readonly wishlistAlert = new ExternalStore<WishlistAlertMessage | null>(null);
   readonly live = new LiveProductStore();
   private readonly tracker = new EventTracker({ send: sendTrackingBatch, identity: () => this.owner() });
 
@@ -88,6 +90,7 @@ export class ShopStores {
   };
 
   signOut = (): void => {
+    this.wishlistAlert.set(null);
     this.forgetShopper();
     this.auth.signedOut();
   };
@@ -108,6 +111,9 @@ export class ShopStores {
       }),
       client.on("PRODUCT_UPDATED", (msg) => {
         this.live.putProduct(msg.product);
+        if (msg.change === "REVIEW_POSTED") {
+          void this.queries.invalidateQueries({ queryKey: keys.reviews(msg.product.id) });
+        }
         // a price change or flash sale reprices the cart (the lower of snapshot and now)
         const cart = this.queries.getQueryData<Cart>(keys.cart(owner));
         if (cart?.lines.some((l) => l.productId === msg.product.id)) {
@@ -115,10 +121,15 @@ export class ShopStores {
         }
       }),
       client.on("INVENTORY_UPDATED", (msg) => this.live.putInventory(msg)),
-      // a retired product leaves every list and its page (which then says it is not sold)
+      // the alert names its prices itself; live prices come from PRODUCT_UPDATED
+      client.on("WISHLIST_ALERT", (msg) => this.wishlistAlert.set({ alert: msg.alert, product: msg.product })),
+      // a retired product leaves every list and its page (which then says it is not sold),
+      // related products and the wishlist included
       client.on("PRODUCT_RETIRED", (msg) => {
         void this.queries.invalidateQueries({ queryKey: ["products"] });
         void this.queries.invalidateQueries({ queryKey: ["product", msg.productId] });
+        void this.queries.invalidateQueries({ queryKey: ["related"] });
+        void this.queries.invalidateQueries({ queryKey: keys.wishlist(owner) });
       }),
       client.on("RECOMMENDATION", (msg) =>
         this.queries.setQueryData(keys.recommendations(owner), (current: Recommendation[] | undefined) =>

@@ -25,7 +25,7 @@ from kartshoppe.api.deps import Platform
 from kartshoppe.api.errors import error_response
 from kartshoppe.api.fastpath import HotReads
 from kartshoppe.api.hub import Hub, message
-from kartshoppe.api.routes import admin, auth, cart, catalog, live, orders, tracking
+from kartshoppe.api.routes import admin, auth, cart, catalog, live, orders, reviews, tracking
 from kartshoppe.api.routes._responses import json
 from kartshoppe.api.schemas import ErrorOut, Health
 from kartshoppe.api.serving import Serving
@@ -39,7 +39,7 @@ from kartshoppe.application.policies import ExpireReservations, Reactions
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService, route
 from kartshoppe.config import Settings
-from kartshoppe.demo import seed_products
+from kartshoppe.demo import seed_products, seed_reviews
 from kartshoppe.domain.orders import Order
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.eventlog.adapters import make_log
@@ -51,6 +51,7 @@ from kartshoppe.events import (
     OrderStatus,
     OrderStatusChanged,
     Topic,
+    now_ms,
 )
 from kartshoppe.mail.confirmation import confirmation
 from kartshoppe.mail.outbox import Outbox
@@ -225,6 +226,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await platform.accounts.seed_demo_users()
     if settings.seed:
         await platform.service.seed_catalog(seed_products())
+        await platform.service.seed_reviews(seed_reviews(now_ms()))
     runner = make_runner(settings, event_log, app.state.metrics.observe_processor)
     app.state.runner = runner
     if runner is not None:
@@ -328,7 +330,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin: OPERATOR,
         store_routes: OPERATOR,
     }
-    for module in (catalog, cart, orders, tracking, admin, live, auth, store_routes):
+    for module in (catalog, cart, orders, tracking, admin, live, auth, reviews, store_routes):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=guards.get(module))
     app.include_router(system)
     app.include_router(ws_router)

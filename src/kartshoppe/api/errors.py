@@ -40,7 +40,13 @@ UNPROCESSABLE = frozenset(
         "coupon_not_applicable",
     }
 )
-OTHER_STATUS = {"card_declined": 402, "payment_unavailable": 503, "product_retired": 410}
+OTHER_STATUS = {
+    "card_declined": 402,
+    "payment_unavailable": 503,
+    "product_retired": 410,
+    "invalid_rating": 400,
+    "not_a_buyer": 403,
+}
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",

@@ -42,6 +42,8 @@ from kartshoppe.events import (
     PaymentDeclined,
     ProductRetired,
     Recommendation,
+    ReviewPosted,
+    WishlistAlert,
     event_key,
     event_to_dict,
     now_ms,
@@ -198,15 +200,23 @@ class Hub:
                     "PRODUCT_RETIRED", f"product:{event.product_id}", productId=event.product_id
                 ),
             )
-        elif isinstance(event, CATALOG_EVENTS):
+        elif isinstance(event, (*CATALOG_EVENTS, ReviewPosted)):
+            # a review changes the product's rating and count: pushed like any product change
             product = self._catalog.product(event.product_id)
-            payload = message(
-                "PRODUCT_UPDATED",
-                f"product:{event.product_id}",
-                product=product,
-                change=event.event_type,
-            )
-            self.send(self.connections, payload)
+            if product is not None:
+                payload = message(
+                    "PRODUCT_UPDATED",
+                    f"product:{event.product_id}",
+                    product=product,
+                    change=event.event_type,
+                )
+                self.send(self.connections, payload)
+        elif isinstance(event, WishlistAlert):
+            product = self._catalog.product(event.product_id)
+            if product is not None:
+                alert = event_to_dict(event)
+                payload = message("WISHLIST_ALERT", alert=alert, product=product)
+                self.send(self._recipients(None, event.user_id), payload)
         elif isinstance(event, InventoryChanged):
             payload = message(
                 "INVENTORY_UPDATED",

@@ -12,7 +12,15 @@ from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from kartshoppe.api.schemas import BodyQuantity, CartOut, FieldError, OrderOut, ProductOut
 from kartshoppe.domain.errors import DomainError
-from kartshoppe.events import Analytics, Event, Id, InventoryAlert, Model, Recommendation
+from kartshoppe.events import (
+    Analytics,
+    Event,
+    Id,
+    InventoryAlert,
+    Model,
+    Recommendation,
+    WishlistAlert,
+)
 
 Channel = Literal["analytics", "events", "inventory"]
 CHANNELS: Final = frozenset(get_args(Channel))
@@ -167,6 +175,14 @@ class CartReminder(Push):
     """The reminder's one-time code, named in `offer`."""
 
 
+class WishlistAlertPushed(Push):
+    """To the shopper whose wishlist holds the product: it got cheaper or is back in stock."""
+
+    type: Literal["WISHLIST_ALERT"]
+    alert: WishlistAlert
+    product: ProductOut
+
+
 class ErrorPushed(Push):
     """A refused message; `message` and `field`, or the tracking rejection's `details`."""
 
@@ -193,6 +209,7 @@ ServerMessage = Annotated[
     | AnalyticsPushed
     | EventPushed
     | CartReminder
+    | WishlistAlertPushed
     | ErrorPushed
     | Pong,
     Field(discriminator="type"),

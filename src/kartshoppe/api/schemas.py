@@ -35,6 +35,8 @@ from kartshoppe.events import (
     Price,
     Product,
     Quantity,
+    ReviewPosted,
+    Spec,
     Stock,
     json_number,
 )
@@ -201,6 +203,7 @@ class ProductOut(Out):
     featured: bool
     image_url: str
     flash_sale: FlashSale | None = None
+    specs: list[Spec] = []
     available: int
     list_price: float
     low_stock: bool
@@ -237,6 +240,7 @@ class ProductOut(Out):
             featured=product.featured,
             image_url=product.image_url,
             flash_sale=product.flash_sale if sale_active(product, at_ms) else None,
+            specs=list(product.specs),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -637,3 +641,61 @@ class ReportsOut(Model):
 class ReportOut(Model):
     report: str
     rows: list[dict[str, Any]]
+
+
+# --- reviews, wishlists and related products (product pages) ---------------------------------
+
+
+class ReviewBody(Request):
+    """A shopper's review; the rating's range is the domain's rule (400 `invalid_rating`)."""
+
+    rating: Annotated[int, Field(strict=True)]
+    title: Annotated[str, Field(max_length=120)] = ""
+    body: Annotated[str, Field(max_length=4000)] = ""
+
+
+class ReviewOut(Out):
+    review_id: str
+    product_id: str
+    rating: int
+    title: str
+    body: str
+    author: str
+    created_at: int
+
+    @classmethod
+    def of(cls, review: ReviewPosted) -> ReviewOut:
+        return cls(
+            review_id=review.review_id,
+            product_id=review.product_id,
+            rating=review.rating,
+            title=review.title,
+            body=review.body,
+            author=review.author,
+            created_at=review.timestamp,
+        )
+
+
+class ReviewPage(Out):
+    """A page of a product's reviews, newest first, with the rating they add up to."""
+
+    items: list[ReviewOut]
+    total: int
+    rating: float
+    """The average to one decimal; 0 when `total` is 0 (show "No reviews yet")."""
+    page: int
+    page_size: int
+    stars: dict[str, int]
+    """How many reviews gave each number of stars ("1" to "5")."""
+
+
+class WishlistOut(Out):
+    items: list[ProductOut]
+    """Most recently added first."""
+
+
+class RelatedOut(Model):
+    """The recommender's neighbours of a product; each list may be empty (hide it)."""
+
+    bought_together: list[ProductOut]
+    also_viewed: list[ProductOut]

@@ -1,6 +1,7 @@
 """Commands: every write of the shop as a message keyed by the aggregate that decides it.
 
-A command names its kind, its key (`cart:<id>`, `product:<id>`, `order:<id>`, `catalog`) and
+A command names its kind, its key (`cart:<id>`, `product:<id>`, `order:<id>`, `coupon:<CODE>`,
+`wishlist:<user id>`, `catalog`) and
 its arguments. Whoever owns the key decides it against the fold with the domain's `decide_*`
 rules (`Decider`); `step` turns the decision into effects: the events to append, the next
 command of a saga, compensations, and the outcome the caller awaits. Both transports run the
@@ -35,7 +36,7 @@ from pydantic import ValidationError
 
 from kartshoppe.application.locks import KeyedLocks
 from kartshoppe.application.projection import Projection
-from kartshoppe.domain import accounts, catalog, coupons, inventory, orders
+from kartshoppe.domain import accounts, catalog, coupons, inventory, orders, reviews, wishlist
 from kartshoppe.domain import cart as carts
 from kartshoppe.domain.accounts import Account, AccountBook
 from kartshoppe.domain.checkout import (
@@ -72,6 +73,7 @@ from kartshoppe.events import (
     PaymentDeclined,
     Product,
     RefundRecorded,
+    ReviewPosted,
     Role,
     StockReleased,
     StockReserved,
@@ -785,6 +787,38 @@ def _seed(d: Decider, args: Mapping[str, Any]) -> Decision:
     return Decision(events, value={"launched": len(missing)})
 
 
+def _seed_reviews(d: Decider, args: Mapping[str, Any]) -> Decision:
+    """The seeded reviews behind the demo catalog's ratings; a review already there (a shop
+    seeded before) is not posted twice."""
+    events: list[Event] = []
+    for raw in args["reviews"]:
+        review = ReviewPosted.model_validate(raw)
+        if not reviews.has_reviewed(d.state.reviews.get(review.product_id), review.user_id):
+            events.append(review)
+    return Decision(events, value={"posted": len(events)})
+
+
+def _review(d: Decider, args: Mapping[str, Any]) -> Decision:
+    """The product's owner decides: a buyer's first review of it, with a valid rating."""
+    product, user_id = d.product(args["productId"]), args["userId"]
+    draft = reviews.Draft(args["rating"], args["title"], args["body"], args["author"])
+    bought = d.state.bought(user_id, product.id)
+    events = reviews.decide_review(
+        d.state.reviews.get(product.id), product, user_id, bought, draft, _meta(args)
+    )
+    return Decision(events, value={"productId": product.id})
+
+
+def _wish(d: Decider, args: Mapping[str, Any]) -> Decision:
+    user_id, product_id = args["userId"], args["productId"]
+    current = d.state.wishlists.get(user_id, {})
+    meta = _meta(args)
+    if args.get("remove"):
+        return Decision(wishlist.decide_unwish(current, product_id, meta))
+    product = d.state.products.get(product_id)
+    return Decision(wishlist.decide_wish(current, product, product_id, meta))
+
+
 def _account_register(d: Decider, args: Mapping[str, Any]) -> Decision:
     wanted = Account(
         args["userId"], args["email"], args["name"], Role(args["role"]), args["passwordHash"]
@@ -833,6 +867,9 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     "product.flash_sale": _flash_sale,
     "product.end_sale": _end_sale,
     "catalog.seed": _seed,
+    "catalog.seed_reviews": _seed_reviews,
+    "review.post": _review,
+    "wishlist.change": _wish,
     "account.register": _account_register,
     "account.password": _account_password,
     "account.role": _account_role,

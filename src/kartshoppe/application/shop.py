@@ -35,7 +35,9 @@ from kartshoppe.domain.errors import DomainError, NotFoundError
 from kartshoppe.domain.orders import Order
 from kartshoppe.domain.payment import Card, Outcome
 from kartshoppe.domain.reservations import ReservationBook
+from kartshoppe.domain.reviews import Draft, ProductReviews, check_rating, has_reviewed
 from kartshoppe.domain.state import ShopState
+from kartshoppe.domain.wishlist import Wishlist
 from kartshoppe.eventlog.port import EventLog, Message
 from kartshoppe.events import (
     ACCOUNT_EVENTS,
@@ -50,6 +52,7 @@ from kartshoppe.events import (
     InventoryChanged,
     OrderStatus,
     Product,
+    ReviewPosted,
     Role,
     Topic,
     encode_event,
@@ -58,6 +61,7 @@ from kartshoppe.events import (
     parse_event,
 )
 
+SEED_REVIEWS_PER_COMMAND = 400
 SEED_WAIT_S = 60.0
 """Seeding waits longer than a shopper's command: on Kafka it may wait for the deciders'
 consumer group to form while instances start."""
@@ -314,6 +318,45 @@ class ShopService:
         as_json = [p.model_dump(by_alias=True, mode="json") for p in products]
         value = await self._submit("catalog.seed", "catalog", {"products": as_json}, timeout)
         return int(value["launched"])
+
+    async def seed_reviews(
+        self, reviews: Sequence[ReviewPosted], timeout: float = SEED_WAIT_S
+    ) -> int:
+        """Post the seeded reviews the shop lacks, in commands of `SEED_REVIEWS_PER_COMMAND`
+        (a command is one Kafka record, which has a size limit)."""
+        known = self.state.reviews
+        missing = [r for r in reviews if not has_reviewed(known.get(r.product_id), r.user_id)]
+        posted = 0
+        for start in range(0, len(missing), SEED_REVIEWS_PER_COMMAND):
+            chunk = missing[start : start + SEED_REVIEWS_PER_COMMAND]
+            as_json = [r.model_dump(by_alias=True, mode="json") for r in chunk]
+            value = await self._submit(
+                "catalog.seed_reviews", "catalog", {"reviews": as_json}, timeout
+            )
+            posted += int(value["posted"])
+        return posted
+
+    # --- reviews and wishlists ------------------------------------------------------------
+
+    async def post_review(self, user_id: str, product_id: str, draft: Draft) -> ProductReviews:
+        """A buyer's one review of a product, decided by the product's owner."""
+        check_rating(draft.rating)  # refused before it becomes a command
+        args = {
+            "productId": product_id,
+            "userId": user_id,
+            "rating": draft.rating,
+            "title": draft.title,
+            "body": draft.body,
+            "author": draft.author,
+        }
+        await self._submit("review.post", f"product:{product_id}", args)
+        return self.state.reviews[product_id]
+
+    async def change_wishlist(self, user_id: str, product_id: str, add: bool) -> Wishlist:
+        """Add a product to the user's wishlist or take it off, decided by the list's owner."""
+        args = {"userId": user_id, "productId": product_id, "remove": not add}
+        await self._submit("wishlist.change", f"wishlist:{user_id}", args)
+        return self.state.wishlists.get(user_id, {})
 
     # --- accounts: decided per e-mail like any other command --------------------------
 

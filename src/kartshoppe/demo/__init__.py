@@ -1,5 +1,5 @@
 """The demo catalog (its pictures are drawn by `kartshoppe.pictures`)."""
 
-from kartshoppe.demo.seed import CATEGORIES, seed_products
+from kartshoppe.demo.seed import CATEGORIES, seed_products, seed_reviews
 
-__all__ = ["CATEGORIES", "seed_products"]
+__all__ = ["CATEGORIES", "seed_products", "seed_reviews"]

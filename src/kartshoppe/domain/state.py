@@ -15,11 +15,14 @@ from kartshoppe.domain.coupons import CouponState, evolve_coupon
 from kartshoppe.domain.inventory import StockLevel, evolve_stock
 from kartshoppe.domain.orders import Order, evolve_order
 from kartshoppe.domain.reference_price import History, recorded
+from kartshoppe.domain.reviews import ProductReviews, evolve_reviews, has_bought, with_rating
+from kartshoppe.domain.wishlist import Wishlist, evolve_wishlist
 from kartshoppe.events import (
     CART_EVENTS,
     CATALOG_EVENTS,
     COUPON_EVENTS,
     ORDER_EVENTS,
+    WISHLIST_EVENTS,
     AddToCart,
     CartMerged,
     CouponCreated,
@@ -28,6 +31,7 @@ from kartshoppe.events import (
     OrderPlaced,
     OrdersClaimed,
     Product,
+    ReviewPosted,
     event_key,
 )
 
@@ -43,6 +47,9 @@ class ShopState:
     coupons: dict[str, CouponState] = field(default_factory=dict)
     price_history: dict[str, History] = field(default_factory=dict)
     """Per product, the prices applied lately: what the "was" price rule reads."""
+    reviews: dict[str, ProductReviews] = field(default_factory=dict)
+    wishlists: dict[str, Wishlist] = field(default_factory=dict)
+    """user id -> wishlist"""
 
     def apply(self, event: Event) -> None:
         if isinstance(event, CART_EVENTS):
@@ -53,6 +60,11 @@ class ShopState:
             self.stock[event.product_id] = StockLevel(event.product_id, event.stock, event.reserved)
         elif isinstance(event, OrdersClaimed):
             self._apply_claim(event)
+        elif isinstance(event, ReviewPosted):
+            self._apply_review(event)
+        elif isinstance(event, WISHLIST_EVENTS) and event.user_id is not None:
+            wishlist = self.wishlists.setdefault(event.user_id, {})
+            evolve_wishlist(wishlist, event)
         if isinstance(event, ORDER_EVENTS):
             self._apply_order(event)
         if isinstance(event, COUPON_EVENTS):
@@ -79,12 +91,27 @@ class ShopState:
         assert isinstance(event, CATALOG_EVENTS)
         product = evolve_product(self.products.get(event.product_id), event)
         if product is not None:
-            self.products[event.product_id] = product
+            # the rating is its reviews' (on another topic): a catalog event never overrides it
+            self.products[event.product_id] = with_rating(
+                product, self.reviews.get(event.product_id)
+            )
             history = self.price_history.get(event.product_id, ())
             self.price_history[event.product_id] = recorded(history, product, event.timestamp)
         level = evolve_stock(self.stock.get(event.product_id), event)
         if level is not None:
             self.stock[event.product_id] = level
+
+    def _apply_review(self, event: ReviewPosted) -> None:
+        reviews = evolve_reviews(self.reviews.get(event.product_id), event)
+        self.reviews[event.product_id] = reviews
+        product = self.products.get(event.product_id)
+        if product is not None:
+            self.products[event.product_id] = with_rating(product, reviews)
+
+    def bought(self, user_id: str, product_id: str) -> bool:
+        """Whether the user has a paid order containing the product."""
+        owned = (self.orders[i] for i in self.orders_by_owner.get(user_id, ()))
+        return has_bought(owned, product_id)
 
     def _apply_order(self, event: Event) -> None:
         assert isinstance(event, ORDER_EVENTS)

@@ -16,6 +16,7 @@ from kartshoppe.processors.inventory import InventoryLevels, ReservationExpiry
 from kartshoppe.processors.model import Processor
 from kartshoppe.processors.recommendations import RecommendationsProcessor
 from kartshoppe.processors.trending import Trending
+from kartshoppe.processors.wishlist import WishlistAlerts
 
 MINUTE_MS = 60 * 1000
 
@@ -60,6 +61,10 @@ def _recommendations(c: ProcessorConfig) -> Processor[Any]:
     return RecommendationsProcessor()
 
 
+def _wishlist_alerts(c: ProcessorConfig) -> Processor[Any]:
+    return WishlistAlerts()
+
+
 FACTORIES: list[Callable[[ProcessorConfig], Processor[Any]]] = [
     _trending,
     _inventory,
@@ -67,6 +72,7 @@ FACTORIES: list[Callable[[ProcessorConfig], Processor[Any]]] = [
     _analytics,
     _abandoned_carts,
     _recommendations,
+    _wishlist_alerts,
 ]
 
 

@@ -29,6 +29,7 @@ from kartshoppe.events import (
     InventoryChanged,
     Product,
     Recommendation,
+    ReviewPosted,
     TrendingUpdated,
     json_number,
     now_ms,
@@ -40,7 +41,7 @@ CACHE_LIMIT = 512
 DEFAULT_PAGE_SIZE = 24
 PRICE_TICK_MS = 1000
 """Cached answers also expire when a flash sale may have started or ended since."""
-CHANGES_PRODUCTS: Final = (*CATALOG_EVENTS, InventoryChanged, TrendingUpdated)
+CHANGES_PRODUCTS: Final = (*CATALOG_EVENTS, InventoryChanged, TrendingUpdated, ReviewPosted)
 """The events after which a cached answer may be wrong."""
 
 

@@ -1,6 +1,6 @@
 """Live outputs of the processors, as read from `ecommerce_processing_fanout`: the latest
-analytics totals and each shopper's latest recommendations (trending scores are the catalog
-view's), whichever runner (embedded or Flink) produced them.
+analytics totals, each shopper's latest recommendations and each product's related products
+(trending scores are the catalog view's), whichever runner (embedded or Flink) produced them.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from kartshoppe.events import (
     AnalyticsUpdated,
     Event,
     Recommendation,
+    RelatedProducts,
     owner_key,
 )
 
@@ -24,6 +25,7 @@ class LiveView:
     def __init__(self) -> None:
         self.analytics: dict[str, Any] = dict(EMPTY_ANALYTICS)
         self._recommendations: dict[str, deque[Recommendation]] = {}
+        self._related: dict[str, RelatedProducts] = {}
 
     def on_event(self, event: Event) -> None:
         match event:
@@ -36,9 +38,15 @@ class LiveView:
                         owner, deque(maxlen=RECOMMENDATIONS_KEPT)
                     )
                     kept.appendleft(event)
+            case RelatedProducts():
+                self._related[event.product_id] = event
             case _:
                 pass
 
     def recommendations(self, session_id: str, user_id: str | None) -> list[Recommendation]:
         owner = owner_key(user_id, session_id)
         return list(self._recommendations.get(owner or "", ()))
+
+    def related(self, product_id: str) -> RelatedProducts | None:
+        """The recommender's latest neighbours of a product, if it has published any."""
+        return self._related.get(product_id)
