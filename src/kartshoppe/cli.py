@@ -126,6 +126,11 @@ def serve(settings: Settings, server: str = SERVERS[0]) -> int:
         loop="uvloop",
         http="httptools",
         log_level="warning",
+        # sans-I/O: no reader, pinger and closer tasks per socket. No permessage-deflate: a
+        # compressor per socket costs tens of KB each and compresses every push once per socket
+        # (the messages are small); without it a push is encoded once for all.
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
         ws_max_size=64 * 1024,
     )
     return 0

@@ -154,6 +154,26 @@ async def test_a_price_change_by_the_operator_reaches_open_sockets(
         assert pushed["product"]["price"] == 17.5
 
 
+async def test_a_socket_that_stops_reading_holds_up_no_one_and_later_gets_the_latest_price(
+    open_socket: Open, admin: httpx.Client
+) -> None:
+    product = launch(admin, price=20.0)
+    prices = [19.0 - step * 0.25 for step in range(24)]
+    async with (
+        open_socket(fresh("stalled"), None) as stalled,
+        open_socket(fresh("s"), None) as ws,
+    ):
+        for price in prices:
+            admin.post(f"/admin/products/{product['id']}/price", json={"price": price})
+            pushed = await receive_until(ws, product_update(product["id"]))
+            assert pushed["product"]["price"] == price
+        last = prices[-1]
+        latest = await receive_until(
+            stalled, lambda m: product_update(product["id"])(m) and m["product"]["price"] == last
+        )
+        assert latest["change"] == "PRICE_CHANGED"
+
+
 async def test_a_flash_sale_reaches_open_sockets_with_the_sale_price(
     open_socket: Open, admin: httpx.Client
 ) -> None:

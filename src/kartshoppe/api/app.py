@@ -31,6 +31,7 @@ from kartshoppe.api.schemas import ErrorOut, Health
 from kartshoppe.api.serving import Serving
 from kartshoppe.api.web import web_routes
 from kartshoppe.api.ws import router as ws_router
+from kartshoppe.api.ws_frames import WebSocketsFirst
 from kartshoppe.application.commands import CommandBus, LocalCommandBus
 from kartshoppe.application.dedup import RecentIds
 from kartshoppe.application.follower import History, LogFollower
@@ -193,7 +194,7 @@ def _ticker(platform: Platform, timed: bool) -> Callable[[], Awaitable[None]]:
             await platform.service.end_expired_flash_sales()
         if platform.hub.connections:
             platform.hub.publish(
-                "analytics", message("ANALYTICS", analytics=platform.live.analytics)
+                "analytics", message("ANALYTICS", "analytics", analytics=platform.live.analytics)
             )
 
     return tick
@@ -353,6 +354,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HotReads)
     # outermost: a read that passes a write's log position waits for it, the fast path included
     app.add_middleware(ReadYourWrites)
+    # the WebSocket routes answered before the HTTP layers, with the server's own send (the
+    # hub writes frames through it)
+    app.add_middleware(WebSocketsFirst, router=ws_router)
     guards = {
         cart: NAMED_USER,
         orders: NAMED_USER,

@@ -3,8 +3,6 @@ pushes out (via the hub). A bad message gets an `ERROR` reply; the socket stays 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Any
 
 import orjson
@@ -23,6 +21,7 @@ from kartshoppe.api.messages import (
     parse_command,
 )
 from kartshoppe.api.schemas import CartOut
+from kartshoppe.api.ws_frames import frame_sink
 from kartshoppe.api.ws_guard import (
     CLOSE_POLICY,
     Admission,
@@ -87,7 +86,7 @@ async def _handle(p: Platform, conn: Connection, admission: Admission, msg: dict
                 )
             p.hub.subscribe(conn, channel, kind == "SUBSCRIBE")
             if channel == "analytics" and kind == "SUBSCRIBE":
-                p.hub.send([conn], message("ANALYTICS", analytics=p.live.analytics))
+                p.hub.send([conn], message("ANALYTICS", "analytics", analytics=p.live.analytics))
 
 
 @router.websocket("/ecommerce/{session_id}/{user_id}")
@@ -102,13 +101,13 @@ async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) ->
         return
     budget = message_budget(websocket)
     await websocket.accept()
-    conn = Connection(websocket, session_id, uid)
+    conn = Connection(websocket, session_id, uid, sink=frame_sink(websocket.scope))
     p.hub.register(conn)
-    pump = asyncio.create_task(conn.pump())
     state = p.service.state
-    cart = CartOut.of(state.cart(cart_id_for(session_id, uid)), state.products, now_ms()).to_json()
+    cart_id = cart_id_for(session_id, uid)
+    cart = CartOut.of(state.cart(cart_id), state.products, now_ms()).to_json()
     p.hub.send([conn], message("CONNECTED", sessionId=session_id, userId=uid))
-    p.hub.send([conn], message("CART_UPDATED", cart=cart))
+    p.hub.send([conn], message("CART_UPDATED", f"cart:{cart_id}", cart=cart))
     try:
         while True:
             raw = await _next_text(websocket)
@@ -134,6 +133,3 @@ async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) ->
         pass
     finally:
         p.hub.unregister(conn)
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await pump
