@@ -181,10 +181,11 @@ async def _run_store(
 ) -> None:
     """The event store, its index and its sink, opened beside the serving app: pyarrow and
     pypaimon take seconds to load, and nothing but the store routes (503 until then) waits."""
-    table = await asyncio.to_thread(importlib.import_module, "kartshoppe.eventstore.table")
+    indexed = await asyncio.to_thread(importlib.import_module, "kartshoppe.eventstore.indexed")
     from kartshoppe.eventstore.sink import SINK_GROUP, PaimonSink, SinkConfig
+    from kartshoppe.eventstore.table import StoreConfig
 
-    store = table.EventStore(table.StoreConfig(settings.warehouse))
+    store = indexed.IndexedStore.open(StoreConfig(settings.warehouse))
     app.state.event_store = store
     # a missing or stale index is rebuilt from Paimon in the background, not on the first query
     indexing = asyncio.create_task(asyncio.to_thread(store.sync_index))
