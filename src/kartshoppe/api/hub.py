@@ -17,7 +17,6 @@ import orjson
 from starlette.websockets import WebSocket
 
 from kartshoppe.api.messages import CHANNELS
-from kartshoppe.api.schemas import CartOut, OrderOut
 from kartshoppe.domain.coupons import recovery_code
 from kartshoppe.domain.state import ShopState
 from kartshoppe.events import (
@@ -40,6 +39,7 @@ from kartshoppe.events import (
     now_ms,
 )
 from kartshoppe.views.catalog import CatalogView
+from kartshoppe.views.models import CartOut, OrderOut
 
 QUEUE_LIMIT = 1000
 CLOSE_TOO_SLOW = 1013

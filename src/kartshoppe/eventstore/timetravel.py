@@ -19,7 +19,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kartshoppe.api.schemas import CartOut, OrderOut, ProductOut
 from kartshoppe.domain.money import total
 from kartshoppe.domain.state import ShopState
 from kartshoppe.events import (
@@ -43,6 +42,7 @@ from kartshoppe.eventstore.index import (
 from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.log_order import in_log_order
 from kartshoppe.eventstore.table import EventStore
+from kartshoppe.views.models import CartOut, OrderOut, ProductOut
 
 FUNNEL = {
     "views": "PRODUCT_VIEW",

@@ -20,7 +20,6 @@ from typing import Any, Final, Literal
 
 import orjson
 
-from kartshoppe.api.schemas import ProductOut
 from kartshoppe.domain.catalog import effective_price, is_on_sale
 from kartshoppe.domain.state import ShopState
 from kartshoppe.events import (
@@ -34,6 +33,7 @@ from kartshoppe.events import (
     json_number,
     now_ms,
 )
+from kartshoppe.views.models import ProductOut
 from kartshoppe.views.search import SearchIndex
 
 Sort = Literal["relevance", "price_asc", "price_desc", "rating", "name", "newest"]
