@@ -8,8 +8,6 @@ import dataclasses
 import pathlib
 import shutil
 import sqlite3
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -23,9 +21,9 @@ from kartshoppe.eventstore.index import snapshot_mark
 from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.sink import PaimonSink, SinkConfig, records_to_rows
 from kartshoppe.eventstore.table import EventStore, StoreConfig
+from tests.eventstore.crash_support import crash_the_sink
 from tests.eventstore.store_support import DAY0, append_all, message, shop_day
 
-CRASH_SCRIPT = pathlib.Path(__file__).with_name("crashing_sink.py")
 CARTS = ("u0", "u2", "u4", "s1", "s3", "s5", "nobody")
 ORDERS = ("o0", "o1", "o9")
 PRODUCTS = ("p1", "p2", "p3", "p9")
@@ -115,18 +113,7 @@ def test_the_sink_indexes_each_snapshot_in_the_same_cycle(
 async def test_a_crash_around_the_commit_leaves_the_index_behind_never_ahead_and_it_recovers(
     tmp_path: pathlib.Path, point: str
 ) -> None:
-    warehouse = str(tmp_path / "warehouse")
-    log_db = tmp_path / "log" / "events.db"
-    events = shop_day()
-    async with SqliteEventLog(log_db) as log:
-        await append_all(log, events)
-    crashed = subprocess.run(
-        [sys.executable, str(CRASH_SCRIPT), warehouse, str(log_db), point, "3"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert crashed.returncode == 3, crashed.stderr
+    warehouse, log_db, events = await crash_the_sink(tmp_path, point)
 
     config = StoreConfig(warehouse)
     table_only = EventStore(dataclasses.replace(config, use_index=False))
