@@ -30,8 +30,8 @@ from kartshoppe.events import (
     json_number,
 )
 from kartshoppe.views.models import (
-    CartLineOut,
     CartOut,
+    LineOut,
     OrderOut,
     Out,
     ProductOut,
@@ -229,7 +229,7 @@ class CategoryOut(Model):
 
 
 class QuoteOut(Out):
-    lines: list[CartLineOut]
+    lines: list[LineOut]
     subtotal: float
     discount: float
     shipping: float
@@ -242,7 +242,7 @@ class QuoteOut(Out):
     @classmethod
     def of(cls, quote: Quote, options: list[Delivery]) -> QuoteOut:
         return cls(
-            lines=[CartLineOut.of(line) for line in quote.lines],
+            lines=[LineOut.of(line) for line in quote.lines],
             subtotal=json_number(quote.subtotal),
             discount=json_number(quote.discount),
             shipping=json_number(quote.shipping),

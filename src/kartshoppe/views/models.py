@@ -24,6 +24,7 @@ from kartshoppe.events import (
     Delivery,
     FlashSale,
     Model,
+    OrderLine,
     OrderStatus,
     Product,
     Spec,
@@ -108,7 +109,9 @@ class ProductOut(Out):
         )
 
 
-class CartLineOut(Model):
+class LineOut(Model):
+    """A line of a cart, a quote or an order: the unit price charged and the line's total."""
+
     product_id: str
     name: str
     quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
@@ -116,13 +119,23 @@ class CartLineOut(Model):
     line_total: float
 
     @classmethod
-    def of(cls, line: PricedLine) -> CartLineOut:
+    def of(cls, line: PricedLine) -> LineOut:
         return cls(
             product_id=line.product_id,
             name=line.name,
             quantity=line.quantity,
             unit_price=json_number(line.unit_price),
             line_total=json_number(line.line_total),
+        )
+
+    @classmethod
+    def of_order(cls, line: OrderLine) -> LineOut:
+        return cls(
+            product_id=line.product_id,
+            name=line.name,
+            quantity=line.quantity,
+            unit_price=json_number(line.unit_price),
+            line_total=json_number(line_total(line.unit_price, line.quantity)),
         )
 
 
@@ -132,7 +145,7 @@ class CartOut(Out):
     cart_id: str
     session_id: str | None
     user_id: str | None
-    lines: list[CartLineOut]
+    lines: list[LineOut]
     item_count: int
     subtotal: float
     updated_at: int
@@ -144,19 +157,11 @@ class CartOut(Out):
             cart_id=cart.cart_id,
             session_id=cart.session_id,
             user_id=cart.user_id,
-            lines=[CartLineOut.of(line) for line in lines],
+            lines=[LineOut.of(line) for line in lines],
             item_count=cart.item_count,
             subtotal=json_number(subtotal(lines)),
             updated_at=cart.updated_at,
         )
-
-
-class OrderLineOut(Model):
-    product_id: str
-    name: str
-    quantity: int
-    unit_price: float
-    line_total: float
 
 
 class StatusChange(Model):
@@ -178,7 +183,7 @@ class OrderOut(Out):
     session_id: str | None
     user_id: str | None
     idempotency_key: str
-    lines: list[OrderLineOut]
+    lines: list[LineOut]
     subtotal: float
     discount: float
     shipping: float
@@ -201,16 +206,7 @@ class OrderOut(Out):
             session_id=order.session_id,
             user_id=order.user_id,
             idempotency_key=order.idempotency_key,
-            lines=[
-                OrderLineOut(
-                    product_id=line.product_id,
-                    name=line.name,
-                    quantity=line.quantity,
-                    unit_price=json_number(line.unit_price),
-                    line_total=json_number(line_total(line.unit_price, line.quantity)),
-                )
-                for line in order.lines
-            ],
+            lines=[LineOut.of_order(line) for line in order.lines],
             subtotal=json_number(order.subtotal),
             discount=json_number(order.discount),
             shipping=json_number(order.shipping),
