@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from kartshoppe.api import errors
-from kartshoppe.api.store_routes import router
+from kartshoppe.api.routes.event_store import router
 from kartshoppe.events import BaseEvent
 from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.table import EventStore

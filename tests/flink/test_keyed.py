@@ -38,7 +38,7 @@ from kartshoppe.processors.abandoned_carts import AbandonedCarts
 from kartshoppe.processors.analytics import LiveAnalytics
 from kartshoppe.processors.model import Processor, output_event_id
 from kartshoppe.processors.recommendations import RecommendationsProcessor
-from kartshoppe.processors.runner import ProcessorInstance, StateStore
+from kartshoppe.processors.runner import ProcessorInstance, ProcessorStateDb
 from kartshoppe.processors.trending import Trending
 
 MINUTE = 60_000
@@ -244,7 +244,7 @@ def test_keyed_stages_and_their_mergers_give_the_totals_of_the_embedded_runner(
                 )
     end = T0 + 10 * 60_000
 
-    store = StateStore(tmp_path / "state.db")
+    store = ProcessorStateDb(tmp_path / "state.db")
     embedded: list[Any] = []
     for processor in processors:
         instance = ProcessorInstance(processor, store, lateness)

@@ -19,13 +19,23 @@ from fastapi import Path as PathParam
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kartshoppe.api import errors, middleware, store_routes
+from kartshoppe.api import errors, middleware
 from kartshoppe.api.consistency import ReadYourWrites
 from kartshoppe.api.deps import Platform
 from kartshoppe.api.errors import error_response
 from kartshoppe.api.fastpath import HotReads
 from kartshoppe.api.hub import Hub, message
-from kartshoppe.api.routes import admin, auth, cart, catalog, live, orders, reviews, tracking
+from kartshoppe.api.routes import (
+    admin,
+    auth,
+    cart,
+    catalog,
+    event_store,
+    live,
+    orders,
+    reviews,
+    tracking,
+)
 from kartshoppe.api.routes._responses import json
 from kartshoppe.api.schemas import ErrorOut, Health
 from kartshoppe.api.serving import Serving
@@ -325,9 +335,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         orders: NAMED_USER,
         live: NAMED_USER,
         admin: OPERATOR,
-        store_routes: OPERATOR,
+        event_store: OPERATOR,
     }
-    for module in (catalog, cart, orders, tracking, admin, live, auth, reviews, store_routes):
+    for module in (catalog, cart, orders, tracking, admin, live, auth, reviews, event_store):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=guards.get(module))
     app.include_router(system)
     app.include_router(ws_router)

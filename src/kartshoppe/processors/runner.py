@@ -93,7 +93,7 @@ Timer = tuple[int, str]
 
 @dataclass(slots=True)
 class Checkpoint:
-    """Everything one batch changed, written by `StateStore.commit` in one transaction."""
+    """Everything one batch changed, written by `ProcessorStateDb.commit` in one transaction."""
 
     processor: str
     states: dict[str, bytes] = field(default_factory=dict)
@@ -118,7 +118,7 @@ class Checkpoint:
         )
 
 
-class StateStore:
+class ProcessorStateDb:
     """The runner's SQLite file. One connection per processor; WAL lets them commit in turn."""
 
     def __init__(self, path: Path) -> None:
@@ -300,7 +300,7 @@ class StageInstance(Context):
     """One keyed stage at work: its cached per-key state, its timers, the pending checkpoint
     and outputs, and the `Context` its calls get."""
 
-    def __init__(self, stage: Stage[Any], store: StateStore, lateness_ms: int) -> None:
+    def __init__(self, stage: Stage[Any], store: ProcessorStateDb, lateness_ms: int) -> None:
         self.stage = stage
         self.name = stage.name
         self.store = store
@@ -425,7 +425,7 @@ class MergeInstance(StageInstance):
     inbox until the watermark reaches their time, then are applied in time order, each before
     the merger's timers at the same time or later."""
 
-    def __init__(self, merger: Merger[Any], store: StateStore, lateness_ms: int) -> None:
+    def __init__(self, merger: Merger[Any], store: ProcessorStateDb, lateness_ms: int) -> None:
         super().__init__(merger, store, lateness_ms)
         self.merger = merger
         raw = store.state(self.name, INBOX_KEY)
@@ -495,7 +495,7 @@ class ProcessorInstance(StageInstance):
     def __init__(
         self,
         processor: Processor[Any],
-        store: StateStore,
+        store: ProcessorStateDb,
         lateness_ms: int,
         decoded: DecodedEvents | None = None,
     ) -> None:
@@ -660,8 +660,8 @@ class EmbeddedRunner:
                 self._run(instance, consumer), name=f"processor:{processor.name}"
             )
 
-    def _open_store(self) -> StateStore:
-        return StateStore(self._state_path)
+    def _open_store(self) -> ProcessorStateDb:
+        return ProcessorStateDb(self._state_path)
 
     def _store_id(self) -> str:
         store = self._open_store()
