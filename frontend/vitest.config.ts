@@ -8,5 +8,8 @@ export default defineConfig({
     environment: "jsdom",
     include: ["src/**/*.test.{ts,tsx}"],
     setupFiles: ["src/test/setup.ts"],
+    // `make test` runs these beside the Python suite on two cores: a test's own waits, not
+    // the default 5 s, bound how long a slow machine may take
+    testTimeout: 30_000,
   },
 });

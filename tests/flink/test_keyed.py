@@ -25,13 +25,19 @@ from kartshoppe.eventstore.table import DEFAULT_TABLE_OPTIONS, EventStore, Store
 from kartshoppe.flink import sql
 from kartshoppe.flink.keyed import (
     MERGE,
+    NO_TIME,
+    PUBLISH,
     BroadcastMirror,
     KeyedCore,
     MergeCore,
     Output,
     Router,
+    TableMirror,
+    chain_names,
     composite_key,
-    merge_stages,
+    level_stages,
+    levels,
+    merge_route,
     merge_time,
 )
 from kartshoppe.processors.abandoned_carts import AbandonedCarts
@@ -184,7 +190,7 @@ def test_the_router_sends_a_record_to_every_processor_and_key_it_concerns() -> N
     router = Router([AbandonedCarts(), RecommendationsProcessor()])
     add = AddToCart(session_id="s1", product_id="p1", quantity=1, price=5.0)
     keys = router.route(Topic.EVENTS.value, encode_event(add))
-    assert composite_key(1, "global") in keys
+    assert composite_key(1, "s1") in keys
     assert any(k.startswith("0\x1f") for k in keys)
     assert router.route(Topic.PRODUCT_UPDATES.value, encode_event(_launch("p", 1, 1))) == []
 
@@ -201,10 +207,18 @@ def test_the_flink_event_table_is_the_stores_table(tmp_path: Path) -> None:
 class FakeOperator:
     """A keyed operator of many keys: Flink fires due timers across keys in timestamp order."""
 
-    def __init__(self, core: KeyedCore, lateness_ms: int) -> None:
+    def __init__(
+        self,
+        core: KeyedCore,
+        lateness_ms: int,
+        broadcast: dict[str, Any] | None = None,
+        tables: TableMirror | None = None,
+    ) -> None:
         self.core = core
         self.lateness_ms = lateness_ms
         self.keys: dict[str, FakeFlink] = {}
+        self.broadcast = broadcast or {}
+        self.tables = tables or TableMirror(0)
 
     def element(self, pkey: str, timestamp: int, raw: str) -> None:
         flink = self.keys.setdefault(pkey, FakeFlink(self.lateness_ms))
@@ -221,7 +235,7 @@ class FakeOperator:
             flink = self.keys[pkey]
             while flink.flink_timers and flink.flink_timers[0] == timestamp:
                 heapq.heappop(flink.flink_timers)
-            outputs += self.core.fire(pkey, timestamp, flink, {})
+            outputs += self.core.fire(pkey, timestamp, flink, self.broadcast, self.tables.tables)
         return outputs
 
 
@@ -260,7 +274,7 @@ def test_keyed_stages_and_their_mergers_give_the_totals_of_the_embedded_runner(
 
     router = Router(processors)
     keyed = FakeOperator(KeyedCore(processors, lateness), lateness)
-    merge = FakeOperator(MergeCore(merge_stages(processors), lateness), lateness)
+    merge = FakeOperator(MergeCore(level_stages(processors, 1), lateness), lateness)
     for event in events:
         raw = encode_event(event).decode()
         for pkey in router.route(Topic.EVENTS.value, raw):
@@ -287,3 +301,67 @@ def test_keyed_stages_and_their_mergers_give_the_totals_of_the_embedded_runner(
     assert [p["productId"] for p in analytics_flink["topProducts"]] == ranking
     products = [p["productId"] for p in last(embedded, "TRENDING_UPDATED")["products"]]
     assert [p["productId"] for p in last(flink, "TRENDING_UPDATED")["products"]] == products
+
+
+def test_a_chain_of_keyed_stages_gives_the_recommendations_of_the_embedded_runner(
+    tmp_path: Path,
+) -> None:
+    lateness = 1000
+    processor = RecommendationsProcessor()
+    launched = [_launch(pid, stock=50, timestamp=T0 - 1) for pid in ("p0", "p1", "p2", "p3", "p4")]
+    events: list[Any] = []
+    for n in range(16):
+        session = f"s{n % 6}"
+        for i in range(3):
+            at = T0 + n * 700 + i * 150
+            pid = f"p{(n + i * (1 + n % 2)) % 5}"
+            events.append(ProductView(product_id=pid, session_id=session, timestamp=at))
+        if n % 5 == 0:
+            events.append(
+                AddToCart(product_id="p1", quantity=1, price=9.0, session_id=session, timestamp=at)
+            )
+    end = T0 + 10 * MINUTE
+
+    instance = ProcessorInstance(processor, ProcessorStateDb(tmp_path / "state.db"), lateness)
+    for topic, fed in ((Topic.PRODUCT_UPDATES.value, launched), (Topic.EVENTS.value, events)):
+        instance.process(
+            [Record(topic, 0, i, None, encode_event(e), 2**53) for i, e in enumerate(fed)]
+        )
+    instance.advance_watermark(end - lateness)
+    embedded = {
+        orjson.loads(m.value)["eventId"]: orjson.loads(m.value)
+        for m in instance.take_outputs()
+        if m.topic == Topic.RECOMMENDATIONS.value
+    }
+
+    processors: list[Processor[Any]] = [processor]
+    catalog: dict[str, Any] = {}
+    for launch in launched:
+        processor.on_broadcast(launch, catalog)
+    chains = chain_names(processors)
+    operators = [FakeOperator(KeyedCore(processors, lateness, chains), lateness, catalog)]
+    operators += [
+        FakeOperator(MergeCore(level_stages(processors, n), lateness, chains), lateness, catalog)
+        for n in range(1, levels(processors))
+    ]
+    routes = {merge_route(n): n for n in range(1, len(operators))}
+    router = Router(processors)
+    for event in events:
+        raw = encode_event(event).decode()
+        for pkey in router.route(Topic.EVENTS.value, raw):
+            operators[0].element(pkey, event.timestamp, raw)
+    flink: dict[str, Any] = {}
+    # each level runs to the end before the next: its tables are read by event time
+    for n, operator in enumerate(operators):
+        for topic, pkey, value in operator.advance(end):
+            if topic == PUBLISH:
+                for later in operators[n + 1 :]:
+                    later.tables.add(value, NO_TIME, FakeBroadcastState())
+            elif topic in routes:
+                assert pkey is not None and routes[topic] > n
+                operators[routes[topic]].element(pkey, merge_time(value, lateness), value)
+            elif topic == Topic.RECOMMENDATIONS.value:
+                flink[orjson.loads(value)["eventId"]] = orjson.loads(value)
+
+    assert len(embedded) > 10
+    assert flink == embedded

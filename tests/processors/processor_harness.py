@@ -11,7 +11,7 @@ from typing import Any
 
 from kartshoppe.eventlog.port import Record
 from kartshoppe.events import BaseEvent, Event, Topic, decode_event, encode_event
-from kartshoppe.processors.model import Processor
+from kartshoppe.processors.model import Processor, chain
 from kartshoppe.processors.runner import ProcessorInstance, ProcessorStateDb
 
 FAR_FUTURE_MS = 2**53
@@ -61,6 +61,12 @@ class Driver:
         assert merger is not None, f"{self.processor.name} has no merger"
         raw = self.store.state(merger.name, key)
         return None if raw is None else merger.decode_state(raw)
+
+    def stage_state(self, stage: str, key: str) -> Any:
+        """The committed state of `key` in stage `stage` of the processor's chain."""
+        found = next(s for s in chain(self.processor) if s.name == stage)
+        raw = self.store.state(stage, key)
+        return None if raw is None else found.decode_state(raw)
 
     def restart(self) -> None:
         """Drop everything in memory and carry on from the state file, as after a restart."""

@@ -6,11 +6,15 @@ from typing import Any
 
 from kartshoppe.events import InventoryChanged, PriceChanged, Product, ProductLaunched, ProductView
 from kartshoppe.processors.model import (
+    Published,
     apply_catalog_event,
     catalog_entry,
+    chain,
     event_time,
     output_event_id,
 )
+from kartshoppe.processors.recommendations import RecommendationsProcessor
+from kartshoppe.processors.trending import Trending
 
 PRODUCT = Product(
     id="p1", name="Kettle", category="kitchen", price=30.0, original_price=30.0, stock=4
@@ -61,3 +65,50 @@ def test_catalog_learns_name_category_price_and_stock_from_catalog_and_inventory
     assert catalog_entry(broadcast, "p1")["price"] == 25.0
     assert catalog_entry(broadcast, "p1")["soldOut"] is True
     assert catalog_entry(broadcast, "unknown") == {}
+
+
+def test_a_published_table_is_read_as_of_an_event_time() -> None:
+    table = Published()
+    table.put(100, "p1", "first")
+    table.put(200, "p1", "second")
+    table.put(150, "p2", "other")
+    assert table.view(99).get("p1") is None and "p1" not in table.view(99)
+    assert dict(table.view(100)) == {"p1": "first"}
+    assert dict(table.view(199)) == {"p1": "first", "p2": "other"}
+    assert table.view(200)["p1"] == "second"
+
+
+def test_values_published_at_one_time_are_read_last_applied_first() -> None:
+    table = Published()
+    table.put(100, "cell", [1, 0])
+    table.put(100, "cell", [2, 1])
+    assert table.view(100)["cell"] == [2, 1]
+
+
+def test_a_value_published_late_still_counts_from_its_own_time() -> None:
+    table = Published()
+    table.put(200, "p1", "later")
+    table.put(100, "p1", "earlier")
+    assert table.view(150)["p1"] == "earlier"
+    assert table.view(250)["p1"] == "later"
+
+
+def test_folding_keeps_what_is_read_and_returns_the_base_entries_that_changed() -> None:
+    table = Published({"p0": "kept"})
+    table.put(100, "p1", "first")
+    table.put(200, "p1", "second")
+    assert table.fold(150) == {"p1": "first"}
+    assert table.view(150)["p1"] == "first" and table.view(200)["p1"] == "second"
+    assert table.fold(200) == {"p1": "second"}
+    assert table.recent == {} and table.base == {"p0": "kept", "p1": "second"}
+
+
+def test_a_chain_is_the_processor_then_each_stage_its_predecessor_merges_into() -> None:
+    assert [s.name for s in chain(Trending())] == ["trending", "trending.merge"]
+    assert [s.name for s in chain(RecommendationsProcessor())] == [
+        "recommendations",
+        "recommendations.products",
+        "recommendations.lists",
+        "recommendations.calibration",
+        "recommendations.publish",
+    ]

@@ -1,6 +1,9 @@
-"""The recommendations processor in the runner: routing, broadcast catalog, restarts."""
+"""The recommendations processor in the runner: its five keyed stages by event time, routing,
+the broadcast catalog, the published tables, restarts."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from kartshoppe.events import (
     AddToCart,
@@ -9,13 +12,20 @@ from kartshoppe.events import (
     ProductLaunched,
     ProductView,
     Recommendation,
+    RelatedProducts,
     Search,
     Topic,
     event_to_dict,
 )
 from kartshoppe.processors import default_processors
-from kartshoppe.processors.model import GLOBAL_KEY
-from kartshoppe.processors.recommendations import RecommendationsProcessor
+from kartshoppe.processors.recommendations import (
+    CALIBRATION,
+    LISTS,
+    PRODUCTS,
+    PUBLISH,
+    RecommendationsProcessor,
+)
+from kartshoppe.processors.recommender import Catalog, RecommenderState
 from tests.processors.processor_harness import Emitted, MakeDriver, of_type
 
 T0 = 1_700_000_000_000
@@ -63,7 +73,10 @@ def test_a_recommendation_goes_to_the_shopper_and_the_websocket_fanout_in_the_se
     driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
     driver.feed(*history())
     view = ProductView(product_id="a", session_id="sess_9", user_id="user_9", timestamp=T0 + 60_000)
-    [(topic1, key1, rec1), (topic2, key2, rec2)] = recommendations(driver.feed(view))
+    driver.feed(view)
+    [(topic1, key1, rec1), (topic2, key2, rec2)] = recommendations(
+        driver.advance(view.timestamp + 1)
+    )
     assert (topic1, key1) == (Topic.RECOMMENDATIONS.value, "user_9")
     assert (topic2, key2) == (Topic.FANOUT.value, "sess_9")
     # c, seen with a; then filled up: b (a's category), then the rest of the catalog
@@ -76,6 +89,117 @@ def test_a_recommendation_goes_to_the_shopper_and_the_websocket_fanout_in_the_se
     assert rec1.timestamp == view.timestamp
 
 
+def test_the_shopper_stage_keeps_each_shoppers_history_under_the_shoppers_key(
+    make_driver: MakeDriver,
+) -> None:
+    driver = make_driver(RecommendationsProcessor())
+    driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
+    driver.feed(*history(sessions=2))
+    assert list(driver.state("s0").history) == ["a", "c"]
+    assert list(driver.state("s1").history) == ["a", "c"]
+    assert driver.state("global") is None
+
+
+def test_the_product_stage_applies_one_milliseconds_deltas_one_millisecond_later(
+    make_driver: MakeDriver,
+) -> None:
+    driver = make_driver(RecommendationsProcessor())
+    driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
+    first = ProductView(product_id="a", session_id="s", timestamp=T0)
+    second = ProductView(product_id="c", session_id="s", timestamp=T0 + 10)
+    driver.feed(first, second)
+    # c at T0 + 10 co-occurs with a: each product's row is its own key; the deltas of T0 + 10
+    # wait until the watermark reaches T0 + 11
+    row_a = driver.stage_state(PRODUCTS, "a")
+    assert row_a.rows.cooc.values == {} and len(row_a.collected.inbox) == 1
+    assert row_a.collected.due == second.timestamp + 1
+    driver.advance(second.timestamp + 1)
+    assert set(driver.stage_state(PRODUCTS, "a").rows.cooc.values) == {"c"}
+    assert set(driver.stage_state(PRODUCTS, "c").rows.cooc.values) == {"a"}
+    assert driver.stage_state(PRODUCTS, "a").collected.inbox == []
+
+
+def test_the_list_stage_waits_until_the_neighbour_table_is_complete_up_to_the_event(
+    make_driver: MakeDriver,
+) -> None:
+    driver = make_driver(RecommendationsProcessor())
+    driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
+    driver.feed(*history())
+    view = ProductView(product_id="a", session_id="x", timestamp=T0 + 60_000)
+    assert recommendations(driver.feed(view)) == []
+    assert driver.stage_state(LISTS, "x").last == {}
+    assert recommendations(driver.advance(view.timestamp)) == []
+    emitted = recommendations(driver.advance(view.timestamp + 1))
+    assert [rec.product_ids for _, _, rec in emitted] == [("c", "b", "d")] * 2
+    assert driver.stage_state(LISTS, "x").last == {"MAIN": ["c", "b", "d"]}
+
+
+def test_the_calibration_stage_counts_each_cells_outcomes_under_the_cells_key(
+    make_driver: MakeDriver,
+) -> None:
+    driver = make_driver(RecommendationsProcessor())
+    driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
+    driver.feed(*history())
+    driver.feed(ProductView(product_id="a", session_id="x", timestamp=T0 + 60_000))
+    driver.advance(T0 + 60_001)
+    shown = driver.stage_state(LISTS, "x").shown
+    assert shown is not None and shown.startswith("PERSONAL:")
+    before = driver.stage_state(CALIBRATION, shown)
+    # x turns to c, the first product on the list shown: one more hit of that list's cell
+    driver.feed(ProductView(product_id="c", session_id="x", timestamp=T0 + 61_000))
+    driver.advance(T0 + 61_001)
+    after = driver.stage_state(CALIBRATION, shown)
+    assert (after["lists"] - before["lists"], after["hits"] - before["hits"]) == (1, 1)
+
+
+def test_the_publish_stage_keeps_no_state(make_driver: MakeDriver) -> None:
+    driver = make_driver(RecommendationsProcessor())
+    driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
+    driver.feed(*history())
+    driver.advance(T0 + 60_000)
+    assert driver.stage_state(PUBLISH, "s0") is None
+
+
+def test_the_stages_give_the_lists_of_the_model_composed_in_one_process(
+    make_driver: MakeDriver,
+) -> None:
+    events: list[Any] = []
+    for n in range(12):
+        for i, pid in enumerate(("a", "c", "b", "d")[: 2 + n % 3]):
+            events.append(
+                ProductView(product_id=pid, session_id=f"s{n}", timestamp=T0 + n * 10_000 + i * 100)
+            )
+        if n % 4 == 0:
+            events.append(
+                AddToCart(
+                    product_id="d",
+                    quantity=1,
+                    price=5.0,
+                    session_id=f"s{n}",
+                    timestamp=T0 + n * 10_000 + 900,
+                )
+            )
+    composed = RecommenderState()
+    catalog: dict[str, Any] = {}
+    processor = RecommendationsProcessor()
+    for launch in launches():
+        processor.on_broadcast(launch, catalog)
+    expected = [
+        (rec.session_id, rec.kind, rec.product_ids, rec.confidence, rec.reason)
+        for event in events
+        for rec in composed.observe(event, Catalog(catalog), event.timestamp)
+    ]
+    driver = make_driver(processor)
+    driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
+    emitted = recommendations(driver.feed(*events) + driver.advance(events[-1].timestamp + 1))
+    actual = [
+        (rec.session_id, rec.kind, rec.product_ids, rec.confidence, rec.reason)
+        for topic, _, rec in emitted
+        if topic == Topic.RECOMMENDATIONS.value
+    ]
+    assert actual == expected
+
+
 def test_a_product_sold_out_on_inventory_updates_leaves_the_lists(make_driver: MakeDriver) -> None:
     driver = make_driver(RecommendationsProcessor())
     driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
@@ -85,12 +209,13 @@ def test_a_product_sold_out_on_inventory_updates_leaves_the_lists(make_driver: M
     )
     driver.feed(sold_out, topic=Topic.INVENTORY_UPDATES.value)
     driver.feed(ProductView(product_id="b", session_id="other", timestamp=T0 + 50_000))
-    emitted = recommendations(
-        driver.feed(ProductView(product_id="a", session_id="x", timestamp=T0 + 60_000))
-    )
+    driver.feed(ProductView(product_id="a", session_id="x", timestamp=T0 + 60_000))
+    emitted = [
+        rec for _, _, rec in recommendations(driver.advance(T0 + 60_001)) if rec.session_id == "x"
+    ]
     # c, the only product seen with a, is sold out: the shopper falls back to trending (b),
     # filled up from the catalog (d)
-    assert [(rec.kind, rec.product_ids) for _, _, rec in emitted] == [("TRENDING", ("b", "d"))] * 2
+    assert [(rec.kind, rec.product_ids) for rec in emitted] == [("TRENDING", ("b", "d"))] * 2
 
 
 def test_events_that_concern_no_shopper_or_no_product_are_ignored(make_driver: MakeDriver) -> None:
@@ -98,10 +223,11 @@ def test_events_that_concern_no_shopper_or_no_product_are_ignored(make_driver: M
     driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
     assert driver.feed(ProductView(product_id="a", timestamp=T0)) == []
     assert driver.feed(Search(query="kettle", session_id="s", timestamp=T0)) == []
-    assert driver.state(GLOBAL_KEY) is None
+    assert driver.advance(T0 + 1000) == []
+    assert driver.state("s") is None
 
 
-def test_a_restart_resumes_from_the_committed_model_with_identical_outputs(
+def test_a_restart_resumes_from_the_committed_stages_with_identical_outputs(
     make_driver: MakeDriver,
 ) -> None:
     events = [
@@ -109,15 +235,36 @@ def test_a_restart_resumes_from_the_committed_model_with_identical_outputs(
         AddToCart(product_id="a", quantity=1, price=5.0, session_id="z", timestamp=T0 + 70_000),
         ProductView(product_id="b", session_id="z", timestamp=T0 + 71_000),
     ]
+    end = events[-1].timestamp + 1
     straight = make_driver(RecommendationsProcessor())
     restarted = make_driver(RecommendationsProcessor())
     for driver in (straight, restarted):
         driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
-    expected = straight.feed(*events)
-    actual = restarted.feed(*events[:4])
+    expected = straight.feed(*events) + straight.advance(end)
+    # cut between an event and the timers it armed in the product and list stages
+    actual = restarted.feed(*events[:5])
     restarted.restart()
-    actual += restarted.feed(*events[4:])
+    actual += restarted.feed(*events[5:]) + restarted.advance(end)
     assert [(t, k, event_to_dict(e)) for t, k, e in actual] == [
         (t, k, event_to_dict(e)) for t, k, e in expected
     ]
-    assert restarted.state(GLOBAL_KEY).to_json() == straight.state(GLOBAL_KEY).to_json()
+    assert restarted.state("z").to_json() == straight.state("z").to_json()
+    for pid in CATALOG:
+        assert restarted.stage_state(PRODUCTS, pid) == straight.stage_state(PRODUCTS, pid)
+
+
+def test_the_product_stage_sends_a_products_related_lists_when_they_change(
+    make_driver: MakeDriver,
+) -> None:
+    driver = make_driver(RecommendationsProcessor())
+    driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
+    first, second = history(sessions=2)[:2], history(sessions=2)[2:]
+    emitted = driver.feed(*first) + driver.advance(T0 + 2)
+    related = [(t, k, e) for t, k, e in of_type(emitted, "RELATED_PRODUCTS")]
+    assert [(t, k) for t, k, _ in related] == [(Topic.FANOUT.value, "a"), (Topic.FANOUT.value, "c")]
+    event = related[0][2]
+    assert isinstance(event, RelatedProducts)
+    assert (event.also_viewed, event.bought_together) == (("c",), ())
+    # the same pair seen again: more evidence, the same lists, nothing sent
+    emitted = driver.feed(*second) + driver.advance(T0 + 10_002)
+    assert of_type(emitted, "RELATED_PRODUCTS") == []

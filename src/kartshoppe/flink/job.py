@@ -10,9 +10,11 @@ Topology: one Kafka SQL source over `ecommerce_events`, `product_updates` and
 `inventory_updates` (event time and per-partition watermarks in `sql.source_ddl`) feeds
   1. a Python router -> key_by(processor, key) -> one KeyedBroadcastProcessFunction running
      every processor (`keyed.KeyedCore`), with the catalog topics as its broadcast input;
-     the partials it sends -> key_by(processor, merge key) -> one KeyedProcessFunction running
-     every processor's merger (`keyed.MergeCore`: two-phase aggregation); the outputs of both
-     go to the seed's topics through Kafka SQL sinks (plain JSON, string keys);
+     the partials it sends -> key_by(processor, merge key) -> one KeyedBroadcastProcessFunction
+     per further level of the processors' stage chains (`keyed.MergeCore`: level 1 runs every
+     processor's merger, two-phase aggregation; level n stage n of longer chains), with the
+     catalog topics and the tables published by earlier levels as its broadcast input; the
+     outputs of all go to the seed's topics through Kafka SQL sinks (plain JSON, string keys);
   2. an INSERT into the Paimon table `kartshoppe.ecommerce_events` (`sql.store_insert`).
 
 Delivery, per sink:
@@ -44,7 +46,6 @@ if __package__ in (None, ""):
 from pyflink.common import Configuration, Row, Types  # type: ignore[import-not-found]
 from pyflink.datastream import (  # type: ignore[import-not-found]
     KeyedBroadcastProcessFunction,
-    KeyedProcessFunction,
     ProcessFunction,
     RuntimeContext,
     StreamExecutionEnvironment,
@@ -58,13 +59,17 @@ from pyflink.table import StreamTableEnvironment  # type: ignore[import-not-foun
 from kartshoppe.events import Topic
 from kartshoppe.flink import sql
 from kartshoppe.flink.keyed import (
-    MERGE,
     NO_TIME,
+    PUBLISH,
     BroadcastMirror,
     KeyedCore,
     MergeCore,
     Router,
-    merge_stages,
+    TableMirror,
+    chain_names,
+    level_stages,
+    levels,
+    merge_route,
     merge_time,
     split_key,
 )
@@ -203,7 +208,7 @@ class ProcessorsFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: 
 
     def open(self, runtime_context: RuntimeContext) -> None:
         processors = build_processors(self.config)
-        self.core = KeyedCore(processors, self.lateness_ms)
+        self.core = KeyedCore(processors, self.lateness_ms, chain_names(processors))
         self.mirrors = {
             i: BroadcastMirror(p, i) for i, p in enumerate(processors) if p.broadcast_topics
         }
@@ -247,33 +252,84 @@ class ProcessorsFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: 
         yield from self.core.fire(pkey, timestamp, _Keyed(self, ctx), view)
 
 
-class MergeFunction(KeyedProcessFunction, _KeyedStates):  # type: ignore[misc]
-    """Every processor's merger, keyed by (processor, merge key); see `keyed.MergeCore`."""
+class LevelFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: ignore[misc]
+    """Stage `level` of every processor's chain, keyed by (processor, key); its broadcast side
+    brings the catalog and what earlier levels publish (see `keyed`)."""
 
-    def __init__(self, config: ProcessorConfig, lateness_ms: int) -> None:
+    def __init__(self, config: ProcessorConfig, lateness_ms: int, level: int) -> None:
         self.config = config
         self.lateness_ms = lateness_ms
+        self.level = level
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        self.core = MergeCore(merge_stages(build_processors(self.config)), self.lateness_ms)
+        processors = build_processors(self.config)
+        stages = level_stages(processors, self.level)
+        self.core = MergeCore(stages, self.lateness_ms, chain_names(processors))
+        self.mirrors = {
+            i: BroadcastMirror(p, i) for i, p in enumerate(processors) if p.broadcast_topics
+        }
+        self.tables = {i: TableMirror(i) for i in range(len(processors))}
         self.open_states(runtime_context)
+        self.loaded = False
+        self.fired_upto = NO_TIME
+
+    def _load(self, ctx: Any) -> None:
+        if self.loaded:
+            return
+        items = list(ctx.get_broadcast_state(BROADCAST_STATE).items())
+        for mirror in self.mirrors.values():
+            mirror.load(items)
+        for table in self.tables.values():
+            table.load(items)
+        self.loaded = True
 
     def process_element(self, value: tuple[str, int, str], ctx: Any) -> Iterator[Any]:
         _, timestamp, raw = value
         self.buffer(timestamp, raw, ctx)
         yield from ()
 
+    def process_broadcast_element(self, value: tuple[str, int, str], ctx: Any) -> Iterator[Any]:
+        topic, timestamp, raw = value
+        self._load(ctx)
+        store = _Broadcast(ctx.get_broadcast_state(BROADCAST_STATE))
+        # this level reads data time T - L at Flink time T (`keyed.MergeCore`)
+        upto = self.fired_upto - self.lateness_ms
+        if topic == PUBLISH:
+            self.tables[json.loads(raw)[0]].add(raw, upto, store)
+        else:
+            event_id = json.loads(raw).get("eventId") or f"{timestamp}"
+            for mirror in self.mirrors.values():
+                if topic in mirror.processor.broadcast_topics:
+                    mirror.add(timestamp, str(event_id), raw, upto, store)
+        yield from ()
+
     def on_timer(self, timestamp: int, ctx: Any) -> Iterator[tuple[str, str | None, str]]:
-        yield from self.core.fire(ctx.get_current_key(), timestamp, _Keyed(self, ctx), {})
+        self._load(ctx)
+        self.fired_upto = max(self.fired_upto, timestamp)
+        pkey = ctx.get_current_key()
+        index = split_key(pkey)[0]
+        mirror = self.mirrors.get(index)
+        if mirror is not None:
+            mirror.advance(timestamp - self.lateness_ms)
+        view = mirror.view if mirror is not None else {}
+        tables = self.tables[index].tables
+        yield from self.core.fire(pkey, timestamp, _Keyed(self, ctx), view, tables)
 
 
-def _partials(lateness_ms: int) -> Any:
+def _partials(level: int, lateness_ms: int) -> Any:
+    route = merge_route(level)
+
     def select(output: tuple[str, str | None, str]) -> Iterator[tuple[str, int, str]]:
         topic, pkey, payload = output
-        if topic == MERGE and pkey is not None:
+        if topic == route and pkey is not None:
             yield pkey, merge_time(payload, lateness_ms), payload
 
     return select
+
+
+def _published(output: tuple[str, str | None, str]) -> Iterator[tuple[str, int, str]]:
+    if output[0] == PUBLISH:
+        yield PUBLISH, json.loads(output[2])[1], output[2]
 
 
 def _select_topic(topic: str) -> Any:
@@ -410,16 +466,31 @@ def build(args: argparse.Namespace) -> Any:
         .name("processors")
         .uid("processors")
     )
-    merged = (
-        keyed.flat_map(_partials(args.allowed_lateness_ms), output_type=ROUTED)
-        .name("partials")
-        .uid("partials")
-        .key_by(lambda r: r[0], key_type=Types.STRING())
-        .process(MergeFunction(config, args.allowed_lateness_ms), output_type=OUTPUT)
-        .name("merge")
-        .uid("merge")
-    )
-    outputs = keyed.union(merged)
+    stages = [keyed]
+    for level in range(1, levels(router.processors)):
+        name = "merge" if level == 1 else f"merge{level}"
+        partials = [
+            upstream.flat_map(_partials(level, args.allowed_lateness_ms), output_type=ROUTED)
+            .name(f"partials-{name}-{n}")
+            .uid(f"partials-{name}-{n}")
+            for n, upstream in enumerate(stages)
+        ]
+        published = [
+            upstream.flat_map(_published, output_type=ROUTED)
+            .name(f"published-{name}-{n}")
+            .uid(f"published-{name}-{n}")
+            for n, upstream in enumerate(stages)
+        ]
+        stages.append(
+            partials[0]
+            .union(*partials[1:])
+            .key_by(lambda r: r[0], key_type=Types.STRING())
+            .connect(catalog.union(*published).broadcast(BROADCAST_STATE))
+            .process(LevelFunction(config, args.allowed_lateness_ms, level), output_type=OUTPUT)
+            .name(name)
+            .uid(name)
+        )
+    outputs = stages[0].union(*stages[1:])
 
     statements = t_env.create_statement_set()
     for topic in OUTPUT_TOPICS:

@@ -25,6 +25,14 @@ T = r + L and applies it when that Flink timer fires, before the merger timer du
 embedded runner's order (partials at r before merger timers at r or later). Partials of equal
 time from different keys arrive in no fixed order; mergers must not depend on it.
 
+Longer chains (`model` module doc, stage chains) get one such operator per level: stage n of
+every processor's chain runs in level n (`level_stages`), fed by the partials routed to it
+(`merge_route(n)`) from any earlier level. What a stage publishes goes out on the `PUBLISH`
+route and reaches every later level on its broadcast side, where `TableMirror` keeps it by event
+time (`model.Published`). Flink forwards a watermark only after the outputs of the timers it
+fired, so when a level fires at T, every value published upstream at data time <= T - L is
+there: the embedded runner's "stage by stage at equal times".
+
 Broadcast (catalog) state follows the same event time. `BroadcastMirror` keeps, per processor,
 the folded catalog (`base`) plus the catalog events not yet known to be complete (`pending`),
 both mirrored in Flink broadcast state for checkpoints. What a processor reads through
@@ -46,7 +54,15 @@ from typing import Any, Final, Protocol
 import orjson
 
 from kartshoppe.events import BaseEvent, Event, EventValidationError, decode_event
-from kartshoppe.processors.model import Context, Merger, OutputIds, Processor, Stage
+from kartshoppe.processors.model import (
+    Context,
+    Merger,
+    OutputIds,
+    Processor,
+    Published,
+    Stage,
+    chain,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +75,23 @@ Output = tuple[str, str | None, str]
 """(topic, record key, event JSON)"""
 MERGE: Final = "\x00merge"
 """Route of the partials for the merge operator (no Kafka topic), in `Output`'s topic place."""
+PUBLISH: Final = "\x00publish"
+"""Route of published table values, `[processor index, r, stage, key, value]` (no Kafka topic)."""
+
+
+def merge_route(level: int) -> str:
+    """The route of the partials for the operator of chain level `level` (1: `MERGE`)."""
+    return MERGE if level == 1 else f"{MERGE}{level}"
+
+
+def chain_names(processors: Sequence[Processor[Any]]) -> list[list[str]]:
+    """The stage names of each processor's chain, by processor index."""
+    return [[stage.name for stage in chain(p)] for p in processors]
+
+
+def levels(processors: Sequence[Processor[Any]]) -> int:
+    """Operators needed: the length of the longest chain."""
+    return max((len(chain(p)) for p in processors), default=1)
 
 
 def composite_key(index: int, key: str) -> str:
@@ -153,13 +186,22 @@ class _EmitContext(Context):
     """The `Context` a processor call gets; mirrors the embedded runner's output-id rules."""
 
     def __init__(
-        self, name: str, index: int, key: str, broadcast: Mapping[str, Any], lateness_ms: int
+        self,
+        name: str,
+        index: int,
+        key: str,
+        broadcast: Mapping[str, Any],
+        lateness_ms: int,
+        chain: Sequence[str] = (),
+        tables: Mapping[str, Published] | None = None,
     ) -> None:
         self._name = name
         self._index = index
         self._key = key
         self._broadcast = broadcast
         self._lateness_ms = lateness_ms
+        self._chain = list(chain) or [name]
+        self._tables = tables or {}
         self._timestamp = 0
         self._ids = OutputIds(name)
         self.outputs: list[Output] = []
@@ -193,9 +235,22 @@ class _EmitContext(Context):
         self.timers_deleted.discard(timestamp)
         self.timers_set.add(timestamp)
 
-    def send(self, key: str, partial: dict[str, Any]) -> None:
+    def send(self, key: str, partial: dict[str, Any], stage: str | None = None) -> None:
+        position = self._chain.index(self._name)
+        level = position + 1 if stage is None else self._chain.index(stage)
+        if not position < level < len(self._chain):
+            raise KeyError(f"no stage {stage!r} after {self._name}")
         payload = orjson.dumps([self._timestamp, partial]).decode()
-        self.outputs.append((MERGE, composite_key(self._index, key), payload))
+        self.outputs.append((merge_route(level), composite_key(self._index, key), payload))
+
+    def publish(self, key: str, value: Any) -> None:
+        payload = [self._index, self._timestamp, self._name, key, value]
+        self.outputs.append((PUBLISH, None, orjson.dumps(payload).decode()))
+
+    def table(self, stage: str) -> Mapping[str, Any]:
+        if stage not in self._tables:
+            raise KeyError(f"no table of stage {stage!r} before {self._name}")
+        return self._tables[stage].view(self._timestamp)
 
     def delete_timer(self, timestamp: int) -> None:
         self.timers_set.discard(timestamp)
@@ -205,9 +260,19 @@ class _EmitContext(Context):
 class KeyedCore:
     """Runs the processors for one firing of a composite key at Flink event time T."""
 
-    def __init__(self, stages: Sequence[Stage[Any]], lateness_ms: int) -> None:
+    def __init__(
+        self,
+        stages: Sequence[Stage[Any]],
+        lateness_ms: int,
+        chains: Sequence[Sequence[str]] | None = None,
+    ) -> None:
         self.stages = list(stages)
         self.lateness_ms = lateness_ms
+        if chains is None:
+            chains = [[s.name for s in chain(stage)] for stage in stages]
+        self.chains = [list(c) for c in chains]
+        """The stage names of each processor's chain, by index (where `ctx.send` may go; by
+        default each stage's own chain, right for the first level)."""
         self._cache: OrderedDict[str, Any] = OrderedDict()
         self.failed = 0
 
@@ -234,11 +299,20 @@ class KeyedCore:
         return self._call(ctx, stage.on_event, state, event)
 
     def fire(
-        self, pkey: str, timestamp: int, keyed: KeyedState, broadcast: Mapping[str, Any]
+        self,
+        pkey: str,
+        timestamp: int,
+        keyed: KeyedState,
+        broadcast: Mapping[str, Any],
+        tables: Mapping[str, Published] | None = None,
     ) -> list[Output]:
+        """One Flink timer at `timestamp` for `pkey`; `tables`: what earlier stages of the
+        key's chain published (`TableMirror`)."""
         index, key = split_key(pkey)
         stage = self.stages[index]
-        ctx = _EmitContext(stage.name, index, key, broadcast, self.lateness_ms)
+        ctx = _EmitContext(
+            stage.name, index, key, broadcast, self.lateness_ms, self.chains[index], tables
+        )
         state = self._state(pkey, stage, keyed)
         changed = False
         for raw in keyed.take_pending(timestamp):
@@ -286,10 +360,14 @@ class KeyedCore:
         keyed.store(stage.encode_state(state))
 
 
-def merge_stages(processors: Sequence[Processor[Any]]) -> list[Stage[Any]]:
-    """Each processor's merger at the processor's index (a processor without one: itself, never
-    addressed), so that a partial's composite key names its merger."""
-    return [p.merger() or p for p in processors]
+def level_stages(processors: Sequence[Processor[Any]], level: int) -> list[Stage[Any]]:
+    """Stage `level` of each processor's chain at the processor's index (a chain that short:
+    the processor itself, never addressed), so that a partial's composite key names it."""
+    stages = []
+    for processor in processors:
+        stages_of = chain(processor)
+        stages.append(stages_of[level] if level < len(stages_of) else processor)
+    return stages
 
 
 class MergeCore(KeyedCore):
@@ -430,3 +508,66 @@ class BroadcastMirror:
 
 def _copy(value: Any) -> Any:
     return dict(value) if isinstance(value, dict) else value
+
+
+@dataclass
+class TableMirror:
+    """The tables the stages of one processor's chain publish, on a later level's broadcast
+    side, by event time (`model.Published`); mirrored in Flink broadcast state as `base` values
+    and the values not yet folded (`pending`), so that a restore rebuilds both."""
+
+    index: int
+    tables: dict[str, Published] = field(default_factory=dict)
+    pending: list[tuple[int, str]] = field(default_factory=list)
+    """(data time, state key) of the values not folded yet, sorted."""
+    sequence: int = 0
+
+    @property
+    def prefix(self) -> str:
+        return f"t{self.index}{KEY_SEP}"
+
+    def _table(self, stage: str) -> Published:
+        table = self.tables.get(stage)
+        if table is None:
+            table = self.tables[stage] = Published()
+        return table
+
+    def load(self, items: Iterable[tuple[str, bytes]]) -> None:
+        """Rebuild from Flink broadcast state (after a restore, or on first use)."""
+        pending = []
+        for full_key, value in items:
+            if not full_key.startswith(self.prefix):
+                continue
+            kind, _, rest = full_key[len(self.prefix) :].partition(KEY_SEP)
+            if kind == "c":
+                stage, _, key = rest.partition(KEY_SEP)
+                self._table(stage).base[key] = orjson.loads(value)
+            else:
+                pending.append((rest, bytes(value)))
+        for rest, value in sorted(pending):
+            _, at, stage, key, published = orjson.loads(value)
+            self._table(stage).put(at, key, published)
+            self.pending.append((at, f"{self.prefix}p{KEY_SEP}{rest}"))
+            self.sequence = max(self.sequence, int(rest.rpartition(KEY_SEP)[2]) + 1)
+
+    def add(self, payload: str, upto: int, store: BroadcastStore) -> None:
+        """A value published upstream; `upto`: the data time every firing has passed."""
+        _, at, stage, key, value = orjson.loads(payload)
+        self._table(stage).put(at, key, value)
+        state_key = f"{self.prefix}p{KEY_SEP}{at:020d}{KEY_SEP}{self.sequence:012d}"
+        self.sequence += 1
+        bisect.insort(self.pending, (at, state_key))
+        store.put(state_key, payload.encode())
+        self.promote(upto, store)
+
+    def promote(self, upto: int, store: BroadcastStore) -> None:
+        """Fold the values published up to data time `upto` into `base`."""
+        end = bisect.bisect_right(self.pending, (upto, "\uffff"))
+        if end == 0:
+            return
+        for stage, table in self.tables.items():
+            for key, value in table.fold(upto).items():
+                store.put(f"{self.prefix}c{KEY_SEP}{stage}{KEY_SEP}{key}", orjson.dumps(value))
+        for _, state_key in self.pending[:end]:
+            store.remove(state_key)
+        del self.pending[:end]

@@ -13,7 +13,11 @@ A `Processor` maps one-to-one onto Apache Flink's `KeyedBroadcastProcessFunction
   `ctx.broadcast` (read-only): `ctx.get_broadcast_state(...)` in `process_element`;
 - `ctx.emit(topic, key, event)`: yielding (topic, key, bytes) routed to the Kafka sinks;
 - `merger` and `ctx.send(key, partial)`: a second keyed operator downstream of the first
-  (two-phase aggregation, see `Merger`).
+  (two-phase aggregation, see `Merger`); a merger may have a merger of its own, which makes a
+  chain of keyed stages (`chain`), one operator each;
+- `ctx.publish(key, value)` / `ctx.table(stage)`: a table a stage publishes and the stages after
+  it in its chain read, as of their event time (Flink: the upstream operator's output on the
+  downstream operator's broadcast side, mirrored in broadcast state).
 
 Time is event time. `event_time(event, append_ts)` is the timestamp assigner both engines use.
 The watermark is the largest event time seen on the keyed input topics (broadcast topics do not
@@ -32,6 +36,18 @@ second per active key, to its `merger`: a second stage whose state is keyed by `
 r is applied once the watermark reaches r, before the merger's own timers at r or later, and
 partials of equal time from different keys arrive in no fixed order: merging must not depend on
 it (sum, or collect and sort). Both runners commit a processor and its merger together.
+
+Stage chains. A chain (`chain(processor)`: the processor, its merger, that merger's merger...)
+is one topology of keyed stages, each keyed by what it needs (shopper, product, ...). A stage
+sends partials to any later stage of its chain (`ctx.send(key, partial, stage=name)`, default
+the next one). It may also publish a table: `ctx.publish(key, value)` at event time r sets
+`key` to `value` in the stage's table, and a later stage reading `ctx.table(name)` at event
+time t sees the values published at r <= t (the latest one per key; published at equal times,
+the last applied). Work at equal times runs stage by stage: a stage's partials and timers at t
+all come before any later stage's at t, so a table read at t is complete up to t on both
+runners. A published value must not depend on the arrival order of equal-time partials
+(collect them and publish from a timer at t, as `recommendations` does). `ctx.broadcast` of a
+later stage is its processor's catalog broadcast state.
 """
 
 from __future__ import annotations
@@ -96,10 +112,20 @@ class Context(ABC):
     def delete_timer(self, timestamp: int) -> None:
         """Cancel a timer of the current key; no effect if there is none at `timestamp`."""
 
-    def send(self, key: str, partial: dict[str, Any]) -> None:
-        """Hand `partial` (JSON-able) to the processor's `merger`, for its state under `key`,
-        at the current event time (see the module doc)."""
+    def send(self, key: str, partial: dict[str, Any], stage: str | None = None) -> None:
+        """Hand `partial` (JSON-able) to a later stage of the chain (`stage`, by name; default
+        the next one, the `merger`), for its state under `key`, at the current event time (see
+        the module doc)."""
         raise TypeError(f"{type(self).__name__} runs no merge stage")
+
+    def publish(self, key: str, value: Any) -> None:
+        """Set `key` of this stage's table to `value` (JSON-able) from the current event time
+        on, for the later stages of the chain (see the module doc)."""
+        raise TypeError(f"{type(self).__name__} publishes no table")
+
+    def table(self, stage: str) -> Mapping[str, Any]:
+        """The table an earlier stage of the chain publishes, as of the current event time."""
+        raise TypeError(f"{type(self).__name__} reads no table")
 
 
 class Stage(ABC, Generic[S]):
@@ -119,6 +145,10 @@ class Stage(ABC, Generic[S]):
     def decode_state(self, data: bytes) -> S:
         decoded: S = orjson.loads(data)
         return decoded
+
+    def merger(self) -> Merger[Any] | None:
+        """The next stage of the chain, fed by `ctx.send`; None if this stage is the last."""
+        return None
 
 
 class Merger(Stage[S]):
@@ -144,10 +174,6 @@ class Processor(Stage[S]):
     input_topics: tuple[str, ...]
     broadcast_topics: tuple[str, ...] = ()
 
-    def merger(self) -> Merger[Any] | None:
-        """The stage that merges what `ctx.send` hands on; None for a one-stage processor."""
-        return None
-
     @abstractmethod
     def key(self, event: Event) -> str | None:
         """The key this event belongs to, or None if this processor ignores it."""
@@ -162,6 +188,85 @@ class Processor(Stage[S]):
 
     def on_broadcast(self, event: Event, broadcast: MutableMapping[str, Any]) -> None:
         """Update the broadcast state from an event of `broadcast_topics` (same on every key)."""
+
+
+def chain(processor: Stage[Any]) -> list[Stage[Any]]:
+    """The processor and the stages after it: its merger, that merger's merger, ..."""
+    stages: list[Stage[Any]] = [processor]
+    while (following := stages[-1].merger()) is not None:
+        if any(following.name == s.name for s in stages):
+            raise ValueError(f"stage {following.name!r} twice in the chain of {processor.name}")
+        stages.append(following)
+    return stages
+
+
+class Published:
+    """A stage's published table in event time, as both runners keep it: `base` (values
+    published up to the last `fold`) plus the values published since, by time, so that
+    `view(t)` is the table as of t (module doc, stage chains)."""
+
+    def __init__(self, base: dict[str, Any] | None = None) -> None:
+        self.base: dict[str, Any] = base or {}
+        self.recent: dict[str, list[tuple[int, int, Any]]] = {}
+        self._sequence = 0
+
+    def put(self, at: int, key: str, value: Any) -> None:
+        versions = self.recent.setdefault(key, [])
+        versions.append((at, self._sequence, value))
+        self._sequence += 1
+        if len(versions) > 1 and versions[-2][0] > at:
+            versions.sort(key=lambda v: (v[0], v[1]))
+
+    def value(self, key: str, at: int) -> Any:
+        for published, _, value in reversed(self.recent.get(key, ())):
+            if published <= at:
+                return value
+        return self.base.get(key)
+
+    def view(self, at: int) -> Mapping[str, Any]:
+        return _TableView(self, at)
+
+    def fold(self, upto: int) -> dict[str, Any]:
+        """Move what was published up to `upto` into `base`; the base entries that changed."""
+        changed: dict[str, Any] = {}
+        for key in list(self.recent):
+            versions = self.recent[key]
+            done = [v for v in versions if v[0] <= upto]
+            if done:
+                changed[key] = self.base[key] = done[-1][2]
+                rest = versions[len(done) :]
+                if rest:
+                    self.recent[key] = rest
+                else:
+                    del self.recent[key]
+        return changed
+
+
+class _TableView(Mapping[str, Any]):
+    def __init__(self, table: Published, at: int) -> None:
+        self._table = table
+        self._at = at
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._table.value(key, self._at)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self._table.value(key, self._at)
+        return default if value is None else value
+
+    def __iter__(self) -> Iterator[str]:
+        table = self._table
+        for key in table.base:
+            yield key
+        for key, versions in table.recent.items():
+            if key not in table.base and versions[0][0] <= self._at:
+                yield key
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def event_time(event: BaseEvent, append_ts: int) -> int:

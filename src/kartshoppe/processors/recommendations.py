@@ -1,19 +1,44 @@
-"""The recommendations processor: runs the `recommender` model over shopper events.
+"""The recommendations processor: the `recommender` model as a chain of keyed stages.
 
-The model is written as three keyed stages (`recommender` module doc: shopper -> product ->
-list), but this processor still runs them composed under one key (`GLOBAL_KEY`): splitting it
-into three processors joined by topics (shopper deltas keyed by product, the neighbour table as
-a compacted topic read on the broadcast side) is the remaining step. The catalog arrives on the
-broadcast side from `product_updates` and `inventory_updates`. Each changed recommendation goes to
-`recommendations` keyed by the shopper (user id, else session id) and to
-`ecommerce_processing_fanout` keyed by session id, which feeds the shopper's WebSocket. A
-product whose neighbour rows changed gets `RELATED_PRODUCTS` on the fan-out, keyed by product
-(the product page's "Often bought with" and "Customers also viewed").
+No stage keeps state under one global key (`model` module doc, stage chains):
+
+1. `recommendations`, keyed by shopper (user id, else session id): the shopper's history, cart
+   and purchases (`ShopperState`). Each shopper event sends the co-occurrence evidence it adds
+   (`ProductDelta`) to stage 2 keyed by product, and a trigger (the shopper as of the event, the
+   cart add or order, the product the shopper turned to) to stage 3 keyed by shopper.
+2. `recommendations.products`, keyed by product: the product's rows (`ProductState`). The
+   deltas of one millisecond r are collected and applied at r + 1, sorted by shopper, so that
+   the float sums do not depend on the order in which equal-time deltas arrive; then the
+   product publishes its neighbour list (`ProductState.entry`) to the stage's table, and, when
+   its related lists changed, `RELATED_PRODUCTS` to the fan-out keyed by product (the product
+   page's "Often bought with" and "Customers also viewed").
+3. `recommendations.lists`, keyed by shopper: the lists last sent and the calibration cell of
+   the main list. A trigger of time r is handled at r + 1, when the neighbour table is complete
+   up to r (the deltas of the shopper's own event included): it assembles the lists that
+   changed (`changed_lists`, reading the table and the catalog), sends them to stage 5, and
+   sends the outcome of the main list last shown (hit or not) to stage 4 keyed by its cell.
+4. `recommendations.calibration`, keyed by calibration cell (at most 20): counts outcomes and
+   publishes them to its table.
+5. `recommendations.publish`, keyed by shopper, no state: calibrates each list's confidence
+   from stage 4's table as of the lists' time and emits the `RECOMMENDATION` to
+   `recommendations` keyed by the shopper and to `ecommerce_processing_fanout` keyed by session
+   id, which feeds the shopper's WebSocket.
+
+The tables are the runner's broadcast side of the later stages (not a Kafka topic read back):
+both runners then give the same lists for the same stream. A recommendation leaves one
+millisecond of event time after its event, once the watermark is there (the allowed lateness,
+1 s by default, later than the event). The catalog arrives on the broadcast side from
+`product_updates` and `inventory_updates`.
+
+Signing in (`CART_MERGED`) hands the anonymous session's cart to the user (the event carries
+its lines) and forgets the session's state; its history stays with the session key's events
+only, since one stage cannot read another key's state.
 """
 
 from __future__ import annotations
 
 from collections.abc import MutableMapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
@@ -26,16 +51,24 @@ from kartshoppe.events import (
     OrderPlaced,
     ProductClick,
     ProductView,
+    RelatedProducts,
     RemoveFromCart,
     Topic,
     event_key,
 )
-from kartshoppe.processors.model import CATALOG_TOPICS, GLOBAL_KEY, Context, Processor
+from kartshoppe.processors.model import CATALOG_TOPICS, Context, Merger, Processor
 from kartshoppe.processors.recommender import (
+    OUTPUT_ID,
+    Calibration,
     Catalog,
+    Draft,
+    ProductDelta,
+    ProductState,
+    PublishedTable,
     RecommenderConfig,
-    RecommenderState,
+    ShopperState,
     apply_catalog_update,
+    changed_lists,
 )
 
 SHOPPER_EVENTS: Final = (
@@ -48,8 +81,15 @@ SHOPPER_EVENTS: Final = (
     OrderPlaced,
 )
 
+PRODUCTS: Final = "recommendations.products"
+LISTS: Final = "recommendations.lists"
+CALIBRATION: Final = "recommendations.calibration"
+PUBLISH: Final = "recommendations.publish"
 
-class RecommendationsProcessor(Processor[RecommenderState]):
+
+class RecommendationsProcessor(Processor[ShopperState]):
+    """Stage 1, keyed by shopper."""
+
     name = "recommendations"
     input_topics = (Topic.EVENTS.value,)
     broadcast_topics = CATALOG_TOPICS
@@ -57,29 +97,235 @@ class RecommendationsProcessor(Processor[RecommenderState]):
     def __init__(self, config: RecommenderConfig | None = None) -> None:
         self.config = config or RecommenderConfig()
 
+    def merger(self) -> ProductStage:
+        return ProductStage(self.config)
+
     def key(self, event: Event) -> str | None:
-        if isinstance(event, SHOPPER_EVENTS) and event_key(event):
-            return GLOBAL_KEY
-        return None
+        return event_key(event) if isinstance(event, SHOPPER_EVENTS) else None
 
-    def initial_state(self) -> RecommenderState:
-        return RecommenderState(self.config)
+    def keys(self, event: Event) -> tuple[str, ...]:
+        key = self.key(event)
+        if key is None:
+            return ()
+        if isinstance(event, CartMerged) and event.from_session_id != key:
+            return (event.from_session_id, key)
+        return (key,)
 
-    def on_event(
-        self, state: RecommenderState, event: Event, ctx: Context
-    ) -> RecommenderState | None:
-        for rec in state.observe(event, Catalog(ctx.broadcast), ctx.timestamp):
-            ctx.emit(Topic.RECOMMENDATIONS.value, event_key(rec), rec)
-            ctx.emit(Topic.FANOUT.value, rec.session_id, rec)
-        for related in state.related(ctx.timestamp):
-            ctx.emit(Topic.FANOUT.value, related.product_id, related)
+    def initial_state(self) -> ShopperState:
+        return ShopperState()
+
+    def on_event(self, state: ShopperState, event: Event, ctx: Context) -> ShopperState | None:
+        if isinstance(event, CartMerged) and ctx.key == event.from_session_id != event_key(event):
+            return None  # the anonymous session signed in: its cart is in the event
+        at = ctx.timestamp
+        new = state.new_product(event, at, self.config)
+        state.session_id = event.session_id or state.session_id
+        state.user_id = event.user_id or state.user_id
+        for delta in state.observe(event, at, self.config):
+            ctx.send(delta.product, {"shopper": ctx.key, "delta": delta.to_json()})
+        trigger = {
+            "at": at,
+            "shopper": state.to_json(),
+            "added": event.product_id if isinstance(event, AddToCart) else None,
+            "ordered": isinstance(event, OrderPlaced),
+            "new": new,
+        }
+        ctx.send(ctx.key, trigger, stage=LISTS)
         return state
 
     def on_broadcast(self, event: Event, broadcast: MutableMapping[str, Any]) -> None:
         apply_catalog_update(event, broadcast)
 
-    def encode_state(self, state: RecommenderState) -> bytes:
-        return state.encode()
+    def encode_state(self, state: ShopperState) -> bytes:
+        return orjson.dumps(state.to_json())
 
-    def decode_state(self, data: bytes) -> RecommenderState:
-        return RecommenderState.from_json(orjson.loads(data), self.config)
+    def decode_state(self, data: bytes) -> ShopperState:
+        return ShopperState.from_json(orjson.loads(data))
+
+
+@dataclass(slots=True)
+class Collected:
+    """A stage's inputs of one millisecond, handled together one millisecond later."""
+
+    inbox: list[dict[str, Any]]
+    due: int | None
+
+    def add(self, partial: dict[str, Any], ctx: Context) -> None:
+        self.inbox.append(partial)
+        if self.due is None:
+            self.due = ctx.timestamp + 1
+            ctx.set_timer(self.due)
+
+    def take(self) -> list[dict[str, Any]]:
+        inbox, self.inbox, self.due = self.inbox, [], None
+        return inbox
+
+    def to_json(self) -> dict[str, Any]:
+        return {"i": self.inbox, "d": self.due}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Collected:
+        return cls(list(data["i"]), data["d"])
+
+
+@dataclass(slots=True)
+class ProductRows:
+    rows: ProductState
+    collected: Collected
+    related: list[list[str]]
+    """The related lists last sent ([bought together, also viewed]), sent again only changed."""
+
+
+@dataclass(frozen=True)
+class ProductStage(Merger[ProductRows]):
+    """Stage 2, keyed by product."""
+
+    config: RecommenderConfig
+
+    name = PRODUCTS
+
+    def merger(self) -> ListStage:
+        return ListStage(self.config)
+
+    def initial_state(self) -> ProductRows:
+        return ProductRows(ProductState.new(self.config), Collected([], None), [[], []])
+
+    def on_partial(self, state: ProductRows, partial: dict[str, Any], ctx: Context) -> ProductRows:
+        state.collected.add(partial, ctx)
+        return state
+
+    def on_timer(self, state: ProductRows, timestamp: int, ctx: Context) -> ProductRows:
+        # one shopper's deltas keep their order (one key, one route); shoppers are sorted
+        at = timestamp
+        for partial in sorted(state.collected.take(), key=lambda p: str(p["shopper"])):
+            delta = ProductDelta.from_json(partial["delta"])
+            state.rows.apply(delta, self.config)
+            at = delta.at
+        entry = state.rows.entry(self.config)
+        ctx.publish(ctx.key, entry)
+        size = self.config.related_size
+        related = [list(entry["t"])[:size], list(entry["n"])[:size]]
+        if related != state.related:
+            state.related = related
+            together, viewed = related
+            update = RelatedProducts(
+                event_id=OUTPUT_ID,
+                timestamp=at,
+                product_id=ctx.key,
+                bought_together=tuple(together),
+                also_viewed=tuple(viewed),
+            )
+            ctx.emit(Topic.FANOUT.value, ctx.key, update)
+        return state
+
+    def encode_state(self, state: ProductRows) -> bytes:
+        return orjson.dumps(
+            {"r": state.rows.to_json(), "c": state.collected.to_json(), "x": state.related}
+        )
+
+    def decode_state(self, data: bytes) -> ProductRows:
+        raw = orjson.loads(data)
+        return ProductRows(
+            ProductState.from_json(raw["r"], self.config),
+            Collected.from_json(raw["c"]),
+            [list(ids) for ids in raw["x"]],
+        )
+
+
+@dataclass(slots=True)
+class ShownLists:
+    last: dict[str, list[str]]
+    shown: str | None
+    collected: Collected
+
+
+@dataclass(frozen=True)
+class ListStage(Merger[ShownLists]):
+    """Stage 3, keyed by shopper."""
+
+    config: RecommenderConfig
+
+    name = LISTS
+
+    def merger(self) -> CalibrationStage:
+        return CalibrationStage()
+
+    def initial_state(self) -> ShownLists:
+        return ShownLists({}, None, Collected([], None))
+
+    def on_partial(self, state: ShownLists, partial: dict[str, Any], ctx: Context) -> ShownLists:
+        state.collected.add(partial, ctx)
+        return state
+
+    def on_timer(self, state: ShownLists, timestamp: int, ctx: Context) -> ShownLists:
+        catalog = Catalog(ctx.broadcast)
+        entries = ctx.table(PRODUCTS)
+        lists: list[list[Any]] = []
+        for trigger in state.collected.take():
+            at = trigger["at"]
+            if trigger["new"] is not None and state.shown is not None:
+                hit = trigger["new"] in state.last.get("MAIN", [])
+                ctx.send(state.shown, {"lists": 1, "hits": int(hit)})
+                state.shown = None
+            shopper = ShopperState.from_json(trigger["shopper"])
+            shopper.last, shopper.shown = state.last, state.shown
+            table = PublishedTable(entries, at, self.config)
+            drafts = changed_lists(
+                shopper, catalog, table, at, self.config, trigger["added"], trigger["ordered"]
+            )
+            state.last, state.shown = shopper.last, shopper.shown
+            for d in drafts:
+                lists.append(
+                    [at, shopper.session_id, shopper.user_id, d.kind, d.ids, d.estimate, d.reason]
+                )
+        if lists:
+            ctx.send(ctx.key, {"lists": lists}, stage=PUBLISH)
+        return state
+
+    def encode_state(self, state: ShownLists) -> bytes:
+        return orjson.dumps({"l": state.last, "s": state.shown, "c": state.collected.to_json()})
+
+    def decode_state(self, data: bytes) -> ShownLists:
+        raw = orjson.loads(data)
+        return ShownLists(dict(raw["l"]), raw["s"], Collected.from_json(raw["c"]))
+
+
+class CalibrationStage(Merger[dict[str, int]]):
+    """Stage 4, keyed by calibration cell: [lists, hits] published as counted (sums of
+    integers: equal-time outcomes may arrive in any order)."""
+
+    name = CALIBRATION
+
+    def merger(self) -> PublishStage:
+        return PublishStage()
+
+    def initial_state(self) -> dict[str, int]:
+        return {"lists": 0, "hits": 0}
+
+    def on_partial(
+        self, state: dict[str, int], partial: dict[str, Any], ctx: Context
+    ) -> dict[str, int]:
+        state["lists"] += partial["lists"]
+        state["hits"] += partial["hits"]
+        ctx.publish(ctx.key, [state["lists"], state["hits"]])
+        return state
+
+
+class PublishStage(Merger[None]):
+    """Stage 5, keyed by shopper: calibrates and emits."""
+
+    name = PUBLISH
+
+    def initial_state(self) -> None:
+        return None
+
+    def on_partial(self, state: None, partial: dict[str, Any], ctx: Context) -> None:
+        calibration = Calibration(
+            {cell: list(counts) for cell, counts in ctx.table(CALIBRATION).items()}
+        )
+        for at, session_id, user_id, kind, ids, estimate, reason in partial["lists"]:
+            shopper = ShopperState(session_id=session_id, user_id=user_id)
+            rec = Draft(kind, tuple(ids), estimate, reason).recommendation(shopper, at, calibration)
+            ctx.emit(Topic.RECOMMENDATIONS.value, event_key(rec), rec)
+            ctx.emit(Topic.FANOUT.value, rec.session_id, rec)
+        return None

@@ -21,7 +21,9 @@ Watermark: per processor, the largest event time seen on its keyed input topics
 (`model.event_time`) minus `allowed_lateness_ms`, advanced after every record, then due timers
 fire in (timestamp, key) order (a timer a late record sets at or before the watermark fires
 right after that record). A processor's merger follows its processor's watermark: after the
-processor's due timers have fired, the partials and merger timers due fire in time order.
+processor's due timers have fired, the partials and merger timers due fire in time order; the
+stages of a longer chain follow in turn, each up to the same watermark, reading the tables of
+the stages before it as of each call's event time (`model.Published`).
 Broadcast topics do not move it: reference data is read in
 blocks of its own, and a block of catalog or stock records far ahead in time would otherwise
 make the events of that period late. While the input is idle for `idle_after_s` seconds, the
@@ -59,7 +61,9 @@ from kartshoppe.processors.model import (
     Merger,
     OutputIds,
     Processor,
+    Published,
     Stage,
+    chain,
     event_time,
 )
 
@@ -103,8 +107,9 @@ class Checkpoint:
     broadcast: dict[str, bytes] = field(default_factory=dict)
     positions: dict[TopicPartition, int] = field(default_factory=dict)
     watermark: int = NO_WATERMARK
-    merge: Checkpoint | None = None
-    """The processor's merger's changes, committed in the same transaction."""
+    merges: list[Checkpoint] = field(default_factory=list)
+    """The changes of the later stages of the processor's chain, committed in the same
+    transaction."""
 
     def changes_nothing_but_the_watermark(self, committed: dict[TopicPartition, int]) -> bool:
         return not (
@@ -114,7 +119,7 @@ class Checkpoint:
             or self.timers_removed
             or self.broadcast
             or self.positions != committed
-            or (self.merge is not None and not self.merge.changes_nothing_but_the_watermark({}))
+            or not all(m.changes_nothing_but_the_watermark({}) for m in self.merges)
         )
 
 
@@ -174,8 +179,8 @@ class ProcessorStateDb:
         c.execute("BEGIN IMMEDIATE")
         try:
             self._write(cp)
-            if cp.merge is not None:
-                self._write(cp.merge)
+            for merge in cp.merges:
+                self._write(merge)
         except BaseException:
             c.execute("ROLLBACK")
             raise
@@ -316,6 +321,8 @@ class StageInstance(Context):
         self._key = ""
         self._timestamp = 0
         self._ids = OutputIds(self.name)
+        self.chain: _Chain | None = None
+        """The chain this stage is part of (set by the processor's instance)."""
 
     # --- Context ---------------------------------------------------------------------------
 
@@ -333,10 +340,25 @@ class StageInstance(Context):
 
     @property
     def broadcast(self) -> Mapping[str, Any]:
-        return _NO_BROADCAST
+        return _NO_BROADCAST if self.chain is None else self.chain.catalog
 
     def emit(self, topic: str, key: str | None, event: BaseEvent) -> None:
         self.outputs.append(Message(topic, key, self._ids.encode(event)))
+
+    def send(self, key: str, partial: dict[str, Any], stage: str | None = None) -> None:
+        if self.chain is None:
+            raise TypeError(f"stage {self.name} has no later stage")
+        self.chain.after(self.name, stage).receive(key, self._timestamp, partial)
+
+    def publish(self, key: str, value: Any) -> None:
+        if self.chain is None:
+            raise TypeError(f"stage {self.name} is in no chain")
+        self.chain.tables[self.name].put(self._timestamp, key, value)
+
+    def table(self, stage: str) -> Mapping[str, Any]:
+        if self.chain is None or stage not in self.chain.tables:
+            raise KeyError(f"no stage {stage!r} before {self.name}")
+        return self.chain.tables[stage].view(self._timestamp)
 
     def set_timer(self, timestamp: int) -> None:
         timer = (timestamp, self._key)
@@ -476,6 +498,11 @@ class MergeInstance(StageInstance):
     def take_checkpoint(self) -> Checkpoint:
         cp = self.checkpoint
         self._take_states(cp)
+        assert self.chain is not None
+        # a stage publishes only from partials and timers, at or before the watermark: all of
+        # it may go to `base` (what a restart reads back)
+        published = self.chain.tables[self.name].fold(2**62)
+        cp.broadcast = {k: orjson.dumps(v) for k, v in published.items()}
         if self._inbox_changed:
             if self.inbox:
                 waiting = [[ts, key, partial] for ts, _, key, partial in sorted(self.inbox)]
@@ -484,6 +511,29 @@ class MergeInstance(StageInstance):
                 cp.cleared.add(INBOX_KEY)
             self._inbox_changed = False
         return cp
+
+
+class _Chain:
+    """The instances of one processor's chain of stages and the tables they publish."""
+
+    def __init__(
+        self, first: ProcessorInstance, later: Sequence[MergeInstance], store: ProcessorStateDb
+    ) -> None:
+        self.stages: list[StageInstance] = [first, *later]
+        self.catalog = first.broadcast_view
+        self.tables = {s.name: Published(store.broadcast(s.name)) for s in later}
+        for stage in later:
+            stage.chain = self
+
+    def after(self, name: str, target: str | None) -> MergeInstance:
+        """The stage `target` (default: the next one) after stage `name`."""
+        names = [s.name for s in self.stages]
+        position = names.index(name)
+        index = position + 1 if target is None else names.index(target)
+        stage = self.stages[index] if position < index < len(names) else None
+        if not isinstance(stage, MergeInstance):
+            raise KeyError(f"no stage {target!r} after {name}")
+        return stage
 
 
 class ProcessorInstance(StageInstance):
@@ -510,19 +560,21 @@ class ProcessorInstance(StageInstance):
         """`time.monotonic()` of the last commit."""
         self.broadcast_state = _BroadcastState(store.broadcast(self.name))
         self.broadcast_view = _ReadOnly(self.broadcast_state)
-        merger = processor.merger()
-        self.merge = None if merger is None else MergeInstance(merger, store, lateness_ms)
+        self.merges = [
+            MergeInstance(stage, store, lateness_ms)
+            for stage in chain(processor)[1:]
+            if isinstance(stage, Merger)
+        ]
+        self.merge = self.merges[0] if self.merges else None
+        """The processor's merger's instance (the first of `merges`)."""
+        if self.merges:
+            self.chain = _Chain(self, self.merges, store)
         self.events_processed = 0
         self.events_failed = 0
 
     @property
     def broadcast(self) -> Mapping[str, Any]:
         return self.broadcast_view
-
-    def send(self, key: str, partial: dict[str, Any]) -> None:
-        if self.merge is None:
-            raise TypeError(f"processor {self.name} has no merger")
-        self.merge.receive(key, self._timestamp, partial)
 
     # --- processing ------------------------------------------------------------------------
 
@@ -558,7 +610,7 @@ class ProcessorInstance(StageInstance):
 
     def _deliver(self, event: Event, ts: int) -> None:
         mark = len(self.outputs)
-        sent = self.merge.sequence if self.merge is not None else 0
+        sent = [m.sequence for m in self.merges]
         key = ""
         try:
             for key in self.processor.keys(event):
@@ -568,8 +620,8 @@ class ProcessorInstance(StageInstance):
             # a processor bug must not stop the shop; the event is logged and skipped
             logger.exception("%s: on_event failed for key %r, event skipped", self.name, key)
             del self.outputs[mark:]
-            if self.merge is not None:
-                self.merge.drop_since(sent)
+            for merge, sequence in zip(self.merges, sent, strict=True):
+                merge.drop_since(sequence)
             self.events_failed += 1
 
     def advance_watermark(self, watermark: int) -> None:
@@ -579,12 +631,14 @@ class ProcessorInstance(StageInstance):
         self.current_watermark = watermark
         while (timer := self._next_timer(watermark)) is not None:
             self._fire(timer)
-        if self.merge is not None:
-            self.merge.advance(watermark)
+        for merge in self.merges:
+            merge.advance(watermark)
 
     def take_outputs(self) -> list[Message]:
         outputs = super().take_outputs()
-        return outputs if self.merge is None else outputs + self.merge.take_outputs()
+        for merge in self.merges:
+            outputs += merge.take_outputs()
+        return outputs
 
     def take_checkpoint(self) -> tuple[Checkpoint, list[Message]]:
         """The batch's changes and outputs; the next batch starts a fresh checkpoint."""
@@ -596,8 +650,7 @@ class ProcessorInstance(StageInstance):
         }
         cp.positions = dict(self.positions)
         self.broadcast_state.changed.clear()
-        if self.merge is not None:
-            cp.merge = self.merge.take_checkpoint()
+        cp.merges = [merge.take_checkpoint() for merge in self.merges]
         return cp, outputs
 
     def commit(self, cp: Checkpoint) -> None:
@@ -734,20 +787,15 @@ class EmbeddedRunner:
         await consumer.commit(cp.positions)
 
     def query(self, stage_name: str, key: str) -> Any:
-        """The current state of `key` in a processor or merger (`<processor>.merge`), running
-        or not, or None if it has none."""
-        stages: dict[str, Stage[Any]] = {}
-        for processor in self._processors:
-            stages[processor.name] = processor
-            merger = processor.merger()
-            if merger is not None:
-                stages[merger.name] = merger
+        """The current state of `key` in a stage of a processor's chain (the processor, its
+        merger `<processor>.merge`, ...), running or not, or None if it has none."""
+        stages = {s.name: s for p in self._processors for s in chain(p)}
         stage = stages.get(stage_name)
         if stage is None:
             raise KeyError(f"no processor or merger named {stage_name!r}")
         for instance in self._instances.values():
-            live = instance if instance.name == stage_name else instance.merge
-            if live is None or live.name != stage_name:
+            live = next((m for m in [instance, *instance.merges] if m.name == stage_name), None)
+            if live is None:
                 continue
             cached = live.cache.get(key)
             if cached is _CLEARED:

@@ -2,11 +2,13 @@
 
 Sessions come from the simulator's shopper model (`shoppers`, planted affinities documented
 there) over the seed catalog. The first `--train` sessions are fed, event by event, through
-`RecommendationsProcessor.on_event` (no HTTP, no log). For each of the next `--test` sessions the
-last product the shopper turned to (its first touch, when no earlier event of the session touched
-it) is hidden: the events before it are fed, then both rankers name 10 products and we score
-hit rate@10 (the hidden product is listed) and MRR@10 (1/rank, 0 when missing). The rest of the
-session is fed afterwards, so the model keeps learning as it would live.
+the recommendations processor's stages as the embedded runner runs them (`ProcessorDriver`: the
+runner's own `ProcessorInstance` over a temporary state file; no HTTP, no log). For each of the
+next `--test` sessions the last product the shopper turned to (its first touch, when no earlier
+event of the session touched it) is hidden: the events before it are fed, then both rankers
+name 10 products and we score hit rate@10 (the hidden product is listed) and MRR@10 (1/rank, 0
+when missing). The rest of the session is fed afterwards, so the model keeps learning as it
+would live.
 
 The baseline ranks by all-time interaction counts (view, cart add and purchase weighted 1/3/5 as in
 the recommender) and leaves out the same products the recommender must (the shopper's history,
@@ -20,13 +22,15 @@ import datetime
 import heapq
 import os
 import platform
+import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from kartshoppe.demo.seed import seed_products
+from kartshoppe.eventlog.port import Record
 from kartshoppe.events import (
     AddToCart,
     BaseEvent,
@@ -35,55 +39,31 @@ from kartshoppe.events import (
     ProductClick,
     ProductLaunched,
     ProductView,
+    RecommendationKind,
+    Topic,
+    encode_event,
 )
-from kartshoppe.processors.model import GLOBAL_KEY, Context
-from kartshoppe.processors.recommendations import RecommendationsProcessor
-from kartshoppe.processors.recommender import Catalog, RecommenderState
+from kartshoppe.processors.recommendations import (
+    CALIBRATION,
+    PRODUCTS,
+    RecommendationsProcessor,
+)
+from kartshoppe.processors.recommender import (
+    Calibration,
+    Catalog,
+    PublishedTable,
+    Scored,
+    ShopperState,
+    confidence,
+    main_list,
+)
+from kartshoppe.processors.runner import ProcessorInstance, ProcessorStateDb
 from kartshoppe.simulate import datasets, realdata
 from kartshoppe.simulate.shoppers import ShopperModel, catalog_items, session_events
 
 SESSION_SPACING_MS = 30_000
 START_MS = 1_767_225_600_000
 """2026-01-01T00:00:00Z: a fixed event-time origin, so runs are reproducible."""
-
-
-class LocalContext(Context):
-    """The smallest runner context: collects emits, keeps timers, serves a broadcast dict."""
-
-    def __init__(self, broadcast: dict[str, Any]) -> None:
-        self._broadcast = broadcast
-        self._timestamp = 0
-        self.emitted: list[tuple[str, str | None, BaseEvent]] = []
-        self.timers: set[int] = set()
-
-    @property
-    def key(self) -> str:
-        return GLOBAL_KEY
-
-    @property
-    def timestamp(self) -> int:
-        return self._timestamp
-
-    @property
-    def watermark(self) -> int:
-        return self._timestamp
-
-    @property
-    def broadcast(self) -> Mapping[str, Any]:
-        return self._broadcast
-
-    def at(self, timestamp: int) -> LocalContext:
-        self._timestamp = timestamp
-        return self
-
-    def emit(self, topic: str, key: str | None, event: BaseEvent) -> None:
-        self.emitted.append((topic, key, event))
-
-    def set_timer(self, timestamp: int) -> None:
-        self.timers.add(timestamp)
-
-    def delete_timer(self, timestamp: int) -> None:
-        self.timers.discard(timestamp)
 
 
 def popularity_ranking(
@@ -172,12 +152,9 @@ def evaluate(train: int, test: int, seed: int) -> Evaluation:
     catalog = catalog_items(products)
     by_id = {item.id: item for item in catalog}
     model = ShopperModel(catalog, seed)
-    processor = RecommendationsProcessor()
-    broadcast: dict[str, Any] = {}
-    for product in products:
-        processor.on_broadcast(ProductLaunched(product_id=product.id, product=product), broadcast)
-    ctx = LocalContext(broadcast)
-    state = processor.initial_state()
+    driver = ProcessorDriver(
+        ProductLaunched(product_id=product.id, product=product) for product in products
+    )
     counts: dict[str, float] = {}
     weights = {ProductView: 1.0, ProductClick: 1.0, AddToCart: 3.0, OrderPlaced: 5.0}
     result = Evaluation(train, test)
@@ -185,9 +162,7 @@ def evaluate(train: int, test: int, seed: int) -> Evaluation:
     started = time.process_time()
 
     def feed(event: Event) -> None:
-        nonlocal state
-        state = processor.on_event(state, event, ctx.at(event.timestamp)) or state
-        ctx.emitted.clear()
+        driver.feed(event)
         for pid in _touched(event):
             counts[pid] = counts.get(pid, 0.0) + weights[type(event)]
         result.events += 1
@@ -210,10 +185,11 @@ def evaluate(train: int, test: int, seed: int) -> Evaluation:
         index, target = cut
         for event in events[:index]:
             feed(event)
-        _score(result, state, Catalog(broadcast), user_id, target, counts, events[index].timestamp)
+        _score(result, driver, user_id, target, counts, events[index].timestamp)
         for event in events[index:]:
             feed(event)
     result.seconds = time.process_time() - started
+    driver.close()
     return result
 
 
@@ -232,15 +208,14 @@ def _hidden_target(events: list[BaseEvent]) -> tuple[int, str] | None:
 
 def _score(
     result: Evaluation,
-    state: RecommenderState,
-    catalog: Catalog,
+    driver: ProcessorDriver,
     key: str,
     target: str,
     counts: Mapping[str, float],
     at: int,
 ) -> None:
-    kind, scored = state.recommend(key, catalog, at)
-    shopper = state.shoppers[key]
+    kind, scored, confidence, shopper = driver.main_list(key, at)
+    catalog = driver.catalog
     exclude = (
         set(shopper.history)
         | shopper.cart
@@ -251,33 +226,73 @@ def _score(
     result.recommender.add(scored.ids, target)
     result.baseline.add(popularity_ranking(counts, exclude), target)
     result.trending_fallbacks += kind == "TRENDING"
-    confidence = state.confidence(scored, kind)
     result.confidence_sum += confidence
     bucket = result.calibration.setdefault(min(9, int(confidence * 10)), [0, 0])
     bucket[0] += 1
     bucket[1] += target in scored.ids
 
 
+FAR_FUTURE_MS: Final = 2**53
+"""Append time of the fed records, so that event time is the event's own timestamp."""
+COMMIT_EVERY: Final = 5000
+"""Records between state commits (a commit also folds the stages' published tables)."""
+
+
 class ProcessorDriver:
-    """The recommendations processor fed event by event, as `realdata` evaluates it."""
+    """The recommendations processor's stages fed event by event as the embedded runner runs
+    them: its own `ProcessorInstance` over a temporary state file, without the log or asyncio,
+    the watermark following each event (no allowed lateness)."""
 
-    def __init__(self, catalog: list[ProductLaunched]) -> None:
+    def __init__(self, catalog: Iterable[Event]) -> None:
         self.processor = RecommendationsProcessor()
-        self.broadcast: dict[str, Any] = {}
+        self.config = self.processor.config
+        self._directory = tempfile.TemporaryDirectory(prefix="kartshoppe-eval-")
+        self.store = ProcessorStateDb(Path(self._directory.name) / "state.db")
+        self.instance = ProcessorInstance(self.processor, self.store, lateness_ms=0)
+        self._offsets: dict[str, int] = {}
         for event in catalog:
-            self.processor.on_broadcast(event, self.broadcast)
-        self.ctx = LocalContext(self.broadcast)
-        self.state = self.processor.initial_state()
+            self._record(Topic.PRODUCT_UPDATES.value, event)
 
-    def feed(self, event: ProductView) -> None:
-        self.state = self.processor.on_event(self.state, event, self.ctx.at(event.timestamp)) or (
-            self.state
-        )
-        self.ctx.emitted.clear()
+    @property
+    def catalog(self) -> Catalog:
+        return Catalog(self.instance.broadcast)
+
+    def _record(self, topic: str, event: Event) -> None:
+        offset = self._offsets.get(topic, 0)
+        self._offsets[topic] = offset + 1
+        record = Record(topic, 0, offset, None, encode_event(event), FAR_FUTURE_MS)
+        self.instance.process([record])
+        self.instance.take_outputs()
+        if sum(self._offsets.values()) % COMMIT_EVERY == 0:
+            checkpoint, _ = self.instance.take_checkpoint()
+            self.instance.commit(checkpoint)
+
+    def feed(self, event: Event) -> None:
+        self._record(Topic.EVENTS.value, event)
+
+    def main_list(
+        self, key: str, at: int
+    ) -> tuple[RecommendationKind, Scored, float, ShopperState]:
+        """The shopper's main list at `at` (what the list stage would assemble then), its
+        confidence, and the shopper."""
+        self.instance.advance_watermark(at)
+        self.instance.take_outputs()
+        shopper: ShopperState = self.instance.state_of(key)
+        chain = self.instance.chain
+        assert chain is not None
+        table = PublishedTable(chain.tables[PRODUCTS].view(at), at, self.config)
+        kind, scored = main_list(shopper, self.catalog, table, at, self.config)
+        cells = chain.tables[CALIBRATION].view(at)
+        calibration = Calibration({cell: list(counts) for cell, counts in cells.items()})
+        return kind, scored, confidence(scored, self.config, kind, calibration), shopper
 
     def recommend(self, user: str, at: int) -> tuple[list[str], float]:
-        kind, scored = self.state.recommend(user, Catalog(self.broadcast), at)
-        return scored.ids, self.state.confidence(scored, kind)
+        _, scored, listed_confidence, _ = self.main_list(user, at)
+        return scored.ids, listed_confidence
+
+    def close(self) -> None:
+        self.store.close()
+        self._directory.cleanup()
 
 
 def _evaluate_dataset(args: argparse.Namespace, command: str) -> str:
