@@ -19,12 +19,12 @@ import time
 
 import orjson
 
-from kartshoppe.api.schemas import ProductOut
 from kartshoppe.api.serving import ENCODERS
 from kartshoppe.demo import seed_products
 from kartshoppe.events import now_ms
 from kartshoppe.pictures.compose import illustration_svg, product_svg
 from kartshoppe.pictures.match import illustration_for
+from kartshoppe.views.models import ProductOut
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "pictures.md"

@@ -32,7 +32,7 @@ from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent, now_ms
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.model import Processor
-from kartshoppe.processors.runner import EmbeddedRunner, ProcessorInstance, StateStore
+from kartshoppe.processors.runner import EmbeddedRunner, ProcessorInstance, ProcessorStateDb
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "processors"))
@@ -88,7 +88,7 @@ async def end_to_end(
 def alone(
     processor: Processor[Any], records: list[Record], batch_size: int, workdir: pathlib.Path
 ) -> tuple[float, int]:
-    store = StateStore(workdir / f"alone-{processor.name}.db")
+    store = ProcessorStateDb(workdir / f"alone-{processor.name}.db")
     instance = ProcessorInstance(processor, store, lateness_ms=1000)
     outputs = 0
     started = time.process_time()

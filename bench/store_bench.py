@@ -39,8 +39,9 @@ from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import Topic
 from kartshoppe.eventstore import timetravel as tt
 from kartshoppe.eventstore.audit import AuditQuery, history, history_from_table
+from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
-from kartshoppe.eventstore.table import EventStore, StoreConfig
+from kartshoppe.eventstore.table import StoreConfig
 
 RESULTS = pathlib.Path(__file__).parent / "results" / "store.md"
 START = 1_764_028_800_000  # 2025-11-25T00:00:00Z
@@ -189,7 +190,7 @@ async def fill_log(log: SqliteEventLog, messages: list[Message]) -> float:
 
 
 async def run_sink(
-    store: EventStore, log: SqliteEventLog, total: int, batch: int
+    store: IndexedStore, log: SqliteEventLog, total: int, batch: int
 ) -> tuple[float, float]:
     """Seconds the sink took to store everything, and of those the seconds writing the index."""
     sink = PaimonSink(
@@ -241,9 +242,9 @@ def timed(label: str, runs: int, reference_runs: int, ask: Callable[[], Question
     return Scenario(label, latencies, reference, same)
 
 
-def rebuild_index(store: EventStore) -> float:
+def rebuild_index(store: IndexedStore) -> float:
     """Delete the index file and rebuild it from the table; the seconds it took."""
-    path = store.config.index_file()
+    path = store.events.config.index_file()
     assert path is not None
     store.close_index()
     shutil.rmtree(path.parent)
@@ -279,7 +280,8 @@ def main() -> int:
     messages = synthetic(args.events)
     generated = time.perf_counter() - generated
     print(f"generated {len(messages):,} events in {generated:.1f} s")
-    store = EventStore(StoreConfig(str(workdir / "warehouse")))
+    store = IndexedStore.open(StoreConfig(str(workdir / "warehouse")))
+    table = store.events
 
     async def load() -> tuple[float, tuple[float, float]]:
         async with SqliteEventLog(workdir / "log.sqlite") as log:
@@ -288,14 +290,14 @@ def main() -> int:
         return appended, sunk
 
     appended, (sunk, indexing) = asyncio.run(load())
-    snapshots = store.snapshots()
+    snapshots = table.snapshots()
     ids = [s.snapshot_id for s in snapshots]
     middle = ids[len(ids) // 2]
     orders = sum(1 for m in messages if b'"ORDER_PLACED"' in m.value)
 
     rebuilt = rebuild_index(store)
     print(f"index rebuilt from the table in {rebuilt:.1f} s")
-    index_path = store.config.index_file()
+    index_path = table.config.index_file()
     index_mb = (
         sum(f.stat().st_size for f in index_path.parent.iterdir()) / 2**20 if index_path else 0
     )
@@ -304,22 +306,32 @@ def main() -> int:
 
     def product() -> Question:
         pid, sid = f"p{rng.randrange(PRODUCTS)}", rng.choice(ids)
-        return lambda ref: (tt.product_at_from_table if ref else tt.product_at)(store, pid, sid)
+        return lambda ref: (
+            tt.product_at_from_table(table, pid, sid) if ref else tt.product_at(store, pid, sid)
+        )
 
     def cart() -> Question:
         uid, sid = f"u{2 * rng.randrange(SHOPPERS // 2)}", rng.choice(ids)
-        return lambda ref: (tt.cart_at_from_table if ref else tt.cart_at)(store, uid, sid)
+        return lambda ref: (
+            tt.cart_at_from_table(table, uid, sid) if ref else tt.cart_at(store, uid, sid)
+        )
 
     def order() -> Question:
         oid = f"o{rng.randrange(max(1, orders))}"
-        return lambda ref: (tt.order_at_from_table if ref else tt.order_at)(store, oid, middle)
+        return lambda ref: (
+            tt.order_at_from_table(table, oid, middle) if ref else tt.order_at(store, oid, middle)
+        )
 
     def analytics() -> Question:
         sid = rng.choice(ids)
-        return lambda ref: (tt.analytics_at_from_table if ref else tt.analytics_at)(store, sid)
+        return lambda ref: (
+            tt.analytics_at_from_table(table, sid) if ref else tt.analytics_at(store, sid)
+        )
 
     def audit(query: AuditQuery) -> Question:
-        return lambda ref: (history_from_table if ref else history)(store, query).to_json()
+        return lambda ref: (
+            history_from_table(table, query) if ref else history(store, query)
+        ).to_json()
 
     def user_history() -> Question:
         return audit(AuditQuery(user_id=f"u{2 * rng.randrange(SHOPPERS // 2)}"))

@@ -9,6 +9,7 @@ import pytest
 
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent
+from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
 from kartshoppe.eventstore.table import EventStore, StoreConfig
 from tests.eventstore.store_support import append_all, shop_day
@@ -25,6 +26,12 @@ def store(warehouse: str) -> EventStore:
 
 
 @pytest.fixture
+def indexed(store: EventStore) -> IndexedStore:
+    """The store with its secondary index, as the app and the sink use it."""
+    return IndexedStore(store)
+
+
+@pytest.fixture
 async def event_log(tmp_path: pathlib.Path) -> AsyncIterator[SqliteEventLog]:
     async with SqliteEventLog(tmp_path / "log" / "events.db") as log:
         yield log
@@ -37,10 +44,10 @@ def events() -> list[BaseEvent]:
 
 @pytest.fixture
 async def filled_store(
-    store: EventStore, event_log: SqliteEventLog, events: list[BaseEvent]
+    store: EventStore, indexed: IndexedStore, event_log: SqliteEventLog, events: list[BaseEvent]
 ) -> EventStore:
     """The shop's day stored as it happens: ten events appended, then stored as one snapshot."""
-    sink = PaimonSink(store, event_log, SinkConfig(max_events=10, max_delay_ms=50))
+    sink = PaimonSink(indexed, event_log, SinkConfig(max_events=10, max_delay_ms=50))
     for start in range(0, len(events), 10):
         await append_all(event_log, events[start : start + 10])
         await sink.drain()

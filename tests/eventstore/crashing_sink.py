@@ -21,8 +21,9 @@ import pyarrow as pa
 
 from kartshoppe.eventlog.port import Consumer
 from kartshoppe.eventlog.sqlite import SqliteEventLog
+from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
-from kartshoppe.eventstore.table import EventStore, StoreConfig
+from kartshoppe.eventstore.table import StoreConfig
 
 CRASHED = 3
 
@@ -61,7 +62,7 @@ class CrashingSink(PaimonSink):
 
 
 async def main(warehouse: str, log_db: str, point: str, batch: int) -> None:
-    store = EventStore(StoreConfig(warehouse))
+    store = IndexedStore.open(StoreConfig(warehouse))
     async with SqliteEventLog(pathlib.Path(log_db)) as log:
         sink = CrashingSink(
             # a delay long enough that every batch but the last fills to 10 even on a loaded

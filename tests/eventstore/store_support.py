@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kartshoppe.api.schemas import CartOut, OrderOut
 from kartshoppe.domain.state import ShopState
 from kartshoppe.eventlog.port import EventLog, Message
 from kartshoppe.events import (
@@ -29,6 +28,7 @@ from kartshoppe.events import (
     event_key,
     parse_event,
 )
+from kartshoppe.views.models import CartOut, OrderOut
 
 DAY0 = 1_764_028_800_000
 """2025-11-25T00:00:00Z: the scenario spans this day and the next, so two partitions."""

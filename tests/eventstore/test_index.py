@@ -8,8 +8,6 @@ import dataclasses
 import pathlib
 import shutil
 import sqlite3
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -19,11 +17,13 @@ from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import OrderStatus, OrderStatusChanged
 from kartshoppe.eventstore import timetravel as tt
 from kartshoppe.eventstore.audit import AuditQuery, history, history_from_table
+from kartshoppe.eventstore.index import snapshot_mark
+from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.sink import PaimonSink, SinkConfig, records_to_rows
 from kartshoppe.eventstore.table import EventStore, StoreConfig
+from tests.eventstore.crash_support import crash_the_sink
 from tests.eventstore.store_support import DAY0, append_all, message, shop_day
 
-CRASH_SCRIPT = pathlib.Path(__file__).with_name("crashing_sink.py")
 CARTS = ("u0", "u2", "u4", "s1", "s3", "s5", "nobody")
 ORDERS = ("o0", "o1", "o9")
 PRODUCTS = ("p1", "p2", "p3", "p9")
@@ -37,39 +37,47 @@ AUDITS = (
 )
 
 
-def answers(store: EventStore, snapshot_id: int, *, from_table: bool) -> dict[str, Any]:
+def answers(store: IndexedStore, snapshot_id: int, *, from_table: bool) -> dict[str, Any]:
     """Every question the store answers, as of one snapshot, by one of the two paths."""
-    cart = tt.cart_at_from_table if from_table else tt.cart_at
-    order = tt.order_at_from_table if from_table else tt.order_at
-    product = tt.product_at_from_table if from_table else tt.product_at
-    analytics = tt.analytics_at_from_table if from_table else tt.analytics_at
-    audit = history_from_table if from_table else history
+    if from_table:
+        table = store.events
+        return {
+            "carts": {c: tt.cart_at_from_table(table, c, snapshot_id) for c in CARTS},
+            "orders": {o: tt.order_at_from_table(table, o, snapshot_id) for o in ORDERS},
+            "products": {p: tt.product_at_from_table(table, p, snapshot_id) for p in PRODUCTS},
+            "analytics": tt.analytics_at_from_table(table, snapshot_id),
+            "audit": [
+                history_from_table(table, dataclasses.replace(q, snapshot_id=snapshot_id)).to_json()
+                for q in AUDITS
+            ],
+        }
     return {
-        "carts": {c: cart(store, c, snapshot_id) for c in CARTS},
-        "orders": {o: order(store, o, snapshot_id) for o in ORDERS},
-        "products": {p: product(store, p, snapshot_id) for p in PRODUCTS},
-        "analytics": analytics(store, snapshot_id),
+        "carts": {c: tt.cart_at(store, c, snapshot_id) for c in CARTS},
+        "orders": {o: tt.order_at(store, o, snapshot_id) for o in ORDERS},
+        "products": {p: tt.product_at(store, p, snapshot_id) for p in PRODUCTS},
+        "analytics": tt.analytics_at(store, snapshot_id),
         "audit": [
-            audit(store, dataclasses.replace(q, snapshot_id=snapshot_id)).to_json() for q in AUDITS
+            history(store, dataclasses.replace(q, snapshot_id=snapshot_id)).to_json()
+            for q in AUDITS
         ],
     }
 
 
-def assert_index_agrees_with_table(store: EventStore) -> None:
-    for snapshot_id in store.retained_snapshot_ids():
+def assert_index_agrees_with_table(store: IndexedStore) -> None:
+    for snapshot_id in store.events.retained_snapshot_ids():
         assert answers(store, snapshot_id, from_table=False) == answers(
             store, snapshot_id, from_table=True
         ), f"snapshot {snapshot_id}"
 
 
-def indexed_event_count(store: EventStore) -> int:
+def indexed_event_count(store: IndexedStore) -> int:
     index = store.index
     assert index is not None
     return index.count("1", (), 1 << 62)
 
 
 async def test_index_answers_equal_the_table_answers_at_every_snapshot(
-    filled_store: EventStore, event_log: SqliteEventLog
+    filled_store: EventStore, indexed: IndexedStore, event_log: SqliteEventLog
 ) -> None:
     # o1 is cancelled in a later snapshot: revenue and cancellations move backwards too
     cancel = OrderStatusChanged(
@@ -81,16 +89,18 @@ async def test_index_answers_equal_the_table_answers_at_every_snapshot(
         timestamp=DAY0 + 2 * 86_400_000,
     )
     await append_all(event_log, [cancel])
-    await PaimonSink(filled_store, event_log, SinkConfig(max_events=10, max_delay_ms=50)).drain()
+    await PaimonSink(indexed, event_log, SinkConfig(max_events=10, max_delay_ms=50)).drain()
 
-    assert_index_agrees_with_table(filled_store)
-    latest = tt.analytics_at(filled_store)
+    assert_index_agrees_with_table(indexed)
+    latest = tt.analytics_at(indexed)
     assert (latest["orders"], latest["cancelledOrders"], latest["revenue"]) == (2, 1, 119.0)
-    assert tt.analytics_at(filled_store, 6)["revenue"] == 268.0
+    assert tt.analytics_at(indexed, 6)["revenue"] == 268.0
 
 
-def test_the_sink_indexes_each_snapshot_in_the_same_cycle(filled_store: EventStore) -> None:
-    index = filled_store.index
+def test_the_sink_indexes_each_snapshot_in_the_same_cycle(
+    filled_store: EventStore, indexed: IndexedStore
+) -> None:
+    index = indexed.index
     assert index is not None
 
     assert index.high_water() == filled_store.latest_snapshot_id() == 6
@@ -103,18 +113,7 @@ def test_the_sink_indexes_each_snapshot_in_the_same_cycle(filled_store: EventSto
 async def test_a_crash_around_the_commit_leaves_the_index_behind_never_ahead_and_it_recovers(
     tmp_path: pathlib.Path, point: str
 ) -> None:
-    warehouse = str(tmp_path / "warehouse")
-    log_db = tmp_path / "log" / "events.db"
-    events = shop_day()
-    async with SqliteEventLog(log_db) as log:
-        await append_all(log, events)
-    crashed = subprocess.run(
-        [sys.executable, str(CRASH_SCRIPT), warehouse, str(log_db), point, "3"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert crashed.returncode == 3, crashed.stderr
+    warehouse, log_db, events = await crash_the_sink(tmp_path, point)
 
     config = StoreConfig(warehouse)
     table_only = EventStore(dataclasses.replace(config, use_index=False))
@@ -128,7 +127,7 @@ async def test_a_crash_around_the_commit_leaves_the_index_behind_never_ahead_and
     assert conn.execute("SELECT count(*) FROM events").fetchone() == (table_only.read(2).num_rows,)
     conn.close()
 
-    store = EventStore(config)
+    store = IndexedStore.open(config)
     index = store.index
     assert index is not None
     assert index.high_water() == committed
@@ -137,13 +136,13 @@ async def test_a_crash_around_the_commit_leaves_the_index_behind_never_ahead_and
     async with SqliteEventLog(log_db) as log:
         await PaimonSink(store, log, SinkConfig(max_events=10, max_delay_ms=50)).drain()
 
-    assert index.high_water() == store.latest_snapshot_id()
+    assert index.high_water() == store.events.latest_snapshot_id()
     assert indexed_event_count(store) == len(events)
     assert_index_agrees_with_table(store)
 
 
 def test_a_query_past_the_index_catches_it_up_from_the_table_first(
-    filled_store: EventStore,
+    filled_store: EventStore, indexed: IndexedStore
 ) -> None:
     # another writer (the Flink job) commits snapshots the index is not told about
     cancel = OrderStatusChanged(
@@ -157,25 +156,27 @@ def test_a_query_past_the_index_catches_it_up_from_the_table_first(
     for offset, event in enumerate([cancel, *shop_day(shoppers=1)[6:9]], start=100):
         record = Record("ecommerce_events", 0, offset, None, message(event).value, 0)
         filled_store.commit(filled_store.write(records_to_rows([record])), {})
-    index = filled_store.index
+    index = indexed.index
     assert index is not None
     assert index.high_water() == 6
 
-    latest = tt.analytics_at(filled_store)
+    latest = tt.analytics_at(indexed)
 
     assert index.high_water() == 10
     assert (latest["totalEvents"], latest["cancelledOrders"], latest["revenue"]) == (58, 1, 149.0)
-    assert_index_agrees_with_table(filled_store)
+    assert_index_agrees_with_table(indexed)
 
 
-def test_a_deleted_index_is_rebuilt_from_the_table(filled_store: EventStore) -> None:
-    before = answers(filled_store, 4, from_table=False)
-    index = filled_store.index
+def test_a_deleted_index_is_rebuilt_from_the_table(
+    filled_store: EventStore, indexed: IndexedStore
+) -> None:
+    before = answers(indexed, 4, from_table=False)
+    index = indexed.index
     assert index is not None
-    filled_store.close_index()
+    indexed.close_index()
     shutil.rmtree(index.path.parent)
 
-    reopened = EventStore(filled_store.config)
+    reopened = IndexedStore.open(filled_store.config)
 
     assert answers(reopened, 4, from_table=False) == before
     rebuilt = reopened.index
@@ -184,29 +185,28 @@ def test_a_deleted_index_is_rebuilt_from_the_table(filled_store: EventStore) -> 
     assert indexed_event_count(reopened) == 54
 
 
-def test_catching_up_twice_changes_nothing(filled_store: EventStore) -> None:
-    index = filled_store.index
+def test_catching_up_twice_changes_nothing(filled_store: EventStore, indexed: IndexedStore) -> None:
+    index = indexed.index
     assert index is not None
-    mark = filled_store.snapshot_mark(6)
+    mark = snapshot_mark(filled_store, 6)
 
-    assert filled_store.sync_index() == 6
-    assert filled_store.sync_index() == 6
+    assert indexed.sync_index() == 6
+    assert indexed.sync_index() == 6
     assert index.ingest(mark, filled_store.read_delta(6), after=5) is False
-    assert indexed_event_count(filled_store) == 54
+    assert indexed_event_count(indexed) == 54
 
 
 def test_an_index_of_another_history_is_discarded_and_rebuilt(
-    filled_store: EventStore, tmp_path: pathlib.Path
+    filled_store: EventStore, indexed: IndexedStore, tmp_path: pathlib.Path
 ) -> None:
     other = EventStore(StoreConfig(str(tmp_path / "other")))
     events = shop_day()[:5]
     records = [Record(m.topic, 0, i, m.key, m.value, 0) for i, m in enumerate(map(message, events))]
     other.commit(other.write(records_to_rows(records)), {})
-    other.close_index()
-    filled = filled_store.index
+    filled = indexed.index
     target = other.config.index_file()
     assert filled is not None and target is not None
-    filled_store.close_index()
+    indexed.close_index()
     # a stale file from another table (a restored backup, a recreated warehouse) sits in place,
     # claiming a snapshot 1 with the same id as the table's but another commit time
     target.parent.mkdir(parents=True)
@@ -216,7 +216,7 @@ def test_an_index_of_another_history_is_discarded_and_rebuilt(
         conn.execute("DELETE FROM snapshots WHERE snapshot_id > 1")
         conn.execute("UPDATE snapshots SET commit_time = commit_time - 1")
 
-    fresh = EventStore(other.config)
+    fresh = IndexedStore.open(other.config)
 
     assert tt.analytics_at(fresh)["totalEvents"] == 5
     assert indexed_event_count(fresh) == 5
@@ -226,10 +226,10 @@ async def test_after_snapshots_expire_a_rebuild_starts_from_the_earliest_retaine
     tmp_path: pathlib.Path, event_log: SqliteEventLog
 ) -> None:
     retention = {"snapshot.num-retained.min": "2", "snapshot.num-retained.max": "3"}
-    store = EventStore(StoreConfig(str(tmp_path / "retained"), table_options=retention))
+    store = IndexedStore.open(StoreConfig(str(tmp_path / "retained"), table_options=retention))
     await append_all(event_log, shop_day())
     await PaimonSink(store, event_log, SinkConfig(max_events=10, max_delay_ms=50)).drain()
-    assert store.expire_snapshots() == [1, 2, 3]
+    assert store.events.expire_snapshots() == [1, 2, 3]
     index = store.index
     assert index is not None
     store.close_index()
@@ -244,7 +244,7 @@ async def test_after_snapshots_expire_a_rebuild_starts_from_the_earliest_retaine
 
 
 def test_rows_written_twice_are_indexed_once_from_the_snapshot_that_first_held_them(
-    store: EventStore,
+    store: EventStore, indexed: IndexedStore
 ) -> None:
     events = shop_day()[:5]
     records = [Record(m.topic, 0, i, m.key, m.value, 0) for i, m in enumerate(map(message, events))]
@@ -252,28 +252,30 @@ def test_rows_written_twice_are_indexed_once_from_the_snapshot_that_first_held_t
     for _ in range(2):
         store.commit(store.write(rows), {})
 
-    assert store.sync_index() == 2
+    assert indexed.sync_index() == 2
 
-    index = store.index
+    index = indexed.index
     assert index is not None
     assert index.count("1", (), 1) == 5
     assert index.totals(2).total_events == 5
-    assert tt.analytics_at(store, 2) == tt.analytics_at_from_table(store, 2)
+    assert tt.analytics_at(indexed, 2) == tt.analytics_at_from_table(store, 2)
 
 
-def test_a_compaction_snapshot_adds_nothing_to_the_index(filled_store: EventStore) -> None:
+def test_a_compaction_snapshot_adds_nothing_to_the_index(
+    filled_store: EventStore, indexed: IndexedStore
+) -> None:
     filled_store.compact("2025-11-25")
 
-    assert filled_store.sync_index() == 7
+    assert indexed.sync_index() == 7
 
-    assert indexed_event_count(filled_store) == 54
-    assert tt.analytics_at(filled_store) == tt.analytics_at_from_table(filled_store)
+    assert indexed_event_count(indexed) == 54
+    assert tt.analytics_at(indexed) == tt.analytics_at_from_table(filled_store)
 
 
 async def test_without_an_index_queries_read_the_table(
     tmp_path: pathlib.Path, event_log: SqliteEventLog
 ) -> None:
-    store = EventStore(StoreConfig(str(tmp_path / "plain"), use_index=False))
+    store = IndexedStore.open(StoreConfig(str(tmp_path / "plain"), use_index=False))
     await append_all(event_log, shop_day())
     await PaimonSink(store, event_log, SinkConfig(max_events=10, max_delay_ms=50)).drain()
 

@@ -8,6 +8,7 @@ import pytest
 
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import Topic
+from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.replay import replay
 from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
 from kartshoppe.eventstore.table import EventStore
@@ -19,7 +20,9 @@ async def test_replaying_the_store_into_a_fresh_log_gives_the_same_shop(
 ) -> None:
     events = shop_day(shoppers=12)
     await append_all(event_log, events)
-    await PaimonSink(store, event_log, SinkConfig(max_events=25, max_delay_ms=50)).drain()
+    await PaimonSink(
+        IndexedStore(store), event_log, SinkConfig(max_events=25, max_delay_ms=50)
+    ).drain()
     seen: list[tuple[int, int]] = []
 
     async with SqliteEventLog(tmp_path / "fresh" / "events.db") as fresh:
@@ -43,7 +46,9 @@ async def test_each_topic_keeps_its_offset_order_and_keys(
     tmp_path: pathlib.Path, store: EventStore, event_log: SqliteEventLog
 ) -> None:
     await append_all(event_log, shop_day())
-    await PaimonSink(store, event_log, SinkConfig(max_events=7, max_delay_ms=50)).drain()
+    await PaimonSink(
+        IndexedStore(store), event_log, SinkConfig(max_events=7, max_delay_ms=50)
+    ).drain()
 
     async with SqliteEventLog(tmp_path / "fresh" / "events.db") as fresh:
         await replay(store, fresh)
@@ -70,7 +75,7 @@ async def test_replay_refuses_a_log_that_already_has_events(
     store: EventStore, event_log: SqliteEventLog
 ) -> None:
     await append_all(event_log, shop_day())
-    await PaimonSink(store, event_log).drain()
+    await PaimonSink(IndexedStore(store), event_log).drain()
 
     with pytest.raises(ValueError, match="not empty"):
         await replay(store, event_log)

@@ -8,9 +8,10 @@ from decimal import Decimal
 
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent, OrderLine, OrderPlaced, PageView, ProductView
+from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.series import series
 from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
-from kartshoppe.eventstore.table import EventStore, StoreConfig
+from kartshoppe.eventstore.table import StoreConfig
 from tests.eventstore.store_support import append_all
 from tests.eventstore.test_time_travel_api import PREFIX, serve, store_app
 
@@ -43,16 +44,16 @@ def recorded() -> list[BaseEvent]:
     ]
 
 
-async def stored(store: EventStore, log: SqliteEventLog) -> EventStore:
+async def stored(store: IndexedStore, log: SqliteEventLog) -> IndexedStore:
     await append_all(log, recorded())
     await PaimonSink(store, log, SinkConfig(max_events=100, max_delay_ms=50)).drain()
     return store
 
 
 async def test_each_bucket_counts_orders_exact_revenue_viewers_and_conversion(
-    store: EventStore, event_log: SqliteEventLog, warehouse: str
+    indexed: IndexedStore, event_log: SqliteEventLog, warehouse: str
 ) -> None:
-    await stored(store, event_log)
+    store = await stored(indexed, event_log)
     answer = series(store, "1h", END)
     assert (answer["bucketMs"], len(answer["points"])) == (MINUTE, 60)
     assert answer["to"] == END + MINUTE and answer["from"] == END - 59 * MINUTE
@@ -68,14 +69,14 @@ async def test_each_bucket_counts_orders_exact_revenue_viewers_and_conversion(
     quiet = next(p for p in answer["points"] if p["start"] == END - 3 * MINUTE)
     assert (quiet["events"], quiet["orders"], quiet["viewers"]) == (1, 0, 0)
     assert sum(p["events"] for p in answer["points"]) == 8  # the older page view is outside
-    from_table = series(EventStore(StoreConfig(warehouse, use_index=False)), "1h", END)
+    from_table = series(IndexedStore.open(StoreConfig(warehouse, use_index=False)), "1h", END)
     assert from_table == answer
 
 
 async def test_the_series_route_answers_the_window_and_refuses_an_unknown_one(
-    store: EventStore, event_log: SqliteEventLog
+    indexed: IndexedStore, event_log: SqliteEventLog
 ) -> None:
-    await stored(store, event_log)
+    store = await stored(indexed, event_log)
     async for client in serve(store_app(store)):
         answer = await client.get(f"{PREFIX}/series", params={"window": "15m", "to": END})
         assert answer.status_code == 200, answer.text

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import pathlib
-import subprocess
-import sys
 
 import pyarrow as pa
 import pytest
 
 from kartshoppe.eventlog.port import Record
 from kartshoppe.eventlog.sqlite import SqliteEventLog
+from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.sink import SINK_GROUP, PaimonSink, SinkConfig, records_to_rows
 from kartshoppe.eventstore.table import EventStore, StoreConfig
+from tests.eventstore.crash_support import crash_the_sink
 from tests.eventstore.store_support import append_all, message, shop_day
-
-CRASH_SCRIPT = pathlib.Path(__file__).with_name("crashing_sink.py")
 
 
 def stored_ids(store: EventStore) -> list[str]:
@@ -34,7 +32,7 @@ async def test_sink_stores_every_event_once_with_log_positions_in_the_snapshot(
 ) -> None:
     events = shop_day()
     await append_all(event_log, events)
-    sink = PaimonSink(store, event_log, SinkConfig(max_events=10, max_delay_ms=50))
+    sink = PaimonSink(IndexedStore(store), event_log, SinkConfig(max_events=10, max_delay_ms=50))
 
     await sink.drain()
 
@@ -54,7 +52,9 @@ async def test_a_batch_closes_after_the_configured_delay_even_when_small(
 ) -> None:
     events = shop_day()[:3]
     await append_all(event_log, events)
-    sink = PaimonSink(store, event_log, SinkConfig(max_events=10_000, max_delay_ms=100))
+    sink = PaimonSink(
+        IndexedStore(store), event_log, SinkConfig(max_events=10_000, max_delay_ms=100)
+    )
 
     await sink.drain()
 
@@ -66,19 +66,7 @@ async def test_a_batch_closes_after_the_configured_delay_even_when_small(
 async def test_after_a_crash_at_any_point_a_restart_neither_loses_nor_duplicates_events(
     tmp_path: pathlib.Path, point: str
 ) -> None:
-    warehouse = str(tmp_path / "warehouse")
-    log_db = tmp_path / "log" / "events.db"
-    events = shop_day()
-    async with SqliteEventLog(log_db) as log:
-        await append_all(log, events)
-
-    crashed = subprocess.run(
-        [sys.executable, str(CRASH_SCRIPT), warehouse, str(log_db), point, "3"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert crashed.returncode == 3, crashed.stderr
+    warehouse, log_db, events = await crash_the_sink(tmp_path, point)
 
     store = EventStore(StoreConfig(warehouse))
     committed_before_restart = store.committed_positions()
@@ -92,7 +80,9 @@ async def test_after_a_crash_at_any_point_a_restart_neither_loses_nor_duplicates
             async with log.consumer(["ecommerce_events"], group=SINK_GROUP) as lagging:
                 first = (await lagging.poll(1, timeout=1))[0]
             assert first.offset < committed_before_restart[("ecommerce_events", 0)]
-        await PaimonSink(store, log, SinkConfig(max_events=10, max_delay_ms=50)).drain()
+        await PaimonSink(
+            IndexedStore(store), log, SinkConfig(max_events=10, max_delay_ms=50)
+        ).drain()
 
     ids = stored_ids(store)
     assert sorted(ids) == sorted(e.event_id for e in events)

@@ -13,6 +13,7 @@ import pytest
 
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent
+from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
 from kartshoppe.eventstore.table import EventStore, SnapshotUnavailableError, StoreConfig
 from tests.eventstore.store_support import DAY0, append_all
@@ -104,7 +105,9 @@ async def test_an_expired_snapshot_gives_a_clear_error_and_newer_ones_still_read
     retention = {"snapshot.num-retained.min": "2", "snapshot.num-retained.max": "3"}
     store = EventStore(StoreConfig(str(tmp_path / "retained"), table_options=retention))
     await append_all(event_log, events)
-    await PaimonSink(store, event_log, SinkConfig(max_events=10, max_delay_ms=50)).drain()
+    await PaimonSink(
+        IndexedStore(store), event_log, SinkConfig(max_events=10, max_delay_ms=50)
+    ).drain()
     first_commit = store.snapshots()[0].commit_time
 
     expired = store.expire_snapshots()
@@ -130,7 +133,9 @@ async def test_time_retention_removes_old_snapshots_but_keeps_the_minimum(
     retention = {"snapshot.num-retained.min": "2", "snapshot.time-retained": "1 h"}
     store = EventStore(StoreConfig(str(tmp_path / "timed"), table_options=retention))
     await append_all(event_log, events)
-    await PaimonSink(store, event_log, SinkConfig(max_events=10, max_delay_ms=50)).drain()
+    await PaimonSink(
+        IndexedStore(store), event_log, SinkConfig(max_events=10, max_delay_ms=50)
+    ).drain()
     commits = [s.commit_time for s in store.snapshots()]
 
     assert store.expire_snapshots(now_ms=commits[-1]) == []

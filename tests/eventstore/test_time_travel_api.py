@@ -13,8 +13,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from kartshoppe.api import errors
-from kartshoppe.api.store_routes import router
+from kartshoppe.api.routes.event_store import router
 from kartshoppe.events import BaseEvent
+from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.table import EventStore
 
 PREFIX = "/api/ecommerce/store"
@@ -37,7 +38,7 @@ async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         sock.close()
 
 
-def store_app(store: EventStore | None) -> FastAPI:
+def store_app(store: IndexedStore | None) -> FastAPI:
     app = FastAPI()
     errors.install(app)
     app.include_router(router, prefix="/api/ecommerce")
@@ -47,8 +48,10 @@ def store_app(store: EventStore | None) -> FastAPI:
 
 
 @pytest.fixture
-async def client(filled_store: EventStore) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in serve(store_app(filled_store)):
+async def client(
+    filled_store: EventStore, indexed: IndexedStore
+) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in serve(store_app(indexed)):
         yield c
 
 

@@ -28,6 +28,7 @@ from kartshoppe.events import (
     encode_event,
     now_ms,
 )
+from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.table import EventStore, StoreConfig
 from kartshoppe.eventstore.timetravel import product_at
 from kartshoppe.flink.cluster import FlinkCluster
@@ -280,7 +281,9 @@ def test_the_event_table_written_by_flink_is_read_by_time_travel(
     snapshots = store.snapshots()
     assert snapshots and snapshots[-1].record_count >= len(equivalence.events)
     product = next(e for e in equivalence.events if e.event_type == "PRODUCT_LAUNCHED")
-    now = product_at(store, product.product_id or "", snapshot_id=snapshots[-1].snapshot_id)
+    now = product_at(
+        IndexedStore(store), product.product_id or "", snapshot_id=snapshots[-1].snapshot_id
+    )
     assert now is not None
     assert now["snapshotId"] == snapshots[-1].snapshot_id
     earliest = store.read(snapshot_id=snapshots[0].snapshot_id, columns=["event_id"])

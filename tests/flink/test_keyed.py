@@ -44,7 +44,7 @@ from kartshoppe.processors.abandoned_carts import AbandonedCarts
 from kartshoppe.processors.analytics import LiveAnalytics
 from kartshoppe.processors.model import Processor, output_event_id
 from kartshoppe.processors.recommendations import RecommendationsProcessor
-from kartshoppe.processors.runner import ProcessorInstance, StateStore
+from kartshoppe.processors.runner import ProcessorInstance, ProcessorStateDb
 from kartshoppe.processors.trending import Trending
 
 MINUTE = 60_000
@@ -258,7 +258,7 @@ def test_keyed_stages_and_their_mergers_give_the_totals_of_the_embedded_runner(
                 )
     end = T0 + 10 * 60_000
 
-    store = StateStore(tmp_path / "state.db")
+    store = ProcessorStateDb(tmp_path / "state.db")
     embedded: list[Any] = []
     for processor in processors:
         instance = ProcessorInstance(processor, store, lateness)
@@ -322,7 +322,7 @@ def test_a_chain_of_keyed_stages_gives_the_recommendations_of_the_embedded_runne
             )
     end = T0 + 10 * MINUTE
 
-    instance = ProcessorInstance(processor, StateStore(tmp_path / "state.db"), lateness)
+    instance = ProcessorInstance(processor, ProcessorStateDb(tmp_path / "state.db"), lateness)
     for topic, fed in ((Topic.PRODUCT_UPDATES.value, launched), (Topic.EVENTS.value, events)):
         instance.process(
             [Record(topic, 0, i, None, encode_event(e), 2**53) for i, e in enumerate(fed)]

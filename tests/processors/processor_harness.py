@@ -12,7 +12,7 @@ from typing import Any
 from kartshoppe.eventlog.port import Record
 from kartshoppe.events import BaseEvent, Event, Topic, decode_event, encode_event
 from kartshoppe.processors.model import Processor, chain
-from kartshoppe.processors.runner import ProcessorInstance, StateStore
+from kartshoppe.processors.runner import ProcessorInstance, ProcessorStateDb
 
 FAR_FUTURE_MS = 2**53
 """Append time given to fed records, so that event time is the event's own timestamp."""
@@ -29,7 +29,7 @@ class Driver:
         self.path = path
         self.lateness_ms = lateness_ms
         self.offsets: defaultdict[str, int] = defaultdict(int)
-        self.store = StateStore(path)
+        self.store = ProcessorStateDb(path)
         self.instance = ProcessorInstance(processor, self.store, lateness_ms)
 
     def feed(self, *events: BaseEvent, topic: str = Topic.EVENTS.value) -> list[Emitted]:
@@ -71,7 +71,7 @@ class Driver:
     def restart(self) -> None:
         """Drop everything in memory and carry on from the state file, as after a restart."""
         self.store.close()
-        self.store = StateStore(self.path)
+        self.store = ProcessorStateDb(self.path)
         self.instance = ProcessorInstance(self.processor, self.store, self.lateness_ms)
 
     def close(self) -> None:

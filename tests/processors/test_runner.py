@@ -29,7 +29,7 @@ from kartshoppe.events import (
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.abandoned_carts import AbandonedCarts
 from kartshoppe.processors.model import GLOBAL_KEY, Context, Processor
-from kartshoppe.processors.runner import Checkpoint, EmbeddedRunner, StateStore
+from kartshoppe.processors.runner import Checkpoint, EmbeddedRunner, ProcessorStateDb
 from tests.processors.shop_stream import ShopStream, route
 
 HOUR = 3_600_000
@@ -160,13 +160,13 @@ async def test_a_stop_and_a_crash_mid_stream_give_the_totals_of_an_uninterrupted
 
     # 2. a crash of two processors between appending their outputs and committing their state
     await append(log, events[half:])
-    commit = StateStore.commit
+    commit = ProcessorStateDb.commit
     commits: Counter[str] = Counter()
 
     class SimulatedCrash(Exception):
         pass
 
-    def crashing_commit(store: StateStore, checkpoint: Checkpoint) -> None:
+    def crashing_commit(store: ProcessorStateDb, checkpoint: Checkpoint) -> None:
         commits[checkpoint.processor] += 1
         if (
             checkpoint.processor in ("analytics", "abandoned_carts")
@@ -175,7 +175,7 @@ async def test_a_stop_and_a_crash_mid_stream_give_the_totals_of_an_uninterrupted
             raise SimulatedCrash(checkpoint.processor)
         commit(store, checkpoint)
 
-    monkeypatch.setattr(StateStore, "commit", crashing_commit)
+    monkeypatch.setattr(ProcessorStateDb, "commit", crashing_commit)
     second = runner(log, state, batch_size=100)
     await second.start()
     async with asyncio.timeout(30):
@@ -183,7 +183,7 @@ async def test_a_stop_and_a_crash_mid_stream_give_the_totals_of_an_uninterrupted
             await asyncio.sleep(0.005)
     await second.stop()
     assert {type(e) for e in second.errors.values()} == {SimulatedCrash}
-    monkeypatch.setattr(StateStore, "commit", commit)
+    monkeypatch.setattr(ProcessorStateDb, "commit", commit)
 
     # 3. a restart runs to the end
     resumed = await run_to_end(log, state, batch_size=100)

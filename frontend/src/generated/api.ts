@@ -1104,19 +1104,6 @@ export interface components {
             /** Snapshotid */
             snapshotId: number;
         };
-        /** CartLineOut */
-        CartLineOut: {
-            /** Linetotal */
-            lineTotal: number;
-            /** Name */
-            name: string;
-            /** Productid */
-            productId: string;
-            /** Quantity */
-            quantity: number;
-            /** Unitprice */
-            unitPrice: number;
-        };
         /**
          * CartOut
          * @description The cart at the prices that will be charged at `at_ms` (lowest of snapshot and now).
@@ -1127,7 +1114,7 @@ export interface components {
             /** Itemcount */
             itemCount: number;
             /** Lines */
-            lines: components["schemas"]["CartLineOut"][];
+            lines: components["schemas"]["LineOut"][];
             /** Sessionid */
             sessionId: string | null;
             /** Subtotal */
@@ -1382,6 +1369,22 @@ export interface components {
              */
             tags?: string[];
         };
+        /**
+         * LineOut
+         * @description A line of a cart, a quote or an order: the unit price charged and the line's total.
+         */
+        LineOut: {
+            /** Linetotal */
+            lineTotal: number;
+            /** Name */
+            name: string;
+            /** Productid */
+            productId: string;
+            /** Quantity */
+            quantity: number;
+            /** Unitprice */
+            unitPrice: number;
+        };
         /** LoginBody */
         LoginBody: {
             /** Email */
@@ -1414,19 +1417,6 @@ export interface components {
             /** Snapshotid */
             snapshotId: number;
         };
-        /** OrderLineOut */
-        OrderLineOut: {
-            /** Linetotal */
-            lineTotal: number;
-            /** Name */
-            name: string;
-            /** Productid */
-            productId: string;
-            /** Quantity */
-            quantity: number;
-            /** Unitprice */
-            unitPrice: number;
-        };
         /** OrderOut */
         OrderOut: {
             address: components["schemas"]["Address"] | null;
@@ -1444,7 +1434,7 @@ export interface components {
             /** Idempotencykey */
             idempotencyKey: string;
             /** Lines */
-            lines: components["schemas"]["OrderLineOut"][];
+            lines: components["schemas"]["LineOut"][];
             /** Orderid */
             orderId: string;
             /** Payments */
@@ -1665,7 +1655,7 @@ export interface components {
             /** Discount */
             discount: number;
             /** Lines */
-            lines: components["schemas"]["CartLineOut"][];
+            lines: components["schemas"]["LineOut"][];
             /** Shipping */
             shipping: number;
             /** Subtotal */

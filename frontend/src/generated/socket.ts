@@ -39,7 +39,7 @@ export type Name = string;
 export type Productid3 = string;
 export type Quantity2 = number;
 export type Unitprice = number;
-export type Lines = CartLineOut[];
+export type Lines = LineOut[];
 export type Sessionid1 = string | null;
 export type Subtotal = number;
 export type Updatedat = number;
@@ -119,12 +119,7 @@ export type OrderStatus = "PLACED" | "PAID" | "SHIPPED" | "DELIVERED" | "CANCELL
 export type Timestamp1 = number;
 export type History = StatusChange[];
 export type Idempotencykey = string;
-export type Linetotal1 = number;
-export type Name5 = string;
-export type Productid7 = string;
-export type Quantity3 = number;
-export type Unitprice1 = number;
-export type Lines1 = OrderLineOut[];
+export type Lines1 = LineOut[];
 export type Orderid = string;
 export type Amount = number;
 export type Cardlast4 = string;
@@ -163,8 +158,8 @@ export type Revenue = number;
 export type Category1 = string;
 export type Score = number;
 export type Topcategories = TopCategory[];
-export type Name6 = string;
-export type Productid8 = string;
+export type Name5 = string;
+export type Productid7 = string;
 export type Score1 = number;
 export type Topproducts = TopProduct[];
 export type Totalevents = number | null;
@@ -222,14 +217,14 @@ export type Timestamp4 = number;
 export type Userid5 = string | null;
 export type Eventid3 = string;
 export type Eventtype3 = "PRODUCT_VIEW";
-export type Productid9 = string;
+export type Productid8 = string;
 export type Schemaversion3 = 1;
 export type Sessionid6 = string | null;
 export type Timestamp5 = number;
 export type Userid6 = string | null;
 export type Eventid4 = string;
 export type Eventtype4 = "PRODUCT_CLICK";
-export type Productid10 = string;
+export type Productid9 = string;
 export type Schemaversion4 = 1;
 export type Sessionid7 = string | null;
 export type Source = string;
@@ -246,23 +241,23 @@ export type Userid8 = string | null;
 export type Eventid6 = string;
 export type Eventtype6 = "ADD_TO_CART";
 export type Price1 = number;
-export type Productid11 = string;
-export type Quantity4 = number;
+export type Productid10 = string;
+export type Quantity3 = number;
 export type Schemaversion6 = 1;
 export type Sessionid9 = string | null;
 export type Timestamp8 = number;
 export type Userid9 = string | null;
 export type Eventid7 = string;
 export type Eventtype7 = "REMOVE_FROM_CART";
-export type Productid12 = string;
+export type Productid11 = string;
 export type Schemaversion7 = 1;
 export type Sessionid10 = string | null;
 export type Timestamp9 = number;
 export type Userid10 = string | null;
 export type Eventid8 = string;
 export type Eventtype8 = "CART_QUANTITY_CHANGED";
-export type Productid13 = string;
-export type Quantity5 = number;
+export type Productid12 = string;
+export type Quantity4 = number;
 export type Schemaversion8 = 1;
 export type Sessionid11 = string | null;
 export type Timestamp10 = number;
@@ -276,10 +271,10 @@ export type Userid12 = string | null;
 export type Eventid10 = string;
 export type Eventtype10 = "CART_MERGED";
 export type Fromsessionid = string;
-export type Name7 = string;
-export type Productid14 = string;
-export type Quantity6 = number;
-export type Unitprice2 = number;
+export type Name6 = string;
+export type Productid13 = string;
+export type Quantity5 = number;
+export type Unitprice1 = number;
 export type Lines2 = CartLine[];
 export type Schemaversion10 = 1;
 export type Sessionid13 = string | null;
@@ -323,10 +318,10 @@ export type Email1 = string | null;
 export type Eventid15 = string;
 export type Eventtype15 = "ORDER_PLACED";
 export type Idempotencykey2 = string;
-export type Name8 = string;
-export type Productid15 = string;
-export type Quantity7 = number;
-export type Unitprice3 = number;
+export type Name7 = string;
+export type Productid14 = string;
+export type Quantity6 = number;
+export type Unitprice2 = number;
 export type Lines3 = OrderLine[];
 export type Orderid3 = string;
 export type Schemaversion15 = 1;
@@ -423,8 +418,8 @@ export type Userid26 = string | null;
 export type Eventid24 = string;
 export type Eventtype24 = "STOCK_RESERVED";
 export type Orderid10 = string;
-export type Productid16 = string;
-export type Quantity8 = number;
+export type Productid15 = string;
+export type Quantity7 = number;
 export type Schemaversion24 = 1;
 export type Sessionid27 = string | null;
 export type Timestamp26 = number;
@@ -432,8 +427,8 @@ export type Userid27 = string | null;
 export type Eventid25 = string;
 export type Eventtype25 = "STOCK_RELEASED";
 export type Orderid11 = string;
-export type Productid17 = string;
-export type Quantity9 = number;
+export type Productid16 = string;
+export type Quantity8 = number;
 export type Schemaversion25 = 1;
 export type Sessionid28 = string | null;
 export type Timestamp27 = number;
@@ -442,7 +437,7 @@ export type Available3 = number;
 export type Eventid26 = string;
 export type Eventtype26 = "INVENTORY_CHANGED";
 export type Lowstock2 = boolean;
-export type Productid18 = string;
+export type Productid17 = string;
 export type Reason4 = "RESTOCK" | "RESERVED" | "RELEASED" | "SOLD" | "ADJUSTMENT" | "INITIAL";
 export type Reserved1 = number;
 export type Schemaversion26 = 1;
@@ -459,7 +454,7 @@ export type Description1 = string;
 export type Featured1 = boolean;
 export type Id1 = string;
 export type Imageurl1 = string;
-export type Name9 = string;
+export type Name8 = string;
 export type Originalprice1 = number;
 export type Price2 = number;
 export type Rating1 = number;
@@ -468,7 +463,7 @@ export type Reviewcount1 = number;
 export type Specs1 = Spec[];
 export type Stock3 = number;
 export type Tags1 = string[];
-export type Productid19 = string;
+export type Productid18 = string;
 export type Schemaversion27 = 1;
 export type Sessionid30 = string | null;
 export type Timestamp29 = number;
@@ -477,7 +472,7 @@ export type Eventid28 = string;
 export type Eventtype28 = "PRICE_CHANGED";
 export type Newprice1 = number;
 export type Oldprice1 = number;
-export type Productid20 = string;
+export type Productid19 = string;
 export type Schemaversion28 = 1;
 export type Sessionid31 = string | null;
 export type Timestamp30 = number;
@@ -485,21 +480,21 @@ export type Userid31 = string | null;
 export type Eventid29 = string;
 export type Eventtype29 = "PRODUCT_IMAGE_CHANGED";
 export type Imageurl2 = string;
-export type Productid21 = string;
+export type Productid20 = string;
 export type Schemaversion29 = 1;
 export type Sessionid32 = string | null;
 export type Timestamp31 = number;
 export type Userid32 = string | null;
 export type Eventid30 = string;
 export type Eventtype30 = "FLASH_SALE_STARTED";
-export type Productid22 = string;
+export type Productid21 = string;
 export type Schemaversion30 = 1;
 export type Sessionid33 = string | null;
 export type Timestamp32 = number;
 export type Userid33 = string | null;
 export type Eventid31 = string;
 export type Eventtype31 = "FLASH_SALE_ENDED";
-export type Productid23 = string;
+export type Productid22 = string;
 export type Schemaversion31 = 1;
 export type Sessionid34 = string | null;
 export type Timestamp33 = number;
@@ -507,14 +502,14 @@ export type Userid34 = string | null;
 export type Eventid32 = string;
 export type Eventtype32 = "PRODUCT_EDITED";
 export type Fields = string[];
-export type Productid24 = string;
+export type Productid23 = string;
 export type Schemaversion32 = 1;
 export type Sessionid35 = string | null;
 export type Timestamp34 = number;
 export type Userid35 = string | null;
 export type Eventid33 = string;
 export type Eventtype33 = "PRODUCT_RETIRED";
-export type Productid25 = string;
+export type Productid24 = string;
 export type Schemaversion33 = 1;
 export type Sessionid36 = string | null;
 export type Timestamp35 = number;
@@ -523,7 +518,7 @@ export type Author = string;
 export type Body = string;
 export type Eventid34 = string;
 export type Eventtype34 = "REVIEW_POSTED";
-export type Productid26 = string;
+export type Productid25 = string;
 export type Rating2 = number;
 export type Reviewid = string;
 export type Schemaversion34 = 1;
@@ -533,14 +528,14 @@ export type Title = string;
 export type Userid37 = string | null;
 export type Eventid35 = string;
 export type Eventtype35 = "WISHLIST_ITEM_ADDED";
-export type Productid27 = string;
+export type Productid26 = string;
 export type Schemaversion35 = 1;
 export type Sessionid38 = string | null;
 export type Timestamp37 = number;
 export type Userid38 = string | null;
 export type Eventid36 = string;
 export type Eventtype36 = "WISHLIST_ITEM_REMOVED";
-export type Productid28 = string;
+export type Productid27 = string;
 export type Schemaversion36 = 1;
 export type Sessionid39 = string | null;
 export type Timestamp38 = number;
@@ -550,7 +545,7 @@ export type Eventid37 = string;
 export type Eventtype37 = "WISHLIST_ALERT";
 export type Newprice2 = number | null;
 export type Oldprice2 = number | null;
-export type Productid29 = string;
+export type Productid28 = string;
 export type Reason5 = "PRICE_DROP" | "BACK_IN_STOCK";
 export type Schemaversion37 = 1;
 export type Sessionid40 = string | null;
@@ -560,7 +555,7 @@ export type Alsoviewed = string[];
 export type Boughttogether = string[];
 export type Eventid38 = string;
 export type Eventtype38 = "RELATED_PRODUCTS";
-export type Productid30 = string;
+export type Productid29 = string;
 export type Schemaversion38 = 1;
 export type Sessionid41 = string | null;
 export type Timestamp40 = number;
@@ -577,7 +572,7 @@ export type Score2 = number;
 export type Categories1 = ScoredCategory[];
 export type Eventid40 = string;
 export type Eventtype40 = "TRENDING_UPDATED";
-export type Productid31 = string;
+export type Productid30 = string;
 export type Score3 = number;
 export type Products = ScoredProduct[];
 export type Schemaversion40 = 1;
@@ -698,10 +693,12 @@ export interface CartOut {
   userId: Userid1;
 }
 /**
+ * A line of a cart, a quote or an order: the unit price charged and the line's total.
+ *
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "CartLineOut".
+ * via the `definition` "LineOut".
  */
-export interface CartLineOut {
+export interface LineOut {
   lineTotal: Linetotal;
   name: Name;
   productId: Productid3;
@@ -886,17 +883,6 @@ export interface StatusChange {
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
- * via the `definition` "OrderLineOut".
- */
-export interface OrderLineOut {
-  lineTotal: Linetotal1;
-  name: Name5;
-  productId: Productid7;
-  quantity: Quantity3;
-  unitPrice: Unitprice1;
-}
-/**
- * This interface was referenced by `SocketMessages`'s JSON-Schema
  * via the `definition` "PaymentOut".
  */
 export interface PaymentOut {
@@ -979,8 +965,8 @@ export interface TopCategory {
  * via the `definition` "TopProduct".
  */
 export interface TopProduct {
-  name: Name6;
-  productId: Productid8;
+  name: Name5;
+  productId: Productid7;
   score: Score1;
 }
 /**
@@ -1013,7 +999,7 @@ export interface PageView {
 export interface ProductView {
   eventId?: Eventid3;
   eventType?: Eventtype3;
-  productId: Productid9;
+  productId: Productid8;
   schemaVersion?: Schemaversion3;
   sessionId?: Sessionid6;
   timestamp?: Timestamp5;
@@ -1026,7 +1012,7 @@ export interface ProductView {
 export interface ProductClick {
   eventId?: Eventid4;
   eventType?: Eventtype4;
-  productId: Productid10;
+  productId: Productid9;
   schemaVersion?: Schemaversion4;
   sessionId?: Sessionid7;
   source?: Source;
@@ -1055,8 +1041,8 @@ export interface AddToCart {
   eventId?: Eventid6;
   eventType?: Eventtype6;
   price: Price1;
-  productId: Productid11;
-  quantity: Quantity4;
+  productId: Productid10;
+  quantity: Quantity3;
   schemaVersion?: Schemaversion6;
   sessionId?: Sessionid9;
   timestamp?: Timestamp8;
@@ -1069,7 +1055,7 @@ export interface AddToCart {
 export interface RemoveFromCart {
   eventId?: Eventid7;
   eventType?: Eventtype7;
-  productId: Productid12;
+  productId: Productid11;
   schemaVersion?: Schemaversion7;
   sessionId?: Sessionid10;
   timestamp?: Timestamp9;
@@ -1082,8 +1068,8 @@ export interface RemoveFromCart {
 export interface CartQuantityChanged {
   eventId?: Eventid8;
   eventType?: Eventtype8;
-  productId: Productid13;
-  quantity: Quantity5;
+  productId: Productid12;
+  quantity: Quantity4;
   schemaVersion?: Schemaversion8;
   sessionId?: Sessionid11;
   timestamp?: Timestamp10;
@@ -1122,10 +1108,10 @@ export interface CartMerged {
  * via the `definition` "CartLine".
  */
 export interface CartLine {
-  name?: Name7;
-  productId: Productid14;
-  quantity: Quantity6;
-  unitPrice: Unitprice2;
+  name?: Name6;
+  productId: Productid13;
+  quantity: Quantity5;
+  unitPrice: Unitprice1;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1215,10 +1201,10 @@ export interface OrderPlaced {
  * via the `definition` "OrderLine".
  */
 export interface OrderLine {
-  name?: Name8;
-  productId: Productid15;
-  quantity: Quantity7;
-  unitPrice: Unitprice3;
+  name?: Name7;
+  productId: Productid14;
+  quantity: Quantity6;
+  unitPrice: Unitprice2;
 }
 /**
  * This interface was referenced by `SocketMessages`'s JSON-Schema
@@ -1375,8 +1361,8 @@ export interface StockReserved {
   eventId?: Eventid24;
   eventType?: Eventtype24;
   orderId: Orderid10;
-  productId: Productid16;
-  quantity: Quantity8;
+  productId: Productid15;
+  quantity: Quantity7;
   schemaVersion?: Schemaversion24;
   sessionId?: Sessionid27;
   timestamp?: Timestamp26;
@@ -1392,8 +1378,8 @@ export interface StockReleased {
   eventId?: Eventid25;
   eventType?: Eventtype25;
   orderId: Orderid11;
-  productId: Productid17;
-  quantity: Quantity9;
+  productId: Productid16;
+  quantity: Quantity8;
   schemaVersion?: Schemaversion25;
   sessionId?: Sessionid28;
   timestamp?: Timestamp27;
@@ -1410,7 +1396,7 @@ export interface InventoryChanged {
   eventId?: Eventid26;
   eventType?: Eventtype26;
   lowStock?: Lowstock2;
-  productId: Productid18;
+  productId: Productid17;
   reason: Reason4;
   reserved?: Reserved1;
   schemaVersion?: Schemaversion26;
@@ -1428,7 +1414,7 @@ export interface ProductLaunched {
   eventId?: Eventid27;
   eventType?: Eventtype27;
   product: Product;
-  productId: Productid19;
+  productId: Productid18;
   schemaVersion?: Schemaversion27;
   sessionId?: Sessionid30;
   timestamp?: Timestamp29;
@@ -1448,7 +1434,7 @@ export interface Product {
   flashSale?: FlashSale | null;
   id: Id1;
   imageUrl?: Imageurl1;
-  name: Name9;
+  name: Name8;
   originalPrice: Originalprice1;
   price: Price2;
   rating?: Rating1;
@@ -1468,7 +1454,7 @@ export interface PriceChanged {
   newPrice: Newprice1;
   oldPrice: Oldprice1;
   product: Product;
-  productId: Productid20;
+  productId: Productid19;
   schemaVersion?: Schemaversion28;
   sessionId?: Sessionid31;
   timestamp?: Timestamp30;
@@ -1485,7 +1471,7 @@ export interface ProductImageChanged {
   eventType?: Eventtype29;
   imageUrl: Imageurl2;
   product: Product;
-  productId: Productid21;
+  productId: Productid20;
   schemaVersion?: Schemaversion29;
   sessionId?: Sessionid32;
   timestamp?: Timestamp31;
@@ -1500,7 +1486,7 @@ export interface FlashSaleStarted {
   eventType?: Eventtype30;
   flashSale: FlashSale;
   product: Product;
-  productId: Productid22;
+  productId: Productid21;
   schemaVersion?: Schemaversion30;
   sessionId?: Sessionid33;
   timestamp?: Timestamp32;
@@ -1514,7 +1500,7 @@ export interface FlashSaleEnded {
   eventId?: Eventid31;
   eventType?: Eventtype31;
   product: Product;
-  productId: Productid23;
+  productId: Productid22;
   schemaVersion?: Schemaversion31;
   sessionId?: Sessionid34;
   timestamp?: Timestamp33;
@@ -1531,7 +1517,7 @@ export interface ProductEdited {
   eventType?: Eventtype32;
   fields: Fields;
   product: Product;
-  productId: Productid24;
+  productId: Productid23;
   schemaVersion?: Schemaversion32;
   sessionId?: Sessionid35;
   timestamp?: Timestamp34;
@@ -1547,7 +1533,7 @@ export interface ProductRetired {
   eventId?: Eventid33;
   eventType?: Eventtype33;
   product: Product;
-  productId: Productid25;
+  productId: Productid24;
   schemaVersion?: Schemaversion33;
   sessionId?: Sessionid36;
   timestamp?: Timestamp35;
@@ -1564,7 +1550,7 @@ export interface ReviewPosted {
   body?: Body;
   eventId?: Eventid34;
   eventType?: Eventtype34;
-  productId: Productid26;
+  productId: Productid25;
   rating: Rating2;
   reviewId: Reviewid;
   schemaVersion?: Schemaversion34;
@@ -1580,7 +1566,7 @@ export interface ReviewPosted {
 export interface WishlistItemAdded {
   eventId?: Eventid35;
   eventType?: Eventtype35;
-  productId: Productid27;
+  productId: Productid26;
   schemaVersion?: Schemaversion35;
   sessionId?: Sessionid38;
   timestamp?: Timestamp37;
@@ -1593,7 +1579,7 @@ export interface WishlistItemAdded {
 export interface WishlistItemRemoved {
   eventId?: Eventid36;
   eventType?: Eventtype36;
-  productId: Productid28;
+  productId: Productid27;
   schemaVersion?: Schemaversion36;
   sessionId?: Sessionid39;
   timestamp?: Timestamp38;
@@ -1611,7 +1597,7 @@ export interface WishlistAlert {
   eventType?: Eventtype37;
   newPrice?: Newprice2;
   oldPrice?: Oldprice2;
-  productId: Productid29;
+  productId: Productid28;
   reason: Reason5;
   schemaVersion?: Schemaversion37;
   sessionId?: Sessionid40;
@@ -1630,7 +1616,7 @@ export interface RelatedProducts {
   boughtTogether?: Boughttogether;
   eventId?: Eventid38;
   eventType?: Eventtype38;
-  productId: Productid30;
+  productId: Productid29;
   schemaVersion?: Schemaversion38;
   sessionId?: Sessionid41;
   timestamp?: Timestamp40;
@@ -1680,7 +1666,7 @@ export interface ScoredCategory {
  * via the `definition` "ScoredProduct".
  */
 export interface ScoredProduct {
-  productId: Productid31;
+  productId: Productid30;
   score: Score3;
 }
 /**

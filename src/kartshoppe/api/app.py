@@ -19,13 +19,23 @@ from fastapi import Path as PathParam
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kartshoppe.api import errors, middleware, store_routes
+from kartshoppe.api import errors, middleware
 from kartshoppe.api.consistency import ReadYourWrites
 from kartshoppe.api.deps import Platform
 from kartshoppe.api.errors import error_response
 from kartshoppe.api.fastpath import HotReads
 from kartshoppe.api.hub import Hub, message
-from kartshoppe.api.routes import admin, auth, cart, catalog, live, orders, reviews, tracking
+from kartshoppe.api.routes import (
+    admin,
+    auth,
+    cart,
+    catalog,
+    event_store,
+    live,
+    orders,
+    reviews,
+    tracking,
+)
 from kartshoppe.api.routes._responses import json
 from kartshoppe.api.schemas import ErrorOut, Health
 from kartshoppe.api.serving import Serving
@@ -208,10 +218,11 @@ async def _run_store(
 ) -> None:
     """The event store, its index and its sink, opened beside the serving app: pyarrow and
     pypaimon take seconds to load, and nothing but the store routes (503 until then) waits."""
-    table = await asyncio.to_thread(importlib.import_module, "kartshoppe.eventstore.table")
+    indexed = await asyncio.to_thread(importlib.import_module, "kartshoppe.eventstore.indexed")
     from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
+    from kartshoppe.eventstore.table import StoreConfig
 
-    store = table.EventStore(table.StoreConfig(settings.warehouse))
+    store = indexed.IndexedStore.open(StoreConfig(settings.warehouse))
     app.state.event_store = store
     # a missing or stale index is rebuilt from Paimon in the background, not on the first query
     indexing = asyncio.create_task(asyncio.to_thread(store.sync_index))
@@ -362,9 +373,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         orders: NAMED_USER,
         live: NAMED_USER,
         admin: OPERATOR,
-        store_routes: OPERATOR,
+        event_store: OPERATOR,
     }
-    for module in (catalog, cart, orders, tracking, admin, live, auth, reviews, store_routes):
+    for module in (catalog, cart, orders, tracking, admin, live, auth, reviews, event_store):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=guards.get(module))
     app.include_router(system)
     app.include_router(ws_router)

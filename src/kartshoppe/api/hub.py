@@ -25,7 +25,6 @@ from starlette.websockets import WebSocket
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from kartshoppe.api.messages import CHANNELS
-from kartshoppe.api.schemas import CartOut, OrderOut
 from kartshoppe.api.ws_frames import text_frame, write_frame
 from kartshoppe.domain.coupons import recovery_code
 from kartshoppe.domain.state import ShopState
@@ -49,6 +48,7 @@ from kartshoppe.events import (
     now_ms,
 )
 from kartshoppe.views.catalog import CatalogView
+from kartshoppe.views.models import CartOut, OrderOut
 
 PENDING_LIMIT: Final = 1000
 CLOSE_TOO_SLOW: Final = 1013

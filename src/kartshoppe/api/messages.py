@@ -10,7 +10,7 @@ from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
-from kartshoppe.api.schemas import BodyQuantity, CartOut, FieldError, OrderOut, ProductOut
+from kartshoppe.api.schemas import BodyQuantity, FieldError
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.events import (
     Analytics,
@@ -21,6 +21,7 @@ from kartshoppe.events import (
     Recommendation,
     WishlistAlert,
 )
+from kartshoppe.views.models import CartOut, OrderOut, ProductOut
 
 Channel = Literal["analytics", "events", "inventory"]
 CHANNELS: Final = frozenset(get_args(Channel))

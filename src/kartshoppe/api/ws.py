@@ -20,7 +20,6 @@ from kartshoppe.api.messages import (
     UpdateQuantityCommand,
     parse_command,
 )
-from kartshoppe.api.schemas import CartOut
 from kartshoppe.api.ws_frames import frame_sink
 from kartshoppe.api.ws_guard import (
     CLOSE_POLICY,
@@ -32,6 +31,7 @@ from kartshoppe.api.ws_guard import (
 from kartshoppe.domain.cart import cart_id_for
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.events import Id, now_ms
+from kartshoppe.views.models import CartOut
 
 router = APIRouter()
 ANONYMOUS = "anonymous"

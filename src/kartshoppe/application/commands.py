@@ -823,23 +823,21 @@ def _account_register(d: Decider, args: Mapping[str, Any]) -> Decision:
     wanted = Account(
         args["userId"], args["email"], args["name"], Role(args["role"]), args["passwordHash"]
     )
-    events = accounts.decide_register(d.accounts, wanted, _now())
+    events = accounts.decide_register(d.accounts, wanted, Meta(now_ms()))
     return Decision(events, value={"userId": wanted.user_id})
 
 
 def _account_password(d: Decider, args: Mapping[str, Any]) -> Decision:
     email = args["email"]
     return Decision(
-        accounts.decide_change_password(d.accounts, email, args["passwordHash"], _now())
+        accounts.decide_change_password(d.accounts, email, args["passwordHash"], Meta(now_ms()))
     )
 
 
 def _account_role(d: Decider, args: Mapping[str, Any]) -> Decision:
-    return Decision(accounts.decide_set_role(d.accounts, args["email"], Role(args["role"]), _now()))
-
-
-def _now() -> Meta:
-    return Meta(now_ms())
+    return Decision(
+        accounts.decide_set_role(d.accounts, args["email"], Role(args["role"]), Meta(now_ms()))
+    )
 
 
 HANDLERS: Final[Mapping[str, Handler]] = {

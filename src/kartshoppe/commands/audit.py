@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import orjson
 
 from kartshoppe.eventstore.audit import AuditQuery, history
-from kartshoppe.eventstore.table import EventStore, StoreConfig
+from kartshoppe.eventstore.indexed import IndexedStore
+from kartshoppe.eventstore.table import StoreConfig
 
 
 def build_audit_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -33,10 +34,10 @@ def build_audit_parser(parser: argparse.ArgumentParser | None = None) -> argpars
     return parser
 
 
-def store_from_args(args: argparse.Namespace) -> EventStore:
+def store_from_args(args: argparse.Namespace) -> IndexedStore:
     warehouse = getattr(args, "warehouse", None)
     config = StoreConfig(warehouse) if warehouse else StoreConfig.for_data_dir(args.data_dir)
-    return EventStore(config)
+    return IndexedStore.open(config)
 
 
 def audit_main(argv: Sequence[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from kartshoppe.commands.audit import store_from_args
-from kartshoppe.eventstore.table import EventStore
+from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.timetravel import analytics_at, cart_at, order_at, product_at
 
 
@@ -30,10 +30,10 @@ def build_timetravel_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _answer(store: EventStore, args: argparse.Namespace) -> Any:
+def _answer(store: IndexedStore, args: argparse.Namespace) -> Any:
     when = {"snapshot_id": args.snapshot_id, "as_of": args.as_of}
     if args.what == "snapshots":
-        return {"snapshots": [s.to_json() for s in store.snapshots()]}
+        return {"snapshots": [s.to_json() for s in store.events.snapshots()]}
     if args.what == "analytics":
         return analytics_at(store, **when)
     if not args.id:

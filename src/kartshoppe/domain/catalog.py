@@ -7,6 +7,7 @@ Every catalog event carries the whole product after the change, so the compacted
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TypeGuard
 
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.meta import Meta
@@ -55,9 +56,14 @@ EDITABLE_FIELDS = ("name", "description", "brand")
 """The details an operator edits with `PRODUCT_EDITED` (price and stock have their own events)."""
 
 
+def is_on_sale(product: Product | None) -> TypeGuard[Product]:
+    """A product shoppers can see and buy: launched and not retired."""
+    return product is not None and product.retired_at is None
+
+
 def check_on_sale(product: Product) -> None:
     """Refuse anything that would sell or change a retired product."""
-    if product.retired_at is not None:
+    if not is_on_sale(product):
         raise DomainError("product_retired", f"'{product.name}' is no longer sold", "productId")
 
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kartshoppe.eventstore.index import StoreIndex, marks
+from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.limits import MAX_PAGE_SIZE
 from kartshoppe.eventstore.table import EventStore, day_of
 
@@ -102,14 +103,14 @@ def _predicates(store: EventStore, query: AuditQuery) -> tuple[Any | None, Any |
 ENTRY_COLUMNS = ("event_id", "event_type", "topic", "log_partition", "log_offset", "timestamp")
 
 
-def history(store: EventStore, query: AuditQuery) -> AuditPage:
+def history(store: IndexedStore, query: AuditQuery) -> AuditPage:
     """One page of the events matching `query`, newest first."""
-    if query.snapshot_id is None and store.latest_snapshot_id() is None:
+    if query.snapshot_id is None and store.events.latest_snapshot_id() is None:
         return AuditPage([], 0, query.page, query.page_size)
-    snapshot_id = store.resolve_snapshot(query.snapshot_id)
+    snapshot_id = store.events.resolve_snapshot(query.snapshot_id)
     index = store.index_at(snapshot_id)
     if index is None:
-        return history_from_table(store, query)
+        return history_from_table(store.events, query)
     return _history_from_index(index, query, snapshot_id)
 
 

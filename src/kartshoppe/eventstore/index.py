@@ -140,18 +140,34 @@ class SnapshotMark:
     commit_kind: str
 
 
+class SnapshotFacts(Protocol):
+    """What the table tells of one snapshot (`eventstore.table.SnapshotInfo`)."""
+
+    @property
+    def commit_time(self) -> int: ...
+
+    @property
+    def commit_kind(self) -> str: ...
+
+
 class IndexedTable(Protocol):
-    """What the index reads of the event table (`store.table.EventStore`) to catch up."""
+    """What the index reads of the event table (`eventstore.table.EventStore`) to catch up."""
 
     def latest_snapshot_id(self) -> int | None: ...
 
     def retained_snapshot_ids(self) -> list[int]: ...
 
-    def snapshot_mark(self, snapshot_id: int) -> SnapshotMark: ...
+    def snapshot_info(self, snapshot_id: int) -> SnapshotFacts: ...
 
     def read(self, snapshot_id: int | None = None) -> pa.Table: ...
 
     def read_delta(self, snapshot_id: int) -> pa.Table: ...
+
+
+def snapshot_mark(store: IndexedTable, snapshot_id: int) -> SnapshotMark:
+    """Id, commit time and kind of a retained snapshot of the table (what the index records)."""
+    info = store.snapshot_info(snapshot_id)
+    return SnapshotMark(snapshot_id, info.commit_time, info.commit_kind)
 
 
 class IndexConflictError(RuntimeError):
@@ -434,7 +450,7 @@ def _sync_once(index: StoreIndex, store: IndexedTable) -> int:
         for snapshot_id in store.retained_snapshot_ids():
             if snapshot_id <= high:
                 continue
-            mark = store.snapshot_mark(snapshot_id)
+            mark = snapshot_mark(store, snapshot_id)
             if snapshot_id != high + 1:
                 # the deltas in between have expired: one full read stands in for them
                 rows: pa.Table | None = store.read(snapshot_id)
@@ -454,4 +470,4 @@ def _same_history(index: StoreIndex, store: IndexedTable, high: int, latest: int
     if held is None or high not in store.retained_snapshot_ids():
         # the index's newest snapshot has expired in the table since: nothing left to compare
         return True
-    return store.snapshot_mark(high).commit_time == held.commit_time
+    return snapshot_mark(store, high).commit_time == held.commit_time

@@ -22,7 +22,7 @@ from kartshoppe.events import Topic, json_number
 from kartshoppe.eventstore.limits import SeriesWindow
 
 if TYPE_CHECKING:
-    from kartshoppe.eventstore.table import EventStore
+    from kartshoppe.eventstore.indexed import IndexedStore
 
 MINUTE_MS: Final = 60_000
 WINDOWS: Final[dict[str, tuple[int, int]]] = {
@@ -59,21 +59,21 @@ class Bucket:
         }
 
 
-def _rows(store: EventStore, start: int, end: int) -> Iterable[tuple[Any, ...]]:
+def _rows(store: IndexedStore, start: int, end: int) -> Iterable[tuple[Any, ...]]:
     """(timestamp, type, session, topic, payload) of the stored events in [start, end)."""
-    snapshot_id = store.latest_snapshot_id()
+    snapshot_id = store.events.latest_snapshot_id()
     if snapshot_id is None:
         return []
     index = store.index_at(snapshot_id)
     if index is not None:
         return index.select(COLUMNS, "timestamp >= ? AND timestamp < ?", (start, end), snapshot_id)
-    table = store.read(snapshot_id, columns=list(COLUMNS)).to_pylist()
+    table = store.events.read(snapshot_id, columns=list(COLUMNS)).to_pylist()
     return [
         tuple(row[c] for c in COLUMNS) for row in table if start <= (row["timestamp"] or 0) < end
     ]
 
 
-def series(store: EventStore, window: SeriesWindow, end: int) -> dict[str, Any]:
+def series(store: IndexedStore, window: SeriesWindow, end: int) -> dict[str, Any]:
     """The buckets of `window` ending at `end` (epoch ms), oldest first, empty ones included."""
     length, step = WINDOWS[window]
     last = end // step * step

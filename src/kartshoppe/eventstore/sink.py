@@ -35,8 +35,9 @@ import orjson
 import pyarrow as pa
 
 from kartshoppe.eventlog.port import Consumer, EventLog, Record
+from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.schema import SINK_GROUP, STORED_TOPICS
-from kartshoppe.eventstore.table import ARROW_SCHEMA, EventStore, day_of
+from kartshoppe.eventstore.table import ARROW_SCHEMA, day_of
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,9 @@ def records_to_rows(records: Sequence[Record]) -> pa.Table:
 class PaimonSink:
     """Moves log records into the event store, one snapshot per batch, exactly once."""
 
-    def __init__(self, store: EventStore, log_: EventLog, config: SinkConfig | None = None) -> None:
+    def __init__(
+        self, store: IndexedStore, log_: EventLog, config: SinkConfig | None = None
+    ) -> None:
         self.store = store
         self.log = log_
         self.config = config or SinkConfig()
@@ -105,7 +108,7 @@ class PaimonSink:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Consume until `stop` is set (or forever), flushing a last batch on the way out."""
         stop = stop or asyncio.Event()
-        self.positions = await asyncio.to_thread(self.store.committed_positions)
+        self.positions = await asyncio.to_thread(self.store.events.committed_positions)
         async with self.log.consumer(self.config.topics, group=self.config.group) as consumer:
             if self.positions:
                 await consumer.commit(self.positions)
@@ -180,12 +183,12 @@ class PaimonSink:
         await self._commit_log(consumer, positions)
 
     def _write_files(self, rows: pa.Table) -> list[Any]:
-        return self.store.write(rows)
+        return self.store.events.write(rows)
 
     def _commit_snapshot(
         self, messages: list[Any], positions: Mapping[tuple[str, int], int]
     ) -> int | None:
-        return self.store.commit(messages, positions)
+        return self.store.events.commit(messages, positions)
 
     def _index_snapshot(self, snapshot_id: int | None, rows: pa.Table) -> None:
         started = time.perf_counter()

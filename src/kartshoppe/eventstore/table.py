@@ -8,10 +8,12 @@ filesystem is tested) with `catalog_options` passed to `pypaimon.CatalogFactory.
 expires snapshots nor compacts: `EventStore.expire_snapshots()` applies the retention options
 (removing snapshot metadata only), `EventStore.compact(dt)` rewrites one day as one overwrite.
 
-The derived SQLite index (`eventstore.index`) lives at `<warehouse>.index/<db>.<table>.sqlite`
-beside a local warehouse (`index_path` places it elsewhere and is required for an object-store
-warehouse; `use_index=False` reads the table for everything); it is rebuilt from the table when
-missing. Layout, keys and the reasons behind them: docs/ARCHITECTURE.md, "Event store".
+`StoreConfig` also says where the derived SQLite index (`eventstore.index`) lives:
+`<warehouse>.index/<db>.<table>.sqlite` beside a local warehouse (`index_path` places it elsewhere
+and is required for an object-store warehouse; `use_index=False` reads the table for everything).
+This module knows nothing of the index: `eventstore.indexed.IndexedStore` opens, catches up and
+rebuilds it beside an `EventStore`. Layout, keys and the reasons behind them:
+docs/ARCHITECTURE.md, "Event store".
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import orjson
 import pyarrow as pa
@@ -31,9 +33,6 @@ from pypaimon import CatalogFactory, Schema
 
 from kartshoppe.eventstore import schema
 from kartshoppe.eventstore.schema import DATABASE, POSITIONS_PROPERTY, TABLE, SqlType
-
-if TYPE_CHECKING:
-    from kartshoppe.eventstore.index import SnapshotMark, StoreIndex
 
 ARROW_TYPES: Final[Mapping[SqlType, pa.DataType]] = {
     "STRING": pa.string(),
@@ -164,8 +163,6 @@ class EventStore:
         self._write_builder: Any = None
         self._writer: Any = None
         self._committer: Any = None
-        self._index_lock = threading.Lock()
-        self._index: StoreIndex | None = None
 
     @property
     def table_path(self) -> str:
@@ -268,13 +265,6 @@ class EventStore:
             delta_record_count=int(snapshot.delta_record_count),
             commit_kind=str(snapshot.commit_kind),
         )
-
-    def snapshot_mark(self, snapshot_id: int) -> SnapshotMark:
-        """Id, commit time and kind of a retained snapshot (what the index records)."""
-        from kartshoppe.eventstore.index import SnapshotMark
-
-        info = self.snapshot_info(snapshot_id)
-        return SnapshotMark(snapshot_id, info.commit_time, info.commit_kind)
 
     def retained_snapshot_ids(self) -> list[int]:
         """Ids of the retained snapshots, ascending, from the directory listing alone."""
@@ -416,72 +406,6 @@ class EventStore:
             return ARROW_SCHEMA.empty_table()
         result: pa.Table | None = self.table.new_read_builder().new_read().to_arrow(splits)
         return ARROW_SCHEMA.empty_table() if result is None else result
-
-    # --- the secondary index ------------------------------------------------------------------
-
-    @property
-    def index(self) -> StoreIndex | None:
-        """The SQLite index of this table; None when not configured.
-
-        Opened on first use and then checked against the table and caught up with it, so a
-        stale, foreign or partial file is never trusted.
-        """
-        path = self.config.index_file()
-        if path is None:
-            return None
-        with self._index_lock:
-            if self._index is None:
-                # imported here: the index module builds on this one
-                from kartshoppe.eventstore.index import StoreIndex, sync
-
-                index = StoreIndex(path)
-                sync(index, self)
-                self._index = index
-            return self._index
-
-    def sync_index(self) -> int | None:
-        """Catch the index up with the table (after a crash, another writer, a deleted file)."""
-        from kartshoppe.eventstore.index import sync
-
-        index = self.index
-        return None if index is None else sync(index, self)
-
-    def index_at(self, snapshot_id: int) -> StoreIndex | None:
-        """The index, caught up to at least `snapshot_id`; None when there is no index."""
-        index = self.index
-        if index is None:
-            return None
-        if index.high_water() < snapshot_id:
-            self.sync_index()
-        return index
-
-    def index_committed(self, snapshot_id: int | None, rows: pa.Table) -> None:
-        """Record the rows the sink has just committed as snapshot `snapshot_id` in the index.
-
-        Directly when the index stands right before that snapshot; otherwise (a gap, another
-        writer, an unknown id) by catching up from the table, which holds the same rows.
-        """
-        from kartshoppe.eventstore.index import IndexConflictError
-
-        index = self.index
-        if index is None:
-            return
-        if snapshot_id is not None:
-            with index.write_lock:
-                high = index.high_water()
-                if high == snapshot_id - 1:
-                    try:
-                        index.ingest(self.snapshot_mark(snapshot_id), rows, after=high)
-                        return
-                    except IndexConflictError:
-                        pass
-        self.sync_index()
-
-    def close_index(self) -> None:
-        with self._index_lock:
-            if self._index is not None:
-                self._index.close()
-            self._index = None
 
     def predicates(self) -> Any:
         """A pypaimon `PredicateBuilder` over the table's columns."""

@@ -19,7 +19,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kartshoppe.api.schemas import CartOut, OrderOut, ProductOut
 from kartshoppe.domain.money import total
 from kartshoppe.domain.state import ShopState
 from kartshoppe.events import (
@@ -40,8 +39,10 @@ from kartshoppe.eventstore.index import (
     fold_in_log_order,
     marks,
 )
+from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.log_order import in_log_order
 from kartshoppe.eventstore.table import EventStore
+from kartshoppe.views.models import CartOut, OrderOut, ProductOut
 
 FUNNEL = {
     "views": "PRODUCT_VIEW",
@@ -76,15 +77,15 @@ def _stamp(store: EventStore, snapshot_id: int) -> dict[str, Any]:
 
 
 def cart_at(
-    store: EventStore, cart_id: str, snapshot_id: int | None = None, as_of: int | None = None
+    store: IndexedStore, cart_id: str, snapshot_id: int | None = None, as_of: int | None = None
 ) -> dict[str, Any]:
     """The cart `cart_id` (a user id, or the session id of an anonymous shopper)."""
-    sid = store.resolve_snapshot(snapshot_id, as_of)
+    sid = store.events.resolve_snapshot(snapshot_id, as_of)
     index = store.index_at(sid)
     if index is None:
-        return cart_at_from_table(store, cart_id, sid)
+        return cart_at_from_table(store.events, cart_id, sid)
     state = _cart_state(index, cart_id, sid)
-    return {**_stamp(store, sid), "cart": _cart_as_of(state, cart_id)}
+    return {**_stamp(store.events, sid), "cart": _cart_as_of(state, cart_id)}
 
 
 def _cart_state(index: StoreIndex, cart_id: str, sid: int) -> ShopState:
@@ -109,13 +110,13 @@ def _cart_state(index: StoreIndex, cart_id: str, sid: int) -> ShopState:
 
 
 def order_at(
-    store: EventStore, order_id: str, snapshot_id: int | None = None, as_of: int | None = None
+    store: IndexedStore, order_id: str, snapshot_id: int | None = None, as_of: int | None = None
 ) -> dict[str, Any] | None:
     """The order as of the snapshot, or None if it was not placed by then."""
-    sid = store.resolve_snapshot(snapshot_id, as_of)
+    sid = store.events.resolve_snapshot(snapshot_id, as_of)
     index = store.index_at(sid)
     if index is None:
-        return order_at_from_table(store, order_id, sid)
+        return order_at_from_table(store.events, order_id, sid)
     rows = index.select(
         FOLD_COLUMNS,
         f"order_id = ? AND event_type IN ({marks(ORDER_TYPES)})",
@@ -123,24 +124,28 @@ def order_at(
         sid,
     )
     order = fold_in_log_order(rows).orders.get(order_id)
-    return None if order is None else {**_stamp(store, sid), "order": OrderOut.of(order).to_json()}
+    return (
+        None
+        if order is None
+        else {**_stamp(store.events, sid), "order": OrderOut.of(order).to_json()}
+    )
 
 
 def product_at(
-    store: EventStore, product_id: str, snapshot_id: int | None = None, as_of: int | None = None
+    store: IndexedStore, product_id: str, snapshot_id: int | None = None, as_of: int | None = None
 ) -> dict[str, Any] | None:
     """The product with its price and stock as of the snapshot, or None if not launched yet."""
-    sid = store.resolve_snapshot(snapshot_id, as_of)
+    sid = store.events.resolve_snapshot(snapshot_id, as_of)
     index = store.index_at(sid)
     if index is None:
-        return product_at_from_table(store, product_id, sid)
+        return product_at_from_table(store.events, product_id, sid)
     rows = index.select(
         FOLD_COLUMNS,
         f"product_id = ? AND event_type IN ({marks(PRODUCT_TYPES)})",
         (product_id, *PRODUCT_TYPES),
         sid,
     )
-    return _product_answer(store, fold_in_log_order(rows), product_id, sid)
+    return _product_answer(store.events, fold_in_log_order(rows), product_id, sid)
 
 
 def _product_answer(
@@ -157,14 +162,14 @@ def _product_answer(
 
 
 def analytics_at(
-    store: EventStore, snapshot_id: int | None = None, as_of: int | None = None
+    store: IndexedStore, snapshot_id: int | None = None, as_of: int | None = None
 ) -> dict[str, Any]:
     """Totals as of the snapshot: events by type, funnel counts, orders and revenue."""
-    sid = store.resolve_snapshot(snapshot_id, as_of)
+    sid = store.events.resolve_snapshot(snapshot_id, as_of)
     index = store.index_at(sid)
     if index is None:
-        return analytics_at_from_table(store, sid)
-    return _analytics_answer(store, sid, index.totals(sid))
+        return analytics_at_from_table(store.events, sid)
+    return _analytics_answer(store.events, sid, index.totals(sid))
 
 
 def _analytics_answer(store: EventStore, sid: int, totals: Totals) -> dict[str, Any]:

@@ -97,7 +97,7 @@ Timer = tuple[int, str]
 
 @dataclass(slots=True)
 class Checkpoint:
-    """Everything one batch changed, written by `StateStore.commit` in one transaction."""
+    """Everything one batch changed, written by `ProcessorStateDb.commit` in one transaction."""
 
     processor: str
     states: dict[str, bytes] = field(default_factory=dict)
@@ -123,7 +123,7 @@ class Checkpoint:
         )
 
 
-class StateStore:
+class ProcessorStateDb:
     """The runner's SQLite file. One connection per processor; WAL lets them commit in turn."""
 
     def __init__(self, path: Path) -> None:
@@ -305,7 +305,7 @@ class StageInstance(Context):
     """One keyed stage at work: its cached per-key state, its timers, the pending checkpoint
     and outputs, and the `Context` its calls get."""
 
-    def __init__(self, stage: Stage[Any], store: StateStore, lateness_ms: int) -> None:
+    def __init__(self, stage: Stage[Any], store: ProcessorStateDb, lateness_ms: int) -> None:
         self.stage = stage
         self.name = stage.name
         self.store = store
@@ -447,7 +447,7 @@ class MergeInstance(StageInstance):
     inbox until the watermark reaches their time, then are applied in time order, each before
     the merger's timers at the same time or later."""
 
-    def __init__(self, merger: Merger[Any], store: StateStore, lateness_ms: int) -> None:
+    def __init__(self, merger: Merger[Any], store: ProcessorStateDb, lateness_ms: int) -> None:
         super().__init__(merger, store, lateness_ms)
         self.merger = merger
         raw = store.state(self.name, INBOX_KEY)
@@ -517,7 +517,7 @@ class _Chain:
     """The instances of one processor's chain of stages and the tables they publish."""
 
     def __init__(
-        self, first: ProcessorInstance, later: Sequence[MergeInstance], store: StateStore
+        self, first: ProcessorInstance, later: Sequence[MergeInstance], store: ProcessorStateDb
     ) -> None:
         self.stages: list[StageInstance] = [first, *later]
         self.catalog = first.broadcast_view
@@ -545,7 +545,7 @@ class ProcessorInstance(StageInstance):
     def __init__(
         self,
         processor: Processor[Any],
-        store: StateStore,
+        store: ProcessorStateDb,
         lateness_ms: int,
         decoded: DecodedEvents | None = None,
     ) -> None:
@@ -713,8 +713,8 @@ class EmbeddedRunner:
                 self._run(instance, consumer), name=f"processor:{processor.name}"
             )
 
-    def _open_store(self) -> StateStore:
-        return StateStore(self._state_path)
+    def _open_store(self) -> ProcessorStateDb:
+        return ProcessorStateDb(self._state_path)
 
     def _store_id(self) -> str:
         store = self._open_store()

@@ -57,7 +57,7 @@ from kartshoppe.processors.recommender import (
     confidence,
     main_list,
 )
-from kartshoppe.processors.runner import ProcessorInstance, StateStore
+from kartshoppe.processors.runner import ProcessorInstance, ProcessorStateDb
 from kartshoppe.simulate import datasets, realdata
 from kartshoppe.simulate.shoppers import ShopperModel, catalog_items, session_events
 
@@ -247,7 +247,7 @@ class ProcessorDriver:
         self.processor = RecommendationsProcessor()
         self.config = self.processor.config
         self._directory = tempfile.TemporaryDirectory(prefix="kartshoppe-eval-")
-        self.store = StateStore(Path(self._directory.name) / "state.db")
+        self.store = ProcessorStateDb(Path(self._directory.name) / "state.db")
         self.instance = ProcessorInstance(self.processor, self.store, lateness_ms=0)
         self._offsets: dict[str, int] = {}
         for event in catalog:

@@ -20,8 +20,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
-from kartshoppe.api.schemas import ProductOut
-from kartshoppe.domain.catalog import effective_price
+from kartshoppe.domain.catalog import effective_price, is_on_sale
 from kartshoppe.domain.state import ShopState
 from kartshoppe.events import (
     CATALOG_EVENTS,
@@ -34,6 +33,7 @@ from kartshoppe.events import (
     json_number,
     now_ms,
 )
+from kartshoppe.views.models import ProductOut
 from kartshoppe.views.search import SearchIndex
 
 Sort = Literal["relevance", "price_asc", "price_desc", "rating", "name", "newest"]
@@ -201,26 +201,22 @@ class CatalogView:
     def offered(self, recommendation: Recommendation) -> Recommendation | None:
         """The recommendation without products that left the catalog (the processors know
         nothing of retirement); None if none is left."""
-        ids = tuple(p for p in recommendation.product_ids if self._sells(p))
+        products = self._state.products
+        ids = tuple(p for p in recommendation.product_ids if is_on_sale(products.get(p)))
         return recommendation.model_copy(update={"product_ids": ids}) if ids else None
-
-    def _sells(self, product_id: str) -> bool:
-        product = self._state.products.get(product_id)
-        return product is not None and product.retired_at is None
 
     def on_sale(self) -> list[Product]:
         """The products shoppers can see and buy: a retired product has left the catalog."""
-        return [p for p in self._state.products.values() if p.retired_at is None]
+        return [p for p in self._state.products.values() if is_on_sale(p)]
 
     def product(self, product_id: str) -> dict[str, Any] | None:
         product = self._state.products.get(product_id)
-        if product is None or product.retired_at is not None:
+        if not is_on_sale(product):
             return None
         return self._out(product, now_ms()).to_json()
 
     def product_bytes(self, product_id: str) -> bytes | None:
-        product = self._state.products.get(product_id)
-        if product is None or product.retired_at is not None:
+        if not is_on_sale(self._state.products.get(product_id)):
             return None
         return self._cached(("product", product_id), lambda: self.product(product_id))
 

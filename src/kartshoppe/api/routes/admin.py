@@ -17,11 +17,9 @@ from kartshoppe.api.schemas import (
     ErrorOut,
     FlashSaleBody,
     LaunchBody,
-    OrderOut,
     OutboxMessage,
     PriceBody,
     ProductEditBody,
-    ProductOut,
     RestockBody,
     StatusBody,
 )
@@ -29,6 +27,7 @@ from kartshoppe.domain.catalog import generated_image_url
 from kartshoppe.domain.errors import NotFoundError
 from kartshoppe.events import Coupon, Id, OrderStatus, Product, new_id, now_ms
 from kartshoppe.pictures.uploads import ACCEPTED, MAX_UPLOAD_BYTES, UploadRefused, reencode
+from kartshoppe.views.models import OrderOut, ProductOut
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses={**ERRORS, 410: ERRORS[400]})
 ProductId = Annotated[Id, Path(alias="productId")]

@@ -12,11 +12,11 @@ from starlette.responses import Response
 
 from kartshoppe.api.deps import Live
 from kartshoppe.api.routes._responses import ERRORS, json
-from kartshoppe.api.schemas import Out
 from kartshoppe.domain.accounts import Account
 from kartshoppe.events import Email, Model, Role
 from kartshoppe.security.guards import OPERATOR, AccessError, Auth, Caller, auth_of
 from kartshoppe.security.tokens import IssuedToken, Principal
+from kartshoppe.views.models import Out
 
 router = APIRouter(
     prefix="/auth", tags=["auth"], responses={**ERRORS, 401: ERRORS[400], 409: ERRORS[400]}

@@ -11,7 +11,6 @@ from kartshoppe.api.deps import Live, Platform
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import (
     AddToCartBody,
-    CartOut,
     MergeBody,
     OwnerBody,
     RemoveFromCartBody,
@@ -20,6 +19,7 @@ from kartshoppe.api.schemas import (
 from kartshoppe.domain.cart import Cart, cart_id_for
 from kartshoppe.events import Id, now_ms
 from kartshoppe.security.guards import Caller, check_named_user
+from kartshoppe.views.models import CartOut
 
 router = APIRouter(prefix="/cart", tags=["cart"], responses=ERRORS)
 SessionId = Annotated[Id, Path(alias="sessionId")]

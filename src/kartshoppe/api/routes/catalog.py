@@ -18,10 +18,11 @@ from starlette.responses import Response
 from kartshoppe.api.deps import Live
 from kartshoppe.api.errors import UnknownQueryParameters
 from kartshoppe.api.routes._responses import ERRORS, json, raw_json
-from kartshoppe.api.schemas import CategoryOut, ProductOut, ProductPage, Suggestions
+from kartshoppe.api.schemas import CategoryOut, ProductPage, Suggestions
 from kartshoppe.domain.errors import DomainError, NotFoundError
 from kartshoppe.events import Id
 from kartshoppe.views.catalog import DEFAULT_PAGE_SIZE, SUGGEST_LIMIT, ProductQuery, Sort
+from kartshoppe.views.models import ProductOut
 
 
 def query_names(dependant: Dependant) -> set[str]:

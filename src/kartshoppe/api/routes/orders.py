@@ -11,12 +11,13 @@ from starlette.responses import Response
 
 from kartshoppe.api.deps import Live
 from kartshoppe.api.routes._responses import ERRORS, json
-from kartshoppe.api.schemas import CheckoutBody, ErrorOut, OrderOut, PayBody, QuoteBody, QuoteOut
+from kartshoppe.api.schemas import CheckoutBody, ErrorOut, PayBody, QuoteBody, QuoteOut
 from kartshoppe.domain.checkout import CheckoutDetails
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.payment import Card
 from kartshoppe.events import Id, OrderStatus, now_ms, owner_key
 from kartshoppe.security.guards import ORDER_OWNER, Caller, check_named_user
+from kartshoppe.views.models import OrderOut
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
 OrderId = Annotated[Id, Path(alias="orderId")]

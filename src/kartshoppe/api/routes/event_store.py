@@ -1,7 +1,7 @@
 """HTTP routes over the Paimon event store: audit trail, snapshots, time travel and reports.
 
 Mounted by the app under `/api/ecommerce`, so paths read `/api/ecommerce/store/...`. The store
-comes from `app.state.event_store` (an `EventStore`, set by the app on start); without one the
+comes from `app.state.event_store` (an `IndexedStore`, set by the app on start); without one the
 routes answer 503. Audit and time travel are answered from the store's secondary index (an
 SQLite file beside the warehouse, caught up from Paimon before a question about a snapshot it has
 not seen), reports and the snapshot list from the table. The handlers are plain functions: the
@@ -38,7 +38,7 @@ from kartshoppe.events import now_ms
 from kartshoppe.eventstore.limits import MAX_PAGE_SIZE, SeriesWindow
 
 if TYPE_CHECKING:
-    from kartshoppe.eventstore.table import EventStore
+    from kartshoppe.eventstore.indexed import IndexedStore
 
 
 class StoreUnavailableError(RuntimeError):
@@ -102,12 +102,12 @@ router = APIRouter(
 )
 
 
-def event_store(request: Request) -> EventStore:
-    """The dependency hook: the app puts its `EventStore` on `app.state.event_store`."""
+def event_store(request: Request) -> IndexedStore:
+    """The dependency hook: the app puts its `IndexedStore` on `app.state.event_store`."""
     # no import here: until the app has loaded the store module, no store is open (a request
     # would otherwise wait seconds for pyarrow and pypaimon to load); the app sets the store
     # only once that module has loaded, while it may still be half-imported before that
-    store: EventStore | None = getattr(request.app.state, "event_store", None)
+    store: IndexedStore | None = getattr(request.app.state, "event_store", None)
     if store is None:
         raise StoreUnavailableError("the event store is not open")
     return store
@@ -121,7 +121,7 @@ def _found(kind: str, subject_id: str, state: dict[str, Any] | None) -> Response
 
 
 Store = Annotated[Any, Depends(event_store)]
-"""The app's `EventStore` (typed loosely: the store module loads on first use)."""
+"""The app's `IndexedStore` (typed loosely: the store module loads on first use)."""
 INT64_MAX = 2**63 - 1
 """The store's columns are 64-bit: a larger number names no snapshot and no moment."""
 SnapshotId = Annotated[int | None, Query(alias="snapshotId", ge=1, le=INT64_MAX)]
@@ -169,7 +169,7 @@ def get_history(
 @router.get("/snapshots", response_model=SnapshotsOut)
 def get_snapshots(store: Store) -> Response:
     """Every retained snapshot: id, commit time (epoch ms), record count."""
-    return json({"snapshots": [s.to_json() for s in store.snapshots()]})
+    return json({"snapshots": [s.to_json() for s in store.events.snapshots()]})
 
 
 @router.get("/state/cart/{cartId}", response_model=CartAt)
@@ -248,5 +248,5 @@ def get_report(
 ) -> Response:
     from kartshoppe.eventstore.reports import run_report
 
-    rows = run_report(store, name, snapshot_id).to_pylist()
+    rows = run_report(store.events, name, snapshot_id).to_pylist()
     return json({"report": name, "rows": rows})

@@ -1,0 +1,234 @@
+"""The JSON shapes of the shop's resources (product, cart, order), built from the domain's state
+by each model's `of` wherever they are sent: REST answers and WebSocket pushes (`api.schemas`
+re-exports them), the catalog's pre-encoded bytes (`views.catalog`), time travel
+(`eventstore.timetravel`). `to_json()` gives the camelCase JSON that orjson encodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from kartshoppe.domain.cart import Cart
+from kartshoppe.domain.catalog import effective_price, sale_active
+from kartshoppe.domain.inventory import LOW_STOCK_THRESHOLD, StockLevel
+from kartshoppe.domain.money import line_total
+from kartshoppe.domain.orders import Order
+from kartshoppe.domain.pricing import PricedLine, price_lines, subtotal
+from kartshoppe.domain.reference_price import History, reduction_percent, was_price
+from kartshoppe.events import (
+    MAX_QUANTITY,
+    Address,
+    Delivery,
+    FlashSale,
+    Model,
+    OrderLine,
+    OrderStatus,
+    Product,
+    Spec,
+    json_number,
+)
+
+
+class Out(Model):
+    """A response body, built from the domain's state by the model's `of`."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON-ready form: camelCase names."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class ProductOut(Out):
+    """A product with its live stock and the price a shopper pays now."""
+
+    id: str
+    name: str
+    description: str
+    brand: str = ""
+    category: str
+    price: float
+    original_price: float
+    """The "was" price by the 30-day rule (`domain/reference_price.py`) when a reduction may be
+    announced, else the price itself: struck through exactly when it is above `price`."""
+    reduction_percent: int | None = None
+    """The whole-percent reduction from `originalPrice` to `price`, for a "-20 %" badge."""
+    stock: int
+    rating: float
+    review_count: int
+    tags: list[str]
+    featured: bool
+    image_url: str
+    flash_sale: FlashSale | None = None
+    specs: list[Spec] = []
+    available: int
+    list_price: float
+    low_stock: bool
+    sold_out: bool
+    trending_score: float | None = None
+    """Only in the trending list."""
+
+    @classmethod
+    def of(
+        cls, product: Product, level: StockLevel | None, at_ms: int, history: History = ()
+    ) -> ProductOut:
+        """The product as of `at_ms`: the sale price while its flash sale runs, and the "was"
+        price its price `history` allows."""
+        available = level.available if level else product.stock
+        price = effective_price(product, at_ms)
+        was = was_price(history, at_ms)
+        return cls(
+            id=product.id,
+            name=product.name,
+            description=product.description,
+            brand=product.brand,
+            category=product.category,
+            price=json_number(price),
+            list_price=json_number(product.price),
+            original_price=json_number(price if was is None else was),
+            reduction_percent=None if was is None else reduction_percent(price, was),
+            stock=level.stock if level else product.stock,
+            available=available,
+            low_stock=0 < available <= LOW_STOCK_THRESHOLD,
+            sold_out=available <= 0,
+            rating=product.rating,
+            review_count=product.review_count,
+            tags=list(product.tags),
+            featured=product.featured,
+            image_url=product.image_url,
+            flash_sale=product.flash_sale if sale_active(product, at_ms) else None,
+            specs=list(product.specs),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(
+            mode="json",
+            by_alias=True,
+            exclude={"trending_score"} if self.trending_score is None else None,
+        )
+
+
+class LineOut(Model):
+    """A line of a cart, a quote or an order: the unit price charged and the line's total."""
+
+    product_id: str
+    name: str
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+    unit_price: float
+    line_total: float
+
+    @classmethod
+    def of(cls, line: PricedLine) -> LineOut:
+        return cls(
+            product_id=line.product_id,
+            name=line.name,
+            quantity=line.quantity,
+            unit_price=json_number(line.unit_price),
+            line_total=json_number(line.line_total),
+        )
+
+    @classmethod
+    def of_order(cls, line: OrderLine) -> LineOut:
+        return cls(
+            product_id=line.product_id,
+            name=line.name,
+            quantity=line.quantity,
+            unit_price=json_number(line.unit_price),
+            line_total=json_number(line_total(line.unit_price, line.quantity)),
+        )
+
+
+class CartOut(Out):
+    """The cart at the prices that will be charged at `at_ms` (lowest of snapshot and now)."""
+
+    cart_id: str
+    session_id: str | None
+    user_id: str | None
+    lines: list[LineOut]
+    item_count: int
+    subtotal: float
+    updated_at: int
+
+    @classmethod
+    def of(cls, cart: Cart, products: Mapping[str, Product], at_ms: int) -> CartOut:
+        lines = price_lines(cart.lines, products, at_ms)
+        return cls(
+            cart_id=cart.cart_id,
+            session_id=cart.session_id,
+            user_id=cart.user_id,
+            lines=[LineOut.of(line) for line in lines],
+            item_count=cart.item_count,
+            subtotal=json_number(subtotal(lines)),
+            updated_at=cart.updated_at,
+        )
+
+
+class StatusChange(Model):
+    status: OrderStatus
+    timestamp: int
+
+
+class PaymentOut(Model):
+    kind: Literal["CAPTURED", "DECLINED", "REFUNDED"]
+    transaction_id: str
+    amount: float
+    card_last4: str
+    reason: str
+    timestamp: int
+
+
+class OrderOut(Out):
+    order_id: str
+    session_id: str | None
+    user_id: str | None
+    idempotency_key: str
+    lines: list[LineOut]
+    subtotal: float
+    discount: float
+    shipping: float
+    tax: float
+    total: float
+    coupon_code: str | None
+    email: str | None
+    address: Address | None
+    delivery: Delivery | None
+    payments: list[PaymentOut]
+    status: OrderStatus
+    created_at: int
+    updated_at: int
+    history: list[StatusChange]
+
+    @classmethod
+    def of(cls, order: Order) -> OrderOut:
+        return cls(
+            order_id=order.order_id,
+            session_id=order.session_id,
+            user_id=order.user_id,
+            idempotency_key=order.idempotency_key,
+            lines=[LineOut.of_order(line) for line in order.lines],
+            subtotal=json_number(order.subtotal),
+            discount=json_number(order.discount),
+            shipping=json_number(order.shipping),
+            tax=json_number(order.tax),
+            total=json_number(order.total),
+            coupon_code=order.coupon_code,
+            email=order.email,
+            address=order.address,
+            delivery=order.delivery,
+            payments=[
+                PaymentOut(
+                    kind=p.kind,
+                    transaction_id=p.transaction_id,
+                    amount=json_number(p.amount),
+                    card_last4=p.card_last4,
+                    reason=p.reason,
+                    timestamp=p.timestamp,
+                )
+                for p in order.payments
+            ],
+            status=order.status,
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+            history=[StatusChange(status=status, timestamp=ts) for status, ts in order.history],
+        )
