@@ -19,9 +19,9 @@ run: $(PY_STAMP) $(WEB_STAMP)
 
 # the Python suite waits on brokers and servers much of its time: the web checks and the browser
 # tests run beside it (the browser tests use the build made once, so nothing rebuilds dist/ under
-# the Python suite's servers)
+# the Python suite's servers); their lines interleave as they come, so progress stays visible
 test: $(PY_STAMP) $(WEB_STAMP) check check-illustrations
-	$(MAKE) --no-print-directory -j3 --output-sync=line test-python test-web e2e-built
+	$(MAKE) --no-print-directory -j3 test-python test-web e2e-built
 
 # exactly the versions in uv.lock (`uv lock` after changing pyproject.toml's dependencies)
 $(PY_STAMP): pyproject.toml uv.lock
