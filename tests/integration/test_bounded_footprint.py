@@ -2,8 +2,8 @@
 off while traffic goes on, the processors' state store stays under a bound, and the shop's state
 is still whole afterwards (a restarted view reads the removed part back from the event store).
 
-The state store is not level yet: the recommender's one global state keeps every shopper it has
-seen (see docs/ARCHITECTURE.md, Retention); the bound below catches anything growing faster.
+The state store is not level yet: the recommender's stages keep every shopper and product
+they have seen, with no time-to-live yet (see docs/ARCHITECTURE.md, Retention); the bound below catches anything growing faster.
 
 Real components throughout: the SQLite log, the embedded processors, the Paimon store and its
 sink. Event time (the events' timestamps and the log's append clock) runs a day in a few
@@ -28,7 +28,8 @@ from kartshoppe.events import BaseEvent
 from kartshoppe.eventstore.history import records_below
 from kartshoppe.eventstore.schema import SINK_GROUP, STORED_TOPICS
 from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
-from kartshoppe.eventstore.table import EventStore, StoreConfig
+from kartshoppe.eventstore.indexed import IndexedStore
+from kartshoppe.eventstore.table import StoreConfig
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
 from tests.processors.shop_stream import ShopStream, route
@@ -56,11 +57,11 @@ class Shop:
     data: Path
     clock: SimClock
     log: SqliteEventLog = field(init=False)
-    store: EventStore = field(init=False)
+    store: IndexedStore = field(init=False)
 
     def __post_init__(self) -> None:
         self.log = SqliteEventLog(self.data / "log.sqlite", clock=self.clock)
-        self.store = EventStore(StoreConfig(str(self.data / "warehouse")))
+        self.store = IndexedStore.open(StoreConfig(str(self.data / "warehouse")))
 
     @property
     def state_path(self) -> Path:
@@ -74,7 +75,7 @@ class Shop:
         )
 
     async def history(self, starts: Mapping[TopicPartition, int]) -> Sequence[Record]:
-        return await asyncio.to_thread(records_below, self.store, starts)
+        return await asyncio.to_thread(records_below, self.store.events, starts)
 
     def sizes(self) -> tuple[int, int]:
         """Bytes on disk of the log and of the state store, each with its WAL."""
