@@ -3,7 +3,8 @@ off while traffic goes on, the processors' state store stays under a bound, and 
 is still whole afterwards (a restarted view reads the removed part back from the event store).
 
 The state store is not level yet: the recommender's stages keep every shopper and product
-they have seen, with no time-to-live yet (see docs/ARCHITECTURE.md, Retention); the bound below catches anything growing faster.
+they have seen, with no time-to-live yet (see docs/ARCHITECTURE.md, Retention); the bound
+below catches anything growing faster.
 
 Real components throughout: the SQLite log, the embedded processors, the Paimon store and its
 sink. Event time (the events' timestamps and the log's append clock) runs a day in a few
