@@ -27,9 +27,9 @@ from kartshoppe.eventlog.retention import LogRetention, RetentionPolicy
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent
 from kartshoppe.eventstore.history import records_below
+from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.schema import SINK_GROUP, STORED_TOPICS
 from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
-from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.table import StoreConfig
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
