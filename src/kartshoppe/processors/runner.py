@@ -634,6 +634,13 @@ class ProcessorInstance(StageInstance):
         for merge in self.merges:
             merge.advance(watermark)
 
+    def has_due(self, watermark: int) -> bool:
+        """Whether moving the watermark to `watermark` fires a timer or applies a partial."""
+        stages: list[StageInstance] = [self, *self.merges]
+        return any(s._next_timer(watermark) is not None for s in stages) or any(
+            m.inbox and m.inbox[0][0] <= watermark for m in self.merges
+        )
+
     def take_outputs(self) -> list[Message]:
         outputs = super().take_outputs()
         for merge in self.merges:
@@ -758,8 +765,12 @@ class EmbeddedRunner:
                     time.monotonic() - last_input >= self._idle_after_s
                 )
                 if idle:
-                    wall = int(time.time() * 1000)
-                    await asyncio.to_thread(instance.advance_watermark, wall - self._lateness_ms)
+                    watermark = int(time.time() * 1000) - self._lateness_ms
+                    if instance.has_due(watermark):
+                        await asyncio.to_thread(instance.advance_watermark, watermark)
+                    else:
+                        # nothing fires: a few comparisons, not worth a thread's round trip
+                        instance.advance_watermark(watermark)
                 # the input is drained: what is pending is committed now, whatever the interval
                 await self._checkpoint(instance, consumer, final=True)
             await self._checkpoint(instance, consumer, final=True)
