@@ -27,7 +27,7 @@ test: $(PY_STAMP) $(WEB_STAMP) check check-illustrations
 $(PY_STAMP): pyproject.toml uv.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	test -x $(VENV)/bin/uv || $(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	$(VENV)/bin/uv sync -q --locked --inexact --extra dev --python $(PY)
+	$(VENV)/bin/uv sync -q --locked --inexact --extra dev --python $(PY) --compile-bytecode
 	touch $@
 
 $(NPM_STAMP): frontend/package.json frontend/package-lock.json

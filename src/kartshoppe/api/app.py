@@ -93,6 +93,7 @@ def make_runner(
         stock_unchanged_after_ms=settings.stock_unchanged_after_s * 1000,
         reservation_ttl_ms=settings.reservation_ttl_s * 1000,
         cart_recovery_offer=settings.recovery_offer,
+        shopper_state_ttl_ms=settings.shopper_state_ttl_s * 1000 or None,
     )
     processors = default_processors(config)
     return EmbeddedRunner(event_log, settings.state_path, processors, on_processed=on_processed)
