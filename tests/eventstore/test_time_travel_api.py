@@ -262,3 +262,21 @@ async def test_without_a_configured_store_the_routes_answer_503() -> None:
         answer = await client.get(f"{PREFIX}/snapshots")
         assert answer.status_code == 503
         assert answer.json()["error"] == "store_unavailable"
+
+
+async def test_a_request_made_while_the_store_is_opening_is_answered_once_it_is_open(
+    indexed: IndexedStore,
+) -> None:
+    app = store_app(None)
+    app.state.event_store_opened = asyncio.Event()
+
+    async def open_later() -> None:
+        await asyncio.sleep(0.3)
+        app.state.event_store = indexed
+        app.state.event_store_opened.set()
+
+    async for client in serve(app):
+        opening = asyncio.create_task(open_later())
+        answer = await client.get(f"{PREFIX}/snapshots")
+        await opening
+        assert answer.status_code == 200

@@ -226,6 +226,7 @@ async def _run_store(
 
     store = indexed.IndexedStore.open(StoreConfig(settings.warehouse))
     app.state.event_store = store
+    app.state.event_store_opened.set()
     # a missing or stale index is rebuilt from Paimon in the background, not on the first query
     indexing = asyncio.create_task(asyncio.to_thread(store.sync_index))
     try:
@@ -272,6 +273,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if runner is not None:
         await runner.start()
     sink_stop = asyncio.Event()
+    app.state.event_store_opened = asyncio.Event()
     store = asyncio.create_task(_run_store(app, settings, event_log, sink_stop))
     retention = make_retention(settings, raw_log)
     app.state.retention = retention

@@ -12,6 +12,8 @@ expired snapshot.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Annotated, Any
@@ -102,14 +104,26 @@ router = APIRouter(
 )
 
 
-def event_store(request: Request) -> IndexedStore:
-    """The dependency hook: the app puts its `IndexedStore` on `app.state.event_store`."""
+STORE_OPENING_WAIT_S = 15.0
+"""How long a store request made while the store is still opening (pyarrow and pypaimon load
+for seconds after `/ready`) waits for it before the 503: a dashboard opened right after start-up
+gets its data a little late rather than an error."""
+
+
+async def event_store(request: Request) -> IndexedStore:
+    """The dependency hook: the app puts its `IndexedStore` on `app.state.event_store` and sets
+    `app.state.event_store_opened` (an `asyncio.Event`) when it did."""
     # no import here: until the app has loaded the store module, no store is open (a request
     # would otherwise wait seconds for pyarrow and pypaimon to load); the app sets the store
     # only once that module has loaded, while it may still be half-imported before that
-    store: IndexedStore | None = getattr(request.app.state, "event_store", None)
+    state = request.app.state
+    opened: asyncio.Event | None = getattr(state, "event_store_opened", None)
+    if getattr(state, "event_store", None) is None and opened is not None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(opened.wait(), STORE_OPENING_WAIT_S)
+    store: IndexedStore | None = getattr(state, "event_store", None)
     if store is None:
-        raise StoreUnavailableError("the event store is not open")
+        raise StoreUnavailableError("the event store is not open yet; try again in a moment")
     return store
 
 
