@@ -779,30 +779,25 @@ def estimate(scored: Scored, config: RecommenderConfig) -> float:
 
 
 CALIBRATION_EDGES: Final = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7)
-_MIDPOINTS: Final = tuple(
-    (low + high) / 2
-    for low, high in zip(CALIBRATION_EDGES, (*CALIBRATION_EDGES[1:], 1.0), strict=True)
-)
-CALIBRATION_PRIOR: Final = 20.0
-"""Outcomes a band needs before its own hit rate outweighs the prior (the band's estimate,
-rescaled by how the kind's estimates fared overall)."""
-SCALE_PRIOR: Final = 2.0
-"""Expected hits the kind's lists need before the overall rescaling moves away from 1."""
+CALIBRATION_PRIOR: Final = 50.0
+"""Outcomes a cell needs before its own hit rate outweighs its kind's overall hit rate."""
+KIND_PRIOR: Final = 20.0
+"""Outcomes a kind needs before its overall hit rate outweighs the model's estimate."""
 
 
 @dataclass(slots=True)
 class Calibration:
-    """How often main lists were hit, per (kind, band of the model's estimate), learned online
-    from what shoppers did next. A small aggregate (at most 2 x 10 cells) that keyed stages
-    count in partials and merge.
+    """How often main lists were hit, per cell (kind, band of the model's estimate), learned
+    online from what shoppers did next. A small aggregate (at most 2 x 10 cells) that keyed
+    stages count in partials and merge.
 
-    The confidence of a main list is a monotone curve over the bands of its kind: each band's
-    hit rate, smoothed towards a prior (the band's midpoint estimate times the kind's overall
-    ratio of hits to estimated hits) while it has few outcomes, then pooled with its neighbours
-    wherever a higher band would hit less often (pool adjacent violators, weighted by outcomes
-    plus prior). Between band midpoints the curve is linear, so with no outcomes at all the
-    confidence is the model's estimate itself. A higher estimate never gets a lower confidence,
-    and a sparse band cannot invert the order: it is pooled instead."""
+    The confidence of a main list is its cell's hit rate, smoothed towards the hit rate of all
+    lists of its kind while the cell has few outcomes (`CALIBRATION_PRIOR`), which itself starts
+    at the model's estimate (`KIND_PRIOR`). So a band of a few lucky (or unlucky) lists stays
+    near the kind's average instead of claiming the top (or bottom) of the scale, and lists
+    that hit more often get a higher confidence whether or not the model's estimate ranked them
+    higher: on real data it does not throughout (thin evidence inflates the estimate, see
+    `bench/results/recommendations.md`)."""
 
     cells: dict[str, list[int]] = field(default_factory=dict)
     """Cell -> [lists followed by a new product, of which hits]."""
@@ -817,33 +812,15 @@ class Calibration:
         counts[0] += 1
         counts[1] += hit
 
-    def curve(self, kind: str) -> list[float]:
-        """The calibrated hit rate at each band's midpoint estimate, non-decreasing."""
-        counts = [self.cells.get(f"{kind}:{band}", (0, 0)) for band in range(len(_MIDPOINTS))]
-        expected = sum(lists * mid for (lists, _), mid in zip(counts, _MIDPOINTS, strict=True))
-        observed = sum(hits for _, hits in counts)
-        scale = (observed + SCALE_PRIOR) / (expected + SCALE_PRIOR)
-        blocks: list[tuple[float, float, int]] = []
-        """Pooled runs of bands: (weight, weighted rate, bands)."""
-        for (lists, hits), mid in zip(counts, _MIDPOINTS, strict=True):
-            prior = min(1.0, mid * scale)
-            block = (lists + CALIBRATION_PRIOR, hits + CALIBRATION_PRIOR * prior, 1)
-            while blocks and blocks[-1][1] / blocks[-1][0] >= block[1] / block[0]:
-                weight, rate, bands = blocks.pop()
-                block = (weight + block[0], rate + block[1], bands + block[2])
-            blocks.append(block)
-        return [rate / weight for weight, rate, bands in blocks for _ in range(bands)]
-
     def confidence(self, kind: str, estimate: float) -> float:
-        curve = self.curve(kind)
-        if estimate <= _MIDPOINTS[0]:
-            return curve[0]
-        for band in range(1, len(_MIDPOINTS)):
-            if estimate <= _MIDPOINTS[band]:
-                low, high = _MIDPOINTS[band - 1], _MIDPOINTS[band]
-                share = (estimate - low) / (high - low)
-                return curve[band - 1] + share * (curve[band] - curve[band - 1])
-        return curve[-1]
+        lists = hits = 0
+        for band in range(len(CALIBRATION_EDGES)):
+            band_lists, band_hits = self.cells.get(f"{kind}:{band}", (0, 0))
+            lists += band_lists
+            hits += band_hits
+        overall = (hits + KIND_PRIOR * estimate) / (lists + KIND_PRIOR)
+        lists, hits = self.cells.get(self.cell(kind, estimate), (0, 0))
+        return (hits + CALIBRATION_PRIOR * overall) / (lists + CALIBRATION_PRIOR)
 
 
 def confidence(
