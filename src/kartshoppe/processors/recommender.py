@@ -65,9 +65,12 @@ Confidence is the probability that the shopper's next new product is on the main
 model's estimate (`estimate`: the share of the context rows' mass the listed products hold,
 P(next = j) as a recency-weighted mixture of each context product's row, renormalised over the
 products still open to the shopper, times m / (m + `evidence_prior`) for the evidence mass m)
-picks a cell; `Calibration` learns online how often lists of each cell were hit by the next new
-product the shopper turned to, and the confidence is that hit rate, shrunk towards the estimate
-while the cell has few outcomes. BOUGHT_TOGETHER and NEXT_BEST_OFFER report the estimate.
+picks a cell (kind and band of the estimate); `Calibration` learns online how often lists of
+each cell were hit by the next new product the shopper turned to, and the confidence is that
+hit rate, smoothed towards the kind's overall hit rate while the cell has few outcomes (and that
+towards the estimate while the kind has few). It is not forced to rise with the estimate: on
+real data the highest estimates (thin evidence) hit less often than middling ones.
+BOUGHT_TOGETHER and NEXT_BEST_OFFER report the estimate.
 `bench/results/recommendations.md` shows reliability tables on the simulator and on real data.
 """
 
