@@ -62,7 +62,7 @@ check: $(PY_STAMP)
 	$(PY) -m mypy src
 
 test-python: $(PY_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 test-web: $(NPM_STAMP) $(PY_STAMP)
 	cd frontend && npm run lint && npm test

@@ -8,6 +8,11 @@ Suites share that broker, and the platform's topic names are fixed (they are the
 contract), so a test that runs servers against it asks for `fresh_kafka`: it empties the broker
 (deletes the platform's topics and idle consumer groups) and returns its bootstrap address, so
 those servers start on an empty shop and are its only writers.
+
+`make test` spreads the suite over pytest-xdist workers (`--dist loadgroup`). Every test that
+uses the broker or the Flink cluster is put in one group, so they all run in one worker, one after
+the other: one broker and one cluster serve the run, and no test empties the broker under
+another's servers. The rest of the suite runs beside them in the other workers.
 """
 
 from __future__ import annotations
@@ -28,6 +33,27 @@ ADMIN_TIMEOUT_S = 30.0
 GROUPS_LEFT_ALONE = frozenset({KafkaError.NON_EMPTY_GROUP, KafkaError.GROUP_ID_NOT_FOUND})
 """A group with live members (a client still running) is not ours to remove; a group that went
 away meanwhile needs no removing."""
+
+
+JVM_SERVICES = frozenset({"kafka_broker", "fresh_kafka", "flink_cluster"})
+"""The session's shared services; a fixture that asks for one at run time
+(`request.getfixturevalue`) is parametrised with "kafka", which `uses_jvm_services` reads too."""
+
+
+def uses_jvm_services(item: pytest.Item) -> bool:
+    """Whether the test needs the shared broker or cluster, directly or through its parameters."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params.values() if callspec is not None else ()
+    return bool(fixtures & JVM_SERVICES) or any(
+        isinstance(value, str) and value == "kafka" for value in params
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if uses_jvm_services(item):
+            item.add_marker(pytest.mark.xdist_group("jvm-services"))
 
 
 @pytest.fixture(scope="session")
