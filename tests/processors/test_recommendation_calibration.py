@@ -80,3 +80,15 @@ def test_on_a_synthetic_stream_confidence_is_within_1_5x_of_hit_rate_and_bands_o
     rates = [h / lists for _, (lists, h) in sorted(bands.items()) if lists >= 200]
     assert len(rates) >= 3
     assert rates == sorted(rates)
+
+
+def test_outcomes_recorded_after_a_confidence_was_read_count_as_in_a_fresh_copy() -> None:
+    calibration = Calibration()
+    record(calibration, 0.06, lists=100, hits=10)
+    calibration.confidence("PERSONAL", 0.3)  # sums the kind's outcomes once
+    record(calibration, 0.3, lists=100, hits=40)
+    fresh = Calibration({cell: list(counts) for cell, counts in calibration.cells.items()})
+    for estimate in (0.06, 0.3, 0.6):
+        assert calibration.confidence("PERSONAL", estimate) == fresh.confidence(
+            "PERSONAL", estimate
+        )

@@ -804,6 +804,8 @@ class Calibration:
 
     cells: dict[str, list[int]] = field(default_factory=dict)
     """Cell -> [lists followed by a new product, of which hits]."""
+    totals: dict[str, list[int]] = field(default_factory=dict, compare=False, repr=False)
+    """Kind -> [lists, hits] over its cells: summed on first use, then kept up by `record`."""
 
     @staticmethod
     def cell(kind: str, estimate: float) -> str:
@@ -814,13 +816,25 @@ class Calibration:
         counts = self.cells.setdefault(cell, [0, 0])
         counts[0] += 1
         counts[1] += hit
+        total = self.totals.get(cell.partition(":")[0])
+        if total is not None:
+            total[0] += 1
+            total[1] += hit
+
+    def total(self, kind: str) -> list[int]:
+        """[lists, hits] of every cell of `kind`."""
+        total = self.totals.get(kind)
+        if total is None:
+            prefix = f"{kind}:"
+            total = self.totals[kind] = [0, 0]
+            for cell, (lists, hits) in self.cells.items():
+                if cell.startswith(prefix):
+                    total[0] += lists
+                    total[1] += hits
+        return total
 
     def confidence(self, kind: str, estimate: float) -> float:
-        lists = hits = 0
-        for band in range(len(CALIBRATION_EDGES)):
-            band_lists, band_hits = self.cells.get(f"{kind}:{band}", (0, 0))
-            lists += band_lists
-            hits += band_hits
+        lists, hits = self.total(kind)
         overall = (hits + KIND_PRIOR * estimate) / (lists + KIND_PRIOR)
         lists, hits = self.cells.get(self.cell(kind, estimate), (0, 0))
         return (hits + CALIBRATION_PRIOR * overall) / (lists + CALIBRATION_PRIOR)
