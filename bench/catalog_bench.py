@@ -10,7 +10,8 @@ itself on free loopback ports, one process each, and runs the same wrk (one thre
 connections) against each in turn, round after round, so that a burst of other work on this
 shared machine falls on every target alike; the median round counts. KartShoppe runs with its
 whole edge on: rate limits (a browse limit too high to refuse this load, so it is checked on
-every request), metrics, access logs at info, request ids. Results go to
+every request), metrics, access logs at info, request ids; it is measured once settled (its
+event-store sink done with the seeded catalog, its CPU use idle), like the references. Results go to
 bench/results/catalog.md with the command, the date and the machine's load.
 """
 
@@ -75,6 +76,37 @@ class Target:
     base: str
 
 
+SETTLED_SHARE = 0.15
+"""A server counts as settled (its start-up work done) below this share of a core for
+`SETTLE_WINDOW_S`."""
+SETTLE_WINDOW_S = 3.0
+SETTLE_LIMIT_S = 300.0
+
+
+def group_cpu_seconds(group: int) -> float:
+    """CPU time used so far by the processes of a process group (a server and its workers)."""
+    ticks = 0
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[2]) == group:
+                ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def settle(group: int) -> float:
+    """Wait until the server is idle: KartShoppe's event-store sink writes the seeded catalog
+    to Paimon for a while after `/ready`, which is start-up work, not serving. Returns the share
+    of a core it used in its last window."""
+    deadline = time.monotonic() + SETTLE_LIMIT_S
+    while True:
+        before = group_cpu_seconds(group)
+        time.sleep(SETTLE_WINDOW_S)
+        share = (group_cpu_seconds(group) - before) / SETTLE_WINDOW_S
+        if share < SETTLED_SHARE or time.monotonic() > deadline:
+            return share
+
+
 def _wait_ready(base: str, path: str, proc: subprocess.Popen[bytes], log: pathlib.Path) -> None:
     deadline = time.monotonic() + 120
     while True:
@@ -92,6 +124,7 @@ def process(
     log: pathlib.Path,
     ready_path: str,
     env: dict[str, str] | None = None,
+    settled: bool = False,
 ) -> Iterator[str]:
     """The `command` for a free port, until it answers `ready_path`; stopped after."""
     port = free_port()
@@ -106,6 +139,9 @@ def process(
     base = f"http://{HOST}:{port}"
     try:
         _wait_ready(base, ready_path, proc, log)
+        if settled:
+            share = settle(proc.pid)
+            print(f"{log.parent.name} settled at {share:.0%} of a core", file=sys.stderr)
         yield base
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -130,7 +166,7 @@ def kartshoppe(tmp: pathlib.Path, server: str) -> Server:
             *("--data-dir", str(data), "--server", server),
         ]
 
-    return process(command, data / "server.log", "/ready", EDGE_ON)
+    return process(command, data / "server.log", "/ready", EDGE_ON, settled=True)
 
 
 def bare(tmp: pathlib.Path, root: pathlib.Path, server: str) -> Server:

@@ -9,10 +9,10 @@ contract), so a test that runs servers against it asks for `fresh_kafka`: it emp
 (deletes the platform's topics and idle consumer groups) and returns its bootstrap address, so
 those servers start on an empty shop and are its only writers.
 
-`make test` spreads the suite over pytest-xdist workers (`--dist loadgroup`). Every test that
-uses the broker or the Flink cluster is put in one group, so they all run in one worker, one after
-the other: one broker and one cluster serve the run, and no test empties the broker under
-another's servers. The rest of the suite runs beside them in the other workers.
+`make test` runs the suite as two pytest processes side by side: the tests that use the broker
+or the Flink cluster (marked `kafka` here, at collection) in one, one after the other, so one
+broker and one cluster serve the run and no test empties the broker under another's servers;
+everything else in the other (`-m "not kafka"`).
 """
 
 from __future__ import annotations
@@ -35,25 +35,27 @@ GROUPS_LEFT_ALONE = frozenset({KafkaError.NON_EMPTY_GROUP, KafkaError.GROUP_ID_N
 away meanwhile needs no removing."""
 
 
-JVM_SERVICES = frozenset({"kafka_broker", "fresh_kafka", "flink_cluster"})
+SHARED_SERVICES = frozenset({"kafka_broker", "fresh_kafka", "flink_cluster"})
 """The session's shared services; a fixture that asks for one at run time
-(`request.getfixturevalue`) is parametrised with "kafka", which `uses_jvm_services` reads too."""
+(`request.getfixturevalue`) is parametrised with "kafka", which `uses_shared_services` reads too."""
 
 
-def uses_jvm_services(item: pytest.Item) -> bool:
+def uses_shared_services(item: pytest.Item) -> bool:
     """Whether the test needs the shared broker or cluster, directly or through its parameters."""
     fixtures = set(getattr(item, "fixturenames", ()))
     callspec = getattr(item, "callspec", None)
     params = callspec.params.values() if callspec is not None else ()
-    return bool(fixtures & JVM_SERVICES) or any(
+    return bool(fixtures & SHARED_SERVICES) or any(
         isinstance(value, str) and value == "kafka" for value in params
     )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Before `-m` selects by the marks."""
     for item in items:
-        if uses_jvm_services(item):
-            item.add_marker(pytest.mark.xdist_group("jvm-services"))
+        if uses_shared_services(item):
+            item.add_marker(pytest.mark.kafka)
 
 
 @pytest.fixture(scope="session")

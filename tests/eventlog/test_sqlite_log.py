@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from kartshoppe.eventlog.port import ALL_TOPICS, LogUnavailableError, Message
+from kartshoppe.eventlog import sqlite as sqlite_log
+from kartshoppe.eventlog.port import ALL_TOPICS, LogUnavailableError, Message, Record
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import Topic
 from tests.eventlog.log_support import drain
@@ -136,6 +137,30 @@ async def test_closing_the_log_ends_a_waiting_poll(log: SqliteEventLog) -> None:
     await log.close()
 
     assert await asyncio.wait_for(waiting, timeout=5) == []
+
+
+async def test_an_idle_consumer_reads_the_file_once_a_second_and_wakes_at_a_commit(
+    log: SqliteEventLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = 0
+    query_range = sqlite_log._query_range
+
+    def counted(conn: sqlite3.Connection, topic: str, start: int, limit: int) -> list[Record]:
+        nonlocal reads
+        reads += 1
+        return query_range(conn, topic, start, limit)
+
+    monkeypatch.setattr(sqlite_log, "_query_range", counted)
+    async with log.consumer([TOPIC]) as consumer:
+        for _ in range(5):
+            assert await consumer.poll(timeout=0.2) == []
+        # a read every 50 ms would be 20 in that second
+        assert reads <= 2
+
+        waiting = asyncio.create_task(consumer.poll(timeout=30))
+        await asyncio.sleep(0)
+        await log.append([Message(TOPIC, None, b"{}")])
+        assert [r.offset for r in await asyncio.wait_for(waiting, timeout=0.8)] == [0]
 
 
 async def test_group_positions_are_kept_per_group(db_path: pathlib.Path) -> None:

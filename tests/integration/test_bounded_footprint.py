@@ -1,20 +1,18 @@
 """A day of shop traffic in compressed event time: with retention on, the embedded log levels
-off while traffic goes on, the processors' state store stays under a bound, and the shop's state
-is still whole afterwards (a restarted view reads the removed part back from the event store).
-
-The state store is not level yet: the recommender's stages keep every shopper and product
-they have seen, with no time-to-live yet (see docs/ARCHITECTURE.md, Retention); the bound
-below catches anything growing faster.
+off while traffic goes on, so does the processors' state store (the recommender forgets a
+shopper idle longer than its state TTL), and the shop's state is still whole afterwards (a
+restarted view reads the removed part back from the event store).
 
 Real components throughout: the SQLite log, the embedded processors, the Paimon store and its
 sink. Event time (the events' timestamps and the log's append clock) runs a day in a few
-minutes; retention keeps three hours.
+minutes; retention keeps three hours, and so does the shoppers' state TTL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +36,7 @@ from tests.processors.shop_stream import ShopStream, route
 HOUR_MS = 3_600_000
 HOURS = 24
 RETENTION_HOURS = 3
+SHOPPER_TTL_HOURS = 3
 SESSIONS_PER_HOUR = 60
 
 
@@ -70,7 +69,10 @@ class Shop:
 
     def runner(self) -> EmbeddedRunner:
         # no idle wall-clock watermark: event time here is not the machine's time
-        config = ProcessorConfig(cart_abandon_timeout_ms=30 * 60_000)
+        config = ProcessorConfig(
+            cart_abandon_timeout_ms=30 * 60_000,
+            shopper_state_ttl_ms=SHOPPER_TTL_HOURS * HOUR_MS,
+        )
         return EmbeddedRunner(
             self.log, self.state_path, default_processors(config), idle_after_s=None
         )
@@ -81,6 +83,14 @@ class Shop:
     def sizes(self) -> tuple[int, int]:
         """Bytes on disk of the log and of the state store, each with its WAL."""
         return _bytes(self.data / "log.sqlite"), _bytes(self.state_path)
+
+
+def _keys(state_path: Path, stage: str) -> int:
+    """How many keys `stage` holds in the state file."""
+    with contextlib.closing(sqlite3.connect(state_path)) as conn:
+        query = "SELECT count(*) FROM state WHERE processor = ?"
+        (count,) = conn.execute(query, (stage,)).fetchone()
+    return int(count)
 
 
 def _bytes(path: Path) -> int:
@@ -174,6 +184,7 @@ async def test_a_day_of_traffic_levels_the_log_off_and_keeps_the_shop_whole(
                 samples.append(shop.sizes())
                 print(f"hour {hour:2d}: log {samples[-1][0]:>10,} B, state {samples[-1][1]:>10,} B")
         await runner.stop()
+        shoppers_kept = _keys(shop.state_path, "recommendations")
         await wait_folded(live, shop.log)
 
         rebuilt = Projection(shop.log, shop.history)
@@ -197,5 +208,8 @@ async def test_a_day_of_traffic_levels_the_log_off_and_keeps_the_shop_whole(
     settled = RETENTION_HOURS + 3
     # the log grows while the first retention window fills, then stays level
     assert max(logs[HOURS // 2 :]) <= 1.3 * max(logs[settled : HOURS // 2])
-    # measured: 6.7 MB at hour 12, 8.4 MB at hour 24 (the recommender's shoppers)
-    assert max(states[HOURS // 2 :]) <= 1.5 * max(states[settled : HOURS // 2])
+    # so does the state file: without the shoppers' TTL it grew from 6.7 MB at hour 12 to
+    # 8.4 MB at hour 24 (the recommender's shoppers); with it, 7.1 MB and 7.2 MB
+    assert max(states[HOURS // 2 :]) <= 1.1 * max(states[settled : HOURS // 2])
+    # the recommender keeps the shoppers of the last TTL (and a sweep's 16th), not the day's
+    assert shoppers_kept <= SESSIONS_PER_HOUR * (SHOPPER_TTL_HOURS + 1)

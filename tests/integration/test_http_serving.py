@@ -122,6 +122,55 @@ def test_a_catalog_read_is_revalidated_with_its_etag(client: httpx.Client) -> No
     assert after.headers["etag"] != etag
 
 
+def test_a_price_change_is_on_the_next_catalog_page_under_a_new_etag(client: httpx.Client) -> None:
+    first = client.get(f"{API}/products")
+    etag = first.headers["etag"]
+    item = first.json()["items"][0]
+    assert client.get(f"{API}/products", headers={"If-None-Match": etag}).status_code == 304
+    token = client.post(f"{API}/auth/login", json=OPERATOR).json()["token"]
+    price = item["price"] + 2
+    changed = client.post(
+        f"{API}/admin/products/{item['id']}/price",
+        json={"price": price},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert changed.status_code == 200, changed.text
+
+    after = client.get(f"{API}/products", headers={"If-None-Match": etag})
+
+    assert after.status_code == 200
+    assert after.headers["etag"] != etag
+    listed = {i["id"]: i["price"] for i in after.json()["items"]}
+    assert listed[item["id"]] == price
+    fresh = {"If-None-Match": after.headers["etag"]}
+    assert client.get(f"{API}/products", headers=fresh).status_code == 304
+
+
+def test_a_hot_read_carries_its_request_id_and_is_counted(client: httpx.Client) -> None:
+    product = _product_ids(client)[0]
+    route = f'route="{API}/product/{{product_id}}"'
+
+    def counted() -> float:
+        lines = client.get("/metrics").text.splitlines()
+        return sum(
+            float(line.rpartition(" ")[2])
+            for line in lines
+            if line.startswith("kartshoppe_http_request_duration_seconds_count")
+            and route in line
+            and 'status="200"' in line
+        )
+
+    before = counted()
+    given = client.get(f"{API}/product/{product}", headers={"X-Request-ID": "hot-read-1"})
+    made = client.get(f"{API}/product/{product}")
+
+    assert given.headers["x-request-id"] == "hot-read-1"
+    assert len(made.headers["x-request-id"]) == 32
+    assert made.headers["x-request-id"] != given.headers["x-request-id"]
+    _assert_secured(made)
+    assert counted() - before == 2
+
+
 def test_a_hashed_asset_is_cached_for_a_year_and_sent_precompressed(client: httpx.Client) -> None:
     response, body = _raw(client, f"/{ASSET}", **{"Accept-Encoding": "gzip, br"})
     assert response.headers["cache-control"] == "public, max-age=31536000, immutable"

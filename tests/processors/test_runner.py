@@ -166,14 +166,14 @@ async def test_a_stop_and_a_crash_mid_stream_give_the_totals_of_an_uninterrupted
     class SimulatedCrash(Exception):
         pass
 
-    def crashing_commit(store: ProcessorStateDb, checkpoint: Checkpoint) -> None:
+    def crashing_commit(store: ProcessorStateDb, checkpoint: Checkpoint) -> dict[str, list[str]]:
         commits[checkpoint.processor] += 1
         if (
             checkpoint.processor in ("analytics", "abandoned_carts")
             and commits[checkpoint.processor] == 3
         ):
             raise SimulatedCrash(checkpoint.processor)
-        commit(store, checkpoint)
+        return commit(store, checkpoint)
 
     monkeypatch.setattr(ProcessorStateDb, "commit", crashing_commit)
     second = runner(log, state, batch_size=100)

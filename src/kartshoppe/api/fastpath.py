@@ -17,12 +17,22 @@ from dataclasses import dataclass
 from typing import Final, get_args
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.applications import Starlette
+from starlette.types import Scope, Send
 
 from kartshoppe.api.deps import Platform
 from kartshoppe.api.middleware import Edge
 from kartshoppe.api.ratelimit import RouteClass
-from kartshoppe.api.serving import VariantCache, security_headers, whole
+from kartshoppe.api.serving import (
+    MIN_COMPRESS,
+    PLAIN_SECURITY,
+    TLS_SECURITY,
+    VariantCache,
+    Variants,
+    matches,
+    negotiate_cached,
+    whole,
+)
 from kartshoppe.views.catalog import ProductQuery, Sort
 
 PREFIX: Final = "/api/ecommerce"
@@ -30,6 +40,12 @@ SORTS: Final = frozenset(get_args(Sort))
 MAX_TEXT: Final = {"category": 80, "q": 200, "brand": 80}
 ALIASES: Final = {"search": "q", "limit": "pageSize"}
 """The original KartShoppe client's names; a name given twice (even as its alias) falls through."""
+CONTENT_TYPE: Final = (b"content-type", b"application/json")
+FALL_THROUGH_HEADERS: Final = frozenset(
+    {b"content-length", b"transfer-encoding", b"x-log-position"}
+)
+"""A request body (the body limit judges it) or a read that waits for a write's position
+(`ReadYourWrites`): the full stack answers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,70 +101,93 @@ def parse_limit(query_string: bytes) -> int | None:
     return None
 
 
+REPLIES_KEPT: Final = 1024
+"""Prebuilt answers kept (one per body, coding, scheme and 200/304); past that rebuilt."""
+DEFAULT_QUERY: Final = ProductQuery()
+
+Reply = tuple[int, list[tuple[bytes, bytes]], bytes]
+"""Status, headers (all but the request id) and body of a hot answer."""
+
+
 class HotReads:
-    def __init__(self, app: ASGIApp) -> None:
+    """The hot reads, asked first by the app itself (`KartShoppeApi.__call__`), before its
+    middleware stack: one call does the whole edge, with the answer's headers built once per body
+    and coding instead of once per request."""
+
+    def __init__(self, app: Starlette) -> None:
         self.app = app
         self.variants = VariantCache()
-        # found on the app's state on first use (Starlette's state lookup is a Python call)
+        self._replies: dict[tuple[bytes, str | None, bool, bool], Reply] = {}
+        # found on the app's state once the lifespan has built them
         self._edge: Edge | None = None
         self._platform: Platform | None = None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] in ("GET", "HEAD")
-            and scope["path"].startswith(PREFIX)
-        ):
-            started = time.perf_counter()
-            found = self._answer(scope)
-            if found is not None and await self._serve(scope, send, started, *found):
-                return
-        await self.app(scope, receive, send)
-
-    async def _serve(
-        self, scope: Scope, send: Send, started: float, body: bytes, route: HotRoute
-    ) -> bool:
-        """Answer with the whole edge applied; False (nothing sent) when the full stack must."""
-        edge = self._edge
-        if edge is None:
-            edge = self._edge = getattr(scope["app"].state, "edge", None)
-            if edge is None:
-                return False
-        if edge.tracing.enabled:
+    async def serve(self, scope: Scope, send: Send) -> bool:
+        """Answer a hot read with the whole edge applied; False (nothing sent) when the full
+        stack must answer."""
+        if scope["method"] not in ("GET", "HEAD") or not scope["path"].startswith(PREFIX):
             return False
-        request = dict(scope["headers"])
-        if b"content-length" in request or b"transfer-encoding" in request:
+        started = time.perf_counter()
+        try:
+            found = self._reply(scope)
+        except Exception:  # the full stack answers it, with its error handling
             return False
+        if found is None:
+            return False
+        edge, request_id, route, (status, headers, body) = found
         method: str = scope["method"]
-        path: str = scope["path"]
-        if edge.limiter.take_or_wait(RouteClass.BROWSE, edge.client_of(scope, request)):
-            return False  # the full stack refuses it, counted and logged as everywhere
-        request_id = edge.request_id(request)
-        accept = request.get(b"accept-encoding", b"").decode("latin-1")
-        status, representation, encoded = whole(self.variants.of(body), accept, request, True)
-        headers = [
-            (b"content-type", b"application/json"),
-            *representation,
-            *security_headers(scope),
-            (b"x-request-id", request_id.encode()),
-        ]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else encoded})
-        edge.finish(request_id, method, path, route.path, status, started)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*headers, (b"x-request-id", request_id.encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+        edge.finish(request_id, method, scope["path"], route.path, status, started)
         return True
 
-    def _answer(self, scope: Scope) -> tuple[bytes, HotRoute] | None:
-        path: str = scope["path"]
-        platform = self._platform
-        if platform is None:
-            platform = self._platform = getattr(scope["app"].state, "platform", None)
-            if platform is None:
+    def _reply(self, scope: Scope) -> tuple[Edge, str, HotRoute, Reply] | None:
+        edge, platform = self._edge, self._platform
+        if edge is None or platform is None:
+            edge = self._edge = getattr(self.app.state, "edge", None)
+            platform = self._platform = getattr(self.app.state, "platform", None)
+            if edge is None or platform is None:
                 return None
-        catalog, rest, query = platform.catalog, path[len(PREFIX) :], scope["query_string"]
+        if edge.tracing.enabled:
+            return None
+        request = dict(scope["headers"])
+        if FALL_THROUGH_HEADERS.intersection(request):
+            return None
+        found = self._body(platform, scope["path"], scope["query_string"])
+        if found is None:
+            return None
+        body, route = found
+        if edge.limiter.take_or_wait(RouteClass.BROWSE, edge.client_of(scope, request)):
+            return None  # the full stack refuses it, counted and logged as everywhere
+        variants = self.variants.of(body)
+        coding = None
+        if len(body) >= MIN_COMPRESS and (accept := request.get(b"accept-encoding")):
+            coding = negotiate_cached(accept.decode("latin-1"))
+        if_none_match = request.get(b"if-none-match")
+        unchanged = if_none_match is not None and matches(if_none_match, variants.etag)
+        key = (variants.etag, coding, scope.get("scheme") == "https", unchanged)
+        reply = self._replies.get(key)
+        if reply is None:
+            if len(self._replies) >= REPLIES_KEPT:
+                self._replies.clear()
+            reply = self._replies[key] = _reply(variants, *key[1:])
+        return edge, edge.request_id(request), route, reply
+
+    @staticmethod
+    def _body(platform: Platform, path: str, query: bytes) -> tuple[bytes, HotRoute] | None:
+        catalog, rest = platform.catalog, path[len(PREFIX) :]
         body: bytes | None = None
         if rest == "/products":
-            parsed = parse_product_query(query)
+            parsed = parse_product_query(query) if query else DEFAULT_QUERY
             body, route = (catalog.search_bytes(parsed) if parsed else None), PRODUCTS
+        elif rest.startswith("/product/") and not query:
+            body, route = catalog.product_bytes(rest[len("/product/") :]), PRODUCT
         elif rest in ("/products/featured", "/products/trending"):
             limit = parse_limit(query)
             featured = rest.endswith("featured")
@@ -156,8 +195,14 @@ class HotReads:
             if limit is not None:
                 read = catalog.featured_bytes if featured else catalog.trending_bytes
                 body = read(limit)
-        elif rest.startswith("/product/") and not query:
-            body, route = catalog.product_bytes(rest[len("/product/") :]), PRODUCT
         else:
             return None
         return None if body is None else (body, route)
+
+
+def _reply(variants: Variants, coding: str | None, tls: bool, unchanged: bool) -> Reply:
+    """The answer to every request for this body in this coding and scheme, 304 if `unchanged`."""
+    request = {b"if-none-match": b"*"} if unchanged else {}
+    status, representation, encoded = whole(variants, coding or "identity", request, True)
+    security = TLS_SECURITY if tls else PLAIN_SECURITY
+    return status, [CONTENT_TYPE, *representation, *security], encoded

@@ -118,7 +118,7 @@ class VariantCache:
         return found
 
 
-def _matches(if_none_match: bytes, etag: bytes) -> bool:
+def matches(if_none_match: bytes, etag: bytes) -> bool:
     """Weak comparison (RFC 9110 13.1.2): a `W/` prefix on either side does not matter."""
     if if_none_match.strip() == b"*":
         return True
@@ -136,7 +136,7 @@ def whole(
     if validate:
         headers += [(b"etag", variants.etag), (b"cache-control", b"no-cache")]
         if_none_match = request.get(b"if-none-match")
-        if if_none_match is not None and _matches(if_none_match, variants.etag):
+        if if_none_match is not None and matches(if_none_match, variants.etag):
             return 304, headers, b""
     encoded = variants.body(coding)
     if coding is not None:

@@ -5,13 +5,15 @@ when `append` returns. Throughput comes from group commit: one writer thread own
 write connection and folds every request waiting in its queue (up to `max_batch` messages) into
 a single transaction, so an fsync is shared by many concurrent appends. Readers use their own
 connections, which WAL lets run beside the writer. In-process consumers are woken by an asyncio
-notification after each COMMIT; records written by other processes are found by a slow poll.
+notification after each COMMIT; a commit by another process is noticed by one watcher per log
+that looks at the files' size and time (a stat, no query, no thread) and wakes them too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import pathlib
 import queue
 import sqlite3
@@ -39,7 +41,11 @@ PARTITION: Final = 0
 """The only partition of every topic: one file gives one total order per topic anyway."""
 
 FOREIGN_WRITE_POLL_S: Final = 0.05
-"""How often a waiting consumer looks for records committed by another process."""
+"""How often the log's watcher looks at its files for a commit by another process."""
+
+FALLBACK_READ_S: Final = 1.0
+"""A waiting consumer reads at least this often anyway: a foreign commit the files' stat cannot
+tell from the one before (same size, same coarse modification time) is found by then."""
 
 BUSY_TIMEOUT_S: Final = 10.0
 
@@ -426,6 +432,7 @@ class SqliteEventLog(EventLog):
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
         self._consumers: set[SqliteConsumer] = set()
+        self._watcher: asyncio.Task[None] | None = None
 
     @property
     def transaction_count(self) -> int:
@@ -439,6 +446,7 @@ class SqliteEventLog(EventLog):
         writer = _Writer(self.path, self.max_batch, self._notify_threadsafe, self.clock)
         await asyncio.to_thread(self._open, writer)
         self._writer = writer
+        self._watcher = asyncio.create_task(self._watch_foreign_commits(writer))
 
     def _open(self, writer: _Writer) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -446,6 +454,10 @@ class SqliteEventLog(EventLog):
         self._reader = _connect(self.path, read_only=True)
 
     async def close(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
         for consumer in list(self._consumers):
             await consumer.close()
         writer, self._writer = self._writer, None
@@ -527,6 +539,31 @@ class SqliteEventLog(EventLog):
             raise LogUnavailableError("log is not started (or already closed)")
         return self._writer
 
+    def _files_stamp(self) -> tuple[int, ...]:
+        """Size and modification time of the database and its WAL: a commit changes them."""
+        stamp: list[int] = []
+        for path in (self.path, self.path.with_name(self.path.name + "-wal")):
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                stamp += (-1, -1)
+            else:
+                stamp += (st.st_size, st.st_mtime_ns)
+        return tuple(stamp)
+
+    async def _watch_foreign_commits(self, writer: _Writer) -> None:
+        """Wake the waiting consumers when the files changed with no commit of this instance
+        in between: instead of every consumer querying the file 20 times a second."""
+        seen, own = self._files_stamp(), writer.transactions
+        while True:
+            await asyncio.sleep(FOREIGN_WRITE_POLL_S)
+            if not self._consumers:
+                continue
+            stamp, transactions = self._files_stamp(), writer.transactions
+            if stamp != seen and transactions == own:
+                self._notify()
+            seen, own = stamp, transactions
+
     def _notify_threadsafe(self) -> None:
         if self._loop is None:
             return
@@ -581,6 +618,9 @@ class SqliteConsumer(Consumer):
         self._lock = asyncio.Lock()
         self._closed = False
         self._next_topic = 0
+        self._read_at = 0.0
+        self._nothing_since: asyncio.Event | None = None
+        """The commit notification current when the last read found nothing."""
 
     async def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
         if max_records < 1:
@@ -590,15 +630,28 @@ class SqliteConsumer(Consumer):
             # Take the notification before reading, so a COMMIT landing between the read and
             # the wait still wakes us.
             committed = self._log._committed
-            records = await self._fetch(max_records)
+            records = await self._fetch_if_committed(max_records, committed)
             remaining = deadline - time.monotonic()
             if records or remaining <= 0 or self._closed:
                 return records
+            next_read = self._read_at + FALLBACK_READ_S - time.monotonic()
             try:
-                async with asyncio.timeout(min(remaining, FOREIGN_WRITE_POLL_S)):
+                async with asyncio.timeout(max(0.0, min(remaining, next_read))):
                     await committed.wait()
             except TimeoutError:
                 pass
+
+    async def _fetch_if_committed(self, max_records: int, committed: asyncio.Event) -> list[Record]:
+        """Read, unless the last read found nothing and nothing was committed since (an idle
+        consumer's repeated polls cost no query until the fallback read is due)."""
+        if committed is self._nothing_since and (
+            time.monotonic() - self._read_at < FALLBACK_READ_S
+        ):
+            return []
+        self._read_at = time.monotonic()
+        records = await self._fetch(max_records)
+        self._nothing_since = None if records else committed
+        return records
 
     async def commit(self, positions: Positions) -> None:
         if self._group is None:
@@ -616,6 +669,8 @@ class SqliteConsumer(Consumer):
     async def close(self) -> None:
         self._closed = True
         self._log._forget(self)
+        # a poll waiting for a commit ends now, not at its next fallback read
+        self._log._notify()
         async with self._lock:
             conn, self._conn = self._conn, None
             if conn is not None:

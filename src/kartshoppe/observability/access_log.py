@@ -60,9 +60,29 @@ class AccessLog:
         sys.stdout.buffer.flush()
 
 
+class Stamps:
+    """`ts` of a line: the date and time to the second are formatted once a second (`strftime`
+    a line cost more than the rest of the line)."""
+
+    __slots__ = ("_prefix", "_second")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, at: float) -> str:
+        second = int(at)
+        if second != self._second:
+            stamp = datetime.datetime.fromtimestamp(second, datetime.UTC)
+            self._second, self._prefix = second, stamp.strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{self._prefix}.{min(999_999, round((at - second) * 1_000_000)):06d}Z"
+
+
+_stamp = Stamps()
+
+
 def _line(entry: Entry) -> dict[str, object]:
     at, request_id, method, path, route, status, duration_ms, event_ids, error = entry
-    stamp = datetime.datetime.fromtimestamp(at, datetime.UTC)
     return {
         "method": method,
         "path": path,
@@ -75,5 +95,5 @@ def _line(entry: Entry) -> dict[str, object]:
         "requestId": request_id,
         "level": "info",
         "logger": LOGGER,
-        "ts": stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "ts": _stamp(at),
     }

@@ -15,6 +15,7 @@ from kartshoppe.processors.analytics import LiveAnalytics
 from kartshoppe.processors.inventory import InventoryLevels, ReservationExpiry
 from kartshoppe.processors.model import Processor
 from kartshoppe.processors.recommendations import RecommendationsProcessor
+from kartshoppe.processors.recommender import RecommenderConfig
 from kartshoppe.processors.trending import Trending
 from kartshoppe.processors.wishlist import WishlistAlerts
 
@@ -33,6 +34,8 @@ class ProcessorConfig:
     cart_abandon_timeout_ms: int = 30 * MINUTE_MS
     cart_recovery_offer: str = ""
     live_window_ms: int = 5 * MINUTE_MS
+    shopper_state_ttl_ms: int | None = 30 * 24 * 60 * MINUTE_MS
+    """The recommender forgets a shopper idle this long (None: never)."""
 
 
 def _trending(c: ProcessorConfig) -> Processor[Any]:
@@ -58,7 +61,7 @@ def _abandoned_carts(c: ProcessorConfig) -> Processor[Any]:
 
 
 def _recommendations(c: ProcessorConfig) -> Processor[Any]:
-    return RecommendationsProcessor()
+    return RecommendationsProcessor(RecommenderConfig(shopper_state_ttl_ms=c.shopper_state_ttl_ms))
 
 
 def _wishlist_alerts(c: ProcessorConfig) -> Processor[Any]:

@@ -150,6 +150,13 @@ class Stage(ABC, Generic[S]):
         """The next stage of the chain, fed by `ctx.send`; None if this stage is the last."""
         return None
 
+    @property
+    def state_ttl_ms(self) -> int | None:
+        """A key whose state was last written longer ago than this, in event time by the
+        watermark, is forgotten: its next call starts from `initial_state()` (Flink's state
+        TTL on event time, updated on write; timers are kept). None keeps every key."""
+        return None
+
 
 class Merger(Stage[S]):
     """The global stage of a two-phase aggregation: folds the partials a `Processor` sends.

@@ -97,6 +97,10 @@ class RecommendationsProcessor(Processor[ShopperState]):
     def __init__(self, config: RecommenderConfig | None = None) -> None:
         self.config = config or RecommenderConfig()
 
+    @property
+    def state_ttl_ms(self) -> int | None:
+        return self.config.shopper_state_ttl_ms
+
     def merger(self) -> ProductStage:
         return ProductStage(self.config)
 
@@ -249,6 +253,10 @@ class ListStage(Merger[ShownLists]):
 
     def merger(self) -> CalibrationStage:
         return CalibrationStage()
+
+    @property
+    def state_ttl_ms(self) -> int | None:
+        return self.config.shopper_state_ttl_ms
 
     def initial_state(self) -> ShownLists:
         return ShownLists({}, None, Collected([], None))

@@ -141,6 +141,8 @@ class RecommenderConfig:
     bought_size: int = 100
     list_size: int = 10
     bought_together_size: int = 4
+    shopper_state_ttl_ms: int | None = None
+    """The shopper-keyed stages forget a shopper idle this long (`Stage.state_ttl_ms`)."""
     evidence_prior: float = 2.0
     related_size: int = 8
     """Length of each product's published related lists (`RELATED_PRODUCTS`)."""

@@ -75,7 +75,7 @@ STOP_GRACE_S: Final = 30.0
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS store (id TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS state (
-        processor TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+        processor TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, touched INTEGER,
         PRIMARY KEY (processor, key)) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS timers (
         processor TEXT NOT NULL, key TEXT NOT NULL, ts INTEGER NOT NULL,
@@ -90,6 +90,13 @@ _SCHEMA: Final = (
     """CREATE TABLE IF NOT EXISTS watermarks (
         processor TEXT PRIMARY KEY, watermark INTEGER NOT NULL) WITHOUT ROWID""",
 )
+
+_TOUCHED_INDEX: Final = "CREATE INDEX IF NOT EXISTS state_touched ON state (processor, touched)"
+"""What a state TTL's sweep finds the expired keys by (created after the column is there)."""
+
+TTL_SWEEPS: Final = 16
+"""A stage with a state TTL sweeps each time its watermark has moved a 16th of the TTL: a key
+is kept at most 1/16 longer than its TTL, and a sweep runs rarely."""
 
 Timer = tuple[int, str]
 """(timestamp, key)"""
@@ -110,6 +117,10 @@ class Checkpoint:
     merges: list[Checkpoint] = field(default_factory=list)
     """The changes of the later stages of the processor's chain, committed in the same
     transaction."""
+    touched: dict[str, int] = field(default_factory=dict)
+    """Event time of each written state's last write (what a state TTL counts from)."""
+    expire_before: int | None = None
+    """Forget the keys whose state was last written before this event time (a TTL sweep)."""
 
     def changes_nothing_but_the_watermark(self, committed: dict[TopicPartition, int]) -> bool:
         return not (
@@ -118,6 +129,7 @@ class Checkpoint:
             or self.timers_added
             or self.timers_removed
             or self.broadcast
+            or self.expire_before is not None
             or self.positions != committed
             or not all(m.changes_nothing_but_the_watermark({}) for m in self.merges)
         )
@@ -135,6 +147,10 @@ class ProcessorStateDb:
         self._conn.execute("PRAGMA synchronous=FULL")
         for statement in _SCHEMA:
             self._conn.execute(statement)
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(state)")}
+        if "touched" not in columns:  # a file from before state TTLs: its rows count from now
+            self._conn.execute("ALTER TABLE state ADD COLUMN touched INTEGER")
+        self._conn.execute(_TOUCHED_INDEX)
 
     def store_id(self) -> str:
         self._conn.execute("BEGIN IMMEDIATE")
@@ -174,24 +190,26 @@ class ProcessorStateDb:
         ).fetchone()
         return NO_WATERMARK if row is None else int(row[0])
 
-    def commit(self, cp: Checkpoint) -> None:
+    def commit(self, cp: Checkpoint) -> dict[str, list[str]]:
+        """Write `cp` and its merges in one transaction; the keys each stage's TTL expired."""
         c = self._conn
         c.execute("BEGIN IMMEDIATE")
         try:
-            self._write(cp)
+            expired = {cp.processor: self._write(cp)}
             for merge in cp.merges:
-                self._write(merge)
+                expired[merge.processor] = self._write(merge)
         except BaseException:
             c.execute("ROLLBACK")
             raise
         c.execute("COMMIT")
+        return expired
 
-    def _write(self, cp: Checkpoint) -> None:
+    def _write(self, cp: Checkpoint) -> list[str]:
         p = cp.processor
         c = self._conn
         c.executemany(
-            "INSERT OR REPLACE INTO state (processor, key, value) VALUES (?, ?, ?)",
-            [(p, k, v) for k, v in cp.states.items()],
+            "INSERT OR REPLACE INTO state (processor, key, value, touched) VALUES (?, ?, ?, ?)",
+            [(p, k, v, cp.touched.get(k)) for k, v in cp.states.items()],
         )
         c.executemany(
             "DELETE FROM state WHERE processor = ? AND key = ?", [(p, k) for k in cp.cleared]
@@ -217,6 +235,18 @@ class ProcessorStateDb:
             "INSERT OR REPLACE INTO watermarks (processor, watermark) VALUES (?, ?)",
             (p, cp.watermark),
         )
+        if cp.expire_before is None:
+            return []
+        # rows written before TTLs existed count from this sweep on
+        c.execute(
+            "UPDATE state SET touched = ? WHERE processor = ? AND touched IS NULL",
+            (cp.watermark, p),
+        )
+        rows = c.execute(
+            "DELETE FROM state WHERE processor = ? AND touched < ? AND key != ? RETURNING key",
+            (p, cp.expire_before, INBOX_KEY),
+        )
+        return [str(key) for (key,) in rows]
 
     def close(self) -> None:
         self._conn.close()
@@ -316,6 +346,10 @@ class StageInstance(Context):
         self.active_timers = set(self.timer_heap)
         self.cache: dict[str, Any] = {}
         self.dirty: set[str] = set()
+        self.touched: dict[str, int] = {}
+        """Event time of the last write of each dirty key."""
+        self.swept_at = NO_WATERMARK
+        """The watermark of the last state TTL sweep."""
         self.checkpoint = Checkpoint(self.name)
         self.outputs: list[Message] = []
         self._key = ""
@@ -399,6 +433,7 @@ class StageInstance(Context):
         else:
             self.cache[key] = state
             self.dirty.add(key)
+            self.touched[key] = self._timestamp
             self.checkpoint.cleared.discard(key)
 
     def _begin(self, key: str, timestamp: int, cause: str) -> None:
@@ -435,11 +470,22 @@ class StageInstance(Context):
     def _take_states(self, cp: Checkpoint) -> None:
         encode = self.stage.encode_state
         cp.states = {key: encode(self.cache[key]) for key in self.dirty}
+        cp.touched = {key: self.touched[key] for key in self.dirty}
         cp.watermark = self.current_watermark
+        ttl = self.stage.state_ttl_ms
+        if ttl is not None and cp.watermark - self.swept_at >= ttl // TTL_SWEEPS:
+            cp.expire_before = cp.watermark - ttl
+            self.swept_at = cp.watermark
         for key in cp.cleared:
             self.cache.pop(key, None)
         self.dirty.clear()
+        self.touched.clear()
         self.checkpoint = Checkpoint(self.name)
+
+    def forget(self, keys: Sequence[str]) -> None:
+        """Drop the cached state of keys a TTL sweep removed from the store."""
+        for key in keys:
+            self.cache.pop(key, None)
 
 
 class MergeInstance(StageInstance):
@@ -634,6 +680,13 @@ class ProcessorInstance(StageInstance):
         for merge in self.merges:
             merge.advance(watermark)
 
+    def has_due(self, watermark: int) -> bool:
+        """Whether moving the watermark to `watermark` fires a timer or applies a partial."""
+        stages: list[StageInstance] = [self, *self.merges]
+        return any(s._next_timer(watermark) is not None for s in stages) or any(
+            m.inbox and m.inbox[0][0] <= watermark for m in self.merges
+        )
+
     def take_outputs(self) -> list[Message]:
         outputs = super().take_outputs()
         for merge in self.merges:
@@ -654,7 +707,9 @@ class ProcessorInstance(StageInstance):
         return cp, outputs
 
     def commit(self, cp: Checkpoint) -> None:
-        self.store.commit(cp)
+        expired = self.store.commit(cp)
+        for stage in (self, *self.merges):
+            stage.forget(expired.get(stage.name, ()))
         self.committed_positions = cp.positions
 
 
@@ -758,8 +813,12 @@ class EmbeddedRunner:
                     time.monotonic() - last_input >= self._idle_after_s
                 )
                 if idle:
-                    wall = int(time.time() * 1000)
-                    await asyncio.to_thread(instance.advance_watermark, wall - self._lateness_ms)
+                    watermark = int(time.time() * 1000) - self._lateness_ms
+                    if instance.has_due(watermark):
+                        await asyncio.to_thread(instance.advance_watermark, watermark)
+                    else:
+                        # nothing fires: a few comparisons, not worth a thread's round trip
+                        instance.advance_watermark(watermark)
                 # the input is drained: what is pending is committed now, whatever the interval
                 await self._checkpoint(instance, consumer, final=True)
             await self._checkpoint(instance, consumer, final=True)

@@ -1,0 +1,85 @@
+"""A stage's state TTL (`Stage.state_ttl_ms`): the embedded runner forgets a key whose state was
+last written longer ago than the TTL, in event time by the watermark, in the state file and in
+memory; the recommender's shopper-keyed stages take theirs from the processors' settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kartshoppe.events import Event, ProductView, Topic
+from kartshoppe.processors import ProcessorConfig, default_processors
+from kartshoppe.processors.model import Context, Processor, chain
+from kartshoppe.processors.recommendations import LISTS
+from tests.processors.processor_harness import Driver
+
+TTL_MS = 60_000
+
+
+class ViewCounter(Processor[int]):
+    """Counts each session's product views."""
+
+    name = "view-counter"
+    input_topics = (Topic.EVENTS.value,)
+
+    def __init__(self, ttl_ms: int | None) -> None:
+        self.ttl_ms = ttl_ms
+
+    @property
+    def state_ttl_ms(self) -> int | None:
+        return self.ttl_ms
+
+    def initial_state(self) -> int:
+        return 0
+
+    def key(self, event: Event) -> str | None:
+        return event.session_id
+
+    def on_event(self, state: int, event: Event, ctx: Context) -> int:
+        return state + 1
+
+
+def view(session: str, at_ms: int) -> ProductView:
+    return ProductView(product_id="p1", session_id=session, timestamp=at_ms)
+
+
+def test_a_key_idle_longer_than_the_ttl_is_forgotten_and_starts_again(tmp_path: Path) -> None:
+    driver = Driver(ViewCounter(TTL_MS), tmp_path / "state.db")
+    driver.feed(view("idle", 1_000), view("idle", 2_000), view("busy", 2_000))
+    driver.feed(view("busy", TTL_MS))
+
+    driver.feed(view("busy", TTL_MS + 5_000))
+
+    assert driver.state("idle") is None
+    assert driver.state("busy") == 3
+    driver.feed(view("idle", TTL_MS + 6_000))
+    assert driver.state("idle") == 1  # not 3: the cached state went with the stored one
+
+
+def test_a_key_written_within_the_ttl_is_kept_across_a_restart(tmp_path: Path) -> None:
+    driver = Driver(ViewCounter(TTL_MS), tmp_path / "state.db")
+    driver.feed(view("s", 1_000))
+    driver.feed(view("other", TTL_MS))
+    driver.restart()
+
+    driver.feed(view("s", TTL_MS + 500))
+
+    assert driver.state("s") == 2
+
+
+def test_without_a_ttl_every_key_is_kept(tmp_path: Path) -> None:
+    driver = Driver(ViewCounter(None), tmp_path / "state.db")
+    driver.feed(view("idle", 1_000))
+
+    driver.feed(view("busy", 100 * TTL_MS))
+
+    assert driver.state("idle") == 1
+
+
+def test_the_recommenders_shopper_stages_take_the_configured_ttl_and_no_other_stage_has_one() -> (
+    None
+):
+    processors = default_processors(ProcessorConfig(shopper_state_ttl_ms=TTL_MS))
+
+    with_ttl = {s.name for p in processors for s in chain(p) if s.state_ttl_ms is not None}
+    assert with_ttl == {"recommendations", LISTS}
+    assert {s.state_ttl_ms for p in processors for s in chain(p) if s.name in with_ttl} == {TTL_MS}
