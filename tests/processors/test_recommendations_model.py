@@ -423,15 +423,14 @@ def test_the_reason_names_the_product_that_contributed_most_to_the_list() -> Non
 
 def test_confidence_is_the_hit_rate_learned_from_what_shoppers_did_next() -> None:
     calibration = Calibration()
-    assert calibration.confidence("PERSONAL", 0.3) == 0.3  # no outcomes yet: the model's estimate
-    cell = Calibration.cell("PERSONAL", 0.3)
+    assert calibration.confidence("PERSONAL", 0.35) == 0.35  # no outcomes yet: the estimate
+    cell = Calibration.cell("PERSONAL", 0.35)
     for _ in range(200):
         calibration.record(cell, hit=False)
-    assert calibration.confidence("PERSONAL", 0.3) < 0.03
-    assert calibration.confidence("PERSONAL", 0.05) == 0.05  # other bands keep their own counts
+    assert calibration.confidence("PERSONAL", 0.35) < 0.03
     for _ in range(600):
         calibration.record(cell, hit=True)
-    assert 0.7 < calibration.confidence("PERSONAL", 0.3) < 0.8
+    assert 0.7 < calibration.confidence("PERSONAL", 0.35) < 0.8
 
 
 def test_lists_that_shoppers_take_up_gain_confidence() -> None:

@@ -65,9 +65,12 @@ Confidence is the probability that the shopper's next new product is on the main
 model's estimate (`estimate`: the share of the context rows' mass the listed products hold,
 P(next = j) as a recency-weighted mixture of each context product's row, renormalised over the
 products still open to the shopper, times m / (m + `evidence_prior`) for the evidence mass m)
-picks a cell; `Calibration` learns online how often lists of each cell were hit by the next new
-product the shopper turned to, and the confidence is that hit rate, shrunk towards the estimate
-while the cell has few outcomes. BOUGHT_TOGETHER and NEXT_BEST_OFFER report the estimate.
+picks a cell (kind and band of the estimate); `Calibration` learns online how often lists of
+each cell were hit by the next new product the shopper turned to, and the confidence is that
+hit rate, smoothed towards the kind's overall hit rate while the cell has few outcomes (and that
+towards the estimate while the kind has few). It is not forced to rise with the estimate: on
+real data the highest estimates (thin evidence) hit less often than middling ones.
+BOUGHT_TOGETHER and NEXT_BEST_OFFER report the estimate.
 `bench/results/recommendations.md` shows reliability tables on the simulator and on real data.
 """
 
@@ -781,19 +784,30 @@ def estimate(scored: Scored, config: RecommenderConfig) -> float:
 
 
 CALIBRATION_EDGES: Final = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7)
-CALIBRATION_PRIOR: Final = 20.0
-"""Outcomes a calibration cell needs before it outweighs the model's own estimate."""
+CALIBRATION_PRIOR: Final = 50.0
+"""Outcomes a cell needs before its own hit rate outweighs its kind's overall hit rate."""
+KIND_PRIOR: Final = 20.0
+"""Outcomes a kind needs before its overall hit rate outweighs the model's estimate."""
 
 
 @dataclass(slots=True)
 class Calibration:
-    """How often main lists were hit, per (kind, band of the model's estimate), learned online
-    from what shoppers did next: the confidence of a main list is its cell's hit rate, shrunk
-    towards the model's estimate while the cell has few outcomes. A small aggregate (at most
-    2 x 10 cells) that keyed stages would count in partials and merge."""
+    """How often main lists were hit, per cell (kind, band of the model's estimate), learned
+    online from what shoppers did next. A small aggregate (at most 2 x 10 cells) that keyed
+    stages count in partials and merge.
+
+    The confidence of a main list is its cell's hit rate, smoothed towards the hit rate of all
+    lists of its kind while the cell has few outcomes (`CALIBRATION_PRIOR`), which itself starts
+    at the model's estimate (`KIND_PRIOR`). So a band of a few lucky (or unlucky) lists stays
+    near the kind's average instead of claiming the top (or bottom) of the scale, and lists
+    that hit more often get a higher confidence whether or not the model's estimate ranked them
+    higher: on real data it does not throughout (thin evidence inflates the estimate, see
+    `bench/results/recommendations.md`)."""
 
     cells: dict[str, list[int]] = field(default_factory=dict)
     """Cell -> [lists followed by a new product, of which hits]."""
+    totals: dict[str, list[int]] = field(default_factory=dict, compare=False, repr=False)
+    """Kind -> [lists, hits] over its cells: summed on first use, then kept up by `record`."""
 
     @staticmethod
     def cell(kind: str, estimate: float) -> str:
@@ -804,10 +818,28 @@ class Calibration:
         counts = self.cells.setdefault(cell, [0, 0])
         counts[0] += 1
         counts[1] += hit
+        total = self.totals.get(cell.partition(":")[0])
+        if total is not None:
+            total[0] += 1
+            total[1] += hit
+
+    def total(self, kind: str) -> list[int]:
+        """[lists, hits] of every cell of `kind`."""
+        total = self.totals.get(kind)
+        if total is None:
+            prefix = f"{kind}:"
+            total = self.totals[kind] = [0, 0]
+            for cell, (lists, hits) in self.cells.items():
+                if cell.startswith(prefix):
+                    total[0] += lists
+                    total[1] += hits
+        return total
 
     def confidence(self, kind: str, estimate: float) -> float:
+        lists, hits = self.total(kind)
+        overall = (hits + KIND_PRIOR * estimate) / (lists + KIND_PRIOR)
         lists, hits = self.cells.get(self.cell(kind, estimate), (0, 0))
-        return (hits + CALIBRATION_PRIOR * estimate) / (lists + CALIBRATION_PRIOR)
+        return (hits + CALIBRATION_PRIOR * overall) / (lists + CALIBRATION_PRIOR)
 
 
 def confidence(

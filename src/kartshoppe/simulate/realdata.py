@@ -16,8 +16,13 @@ Baselines, learning from the same stream at the same moments:
 - popularity: the most interacted-with products so far;
 - item-kNN: cosine similarity of products over the users who interacted with both
   (c(i, j) / sqrt(n_i n_j)), candidates scored by summed similarity to the user's last 6
-  products.
-Both leave out every product the user has already interacted with (the recommender applies its
+  products;
+- session-kNN (SKNN, Jannach and Ludewig, "When recurrent neural networks meet the neighborhood
+  for session-based recommendation", RecSys 2017): sessions split by the same `session_gap_ms`;
+  the user's latest session is compared with the `sample` most recent sessions that share a
+  product with it (cosine over their product sets), and candidates are scored by the summed
+  similarity of the `neighbours` most similar sessions that contain them.
+All leave out every product the user has already interacted with (the recommender applies its
 own rule, `recommender` module doc), so the baselines face the fewest wrong candidates.
 """
 
@@ -96,6 +101,60 @@ class ItemKNN:
                 if other not in seen:
                     sim = c / math.sqrt(n_i * self.counts[other])
                     scores[other] = scores.get(other, 0.0) + sim
+        top = heapq.nlargest(K, scores.items(), key=lambda kv: (kv[1], kv[0]))
+        return [i for i, _ in top]
+
+
+@dataclass(slots=True)
+class SessionKNN:
+    """SKNN over sessions cut at gaps longer than `gap_ms` (module doc)."""
+
+    name: str = "session-kNN"
+    gap_ms: int = HOUR_MS
+    neighbours: int = 100
+    sample: int = 500
+    sessions: list[set[str]] = field(default_factory=list)
+    latest: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """User -> (index of the user's latest session, time of its latest interaction)."""
+    containing: dict[str, list[int]] = field(default_factory=dict)
+    """Product -> the sessions that contain it, oldest first."""
+    seen: dict[str, set[str]] = field(default_factory=dict)
+
+    def observe(self, user: str, item: str, at: int) -> None:
+        latest = self.latest.get(user)
+        if latest is None or at - latest[1] > self.gap_ms:
+            self.sessions.append(set())
+            index = len(self.sessions) - 1
+        else:
+            index = latest[0]
+        self.latest[user] = (index, at)
+        session = self.sessions[index]
+        if item not in session:
+            session.add(item)
+            self.containing.setdefault(item, []).append(index)
+        self.seen.setdefault(user, set()).add(item)
+
+    def rank(self, user: str, at: int) -> list[str]:
+        latest = self.latest.get(user)
+        if latest is None:
+            return []
+        current = self.sessions[latest[0]]
+        overlap: dict[int, int] = {}
+        for item in current:
+            for index in self.containing[item][-self.sample :]:
+                if index != latest[0]:
+                    overlap[index] = overlap.get(index, 0) + 1
+        recent = heapq.nlargest(self.sample, overlap)
+        similar = heapq.nlargest(
+            self.neighbours,
+            ((overlap[i] / math.sqrt(len(self.sessions[i]) * len(current)), i) for i in recent),
+        )
+        seen = self.seen[user]
+        scores: dict[str, float] = {}
+        for similarity, index in similar:
+            for item in self.sessions[index]:
+                if item not in seen:
+                    scores[item] = scores.get(item, 0.0) + similarity
         top = heapq.nlargest(K, scores.items(), key=lambda kv: (kv[1], kv[0]))
         return [i for i, _ in top]
 
@@ -269,7 +328,7 @@ def evaluate_dataset(
     stream = [i for i in dataset.interactions if i.user in kept]
     held = set(rng.sample(all_users, min(holdout, len(all_users))))
     loo, last_item = targets(stream, held, session_gap_ms)
-    baselines: list[Ranker] = [Popularity(), ItemKNN()]
+    baselines: list[Ranker] = [Popularity(), ItemKNN(), SessionKNN(gap_ms=session_gap_ms)]
     names = ["recommender", *(b.name for b in baselines)]
     result = RealEvaluation(dataset.name, len(all_users), len(held))
     result.protocols = {
