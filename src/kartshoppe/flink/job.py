@@ -46,6 +46,7 @@ if __package__ in (None, ""):
 from pyflink.common import Configuration, Row, Types  # type: ignore[import-not-found]
 from pyflink.datastream import (  # type: ignore[import-not-found]
     KeyedBroadcastProcessFunction,
+    OutputTag,
     ProcessFunction,
     RuntimeContext,
     StreamExecutionEnvironment,
@@ -64,13 +65,14 @@ from kartshoppe.flink.keyed import (
     BroadcastMirror,
     KeyedCore,
     MergeCore,
+    Output,
     Router,
     TableMirror,
     chain_names,
     level_stages,
     levels,
-    merge_route,
     merge_time,
+    route_level,
     split_key,
 )
 from kartshoppe.processors import ProcessorConfig, default_processors
@@ -85,8 +87,31 @@ OUTPUT_TOPICS = tuple(t.value for t in Topic if t not in (Topic.DLQ, Topic.ACCOU
 """Every topic a processor may emit to; the DLQ and the accounts are written by the API only."""
 BROADCAST_STATE = MapStateDescriptor("broadcast", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
 ROUTED = Types.TUPLE([Types.STRING(), Types.LONG(), Types.STRING()])
-OUTPUT = Types.TUPLE([Types.STRING(), Types.STRING(), Types.STRING()])
-SINK_ROW = Types.ROW_NAMED(["k", "v"], [Types.STRING(), Types.STRING()])
+KAFKA_ROW = Types.ROW_NAMED(["topic", "k", "v"], [Types.STRING(), Types.STRING(), Types.STRING()])
+"""The keyed operators' main output: a record for the Kafka sink (`sql.outputs_sink_ddl`)."""
+PUBLISHED = OutputTag("published", ROUTED)
+"""Side output of the values a stage publishes, for the broadcast side of later levels."""
+_PARTIALS: dict[int, Any] = {}
+
+
+def partials_tag(level: int) -> Any:
+    """Side output of the partials for chain level `level`."""
+    tag = _PARTIALS.get(level)
+    if tag is None:
+        tag = _PARTIALS[level] = OutputTag(f"partials-{level}", ROUTED)
+    return tag
+
+
+def routed(outputs: list[Output], lateness_ms: int) -> Iterator[Any]:
+    """A firing's outputs as the operator emits them: Kafka records on the main output,
+    partials and published values on side outputs (no operator downstream splits them)."""
+    for route, key, payload in outputs:
+        if route == PUBLISH:
+            yield PUBLISHED, (PUBLISH, json.loads(payload)[1], payload)
+        elif (level := route_level(route)) is not None:
+            yield partials_tag(level), (key, merge_time(payload, lateness_ms), payload)
+        else:
+            yield Row(route, key, payload)
 
 
 def build_processors(config: ProcessorConfig) -> list[Processor[Any]]:
@@ -239,7 +264,7 @@ class ProcessorsFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: 
                 mirror.add(timestamp, str(event_id), raw, self.fired_upto, store)
         yield from ()
 
-    def on_timer(self, timestamp: int, ctx: Any) -> Iterator[tuple[str, str | None, str]]:
+    def on_timer(self, timestamp: int, ctx: Any) -> Iterator[Any]:
         self._load(ctx)
         # A timer at T fires only once the watermark is at T: the largest T fired is a lower
         # bound of the watermark, which the broadcast side cannot read in thread mode.
@@ -249,7 +274,8 @@ class ProcessorsFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: 
         if mirror is not None:
             mirror.advance(timestamp)
         view = mirror.view if mirror is not None else {}
-        yield from self.core.fire(pkey, timestamp, _Keyed(self, ctx), view)
+        outputs = self.core.fire(pkey, timestamp, _Keyed(self, ctx), view)
+        yield from routed(outputs, self.lateness_ms)
 
 
 class LevelFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: ignore[misc]
@@ -303,7 +329,7 @@ class LevelFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: ignor
                     mirror.add(timestamp, str(event_id), raw, upto, store)
         yield from ()
 
-    def on_timer(self, timestamp: int, ctx: Any) -> Iterator[tuple[str, str | None, str]]:
+    def on_timer(self, timestamp: int, ctx: Any) -> Iterator[Any]:
         self._load(ctx)
         self.fired_upto = max(self.fired_upto, timestamp)
         pkey = ctx.get_current_key()
@@ -313,31 +339,8 @@ class LevelFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: ignor
             mirror.advance(timestamp - self.lateness_ms)
         view = mirror.view if mirror is not None else {}
         tables = self.tables[index].tables
-        yield from self.core.fire(pkey, timestamp, _Keyed(self, ctx), view, tables)
-
-
-def _partials(level: int, lateness_ms: int) -> Any:
-    route = merge_route(level)
-
-    def select(output: tuple[str, str | None, str]) -> Iterator[tuple[str, int, str]]:
-        topic, pkey, payload = output
-        if topic == route and pkey is not None:
-            yield pkey, merge_time(payload, lateness_ms), payload
-
-    return select
-
-
-def _published(output: tuple[str, str | None, str]) -> Iterator[tuple[str, int, str]]:
-    if output[0] == PUBLISH:
-        yield PUBLISH, json.loads(output[2])[1], output[2]
-
-
-def _select_topic(topic: str) -> Any:
-    def select(output: tuple[str, str | None, str]) -> Iterator[Row]:
-        if output[0] == topic:
-            yield Row(k=output[1], v=output[2])
-
-    return select
+        outputs = self.core.fire(pkey, timestamp, _Keyed(self, ctx), view, tables)
+        yield from routed(outputs, self.lateness_ms)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -462,45 +465,30 @@ def build(args: argparse.Namespace) -> Any:
     keyed = (
         routed.key_by(lambda r: r[0], key_type=Types.STRING())
         .connect(catalog.broadcast(BROADCAST_STATE))
-        .process(ProcessorsFunction(config, args.allowed_lateness_ms), output_type=OUTPUT)
+        .process(ProcessorsFunction(config, args.allowed_lateness_ms), output_type=KAFKA_ROW)
         .name("processors")
         .uid("processors")
     )
     stages = [keyed]
+    published: list[Any] = []
     for level in range(1, levels(router.processors)):
         name = "merge" if level == 1 else f"merge{level}"
-        partials = [
-            upstream.flat_map(_partials(level, args.allowed_lateness_ms), output_type=ROUTED)
-            .name(f"partials-{name}-{n}")
-            .uid(f"partials-{name}-{n}")
-            for n, upstream in enumerate(stages)
-        ]
-        published = [
-            upstream.flat_map(_published, output_type=ROUTED)
-            .name(f"published-{name}-{n}")
-            .uid(f"published-{name}-{n}")
-            for n, upstream in enumerate(stages)
-        ]
+        published.append(stages[-1].get_side_output(PUBLISHED))
+        partials = [upstream.get_side_output(partials_tag(level)) for upstream in stages]
         stages.append(
             partials[0]
             .union(*partials[1:])
             .key_by(lambda r: r[0], key_type=Types.STRING())
             .connect(catalog.union(*published).broadcast(BROADCAST_STATE))
-            .process(LevelFunction(config, args.allowed_lateness_ms, level), output_type=OUTPUT)
+            .process(LevelFunction(config, args.allowed_lateness_ms, level), output_type=KAFKA_ROW)
             .name(name)
             .uid(name)
         )
     outputs = stages[0].union(*stages[1:])
 
     statements = t_env.create_statement_set()
-    for topic in OUTPUT_TOPICS:
-        t_env.execute_sql(sql.sink_ddl(topic, kafka))
-        selected = (
-            outputs.flat_map(_select_topic(topic), output_type=SINK_ROW)
-            .name(f"to-{topic}")
-            .uid(f"to-{topic}")
-        )
-        statements.add_insert(sql.sink_table(topic), t_env.from_data_stream(selected))
+    t_env.execute_sql(sql.outputs_sink_ddl(OUTPUT_TOPICS, kafka))
+    statements.add_insert(sql.OUTPUTS_TABLE, t_env.from_data_stream(outputs))
     if args.warehouse:
         t_env.execute_sql(sql.catalog_ddl(Path(args.warehouse).resolve().as_uri()))
         for ddl in sql.table_ddls():
