@@ -59,9 +59,8 @@ from kartshoppe.events import (
     Topic,
     event_key,
 )
-from kartshoppe.processors.model import CATALOG_TOPICS, Context, Merger, Processor
+from kartshoppe.processors.model import CATALOG_TOPICS, OUTPUT_ID, Context, Merger, Processor
 from kartshoppe.processors.recommender import (
-    OUTPUT_ID,
     Calibration,
     Catalog,
     Draft,

@@ -100,6 +100,7 @@ from kartshoppe.events import (
     json_number,
 )
 from kartshoppe.processors.model import (
+    OUTPUT_ID,
     CatalogEntry,
     apply_catalog_event,
     catalog_entry,
@@ -110,9 +111,6 @@ DAY_MS: Final = 24 * 3600 * 1000
 HOUR_MS: Final = 3600 * 1000
 _RESCALE_EXPONENT: Final = 400.0
 """Move a landmark before 2**exponent nears the float range (about 2**1023)."""
-OUTPUT_ID: Final = "pending"
-"""Placeholder `eventId` of an emitted recommendation: the runner stamps the real one
-(`model.OutputIds`)."""
 
 _VERBS: Final[Mapping[str, str]] = {"view": "viewed", "cart": "added", "purchase": "bought"}
 
