@@ -86,30 +86,37 @@ DEFAULT_JARS_DIR = REPO_ROOT / ".cache" / "flink" / "jars"
 OUTPUT_TOPICS = tuple(t.value for t in Topic if t not in (Topic.DLQ, Topic.ACCOUNTS))
 """Every topic a processor may emit to; the DLQ and the accounts are written by the API only."""
 BROADCAST_STATE = MapStateDescriptor("broadcast", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
-ROUTED = Types.TUPLE([Types.STRING(), Types.LONG(), Types.STRING()])
+
+
+def _routed_type() -> Any:
+    return Types.TUPLE([Types.STRING(), Types.LONG(), Types.STRING()])
+
+
+ROUTED = _routed_type()
 KAFKA_ROW = Types.ROW_NAMED(["topic", "k", "v"], [Types.STRING(), Types.STRING(), Types.STRING()])
 """The keyed operators' main output: a record for the Kafka sink (`sql.outputs_sink_ddl`)."""
-PUBLISHED = OutputTag("published", ROUTED)
-"""Side output of the values a stage publishes, for the broadcast side of later levels."""
-_PARTIALS: dict[int, Any] = {}
 
 
-def partials_tag(level: int) -> Any:
-    """Side output of the partials for chain level `level`."""
-    tag = _PARTIALS.get(level)
-    if tag is None:
-        tag = _PARTIALS[level] = OutputTag(f"partials-{level}", ROUTED)
-    return tag
+def side_output_tags(levels: int) -> dict[int | str, Any]:
+    """The keyed operators' side outputs: the partials for each chain level, and under `PUBLISH`
+    the values stages publish (for the broadcast side of later levels). Made anew in each
+    interpreter: a tag the Java side has seen holds a gateway connection and cannot be pickled
+    with the functions."""
+    tags: dict[int | str, Any] = {
+        level: OutputTag(f"partials-{level}", _routed_type()) for level in range(1, levels)
+    }
+    tags[PUBLISH] = OutputTag("published", _routed_type())
+    return tags
 
 
-def routed(outputs: list[Output], lateness_ms: int) -> Iterator[Any]:
+def routed(outputs: list[Output], lateness_ms: int, tags: dict[int | str, Any]) -> Iterator[Any]:
     """A firing's outputs as the operator emits them: Kafka records on the main output,
     partials and published values on side outputs (no operator downstream splits them)."""
     for route, key, payload in outputs:
         if route == PUBLISH:
-            yield PUBLISHED, (PUBLISH, json.loads(payload)[1], payload)
+            yield tags[PUBLISH], (PUBLISH, json.loads(payload)[1], payload)
         elif (level := route_level(route)) is not None:
-            yield partials_tag(level), (key, merge_time(payload, lateness_ms), payload)
+            yield tags[level], (key, merge_time(payload, lateness_ms), payload)
         else:
             yield Row(route, key, payload)
 
@@ -234,6 +241,7 @@ class ProcessorsFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: 
     def open(self, runtime_context: RuntimeContext) -> None:
         processors = build_processors(self.config)
         self.core = KeyedCore(processors, self.lateness_ms, chain_names(processors))
+        self.tags = side_output_tags(levels(processors))
         self.mirrors = {
             i: BroadcastMirror(p, i) for i, p in enumerate(processors) if p.broadcast_topics
         }
@@ -275,7 +283,7 @@ class ProcessorsFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: 
             mirror.advance(timestamp)
         view = mirror.view if mirror is not None else {}
         outputs = self.core.fire(pkey, timestamp, _Keyed(self, ctx), view)
-        yield from routed(outputs, self.lateness_ms)
+        yield from routed(outputs, self.lateness_ms, self.tags)
 
 
 class LevelFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: ignore[misc]
@@ -291,6 +299,7 @@ class LevelFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: ignor
         processors = build_processors(self.config)
         stages = level_stages(processors, self.level)
         self.core = MergeCore(stages, self.lateness_ms, chain_names(processors))
+        self.tags = side_output_tags(levels(processors))
         self.mirrors = {
             i: BroadcastMirror(p, i) for i, p in enumerate(processors) if p.broadcast_topics
         }
@@ -340,7 +349,7 @@ class LevelFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: ignor
         view = mirror.view if mirror is not None else {}
         tables = self.tables[index].tables
         outputs = self.core.fire(pkey, timestamp, _Keyed(self, ctx), view, tables)
-        yield from routed(outputs, self.lateness_ms)
+        yield from routed(outputs, self.lateness_ms, self.tags)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -471,10 +480,11 @@ def build(args: argparse.Namespace) -> Any:
     )
     stages = [keyed]
     published: list[Any] = []
+    tags = side_output_tags(levels(router.processors))
     for level in range(1, levels(router.processors)):
         name = "merge" if level == 1 else f"merge{level}"
-        published.append(stages[-1].get_side_output(PUBLISHED))
-        partials = [upstream.get_side_output(partials_tag(level)) for upstream in stages]
+        published.append(stages[-1].get_side_output(tags[PUBLISH]))
+        partials = [upstream.get_side_output(tags[level]) for upstream in stages]
         stages.append(
             partials[0]
             .union(*partials[1:])
