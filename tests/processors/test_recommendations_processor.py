@@ -1,4 +1,4 @@
-"""The recommendations processor in the runner: its five keyed stages by event time, routing,
+"""The recommendations processor in the runner: its six keyed stages by event time, routing,
 the broadcast catalog, the published tables, restarts."""
 
 from __future__ import annotations
