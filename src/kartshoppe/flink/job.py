@@ -93,12 +93,14 @@ def _routed_type() -> Any:
 
 
 ROUTED = _routed_type()
+OUTPUT = Types.TUPLE([Types.STRING(), Types.STRING(), Types.STRING()])
+"""A keyed operator's output, `keyed.Output`: (Kafka topic or route, key, JSON)."""
 KAFKA_ROW = Types.ROW_NAMED(["topic", "k", "v"], [Types.STRING(), Types.STRING(), Types.STRING()])
-"""The keyed operators' main output: a record for the Kafka sink (`sql.outputs_sink_ddl`)."""
+"""A record for the Kafka sink (`sql.outputs_sink_ddl`)."""
 
 
 def side_output_tags(levels: int) -> dict[int | str, Any]:
-    """The keyed operators' side outputs: the partials for each chain level, and under `PUBLISH`
+    """`Split`'s side outputs: the partials for each chain level, and under `PUBLISH`
     the values stages publish (for the broadcast side of later levels). Made anew in each
     interpreter: a tag the Java side has seen holds a gateway connection and cannot be pickled
     with the functions."""
@@ -110,8 +112,8 @@ def side_output_tags(levels: int) -> dict[int | str, Any]:
 
 
 def routed(outputs: list[Output], lateness_ms: int, tags: dict[int | str, Any]) -> Iterator[Any]:
-    """A firing's outputs as the operator emits them: Kafka records on the main output,
-    partials and published values on side outputs (no operator downstream splits them)."""
+    """Keyed outputs as `Split` emits them: Kafka records on the main output, partials and
+    published values on side outputs."""
     for route, key, payload in outputs:
         if route == PUBLISH:
             yield tags[PUBLISH], (PUBLISH, json.loads(payload)[1], payload)
@@ -119,6 +121,23 @@ def routed(outputs: list[Output], lateness_ms: int, tags: dict[int | str, Any]) 
             yield tags[level], (key, merge_time(payload, lateness_ms), payload)
         else:
             yield Row(route, key, payload)
+
+
+class Split(ProcessFunction):  # type: ignore[misc]
+    """After each keyed operator (chained to it): its outputs by route, in one Python call per
+    record. (The keyed operators cannot emit side outputs themselves: PyFlink's thread mode
+    drops them from a `KeyedBroadcastProcessFunction`'s `on_timer`, where all their outputs
+    come from.)"""
+
+    def __init__(self, lateness_ms: int, levels: int) -> None:
+        self.lateness_ms = lateness_ms
+        self.levels = levels
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.tags = side_output_tags(self.levels)
+
+    def process_element(self, value: Output, ctx: ProcessFunction.Context) -> Iterator[Any]:
+        yield from routed([value], self.lateness_ms, self.tags)
 
 
 def build_processors(config: ProcessorConfig) -> list[Processor[Any]]:
@@ -241,7 +260,6 @@ class ProcessorsFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: 
     def open(self, runtime_context: RuntimeContext) -> None:
         processors = build_processors(self.config)
         self.core = KeyedCore(processors, self.lateness_ms, chain_names(processors))
-        self.tags = side_output_tags(levels(processors))
         self.mirrors = {
             i: BroadcastMirror(p, i) for i, p in enumerate(processors) if p.broadcast_topics
         }
@@ -272,7 +290,7 @@ class ProcessorsFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: 
                 mirror.add(timestamp, str(event_id), raw, self.fired_upto, store)
         yield from ()
 
-    def on_timer(self, timestamp: int, ctx: Any) -> Iterator[Any]:
+    def on_timer(self, timestamp: int, ctx: Any) -> Iterator[tuple[str, str | None, str]]:
         self._load(ctx)
         # A timer at T fires only once the watermark is at T: the largest T fired is a lower
         # bound of the watermark, which the broadcast side cannot read in thread mode.
@@ -282,8 +300,7 @@ class ProcessorsFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: 
         if mirror is not None:
             mirror.advance(timestamp)
         view = mirror.view if mirror is not None else {}
-        outputs = self.core.fire(pkey, timestamp, _Keyed(self, ctx), view)
-        yield from routed(outputs, self.lateness_ms, self.tags)
+        yield from self.core.fire(pkey, timestamp, _Keyed(self, ctx), view)
 
 
 class LevelFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: ignore[misc]
@@ -299,7 +316,6 @@ class LevelFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: ignor
         processors = build_processors(self.config)
         stages = level_stages(processors, self.level)
         self.core = MergeCore(stages, self.lateness_ms, chain_names(processors))
-        self.tags = side_output_tags(levels(processors))
         self.mirrors = {
             i: BroadcastMirror(p, i) for i, p in enumerate(processors) if p.broadcast_topics
         }
@@ -338,7 +354,7 @@ class LevelFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: ignor
                     mirror.add(timestamp, str(event_id), raw, upto, store)
         yield from ()
 
-    def on_timer(self, timestamp: int, ctx: Any) -> Iterator[Any]:
+    def on_timer(self, timestamp: int, ctx: Any) -> Iterator[tuple[str, str | None, str]]:
         self._load(ctx)
         self.fired_upto = max(self.fired_upto, timestamp)
         pkey = ctx.get_current_key()
@@ -348,8 +364,7 @@ class LevelFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: ignor
             mirror.advance(timestamp - self.lateness_ms)
         view = mirror.view if mirror is not None else {}
         tables = self.tables[index].tables
-        outputs = self.core.fire(pkey, timestamp, _Keyed(self, ctx), view, tables)
-        yield from routed(outputs, self.lateness_ms, self.tags)
+        yield from self.core.fire(pkey, timestamp, _Keyed(self, ctx), view, tables)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -474,26 +489,36 @@ def build(args: argparse.Namespace) -> Any:
     keyed = (
         routed.key_by(lambda r: r[0], key_type=Types.STRING())
         .connect(catalog.broadcast(BROADCAST_STATE))
-        .process(ProcessorsFunction(config, args.allowed_lateness_ms), output_type=KAFKA_ROW)
+        .process(ProcessorsFunction(config, args.allowed_lateness_ms), output_type=OUTPUT)
         .name("processors")
         .uid("processors")
     )
-    stages = [keyed]
+    count = levels(router.processors)
+    tags = side_output_tags(count)
+
+    def split(stage: Any, name: str) -> Any:
+        return (
+            stage.process(Split(args.allowed_lateness_ms, count), output_type=KAFKA_ROW)
+            .name(f"split-{name}")
+            .uid(f"split-{name}")
+        )
+
+    stages = [split(keyed, "processors")]
     published: list[Any] = []
-    tags = side_output_tags(levels(router.processors))
-    for level in range(1, levels(router.processors)):
+    for level in range(1, count):
         name = "merge" if level == 1 else f"merge{level}"
         published.append(stages[-1].get_side_output(tags[PUBLISH]))
         partials = [upstream.get_side_output(tags[level]) for upstream in stages]
-        stages.append(
+        merged = (
             partials[0]
             .union(*partials[1:])
             .key_by(lambda r: r[0], key_type=Types.STRING())
             .connect(catalog.union(*published).broadcast(BROADCAST_STATE))
-            .process(LevelFunction(config, args.allowed_lateness_ms, level), output_type=KAFKA_ROW)
+            .process(LevelFunction(config, args.allowed_lateness_ms, level), output_type=OUTPUT)
             .name(name)
             .uid(name)
         )
+        stages.append(split(merged, name))
     outputs = stages[0].union(*stages[1:])
 
     statements = t_env.create_statement_set()
