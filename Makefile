@@ -12,16 +12,17 @@ ILLUSTRATIONS_STAMP := illustrations/node_modules/.installed
 NPM_STAMP := frontend/node_modules/.installed
 WEB_SOURCES := $(shell find frontend/src frontend/public frontend/index.html frontend/vite.config.ts frontend/precompress.ts frontend/package.json -type f 2>/dev/null)
 
-.PHONY: run test check test-python test-web e2e e2e-built types flink bench bench-hot clean eval-data illustrations check-illustrations
+.PHONY: run test check test-python test-python-shared test-python-rest test-web e2e e2e-built types flink bench bench-hot clean eval-data illustrations check-illustrations
 
 run: $(PY_STAMP) $(WEB_STAMP)
 	$(PY) -m kartshoppe serve
 
-# the Python suite waits on brokers and servers much of its time: the web checks and the browser
-# tests run beside it (the browser tests use the build made once, so nothing rebuilds dist/ under
-# the Python suite's servers); their lines interleave as they come, so progress stays visible
+# the Python suite waits on brokers and servers much of its time: its two halves, the web checks
+# and the browser tests run side by side (the browser tests use the build made once, so nothing
+# rebuilds dist/ under the Python suite's servers); their lines interleave as they come, so
+# progress stays visible
 test: $(PY_STAMP) $(WEB_STAMP) check check-illustrations
-	$(MAKE) --no-print-directory -j3 test-python test-web e2e-built
+	$(MAKE) --no-print-directory -j4 test-python-shared test-python-rest test-web e2e-built
 
 # exactly the versions in uv.lock (`uv lock` after changing pyproject.toml's dependencies)
 $(PY_STAMP): pyproject.toml uv.lock
@@ -61,8 +62,16 @@ check: $(PY_STAMP)
 	$(PY) -m ruff format --check src tests bench
 	$(PY) -m mypy src
 
+# the tests on the session's one broker and Flink cluster (marked `kafka` by tests/conftest.py)
+# run one after the other in one process; the rest of the suite beside them in another
 test-python: $(PY_STAMP)
-	$(PY) -m pytest
+	$(MAKE) --no-print-directory -j2 test-python-shared test-python-rest
+
+test-python-shared: $(PY_STAMP)
+	$(PY) -m pytest -m kafka
+
+test-python-rest: $(PY_STAMP)
+	$(PY) -m pytest -m "not kafka"
 
 test-web: $(NPM_STAMP) $(PY_STAMP)
 	cd frontend && npm run lint && npm test

@@ -21,7 +21,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,8 @@ from dataclasses import dataclass
 import httpx
 import orjson
 from websockets.asyncio.client import connect
+
+from kartshoppe.infra.ports import free_port
 
 RESULTS = pathlib.Path(__file__).parent / "results" / "api.md"
 UNLIMITED = {f"KARTSHOPPE_RATE_{name}": "off" for name in ("BROWSE", "CART", "WS")}
@@ -56,13 +57,6 @@ class Throughput:
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager

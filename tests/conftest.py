@@ -8,6 +8,11 @@ Suites share that broker, and the platform's topic names are fixed (they are the
 contract), so a test that runs servers against it asks for `fresh_kafka`: it empties the broker
 (deletes the platform's topics and idle consumer groups) and returns its bootstrap address, so
 those servers start on an empty shop and are its only writers.
+
+`make test` runs the suite as two pytest processes side by side: the tests that use the broker
+or the Flink cluster (marked `kafka` here, at collection) in one, one after the other, so one
+broker and one cluster serve the run and no test empties the broker under another's servers;
+everything else in the other (`-m "not kafka"`).
 """
 
 from __future__ import annotations
@@ -28,6 +33,29 @@ ADMIN_TIMEOUT_S = 30.0
 GROUPS_LEFT_ALONE = frozenset({KafkaError.NON_EMPTY_GROUP, KafkaError.GROUP_ID_NOT_FOUND})
 """A group with live members (a client still running) is not ours to remove; a group that went
 away meanwhile needs no removing."""
+
+
+SHARED_SERVICES = frozenset({"kafka_broker", "fresh_kafka", "flink_cluster"})
+"""The session's shared services; a fixture that asks for one at run time
+(`request.getfixturevalue`) is parametrised with "kafka", which `uses_shared_services` reads too."""
+
+
+def uses_shared_services(item: pytest.Item) -> bool:
+    """Whether the test needs the shared broker or cluster, directly or through its parameters."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params.values() if callspec is not None else ()
+    return bool(fixtures & SHARED_SERVICES) or any(
+        isinstance(value, str) and value == "kafka" for value in params
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Before `-m` selects by the marks."""
+    for item in items:
+        if uses_shared_services(item):
+            item.add_marker(pytest.mark.kafka)
 
 
 @pytest.fixture(scope="session")

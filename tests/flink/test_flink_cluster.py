@@ -26,7 +26,7 @@ from tests.flink.test_flink_job import (
     signals,
 )
 
-pytestmark = [pytest.mark.kafka, pytest.mark.timeout(1200)]
+pytestmark = pytest.mark.timeout(1200)
 
 JOB_TIMEOUT_S = 420.0
 

@@ -46,7 +46,7 @@ from tests.flink.flink_support import (
     wait_on_cluster,
 )
 
-pytestmark = [pytest.mark.kafka, pytest.mark.timeout(1200)]
+pytestmark = pytest.mark.timeout(1200)
 
 CONFIG = {"cart_abandon_timeout_ms": 10 * 60_000, "reservation_ttl_ms": 15 * 60_000}
 OUTPUT_TOPICS = (Topic.EVENTS, Topic.FANOUT, Topic.RECOMMENDATIONS, Topic.INVENTORY_UPDATES)

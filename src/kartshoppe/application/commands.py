@@ -378,6 +378,11 @@ def _meta(args: Mapping[str, Any]) -> Meta:
     return Meta(now_ms(), args.get("sessionId"), args.get("userId"))
 
 
+def _order_meta(order: Order) -> Meta:
+    """An order's consequences carry the shopper who placed it, whoever moves it."""
+    return Meta(now_ms(), order.session_id, order.user_id)
+
+
 def _cart_id(args: Mapping[str, Any]) -> str:
     return carts.cart_id_for(args["sessionId"], args.get("userId"))
 
@@ -630,7 +635,7 @@ def _order_status(d: Decider, args: Mapping[str, Any]) -> Decision:
     value = {"orderId": order.order_id}
     if args.get("onlyIfPlaced") and order.status != OrderStatus.PLACED:
         return Decision(value=value)
-    meta = Meta(now_ms(), order.session_id, order.user_id)
+    meta = _order_meta(order)
     events = orders.decide_status(order, status, d.state.stock, meta)
     moved = [e for e in events if isinstance(e, OrderStatusChanged | RefundRecorded)]
     if not moved:
@@ -666,7 +671,7 @@ def _pay(d: Decider, args: Mapping[str, Any]) -> Decision:
     order = d.order(args["orderId"])
     card = Card(str(args["card"]["number"]), str(args["card"]["expiry"]), str(args["card"]["cvc"]))
     amount = None if args.get("amount") is None else Decimal(args["amount"])
-    meta = Meta(now_ms(), order.session_id, order.user_id)
+    meta = _order_meta(order)
     txn = new_id("txn")
     outcome, reason, events = orders.decide_payment(order, card, amount, txn, d.state.stock, meta)
     value = {"orderId": order.order_id, "outcome": outcome.value, "reason": reason}
@@ -696,7 +701,7 @@ def _settle(d: Decider, args: Mapping[str, Any]) -> Decision:
         raise MalformedCommandError(f"settle of unknown order {order_id!r}")
     previous = replace(order, status=OrderStatus(args["from"]), lines=(line,))
     levels = {line.product_id: d.level(line.product_id)}
-    meta = Meta(now_ms(), order.session_id, order.user_id)
+    meta = _order_meta(order)
     events = orders.decide_status(previous, OrderStatus(args["to"]), levels, meta)
     return Decision([e for e in events if isinstance(e, InventoryChanged | StockReleased)])
 

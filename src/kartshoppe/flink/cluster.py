@@ -23,7 +23,6 @@ import json
 import os
 import re
 import site
-import socket
 import subprocess
 import sys
 import time
@@ -44,6 +43,7 @@ from kartshoppe.flink.launcher import (
     flink_python,
     jars_dir,
 )
+from kartshoppe.infra.ports import free_port
 
 STATE_FILE: Final = "cluster.json"
 JOBMANAGER_MEMORY: Final = "1024m"
@@ -68,13 +68,6 @@ def flink_home() -> Path:
     if not found:
         raise FlinkClusterError(f"no pyflink under {cache_dir() / 'venv'}: install Flink first")
     return found[0]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _java_opts(home: Path) -> str:

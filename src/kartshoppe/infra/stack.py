@@ -30,9 +30,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from kartshoppe.flink.cluster import FlinkCluster, FlinkClusterError, free_port, health_lines
+from kartshoppe.flink.cluster import FlinkCluster, FlinkClusterError, health_lines
 from kartshoppe.flink.launcher import FlinkInstallError, cache_dir
 from kartshoppe.infra.kafka_broker import KafkaBrokerError, read_state, start_local, stop_local
+from kartshoppe.infra.ports import free_port
 
 JOB_NAME: Final = "kartshoppe-processors"
 PARALLELISM: Final = 2

@@ -32,6 +32,17 @@ async def collect(
     return seen
 
 
+async def traffic_goes_on(acknowledged: set[int], after: int, within_s: float) -> None:
+    """Wait until more than `after` records are acknowledged: appends go on after the restart
+    (however slowly a loaded machine lets them), so the test proves more than one batch."""
+    deadline = time.monotonic() + within_s
+    while len(acknowledged) <= after:
+        assert time.monotonic() < deadline, (
+            f"only {len(acknowledged)} acknowledged after the restart"
+        )
+        await asyncio.sleep(0.05)
+
+
 async def test_a_broker_restart_mid_stream_loses_no_acknowledged_record(
     kafka_broker: KafkaBroker,
 ) -> None:
@@ -66,7 +77,7 @@ async def test_a_broker_restart_mid_stream_loses_no_acknowledged_record(
             writer = asyncio.create_task(write(log))
             live_seen = await collect(live, tag, set(range(BATCH)), within_s=20)
             await asyncio.to_thread(kafka_broker.restart)
-            await asyncio.sleep(1.0)
+            await traffic_goes_on(acknowledged, after=len(acknowledged) + 2 * BATCH, within_s=30)
             writing = False
             await writer
             await collect(live, tag, acknowledged, within_s=30, seen=live_seen)

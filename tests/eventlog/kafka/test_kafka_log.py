@@ -15,7 +15,8 @@ from confluent_kafka.admin._config import ConfigResource
 from kartshoppe.eventlog.kafka import PARTITIONS, KafkaEventLog
 from kartshoppe.eventlog.port import ALL_TOPICS, Consumer, LogUnavailableError, Message, Record
 from kartshoppe.events import ProductView, Topic, encode_event
-from kartshoppe.infra.kafka_broker import CONSOLE_CONSUMER, KafkaBroker, classpath, free_port
+from kartshoppe.infra.kafka_broker import CONSOLE_CONSUMER, KafkaBroker, classpath
+from kartshoppe.infra.ports import free_port
 
 EVENTS = Topic.EVENTS.value
 
