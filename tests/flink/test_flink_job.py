@@ -21,9 +21,11 @@ import pytest
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import (
     BaseEvent,
+    CartMerged,
     InventoryChanged,
     OrderPlaced,
     PageView,
+    ProductView,
     Topic,
     encode_event,
     now_ms,
@@ -65,11 +67,28 @@ def recorded_stream(sessions: int) -> list[BaseEvent]:
     catalog a recommendation sees is the same on both runners."""
     events = ShopStream(products=60, sessions=sessions, start_ms=now_ms() - 8 * HOUR).generate()
     events = [e for e in events if not (isinstance(e, InventoryChanged) and e.available == 0)]
+    events = sorted([*events, *sign_ins(events, 6)], key=lambda e: e.timestamp)
     end = events[-1].timestamp + HOUR
     # one per partition, near enough: Flink's watermark is the minimum over the partitions
     # (idle ones aside), so a single sentinel could leave the last timers of others unfired
     sentinels = [PageView(page="/", session_id=f"sentinel{i}", timestamp=end) for i in range(64)]
     return [*events, *sentinels]
+
+
+def sign_ins(events: Sequence[BaseEvent], count: int) -> list[BaseEvent]:
+    """`count` anonymous sessions sign in (`CART_MERGED`) a second after their last view and
+    view its product again as the user: the user stage joins the session's history."""
+    last: dict[str, ProductView] = {}
+    for event in events:
+        if isinstance(event, ProductView) and event.session_id and event.user_id is None:
+            last[event.session_id] = event
+    out: list[BaseEvent] = []
+    for n, view in enumerate(list(last.values())[:count]):
+        who = {"session_id": view.session_id, "user_id": f"signed{n}"}
+        at = view.timestamp + 1000
+        out.append(CartMerged(from_session_id=view.session_id, lines=(), timestamp=at, **who))
+        out.append(ProductView(product_id=view.product_id, timestamp=at + 1000, **who))
+    return out
 
 
 def outputs_of(records: dict[str, list[bytes]], inputs: set[str]) -> Outputs:
@@ -237,6 +256,7 @@ def test_flink_gives_the_same_recommendations_as_the_embedded_runner(
 ) -> None:
     embedded = equivalence.embedded.get(Topic.RECOMMENDATIONS, {})
     assert len(embedded) > 50
+    assert any(str(r.get("userId")).startswith("signed") for r in embedded.values())
     assert equivalence.flink.get(Topic.RECOMMENDATIONS, {}) == embedded
 
 

@@ -13,6 +13,7 @@ import orjson
 from kartshoppe.eventlog.port import Record
 from kartshoppe.events import (
     AddToCart,
+    CartMerged,
     InventoryChanged,
     PageView,
     Product,
@@ -39,6 +40,7 @@ from kartshoppe.flink.keyed import (
     levels,
     merge_route,
     merge_time,
+    route_level,
 )
 from kartshoppe.processors.abandoned_carts import AbandonedCarts
 from kartshoppe.processors.analytics import LiveAnalytics
@@ -312,13 +314,33 @@ def test_a_chain_of_keyed_stages_gives_the_recommendations_of_the_embedded_runne
     events: list[Any] = []
     for n in range(16):
         session = f"s{n % 6}"
+        # sessions s1 and s2 sign in (their history joins the user's) and go on as users
+        user = f"u{n % 6}" if n % 6 in (1, 2) and n >= 7 else None
+        if n in (7, 8):
+            events.append(
+                CartMerged(
+                    from_session_id=session,
+                    lines=(),
+                    session_id=session,
+                    user_id=user,
+                    timestamp=T0 + n * 700 - 50,
+                )
+            )
         for i in range(3):
             at = T0 + n * 700 + i * 150
             pid = f"p{(n + i * (1 + n % 2)) % 5}"
-            events.append(ProductView(product_id=pid, session_id=session, timestamp=at))
+            who = {"session_id": session, "user_id": user}
+            events.append(ProductView(product_id=pid, timestamp=at, **who))
         if n % 5 == 0:
             events.append(
-                AddToCart(product_id="p1", quantity=1, price=9.0, session_id=session, timestamp=at)
+                AddToCart(
+                    product_id="p1",
+                    quantity=1,
+                    price=9.0,
+                    session_id=session,
+                    user_id=user,
+                    timestamp=at,
+                )
             )
     end = T0 + 10 * MINUTE
 
@@ -345,6 +367,7 @@ def test_a_chain_of_keyed_stages_gives_the_recommendations_of_the_embedded_runne
         for n in range(1, levels(processors))
     ]
     routes = {merge_route(n): n for n in range(1, len(operators))}
+    assert all(route_level(route) == n for route, n in routes.items())
     router = Router(processors)
     for event in events:
         raw = encode_event(event).decode()

@@ -107,6 +107,7 @@ def test_a_chain_is_the_processor_then_each_stage_its_predecessor_merges_into() 
     assert [s.name for s in chain(Trending())] == ["trending", "trending.merge"]
     assert [s.name for s in chain(RecommendationsProcessor())] == [
         "recommendations",
+        "recommendations.users",
         "recommendations.products",
         "recommendations.lists",
         "recommendations.calibration",

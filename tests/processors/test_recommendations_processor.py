@@ -1,4 +1,4 @@
-"""The recommendations processor in the runner: its five keyed stages by event time, routing,
+"""The recommendations processor in the runner: its six keyed stages by event time, routing,
 the broadcast catalog, the published tables, restarts."""
 
 from __future__ import annotations
@@ -7,6 +7,8 @@ from typing import Any
 
 from kartshoppe.events import (
     AddToCart,
+    CartLine,
+    CartMerged,
     InventoryChanged,
     Product,
     ProductLaunched,
@@ -23,6 +25,7 @@ from kartshoppe.processors.recommendations import (
     LISTS,
     PRODUCTS,
     PUBLISH,
+    USERS,
     RecommendationsProcessor,
 )
 from kartshoppe.processors.recommender import Catalog, RecommenderState
@@ -198,6 +201,77 @@ def test_the_stages_give_the_lists_of_the_model_composed_in_one_process(
         if topic == Topic.RECOMMENDATIONS.value
     ]
     assert actual == expected
+
+
+def sign_in(session: str, user: str, timestamp: int, *cart: str) -> CartMerged:
+    lines = tuple(CartLine(product_id=pid, quantity=1, unit_price=5.0) for pid in cart)
+    return CartMerged(
+        from_session_id=session, lines=lines, session_id=session, user_id=user, timestamp=timestamp
+    )
+
+
+def test_signing_in_joins_the_anonymous_sessions_history_to_the_users(
+    make_driver: MakeDriver,
+) -> None:
+    driver = make_driver(RecommendationsProcessor())
+    driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
+    driver.feed(*history())
+    known = ProductView(product_id="b", session_id="old", user_id="u1", timestamp=T0 + 50_000)
+    anonymous = [
+        ProductView(product_id="c", session_id="anon", timestamp=T0 + 60_000),
+        AddToCart(product_id="d", quantity=1, price=5.0, session_id="anon", timestamp=T0 + 60_100),
+    ]
+    emitted = driver.feed(known, *anonymous, sign_in("anon", "u1", T0 + 61_000, "d"))
+    emitted += driver.advance(T0 + 61_001)
+    to_user = [rec for _, key, rec in recommendations(emitted) if key == "u1"]
+    assert to_user[-1].product_ids == ("a",) and to_user[-1].timestamp == T0 + 61_000
+    assert driver.state("anon") is None, "the session's state went to the user"
+    user = driver.stage_state(USERS, "u1")
+    assert list(user.history) == ["b", "c", "d"]
+    assert user.cart == {"d"}
+    assert (user.session_id, user.user_id) == ("anon", "u1")
+    # the list on signing in offers a only: b, c and d are the shopper's already
+    assert driver.stage_state(LISTS, "u1").last == {"MAIN": ["a"]}
+
+
+def test_the_stages_join_signed_in_histories_as_the_model_composed_in_one_process(
+    make_driver: MakeDriver,
+) -> None:
+    events: list[Any] = []
+    for n in range(8):
+        session, user = f"s{n}", f"u{n % 3}"
+        at = T0 + n * 10_000
+        for i, pid in enumerate(("a", "c", "b", "d")[: 2 + n % 3]):
+            signed_in = user if n % 2 and i > 0 else None
+            events.append(
+                ProductView(
+                    product_id=pid, session_id=session, user_id=signed_in, timestamp=at + i * 100
+                )
+            )
+            if n % 2 and i == 0:
+                events.append(sign_in(session, user, at + 50))
+    composed = RecommenderState()
+    catalog: dict[str, Any] = {}
+    processor = RecommendationsProcessor()
+    for launch in launches():
+        processor.on_broadcast(launch, catalog)
+    expected = [
+        (rec.session_id, rec.user_id, rec.kind, rec.product_ids, rec.confidence, rec.reason)
+        for event in events
+        for rec in composed.observe(event, Catalog(catalog), event.timestamp)
+    ]
+    driver = make_driver(processor)
+    driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
+    emitted = recommendations(driver.feed(*events) + driver.advance(events[-1].timestamp + 1))
+    actual = [
+        (rec.session_id, rec.user_id, rec.kind, rec.product_ids, rec.confidence, rec.reason)
+        for topic, _, rec in emitted
+        if topic == Topic.RECOMMENDATIONS.value
+    ]
+    assert actual == expected
+    for user in ("u0", "u1", "u2"):
+        staged, whole = driver.stage_state(USERS, user), composed.shoppers[user]
+        assert (staged.history, staged.seen, staged.cart) == (whole.history, whole.seen, whole.cart)
 
 
 def test_a_product_sold_out_on_inventory_updates_leaves_the_lists(make_driver: MakeDriver) -> None:

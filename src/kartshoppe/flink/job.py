@@ -46,6 +46,7 @@ if __package__ in (None, ""):
 from pyflink.common import Configuration, Row, Types  # type: ignore[import-not-found]
 from pyflink.datastream import (  # type: ignore[import-not-found]
     KeyedBroadcastProcessFunction,
+    OutputTag,
     ProcessFunction,
     RuntimeContext,
     StreamExecutionEnvironment,
@@ -64,13 +65,14 @@ from kartshoppe.flink.keyed import (
     BroadcastMirror,
     KeyedCore,
     MergeCore,
+    Output,
     Router,
     TableMirror,
     chain_names,
     level_stages,
     levels,
-    merge_route,
     merge_time,
+    route_level,
     split_key,
 )
 from kartshoppe.processors import ProcessorConfig, default_processors
@@ -84,9 +86,58 @@ DEFAULT_JARS_DIR = REPO_ROOT / ".cache" / "flink" / "jars"
 OUTPUT_TOPICS = tuple(t.value for t in Topic if t not in (Topic.DLQ, Topic.ACCOUNTS))
 """Every topic a processor may emit to; the DLQ and the accounts are written by the API only."""
 BROADCAST_STATE = MapStateDescriptor("broadcast", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
-ROUTED = Types.TUPLE([Types.STRING(), Types.LONG(), Types.STRING()])
+
+
+def _routed_type() -> Any:
+    return Types.TUPLE([Types.STRING(), Types.LONG(), Types.STRING()])
+
+
+ROUTED = _routed_type()
 OUTPUT = Types.TUPLE([Types.STRING(), Types.STRING(), Types.STRING()])
-SINK_ROW = Types.ROW_NAMED(["k", "v"], [Types.STRING(), Types.STRING()])
+"""A keyed operator's output, `keyed.Output`: (Kafka topic or route, key, JSON)."""
+KAFKA_ROW = Types.ROW_NAMED(["topic", "k", "v"], [Types.STRING(), Types.STRING(), Types.STRING()])
+"""A record for the Kafka sink (`sql.outputs_sink_ddl`)."""
+
+
+def side_output_tags(levels: int) -> dict[int | str, Any]:
+    """`Split`'s side outputs: the partials for each chain level, and under `PUBLISH`
+    the values stages publish (for the broadcast side of later levels). Made anew in each
+    interpreter: a tag the Java side has seen holds a gateway connection and cannot be pickled
+    with the functions."""
+    tags: dict[int | str, Any] = {
+        level: OutputTag(f"partials-{level}", _routed_type()) for level in range(1, levels)
+    }
+    tags[PUBLISH] = OutputTag("published", _routed_type())
+    return tags
+
+
+def routed(outputs: list[Output], lateness_ms: int, tags: dict[int | str, Any]) -> Iterator[Any]:
+    """Keyed outputs as `Split` emits them: Kafka records on the main output, partials and
+    published values on side outputs."""
+    for route, key, payload in outputs:
+        if route == PUBLISH:
+            yield tags[PUBLISH], (PUBLISH, json.loads(payload)[1], payload)
+        elif (level := route_level(route)) is not None:
+            yield tags[level], (key, merge_time(payload, lateness_ms), payload)
+        else:
+            yield Row(route, key, payload)
+
+
+class Split(ProcessFunction):  # type: ignore[misc]
+    """After each keyed operator (chained to it): its outputs by route, in one Python call per
+    record. (The keyed operators cannot emit side outputs themselves: PyFlink's thread mode
+    drops them from a `KeyedBroadcastProcessFunction`'s `on_timer`, where all their outputs
+    come from.)"""
+
+    def __init__(self, lateness_ms: int, levels: int) -> None:
+        self.lateness_ms = lateness_ms
+        self.levels = levels
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.tags = side_output_tags(self.levels)
+
+    def process_element(self, value: Output, ctx: ProcessFunction.Context) -> Iterator[Any]:
+        yield from routed([value], self.lateness_ms, self.tags)
 
 
 def build_processors(config: ProcessorConfig) -> list[Processor[Any]]:
@@ -316,30 +367,6 @@ class LevelFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: ignor
         yield from self.core.fire(pkey, timestamp, _Keyed(self, ctx), view, tables)
 
 
-def _partials(level: int, lateness_ms: int) -> Any:
-    route = merge_route(level)
-
-    def select(output: tuple[str, str | None, str]) -> Iterator[tuple[str, int, str]]:
-        topic, pkey, payload = output
-        if topic == route and pkey is not None:
-            yield pkey, merge_time(payload, lateness_ms), payload
-
-    return select
-
-
-def _published(output: tuple[str, str | None, str]) -> Iterator[tuple[str, int, str]]:
-    if output[0] == PUBLISH:
-        yield PUBLISH, json.loads(output[2])[1], output[2]
-
-
-def _select_topic(topic: str) -> Any:
-    def select(output: tuple[str, str | None, str]) -> Iterator[Row]:
-        if output[0] == topic:
-            yield Row(k=output[1], v=output[2])
-
-    return select
-
-
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="kartshoppe flink-job", description=__doc__.split("\n")[0])
     p.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers, HOST:PORT")
@@ -466,22 +493,23 @@ def build(args: argparse.Namespace) -> Any:
         .name("processors")
         .uid("processors")
     )
-    stages = [keyed]
-    for level in range(1, levels(router.processors)):
+    count = levels(router.processors)
+    tags = side_output_tags(count)
+
+    def split(stage: Any, name: str) -> Any:
+        return (
+            stage.process(Split(args.allowed_lateness_ms, count), output_type=KAFKA_ROW)
+            .name(f"split-{name}")
+            .uid(f"split-{name}")
+        )
+
+    stages = [split(keyed, "processors")]
+    published: list[Any] = []
+    for level in range(1, count):
         name = "merge" if level == 1 else f"merge{level}"
-        partials = [
-            upstream.flat_map(_partials(level, args.allowed_lateness_ms), output_type=ROUTED)
-            .name(f"partials-{name}-{n}")
-            .uid(f"partials-{name}-{n}")
-            for n, upstream in enumerate(stages)
-        ]
-        published = [
-            upstream.flat_map(_published, output_type=ROUTED)
-            .name(f"published-{name}-{n}")
-            .uid(f"published-{name}-{n}")
-            for n, upstream in enumerate(stages)
-        ]
-        stages.append(
+        published.append(stages[-1].get_side_output(tags[PUBLISH]))
+        partials = [upstream.get_side_output(tags[level]) for upstream in stages]
+        merged = (
             partials[0]
             .union(*partials[1:])
             .key_by(lambda r: r[0], key_type=Types.STRING())
@@ -490,17 +518,12 @@ def build(args: argparse.Namespace) -> Any:
             .name(name)
             .uid(name)
         )
+        stages.append(split(merged, name))
     outputs = stages[0].union(*stages[1:])
 
     statements = t_env.create_statement_set()
-    for topic in OUTPUT_TOPICS:
-        t_env.execute_sql(sql.sink_ddl(topic, kafka))
-        selected = (
-            outputs.flat_map(_select_topic(topic), output_type=SINK_ROW)
-            .name(f"to-{topic}")
-            .uid(f"to-{topic}")
-        )
-        statements.add_insert(sql.sink_table(topic), t_env.from_data_stream(selected))
+    t_env.execute_sql(sql.outputs_sink_ddl(OUTPUT_TOPICS, kafka))
+    statements.add_insert(sql.OUTPUTS_TABLE, t_env.from_data_stream(outputs))
     if args.warehouse:
         t_env.execute_sql(sql.catalog_ddl(Path(args.warehouse).resolve().as_uri()))
         for ddl in sql.table_ddls():

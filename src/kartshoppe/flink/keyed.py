@@ -84,6 +84,14 @@ def merge_route(level: int) -> str:
     return MERGE if level == 1 else f"{MERGE}{level}"
 
 
+def route_level(route: str) -> int | None:
+    """The chain level a `merge_route` leads to; None for a Kafka topic or `PUBLISH`."""
+    if not route.startswith(MERGE):
+        return None
+    suffix = route[len(MERGE) :]
+    return int(suffix) if suffix else 1
+
+
 def chain_names(processors: Sequence[Processor[Any]]) -> list[list[str]]:
     """The stage names of each processor's chain, by processor index."""
     return [[stage.name for stage in chain(p)] for p in processors]

@@ -87,15 +87,16 @@ def source_query() -> str:
     return f"SELECT `topic`, `v`, `rowtime` FROM {SOURCE_TABLE}"
 
 
-def sink_table(topic: str) -> str:
-    return f"kafka_out_{topic}"
+OUTPUTS_TABLE: Final = "kafka_outputs"
 
 
-def sink_ddl(topic: str, kafka: KafkaOptions) -> str:
-    """Plain JSON values under string keys, as every other writer of the topic produces."""
+def outputs_sink_ddl(topics: Sequence[str], kafka: KafkaOptions) -> str:
+    """One sink for every output topic: each row names its topic (the connector's writable
+    `topic` metadata, one of `topics`), so that no operator has to split the outputs by topic.
+    Plain JSON values under string keys, as every other writer of the topics produces."""
     options = {
         "connector": "kafka",
-        "topic": topic,
+        "topic": ";".join(topics),
         "properties.bootstrap.servers": kafka.bootstrap,
         "key.format": "raw",
         "key.fields": "k",
@@ -104,9 +105,10 @@ def sink_ddl(topic: str, kafka: KafkaOptions) -> str:
         "sink.delivery-guarantee": kafka.delivery,
     }
     if kafka.delivery == "exactly-once":
-        options["sink.transactional-id-prefix"] = f"{kafka.transactional_id_prefix}-{topic}"
+        options["sink.transactional-id-prefix"] = f"{kafka.transactional_id_prefix}-outputs"
         options["properties.transaction.timeout.ms"] = str(TRANSACTION_TIMEOUT_MS)
-    return f"""CREATE TEMPORARY TABLE {sink_table(topic)} (
+    return f"""CREATE TEMPORARY TABLE {OUTPUTS_TABLE} (
+  `topic` STRING METADATA,
   `k` STRING,
   `v` STRING
 ) WITH (

@@ -40,7 +40,7 @@ from kartshoppe.events import (
     event_key,
     in_cents,
 )
-from kartshoppe.processors.model import Context, Processor
+from kartshoppe.processors.model import OUTPUT_ID, Context, Processor
 
 
 class CartState(TypedDict):
@@ -102,6 +102,7 @@ class AbandonedCarts(Processor[CartState]):
             state["abandoned"] = False
             self._disarm(state, ctx, clear=False)
             recovered = CartRecovered(
+                event_id=OUTPUT_ID,
                 timestamp=ctx.timestamp,
                 session_id=event.session_id,
                 user_id=event.user_id,
@@ -167,6 +168,7 @@ class AbandonedCarts(Processor[CartState]):
         state["timer"] = forget
         ctx.set_timer(forget)
         abandoned = CartAbandoned(
+            event_id=OUTPUT_ID,
             timestamp=timestamp,
             session_id=state["sessionId"],
             user_id=state["userId"],

@@ -81,6 +81,7 @@ from kartshoppe.events import (
 from kartshoppe.processors.model import (
     CATALOG_TOPICS,
     GLOBAL_KEY,
+    OUTPUT_ID,
     Context,
     Merger,
     Processor,
@@ -252,7 +253,7 @@ class AnalyticsMerge(Merger[AnalyticsTotals]):
         ctx.emit(
             Topic.FANOUT.value,
             GLOBAL_KEY,
-            AnalyticsUpdated(timestamp=timestamp, analytics=snapshot),
+            AnalyticsUpdated(event_id=OUTPUT_ID, timestamp=timestamp, analytics=snapshot),
         )
         state["timer"] = None
         if snapshot["liveUsers"] or state["seconds"]:

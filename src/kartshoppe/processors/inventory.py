@@ -45,7 +45,7 @@ from kartshoppe.events import (
     event_key,
     in_cents,
 )
-from kartshoppe.processors.model import Context, Processor
+from kartshoppe.processors.model import OUTPUT_ID, Context, Processor
 
 Level = Literal["OK", "LOW", "OUT"]
 
@@ -161,6 +161,7 @@ class InventoryLevels(Processor[LevelState]):
         unchanged_since: int | None = None,
     ) -> None:
         signal = InventoryAlert(
+            event_id=OUTPUT_ID,
             timestamp=ctx.timestamp,
             product_id=ctx.key,
             level=level,
@@ -248,6 +249,7 @@ class ReservationExpiry(Processor[ReservationState]):
         state["deadline"] = None
         order_id = ctx.key
         expired = ReservationExpired(
+            event_id=OUTPUT_ID,
             timestamp=timestamp,
             order_id=order_id,
             session_id=state["session_id"],

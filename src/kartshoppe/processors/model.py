@@ -66,11 +66,15 @@ from kartshoppe.events import (
     InventoryChanged,
     ProductLaunched,
     Topic,
-    encode_event,
+    event_to_dict,
     json_number,
 )
 
 S = TypeVar("S")
+
+OUTPUT_ID: Final = "pending"
+"""`eventId` to build an output event with: the runner stamps the real one (`OutputIds`), and a
+random default id would cost a system call per output for nothing."""
 
 GLOBAL_KEY: Final = "global"
 """The one key of global processors (analytics, trending); also their fan-out record key."""
@@ -317,7 +321,10 @@ class OutputIds:
             event_id = output_event_id(self._processor, self._key, self._cause, self._count)
             self._count += 1
             self._last = event
-            self._last_encoded = encode_event(event.model_copy(update={"event_id": event_id}))
+            # the wire form with the id set in it: a copy of the model would cost a validation
+            wire = event_to_dict(event)
+            wire["eventId"] = event_id
+            self._last_encoded = orjson.dumps(wire)
         return self._last_encoded
 
 

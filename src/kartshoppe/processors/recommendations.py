@@ -2,25 +2,32 @@
 
 No stage keeps state under one global key (`model` module doc, stage chains):
 
-1. `recommendations`, keyed by shopper (user id, else session id): the shopper's history, cart
-   and purchases (`ShopperState`). Each shopper event sends the co-occurrence evidence it adds
-   (`ProductDelta`) to stage 2 keyed by product, and a trigger (the shopper as of the event, the
-   cart add or order, the product the shopper turned to) to stage 3 keyed by shopper.
-2. `recommendations.products`, keyed by product: the product's rows (`ProductState`). The
+1. `recommendations`, keyed by shopper (user id, else session id; `CART_MERGED` by the session
+   it merges from): an anonymous shopper's history, cart and purchases (`ShopperState`). Each
+   anonymous shopper event is folded in there (`shopper_step`); a signed-in shopper's event
+   goes on to stage 2 as a `ShopperAction`, with whatever the key holds: on `CART_MERGED` (the
+   session signs in) the anonymous session's history, which stage 2 joins to the user's
+   (`ShopperState.merge`), and the session's state is forgotten. A stage only sends to later
+   stages, so the history a sign-in joins must be held one stage before the user's.
+2. `recommendations.users`, keyed by user id: a signed-in shopper's `ShopperState`, folded by
+   the same `shopper_step`. Stages 1 and 2 send the co-occurrence evidence each event adds
+   (`ProductDelta`) to stage 3 keyed by product, and a trigger (the shopper as of the event,
+   the cart add or order, the product the shopper turned to) to stage 4 keyed by shopper.
+3. `recommendations.products`, keyed by product: the product's rows (`ProductState`). The
    deltas of one millisecond r are collected and applied at r + 1, sorted by shopper, so that
    the float sums do not depend on the order in which equal-time deltas arrive; then the
    product publishes its neighbour list (`ProductState.entry`) to the stage's table, and, when
    its related lists changed, `RELATED_PRODUCTS` to the fan-out keyed by product (the product
    page's "Often bought with" and "Customers also viewed").
-3. `recommendations.lists`, keyed by shopper: the lists last sent and the calibration cell of
+4. `recommendations.lists`, keyed by shopper: the lists last sent and the calibration cell of
    the main list. A trigger of time r is handled at r + 1, when the neighbour table is complete
    up to r (the deltas of the shopper's own event included): it assembles the lists that
-   changed (`changed_lists`, reading the table and the catalog), sends them to stage 5, and
-   sends the outcome of the main list last shown (hit or not) to stage 4 keyed by its cell.
-4. `recommendations.calibration`, keyed by calibration cell (at most 20): counts outcomes and
+   changed (`changed_lists`, reading the table and the catalog), sends them to stage 6, and
+   sends the outcome of the main list last shown (hit or not) to stage 5 keyed by its cell.
+5. `recommendations.calibration`, keyed by calibration cell (at most 20): counts outcomes and
    publishes them to its table.
-5. `recommendations.publish`, keyed by shopper, no state: calibrates each list's confidence
-   from stage 4's table as of the lists' time and emits the `RECOMMENDATION` to
+6. `recommendations.publish`, keyed by shopper, no state: calibrates each list's confidence
+   from stage 5's table as of the lists' time and emits the `RECOMMENDATION` to
    `recommendations` keyed by the shopper and to `ecommerce_processing_fanout` keyed by session
    id, which feeds the shopper's WebSocket.
 
@@ -29,10 +36,6 @@ both runners then give the same lists for the same stream. A recommendation leav
 millisecond of event time after its event, once the watermark is there (the allowed lateness,
 1 s by default, later than the event). The catalog arrives on the broadcast side from
 `product_updates` and `inventory_updates`.
-
-Signing in (`CART_MERGED`) hands the anonymous session's cart to the user (the event carries
-its lines) and forgets the session's state; its history stays with the session key's events
-only, since one stage cannot read another key's state.
 """
 
 from __future__ import annotations
@@ -56,9 +59,8 @@ from kartshoppe.events import (
     Topic,
     event_key,
 )
-from kartshoppe.processors.model import CATALOG_TOPICS, Context, Merger, Processor
+from kartshoppe.processors.model import CATALOG_TOPICS, OUTPUT_ID, Context, Merger, Processor
 from kartshoppe.processors.recommender import (
-    OUTPUT_ID,
     Calibration,
     Catalog,
     Draft,
@@ -66,6 +68,7 @@ from kartshoppe.processors.recommender import (
     ProductState,
     PublishedTable,
     RecommenderConfig,
+    ShopperAction,
     ShopperState,
     apply_catalog_update,
     changed_lists,
@@ -81,6 +84,7 @@ SHOPPER_EVENTS: Final = (
     OrderPlaced,
 )
 
+USERS: Final = "recommendations.users"
 PRODUCTS: Final = "recommendations.products"
 LISTS: Final = "recommendations.lists"
 CALIBRATION: Final = "recommendations.calibration"
@@ -88,7 +92,8 @@ PUBLISH: Final = "recommendations.publish"
 
 
 class RecommendationsProcessor(Processor[ShopperState]):
-    """Stage 1, keyed by shopper."""
+    """Stage 1, keyed by shopper: anonymous shoppers' history; signed-in shoppers' actions go
+    on to stage 2."""
 
     name = "recommendations"
     input_topics = (Topic.EVENTS.value,)
@@ -101,44 +106,90 @@ class RecommendationsProcessor(Processor[ShopperState]):
     def state_ttl_ms(self) -> int | None:
         return self.config.shopper_state_ttl_ms
 
-    def merger(self) -> ProductStage:
-        return ProductStage(self.config)
+    def merger(self) -> UserStage:
+        return UserStage(self.config)
 
     def key(self, event: Event) -> str | None:
-        return event_key(event) if isinstance(event, SHOPPER_EVENTS) else None
-
-    def keys(self, event: Event) -> tuple[str, ...]:
-        key = self.key(event)
-        if key is None:
-            return ()
-        if isinstance(event, CartMerged) and event.from_session_id != key:
-            return (event.from_session_id, key)
-        return (key,)
+        if not isinstance(event, SHOPPER_EVENTS):
+            return None
+        if isinstance(event, CartMerged):
+            return event.from_session_id  # where the anonymous history is
+        return event_key(event)
 
     def initial_state(self) -> ShopperState:
         return ShopperState()
 
     def on_event(self, state: ShopperState, event: Event, ctx: Context) -> ShopperState | None:
-        if isinstance(event, CartMerged) and ctx.key == event.from_session_id != event_key(event):
-            return None  # the anonymous session signed in: its cart is in the event
-        at = ctx.timestamp
-        new = state.new_product(event, at, self.config)
-        state.session_id = event.session_id or state.session_id
-        state.user_id = event.user_id or state.user_id
-        for delta in state.observe(event, at, self.config):
-            ctx.send(delta.product, {"shopper": ctx.key, "delta": delta.to_json()})
-        trigger = {
-            "at": at,
-            "shopper": state.to_json(),
-            "added": event.product_id if isinstance(event, AddToCart) else None,
-            "ordered": isinstance(event, OrderPlaced),
-            "new": new,
-        }
-        ctx.send(ctx.key, trigger, stage=LISTS)
-        return state
+        action = ShopperAction.of(event)
+        if action is None:
+            return state
+        if event.user_id is None:
+            return shopper_step(state, action, ctx, self.config)
+        # signed in: the user's stage takes the action and whatever this key holds (on
+        # CART_MERGED the anonymous session's history; else, from state written before the
+        # user stage existed, the user's own)
+        handoff: dict[str, Any] = {"a": action.to_json()}
+        if not state.is_empty():
+            handoff["m"] = state.to_json()
+        ctx.send(event.user_id, handoff)
+        return None
 
     def on_broadcast(self, event: Event, broadcast: MutableMapping[str, Any]) -> None:
         apply_catalog_update(event, broadcast)
+
+    def encode_state(self, state: ShopperState) -> bytes:
+        return orjson.dumps(state.to_json())
+
+    def decode_state(self, data: bytes) -> ShopperState:
+        return ShopperState.from_json(orjson.loads(data))
+
+
+def shopper_step(
+    state: ShopperState, action: ShopperAction, ctx: Context, config: RecommenderConfig
+) -> ShopperState:
+    """Stages 1 and 2: fold the action into the shopper's state, send the evidence it adds to
+    the product stage and a trigger to the list stage."""
+    at = ctx.timestamp
+    new = state.new_product(action, at, config)
+    for delta in state.observe(action, at, config):
+        ctx.send(delta.product, {"shopper": ctx.key, "delta": delta.to_json()}, stage=PRODUCTS)
+    trigger = {
+        "at": at,
+        "shopper": state.to_json(),
+        "added": action.products[0] if action.kind == "cart" else None,
+        "ordered": action.kind == "order",
+        "new": new,
+    }
+    ctx.send(ctx.key, trigger, stage=LISTS)
+    return state
+
+
+@dataclass(frozen=True)
+class UserStage(Merger[ShopperState]):
+    """Stage 2, keyed by user: a signed-in shopper's history, joined by what stage 1 hands on
+    (`RecommendationsProcessor.on_event`)."""
+
+    config: RecommenderConfig
+
+    name = USERS
+
+    def merger(self) -> ProductStage:
+        return ProductStage(self.config)
+
+    @property
+    def state_ttl_ms(self) -> int | None:
+        return self.config.shopper_state_ttl_ms
+
+    def initial_state(self) -> ShopperState:
+        return ShopperState()
+
+    def on_partial(
+        self, state: ShopperState, partial: dict[str, Any], ctx: Context
+    ) -> ShopperState:
+        handed = partial.get("m")
+        if handed is not None:
+            state.merge(ShopperState.from_json(handed), self.config)
+        return shopper_step(state, ShopperAction.from_json(partial["a"]), ctx, self.config)
 
     def encode_state(self, state: ShopperState) -> bytes:
         return orjson.dumps(state.to_json())
@@ -182,7 +233,7 @@ class ProductRows:
 
 @dataclass(frozen=True)
 class ProductStage(Merger[ProductRows]):
-    """Stage 2, keyed by product."""
+    """Stage 3, keyed by product."""
 
     config: RecommenderConfig
 
@@ -245,7 +296,7 @@ class ShownLists:
 
 @dataclass(frozen=True)
 class ListStage(Merger[ShownLists]):
-    """Stage 3, keyed by shopper."""
+    """Stage 4, keyed by shopper."""
 
     config: RecommenderConfig
 
@@ -299,7 +350,7 @@ class ListStage(Merger[ShownLists]):
 
 
 class CalibrationStage(Merger[dict[str, int]]):
-    """Stage 4, keyed by calibration cell: [lists, hits] published as counted (sums of
+    """Stage 5, keyed by calibration cell: [lists, hits] published as counted (sums of
     integers: equal-time outcomes may arrive in any order)."""
 
     name = CALIBRATION
@@ -320,7 +371,7 @@ class CalibrationStage(Merger[dict[str, int]]):
 
 
 class PublishStage(Merger[None]):
-    """Stage 5, keyed by shopper: calibrates and emits."""
+    """Stage 6, keyed by shopper: calibrates and emits."""
 
     name = PUBLISH
 

@@ -103,6 +103,7 @@ from kartshoppe.events import (
     json_number,
 )
 from kartshoppe.processors.model import (
+    OUTPUT_ID,
     CatalogEntry,
     apply_catalog_event,
     catalog_entry,
@@ -113,9 +114,6 @@ DAY_MS: Final = 24 * 3600 * 1000
 HOUR_MS: Final = 3600 * 1000
 _RESCALE_EXPONENT: Final = 400.0
 """Move a landmark before 2**exponent nears the float range (about 2**1023)."""
-OUTPUT_ID: Final = "pending"
-"""Placeholder `eventId` of an emitted recommendation: the runner stamps the real one
-(`model.OutputIds`)."""
 
 _VERBS: Final[Mapping[str, str]] = {"view": "viewed", "cart": "added", "purchase": "bought"}
 
@@ -229,6 +227,44 @@ class ProductDelta:
         return cls(data["p"], data["at"], dict(data["c"]), dict(data["t"]), data["w"], data["o"])
 
 
+@dataclass(frozen=True, slots=True)
+class ShopperAction:
+    """What the shopper stage takes of a shopper event: small enough to hand on between stages
+    (a signed-in shopper's events go on to the user stage as this, not as the whole event)."""
+
+    kind: str
+    """view, cart (added), uncart (removed), clear, merge (signed in, the cart's lines), order"""
+    products: tuple[str, ...]
+    session_id: str | None = None
+    user_id: str | None = None
+
+    @classmethod
+    def of(cls, event: BaseEvent) -> ShopperAction | None:
+        """The action of a shopper event; None for any other event."""
+        who = (event.session_id, event.user_id)
+        if isinstance(event, ProductView | ProductClick):
+            return cls("view", (event.product_id,), *who)
+        if isinstance(event, AddToCart):
+            return cls("cart", (event.product_id,), *who)
+        if isinstance(event, RemoveFromCart):
+            return cls("uncart", (event.product_id,), *who)
+        if isinstance(event, CartCleared):
+            return cls("clear", (), *who)
+        if isinstance(event, CartMerged):
+            return cls("merge", tuple(line.product_id for line in event.lines), *who)
+        if isinstance(event, OrderPlaced):
+            return cls("order", tuple(line.product_id for line in event.lines), *who)
+        return None
+
+    def to_json(self) -> list[Any]:
+        return [self.kind, list(self.products), self.session_id, self.user_id]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> ShopperAction:
+        kind, products, session_id, user_id = data
+        return cls(kind, tuple(products), session_id, user_id)
+
+
 @dataclass(slots=True)
 class ShopperState:
     session_id: str | None = None
@@ -276,12 +312,12 @@ class ShopperState:
         touched = self.seen.get(pid)
         return touched is not None and at - touched <= config.exclude_for_ms
 
-    def new_product(self, event: BaseEvent, at: int, config: RecommenderConfig) -> str | None:
+    def new_product(self, action: ShopperAction, at: int, config: RecommenderConfig) -> str | None:
         """The product a view, click or cart add turns to, if it is new to the shopper (lists
         never offer the others): what tells whether the main list last shown was hit."""
-        if not isinstance(event, ProductView | ProductClick | AddToCart):
+        if action.kind not in ("view", "cart"):
             return None
-        pid = event.product_id
+        pid = action.products[0]
         return None if pid in self.history or self.has(pid, at, config) else pid
 
     def merge(self, other: ShopperState, config: RecommenderConfig) -> None:
@@ -294,22 +330,30 @@ class ShopperState:
         bought = [p for p in self.bought if p not in other.bought] + other.bought
         self.bought = bought[-config.bought_size :]
 
-    def observe(self, event: BaseEvent, at: int, config: RecommenderConfig) -> list[ProductDelta]:
-        """Fold a shopper event in; the evidence it adds to product rows."""
+    def is_empty(self) -> bool:
+        return not (self.history or self.seen or self.cart or self.bought)
+
+    def observe(
+        self, action: ShopperAction, at: int, config: RecommenderConfig
+    ) -> list[ProductDelta]:
+        """Fold a shopper's action in; the evidence it adds to product rows."""
         deltas: dict[str, ProductDelta] = {}
-        if isinstance(event, ProductView | ProductClick):
-            self._touch(event.product_id, "view", at, config, deltas)
-        elif isinstance(event, AddToCart):
-            self._touch(event.product_id, "cart", at, config, deltas)
-            self.cart.add(event.product_id)
-        elif isinstance(event, RemoveFromCart):
-            self.cart.discard(event.product_id)
-        elif isinstance(event, CartCleared):
+        kind, products = action.kind, action.products
+        self.session_id = action.session_id or self.session_id
+        self.user_id = action.user_id or self.user_id
+        if kind == "view":
+            self._touch(products[0], "view", at, config, deltas)
+        elif kind == "cart":
+            self._touch(products[0], "cart", at, config, deltas)
+            self.cart.add(products[0])
+        elif kind == "uncart":
+            self.cart.discard(products[0])
+        elif kind == "clear":
             self.cart.clear()
-        elif isinstance(event, CartMerged):
-            self.cart.update(line.product_id for line in event.lines)
-        elif isinstance(event, OrderPlaced):
-            self._order([line.product_id for line in event.lines], at, config, deltas)
+        elif kind == "merge":
+            self.cart.update(products)
+        elif kind == "order":
+            self._order(list(products), at, config, deltas)
         return list(deltas.values())
 
     def _delta(self, deltas: dict[str, ProductDelta], pid: str, at: int) -> ProductDelta:
@@ -1063,16 +1107,8 @@ class RecommenderState:
         """Learn from one shopper event at event time `at`; the recommendations whose list
         changed because of it."""
         key = event_key(event)
-        if key is None or not isinstance(
-            event,
-            ProductView
-            | ProductClick
-            | AddToCart
-            | RemoveFromCart
-            | CartCleared
-            | CartMerged
-            | OrderPlaced,
-        ):
+        action = ShopperAction.of(event)
+        if key is None or action is None:
             return []
         shopper = self.shoppers.get(key) or ShopperState()
         if isinstance(event, CartMerged) and event.from_session_id != key:
@@ -1083,11 +1119,9 @@ class RecommenderState:
                 self.encoded["shoppers"].pop(event.from_session_id, None)
         self.shoppers[key] = shopper
         self.encoded["shoppers"].pop(key, None)
-        self._learn_calibration(shopper, event, at)
-        shopper.session_id = event.session_id or shopper.session_id
-        shopper.user_id = event.user_id or shopper.user_id
+        self._learn_calibration(shopper, action, at)
         self.changed = []
-        for delta in shopper.observe(event, at, self.config):
+        for delta in shopper.observe(action, at, self.config):
             self.changed.append(delta.product)
             product = self.products.get(delta.product)
             if product is None:
@@ -1125,9 +1159,9 @@ class RecommenderState:
             )
         return out
 
-    def _learn_calibration(self, shopper: ShopperState, event: BaseEvent, at: int) -> None:
+    def _learn_calibration(self, shopper: ShopperState, action: ShopperAction, at: int) -> None:
         """Was the main list last shown hit by the product the shopper turned to now?"""
-        new = shopper.new_product(event, at, self.config)
+        new = shopper.new_product(action, at, self.config)
         if new is None or shopper.shown is None:
             return
         self.calibration.record(shopper.shown, new in shopper.last.get("MAIN", []))

@@ -167,6 +167,11 @@ class ProcessorStateDb:
         ).fetchone()
         return None if row is None else bytes(row[0])
 
+    def keys(self, processor: str) -> set[str]:
+        """The keys that have a state row."""
+        rows = self._conn.execute("SELECT key FROM state WHERE processor = ?", (processor,))
+        return {str(key) for (key,) in rows}
+
     def timers(self, processor: str) -> list[Timer]:
         rows = self._conn.execute("SELECT ts, key FROM timers WHERE processor = ?", (processor,))
         return [(int(ts), str(key)) for ts, key in rows]
@@ -345,6 +350,9 @@ class StageInstance(Context):
         heapq.heapify(self.timer_heap)
         self.active_timers = set(self.timer_heap)
         self.cache: dict[str, Any] = {}
+        self.stored = store.keys(self.name)
+        """The keys with a state row: any other key starts from `initial_state` without a
+        query (most keys a stream touches are new ones)."""
         self.dirty: set[str] = set()
         self.touched: dict[str, int] = {}
         """Event time of the last write of each dirty key."""
@@ -420,7 +428,7 @@ class StageInstance(Context):
             return self.stage.initial_state()
         if cached is not None:
             return cached
-        raw = self.store.state(self.name, key)
+        raw = self.store.state(self.name, key) if key in self.stored else None
         state = self.stage.initial_state() if raw is None else self.stage.decode_state(raw)
         self.cache[key] = state
         return state
@@ -471,6 +479,8 @@ class StageInstance(Context):
         encode = self.stage.encode_state
         cp.states = {key: encode(self.cache[key]) for key in self.dirty}
         cp.touched = {key: self.touched[key] for key in self.dirty}
+        self.stored |= self.dirty
+        self.stored -= cp.cleared
         cp.watermark = self.current_watermark
         ttl = self.stage.state_ttl_ms
         if ttl is not None and cp.watermark - self.swept_at >= ttl // TTL_SWEEPS:
@@ -486,6 +496,7 @@ class StageInstance(Context):
         """Drop the cached state of keys a TTL sweep removed from the store."""
         for key in keys:
             self.cache.pop(key, None)
+            self.stored.discard(key)
 
 
 class MergeInstance(StageInstance):

@@ -42,6 +42,7 @@ from kartshoppe.events import (
 from kartshoppe.processors.model import (
     CATALOG_TOPICS,
     GLOBAL_KEY,
+    OUTPUT_ID,
     Context,
     Merger,
     Processor,
@@ -184,6 +185,7 @@ class TrendingMerge(Merger[TrendingTotals]):
         products = ranked(state["products"], timestamp, self.half_life_ms, self.top_products)
         categories = ranked(state["categories"], timestamp, self.half_life_ms, self.top_categories)
         update = TrendingUpdated(
+            event_id=OUTPUT_ID,
             timestamp=timestamp,
             products=tuple(ScoredProduct(product_id=p, score=s) for p, s in products),
             categories=tuple(ScoredCategory(category=c, score=s) for c, s in categories),

@@ -24,7 +24,7 @@ from kartshoppe.events import (
     WishlistItemAdded,
     WishlistItemRemoved,
 )
-from kartshoppe.processors.model import Context, Processor
+from kartshoppe.processors.model import OUTPUT_ID, Context, Processor
 
 _WATCHED = (
     WishlistItemAdded,
@@ -87,6 +87,7 @@ class WishlistAlerts(Processor[WatchState]):
     ) -> None:
         for user_id in state["wishers"]:
             alert = WishlistAlert(
+                event_id=OUTPUT_ID,
                 timestamp=ctx.timestamp,
                 user_id=user_id,
                 product_id=ctx.key,

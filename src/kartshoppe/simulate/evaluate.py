@@ -46,6 +46,7 @@ from kartshoppe.events import (
 from kartshoppe.processors.recommendations import (
     CALIBRATION,
     PRODUCTS,
+    USERS,
     RecommendationsProcessor,
 )
 from kartshoppe.processors.recommender import (
@@ -277,9 +278,13 @@ class ProcessorDriver:
         confidence, and the shopper."""
         self.instance.advance_watermark(at)
         self.instance.take_outputs()
-        shopper: ShopperState = self.instance.state_of(key)
         chain = self.instance.chain
         assert chain is not None
+        # a signed-in shopper's history is in the user stage, an anonymous one's in the first
+        users = next(stage for stage in chain.stages if stage.name == USERS)
+        shopper: ShopperState = users.state_of(key)
+        if shopper.is_empty():
+            shopper = self.instance.state_of(key)
         table = PublishedTable(chain.tables[PRODUCTS].view(at), at, self.config)
         kind, scored = main_list(shopper, self.catalog, table, at, self.config)
         cells = chain.tables[CALIBRATION].view(at)
