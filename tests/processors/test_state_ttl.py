@@ -9,7 +9,7 @@ from pathlib import Path
 from kartshoppe.events import Event, ProductView, Topic
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.model import Context, Processor, chain
-from kartshoppe.processors.recommendations import LISTS
+from kartshoppe.processors.recommendations import LISTS, USERS
 from tests.processors.processor_harness import Driver
 
 TTL_MS = 60_000
@@ -66,6 +66,20 @@ def test_a_key_written_within_the_ttl_is_kept_across_a_restart(tmp_path: Path) -
     assert driver.state("s") == 2
 
 
+def test_an_expired_key_reads_as_new_before_a_sweep_removed_it_and_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    swept = Driver(ViewCounter(TTL_MS), tmp_path / "swept.db")
+    swept.feed(view("s", 1_000), view("other", 3 * TTL_MS))
+    swept.feed(view("s", 3 * TTL_MS + 1))
+    resumed = Driver(ViewCounter(TTL_MS), tmp_path / "resumed.db")
+    resumed.feed(view("s", 1_000))
+    resumed.restart()  # resumed sweeps at other moments than the uninterrupted run
+    resumed.feed(view("other", 3 * TTL_MS), view("s", 3 * TTL_MS + 1))
+
+    assert swept.state("s") == resumed.state("s") == 1
+
+
 def test_without_a_ttl_every_key_is_kept(tmp_path: Path) -> None:
     driver = Driver(ViewCounter(None), tmp_path / "state.db")
     driver.feed(view("idle", 1_000))
@@ -81,5 +95,5 @@ def test_the_recommenders_shopper_stages_take_the_configured_ttl_and_no_other_st
     processors = default_processors(ProcessorConfig(shopper_state_ttl_ms=TTL_MS))
 
     with_ttl = {s.name for p in processors for s in chain(p) if s.state_ttl_ms is not None}
-    assert with_ttl == {"recommendations", LISTS}
+    assert with_ttl == {"recommendations", USERS, LISTS}
     assert {s.state_ttl_ms for p in processors for s in chain(p) if s.name in with_ttl} == {TTL_MS}

@@ -167,6 +167,13 @@ class ProcessorStateDb:
         ).fetchone()
         return None if row is None else bytes(row[0])
 
+    def state_row(self, processor: str, key: str) -> tuple[bytes, int | None] | None:
+        """The key's state and the event time it was last written (None before state TTLs)."""
+        row = self._conn.execute(
+            "SELECT value, touched FROM state WHERE processor = ? AND key = ?", (processor, key)
+        ).fetchone()
+        return None if row is None else (bytes(row[0]), None if row[1] is None else int(row[1]))
+
     def keys(self, processor: str) -> set[str]:
         """The keys that have a state row."""
         rows = self._conn.execute("SELECT key FROM state WHERE processor = ?", (processor,))
@@ -356,6 +363,10 @@ class StageInstance(Context):
         self.dirty: set[str] = set()
         self.touched: dict[str, int] = {}
         """Event time of the last write of each dirty key."""
+        self.written: dict[str, int] = {}
+        """Event time of the last write of each cached key, for the state TTL: a key whose state
+        expired reads as new whether or not a sweep has removed it yet, so what a stage sees does
+        not depend on when the sweeps ran (a resumed run sweeps at other moments)."""
         self.swept_at = NO_WATERMARK
         """The watermark of the last state TTL sweep."""
         self.checkpoint = Checkpoint(self.name)
@@ -426,12 +437,25 @@ class StageInstance(Context):
         cached = self.cache.get(key)
         if cached is _CLEARED:
             return self.stage.initial_state()
-        if cached is not None:
-            return cached
-        raw = self.store.state(self.name, key) if key in self.stored else None
-        state = self.stage.initial_state() if raw is None else self.stage.decode_state(raw)
-        self.cache[key] = state
-        return state
+        if cached is None:
+            row = self.store.state_row(self.name, key) if key in self.stored else None
+            if row is None:
+                cached = self.stage.initial_state()
+            else:
+                cached = self.stage.decode_state(row[0])
+                if row[1] is not None:
+                    self.written[key] = row[1]
+            self.cache[key] = cached
+        if self._expired(key):
+            return self.stage.initial_state()
+        return cached
+
+    def _expired(self, key: str) -> bool:
+        """Whether the key's state outlived the stage's TTL: written before the watermark less
+        the TTL, the rule a sweep deletes by."""
+        ttl = self.stage.state_ttl_ms
+        written = self.written.get(key)
+        return ttl is not None and written is not None and written < self.current_watermark - ttl
 
     def _put(self, key: str, state: Any) -> None:
         if state is None:
@@ -442,6 +466,7 @@ class StageInstance(Context):
             self.cache[key] = state
             self.dirty.add(key)
             self.touched[key] = self._timestamp
+            self.written[key] = self._timestamp
             self.checkpoint.cleared.discard(key)
 
     def _begin(self, key: str, timestamp: int, cause: str) -> None:
@@ -488,6 +513,7 @@ class StageInstance(Context):
             self.swept_at = cp.watermark
         for key in cp.cleared:
             self.cache.pop(key, None)
+            self.written.pop(key, None)
         self.dirty.clear()
         self.touched.clear()
         self.checkpoint = Checkpoint(self.name)
@@ -497,6 +523,7 @@ class StageInstance(Context):
         for key in keys:
             self.cache.pop(key, None)
             self.stored.discard(key)
+            self.written.pop(key, None)
 
 
 class MergeInstance(StageInstance):
