@@ -16,6 +16,7 @@ from kartshoppe.api import errors
 from kartshoppe.api.routes.event_store import router
 from kartshoppe.events import BaseEvent
 from kartshoppe.eventstore.indexed import IndexedStore
+from kartshoppe.eventstore.limits import INT64_MAX, SERIES_END_MAX
 from kartshoppe.eventstore.table import EventStore
 
 PREFIX = "/api/ecommerce/store"
@@ -220,6 +221,7 @@ async def test_history_of_an_order_and_bad_queries(client: httpx.AsyncClient) ->
         ("history", "from", 2**63),
         ("history", "snapshotId", 2**63),
         ("state/analytics", "asOf", 2**63),
+        ("series", "to", SERIES_END_MAX + 1),
     ],
 )
 async def test_numbers_past_the_stores_64_bit_columns_are_a_422_naming_the_field(
@@ -229,6 +231,15 @@ async def test_numbers_past_the_stores_64_bit_columns_are_a_422_naming_the_field
 
     assert answer.status_code == 422
     assert answer.json()["details"][0]["field"] == field
+
+
+async def test_the_latest_series_end_still_has_its_last_bucket_within_64_bits(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.get(f"{PREFIX}/series", params={"window": "7d", "to": SERIES_END_MAX})
+
+    assert answer.status_code == 200
+    assert answer.json()["to"] <= INT64_MAX
 
 
 async def test_named_reports_over_http(client: httpx.AsyncClient) -> None:

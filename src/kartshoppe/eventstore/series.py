@@ -19,20 +19,11 @@ from typing import TYPE_CHECKING, Any, Final
 import orjson
 
 from kartshoppe.events import Topic, json_number
-from kartshoppe.eventstore.limits import SeriesWindow
+from kartshoppe.eventstore.limits import WINDOWS, SeriesWindow
 
 if TYPE_CHECKING:
     from kartshoppe.eventstore.indexed import IndexedStore
 
-MINUTE_MS: Final = 60_000
-WINDOWS: Final[dict[str, tuple[int, int]]] = {
-    "15m": (15 * MINUTE_MS, 15_000),
-    "1h": (60 * MINUTE_MS, MINUTE_MS),
-    "6h": (6 * 60 * MINUTE_MS, 5 * MINUTE_MS),
-    "24h": (24 * 60 * MINUTE_MS, 30 * MINUTE_MS),
-    "7d": (7 * 24 * 60 * MINUTE_MS, 3 * 60 * MINUTE_MS),
-}
-"""Window -> (its length, one bucket), both in ms: 60 or fewer buckets per chart."""
 COLUMNS: Final = ("timestamp", "event_type", "session_id", "topic", "payload")
 COUNTED: Final = ("ORDER_PLACED", "PRODUCT_VIEW")
 

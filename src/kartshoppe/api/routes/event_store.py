@@ -37,7 +37,7 @@ from kartshoppe.api.schemas import (
     SnapshotsOut,
 )
 from kartshoppe.events import now_ms
-from kartshoppe.eventstore.limits import MAX_PAGE_SIZE, SeriesWindow
+from kartshoppe.eventstore.limits import INT64_MAX, MAX_PAGE_SIZE, SERIES_END_MAX, SeriesWindow
 
 if TYPE_CHECKING:
     from kartshoppe.eventstore.indexed import IndexedStore
@@ -136,8 +136,6 @@ def _found(kind: str, subject_id: str, state: dict[str, Any] | None) -> Response
 
 Store = Annotated[Any, Depends(event_store)]
 """The app's `IndexedStore` (typed loosely: the store module loads on first use)."""
-INT64_MAX = 2**63 - 1
-"""The store's columns are 64-bit: a larger number names no snapshot and no moment."""
 SnapshotId = Annotated[int | None, Query(alias="snapshotId", ge=1, le=INT64_MAX)]
 AsOf = Annotated[int | None, Query(alias="asOf", ge=0, le=INT64_MAX, description="epoch ms")]
 
@@ -236,7 +234,7 @@ def get_series(
     store: Store,
     window: Annotated[SeriesWindow, Query(description="how far back the chart looks")] = "1h",
     end: Annotated[
-        int | None, Query(alias="to", ge=0, le=INT64_MAX, description="epoch ms, else now")
+        int | None, Query(alias="to", ge=0, le=SERIES_END_MAX, description="epoch ms, else now")
     ] = None,
 ) -> Response:
     """Orders, revenue, events, product viewers and conversion per bucket of the window."""
