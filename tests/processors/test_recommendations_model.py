@@ -445,3 +445,22 @@ def test_lists_that_shoppers_take_up_gain_confidence() -> None:
     later = of_kind(shop.view("y", "a"), "PERSONAL").confidence
     assert 0 < first < later <= 1
     assert sum(lists for lists, _ in shop.state.calibration.cells.values()) >= 59
+
+
+def test_a_product_turned_to_in_the_millisecond_its_list_was_shown_is_no_outcome_of_it() -> None:
+    shop = Shop()
+    for n in range(3):
+        shop.view(f"s{n}", "a")
+        shop.view(f"s{n}", "d")
+    shop.view("x", "a")
+    before = sum(lists for lists, _ in shop.state.calibration.cells.values())
+
+    # the stages build a millisecond's lists on a table that holds all its events: a list of
+    # the same millisecond may already know the product, so it proves nothing either way
+    shop.feed(ProductView(product_id="d", session_id="x", timestamp=shop.now))
+    same_ms = sum(lists for lists, _ in shop.state.calibration.cells.values())
+    shop.view("x", "e")
+    later = sum(lists for lists, _ in shop.state.calibration.cells.values())
+
+    assert same_ms == before
+    assert later == before + 1

@@ -292,6 +292,7 @@ class ShownLists:
     last: dict[str, list[str]]
     shown: str | None
     collected: Collected
+    shown_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -323,16 +324,17 @@ class ListStage(Merger[ShownLists]):
         for trigger in state.collected.take():
             at = trigger["at"]
             if trigger["new"] is not None and state.shown is not None:
-                hit = trigger["new"] in state.last.get("MAIN", [])
-                ctx.send(state.shown, {"lists": 1, "hits": int(hit)})
+                if state.shown_at != at:  # a list of this millisecond knew this event
+                    hit = trigger["new"] in state.last.get("MAIN", [])
+                    ctx.send(state.shown, {"lists": 1, "hits": int(hit)})
                 state.shown = None
             shopper = ShopperState.from_json(trigger["shopper"])
-            shopper.last, shopper.shown = state.last, state.shown
+            shopper.last, shopper.shown, shopper.shown_at = state.last, state.shown, state.shown_at
             table = PublishedTable(entries, at, self.config)
             drafts = changed_lists(
                 shopper, catalog, table, at, self.config, trigger["added"], trigger["ordered"]
             )
-            state.last, state.shown = shopper.last, shopper.shown
+            state.last, state.shown, state.shown_at = shopper.last, shopper.shown, shopper.shown_at
             for d in drafts:
                 lists.append(
                     [at, shopper.session_id, shopper.user_id, d.kind, d.ids, d.estimate, d.reason]
@@ -342,11 +344,13 @@ class ListStage(Merger[ShownLists]):
         return state
 
     def encode_state(self, state: ShownLists) -> bytes:
-        return orjson.dumps({"l": state.last, "s": state.shown, "c": state.collected.to_json()})
+        return orjson.dumps(
+            {"l": state.last, "s": state.shown, "t": state.shown_at, "c": state.collected.to_json()}
+        )
 
     def decode_state(self, data: bytes) -> ShownLists:
         raw = orjson.loads(data)
-        return ShownLists(dict(raw["l"]), raw["s"], Collected.from_json(raw["c"]))
+        return ShownLists(dict(raw["l"]), raw["s"], Collected.from_json(raw["c"]), raw.get("t"))
 
 
 class CalibrationStage(Merger[dict[str, int]]):

@@ -279,6 +279,9 @@ class ShopperState:
     """The last list emitted per slot, so that an unchanged list is not sent again."""
     shown: str | None = None
     """The calibration cell (`Calibration.cell`) of the main list last emitted."""
+    shown_at: int | None = None
+    """When that list was emitted: an event of the same millisecond does not count as its
+    outcome (the stages build a millisecond's lists on a table holding all its events)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -290,6 +293,7 @@ class ShopperState:
             "b": self.bought,
             "l": self.last,
             "k": self.shown,
+            "kt": self.shown_at,
         }
 
     @classmethod
@@ -303,6 +307,7 @@ class ShopperState:
             bought=list(data["b"]),
             last={kind: list(ids) for kind, ids in data["l"].items()},
             shown=data["k"],
+            shown_at=data.get("kt"),
         )
 
     def has(self, pid: str, at: int, config: RecommenderConfig) -> bool:
@@ -973,6 +978,7 @@ def changed_lists(
         raw = estimate(scored, config)
         if slot == "MAIN":
             shopper.shown = Calibration.cell(kind, raw)
+            shopper.shown_at = at
         drafts.append(Draft(kind, tuple(scored.ids), raw, reason[:300]))
     return drafts
 
@@ -1164,7 +1170,8 @@ class RecommenderState:
         new = shopper.new_product(action, at, self.config)
         if new is None or shopper.shown is None:
             return
-        self.calibration.record(shopper.shown, new in shopper.last.get("MAIN", []))
+        if shopper.shown_at != at:
+            self.calibration.record(shopper.shown, new in shopper.last.get("MAIN", []))
         shopper.shown = None
 
     def recommend(self, key: str, catalog: Catalog, at: int) -> tuple[RecommendationKind, Scored]:
