@@ -257,7 +257,11 @@ def test_concurrent_adds_to_one_cart_through_two_instances_sum_up(
         return sum(line["quantity"] for line in lines)
 
     for server in instances:
-        eventually(lambda server=server: quantity(server) == acknowledged, "the sum of the adds")
+        try:
+            eventually(lambda s=server: quantity(s) == acknowledged, "the sum of the adds")
+        except AssertionError as exc:
+            shown = [quantity(s) for s in instances]
+            raise AssertionError(f"{exc}; the instances show {shown} of {acknowledged}") from exc
 
 
 def test_overlapping_multi_product_checkouts_leave_no_reservation_without_an_order(
