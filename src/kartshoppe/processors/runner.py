@@ -361,8 +361,6 @@ class StageInstance(Context):
         """The keys with a state row: any other key starts from `initial_state` without a
         query (most keys a stream touches are new ones)."""
         self.dirty: set[str] = set()
-        self.touched: dict[str, int] = {}
-        """Event time of the last write of each dirty key."""
         self.written: dict[str, int] = {}
         """Event time of the last write of each cached key, for the state TTL: a key whose state
         expired reads as new whether or not a sweep has removed it yet, so what a stage sees does
@@ -465,7 +463,6 @@ class StageInstance(Context):
         else:
             self.cache[key] = state
             self.dirty.add(key)
-            self.touched[key] = self._timestamp
             self.written[key] = self._timestamp
             self.checkpoint.cleared.discard(key)
 
@@ -503,7 +500,7 @@ class StageInstance(Context):
     def _take_states(self, cp: Checkpoint) -> None:
         encode = self.stage.encode_state
         cp.states = {key: encode(self.cache[key]) for key in self.dirty}
-        cp.touched = {key: self.touched[key] for key in self.dirty}
+        cp.touched = {key: self.written[key] for key in self.dirty}
         self.stored |= self.dirty
         self.stored -= cp.cleared
         cp.watermark = self.current_watermark
@@ -515,7 +512,6 @@ class StageInstance(Context):
             self.cache.pop(key, None)
             self.written.pop(key, None)
         self.dirty.clear()
-        self.touched.clear()
         self.checkpoint = Checkpoint(self.name)
 
     def forget(self, keys: Sequence[str]) -> None:
