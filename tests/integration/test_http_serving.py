@@ -97,6 +97,17 @@ def test_a_small_body_is_sent_as_it_is(client: httpx.Client) -> None:
     assert orjson.loads(body)["id"] == product
 
 
+def change_price(client: httpx.Client, product_id: str, price: float) -> None:
+    """The operator's price change, as the admin console makes it."""
+    token = client.post(f"{API}/auth/login", json=OPERATOR).json()["token"]
+    changed = client.post(
+        f"{API}/admin/products/{product_id}/price",
+        json={"price": price},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert changed.status_code == 200, changed.text
+
+
 def test_a_catalog_read_is_revalidated_with_its_etag(client: httpx.Client) -> None:
     product = _product_ids(client)[0]
     first = client.get(f"{API}/product/{product}")
@@ -108,14 +119,8 @@ def test_a_catalog_read_is_revalidated_with_its_etag(client: httpx.Client) -> No
     assert again.headers["etag"] == etag
     weak = client.get(f"{API}/product/{product}", headers={"If-None-Match": f"W/{etag}"})
     assert weak.status_code == 304
-    token = client.post(f"{API}/auth/login", json=OPERATOR).json()["token"]
     price = first.json()["price"] + 1
-    changed = client.post(
-        f"{API}/admin/products/{product}/price",
-        json={"price": price},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert changed.status_code == 200, changed.text
+    change_price(client, product, price)
     after = client.get(f"{API}/product/{product}", headers={"If-None-Match": etag})
     assert after.status_code == 200
     assert after.json()["price"] == price
@@ -127,14 +132,8 @@ def test_a_price_change_is_on_the_next_catalog_page_under_a_new_etag(client: htt
     etag = first.headers["etag"]
     item = first.json()["items"][0]
     assert client.get(f"{API}/products", headers={"If-None-Match": etag}).status_code == 304
-    token = client.post(f"{API}/auth/login", json=OPERATOR).json()["token"]
     price = item["price"] + 2
-    changed = client.post(
-        f"{API}/admin/products/{item['id']}/price",
-        json={"price": price},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert changed.status_code == 200, changed.text
+    change_price(client, item["id"], price)
 
     after = client.get(f"{API}/products", headers={"If-None-Match": etag})
 
