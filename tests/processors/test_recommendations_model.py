@@ -90,6 +90,10 @@ class Shop:
             )
         )
 
+    def outcomes(self) -> int:
+        """How many lists the calibration has learned an outcome of."""
+        return sum(lists for lists, _ in self.state.calibration.cells.values())
+
     def main_list(self, shopper: str) -> list[str]:
         _, scored = self.state.recommend(shopper, Catalog(self.broadcast), self.now)
         return scored.ids
@@ -444,7 +448,7 @@ def test_lists_that_shoppers_take_up_gain_confidence() -> None:
         shop.view(f"x{n}", "d")
     later = of_kind(shop.view("y", "a"), "PERSONAL").confidence
     assert 0 < first < later <= 1
-    assert sum(lists for lists, _ in shop.state.calibration.cells.values()) >= 59
+    assert shop.outcomes() >= 59
 
 
 def test_a_product_turned_to_in_the_millisecond_its_list_was_shown_is_no_outcome_of_it() -> None:
@@ -453,14 +457,14 @@ def test_a_product_turned_to_in_the_millisecond_its_list_was_shown_is_no_outcome
         shop.view(f"s{n}", "a")
         shop.view(f"s{n}", "d")
     shop.view("x", "a")
-    before = sum(lists for lists, _ in shop.state.calibration.cells.values())
+    before = shop.outcomes()
 
     # the stages build a millisecond's lists on a table that holds all its events: a list of
     # the same millisecond may already know the product, so it proves nothing either way
     shop.feed(ProductView(product_id="d", session_id="x", timestamp=shop.now))
-    same_ms = sum(lists for lists, _ in shop.state.calibration.cells.values())
+    same_ms = shop.outcomes()
     shop.view("x", "e")
-    later = sum(lists for lists, _ in shop.state.calibration.cells.values())
+    later = shop.outcomes()
 
     assert same_ms == before
     assert later == before + 1
