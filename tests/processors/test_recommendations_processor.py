@@ -29,7 +29,7 @@ from kartshoppe.processors.recommendations import (
     RecommendationsProcessor,
 )
 from kartshoppe.processors.recommender import Catalog, RecommenderState
-from tests.processors.processor_harness import Emitted, MakeDriver, of_type
+from tests.processors.processor_harness import Driver, Emitted, MakeDriver, of_type
 
 T0 = 1_700_000_000_000
 CATALOG = {"a": "Audio", "b": "Audio", "c": "Books", "d": "Books"}
@@ -65,6 +65,14 @@ def recommendations(emitted: list[Emitted]) -> list[tuple[str, str | None, Recom
     return out
 
 
+def shop_with_history(make_driver: MakeDriver) -> Driver:
+    """The recommender on the launched catalog, after the shoppers of `history()`."""
+    driver = make_driver(RecommendationsProcessor())
+    driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
+    driver.feed(*history())
+    return driver
+
+
 def test_is_one_of_the_default_processors() -> None:
     assert any(isinstance(p, RecommendationsProcessor) for p in default_processors())
 
@@ -72,9 +80,7 @@ def test_is_one_of_the_default_processors() -> None:
 def test_a_recommendation_goes_to_the_shopper_and_the_websocket_fanout_in_the_seed_shape(
     make_driver: MakeDriver,
 ) -> None:
-    driver = make_driver(RecommendationsProcessor())
-    driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
-    driver.feed(*history())
+    driver = shop_with_history(make_driver)
     view = ProductView(product_id="a", session_id="sess_9", user_id="user_9", timestamp=T0 + 60_000)
     driver.feed(view)
     [(topic1, key1, rec1), (topic2, key2, rec2)] = recommendations(
@@ -125,9 +131,7 @@ def test_the_product_stage_applies_one_milliseconds_deltas_one_millisecond_later
 def test_the_list_stage_waits_until_the_neighbour_table_is_complete_up_to_the_event(
     make_driver: MakeDriver,
 ) -> None:
-    driver = make_driver(RecommendationsProcessor())
-    driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
-    driver.feed(*history())
+    driver = shop_with_history(make_driver)
     view = ProductView(product_id="a", session_id="x", timestamp=T0 + 60_000)
     assert recommendations(driver.feed(view)) == []
     assert driver.stage_state(LISTS, "x").last == {}
@@ -140,9 +144,7 @@ def test_the_list_stage_waits_until_the_neighbour_table_is_complete_up_to_the_ev
 def test_the_calibration_stage_counts_each_cells_outcomes_under_the_cells_key(
     make_driver: MakeDriver,
 ) -> None:
-    driver = make_driver(RecommendationsProcessor())
-    driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
-    driver.feed(*history())
+    driver = shop_with_history(make_driver)
     driver.feed(ProductView(product_id="a", session_id="x", timestamp=T0 + 60_000))
     driver.advance(T0 + 60_001)
     shown = driver.stage_state(LISTS, "x").shown
@@ -156,9 +158,7 @@ def test_the_calibration_stage_counts_each_cells_outcomes_under_the_cells_key(
 
 
 def test_the_publish_stage_keeps_no_state(make_driver: MakeDriver) -> None:
-    driver = make_driver(RecommendationsProcessor())
-    driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
-    driver.feed(*history())
+    driver = shop_with_history(make_driver)
     driver.advance(T0 + 60_000)
     assert driver.stage_state(PUBLISH, "s0") is None
 
@@ -213,9 +213,7 @@ def sign_in(session: str, user: str, timestamp: int, *cart: str) -> CartMerged:
 def test_signing_in_joins_the_anonymous_sessions_history_to_the_users(
     make_driver: MakeDriver,
 ) -> None:
-    driver = make_driver(RecommendationsProcessor())
-    driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
-    driver.feed(*history())
+    driver = shop_with_history(make_driver)
     known = ProductView(product_id="b", session_id="old", user_id="u1", timestamp=T0 + 50_000)
     anonymous = [
         ProductView(product_id="c", session_id="anon", timestamp=T0 + 60_000),
@@ -275,9 +273,7 @@ def test_the_stages_join_signed_in_histories_as_the_model_composed_in_one_proces
 
 
 def test_a_product_sold_out_on_inventory_updates_leaves_the_lists(make_driver: MakeDriver) -> None:
-    driver = make_driver(RecommendationsProcessor())
-    driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
-    driver.feed(*history())
+    driver = shop_with_history(make_driver)
     sold_out = InventoryChanged(
         product_id="c", stock=0, available=0, reason="SOLD", sold_out=True, timestamp=T0
     )
