@@ -71,9 +71,18 @@ http {{
 
 
 @dataclass(frozen=True)
+class Running:
+    """A started server: its address and its process group (its CPU time is counted)."""
+
+    base: str
+    group: int
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     base: str
+    group: int
 
 
 SETTLED_SHARE = 0.15
@@ -125,7 +134,7 @@ def process(
     ready_path: str,
     env: dict[str, str] | None = None,
     settled: bool = False,
-) -> Iterator[str]:
+) -> Iterator[Running]:
     """The `command` for a free port, until it answers `ready_path`; stopped after."""
     port = free_port()
     with log.open("ab") as out:
@@ -142,7 +151,7 @@ def process(
         if settled:
             share = settle(proc.pid)
             print(f"{log.parent.name} settled at {share:.0%} of a core", file=sys.stderr)
-        yield base
+        yield Running(base, proc.pid)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -153,7 +162,7 @@ def process(
             proc.wait()
 
 
-Server = contextlib.AbstractContextManager[str]
+Server = contextlib.AbstractContextManager[Running]
 
 
 def kartshoppe(tmp: pathlib.Path, server: str) -> Server:
@@ -222,14 +231,25 @@ class Scenario:
     headers: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Measured:
+    rate: float
+    """Requests a second, median of the rounds."""
+    cpu_us: float
+    """The server's CPU time a request (all its threads and processes), median of the rounds:
+    unlike the rate, hardly moved by what else runs on the machine."""
+
+
 def measure(
     targets: list[Target], scenarios: list[Scenario], seconds: int, rounds: int, connections: int
-) -> dict[tuple[str, str], float]:
-    """Median requests a second of each (target, scenario) over `rounds` interleaved rounds."""
+) -> dict[tuple[str, str], Measured]:
+    """Each (target, scenario) over `rounds` interleaved rounds."""
     rates: dict[tuple[str, str], list[float]] = {}
+    costs: dict[tuple[str, str], list[float]] = {}
     for _ in range(rounds):
         for scenario in scenarios:
             for target in targets:
+                cpu_before = group_cpu_seconds(target.group)
                 result = run_wrk(
                     scenario.name,
                     scenario.paths,
@@ -239,10 +259,16 @@ def measure(
                     threads=1,
                     headers=scenario.headers,
                 )
+                cpu = group_cpu_seconds(target.group) - cpu_before
                 if result.errors:
                     raise RuntimeError(f"{target.name}: {result.errors} errors on {scenario.name}")
-                rates.setdefault((target.name, scenario.name), []).append(result.rate)
-    return {key: statistics.median(values) for key, values in rates.items()}
+                key = (target.name, scenario.name)
+                rates.setdefault(key, []).append(result.rate)
+                costs.setdefault(key, []).append(cpu / result.requests * 1e6)
+    return {
+        key: Measured(statistics.median(values), statistics.median(costs[key]))
+        for key, values in rates.items()
+    }
 
 
 def report(
@@ -250,12 +276,13 @@ def report(
     targets: list[Target],
     scenarios: list[Scenario],
     compressed: list[Scenario],
-    rates: dict[tuple[str, str], float],
+    measured: dict[tuple[str, str], Measured],
     load_before: tuple[float, float, float],
     servers: list[str],
     sizes: dict[str, int],
 ) -> str:
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    rates = {key: m.rate for key, m in measured.items()}
     loads = [", ".join(f"{x:.1f}" for x in load) for load in (load_before, os.getloadavg())]
     lines = [
         "# Catalog reads: KartShoppe against nginx and a bare ASGI app, one run",
@@ -273,6 +300,17 @@ def report(
     ]
     for target in targets:
         cells = [f"{rates[(target.name, s.name)]:,.0f} req/s" for s in scenarios]
+        lines.append(f"| {target.name} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Server CPU time a request (all the server's threads and processes over the wrk run,",
+        "median of the rounds; hardly moved by the machine's load, unlike the rates):",
+        "",
+        "| target | " + " | ".join(s.name for s in scenarios) + " |",
+        "|---|" + "---:|" * len(scenarios),
+    ]
+    for target in targets:
+        cells = [f"{measured[(target.name, s.name)].cpu_us:,.0f} us" for s in scenarios]
         lines.append(f"| {target.name} | " + " | ".join(cells) + " |")
     lines += ["", "| ratio | " + " | ".join(s.name for s in scenarios) + " | goal |"]
     lines.append("|---|" + "---:|" * (len(scenarios) + 1))
@@ -334,14 +372,15 @@ def main() -> None:
     ):
         tmp = pathlib.Path(name)
         root = tmp / "root"
-        targets = [
-            Target(f"kartshoppe/{s}", stack.enter_context(kartshoppe(tmp, s))) for s in servers
-        ]
+
+        def started(name: str, server: Server) -> Target:
+            running = stack.enter_context(server)
+            return Target(name, running.base, running.group)
+
+        targets = [started(f"kartshoppe/{s}", kartshoppe(tmp, s)) for s in servers]
         product_paths = catalog_files(targets[0].base, root)
-        targets.insert(0, Target("nginx", stack.enter_context(nginx(tmp, root))))
-        targets[1:1] = [
-            Target(f"bare/{s}", stack.enter_context(bare(tmp, root, s))) for s in servers
-        ]
+        targets.insert(0, started("nginx", nginx(tmp, root)))
+        targets[1:1] = [started(f"bare/{s}", bare(tmp, root, s)) for s in servers]
         scenarios = [
             Scenario("GET /products", [f"{API}/products"], {}),
             Scenario("GET /product/{id}", product_paths, {}),

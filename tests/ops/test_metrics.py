@@ -36,8 +36,8 @@ async def test_metrics_move_with_traffic(tmp_path: Path) -> None:
         before = scrape(client)
         products = client.get(f"{API}/products").json()["items"]
         client.get(f"{API}/products")
-        # the catalog's cache is keyed by the second (its price tick): on a loaded machine two
-        # reads may straddle a tick, so read until one lands in the same second as another
+        # a catalog event (a stock level, the processors' trending scores) drops the catalog's
+        # cached answers: read until one read finds the answer the one before it left
         deadline = time.monotonic() + 15
         while hits(scrape(client)) < 1 and time.monotonic() < deadline:
             client.get(f"{API}/products")

@@ -28,12 +28,12 @@ from kartshoppe.api.serving import (
     PLAIN_SECURITY,
     TLS_SECURITY,
     VariantCache,
-    Variants,
     matches,
     negotiate_cached,
     whole,
 )
-from kartshoppe.views.catalog import ProductQuery, Sort
+from kartshoppe.observability.metrics import Tally
+from kartshoppe.views.catalog import CatalogView, ProductQuery, Sort
 
 PREFIX: Final = "/api/ecommerce"
 SORTS: Final = frozenset(get_args(Sort))
@@ -101,108 +101,144 @@ def parse_limit(query_string: bytes) -> int | None:
     return None
 
 
-REPLIES_KEPT: Final = 1024
-"""Prebuilt answers kept (one per body, coding, scheme and 200/304); past that rebuilt."""
+ANSWERS_KEPT: Final = 1024
+"""Prebuilt answers kept (one per request shape: path, query, codings offered, validator,
+scheme); past that they are built again."""
 DEFAULT_QUERY: Final = ProductQuery()
+READS: Final = frozenset({"GET", "HEAD"})
+REQUEST_ID: Final = b"x-request-id"
 
-Reply = tuple[int, list[tuple[bytes, bytes]], bytes]
-"""Status, headers (all but the request id) and body of a hot answer."""
+AnswerKey = tuple[str, bytes, bytes | None, bytes | None, str]
+"""Path, query, `Accept-Encoding`, `If-None-Match` and scheme of a request."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Everything a hot read sends but its request id, built once per request shape and catalog
+    generation, with the latency series it counts into."""
+
+    route: HotRoute
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    get: Tally
+    head: Tally
 
 
 class HotReads:
     """The hot reads, asked first by the app itself (`KartShoppeApi.__call__`), before its
-    middleware stack: one call does the whole edge, with the answer's headers built once per body
-    and coding instead of once per request."""
+    middleware stack: one call does the whole edge, with the answer (headers, security headers,
+    ETag, coding) built once per request shape while the catalog stays the same, so a read does
+    a dictionary lookup, a rate-limit token, an id and two counts."""
 
     def __init__(self, app: Starlette) -> None:
         self.app = app
         self.variants = VariantCache()
-        self._replies: dict[tuple[bytes, str | None, bool, bool], Reply] = {}
+        self._answers: dict[AnswerKey, Answer] = {}
+        self._generation = -1
         # found on the app's state once the lifespan has built them
         self._edge: Edge | None = None
-        self._platform: Platform | None = None
+        self._catalog: CatalogView | None = None
 
     async def serve(self, scope: Scope, send: Send) -> bool:
         """Answer a hot read with the whole edge applied; False (nothing sent) when the full
         stack must answer."""
-        if scope["method"] not in ("GET", "HEAD") or not scope["path"].startswith(PREFIX):
+        method: str = scope["method"]
+        path: str = scope["path"]
+        if method not in READS or not path.startswith(PREFIX):
             return False
         started = time.perf_counter()
-        try:
-            found = self._reply(scope)
-        except Exception:  # the full stack answers it, with its error handling
+        edge, catalog = self._edge, self._catalog
+        if edge is None or catalog is None:
+            edge, catalog = self._edge, self._catalog = self._attached()
+            if edge is None or catalog is None:
+                return False
+        if edge.tracing.enabled:
             return False
-        if found is None:
+        request = dict(scope["headers"])
+        if not FALL_THROUGH_HEADERS.isdisjoint(request):
             return False
-        edge, request_id, route, (status, headers, body) = found
-        method: str = scope["method"]
+        generation = catalog.current()
+        if generation != self._generation:
+            self._answers.clear()
+            self._generation = generation
+        key = (
+            path,
+            scope["query_string"],
+            request.get(b"accept-encoding"),
+            request.get(b"if-none-match"),
+            scope.get("scheme", "http"),
+        )
+        answer = self._answers.get(key)
+        if answer is None:
+            try:
+                answer = self._answer(edge, catalog, key)
+            except Exception:  # the full stack answers it, with its error handling
+                return False
+            if answer is None:
+                return False
+            if len(self._answers) >= ANSWERS_KEPT:
+                self._answers.clear()
+            self._answers[key] = answer
+        else:
+            catalog.hits += 1  # the catalog's bytes, kept here with their headers
+        if edge.limiter.take_or_wait(RouteClass.BROWSE, edge.client_of(scope, request)):
+            return False  # the full stack refuses it, counted and logged as everywhere
+        request_id = edge.request_id(request)
         await send(
             {
                 "type": "http.response.start",
-                "status": status,
-                "headers": [*headers, (b"x-request-id", request_id.encode())],
+                "status": answer.status,
+                "headers": [*answer.headers, (REQUEST_ID, request_id)],
             }
         )
-        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
-        edge.finish(request_id, method, scope["path"], route.path, status, started)
+        head = method == "HEAD"
+        await send({"type": "http.response.body", "body": b"" if head else answer.body})
+        tally = answer.head if head else answer.get
+        edge.finish(
+            request_id, method, path, answer.route.path, answer.status, started, tally=tally
+        )
         return True
 
-    def _reply(self, scope: Scope) -> tuple[Edge, str, HotRoute, Reply] | None:
-        edge, platform = self._edge, self._platform
-        if edge is None or platform is None:
-            edge = self._edge = getattr(self.app.state, "edge", None)
-            platform = self._platform = getattr(self.app.state, "platform", None)
-            if edge is None or platform is None:
-                return None
-        if edge.tracing.enabled:
-            return None
-        request = dict(scope["headers"])
-        if FALL_THROUGH_HEADERS.intersection(request):
-            return None
-        found = self._body(platform, scope["path"], scope["query_string"])
+    def _attached(self) -> tuple[Edge | None, CatalogView | None]:
+        platform: Platform | None = getattr(self.app.state, "platform", None)
+        edge: Edge | None = getattr(self.app.state, "edge", None)
+        return edge, None if platform is None else platform.catalog
+
+    def _answer(self, edge: Edge, catalog: CatalogView, key: AnswerKey) -> Answer | None:
+        path, query, accept, if_none_match, scheme = key
+        found = _body(catalog, path, query)
         if found is None:
             return None
         body, route = found
-        if edge.limiter.take_or_wait(RouteClass.BROWSE, edge.client_of(scope, request)):
-            return None  # the full stack refuses it, counted and logged as everywhere
         variants = self.variants.of(body)
         coding = None
-        if len(body) >= MIN_COMPRESS and (accept := request.get(b"accept-encoding")):
+        if len(body) >= MIN_COMPRESS and accept:
             coding = negotiate_cached(accept.decode("latin-1"))
-        if_none_match = request.get(b"if-none-match")
         unchanged = if_none_match is not None and matches(if_none_match, variants.etag)
-        key = (variants.etag, coding, scope.get("scheme") == "https", unchanged)
-        reply = self._replies.get(key)
-        if reply is None:
-            if len(self._replies) >= REPLIES_KEPT:
-                self._replies.clear()
-            reply = self._replies[key] = _reply(variants, *key[1:])
-        return edge, edge.request_id(request), route, reply
-
-    @staticmethod
-    def _body(platform: Platform, path: str, query: bytes) -> tuple[bytes, HotRoute] | None:
-        catalog, rest = platform.catalog, path[len(PREFIX) :]
-        body: bytes | None = None
-        if rest == "/products":
-            parsed = parse_product_query(query) if query else DEFAULT_QUERY
-            body, route = (catalog.search_bytes(parsed) if parsed else None), PRODUCTS
-        elif rest.startswith("/product/") and not query:
-            body, route = catalog.product_bytes(rest[len("/product/") :]), PRODUCT
-        elif rest in ("/products/featured", "/products/trending"):
-            limit = parse_limit(query)
-            featured = rest.endswith("featured")
-            route = FEATURED if featured else TRENDING
-            if limit is not None:
-                read = catalog.featured_bytes if featured else catalog.trending_bytes
-                body = read(limit)
-        else:
-            return None
-        return None if body is None else (body, route)
+        request = {b"if-none-match": b"*"} if unchanged else {}
+        status, representation, encoded = whole(variants, coding or "identity", request, True)
+        security = TLS_SECURITY if scheme == "https" else PLAIN_SECURITY
+        headers = [CONTENT_TYPE, *representation, *security]
+        get, head = (edge.latency(route.path, method, status) for method in ("GET", "HEAD"))
+        return Answer(route, status, headers, encoded, get, head)
 
 
-def _reply(variants: Variants, coding: str | None, tls: bool, unchanged: bool) -> Reply:
-    """The answer to every request for this body in this coding and scheme, 304 if `unchanged`."""
-    request = {b"if-none-match": b"*"} if unchanged else {}
-    status, representation, encoded = whole(variants, coding or "identity", request, True)
-    security = TLS_SECURITY if tls else PLAIN_SECURITY
-    return status, [CONTENT_TYPE, *representation, *security], encoded
+def _body(catalog: CatalogView, path: str, query: bytes) -> tuple[bytes, HotRoute] | None:
+    rest = path[len(PREFIX) :]
+    body: bytes | None = None
+    if rest == "/products":
+        parsed = parse_product_query(query) if query else DEFAULT_QUERY
+        body, route = (catalog.search_bytes(parsed) if parsed else None), PRODUCTS
+    elif rest.startswith("/product/") and not query:
+        body, route = catalog.product_bytes(rest[len("/product/") :]), PRODUCT
+    elif rest in ("/products/featured", "/products/trending"):
+        limit = parse_limit(query)
+        featured = rest.endswith("featured")
+        route = FEATURED if featured else TRENDING
+        if limit is not None:
+            read = catalog.featured_bytes if featured else catalog.trending_bytes
+            body = read(limit)
+    else:
+        return None
+    return None if body is None else (body, route)

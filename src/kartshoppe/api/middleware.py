@@ -11,7 +11,6 @@ import itertools
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any, Final
 
 import orjson
@@ -37,7 +36,7 @@ from kartshoppe.observability.logging import (
     event_ids_var,
     request_id_var,
 )
-from kartshoppe.observability.metrics import Metrics
+from kartshoppe.observability.metrics import Metrics, Tally
 from kartshoppe.observability.tracing import Tracing
 from kartshoppe.pictures.uploads import MAX_UPLOAD_BYTES
 from kartshoppe.resilience import CircuitOpenError
@@ -56,7 +55,8 @@ def body_limit(path: str, default: int) -> tuple[int, str]:
     return default, "body"
 
 
-REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+REQUEST_ID: Final = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+"""A client's `X-Request-ID` that is kept (and logged as it is); any other gets a new id."""
 
 
 class Edge:
@@ -71,17 +71,22 @@ class Edge:
         self.tracing = tracing
         self.max_body = max_body
         self.access_log = AccessLog()
-        self.request_ids = request_ids()
-        self._latency: dict[tuple[str, str, int], Any] = {}
+        # 32 hex digits: this process's random half, then a counter (cheaper than uuid4 a
+        # request, and as unique across processes and restarts)
+        self._id_prefix = uuid.uuid4().hex[:16].encode()
+        self._ids = itertools.count()
+        self._latency: dict[tuple[str, str, int], Tally] = {}
 
-    def request_id(self, headers: dict[bytes, bytes]) -> str:
+    def request_id(self, headers: dict[bytes, bytes]) -> bytes:
         """The client's `X-Request-ID` when it is a sane one, else a new id."""
-        given = headers.get(b"x-request-id", b"").decode("latin-1")
-        return given if given and REQUEST_ID.match(given) else next(self.request_ids)
+        given = headers.get(b"x-request-id")
+        if given is not None and REQUEST_ID.match(given):
+            return given
+        return b"%s%016x" % (self._id_prefix, next(self._ids))
 
     def finish(
         self,
-        request_id: str,
+        request_id: bytes,
         method: str,
         path: str,
         template: str,
@@ -89,28 +94,19 @@ class Edge:
         started: float,
         event_ids: list[str] | None = None,
         code: str | None = None,
+        tally: Tally | None = None,
     ) -> None:
-        """What every answered request leaves behind: its latency, its error count, its
-        access-log line."""
+        """What every answered request leaves behind: its latency (into `tally` when the
+        caller has found it already), its error count, its access-log line."""
         seconds = time.perf_counter() - started
-        self.latency(template, method, status).observe(seconds)
+        (tally or self.latency(template, method, status)).observe(seconds)
         if status >= 400:
             self.metrics.errors.labels(code or f"http_{status}").inc()
         self.access_log.record(
-            (
-                time.time(),
-                request_id,
-                method,
-                path,
-                template,
-                status,
-                round(seconds * 1000, 2),
-                event_ids or None,
-                code,
-            )
+            (started, seconds, request_id, method, path, template, status, event_ids or None, code)
         )
 
-    def latency(self, template: str, method: str, status: int) -> Any:
+    def latency(self, template: str, method: str, status: int) -> Tally:
         """The latency histogram's child for these labels (found once, then kept)."""
         key = (template, method, status)
         child = self._latency.get(key)
@@ -122,13 +118,14 @@ class Edge:
 
     def client_of(self, scope: Scope, headers: dict[bytes, bytes]) -> str:
         """The signed-in user when the token is good, else the peer address."""
-        header = headers.get(b"authorization", b"").decode("latin-1")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() == "bearer" and token:
-            try:
-                return "user:" + self.auth.tokens.verify(token.strip()).user_id
-            except TokenError:
-                pass
+        header = headers.get(b"authorization")
+        if header is not None:
+            scheme, _, token = header.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token:
+                try:
+                    return "user:" + self.auth.tokens.verify(token.strip()).user_id
+                except TokenError:
+                    pass
         client = scope.get("client")
         return "ip:" + (client[0] if client else "unknown")
 
@@ -145,7 +142,7 @@ class EdgeMiddleware:
         edge = self.edge
         headers = dict(scope["headers"])
         request_id = edge.request_id(headers)
-        request_id_var.set(request_id)
+        request_id_var.set(request_id.decode("latin-1"))
         event_ids: list[str] = []
         event_ids_var.set(event_ids)
         method: str = scope["method"]
@@ -161,7 +158,7 @@ class EdgeMiddleware:
                 outcome["sent"] = True
                 message["headers"] = [
                     *message.get("headers", []),
-                    (b"x-request-id", request_id.encode()),
+                    (b"x-request-id", request_id),
                 ]
                 outcome["json"] = any(
                     k.lower() == b"content-type" and v.startswith(b"application/json")
@@ -253,13 +250,6 @@ class EdgeMiddleware:
             span.set_attribute("http.route", template)
             span.set_attribute("url.path", path)
             span.set_attribute("http.response.status_code", outcome["status"])
-
-
-def request_ids() -> Iterator[str]:
-    """32 hex digits: this process's random half, then a counter (cheaper than uuid4 a request,
-    and as unique across processes and restarts)."""
-    prefix = uuid.uuid4().hex[:16]
-    return (f"{prefix}{n:016x}" for n in itertools.count())
 
 
 def route_template(scope: Scope) -> str | None:

@@ -73,28 +73,37 @@ def limits_from_env(source: Mapping[str, str]) -> dict[RouteClass, Limit | None]
 class TokenBucket:
     """`take_or_wait()` spends one token if there is one; tokens come back at `rate` a second."""
 
-    __slots__ = ("_clock", "limit", "stamp", "tokens")
+    __slots__ = ("_clock", "burst", "rate", "stamp", "tokens")
 
     def __init__(self, limit: Limit, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
+        self.rate = limit.rate
+        self.burst = limit.burst
         self.tokens = limit.burst
         self._clock = clock
         self.stamp = clock()
 
     def take_or_wait(self) -> float:
         """Spend a token and return 0.0; with none left, the seconds until one is back."""
-        now = self._clock()
-        self.tokens = min(self.limit.burst, self.tokens + (now - self.stamp) * self.limit.rate)
+        return self.take(self._clock())
+
+    def take(self, now: float) -> float:
+        """`take_or_wait` as of `now` (a reading of the bucket's clock)."""
+        tokens = self.tokens + (now - self.stamp) * self.rate
+        if tokens > self.burst:
+            tokens = self.burst
         self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
+        if tokens >= 1:
+            self.tokens = tokens - 1
             return 0.0
-        return (1 - self.tokens) / self.limit.rate
+        self.tokens = tokens
+        return (1 - tokens) / self.rate
 
 
 class RateLimiter:
-    """Buckets per (class, client); the least recently used are forgotten past `max_clients`
-    (a forgotten client starts again with a full bucket, which only errs on the lenient side)."""
+    """Buckets per class and client; the least recently used of a class are forgotten past
+    `max_clients` (a forgotten client starts again with a full bucket, which only errs on the
+    lenient side). A request from a known client is a lookup, a move to the recent end and
+    the bucket's arithmetic: nothing is allocated but the floats."""
 
     def __init__(
         self,
@@ -105,7 +114,9 @@ class RateLimiter:
         self.limits = dict(limits)
         self._max = max_clients
         self._clock = clock
-        self._buckets: OrderedDict[tuple[RouteClass, str], TokenBucket] = OrderedDict()
+        self._buckets: dict[RouteClass, OrderedDict[str, TokenBucket]] = {
+            route_class: OrderedDict() for route_class in RouteClass
+        }
 
     def take_or_wait(self, route_class: RouteClass, client: str) -> float:
         """0.0 if the request may go ahead (a token spent), else the seconds to wait (for
@@ -113,15 +124,15 @@ class RateLimiter:
         limit = self.limits.get(route_class)
         if limit is None:
             return 0.0
-        key = (route_class, client)
-        bucket = self._buckets.get(key)
+        buckets = self._buckets[route_class]
+        bucket = buckets.get(client)
         if bucket is None:
-            bucket = self._buckets[key] = TokenBucket(limit, self._clock)
-            if len(self._buckets) > self._max:
-                self._buckets.popitem(last=False)
+            bucket = buckets[client] = TokenBucket(limit, self._clock)
+            if len(buckets) > self._max:
+                buckets.popitem(last=False)
         else:
-            self._buckets.move_to_end(key)
-        return bucket.take_or_wait()
+            buckets.move_to_end(client)
+        return bucket.take(self._clock())
 
     def message_budget(self) -> TokenBucket | None:
         """A fresh budget for one WebSocket connection (None when unlimited)."""

@@ -7,13 +7,14 @@ facet apply every filter but its own, so choosing one brand still shows how many
 
 It reads the fold's products and stock levels and the latest `TRENDING_UPDATED` scores (from the
 fanout topic), and keeps answers pre-encoded as JSON bytes
-keyed by the query, dropped whenever the catalog or a stock level changes: the hot GET paths
-do no per-request work beyond a dictionary lookup.
+keyed by the query, dropped whenever the catalog or a stock level changes, and when the clock
+passes a flash sale's start or end (`fresh_until`): the only moments a product's answer changes
+by itself. The hot GET paths do no per-request work beyond a dictionary lookup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, Literal
@@ -21,6 +22,7 @@ from typing import Any, Final, Literal
 import orjson
 
 from kartshoppe.domain.catalog import effective_price, is_on_sale
+from kartshoppe.domain.reference_price import History
 from kartshoppe.domain.state import ShopState
 from kartshoppe.events import (
     CATALOG_EVENTS,
@@ -39,8 +41,6 @@ from kartshoppe.views.search import SearchIndex
 Sort = Literal["relevance", "price_asc", "price_desc", "rating", "name", "newest"]
 CACHE_LIMIT = 512
 DEFAULT_PAGE_SIZE = 24
-PRICE_TICK_MS = 1000
-"""Cached answers also expire when a flash sale may have started or ended since."""
 CHANGES_PRODUCTS: Final = (*CATALOG_EVENTS, InventoryChanged, TrendingUpdated, ReviewPosted)
 """The events after which a cached answer may be wrong."""
 
@@ -157,10 +157,40 @@ def _ordered(rows: list[Row], sort: Sort, scores: Mapping[str, float]) -> list[R
     return ordered[::-1] if sort == "newest" else ordered
 
 
+def next_price_moment(products: Iterable[Product], history: Mapping[str, History], at: int) -> int:
+    """The first moment after `at` when a product's answer changes with no event: a flash sale's
+    start or end, or a recorded price taking effect (the shown price, the sale, and the "was"
+    price, which looks back from when the current price began). Never, with none ahead."""
+    moment = NEVER
+    for product in products:
+        edges = (
+            []
+            if product.flash_sale is None
+            else [product.flash_sale.starts_at, product.flash_sale.ends_at]
+        )
+        for point in history.get(product.id, ()):
+            edges.append(point.at_ms)
+            if point.sale is not None:
+                edges += (point.sale.starts_at, point.sale.ends_at)
+        for edge in edges:
+            if at < edge < moment:
+                moment = edge
+    return moment
+
+
+NEVER: Final = 2**63
+"""Later than any moment in milliseconds."""
+
+
 class CatalogView:
-    def __init__(self, state: ShopState) -> None:
+    def __init__(self, state: ShopState, clock: Callable[[], int] = now_ms) -> None:
         self._state = state
+        self._clock = clock
         self._cache: dict[tuple[Any, ...], bytes] = {}
+        self.generation = 0
+        """Bumped whenever the cached answers are dropped: an answer kept beside the view (the
+        hot reads' headers) holds for one generation."""
+        self._fresh_until = 0
         self.trending_scores: dict[str, float] = {}
         self._index: SearchIndex | None = None
         self.hits = 0
@@ -172,7 +202,24 @@ class CatalogView:
         if isinstance(event, CATALOG_EVENTS):
             self._index = None
         if isinstance(event, CHANGES_PRODUCTS):
-            self._cache.clear()
+            self._drop()
+
+    def _drop(self) -> None:
+        self._cache.clear()
+        self.generation += 1
+        self._fresh_until = 0
+
+    def current(self) -> int:
+        """The generation of the answers as of now: the answers go when a flash sale starts
+        or ends."""
+        now = self._clock()
+        if now >= self._fresh_until:
+            if self._fresh_until:
+                self._drop()
+            self._fresh_until = next_price_moment(
+                self._state.products.values(), self._state.price_history, now
+            )
+        return self.generation
 
     @property
     def index(self) -> SearchIndex:
@@ -182,7 +229,7 @@ class CatalogView:
         return self._index
 
     def _cached(self, key: tuple[Any, ...], build: Any) -> bytes:
-        key = (now_ms() // PRICE_TICK_MS, *key)
+        self.current()
         found = self._cache.get(key)
         if found is not None:
             self.hits += 1
@@ -213,7 +260,7 @@ class CatalogView:
         product = self._state.products.get(product_id)
         if not is_on_sale(product):
             return None
-        return self._out(product, now_ms()).to_json()
+        return self._out(product, self._clock()).to_json()
 
     def product_bytes(self, product_id: str) -> bytes | None:
         if not is_on_sale(self._state.products.get(product_id)):
@@ -221,11 +268,11 @@ class CatalogView:
         return self._cached(("product", product_id), lambda: self.product(product_id))
 
     def all_views(self) -> list[dict[str, Any]]:
-        at = now_ms()
+        at = self._clock()
         return [self._out(p, at).to_json() for p in self.on_sale()]
 
     def _rows(self, ids: Mapping[str, float] | None) -> list[Row]:
-        at = now_ms()
+        at = self._clock()
         rows = []
         for product in self.on_sale():
             if ids is not None and product.id not in ids:
@@ -255,7 +302,7 @@ class CatalogView:
         scores = self.index.search(q)
         products = self._state.products
         best = sorted(scores, key=lambda pid: (-scores[pid], not products[pid].featured, pid))
-        at = now_ms()
+        at = self._clock()
         return {
             "query": q,
             "suggestions": [
