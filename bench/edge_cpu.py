@@ -90,7 +90,9 @@ async def drive(app: App, paths: list[str], count: int, sink: Sink) -> float:
 async def measure(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="edge-cpu-") as name:
         tmp = pathlib.Path(name)
-        settings = Settings(data_dir=tmp / "data", rate_browse="1000000/1000000", log_level=os.environ.get("LVL", "info"))
+        settings = Settings(
+            data_dir=tmp / "data", rate_browse="1000000/1000000", log_level=args.log_level
+        )
         app = create_app(settings)
         devnull = open(os.devnull, "w")  # noqa: SIM115 - the access log's stdout for the run
         async with app.router.lifespan_context(app):
@@ -154,6 +156,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="cProfile KartShoppe's reads")
+    parser.add_argument("--log-level", default="info", help="warning: no access log")
     asyncio.run(measure(parser.parse_args()))
 
 

@@ -4,6 +4,7 @@ a JSON object with the same fields, whichever way it was rendered, and carries i
 from __future__ import annotations
 
 import datetime
+import itertools
 import time
 
 import orjson
@@ -82,4 +83,4 @@ def test_lines_of_the_same_route_keep_their_own_ids_and_times() -> None:
 
     assert [line["requestId"] for line in rendered] == ["id-0", "id-1", "id-2"]
     stamps = [datetime.datetime.fromisoformat(str(line["ts"])) for line in rendered]
-    assert [round((b - a).total_seconds()) for a, b in zip(stamps, stamps[1:])] == [1, 1]
+    assert [round((b - a).total_seconds()) for a, b in itertools.pairwise(stamps)] == [1, 1]
