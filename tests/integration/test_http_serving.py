@@ -6,6 +6,7 @@ test's own."""
 from __future__ import annotations
 
 import gzip
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import orjson
 import pytest
 import zstandard
 
+from tests.ops.ops_support import json_lines
 from tests.support.server import ServerProcess, running_server
 
 API = "/api/ecommerce"
@@ -145,7 +147,9 @@ def test_a_price_change_is_on_the_next_catalog_page_under_a_new_etag(client: htt
     assert client.get(f"{API}/products", headers=fresh).status_code == 304
 
 
-def test_a_hot_read_carries_its_request_id_and_is_counted(client: httpx.Client) -> None:
+def test_a_hot_read_carries_its_request_id_and_is_counted_and_logged(
+    client: httpx.Client, server: ServerProcess
+) -> None:
     product = _product_ids(client)[0]
     route = f'route="{API}/product/{{product_id}}"'
 
@@ -168,6 +172,14 @@ def test_a_hot_read_carries_its_request_id_and_is_counted(client: httpx.Client) 
     assert made.headers["x-request-id"] != given.headers["x-request-id"]
     _assert_secured(made)
     assert counted() - before == 2
+    ids = {given.headers["x-request-id"], made.headers["x-request-id"]}
+    deadline = time.monotonic() + 10
+    while not ids <= {line.get("requestId") for line in json_lines(server.log_text())}:
+        assert time.monotonic() < deadline, f"no access-log line for {ids}"
+        time.sleep(0.05)
+    [line] = [x for x in json_lines(server.log_text()) if x.get("requestId") == "hot-read-1"]
+    assert line["route"] == f"{API}/product/{{product_id}}" and line["status"] == 200
+    assert line["path"] == f"{API}/product/{product}" and line["durationMs"] >= 0
 
 
 def test_a_hashed_asset_is_cached_for_a_year_and_sent_precompressed(client: httpx.Client) -> None:

@@ -117,12 +117,12 @@ class Answer:
     """Everything a hot read sends but its request id, built once per request shape and catalog
     generation, with the latency series it counts into."""
 
-    route: HotRoute
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
-    get: Tally
-    head: Tally
+    get: tuple[Tally, bytes]
+    head: tuple[Tally, bytes]
+    """Per method: the latency series and the access-log line's prefix."""
 
 
 class HotReads:
@@ -194,10 +194,8 @@ class HotReads:
         )
         head = method == "HEAD"
         await send({"type": "http.response.body", "body": b"" if head else answer.body})
-        tally = answer.head if head else answer.get
-        edge.finish(
-            request_id, method, path, answer.route.path, answer.status, started, tally=tally
-        )
+        tally, log_prefix = answer.head if head else answer.get
+        edge.count(tally, log_prefix, request_id, started)
         return True
 
     def _attached(self) -> tuple[Edge | None, CatalogView | None]:
@@ -220,8 +218,14 @@ class HotReads:
         status, representation, encoded = whole(variants, coding or "identity", request, True)
         security = TLS_SECURITY if scheme == "https" else PLAIN_SECURITY
         headers = [CONTENT_TYPE, *representation, *security]
-        get, head = (edge.latency(route.path, method, status) for method in ("GET", "HEAD"))
-        return Answer(route, status, headers, encoded, get, head)
+        get, head = (
+            (
+                edge.latency(route.path, method, status),
+                edge.access_log.prefix(method, path, route.path, status),
+            )
+            for method in ("GET", "HEAD")
+        )
+        return Answer(status, headers, encoded, get, head)
 
 
 def _body(catalog: CatalogView, path: str, query: bytes) -> tuple[bytes, HotRoute] | None:

@@ -94,17 +94,20 @@ class Edge:
         started: float,
         event_ids: list[str] | None = None,
         code: str | None = None,
-        tally: Tally | None = None,
     ) -> None:
-        """What every answered request leaves behind: its latency (into `tally` when the
-        caller has found it already), its error count, its access-log line."""
-        seconds = time.perf_counter() - started
-        (tally or self.latency(template, method, status)).observe(seconds)
+        """What every answered request leaves behind: its latency, its error count, its
+        access-log line."""
         if status >= 400:
             self.metrics.errors.labels(code or f"http_{status}").inc()
-        self.access_log.record(
-            (started, seconds, request_id, method, path, template, status, event_ids or None, code)
-        )
+        prefix = self.access_log.prefix(method, path, template, status, event_ids, code)
+        self.count(self.latency(template, method, status), prefix, request_id, started)
+
+    def count(self, tally: Tally, log_prefix: bytes, request_id: bytes, started: float) -> None:
+        """`finish` for an answer whose latency series and log-line prefix are found already
+        (a hot read's, kept with it)."""
+        seconds = time.perf_counter() - started
+        tally.observe(seconds)
+        self.access_log.record(log_prefix, started, seconds, request_id)
 
     def latency(self, template: str, method: str, status: int) -> Tally:
         """The latency histogram's child for these labels (found once, then kept)."""
