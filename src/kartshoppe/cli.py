@@ -126,6 +126,9 @@ def serve(settings: Settings, server: str = SERVERS[0]) -> int:
         loop="uvloop",
         http="httptools",
         log_level="warning",
+        # no `server: uvicorn` on every answer: one header less to write a request, and the
+        # server software not advertised
+        server_header=False,
         # sans-I/O: no reader, pinger and closer tasks per socket. No permessage-deflate: a
         # compressor per socket costs tens of KB each and compresses every push once per socket
         # (the messages are small); without it a push is encoded once for all.
