@@ -223,16 +223,29 @@ def raise_fd_limit() -> int:
     return hard
 
 
-def rss_mb(pid: int) -> float:
-    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for {pid}")
+def group_stats(group: int) -> Iterator[tuple[pathlib.Path, list[str]]]:
+    """The /proc folder and stat fields of each process in a process group (the server and,
+    on granian, its worker)."""
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group:
+                yield stat.parent, fields
 
 
-def cpu_s(pid: int) -> float:
-    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def rss_mb(group: int) -> float:
+    total = 0
+    for folder, _ in group_stats(group):
+        with contextlib.suppress(OSError):
+            for line in (folder / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total / 1024
+
+
+def cpu_s(group: int) -> float:
+    ticks = sum(int(fields[11]) + int(fields[12]) for _, fields in group_stats(group))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -285,7 +298,7 @@ def new_price(price: Decimal, round_no: int) -> Decimal:
 
 @contextlib.contextmanager
 def server(
-    src: pathlib.Path | None, tmp: pathlib.Path
+    src: pathlib.Path | None, tmp: pathlib.Path, http_server: str
 ) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     env = {**os.environ, **SERVER_ENV}
     if src is not None:
@@ -293,7 +306,7 @@ def server(
     port = free_port()
     data = pathlib.Path(tempfile.mkdtemp(prefix="fanout-", dir=tmp))
     command = [sys.executable, "-m", "kartshoppe", "serve", "--host", HOST]
-    command += ["--port", str(port), "--data-dir", str(data)]
+    command += ["--port", str(port), "--data-dir", str(data), "--server", http_server]
     with (data / "server.log").open("wb") as log:
         proc = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
@@ -321,7 +334,7 @@ def server(
 def measure(
     code: str, src: pathlib.Path | None, tmp: pathlib.Path, args: argparse.Namespace
 ) -> Run:
-    with server(src, tmp) as (proc, port):
+    with server(src, tmp, args.server) as (proc, port):
         base = f"http://{HOST}:{port}{API}"
         token = httpx.post(f"{base}/auth/login", json=OPERATOR, timeout=30).json()["token"]
         operator = httpx.Client(
@@ -413,6 +426,7 @@ def report(command: str, runs: list[Run], args: argparse.Namespace, load: str) -
         f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work; load "
         f"average before: {load}, after: {after}. Python {platform.python_version()}.",
         "",
+        f"HTTP server: {args.server}. "
         f"{args.sockets:,} sockets asked for from {args.clients} client processes (minimal "
         "WebSocket clients on uvloop, offering permessage-deflate as browsers do); "
         f"{args.rounds} price changes, each timed from just before the operator's request to "
@@ -457,6 +471,7 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=15.0, help="seconds before the idle RSS")
     parser.add_argument("--compare-src", type=pathlib.Path, help="src folder of the 'before'")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--server", default="uvicorn", help="kartshoppe serve --server")
     args = parser.parse_args()
     # stopped from outside, still stop the server and the clients (the `finally` blocks)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
