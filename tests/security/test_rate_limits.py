@@ -27,6 +27,8 @@ LOW_LIMITS = {
     "KARTSHOPPE_RATE_CART": "0.5/3",
     "KARTSHOPPE_RATE_SIGNIN": "0.2/2",
     "KARTSHOPPE_RATE_WS": "5/10",
+    # far above what the module's other tests read from their one address
+    "KARTSHOPPE_RATE_BROWSE": "0.05/40",
 }
 
 
@@ -66,6 +68,25 @@ def test_a_signed_in_user_has_a_budget_of_its_own(api: httpx.Client) -> None:
         f"{API}/cart/{fresh('s')}", params={"userId": user}, headers=bearer(token_for(user))
     )
     assert mine.status_code == 200, mine.text
+
+
+def test_catalog_reads_over_the_browse_budget_get_429_and_are_counted(api: httpx.Client) -> None:
+    user = fresh("u")
+    headers = bearer(token_for(user))
+    product = api.get(f"{API}/products", headers=headers).json()["items"][0]["id"]
+    reads = [api.get(f"{API}/product/{product}", headers=headers) for _ in range(40)]
+
+    assert [r.status_code for r in reads[:39]] == [200] * 39
+    body = assert_error(reads[39], 429, "rate_limited")
+    assert "browse" in body["message"]
+    assert int(reads[39].headers["retry-after"]) >= 1
+    assert reads[39].headers["x-request-id"]
+    refused = [
+        line
+        for line in api.get("/metrics").text.splitlines()
+        if line.startswith('kartshoppe_rate_limited_total{route_class="browse"}')
+    ]
+    assert refused and float(refused[0].rpartition(" ")[2]) >= 1
 
 
 def test_sign_in_attempts_are_limited(api: httpx.Client) -> None:
