@@ -91,6 +91,11 @@ class Consumer(ABC):
         returned, such as Kafka's transaction markers)."""
         return {}
 
+    def seek(self, positions: Positions) -> None:
+        """Read on from `positions` (next offsets; the other partitions as before), set before
+        the first poll: a view restored from a snapshot folds only what follows it."""
+        raise NotImplementedError(f"{type(self).__name__} cannot start at given positions")
+
     async def __aenter__(self) -> Self:
         return self
 

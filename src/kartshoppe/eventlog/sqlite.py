@@ -528,6 +528,12 @@ class SqliteEventLog(EventLog):
             self._read_locked, lambda c: _query_range(c, topic, from_offset, limit)
         )
 
+    def record_at(self, topic: str, offset: int) -> Record | None:
+        """The record at `offset` of `topic`, if the log still holds it; blocking."""
+        check_topic(topic)
+        found = self._read_locked(lambda c: _query_range(c, topic, offset, 1))
+        return found[0] if found and found[0].offset == offset else None
+
     def _read_locked(self, query: Callable[[sqlite3.Connection], T]) -> T:
         with self._reader_lock:
             if self._reader is None:
@@ -621,6 +627,8 @@ class SqliteConsumer(Consumer):
         self._read_at = 0.0
         self._nothing_since: asyncio.Event | None = None
         """The commit notification current when the last read found nothing."""
+        self._start_at: dict[str, int] = {}
+        """Positions given by `seek`, over the group's or the beginning."""
 
     async def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
         if max_records < 1:
@@ -652,6 +660,11 @@ class SqliteConsumer(Consumer):
         records = await self._fetch(max_records)
         self._nothing_since = None if records else committed
         return records
+
+    def seek(self, positions: Positions) -> None:
+        if self._positions is not None:
+            raise RuntimeError("seek before the first poll")
+        self._start_at = {t: o for (t, p), o in positions.items() if p == PARTITION}
 
     async def commit(self, positions: Positions) -> None:
         if self._group is None:
@@ -700,6 +713,7 @@ class SqliteConsumer(Consumer):
                 (self._group, PARTITION),
             )
             positions.update((t, o) for t, o in rows if t in positions)
+        positions.update((t, o) for t, o in self._start_at.items() if t in positions)
         return positions
 
     def _read(self, conn: sqlite3.Connection, order: list[str], max_records: int) -> list[Record]:
