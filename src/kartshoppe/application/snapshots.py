@@ -340,8 +340,15 @@ class ViewSnapshots:
 
     async def save(self, read: ReadRecord, commit: Callable[[Positions], Any]) -> Header:
         """Capture now, write the file, then commit its positions for retention."""
+        started = time.perf_counter()
         capture = self.capture()
+        captured_ms = (time.perf_counter() - started) * 1000
         header = await asyncio.to_thread(self.write, capture, read)
+        logger.info(
+            "views snapshot written: %d bytes, %.0f ms of the event loop",
+            len(capture.body),
+            captured_ms,
+        )
         positions = {tp: offset for tp, (offset, _) in (header.fold | header.fanout).items()}
         await commit(positions)
         return header
