@@ -361,6 +361,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 async def _final_snapshot(snapshots: ViewSnapshots, log: SqliteEventLog) -> None:
     """At a clean stop: the views as the followers left them, so the next start folds nothing."""
+    if not snapshots.outdated():
+        return
     try:
         await snapshots.save(log.record_at, snapshot_committer(log))
     except (OSError, ValueError, RuntimeError):

@@ -335,6 +335,10 @@ class ViewSnapshots:
         self.written += 1
         return header
 
+    def outdated(self) -> bool:
+        """Whether the followers folded anything the file lacks (or there is no file)."""
+        return self._applied_total() != self._applied_at_last or not self.path.exists()
+
     def due(self, policy: SnapshotPolicy) -> bool:
         return self._applied_total() - self._applied_at_last >= policy.min_records
 
