@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 import os
@@ -206,10 +207,17 @@ def read_header(data: bytes) -> tuple[Header, bytes]:
 
 
 def decode_image(body: bytes) -> ViewsImage:
+    # millions of new objects, none of them garbage: the collector's passes over them (each
+    # full one over everything made so far) would cost more than the decoding itself
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return _adapter().validate_json(body)
     except ValidationError as exc:
         raise SnapshotError(f"undecodable body: {exc.error_count()} errors") from None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 ReadRecord = Callable[[str, int], Record | None]
