@@ -85,7 +85,7 @@ async def record_base(data_dir: pathlib.Path, sessions: int, seed: int) -> None:
     await service.seed_reviews(seed_reviews(now_ms()))
     # the shoppers' records begin here: only they are repeated (the seeded reviews are the
     # shop's, once)
-    seeded = {t: (await log.end_offsets(t))[PARTITION] for t in REPEATED}
+    seeded = {t.value: (await log.end_offsets(t))[PARTITION] for t in REPEATED}
     (data_dir / SEEDED).write_bytes(orjson.dumps(seeded))
     runner = make_runner(settings, log, lambda _name, _lag: None)
     assert runner is not None
