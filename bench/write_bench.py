@@ -207,9 +207,11 @@ async def run(args: argparse.Namespace, tmp: pathlib.Path) -> tuple[list[Target]
         for name, src in codes.items():
             data = tmp / f"data-{len(servers)}"
             data.mkdir()
-            env = {"PYTHONPATH": str(src)} if src is not None else {}
-            if src is None and args.profile is not None:
-                env = {"PYTHONPATH": str(PROFILE_HOOK), PROFILE_VARIABLE: str(args.profile)}
+            env = dict(setting.split("=", 1) for setting in args.env)
+            if src is not None:
+                env["PYTHONPATH"] = str(src)
+            elif args.profile is not None:
+                env |= {"PYTHONPATH": str(PROFILE_HOOK), PROFILE_VARIABLE: str(args.profile)}
             servers[name] = processes.enter_context(served(data, env=env))
         async with contextlib.AsyncExitStack() as clients:
             disk = DiskCommits(tmp / "disk.db")
@@ -272,6 +274,13 @@ def main() -> None:
         "--profile",
         type=pathlib.Path,
         help="cProfile this checkout's server over the timed phase into this file (and print it)",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the KartShoppe servers (e.g. KARTSHOPPE_PROCESSORS=off), repeatable",
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
