@@ -41,6 +41,9 @@ UNLIMITED = {f"KARTSHOPPE_RATE_{name}": "off" for name in ("BROWSE", "CART", "WS
 themselves, not the server."""
 API = "/api/ecommerce"
 HOST = "127.0.0.1"
+KEEP_ALIVE = httpx.Limits(keepalive_expiry=2.0)
+"""A client drops an idle connection before the server does (uvicorn: after 5 s), so that a
+request after a pause never races the server's close (a `ReadError` with nothing answered)."""
 
 
 @dataclass(frozen=True)
@@ -268,7 +271,9 @@ class TwoDevices:
         # the phone's own socket is open too, as on a real device: it is pushed the same update
         phone_socket = await self._stack.enter_async_context(connect(sockets.format("bench-phone")))
         self._phone = await self._stack.enter_async_context(
-            httpx.AsyncClient(base_url=api, headers={"Authorization": f"Bearer {token}"})
+            httpx.AsyncClient(
+                base_url=api, headers={"Authorization": f"Bearer {token}"}, limits=KEEP_ALIVE
+            )
         )
         self._tasks = [
             asyncio.create_task(self._listen(laptop)),

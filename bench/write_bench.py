@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import orjson
-from api_bench import HOST, Served, TwoDevices, free_port, running, served
+from api_bench import HOST, KEEP_ALIVE, Served, TwoDevices, free_port, running, served
 from catalog_bench import SETTLE_LIMIT_S, SETTLE_WINDOW_S, SETTLED_SHARE
 from startup_bench import compile_bytecode, cpu_seconds
 from websockets.asyncio.client import ClientConnection, connect
@@ -102,7 +102,9 @@ class BarePair:
         url = self._base.replace("http", "ws", 1) + "/ws/bench-user"
         laptop = await self._stack.enter_async_context(connect(url))
         phone = await self._stack.enter_async_context(connect(url))
-        self._client = await self._stack.enter_async_context(httpx.AsyncClient(base_url=self._base))
+        self._client = await self._stack.enter_async_context(
+            httpx.AsyncClient(base_url=self._base, limits=KEEP_ALIVE)
+        )
         self._tasks = [asyncio.create_task(self._listen(laptop))]
         self._tasks.append(asyncio.create_task(_drain(phone)))
         return self
