@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import cast
 
 from kartshoppe.eventlog.port import (
     COMPACTED_TOPICS,
@@ -179,7 +180,13 @@ class LogFollower:
             private(record)
             return
         try:
-            event = decode_event(record.value)
+            # appended in this process: the event it was encoded from (the wire form decodes
+            # to an equal one), not a second validation of the same bytes
+            event = (
+                cast(Event, record.event)
+                if record.event is not None
+                else decode_event(record.value)
+            )
         except EventValidationError as exc:
             where = f"{record.topic}@{record.offset}"
             logger.warning("skipping undecodable record %s: %s", where, exc)
