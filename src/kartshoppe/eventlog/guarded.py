@@ -82,6 +82,12 @@ class GuardedEventLog(EventLog):
             if self.tracing.enabled:
                 span.set_attribute("messaging.batch.message_count", len(messages))
                 span.set_attribute("kartshoppe.event_types", [kind for _, kind, _ in described])
+            # remembered before the append: this process's fold may apply the records (and
+            # look for their parent span) before the append's caller resumes
+            context = span.get_span_context()
+            for _, _, event_id in described:
+                if event_id is not None:
+                    self.tracing.remember(event_id, context)
             started = time.perf_counter()
             records = await self.breaker.call(
                 lambda: retry(
@@ -92,12 +98,10 @@ class GuardedEventLog(EventLog):
                 )
             )
             self.metrics.append_latency.observe(time.perf_counter() - started)
-            context = span.get_span_context()
         ids = []
         for topic, kind, event_id in described:
             self.metrics.events_appended.labels(topic, kind).inc()
             if event_id is not None:
                 ids.append(event_id)
-                self.tracing.remember(event_id, context)
         note_event_ids(ids)
         return records
