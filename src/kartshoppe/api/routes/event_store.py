@@ -1,8 +1,9 @@
 """HTTP routes over the Paimon event store: audit trail, snapshots, time travel and reports.
 
 Mounted by the app under `/api/ecommerce`, so paths read `/api/ecommerce/store/...`. The store
-comes from `app.state.event_store` (an `IndexedStore`, set by the app on start); without one the
-routes answer 503. Audit and time travel are answered from the store's secondary index (an
+comes from `app.state.event_store` (an `IndexedStore`), opened on first use by the app's
+`StoreOpener` (the sink writes it from a process of its own); without one the routes answer
+503. Audit and time travel are answered from the store's secondary index (an
 SQLite file beside the warehouse, caught up from Paimon before a question about a snapshot it has
 not seen), reports and the snapshot list from the table. The handlers are plain functions: the
 reads block, so FastAPI runs them in its thread pool. Errors are JSON `{error, message,
@@ -13,7 +14,6 @@ expired snapshot.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Annotated, Any
@@ -104,26 +104,46 @@ router = APIRouter(
 )
 
 
-STORE_OPENING_WAIT_S = 15.0
-"""How long a store request made while the store is still opening (pyarrow and pypaimon load
-for seconds after `/ready`) waits for it before the 503: a dashboard opened right after start-up
-gets its data a little late rather than an error."""
+class StoreOpener:
+    """The event store of the read routes, opened in the serving process on their first use.
+
+    The sink writes the store from a process of its own; what reads it here (an operator's
+    audit, time travel, series, reports) loads pyarrow and pypaimon (about 130 MB, seconds of
+    CPU) only when an operator first asks, not at every start. Concurrent first requests share
+    the one opening; a failed opening (the store down) is tried again by the next request."""
+
+    def __init__(self, warehouse: str) -> None:
+        self.warehouse = warehouse
+        self._opening: asyncio.Future[IndexedStore] | None = None
+
+    async def open(self) -> IndexedStore:
+        opening = self._opening
+        if opening is None or (
+            opening.done() and (opening.cancelled() or opening.exception() is not None)
+        ):
+            opening = self._opening = asyncio.ensure_future(asyncio.to_thread(self._open))
+        return await asyncio.shield(opening)
+
+    def _open(self) -> IndexedStore:
+        from kartshoppe.eventstore.indexed import IndexedStore
+        from kartshoppe.eventstore.table import StoreConfig
+
+        return IndexedStore.open(StoreConfig(self.warehouse))
 
 
 async def event_store(request: Request) -> IndexedStore:
-    """The dependency hook: the app puts its `IndexedStore` on `app.state.event_store` and sets
-    `app.state.event_store_opened` (an `asyncio.Event`) when it did."""
-    # no import here: until the app has loaded the store module, no store is open (a request
-    # would otherwise wait seconds for pyarrow and pypaimon to load); the app sets the store
-    # only once that module has loaded, while it may still be half-imported before that
+    """The dependency hook: the app's `IndexedStore` on `app.state.event_store`, or opened on
+    first use by the `StoreOpener` on `app.state.event_store_opener`."""
     state = request.app.state
-    opened: asyncio.Event | None = getattr(state, "event_store_opened", None)
-    if getattr(state, "event_store", None) is None and opened is not None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(opened.wait(), STORE_OPENING_WAIT_S)
     store: IndexedStore | None = getattr(state, "event_store", None)
+    opener: StoreOpener | None = getattr(state, "event_store_opener", None)
+    if store is None and opener is not None:
+        try:
+            store = state.event_store = await opener.open()
+        except Exception as exc:
+            raise StoreUnavailableError(f"the event store cannot be opened: {exc}") from exc
     if store is None:
-        raise StoreUnavailableError("the event store is not open yet; try again in a moment")
+        raise StoreUnavailableError("no event store is configured")
     return store
 
 
