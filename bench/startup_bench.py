@@ -42,6 +42,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "startup.md"
 GOAL_READY_S = 2.0
 GOAL_RSS_MB = 150.0
+STOP_S = 60.0
 CPU_WINDOW_S = 10.0
 """The idle CPU is measured over the last this many seconds of the idle wait."""
 
@@ -53,14 +54,33 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def children(pid: int) -> list[int]:
+    return [
+        int(child)
+        for task in pathlib.Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+
+
 def children_rss_mb(pid: int) -> float:
     """The resident memory of the process's children (the event-store sink process)."""
     total = 0.0
-    for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            with contextlib.suppress(FileNotFoundError, RuntimeError):
-                total += rss_mb(int(child))
+    for child in children(pid):
+        with contextlib.suppress(FileNotFoundError, RuntimeError):
+            total += rss_mb(child)
     return total
+
+
+def wait_gone(pids: list[int], within_s: float) -> None:
+    """Wait for processes that are not ours to reap (the server's children) to end."""
+    deadline = time.monotonic() + within_s
+    while any(pathlib.Path(f"/proc/{pid}").exists() for pid in pids):
+        if time.monotonic() > deadline:
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            return
+        time.sleep(0.1)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -96,7 +116,7 @@ def one_start(src: pathlib.Path | None, idle_s: float, bytecode: bool = True) ->
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="startup-bench-nopyc-")
     port = free_port()
-    with tempfile.TemporaryDirectory(prefix="startup-bench-") as data:
+    with tempfile.TemporaryDirectory(prefix="startup-bench-", ignore_cleanup_errors=True) as data:
         command = [sys.executable, "-m", "kartshoppe", "serve", "--host", HOST]
         command += ["--port", str(port), "--data-dir", data]
         started = time.perf_counter()
@@ -121,12 +141,15 @@ def one_start(src: pathlib.Path | None, idle_s: float, bytecode: bool = True) ->
             idle_cpu = (cpu_seconds(proc.pid) - cpu_before) / window * 100
             return Start(ready, ready_cpu, rss_mb(proc.pid), children_rss_mb(proc.pid), idle_cpu)
         finally:
+            # the sink's last drain writes into the data directory: wait for it before removing
+            sink = children(proc.pid)
             proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(15)
+                proc.wait(STOP_S)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            wait_gone(sink, STOP_S)
             log.close()
 
 
