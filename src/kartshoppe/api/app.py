@@ -51,7 +51,7 @@ from kartshoppe.application.policies import ExpireReservations, Reactions
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService, route
 from kartshoppe.config import Settings
-from kartshoppe.demo import seed_products, seed_reviews
+from kartshoppe.demo import seed_shop
 from kartshoppe.domain.orders import Order
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.eventlog.adapters import make_log
@@ -240,8 +240,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.demo_users:
         await platform.accounts.seed_demo_users()
     if settings.seed:
-        await platform.service.seed_catalog(seed_products())
-        await platform.service.seed_reviews(seed_reviews(now_ms()))
+        products, reviews = seed_shop(now_ms())
+        await platform.service.seed_catalog(products)
+        await platform.service.seed_reviews(reviews)
     runner = make_runner(settings, event_log, app.state.metrics.observe_processor)
     app.state.runner = runner
     if runner is not None:
