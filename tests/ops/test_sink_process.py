@@ -1,7 +1,7 @@
 """The event-store sink runs in a child process of the server: the store's modules (pyarrow,
-pypaimon) live there, not in the serving process; a sink that dies is restarted and catches
-up from the log; it stops with its server, after storing what the log holds, even when the
-server died without a clean stop."""
+pypaimon) live there, not in the serving process, which forwards the store's read routes to
+it; a sink that dies is restarted and catches up from the log; it stops with its server, after
+storing what the log holds, even when the server died without a clean stop."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from kartshoppe.events import Role
+from kartshoppe.security.tokens import mint_token
 from tests.ops.test_event_store_outage import place_order
 from tests.support.server import ServerProcess, running_server
 from tests.support.sink import wait_stored
@@ -85,6 +87,35 @@ def test_the_sink_runs_in_a_child_that_is_restarted_when_killed_and_stops_with_t
         assert not alive(second)
         # stored on the way out: no wait
         wait_stored(log_path, within_s=0.5)
+
+
+def test_the_store_routes_are_answered_by_the_sink_process_not_loaded_by_the_server(
+    tmp_path: Path,
+) -> None:
+    with (
+        running_server(tmp_path) as server,
+        httpx.Client(base_url=server.base_url, trust_env=False, timeout=60) as client,
+    ):
+        assert server.pid is not None
+        token = mint_token(server.data_dir, "user_demo_operator", Role.OPERATOR)
+        client.headers["Authorization"] = f"Bearer {token}"
+        order_id = place_order(client, a_product(client))
+        wait_stored(server.data_dir / "log.sqlite")
+
+        snapshots = client.get("/api/ecommerce/store/snapshots")
+        history = client.get("/api/ecommerce/store/history", params={"orderId": order_id})
+        unknown = client.get("/api/ecommerce/store/state/order/no-such-order")
+        refused = client.get("/api/ecommerce/store/history", params={"pageSize": 0})
+        anonymous = httpx.get(server.url("/api/ecommerce/store/snapshots"), trust_env=False)
+
+        assert snapshots.status_code == 200
+        assert snapshots.json()["snapshots"][-1]["recordCount"] > 0
+        assert history.status_code == 200
+        assert "ORDER_PLACED" in {e["eventType"] for e in history.json()["events"]}
+        assert (unknown.status_code, unknown.json()["error"]) == (404, "not_found")
+        assert refused.status_code == 422
+        assert anonymous.status_code == 401
+        assert not has_arrow_loaded(server.pid)
 
 
 def test_a_server_that_dies_takes_its_sink_with_it_once_the_log_is_stored(

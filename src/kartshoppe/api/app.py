@@ -38,7 +38,7 @@ from kartshoppe.api.routes import (
     tracking,
 )
 from kartshoppe.api.routes._responses import json
-from kartshoppe.api.routes.event_store import StoreOpener
+from kartshoppe.api.routes.event_store import StoreOpener, StoreReads
 from kartshoppe.api.schemas import ErrorOut, Health
 from kartshoppe.api.serving import Serving
 from kartshoppe.api.web import web_routes
@@ -68,7 +68,7 @@ from kartshoppe.events import (
     now_ms,
 )
 from kartshoppe.eventstore.schema import SINK_GROUP, STORED_TOPICS
-from kartshoppe.eventstore.sink_process import SinkProcess
+from kartshoppe.eventstore.sink_process import SinkProcess, reads_address
 from kartshoppe.mail.confirmation import confirmation
 from kartshoppe.mail.outbox import Outbox
 from kartshoppe.pictures.compose import placeholder_svg, product_svg
@@ -251,6 +251,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.event_store_opener = StoreOpener(settings.warehouse)
     sink = make_sink(settings)
     app.state.sink = sink
+    if sink is not None:
+        # the store routes are answered by the sink's process, which holds the store open
+        app.state.store_reads = StoreReads(reads_address(settings.data_dir), API_PREFIX)
     sinking = None if sink is None else asyncio.create_task(sink.run(sink_stop))
     retention = make_retention(settings, raw_log)
     app.state.retention = retention

@@ -38,7 +38,7 @@ import pyarrow as pa
 from kartshoppe.eventlog.port import Consumer, EventLog, Record
 from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.schema import SINK_GROUP, STORED_TOPICS
-from kartshoppe.eventstore.table import ARROW_SCHEMA, StoreConfig, day_of
+from kartshoppe.eventstore.table import ARROW_SCHEMA, day_of
 from kartshoppe.resilience import supervise
 
 logger = logging.getLogger(__name__)
@@ -213,11 +213,10 @@ class PaimonSink:
 FINAL_DRAIN_S = 30.0
 
 
-async def run_sink(warehouse: str, event_log: EventLog, stop: asyncio.Event) -> None:
-    """Open the store at `warehouse` and keep its sink running until `stop`, then drain: a clean
-    stop leaves the store caught up with the log, even one that came while the store was still
-    loading, before the sink had run at all."""
-    store = await asyncio.to_thread(IndexedStore.open, StoreConfig(warehouse))
+async def run_sink(store: IndexedStore, event_log: EventLog, stop: asyncio.Event) -> None:
+    """Keep the store's sink running until `stop`, then drain: a clean stop leaves the store
+    caught up with the log, even one that came while the store was still loading, before the
+    sink had run at all."""
     # a missing or stale index is rebuilt from Paimon in the background, not on the first query
     indexing = asyncio.create_task(asyncio.to_thread(store.sync_index))
     try:
@@ -231,5 +230,3 @@ async def run_sink(warehouse: str, event_log: EventLog, stop: asyncio.Event) -> 
             )
     finally:
         await asyncio.gather(indexing, return_exceptions=True)
-        store.close_index()
-        store.events.close()

@@ -13,6 +13,10 @@ child never outlives its server. It then drains the log into the store (as the i
 did on a clean stop) and exits 0. Terminal signals (Ctrl-C reaches the whole process group) are
 left to the server, so the child is not stopped before the server has finished with the log.
 
+The child also answers the store's read routes (audit, time travel, series, reports) from the
+store it holds open: the server forwards them over a local socket (`reads_address`) after its
+own guards, so the serving process never loads the store's modules either.
+
 An exclusive lock on `<data dir>/sink.lock` keeps a second sink (a restarted server's, while
 the one of the server before it still drains) from writing the store at the same time.
 
@@ -25,16 +29,24 @@ import argparse
 import asyncio
 import contextlib
 import fcntl
+import hashlib
 import logging
 import signal
+import socket
 import sys
+import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+import uvicorn
 
 from kartshoppe.config import BUSES, Settings
 from kartshoppe.resilience import Backoff, supervise
+
+if TYPE_CHECKING:
+    from kartshoppe.eventstore.indexed import IndexedStore
 
 logger = logging.getLogger(__name__)
 
@@ -149,20 +161,74 @@ def _stop_at_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
     threading.Thread(target=wait_for_eof, name="sink-stdin", daemon=True).start()
 
 
+def reads_address(data_dir: Path) -> str:
+    """The local socket the child answers the store routes on: in the temporary directory,
+    named after the data directory (a socket path must stay under about 100 bytes, which a data
+    directory's may not; uvloop does not take abstract socket names)."""
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:24]
+    return str(Path(tempfile.gettempdir()) / f"kartshoppe-store-{digest}.sock")
+
+
+class _ReadServer(uvicorn.Server):
+    """uvicorn without its signal handlers: the child's stop is its stdin closing."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _answer_reads(store: IndexedStore, address: str, stop: asyncio.Event) -> None:
+    """Serve the store routes (the server forwards them, `api/routes/event_store.py`) from
+    the store the sink holds open, until `stop`."""
+    from fastapi import FastAPI
+
+    from kartshoppe.api import errors
+    from kartshoppe.api.routes.event_store import router
+
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    errors.install(app)
+    app.include_router(router)
+    app.state.event_store = store
+    # a file left by a child that died is stale: the lock says no other child is serving
+    Path(address).unlink(missing_ok=True)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(address)
+    config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False)
+    server = _ReadServer(config)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    await stop.wait()
+    server.should_exit = True
+    await serving
+    sock.close()
+    Path(address).unlink(missing_ok=True)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        logger.error("the store's read routes stopped: %s", exc, exc_info=exc)
+
+
 async def _serve(settings: Settings) -> None:
     from kartshoppe.eventlog.adapters import make_log
+    from kartshoppe.eventstore.indexed import IndexedStore
     from kartshoppe.eventstore.sink import run_sink
+    from kartshoppe.eventstore.table import StoreConfig
 
     stop = asyncio.Event()
     _stop_at_eof(asyncio.get_running_loop(), stop)
     lock = await asyncio.to_thread(_hold_lock, settings.data_dir / "sink.lock")
     try:
+        store = await asyncio.to_thread(IndexedStore.open, StoreConfig(settings.warehouse))
+        reads = asyncio.create_task(_answer_reads(store, reads_address(settings.data_dir), stop))
         event_log = make_log(settings)
         await event_log.start()
         try:
-            await run_sink(settings.warehouse, event_log, stop)
+            await run_sink(store, event_log, stop)
         finally:
             await event_log.close()
+            await asyncio.gather(reads, return_exceptions=True)
+            store.close_index()
+            store.events.close()
     finally:
         lock.close()
 

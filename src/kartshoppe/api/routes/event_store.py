@@ -87,6 +87,8 @@ class StoreRoute(APIRoute):
         async def answer(request: Request) -> Response:
             try:
                 return await handle(request)
+            except AskTheSinkError as ask:
+                return await ask.reads.forward(request)
             except Exception as exc:
                 refusal = _refusal(exc)
                 if refusal is None:
@@ -104,13 +106,76 @@ router = APIRouter(
 )
 
 
-class StoreOpener:
-    """The event store of the read routes, opened in the serving process on their first use.
+STORE_OPENING_WAIT_S = 15.0
+"""How long a forwarded store request waits for the sink process to answer (it loads pyarrow and
+pypaimon for seconds after it starts) before the 503."""
+FORWARD_RETRY_S = 0.1
 
-    The sink writes the store from a process of its own; what reads it here (an operator's
-    audit, time travel, series, reports) loads pyarrow and pypaimon (about 130 MB, seconds of
-    CPU) only when an operator first asks, not at every start. Concurrent first requests share
-    the one opening; a failed opening (the store down) is tried again by the next request."""
+
+class StoreReads:
+    """The store routes answered by the event-store sink's process, which holds the store open:
+    the serving process forwards them (after its guards) over a local socket, so it never loads
+    the store's modules. The child serves the same router (`eventstore/sink_process.py`)."""
+
+    def __init__(self, address: str, prefix: str, wait_s: float = STORE_OPENING_WAIT_S) -> None:
+        self.address = address
+        self.prefix = prefix
+        """What the app mounts the router under; the child mounts it at the root."""
+        self.wait_s = wait_s
+
+    async def forward(self, request: Request) -> Response:
+        path = request.url.path.removeprefix(self.prefix)
+        target = f"{path}?{request.url.query}" if request.url.query else path
+        head = f"{request.method} {target} HTTP/1.1\r\nHost: store\r\nConnection: close\r\n\r\n"
+        deadline = asyncio.get_running_loop().time() + self.wait_s
+        while True:
+            try:
+                raw = await self._exchange(head.encode())
+                break
+            except (ConnectionError, FileNotFoundError):
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise StoreUnavailableError(
+                        "the event store is not open yet; try again in a moment"
+                    ) from None
+                await asyncio.sleep(FORWARD_RETRY_S)
+        return _relayed(raw)
+
+    async def _exchange(self, head: bytes) -> bytes:
+        reader, writer = await asyncio.open_unix_connection(self.address)
+        try:
+            writer.write(head)
+            await writer.drain()
+            return await reader.read()
+        finally:
+            writer.close()
+
+
+def _relayed(raw: bytes) -> Response:
+    """The child's HTTP/1.1 answer (read to its close) as this app's response."""
+    header, _, body = raw.partition(b"\r\n\r\n")
+    status_line, *lines = header.decode("latin-1").split("\r\n")
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    headers = {name.strip().lower(): value.strip() for name, value in fields.items()}
+    if "content-length" in headers:
+        body = body[: int(headers["content-length"])]
+    media_type = headers.get("content-type", "application/json")
+    return Response(body, int(status_line.split()[1]), media_type=media_type)
+
+
+class AskTheSinkError(Exception):
+    """Raised by the store dependency when the sink's process answers the store routes."""
+
+    def __init__(self, reads: StoreReads) -> None:
+        super().__init__("forwarded to the event-store sink process")
+        self.reads = reads
+
+
+class StoreOpener:
+    """The event store of the read routes, opened in the serving process on their first use,
+    when no sink process answers them (`KARTSHOPPE_SINK=0`, Flink mode): pyarrow and pypaimon
+    (about 130 MB, seconds of CPU) load only when an operator first asks, not at every start.
+    Concurrent first requests share the one opening; a failed opening (the store down) is tried
+    again by the next request."""
 
     def __init__(self, warehouse: str) -> None:
         self.warehouse = warehouse
@@ -132,9 +197,13 @@ class StoreOpener:
 
 
 async def event_store(request: Request) -> IndexedStore:
-    """The dependency hook: the app's `IndexedStore` on `app.state.event_store`, or opened on
-    first use by the `StoreOpener` on `app.state.event_store_opener`."""
+    """The dependency hook: the request is forwarded to the sink's process when the app has one
+    (`app.state.store_reads`); else the app's `IndexedStore` on `app.state.event_store`, or
+    opened on first use by the `StoreOpener` on `app.state.event_store_opener`."""
     state = request.app.state
+    reads: StoreReads | None = getattr(state, "store_reads", None)
+    if reads is not None:
+        raise AskTheSinkError(reads)
     store: IndexedStore | None = getattr(state, "event_store", None)
     opener: StoreOpener | None = getattr(state, "event_store_opener", None)
     if store is None and opener is not None:
@@ -263,7 +332,7 @@ def get_series(
     return json(series(store, window, now_ms() if end is None else end))
 
 
-@router.get("/reports", response_model=ReportsOut)
+@router.get("/reports", response_model=ReportsOut, dependencies=[Depends(event_store)])
 def list_reports() -> Response:
     from kartshoppe.eventstore.reports import REPORTS
 
