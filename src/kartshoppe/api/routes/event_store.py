@@ -1,14 +1,15 @@
 """HTTP routes over the Paimon event store: audit trail, snapshots, time travel and reports.
 
-Mounted by the app under `/api/ecommerce`, so paths read `/api/ecommerce/store/...`. The store
-comes from `app.state.event_store` (an `IndexedStore`), opened on first use by the app's
-`StoreOpener` (the sink writes it from a process of its own); without one the routes answer
-503. Audit and time travel are answered from the store's secondary index (an
-SQLite file beside the warehouse, caught up from Paimon before a question about a snapshot it has
-not seen), reports and the snapshot list from the table. The handlers are plain functions: the
-reads block, so FastAPI runs them in its thread pool. Errors are JSON `{error, message,
-details}`: 400 for a bad query, 404 for an unknown snapshot, subject or report, 410 for an
-expired snapshot.
+Mounted by the app under `/api/ecommerce`, so paths read `/api/ecommerce/store/...`. Where the
+event-store sink runs in a process of its own, the app forwards these routes to it after its
+guards (`StoreReads`) and that process answers them with this same router from the store it
+holds open. Otherwise the store comes from `app.state.event_store` (an `IndexedStore`), opened
+on first use by the app's `StoreOpener`; without one the routes answer 503. Audit and time
+travel are answered from the store's secondary index (an SQLite file beside the warehouse,
+caught up from Paimon before a question about a snapshot it has not seen), reports and the
+snapshot list from the table. The handlers are plain functions: the reads block, so FastAPI
+runs them in its thread pool. Errors are JSON `{error, message, details}`: 400 for a bad query,
+404 for an unknown snapshot, subject or report, 410 for an expired snapshot.
 """
 
 from __future__ import annotations
