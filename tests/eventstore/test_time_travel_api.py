@@ -14,7 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from kartshoppe.api import errors
-from kartshoppe.api.routes.event_store import StoreOpener, router
+from kartshoppe.api.routes.event_store import StoreOpener, StoreReads, router
 from kartshoppe.events import BaseEvent
 from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.limits import INT64_MAX, SERIES_END_MAX
@@ -315,3 +315,16 @@ async def test_a_store_that_cannot_be_opened_answers_503_and_is_tried_again(
 
         app.state.event_store_opener.warehouse = filled_store.config.warehouse
         assert (await client.get(f"{PREFIX}/snapshots")).status_code == 200
+
+
+async def test_a_forwarded_request_the_sink_process_does_not_answer_in_time_is_a_503(
+    tmp_path: pathlib.Path,
+) -> None:
+    app = store_app(None)
+    app.state.store_reads = StoreReads(str(tmp_path / "no-sink.sock"), "/api/ecommerce", 0.3)
+
+    async for client in serve(app):
+        answer = await client.get(f"{PREFIX}/snapshots")
+
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "store_unavailable"

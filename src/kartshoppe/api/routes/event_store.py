@@ -135,9 +135,9 @@ class StoreReads:
                 break
             except (ConnectionError, FileNotFoundError):
                 if asyncio.get_running_loop().time() >= deadline:
-                    raise StoreUnavailableError(
-                        "the event store is not open yet; try again in a moment"
-                    ) from None
+                    return _refused(
+                        StoreUnavailableError("the event store is not open yet; try again soon")
+                    )
                 await asyncio.sleep(FORWARD_RETRY_S)
         return _relayed(raw)
 
@@ -149,6 +149,12 @@ class StoreReads:
             return await reader.read()
         finally:
             writer.close()
+
+
+def _refused(exc: StoreUnavailableError) -> Response:
+    refusal = _refusal(exc)
+    assert refusal is not None
+    return refusal
 
 
 def _relayed(raw: bytes) -> Response:
