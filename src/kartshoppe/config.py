@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     """Downloaded Kafka and Flink installs; `<repo>/.cache` when unset."""
 
     sink: bool = True
-    """Run the event-store sink in this process (one instance per store; Flink mode has its own)."""
+    """Run the event-store sink, a child process of this server (one instance per store; Flink
+    mode has its own)."""
     log_retention_s: int = 7 * 24 * 3600
     """Embedded log: a record every consumer group and the event-store sink have passed leaves
     the log this long after its append (the store keeps it; views read it back from there);

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from kartshoppe.demo import seed_products, seed_reviews
+from kartshoppe.demo import seed_products, seed_reviews, seed_shop
 from kartshoppe.domain.reviews import ProductReviews, evolve_reviews
 from kartshoppe.events import MAX_RATING, MIN_RATING
 
@@ -22,6 +22,13 @@ def test_every_seeded_rating_and_count_is_what_its_seeded_reviews_add_up_to() ->
         assert reviews.count == product.review_count >= 2
         assert reviews.average == product.rating
         assert 3.0 <= product.rating <= 5.0
+
+
+def test_a_fresh_server_seeds_in_one_pass_the_same_catalog_and_reviews() -> None:
+    products, reviews = seed_shop(NOW)
+
+    assert products == seed_products()
+    assert reviews == seed_reviews(NOW)
 
 
 def test_seeded_reviews_are_readable_one_per_reviewer_and_dated_within_the_year() -> None:

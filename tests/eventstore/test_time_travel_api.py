@@ -4,6 +4,7 @@ and clear JSON errors for unknown or expired snapshots. A real uvicorn server on
 from __future__ import annotations
 
 import asyncio
+import pathlib
 import socket
 from collections.abc import AsyncIterator
 
@@ -13,7 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from kartshoppe.api import errors
-from kartshoppe.api.routes.event_store import router
+from kartshoppe.api.routes.event_store import StoreOpener, StoreReads, router
 from kartshoppe.events import BaseEvent
 from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.limits import INT64_MAX, SERIES_END_MAX
@@ -275,19 +276,55 @@ async def test_without_a_configured_store_the_routes_answer_503() -> None:
         assert answer.json()["error"] == "store_unavailable"
 
 
-async def test_a_request_made_while_the_store_is_opening_is_answered_once_it_is_open(
-    indexed: IndexedStore,
+async def test_the_store_is_opened_on_the_first_request_once_for_concurrent_ones(
+    filled_store: EventStore,
 ) -> None:
-    app = store_app(None)
-    app.state.event_store_opened = asyncio.Event()
+    class CountingOpener(StoreOpener):
+        opened = 0
 
-    async def open_later() -> None:
-        await asyncio.sleep(0.3)
-        app.state.event_store = indexed
-        app.state.event_store_opened.set()
+        def _open(self) -> IndexedStore:
+            self.opened += 1
+            return super()._open()
+
+    app = store_app(None)
+    opener = CountingOpener(filled_store.config.warehouse)
+    app.state.event_store_opener = opener
 
     async for client in serve(app):
-        opening = asyncio.create_task(open_later())
+        assert opener.opened == 0
+        answers = await asyncio.gather(*(client.get(f"{PREFIX}/snapshots") for _ in range(4)))
+        again = await client.get(f"{PREFIX}/snapshots")
+
+    assert [a.status_code for a in [*answers, again]] == [200] * 5
+    assert again.json() == {"snapshots": [s.to_json() for s in filled_store.snapshots()]}
+    assert opener.opened == 1
+
+
+async def test_a_store_that_cannot_be_opened_answers_503_and_is_tried_again(
+    tmp_path: pathlib.Path, filled_store: EventStore
+) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("the warehouse is a file")
+    app = store_app(None)
+    app.state.event_store_opener = StoreOpener(str(blocked / "warehouse"))
+
+    async for client in serve(app):
         answer = await client.get(f"{PREFIX}/snapshots")
-        await opening
-        assert answer.status_code == 200
+        assert answer.status_code == 503
+        assert answer.json()["error"] == "store_unavailable"
+
+        app.state.event_store_opener.warehouse = filled_store.config.warehouse
+        assert (await client.get(f"{PREFIX}/snapshots")).status_code == 200
+
+
+async def test_a_forwarded_request_the_sink_process_does_not_answer_in_time_is_a_503(
+    tmp_path: pathlib.Path,
+) -> None:
+    app = store_app(None)
+    app.state.store_reads = StoreReads(str(tmp_path / "no-sink.sock"), "/api/ecommerce", 0.3)
+
+    async for client in serve(app):
+        answer = await client.get(f"{PREFIX}/snapshots")
+
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "store_unavailable"

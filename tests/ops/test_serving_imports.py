@@ -1,7 +1,10 @@
 """The serving process reaches ready without the heavy modules: pyarrow, pypaimon (and the
 polars, pandas and numpy it brings), duckdb, confluent-kafka and the OpenTelemetry SDK are
-loaded only where they are used (the event store and its sink after ready, Kafka mode, a trace
-exporter), so start-up and the idle footprint do not pay for them."""
+loaded only where they are used (the event store's sink in a process of its own, its read
+routes on first use, Kafka mode, a trace exporter); Pillow on the first image upload, PyJWT
+(and cryptography) on the first token, and rich not at all (structlog would load it for a
+console renderer the JSON logs do not use). Start-up and the idle footprint do not pay for
+them."""
 
 from __future__ import annotations
 
@@ -20,6 +23,11 @@ HEAVY = (
     "duckdb",
     "confluent_kafka",
     "opentelemetry.sdk",
+    "PIL",
+    "jwt",
+    "cryptography",
+    "rich",
+    "kartshoppe.eventstore.table",
 )
 
 

@@ -39,6 +39,7 @@ from kartshoppe.api.routes import (
     tracking,
 )
 from kartshoppe.api.routes._responses import json
+from kartshoppe.api.routes.event_store import StoreOpener, StoreReads
 from kartshoppe.api.schemas import ErrorOut, Health
 from kartshoppe.api.serving import Serving
 from kartshoppe.api.web import web_routes
@@ -52,7 +53,7 @@ from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService, route
 from kartshoppe.application.snapshots import SNAPSHOT_GROUP, SnapshotPolicy, ViewSnapshots
 from kartshoppe.config import Settings
-from kartshoppe.demo import seed_products, seed_reviews
+from kartshoppe.demo import seed_shop
 from kartshoppe.domain.orders import Order
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.eventlog.adapters import make_log
@@ -69,13 +70,13 @@ from kartshoppe.events import (
     now_ms,
 )
 from kartshoppe.eventstore.schema import SINK_GROUP, STORED_TOPICS
+from kartshoppe.eventstore.sink_process import SinkProcess, reads_address
 from kartshoppe.mail.confirmation import confirmation
 from kartshoppe.mail.outbox import Outbox
 from kartshoppe.pictures.compose import placeholder_svg, product_svg
 from kartshoppe.pictures.uploads import ImageStore
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
-from kartshoppe.resilience import supervise
 from kartshoppe.security.accounts import Accounts
 from kartshoppe.security.guards import NAMED_USER, OPERATOR
 from kartshoppe.views.catalog import CatalogView
@@ -240,39 +241,12 @@ def _ticker(platform: Platform, timed: bool) -> Callable[[], Awaitable[None]]:
     return tick
 
 
-FINAL_DRAIN_S = 30.0
-
-
-async def _run_store(
-    app: FastAPI, settings: Settings, event_log: EventLog, stop: asyncio.Event
-) -> None:
-    """The event store, its index and its sink, opened beside the serving app: pyarrow and
-    pypaimon take seconds to load, and nothing but the store routes (503 until then) waits."""
-    indexed = await asyncio.to_thread(importlib.import_module, "kartshoppe.eventstore.indexed")
-    from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
-    from kartshoppe.eventstore.table import StoreConfig
-
-    store = indexed.IndexedStore.open(StoreConfig(settings.warehouse))
-    app.state.event_store = store
-    app.state.event_store_opened.set()
-    # a missing or stale index is rebuilt from Paimon in the background, not on the first query
-    indexing = asyncio.create_task(asyncio.to_thread(store.sync_index))
-    try:
-        if settings.sink and settings.processors != "flink":
-            # a failed sink (event store down) restarts from the store's committed positions
-            await supervise(
-                lambda: PaimonSink(store, event_log, SinkConfig()).run(stop),
-                stop,
-                name=SINK_GROUP,
-            )
-            # a clean stop leaves the store caught up with the log, even a stop that came
-            # while the store was still loading, before the sink had run at all
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    PaimonSink(store, event_log, SinkConfig()).drain(), FINAL_DRAIN_S
-                )
-    finally:
-        await asyncio.gather(indexing, return_exceptions=True)
+def make_sink(settings: Settings) -> SinkProcess | None:
+    """The event-store sink, in a child process this server supervises (pyarrow and pypaimon
+    stay out of the serving process); none when switched off or when Flink has its own."""
+    if not settings.sink or settings.processors == "flink":
+        return None
+    return SinkProcess(settings)
 
 
 @contextlib.asynccontextmanager
@@ -299,15 +273,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.demo_users:
         await platform.accounts.seed_demo_users()
     if settings.seed:
-        await platform.service.seed_catalog(seed_products())
-        await platform.service.seed_reviews(seed_reviews(now_ms()))
+        products, reviews = seed_shop(now_ms())
+        await platform.service.seed_catalog(products)
+        await platform.service.seed_reviews(reviews)
     runner = make_runner(settings, event_log, app.state.metrics.observe_processor)
     app.state.runner = runner
     if runner is not None:
         await runner.start()
     sink_stop = asyncio.Event()
-    app.state.event_store_opened = asyncio.Event()
-    store = asyncio.create_task(_run_store(app, settings, event_log, sink_stop))
+    app.state.event_store_opener = StoreOpener(settings.warehouse)
+    sink = make_sink(settings)
+    app.state.sink = sink
+    if sink is not None:
+        # the store routes are answered by the sink's process, which holds the store open
+        app.state.store_reads = StoreReads(reads_address(settings.data_dir), API_PREFIX)
+    sinking = None if sink is None else asyncio.create_task(sink.run(sink_stop))
     retention = make_retention(settings, raw_log)
     app.state.retention = retention
     sweeping = (
@@ -345,7 +325,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await asyncio.gather(mailer, return_exceptions=True)
         outbox.close()
         sink_stop.set()
-        await asyncio.gather(store, *([sweeping] if sweeping else []), return_exceptions=True)
+        background = [task for task in (sinking, sweeping) if task is not None]
+        await asyncio.gather(*background, return_exceptions=True)
         if runner is not None:
             await runner.stop()
         await platform.bus.close()

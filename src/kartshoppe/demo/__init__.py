@@ -1,5 +1,5 @@
 """The demo catalog (its pictures are drawn by `kartshoppe.pictures`)."""
 
-from kartshoppe.demo.seed import CATEGORIES, seed_products, seed_reviews
+from kartshoppe.demo.seed import CATEGORIES, seed_products, seed_reviews, seed_shop
 
-__all__ = ["CATEGORIES", "seed_products", "seed_reviews"]
+__all__ = ["CATEGORIES", "seed_products", "seed_reviews", "seed_shop"]

@@ -25,6 +25,7 @@ As a second line, the table's primary key `(dt, event_id)` collapses any duplica
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -38,6 +39,7 @@ from kartshoppe.eventlog.port import Consumer, EventLog, Record
 from kartshoppe.eventstore.indexed import IndexedStore
 from kartshoppe.eventstore.schema import SINK_GROUP, STORED_TOPICS
 from kartshoppe.eventstore.table import ARROW_SCHEMA, day_of
+from kartshoppe.resilience import supervise
 
 logger = logging.getLogger(__name__)
 
@@ -206,3 +208,25 @@ class PaimonSink:
         self, consumer: Consumer, positions: Mapping[tuple[str, int], int]
     ) -> None:
         await consumer.commit(positions)
+
+
+FINAL_DRAIN_S = 30.0
+
+
+async def run_sink(store: IndexedStore, event_log: EventLog, stop: asyncio.Event) -> None:
+    """Keep the store's sink running until `stop`, then drain: a clean stop leaves the store
+    caught up with the log, even one that came while the store was still loading, before the
+    sink had run at all."""
+    # a missing or stale index is rebuilt from Paimon in the background, not on the first query
+    indexing = asyncio.create_task(asyncio.to_thread(store.sync_index))
+    try:
+        # a failed sink (event store down) restarts from the store's committed positions
+        await supervise(
+            lambda: PaimonSink(store, event_log, SinkConfig()).run(stop), stop, name=SINK_GROUP
+        )
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(
+                PaimonSink(store, event_log, SinkConfig()).drain(), FINAL_DRAIN_S
+            )
+    finally:
+        await asyncio.gather(indexing, return_exceptions=True)

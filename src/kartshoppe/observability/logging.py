@@ -11,7 +11,23 @@ import sys
 from contextvars import ContextVar
 from typing import Any
 
-import structlog
+
+def _import_structlog_without_rich() -> None:
+    """Import structlog as if rich were not installed: its development console renderer (never
+    used here: the logs are JSON lines) loads rich's tracebacks at import, 6 MB and 0.13 s of
+    CPU in every server. rich stays importable for the tools that draw with it."""
+    if "structlog" in sys.modules or "rich" in sys.modules:
+        return
+    sys.modules["rich"] = None  # type: ignore[assignment]
+    try:
+        import structlog  # noqa: F401
+    finally:
+        del sys.modules["rich"]
+
+
+_import_structlog_without_rich()
+
+import structlog  # noqa: E402
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 event_ids_var: ContextVar[list[str] | None] = ContextVar("event_ids", default=None)

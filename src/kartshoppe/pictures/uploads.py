@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-
 MAX_UPLOAD_BYTES: Final = 5 * 1024 * 1024
 MAX_SOURCE_PIXELS: Final = 40_000_000
 """Larger images are refused before they are decoded (a small file can decode to gigabytes)."""
@@ -78,6 +76,9 @@ def reencode(data: bytes, content_type: str = "") -> Reencoded:
             413, "image_too_large", f"the image is larger than {MAX_UPLOAD_BYTES // 2**20} MB"
         )
     _refuse_svg(data, content_type)
+    # Pillow loads on the first upload, not with every server (it is an operator's tool)
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         # opening reads only the header: the size is checked before any pixel is decoded
         source = Image.open(io.BytesIO(data), formats=list(ACCEPTED))

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-import jwt
-
 from kartshoppe.events import Role
 
 ALGORITHM: Final = "HS256"
@@ -84,6 +82,9 @@ class TokenService:
         now = int(time.time())
         exp = now + (self.ttl_seconds if ttl_seconds is None else ttl_seconds)
         claims = {"sub": user_id, "role": role.value, "iat": now, "exp": exp, "iss": ISSUER}
+        # PyJWT (and the cryptography it loads, about 4 MB) only once a token is used
+        import jwt
+
         token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)
         return IssuedToken(token, Principal(user_id, role, exp * 1000))
 
@@ -101,6 +102,8 @@ class TokenService:
         return principal
 
     def _check(self, token: str) -> Principal:
+        import jwt
+
         try:
             claims = jwt.decode(
                 token,

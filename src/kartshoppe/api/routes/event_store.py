@@ -1,19 +1,20 @@
 """HTTP routes over the Paimon event store: audit trail, snapshots, time travel and reports.
 
-Mounted by the app under `/api/ecommerce`, so paths read `/api/ecommerce/store/...`. The store
-comes from `app.state.event_store` (an `IndexedStore`, set by the app on start); without one the
-routes answer 503. Audit and time travel are answered from the store's secondary index (an
-SQLite file beside the warehouse, caught up from Paimon before a question about a snapshot it has
-not seen), reports and the snapshot list from the table. The handlers are plain functions: the
-reads block, so FastAPI runs them in its thread pool. Errors are JSON `{error, message,
-details}`: 400 for a bad query, 404 for an unknown snapshot, subject or report, 410 for an
-expired snapshot.
+Mounted by the app under `/api/ecommerce`, so paths read `/api/ecommerce/store/...`. Where the
+event-store sink runs in a process of its own, the app forwards these routes to it after its
+guards (`StoreReads`) and that process answers them with this same router from the store it
+holds open. Otherwise the store comes from `app.state.event_store` (an `IndexedStore`), opened
+on first use by the app's `StoreOpener`; without one the routes answer 503. Audit and time
+travel are answered from the store's secondary index (an SQLite file beside the warehouse,
+caught up from Paimon before a question about a snapshot it has not seen), reports and the
+snapshot list from the table. The handlers are plain functions: the reads block, so FastAPI
+runs them in its thread pool. Errors are JSON `{error, message, details}`: 400 for a bad query,
+404 for an unknown snapshot, subject or report, 410 for an expired snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Annotated, Any
@@ -87,6 +88,8 @@ class StoreRoute(APIRoute):
         async def answer(request: Request) -> Response:
             try:
                 return await handle(request)
+            except AskTheSinkError as ask:
+                return await ask.reads.forward(request)
             except Exception as exc:
                 refusal = _refusal(exc)
                 if refusal is None:
@@ -105,25 +108,118 @@ router = APIRouter(
 
 
 STORE_OPENING_WAIT_S = 15.0
-"""How long a store request made while the store is still opening (pyarrow and pypaimon load
-for seconds after `/ready`) waits for it before the 503: a dashboard opened right after start-up
-gets its data a little late rather than an error."""
+"""How long a forwarded store request waits for the sink process to answer (it loads pyarrow and
+pypaimon for seconds after it starts) before the 503."""
+FORWARD_RETRY_S = 0.1
+
+
+class StoreReads:
+    """The store routes answered by the event-store sink's process, which holds the store open:
+    the serving process forwards them (after its guards) over a local socket, so it never loads
+    the store's modules. The child serves the same router (`eventstore/sink_process.py`)."""
+
+    def __init__(self, address: str, prefix: str, wait_s: float = STORE_OPENING_WAIT_S) -> None:
+        self.address = address
+        self.prefix = prefix
+        """What the app mounts the router under; the child mounts it at the root."""
+        self.wait_s = wait_s
+
+    async def forward(self, request: Request) -> Response:
+        path = request.url.path.removeprefix(self.prefix)
+        target = f"{path}?{request.url.query}" if request.url.query else path
+        head = f"{request.method} {target} HTTP/1.1\r\nHost: store\r\nConnection: close\r\n\r\n"
+        deadline = asyncio.get_running_loop().time() + self.wait_s
+        while True:
+            try:
+                raw = await self._exchange(head.encode())
+                break
+            except (ConnectionError, FileNotFoundError):
+                if asyncio.get_running_loop().time() >= deadline:
+                    return _refused(
+                        StoreUnavailableError("the event store is not open yet; try again soon")
+                    )
+                await asyncio.sleep(FORWARD_RETRY_S)
+        return _relayed(raw)
+
+    async def _exchange(self, head: bytes) -> bytes:
+        reader, writer = await asyncio.open_unix_connection(self.address)
+        try:
+            writer.write(head)
+            await writer.drain()
+            return await reader.read()
+        finally:
+            writer.close()
+
+
+def _refused(exc: StoreUnavailableError) -> Response:
+    refusal = _refusal(exc)
+    assert refusal is not None
+    return refusal
+
+
+def _relayed(raw: bytes) -> Response:
+    """The child's HTTP/1.1 answer (read to its close) as this app's response."""
+    header, _, body = raw.partition(b"\r\n\r\n")
+    status_line, *lines = header.decode("latin-1").split("\r\n")
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    headers = {name.strip().lower(): value.strip() for name, value in fields.items()}
+    if "content-length" in headers:
+        body = body[: int(headers["content-length"])]
+    media_type = headers.get("content-type", "application/json")
+    return Response(body, int(status_line.split()[1]), media_type=media_type)
+
+
+class AskTheSinkError(Exception):
+    """Raised by the store dependency when the sink's process answers the store routes."""
+
+    def __init__(self, reads: StoreReads) -> None:
+        super().__init__("forwarded to the event-store sink process")
+        self.reads = reads
+
+
+class StoreOpener:
+    """The event store of the read routes, opened in the serving process on their first use,
+    when no sink process answers them (`KARTSHOPPE_SINK=0`, Flink mode): pyarrow and pypaimon
+    (about 130 MB, seconds of CPU) load only when an operator first asks, not at every start.
+    Concurrent first requests share the one opening; a failed opening (the store down) is tried
+    again by the next request."""
+
+    def __init__(self, warehouse: str) -> None:
+        self.warehouse = warehouse
+        self._opening: asyncio.Future[IndexedStore] | None = None
+
+    async def open(self) -> IndexedStore:
+        opening = self._opening
+        if opening is None or (
+            opening.done() and (opening.cancelled() or opening.exception() is not None)
+        ):
+            opening = self._opening = asyncio.ensure_future(asyncio.to_thread(self._open))
+        return await asyncio.shield(opening)
+
+    def _open(self) -> IndexedStore:
+        from kartshoppe.eventstore.indexed import IndexedStore
+        from kartshoppe.eventstore.table import StoreConfig
+
+        return IndexedStore.open(StoreConfig(self.warehouse))
 
 
 async def event_store(request: Request) -> IndexedStore:
-    """The dependency hook: the app puts its `IndexedStore` on `app.state.event_store` and sets
-    `app.state.event_store_opened` (an `asyncio.Event`) when it did."""
-    # no import here: until the app has loaded the store module, no store is open (a request
-    # would otherwise wait seconds for pyarrow and pypaimon to load); the app sets the store
-    # only once that module has loaded, while it may still be half-imported before that
+    """The dependency hook: the request is forwarded to the sink's process when the app has one
+    (`app.state.store_reads`); else the app's `IndexedStore` on `app.state.event_store`, or
+    opened on first use by the `StoreOpener` on `app.state.event_store_opener`."""
     state = request.app.state
-    opened: asyncio.Event | None = getattr(state, "event_store_opened", None)
-    if getattr(state, "event_store", None) is None and opened is not None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(opened.wait(), STORE_OPENING_WAIT_S)
+    reads: StoreReads | None = getattr(state, "store_reads", None)
+    if reads is not None:
+        raise AskTheSinkError(reads)
     store: IndexedStore | None = getattr(state, "event_store", None)
+    opener: StoreOpener | None = getattr(state, "event_store_opener", None)
+    if store is None and opener is not None:
+        try:
+            store = state.event_store = await opener.open()
+        except Exception as exc:
+            raise StoreUnavailableError(f"the event store cannot be opened: {exc}") from exc
     if store is None:
-        raise StoreUnavailableError("the event store is not open yet; try again in a moment")
+        raise StoreUnavailableError("no event store is configured")
     return store
 
 
@@ -243,7 +339,7 @@ def get_series(
     return json(series(store, window, now_ms() if end is None else end))
 
 
-@router.get("/reports", response_model=ReportsOut)
+@router.get("/reports", response_model=ReportsOut, dependencies=[Depends(event_store)])
 def list_reports() -> Response:
     from kartshoppe.eventstore.reports import REPORTS
 
