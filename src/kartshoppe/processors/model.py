@@ -229,7 +229,12 @@ class Published:
             versions.sort(key=lambda v: (v[0], v[1]))
 
     def value(self, key: str, at: int) -> Any:
-        for published, _, value in reversed(self.recent.get(key, ())):
+        versions = self.recent.get(key)
+        if versions is None:
+            return self.base.get(key)
+        if versions[-1][0] <= at:  # the usual read: at or after the latest version
+            return versions[-1][2]
+        for published, _, value in reversed(versions):
             if published <= at:
                 return value
         return self.base.get(key)
@@ -265,7 +270,14 @@ class _TableView(Mapping[str, Any]):
         return value
 
     def get(self, key: str, default: Any = None) -> Any:
-        value = self._table.value(key, self._at)
+        # `Published.value` inlined for the usual case: the list stage reads hundreds a list
+        versions = self._table.recent.get(key)
+        if versions is None:
+            value = self._table.base.get(key)
+        elif versions[-1][0] <= self._at:
+            value = versions[-1][2]
+        else:
+            value = self._table.value(key, self._at)
         return default if value is None else value
 
     def __iter__(self) -> Iterator[str]:

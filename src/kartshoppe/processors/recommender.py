@@ -608,17 +608,34 @@ class Scored:
 class Mixture:
     scores: dict[str, float] = field(default_factory=dict)
     """Ranking score of each candidate (cosine-weighted)."""
-    probability: dict[str, float] = field(default_factory=dict)
-    """P(next = j): the recency-weighted mixture of the context rows."""
     sources: list[tuple[str, float, Mapping[str, float]]] = field(default_factory=list)
     """(context product, its share / sqrt(its mass), its neighbours) to explain a list."""
+    shares: list[float] = field(default_factory=list)
+    """Each source's share / its mass: its weight in `probability`."""
     evidence: float = 0.0
+    masses: dict[str, float] = field(default_factory=dict)
 
     def contribution(self, source: tuple[str, float, Mapping[str, float]], ids: list[str]) -> float:
         _, weight, row = source
         return sum(weight * row.get(pid, 0.0) / math.sqrt(self.masses[pid]) for pid in ids)
 
-    masses: dict[str, float] = field(default_factory=dict)
+    def probability(self, pid: str) -> float:
+        """P(next = pid): the recency-weighted mixture of the context rows (computed for the
+        few candidates that need it, not for every one)."""
+        p = 0.0
+        for (_, _, row), share in zip(self.sources, self.shares, strict=True):
+            value = row.get(pid)
+            if value is not None:
+                p = p + share * value
+        return p
+
+    def probabilities(self) -> dict[str, float]:
+        """`probability` of every candidate."""
+        out: dict[str, float] = {}
+        for (_, _, row), share in zip(self.sources, self.shares, strict=True):
+            for other, value in row.items():
+                out[other] = out.get(other, 0.0) + share * value
+        return out
 
 
 def _shrunk(probability: float, evidence: float, prior: float) -> float:
@@ -635,21 +652,23 @@ def mixture(shopper: ShopperState, table: NeighbourTable, config: RecommenderCon
         factor *= config.recency_factor
     total = sum(w for _, w, _ in weights)
     result = Mixture()
-    raw, probability, masses = result.scores, result.probability, result.masses
+    raw, masses = result.scores, result.masses
     for pid, weight, entry in weights:
         share = weight / total
         mass = float(entry["m"])
         result.evidence += share * mass
         row: Mapping[str, float] = entry["n"]
         weight_sim = share / math.sqrt(mass)
-        weight_p = share / mass
         result.sources.append((pid, weight_sim, row))
+        result.shares.append(share / mass)
+        # the hot loop of the list stage: one dict update per (context row, neighbour)
+        raw_get = raw.get
         for other, value in row.items():
-            raw[other] = raw.get(other, 0.0) + weight_sim * value
-            probability[other] = probability.get(other, 0.0) + weight_p * value
+            raw[other] = raw_get(other, 0.0) + weight_sim * value
     # the candidate's half of the cosine, applied once per candidate rather than per context row
+    mass_of = table.mass
     for other, score in raw.items():
-        other_mass = table.mass(other) or max(row.get(other, 0.0) for _, _, row in result.sources)
+        other_mass = mass_of(other) or max(row.get(other, 0.0) for _, _, row in result.sources)
         masses[other] = other_mass
         raw[other] = score / math.sqrt(other_mass)
     return result
@@ -658,22 +677,33 @@ def mixture(shopper: ShopperState, table: NeighbourTable, config: RecommenderCon
 def _top_personal(
     shopper: ShopperState, catalog: Catalog, mix: Mixture, at: int, config: RecommenderConfig
 ) -> Scored:
-    top: list[str] = []
-    closed = 0.0
-    for pid, _ in sorted(mix.scores.items(), key=lambda kv: (-kv[1], kv[0])):
+    # candidates best first (score, then id): the open ones popped from a heap until the list
+    # is full, the closed ones summed in that order (a full sort of all of them cost most)
+    closed_ones: list[tuple[float, str]] = []
+    open_ones: list[tuple[float, str]] = []
+    for pid, score in mix.scores.items():
         if shopper.has(pid, at, config) or pid in shopper.history:
-            closed += mix.probability.get(pid, 0.0)
-        elif len(top) < config.list_size and catalog.recommendable(pid):
+            closed_ones.append((-score, pid))
+        else:
+            open_ones.append((-score, pid))
+    closed = 0.0
+    for _, pid in sorted(closed_ones):
+        closed += mix.probability(pid)
+    top: list[str] = []
+    heapq.heapify(open_ones)
+    while open_ones and len(top) < config.list_size:
+        _, pid = heapq.heappop(open_ones)
+        if catalog.recommendable(pid):
             top.append(pid)
     # the list is for discovery: its probability is conditional on a product still open
-    probability = sum(mix.probability[p] for p in top) / max(1e-12, 1.0 - closed)
+    probability = sum(mix.probability(p) for p in top) / max(1e-12, 1.0 - closed)
     return Scored(top, probability, mix.evidence, _because(mix, top))
 
 
 def _because(mix: Mixture, ids: list[str]) -> str | None:
     """The context product contributing most to the scores of `ids`."""
-    best = max(mix.sources, key=lambda src: (mix.contribution(src, ids), src[0]), default=None)
-    return best[0] if best is not None and mix.contribution(best, ids) > 0 else None
+    best = max(((mix.contribution(src, ids), src[0]) for src in mix.sources), default=None)
+    return best[1] if best is not None and best[0] > 0 else None
 
 
 def _trending(
@@ -769,7 +799,7 @@ def _next_best_offer(
     config: RecommenderConfig,
 ) -> Scored:
     mix = mixture(shopper, table, config)
-    scores = dict(mix.probability)
+    scores = mix.probabilities()
     evidence = mix.evidence
     anchors = sorted(shopper.cart)
     together_of: dict[str, dict[str, float]] = {}
