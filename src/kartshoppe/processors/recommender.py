@@ -317,6 +317,24 @@ class ShopperState:
         touched = self.seen.get(pid)
         return touched is not None and at - touched <= config.exclude_for_ms
 
+    def split(
+        self, scores: Mapping[str, float], at: int, config: RecommenderConfig
+    ) -> tuple[list[tuple[float, str]], list[tuple[float, str]]]:
+        """The candidates as (-score, id), those the shopper has (`has`) or has in the history,
+        and the others: `has` for many candidates at once."""
+        held = self.cart | self.history.keys() | set(self.bought)
+        seen = self.seen.get
+        since = at - config.exclude_for_ms
+        closed: list[tuple[float, str]] = []
+        still_open: list[tuple[float, str]] = []
+        for pid, score in scores.items():
+            touched = seen(pid)
+            if pid in held or (touched is not None and touched >= since):
+                closed.append((-score, pid))
+            else:
+                still_open.append((-score, pid))
+        return closed, still_open
+
     def new_product(self, action: ShopperAction, at: int, config: RecommenderConfig) -> str | None:
         """The product a view, click or cart add turns to, if it is new to the shopper (lists
         never offer the others): what tells whether the main list last shown was hit."""
@@ -679,13 +697,7 @@ def _top_personal(
 ) -> Scored:
     # candidates best first (score, then id): the open ones popped from a heap until the list
     # is full, the closed ones summed in that order (a full sort of all of them cost most)
-    closed_ones: list[tuple[float, str]] = []
-    open_ones: list[tuple[float, str]] = []
-    for pid, score in mix.scores.items():
-        if shopper.has(pid, at, config) or pid in shopper.history:
-            closed_ones.append((-score, pid))
-        else:
-            open_ones.append((-score, pid))
+    closed_ones, open_ones = shopper.split(mix.scores, at, config)
     closed = 0.0
     for _, pid in sorted(closed_ones):
         closed += mix.probability(pid)

@@ -51,7 +51,6 @@ import orjson
 
 from kartshoppe.eventlog.port import Consumer, EventLog, Message, Record, TopicPartition
 from kartshoppe.events import (
-    BaseEvent,
     Event,
     EventValidationError,
     decode_event,
@@ -59,6 +58,7 @@ from kartshoppe.events import (
 from kartshoppe.processors.model import (
     Context,
     Merger,
+    Output,
     OutputIds,
     Processor,
     Published,
@@ -393,7 +393,7 @@ class StageInstance(Context):
     def broadcast(self) -> Mapping[str, Any]:
         return _NO_BROADCAST if self.chain is None else self.chain.catalog
 
-    def emit(self, topic: str, key: str | None, event: BaseEvent) -> None:
+    def emit(self, topic: str, key: str | None, event: Output) -> None:
         self.outputs.append(Message(topic, key, self._ids.encode(event)))
 
     def send(self, key: str, partial: dict[str, Any], stage: str | None = None) -> None:
