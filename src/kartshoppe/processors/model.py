@@ -277,6 +277,8 @@ class _TableView(Mapping[str, Any]):
     def __init__(self, table: Published, at: int) -> None:
         self._table = table
         self._at = at
+        self._recent = table.recent
+        self._base = table.base
 
     def __getitem__(self, key: str) -> Any:
         value = self._table.value(key, self._at)
@@ -286,9 +288,9 @@ class _TableView(Mapping[str, Any]):
 
     def get(self, key: str, default: Any = None) -> Any:
         # `Published.value` inlined for the usual case: the list stage reads hundreds a list
-        versions = self._table.recent.get(key)
+        versions = self._recent.get(key)
         if versions is None:
-            value = self._table.base.get(key)
+            value = self._base.get(key)
         elif versions[-1][0] <= self._at:
             value = versions[-1][2]
         else:

@@ -78,7 +78,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Final, Protocol
@@ -583,6 +583,10 @@ class NeighbourTable(Protocol):
         """The product's co-occurrence mass (`m` of its entry), 0 when unknown."""
         ...
 
+    def masses(self, pids: Iterable[str]) -> list[float]:
+        """`mass` of each of `pids`, in their order (the list stage asks for hundreds)."""
+        ...
+
     def popularity(self) -> Iterator[tuple[str, float]]:
         """Every product's decayed popularity (`p` of its entry)."""
         ...
@@ -604,6 +608,10 @@ class PublishedTable:
     def mass(self, pid: str) -> float:
         entry = self.entries.get(pid)
         return float(entry["m"]) if entry else 0.0
+
+    def masses(self, pids: Iterable[str]) -> list[float]:
+        get = self.entries.get
+        return [float(entry["m"]) if (entry := get(pid)) else 0.0 for pid in pids]
 
     def popularity(self) -> Iterator[tuple[str, float]]:
         half_life = self.config.trending_half_life_ms
@@ -684,9 +692,8 @@ def mixture(shopper: ShopperState, table: NeighbourTable, config: RecommenderCon
         for other, value in row.items():
             raw[other] = raw_get(other, 0.0) + weight_sim * value
     # the candidate's half of the cosine, applied once per candidate rather than per context row
-    mass_of = table.mass
-    for other, score in raw.items():
-        other_mass = mass_of(other) or max(row.get(other, 0.0) for _, _, row in result.sources)
+    for (other, score), known in zip(raw.items(), table.masses(raw), strict=True):
+        other_mass = known or max(row.get(other, 0.0) for _, _, row in result.sources)
         masses[other] = other_mass
         raw[other] = score / math.sqrt(other_mass)
     return result
@@ -1064,6 +1071,10 @@ class _LiveTable:
 
     def mass(self, pid: str) -> float:
         return self.state.masses.get(pid, 0.0)
+
+    def masses(self, pids: Iterable[str]) -> list[float]:
+        get = self.state.masses.get
+        return [get(pid, 0.0) for pid in pids]
 
     def popularity(self) -> Iterator[tuple[str, float]]:
         for pid, product in self.state.products.items():
