@@ -688,6 +688,9 @@ def mixture(shopper: ShopperState, table: NeighbourTable, config: RecommenderCon
         result.sources.append((pid, weight_sim, row))
         result.shares.append(share / mass)
         # the hot loop of the list stage: one dict update per (context row, neighbour)
+        if not raw:
+            raw.update({other: weight_sim * value for other, value in row.items()})
+            continue
         raw_get = raw.get
         for other, value in row.items():
             raw[other] = raw_get(other, 0.0) + weight_sim * value
