@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypedDict, TypeVar, cast
 
@@ -254,8 +254,8 @@ class Published:
                 return value
         return self.base.get(key)
 
-    def view(self, at: int) -> Mapping[str, Any]:
-        return _TableView(self, at)
+    def view(self, at: int) -> TableView:
+        return TableView(self, at)
 
     def fold(self, upto: int) -> dict[str, Any]:
         """Move what was published up to `upto` into `base`; the base entries that changed."""
@@ -273,7 +273,9 @@ class Published:
         return changed
 
 
-class _TableView(Mapping[str, Any]):
+class TableView(Mapping[str, Any]):
+    """A `Published` table as of one event time (what `Context.table` returns)."""
+
     def __init__(self, table: Published, at: int) -> None:
         self._table = table
         self._at = at
@@ -296,6 +298,12 @@ class _TableView(Mapping[str, Any]):
         else:
             value = self._table.value(key, self._at)
         return default if value is None else value
+
+    def get_many(self, keys: Iterable[str]) -> list[Any]:
+        """`get` of each key, in order (None for a missing one), without a call per key for
+        the keys published before the last `fold` (most of them)."""
+        recent, base, value, at = self._recent, self._base, self._table.value, self._at
+        return [value(key, at) if key in recent else base.get(key) for key in keys]
 
     def __iter__(self) -> Iterator[str]:
         table = self._table

@@ -105,6 +105,7 @@ from kartshoppe.events import (
 from kartshoppe.processors.model import (
     OUTPUT_ID,
     CatalogEntry,
+    TableView,
     apply_catalog_event,
     catalog_entry,
     iter_catalog,
@@ -610,8 +611,13 @@ class PublishedTable:
         return float(entry["m"]) if entry else 0.0
 
     def masses(self, pids: Iterable[str]) -> list[float]:
-        get = self.entries.get
-        return [float(entry["m"]) if (entry := get(pid)) else 0.0 for pid in pids]
+        entries = self.entries
+        found = (
+            entries.get_many(pids)
+            if isinstance(entries, TableView)
+            else [entries.get(pid) for pid in pids]
+        )
+        return [float(entry["m"]) if entry else 0.0 for entry in found]
 
     def popularity(self) -> Iterator[tuple[str, float]]:
         half_life = self.config.trending_half_life_ms
