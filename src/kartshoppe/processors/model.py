@@ -84,9 +84,9 @@ GLOBAL_KEY: Final = "global"
 @dataclass(frozen=True, slots=True)
 class WireEvent:
     """An output given in its wire form (camelCase, JSON-ready, `eventId` first and set to
-    `OUTPUT_ID`), for the once-a-second aggregates: validating their models (one per listed
-    item, each id against its pattern) cost more than computing them. Tests decode every output
-    against the contract (`events.decode_event`), which holds these to it."""
+    `OUTPUT_ID`), for the frequent outputs with lists of ids: validating their models (one per
+    listed item, each id against its pattern) cost more than computing them. Tests decode every
+    output against the contract (`events.decode_event`), which holds these to it."""
 
     wire: dict[str, Any]
 
