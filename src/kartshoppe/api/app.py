@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import importlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any
 
@@ -49,12 +50,13 @@ from kartshoppe.application.follower import History, LogFollower
 from kartshoppe.application.policies import ExpireReservations, Reactions
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService, route
+from kartshoppe.application.snapshots import SNAPSHOT_GROUP, SnapshotPolicy, ViewSnapshots
 from kartshoppe.config import Settings
 from kartshoppe.demo import seed_products, seed_reviews
 from kartshoppe.domain.orders import Order
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.eventlog.adapters import make_log
-from kartshoppe.eventlog.port import EventLog, Record, TopicPartition
+from kartshoppe.eventlog.port import ALL_TOPICS, EventLog, Positions, Record, TopicPartition
 from kartshoppe.eventlog.retention import RETENTION_SWEEP_S, LogRetention, RetentionPolicy
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import (
@@ -78,6 +80,8 @@ from kartshoppe.security.accounts import Accounts
 from kartshoppe.security.guards import NAMED_USER, OPERATOR
 from kartshoppe.views.catalog import CatalogView
 from kartshoppe.views.live import LiveView
+
+logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/ecommerce"
 TICK_SECONDS = 1.0
@@ -182,7 +186,31 @@ def assemble(event_log: EventLog, settings: Settings, outbox: Outbox | None = No
     projection.subscribe(on_state_event)
     fanout.subscribe(on_fanout_event)
     accounts = Accounts(service, projection.accounts)
-    return Platform(service, projection, fanout, catalog_view, live_view, hub, bus, accounts)
+    snapshots = ViewSnapshots(
+        settings.snapshot_path, projection, book, fanout, live_view, catalog_view, delivered
+    )
+    return Platform(
+        service, projection, fanout, catalog_view, live_view, hub, bus, accounts, snapshots
+    )
+
+
+async def restore_views(snapshots: ViewSnapshots, log: SqliteEventLog) -> None:
+    """Start the followers from the views' snapshot, if there is one they may use."""
+    ends = {(t, p): end for t in ALL_TOPICS for p, end in (await log.end_offsets(t)).items()}
+    image = await asyncio.to_thread(snapshots.load, ends, log.record_at)
+    if image is not None:
+        snapshots.restore(image)
+
+
+def snapshot_committer(log: SqliteEventLog) -> Callable[[Positions], Awaitable[None]]:
+    """Commits a written snapshot's positions as `SNAPSHOT_GROUP`, which retention respects."""
+
+    async def commit(positions: Positions) -> None:
+        topics = sorted({topic for topic, _ in positions})
+        async with log.consumer(topics, group=SNAPSHOT_GROUP) as consumer:
+            await consumer.commit(positions)
+
+    return commit
 
 
 def _confirm(outbox: Outbox, order: Order | None) -> None:
@@ -258,6 +286,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     platform = assemble(event_log, settings, outbox)
     app.state.platform = platform
     middleware.observe_platform(app, platform)
+    # the views' snapshots need the embedded log (a record at an offset, a consumer's seek)
+    snapshot_log = raw_log if isinstance(raw_log, SqliteEventLog) else None
+    snapshots = platform.snapshots if snapshot_log is not None else None
+    if snapshots is not None and snapshot_log is not None:
+        await restore_views(snapshots, snapshot_log)
     await platform.projection.start()
     await platform.fanout.start()
     await platform.projection.ready.wait()
@@ -285,6 +318,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     ticker = asyncio.create_task(
         _every(TICK_SECONDS, _ticker(platform, settings.processors != "off"))
     )
+    snapshot_policy = SnapshotPolicy(settings.snapshot_every_s, settings.snapshot_min_records)
+    snapshot_stop = asyncio.Event()
+    snapshotting = None
+    if snapshots is not None and snapshot_log is not None:
+        snapshotting = asyncio.create_task(
+            snapshots.run(
+                snapshot_stop,
+                snapshot_policy,
+                snapshot_log.record_at,
+                snapshot_committer(snapshot_log),
+            )
+        )
     # the start-up heap (modules, the folded views) lives as long as the process: out of the
     # collector's sight, a full collection no longer walks it on the request path
     gc.collect()
@@ -304,9 +349,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if runner is not None:
             await runner.stop()
         await platform.bus.close()
+        snapshot_stop.set()
+        if snapshotting is not None:
+            await asyncio.gather(snapshotting, return_exceptions=True)
         await platform.fanout.stop()
         await platform.projection.stop()
+        if snapshots is not None and snapshot_log is not None:
+            await _final_snapshot(snapshots, snapshot_log)
         await event_log.close()
+
+
+async def _final_snapshot(snapshots: ViewSnapshots, log: SqliteEventLog) -> None:
+    """At a clean stop: the views as the followers left them, so the next start folds nothing."""
+    if not snapshots.outdated():
+        return
+    try:
+        await snapshots.save(log.record_at, snapshot_committer(log))
+    except (OSError, ValueError, RuntimeError):
+        logger.exception("views snapshot at stop failed")
 
 
 system = APIRouter(tags=["system"])
