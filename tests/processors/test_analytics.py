@@ -6,6 +6,7 @@ from typing import Any
 
 from kartshoppe.events import (
     AddToCart,
+    Analytics,
     AnalyticsUpdated,
     BaseEvent,
     CartAbandoned,
@@ -32,6 +33,8 @@ def updates(emitted: list[Emitted]) -> list[dict[str, Any]]:
     for topic, key, event in emitted:
         if isinstance(event, AnalyticsUpdated):
             assert (topic, key) == (Topic.FANOUT, GLOBAL_KEY)
+            # built as a wire form (`model.WireEvent`): it is exactly `Analytics`'s
+            assert Analytics.model_validate(event.analytics).to_json() == event.analytics
             found.append(event.analytics)
     return found
 

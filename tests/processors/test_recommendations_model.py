@@ -28,8 +28,11 @@ from kartshoppe.processors.recommender import (
     HOUR_MS,
     Calibration,
     Catalog,
+    Mixture,
     RecommenderConfig,
     RecommenderState,
+    ShopperState,
+    Touch,
     apply_catalog_update,
 )
 
@@ -468,3 +471,30 @@ def test_a_product_turned_to_in_the_millisecond_its_list_was_shown_is_no_outcome
 
     assert same_ms == before
     assert later == before + 1
+
+
+def test_the_candidates_split_as_closed_are_those_the_shopper_has_or_has_in_the_history() -> None:
+    config = RecommenderConfig(exclude_for_ms=HOUR_MS, history_size=2)
+    shopper = ShopperState(
+        history={"h": Touch("view", 1.0, T0)},
+        seen={"old": T0 - 2 * HOUR_MS, "edge": T0 - HOUR_MS, "recent": T0 - 1},
+        cart={"carted"},
+        bought=["bought"],
+    )
+    candidates = ["h", "old", "edge", "recent", "carted", "bought", "new"]
+    scores = {pid: float(rank) for rank, pid in enumerate(candidates)}
+    closed, still_open = shopper.split(scores, T0, config)
+    expected = {p for p in candidates if shopper.has(p, T0, config) or p in shopper.history}
+    assert {pid for _, pid in closed} == expected == {"h", "edge", "recent", "carted", "bought"}
+    assert {pid for _, pid in still_open} == {"old", "new"}
+    assert sorted([*closed, *still_open]) == sorted((-s, p) for p, s in scores.items())
+
+
+def test_a_candidates_probability_is_its_mixture_over_the_context_rows() -> None:
+    mix = Mixture(
+        sources=[("a", 0.0, {"x": 2.0, "y": 1.0}), ("b", 0.0, {"y": 4.0})], shares=[0.25, 0.1]
+    )
+    assert mix.probability("x") == 0.5
+    assert mix.probability("y") == pytest.approx(0.25 + 0.4)
+    assert mix.probability("z") == 0.0
+    assert mix.probabilities() == {"x": mix.probability("x"), "y": mix.probability("y")}

@@ -53,7 +53,7 @@ from typing import Any, Final, Protocol
 
 import orjson
 
-from kartshoppe.events import BaseEvent, Event, EventValidationError, decode_event
+from kartshoppe.events import Event, EventValidationError, decode_event
 from kartshoppe.processors.model import (
     Context,
     Merger,
@@ -62,6 +62,9 @@ from kartshoppe.processors.model import (
     Published,
     Stage,
     chain,
+)
+from kartshoppe.processors.model import (
+    Output as Emitted,
 )
 
 logger = logging.getLogger(__name__)
@@ -236,7 +239,7 @@ class _EmitContext(Context):
     def broadcast(self) -> Mapping[str, Any]:
         return self._broadcast
 
-    def emit(self, topic: str, key: str | None, event: BaseEvent) -> None:
+    def emit(self, topic: str, key: str | None, event: Emitted) -> None:
         self.outputs.append((topic, key, self._ids.encode(event).decode()))
 
     def set_timer(self, timestamp: int) -> None:

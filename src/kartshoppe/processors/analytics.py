@@ -56,9 +56,8 @@ from typing import Any, Final, TypedDict
 import orjson
 
 from kartshoppe.events import (
+    SCHEMA_VERSION,
     AddToCart,
-    Analytics,
-    AnalyticsUpdated,
     CartAbandoned,
     CartMerged,
     CartQuantityChanged,
@@ -72,9 +71,7 @@ from kartshoppe.events import (
     RemoveFromCart,
     ReservationExpired,
     Search,
-    TopCategory,
     Topic,
-    TopProduct,
     in_cents,
     json_number,
 )
@@ -85,6 +82,7 @@ from kartshoppe.processors.model import (
     Context,
     Merger,
     Processor,
+    WireEvent,
     apply_catalog_event,
     catalog_entry,
 )
@@ -253,7 +251,15 @@ class AnalyticsMerge(Merger[AnalyticsTotals]):
         ctx.emit(
             Topic.FANOUT.value,
             GLOBAL_KEY,
-            AnalyticsUpdated(event_id=OUTPUT_ID, timestamp=timestamp, analytics=snapshot),
+            WireEvent(
+                {
+                    "eventId": OUTPUT_ID,
+                    "schemaVersion": SCHEMA_VERSION,
+                    "timestamp": timestamp,
+                    "eventType": "ANALYTICS_UPDATED",
+                    "analytics": snapshot,
+                }
+            ),
         )
         state["timer"] = None
         if snapshot["liveUsers"] or state["seconds"]:
@@ -268,27 +274,27 @@ class AnalyticsMerge(Merger[AnalyticsTotals]):
         carted = funnel["carts"]
         abandoned = counts.get("abandoned", 0)
         products = ranked(state["products"], ts, self.half_life_ms, self.top)
-        return Analytics(
-            live_users=counts.get("live", 0),
-            events_per_second=round(recent / EPS_WINDOW_S, 2),
-            total_events=counts.get("events", 0),
-            orders=counts.get("orders", 0),
-            revenue=json_number(Decimal(counts.get("revenue", 0)) / 100),
-            funnel=funnel,
-            abandoned_carts=abandoned,
-            abandonment_rate=rate(abandoned, carted),
-            conversion_rate=rate(funnel["orders"], funnel["views"]),
-            recovered_carts=counts.get("recovered", 0),
-            top_products=tuple(
-                TopProduct(product_id=p, name=state["names"].get(p, p), score=s)
-                for p, s in products
-            ),
-            top_categories=tuple(
-                TopCategory(category=c, score=s)
+        # the wire form of `events.Analytics` built as such, as `WireEvent`s are (model doc)
+        return {
+            "liveUsers": counts.get("live", 0),
+            "eventsPerSecond": round(recent / EPS_WINDOW_S, 2),
+            "totalEvents": counts.get("events", 0),
+            "orders": counts.get("orders", 0),
+            "revenue": json_number(Decimal(counts.get("revenue", 0)) / 100),
+            "funnel": funnel,
+            "abandonedCarts": abandoned,
+            "abandonmentRate": rate(abandoned, carted),
+            "conversionRate": rate(funnel["orders"], funnel["views"]),
+            "recoveredCarts": counts.get("recovered", 0),
+            "topProducts": [
+                {"productId": p, "name": state["names"].get(p, p), "score": s} for p, s in products
+            ],
+            "topCategories": [
+                {"category": c, "score": s}
                 for c, s in ranked(state["categories"], ts, self.half_life_ms, self.top)
-            ),
-            updated_at=ts,
-        ).to_json()
+            ],
+            "updatedAt": ts,
+        }
 
     def _forget_old(self, state: AnalyticsTotals, ts: int) -> None:
         oldest_second = ts // 1000 - EPS_WINDOW_S

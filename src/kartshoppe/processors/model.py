@@ -54,7 +54,8 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any, Final, Generic, TypedDict, TypeVar, cast
 
 import orjson
@@ -78,6 +79,20 @@ random default id would cost a system call per output for nothing."""
 
 GLOBAL_KEY: Final = "global"
 """The one key of global processors (analytics, trending); also their fan-out record key."""
+
+
+@dataclass(frozen=True, slots=True)
+class WireEvent:
+    """An output given in its wire form (camelCase, JSON-ready, `eventId` first and set to
+    `OUTPUT_ID`), for the frequent outputs with lists of ids: validating their models (one per
+    listed item, each id against its pattern) cost more than computing them. Tests decode every
+    output against the contract (`events.decode_event`), which holds these to it."""
+
+    wire: dict[str, Any]
+
+
+Output = BaseEvent | WireEvent
+"""What a stage emits."""
 
 
 class Context(ABC):
@@ -104,7 +119,7 @@ class Context(ABC):
         """The processor's broadcast state, read-only."""
 
     @abstractmethod
-    def emit(self, topic: str, key: str | None, event: BaseEvent) -> None:
+    def emit(self, topic: str, key: str | None, event: Output) -> None:
         """Send `event` to `topic` under `key`. The runner sets its `eventId` (see module doc);
         the same event object emitted to several topics in a row keeps one id."""
 
@@ -229,13 +244,18 @@ class Published:
             versions.sort(key=lambda v: (v[0], v[1]))
 
     def value(self, key: str, at: int) -> Any:
-        for published, _, value in reversed(self.recent.get(key, ())):
+        versions = self.recent.get(key)
+        if versions is None:
+            return self.base.get(key)
+        if versions[-1][0] <= at:  # the usual read: at or after the latest version
+            return versions[-1][2]
+        for published, _, value in reversed(versions):
             if published <= at:
                 return value
         return self.base.get(key)
 
-    def view(self, at: int) -> Mapping[str, Any]:
-        return _TableView(self, at)
+    def view(self, at: int) -> TableView:
+        return TableView(self, at)
 
     def fold(self, upto: int) -> dict[str, Any]:
         """Move what was published up to `upto` into `base`; the base entries that changed."""
@@ -253,10 +273,14 @@ class Published:
         return changed
 
 
-class _TableView(Mapping[str, Any]):
+class TableView(Mapping[str, Any]):
+    """A `Published` table as of one event time (what `Context.table` returns)."""
+
     def __init__(self, table: Published, at: int) -> None:
         self._table = table
         self._at = at
+        self._recent = table.recent
+        self._base = table.base
 
     def __getitem__(self, key: str) -> Any:
         value = self._table.value(key, self._at)
@@ -265,8 +289,21 @@ class _TableView(Mapping[str, Any]):
         return value
 
     def get(self, key: str, default: Any = None) -> Any:
-        value = self._table.value(key, self._at)
+        # `Published.value` inlined for the usual case: the list stage reads hundreds a list
+        versions = self._recent.get(key)
+        if versions is None:
+            value = self._base.get(key)
+        elif versions[-1][0] <= self._at:
+            value = versions[-1][2]
+        else:
+            value = self._table.value(key, self._at)
         return default if value is None else value
+
+    def get_many(self, keys: Iterable[str]) -> list[Any]:
+        """`get` of each key, in order (None for a missing one), without a call per key for
+        the keys published before the last `fold` (most of them)."""
+        recent, base, value, at = self._recent, self._base, self._table.value, self._at
+        return [value(key, at) if key in recent else base.get(key) for key in keys]
 
     def __iter__(self) -> Iterator[str]:
         table = self._table
@@ -308,21 +345,21 @@ class OutputIds:
         self._key = ""
         self._cause = ""
         self._count = 0
-        self._last: BaseEvent | None = None
+        self._last: Output | None = None
         self._last_encoded = b""
 
     def begin(self, key: str, cause: str) -> None:
         """A new processor call for `key`, caused by an event id or `timer:<timestamp>`."""
         self._key, self._cause, self._count, self._last = key, cause, 0, None
 
-    def encode(self, event: BaseEvent) -> bytes:
+    def encode(self, event: Output) -> bytes:
         """The wire form of `event` with its output id."""
         if event is not self._last:
             event_id = output_event_id(self._processor, self._key, self._cause, self._count)
             self._count += 1
             self._last = event
             # the wire form with the id set in it: a copy of the model would cost a validation
-            wire = event_to_dict(event)
+            wire = dict(event.wire) if isinstance(event, WireEvent) else event_to_dict(event)
             wire["eventId"] = event_id
             self._last_encoded = orjson.dumps(wire)
         return self._last_encoded

@@ -47,6 +47,7 @@ from typing import Any, Final
 import orjson
 
 from kartshoppe.events import (
+    SCHEMA_VERSION,
     AddToCart,
     CartCleared,
     CartMerged,
@@ -54,12 +55,18 @@ from kartshoppe.events import (
     OrderPlaced,
     ProductClick,
     ProductView,
-    RelatedProducts,
     RemoveFromCart,
     Topic,
     event_key,
 )
-from kartshoppe.processors.model import CATALOG_TOPICS, OUTPUT_ID, Context, Merger, Processor
+from kartshoppe.processors.model import (
+    CATALOG_TOPICS,
+    OUTPUT_ID,
+    Context,
+    Merger,
+    Processor,
+    WireEvent,
+)
 from kartshoppe.processors.recommender import (
     Calibration,
     Catalog,
@@ -263,12 +270,17 @@ class ProductStage(Merger[ProductRows]):
         if related != state.related:
             state.related = related
             together, viewed = related
-            update = RelatedProducts(
-                event_id=OUTPUT_ID,
-                timestamp=at,
-                product_id=ctx.key,
-                bought_together=tuple(together),
-                also_viewed=tuple(viewed),
+            # in its wire form (`model.WireEvent`): one for about every product change
+            update = WireEvent(
+                {
+                    "eventId": OUTPUT_ID,
+                    "schemaVersion": SCHEMA_VERSION,
+                    "timestamp": at,
+                    "eventType": "RELATED_PRODUCTS",
+                    "productId": ctx.key,
+                    "boughtTogether": together,
+                    "alsoViewed": viewed,
+                }
             )
             ctx.emit(Topic.FANOUT.value, ctx.key, update)
         return state

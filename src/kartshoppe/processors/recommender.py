@@ -78,7 +78,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Final, Protocol
@@ -105,6 +105,7 @@ from kartshoppe.events import (
 from kartshoppe.processors.model import (
     OUTPUT_ID,
     CatalogEntry,
+    TableView,
     apply_catalog_event,
     catalog_entry,
     iter_catalog,
@@ -316,6 +317,24 @@ class ShopperState:
             return True
         touched = self.seen.get(pid)
         return touched is not None and at - touched <= config.exclude_for_ms
+
+    def split(
+        self, scores: Mapping[str, float], at: int, config: RecommenderConfig
+    ) -> tuple[list[tuple[float, str]], list[tuple[float, str]]]:
+        """The candidates as (-score, id), those the shopper has (`has`) or has in the history,
+        and the others: `has` for many candidates at once."""
+        held = self.cart | self.history.keys() | set(self.bought)
+        seen = self.seen.get
+        since = at - config.exclude_for_ms
+        closed: list[tuple[float, str]] = []
+        still_open: list[tuple[float, str]] = []
+        for pid, score in scores.items():
+            touched = seen(pid)
+            if pid in held or (touched is not None and touched >= since):
+                closed.append((-score, pid))
+            else:
+                still_open.append((-score, pid))
+        return closed, still_open
 
     def new_product(self, action: ShopperAction, at: int, config: RecommenderConfig) -> str | None:
         """The product a view, click or cart add turns to, if it is new to the shopper (lists
@@ -565,6 +584,10 @@ class NeighbourTable(Protocol):
         """The product's co-occurrence mass (`m` of its entry), 0 when unknown."""
         ...
 
+    def masses(self, pids: Iterable[str]) -> list[float]:
+        """`mass` of each of `pids`, in their order (the list stage asks for hundreds)."""
+        ...
+
     def popularity(self) -> Iterator[tuple[str, float]]:
         """Every product's decayed popularity (`p` of its entry)."""
         ...
@@ -587,6 +610,15 @@ class PublishedTable:
         entry = self.entries.get(pid)
         return float(entry["m"]) if entry else 0.0
 
+    def masses(self, pids: Iterable[str]) -> list[float]:
+        entries = self.entries
+        found = (
+            entries.get_many(pids)
+            if isinstance(entries, TableView)
+            else [entries.get(pid) for pid in pids]
+        )
+        return [float(entry["m"]) if entry else 0.0 for entry in found]
+
     def popularity(self) -> Iterator[tuple[str, float]]:
         half_life = self.config.trending_half_life_ms
         for pid, entry in self.entries.items():
@@ -608,17 +640,34 @@ class Scored:
 class Mixture:
     scores: dict[str, float] = field(default_factory=dict)
     """Ranking score of each candidate (cosine-weighted)."""
-    probability: dict[str, float] = field(default_factory=dict)
-    """P(next = j): the recency-weighted mixture of the context rows."""
     sources: list[tuple[str, float, Mapping[str, float]]] = field(default_factory=list)
     """(context product, its share / sqrt(its mass), its neighbours) to explain a list."""
+    shares: list[float] = field(default_factory=list)
+    """Each source's share / its mass: its weight in `probability`."""
     evidence: float = 0.0
+    masses: dict[str, float] = field(default_factory=dict)
 
     def contribution(self, source: tuple[str, float, Mapping[str, float]], ids: list[str]) -> float:
         _, weight, row = source
         return sum(weight * row.get(pid, 0.0) / math.sqrt(self.masses[pid]) for pid in ids)
 
-    masses: dict[str, float] = field(default_factory=dict)
+    def probability(self, pid: str) -> float:
+        """P(next = pid): the recency-weighted mixture of the context rows (computed for the
+        few candidates that need it, not for every one)."""
+        p = 0.0
+        for (_, _, row), share in zip(self.sources, self.shares, strict=True):
+            value = row.get(pid)
+            if value is not None:
+                p = p + share * value
+        return p
+
+    def probabilities(self) -> dict[str, float]:
+        """`probability` of every candidate."""
+        out: dict[str, float] = {}
+        for (_, _, row), share in zip(self.sources, self.shares, strict=True):
+            for other, value in row.items():
+                out[other] = out.get(other, 0.0) + share * value
+        return out
 
 
 def _shrunk(probability: float, evidence: float, prior: float) -> float:
@@ -635,21 +684,25 @@ def mixture(shopper: ShopperState, table: NeighbourTable, config: RecommenderCon
         factor *= config.recency_factor
     total = sum(w for _, w, _ in weights)
     result = Mixture()
-    raw, probability, masses = result.scores, result.probability, result.masses
+    raw, masses = result.scores, result.masses
     for pid, weight, entry in weights:
         share = weight / total
         mass = float(entry["m"])
         result.evidence += share * mass
         row: Mapping[str, float] = entry["n"]
         weight_sim = share / math.sqrt(mass)
-        weight_p = share / mass
         result.sources.append((pid, weight_sim, row))
+        result.shares.append(share / mass)
+        # the hot loop of the list stage: one dict update per (context row, neighbour)
+        if not raw:
+            raw.update({other: weight_sim * value for other, value in row.items()})
+            continue
+        raw_get = raw.get
         for other, value in row.items():
-            raw[other] = raw.get(other, 0.0) + weight_sim * value
-            probability[other] = probability.get(other, 0.0) + weight_p * value
+            raw[other] = raw_get(other, 0.0) + weight_sim * value
     # the candidate's half of the cosine, applied once per candidate rather than per context row
-    for other, score in raw.items():
-        other_mass = table.mass(other) or max(row.get(other, 0.0) for _, _, row in result.sources)
+    for (other, score), known in zip(raw.items(), table.masses(raw), strict=True):
+        other_mass = known or max(row.get(other, 0.0) for _, _, row in result.sources)
         masses[other] = other_mass
         raw[other] = score / math.sqrt(other_mass)
     return result
@@ -658,22 +711,27 @@ def mixture(shopper: ShopperState, table: NeighbourTable, config: RecommenderCon
 def _top_personal(
     shopper: ShopperState, catalog: Catalog, mix: Mixture, at: int, config: RecommenderConfig
 ) -> Scored:
-    top: list[str] = []
+    # candidates best first (score, then id): the open ones popped from a heap until the list
+    # is full, the closed ones summed in that order (a full sort of all of them cost most)
+    closed_ones, open_ones = shopper.split(mix.scores, at, config)
     closed = 0.0
-    for pid, _ in sorted(mix.scores.items(), key=lambda kv: (-kv[1], kv[0])):
-        if shopper.has(pid, at, config) or pid in shopper.history:
-            closed += mix.probability.get(pid, 0.0)
-        elif len(top) < config.list_size and catalog.recommendable(pid):
+    for _, pid in sorted(closed_ones):
+        closed += mix.probability(pid)
+    top: list[str] = []
+    heapq.heapify(open_ones)
+    while open_ones and len(top) < config.list_size:
+        _, pid = heapq.heappop(open_ones)
+        if catalog.recommendable(pid):
             top.append(pid)
     # the list is for discovery: its probability is conditional on a product still open
-    probability = sum(mix.probability[p] for p in top) / max(1e-12, 1.0 - closed)
+    probability = sum(mix.probability(p) for p in top) / max(1e-12, 1.0 - closed)
     return Scored(top, probability, mix.evidence, _because(mix, top))
 
 
 def _because(mix: Mixture, ids: list[str]) -> str | None:
     """The context product contributing most to the scores of `ids`."""
-    best = max(mix.sources, key=lambda src: (mix.contribution(src, ids), src[0]), default=None)
-    return best[0] if best is not None and mix.contribution(best, ids) > 0 else None
+    best = max(((mix.contribution(src, ids), src[0]) for src in mix.sources), default=None)
+    return best[1] if best is not None and best[0] > 0 else None
 
 
 def _trending(
@@ -769,7 +827,7 @@ def _next_best_offer(
     config: RecommenderConfig,
 ) -> Scored:
     mix = mixture(shopper, table, config)
-    scores = dict(mix.probability)
+    scores = mix.probabilities()
     evidence = mix.evidence
     anchors = sorted(shopper.cart)
     together_of: dict[str, dict[str, float]] = {}
@@ -1022,6 +1080,10 @@ class _LiveTable:
 
     def mass(self, pid: str) -> float:
         return self.state.masses.get(pid, 0.0)
+
+    def masses(self, pids: Iterable[str]) -> list[float]:
+        get = self.state.masses.get
+        return [get(pid, 0.0) for pid in pids]
 
     def popularity(self) -> Iterator[tuple[str, float]]:
         for pid, product in self.state.products.items():

@@ -51,7 +51,6 @@ import orjson
 
 from kartshoppe.eventlog.port import Consumer, EventLog, Message, Record, TopicPartition
 from kartshoppe.events import (
-    BaseEvent,
     Event,
     EventValidationError,
     decode_event,
@@ -59,6 +58,7 @@ from kartshoppe.events import (
 from kartshoppe.processors.model import (
     Context,
     Merger,
+    Output,
     OutputIds,
     Processor,
     Published,
@@ -365,6 +365,8 @@ class StageInstance(Context):
         """Event time of the last write of each cached key, for the state TTL: a key whose state
         expired reads as new whether or not a sweep has removed it yet, so what a stage sees does
         not depend on when the sweeps ran (a resumed run sweeps at other moments)."""
+        self.ttl_ms = stage.state_ttl_ms
+        """The stage's state TTL (a property some stages compute: read once)."""
         self.swept_at = NO_WATERMARK
         """The watermark of the last state TTL sweep."""
         self.checkpoint = Checkpoint(self.name)
@@ -393,7 +395,7 @@ class StageInstance(Context):
     def broadcast(self) -> Mapping[str, Any]:
         return _NO_BROADCAST if self.chain is None else self.chain.catalog
 
-    def emit(self, topic: str, key: str | None, event: BaseEvent) -> None:
+    def emit(self, topic: str, key: str | None, event: Output) -> None:
         self.outputs.append(Message(topic, key, self._ids.encode(event)))
 
     def send(self, key: str, partial: dict[str, Any], stage: str | None = None) -> None:
@@ -435,6 +437,8 @@ class StageInstance(Context):
         cached = self.cache.get(key)
         if cached is _CLEARED:
             return self.stage.initial_state()
+        if cached is not None and self.ttl_ms is None:
+            return cached  # the usual call: cached, and no TTL to check
         if cached is None:
             row = self.store.state_row(self.name, key) if key in self.stored else None
             if row is None:
@@ -451,7 +455,7 @@ class StageInstance(Context):
     def _expired(self, key: str) -> bool:
         """Whether the key's state outlived the stage's TTL: written before the watermark less
         the TTL, the rule a sweep deletes by."""
-        ttl = self.stage.state_ttl_ms
+        ttl = self.ttl_ms
         written = self.written.get(key)
         return ttl is not None and written is not None and written < self.current_watermark - ttl
 
@@ -504,7 +508,7 @@ class StageInstance(Context):
         self.stored |= self.dirty
         self.stored -= cp.cleared
         cp.watermark = self.current_watermark
-        ttl = self.stage.state_ttl_ms
+        ttl = self.ttl_ms
         if ttl is not None and cp.watermark - self.swept_at >= ttl // TTL_SWEEPS:
             cp.expire_before = cp.watermark - ttl
             self.swept_at = cp.watermark
@@ -604,9 +608,16 @@ class _Chain:
         self.tables = {s.name: Published(store.broadcast(s.name)) for s in later}
         for stage in later:
             stage.chain = self
+        self._after: dict[tuple[str, str | None], MergeInstance] = {}
 
     def after(self, name: str, target: str | None) -> MergeInstance:
         """The stage `target` (default: the next one) after stage `name`."""
+        found = self._after.get((name, target))
+        if found is None:
+            found = self._after[(name, target)] = self._find_after(name, target)
+        return found
+
+    def _find_after(self, name: str, target: str | None) -> MergeInstance:
         names = [s.name for s in self.stages]
         position = names.index(name)
         index = position + 1 if target is None else names.index(target)
