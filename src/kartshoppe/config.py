@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     reservation_ttl_s: int = 900
     shopper_state_ttl_s: int = 30 * 24 * 3600
     """The processors forget a shopper idle this long in event time (the recommender's history
-    and lists; its pairs count within 30 days anyway); 0 keeps every shopper."""
+    and lists; its pairs count within 30 days anyway), and so does the live view (its kept
+    recommendations); 0 keeps every shopper."""
     recovery_offer: str = "Complete your order today: 10% off"
     recovery_percent: Decimal = Decimal(10)
     """The percentage off of the reminder's one-time code (keep it in step with the offer)."""

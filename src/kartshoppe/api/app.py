@@ -154,7 +154,7 @@ def assemble(event_log: EventLog, settings: Settings, outbox: Outbox | None = No
     reactions = Reactions()
     expire_reservations = ExpireReservations(service, reactions)
     catalog_view = CatalogView(projection.state)
-    live_view = LiveView()
+    live_view = LiveView(forget_after_ms=settings.shopper_state_ttl_s * 1000)
     hub = Hub(projection.state, catalog_view)
     fanout = LogFollower(event_log, (Topic.FANOUT,))
 

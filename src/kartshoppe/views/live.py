@@ -23,9 +23,15 @@ EMPTY_ANALYTICS: Final = Analytics.quiet().to_json()
 
 
 class LiveView:
-    def __init__(self) -> None:
+    """`forget_after_ms`: a shopper whose newest recommendation is this much older (in event
+    time) than the newest one seen is dropped, as the recommender forgets an idle shopper;
+    0 keeps every shopper."""
+
+    def __init__(self, forget_after_ms: int = 0) -> None:
         self.analytics: dict[str, Any] = dict(EMPTY_ANALYTICS)
         self._recommendations: dict[str, deque[Recommendation]] = {}
+        """In the order of each shopper's newest recommendation, oldest first."""
+        self._forget_after_ms = forget_after_ms
         self._related: dict[str, RelatedProducts] = {}
 
     def on_event(self, event: Event) -> None:
@@ -35,10 +41,12 @@ class LiveView:
             case Recommendation():
                 for owner in {event.user_id, event.session_id} - {None}:
                     assert owner is not None
-                    kept = self._recommendations.setdefault(
-                        owner, deque(maxlen=RECOMMENDATIONS_KEPT)
-                    )
+                    kept = self._recommendations.pop(owner, None)
+                    if kept is None:
+                        kept = deque(maxlen=RECOMMENDATIONS_KEPT)
                     kept.appendleft(event)
+                    self._recommendations[owner] = kept
+                self._forget_before(event.timestamp - self._forget_after_ms)
             case RelatedProducts():
                 self._related[event.product_id] = event
             case _:
@@ -60,11 +68,24 @@ class LiveView:
     ) -> None:
         """The view as `image` gave it (a snapshot's)."""
         self.analytics = analytics
+        by_newest = sorted(
+            ((owner, recs) for owner, recs in recommendations.items() if recs),
+            key=lambda kept: kept[1][0].timestamp,
+        )
         self._recommendations = {
-            owner: deque(recs, maxlen=RECOMMENDATIONS_KEPT)
-            for owner, recs in recommendations.items()
+            owner: deque(recs, maxlen=RECOMMENDATIONS_KEPT) for owner, recs in by_newest
         }
         self._related = dict(related)
+
+    def _forget_before(self, timestamp: int) -> None:
+        if not self._forget_after_ms:
+            return
+        kept = self._recommendations
+        while kept:
+            oldest = next(iter(kept))
+            if kept[oldest][0].timestamp >= timestamp:
+                return
+            del kept[oldest]
 
     def recommendations(self, session_id: str, user_id: str | None) -> list[Recommendation]:
         owner = owner_key(user_id, session_id)
