@@ -207,17 +207,22 @@ def read_header(data: bytes) -> tuple[Header, bytes]:
 
 
 def decode_image(body: bytes) -> ViewsImage:
-    # millions of new objects, none of them garbage: the collector's passes over them (each
-    # full one over everything made so far) would cost more than the decoding itself
+    # millions of new objects, none of them garbage, most of them living as long as the
+    # process: the collector's passes over them (each full one over everything made so far)
+    # would cost more than the decoding itself, during the decoding and after it. So it is
+    # paused, and what the decoding made is frozen (out of the collector's sight) before it
+    # resumes; the objects are still freed when nothing refers to them any more.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _adapter().validate_json(body)
+        image = _adapter().validate_json(body)
     except ValidationError as exc:
         raise SnapshotError(f"undecodable body: {exc.error_count()} errors") from None
     finally:
+        gc.freeze()
         if collecting:
             gc.enable()
+    return image
 
 
 ReadRecord = Callable[[str, int], Record | None]
