@@ -36,7 +36,7 @@ import pathlib
 import re
 import time
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from functools import cache
 from typing import Any, Final, Protocol
@@ -75,7 +75,8 @@ class FanoutImage:
     """What the fan-out follower's listeners keep."""
 
     analytics: dict[str, Any]
-    recommendations: dict[str, list[Recommendation]]
+    recommendations: dict[str, tuple[int, bytes]]
+    """Each shopper's kept recommendations, encoded (`views.live.Encoded`)."""
     related: dict[str, RelatedProducts]
     trending: dict[str, float]
     delivered: list[str]
@@ -93,12 +94,12 @@ class LiveParts(Protocol):
 
     def image(
         self,
-    ) -> tuple[dict[str, Any], dict[str, list[Recommendation]], dict[str, RelatedProducts]]: ...
+    ) -> tuple[dict[str, Any], dict[str, tuple[int, bytes]], dict[str, RelatedProducts]]: ...
 
     def restore(
         self,
         analytics: dict[str, Any],
-        recommendations: Mapping[str, Sequence[Recommendation]],
+        recommendations: Mapping[str, tuple[int, bytes]],
         related: dict[str, RelatedProducts],
     ) -> None: ...
 
@@ -114,10 +115,14 @@ def _adapter() -> TypeAdapter[ViewsImage]:
     return TypeAdapter(ViewsImage)
 
 
+ENCODED: Final = (list[Recommendation],)
+"""The types an image holds encoded inside it (the live view's kept recommendations)."""
+
+
 @cache
 def schema_fingerprint() -> str:
     """A fingerprint of every type an image holds: their fields, types and validators."""
-    schema = repr(_adapter().core_schema)
+    schema = repr([_adapter().core_schema, *(TypeAdapter(t).core_schema for t in ENCODED)])
     # what differs between two runs of the same code: addresses, and the ids in schema refs
     stable = re.sub(r"0x[0-9a-f]+|:\d{6,}", "", schema)
     return hashlib.sha256(stable.encode()).hexdigest()[:32]

@@ -6,8 +6,10 @@ analytics totals, each shopper's latest recommendations and each product's relat
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Final
+
+from pydantic import TypeAdapter
 
 from kartshoppe.events import (
     Analytics,
@@ -21,6 +23,29 @@ from kartshoppe.events import (
 RECOMMENDATIONS_KEPT = 5
 EMPTY_ANALYTICS: Final = Analytics.quiet().to_json()
 
+Encoded = tuple[int, bytes]
+"""A shopper's kept recommendations as a snapshot holds them: the newest one's timestamp and the
+JSON of the list, newest first. A restored view keeps them so and decodes a shopper's list when
+it is first needed: most shoppers of a snapshot are never asked for again, and decoding them all
+was most of a restart's work."""
+KEPT: Final = TypeAdapter(list[Recommendation])
+
+
+def encoded(kept: deque[Recommendation] | Encoded) -> Encoded:
+    if isinstance(kept, tuple):
+        return kept
+    return kept[0].timestamp, KEPT.dump_json(list(kept))
+
+
+def _decoded(kept: deque[Recommendation] | Encoded) -> deque[Recommendation]:
+    if isinstance(kept, deque):
+        return kept
+    return deque(KEPT.validate_json(kept[1]), maxlen=RECOMMENDATIONS_KEPT)
+
+
+def _newest(kept: deque[Recommendation] | Encoded) -> int:
+    return kept[0] if isinstance(kept, tuple) else kept[0].timestamp
+
 
 class LiveView:
     """`forget_after_ms`: a shopper whose newest recommendation is this much older (in event
@@ -29,8 +54,9 @@ class LiveView:
 
     def __init__(self, forget_after_ms: int = 0) -> None:
         self.analytics: dict[str, Any] = dict(EMPTY_ANALYTICS)
-        self._recommendations: dict[str, deque[Recommendation]] = {}
-        """In the order of each shopper's newest recommendation, oldest first."""
+        self._recommendations: dict[str, deque[Recommendation] | Encoded] = {}
+        """In the order of each shopper's newest recommendation, oldest first; a restored
+        shopper's stays `Encoded` until first needed."""
         self._forget_after_ms = forget_after_ms
         self._related: dict[str, RelatedProducts] = {}
 
@@ -41,9 +67,8 @@ class LiveView:
             case Recommendation():
                 for owner in {event.user_id, event.session_id} - {None}:
                     assert owner is not None
-                    kept = self._recommendations.pop(owner, None)
-                    if kept is None:
-                        kept = deque(maxlen=RECOMMENDATIONS_KEPT)
+                    held = self._recommendations.pop(owner, None)
+                    kept = deque(maxlen=RECOMMENDATIONS_KEPT) if held is None else _decoded(held)
                     kept.appendleft(event)
                     self._recommendations[owner] = kept
                 self._forget_before(event.timestamp - self._forget_after_ms)
@@ -52,29 +77,22 @@ class LiveView:
             case _:
                 pass
 
-    def image(
-        self,
-    ) -> tuple[dict[str, Any], dict[str, list[Recommendation]], dict[str, RelatedProducts]]:
+    def image(self) -> tuple[dict[str, Any], dict[str, Encoded], dict[str, RelatedProducts]]:
         """What the view holds, for a snapshot: the analytics, the kept recommendations of each
-        shopper (newest first) and the related products."""
-        kept = {owner: list(recs) for owner, recs in self._recommendations.items()}
+        shopper and the related products."""
+        kept = {owner: encoded(recs) for owner, recs in self._recommendations.items()}
         return dict(self.analytics), kept, dict(self._related)
 
     def restore(
         self,
         analytics: dict[str, Any],
-        recommendations: Mapping[str, Sequence[Recommendation]],
+        recommendations: Mapping[str, Encoded],
         related: dict[str, RelatedProducts],
     ) -> None:
         """The view as `image` gave it (a snapshot's)."""
         self.analytics = analytics
-        by_newest = sorted(
-            ((owner, recs) for owner, recs in recommendations.items() if recs),
-            key=lambda kept: kept[1][0].timestamp,
-        )
-        self._recommendations = {
-            owner: deque(recs, maxlen=RECOMMENDATIONS_KEPT) for owner, recs in by_newest
-        }
+        by_newest = sorted(recommendations.items(), key=lambda kept: kept[1][0])
+        self._recommendations = dict(by_newest)
         self._related = dict(related)
 
     def _forget_before(self, timestamp: int) -> None:
@@ -83,13 +101,17 @@ class LiveView:
         kept = self._recommendations
         while kept:
             oldest = next(iter(kept))
-            if kept[oldest][0].timestamp >= timestamp:
+            if _newest(kept[oldest]) >= timestamp:
                 return
             del kept[oldest]
 
     def recommendations(self, session_id: str, user_id: str | None) -> list[Recommendation]:
-        owner = owner_key(user_id, session_id)
-        return list(self._recommendations.get(owner or "", ()))
+        owner = owner_key(user_id, session_id) or ""
+        held = self._recommendations.get(owner)
+        if held is None:
+            return []
+        kept = self._recommendations[owner] = _decoded(held)
+        return list(kept)
 
     def related(self, product_id: str) -> RelatedProducts | None:
         """The recommender's latest neighbours of a product, if it has published any."""
