@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import random
 from pathlib import Path
@@ -274,6 +275,50 @@ async def test_a_restart_with_a_snapshot_answers_reads_as_before(tmp_path: Path)
     assert restarted.fanout.records_applied == 0
     assert reads_of(restarted, stream) == reads
     await again.stop()
+    await log.close()
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_a_snapshot_holds_the_views_as_captured_though_folding_goes_on_while_it_is_written(
+    tmp_path: Path, seed: int
+) -> None:
+    log = await open_log(tmp_path)
+    stream = Stream(seed)
+    first = await Running(log, tmp_path).start()
+    await stream.run(first.platform, log, steps=60)
+    await first.caught_up()
+    capture = first.snapshots.capture()
+    as_captured = copy.deepcopy(views_of(first.platform))
+    # carts, orders of a shopper, reviews, wishlists, kept recommendations change in place
+    await stream.run(first.platform, log, steps=60)
+    await first.caught_up()
+    assert views_of(first.platform) != as_captured
+    await asyncio.to_thread(first.snapshots.write, capture, log.record_at)
+    await first.stop()
+
+    restarted = Running(log, tmp_path)
+    ends = {(t, 0): (await log.end_offsets(t))[0] for t in Topic}
+    image = restarted.snapshots.load(ends, log.record_at)
+    assert image is not None
+    restarted.snapshots.restore(image)
+    assert views_of(restarted.platform) == as_captured
+    await log.close()
+
+
+async def test_an_image_encoded_in_pieces_is_the_image_encoded_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(snapshot_format, "ENCODED_AT_ONCE", 3)
+    log = await open_log(tmp_path)
+    stream = Stream(5)
+    first = await Running(log, tmp_path).start()
+    await stream.run(first.platform, log, steps=80)
+    await first.caught_up()
+    image = first.snapshots.capture().image
+    assert len(image.fold.state.carts) > 3
+    whole = snapshot_format.TypeAdapter(snapshot_format.ViewsImage).dump_json(image)
+    assert snapshot_format.encode_image(image) == whole
+    await first.stop()
     await log.close()
 
 

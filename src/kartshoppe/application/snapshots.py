@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import gc
 import hashlib
 import logging
@@ -36,13 +37,16 @@ import pathlib
 import re
 import time
 import zlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields, is_dataclass
+from decimal import Decimal
 from functools import cache
-from typing import Any, Final, Protocol
+from types import NoneType, UnionType
+from typing import Any, Final, Protocol, Union, get_args, get_origin, get_type_hints
 
 import orjson
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from kartshoppe.application.dedup import RecentIds
 from kartshoppe.application.follower import LogFollower
@@ -92,9 +96,15 @@ class ViewsImage:
 class LiveParts(Protocol):
     """The live view as a snapshot reads and restores it (`views.live.LiveView`)."""
 
-    def image(
+    def captured(
         self,
-    ) -> tuple[dict[str, Any], dict[str, tuple[int, bytes]], dict[str, RelatedProducts]]: ...
+    ) -> tuple[
+        dict[str, Any],
+        dict[str, Sequence[Recommendation] | tuple[int, bytes]],
+        dict[str, RelatedProducts],
+    ]: ...
+
+    def encoded(self, kept: Sequence[Recommendation] | tuple[int, bytes]) -> tuple[int, bytes]: ...
 
     def restore(
         self,
@@ -179,8 +189,37 @@ def encode(header: Header, body: bytes) -> bytes:
     return MAGIC + b"\n" + orjson.dumps(head) + b"\n" + body
 
 
+ENCODED_AT_ONCE: Final = 1_000
+"""Entries of a dictionary encoded in one call. An encoding call holds the interpreter's lock
+throughout; between two calls the writing thread gives it up, so the event loop waits for one
+call at most, not for the whole image."""
+
+
+@cache
+def _adapter_of(tp: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(tp)
+
+
+def _pieces(value: Any, tp: Any) -> Iterator[bytes]:
+    """The JSON of `value` as `_adapter` would write it, in pieces of one call each."""
+    if is_dataclass(tp):
+        hints = get_type_hints(tp)
+        for n, f in enumerate(fields(tp)):
+            yield (b"," if n else b"{") + orjson.dumps(f.name) + b":"
+            yield from _pieces(getattr(value, f.name), hints[f.name])
+        yield b"}"
+    elif get_origin(tp) is dict and len(value) > ENCODED_AT_ONCE:
+        entries = list(value.items())
+        for start in range(0, len(entries), ENCODED_AT_ONCE):
+            part = _adapter_of(tp).dump_json(dict(entries[start : start + ENCODED_AT_ONCE]))
+            yield (b"," if start else b"{") + part[1:-1]
+        yield b"}"
+    else:
+        yield _adapter_of(tp).dump_json(value)
+
+
 def encode_image(image: ViewsImage) -> bytes:
-    return _adapter().dump_json(image)
+    return b"".join(_pieces(image, ViewsImage))
 
 
 def read_header(data: bytes) -> tuple[Header, bytes]:
@@ -275,12 +314,68 @@ class SnapshotPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Capture:
-    """An image encoded on the event loop, with the positions it covers (marks still to read)."""
+    """The followers' state as of a moment, detached from the live objects (a later fold does
+    not change it), with the positions it covers (marks still to read)."""
 
-    body: bytes
+    image: ViewsImage
+    kept: dict[str, Sequence[Recommendation] | tuple[int, bytes]]
+    """The live view's kept recommendations, still to encode (`LiveParts.encoded`)."""
     fold: dict[TopicPartition, int]
     fanout: dict[TopicPartition, int]
     taken_at: int
+
+
+Copier = Callable[[Any], Any]
+
+
+@cache
+def _copier(tp: Any) -> Copier | None:
+    """How to copy a value of type `tp` so that folding on does not change the copy; None if
+    it is never changed in place (frozen classes, scalars, tuples of such): shared, not copied.
+    A view replaces its frozen values rather than changing them, so a capture copies only the
+    containers: dictionaries of thousands of entries at C speed, the few mutable ones by hand."""
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (Union, UnionType):
+        copiers = [_copier(a) for a in args]
+        if all(c is None for c in copiers):
+            return None
+        return copy.deepcopy
+    if origin is tuple:
+        return None if all(_copier(a) is None for a in args if a is not Ellipsis) else copy.deepcopy
+    if origin is dict:
+        value = _copier(args[1])
+        if value is None:
+            return dict
+        return lambda d: {k: value(v) for k, v in d.items()}
+    if origin in (list, deque):
+        item = _copier(args[0])
+        if item is None:
+            return list
+        return lambda items: [item(v) for v in items]
+    if tp is Any:
+        return copy.deepcopy
+    if is_dataclass(tp) and isinstance(tp, type):
+        if tp.__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            return None
+        hints = get_type_hints(tp)
+        parts = [(f.name, _copier(hints[f.name])) for f in fields(tp)]
+        return lambda obj: tp(
+            **{
+                name: getattr(obj, name) if c is None else c(getattr(obj, name))
+                for name, c in parts
+            }
+        )
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return None if tp.model_config.get("frozen") else copy.deepcopy
+    if isinstance(tp, type) and issubclass(tp, (str, int, float, bytes, Decimal, NoneType)):
+        return None
+    return copy.deepcopy
+
+
+def detached(value: Any, tp: Any) -> Any:
+    """`value` (of type `tp`) as of now, unchanged by whatever is folded afterwards."""
+    copier = _copier(tp)
+    return value if copier is None else copier(value)
 
 
 class ViewSnapshots:
@@ -318,13 +413,19 @@ class ViewSnapshots:
     # --- writing ----------------------------------------------------------------------------
 
     def capture(self) -> Capture:
-        """The followers' state as of now, encoded; call on the event loop (see the class)."""
-        analytics, recommendations, related = self._live.image()
+        """The followers' state as of now, detached (`detached`: copies of the containers,
+        the frozen values shared); call on the event loop (see the class). Encoding it is
+        `write`'s, in a thread."""
+        analytics, kept, related = self._live.captured()
         image = ViewsImage(
-            FoldImage(self._projection.state, self._projection.accounts, self._book.holdings()),
+            FoldImage(
+                detached(self._projection.state, ShopState),
+                detached(self._projection.accounts, AccountBook),
+                self._book.holdings(),
+            ),
             FanoutImage(
                 analytics,
-                recommendations,
+                {},
                 related,
                 dict(self._trending.trending_scores),
                 self._delivered.ids(),
@@ -332,7 +433,8 @@ class ViewSnapshots:
         )
         self._applied_at_last = self._applied_total()
         return Capture(
-            encode_image(image),
+            image,
+            kept,
             dict(self._projection.applied),
             dict(self._fanout.applied),
             time.time_ns() // 1_000_000,
@@ -348,8 +450,13 @@ class ViewSnapshots:
                 marks[(topic, partition)] = (offset, 0 if record is None else record_mark(record))
             return marks
 
+        image = capture.image
+        image.fanout.recommendations = {
+            owner: self._live.encoded(kept) for owner, kept in capture.kept.items()
+        }
+        body = encode_image(image)
         header = Header(covered(capture.fold), covered(capture.fanout), capture.taken_at)
-        write_file(self.path, encode(header, capture.body))
+        write_file(self.path, encode(header, body))
         self.written += 1
         return header
 
@@ -366,11 +473,7 @@ class ViewSnapshots:
         capture = self.capture()
         captured_ms = (time.perf_counter() - started) * 1000
         header = await asyncio.to_thread(self.write, capture, read)
-        logger.info(
-            "views snapshot written: %d bytes, %.0f ms of the event loop",
-            len(capture.body),
-            captured_ms,
-        )
+        logger.info("views snapshot written: %.0f ms of the event loop to capture", captured_ms)
         positions = {tp: offset for tp, (offset, _) in (header.fold | header.fanout).items()}
         await commit(positions)
         return header

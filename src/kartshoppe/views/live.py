@@ -6,7 +6,7 @@ analytics totals, each shopper's latest recommendations and each product's relat
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from pydantic import TypeAdapter
@@ -31,7 +31,7 @@ was most of a restart's work."""
 KEPT: Final = TypeAdapter(list[Recommendation])
 
 
-def encoded(kept: deque[Recommendation] | Encoded) -> Encoded:
+def encoded(kept: Sequence[Recommendation] | Encoded) -> Encoded:
     if isinstance(kept, tuple):
         return kept
     return kept[0].timestamp, KEPT.dump_json(list(kept))
@@ -82,6 +82,25 @@ class LiveView:
         shopper and the related products."""
         kept = {owner: encoded(recs) for owner, recs in self._recommendations.items()}
         return dict(self.analytics), kept, dict(self._related)
+
+    def captured(
+        self,
+    ) -> tuple[
+        dict[str, Any],
+        dict[str, Sequence[Recommendation] | Encoded],
+        dict[str, RelatedProducts],
+    ]:
+        """`image` without the encoding (left to `encoded`, in a thread): copies of what
+        folding on changes."""
+        kept: dict[str, Sequence[Recommendation] | Encoded] = {
+            owner: recs if isinstance(recs, tuple) else list(recs)
+            for owner, recs in self._recommendations.items()
+        }
+        return dict(self.analytics), kept, dict(self._related)
+
+    @staticmethod
+    def encoded(kept: Sequence[Recommendation] | Encoded) -> Encoded:
+        return encoded(kept)
 
     def restore(
         self,
