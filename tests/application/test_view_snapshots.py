@@ -317,7 +317,7 @@ async def test_an_image_encoded_in_pieces_is_the_image_encoded_whole(
     image = first.snapshots.capture().image
     assert len(image.fold.state.carts) > 3
     whole = snapshot_format.TypeAdapter(snapshot_format.ViewsImage).dump_json(image)
-    assert snapshot_format.encode_image(image) == whole
+    assert b"".join(snapshot_format.encode_image(image)) == whole
     await first.stop()
     await log.close()
 

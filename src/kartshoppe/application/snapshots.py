@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from decimal import Decimal
 from functools import cache
+from itertools import islice
 from types import NoneType, UnionType
 from typing import Any, Final, Protocol, Union, get_args, get_origin, get_type_hints
 
@@ -96,15 +97,11 @@ class ViewsImage:
 class LiveParts(Protocol):
     """The live view as a snapshot reads and restores it (`views.live.LiveView`)."""
 
-    def captured(
-        self,
-    ) -> tuple[
-        dict[str, Any],
-        dict[str, Sequence[Recommendation] | tuple[int, bytes]],
-        dict[str, RelatedProducts],
-    ]: ...
+    def captured(self) -> tuple[dict[str, Any], Mapping[str, Any], dict[str, RelatedProducts]]:
+        """Detached from the view: what folding on changes is copied."""
 
-    def encoded(self, kept: Sequence[Recommendation] | tuple[int, bytes]) -> tuple[int, bytes]: ...
+    def encoded(self, kept: Any) -> tuple[int, bytes]:
+        """A value of `captured`'s kept recommendations as `restore` takes it."""
 
     def restore(
         self,
@@ -176,17 +173,22 @@ def _covered_of(rows: Any) -> Covered:
     return covered
 
 
-def encode(header: Header, body: bytes) -> bytes:
+def encode(header: Header, body: Sequence[bytes]) -> list[bytes]:
+    """The file's pieces: the header line, then the body's pieces (no copy of the body in
+    one piece: each copy of tens of MB would hold the interpreter's lock)."""
+    crc = 0
+    for piece in body:
+        crc = zlib.crc32(piece, crc)
     head = {
         "format": FORMAT_VERSION,
         "schema": schema_fingerprint(),
         "takenAt": header.taken_at,
         "fold": _covered_json(header.fold),
         "fanout": _covered_json(header.fanout),
-        "length": len(body),
-        "crc": zlib.crc32(body),
+        "length": sum(map(len, body)),
+        "crc": crc,
     }
-    return MAGIC + b"\n" + orjson.dumps(head) + b"\n" + body
+    return [MAGIC + b"\n" + orjson.dumps(head) + b"\n", *body]
 
 
 ENCODED_AT_ONCE: Final = 1_000
@@ -209,17 +211,20 @@ def _pieces(value: Any, tp: Any) -> Iterator[bytes]:
             yield from _pieces(getattr(value, f.name), hints[f.name])
         yield b"}"
     elif get_origin(tp) is dict and len(value) > ENCODED_AT_ONCE:
-        entries = list(value.items())
-        for start in range(0, len(entries), ENCODED_AT_ONCE):
-            part = _adapter_of(tp).dump_json(dict(entries[start : start + ENCODED_AT_ONCE]))
+        # sliced off the items' iterator: no list of every entry (tracked tuples by the
+        # thousand, which would wake the collector)
+        entries = iter(value.items())
+        for start in range(0, len(value), ENCODED_AT_ONCE):
+            part = _adapter_of(tp).dump_json(dict(islice(entries, ENCODED_AT_ONCE)))
             yield (b"," if start else b"{") + part[1:-1]
         yield b"}"
     else:
         yield _adapter_of(tp).dump_json(value)
 
 
-def encode_image(image: ViewsImage) -> bytes:
-    return b"".join(_pieces(image, ViewsImage))
+def encode_image(image: ViewsImage) -> list[bytes]:
+    """The image's JSON, in pieces (`_pieces`)."""
+    return list(_pieces(image, ViewsImage))
 
 
 def read_header(data: bytes) -> tuple[Header, bytes]:
@@ -288,12 +293,13 @@ def check_against_log(header: Header, ends: Mapping[TopicPartition, int], read: 
                 raise SnapshotError(f"the log changed under it: {topic}@{offset - 1} differs")
 
 
-def write_file(path: pathlib.Path, data: bytes) -> None:
+def write_file(path: pathlib.Path, data: Sequence[bytes]) -> None:
     """Replace `path` with `data` atomically and durably (temporary file, fsync, rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with temporary.open("wb") as out:
-        out.write(data)
+        for piece in data:
+            out.write(piece)
         out.flush()
         os.fsync(out.fileno())
     os.replace(temporary, path)
@@ -318,7 +324,7 @@ class Capture:
     not change it), with the positions it covers (marks still to read)."""
 
     image: ViewsImage
-    kept: dict[str, Sequence[Recommendation] | tuple[int, bytes]]
+    kept: Mapping[str, Any]
     """The live view's kept recommendations, still to encode (`LiveParts.encoded`)."""
     fold: dict[TopicPartition, int]
     fanout: dict[TopicPartition, int]

@@ -5,8 +5,8 @@ analytics totals, each shopper's latest recommendations and each product's relat
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from pydantic import TypeAdapter
@@ -23,28 +23,38 @@ from kartshoppe.events import (
 RECOMMENDATIONS_KEPT = 5
 EMPTY_ANALYTICS: Final = Analytics.quiet().to_json()
 
-Encoded = tuple[int, bytes]
-"""A shopper's kept recommendations as a snapshot holds them: the newest one's timestamp and the
-JSON of the list, newest first. A restored view keeps them so and decodes a shopper's list when
-it is first needed: most shoppers of a snapshot are never asked for again, and decoding them all
-was most of a restart's work."""
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """A shopper's kept recommendations as a snapshot holds them: the newest one's timestamp and
+    the JSON of the list, newest first. A restored view keeps them so and decodes a shopper's
+    list when it is first needed: most shoppers of a snapshot are never asked for again, and
+    decoding them all was most of a restart's work."""
+
+    newest: int
+    json: bytes
+
+
+Kept = tuple[Recommendation, ...] | Encoded
+"""A shopper's recommendations, newest first: immutable, so a snapshot shares them."""
 KEPT: Final = TypeAdapter(list[Recommendation])
 
 
-def encoded(kept: Sequence[Recommendation] | Encoded) -> Encoded:
-    if isinstance(kept, tuple):
-        return kept
+def encoded(kept: Kept) -> tuple[int, bytes]:
+    """`kept` as a snapshot holds it."""
+    if isinstance(kept, Encoded):
+        return kept.newest, kept.json
     return kept[0].timestamp, KEPT.dump_json(list(kept))
 
 
-def _decoded(kept: deque[Recommendation] | Encoded) -> deque[Recommendation]:
-    if isinstance(kept, deque):
-        return kept
-    return deque(KEPT.validate_json(kept[1]), maxlen=RECOMMENDATIONS_KEPT)
+def _decoded(kept: Kept) -> tuple[Recommendation, ...]:
+    if isinstance(kept, Encoded):
+        return tuple(KEPT.validate_json(kept.json))
+    return kept
 
 
-def _newest(kept: deque[Recommendation] | Encoded) -> int:
-    return kept[0] if isinstance(kept, tuple) else kept[0].timestamp
+def _newest(kept: Kept) -> int:
+    return kept.newest if isinstance(kept, Encoded) else kept[0].timestamp
 
 
 class LiveView:
@@ -54,7 +64,7 @@ class LiveView:
 
     def __init__(self, forget_after_ms: int = 0) -> None:
         self.analytics: dict[str, Any] = dict(EMPTY_ANALYTICS)
-        self._recommendations: dict[str, deque[Recommendation] | Encoded] = {}
+        self._recommendations: dict[str, Kept] = {}
         """In the order of each shopper's newest recommendation, oldest first; a restored
         shopper's stays `Encoded` until first needed."""
         self._forget_after_ms = forget_after_ms
@@ -68,50 +78,41 @@ class LiveView:
                 for owner in {event.user_id, event.session_id} - {None}:
                     assert owner is not None
                     held = self._recommendations.pop(owner, None)
-                    kept = deque(maxlen=RECOMMENDATIONS_KEPT) if held is None else _decoded(held)
-                    kept.appendleft(event)
-                    self._recommendations[owner] = kept
+                    kept = () if held is None else _decoded(held)
+                    self._recommendations[owner] = (event, *kept)[:RECOMMENDATIONS_KEPT]
                 self._forget_before(event.timestamp - self._forget_after_ms)
             case RelatedProducts():
                 self._related[event.product_id] = event
             case _:
                 pass
 
-    def image(self) -> tuple[dict[str, Any], dict[str, Encoded], dict[str, RelatedProducts]]:
-        """What the view holds, for a snapshot: the analytics, the kept recommendations of each
-        shopper and the related products."""
-        kept = {owner: encoded(recs) for owner, recs in self._recommendations.items()}
-        return dict(self.analytics), kept, dict(self._related)
-
-    def captured(
+    def image(
         self,
-    ) -> tuple[
-        dict[str, Any],
-        dict[str, Sequence[Recommendation] | Encoded],
-        dict[str, RelatedProducts],
-    ]:
-        """`image` without the encoding (left to `encoded`, in a thread): copies of what
-        folding on changes."""
-        kept: dict[str, Sequence[Recommendation] | Encoded] = {
-            owner: recs if isinstance(recs, tuple) else list(recs)
-            for owner, recs in self._recommendations.items()
-        }
-        return dict(self.analytics), kept, dict(self._related)
+    ) -> tuple[dict[str, Any], dict[str, tuple[int, bytes]], dict[str, RelatedProducts]]:
+        """What the view holds, for a snapshot: the analytics, the kept recommendations of each
+        shopper (`encoded`) and the related products."""
+        analytics, kept, related = self.captured()
+        return analytics, {owner: encoded(recs) for owner, recs in kept.items()}, related
+
+    def captured(self) -> tuple[dict[str, Any], dict[str, Kept], dict[str, RelatedProducts]]:
+        """`image` without the encoding (left to `encoded`, in a thread): the kept
+        recommendations are immutable, so copying the dictionaries detaches it."""
+        return dict(self.analytics), dict(self._recommendations), dict(self._related)
 
     @staticmethod
-    def encoded(kept: Sequence[Recommendation] | Encoded) -> Encoded:
+    def encoded(kept: Kept) -> tuple[int, bytes]:
         return encoded(kept)
 
     def restore(
         self,
         analytics: dict[str, Any],
-        recommendations: Mapping[str, Encoded],
+        recommendations: Mapping[str, tuple[int, bytes]],
         related: dict[str, RelatedProducts],
     ) -> None:
         """The view as `image` gave it (a snapshot's)."""
         self.analytics = analytics
         by_newest = sorted(recommendations.items(), key=lambda kept: kept[1][0])
-        self._recommendations = dict(by_newest)
+        self._recommendations = {owner: Encoded(*kept) for owner, kept in by_newest}
         self._related = dict(related)
 
     def _forget_before(self, timestamp: int) -> None:
