@@ -389,7 +389,8 @@ class ViewSnapshots:
 
     An image is captured on the event loop: a follower applies a record without giving the loop
     up, so between two records each follower's state is the fold of exactly its positions. The
-    file is written, and the positions committed, in a thread and afterwards."""
+    capture only detaches it (`detached`); it is encoded and written in a thread, and the
+    positions committed afterwards."""
 
     def __init__(
         self,
