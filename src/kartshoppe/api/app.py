@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import importlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any
 
@@ -39,7 +40,7 @@ from kartshoppe.api.routes import (
 )
 from kartshoppe.api.routes._responses import json
 from kartshoppe.api.schemas import ErrorOut, Health
-from kartshoppe.api.serving import Serving
+from kartshoppe.api.serving import Serving, worker_header
 from kartshoppe.api.web import web_routes
 from kartshoppe.api.ws import router as ws_router
 from kartshoppe.api.ws_frames import WebSocketsFirst
@@ -79,6 +80,8 @@ from kartshoppe.security.guards import NAMED_USER, OPERATOR
 from kartshoppe.views.catalog import CatalogView
 from kartshoppe.views.live import LiveView
 
+logger = logging.getLogger(__name__)
+
 API_PREFIX = "/api/ecommerce"
 TICK_SECONDS = 1.0
 
@@ -110,7 +113,11 @@ def make_bus(
 
         instance = instance_id(settings.data_dir)
         return KafkaCommandBus(settings.bootstrap, instance, projection, book, route, rules)
-    return LocalCommandBus(event_log, projection, book, route, rules)
+    from kartshoppe.eventlog.worker_commands import WorkerCommandBus
+
+    local = LocalCommandBus(event_log, projection, book, route, rules)
+    # one decider for all the workers of `serve --workers` (a single server leads at once)
+    return WorkerCommandBus(settings.data_dir, local, projection, event_log)
 
 
 def store_history(settings: Settings) -> History:
@@ -144,8 +151,9 @@ def assemble(event_log: EventLog, settings: Settings, outbox: Outbox | None = No
     service = ShopService(event_log, projection, bus, settings.shop_rules)
     recovery_percent = settings.recovery_percent
     # timed commands (reservation expiry, flash-sale end) come from the one instance that runs
-    # the processors, so they are issued once; their owner decides them like any command
-    timed = settings.processors != "off"
+    # the processors, and of its workers the leader, so they are issued once; their owner
+    # decides them like any command
+    timed = _issues_timed_commands(settings, bus)
     reactions = Reactions()
     expire_reservations = ExpireReservations(service, reactions)
     catalog_view = CatalogView(projection.state)
@@ -160,11 +168,11 @@ def assemble(event_log: EventLog, settings: Settings, outbox: Outbox | None = No
             if not isinstance(event, InventoryAlert):
                 # an alert is also on the fan-out topic, whose copy the hub pushes (once)
                 hub.on_event(event)
-            if timed:
+            if timed():
                 expire_reservations.on_event(event)
             if outbox is not None and isinstance(event, OrderStatusChanged):
                 _confirm(outbox, projection.state.orders.get(event.order_id))
-            if timed and isinstance(event, CartRecovered):
+            if timed() and isinstance(event, CartRecovered):
                 # the reminder's offer is a real one-time code (the hub names it), issued by the
                 # instance that runs the processors; the code derives from the signal's id
                 reactions.spawn(service.issue_recovery_coupon(event.event_id, recovery_percent))
@@ -185,6 +193,10 @@ def assemble(event_log: EventLog, settings: Settings, outbox: Outbox | None = No
     return Platform(service, projection, fanout, catalog_view, live_view, hub, bus, accounts)
 
 
+def _issues_timed_commands(settings: Settings, bus: CommandBus) -> Callable[[], bool]:
+    return lambda: settings.processors != "off" and bus.leading
+
+
 def _confirm(outbox: Outbox, order: Order | None) -> None:
     """Queue the confirmation of a paid order; a send never holds up the order."""
     if order is not None and order.status == OrderStatus.PAID:
@@ -200,9 +212,9 @@ async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
             await job()
 
 
-def _ticker(platform: Platform, timed: bool) -> Callable[[], Awaitable[None]]:
+def _ticker(platform: Platform, timed: Callable[[], bool]) -> Callable[[], Awaitable[None]]:
     async def tick() -> None:
-        if timed:
+        if timed():
             await platform.service.end_expired_flash_sales()
         if platform.hub.connections:
             platform.hub.publish(
@@ -216,10 +228,11 @@ FINAL_DRAIN_S = 30.0
 
 
 async def _run_store(
-    app: FastAPI, settings: Settings, event_log: EventLog, stop: asyncio.Event
+    app: FastAPI, settings: Settings, event_log: EventLog, stop: asyncio.Event, bus: CommandBus
 ) -> None:
     """The event store, its index and its sink, opened beside the serving app: pyarrow and
-    pypaimon take seconds to load, and nothing but the store routes (503 until then) waits."""
+    pypaimon take seconds to load, and nothing but the store routes (503 until then) waits.
+    Every worker opens the store for its routes; the leader runs the sink."""
     indexed = await asyncio.to_thread(importlib.import_module, "kartshoppe.eventstore.indexed")
     from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
     from kartshoppe.eventstore.table import StoreConfig
@@ -230,7 +243,7 @@ async def _run_store(
     # a missing or stale index is rebuilt from Paimon in the background, not on the first query
     indexing = asyncio.create_task(asyncio.to_thread(store.sync_index))
     try:
-        if settings.sink and settings.processors != "flink":
+        if settings.sink and settings.processors != "flink" and await _leads(bus, stop):
             # a failed sink (event store down) restarts from the store's committed positions
             await supervise(
                 lambda: PaimonSink(store, event_log, SinkConfig()).run(stop),
@@ -245,6 +258,70 @@ async def _run_store(
                 )
     finally:
         await asyncio.gather(indexing, return_exceptions=True)
+
+
+async def _leads(bus: CommandBus, stop: asyncio.Event) -> bool:
+    """Wait until this process leads (True) or is stopping first (False)."""
+    if bus.leading:
+        return True
+    leading = asyncio.create_task(bus.wait_leading())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait((leading, stopping), return_when=asyncio.FIRST_COMPLETED)
+    for task in (leading, stopping):
+        task.cancel()
+    return bus.leading
+
+
+class Duties:
+    """The shop's once-only work, done by the process that leads (`CommandBus.leading`): the
+    processors, the log's retention and the mail; the sink is the store's (`_run_store`). A
+    single server takes them up before it serves; a worker of `serve --workers` when it
+    becomes the leader."""
+
+    def __init__(
+        self,
+        app: FastAPI,
+        settings: Settings,
+        event_log: EventLog,
+        raw_log: EventLog,
+        stop: asyncio.Event,
+    ) -> None:
+        self._app = app
+        self._settings = settings
+        self._log = event_log
+        self._raw_log = raw_log
+        self._stop = stop
+        self._runner: EmbeddedRunner | None = None
+        self._jobs: list[asyncio.Task[Any]] = []
+        app.state.runner = app.state.retention = None
+
+    async def take_up(self) -> None:
+        app, settings = self._app, self._settings
+        runner = make_runner(settings, self._log, app.state.metrics.observe_processor)
+        app.state.runner = self._runner = runner
+        if runner is not None:
+            await runner.start()
+        retention = make_retention(settings, self._raw_log)
+        app.state.retention = retention
+        if retention is not None:
+            self._jobs.append(asyncio.create_task(retention.run(self._stop, RETENTION_SWEEP_S)))
+        if settings.mailer:
+            outbox: Outbox = app.state.outbox
+            self._jobs.append(asyncio.create_task(outbox.run(self._stop)))
+
+    async def take_up_when_leading(self, bus: CommandBus) -> None:
+        if await _leads(bus, self._stop):
+            try:
+                await self.take_up()
+            except Exception:
+                logger.exception("the new leader could not take up the once-only work")
+                raise
+
+    async def lay_down(self) -> None:
+        """After `stop`: wait for the jobs to end, then stop the processors."""
+        await asyncio.gather(*self._jobs, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.stop()
 
 
 @contextlib.asynccontextmanager
@@ -262,47 +339,37 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await platform.fanout.start()
     await platform.projection.ready.wait()
     await platform.bus.start()
-    await platform.accounts.import_legacy(settings.data_dir)
+    if platform.bus.leading:
+        await platform.accounts.import_legacy(settings.data_dir)
     if settings.demo_users:
         await platform.accounts.seed_demo_users()
     if settings.seed:
         await platform.service.seed_catalog(seed_products())
         await platform.service.seed_reviews(seed_reviews(now_ms()))
-    runner = make_runner(settings, event_log, app.state.metrics.observe_processor)
-    app.state.runner = runner
-    if runner is not None:
-        await runner.start()
-    sink_stop = asyncio.Event()
+    stop = asyncio.Event()
+    duties = Duties(app, settings, event_log, raw_log, stop)
+    promotion: asyncio.Task[None] | None = None
+    if platform.bus.leading:
+        await duties.take_up()
+    else:
+        promotion = asyncio.create_task(duties.take_up_when_leading(platform.bus))
     app.state.event_store_opened = asyncio.Event()
-    store = asyncio.create_task(_run_store(app, settings, event_log, sink_stop))
-    retention = make_retention(settings, raw_log)
-    app.state.retention = retention
-    sweeping = (
-        None
-        if retention is None
-        else asyncio.create_task(retention.run(sink_stop, RETENTION_SWEEP_S))
-    )
-    ticker = asyncio.create_task(
-        _every(TICK_SECONDS, _ticker(platform, settings.processors != "off"))
-    )
+    store = asyncio.create_task(_run_store(app, settings, event_log, stop, platform.bus))
+    timed = _issues_timed_commands(settings, platform.bus)
+    ticker = asyncio.create_task(_every(TICK_SECONDS, _ticker(platform, timed)))
     # the start-up heap (modules, the folded views) lives as long as the process: out of the
     # collector's sight, a full collection no longer walks it on the request path
     gc.collect()
     gc.freeze()
-    mail_stop = asyncio.Event()
-    mailer = asyncio.create_task(outbox.run(mail_stop)) if settings.mailer else None
     try:
         yield
     finally:
         ticker.cancel()
-        mail_stop.set()
-        if mailer is not None:
-            await asyncio.gather(mailer, return_exceptions=True)
+        stop.set()
+        await asyncio.gather(store, *([promotion] if promotion else []), return_exceptions=True)
+        await duties.lay_down()
         outbox.close()
-        sink_stop.set()
-        await asyncio.gather(store, *([sweeping] if sweeping else []), return_exceptions=True)
-        if runner is not None:
-            await runner.stop()
+        # the lock goes last: a successor starts the processors once these have stopped
         await platform.bus.close()
         await platform.fanout.stop()
         await platform.projection.stop()
@@ -315,7 +382,9 @@ system = APIRouter(tags=["system"])
 @system.get("/health", response_model=Health)
 async def health(request: Request) -> Response:
     platform: Platform = request.app.state.platform
-    return json({"status": "ok", "recordsApplied": platform.projection.records_applied})
+    answer = json({"status": "ok", "recordsApplied": platform.projection.records_applied})
+    answer.raw_headers.append(worker_header())
+    return answer
 
 
 @system.get("/ready", response_model=Health, responses={503: {"model": Health}})

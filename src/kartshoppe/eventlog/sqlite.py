@@ -564,6 +564,9 @@ class SqliteEventLog(EventLog):
                 self._notify()
             seen, own = stamp, transactions
 
+    def look_again(self) -> None:
+        self._notify()
+
     def _notify_threadsafe(self) -> None:
         if self._loop is None:
             return
