@@ -3,7 +3,12 @@ files, and a bare ASGI app (`bench/bare_asgi.py`) answering them on the same HTT
 KartShoppe. Prints, per path, KartShoppe / nginx (goal: at least 0.5) and the edge's cost,
 1 - KartShoppe / bare on the same server (goal: at most 25 %).
 
-`.venv/bin/python bench/catalog_bench.py [--seconds 3] [--rounds 3] [--servers uvicorn,granian]`
+`.venv/bin/python bench/catalog_bench.py [--seconds 3] [--rounds 3] [--servers uvicorn,granian]
+[--workers 2]`
+
+With `--workers N`, KartShoppe also runs as `serve --workers N` on each server, measured in the
+same rounds, and the ratio N workers / 1 worker is printed (goal 6 of issue 17: the scaling
+with cores; on a machine whose cores are busy with other work it is blunted).
 
 It installs nginx and wrk when missing (scripts/install-bench-tools.sh), starts every server
 itself on free loopback ports, one process each, and runs the same wrk (one thread, 32
@@ -74,6 +79,7 @@ http {{
 class Target:
     name: str
     base: str
+    workers: int = 1
 
 
 SETTLED_SHARE = 0.15
@@ -156,14 +162,14 @@ def process(
 Server = contextlib.AbstractContextManager[str]
 
 
-def kartshoppe(tmp: pathlib.Path, server: str) -> Server:
-    data = tmp / f"kartshoppe-{server}"
+def kartshoppe(tmp: pathlib.Path, server: str, workers: int = 1) -> Server:
+    data = tmp / f"kartshoppe-{server}-x{workers}"
     data.mkdir()
 
     def command(port: int) -> list[str]:
         return [
             *(sys.executable, "-m", "kartshoppe", "serve", "--host", HOST, "--port", str(port)),
-            *("--data-dir", str(data), "--server", server),
+            *("--data-dir", str(data), "--server", server, "--workers", str(workers)),
         ]
 
     return process(command, data / "server.log", "/ready", EDGE_ON, settled=True)
@@ -265,8 +271,9 @@ def report(
         f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work; load "
         f"average before: {loads[0]}, after: {loads[1]}. Python {platform.python_version()}.",
         "",
-        "Every server is one process on loopback; the load generator is the same `wrk -t1",
-        "-c32` for all, targets taken in turn, round after round (median of the rounds).",
+        "Every server is one process on loopback (but the `xN` targets: `serve --workers N`);",
+        "the load generator is the same `wrk -t1 -c32` for all, targets taken in turn, round",
+        "after round (median of the rounds).",
         "",
         "| target | " + " | ".join(s.name for s in scenarios) + " |",
         "|---|" + "---:|" * len(scenarios),
@@ -288,6 +295,14 @@ def report(
             + " | ".join(f"{e:.0%}" for e in edge)
             + " | <= 25 % |"
         )
+    for target in (t for t in targets if t.workers > 1):
+        single = target.name.rsplit(" ", 1)[0]
+        scaling = [rates[(target.name, s.name)] / rates[(single, s.name)] for s in scenarios]
+        lines.append(
+            f"| {target.name} / {single} (workers) | "
+            + " | ".join(f"{r:.2f}x" for r in scaling)
+            + f" | up to {target.workers}.00x |"
+        )
     if len(servers) > 1:
         first, second = servers[0], servers[1]
         choice = [
@@ -303,7 +318,7 @@ def report(
         "| target | coding | bytes a response | req/s | vs identity |",
         "|---|---|---:|---:|---:|",
     ]
-    for target in (t for t in targets if t.name.startswith("kartshoppe")):
+    for target in (t for t in targets if t.name.startswith("kartshoppe") and t.workers == 1):
         plain = rates[(target.name, scenarios[0].name)]
         lines.append(f"| {target.name} | identity | {sizes['identity']:,} | {plain:,.0f} | 1.00x |")
         for scenario in compressed:
@@ -322,6 +337,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--servers", default="uvicorn,granian", help="HTTP servers to compare")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="also serve --workers N (N > 1) on each server"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     command = shlex.join([".venv/bin/python", "bench/catalog_bench.py", *sys.argv[1:]])
@@ -337,6 +355,15 @@ def main() -> None:
         targets = [
             Target(f"kartshoppe/{s}", stack.enter_context(kartshoppe(tmp, s))) for s in servers
         ]
+        if args.workers > 1:
+            targets += [
+                Target(
+                    f"kartshoppe/{s} x{args.workers}",
+                    stack.enter_context(kartshoppe(tmp, s, args.workers)),
+                    args.workers,
+                )
+                for s in servers
+            ]
         product_paths = catalog_files(targets[0].base, root)
         targets.insert(0, Target("nginx", stack.enter_context(nginx(tmp, root))))
         targets[1:1] = [
@@ -355,7 +382,7 @@ def main() -> None:
             )
             for coding in ("gzip", "zstd")
         ]
-        ks = [t for t in targets if t.name.startswith("kartshoppe")]
+        ks = [t for t in targets if t.name.startswith("kartshoppe") and t.workers == 1]
         rates |= measure(ks, compressed, args.seconds, args.rounds, args.connections)
         url = f"{ks[0].base}{API}/products"
         sizes = {coding: raw_size(url, coding) for coding in ("identity", "gzip", "zstd")}
