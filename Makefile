@@ -14,8 +14,9 @@ WEB_SOURCES := $(shell find frontend/src frontend/public frontend/index.html fro
 
 .PHONY: run test check test-python test-python-shared test-python-rest test-web e2e e2e-built types flink bench bench-hot clean eval-data illustrations check-illustrations
 
+# `make run SERVE="--workers 2"`: flags for `kartshoppe serve`
 run: $(PY_STAMP) $(WEB_STAMP)
-	$(PY) -m kartshoppe serve
+	$(PY) -m kartshoppe serve $(SERVE)
 
 # the Python suite waits on brokers and servers much of its time: its two halves, the web checks
 # and the browser tests run side by side (the browser tests use the build made once, so nothing

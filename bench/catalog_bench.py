@@ -124,6 +124,10 @@ def _wait_ready(base: str, path: str, proc: subprocess.Popen[bytes], log: pathli
         time.sleep(0.1)
 
 
+GROUPS: dict[str, int] = {}
+"""The process group of each server started, by its base address (its CPU use while measured)."""
+
+
 @contextlib.contextmanager
 def process(
     command: Callable[[int], list[str]],
@@ -143,6 +147,7 @@ def process(
             start_new_session=True,
         )
     base = f"http://{HOST}:{port}"
+    GROUPS[base] = proc.pid
     try:
         _wait_ready(base, ready_path, proc, log)
         if settled:
@@ -229,13 +234,21 @@ class Scenario:
 
 
 def measure(
-    targets: list[Target], scenarios: list[Scenario], seconds: int, rounds: int, connections: int
+    targets: list[Target],
+    scenarios: list[Scenario],
+    seconds: int,
+    rounds: int,
+    connections: int,
+    cores: dict[tuple[str, str], float] | None = None,
 ) -> dict[tuple[str, str], float]:
-    """Median requests a second of each (target, scenario) over `rounds` interleaved rounds."""
+    """Median requests a second of each (target, scenario) over `rounds` interleaved rounds;
+    into `cores`, the CPU its processes used while measured, in cores (CPU s / wall s)."""
     rates: dict[tuple[str, str], list[float]] = {}
+    used: dict[tuple[str, str], list[float]] = {}
     for _ in range(rounds):
         for scenario in scenarios:
             for target in targets:
+                cpu, wall = group_cpu_seconds(GROUPS[target.base]), time.monotonic()
                 result = run_wrk(
                     scenario.name,
                     scenario.paths,
@@ -248,6 +261,10 @@ def measure(
                 if result.errors:
                     raise RuntimeError(f"{target.name}: {result.errors} errors on {scenario.name}")
                 rates.setdefault((target.name, scenario.name), []).append(result.rate)
+                share = (group_cpu_seconds(GROUPS[target.base]) - cpu) / (time.monotonic() - wall)
+                used.setdefault((target.name, scenario.name), []).append(share)
+    if cores is not None:
+        cores |= {key: statistics.median(values) for key, values in used.items()}
     return {key: statistics.median(values) for key, values in rates.items()}
 
 
@@ -260,6 +277,7 @@ def report(
     load_before: tuple[float, float, float],
     servers: list[str],
     sizes: dict[str, int],
+    cores: dict[tuple[str, str], float],
 ) -> str:
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     loads = [", ".join(f"{x:.1f}" for x in load) for load in (load_before, os.getloadavg())]
@@ -311,6 +329,25 @@ def report(
         lines.append(
             f"| bare/{second} / bare/{first} | " + " | ".join(f"{r:.2f}x" for r in choice) + " | |"
         )
+    several = [t for t in targets if t.workers > 1]
+    if several:
+        lines += [
+            "",
+            "## Several workers: the cores each target got while measured",
+            "",
+            "CPU seconds of the server's processes over the wall seconds of its runs (median of",
+            "the rounds): the scaling can only follow the cores the machine had to spare.",
+            "",
+            "| target | " + " | ".join(f"{s.name}: cores, req/s a core" for s in scenarios) + " |",
+            "|---|" + "---:|" * len(scenarios),
+        ]
+        for target in [t for t in targets if t.name.startswith("kartshoppe")]:
+            cells = [
+                f"{cores[(target.name, s.name)]:.2f}, "
+                f"{rates[(target.name, s.name)] / max(cores[(target.name, s.name)], 0.01):,.0f}"
+                for s in scenarios
+            ]
+            lines.append(f"| {target.name} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "## Compression of `GET /products` (cost and gain)",
@@ -373,7 +410,8 @@ def main() -> None:
             Scenario("GET /products", [f"{API}/products"], {}),
             Scenario("GET /product/{id}", product_paths, {}),
         ]
-        rates = measure(targets, scenarios, args.seconds, args.rounds, args.connections)
+        cores: dict[tuple[str, str], float] = {}
+        rates = measure(targets, scenarios, args.seconds, args.rounds, args.connections, cores)
         compressed = [
             Scenario(
                 f"GET /products, Accept-Encoding: {coding}",
@@ -386,7 +424,9 @@ def main() -> None:
         rates |= measure(ks, compressed, args.seconds, args.rounds, args.connections)
         url = f"{ks[0].base}{API}/products"
         sizes = {coding: raw_size(url, coding) for coding in ("identity", "gzip", "zstd")}
-    text = report(command, targets, scenarios, compressed, rates, load_before, servers, sizes)
+    text = report(
+        command, targets, scenarios, compressed, rates, load_before, servers, sizes, cores
+    )
     print(text)
     if not args.no_write:
         RESULTS.write_text(text)

@@ -132,6 +132,8 @@ class _Link:
         self._reading = asyncio.create_task(self._read(reader), name="leader link")
 
     def send(self, command: Command) -> asyncio.Future[Outcome]:
+        if not self.open:
+            raise LogUnavailableError("the deciding worker went away; retry with the same key")
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._waiting[command.command_id] = future
         self._writer.write(_frame(command.encode()))
@@ -215,9 +217,16 @@ class WorkerCommandBus(CommandBus):
             self._campaign = asyncio.create_task(self._run_for_leader(), name="leader election")
 
     async def _run_for_leader(self) -> None:
-        while not self._lock.try_take():
+        while True:
+            if self._lock.try_take():
+                try:
+                    await self._lead()
+                    return
+                except Exception:
+                    # holding the lock without answering would stall every worker: let it go
+                    logger.exception("worker %d could not take over as the leader", os.getpid())
+                    self._lock.release()
             await asyncio.sleep(ELECTION_POLL_S)
-        await self._lead()
 
     async def _lead(self) -> None:
         # every decision of the previous leader is in the log: fold it all before deciding
