@@ -109,7 +109,7 @@ bench: $(PY_STAMP) bench-hot
 # start-up and idle footprint, WebSocket fan-out; each prints its ratios and writes bench/results/
 bench-hot: $(PY_STAMP)
 	bash scripts/install-bench-tools.sh
-	$(PY) bench/catalog_bench.py
+	$(PY) bench/catalog_bench.py --workers 2
 	$(PY) bench/startup_bench.py
 	$(PY) bench/fanout_bench.py
 
