@@ -104,6 +104,7 @@ bench: $(PY_STAMP) bench-hot
 	$(PY) bench/kafka_bench.py
 	$(PY) bench/store_bench.py --events 1000000
 	$(PY) bench/flink_bench.py
+	$(PY) bench/workers_bench.py
 
 # the hot paths of issue 17, a few minutes: catalog reads against nginx and a bare ASGI app,
 # start-up and idle footprint, WebSocket fan-out; each prints its ratios and writes bench/results/

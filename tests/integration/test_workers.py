@@ -1,15 +1,12 @@
 """`kartshoppe serve --workers 2`: two processes on one port and one embedded log keep the
 guarantees of one (docs/ARCHITECTURE.md, "Workers").
 
-A connection stays with the worker that accepted it, and `/health` and the WebSocket handshake
-name that worker (`X-Worker`, its pid), so each test chooses the worker of every request: a
-keep-alive connection is opened until it lands on the wanted worker, and every request on it is
-checked to have gone over that same connection.
+Each test chooses the worker of every request (`tests/support/workers.py`) and of every
+WebSocket (its handshake names the worker too).
 """
 
 from __future__ import annotations
 
-import http.client
 import itertools
 import os
 import signal
@@ -17,16 +14,15 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from kartshoppe.eventlog.worker_commands import LOCK_NAME
 from tests.api.api_support import fresh, of_type, receive_until
+from tests.support import workers
 from tests.support.server import READY_TIMEOUT, ServerProcess, running_server
+from tests.support.workers import CONNECT_ATTEMPTS, Worker
 
 ENV = {
     "KARTSHOPPE_RATE_SIGNIN": "off",
@@ -40,72 +36,22 @@ ENV = {
 OPERATOR = {"email": "operator@kartshoppe.dev", "password": "operator-demo-pass"}
 API = "/api/ecommerce"
 SETTLE_S = 30.0
-CONNECT_ATTEMPTS = 200
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: http.client.HTTPMessage
-    body: Any
-
-
-class Worker:
-    """One keep-alive connection, and the worker process at its other end."""
-
-    def __init__(self, server: ServerProcess, token: str | None = None) -> None:
-        self.conn = http.client.HTTPConnection(server.host, server.port, timeout=60)
-        self.conn.connect()
-        self._sock = self.conn.sock
-        self.token = token
-        self.pid = int(self.call("GET", "/health").headers["x-worker"])
-
-    def call(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
-    ) -> Answer:
-        sent = {"Content-Type": "application/json", **(headers or {})}
-        if self.token:
-            sent["Authorization"] = f"Bearer {self.token}"
-        payload = None if body is None else orjson.dumps(body)
-        self.conn.request(method, path, body=payload, headers=sent)
-        response = self.conn.getresponse()
-        data = response.read()
-        assert self.conn.sock is self._sock, "the connection was replaced: another worker?"
-        json = response.headers.get("content-type", "").startswith("application/json")
-        return Answer(response.status, response.headers, orjson.loads(data) if json else data)
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 def on(server: ServerProcess, pid: int, token: str | None = None) -> Worker:
-    """A connection to the worker `pid` (the kernel spreads new connections over the workers)."""
-    for _ in range(CONNECT_ATTEMPTS):
-        worker = Worker(server, token)
-        if worker.pid == pid:
-            return worker
-        worker.close()
-    raise AssertionError(f"no connection reached worker {pid} in {CONNECT_ATTEMPTS} attempts")
+    return workers.on(server.host, server.port, pid, token)
 
 
 def worker_pids(server: ServerProcess, count: int = 2) -> list[int]:
-    """The pids of `count` workers serving (a worker serves once it has started)."""
-    seen: set[int] = set()
-    deadline = time.monotonic() + READY_TIMEOUT
-    while len(seen) < count:
-        assert time.monotonic() < deadline, f"only workers {seen} answered"
-        worker = Worker(server)
-        seen.add(worker.pid)
-        worker.close()
-    return sorted(seen)
+    return workers.worker_pids(server.host, server.port, count, READY_TIMEOUT)
 
 
 def leader_pid(server: ServerProcess) -> int:
-    return int((server.data_dir / LOCK_NAME).read_text())
+    return workers.leader_pid(server.data_dir)
 
 
 def operator_token(server: ServerProcess) -> str:
-    worker = Worker(server)
+    worker = Worker(server.host, server.port)
     try:
         answer = worker.call("POST", f"{API}/auth/login", OPERATOR)
         assert answer.status == 200, answer.body
