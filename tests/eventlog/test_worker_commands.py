@@ -14,11 +14,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
+import pytest
+
 from kartshoppe.application.commands import LocalCommandBus
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService, route
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.reservations import ReservationBook
+from kartshoppe.eventlog import sqlite
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.eventlog.worker_commands import (
     LOCK_NAME,
@@ -96,6 +99,20 @@ async def test_the_first_worker_leads_and_a_second_forwards_without_overselling(
             assert len(shop.state.orders) == 5
 
 
+async def test_a_write_the_leader_decides_reaches_the_other_workers_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the log's own looks for another process's commits, made rare: only the leader's word
+    # that it has decided can bring the write to the other worker within the test
+    monkeypatch.setattr(sqlite, "FOREIGN_WRITE_POLL_S", 600.0)
+    monkeypatch.setattr(sqlite, "FALLBACK_READ_S", 600.0)
+    async with worker(tmp_path) as (first, first_bus), worker(tmp_path) as (second, _):
+        assert first_bus.leading
+        await until(lambda: len(first_bus._workers) == 1)  # the other worker's link is up
+        await first.launch_product(product("vase", stock=2))
+        await until(lambda: "vase" in second.state.products, within=5.0)
+
+
 async def test_when_the_leader_goes_the_other_worker_catches_up_and_decides(
     tmp_path: Path,
 ) -> None:
@@ -105,8 +122,11 @@ async def test_when_the_leader_goes_the_other_worker_catches_up_and_decides(
         await first.launch_product(product("kettle", stock=3))
         assert await buy(first, "early", "kettle")
         await first_bus.close()
+        # (a command sent while the leader was closing its connections would get a 503)
+        await until(lambda: second_bus._link is None or not second_bus._link.open)
 
-        # asked before it leads: the command waits for a leader, which is then itself
+        # asked as soon as the old leader is gone: the command waits for a leader, which is
+        # then the asking worker itself
         assert await buy(second, "meanwhile", "kettle")
         assert second_bus.leading
         # it folded everything the old leader decided before deciding itself

@@ -28,9 +28,11 @@ import contextlib
 import fcntl
 import hashlib
 import logging
+import math
 import os
 import struct
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -63,6 +65,9 @@ _FRAME: Final = struct.Struct(">I")
 _FRAME_MAX: Final = 16 * 1024 * 1024
 _OUTCOME: Final = b"O"
 _FAILURE: Final = b"F"
+_DECIDED: Final = b"D"
+"""The leader has committed decisions: look at the log now (pushes to every worker's sockets
+then leave at once, not at the log watcher's next look)."""
 
 logger = logging.getLogger(__name__)
 
@@ -125,10 +130,17 @@ async def _read_frame(reader: asyncio.StreamReader) -> bytes:
 class _Link:
     """A worker's connection to the leader: commands go out, outcomes come back by command id."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        on_decided: Callable[[], None],
+    ) -> None:
         self._writer = writer
+        self._on_decided = on_decided
         self._waiting: dict[str, asyncio.Future[Outcome]] = {}
         self.open = True
+        self.closed = asyncio.Event()
         self._reading = asyncio.create_task(self._read(reader), name="leader link")
 
     def send(self, command: Command) -> asyncio.Future[Outcome]:
@@ -150,6 +162,7 @@ class _Link:
             pass
         finally:
             self.open = False
+            self.closed.set()
             self._writer.close()
             gone = LogUnavailableError("the deciding worker went away; retry with the same key")
             for future in self._waiting.values():
@@ -159,6 +172,9 @@ class _Link:
 
     def _settle(self, frame: bytes) -> None:
         kind, body = frame[:1], frame[1:]
+        if kind == _DECIDED:
+            self._on_decided()
+            return
         result: Outcome | LogUnavailableError
         if kind == _OUTCOME:
             result = Outcome.decode(body)
@@ -199,8 +215,10 @@ class WorkerCommandBus(CommandBus):
         self._campaign: asyncio.Task[None] | None = None
         self._server: asyncio.Server | None = None
         self._answering: set[asyncio.Task[None]] = set()
+        self._workers: set[asyncio.StreamWriter] = set()
         self._link: _Link | None = None
         self._connecting = asyncio.Lock()
+        self._linking: asyncio.Task[None] | None = None
 
     @property
     def leading(self) -> bool:
@@ -215,6 +233,16 @@ class WorkerCommandBus(CommandBus):
             await self._lead()
         else:
             self._campaign = asyncio.create_task(self._run_for_leader(), name="leader election")
+            self._linking = asyncio.create_task(self._stay_linked(), name="leader link keeper")
+
+    async def _stay_linked(self) -> None:
+        """Keep a link to the leader while there is one, so that it can tell this worker when
+        it has decided something (`_DECIDED`), not only answer this worker's commands."""
+        while not self.leading:
+            link = await self._connected(math.inf)
+            if link is None:
+                return
+            await link.closed.wait()
 
     async def _run_for_leader(self) -> None:
         while True:
@@ -244,15 +272,20 @@ class WorkerCommandBus(CommandBus):
 
     async def close(self) -> None:
         """Stop answering, finish the commands being decided, then let the lock go."""
-        if self._campaign is not None:
-            self._campaign.cancel()
-            await asyncio.gather(self._campaign, return_exceptions=True)
+        for task in (self._campaign, self._linking):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         link, self._link = self._link, None
         if link is not None:
             await link.close()
         server, self._server = self._server, None
         if server is not None:
             server.close()
+            # a server's close leaves its connections open: end them, so that nothing is
+            # decided here once the lock is someone else's
+            for writer in list(self._workers):
+                writer.close()
             if self._answering:
                 await asyncio.wait(self._answering, timeout=CLOSE_WAIT_S)
             with contextlib.suppress(FileNotFoundError):
@@ -262,12 +295,14 @@ class WorkerCommandBus(CommandBus):
 
     async def submit(self, command: Command, timeout: float = COMMAND_WAIT_S) -> Outcome:
         if self.leading:
-            return await self._local.submit(command, timeout)
+            outcome = await self._local.submit(command, timeout)
+            self._tell_decided()
+            return outcome
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         link = await self._connected(deadline)
         if link is None:  # became the leader while waiting for one
-            return await self._local.submit(command, timeout)
+            return await self.submit(command, timeout)
         try:
             outcome = await bounded(link.send(command), deadline - loop.time(), command.kind)
         finally:
@@ -277,26 +312,27 @@ class WorkerCommandBus(CommandBus):
         return outcome
 
     async def _connected(self, deadline: float) -> _Link | None:
-        """The link to the leader, connecting (and waiting for one) until `deadline`."""
+        """The link to the leader, connecting (and waiting for one) until `deadline`; None once
+        this worker leads itself."""
         loop = asyncio.get_running_loop()
-        async with self._connecting:
-            while not self.leading:
+        while not self.leading:
+            async with self._connecting:
                 if self._link is not None and self._link.open:
                     return self._link
-                try:
+                with contextlib.suppress(FileNotFoundError, ConnectionRefusedError):
                     reader, writer = await asyncio.open_unix_connection(self._socket)
-                except (FileNotFoundError, ConnectionRefusedError):
-                    if loop.time() >= deadline:
-                        raise LogUnavailableError(
-                            "no worker is deciding commands yet; retry with the same key"
-                        ) from None
-                    await asyncio.sleep(CONNECT_RETRY_S)
-                    continue
-                self._link = _Link(reader, writer)
-            return None
+                    self._link = _Link(reader, writer, self._log.look_again)
+                    return self._link
+            if loop.time() >= deadline:
+                raise LogUnavailableError(
+                    "no worker is deciding commands yet; retry with the same key"
+                )
+            await asyncio.sleep(CONNECT_RETRY_S)
+        return None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """A worker's connection: decide each command it sends, answer each when decided."""
+        self._workers.add(writer)
         try:
             while True:
                 frame = await _read_frame(reader)
@@ -306,7 +342,13 @@ class WorkerCommandBus(CommandBus):
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             pass
         finally:
+            self._workers.discard(writer)
             writer.close()
+
+    def _tell_decided(self) -> None:
+        for writer in self._workers:
+            if not writer.is_closing():
+                writer.write(_frame(_DECIDED))
 
     async def _answer(self, frame: bytes, writer: asyncio.StreamWriter) -> None:
         try:
@@ -321,3 +363,4 @@ class WorkerCommandBus(CommandBus):
             reply = _FAILURE + orjson.dumps(failure)
         if not writer.is_closing():
             writer.write(_frame(reply))
+        self._tell_decided()
