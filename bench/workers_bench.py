@@ -15,6 +15,7 @@ bench/results/workers.md with the command, the date and the machine's load.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import pathlib
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 
 from api_bench import API, HOST, percentile, server
 
@@ -56,7 +58,9 @@ def writes_and_reads(
     host: str, port: int, writing_on: int, reading_on: int, product_id: str, count: int
 ) -> tuple[list[float], list[float]]:
     """Milliseconds of each write on one worker and of each read of it on the other."""
-    writer, reader = on(host, port, writing_on), on(host, port, reading_on)
+    # the writer is used at once: an idle keep-alive connection is closed after 5 s
+    reader = on(host, port, reading_on)
+    writer = on(host, port, writing_on)
     session = f"bench-{uuid.uuid4().hex[:8]}"
     writes, reads = [], []
     for n in range(1, count + 1):
@@ -87,6 +91,16 @@ def failover_ms(host: str, port: int, leader: int, survivor: int, product_id: st
             return (time.perf_counter() - started) * 1000
 
 
+@contextlib.contextmanager
+def _log_on_failure(log: pathlib.Path) -> Iterator[None]:
+    """The server's log is in a temporary directory: shown here if the run fails."""
+    try:
+        yield
+    except BaseException:
+        print(log.read_text(errors="replace")[-6000:], file=sys.stderr)
+        raise
+
+
 def row(name: str, values: list[float], reference: list[float] | None = None) -> str:
     p50, p90, p99 = (percentile(values, q) for q in (50, 90, 99))
     ratio = "" if reference is None else f"{p50 / statistics.median(reference):.2f}x"
@@ -106,7 +120,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="workers-bench-") as name:
         data = pathlib.Path(name)
         serve = ("--workers", "2", "--server", args.server)
-        with server(data, *serve, env=ENV) as base:
+        with server(data, *serve, env=ENV) as base, _log_on_failure(data / "server.log"):
             port = int(base.rsplit(":", 1)[1])
             pids = worker_pids(HOST, port, 2, 300.0)
             time.sleep(SETTLE_S)

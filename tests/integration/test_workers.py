@@ -146,8 +146,9 @@ def test_a_write_answered_by_one_worker_is_read_on_the_other_with_its_log_positi
     admin = on(two_workers, writing_on, operator_token(two_workers))
     product_id = launch(admin, stock=9)
     admin.close()
-    writer = on(two_workers, writing_on)
+    # the writer is used at once: an idle keep-alive connection is closed after 5 s
     reader = on(two_workers, reading_on)
+    writer = on(two_workers, writing_on)
     try:
         for quantity in (1, 2, 3):
             body = {"productId": product_id, "quantity": quantity}
@@ -230,6 +231,7 @@ def test_when_the_leader_is_killed_the_other_worker_decides_and_runs_the_process
     survivor = next(pid for pid in pids if pid != old)
     watcher = on(server, survivor)
     assert processed(watcher) == 0
+    watcher.close()
 
     os.kill(old, signal.SIGKILL)
     eventually(lambda: leader_pid(server) == survivor, f"worker {survivor} leads")
@@ -239,5 +241,6 @@ def test_when_the_leader_is_killed_the_other_worker_decides_and_runs_the_process
         statuses = list(pool.map(lambda _: buy(server, survivor, survivor, product_id), range(6)))
     assert Counter(statuses) == {201: 2, 409: 4}
     # and it has taken up the processors
+    watcher = on(server, survivor)
     eventually(lambda: processed(watcher) > 0, f"worker {survivor} runs the processors")
     watcher.close()
