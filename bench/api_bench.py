@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import httpx
 import orjson
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 
 from kartshoppe.infra.ports import free_port
 
@@ -41,6 +41,9 @@ UNLIMITED = {f"KARTSHOPPE_RATE_{name}": "off" for name in ("BROWSE", "CART", "WS
 themselves, not the server."""
 API = "/api/ecommerce"
 HOST = "127.0.0.1"
+KEEP_ALIVE = httpx.Limits(keepalive_expiry=2.0)
+"""A client drops an idle connection before the server does (uvicorn: after 5 s), so that a
+request after a pause never races the server's close (a `ReadError` with nothing answered)."""
 
 
 @dataclass(frozen=True)
@@ -60,21 +63,18 @@ class Throughput:
 
 
 @contextlib.contextmanager
-def server(
-    data_dir: pathlib.Path,
-    *serve_args: str,
+def running(
+    command: list[str],
+    base: str,
+    log_path: pathlib.Path,
     env: dict[str, str] | None = None,
     ready_timeout: float = 300.0,
-) -> Iterator[str]:
-    """A `kartshoppe serve [serve_args]` process on a free port, ready; stopped (SIGTERM, then
-    SIGKILL) after."""
-    port = free_port()
-    command = [sys.executable, "-m", "kartshoppe", "serve", "--host", HOST, "--port", str(port)]
-    command += ["--data-dir", str(data_dir), *serve_args]
-    with (data_dir / "server.log").open("ab") as log:
-        environment = {**os.environ, **UNLIMITED, **(env or {})}
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The process `command`, once `{base}/ready` answers 200; stopped (SIGTERM, then SIGKILL)
+    after."""
+    with log_path.open("ab") as log:
+        environment = {**os.environ, **(env or {})}
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
-    base = f"http://{HOST}:{port}"
     try:
         deadline = time.monotonic() + ready_timeout
         while True:
@@ -82,9 +82,9 @@ def server(
                 if httpx.get(base + "/ready", timeout=1).status_code == 200:
                     break
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start; see {data_dir / 'server.log'}")
+                raise RuntimeError(f"{command[:4]} did not start; see {log_path}")
             time.sleep(0.1)
-        yield base
+        yield proc
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -92,6 +92,41 @@ def server(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@dataclass(frozen=True)
+class Served:
+    base: str
+    pid: int
+
+
+@contextlib.contextmanager
+def served(
+    data_dir: pathlib.Path,
+    *serve_args: str,
+    env: dict[str, str] | None = None,
+    ready_timeout: float = 300.0,
+) -> Iterator[Served]:
+    """A `kartshoppe serve [serve_args]` process on a free port, ready; stopped after."""
+    port = free_port()
+    command = [sys.executable, "-m", "kartshoppe", "serve", "--host", HOST]
+    command += ["--port", str(port), "--data-dir", str(data_dir), *serve_args]
+    base = f"http://{HOST}:{port}"
+    environment = {**UNLIMITED, **(env or {})}
+    with running(command, base, data_dir / "server.log", environment, ready_timeout) as proc:
+        yield Served(base, proc.pid)
+
+
+@contextlib.contextmanager
+def server(
+    data_dir: pathlib.Path,
+    *serve_args: str,
+    env: dict[str, str] | None = None,
+    ready_timeout: float = 300.0,
+) -> Iterator[str]:
+    """The base URL of a `served` `kartshoppe serve [serve_args]`."""
+    with served(data_dir, *serve_args, env=env, ready_timeout=ready_timeout) as process:
+        yield process.base
 
 
 # --- (a) catalog GET throughput ---------------------------------------------------------------
@@ -208,45 +243,86 @@ class PushLatency:
     post_ms: list[float]
 
 
+class TwoDevices:
+    """One signed-in user on two devices, each with its WebSocket open (two sessions): the
+    phone adds to the cart over HTTP, the laptop's socket times the `CART_UPDATED` it is pushed.
+    Use inside `async with`."""
+
+    def __init__(self, base: str, adds: int) -> None:
+        self.base = base
+        self._stack = contextlib.AsyncExitStack()
+        self._arrivals: dict[int, float] = {}
+        self._arrived = asyncio.Event()
+        self._adds = adds
+        self._n = 0
+
+    async def __aenter__(self) -> TwoDevices:
+        base, api = self.base, self.base + API
+        async with httpx.AsyncClient() as client:
+            listing = await client.get(f"{api}/products", params={"pageSize": 100})
+            items = listing.json()["items"]
+            account = {"email": f"bench-{os.getpid()}-{id(self)}@bench.kartshoppe.dev"}
+            account["password"] = "bench-password"
+            signed_in = (await client.post(f"{api}/auth/register", json=account)).json()
+        self._products = [i["id"] for i in items if i["available"] >= self._adds // 40 + 1][:40]
+        self._user, token = signed_in["userId"], signed_in["token"]
+        sockets = base.replace("http", "ws", 1) + "/ecommerce/{}/" + f"{self._user}?token={token}"
+        laptop = await self._stack.enter_async_context(connect(sockets.format("bench-laptop")))
+        # the phone's own socket is open too, as on a real device: it is pushed the same update
+        phone_socket = await self._stack.enter_async_context(connect(sockets.format("bench-phone")))
+        self._phone = await self._stack.enter_async_context(
+            httpx.AsyncClient(
+                base_url=api, headers={"Authorization": f"Bearer {token}"}, limits=KEEP_ALIVE
+            )
+        )
+        self._tasks = [
+            asyncio.create_task(self._listen(laptop)),
+            asyncio.create_task(self._drain(phone_socket)),
+        ]
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._stack.aclose()
+
+    async def _listen(self, socket: ClientConnection) -> None:
+        async for raw in socket:
+            message = orjson.loads(raw)
+            if message["type"] == "CART_UPDATED":
+                self._arrivals[message["cart"]["itemCount"]] = time.perf_counter()
+                self._arrived.set()
+
+    @staticmethod
+    async def _drain(socket: ClientConnection) -> None:
+        async for _ in socket:
+            pass
+
+    async def add(self) -> tuple[float, float]:
+        """One add to cart: (ms to the laptop's `CART_UPDATED`, ms to the POST's answer)."""
+        self._n += 1
+        product = self._products[self._n % len(self._products)]
+        body = {"productId": product, "quantity": 1, "userId": self._user}
+        started = time.perf_counter()
+        response = await self._phone.post("/cart/bench-phone/add", json=body)
+        post_ms = (time.perf_counter() - started) * 1000
+        response.raise_for_status()
+        expected = response.json()["itemCount"]
+        while expected not in self._arrivals:
+            self._arrived.clear()
+            await asyncio.wait_for(self._arrived.wait(), 10)
+        return (self._arrivals.pop(expected) - started) * 1000, post_ms
+
+
 async def cart_push_latency(base: str, adds: int) -> PushLatency:
-    items = httpx.get(f"{base}{API}/products", params={"pageSize": 100}).json()["items"]
-    products = [i["id"] for i in items if i["available"] >= adds // 40 + 1][:40]
-    account = {"email": f"bench-{os.getpid()}@bench.kartshoppe.dev", "password": "bench-password"}
-    signed_in = httpx.post(f"{base}{API}/auth/register", json=account).json()
-    user, token = signed_in["userId"], signed_in["token"]
-    ws_url = base.replace("http", "ws", 1) + f"/ecommerce/bench-laptop/{user}?token={token}"
-    auth = {"Authorization": f"Bearer {token}"}
-    arrivals: dict[int, float] = {}
-    arrived = asyncio.Event()
     push_ms: list[float] = []
     post_ms: list[float] = []
-    async with (
-        connect(ws_url) as laptop,
-        httpx.AsyncClient(base_url=base + API, headers=auth) as phone,
-    ):
-
-        async def listen() -> None:
-            async for raw in laptop:
-                message = orjson.loads(raw)
-                if message["type"] == "CART_UPDATED":
-                    arrivals[message["cart"]["itemCount"]] = time.perf_counter()
-                    arrived.set()
-
-        listener = asyncio.create_task(listen())
-        for n in range(1, adds + 1):
-            body = {"productId": products[n % len(products)], "quantity": 1, "userId": user}
-            started = time.perf_counter()
-            response = await phone.post("/cart/bench-phone/add", json=body)
-            post_ms.append((time.perf_counter() - started) * 1000)
-            response.raise_for_status()
-            expected = response.json()["itemCount"]
-            while expected not in arrivals:
-                arrived.clear()
-                await asyncio.wait_for(arrived.wait(), 10)
-            push_ms.append((arrivals[expected] - started) * 1000)
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listener
+    async with TwoDevices(base, adds) as devices:
+        for _ in range(adds):
+            push, post = await devices.add()
+            push_ms.append(push)
+            post_ms.append(post)
     return PushLatency(adds, push_ms, post_ms)
 
 
@@ -293,8 +369,9 @@ def report(command: str, throughput: list[Throughput], push: PushLatency) -> str
         "## Add to cart -> CART_UPDATED on the user's other device",
         "",
         f"{push.adds} sequential `POST /cart/bench-phone/add` by a signed-in user (Bearer",
-        "token, `userId` in the body); a WebSocket of the same user on another session",
-        "(`/ecommerce/bench-laptop/{userId}?token=`) times the arrival of each `CART_UPDATED`.",
+        "token, `userId` in the body) with the phone's WebSocket open; a WebSocket of the same",
+        "user on another session (`/ecommerce/bench-laptop/{userId}?token=`) times the arrival",
+        "of each `CART_UPDATED`. `bench/write_bench.py` measures this path against its floor.",
         "Each add is fsynced to the log before it is answered.",
         "",
         "| measure | p50 | p99 | max |",

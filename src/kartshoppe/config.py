@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     """Embedded log: a record every consumer group and the event-store sink have passed leaves
     the log this long after its append (the store keeps it; views read it back from there);
     compacted topics keep their latest record per key. 0 keeps the whole log."""
+    snapshot_every_s: float = 60.0
+    """Embedded log: how often the views' snapshot is considered (written once
+    `snapshot_min_records` were folded since the last), so a restart folds only the log's tail;
+    one is also written at a clean stop. 0 or less: at a clean stop only."""
+    snapshot_min_records: int = 10_000
     abandon_after_s: int = 1800
     stock_unchanged_after_s: int = 24 * 3600
     """`STOCK_UNCHANGED` alert for a product in stock whose level has not moved for this long."""
@@ -118,6 +123,10 @@ class Settings(BaseSettings):
     @property
     def log_path(self) -> Path:
         return self.data_dir / "log.sqlite"
+
+    @property
+    def snapshot_path(self) -> Path:
+        return self.data_dir / "views.snapshot"
 
     @property
     def state_path(self) -> Path:

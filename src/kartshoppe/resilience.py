@@ -160,9 +160,18 @@ async def retry(
 ) -> T:
     """`fn()`, tried up to `attempts` times while it raises one of `retry_on`; the last error
     is raised as is."""
+    try:
+        # tried once before tenacity is set up: most calls succeed, and then cost no more
+        return await fn()
+    except retry_on as exc:
+        failed: list[BaseException] = [exc]
 
     async def attempt() -> T:
-        # a coroutine function, whatever `fn` is: tenacity awaits only what it sees as one
+        # tenacity sees the first failure as its first attempt (and waits, logs, or gives up on
+        # it as on any other); a coroutine function, whatever `fn` is: tenacity awaits only
+        # what it sees as one
+        if failed:
+            raise failed.pop()
         return await fn()
 
     retrying = AsyncRetrying(sleep=sleep, **_policy(attempts, backoff, retry_on))

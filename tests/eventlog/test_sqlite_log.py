@@ -19,7 +19,7 @@ import pytest
 from kartshoppe.eventlog import sqlite as sqlite_log
 from kartshoppe.eventlog.port import ALL_TOPICS, LogUnavailableError, Message, Record
 from kartshoppe.eventlog.sqlite import SqliteEventLog
-from kartshoppe.events import Topic
+from kartshoppe.events import ProductView, Topic, encode_event
 from tests.eventlog.log_support import drain
 
 TOPIC = Topic.EVENTS.value
@@ -241,3 +241,92 @@ async def test_closing_right_after_a_cancelled_poll_waits_for_the_read_in_flight
         with contextlib.suppress(asyncio.CancelledError):
             await poll
     await log.close()
+
+
+def product_view(n: int) -> ProductView:
+    return ProductView(session_id="s1", product_id=f"p{n}")
+
+
+async def test_a_caught_up_consumer_is_handed_this_process_s_appends_in_order_with_their_events(
+    log: SqliteEventLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = 0
+    query_range = sqlite_log._query_range
+
+    def counted(conn: sqlite3.Connection, topic: str, start: int, limit: int) -> list[Record]:
+        nonlocal reads
+        reads += 1
+        return query_range(conn, topic, start, limit)
+
+    monkeypatch.setattr(sqlite_log, "_query_range", counted)
+    topics = [Topic.EVENTS.value, Topic.FANOUT.value]
+    async with log.consumer(topics) as consumer:
+        assert await consumer.poll(timeout=0) == []
+        reads_when_caught_up = reads
+        views = [product_view(n) for n in range(10)]
+        appended = await log.append(
+            [Message(topics[n % 2], None, encode_event(v), v) for n, v in enumerate(views)]
+        )
+
+        handed = await consumer.poll(timeout=0)
+
+    assert reads == reads_when_caught_up
+    assert handed == appended
+    assert [r.event for r in handed] == views
+
+
+async def test_concurrent_appends_reach_a_polling_consumer_once_each_in_offset_order(
+    log: SqliteEventLog,
+) -> None:
+    topics = [Topic.EVENTS.value, Topic.FANOUT.value]
+    received: list[Record] = []
+
+    def size(n: int) -> int:
+        return 1 + n % 3
+
+    async def append(n: int) -> list[Record]:
+        return await log.append(
+            [Message(topics[(n + i) % 2], None, b"%d" % n) for i in range(size(n))]
+        )
+
+    async with log.consumer(topics) as consumer:
+
+        async def consume() -> None:
+            while len(received) < total:
+                # a small batch leaves the consumer behind now and then: it reads the file, then
+                # takes what is handed again
+                received.extend(await consumer.poll(max_records=7, timeout=5))
+
+        total = sum(map(size, range(200)))
+        consuming = asyncio.create_task(consume())
+        appends = await asyncio.gather(*map(append, range(200)))
+        appended = [r for records in appends for r in records]
+        await asyncio.wait_for(consuming, timeout=30)
+
+    for topic in topics:
+        mine = [(r.offset, r.value) for r in received if r.topic == topic]
+        stored = sorted((r.offset, r.value) for r in appended if r.topic == topic)
+        assert mine == stored
+        assert [offset for offset, _ in mine] == list(range(len(mine)))
+
+
+async def test_a_commit_of_another_writer_in_between_is_read_from_the_file_at_once(
+    db_path: pathlib.Path,
+) -> None:
+    async with (
+        SqliteEventLog(db_path) as log,
+        SqliteEventLog(db_path) as other,
+        log.consumer([Topic.EVENTS.value, Topic.FANOUT.value]) as consumer,
+    ):
+        assert await consumer.poll(timeout=0) == []
+        await other.append([Message(Topic.FANOUT, None, b"other")])
+        await log.append([Message(Topic.EVENTS, None, b"own")])
+
+        # no waiting for the watcher or the fallback read: the writer saw the other's offsets
+        first = await consumer.poll(timeout=0)
+        second = await consumer.poll(timeout=0)
+
+    assert sorted((r.topic, r.value) for r in first + second) == [
+        (Topic.EVENTS.value, b"own"),
+        (Topic.FANOUT.value, b"other"),
+    ]

@@ -192,7 +192,7 @@ async def fold_log(log: EventLog) -> ShopState:
 def state_summary(state: ShopState) -> dict[str, object]:
     return {
         "carts": {
-            k: CartOut.of(v, state.products, v.updated_at).to_json() for k, v in state.carts.items()
+            k: CartOut.json_of(v, state.products, v.updated_at) for k, v in state.carts.items()
         },
         "orders": {k: OrderOut.of(v).to_json() for k, v in state.orders.items()},
         "products": {k: v.model_dump() for k, v in state.products.items()},

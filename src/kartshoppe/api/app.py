@@ -50,12 +50,13 @@ from kartshoppe.application.follower import History, LogFollower
 from kartshoppe.application.policies import ExpireReservations, Reactions
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService, route
+from kartshoppe.application.snapshots import SNAPSHOT_GROUP, SnapshotPolicy, ViewSnapshots
 from kartshoppe.config import Settings
 from kartshoppe.demo import seed_products, seed_reviews
 from kartshoppe.domain.orders import Order
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.eventlog.adapters import make_log
-from kartshoppe.eventlog.port import EventLog, Record, TopicPartition
+from kartshoppe.eventlog.port import ALL_TOPICS, EventLog, Positions, Record, TopicPartition
 from kartshoppe.eventlog.retention import RETENTION_SWEEP_S, LogRetention, RetentionPolicy
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import (
@@ -190,7 +191,31 @@ def assemble(event_log: EventLog, settings: Settings, outbox: Outbox | None = No
     projection.subscribe(on_state_event)
     fanout.subscribe(on_fanout_event)
     accounts = Accounts(service, projection.accounts)
-    return Platform(service, projection, fanout, catalog_view, live_view, hub, bus, accounts)
+    snapshots = ViewSnapshots(
+        settings.snapshot_path, projection, book, fanout, live_view, catalog_view, delivered
+    )
+    return Platform(
+        service, projection, fanout, catalog_view, live_view, hub, bus, accounts, snapshots
+    )
+
+
+async def restore_views(snapshots: ViewSnapshots, log: SqliteEventLog) -> None:
+    """Start the followers from the views' snapshot, if there is one they may use."""
+    ends = {(t, p): end for t in ALL_TOPICS for p, end in (await log.end_offsets(t)).items()}
+    image = await asyncio.to_thread(snapshots.load, ends, log.record_at)
+    if image is not None:
+        snapshots.restore(image)
+
+
+def snapshot_committer(log: SqliteEventLog) -> Callable[[Positions], Awaitable[None]]:
+    """Commits a written snapshot's positions as `SNAPSHOT_GROUP`, which retention respects."""
+
+    async def commit(positions: Positions) -> None:
+        topics = sorted({topic for topic, _ in positions})
+        async with log.consumer(topics, group=SNAPSHOT_GROUP) as consumer:
+            await consumer.commit(positions)
+
+    return commit
 
 
 def _issues_timed_commands(settings: Settings, bus: CommandBus) -> Callable[[], bool]:
@@ -274,7 +299,8 @@ async def _leads(bus: CommandBus, stop: asyncio.Event) -> bool:
 
 class Duties:
     """The shop's once-only work, done by the process that leads (`CommandBus.leading`): the
-    processors, the log's retention and the mail; the sink is the store's (`_run_store`). A
+    processors, the log's retention, the mail and the views' snapshots; the sink is the
+    store's (`_run_store`). A
     single server takes them up before it serves; a worker of `serve --workers` when it
     becomes the leader."""
 
@@ -308,6 +334,13 @@ class Duties:
         if settings.mailer:
             outbox: Outbox = app.state.outbox
             self._jobs.append(asyncio.create_task(outbox.run(self._stop)))
+        snapshots: ViewSnapshots | None = app.state.platform.snapshots
+        if snapshots is not None and isinstance(self._raw_log, SqliteEventLog):
+            # every worker restores the views from the one file; the leader writes it
+            policy = SnapshotPolicy(settings.snapshot_every_s, settings.snapshot_min_records)
+            committer = snapshot_committer(self._raw_log)
+            saving = snapshots.run(self._stop, policy, self._raw_log.record_at, committer)
+            self._jobs.append(asyncio.create_task(saving))
 
     async def take_up_when_leading(self, bus: CommandBus) -> None:
         if await _leads(bus, self._stop):
@@ -335,6 +368,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     platform = assemble(event_log, settings, outbox)
     app.state.platform = platform
     middleware.observe_platform(app, platform)
+    # the views' snapshots need the embedded log (a record at an offset, a consumer's seek)
+    snapshot_log = raw_log if isinstance(raw_log, SqliteEventLog) else None
+    snapshots = platform.snapshots if snapshot_log is not None else None
+    if snapshots is not None and snapshot_log is not None:
+        await restore_views(snapshots, snapshot_log)
     await platform.projection.start()
     await platform.fanout.start()
     await platform.projection.ready.wait()
@@ -369,11 +407,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.gather(store, *([promotion] if promotion else []), return_exceptions=True)
         await duties.lay_down()
         outbox.close()
+        leading = platform.bus.leading
         # the lock goes last: a successor starts the processors once these have stopped
         await platform.bus.close()
         await platform.fanout.stop()
         await platform.projection.stop()
+        if leading and snapshots is not None and snapshot_log is not None:
+            await _final_snapshot(snapshots, snapshot_log)
         await event_log.close()
+
+
+async def _final_snapshot(snapshots: ViewSnapshots, log: SqliteEventLog) -> None:
+    """At a clean stop: the views as the followers left them, so the next start folds nothing."""
+    if not snapshots.outdated():
+        return
+    try:
+        await snapshots.save(log.record_at, snapshot_committer(log))
+    except (OSError, ValueError, RuntimeError):
+        logger.exception("views snapshot at stop failed")
 
 
 system = APIRouter(tags=["system"])

@@ -13,6 +13,7 @@ from kartshoppe.application.commands import CommandBus
 from kartshoppe.application.follower import LogFollower
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService
+from kartshoppe.application.snapshots import ViewSnapshots
 from kartshoppe.security.accounts import Accounts
 from kartshoppe.views.catalog import CatalogView
 from kartshoppe.views.live import LiveView
@@ -28,6 +29,7 @@ class Platform:
     hub: Hub
     bus: CommandBus
     accounts: Accounts
+    snapshots: ViewSnapshots | None = None
 
 
 async def platform(request: Request) -> Platform:

@@ -246,7 +246,7 @@ class Hub:
         elif isinstance(event, CartRecovered):
             key = event_key(event)
             if key is not None:
-                cart = CartOut.of(self._state.cart(key), self._state.products, now_ms()).to_json()
+                cart = CartOut.json_of(self._state.cart(key), self._state.products, now_ms())
                 code = recovery_code(event.event_id)
                 offer = f"{event.offer} with code {code}" if event.offer else code
                 payload = message("CART_REMINDER", cart=cart, offer=offer, couponCode=code)
@@ -256,7 +256,7 @@ class Hub:
         key = event_key(event)
         if key is None:
             return
-        cart = CartOut.of(self._state.cart(key), self._state.products, now_ms()).to_json()
+        cart = CartOut.json_of(self._state.cart(key), self._state.products, now_ms())
         payload = message("CART_UPDATED", f"cart:{key}", cart=cart)
         recipients = self._recipients(event.session_id, event.user_id)
         if isinstance(event, CartMerged):

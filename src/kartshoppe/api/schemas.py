@@ -1,6 +1,6 @@
 """Request and response bodies of the REST API, for validation and the OpenAPI schema.
 
-The cart, order and product JSON is built by `views.models` (`CartOut.of(cart).to_json()`, ...),
+The cart, order and product JSON is built by `views.models` (`OrderOut.of(order).to_json()`, ...),
 wherever it is sent: REST answers, WebSocket pushes, the catalog's pre-encoded bytes, time
 travel; the models here build on them. Bodies are encoded with orjson from `to_json()`; the served
 schema is these models.

@@ -106,7 +106,7 @@ async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) ->
     p.hub.register(conn)
     state = p.service.state
     cart_id = cart_id_for(session_id, uid)
-    cart = CartOut.of(state.cart(cart_id), state.products, now_ms()).to_json()
+    cart = CartOut.json_of(state.cart(cart_id), state.products, now_ms())
     p.hub.send([conn], message("CONNECTED", sessionId=session_id, userId=uid))
     p.hub.send([conn], message("CART_UPDATED", f"cart:{cart_id}", cart=cart))
     try:

@@ -14,6 +14,15 @@ class RecentIds:
         self._seen: set[str] = set()
         self._capacity = capacity
 
+    def ids(self) -> list[str]:
+        """The ids remembered, oldest first."""
+        return list(self._order)
+
+    def restore(self, ids: list[str]) -> None:
+        """Remember `ids` (oldest first, as `ids` gave them) and nothing else."""
+        self._order = deque(ids[-self._capacity :])
+        self._seen = set(self._order)
+
     def first_time(self, event_id: str) -> bool:
         if event_id in self._seen:
             return False

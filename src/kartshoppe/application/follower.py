@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import cast
 
 from kartshoppe.eventlog.port import (
     COMPACTED_TOPICS,
@@ -60,9 +61,23 @@ class LogFollower:
         self._start_ends: dict[tuple[str, int], int] = {}
         self.ready = asyncio.Event()
         self.records_applied = 0
+        self._resumed: dict[tuple[str, int], int] = {}
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    def resume(self, positions: Mapping[TopicPartition, int]) -> None:
+        """Fold from `positions` on, the state below them being in place already (restored from
+        a snapshot); call before `start`."""
+        if self._task is not None:
+            raise RuntimeError("resume before start")
+        self._applied.update(positions)
+        self._resumed = dict(positions)
+
+    @property
+    def applied(self) -> Mapping[TopicPartition, int]:
+        """Next offset to fold per partition: everything below is in the listeners' state."""
+        return self._applied
 
     async def start(self) -> None:
         for topic in self._topics:
@@ -71,7 +86,7 @@ class LogFollower:
                     self._start_ends[(topic, partition)] = end
         if self._history is not None:
             await self._replay_history(self._history)
-        if not self._start_ends:
+        if self.caught_up_with_start():
             self.ready.set()
         self._task = asyncio.create_task(self._run(), name=f"follow {','.join(self._topics)}")
 
@@ -80,7 +95,7 @@ class LogFollower:
             (topic, partition): start
             for topic in self._topics
             for partition, start in (await self._log.start_offsets(topic)).items()
-            if start > 0
+            if start > self._applied.get((topic, partition), 0)
         }
         if not starts:
             return
@@ -141,6 +156,8 @@ class LogFollower:
 
     async def _run(self) -> None:
         async with self._log.consumer(self._topics) as consumer:
+            if self._resumed:
+                consumer.seek(dict(self._applied))
             while not self._stopping:
                 records = await consumer.poll(max_records=2000, timeout=POLL_TIMEOUT_S)
                 for record in records:
@@ -173,7 +190,13 @@ class LogFollower:
             private(record)
             return
         try:
-            event = decode_event(record.value)
+            # appended in this process: the event it was encoded from (the wire form decodes
+            # to an equal one), not a second validation of the same bytes
+            event = (
+                cast(Event, record.event)
+                if record.event is not None
+                else decode_event(record.value)
+            )
         except EventValidationError as exc:
             where = f"{record.topic}@{record.offset}"
             logger.warning("skipping undecodable record %s: %s", where, exc)

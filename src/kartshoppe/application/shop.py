@@ -68,14 +68,18 @@ consumer group to form while instances start."""
 
 
 def route(event: BaseEvent) -> Message:
-    """The topic and key an event is appended under (docs/ARCHITECTURE.md, Topics)."""
+    """The topic and key an event is appended under (docs/ARCHITECTURE.md, Topics), with the
+    event itself for this process's readers (`Message.event`)."""
+    key: str | None
     if isinstance(event, CATALOG_EVENTS):
-        return Message(Topic.PRODUCT_UPDATES, event.product_id, encode_event(event))
-    if isinstance(event, InventoryChanged | InventoryAlert):
-        return Message(Topic.INVENTORY_UPDATES, event.product_id, encode_event(event))
-    if isinstance(event, ACCOUNT_EVENTS):
-        return Message(Topic.ACCOUNTS, event.email, encode_event(event))
-    return Message(Topic.EVENTS, event_key(event), encode_event(event))
+        topic, key = Topic.PRODUCT_UPDATES, event.product_id
+    elif isinstance(event, InventoryChanged | InventoryAlert):
+        topic, key = Topic.INVENTORY_UPDATES, event.product_id
+    elif isinstance(event, ACCOUNT_EVENTS):
+        topic, key = Topic.ACCOUNTS, event.email
+    else:
+        topic, key = Topic.EVENTS, event_key(event)
+    return Message(topic, key, encode_event(event), event)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,9 @@ from kartshoppe.domain.inventory import StockLevel, check_available, inventory_e
 from kartshoppe.domain.meta import Meta
 from kartshoppe.events import Event, StockReleased, StockReserved
 
+Holding = tuple[str, str, int]
+"""(order id, product id, units held)"""
+
 
 class ReservationBook:
     """Units held per (order, product), folded from `STOCK_RESERVED` and `STOCK_RELEASED`."""
@@ -22,6 +25,13 @@ class ReservationBook:
 
     def held(self, order_id: str, product_id: str) -> int:
         return self._held.get((order_id, product_id), 0)
+
+    def holdings(self) -> list[Holding]:
+        return [(order, product, units) for (order, product), units in self._held.items()]
+
+    def restore(self, holdings: list[Holding]) -> None:
+        """The book as `holdings` (a snapshot's) left it."""
+        self._held = {(order, product): units for order, product, units in holdings}
 
     def apply(self, event: Event) -> None:
         if isinstance(event, StockReserved):

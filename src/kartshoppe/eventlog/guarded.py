@@ -22,6 +22,8 @@ from kartshoppe.resilience import Backoff, CircuitBreaker, State, retry
 
 
 def _type_and_id(message: Message) -> tuple[str, str | None]:
+    if message.event is not None:  # no need to parse what was just encoded from it
+        return str(getattr(message.event, "event_type", "UNKNOWN")), message.event.event_id
     try:
         event = orjson.loads(message.value)
     except orjson.JSONDecodeError:

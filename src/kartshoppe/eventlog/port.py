@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
 
-from kartshoppe.events import Topic
+from kartshoppe.events import BaseEvent, Topic
 
 ALL_TOPICS: tuple[str, ...] = tuple(t.value for t in Topic)
 
@@ -32,6 +32,9 @@ class Message:
     topic: str
     key: str | None
     value: bytes
+    event: BaseEvent | None = field(default=None, compare=False, repr=False)
+    """The event `value` encodes, when the writer has it: handed on with the stored record to
+    the readers in this process, which then need not decode (validate) `value` again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,9 @@ class Record:
     value: bytes
     timestamp: int
     """Append time in epoch milliseconds."""
+    event: BaseEvent | None = field(default=None, compare=False, repr=False)
+    """The event `value` encodes, on a record appended in this process and handed straight to
+    its readers (`Message.event`); None on a record read back from storage."""
 
 
 TopicPartition = tuple[str, int]
@@ -90,6 +96,11 @@ class Consumer(ABC):
         """Next offset per partition after what `poll` returned (and after records never
         returned, such as Kafka's transaction markers)."""
         return {}
+
+    def seek(self, positions: Positions) -> None:
+        """Read on from `positions` (next offsets; the other partitions as before), set before
+        the first poll: a view restored from a snapshot folds only what follows it."""
+        raise NotImplementedError(f"{type(self).__name__} cannot start at given positions")
 
     async def __aenter__(self) -> Self:
         return self

@@ -4,9 +4,16 @@ Durability comes from `synchronous=FULL`: every COMMIT fsyncs the WAL, so a reco
 when `append` returns. Throughput comes from group commit: one writer thread owns the only
 write connection and folds every request waiting in its queue (up to `max_batch` messages) into
 a single transaction, so an fsync is shared by many concurrent appends. Readers use their own
-connections, which WAL lets run beside the writer. In-process consumers are woken by an asyncio
-notification after each COMMIT; a commit by another process is noticed by one watcher per log
-that looks at the files' size and time (a stat, no query, no thread) and wakes them too.
+connections, which WAL lets run beside the writer.
+
+The records a COMMIT of this process stored are handed, on the event loop, straight to this
+process's consumers (`SqliteConsumer`), first created first, with the events they encode: a
+consumer that had read everything before them gets them in memory, with no query, no thread
+and no decoding, in the order the log stored them. A consumer that has not (behind, or
+records of another process in between) reads the file instead, as it would without the
+hand-off. A commit by another process is noticed by one watcher per log that looks at the
+files' size and time (a stat, no query, no thread), and by the writer when the offsets it
+reads in its next transaction are not the ones it left; either wakes the consumers to read.
 """
 
 from __future__ import annotations
@@ -48,6 +55,9 @@ FALLBACK_READ_S: Final = 1.0
 tell from the one before (same size, same coarse modification time) is found by then."""
 
 BUSY_TIMEOUT_S: Final = 10.0
+
+HANDED_LIMIT: Final = 10_000
+"""Most records a consumer holds handed to it and not yet polled; past it, it reads the file."""
 
 
 def _key_index(topic: str) -> str:
@@ -136,6 +146,19 @@ _Request = _Append | _Commit
 
 class _Stop:
     """Queued by `close`: commit what came before, then end the writer thread."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Committed:
+    """What one transaction did: each request's outcome, the records it stored in log order,
+    and whether another process had written since this writer's previous transaction."""
+
+    outcomes: list[list[Record] | None]
+    records: list[Record]
+    foreign: bool
+
+
+OnCommit = Callable[[list["_Request"], _Committed], None]
 
 
 T = TypeVar("T")
@@ -249,7 +272,7 @@ class _Writer:
         self,
         path: pathlib.Path,
         max_batch: int,
-        on_commit: Callable[[], None],
+        on_commit: OnCommit,
         clock: Callable[[], int],
     ) -> None:
         self._path = path
@@ -261,6 +284,8 @@ class _Writer:
         self._startup_error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sqlite-log-writer", daemon=True)
         self.transactions = 0
+        self._left: dict[str, int] = {}
+        """Next offset per topic as this writer's last transaction left them."""
 
     def start(self) -> None:
         """Open the database and create the schema; blocks until done (call off the loop)."""
@@ -300,8 +325,17 @@ class _Writer:
                 f"INSERT OR IGNORE INTO {table} (topic, partition, {column}) VALUES (?, ?, 0)",
                 [(topic, PARTITION) for topic in ALL_TOPICS],
             )
+        self._left = self._next_offsets(conn)
         conn.execute("COMMIT")
         return conn
+
+    @staticmethod
+    def _next_offsets(conn: sqlite3.Connection) -> dict[str, int]:
+        return dict(
+            conn.execute(
+                "SELECT topic, next_offset FROM partitions WHERE partition = ?", (PARTITION,)
+            )
+        )
 
     def _serve(self, conn: sqlite3.Connection) -> None:
         carried: _Request | _Stop | None = None
@@ -328,7 +362,7 @@ class _Writer:
 
     def _commit_batch(self, conn: sqlite3.Connection, batch: list[_Request]) -> None:
         try:
-            results = self._write(conn, batch)
+            committed = self._write(conn, batch)
         except Exception as exc:  # any failure must reach the waiting callers, not kill the thread
             if conn.in_transaction:
                 conn.rollback()
@@ -336,17 +370,13 @@ class _Writer:
             _settle(batch, [error] * len(batch))
             return
         self.transactions += 1
-        _settle(batch, results)
-        self._on_commit()
+        self._on_commit(batch, committed)
 
-    def _write(self, conn: sqlite3.Connection, batch: list[_Request]) -> list[list[Record] | None]:
+    def _write(self, conn: sqlite3.Connection, batch: list[_Request]) -> _Committed:
         conn.execute("BEGIN IMMEDIATE")
         # Read next offsets inside the write lock so writers in other processes stay dense too.
-        next_offsets: dict[str, int] = dict(
-            conn.execute(
-                "SELECT topic, next_offset FROM partitions WHERE partition = ?", (PARTITION,)
-            )
-        )
+        next_offsets = self._next_offsets(conn)
+        foreign = next_offsets != self._left
         now = self._clock()
         rows: list[tuple[str, int, int, str | None, bytes, int]] = []
         commits: list[tuple[str, str, int, int]] = []
@@ -360,7 +390,7 @@ class _Writer:
             for m in request.messages:
                 offset = next_offsets[m.topic]
                 next_offsets[m.topic] = offset + 1
-                records.append(Record(m.topic, PARTITION, offset, m.key, m.value, now))
+                records.append(Record(m.topic, PARTITION, offset, m.key, m.value, now, m.event))
                 rows.append((m.topic, PARTITION, offset, m.key, m.value, now))
             results.append(records)
         conn.executemany(
@@ -384,20 +414,35 @@ class _Writer:
             [(group, now) for group in {c[0] for c in commits}],
         )
         conn.execute("COMMIT")
-        return results
+        self._left = next_offsets
+        stored = [record for records in results if records is not None for record in records]
+        return _Committed(results, stored, foreign)
+
+
+Resolutions = list[tuple[asyncio.Future[object], object]]
+
+
+def _by_loop(
+    batch: list[_Request], outcomes: Sequence[object]
+) -> dict[asyncio.AbstractEventLoop, Resolutions]:
+    by_loop: dict[asyncio.AbstractEventLoop, Resolutions] = {}
+    for request, outcome in zip(batch, outcomes, strict=True):
+        fut: asyncio.Future[object] = request.future  # type: ignore[assignment]
+        by_loop.setdefault(request.loop, []).append((fut, outcome))
+    return by_loop
 
 
 def _settle(batch: list[_Request], outcomes: Sequence[object]) -> None:
     """Resolve every caller's future on its own loop, with one wake-up per loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[object], object]]] = {}
-    for request, outcome in zip(batch, outcomes, strict=True):
-        fut: asyncio.Future[object] = request.future  # type: ignore[assignment]
-        by_loop.setdefault(request.loop, []).append((fut, outcome))
-    for loop, pairs in by_loop.items():
-        try:
-            loop.call_soon_threadsafe(_resolve_all, pairs)
-        except RuntimeError:  # the caller's loop has closed; nobody is waiting any more
-            continue
+    for loop, pairs in _by_loop(batch, outcomes).items():
+        _call_soon(loop, _resolve_all, pairs)
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args: Any) -> None:
+    try:
+        loop.call_soon_threadsafe(fn, *args)
+    except RuntimeError:  # the loop has closed; nobody is waiting any more
+        return
 
 
 def _resolve_all(pairs: list[tuple[asyncio.Future[object], object]]) -> None:
@@ -428,10 +473,11 @@ class SqliteEventLog(EventLog):
         self.max_batch = max_batch
         self._writer: _Writer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._committed = asyncio.Event()
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
-        self._consumers: set[SqliteConsumer] = set()
+        self._consumers: dict[SqliteConsumer, None] = {}
+        """In creation order, the order they are handed each commit's records: the fold that
+        commands wait on is created first."""
         self._watcher: asyncio.Task[None] | None = None
 
     @property
@@ -442,8 +488,7 @@ class SqliteEventLog(EventLog):
         if self._writer is not None:
             raise LogUnavailableError("log is already started")
         self._loop = asyncio.get_running_loop()
-        self._committed = asyncio.Event()
-        writer = _Writer(self.path, self.max_batch, self._notify_threadsafe, self.clock)
+        writer = _Writer(self.path, self.max_batch, self._on_commit, self.clock)
         await asyncio.to_thread(self._open, writer)
         self._writer = writer
         self._watcher = asyncio.create_task(self._watch_foreign_commits(writer))
@@ -486,7 +531,7 @@ class SqliteEventLog(EventLog):
             raise ValueError("a consumer needs at least one topic")
         self._running_writer()
         consumer = SqliteConsumer(self, list(dict.fromkeys(topics)), group)
-        self._consumers.add(consumer)
+        self._consumers[consumer] = None
         return consumer
 
     async def end_offsets(self, topic: str) -> dict[int, int]:
@@ -528,6 +573,12 @@ class SqliteEventLog(EventLog):
             self._read_locked, lambda c: _query_range(c, topic, from_offset, limit)
         )
 
+    def record_at(self, topic: str, offset: int) -> Record | None:
+        """The record at `offset` of `topic`, if the log still holds it; blocking."""
+        check_topic(topic)
+        found = self._read_locked(lambda c: _query_range(c, topic, offset, 1))
+        return found[0] if found and found[0].offset == offset else None
+
     def _read_locked(self, query: Callable[[sqlite3.Connection], T]) -> T:
         with self._reader_lock:
             if self._reader is None:
@@ -561,24 +612,31 @@ class SqliteEventLog(EventLog):
                 continue
             stamp, transactions = self._files_stamp(), writer.transactions
             if stamp != seen and transactions == own:
-                self._notify()
+                self._hand_over([], foreign=True)
             seen, own = stamp, transactions
 
     def look_again(self) -> None:
-        self._notify()
+        self._hand_over([], foreign=True)
 
-    def _notify_threadsafe(self) -> None:
-        if self._loop is None:
-            return
-        try:
-            self._loop.call_soon_threadsafe(self._notify)
-        except RuntimeError:  # loop closed while the writer drained its queue
-            return
+    def _on_commit(self, batch: list[_Request], committed: _Committed) -> None:
+        """In the writer thread, after a COMMIT: one call into this log's loop hands the records
+        to the consumers and resolves the appends made on it (a caller on another loop is
+        resolved on its own)."""
+        by_loop = _by_loop(batch, committed.outcomes)
+        own = by_loop.pop(self._loop, []) if self._loop is not None else []
+        for loop, pairs in by_loop.items():
+            _call_soon(loop, _resolve_all, pairs)
+        if self._loop is not None:
+            _call_soon(self._loop, self._after_commit, own, committed)
 
-    def _notify(self) -> None:
-        # Swap before setting: waiters hold the old event and wake; later waiters get a fresh one.
-        committed, self._committed = self._committed, asyncio.Event()
-        committed.set()
+    def _after_commit(self, resolutions: Resolutions, committed: _Committed) -> None:
+        if committed.records or committed.foreign:
+            self._hand_over(committed.records, committed.foreign)
+        _resolve_all(resolutions)
+
+    def _hand_over(self, records: list[Record], foreign: bool) -> None:
+        for consumer in self._consumers:
+            consumer._take(records, foreign)
 
     def _submit_commit(
         self, group: str, positions: dict[TopicPartition, int]
@@ -590,7 +648,7 @@ class SqliteEventLog(EventLog):
         return future
 
     def _forget(self, consumer: SqliteConsumer) -> None:
-        self._consumers.discard(consumer)
+        self._consumers.pop(consumer, None)
 
 
 async def _to_thread_to_the_end(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -610,51 +668,107 @@ async def _to_thread_to_the_end(fn: Callable[..., T], *args: Any, **kwargs: Any)
 
 
 class SqliteConsumer(Consumer):
-    """A consumer of a `SqliteEventLog` with its own read connection."""
+    """A consumer of a `SqliteEventLog`: the records this process appends are handed to it
+    (`_take`) while it is caught up; anything else it reads with its own read connection."""
 
     def __init__(self, log: SqliteEventLog, topics: list[str], group: str | None) -> None:
         self._log = log
         self._topics = topics
+        self._topic_set = frozenset(topics)
         self._group = group
         self._positions: dict[str, int] | None = None
+        """Next offset to return per topic, once loaded (the group's committed position)."""
         self._conn: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
         self._closed = False
         self._next_topic = 0
         self._read_at = 0.0
-        self._nothing_since: asyncio.Event | None = None
-        """The commit notification current when the last read found nothing."""
+        self._start_at: dict[str, int] = {}
+        """Positions given by `seek`, over the group's or the beginning."""
+        self._handed: list[Record] = []
+        """Records handed over and not yet returned, in log order."""
+        self._ends: dict[str, int] = {}
+        """Next offset per topic after the handed records: where the next handed one must be
+        (empty until a read of the file has told where the consumer stands)."""
+        self._stale = True
+        """Records may be in the file that were not handed over: the next poll reads it."""
+        self._reading = False
+        self._woken = asyncio.Event()
 
     async def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
         if max_records < 1:
             raise ValueError(f"max_records must be at least 1, got {max_records}")
         deadline = time.monotonic() + timeout
         while True:
-            # Take the notification before reading, so a COMMIT landing between the read and
-            # the wait still wakes us.
-            committed = self._log._committed
-            records = await self._fetch_if_committed(max_records, committed)
+            # Cleared before looking, so a hand-over or wake-up from here on ends the wait.
+            self._woken.clear()
+            records = await self._next(max_records)
             remaining = deadline - time.monotonic()
             if records or remaining <= 0 or self._closed:
                 return records
             next_read = self._read_at + FALLBACK_READ_S - time.monotonic()
             try:
                 async with asyncio.timeout(max(0.0, min(remaining, next_read))):
-                    await committed.wait()
+                    await self._woken.wait()
             except TimeoutError:
                 pass
 
-    async def _fetch_if_committed(self, max_records: int, committed: asyncio.Event) -> list[Record]:
-        """Read, unless the last read found nothing and nothing was committed since (an idle
-        consumer's repeated polls cost no query until the fallback read is due)."""
-        if committed is self._nothing_since and (
-            time.monotonic() - self._read_at < FALLBACK_READ_S
-        ):
+    async def _next(self, max_records: int) -> list[Record]:
+        """The handed records; else a read of the file if it may hold more, or the fallback
+        read is due (an idle consumer's polls cost no query until then)."""
+        if self._handed:
+            taken, self._handed = self._handed[:max_records], self._handed[max_records:]
+            assert self._positions is not None
+            for r in taken:
+                self._positions[r.topic] = r.offset + 1
+            return taken
+        if not (self._stale or time.monotonic() - self._read_at >= FALLBACK_READ_S):
             return []
         self._read_at = time.monotonic()
-        records = await self._fetch(max_records)
-        self._nothing_since = None if records else committed
+        # what is handed over while the read is in flight may be in it or not: it is refused,
+        # and the next poll reads again
+        self._stale, self._reading = False, True
+        try:
+            records = await self._fetch(max_records)
+        except BaseException:
+            self._stale = True
+            raise
+        finally:
+            self._reading = False
+        # a full batch may have left records behind it
+        self._stale = self._stale or len(records) >= max_records
         return records
+
+    def seek(self, positions: Positions) -> None:
+        if self._positions is not None:
+            raise RuntimeError("seek before the first poll")
+        self._start_at = {t: o for (t, p), o in positions.items() if p == PARTITION}
+
+    def _take(self, records: list[Record], foreign: bool) -> None:
+        """On the loop, after a COMMIT of this process: keep the records of this consumer's
+        topics that follow on from what it has, in order; if any does not (a gap: it is
+        behind, another process wrote, or a read is in flight), read the file instead."""
+        if self._closed:
+            return
+        mine = [r for r in records if r.topic in self._topic_set]
+        if not mine and not foreign:
+            return
+        if (
+            foreign
+            or self._reading
+            or not self._ends
+            or len(self._handed) + len(mine) > HANDED_LIMIT
+        ):
+            self._stale = True
+        else:
+            for r in mine:
+                end = self._ends[r.topic]
+                if r.offset == end:
+                    self._handed.append(r)
+                    self._ends[r.topic] = end + 1
+                elif r.offset > end:
+                    self._stale = True
+        self._woken.set()
 
     async def commit(self, positions: Positions) -> None:
         if self._group is None:
@@ -673,7 +787,7 @@ class SqliteConsumer(Consumer):
         self._closed = True
         self._log._forget(self)
         # a poll waiting for a commit ends now, not at its next fallback read
-        self._log._notify()
+        self._woken.set()
         async with self._lock:
             conn, self._conn = self._conn, None
             if conn is not None:
@@ -693,6 +807,7 @@ class SqliteConsumer(Consumer):
             records = await _to_thread_to_the_end(self._read, self._conn, order, max_records)
             for r in records:
                 self._positions[r.topic] = r.offset + 1
+            self._ends = dict(self._positions)
             return records
 
     def _load_positions(self, conn: sqlite3.Connection) -> dict[str, int]:
@@ -703,6 +818,7 @@ class SqliteConsumer(Consumer):
                 (self._group, PARTITION),
             )
             positions.update((t, o) for t, o in rows if t in positions)
+        positions.update((t, o) for t, o in self._start_at.items() if t in positions)
         return positions
 
     def _read(self, conn: sqlite3.Connection, order: list[str], max_records: int) -> list[Record]:

@@ -254,4 +254,4 @@ def analytics_at_from_table(
 def _cart_as_of(state: ShopState, cart_id: str) -> dict[str, Any]:
     """The cart priced as it stood at its last change."""
     cart = state.cart(cart_id)
-    return CartOut.of(cart, state.products, cart.updated_at).to_json()
+    return CartOut.json_of(cart, state.products, cart.updated_at)

@@ -6,6 +6,7 @@ analytics totals, each shopper's latest recommendations and each product's relat
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from kartshoppe.events import (
@@ -42,6 +43,28 @@ class LiveView:
                 self._related[event.product_id] = event
             case _:
                 pass
+
+    def image(
+        self,
+    ) -> tuple[dict[str, Any], dict[str, list[Recommendation]], dict[str, RelatedProducts]]:
+        """What the view holds, for a snapshot: the analytics, the kept recommendations of each
+        shopper (newest first) and the related products."""
+        kept = {owner: list(recs) for owner, recs in self._recommendations.items()}
+        return dict(self.analytics), kept, dict(self._related)
+
+    def restore(
+        self,
+        analytics: dict[str, Any],
+        recommendations: Mapping[str, Sequence[Recommendation]],
+        related: dict[str, RelatedProducts],
+    ) -> None:
+        """The view as `image` gave it (a snapshot's)."""
+        self.analytics = analytics
+        self._recommendations = {
+            owner: deque(recs, maxlen=RECOMMENDATIONS_KEPT)
+            for owner, recs in recommendations.items()
+        }
+        self._related = dict(related)
 
     def recommendations(self, session_id: str, user_id: str | None) -> list[Recommendation]:
         owner = owner_key(user_id, session_id)

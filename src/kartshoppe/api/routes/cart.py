@@ -27,7 +27,7 @@ SessionId = Annotated[Id, Path(alias="sessionId")]
 
 def _answer(p: Platform, cart: Cart) -> Response:
     """The cart at the prices that will be charged now."""
-    return json(CartOut.of(cart, p.service.state.products, now_ms()).to_json())
+    return json(CartOut.json_of(cart, p.service.state.products, now_ms()))
 
 
 @router.get("/{sessionId}", response_model=CartOut)

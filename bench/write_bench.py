@@ -1,0 +1,305 @@
+"""Write path (issue 17, goal 3): add to cart -> `CART_UPDATED` on the user's other device, with
+the floor under it measured in the same run.
+
+`.venv/bin/python bench/write_bench.py [--adds 400] [--block 50] [--compare-src DIR]`
+
+Each target is timed in blocks of `--block` sequential writes, the targets in turn, so all see
+the same machine load:
+- **disk**: a bare durable SQLite commit loop (WAL, `synchronous=FULL`, one row a transaction)
+  on the disk the servers' data directories are on;
+- **bare ASGI**: `bench/bare_push.py`, POST -> a push on the user's other socket, no disk;
+- **floor**: `bench/bare_push.py --db`, the same with one durable commit through a writer
+  thread first: the least a durable write and its push cost on this server stack;
+- **KartShoppe**: `kartshoppe serve` (embedded, fresh data directory, free port, rate limits
+  off): one signed-in user on two devices, each with its WebSocket open (`api_bench.TwoDevices`);
+  the phone adds over HTTP, the laptop's socket times the `CART_UPDATED`;
+- with `--compare-src` (another checkout's `src`, e.g. `git archive main src`), KartShoppe of
+  that code as well, started and timed in turn with this one.
+
+Printed: p50/p90/p99/max of request sent -> push received, the ratio of each to the floor, and
+each server's CPU per write (its CPU over the timed phase less its idle rate before it,
+divided by the writes: less sensitive to the machine's load than the latency). Written to
+bench/results/write.md with the command, the date and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import functools
+import os
+import pathlib
+import platform
+import pstats
+import shlex
+import signal
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+import orjson
+from api_bench import HOST, KEEP_ALIVE, Served, TwoDevices, free_port, running, served
+from catalog_bench import SETTLE_LIMIT_S, SETTLE_WINDOW_S, SETTLED_SHARE
+from startup_bench import compile_bytecode, cpu_seconds
+from websockets.asyncio.client import ClientConnection, connect
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "write.md"
+GOAL_P99_MS = 10.0
+FLOOR = "floor: bare ASGI + durable commit"
+PROFILE_HOOK = ROOT / "bench" / "profile_hook"
+PROFILE_VARIABLE = "KARTSHOPPE_BENCH_PROFILE"
+
+
+@dataclass
+class Target:
+    name: str
+    write: Callable[[], Awaitable[float]]
+    """One write; ms from sent to pushed (or committed, for the disk)."""
+    pid: int | None = None
+    """The server's process, whose CPU is counted; None for one in this process."""
+    latencies: list[float] = field(default_factory=list)
+    idle_cpu_per_s: float = 0.0
+    cpu_s: float = 0.0
+    profile: pathlib.Path | None = None
+    """Where the server's cProfile of the timed phase goes (`bench/profile_hook`), if asked."""
+
+
+class DiskCommits:
+    """One durable SQLite transaction a write, in this process: the disk's own commit latency."""
+
+    def __init__(self, path: pathlib.Path) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("CREATE TABLE rows (id INTEGER PRIMARY KEY, value BLOB)")
+
+    async def write(self) -> float:
+        started = time.perf_counter()
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._conn.execute("INSERT INTO rows (value) VALUES (?)", (b"x" * 900,))
+        self._conn.execute("COMMIT")
+        return (time.perf_counter() - started) * 1000
+
+
+class BarePair:
+    """`bench/bare_push.py`'s two sockets of one user and the POST that pushes to them."""
+
+    def __init__(self, base: str) -> None:
+        self._base = base
+        self._stack = contextlib.AsyncExitStack()
+        self._arrived: asyncio.Queue[tuple[int, float]] = asyncio.Queue()
+        self._n = 0
+
+    async def __aenter__(self) -> BarePair:
+        url = self._base.replace("http", "ws", 1) + "/ws/bench-user"
+        laptop = await self._stack.enter_async_context(connect(url))
+        phone = await self._stack.enter_async_context(connect(url))
+        self._client = await self._stack.enter_async_context(
+            httpx.AsyncClient(base_url=self._base, limits=KEEP_ALIVE)
+        )
+        self._tasks = [asyncio.create_task(self._listen(laptop))]
+        self._tasks.append(asyncio.create_task(_drain(phone)))
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._stack.aclose()
+
+    async def _listen(self, socket: ClientConnection) -> None:
+        async for raw in socket:
+            self._arrived.put_nowait((orjson.loads(raw)["cart"]["itemCount"], time.perf_counter()))
+
+    async def write(self) -> float:
+        self._n += 1
+        started = time.perf_counter()
+        response = await self._client.post("/add/bench-user", json={"n": self._n})
+        response.raise_for_status()
+        while True:
+            count, at = await asyncio.wait_for(self._arrived.get(), 10)
+            if count == self._n:
+                return (at - started) * 1000
+
+
+async def _drain(socket: ClientConnection) -> None:
+    async for _ in socket:
+        pass
+
+
+async def pushed_ms(devices: TwoDevices) -> float:
+    push_ms, _ = await devices.add()
+    return push_ms
+
+
+def percentile(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+async def settle(pids: list[int]) -> None:
+    """Wait until every server uses less than `SETTLED_SHARE` of a core over a window."""
+    deadline = time.monotonic() + SETTLE_LIMIT_S
+    while time.monotonic() < deadline:
+        before = [cpu_seconds(pid) for pid in pids]
+        await asyncio.sleep(SETTLE_WINDOW_S)
+        used = [cpu_seconds(pid) - b for pid, b in zip(pids, before, strict=True)]
+        if max(used) / SETTLE_WINDOW_S < SETTLED_SHARE:
+            return
+
+
+async def measure(
+    targets: list[Target], adds: int, block: int, warmup: int, idle_s: float
+) -> float:
+    """Warm every target up, take each server's idle CPU rate, then time `adds` writes of each
+    target in turn in blocks; the timed phase's seconds."""
+    for target in targets:
+        for _ in range(warmup):
+            await target.write()
+    # start-up work (the event store opening, the sink storing the seeded catalog) and the
+    # warm-up's follow-up work (processors, sink) are done before the idle rate is taken
+    await settle([t.pid for t in targets if t.pid is not None])
+    idle_from = {t.name: cpu_seconds(t.pid) for t in targets if t.pid is not None}
+    await asyncio.sleep(idle_s)
+    for target in targets:
+        if target.pid is not None:
+            target.idle_cpu_per_s = (cpu_seconds(target.pid) - idle_from[target.name]) / idle_s
+    cpu_from = {t.name: cpu_seconds(t.pid) for t in targets if t.pid is not None}
+    profiled = [t for t in targets if t.profile is not None and t.pid is not None]
+    for target in profiled:
+        os.kill(target.pid, signal.SIGUSR1)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    for done in range(0, adds, block):
+        for target in targets:
+            for _ in range(min(block, adds - done)):
+                target.latencies.append(await target.write())
+    await asyncio.sleep(0.5)  # the last writes' follow-up work is counted too
+    phase_s = time.perf_counter() - started
+    for target in profiled:
+        os.kill(target.pid, signal.SIGUSR2)  # type: ignore[arg-type]
+    for target in targets:
+        if target.pid is not None:
+            used = cpu_seconds(target.pid) - cpu_from[target.name]
+            target.cpu_s = used - target.idle_cpu_per_s * phase_s
+    return phase_s
+
+
+async def run(args: argparse.Namespace, tmp: pathlib.Path) -> tuple[list[Target], float]:
+    codes: dict[str, pathlib.Path | None] = {"KartShoppe, this checkout": None}
+    if args.compare_src is not None:
+        codes = {"KartShoppe, before (--compare-src)": args.compare_src.resolve(), **codes}
+    compile_bytecode([src or ROOT / "src" for src in codes.values()])
+    with contextlib.ExitStack() as processes:
+        bare: dict[str, Served] = {}
+        for name, db in (("bare ASGI: POST -> push", None), (FLOOR, tmp / "floor.db")):
+            port = free_port()
+            command = [sys.executable, str(ROOT / "bench" / "bare_push.py"), "--port", str(port)]
+            command += [] if db is None else ["--db", str(db)]
+            base = f"http://{HOST}:{port}"
+            proc = processes.enter_context(running(command, base, tmp / f"bare-{port}.log"))
+            bare[name] = Served(base, proc.pid)
+        servers = {}
+        for name, src in codes.items():
+            data = tmp / f"data-{len(servers)}"
+            data.mkdir()
+            env = dict(setting.split("=", 1) for setting in args.env)
+            if src is not None:
+                env["PYTHONPATH"] = str(src)
+            elif args.profile is not None:
+                env |= {"PYTHONPATH": str(PROFILE_HOOK), PROFILE_VARIABLE: str(args.profile)}
+            servers[name] = processes.enter_context(served(data, env=env))
+        async with contextlib.AsyncExitStack() as clients:
+            disk = DiskCommits(tmp / "disk.db")
+            targets = [Target("disk: durable SQLite commit", disk.write)]
+            for name, process in bare.items():
+                pair = await clients.enter_async_context(BarePair(process.base))
+                targets.append(Target(name, pair.write, process.pid))
+            for name, process in servers.items():
+                devices = TwoDevices(process.base, args.adds + args.warmup)
+                await clients.enter_async_context(devices)
+                target = Target(name, functools.partial(pushed_ms, devices), process.pid)
+                if PROFILE_VARIABLE in env:
+                    target.profile = args.profile
+                targets.append(target)
+            phase_s = await measure(targets, args.adds, args.block, args.warmup, args.idle)
+    return targets, phase_s
+
+
+def report(command: str, targets: list[Target], phase_s: float, loads: list[str]) -> str:
+    floor = next(t for t in targets if t.name == FLOOR)
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    adds = len(targets[0].latencies)
+    lines = [
+        "# Write path: add to cart -> `CART_UPDATED` on the user's other device",
+        "",
+        f"Command: `{command}`  ",
+        f"Date: {date}  ",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work; load "
+        f"average before: {loads[0]}, after: {loads[1]}. Python {platform.python_version()}.",
+        "",
+        f"{adds} sequential writes per target, the targets timed in turn in blocks (timed phase "
+        f"{phase_s:.0f} s). Latency: request sent -> push received on the user's other socket "
+        "(the disk: one commit). Ratio: to the floor's figure at the same percentile. CPU per "
+        "write: the server process's CPU over the timed phase less its idle rate, per write. "
+        f"Goal: p99 at most {GOAL_P99_MS:g} ms on a quiet machine.",
+        "",
+        "| target | p50 | p90 | p99 | max | p50 / floor | p99 / floor | server CPU per write |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for t in targets:
+        cuts = [percentile(t.latencies, q) for q in (50, 90, 99)]
+        floor_cuts = [percentile(floor.latencies, q) for q in (50, 99)]
+        cpu = "" if t.pid is None else f"{t.cpu_s / adds * 1000:.2f} ms"
+        lines.append(
+            f"| {t.name} | {cuts[0]:.2f} ms | {cuts[1]:.2f} ms | {cuts[2]:.2f} ms "
+            f"| {max(t.latencies):.2f} ms | {cuts[0] / floor_cuts[0]:.2f}x "
+            f"| {cuts[2] / floor_cuts[1]:.2f}x | {cpu} |"
+        )
+    return "\n".join([*lines, ""])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--adds", type=int, default=400, help="timed writes per target")
+    parser.add_argument("--block", type=int, default=50, help="writes per target in a turn")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed writes per target first")
+    parser.add_argument("--idle", type=float, default=3.0, help="seconds of idle CPU measured")
+    parser.add_argument("--compare-src", type=pathlib.Path, help="src folder of the 'before'")
+    parser.add_argument(
+        "--profile",
+        type=pathlib.Path,
+        help="cProfile this checkout's server over the timed phase into this file (and print it)",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the KartShoppe servers (e.g. KARTSHOPPE_PROCESSORS=off), repeatable",
+    )
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    command = shlex.join([".venv/bin/python", "bench/write_bench.py", *sys.argv[1:]])
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="write-bench-") as tmp:
+        targets, phase_s = asyncio.run(run(args, pathlib.Path(tmp)))
+    loads = [", ".join(f"{x:.1f}" for x in load) for load in (load_before, os.getloadavg())]
+    text = report(command, targets, phase_s, loads)
+    if args.profile is not None:
+        stats = pstats.Stats(str(args.profile))
+        stats.sort_stats("tottime").print_stats(40)
+        stats.sort_stats("cumulative").print_stats(60)
+    print(text)
+    if not args.no_write:
+        RESULTS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,428 @@
+"""Snapshots of the views: what a server's followers hold, saved with the log positions it
+covers, so that a restart folds only the tail of the log instead of all of it.
+
+An image holds everything the two followers of a server have folded: the projection's
+(`ShopState`, the accounts, the reservations book) and the fan-out's (the live view's analytics,
+recommendations and related products, the trending scores, the ids already delivered). It is
+encoded by type, as JSON: a pydantic `TypeAdapter` over the domain's own classes, so every field
+of every class is in it and none is copied by hand. The file is one header line (format version,
+a fingerprint of those types, each follower's positions and a mark of the last record below
+each, the body's checksum) and the body. It is written to a temporary file, synced and renamed
+over the previous one.
+
+A snapshot is used only if every check holds; otherwise it is ignored with a log line and the
+followers fold from the beginning, as without one (never a wrong state):
+- the file exists, its header parses, its version and type fingerprint are this code's (a field
+  added or changed anywhere makes older snapshots unreadable, not wrong), the checksum matches
+  and the body decodes;
+- no position is past the log's end, and the record just below each position is still the one
+  the snapshot saw (a log deleted or replaced under the snapshot fails one or the other; a
+  record retention has removed since cannot be compared and is not held against it).
+
+Once a snapshot is on disk its positions are committed as the consumer group `SNAPSHOT_GROUP`:
+the log's retention then keeps every record above them, which a restart folds, and may remove
+those below, which the snapshot holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import hashlib
+import logging
+import os
+import pathlib
+import re
+import time
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from functools import cache
+from typing import Any, Final, Protocol
+
+import orjson
+from pydantic import TypeAdapter, ValidationError
+
+from kartshoppe.application.dedup import RecentIds
+from kartshoppe.application.follower import LogFollower
+from kartshoppe.application.projection import Projection
+from kartshoppe.domain.accounts import AccountBook
+from kartshoppe.domain.reservations import Holding, ReservationBook
+from kartshoppe.domain.state import ShopState
+from kartshoppe.eventlog.port import Positions, Record, TopicPartition
+from kartshoppe.events import Recommendation, RelatedProducts
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION: Final = 1
+MAGIC: Final = b"KARTSHOPPE-VIEWS-SNAPSHOT"
+SNAPSHOT_GROUP: Final = "views.snapshot"
+"""The consumer group at the newest snapshot's positions: retention keeps what lies above."""
+
+
+@dataclass(slots=True)
+class FoldImage:
+    """The projection's fold."""
+
+    state: ShopState
+    accounts: AccountBook
+    reservations: list[Holding]
+
+
+@dataclass(slots=True)
+class FanoutImage:
+    """What the fan-out follower's listeners keep."""
+
+    analytics: dict[str, Any]
+    recommendations: dict[str, list[Recommendation]]
+    related: dict[str, RelatedProducts]
+    trending: dict[str, float]
+    delivered: list[str]
+    """The ids already delivered, oldest first: a redelivered output is still dropped."""
+
+
+@dataclass(slots=True)
+class ViewsImage:
+    fold: FoldImage
+    fanout: FanoutImage
+
+
+class LiveParts(Protocol):
+    """The live view as a snapshot reads and restores it (`views.live.LiveView`)."""
+
+    def image(
+        self,
+    ) -> tuple[dict[str, Any], dict[str, list[Recommendation]], dict[str, RelatedProducts]]: ...
+
+    def restore(
+        self,
+        analytics: dict[str, Any],
+        recommendations: Mapping[str, Sequence[Recommendation]],
+        related: dict[str, RelatedProducts],
+    ) -> None: ...
+
+
+class TrendingParts(Protocol):
+    """The catalog view's trending scores (`views.catalog.CatalogView`)."""
+
+    trending_scores: dict[str, float]
+
+
+@cache
+def _adapter() -> TypeAdapter[ViewsImage]:
+    return TypeAdapter(ViewsImage)
+
+
+@cache
+def schema_fingerprint() -> str:
+    """A fingerprint of every type an image holds: their fields, types and validators."""
+    schema = repr(_adapter().core_schema)
+    # what differs between two runs of the same code: addresses, and the ids in schema refs
+    stable = re.sub(r"0x[0-9a-f]+|:\d{6,}", "", schema)
+    return hashlib.sha256(stable.encode()).hexdigest()[:32]
+
+
+def record_mark(record: Record) -> int:
+    """What tells a record from another one at the same position (a replaced log)."""
+    return zlib.crc32(record.value, record.timestamp & 0xFFFFFFFF)
+
+
+class SnapshotError(ValueError):
+    """Why a snapshot cannot be used."""
+
+
+Covered = dict[TopicPartition, tuple[int, int]]
+"""Per partition, the next offset to fold and the `record_mark` of the record below it (0 at 0)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    fold: Covered
+    fanout: Covered
+    taken_at: int
+    """Wall-clock epoch ms of the capture."""
+
+
+def _covered_json(covered: Covered) -> list[list[Any]]:
+    return [[t, p, offset, mark] for (t, p), (offset, mark) in sorted(covered.items())]
+
+
+def _covered_of(rows: Any) -> Covered:
+    if not isinstance(rows, list):
+        raise SnapshotError("unreadable header: positions")
+    covered: Covered = {}
+    for row in rows:
+        match row:
+            case [str(topic), int(partition), int(offset), int(mark)] if offset >= 0:
+                covered[(topic, partition)] = (offset, mark)
+            case _:
+                raise SnapshotError(f"unreadable header: position {row!r}")
+    return covered
+
+
+def encode(header: Header, body: bytes) -> bytes:
+    head = {
+        "format": FORMAT_VERSION,
+        "schema": schema_fingerprint(),
+        "takenAt": header.taken_at,
+        "fold": _covered_json(header.fold),
+        "fanout": _covered_json(header.fanout),
+        "length": len(body),
+        "crc": zlib.crc32(body),
+    }
+    return MAGIC + b"\n" + orjson.dumps(head) + b"\n" + body
+
+
+def encode_image(image: ViewsImage) -> bytes:
+    return _adapter().dump_json(image)
+
+
+def read_header(data: bytes) -> tuple[Header, bytes]:
+    """The header and the body of a snapshot file; `SnapshotError` says why it is not one this
+    code may use (the body is checked against its checksum, not decoded)."""
+    magic, _, rest = data.partition(b"\n")
+    if magic != MAGIC:
+        raise SnapshotError("not a views snapshot")
+    head, _, body = rest.partition(b"\n")
+    try:
+        fields_ = orjson.loads(head)
+    except orjson.JSONDecodeError as exc:
+        raise SnapshotError(f"unreadable header: {exc}") from None
+    if not isinstance(fields_, dict):
+        raise SnapshotError("unreadable header")
+    if fields_.get("format") != FORMAT_VERSION:
+        raise SnapshotError(f"format {fields_.get('format')!r}, this code reads {FORMAT_VERSION}")
+    if fields_.get("schema") != schema_fingerprint():
+        raise SnapshotError("written for other view types (the code changed since)")
+    if fields_.get("length") != len(body) or fields_.get("crc") != zlib.crc32(body):
+        raise SnapshotError("corrupt: the body does not match its checksum")
+    taken_at = fields_.get("takenAt")
+    header = Header(
+        _covered_of(fields_.get("fold")),
+        _covered_of(fields_.get("fanout")),
+        taken_at if isinstance(taken_at, int) else 0,
+    )
+    return header, body
+
+
+def decode_image(body: bytes) -> ViewsImage:
+    # millions of new objects, none of them garbage: the collector's passes over them (each
+    # full one over everything made so far) would cost more than the decoding itself
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _adapter().validate_json(body)
+    except ValidationError as exc:
+        raise SnapshotError(f"undecodable body: {exc.error_count()} errors") from None
+    finally:
+        if collecting:
+            gc.enable()
+
+
+ReadRecord = Callable[[str, int], Record | None]
+"""The record at (topic, offset) of partition 0, if the log still holds it; blocking."""
+
+
+def check_against_log(header: Header, ends: Mapping[TopicPartition, int], read: ReadRecord) -> None:
+    """Refuse a snapshot the log no longer matches: a position past the log's end, or another
+    record than the snapshot's last one below a position."""
+    for covered in (header.fold, header.fanout):
+        for (topic, partition), (offset, mark) in covered.items():
+            end = ends.get((topic, partition), 0)
+            if offset > end:
+                raise SnapshotError(f"ahead of the log: {topic} at {offset}, log end {end}")
+            if offset == 0:
+                continue
+            record = read(topic, offset - 1)
+            if record is not None and record_mark(record) != mark:
+                raise SnapshotError(f"the log changed under it: {topic}@{offset - 1} differs")
+
+
+def write_file(path: pathlib.Path, data: bytes) -> None:
+    """Replace `path` with `data` atomically and durably (temporary file, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with temporary.open("wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotPolicy:
+    every_s: float = 60.0
+    """How often a periodic snapshot is considered; 0 or less: only at a clean stop."""
+    min_records: int = 10_000
+    """A periodic snapshot is written once the followers applied this many records since."""
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """An image encoded on the event loop, with the positions it covers (marks still to read)."""
+
+    body: bytes
+    fold: dict[TopicPartition, int]
+    fanout: dict[TopicPartition, int]
+    taken_at: int
+
+
+class ViewSnapshots:
+    """Takes, writes, loads and restores the snapshots of one server's two followers.
+
+    An image is captured on the event loop: a follower applies a record without giving the loop
+    up, so between two records each follower's state is the fold of exactly its positions. The
+    file is written, and the positions committed, in a thread and afterwards."""
+
+    def __init__(
+        self,
+        path: pathlib.Path,
+        projection: Projection,
+        book: ReservationBook,
+        fanout: LogFollower,
+        live: LiveParts,
+        trending: TrendingParts,
+        delivered: RecentIds,
+    ) -> None:
+        self.path = path
+        self._projection = projection
+        self._book = book
+        self._fanout = fanout
+        self._live = live
+        self._trending = trending
+        self._delivered = delivered
+        self.written = 0
+        self.restored: Header | None = None
+        """The header of the snapshot restored at start, if one was."""
+        self._applied_at_last = 0
+
+    def _applied_total(self) -> int:
+        return self._projection.records_applied + self._fanout.records_applied
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def capture(self) -> Capture:
+        """The followers' state as of now, encoded; call on the event loop (see the class)."""
+        analytics, recommendations, related = self._live.image()
+        image = ViewsImage(
+            FoldImage(self._projection.state, self._projection.accounts, self._book.holdings()),
+            FanoutImage(
+                analytics,
+                recommendations,
+                related,
+                dict(self._trending.trending_scores),
+                self._delivered.ids(),
+            ),
+        )
+        self._applied_at_last = self._applied_total()
+        return Capture(
+            encode_image(image),
+            dict(self._projection.applied),
+            dict(self._fanout.applied),
+            time.time_ns() // 1_000_000,
+        )
+
+    def write(self, capture: Capture, read: ReadRecord) -> Header:
+        """Write a capture to the file (blocking: run it in a thread); its header."""
+
+        def covered(positions: Mapping[TopicPartition, int]) -> Covered:
+            marks: Covered = {}
+            for (topic, partition), offset in positions.items():
+                record = read(topic, offset - 1) if offset > 0 else None
+                marks[(topic, partition)] = (offset, 0 if record is None else record_mark(record))
+            return marks
+
+        header = Header(covered(capture.fold), covered(capture.fanout), capture.taken_at)
+        write_file(self.path, encode(header, capture.body))
+        self.written += 1
+        return header
+
+    def outdated(self) -> bool:
+        """Whether the followers folded anything the file lacks (or there is no file)."""
+        return self._applied_total() != self._applied_at_last or not self.path.exists()
+
+    def due(self, policy: SnapshotPolicy) -> bool:
+        return self._applied_total() - self._applied_at_last >= policy.min_records
+
+    async def save(self, read: ReadRecord, commit: Callable[[Positions], Any]) -> Header:
+        """Capture now, write the file, then commit its positions for retention."""
+        started = time.perf_counter()
+        capture = self.capture()
+        captured_ms = (time.perf_counter() - started) * 1000
+        header = await asyncio.to_thread(self.write, capture, read)
+        logger.info(
+            "views snapshot written: %d bytes, %.0f ms of the event loop",
+            len(capture.body),
+            captured_ms,
+        )
+        positions = {tp: offset for tp, (offset, _) in (header.fold | header.fanout).items()}
+        await commit(positions)
+        return header
+
+    async def run(
+        self,
+        stop: asyncio.Event,
+        policy: SnapshotPolicy,
+        read: ReadRecord,
+        commit: Callable[[Positions], Any],
+    ) -> None:
+        """A snapshot every `policy.every_s` seconds once `policy.min_records` were applied; a
+        failed one is logged and the next one tries again."""
+        if policy.every_s <= 0:
+            return
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), policy.every_s)
+            if stop.is_set() or not self.due(policy):
+                continue
+            try:
+                await self.save(read, commit)
+            except (OSError, ValueError, RuntimeError):
+                logger.exception("views snapshot failed")
+
+    # --- loading ----------------------------------------------------------------------------
+
+    def load(self, ends: Mapping[TopicPartition, int], read: ReadRecord) -> ViewsImage | None:
+        """The snapshot's image if there is one this code and this log may use, else None
+        with the reason logged (blocking: run it in a thread)."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            logger.warning("views snapshot %s ignored, folding the whole log: %s", self.path, exc)
+            return None
+        try:
+            header, body = read_header(data)
+            check_against_log(header, ends, read)
+            image = decode_image(body)
+        except SnapshotError as exc:
+            logger.warning("views snapshot %s ignored, folding the whole log: %s", self.path, exc)
+            return None
+        self.restored = header
+        return image
+
+    def restore(self, image: ViewsImage) -> None:
+        """Put the image in place, in the objects the views already hold, and start both
+        followers from its positions (before they start)."""
+        assert self.restored is not None
+        state = self._projection.state
+        for f in fields(ShopState):
+            setattr(state, f.name, getattr(image.fold.state, f.name))
+        accounts = self._projection.accounts
+        for f in fields(AccountBook):
+            setattr(accounts, f.name, getattr(image.fold.accounts, f.name))
+        self._book.restore(image.fold.reservations)
+        fanout = image.fanout
+        self._live.restore(fanout.analytics, fanout.recommendations, fanout.related)
+        self._trending.trending_scores = fanout.trending
+        self._delivered.restore(fanout.delivered)
+        self._projection.resume({tp: offset for tp, (offset, _) in self.restored.fold.items()})
+        self._fanout.resume({tp: offset for tp, (offset, _) in self.restored.fanout.items()})
+        self._applied_at_last = self._applied_total()

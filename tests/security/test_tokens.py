@@ -1,0 +1,34 @@
+"""Signed tokens: a token verified once is known until it expires, and not after."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from kartshoppe.events import Role
+from kartshoppe.security.tokens import TokenError, TokenService
+
+
+def test_a_token_verified_while_valid_is_refused_once_it_has_expired() -> None:
+    tokens = TokenService(b"k" * 40)
+    issued = tokens.issue("user_1", Role.SHOPPER, ttl_seconds=2)
+    assert tokens.verify(issued.token) == issued.principal
+    assert tokens.verify(issued.token) == issued.principal
+
+    while time.time() * 1000 < issued.principal.expires_at:
+        time.sleep(0.05)
+
+    with pytest.raises(TokenError) as refused:
+        tokens.verify(issued.token)
+    assert refused.value.reason == "token_expired"
+
+
+def test_a_token_signed_with_another_secret_is_refused_after_a_valid_one_was_verified() -> None:
+    tokens = TokenService(b"k" * 40)
+    forged = TokenService(b"x" * 40).issue("user_1", Role.OPERATOR).token
+    tokens.verify(tokens.issue("user_1", Role.SHOPPER).token)
+
+    with pytest.raises(TokenError) as refused:
+        tokens.verify(forged)
+    assert refused.value.reason == "invalid_token"
