@@ -366,6 +366,8 @@ class KafkaCommandBus(CommandBus):
         assert self._consumer is not None
         records: list[RawMessage] = self._consumer.consume(BATCH, POLL_S)
         self._note_lag()
+        if records and self._rebalanced.is_set():
+            records = _still_owned(records, self._consumer.assignment())
         return records
 
     def _note_lag(self) -> None:
@@ -551,6 +553,18 @@ class KafkaCommandBus(CommandBus):
             if (topic, partition) in owned:
                 with contextlib.suppress(KafkaException):
                     consumer.seek(KafkaTopicPartition(topic, partition, offset))
+
+
+def _still_owned(
+    records: list[RawMessage], assignment: list[KafkaTopicPartition]
+) -> list[RawMessage]:
+    """The records of partitions this member still owns. A `consume` can return records
+    fetched before a rebalance it served revoked their partition; their new owner decides
+    them from the committed offsets, and the group coordinator would accept this member's
+    transactional offsets too (it checks the generation, not the assignment): deciding them
+    here as well would decide a command twice."""
+    owned = {(tp.topic, tp.partition) for tp in assignment}
+    return [r for r in records if (r.topic(), r.partition()) in owned]
 
 
 def _aborted(producer: RawProducer) -> bool:
