@@ -105,6 +105,8 @@ def test_the_store_routes_are_answered_by_the_sink_process_not_loaded_by_the_ser
         snapshots = client.get("/api/ecommerce/store/snapshots")
         history = client.get("/api/ecommerce/store/history", params={"orderId": order_id})
         unknown = client.get("/api/ecommerce/store/state/order/no-such-order")
+        # forwarded as sent: decoded, the space would make an invalid request line
+        spaced = client.get("/api/ecommerce/store/state/cart/a%20cart")
         refused = client.get("/api/ecommerce/store/history", params={"pageSize": 0})
         anonymous = httpx.get(server.url("/api/ecommerce/store/snapshots"), trust_env=False)
 
@@ -113,6 +115,7 @@ def test_the_store_routes_are_answered_by_the_sink_process_not_loaded_by_the_ser
         assert history.status_code == 200
         assert "ORDER_PLACED" in {e["eventType"] for e in history.json()["events"]}
         assert (unknown.status_code, unknown.json()["error"]) == (404, "not_found")
+        assert spaced.headers["content-type"] == "application/json", spaced.text
         assert refused.status_code == 422
         assert anonymous.status_code == 401
         assert not has_arrow_loaded(server.pid)

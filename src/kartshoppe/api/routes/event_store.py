@@ -125,13 +125,20 @@ class StoreReads:
         self.wait_s = wait_s
 
     async def forward(self, request: Request) -> Response:
-        path = request.url.path.removeprefix(self.prefix)
-        target = f"{path}?{request.url.query}" if request.url.query else path
-        head = f"{request.method} {target} HTTP/1.1\r\nHost: store\r\nConnection: close\r\n\r\n"
+        # the path as the client sent it, still percent-encoded: a decoded one (a space in a
+        # report's name) would not be a valid request line
+        raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
+        target = raw_path.removeprefix(self.prefix.encode())
+        if query := request.scope.get("query_string", b""):
+            target += b"?" + query
+        head = b"%s %s HTTP/1.1\r\nHost: store\r\nConnection: close\r\n\r\n" % (
+            request.method.encode(),
+            target,
+        )
         deadline = asyncio.get_running_loop().time() + self.wait_s
         while True:
             try:
-                raw = await self._exchange(head.encode())
+                raw = await self._exchange(head)
                 break
             except (ConnectionError, FileNotFoundError):
                 if asyncio.get_running_loop().time() >= deadline:
