@@ -28,7 +28,7 @@ LOG_NAME: Final = "server.log"
 LOG_TAIL_CHARS: Final = 8000
 POLL_INTERVAL: Final = 0.05
 PORT_ATTEMPTS: Final = 3
-READY_TIMEOUT: Final = float(os.environ.get("KARTSHOPPE_TEST_READY_S", "30"))
+READY_TIMEOUT: Final = float(os.environ.get("KARTSHOPPE_TEST_READY_S", "90"))
 """How long a start may take; raise it on a loaded machine (imports alone can take 30 s)."""
 
 
