@@ -99,6 +99,10 @@ class Model(BaseModel):
         extra="forbid",
         frozen=True,
         str_strip_whitespace=True,
+        # a model's validator and serializer are built on its first use, not at import: a
+        # fresh server uses a few of them before it is ready (FastAPI's route adapters of a
+        # model defer with it)
+        defer_build=True,
     )
 
 
@@ -746,7 +750,9 @@ CATALOG_TYPES: Final = event_types(CATALOG_EVENTS)
 TRACKING_TYPES: Final = frozenset(event_types(TRACKING_EVENTS))
 """Event types a client may post to `POST /events`; everything else is decided by the server."""
 
-_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
+DEFERRED: Final = ConfigDict(defer_build=True)
+"""For a `TypeAdapter` of a union of models: built on its first use, like the models."""
+_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event, config=DEFERRED)
 
 
 class EventValidationError(ValueError):
@@ -828,7 +834,7 @@ AccountChange = Annotated[
     AccountRegistered | PasswordChanged | RoleChanged, Field(discriminator="event_type")
 ]
 ACCOUNT_EVENTS: Final = (AccountRegistered, PasswordChanged, RoleChanged)
-_ACCOUNT_ADAPTER: Final[TypeAdapter[AccountChange]] = TypeAdapter(AccountChange)
+_ACCOUNT_ADAPTER: Final[TypeAdapter[AccountChange]] = TypeAdapter(AccountChange, config=DEFERRED)
 
 
 def decode_account_event(raw: bytes | str) -> AccountChange:

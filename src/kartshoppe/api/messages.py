@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 from kartshoppe.api.schemas import BodyQuantity, FieldError
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.events import (
+    DEFERRED,
     Analytics,
     Event,
     Id,
@@ -75,7 +76,7 @@ ClientMessage = Annotated[
     | SubscribeCommand,
     Field(discriminator="type"),
 ]
-_COMMANDS: Final[TypeAdapter[ClientMessage]] = TypeAdapter(ClientMessage)
+_COMMANDS: Final[TypeAdapter[ClientMessage]] = TypeAdapter(ClientMessage, config=DEFERRED)
 _OUT_OF_RANGE: Final = frozenset({"greater_than_equal", "less_than_equal"})
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from kartshoppe.domain.checkout import Quote
 from kartshoppe.domain.coupons import CouponState
@@ -39,7 +39,11 @@ from kartshoppe.views.models import (
 
 
 class Request(Model):
-    pass
+    """A request body. Built at import, not on first use: FastAPI builds a body's adapter
+    under a filter for a warning pydantic gives about its alias; built later, the warning
+    would be printed."""
+
+    model_config = Model.model_config | ConfigDict(defer_build=False)
 
 
 BodyQuantity = Annotated[Quantity, Field(strict=True)]
