@@ -99,11 +99,17 @@ class Model(BaseModel):
         extra="forbid",
         frozen=True,
         str_strip_whitespace=True,
-        # a model's validator and serializer are built on its first use, not at import: a
-        # fresh server uses a few of them before it is ready (FastAPI's route adapters of a
-        # model defer with it)
-        defer_build=True,
     )
+
+
+class LazyModel(Model):
+    """A wire model whose validator and serializer are built on its first use, not at import:
+    the API's and the views' models, of which a fresh server uses few before it is ready
+    (FastAPI's route adapters of such a model defer with it). Events and the models they hold
+    stay built at import: the union of every event, which the processors need on their first
+    read, reuses their schemas; built lazily, it would build each again."""
+
+    model_config = Model.model_config | ConfigDict(defer_build=True)
 
 
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@-]+$")]
@@ -751,7 +757,7 @@ TRACKING_TYPES: Final = frozenset(event_types(TRACKING_EVENTS))
 """Event types a client may post to `POST /events`; everything else is decided by the server."""
 
 DEFERRED: Final = ConfigDict(defer_build=True)
-"""For a `TypeAdapter` of a union of models: built on its first use, like the models."""
+"""For a `TypeAdapter` of a union of models: built on its first use."""
 _ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event, config=DEFERRED)
 
 

@@ -14,7 +14,7 @@ from kartshoppe.api.deps import Live
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import Request
 from kartshoppe.domain.accounts import Account
-from kartshoppe.events import Email, Model, Role
+from kartshoppe.events import Email, LazyModel, Role
 from kartshoppe.security.guards import OPERATOR, AccessError, Auth, Caller, auth_of
 from kartshoppe.security.tokens import IssuedToken, Principal
 from kartshoppe.views.models import Out
@@ -71,7 +71,7 @@ class AccountOut(Out):
         )
 
 
-class TokenOut(Model):
+class TokenOut(LazyModel):
     token: str
     user_id: str
     role: Role
@@ -79,7 +79,7 @@ class TokenOut(Model):
     """Epoch milliseconds."""
 
 
-class MeOut(Model):
+class MeOut(LazyModel):
     user_id: str
     role: Role
     email: str | None
