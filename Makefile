@@ -14,8 +14,9 @@ WEB_SOURCES := $(shell find frontend/src frontend/public frontend/index.html fro
 
 .PHONY: run test check test-python test-python-shared test-python-rest test-web e2e e2e-built types flink bench bench-hot clean eval-data illustrations check-illustrations
 
+# `make run SERVE="--workers 2"`: flags for `kartshoppe serve`
 run: $(PY_STAMP) $(WEB_STAMP)
-	$(PY) -m kartshoppe serve
+	$(PY) -m kartshoppe serve $(SERVE)
 
 # the Python suite waits on brokers and servers much of its time: its two halves, the web checks
 # and the browser tests run side by side (the browser tests use the build made once, so nothing
@@ -103,13 +104,14 @@ bench: $(PY_STAMP) bench-hot
 	$(PY) bench/kafka_bench.py
 	$(PY) bench/store_bench.py --events 1000000
 	$(PY) bench/flink_bench.py
+	$(PY) bench/workers_bench.py
 
 # the hot paths of issue 17, a few minutes: catalog reads against nginx and a bare ASGI app,
 # start-up and idle footprint, WebSocket fan-out, the write path against its floor; each prints
 # its ratios and writes bench/results/
 bench-hot: $(PY_STAMP)
 	bash scripts/install-bench-tools.sh
-	$(PY) bench/catalog_bench.py
+	$(PY) bench/catalog_bench.py --workers 2
 	$(PY) bench/startup_bench.py
 	$(PY) bench/fanout_bench.py
 	$(PY) bench/write_bench.py

@@ -3,7 +3,12 @@ files, and a bare ASGI app (`bench/bare_asgi.py`) answering them on the same HTT
 KartShoppe. Prints, per path, KartShoppe / nginx (goal: at least 0.5) and the edge's cost,
 1 - KartShoppe / bare on the same server (goal: at most 25 %).
 
-`.venv/bin/python bench/catalog_bench.py [--seconds 3] [--rounds 3] [--servers uvicorn,granian]`
+`.venv/bin/python bench/catalog_bench.py [--seconds 3] [--rounds 3] [--servers uvicorn,granian]
+[--workers 2]`
+
+With `--workers N`, KartShoppe also runs as `serve --workers N` on each server, measured in the
+same rounds, and the ratio N workers / 1 worker is printed (goal 6 of issue 17: the scaling
+with cores; on a machine whose cores are busy with other work it is blunted).
 
 It installs nginx and wrk when missing (scripts/install-bench-tools.sh), starts every server
 itself on free loopback ports, one process each, and runs the same wrk (one thread, 32
@@ -83,6 +88,7 @@ class Target:
     name: str
     base: str
     group: int
+    workers: int = 1
 
 
 SETTLED_SHARE = 0.15
@@ -165,14 +171,14 @@ def process(
 Server = contextlib.AbstractContextManager[Running]
 
 
-def kartshoppe(tmp: pathlib.Path, server: str) -> Server:
-    data = tmp / f"kartshoppe-{server}"
+def kartshoppe(tmp: pathlib.Path, server: str, workers: int = 1) -> Server:
+    data = tmp / f"kartshoppe-{server}-x{workers}"
     data.mkdir()
 
     def command(port: int) -> list[str]:
         return [
             *(sys.executable, "-m", "kartshoppe", "serve", "--host", HOST, "--port", str(port)),
-            *("--data-dir", str(data), "--server", server),
+            *("--data-dir", str(data), "--server", server, "--workers", str(workers)),
         ]
 
     return process(command, data / "server.log", "/ready", EDGE_ON, settled=True)
@@ -238,6 +244,9 @@ class Measured:
     cpu_us: float
     """The server's CPU time a request (all its threads and processes), median of the rounds:
     unlike the rate, hardly moved by what else runs on the machine."""
+    cores: float
+    """The CPU the server's processes used while measured, in cores (CPU s / wall s), median
+    of the rounds: several workers can only scale as far as the machine had cores to spare."""
 
 
 def measure(
@@ -246,10 +255,11 @@ def measure(
     """Each (target, scenario) over `rounds` interleaved rounds."""
     rates: dict[tuple[str, str], list[float]] = {}
     costs: dict[tuple[str, str], list[float]] = {}
+    used: dict[tuple[str, str], list[float]] = {}
     for _ in range(rounds):
         for scenario in scenarios:
             for target in targets:
-                cpu_before = group_cpu_seconds(target.group)
+                cpu_before, wall = group_cpu_seconds(target.group), time.monotonic()
                 result = run_wrk(
                     scenario.name,
                     scenario.paths,
@@ -260,13 +270,19 @@ def measure(
                     headers=scenario.headers,
                 )
                 cpu = group_cpu_seconds(target.group) - cpu_before
+                wall = time.monotonic() - wall
                 if result.errors:
                     raise RuntimeError(f"{target.name}: {result.errors} errors on {scenario.name}")
                 key = (target.name, scenario.name)
                 rates.setdefault(key, []).append(result.rate)
                 costs.setdefault(key, []).append(cpu / result.requests * 1e6)
+                used.setdefault(key, []).append(cpu / wall)
     return {
-        key: Measured(statistics.median(values), statistics.median(costs[key]))
+        key: Measured(
+            statistics.median(values),
+            statistics.median(costs[key]),
+            statistics.median(used[key]),
+        )
         for key, values in rates.items()
     }
 
@@ -292,8 +308,9 @@ def report(
         f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work; load "
         f"average before: {loads[0]}, after: {loads[1]}. Python {platform.python_version()}.",
         "",
-        "Every server is one process on loopback; the load generator is the same `wrk -t1",
-        "-c32` for all, targets taken in turn, round after round (median of the rounds).",
+        "Every server is one process on loopback (but the `xN` targets: `serve --workers N`);",
+        "the load generator is the same `wrk -t1 -c32` for all, targets taken in turn, round",
+        "after round (median of the rounds).",
         "",
         "| target | " + " | ".join(s.name for s in scenarios) + " |",
         "|---|" + "---:|" * len(scenarios),
@@ -326,6 +343,14 @@ def report(
             + " | ".join(f"{e:.0%}" for e in edge)
             + " | <= 25 % |"
         )
+    for target in (t for t in targets if t.workers > 1):
+        single = target.name.rsplit(" ", 1)[0]
+        scaling = [rates[(target.name, s.name)] / rates[(single, s.name)] for s in scenarios]
+        lines.append(
+            f"| {target.name} / {single} (workers) | "
+            + " | ".join(f"{r:.2f}x" for r in scaling)
+            + f" | up to {target.workers}.00x |"
+        )
     if len(servers) > 1:
         first, second = servers[0], servers[1]
         choice = [
@@ -334,6 +359,21 @@ def report(
         lines.append(
             f"| bare/{second} / bare/{first} | " + " | ".join(f"{r:.2f}x" for r in choice) + " | |"
         )
+    if any(t.workers > 1 for t in targets):
+        lines += [
+            "",
+            "## Several workers: the cores each target got while measured",
+            "",
+            "CPU seconds of the server's processes over the wall seconds of its runs (median of",
+            "the rounds): the scaling can only follow the cores the machine had to spare.",
+            "",
+            "| target | " + " | ".join(f"{s.name}: cores, req/s a core" for s in scenarios) + " |",
+            "|---|" + "---:|" * len(scenarios),
+        ]
+        for target in [t for t in targets if t.name.startswith("kartshoppe")]:
+            got = [measured[(target.name, s.name)] for s in scenarios]
+            cells = [f"{m.cores:.2f}, {m.rate / max(m.cores, 0.01):,.0f}" for m in got]
+            lines.append(f"| {target.name} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "## Compression of `GET /products` (cost and gain)",
@@ -341,7 +381,7 @@ def report(
         "| target | coding | bytes a response | req/s | vs identity |",
         "|---|---|---:|---:|---:|",
     ]
-    for target in (t for t in targets if t.name.startswith("kartshoppe")):
+    for target in (t for t in targets if t.name.startswith("kartshoppe") and t.workers == 1):
         plain = rates[(target.name, scenarios[0].name)]
         lines.append(f"| {target.name} | identity | {sizes['identity']:,} | {plain:,.0f} | 1.00x |")
         for scenario in compressed:
@@ -360,6 +400,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--servers", default="uvicorn,granian", help="HTTP servers to compare")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="also serve --workers N (N > 1) on each server"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     command = shlex.join([".venv/bin/python", "bench/catalog_bench.py", *sys.argv[1:]])
@@ -373,14 +416,23 @@ def main() -> None:
         tmp = pathlib.Path(name)
         root = tmp / "root"
 
-        def started(name: str, server: Server) -> Target:
+        def started(name: str, server: Server, workers: int = 1) -> Target:
             running = stack.enter_context(server)
-            return Target(name, running.base, running.group)
+            return Target(name, running.base, running.group, workers)
 
         targets = [started(f"kartshoppe/{s}", kartshoppe(tmp, s)) for s in servers]
         product_paths = catalog_files(targets[0].base, root)
         targets.insert(0, started("nginx", nginx(tmp, root)))
         targets[1:1] = [started(f"bare/{s}", bare(tmp, root, s)) for s in servers]
+        if args.workers > 1:
+            targets += [
+                started(
+                    f"kartshoppe/{s} x{args.workers}",
+                    kartshoppe(tmp, s, args.workers),
+                    args.workers,
+                )
+                for s in servers
+            ]
         scenarios = [
             Scenario("GET /products", [f"{API}/products"], {}),
             Scenario("GET /product/{id}", product_paths, {}),
@@ -394,7 +446,7 @@ def main() -> None:
             )
             for coding in ("gzip", "zstd")
         ]
-        ks = [t for t in targets if t.name.startswith("kartshoppe")]
+        ks = [t for t in targets if t.name.startswith("kartshoppe") and t.workers == 1]
         rates |= measure(ks, compressed, args.seconds, args.rounds, args.connections)
         url = f"{ks[0].base}{API}/products"
         sizes = {coding: raw_size(url, coding) for coding in ("identity", "gzip", "zstd")}

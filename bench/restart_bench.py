@@ -79,6 +79,7 @@ async def record_base(data_dir: pathlib.Path, sessions: int, seed: int) -> None:
     await platform.projection.start()
     await platform.fanout.start()
     await platform.projection.ready.wait()
+    await platform.bus.start()  # the data directory's decider (its leader lock)
     service = platform.service
     products = seed_products()
     await service.seed_catalog(products)
@@ -100,6 +101,7 @@ async def record_base(data_dir: pathlib.Path, sessions: int, seed: int) -> None:
                 order_id = await _act(service, action, session, user, order_id)
     await _until_processed(runner, log)
     await runner.stop()
+    await platform.bus.close()
     await platform.fanout.stop()
     await platform.projection.stop()
     await log.close()

@@ -34,6 +34,22 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=SERVERS[0],
         help="HTTP server (default uvicorn)",
     )
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="worker processes on the one port, embedded mode (default 1; docs/ARCHITECTURE.md)",
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -85,16 +101,22 @@ def worker_app() -> Any:
     return create_app(Settings(**flags))
 
 
-def _granian(settings: Settings) -> None:
-    from granian.constants import Interfaces, Loops
-    from granian.log import LogLevels
-    from granian.server import Server
-
+def _hand_flags_to_workers(settings: Settings) -> None:
+    """Put the flags given (the settings that differ from the environment's) where the worker
+    processes the server starts find them (`worker_app`)."""
     from_env = Settings()
     changed = {
         name for name in Settings.model_fields if getattr(settings, name) != getattr(from_env, name)
     }
     os.environ[WORKER_FLAGS] = json.dumps(settings.model_dump(mode="json", include=changed))
+
+
+def _granian(settings: Settings, workers: int) -> None:
+    from granian.constants import Interfaces, Loops
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    _hand_flags_to_workers(settings)
     Server(
         "kartshoppe.cli:worker_app",
         address=settings.host,
@@ -103,24 +125,29 @@ def _granian(settings: Settings) -> None:
         loop=Loops.uvloop,
         factory=True,
         log_level=LogLevels.warning,
+        workers=workers,
+        respawn_failed_workers=True,
     ).serve()
 
 
-def serve(settings: Settings, server: str = SERVERS[0]) -> int:
-    if settings.bus == "kafka" and (problem := _kafka_unreachable(settings.bootstrap)) is not None:
-        print(f"kartshoppe serve: {problem}", file=sys.stderr)
-        return 2
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if server == "granian":
-        _granian(settings)
-        return 0
+WORKER_HEALTHCHECK_S = 30
+"""How long uvicorn's supervisor waits for a worker's ping before it replaces the worker (its
+default, 5 s, is shorter than a start takes on a loaded machine)."""
 
+
+def _uvicorn(settings: Settings, workers: int) -> None:
     import uvicorn
 
-    from kartshoppe.api.app import create_app
+    app: Any = "kartshoppe.cli:worker_app"
+    if workers == 1:
+        from kartshoppe.api.app import create_app
 
+        app = create_app(settings)
+    else:
+        # the workers are new processes: they build the app from an import path
+        _hand_flags_to_workers(settings)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
@@ -135,7 +162,29 @@ def serve(settings: Settings, server: str = SERVERS[0]) -> int:
         ws="websockets-sansio",
         ws_per_message_deflate=False,
         ws_max_size=64 * 1024,
+        factory=workers > 1,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
+
+
+def serve(settings: Settings, server: str = SERVERS[0], workers: int = 1) -> int:
+    if settings.bus == "kafka" and workers > 1:
+        # the workers would share one instance id, hence one transactional id, and fence
+        # each other: on Kafka, scale with instances (each its own data directory)
+        print(
+            "kartshoppe serve: --workers is for embedded mode; on Kafka, start more instances",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.bus == "kafka" and (problem := _kafka_unreachable(settings.bootstrap)) is not None:
+        print(f"kartshoppe serve: {problem}", file=sys.stderr)
+        return 2
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if server == "granian":
+        _granian(settings, workers)
+    else:
+        _uvicorn(settings, workers)
     return 0
 
 
@@ -175,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sub.add_parser(name, help=help_text, add_help=False)
     args = parser.parse_args(argv)
     if args.command == "serve":
-        return serve(_settings(args), args.server)
+        return serve(_settings(args), args.server, args.workers)
     parser.error(f"unknown command {args.command}")
     return 2
 

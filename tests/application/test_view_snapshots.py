@@ -70,9 +70,11 @@ class Running:
         await self.platform.fanout.start()
         await self.platform.projection.ready.wait()
         await self.platform.fanout.ready.wait()
+        await self.platform.bus.start()  # the decider of this data directory (its lock)
         return self
 
     async def stop(self) -> None:
+        await self.platform.bus.close()
         await self.platform.fanout.stop()
         await self.platform.projection.stop()
 

@@ -41,7 +41,7 @@ from kartshoppe.api.routes import (
 from kartshoppe.api.routes._responses import json
 from kartshoppe.api.routes.event_store import StoreOpener, StoreReads
 from kartshoppe.api.schemas import ErrorOut, Health
-from kartshoppe.api.serving import Serving
+from kartshoppe.api.serving import Serving, worker_header
 from kartshoppe.api.web import web_routes
 from kartshoppe.api.ws import router as ws_router
 from kartshoppe.api.ws_frames import WebSocketsFirst
@@ -115,7 +115,11 @@ def make_bus(
 
         instance = instance_id(settings.data_dir)
         return KafkaCommandBus(settings.bootstrap, instance, projection, book, route, rules)
-    return LocalCommandBus(event_log, projection, book, route, rules)
+    from kartshoppe.eventlog.worker_commands import WorkerCommandBus
+
+    local = LocalCommandBus(event_log, projection, book, route, rules)
+    # one decider for all the workers of `serve --workers` (a single server leads at once)
+    return WorkerCommandBus(settings.data_dir, local, projection, event_log)
 
 
 def store_history(settings: Settings) -> History:
@@ -149,8 +153,9 @@ def assemble(event_log: EventLog, settings: Settings, outbox: Outbox | None = No
     service = ShopService(event_log, projection, bus, settings.shop_rules)
     recovery_percent = settings.recovery_percent
     # timed commands (reservation expiry, flash-sale end) come from the one instance that runs
-    # the processors, so they are issued once; their owner decides them like any command
-    timed = settings.processors != "off"
+    # the processors, and of its workers the leader, so they are issued once; their owner
+    # decides them like any command
+    timed = _issues_timed_commands(settings, bus)
     reactions = Reactions()
     expire_reservations = ExpireReservations(service, reactions)
     catalog_view = CatalogView(projection.state)
@@ -165,11 +170,11 @@ def assemble(event_log: EventLog, settings: Settings, outbox: Outbox | None = No
             if not isinstance(event, InventoryAlert):
                 # an alert is also on the fan-out topic, whose copy the hub pushes (once)
                 hub.on_event(event)
-            if timed:
+            if timed():
                 expire_reservations.on_event(event)
             if outbox is not None and isinstance(event, OrderStatusChanged):
                 _confirm(outbox, projection.state.orders.get(event.order_id))
-            if timed and isinstance(event, CartRecovered):
+            if timed() and isinstance(event, CartRecovered):
                 # the reminder's offer is a real one-time code (the hub names it), issued by the
                 # instance that runs the processors; the code derives from the signal's id
                 reactions.spawn(service.issue_recovery_coupon(event.event_id, recovery_percent))
@@ -214,6 +219,10 @@ def snapshot_committer(log: SqliteEventLog) -> Callable[[Positions], Awaitable[N
     return commit
 
 
+def _issues_timed_commands(settings: Settings, bus: CommandBus) -> Callable[[], bool]:
+    return lambda: settings.processors != "off" and bus.leading
+
+
 def _confirm(outbox: Outbox, order: Order | None) -> None:
     """Queue the confirmation of a paid order; a send never holds up the order."""
     if order is not None and order.status == OrderStatus.PAID:
@@ -229,9 +238,9 @@ async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
             await job()
 
 
-def _ticker(platform: Platform, timed: bool) -> Callable[[], Awaitable[None]]:
+def _ticker(platform: Platform, timed: Callable[[], bool]) -> Callable[[], Awaitable[None]]:
     async def tick() -> None:
-        if timed:
+        if timed():
             await platform.service.end_expired_flash_sales()
         if platform.hub.connections:
             platform.hub.publish(
@@ -241,12 +250,90 @@ def _ticker(platform: Platform, timed: bool) -> Callable[[], Awaitable[None]]:
     return tick
 
 
+def sink_enabled(settings: Settings) -> bool:
+    """Off when switched off, or when Flink writes the store itself."""
+    return settings.sink and settings.processors != "flink"
+
+
 def make_sink(settings: Settings) -> SinkProcess | None:
-    """The event-store sink, in a child process this server supervises (pyarrow and pypaimon
-    stay out of the serving process); none when switched off or when Flink has its own."""
-    if not settings.sink or settings.processors == "flink":
-        return None
-    return SinkProcess(settings)
+    """The event-store sink, in a child process the leader supervises (pyarrow and pypaimon
+    stay out of the serving processes)."""
+    return SinkProcess(settings) if sink_enabled(settings) else None
+
+
+async def _leads(bus: CommandBus, stop: asyncio.Event) -> bool:
+    """Wait until this process leads (True) or is stopping first (False)."""
+    if bus.leading:
+        return True
+    leading = asyncio.create_task(bus.wait_leading())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait((leading, stopping), return_when=asyncio.FIRST_COMPLETED)
+    for task in (leading, stopping):
+        task.cancel()
+    return bus.leading
+
+
+class Duties:
+    """The shop's once-only work, done by the process that leads (`CommandBus.leading`): the
+    processors, the event-store sink's process, the log's retention, the mail and the views'
+    snapshots. A single server takes them up before it serves; a worker of `serve --workers`
+    when it becomes the leader."""
+
+    def __init__(
+        self,
+        app: FastAPI,
+        settings: Settings,
+        event_log: EventLog,
+        raw_log: EventLog,
+        stop: asyncio.Event,
+    ) -> None:
+        self._app = app
+        self._settings = settings
+        self._log = event_log
+        self._raw_log = raw_log
+        self._stop = stop
+        self._runner: EmbeddedRunner | None = None
+        self._jobs: list[asyncio.Task[Any]] = []
+        app.state.runner = app.state.retention = app.state.sink = None
+
+    async def take_up(self) -> None:
+        app, settings = self._app, self._settings
+        runner = make_runner(settings, self._log, app.state.metrics.observe_processor)
+        app.state.runner = self._runner = runner
+        if runner is not None:
+            await runner.start()
+        sink = make_sink(settings)
+        app.state.sink = sink
+        if sink is not None:
+            self._jobs.append(asyncio.create_task(sink.run(self._stop)))
+        retention = make_retention(settings, self._raw_log)
+        app.state.retention = retention
+        if retention is not None:
+            self._jobs.append(asyncio.create_task(retention.run(self._stop, RETENTION_SWEEP_S)))
+        if settings.mailer:
+            outbox: Outbox = app.state.outbox
+            self._jobs.append(asyncio.create_task(outbox.run(self._stop)))
+        snapshots: ViewSnapshots | None = app.state.platform.snapshots
+        if snapshots is not None and isinstance(self._raw_log, SqliteEventLog):
+            # every worker restores the views from the one file; the leader writes it
+            policy = SnapshotPolicy(settings.snapshot_every_s, settings.snapshot_min_records)
+            committer = snapshot_committer(self._raw_log)
+            saving = snapshots.run(self._stop, policy, self._raw_log.record_at, committer)
+            self._jobs.append(asyncio.create_task(saving))
+
+    async def take_up_when_leading(self, bus: CommandBus) -> None:
+        if await _leads(bus, self._stop):
+            try:
+                await self.take_up()
+            except Exception:
+                logger.exception("the new leader could not take up the once-only work")
+                raise
+
+    async def lay_down(self) -> None:
+        """After `stop`: wait for the jobs to end, then stop the processors."""
+        await asyncio.gather(*self._jobs, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.stop()
 
 
 @contextlib.asynccontextmanager
@@ -274,73 +361,46 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await platform.fanout.start()
     await platform.projection.ready.wait()
     await platform.bus.start()
-    await platform.accounts.import_legacy(settings.data_dir)
+    if platform.bus.leading:
+        await platform.accounts.import_legacy(settings.data_dir)
     if settings.demo_users:
         await platform.accounts.seed_demo_users()
     if settings.seed:
         products, reviews = seed_shop(now_ms())
         await platform.service.seed_catalog(products)
         await platform.service.seed_reviews(reviews)
-    runner = make_runner(settings, event_log, app.state.metrics.observe_processor)
-    app.state.runner = runner
-    if runner is not None:
-        await runner.start()
-    sink_stop = asyncio.Event()
+    stop = asyncio.Event()
     app.state.event_store_opener = StoreOpener(settings.warehouse)
-    sink = make_sink(settings)
-    app.state.sink = sink
-    if sink is not None:
-        # the store routes are answered by the sink's process, which holds the store open
+    if sink_enabled(settings):
+        # the store routes of every worker are answered by the leader's sink process, which
+        # holds the store open (its socket's address follows from the data directory)
         app.state.store_reads = StoreReads(reads_address(settings.data_dir), API_PREFIX)
-    sinking = None if sink is None else asyncio.create_task(sink.run(sink_stop))
-    retention = make_retention(settings, raw_log)
-    app.state.retention = retention
-    sweeping = (
-        None
-        if retention is None
-        else asyncio.create_task(retention.run(sink_stop, RETENTION_SWEEP_S))
-    )
-    ticker = asyncio.create_task(
-        _every(TICK_SECONDS, _ticker(platform, settings.processors != "off"))
-    )
-    snapshot_policy = SnapshotPolicy(settings.snapshot_every_s, settings.snapshot_min_records)
-    snapshot_stop = asyncio.Event()
-    snapshotting = None
-    if snapshots is not None and snapshot_log is not None:
-        snapshotting = asyncio.create_task(
-            snapshots.run(
-                snapshot_stop,
-                snapshot_policy,
-                snapshot_log.record_at,
-                snapshot_committer(snapshot_log),
-            )
-        )
+    duties = Duties(app, settings, event_log, raw_log, stop)
+    promotion: asyncio.Task[None] | None = None
+    if platform.bus.leading:
+        await duties.take_up()
+    else:
+        promotion = asyncio.create_task(duties.take_up_when_leading(platform.bus))
+    timed = _issues_timed_commands(settings, platform.bus)
+    ticker = asyncio.create_task(_every(TICK_SECONDS, _ticker(platform, timed)))
     # the start-up heap (modules, the folded views) lives as long as the process: out of the
     # collector's sight, a full collection no longer walks it on the request path
     gc.collect()
     gc.freeze()
-    mail_stop = asyncio.Event()
-    mailer = asyncio.create_task(outbox.run(mail_stop)) if settings.mailer else None
     try:
         yield
     finally:
         ticker.cancel()
-        mail_stop.set()
-        if mailer is not None:
-            await asyncio.gather(mailer, return_exceptions=True)
+        stop.set()
+        await asyncio.gather(*([promotion] if promotion else []), return_exceptions=True)
+        await duties.lay_down()
         outbox.close()
-        sink_stop.set()
-        background = [task for task in (sinking, sweeping) if task is not None]
-        await asyncio.gather(*background, return_exceptions=True)
-        if runner is not None:
-            await runner.stop()
+        leading = platform.bus.leading
+        # the lock goes last: a successor starts the processors once these have stopped
         await platform.bus.close()
-        snapshot_stop.set()
-        if snapshotting is not None:
-            await asyncio.gather(snapshotting, return_exceptions=True)
         await platform.fanout.stop()
         await platform.projection.stop()
-        if snapshots is not None and snapshot_log is not None:
+        if leading and snapshots is not None and snapshot_log is not None:
             await _final_snapshot(snapshots, snapshot_log)
         await event_log.close()
 
@@ -361,7 +421,9 @@ system = APIRouter(tags=["system"])
 @system.get("/health", response_model=Health)
 async def health(request: Request) -> Response:
     platform: Platform = request.app.state.platform
-    return json({"status": "ok", "recordsApplied": platform.projection.records_applied})
+    answer = json({"status": "ok", "recordsApplied": platform.projection.records_applied})
+    answer.raw_headers.append(worker_header())
+    return answer
 
 
 @system.get("/ready", response_model=Health, responses={503: {"model": Health}})

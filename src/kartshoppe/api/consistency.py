@@ -62,6 +62,10 @@ class ReadYourWrites:
                 )
                 await answer(scope, receive, send)
                 return
+            if not platform.projection.has_applied(positions):
+                # written by another process (a worker of `serve --workers`): look at the log
+                # now rather than at the embedded log's next look
+                scope["app"].state.event_log.look_again()
             try:
                 await asyncio.wait_for(platform.projection.wait_positions(positions), READ_WAIT_S)
             except TimeoutError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import os
 import re
 from collections import OrderedDict
 from collections.abc import Callable
@@ -21,6 +22,15 @@ from typing import Final
 import brotli
 import zstandard
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+WORKER_HEADER: Final = b"x-worker"
+"""Names the process that answered (its pid), on `/health` and WebSocket handshakes: which
+worker of `serve --workers` a connection reached."""
+
+
+def worker_header() -> tuple[bytes, bytes]:
+    return WORKER_HEADER, str(os.getpid()).encode()
+
 
 CSP: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -20,6 +20,7 @@ from kartshoppe.api.messages import (
     UpdateQuantityCommand,
     parse_command,
 )
+from kartshoppe.api.serving import worker_header
 from kartshoppe.api.ws_frames import frame_sink
 from kartshoppe.api.ws_guard import (
     CLOSE_POLICY,
@@ -100,7 +101,7 @@ async def shopper_socket(websocket: WebSocket, session_id: str, user_id: str) ->
         await websocket.close(CLOSE_POLICY, admission.refusal)
         return
     budget = message_budget(websocket)
-    await websocket.accept()
+    await websocket.accept(headers=[worker_header()])
     conn = Connection(websocket, session_id, uid, sink=frame_sink(websocket.scope))
     p.hub.register(conn)
     state = p.service.state

@@ -901,6 +901,17 @@ class CommandBus(ABC):
         """Commands waiting to be decided, per command partition this instance owns."""
         return {}
 
+    @property
+    def leading(self) -> bool:
+        """Whether this process does the shop's once-only work (processors, the event store's
+        sink, retention, timed commands, mail). Every process does, as its settings say, but
+        a worker of `serve --workers` that is not the leader (`eventlog/worker_commands.py`)."""
+        return True
+
+    async def wait_leading(self) -> None:
+        """Return once this process leads (at once where `leading` is always true)."""
+        return None
+
 
 def positions_of(records: Sequence[Record]) -> tuple[Position, ...]:
     return tuple((r.topic, r.partition, r.offset) for r in records)

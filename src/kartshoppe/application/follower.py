@@ -144,6 +144,16 @@ class LogFollower:
         async with self._progress:
             await self._progress.wait_for(lambda: self.has_applied(positions))
 
+    async def catch_up(self) -> None:
+        """Return once everything the log holds now is applied, whoever appended it."""
+        ends = [
+            (topic, partition, end - 1)
+            for topic in self._topics
+            for partition, end in (await self._log.end_offsets(topic)).items()
+            if end > 0
+        ]
+        await self.wait_positions(ends)
+
     async def _run(self) -> None:
         async with self._log.consumer(self._topics) as consumer:
             if self._resumed:

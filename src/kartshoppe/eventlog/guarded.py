@@ -76,6 +76,9 @@ class GuardedEventLog(EventLog):
     async def delete_before(self, topic: str, offsets: Mapping[int, int]) -> None:
         await self.inner.delete_before(topic, offsets)
 
+    def look_again(self) -> None:
+        self.inner.look_again()
+
     async def append(self, messages: Sequence[Message]) -> list[Record]:
         described = [(m.topic, *_type_and_id(m)) for m in messages]
         with self.tracing.tracer.start_as_current_span("log.append") as span:

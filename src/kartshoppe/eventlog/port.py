@@ -152,6 +152,12 @@ class EventLog(ABC):
         Kafka's DeleteRecords does. The start never moves back nor past the end; a compacted
         topic refuses (its records leave by compaction only)."""
 
+    def look_again(self) -> None:
+        """Another process says it has appended: waiting consumers read now rather than at the
+        adapter's next look of its own (the embedded log's watcher looks every 50 ms). Nothing
+        to do where every reader hears of every append anyway (Kafka)."""
+        return None
+
     async def __aenter__(self) -> Self:
         await self.start()
         return self

@@ -615,6 +615,9 @@ class SqliteEventLog(EventLog):
                 self._hand_over([], foreign=True)
             seen, own = stamp, transactions
 
+    def look_again(self) -> None:
+        self._hand_over([], foreign=True)
+
     def _on_commit(self, batch: list[_Request], committed: _Committed) -> None:
         """In the writer thread, after a COMMIT: one call into this log's loop hands the records
         to the consumers and resolves the appends made on it (a caller on another loop is

@@ -6,8 +6,10 @@ kept in `<data dir>/jwt_secret` (mode 0600), so tokens survive a restart of the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,9 +64,16 @@ def load_secret(data_dir: Path, configured: str | None = None) -> bytes:
     path = data_dir / SECRET_FILE
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # written aside, then linked in whole: workers starting together (`serve --workers`)
+        # all read the one secret that got there first, never a half-written file
+        fd, draft = tempfile.mkstemp(prefix=f".{SECRET_FILE}.", dir=data_dir)  # mode 0600
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_urlsafe(48))
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+        finally:
+            os.unlink(draft)
     return path.read_text().strip().encode()
 
 
