@@ -102,6 +102,16 @@ class Model(BaseModel):
     )
 
 
+class LazyModel(Model):
+    """A wire model whose validator and serializer are built on its first use, not at import:
+    the API's and the views' models, of which a fresh server uses few before it is ready
+    (FastAPI's route adapters of such a model defer with it). Events and the models they hold
+    stay built at import: the union of every event, which the processors need on their first
+    read, reuses their schemas; built lazily, it would build each again."""
+
+    model_config = Model.model_config | ConfigDict(defer_build=True)
+
+
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@-]+$")]
 CENT: Final = Decimal("0.01")
 
@@ -746,7 +756,9 @@ CATALOG_TYPES: Final = event_types(CATALOG_EVENTS)
 TRACKING_TYPES: Final = frozenset(event_types(TRACKING_EVENTS))
 """Event types a client may post to `POST /events`; everything else is decided by the server."""
 
-_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
+DEFERRED: Final = ConfigDict(defer_build=True)
+"""For a `TypeAdapter` of a union of models: built on its first use."""
+_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event, config=DEFERRED)
 
 
 class EventValidationError(ValueError):
@@ -828,7 +840,7 @@ AccountChange = Annotated[
     AccountRegistered | PasswordChanged | RoleChanged, Field(discriminator="event_type")
 ]
 ACCOUNT_EVENTS: Final = (AccountRegistered, PasswordChanged, RoleChanged)
-_ACCOUNT_ADAPTER: Final[TypeAdapter[AccountChange]] = TypeAdapter(AccountChange)
+_ACCOUNT_ADAPTER: Final[TypeAdapter[AccountChange]] = TypeAdapter(AccountChange, config=DEFERRED)
 
 
 def decode_account_event(raw: bytes | str) -> AccountChange:

@@ -339,6 +339,11 @@ class Duties:
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    # the modules' heap lives as long as the process and holds next to no garbage (a
+    # collection here finds a dozen objects): out of the collector's sight from now on, so
+    # neither the collections the fold and the seed trigger nor the one before the last
+    # freeze walk it again (that one walked about 95,000 objects, 0.1 s)
+    gc.freeze()
     raw_log = make_log(settings)
     event_log = middleware.guard_log(app, raw_log)
     await event_log.start()

@@ -13,11 +13,12 @@ from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 from kartshoppe.api.schemas import BodyQuantity, FieldError
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.events import (
+    DEFERRED,
     Analytics,
     Event,
     Id,
     InventoryAlert,
-    Model,
+    LazyModel,
     Recommendation,
     WishlistAlert,
 )
@@ -27,10 +28,10 @@ Channel = Literal["analytics", "events", "inventory"]
 CHANNELS: Final = frozenset(get_args(Channel))
 
 
-class Command(Model):
+class Command(LazyModel):
     """A client-to-server message; fields it does not know are ignored, as they always were."""
 
-    model_config = Model.model_config | ConfigDict(extra="ignore")
+    model_config = LazyModel.model_config | ConfigDict(extra="ignore")
 
 
 class Ping(Command):
@@ -75,7 +76,7 @@ ClientMessage = Annotated[
     | SubscribeCommand,
     Field(discriminator="type"),
 ]
-_COMMANDS: Final[TypeAdapter[ClientMessage]] = TypeAdapter(ClientMessage)
+_COMMANDS: Final[TypeAdapter[ClientMessage]] = TypeAdapter(ClientMessage, config=DEFERRED)
 _OUT_OF_RANGE: Final = frozenset({"greater_than_equal", "less_than_equal"})
 
 
@@ -100,7 +101,7 @@ def parse_command(data: dict[str, Any]) -> ClientMessage:
 # --- server to client: what the hub pushes (built in `api.hub` and `api.ws`) ------------------
 
 
-class Push(Model):
+class Push(LazyModel):
     pass
 
 
@@ -217,7 +218,7 @@ ServerMessage = Annotated[
 ]
 
 
-class SocketMessages(Model):
+class SocketMessages(LazyModel):
     """Both directions in one schema, for generating the frontend's TypeScript types."""
 
     client: ClientMessage

@@ -21,6 +21,7 @@ from kartshoppe.events import (
     Delivery,
     Email,
     Id,
+    LazyModel,
     Model,
     OrderStatus,
     Price,
@@ -39,7 +40,9 @@ from kartshoppe.views.models import (
 
 
 class Request(Model):
-    pass
+    """A request body. Built at import, not on first use (`LazyModel`): FastAPI builds a
+    body's adapter under a filter for a warning pydantic gives about its alias; built later,
+    the warning would be printed."""
 
 
 BodyQuantity = Annotated[Quantity, Field(strict=True)]
@@ -170,12 +173,12 @@ class LaunchBody(Request):
     featured: bool = False
 
 
-class FacetValue(Model):
+class FacetValue(LazyModel):
     value: str
     count: int
 
 
-class PriceBucket(Model):
+class PriceBucket(LazyModel):
     """Products priced from `min` (inclusive) to `max` (exclusive; none for the top bucket)."""
 
     min: float
@@ -183,14 +186,14 @@ class PriceBucket(Model):
     count: int
 
 
-class RatingStep(Model):
+class RatingStep(LazyModel):
     """Products rated `min` or better."""
 
     min: float
     count: int
 
 
-class Facets(Model):
+class Facets(LazyModel):
     """Counts for narrowing a search; each facet counts under every other filter chosen."""
 
     category: list[FacetValue]
@@ -202,7 +205,7 @@ class Facets(Model):
     """Products with a reduction announced by the "was" rule or a flash sale running."""
 
 
-class ProductPage(Model):
+class ProductPage(LazyModel):
     items: list[ProductOut]
     total: int
     page: int
@@ -210,7 +213,7 @@ class ProductPage(Model):
     facets: Facets
 
 
-class Suggestion(Model):
+class Suggestion(LazyModel):
     id: str
     name: str
     brand: str
@@ -218,12 +221,12 @@ class Suggestion(Model):
     price: float
 
 
-class Suggestions(Model):
+class Suggestions(LazyModel):
     query: str
     suggestions: list[Suggestion]
 
 
-class CategoryOut(Model):
+class CategoryOut(LazyModel):
     name: str
     count: int
 
@@ -285,7 +288,7 @@ class CouponOut(Out):
         )
 
 
-class OutboxMessage(Model):
+class OutboxMessage(LazyModel):
     key: str
     to: str
     subject: str
@@ -298,18 +301,18 @@ class OutboxMessage(Model):
     sent_at: int | None
 
 
-class FieldError(Model):
+class FieldError(LazyModel):
     field: str
     message: str
 
 
-class ErrorOut(Model):
+class ErrorOut(LazyModel):
     error: str
     message: str
     details: list[FieldError] = []
 
 
-class Rejected(Model):
+class Rejected(LazyModel):
     index: int
     event_id: str | None = None
     reason: str
@@ -324,14 +327,14 @@ class TrackingEnvelope(Request):
     user_id: Id | None = None
 
 
-class TrackOut(Model):
+class TrackOut(LazyModel):
     accepted: int
     rejected: int
     errors: list[Rejected]
 
 
-class RecommendationOut(Model):
-    model_config = Model.model_config | {"extra": "allow"}
+class RecommendationOut(LazyModel):
+    model_config = LazyModel.model_config | {"extra": "allow"}
 
     event_type: str
     product_ids: list[str]
@@ -339,7 +342,7 @@ class RecommendationOut(Model):
     reason: str
 
 
-class Health(Model):
+class Health(LazyModel):
     status: str
     records_applied: int = 0
 
@@ -347,7 +350,7 @@ class Health(Model):
 # --- the event store's answers (`/store/*`, built by `kartshoppe.store`) ----------------------
 
 
-class SnapshotOut(Model):
+class SnapshotOut(LazyModel):
     snapshot_id: int
     commit_time: int
     record_count: int
@@ -355,11 +358,11 @@ class SnapshotOut(Model):
     commit_kind: str
 
 
-class SnapshotsOut(Model):
+class SnapshotsOut(LazyModel):
     snapshots: list[SnapshotOut]
 
 
-class HistoryPage(Model):
+class HistoryPage(LazyModel):
     """Events of a subject, newest first: `events` are the stored events' JSON, `entries` the
     rows they were stored in (log position and snapshot)."""
 
@@ -371,7 +374,7 @@ class HistoryPage(Model):
     entries: list[dict[str, Any]]
 
 
-class AsOfSnapshot(Model):
+class AsOfSnapshot(LazyModel):
     snapshot_id: int
     commit_time: int
 
@@ -397,7 +400,7 @@ class AnalyticsAt(AsOfSnapshot):
     revenue: float
 
 
-class SeriesPoint(Model):
+class SeriesPoint(LazyModel):
     start: int
     """The bucket's start, epoch ms."""
     events: int
@@ -408,7 +411,7 @@ class SeriesPoint(Model):
     conversion_rate: float
 
 
-class SeriesOut(Model):
+class SeriesOut(LazyModel):
     """The dashboard's history of one window, from the stored events (`eventstore.series`)."""
 
     window: str
@@ -418,16 +421,16 @@ class SeriesOut(Model):
     points: list[SeriesPoint]
 
 
-class ReportInfo(Model):
+class ReportInfo(LazyModel):
     name: str
     description: str
 
 
-class ReportsOut(Model):
+class ReportsOut(LazyModel):
     reports: list[ReportInfo]
 
 
-class ReportOut(Model):
+class ReportOut(LazyModel):
     report: str
     rows: list[dict[str, Any]]
 
@@ -483,7 +486,7 @@ class WishlistOut(Out):
     """Most recently added first."""
 
 
-class RelatedOut(Model):
+class RelatedOut(LazyModel):
     """The recommender's neighbours of a product; each list may be empty (hide it)."""
 
     bought_together: list[ProductOut]

@@ -24,7 +24,7 @@ from kartshoppe.events import (
     Address,
     Delivery,
     FlashSale,
-    Model,
+    LazyModel,
     OrderLine,
     OrderStatus,
     Product,
@@ -33,7 +33,7 @@ from kartshoppe.events import (
 )
 
 
-class Out(Model):
+class Out(LazyModel):
     """A response body, built from the domain's state by the model's `of`."""
 
     def to_json(self) -> dict[str, Any]:
@@ -110,7 +110,7 @@ class ProductOut(Out):
         )
 
 
-class LineOut(Model):
+class LineOut(LazyModel):
     """A line of a cart, a quote or an order: the unit price charged and the line's total."""
 
     product_id: str
@@ -173,12 +173,12 @@ def _line_json(line: PricedLine) -> dict[str, Any]:
     }
 
 
-class StatusChange(Model):
+class StatusChange(LazyModel):
     status: OrderStatus
     timestamp: int
 
 
-class PaymentOut(Model):
+class PaymentOut(LazyModel):
     kind: Literal["CAPTURED", "DECLINED", "REFUNDED"]
     transaction_id: str
     amount: float

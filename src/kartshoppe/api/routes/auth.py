@@ -12,8 +12,9 @@ from starlette.responses import Response
 
 from kartshoppe.api.deps import Live
 from kartshoppe.api.routes._responses import ERRORS, json
+from kartshoppe.api.schemas import Request
 from kartshoppe.domain.accounts import Account
-from kartshoppe.events import Email, Model, Role
+from kartshoppe.events import Email, LazyModel, Role
 from kartshoppe.security.guards import OPERATOR, AccessError, Auth, Caller, auth_of
 from kartshoppe.security.tokens import IssuedToken, Principal
 from kartshoppe.views.models import Out
@@ -25,9 +26,9 @@ Authority = Annotated[Auth, Depends(auth_of)]
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class Credentials(Model):
+class Credentials(Request):
     # a password is taken exactly as typed
-    model_config = ConfigDict(**{**Model.model_config, "str_strip_whitespace": False})
+    model_config = ConfigDict(**{**Request.model_config, "str_strip_whitespace": False})
 
 
 class LoginBody(Credentials):
@@ -53,7 +54,7 @@ class PasswordBody(Credentials):
     new_password: Annotated[str, Field(min_length=8, max_length=256)]
 
 
-class RoleBody(Model):
+class RoleBody(Request):
     role: Role
 
 
@@ -70,7 +71,7 @@ class AccountOut(Out):
         )
 
 
-class TokenOut(Model):
+class TokenOut(LazyModel):
     token: str
     user_id: str
     role: Role
@@ -78,7 +79,7 @@ class TokenOut(Model):
     """Epoch milliseconds."""
 
 
-class MeOut(Model):
+class MeOut(LazyModel):
     user_id: str
     role: Role
     email: str | None
