@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import httpx
 import orjson
+from report import record
 from websockets.asyncio.client import ClientConnection, connect
 
 from kartshoppe.infra.ports import free_port
@@ -400,8 +401,7 @@ def main() -> None:
     text = report(command, throughput, push)
     print(text)
     if not args.no_write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(text)
+        record(RESULTS, text)
 
 
 if __name__ == "__main__":

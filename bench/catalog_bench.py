@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import os
 import pathlib
-import platform
 import shlex
 import signal
 import statistics
@@ -40,6 +38,7 @@ from dataclasses import dataclass
 
 import httpx
 from api_bench import API, HOST, free_port, run_wrk
+from report import record, stamp
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "catalog.md"
@@ -297,16 +296,12 @@ def report(
     servers: list[str],
     sizes: dict[str, int],
 ) -> str:
-    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     rates = {key: m.rate for key, m in measured.items()}
-    loads = [", ".join(f"{x:.1f}" for x in load) for load in (load_before, os.getloadavg())]
     lines = [
         "# Catalog reads: KartShoppe against nginx and a bare ASGI app, one run",
         "",
         f"Command: `{command}`  ",
-        f"Date: {date}  ",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work; load "
-        f"average before: {loads[0]}, after: {loads[1]}. Python {platform.python_version()}.",
+        *stamp(load_before),
         "",
         "Every server is one process on loopback (but the `xN` targets: `serve --workers N`);",
         "the load generator is the same `wrk -t1 -c32` for all, targets taken in turn, round",
@@ -453,7 +448,7 @@ def main() -> None:
     text = report(command, targets, scenarios, compressed, rates, load_before, servers, sizes)
     print(text)
     if not args.no_write:
-        RESULTS.write_text(text)
+        record(RESULTS, text)
 
 
 if __name__ == "__main__":

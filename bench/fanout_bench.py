@@ -44,6 +44,7 @@ from typing import cast
 
 import httpx
 from api_bench import API, HOST, free_port
+from report import record
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "fanout.md"
@@ -490,7 +491,7 @@ def main() -> None:
     text = report(command, runs, args, load)
     print(text)
     if not args.no_write:
-        RESULTS.write_text(text)
+        record(RESULTS, text)
 
 
 if __name__ == "__main__":

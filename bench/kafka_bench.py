@@ -36,6 +36,7 @@ from log_bench import (
     quantiles_ms,
     sequential,
 )
+from report import record
 
 from kartshoppe.eventlog.kafka import LINGER_MS, KafkaEventLog
 from kartshoppe.eventlog.port import EventLog
@@ -246,7 +247,7 @@ def main() -> None:
     text = report(command, results, args.linger_ms, os.getloadavg()[0])
     print(text)
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(text)
+    record(args.results, text)
 
 
 if __name__ == "__main__":

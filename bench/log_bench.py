@@ -22,6 +22,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 
+from report import record
+
 from kartshoppe.eventlog.port import EventLog, Message
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import Topic
@@ -212,7 +214,7 @@ def main() -> None:
     text = report(command, runs, latency, directory)
     print(text)
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(text)
+    record(args.results, text)
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ def main() -> None:
     ]
     text = "\n".join(lines)
     print(text)
-    RESULTS.write_text(text)
+    record(RESULTS, text)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ import tempfile
 import time
 from typing import Any
 
+from report import record
+
 from kartshoppe.eventlog.port import Record
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent, now_ms
@@ -180,7 +182,7 @@ def main() -> None:
     report = "\n".join(lines)
     print(report)
     if not args.no_write:
-        RESULTS.write_text(report)
+        record(RESULTS, report)
         print(f"written to {RESULTS.relative_to(ROOT)}")
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import httpx
 from api_bench import percentile, server
+from report import record
 
 from kartshoppe.infra.kafka_broker import KafkaBroker
 
@@ -204,7 +205,7 @@ def main() -> None:
     text = report(command, runs, args)
     print(text)
     if not args.no_write:
-        RESULTS.write_text(text)
+        record(RESULTS, text)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ import sys
 import time
 from collections.abc import Callable
 
+from report import record
+
 from kartshoppe.demo.seed import seed_products
 from kartshoppe.domain.catalog import decide_launch
 from kartshoppe.domain.meta import Meta
@@ -109,7 +111,7 @@ def main() -> None:
     ]
     text = "\n".join(lines) + "\n"
     print(text)
-    RESULTS.write_text(text)
+    record(RESULTS, text)
 
 
 if __name__ == "__main__":

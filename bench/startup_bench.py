@@ -21,10 +21,8 @@ from __future__ import annotations
 import argparse
 import compileall
 import contextlib
-import datetime
 import os
 import pathlib
-import platform
 import shlex
 import signal
 import statistics
@@ -37,6 +35,7 @@ from dataclasses import dataclass
 
 import httpx
 from api_bench import HOST, free_port
+from report import record, stamp
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "startup.md"
@@ -181,15 +180,11 @@ def main() -> None:
             results[name].append(one_start(src, args.idle))
         if args.also_without_bytecode:
             results["this checkout, no bytecode"].append(one_start(None, args.idle, False))
-    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    loads = [", ".join(f"{x:.1f}" for x in load) for load in (load_before, os.getloadavg())]
     lines = [
         "# Start-up and idle footprint of `kartshoppe serve` (embedded, fresh data directory)",
         "",
         f"Command: `{command}`  ",
-        f"Date: {date}  ",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work; load "
-        f"average before: {loads[0]}, after: {loads[1]}. Python {platform.python_version()}.",
+        *stamp(load_before),
         "",
         f"Median of {args.runs} starts each, taken in turn; RSS after {args.idle:.0f} s idle, of "
         "the serving process and of its children (the event-store sink, when it runs in a "
@@ -216,8 +211,7 @@ def main() -> None:
     print(text)
     if not args.no_write:
         # newest first, the earlier records kept below
-        earlier = RESULTS.read_text() if RESULTS.exists() else ""
-        RESULTS.write_text(text + ("\n" + earlier if earlier else ""))
+        record(RESULTS, text)
 
 
 if __name__ == "__main__":

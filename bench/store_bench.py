@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from report import record
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from kartshoppe.eventlog.port import Message
@@ -390,8 +391,7 @@ def main() -> int:
     text = "\n".join(lines) + "\n" + NOTES
     print(text)
     if not args.no_write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(text)
+        record(RESULTS, text)
     if not args.dir:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0 if all(s.same for s in scenarios) else 1

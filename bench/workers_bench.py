@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import os
 import pathlib
-import platform
 import shlex
 import signal
 import statistics
@@ -30,6 +28,7 @@ import uuid
 from collections.abc import Iterator
 
 from api_bench import API, HOST, percentile, server
+from report import record, stamp
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -139,16 +138,12 @@ def main() -> None:
                     read = f"read on the other worker after a write on the {label}"
                     timings.setdefault(read, []).extend(reads)
             failover = failover_ms(HOST, port, leader, follower, product_id)
-    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    loads = [", ".join(f"{x:.1f}" for x in load) for load in (load_before, os.getloadavg())]
     reference = timings["write on the leader"]
     lines = [
         "# Workers: the write path across `serve --workers 2`, one run",
         "",
         f"Command: `{command}`  ",
-        f"Date: {date}  ",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work; load "
-        f"average before: {loads[0]}, after: {loads[1]}. Python {platform.python_version()}.",
+        *stamp(load_before),
         "",
         f"`serve --workers 2 --server {args.server}`, processors and sink off; sequential",
         "requests on keep-alive connections chosen by worker; an add to cart each write.",
@@ -170,7 +165,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        RESULTS.write_text(text)
+        record(RESULTS, text)
 
 
 if __name__ == "__main__":

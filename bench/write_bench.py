@@ -27,11 +27,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime
 import functools
 import os
 import pathlib
-import platform
 import pstats
 import shlex
 import signal
@@ -47,6 +45,7 @@ import httpx
 import orjson
 from api_bench import HOST, KEEP_ALIVE, Served, TwoDevices, free_port, running, served
 from catalog_bench import SETTLE_LIMIT_S, SETTLE_WINDOW_S, SETTLED_SHARE
+from report import record, stamp
 from startup_bench import compile_bytecode, cpu_seconds
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -232,17 +231,16 @@ async def run(args: argparse.Namespace, tmp: pathlib.Path) -> tuple[list[Target]
     return targets, phase_s
 
 
-def report(command: str, targets: list[Target], phase_s: float, loads: list[str]) -> str:
+def report(
+    command: str, targets: list[Target], phase_s: float, load_before: tuple[float, float, float]
+) -> str:
     floor = next(t for t in targets if t.name == FLOOR)
-    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     adds = len(targets[0].latencies)
     lines = [
         "# Write path: add to cart -> `CART_UPDATED` on the user's other device",
         "",
         f"Command: `{command}`  ",
-        f"Date: {date}  ",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work; load "
-        f"average before: {loads[0]}, after: {loads[1]}. Python {platform.python_version()}.",
+        *stamp(load_before),
         "",
         f"{adds} sequential writes per target, the targets timed in turn in blocks (timed phase "
         f"{phase_s:.0f} s). Latency: request sent -> push received on the user's other socket "
@@ -290,15 +288,14 @@ def main() -> None:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="write-bench-") as tmp:
         targets, phase_s = asyncio.run(run(args, pathlib.Path(tmp)))
-    loads = [", ".join(f"{x:.1f}" for x in load) for load in (load_before, os.getloadavg())]
-    text = report(command, targets, phase_s, loads)
+    text = report(command, targets, phase_s, load_before)
     if args.profile is not None:
         stats = pstats.Stats(str(args.profile))
         stats.sort_stats("tottime").print_stats(40)
         stats.sort_stats("cumulative").print_stats(60)
     print(text)
     if not args.no_write:
-        RESULTS.write_text(text)
+        record(RESULTS, text)
 
 
 if __name__ == "__main__":
