@@ -26,6 +26,7 @@ def test_the_command_writes_a_markdown_report_with_both_rankers(tmp_path: Path) 
     out = tmp_path / "recs.md"
     assert evaluate_main(["--train", "60", "--test", "20", "--output", str(out)]) == 0
     report = out.read_text()
-    assert "kartshoppe evaluate-recs --train 60 --test 20" in report
+    assert "Command: `kartshoppe evaluate-recs --train 60 --test 20`" in report
+    assert str(out) not in report, "where the report went is not what produced its figures"
     assert "| popularity baseline |" in report
     assert "| recommender (`RecommendationsProcessor`) |" in report

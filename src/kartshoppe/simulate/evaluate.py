@@ -315,6 +315,20 @@ def _evaluate_dataset(args: argparse.Namespace, command: str) -> str:
     )
 
 
+def _without_output(argv: list[str]) -> list[str]:
+    """The options that decide the figures: where the report is written is not one of them."""
+    shown: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--output":
+            skip = True
+        elif not arg.startswith("--output="):
+            shown.append(arg)
+    return shown
+
+
 def evaluate_main(argv: list[str]) -> int:
     """`kartshoppe evaluate-recs [--dataset NAME] [--train N] [--test N] [--seed S] ...`."""
     parser = argparse.ArgumentParser(
@@ -335,7 +349,7 @@ def evaluate_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.train < 1 or args.test < 1:
         parser.error("--train and --test must be at least 1")
-    command = " ".join(["kartshoppe evaluate-recs", *argv])
+    command = " ".join(["kartshoppe evaluate-recs", *_without_output(argv)])
     if args.dataset is not None:
         try:
             report = _evaluate_dataset(args, command)
