@@ -69,16 +69,20 @@ def launch(worker: Worker, stock: int) -> str:
     return product_id
 
 
-def buy(server: ServerProcess, adding_on: int, paying_on: int, product_id: str) -> int:
-    """Add one unit on one worker, check out on another; the checkout's status."""
+def add_one(server: ServerProcess, adding_on: int, product_id: str) -> tuple[str, str]:
+    """A new shopper's cart with one unit, added on `adding_on`: (shopper, its log position)."""
     shopper = fresh("shopper")
     adding = on(server, adding_on)
     try:
         added = adding.call("POST", f"{API}/cart/{shopper}/add", {"productId": product_id})
         assert added.status == 200, added.body
-        position = added.headers["x-log-position"]
+        return shopper, added.headers["x-log-position"]
     finally:
         adding.close()
+
+
+def check_out(server: ServerProcess, paying_on: int, shopper: str, position: str) -> int:
+    """The shopper's checkout on `paying_on`, which reads the cart at `position`: its status."""
     paying = on(server, paying_on)
     try:
         body = {"sessionId": shopper, "idempotencyKey": shopper}
@@ -122,10 +126,16 @@ def test_checkouts_spread_over_two_workers_never_sell_more_than_the_stock(
     admin = on(two_workers, pids[1], operator_token(two_workers))
     product_id = launch(admin, stock=5)
     admin.close()
-    # every shopper adds on one worker and checks out on the other, half of them each way
+    # every shopper adds on one worker and checks out on the other, half of them each way; all
+    # carts are filled first (a cart cannot take a unit once the product has sold out)
     routes = list(itertools.islice(itertools.cycle([pids, pids[::-1]]), 16))
     with ThreadPoolExecutor(16) as pool:
-        statuses = list(pool.map(lambda r: buy(two_workers, r[0], r[1], product_id), routes))
+        carts = list(pool.map(lambda r: add_one(two_workers, r[0], product_id), routes))
+        statuses = list(
+            pool.map(
+                lambda rc: check_out(two_workers, rc[0][1], *rc[1]), zip(routes, carts, strict=True)
+            )
+        )
 
     assert Counter(statuses) == {201: 5, 409: 11}
     for pid in pids:
@@ -226,7 +236,7 @@ def test_when_the_leader_is_killed_the_other_worker_decides_and_runs_the_process
     admin = on(server, pids[0], token)
     product_id = launch(admin, stock=3)
     admin.close()
-    assert buy(server, pids[0], pids[1], product_id) == 201
+    assert check_out(server, pids[1], *add_one(server, pids[0], product_id)) == 201
     old = leader_pid(server)
     survivor = next(pid for pid in pids if pid != old)
     watcher = on(server, survivor)
@@ -238,7 +248,8 @@ def test_when_the_leader_is_killed_the_other_worker_decides_and_runs_the_process
 
     # the survivor decides (the supervisor's new worker may join meanwhile): still no oversell
     with ThreadPoolExecutor(6) as pool:
-        statuses = list(pool.map(lambda _: buy(server, survivor, survivor, product_id), range(6)))
+        carts = list(pool.map(lambda _: add_one(server, survivor, product_id), range(6)))
+        statuses = list(pool.map(lambda cart: check_out(server, survivor, *cart), carts))
     assert Counter(statuses) == {201: 2, 409: 4}
     # and it has taken up the processors
     watcher = on(server, survivor)
