@@ -244,6 +244,12 @@ class PushLatency:
     post_ms: list[float]
 
 
+async def drain(socket: ClientConnection) -> None:
+    """Read and drop what a socket is sent (a device whose pushes are not timed)."""
+    async for _ in socket:
+        pass
+
+
 class TwoDevices:
     """One signed-in user on two devices, each with its WebSocket open (two sessions): the
     phone adds to the cart over HTTP, the laptop's socket times the `CART_UPDATED` it is pushed.
@@ -278,7 +284,7 @@ class TwoDevices:
         )
         self._tasks = [
             asyncio.create_task(self._listen(laptop)),
-            asyncio.create_task(self._drain(phone_socket)),
+            asyncio.create_task(drain(phone_socket)),
         ]
         return self
 
@@ -294,11 +300,6 @@ class TwoDevices:
             if message["type"] == "CART_UPDATED":
                 self._arrivals[message["cart"]["itemCount"]] = time.perf_counter()
                 self._arrived.set()
-
-    @staticmethod
-    async def _drain(socket: ClientConnection) -> None:
-        async for _ in socket:
-            pass
 
     async def add(self) -> tuple[float, float]:
         """One add to cart: (ms to the laptop's `CART_UPDATED`, ms to the POST's answer)."""

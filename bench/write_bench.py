@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import orjson
-from api_bench import HOST, KEEP_ALIVE, Served, TwoDevices, free_port, running, served
+from api_bench import HOST, KEEP_ALIVE, Served, TwoDevices, drain, free_port, running, served
 from catalog_bench import SETTLE_LIMIT_S, SETTLE_WINDOW_S, SETTLED_SHARE
 from report import record, stamp
 from startup_bench import compile_bytecode, cpu_seconds
@@ -105,7 +105,7 @@ class BarePair:
             httpx.AsyncClient(base_url=self._base, limits=KEEP_ALIVE)
         )
         self._tasks = [asyncio.create_task(self._listen(laptop))]
-        self._tasks.append(asyncio.create_task(_drain(phone)))
+        self._tasks.append(asyncio.create_task(drain(phone)))
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -127,11 +127,6 @@ class BarePair:
             count, at = await asyncio.wait_for(self._arrived.get(), 10)
             if count == self._n:
                 return (at - started) * 1000
-
-
-async def _drain(socket: ClientConnection) -> None:
-    async for _ in socket:
-        pass
 
 
 async def pushed_ms(devices: TwoDevices) -> float:
