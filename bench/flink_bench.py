@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+# flink_support imports `tests.processors`, so the repository root is on the path as well
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "flink"))
 from confluent_kafka.admin import AdminClient
 from flink_support import HOUR, ShopStream, create_topics, produce, read_topic, route
