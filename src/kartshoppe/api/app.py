@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi import Path as PathParam
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from kartshoppe.api import errors, middleware
 from kartshoppe.api.consistency import ReadYourWrites
+from kartshoppe.api.declared import declared_router
 from kartshoppe.api.deps import Platform
 from kartshoppe.api.errors import error_response
 from kartshoppe.api.fastpath import HotReads
@@ -415,7 +416,7 @@ async def _final_snapshot(snapshots: ViewSnapshots, log: SqliteEventLog) -> None
         logger.exception("views snapshot at stop failed")
 
 
-system = APIRouter(tags=["system"])
+system = declared_router(tags=["system"])
 
 
 @system.get("/health", response_model=Health)

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kartshoppe.api.declared import declared_router
 from kartshoppe.api.deps import Platform
 from kartshoppe.api.errors import error_response
 from kartshoppe.api.ratelimit import RateLimiter, limits_from_env, retry_after_header, route_class
@@ -303,7 +304,7 @@ async def _on_log_unavailable(_: Request, exc: Exception) -> Response:
 
 
 def _metrics_router(metrics: Metrics) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
+    router = declared_router(include_in_schema=False)
 
     @router.get("/metrics")
     async def scrape(request: Request) -> Response:

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
 from kartshoppe.api import errors
+from kartshoppe.api.declared import declared_router
 from kartshoppe.api.serving import negotiate
 
 API_PREFIX: Final = "/api/ecommerce"
@@ -44,7 +45,7 @@ def asset_response(file: Path, path: str, accept_encoding: str) -> Response:
 
 
 def web_routes(web_dir: Path) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
+    router = declared_router(include_in_schema=False)
     root = web_dir.resolve()
 
     @router.get("/{path:path}", name=errors.WEB_APP_ROUTE)

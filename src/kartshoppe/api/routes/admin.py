@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 from starlette.responses import Response
 
+from kartshoppe.api.declared import declared_router
 from kartshoppe.api.deps import Live, Platform
 from kartshoppe.api.errors import error_response
 from kartshoppe.api.routes._responses import ERRORS, json
@@ -29,7 +30,7 @@ from kartshoppe.events import Coupon, Id, OrderStatus, Product, new_id, now_ms
 from kartshoppe.pictures.uploads import ACCEPTED, MAX_UPLOAD_BYTES, UploadRefused, reencode
 from kartshoppe.views.models import OrderOut, ProductOut
 
-router = APIRouter(prefix="/admin", tags=["admin"], responses={**ERRORS, 410: ERRORS[400]})
+router = declared_router(prefix="/admin", tags=["admin"], responses={**ERRORS, 410: ERRORS[400]})
 ProductId = Annotated[Id, Path(alias="productId")]
 
 

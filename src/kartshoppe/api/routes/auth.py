@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import ConfigDict, Field, field_validator
 from starlette.responses import Response
 
+from kartshoppe.api.declared import declared_router
 from kartshoppe.api.deps import Live
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import Request
@@ -19,7 +20,7 @@ from kartshoppe.security.guards import OPERATOR, AccessError, Auth, Caller, auth
 from kartshoppe.security.tokens import IssuedToken, Principal
 from kartshoppe.views.models import Out
 
-router = APIRouter(
+router = declared_router(
     prefix="/auth", tags=["auth"], responses={**ERRORS, 401: ERRORS[400], 409: ERRORS[400]}
 )
 Authority = Annotated[Auth, Depends(auth_of)]

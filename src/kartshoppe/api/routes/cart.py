@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from starlette.responses import Response
 
+from kartshoppe.api.declared import declared_router
 from kartshoppe.api.deps import Live, Platform
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import (
@@ -21,7 +22,7 @@ from kartshoppe.events import Id, now_ms
 from kartshoppe.security.guards import Caller, check_named_user
 from kartshoppe.views.models import CartOut
 
-router = APIRouter(prefix="/cart", tags=["cart"], responses=ERRORS)
+router = declared_router(prefix="/cart", tags=["cart"], responses=ERRORS)
 SessionId = Annotated[Id, Path(alias="sessionId")]
 
 

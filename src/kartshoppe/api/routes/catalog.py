@@ -10,11 +10,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 from starlette.responses import Response
 
+from kartshoppe.api.declared import declared_router, served_dependant
 from kartshoppe.api.deps import Live
 from kartshoppe.api.errors import UnknownQueryParameters
 from kartshoppe.api.routes._responses import ERRORS, json, raw_json
@@ -35,10 +35,10 @@ def query_names(dependant: Dependant) -> set[str]:
 
 def known_query_only(request: Request) -> None:
     """Refuse query parameters that the matched route does not declare."""
-    route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
+    dependant = served_dependant(request.scope)
+    if dependant is None:
         return
-    known = query_names(route.dependant)
+    known = query_names(dependant)
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         raise UnknownQueryParameters(unknown, sorted(known))
@@ -46,7 +46,9 @@ def known_query_only(request: Request) -> None:
 
 T = TypeVar("T", str, int)
 
-router = APIRouter(tags=["catalog"], responses=ERRORS, dependencies=[Depends(known_query_only)])
+router = declared_router(
+    tags=["catalog"], responses=ERRORS, dependencies=[Depends(known_query_only)]
+)
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 

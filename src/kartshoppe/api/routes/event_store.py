@@ -20,9 +20,9 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.routing import APIRoute
 from starlette.responses import Response
 
+from kartshoppe.api.declared import DeclaredRoute
 from kartshoppe.api.errors import error_response
 from kartshoppe.api.routes._responses import json
 from kartshoppe.api.schemas import (
@@ -78,7 +78,7 @@ def _refusal(exc: Exception) -> Response | None:
     return None
 
 
-class StoreRoute(APIRoute):
+class StoreRoute(DeclaredRoute):
     """The routes' one error boundary: what they raise is answered here, so the router works
     the same in any app it is mounted in."""
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from starlette.responses import Response
 
+from kartshoppe.api.declared import declared_router
 from kartshoppe.api.deps import Live
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import RecommendationOut
 from kartshoppe.events import Analytics, Id, event_to_dict
 
-router = APIRouter(tags=["live"], responses=ERRORS)
+router = declared_router(tags=["live"], responses=ERRORS)
 
 
 @router.get("/analytics", response_model=Analytics)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from starlette.responses import Response
 
+from kartshoppe.api.declared import declared_router
 from kartshoppe.api.deps import Live
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import CheckoutBody, ErrorOut, PayBody, QuoteBody, QuoteOut
@@ -19,7 +20,7 @@ from kartshoppe.events import Id, OrderStatus, now_ms, owner_key
 from kartshoppe.security.guards import ORDER_OWNER, Caller, check_named_user
 from kartshoppe.views.models import OrderOut
 
-router = APIRouter(tags=["orders"], responses=ERRORS)
+router = declared_router(tags=["orders"], responses=ERRORS)
 OrderId = Annotated[Id, Path(alias="orderId")]
 
 

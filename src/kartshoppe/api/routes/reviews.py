@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from starlette.responses import Response
 
+from kartshoppe.api.declared import declared_router
 from kartshoppe.api.deps import Live, Platform
 from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import (
@@ -24,7 +25,7 @@ from kartshoppe.events import Id
 from kartshoppe.security.guards import AccessError, Caller
 from kartshoppe.security.tokens import Principal
 
-router = APIRouter(tags=["product pages"], responses=ERRORS)
+router = declared_router(tags=["product pages"], responses=ERRORS)
 ProductId = Annotated[Id, Path(alias="productId")]
 ANONYMOUS_AUTHOR: Final = "KartShoppe shopper"
 RELATED_SIZE: Final = 6

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import Body
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, ValidationError
 from starlette.responses import Response
 
+from kartshoppe.api.declared import declared_router
 from kartshoppe.api.deps import Live
 from kartshoppe.api.errors import error_response
 from kartshoppe.api.routes._responses import ERRORS, json
@@ -21,7 +22,7 @@ from kartshoppe.api.schemas import TrackingEnvelope, TrackOut
 MAX_BATCH = 500
 Batch = Annotated[list[Any], Field(max_length=100_000)]
 
-router = APIRouter(tags=["tracking"], responses=ERRORS)
+router = declared_router(tags=["tracking"], responses=ERRORS)
 
 
 def envelope_of(body: dict[str, Any]) -> TrackingEnvelope:
