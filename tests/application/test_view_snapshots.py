@@ -363,6 +363,31 @@ async def test_a_snapshot_this_code_cannot_trust_is_ignored_and_the_log_folded_w
     await log.close()
 
 
+async def test_a_body_that_decodes_but_fails_its_checksum_is_refused_as_corrupt(
+    tmp_path: Path,
+) -> None:
+    """The checksum is computed beside the decoding: what the decoding made of a changed body
+    is never used."""
+    log = await open_log(tmp_path)
+    first = await Running(log, tmp_path).start()
+    await Stream(3).run(first.platform, log, steps=20)
+    await first.caught_up()
+    await first.snapshot()
+    await first.stop()
+    await log.close()
+    written = snapshot_format.read_file(tmp_path / "views.snapshot")
+    assert snapshot_format.check_and_decode(written).fold.state.products
+    at = written.body.index(b'"name":"') + len(b'"name":"')
+    letter = written.body[at : at + 1]
+    body = written.body[:at] + letter.swapcase() + written.body[at + 1 :]
+    changed = snapshot_format.SnapshotFile(written.header, body, written.crc)
+
+    assert letter.isalpha()
+    assert snapshot_format.decode_image(body).fold.state.products  # it decodes...
+    with pytest.raises(snapshot_format.SnapshotError, match="corrupt"):
+        snapshot_format.check_and_decode(changed)  # ...and is refused
+
+
 async def test_a_snapshot_ahead_of_the_log_is_ignored(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -39,6 +39,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, is_dataclass
 from decimal import Decimal
 from functools import cache
@@ -227,13 +228,29 @@ def encode_image(image: ViewsImage) -> list[bytes]:
     return list(_pieces(image, ViewsImage))
 
 
-def read_header(data: bytes) -> tuple[Header, bytes]:
+HEADER_MAX: Final = 1 << 20
+"""The longest header line a snapshot file may have (positions of a few partitions)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotFile:
+    """A snapshot file as read: its header and its body, not yet checked against its checksum."""
+
+    header: Header
+    body: bytes
+    crc: int
+
+
+def read_file(path: pathlib.Path) -> SnapshotFile:
     """The header and the body of a snapshot file; `SnapshotError` says why it is not one this
-    code may use (the body is checked against its checksum, not decoded)."""
-    magic, _, rest = data.partition(b"\n")
-    if magic != MAGIC:
+    code may use (the body's checksum is `check_and_decode`'s). The body is read into one
+    buffer of its own: each copy of tens of MB costs as much as the checksum (fresh pages)."""
+    with path.open("rb") as file:
+        magic = file.readline(len(MAGIC) + 1)
+        head = file.readline(HEADER_MAX)
+        body = file.read()
+    if magic != MAGIC + b"\n":
         raise SnapshotError("not a views snapshot")
-    head, _, body = rest.partition(b"\n")
     try:
         fields_ = orjson.loads(head)
     except orjson.JSONDecodeError as exc:
@@ -244,7 +261,8 @@ def read_header(data: bytes) -> tuple[Header, bytes]:
         raise SnapshotError(f"format {fields_.get('format')!r}, this code reads {FORMAT_VERSION}")
     if fields_.get("schema") != schema_fingerprint():
         raise SnapshotError("written for other view types (the code changed since)")
-    if fields_.get("length") != len(body) or fields_.get("crc") != zlib.crc32(body):
+    crc = fields_.get("crc")
+    if fields_.get("length") != len(body) or not isinstance(crc, int):
         raise SnapshotError("corrupt: the body does not match its checksum")
     taken_at = fields_.get("takenAt")
     header = Header(
@@ -252,7 +270,25 @@ def read_header(data: bytes) -> tuple[Header, bytes]:
         _covered_of(fields_.get("fanout")),
         taken_at if isinstance(taken_at, int) else 0,
     )
-    return header, body
+    return SnapshotFile(header, body, crc)
+
+
+def check_and_decode(snapshot: SnapshotFile) -> ViewsImage:
+    """The body's image, once its checksum matches. The checksum is computed in a thread beside
+    the decoding (zlib lets go of the interpreter's lock), so a restart on two cores waits for
+    the longer of the two, not for both; a body that fails it is refused as corrupt, whatever
+    the decoding made of it."""
+    with ThreadPoolExecutor(1, thread_name_prefix="snapshot-crc") as pool:
+        matches = pool.submit(lambda: zlib.crc32(snapshot.body) == snapshot.crc)
+        try:
+            image = decode_image(snapshot.body)
+        except SnapshotError:
+            if not matches.result():
+                raise SnapshotError("corrupt: the body does not match its checksum") from None
+            raise
+        if not matches.result():
+            raise SnapshotError("corrupt: the body does not match its checksum")
+    return image
 
 
 def decode_image(body: bytes) -> ViewsImage:
@@ -512,20 +548,15 @@ class ViewSnapshots:
         """The snapshot's image if there is one this code and this log may use, else None
         with the reason logged (blocking: run it in a thread)."""
         try:
-            data = self.path.read_bytes()
+            snapshot = read_file(self.path)
+            check_against_log(snapshot.header, ends, read)
+            image = check_and_decode(snapshot)
         except FileNotFoundError:
             return None
-        except OSError as exc:
+        except (OSError, SnapshotError) as exc:
             logger.warning("views snapshot %s ignored, folding the whole log: %s", self.path, exc)
             return None
-        try:
-            header, body = read_header(data)
-            check_against_log(header, ends, read)
-            image = decode_image(body)
-        except SnapshotError as exc:
-            logger.warning("views snapshot %s ignored, folding the whole log: %s", self.path, exc)
-            return None
-        self.restored = header
+        self.restored = snapshot.header
         return image
 
     def restore(self, image: ViewsImage) -> None:
