@@ -4,15 +4,28 @@ second time on the module's router."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import pathlib
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Query, Request
+import pytest
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    Header,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    routing,
+)
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from kartshoppe.api import app as app_module
 from kartshoppe.api import web
+from kartshoppe.api.app import create_app
 from kartshoppe.api.declared import DeclaredRoute, declared_router, served_dependant
 from kartshoppe.api.routes import (
     admin,
@@ -147,3 +160,74 @@ def test_a_route_dependency_sees_the_inclusions_analysis_with_the_includers_depe
 
     assert seen == [({"named_caller", "spy"}, {"q"})]
     assert not router.routes[0].built  # type: ignore[attr-defined]
+
+
+async def ask(app: FastAPI, path: str, journal: list[str]) -> int:
+    """GET `path` through the app as a server would; what it sends goes into `journal`."""
+    status: list[int] = []
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"test")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+        elif not message.get("more_body"):
+            journal.append(f"answered {path} {status[0]}")
+
+    await app(scope, receive, send)
+    return status[0]
+
+
+async def test_ready_is_answered_before_the_shops_routes_are_built_and_they_are_built_after_it(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal: list[str] = []
+    build = routing._EffectiveRouteContext.from_api_route.__func__  # type: ignore[attr-defined]
+
+    def recorded(cls: Any, *, original_route: APIRoute, include_context: Any) -> Any:
+        journal.append(f"built {include_context.path_for(original_route)}")
+        return build(cls, original_route=original_route, include_context=include_context)
+
+    monkeypatch.setattr(routing._EffectiveRouteContext, "from_api_route", classmethod(recorded))
+    settings = Settings(data_dir=tmp_path, processors="off", sink=False, seed=False)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        platform = app.state.platform
+        platform.fanout.ready.clear()  # as if the fan-out were still folding the log
+        assert await ask(app, "/ready", journal) == 503
+        platform.fanout.ready.set()
+        assert await ask(app, "/ready", journal) == 200
+        before_ready = journal[: journal.index("answered /ready 200")]
+        after_ready = journal[journal.index("answered /ready 200") + 1 :]
+        asked = len(journal)
+        assert await ask(app, "/api/ecommerce/categories", journal) == 200
+
+    assert "answered /ready 503" in before_ready
+    assert {line for line in before_ready if line.startswith("built")} <= {
+        "built /metrics",
+        "built /health",
+        "built /ready",
+        "built /images/products/{name}",
+        "built /images/uploads/{name}",
+    }
+    assert "built /api/ecommerce/categories" in after_ready
+    assert len([line for line in after_ready if line.startswith("built")]) > 50
+    # built once, before a shopper's request comes: that request builds nothing
+    assert journal[asked:] == ["answered /api/ecommerce/categories 200"]
+    assert journal.count("built /ready") == 1

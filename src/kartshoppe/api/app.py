@@ -17,13 +17,14 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI
 from fastapi import Path as PathParam
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from kartshoppe.api import errors, middleware
 from kartshoppe.api.consistency import ReadYourWrites
-from kartshoppe.api.declared import declared_router
+from kartshoppe.api.declared import build_routes, declared_router
 from kartshoppe.api.deps import Platform
 from kartshoppe.api.errors import error_response
 from kartshoppe.api.fastpath import HotReads
@@ -432,7 +433,13 @@ async def ready(request: Request) -> Response:
     platform: Platform = request.app.state.platform
     caught_up = platform.projection.ready.is_set() and platform.fanout.ready.is_set()
     body = {"status": "ready" if caught_up else "starting"}
-    return json(body, 200 if caught_up else 503)
+    answer = json(body, 200 if caught_up else 503)
+    if caught_up and not request.app.state.routes_built:
+        # the shop's routes, built once the first "ready" is on its way (`api/declared.py`):
+        # before it, only the routers in front of this one were
+        request.app.state.routes_built = True
+        answer.background = BackgroundTask(build_routes, request.app)
+    return answer
 
 
 @system.get("/images/products/{name}", response_class=Response)
@@ -484,8 +491,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.images = ImageStore(settings.data_dir / "images")
+    app.state.routes_built = False
     errors.install(app)
     middleware.install(app, settings)
+    # in front of the shop's routers: a readiness probe builds these few routes only (FastAPI
+    # builds an included router's routes on the first request matched through it)
+    app.include_router(system)
     # its security headers go on every answer, the edge's refusals included
     app.add_middleware(Serving)
     # outermost: a read that passes a write's log position waits for it (the hot reads leave
@@ -503,7 +514,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     }
     for module in (catalog, cart, orders, tracking, admin, live, auth, reviews, event_store):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=guards.get(module))
-    app.include_router(system)
     app.include_router(ws_router)
     app.include_router(web_routes(settings.web_dir))
     return app

@@ -11,6 +11,11 @@ as much again, on the first request).
 A `DeclaredRoute` keeps its declaration only: the arguments the inclusion reads, with the few
 cheap ones normalised as FastAPI does (name, methods, path pattern). Anything else asked of it
 (only a router served without inclusion would) builds it as an `APIRoute` then, once.
+
+A request builds the routes of every included router it is matched through, in order: the
+app includes its small routers (`/metrics`, `/health`, `/ready`) before the shop's, so a
+readiness probe builds those alone, and `build_routes` builds the rest once the app has
+answered that it is ready (`api/app.py`), before shoppers are sent to it.
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute, _get_scope_effective_route_context
+from fastapi.routing import APIRoute, _get_scope_effective_route_context, iter_route_contexts
 from starlette.routing import compile_path, get_name
 from starlette.types import Scope
 
@@ -71,3 +76,9 @@ def served_dependant(scope: Scope) -> Dependant | None:
         return dependant
     route = scope.get("route")
     return route.dependant if isinstance(route, APIRoute) else None
+
+
+def build_routes(app: FastAPI) -> int:
+    """Build every included router's routes now, as the first request matched through them
+    would; how many routes the app has."""
+    return sum(1 for _ in iter_route_contexts(app.router.routes))
