@@ -16,7 +16,12 @@ file, the Paimon store) cannot be made to match a copied log without processing 
 what is measured here is the views' rebuild. (The processors keep their own state and positions
 and do not refold on a restart either.)
 
-`.venv/bin/python bench/restart_bench.py [--events 1000000] [--sessions 300] [--runs 1]`
+`.venv/bin/python bench/restart_bench.py [--events 1000000] [--sessions 300] [--runs 1]
+[--compare-src DIR]`
+
+With `--compare-src` (the `src` folder of another checkout, unpacked with `git archive`), that
+code is also started from the same snapshot, in turn with this one, run after run (the full
+fold, which writes the snapshot, is this checkout's).
 
 Results go to bench/results/startup.md with the command, the date and the machine's load.
 """
@@ -232,11 +237,15 @@ async def _create(path: pathlib.Path) -> None:
 # --- 3. the restarts -------------------------------------------------------------------------
 
 
-def one_start(data_dir: pathlib.Path) -> tuple[float, float, float]:
-    """(seconds to ready, CPU seconds to ready, RSS in MB at ready) of one start; stopped
-    cleanly afterwards (which writes the views' snapshot)."""
+def one_start(
+    data_dir: pathlib.Path, src: pathlib.Path | None = None
+) -> tuple[float, float, float]:
+    """(seconds to ready, CPU seconds to ready, RSS in MB at ready) of one start (of the code in
+    `src`, else this checkout's); stopped cleanly afterwards (which writes the views' snapshot
+    if the views folded anything since the last)."""
     env = {
         **os.environ,
+        **({"PYTHONPATH": str(src)} if src is not None else {}),
         "KARTSHOPPE_PROCESSORS": "off",
         "KARTSHOPPE_SINK": "0",
         "KARTSHOPPE_SEED": "0",
@@ -266,13 +275,17 @@ def one_start(data_dir: pathlib.Path) -> tuple[float, float, float]:
         log.close()
 
 
-def _runs(data_dir: pathlib.Path, runs: int) -> Iterator[tuple[str, tuple[float, float, float]]]:
+def _runs(
+    data_dir: pathlib.Path, runs: int, before: pathlib.Path | None
+) -> Iterator[tuple[str, tuple[float, float, float]]]:
     snapshot = data_dir / "views.snapshot"
     for _ in range(runs):
         snapshot.unlink(missing_ok=True)
         yield "full fold", one_start(data_dir)
         if not snapshot.exists():
             raise RuntimeError("the clean stop wrote no snapshot")
+        if before is not None:
+            yield "snapshot, before (--compare-src)", one_start(data_dir, before)
         yield "snapshot", one_start(data_dir)
 
 
@@ -326,6 +339,19 @@ def in_process(data_dir: pathlib.Path) -> dict[str, tuple[float, float, float]]:
     return {"snapshot": asyncio.run(_fold_in_process(data_dir))}
 
 
+def _compared(medians: dict[str, tuple[float, ...]]) -> list[str]:
+    """The line comparing this checkout's start from the snapshot with the `--compare-src` one."""
+    before = medians.get("snapshot, before (--compare-src)")
+    if before is None:
+        return []
+    snap = medians["snapshot"]
+    return [
+        "",
+        f"From the same snapshot, this checkout / before: ready **{snap[0] / before[0]:.2f}x**,"
+        f" CPU **{snap[1] / before[1]:.2f}x**.",
+    ]
+
+
 def load_average() -> str:
     return " ".join(pathlib.Path("/proc/loadavg").read_text().split()[:3])
 
@@ -338,8 +364,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--tmp", help="where the temporary data directory goes")
     parser.add_argument("--no-record", action="store_true", help="print, do not write results")
+    parser.add_argument("--compare-src", type=pathlib.Path, help="src folder of the 'before'")
     args = parser.parse_args()
-    compile_bytecode([ROOT / "src"])
+    before = args.compare_src.resolve() if args.compare_src is not None else None
+    compile_bytecode([ROOT / "src", *([before] if before is not None else [])])
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="restart-bench-", dir=args.tmp) as tmp:
         base_dir, data_dir = pathlib.Path(tmp) / "base", pathlib.Path(tmp) / "data"
@@ -353,7 +381,7 @@ def main() -> int:
         size_mb = (data_dir / "log.sqlite").stat().st_size / 2**20
         print(f"base recorded in {recorded:.1f} s; {total:,} records written in {built:.1f} s")
         results: dict[str, list[tuple[float, float, float]]] = {}
-        for name, figures in _runs(data_dir, args.runs):
+        for name, figures in _runs(data_dir, args.runs, before):
             results.setdefault(name, []).append(figures)
             print(f"{name}: ready {figures[0]:.2f} s, CPU {figures[1]:.2f} s, {figures[2]:.0f} MB")
         snapshot_mb = (data_dir / "views.snapshot").stat().st_size / 2**20
@@ -375,6 +403,7 @@ def main() -> int:
         f" ({full[0] / snap[0]:.0f}x faster). Goal: ready in at most {GOAL_READY_S:.0f} s"
         f" after a restart with 1,000,000 events: "
         f"{'met' if snap[0] <= GOAL_READY_S else 'not met'} in this run ({snap[0]:.2f} s).",
+        *_compared(medians),
         "",
         "The restart from the snapshot alone, in the bench's own process (no imports, no server"
         f" start-up): {alone['snapshot'][0]:.2f} s, CPU {alone['snapshot'][1]:.2f} s."
