@@ -435,8 +435,10 @@ async def ready(request: Request) -> Response:
     body = {"status": "ready" if caught_up else "starting"}
     answer = json(body, 200 if caught_up else 503)
     if caught_up and not request.app.state.routes_built:
-        # the shop's routes, built once the first "ready" is on its way (`api/declared.py`):
-        # before it, only the routers in front of this one were
+        # the shop's routes, built once the first "ready" has been sent (`api/declared.py`;
+        # before it, only the routers in front of this one were), in a worker thread, as
+        # Starlette runs a plain function's background: the loop keeps serving between
+        # the build's turns (FastAPI builds an inclusion's routes under a lock)
         request.app.state.routes_built = True
         answer.background = BackgroundTask(build_routes, request.app)
     return answer

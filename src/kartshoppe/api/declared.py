@@ -31,6 +31,8 @@ from starlette.types import Scope
 
 
 class DeclaredRoute(APIRoute):
+    """A route's declaration, which an inclusion builds (see the module)."""
+
     def __init__(self, path: str, endpoint: Callable[..., Any], **declared: Any) -> None:
         if declared.get("form_limits") is not None:
             super().__init__(path, endpoint, **declared)
@@ -41,7 +43,7 @@ class DeclaredRoute(APIRoute):
         self.path_regex, self.path_format, self.param_convertors = compile_path(path)
         name, methods = declared.get("name"), declared.get("methods")
         self.name = get_name(endpoint) if name is None else name
-        self.methods = {method.upper() for method in methods or ("GET",)}
+        self.methods = {method.upper() for method in (["GET"] if methods is None else methods)}
         self.stream_item_type = None
         self.form_limits = {}
         self._declared: dict[str, Any] | None = declared
