@@ -27,17 +27,6 @@ from kartshoppe.api import app as app_module
 from kartshoppe.api import web
 from kartshoppe.api.app import create_app
 from kartshoppe.api.declared import DeclaredRoute, declared_router, served_dependant
-from kartshoppe.api.routes import (
-    admin,
-    auth,
-    cart,
-    catalog,
-    event_store,
-    live,
-    orders,
-    reviews,
-    tracking,
-)
 from kartshoppe.config import Settings
 
 
@@ -130,9 +119,7 @@ def test_a_declared_route_asked_for_what_only_a_build_has_builds_itself_once() -
 
 
 def test_every_router_the_app_includes_declares_its_routes_only() -> None:
-    routers = [
-        m.router for m in (admin, auth, cart, catalog, event_store, live, orders, reviews, tracking)
-    ]
+    routers = [module.router for module in app_module.SHOP_ROUTES]
     routers += [app_module.system, web.web_routes(Settings().web_dir)]
     routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
 

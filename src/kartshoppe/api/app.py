@@ -87,6 +87,8 @@ from kartshoppe.views.live import LiveView
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/ecommerce"
+SHOP_ROUTES = (catalog, cart, orders, tracking, admin, live, auth, reviews, event_store)
+"""The route modules under `API_PREFIX`, each with its `router`, in the order they match."""
 TICK_SECONDS = 1.0
 
 
@@ -514,7 +516,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin: OPERATOR,
         event_store: OPERATOR,
     }
-    for module in (catalog, cart, orders, tracking, admin, live, auth, reviews, event_store):
+    for module in SHOP_ROUTES:
         app.include_router(module.router, prefix=API_PREFIX, dependencies=guards.get(module))
     app.include_router(ws_router)
     app.include_router(web_routes(settings.web_dir))
