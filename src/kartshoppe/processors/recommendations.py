@@ -58,6 +58,7 @@ from kartshoppe.events import (
     RemoveFromCart,
     Topic,
     event_key,
+    owner_key,
 )
 from kartshoppe.processors.model import (
     CATALOG_TOPICS,
@@ -400,7 +401,9 @@ class PublishStage(Merger[None]):
         )
         for at, session_id, user_id, kind, ids, estimate, reason in partial["lists"]:
             shopper = ShopperState(session_id=session_id, user_id=user_id)
-            rec = Draft(kind, tuple(ids), estimate, reason).recommendation(shopper, at, calibration)
-            ctx.emit(Topic.RECOMMENDATIONS.value, event_key(rec), rec)
-            ctx.emit(Topic.FANOUT.value, rec.session_id, rec)
+            draft = Draft(kind, tuple(ids), estimate, reason)
+            # in its wire form (`model.WireEvent`): one for about every shopper event
+            rec = WireEvent(draft.wire(shopper, at, calibration))
+            ctx.emit(Topic.RECOMMENDATIONS.value, owner_key(user_id, session_id), rec)
+            ctx.emit(Topic.FANOUT.value, session_id, rec)
         return None

@@ -87,6 +87,7 @@ import orjson
 
 from kartshoppe.events import (
     CATALOG_EVENTS,
+    SCHEMA_VERSION,
     AddToCart,
     BaseEvent,
     CartCleared,
@@ -461,6 +462,14 @@ class Decaying:
     """The latest event time applied: values are read as of max(at, clock)."""
     values: dict[str, float] = field(default_factory=dict)
     total: float = 0.0
+    ranked: list[str] | None = field(default=None, compare=False, repr=False)
+    """The keys `top` returned last (not serialised): with `changed`, what the next `top`
+    ranks instead of the whole row."""
+    ranked_size: int = field(default=0, compare=False, repr=False)
+    changed: dict[str, None] = field(default_factory=dict, compare=False, repr=False)
+    """The keys `add_all` raised since the last `top`, in the order they were raised."""
+    position: dict[str, int] | None = field(default=None, compare=False, repr=False)
+    """Each key's place in `values` (insertion order, the tie-break of `top`)."""
 
     def scale_in(self, at: int) -> float:
         """The stored weight of one unit of evidence at time `at` (moves the landmark ahead
@@ -474,6 +483,7 @@ class Decaying:
             self.values = {k: v * factor for k, v in self.values.items() if v * factor > 0}
             self.total *= factor
             self.landmark = at
+            self._forget_ranking()  # rounding may have made values equal
             exponent = 0.0
         return _factor(exponent) if exponent <= 0 else float(2.0**exponent)
 
@@ -483,19 +493,57 @@ class Decaying:
             return 0.0
         return _factor((self.landmark - max(at, self.clock)) / self.half_life_ms)
 
-    def add(self, key: str, amount: float) -> None:
-        self.values[key] = self.values.get(key, 0.0) + amount
+    def add_all(self, amounts: Mapping[str, float], scale: float, to_total: bool) -> None:
+        """Add each amount times `scale` to its key (and to `total` if `to_total`). Amounts
+        are never negative, so a key only rises (what `top` relies on)."""
+        values, changed, total = self.values, self.changed, self.total
+        for key, amount in amounts.items():
+            scaled = amount * scale
+            values[key] = values.get(key, 0.0) + scaled
+            changed[key] = None
+            if to_total:
+                total += scaled
+        self.total = total
 
     def prune(self, cap: int) -> None:
         if len(self.values) > 2 * cap:
             # amortised top-K: prune to `cap` once the row doubles (the total keeps it all)
             kept = heapq.nlargest(cap, self.values.items(), key=lambda kv: (kv[1], kv[0]))
             self.values = dict(kept)
+            self._forget_ranking()
+
+    def _forget_ranking(self) -> None:
+        self.ranked, self.position = None, None
+        self.changed.clear()
 
     def top(self, size: int) -> list[tuple[str, float]]:
-        # a stable sort on the value alone: ties keep insertion order, which the JSON state
-        # keeps too, so the order is the same after a restart
-        return sorted(self.values.items(), key=itemgetter(1), reverse=True)[:size]
+        """The `size` largest values, ties in insertion order (which the JSON state keeps
+        too, so the order is the same after a restart).
+
+        Values only rise between calls (`add_all`) and keep their places, so every key but
+        the last top ones and those raised since still ranks below all of the last top ones:
+        ranking those few gives the same list as sorting the whole row."""
+        values = self.values
+        ranked = self.ranked
+        if ranked is None or size != self.ranked_size:
+            best = sorted(values.items(), key=itemgetter(1), reverse=True)[:size]
+            self.ranked, self.ranked_size, self.position = [k for k, _ in best], size, None
+            self.changed.clear()
+            return best
+        changed = self.changed
+        if not changed:
+            return [(k, values[k]) for k in ranked]
+        position = self.position
+        if position is None:
+            position = self.position = {k: i for i, k in enumerate(values)}
+        else:
+            for key in changed:  # new keys went to the end of `values` in this order
+                if key not in position:
+                    position[key] = len(position)
+        candidates = sorted([(-values[k], position[k], k) for k in {*ranked, *changed}])[:size]
+        changed.clear()
+        self.ranked = [k for _, _, k in candidates]
+        return [(k, -negated) for negated, _, k in candidates]
 
     def to_json(self) -> list[Any]:
         return [self.landmark, self.clock, self.values, self.total]
@@ -525,15 +573,12 @@ class ProductState:
     def apply(self, delta: ProductDelta, config: RecommenderConfig) -> None:
         if delta.pairs:
             scale = self.cooc.scale_in(delta.at)
-            for other, amount in delta.pairs.items():
-                self.cooc.add(other, amount * scale)
-                self.cooc.total += amount * scale
+            self.cooc.add_all(delta.pairs, scale, to_total=True)
             self.cooc.prune(config.row_size)
         if delta.orders:
             scale = self.together.scale_in(delta.at)
             self.together.total += delta.orders * scale
-            for other, amount in delta.together.items():
-                self.together.add(other, amount * scale)
+            self.together.add_all(delta.together, scale, to_total=False)
             self.together.prune(config.row_size)
         if delta.popularity:
             self.popularity.total += delta.popularity * self.popularity.scale_in(delta.at)
@@ -1004,6 +1049,25 @@ class Draft:
             reason=self.reason,
             kind=self.kind,
         )
+
+    def wire(self, shopper: ShopperState, at: int, calibration: Calibration) -> dict[str, Any]:
+        """`recommendation` in its wire form (`model.WireEvent`), without building the model:
+        one for about every shopper event."""
+        wire: dict[str, Any] = {
+            "eventId": OUTPUT_ID,
+            "schemaVersion": SCHEMA_VERSION,
+            "timestamp": at,
+        }
+        if shopper.session_id is not None:
+            wire["sessionId"] = shopper.session_id
+        if shopper.user_id is not None:
+            wire["userId"] = shopper.user_id
+        wire["eventType"] = "RECOMMENDATION"
+        wire["productIds"] = list(self.ids)
+        wire["confidence"] = calibrated(self.kind, self.estimate, calibration)
+        wire["reason"] = self.reason
+        wire["kind"] = self.kind
+        return wire
 
 
 def changed_lists(
