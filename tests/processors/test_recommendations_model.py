@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kartshoppe.events import (
     AddToCart,
@@ -28,6 +30,7 @@ from kartshoppe.processors.recommender import (
     HOUR_MS,
     Calibration,
     Catalog,
+    Decaying,
     Mixture,
     RecommenderConfig,
     RecommenderState,
@@ -498,3 +501,27 @@ def test_a_candidates_probability_is_its_mixture_over_the_context_rows() -> None
     assert mix.probability("y") == pytest.approx(0.25 + 0.4)
     assert mix.probability("z") == 0.0
     assert mix.probabilities() == {"x": mix.probability("x"), "y": mix.probability("y")}
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.dictionaries(st.sampled_from("abcdefghijkl"), st.sampled_from([0.0, 0.5, 1.0, 2.0])),
+            st.sampled_from([1.0, 2.0, 2.0**-3]),
+        ),
+        max_size=12,
+    ),
+    st.integers(min_value=1, max_value=6),
+)
+def test_a_rows_top_ranked_from_the_last_top_equals_sorting_the_whole_row(
+    additions: list[tuple[dict[str, float], float]], size: int
+) -> None:
+    # equal values are common (one co-view each): ties must keep insertion order either way
+    row = Decaying(HOUR_MS)
+    for amounts, scale in additions:
+        row.add_all(amounts, scale, to_total=True)
+        whole = sorted(row.values.items(), key=lambda kv: kv[1], reverse=True)[:size]
+        assert row.top(size) == [key for key, _ in whole]
+    restored = Decaying.from_json(HOUR_MS, orjson.loads(orjson.dumps(row.to_json())))
+    assert restored.top(size) == row.top(size)

@@ -300,10 +300,17 @@ class TableView(Mapping[str, Any]):
         return default if value is None else value
 
     def get_many(self, keys: Iterable[str]) -> list[Any]:
-        """`get` of each key, in order (None for a missing one), without a call per key for
-        the keys published before the last `fold` (most of them)."""
+        """`get` of each key, in order (None for a missing one), without a call per key but
+        for a key published after `at` (a late read)."""
         recent, base, value, at = self._recent, self._base, self._table.value, self._at
-        return [value(key, at) if key in recent else base.get(key) for key in keys]
+        return [
+            base.get(key)
+            if (versions := recent.get(key)) is None
+            else versions[-1][2]
+            if versions[-1][0] <= at
+            else value(key, at)
+            for key in keys
+        ]
 
     def __iter__(self) -> Iterator[str]:
         table = self._table

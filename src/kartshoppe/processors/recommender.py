@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import insort
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -516,34 +517,58 @@ class Decaying:
         self.ranked, self.position = None, None
         self.changed.clear()
 
-    def top(self, size: int) -> list[tuple[str, float]]:
-        """The `size` largest values, ties in insertion order (which the JSON state keeps
-        too, so the order is the same after a restart).
+    def top(self, size: int) -> list[str]:
+        """The keys of the `size` largest values, largest first, ties in insertion order
+        (which the JSON state keeps too, so the order is the same after a restart).
 
-        Values only rise between calls (`add_all`) and keep their places, so every key but
-        the last top ones and those raised since still ranks below all of the last top ones:
-        ranking those few gives the same list as sorting the whole row."""
+        Values only rise between calls (`add_all`) and keep their places, so a key neither in
+        the last top nor raised since still ranks below every key of the last top: the last
+        top is kept and only the raised keys are placed again (usually one or two), which
+        gives the list sorting the whole row gives."""
         values = self.values
         ranked = self.ranked
         if ranked is None or size != self.ranked_size:
             best = sorted(values.items(), key=itemgetter(1), reverse=True)[:size]
             self.ranked, self.ranked_size, self.position = [k for k, _ in best], size, None
             self.changed.clear()
-            return best
+            return self.ranked
         changed = self.changed
         if not changed:
-            return [(k, values[k]) for k in ranked]
+            return ranked
+        position = self._positions()
+
+        def rank(key: str) -> tuple[float, int]:
+            return -values[key], position[key]
+
+        members = set(ranked)
+        if any(key in members for key in changed):
+            risen = [key for key in ranked if key in changed]
+            ranked = [key for key in ranked if key not in changed]
+            for key in risen:
+                insort(ranked, key, key=rank)
+        for key in changed:
+            if key in members:
+                continue
+            if len(ranked) >= size:
+                last = ranked[-1]
+                if values[key] < values[last] or rank(key) > rank(last):
+                    continue
+                ranked.pop()
+            insort(ranked, key, key=rank)
+        changed.clear()
+        self.ranked = ranked
+        return ranked
+
+    def _positions(self) -> dict[str, int]:
+        """Each key's place in `values`, kept up as keys are added."""
         position = self.position
         if position is None:
-            position = self.position = {k: i for i, k in enumerate(values)}
+            position = self.position = {k: i for i, k in enumerate(self.values)}
         else:
-            for key in changed:  # new keys went to the end of `values` in this order
+            for key in self.changed:  # new keys went to the end of `values` in this order
                 if key not in position:
                     position[key] = len(position)
-        candidates = sorted([(-values[k], position[k], k) for k in {*ranked, *changed}])[:size]
-        changed.clear()
-        self.ranked = [k for _, _, k in candidates]
-        return [(k, -negated) for negated, _, k in candidates]
+        return position
 
     def to_json(self) -> list[Any]:
         return [self.landmark, self.clock, self.values, self.total]
@@ -591,11 +616,12 @@ class ProductState:
         (`at`): mass `m`, neighbours `n`, orders `o` and bought-together `t`, popularity `p`."""
         c = self.cooc.scale_out(self.cooc.clock)
         t = self.together.scale_out(self.together.clock)
+        cooc, together = self.cooc.values, self.together.values
         return {
             "m": self.cooc.total * c,
-            "n": {pid: v * c for pid, v in self.cooc.top(config.neighbours)},
+            "n": {pid: cooc[pid] * c for pid in self.cooc.top(config.neighbours)},
             "o": self.together.total * t,
-            "t": {pid: v * t for pid, v in self.together.top(config.neighbours)},
+            "t": {pid: together[pid] * t for pid in self.together.top(config.neighbours)},
             "p": self.popularity.total * self.popularity.scale_out(self.popularity.clock),
             "pc": self.popularity.clock,
             "at": max(self.cooc.clock, self.together.clock, self.popularity.clock),
