@@ -852,9 +852,12 @@ def main_list(
     table: NeighbourTable,
     at: int,
     config: RecommenderConfig,
+    mix: Mixture | None = None,
 ) -> tuple[RecommendationKind, Scored]:
-    """The shopper's main list: PERSONAL, filled up from TRENDING (or TRENDING alone)."""
-    personal = _top_personal(shopper, catalog, mixture(shopper, table, config), at, config)
+    """The shopper's main list: PERSONAL, filled up from TRENDING (or TRENDING alone); `mix`
+    is `mixture(shopper, table, config)` if the caller has it."""
+    mix = mixture(shopper, table, config) if mix is None else mix
+    personal = _top_personal(shopper, catalog, mix, at, config)
     if len(personal.ids) >= config.list_size:
         return "PERSONAL", personal
     rest = _trending(
@@ -896,8 +899,8 @@ def _next_best_offer(
     table: NeighbourTable,
     at: int,
     config: RecommenderConfig,
+    mix: Mixture,
 ) -> Scored:
-    mix = mixture(shopper, table, config)
     scores = mix.probabilities()
     evidence = mix.evidence
     anchors = sorted(shopper.cart)
@@ -1109,13 +1112,14 @@ def changed_lists(
     BOUGHT_TOGETHER when `added` went to the cart, NEXT_BEST_OFFER then or when `ordered`.
     Records them as the shopper's last lists (and the main list's calibration cell)."""
     out: list[tuple[RecommendationKind, Scored, str]] = []
-    kind, main = main_list(shopper, catalog, table, at, config)
+    mix = mixture(shopper, table, config)  # the main list's and the offer's
+    kind, main = main_list(shopper, catalog, table, at, config, mix)
     out.append((kind, main, _reason(kind, main, shopper, catalog)))
     if added is not None:
         together = _bought_together(shopper, catalog, table, added, at, config)
         out.append(("BOUGHT_TOGETHER", together, f"Often bought with {catalog.name(added)}"))
     if added is not None or ordered:
-        offer = _next_best_offer(shopper, catalog, table, at, config)
+        offer = _next_best_offer(shopper, catalog, table, at, config, mix)
         out.append(("NEXT_BEST_OFFER", offer, _offer_reason(offer, catalog)))
     drafts = []
     for kind, scored, reason in out:
