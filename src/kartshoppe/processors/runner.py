@@ -419,8 +419,11 @@ class StageInstance(Context):
             return
         self.active_timers.add(timer)
         heapq.heappush(self.timer_heap, timer)
-        self.checkpoint.timers_removed.discard(timer)
-        self.checkpoint.timers_added.add(timer)
+        removed = self.checkpoint.timers_removed
+        if timer in removed:
+            removed.discard(timer)  # its row is still in the store
+        else:
+            self.checkpoint.timers_added.add(timer)
 
     def delete_timer(self, timestamp: int) -> None:
         timer = (timestamp, self._key)
@@ -428,8 +431,16 @@ class StageInstance(Context):
             return
         # left in the heap; popping skips timers no longer active
         self.active_timers.discard(timer)
-        self.checkpoint.timers_added.discard(timer)
-        self.checkpoint.timers_removed.add(timer)
+        self._unstore(timer)
+
+    def _unstore(self, timer: Timer) -> None:
+        """A timer no longer active: a row to delete, unless it was set since the last
+        checkpoint and never stored (most timers fire within a second of being set)."""
+        added = self.checkpoint.timers_added
+        if timer in added:
+            added.discard(timer)
+        else:
+            self.checkpoint.timers_removed.add(timer)
 
     # --- state -----------------------------------------------------------------------------
 
@@ -485,8 +496,7 @@ class StageInstance(Context):
     def _fire(self, timer: Timer) -> None:
         heapq.heappop(self.timer_heap)
         self.active_timers.discard(timer)
-        self.checkpoint.timers_added.discard(timer)
-        self.checkpoint.timers_removed.add(timer)
+        self._unstore(timer)
         ts, key = timer
         self._begin(key, ts, f"timer:{ts}")
         mark = len(self.outputs)
