@@ -683,12 +683,10 @@ class PublishedTable:
 
     def masses(self, pids: Iterable[str]) -> list[float]:
         entries = self.entries
-        found = (
-            entries.get_many(pids)
-            if isinstance(entries, TableView)
-            else [entries.get(pid) for pid in pids]
-        )
-        return [float(entry["m"]) if entry else 0.0 for entry in found]
+        if isinstance(entries, TableView):
+            masses: list[float] = entries.fields(pids, "m", 0.0)
+            return masses
+        return [float(entry["m"]) if (entry := entries.get(pid)) else 0.0 for pid in pids]
 
     def popularity(self) -> Iterator[tuple[str, float]]:
         half_life = self.config.trending_half_life_ms
