@@ -330,6 +330,18 @@ class TableView(Mapping[str, Any]):
             for key in keys
         ]
 
+    def snapshot(self) -> dict[str, Any]:
+        """The table as of `at` as one dict, in the view's order: `dict(view.items())`
+        without two calls per key."""
+        recent, base, value, at = self._recent, self._base, self._table.value, self._at
+        found = {key: v if key not in recent else value(key, at) for key, v in base.items()}
+        found.update(
+            (key, value(key, at))
+            for key, versions in recent.items()
+            if key not in base and versions[0][0] <= at
+        )
+        return found
+
     def __iter__(self) -> Iterator[str]:
         table = self._table
         for key in table.base:

@@ -66,6 +66,7 @@ from kartshoppe.processors.model import (
     Context,
     Merger,
     Processor,
+    TableView,
     WireEvent,
 )
 from kartshoppe.processors.recommender import (
@@ -396,9 +397,9 @@ class PublishStage(Merger[None]):
         return None
 
     def on_partial(self, state: None, partial: dict[str, Any], ctx: Context) -> None:
-        calibration = Calibration(
-            {cell: list(counts) for cell, counts in ctx.table(CALIBRATION).items()}
-        )
+        table = ctx.table(CALIBRATION)
+        counted = table.snapshot() if isinstance(table, TableView) else table
+        calibration = Calibration({cell: list(counts) for cell, counts in counted.items()})
         for at, session_id, user_id, kind, ids, estimate, reason in partial["lists"]:
             shopper = ShopperState(session_id=session_id, user_id=user_id)
             draft = Draft(kind, tuple(ids), estimate, reason)

@@ -690,7 +690,9 @@ class PublishedTable:
 
     def popularity(self) -> Iterator[tuple[str, float]]:
         half_life = self.config.trending_half_life_ms
-        for pid, entry in self.entries.items():
+        entries = self.entries
+        items = entries.snapshot().items() if isinstance(entries, TableView) else entries.items()
+        for pid, entry in items:
             clock = entry["pc"]
             yield pid, entry["p"] * _factor((clock - max(self.at, clock)) / half_life)
 
