@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
+import random
 from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from kartshoppe.events import (
     AddToCart,
@@ -503,24 +502,16 @@ def test_a_candidates_probability_is_its_mixture_over_the_context_rows() -> None
     assert mix.probabilities() == {"x": mix.probability("x"), "y": mix.probability("y")}
 
 
-@settings(max_examples=100, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.dictionaries(st.sampled_from("abcdefghijkl"), st.sampled_from([0.0, 0.5, 1.0, 2.0])),
-            st.sampled_from([1.0, 2.0, 2.0**-3]),
-        ),
-        max_size=12,
-    ),
-    st.integers(min_value=1, max_value=6),
-)
-def test_a_rows_top_ranked_from_the_last_top_equals_sorting_the_whole_row(
-    additions: list[tuple[dict[str, float], float]], size: int
-) -> None:
+@pytest.mark.parametrize("seed", range(40))
+def test_a_rows_top_ranked_from_the_last_top_equals_sorting_the_whole_row(seed: int) -> None:
     # equal values are common (one co-view each): ties must keep insertion order either way
+    rng = random.Random(seed)
+    size = rng.randint(1, 6)
     row = Decaying(HOUR_MS)
-    for amounts, scale in additions:
-        row.add_all(amounts, scale, to_total=True)
+    for _ in range(rng.randint(1, 12)):
+        keys = rng.sample("abcdefghijkl", rng.randint(0, 5))
+        amounts = {key: rng.choice([0.0, 0.5, 1.0, 2.0]) for key in keys}
+        row.add_all(amounts, rng.choice([1.0, 2.0, 2.0**-3]), to_total=True)
         whole = sorted(row.values.items(), key=lambda kv: kv[1], reverse=True)[:size]
         assert row.top(size) == [key for key, _ in whole]
     restored = Decaying.from_json(HOUR_MS, orjson.loads(orjson.dumps(row.to_json())))
