@@ -419,7 +419,9 @@ def main() -> None:
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
-    command = shlex.join([".venv/bin/python", "bench/catalog_bench.py", *sys.argv[1:]])
+    # settings given to the servers through the environment (KARTSHOPPE_PROCESSORS=off, ...)
+    given = [f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("KARTSHOPPE_")]
+    command = shlex.join([*given, ".venv/bin/python", "bench/catalog_bench.py", *sys.argv[1:]])
     subprocess.run(["bash", str(ROOT / "scripts" / "install-bench-tools.sh")], check=True)
     servers = args.servers.split(",")
     load_before = os.getloadavg()
