@@ -80,7 +80,8 @@ def get(path: str, *headers: str, method: str = "GET", version: str = "1.1") -> 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    env = {"KARTSHOPPE_RATE_BROWSE": f"2/{BURST}"}
+    # no event-store sink: nothing here reads the store, and its process takes seconds to stop
+    env = {"KARTSHOPPE_RATE_BROWSE": f"2/{BURST}", "KARTSHOPPE_SINK": "0"}
     tmp = tmp_path_factory.mktemp("hot-protocol")
     with running_server(tmp, "--processors", "off", env=env, ready_timeout=150) as running:
         yield running
