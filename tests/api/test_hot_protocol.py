@@ -144,12 +144,19 @@ async def test_pipelined_requests_keep_their_order_behind_one_the_app_answers() 
     assert transport.writes[-1].endswith(b"x-request-id: id-2\r\n\r\n" + BODY)
 
 
-async def test_a_query_or_a_forwarded_request_goes_to_the_app() -> None:
+async def test_what_the_hot_reads_decline_or_uvicorn_must_judge_goes_to_the_app() -> None:
     protocol, transport, app = connected()
     forwarded = b"GET /hot HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n"
-    for raw in (request("/hot?x=1"), forwarded, request("/hot", "POST")):
+    expecting = b"GET /hot HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n\r\n"
+    for raw in (
+        request("/hot?x=1"),
+        forwarded,
+        expecting,
+        request("/h%6Ft"),  # uvicorn decodes the path
+        request("/hot", "POST"),
+    ):
         protocol.data_received(raw)
         while protocol.tasks:
             await asyncio.sleep(0)
-    assert app.calls == 3 and app.hot_reads.served_ids == []
+    assert app.calls == 5 and app.hot_reads.served_ids == []
     assert all(write.endswith(b"full") for write in transport.writes[1::2])
