@@ -13,7 +13,7 @@ from kartshoppe.eventlog import sqlite
 from kartshoppe.eventlog.port import Message
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import Topic
-from kartshoppe.processors.process import ProcessorsProcess
+from kartshoppe.processors_process import ProcessorsProcess
 
 TOPICS = [Topic.EVENTS.value, Topic.PRODUCT_UPDATES.value]
 

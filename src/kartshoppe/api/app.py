@@ -75,7 +75,7 @@ from kartshoppe.mail.confirmation import confirmation
 from kartshoppe.mail.outbox import Outbox
 from kartshoppe.pictures.compose import placeholder_svg, product_svg
 from kartshoppe.pictures.uploads import ImageStore
-from kartshoppe.processors.process import ProcessorsProcess
+from kartshoppe.processors_process import ProcessorsProcess
 from kartshoppe.security.accounts import Accounts
 from kartshoppe.security.guards import NAMED_USER, OPERATOR
 from kartshoppe.views.catalog import CatalogView

@@ -50,7 +50,7 @@ from kartshoppe.eventlog.port import EventLog, Positions, consumer_lags
 
 logger = logging.getLogger(__name__)
 
-MODULE: Final = "kartshoppe.processors.process"
+MODULE: Final = "kartshoppe.processors_process"
 NAME: Final = "processors process"
 STATUS_EVERY_S: Final = 1.0
 FAILED_EXIT: Final = 1
