@@ -188,8 +188,8 @@ async def measure(
             await target.write()
     # start-up work (the event store opening, the sink storing the seeded catalog) and the
     # warm-up's follow-up work (processors, sink) are done before the idle rate is taken
-    await settle([t.pid for t in targets if t.pid is not None])
     servers = [t for t in targets if t.pid is not None]
+    await settle([p for t in servers if t.pid for p in (t.pid, *children_of(t.pid))])
     idle_from = {t.name: cpu_now(t) for t in servers}
     await asyncio.sleep(idle_s)
     idle_children: dict[str, float] = {}
