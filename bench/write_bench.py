@@ -18,7 +18,8 @@ the same machine load:
 
 Printed: p50/p90/p99/max of request sent -> push received, the ratio of each to the floor, and
 each server's CPU per write (its CPU over the timed phase less its idle rate before it,
-divided by the writes: less sensitive to the machine's load than the latency). Written to
+divided by the writes: less sensitive to the machine's load than the latency), and likewise
+its child processes' (the event-store sink, the processors). Written to
 bench/results/write.md with the command, the date and the load average.
 """
 
