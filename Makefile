@@ -100,6 +100,7 @@ bench: $(PY_STAMP) bench-hot
 	$(PY) bench/api_bench.py
 	$(PY) bench/log_bench.py
 	$(PY) bench/processors_bench.py
+	$(PY) bench/processors_delay_bench.py
 	$(PY) bench/recs_eval.py
 	$(PY) bench/kafka_bench.py
 	$(PY) bench/store_bench.py --events 1000000

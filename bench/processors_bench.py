@@ -11,6 +11,13 @@ appended to a fresh SQLite event log first; then the timer starts, an `EmbeddedR
 and the timer stops when every processor has committed the whole log. That end-to-end figure
 includes reading the log, decoding, processing, appending outputs and the fsynced state commits.
 Each processor is also run alone, in-process without the log, to show where the time goes.
+
+`--reference DIR` compares against other sources of the processors in the same run, e.g. main's
+(`git archive main src | tar -x -C DIR`): the stream is generated once, and each round runs
+the end-to-end figure and all processors in-process (one shared decode, a commit per batch, as
+the runner's instances do) in a fresh interpreter, once with DIR/src and once with this
+checkout's src first on the path, alternating; the figures of the two and their ratio are
+printed and recorded.
 """
 
 from __future__ import annotations
@@ -18,29 +25,39 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import json
 import os
 import pathlib
+import pickle
 import platform
 import shlex
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from typing import Any
 
-from report import record
+from report import record, stamp
 
-from kartshoppe.eventlog.port import Record
+from kartshoppe.eventlog.port import Message, Record
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent, now_ms
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.model import Processor
-from kartshoppe.processors.runner import EmbeddedRunner, ProcessorInstance, ProcessorStateDb
+from kartshoppe.processors.runner import (
+    DecodedEvents,
+    EmbeddedRunner,
+    ProcessorInstance,
+    ProcessorStateDb,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "processors"))
 from shop_stream import ShopStream, route  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "processors.md"
+LOAD_BEFORE = os.getloadavg()
 HOUR_MS = 3_600_000
 OUTPUT_TOPICS = ("ecommerce_processing_fanout", "recommendations")
 
@@ -56,7 +73,7 @@ def make_stream(sessions: int, products: int, hours: int) -> list[BaseEvent]:
 
 
 async def end_to_end(
-    events: list[BaseEvent],
+    messages: list[Message],
     processors: list[Processor[Any]],
     batch_size: int,
     workdir: pathlib.Path,
@@ -64,8 +81,8 @@ async def end_to_end(
     log = SqliteEventLog(workdir / "log.db")
     await log.start()
     try:
-        for i in range(0, len(events), 1000):
-            await log.append([route(e) for e in events[i : i + 1000]])
+        for i in range(0, len(messages), 1000):
+            await log.append(messages[i : i + 1000])
         runner = EmbeddedRunner(
             log,
             workdir / "state.db",
@@ -104,15 +121,128 @@ def alone(
     return elapsed, outputs
 
 
-def as_records(events: list[BaseEvent]) -> list[Record]:
+def as_records(messages: list[Message]) -> list[Record]:
     offsets: dict[str, int] = {}
     records = []
-    for event in events:
-        message = route(event)
+    for message in messages:
         offset = offsets.get(message.topic, 0)
         offsets[message.topic] = offset + 1
         records.append(Record(message.topic, 0, offset, message.key, message.value, now_ms()))
     return records
+
+
+def all_in_process(
+    processors: list[Processor[Any]], records: list[Record], batch_size: int, workdir: pathlib.Path
+) -> tuple[float, int]:
+    """CPU time of all processors in one thread on one decode cache, each batch through each
+    processor's instance and committed, as the runner does but without the log."""
+    decoded = DecodedEvents()
+    stores = [ProcessorStateDb(workdir / "together.db") for _ in processors]
+    instances = [
+        ProcessorInstance(p, s, 1000, decoded) for p, s in zip(processors, stores, strict=True)
+    ]
+    outputs = 0
+    started = time.process_time()
+    for i in range(0, len(records), batch_size):
+        for instance in instances:
+            instance.process(records[i : i + batch_size])
+            checkpoint, emitted = instance.take_checkpoint()
+            instance.commit(checkpoint)
+            outputs += len(emitted)
+    elapsed = time.process_time() - started
+    for store in stores:
+        store.close()
+    return elapsed, outputs
+
+
+def measure(stream: pathlib.Path, batch_size: int) -> None:
+    """One round of `--reference`: figures of the sources first on the path, as JSON."""
+    messages = [Message(*m) for m in pickle.loads(stream.read_bytes())]
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = pathlib.Path(tmp)
+        processors = default_processors(ProcessorConfig())
+        wall, cpu, _, outputs = asyncio.run(end_to_end(messages, processors, batch_size, workdir))
+        records = as_records(messages)
+        alone_cpu, alone_outputs = all_in_process(
+            default_processors(ProcessorConfig()), records, batch_size, workdir
+        )
+    figures = {"wall": wall, "cpu": cpu, "outputs": outputs, "in_process_cpu": alone_cpu}
+    source = pathlib.Path(sys.modules[EmbeddedRunner.__module__].__file__ or "").parents[2]
+    print(json.dumps(figures | {"in_process_outputs": alone_outputs, "source": str(source)}))
+
+
+def compare(args: argparse.Namespace, messages: list[Message]) -> list[str]:
+    """Rounds of this checkout and the reference, alternating, each in a fresh interpreter."""
+    sources = {"reference": pathlib.Path(args.reference).resolve() / "src", "this": ROOT / "src"}
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in sources}
+    with tempfile.TemporaryDirectory() as tmp:
+        stream = pathlib.Path(tmp) / "stream.pickle"
+        stream.write_bytes(pickle.dumps([(m.topic, m.key, m.value) for m in messages]))
+        for _ in range(args.rounds):
+            for name, src in sources.items():
+                env = os.environ | {"PYTHONPATH": str(src)}
+                command = [sys.executable, __file__, "--measure", str(stream)]
+                command += ["--batch-size", str(args.batch_size)]
+                done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+                figures = json.loads(done.stdout.strip().splitlines()[-1])
+                if pathlib.Path(figures.pop("source")) != src:
+                    raise RuntimeError(f"{name}: {src} was not the kartshoppe imported")
+                runs[name].append(figures)
+                print(name, figures, flush=True)
+    n = len(messages)
+
+    def row(name: str) -> tuple[str, float, float]:
+        wall = statistics.median(r["wall"] for r in runs[name])
+        cpu = statistics.median(r["cpu"] for r in runs[name])
+        in_process = statistics.median(r["in_process_cpu"] for r in runs[name])
+        outputs = {int(r["outputs"]) for r in runs[name]}
+        line = (
+            f"| {name} | {n / wall:,.0f} ({wall:.2f} s) | {n / cpu:,.0f} ({cpu:.2f} s) "
+            f"| {n / in_process:,.0f} ({in_process:.2f} s) | {', '.join(map(str, outputs))} |"
+        )
+        return line, n / cpu, n / in_process
+
+    this, reference = row("this"), row("reference")
+    return [
+        f"Reference: the sources in `{args.reference}`; {args.rounds} rounds, alternating, "
+        "each in a fresh interpreter; medians.",
+        "",
+        "| sources | embedded runner: events/s (wall) | events per CPU second (all threads) "
+        "| all processors in-process: events per CPU second | outputs appended |",
+        "|---|---:|---:|---:|---|",
+        reference[0],
+        this[0],
+        "",
+        f"This checkout against the reference: {this[1] / reference[1]:.2f}x events per CPU "
+        f"second in the runner, {this[2] / reference[2]:.2f}x in-process.",
+        "",
+    ]
+
+
+def write(
+    args: argparse.Namespace, events: list[BaseEvent], names: list[str], lines: list[str]
+) -> None:
+    """Print a `--reference` comparison and record it above the earlier runs."""
+    command = shlex.join([".venv/bin/python", "bench/processors_bench.py", *sys.argv[1:]])
+    report = "\n".join(
+        [
+            "## Against a reference, in one run",
+            "",
+            f"Command: `{command}`",
+            "",
+            *stamp(LOAD_BEFORE),
+            "",
+            f"Stream: {len(events)} events ({args.sessions} sessions, {args.products} products, "
+            f"{args.hours} h of event time); processors: {', '.join(names)}; "
+            f"batch size {args.batch_size}.",
+            "",
+            *lines,
+        ]
+    )
+    print(report)
+    if not args.no_write:
+        record(RESULTS, report)
+        print(f"written to {RESULTS.relative_to(ROOT)}")
 
 
 def main() -> None:
@@ -125,17 +255,30 @@ def main() -> None:
         "--exclude", action="append", default=[], metavar="NAME", help="leave a processor out"
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--reference", metavar="DIR", help="compare with the sources in DIR/src (module doc)"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="rounds with --reference")
+    parser.add_argument("--measure", metavar="STREAM", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure:
+        measure(pathlib.Path(args.measure), args.batch_size)
+        return
 
     config = ProcessorConfig()
     events = make_stream(args.sessions, args.products, args.hours)
+    messages = [route(e) for e in events]
     names = [p.name for p in chosen(config, args.exclude)]
+    if args.reference:
+        comparison = compare(args, messages)
+        write(args, events, names, comparison)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         workdir = pathlib.Path(tmp)
         elapsed, cpu, stats, outputs = asyncio.run(
-            end_to_end(events, chosen(config, args.exclude), args.batch_size, workdir)
+            end_to_end(messages, chosen(config, args.exclude), args.batch_size, workdir)
         )
-        records = as_records(events)
+        records = as_records(messages)
         singles = {
             p.name: alone(p, records, args.batch_size, workdir)
             for p in chosen(config, args.exclude)

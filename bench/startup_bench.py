@@ -1,8 +1,8 @@
 """Start-up and footprint of `kartshoppe serve` (embedded mode): seconds from the process start
 to `/ready` on a fresh data directory, the CPU time the server process used to get there (which
 load does not inflate as it does the seconds), the resident memory of the serving process once
-idle and that of its children (the event-store sink), and the CPU an idle server uses (over the
-last 10 s of the idle wait).
+idle and that of its children (the event-store sink, the processors), and the CPU an idle
+server uses (over the last 10 s of the idle wait).
 
 The code is compiled to bytecode first (`compileall`, the packages and each `src`), as an
 installed deployment has it: with `PYTHONDONTWRITEBYTECODE` set and no `.pyc` files, every
@@ -62,7 +62,7 @@ def children(pid: int) -> list[int]:
 
 
 def children_rss_mb(pid: int) -> float:
-    """The resident memory of the process's children (the event-store sink process)."""
+    """The resident memory of the process's children (the event-store sink, the processors)."""
     total = 0.0
     for child in children(pid):
         with contextlib.suppress(FileNotFoundError, RuntimeError):
@@ -187,9 +187,10 @@ def main() -> None:
         *stamp(load_before),
         "",
         f"Median of {args.runs} starts each, taken in turn; RSS after {args.idle:.0f} s idle, of "
-        "the serving process and of its children (the event-store sink, when it runs in a "
-        "process of its own); CPU to ready: user and system time of the serving process up to "
-        f"`/ready`; idle CPU over the last {min(CPU_WINDOW_S, args.idle):.0f} s of the wait. "
+        "the serving process and of its children (the event-store sink and the processors, "
+        "when they run in processes of their own); CPU to ready: user and system time of the "
+        "serving process up to `/ready`; idle CPU over the last "
+        f"{min(CPU_WINDOW_S, args.idle):.0f} s of the wait. "
         "Bytecode compiled first.",
         "",
         "| code | start -> /ready | vs goal 2 s | CPU to ready | idle RSS | vs goal 150 MB "

@@ -1,5 +1,5 @@
 """The processors at work behind the real API: what a shopper does over HTTP comes back over the
-shopper's own WebSocket, produced by the embedded runner in the server process."""
+shopper's own WebSocket, produced by the embedded runner in the server's processors process."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.support.processors import wait_for_processors
 from tests.support.server import ServerProcess, running_server
 
 SERVER_ENV = {
@@ -28,6 +29,7 @@ WAIT_S = 20.0
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     with running_server(tmp_path_factory.mktemp("live"), env=SERVER_ENV) as process:
+        wait_for_processors(process.base_url)
         yield process
 
 

@@ -105,6 +105,29 @@ def test_many_keys_read_at_once_read_as_each_alone() -> None:
     assert table.view(120).get_many(keys) == ["base", "first", None, None]
 
 
+def test_one_field_of_many_keys_reads_as_each_alone() -> None:
+    table = Published({"p0": {"m": 1.0}, "p1": {"m": 2.0}})
+    table.put(100, "p1", {"m": 3.0})
+    table.put(200, "p1", {"m": 4.0})
+    table.put(150, "p2", {"m": 5.0})
+    keys = ["p0", "p1", "p2", "missing"]
+    for at in (50, 100, 150, 199, 250):
+        view = table.view(at)
+        assert view.fields(keys, "m", 0.0) == [view.get(k, {"m": 0.0})["m"] for k in keys]
+    assert table.view(120).fields(keys, "m", 0.0) == [1.0, 3.0, 0.0, 0.0]
+
+
+def test_a_snapshot_of_a_view_is_the_view_as_a_dict() -> None:
+    table = Published({"p0": "base", "p1": "old"})
+    table.put(100, "p1", "first")
+    table.put(200, "p1", "second")
+    table.put(150, "p2", "other")
+    for at in (50, 100, 150, 199, 250):
+        view = table.view(at)
+        assert list(view.snapshot().items()) == list(view.items())
+    assert table.view(160).snapshot() == {"p0": "base", "p1": "first", "p2": "other"}
+
+
 def test_folding_keeps_what_is_read_and_returns_the_base_entries_that_changed() -> None:
     table = Published({"p0": "kept"})
     table.put(100, "p1", "first")

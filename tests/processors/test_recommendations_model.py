@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from typing import Any
 
 import orjson
@@ -28,6 +29,7 @@ from kartshoppe.processors.recommender import (
     HOUR_MS,
     Calibration,
     Catalog,
+    Decaying,
     Mixture,
     RecommenderConfig,
     RecommenderState,
@@ -498,3 +500,19 @@ def test_a_candidates_probability_is_its_mixture_over_the_context_rows() -> None
     assert mix.probability("y") == pytest.approx(0.25 + 0.4)
     assert mix.probability("z") == 0.0
     assert mix.probabilities() == {"x": mix.probability("x"), "y": mix.probability("y")}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_rows_top_ranked_from_the_last_top_equals_sorting_the_whole_row(seed: int) -> None:
+    # equal values are common (one co-view each): ties must keep insertion order either way
+    rng = random.Random(seed)
+    size = rng.randint(1, 6)
+    row = Decaying(HOUR_MS)
+    for _ in range(rng.randint(1, 12)):
+        keys = rng.sample("abcdefghijkl", rng.randint(0, 5))
+        amounts = {key: rng.choice([0.0, 0.5, 1.0, 2.0]) for key in keys}
+        row.add_all(amounts, rng.choice([1.0, 2.0, 2.0**-3]), to_total=True)
+        whole = sorted(row.values.items(), key=lambda kv: kv[1], reverse=True)[:size]
+        assert row.top(size) == [key for key, _ in whole]
+    restored = Decaying.from_json(HOUR_MS, orjson.loads(orjson.dumps(row.to_json())))
+    assert restored.top(size) == row.top(size)

@@ -334,3 +334,57 @@ async def test_a_processor_that_falls_behind_shows_its_consumer_lag(
     finally:
         stuck.release.set()
         await r.stop()
+
+
+class Alarms(Processor[int]):
+    """Page `/set/<ts>` sets a timer at ts, `/del/<ts>` deletes it; a firing timer at ts sets
+    one at ts + 5 and counts."""
+
+    name = "alarms"
+    input_topics = (Topic.EVENTS.value,)
+
+    def key(self, event: Event) -> str | None:
+        return "k" if isinstance(event, PageView) else None
+
+    def initial_state(self) -> int:
+        return 0
+
+    def on_event(self, state: int, event: Event, ctx: Context) -> int:
+        assert isinstance(event, PageView)
+        _, verb, ts = event.page.split("/")
+        (ctx.set_timer if verb == "set" else ctx.delete_timer)(int(ts))
+        return state
+
+    def on_timer(self, state: int, timestamp: int, ctx: Context) -> int:
+        ctx.set_timer(timestamp + 5)
+        return state + 1
+
+
+def test_stored_timers_are_the_active_ones_after_every_commit(make_driver: Any) -> None:
+    # timers set and deleted, set and fired, deleted and set again within one checkpoint:
+    # the store holds exactly the active timers after each commit, and a restart carries on
+    driver = make_driver(Alarms())
+
+    def page(path: str, at: int) -> PageView:
+        return PageView(page=path, session_id="s", timestamp=at)
+
+    def stored() -> set[tuple[int, str]]:
+        return set(driver.store.timers("alarms"))
+
+    driver.feed(page("/set/100", 10), page("/set/50", 20), page("/del/50", 30))
+    assert stored() == driver.instance.active_timers == {(100, "k")}
+    # 100 (stored) deleted and set again; 60 fires and sets 65; 70 set, deleted, and set
+    # again by 65 firing
+    driver.feed(
+        page("/del/100", 40),
+        page("/set/100", 41),
+        page("/set/60", 42),
+        page("/set/70", 61),
+        page("/del/70", 66),
+    )
+    assert stored() == driver.instance.active_timers == {(70, "k"), (100, "k")}
+    assert driver.state("k") == 2
+    driver.restart()
+    driver.advance(1000)
+    assert stored() == driver.instance.active_timers == {(1005, "k")}
+    assert driver.state("k") == 2 + len(range(70, 1001, 5))

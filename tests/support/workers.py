@@ -79,5 +79,6 @@ def worker_pids(host: str, port: int, count: int, within: float) -> list[int]:
 
 
 def leader_pid(data_dir: Path) -> int:
-    """The worker that decides the commands: the holder of the leader lock wrote its pid."""
-    return int((data_dir / LOCK_NAME).read_text())
+    """The worker that decides the commands: the holder of the leader lock wrote its pid (0
+    while a new holder has emptied the file and not yet written it)."""
+    return int((data_dir / LOCK_NAME).read_text() or 0)

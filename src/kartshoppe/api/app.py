@@ -77,8 +77,7 @@ from kartshoppe.mail.confirmation import confirmation
 from kartshoppe.mail.outbox import Outbox
 from kartshoppe.pictures.compose import placeholder_svg, product_svg
 from kartshoppe.pictures.uploads import ImageStore
-from kartshoppe.processors import ProcessorConfig, default_processors
-from kartshoppe.processors.runner import EmbeddedRunner
+from kartshoppe.processors_process import ProcessorsProcess
 from kartshoppe.security.accounts import Accounts
 from kartshoppe.security.guards import NAMED_USER, OPERATOR
 from kartshoppe.views.catalog import CatalogView
@@ -92,21 +91,14 @@ SHOP_ROUTES = (catalog, cart, orders, tracking, admin, live, auth, reviews, even
 TICK_SECONDS = 1.0
 
 
-def make_runner(
+def make_processors(
     settings: Settings, event_log: EventLog, on_processed: Callable[[str, float], None]
-) -> EmbeddedRunner | None:
-    """The in-process runner of the processors, unless another engine (Flink) runs them."""
+) -> ProcessorsProcess | None:
+    """The embedded processors, in a child process the leader supervises, unless another
+    engine (Flink) runs them or they are off."""
     if settings.processors != "embedded":
         return None
-    config = ProcessorConfig(
-        cart_abandon_timeout_ms=settings.abandon_after_s * 1000,
-        stock_unchanged_after_ms=settings.stock_unchanged_after_s * 1000,
-        reservation_ttl_ms=settings.reservation_ttl_s * 1000,
-        cart_recovery_offer=settings.recovery_offer,
-        shopper_state_ttl_ms=settings.shopper_state_ttl_s * 1000 or None,
-    )
-    processors = default_processors(config)
-    return EmbeddedRunner(event_log, settings.state_path, processors, on_processed=on_processed)
+    return ProcessorsProcess(settings, event_log, on_processed)
 
 
 def make_bus(
@@ -296,16 +288,15 @@ class Duties:
         self._log = event_log
         self._raw_log = raw_log
         self._stop = stop
-        self._runner: EmbeddedRunner | None = None
         self._jobs: list[asyncio.Task[Any]] = []
         app.state.runner = app.state.retention = app.state.sink = None
 
     async def take_up(self) -> None:
         app, settings = self._app, self._settings
-        runner = make_runner(settings, self._log, app.state.metrics.observe_processor)
-        app.state.runner = self._runner = runner
-        if runner is not None:
-            await runner.start()
+        processors = make_processors(settings, self._log, app.state.metrics.observe_processor)
+        app.state.runner = processors
+        if processors is not None:
+            self._jobs.append(asyncio.create_task(processors.run(self._stop)))
         sink = make_sink(settings)
         app.state.sink = sink
         if sink is not None:
@@ -334,10 +325,8 @@ class Duties:
                 raise
 
     async def lay_down(self) -> None:
-        """After `stop`: wait for the jobs to end, then stop the processors."""
+        """After `stop`: wait for the jobs to end (the children's last work included)."""
         await asyncio.gather(*self._jobs, return_exceptions=True)
-        if self._runner is not None:
-            await self._runner.stop()
 
 
 @contextlib.asynccontextmanager

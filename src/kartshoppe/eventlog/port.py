@@ -10,7 +10,7 @@ groups whose committed positions survive restarts.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
@@ -169,3 +169,21 @@ class EventLog(ABC):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def consumer_lags(
+    log: EventLog, consumers: Mapping[str, tuple[Iterable[str], Positions]]
+) -> dict[str, int]:
+    """Per consumer (its topics and committed positions): the records of its topics it has not
+    committed yet. A consumer that falls behind, or stopped, shows a growing number."""
+    ends: dict[str, dict[int, int]] = {}
+    lags: dict[str, int] = {}
+    for name, (topics, positions) in consumers.items():
+        behind = 0
+        for topic in topics:
+            if topic not in ends:
+                ends[topic] = await log.end_offsets(topic)
+            for partition, end in ends[topic].items():
+                behind += max(0, end - positions.get((topic, partition), 0))
+        lags[name] = behind
+    return lags

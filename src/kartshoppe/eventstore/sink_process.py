@@ -5,13 +5,9 @@ of memory and seconds of CPU to load; in a child of its own they stay out of the
 process. The child reads the log like any other consumer group (the embedded log notices
 another process's commits, Kafka is Kafka), so nothing is handed to it but its settings.
 
-The parent (`SinkProcess.run`) starts `python -m kartshoppe.eventstore.sink_process` with the
-store's and the log's settings as flags and the child's stdin as a pipe, and restarts it with
-backoff when it dies (exit code and restarts logged). The child stops when its stdin closes:
-the server closes it on a clean stop, and the kernel closes it when the server dies, so the
-child never outlives its server. It then drains the log into the store (as the in-process sink
-did on a clean stop) and exits 0. Terminal signals (Ctrl-C reaches the whole process group) are
-left to the server, so the child is not stopped before the server has finished with the log.
+The server supervises it as a `child_process.ChildProcess`: restarted with backoff when it
+dies, stopped when its stdin closes (a clean stop, or the server dying), after it has drained
+the log into the store (as the in-process sink did on a clean stop).
 
 The child also answers the store's read routes (audit, time travel, series, reports) from the
 store it holds open: the server forwards them over a local socket (`reads_address`) after its
@@ -28,22 +24,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import fcntl
 import hashlib
 import logging
-import signal
 import socket
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import uvicorn
 
+from kartshoppe.child_process import (
+    RESTART_BACKOFF,
+    ChildProcess,
+    hold_lock,
+    ignore_terminal_signals,
+    stop_at_eof,
+)
 from kartshoppe.config import BUSES, Settings
-from kartshoppe.resilience import Backoff, supervise
+from kartshoppe.resilience import Backoff
 
 if TYPE_CHECKING:
     from kartshoppe.eventstore.indexed import IndexedStore
@@ -52,13 +52,14 @@ logger = logging.getLogger(__name__)
 
 MODULE = "kartshoppe.eventstore.sink_process"
 NAME = "event-store sink process"
-RESTART_BACKOFF = Backoff(initial=0.2, maximum=10.0)
-STOP_GRACE_S = 45.0
-"""How long a stopping server waits for the child's last drain (itself bounded at 30 s)."""
 
 
-class SinkExitedError(RuntimeError):
-    """The child ended without being asked to: the supervisor restarts it."""
+class SinkProcess(ChildProcess):
+    """The server's side: starts the child, restarts it when it dies, stops it with the server."""
+
+    def __init__(self, settings: Settings, backoff: Backoff = RESTART_BACKOFF) -> None:
+        super().__init__(NAME, command(settings), backoff=backoff)
+        self.settings = settings
 
 
 def command(settings: Settings) -> list[str]:
@@ -78,87 +79,6 @@ def command(settings: Settings) -> list[str]:
         "--log-level",
         settings.log_level,
     ]
-
-
-class SinkProcess:
-    """The server's side: starts the child, restarts it when it dies, stops it with the server."""
-
-    def __init__(self, settings: Settings, backoff: Backoff = RESTART_BACKOFF) -> None:
-        self.settings = settings
-        self.backoff = backoff
-        self.pid: int | None = None
-        self.starts = 0
-        self.last_exit: int | None = None
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Keep a child running until `stop` is set, then wait for its last drain."""
-        await supervise(lambda: self._once(stop), stop, name=NAME, backoff=self.backoff)
-
-    async def _once(self, stop: asyncio.Event) -> None:
-        child = await asyncio.create_subprocess_exec(
-            *command(self.settings), stdin=asyncio.subprocess.PIPE
-        )
-        self.pid = child.pid
-        self.starts += 1
-        logger.info("%s started (pid %d)", NAME, child.pid)
-        stopping = asyncio.create_task(stop.wait())
-        exiting = asyncio.create_task(child.wait())
-        try:
-            await asyncio.wait((stopping, exiting), return_when=asyncio.FIRST_COMPLETED)
-            if not exiting.done():
-                await self._stop(child)
-        finally:
-            stopping.cancel()
-            if not exiting.done():
-                # cancelled (the server's loop is going away): the child must not be left behind
-                with contextlib.suppress(ProcessLookupError):
-                    child.kill()
-            code = await exiting
-            self.last_exit = code
-        logger.info("%s (pid %d) exited with code %d", NAME, child.pid, code)
-        if not stop.is_set():
-            raise SinkExitedError(f"exited with code {code}")
-
-    async def _stop(self, child: asyncio.subprocess.Process) -> None:
-        """Close the child's stdin (its stop signal) and wait for its drain, then kill it."""
-        if child.stdin is not None:
-            child.stdin.close()
-        try:
-            await asyncio.wait_for(asyncio.shield(child.wait()), STOP_GRACE_S)
-        except TimeoutError:
-            logger.warning("%s (pid %d) did not stop; killing it", NAME, child.pid)
-            with contextlib.suppress(ProcessLookupError):
-                child.kill()
-
-
-def _hold_lock(path: Path) -> IO[bytes]:
-    """An exclusive lock on `path`, waited for; held while the returned file stays open."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("ab")
-    if _try_lock(handle):
-        return handle
-    logger.warning("another event-store sink holds %s; waiting for it", path)
-    fcntl.flock(handle, fcntl.LOCK_EX)
-    return handle
-
-
-def _try_lock(handle: IO[bytes]) -> bool:
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-def _stop_at_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """Set `stop` once stdin closes (the server stopped, or died)."""
-
-    def wait_for_eof() -> None:
-        while sys.stdin.buffer.read(4096):
-            pass
-        loop.call_soon_threadsafe(stop.set)
-
-    threading.Thread(target=wait_for_eof, name="sink-stdin", daemon=True).start()
 
 
 def reads_address(data_dir: Path) -> str:
@@ -215,8 +135,8 @@ async def _serve(settings: Settings) -> None:
     from kartshoppe.eventstore.table import StoreConfig
 
     stop = asyncio.Event()
-    _stop_at_eof(asyncio.get_running_loop(), stop)
-    lock = await asyncio.to_thread(_hold_lock, settings.data_dir / "sink.lock")
+    stop_at_eof(asyncio.get_running_loop(), stop)
+    lock = await asyncio.to_thread(hold_lock, settings.data_dir / "sink.lock", NAME)
     try:
         store = await asyncio.to_thread(IndexedStore.open, StoreConfig(settings.warehouse))
         reads = asyncio.create_task(_answer_reads(store, reads_address(settings.data_dir), stop))
@@ -241,9 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
-    # the server, which gets them too, stops the child when it is done with the log
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ignore_terminal_signals()
     from kartshoppe.observability.logging import configure_logging
 
     configure_logging(args.log_level)

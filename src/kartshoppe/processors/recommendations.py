@@ -58,6 +58,7 @@ from kartshoppe.events import (
     RemoveFromCart,
     Topic,
     event_key,
+    owner_key,
 )
 from kartshoppe.processors.model import (
     CATALOG_TOPICS,
@@ -65,6 +66,7 @@ from kartshoppe.processors.model import (
     Context,
     Merger,
     Processor,
+    TableView,
     WireEvent,
 )
 from kartshoppe.processors.recommender import (
@@ -395,12 +397,14 @@ class PublishStage(Merger[None]):
         return None
 
     def on_partial(self, state: None, partial: dict[str, Any], ctx: Context) -> None:
-        calibration = Calibration(
-            {cell: list(counts) for cell, counts in ctx.table(CALIBRATION).items()}
-        )
+        table = ctx.table(CALIBRATION)
+        counted = table.snapshot() if isinstance(table, TableView) else table
+        calibration = Calibration({cell: list(counts) for cell, counts in counted.items()})
         for at, session_id, user_id, kind, ids, estimate, reason in partial["lists"]:
             shopper = ShopperState(session_id=session_id, user_id=user_id)
-            rec = Draft(kind, tuple(ids), estimate, reason).recommendation(shopper, at, calibration)
-            ctx.emit(Topic.RECOMMENDATIONS.value, event_key(rec), rec)
-            ctx.emit(Topic.FANOUT.value, rec.session_id, rec)
+            draft = Draft(kind, tuple(ids), estimate, reason)
+            # in its wire form (`model.WireEvent`): one for about every shopper event
+            rec = WireEvent(draft.wire(shopper, at, calibration))
+            ctx.emit(Topic.RECOMMENDATIONS.value, owner_key(user_id, session_id), rec)
+            ctx.emit(Topic.FANOUT.value, session_id, rec)
         return None

@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import insort
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -87,6 +88,7 @@ import orjson
 
 from kartshoppe.events import (
     CATALOG_EVENTS,
+    SCHEMA_VERSION,
     AddToCart,
     BaseEvent,
     CartCleared,
@@ -461,6 +463,14 @@ class Decaying:
     """The latest event time applied: values are read as of max(at, clock)."""
     values: dict[str, float] = field(default_factory=dict)
     total: float = 0.0
+    ranked: list[str] | None = field(default=None, compare=False, repr=False)
+    """The keys `top` returned last (not serialised): with `changed`, what the next `top`
+    ranks instead of the whole row."""
+    ranked_size: int = field(default=0, compare=False, repr=False)
+    changed: dict[str, None] = field(default_factory=dict, compare=False, repr=False)
+    """The keys `add_all` raised since the last `top`, in the order they were raised."""
+    position: dict[str, int] | None = field(default=None, compare=False, repr=False)
+    """Each key's place in `values` (insertion order, the tie-break of `top`)."""
 
     def scale_in(self, at: int) -> float:
         """The stored weight of one unit of evidence at time `at` (moves the landmark ahead
@@ -474,6 +484,7 @@ class Decaying:
             self.values = {k: v * factor for k, v in self.values.items() if v * factor > 0}
             self.total *= factor
             self.landmark = at
+            self._forget_ranking()  # rounding may have made values equal
             exponent = 0.0
         return _factor(exponent) if exponent <= 0 else float(2.0**exponent)
 
@@ -483,19 +494,81 @@ class Decaying:
             return 0.0
         return _factor((self.landmark - max(at, self.clock)) / self.half_life_ms)
 
-    def add(self, key: str, amount: float) -> None:
-        self.values[key] = self.values.get(key, 0.0) + amount
+    def add_all(self, amounts: Mapping[str, float], scale: float, to_total: bool) -> None:
+        """Add each amount times `scale` to its key (and to `total` if `to_total`). Amounts
+        are never negative, so a key only rises (what `top` relies on)."""
+        values, changed, total = self.values, self.changed, self.total
+        for key, amount in amounts.items():
+            scaled = amount * scale
+            values[key] = values.get(key, 0.0) + scaled
+            changed[key] = None
+            if to_total:
+                total += scaled
+        self.total = total
 
     def prune(self, cap: int) -> None:
         if len(self.values) > 2 * cap:
             # amortised top-K: prune to `cap` once the row doubles (the total keeps it all)
             kept = heapq.nlargest(cap, self.values.items(), key=lambda kv: (kv[1], kv[0]))
             self.values = dict(kept)
+            self._forget_ranking()
 
-    def top(self, size: int) -> list[tuple[str, float]]:
-        # a stable sort on the value alone: ties keep insertion order, which the JSON state
-        # keeps too, so the order is the same after a restart
-        return sorted(self.values.items(), key=itemgetter(1), reverse=True)[:size]
+    def _forget_ranking(self) -> None:
+        self.ranked, self.position = None, None
+        self.changed.clear()
+
+    def top(self, size: int) -> list[str]:
+        """The keys of the `size` largest values, largest first, ties in insertion order
+        (which the JSON state keeps too, so the order is the same after a restart).
+
+        Values only rise between calls (`add_all`) and keep their places, so a key neither in
+        the last top nor raised since still ranks below every key of the last top: the last
+        top is kept and only the raised keys are placed again (usually one or two), which
+        gives the list sorting the whole row gives."""
+        values = self.values
+        ranked = self.ranked
+        if ranked is None or size != self.ranked_size:
+            best = sorted(values.items(), key=itemgetter(1), reverse=True)[:size]
+            self.ranked, self.ranked_size, self.position = [k for k, _ in best], size, None
+            self.changed.clear()
+            return self.ranked
+        changed = self.changed
+        if not changed:
+            return ranked
+        position = self._positions()
+
+        def rank(key: str) -> tuple[float, int]:
+            return -values[key], position[key]
+
+        members = set(ranked)
+        if any(key in members for key in changed):
+            risen = [key for key in ranked if key in changed]
+            ranked = [key for key in ranked if key not in changed]
+            for key in risen:
+                insort(ranked, key, key=rank)
+        for key in changed:
+            if key in members:
+                continue
+            if len(ranked) >= size:
+                last = ranked[-1]
+                if values[key] < values[last] or rank(key) > rank(last):
+                    continue
+                ranked.pop()
+            insort(ranked, key, key=rank)
+        changed.clear()
+        self.ranked = ranked
+        return ranked
+
+    def _positions(self) -> dict[str, int]:
+        """Each key's place in `values`, kept up as keys are added."""
+        position = self.position
+        if position is None:
+            position = self.position = {k: i for i, k in enumerate(self.values)}
+        else:
+            for key in self.changed:  # new keys went to the end of `values` in this order
+                if key not in position:
+                    position[key] = len(position)
+        return position
 
     def to_json(self) -> list[Any]:
         return [self.landmark, self.clock, self.values, self.total]
@@ -525,15 +598,12 @@ class ProductState:
     def apply(self, delta: ProductDelta, config: RecommenderConfig) -> None:
         if delta.pairs:
             scale = self.cooc.scale_in(delta.at)
-            for other, amount in delta.pairs.items():
-                self.cooc.add(other, amount * scale)
-                self.cooc.total += amount * scale
+            self.cooc.add_all(delta.pairs, scale, to_total=True)
             self.cooc.prune(config.row_size)
         if delta.orders:
             scale = self.together.scale_in(delta.at)
             self.together.total += delta.orders * scale
-            for other, amount in delta.together.items():
-                self.together.add(other, amount * scale)
+            self.together.add_all(delta.together, scale, to_total=False)
             self.together.prune(config.row_size)
         if delta.popularity:
             self.popularity.total += delta.popularity * self.popularity.scale_in(delta.at)
@@ -546,11 +616,12 @@ class ProductState:
         (`at`): mass `m`, neighbours `n`, orders `o` and bought-together `t`, popularity `p`."""
         c = self.cooc.scale_out(self.cooc.clock)
         t = self.together.scale_out(self.together.clock)
+        cooc, together = self.cooc.values, self.together.values
         return {
             "m": self.cooc.total * c,
-            "n": {pid: v * c for pid, v in self.cooc.top(config.neighbours)},
+            "n": {pid: cooc[pid] * c for pid in self.cooc.top(config.neighbours)},
             "o": self.together.total * t,
-            "t": {pid: v * t for pid, v in self.together.top(config.neighbours)},
+            "t": {pid: together[pid] * t for pid in self.together.top(config.neighbours)},
             "p": self.popularity.total * self.popularity.scale_out(self.popularity.clock),
             "pc": self.popularity.clock,
             "at": max(self.cooc.clock, self.together.clock, self.popularity.clock),
@@ -612,16 +683,16 @@ class PublishedTable:
 
     def masses(self, pids: Iterable[str]) -> list[float]:
         entries = self.entries
-        found = (
-            entries.get_many(pids)
-            if isinstance(entries, TableView)
-            else [entries.get(pid) for pid in pids]
-        )
-        return [float(entry["m"]) if entry else 0.0 for entry in found]
+        if isinstance(entries, TableView):
+            masses: list[float] = entries.fields(pids, "m", 0.0)
+            return masses
+        return [float(entry["m"]) if (entry := entries.get(pid)) else 0.0 for pid in pids]
 
     def popularity(self) -> Iterator[tuple[str, float]]:
         half_life = self.config.trending_half_life_ms
-        for pid, entry in self.entries.items():
+        entries = self.entries
+        items = entries.snapshot().items() if isinstance(entries, TableView) else entries.items()
+        for pid, entry in items:
             clock = entry["pc"]
             yield pid, entry["p"] * _factor((clock - max(self.at, clock)) / half_life)
 
@@ -781,9 +852,12 @@ def main_list(
     table: NeighbourTable,
     at: int,
     config: RecommenderConfig,
+    mix: Mixture | None = None,
 ) -> tuple[RecommendationKind, Scored]:
-    """The shopper's main list: PERSONAL, filled up from TRENDING (or TRENDING alone)."""
-    personal = _top_personal(shopper, catalog, mixture(shopper, table, config), at, config)
+    """The shopper's main list: PERSONAL, filled up from TRENDING (or TRENDING alone); `mix`
+    is `mixture(shopper, table, config)` if the caller has it."""
+    mix = mixture(shopper, table, config) if mix is None else mix
+    personal = _top_personal(shopper, catalog, mix, at, config)
     if len(personal.ids) >= config.list_size:
         return "PERSONAL", personal
     rest = _trending(
@@ -825,8 +899,8 @@ def _next_best_offer(
     table: NeighbourTable,
     at: int,
     config: RecommenderConfig,
+    mix: Mixture,
 ) -> Scored:
-    mix = mixture(shopper, table, config)
     scores = mix.probabilities()
     evidence = mix.evidence
     anchors = sorted(shopper.cart)
@@ -1005,6 +1079,25 @@ class Draft:
             kind=self.kind,
         )
 
+    def wire(self, shopper: ShopperState, at: int, calibration: Calibration) -> dict[str, Any]:
+        """`recommendation` in its wire form (`model.WireEvent`), without building the model:
+        one for about every shopper event."""
+        wire: dict[str, Any] = {
+            "eventId": OUTPUT_ID,
+            "schemaVersion": SCHEMA_VERSION,
+            "timestamp": at,
+        }
+        if shopper.session_id is not None:
+            wire["sessionId"] = shopper.session_id
+        if shopper.user_id is not None:
+            wire["userId"] = shopper.user_id
+        wire["eventType"] = "RECOMMENDATION"
+        wire["productIds"] = list(self.ids)
+        wire["confidence"] = calibrated(self.kind, self.estimate, calibration)
+        wire["reason"] = self.reason
+        wire["kind"] = self.kind
+        return wire
+
 
 def changed_lists(
     shopper: ShopperState,
@@ -1019,13 +1112,14 @@ def changed_lists(
     BOUGHT_TOGETHER when `added` went to the cart, NEXT_BEST_OFFER then or when `ordered`.
     Records them as the shopper's last lists (and the main list's calibration cell)."""
     out: list[tuple[RecommendationKind, Scored, str]] = []
-    kind, main = main_list(shopper, catalog, table, at, config)
+    mix = mixture(shopper, table, config)  # the main list's and the offer's
+    kind, main = main_list(shopper, catalog, table, at, config, mix)
     out.append((kind, main, _reason(kind, main, shopper, catalog)))
     if added is not None:
         together = _bought_together(shopper, catalog, table, added, at, config)
         out.append(("BOUGHT_TOGETHER", together, f"Often bought with {catalog.name(added)}"))
     if added is not None or ordered:
-        offer = _next_best_offer(shopper, catalog, table, at, config)
+        offer = _next_best_offer(shopper, catalog, table, at, config, mix)
         out.append(("NEXT_BEST_OFFER", offer, _offer_reason(offer, catalog)))
     drafts = []
     for kind, scored, reason in out:

@@ -49,7 +49,15 @@ from typing import Any, Final
 
 import orjson
 
-from kartshoppe.eventlog.port import Consumer, EventLog, Message, Record, TopicPartition
+from kartshoppe.eventlog.port import (
+    Consumer,
+    EventLog,
+    Message,
+    Positions,
+    Record,
+    TopicPartition,
+    consumer_lags,
+)
 from kartshoppe.events import (
     Event,
     EventValidationError,
@@ -419,8 +427,11 @@ class StageInstance(Context):
             return
         self.active_timers.add(timer)
         heapq.heappush(self.timer_heap, timer)
-        self.checkpoint.timers_removed.discard(timer)
-        self.checkpoint.timers_added.add(timer)
+        removed = self.checkpoint.timers_removed
+        if timer in removed:
+            removed.discard(timer)  # its row is still in the store
+        else:
+            self.checkpoint.timers_added.add(timer)
 
     def delete_timer(self, timestamp: int) -> None:
         timer = (timestamp, self._key)
@@ -428,8 +439,16 @@ class StageInstance(Context):
             return
         # left in the heap; popping skips timers no longer active
         self.active_timers.discard(timer)
-        self.checkpoint.timers_added.discard(timer)
-        self.checkpoint.timers_removed.add(timer)
+        self._unstore(timer)
+
+    def _unstore(self, timer: Timer) -> None:
+        """A timer no longer active: a row to delete, unless it was set since the last
+        checkpoint and never stored (most timers fire within a second of being set)."""
+        added = self.checkpoint.timers_added
+        if timer in added:
+            added.discard(timer)
+        else:
+            self.checkpoint.timers_removed.add(timer)
 
     # --- state -----------------------------------------------------------------------------
 
@@ -485,8 +504,7 @@ class StageInstance(Context):
     def _fire(self, timer: Timer) -> None:
         heapq.heappop(self.timer_heap)
         self.active_timers.discard(timer)
-        self.checkpoint.timers_added.discard(timer)
-        self.checkpoint.timers_removed.add(timer)
+        self._unstore(timer)
         ts, key = timer
         self._begin(key, ts, f"timer:{ts}")
         mark = len(self.outputs)
@@ -773,6 +791,7 @@ class EmbeddedRunner:
         poll_timeout_s: float = 0.2,
         commit_interval_s: float = 1.0,
         on_processed: Callable[[str, float], None] | None = None,
+        on_appended: Callable[[], None] | None = None,
     ) -> None:
         names = [p.name for p in processors]
         if len(set(names)) != len(names):
@@ -790,6 +809,9 @@ class EmbeddedRunner:
         self._commit_interval_s = commit_interval_s
         self._on_processed = on_processed
         """Told (processor name, seconds from the batch's last append to its processing)."""
+        self._on_appended = on_appended
+        """Told when a batch's outputs are in the log (the processors' process tells its
+        server, whose readers then look at once)."""
         self._instances: dict[str, ProcessorInstance] = {}
         self._decoded = DecodedEvents()
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -880,6 +902,8 @@ class EmbeddedRunner:
         outputs = instance.take_outputs()
         if outputs:
             await self._log.append(outputs)
+            if self._on_appended is not None:
+                self._on_appended()
         now = time.monotonic()
         if not final and now - instance.committed_at < self._commit_interval_s:
             return
@@ -938,14 +962,14 @@ class EmbeddedRunner:
     async def lag(self) -> dict[str, int]:
         """Per processor: records in its input topics it has not committed yet (its consumer
         lag; a processor that falls behind shows a growing number)."""
-        ends: dict[str, dict[int, int]] = {}
-        lags: dict[str, int] = {}
-        for name, instance in self._instances.items():
-            behind = 0
-            for topic in instance.input_topics | instance.broadcast_topics:
-                if topic not in ends:
-                    ends[topic] = await self._log.end_offsets(topic)
-                for partition, end in ends[topic].items():
-                    behind += max(0, end - instance.committed_positions.get((topic, partition), 0))
-            lags[name] = behind
-        return lags
+        return await consumer_lags(self._log, self.committed())
+
+    def committed(self) -> dict[str, tuple[list[str], Positions]]:
+        """Per processor: the topics it reads and the positions its state has committed."""
+        return {
+            name: (
+                sorted(i.input_topics | i.broadcast_topics),
+                dict(i.committed_positions),
+            )
+            for name, i in self._instances.items()
+        }

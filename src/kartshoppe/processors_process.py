@@ -1,0 +1,208 @@
+"""The embedded processors in a process of their own, started and supervised by the server.
+
+In the server's process the processors (about 7 ms of CPU per add to cart: some 22 records
+decoded, processed and appended) ran in threads that held the interpreter lock the event loop
+needs, and made the write path's p99 several times its floor. In a child of its own, they
+cost the serving process nothing but reading their outputs.
+
+The child runs the `EmbeddedRunner` as the server did: its own connection to the log (the
+embedded log takes appends from several processes and notices another's commits; Kafka is
+Kafka) and the state file (`processors.sqlite`, which only it opens). The runner's contract is
+unchanged: state exactly-once (state and input positions committed in one transaction),
+outputs at-least-once with deterministic ids. A child that is killed is restarted with backoff
+(`child_process.ChildProcess`) and resumes from its last commit; a processor that stops on an
+error ends the child (exit code 1), so it is restarted rather than left stopped. An exclusive
+lock on `<data dir>/processors.lock` keeps two children (a restarted server's, while its
+predecessor's still commits) from running at once.
+
+The child reports to the server over a pipe, one JSON array a line (`Report`):
+- `["appended"]` after each batch's outputs are in the log: the server's readers look at once
+  (`EventLog.look_again`), rather than at the embedded log's next look of its own (every 50 ms);
+- `["processed", name, seconds]` per batch: the processing latency the metrics observe;
+- `["status", {...}]` at start and every `STATUS_EVERY_S`: per processor its stats (events
+  processed and failed, watermark), the topics it reads and its committed positions. The
+  server computes the lag from these and the log's current end offsets, so a processor that
+  falls behind, or a child that is down, shows a growing lag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+import orjson
+
+from kartshoppe.child_process import (
+    ChildProcess,
+    Reports,
+    add_report_flag,
+    hold_lock,
+    ignore_terminal_signals,
+    stop_at_eof,
+)
+from kartshoppe.config import Settings
+from kartshoppe.eventlog.port import EventLog, Positions, consumer_lags
+
+logger = logging.getLogger(__name__)
+
+MODULE: Final = "kartshoppe.processors_process"
+NAME: Final = "processors process"
+STATUS_EVERY_S: Final = 1.0
+FAILED_EXIT: Final = 1
+
+SETTINGS: Final = (
+    "data_dir",
+    "bus",
+    "bootstrap",
+    "log_level",
+    "abandon_after_s",
+    "stock_unchanged_after_s",
+    "reservation_ttl_s",
+    "recovery_offer",
+    "shopper_state_ttl_s",
+)
+"""The settings the child reads, passed as one JSON flag (the rest it takes from the
+environment it inherits; none of them secret)."""
+
+Stats = dict[str, dict[str, int]]
+
+
+def command(settings: Settings) -> list[str]:
+    """The child's command line: this interpreter, the settings it reads as JSON."""
+    values = settings.model_dump(include=set(SETTINGS), mode="json")
+    return [sys.executable, "-m", MODULE, "--settings", orjson.dumps(values).decode()]
+
+
+class ProcessorsProcess(ChildProcess):
+    """The server's side: supervises the child (`ChildProcess`) and keeps what it reports,
+    which `/metrics` reads as it read the in-process runner (`stats`, `lag`)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        log: EventLog,
+        on_processed: Callable[[str, float], None],
+    ) -> None:
+        super().__init__(NAME, command(settings), on_report=self._take)
+        self._log = log
+        self._on_processed = on_processed
+        self._stats: Stats = {}
+        self._committed: dict[str, tuple[list[str], Positions]] = {}
+        self._looking = False
+
+    def stats(self) -> Stats:
+        """Per processor, as last reported: events processed and failed, the watermark."""
+        return self._stats
+
+    async def lag(self) -> dict[str, int]:
+        """Per processor: records of its topics past its last reported commit, counted up to
+        the log's end now (it grows while the child is down)."""
+        return await consumer_lags(self._log, self._committed)
+
+    def _take(self, line: bytes) -> None:
+        report = orjson.loads(line)
+        kind = report[0]
+        if kind == "appended":
+            if not self._looking:
+                # a burst of reports read at once makes one look
+                self._looking = True
+                asyncio.get_running_loop().call_soon(self._look)
+        elif kind == "processed":
+            self._on_processed(str(report[1]), float(report[2]))
+        elif kind == "status":
+            self._stats = report[1]["stats"]
+            self._committed = {
+                name: (topics, {(t, p): o for t, p, o in positions})
+                for name, (topics, positions) in report[1]["committed"].items()
+            }
+
+    def _look(self) -> None:
+        self._looking = False
+        self._log.look_again()
+
+
+class _Reporter:
+    """The child's side of the reports (nothing is sent without a pipe)."""
+
+    def __init__(self, reports: Reports | None) -> None:
+        self._reports = reports
+
+    def appended(self) -> None:
+        self._send(["appended"])
+
+    def processed(self, name: str, seconds: float) -> None:
+        self._send(["processed", name, seconds])
+
+    def status(self, stats: Stats, committed: Mapping[str, tuple[list[str], Positions]]) -> None:
+        positions = {
+            name: (topics, [[t, p, o] for (t, p), o in at.items()])
+            for name, (topics, at) in committed.items()
+        }
+        self._send(["status", {"stats": stats, "committed": positions}])
+
+    def _send(self, report: list[Any]) -> None:
+        if self._reports is not None:
+            self._reports.send(orjson.dumps(report))
+
+
+async def _serve(settings: Settings, reporter: _Reporter) -> int:
+    from kartshoppe.eventlog.adapters import make_log
+    from kartshoppe.processors import ProcessorConfig, default_processors
+    from kartshoppe.processors.runner import EmbeddedRunner
+
+    stop = asyncio.Event()
+    stop_at_eof(asyncio.get_running_loop(), stop)
+    lock = await asyncio.to_thread(hold_lock, settings.data_dir / "processors.lock", NAME)
+    try:
+        config = ProcessorConfig(
+            cart_abandon_timeout_ms=settings.abandon_after_s * 1000,
+            stock_unchanged_after_ms=settings.stock_unchanged_after_s * 1000,
+            reservation_ttl_ms=settings.reservation_ttl_s * 1000,
+            cart_recovery_offer=settings.recovery_offer,
+            shopper_state_ttl_ms=settings.shopper_state_ttl_s * 1000 or None,
+        )
+        event_log = make_log(settings)
+        await event_log.start()
+        runner = EmbeddedRunner(
+            event_log,
+            settings.state_path,
+            default_processors(config),
+            on_processed=reporter.processed,
+            on_appended=reporter.appended,
+        )
+        try:
+            await runner.start()
+            while not (stop.is_set() or runner.errors):
+                reporter.status(runner.stats(), runner.committed())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), STATUS_EVERY_S)
+        finally:
+            await runner.stop()
+            await event_log.close()
+    finally:
+        lock.close()
+    return FAILED_EXIT if runner.errors else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=MODULE, description=__doc__.splitlines()[0])
+    parser.add_argument("--settings", required=True, help="JSON: the settings the child reads")
+    add_report_flag(parser)
+    args = parser.parse_args(argv)
+    ignore_terminal_signals()
+    from kartshoppe.observability.logging import configure_logging
+
+    values = orjson.loads(args.settings)
+    configure_logging(values.get("log_level", "info"))
+    settings = Settings(**values)
+    reports = None if args.report_fd is None else Reports(args.report_fd)
+    return asyncio.run(_serve(settings, _Reporter(reports)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
