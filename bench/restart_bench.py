@@ -50,13 +50,16 @@ import orjson
 from api_bench import HOST, free_port
 from startup_bench import compile_bytecode, cpu_seconds, rss_mb
 
-from kartshoppe.api.app import assemble, make_runner, restore_views, snapshot_committer
+from kartshoppe.api.app import assemble, restore_views, snapshot_committer
 from kartshoppe.config import Settings
 from kartshoppe.demo import seed_products, seed_reviews
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.payment import Card
 from kartshoppe.eventlog.sqlite import PARTITION, SqliteEventLog
 from kartshoppe.events import Topic, now_ms
+from kartshoppe.processors import default_processors
+from kartshoppe.processors.runner import EmbeddedRunner
+from kartshoppe.processors_process import processor_config
 from kartshoppe.simulate.shoppers import ShopperModel, catalog_items
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -93,8 +96,10 @@ async def record_base(data_dir: pathlib.Path, sessions: int, seed: int) -> None:
     # shop's, once)
     seeded = {t.value: (await log.end_offsets(t))[PARTITION] for t in REPEATED}
     (data_dir / SEEDED).write_bytes(orjson.dumps(seeded))
-    runner = make_runner(settings, log, lambda _name, _lag: None)
-    assert runner is not None
+    # in this process (the server runs them in a child): `_until_processed` reads their state
+    runner = EmbeddedRunner(
+        log, settings.state_path, default_processors(processor_config(settings))
+    )
     await runner.start()
     model = ShopperModel(catalog_items(products), seed)
     for n in range(sessions):

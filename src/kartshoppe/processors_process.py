@@ -33,7 +33,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
@@ -47,6 +47,9 @@ from kartshoppe.child_process import (
 )
 from kartshoppe.config import Settings
 from kartshoppe.eventlog.port import EventLog, Positions, consumer_lags
+
+if TYPE_CHECKING:
+    from kartshoppe.processors import ProcessorConfig
 
 logger = logging.getLogger(__name__)
 
@@ -150,22 +153,30 @@ class _Reporter:
             self._reports.send(orjson.dumps(report))
 
 
+def processor_config(settings: Settings) -> ProcessorConfig:
+    """The processors' configuration from the settings (the processors' modules load here, not
+    in the serving process)."""
+    from kartshoppe.processors import ProcessorConfig
+
+    return ProcessorConfig(
+        cart_abandon_timeout_ms=settings.abandon_after_s * 1000,
+        stock_unchanged_after_ms=settings.stock_unchanged_after_s * 1000,
+        reservation_ttl_ms=settings.reservation_ttl_s * 1000,
+        cart_recovery_offer=settings.recovery_offer,
+        shopper_state_ttl_ms=settings.shopper_state_ttl_s * 1000 or None,
+    )
+
+
 async def _serve(settings: Settings, reporter: _Reporter) -> int:
     from kartshoppe.eventlog.adapters import make_log
-    from kartshoppe.processors import ProcessorConfig, default_processors
+    from kartshoppe.processors import default_processors
     from kartshoppe.processors.runner import EmbeddedRunner
 
     stop = asyncio.Event()
     stop_at_eof(asyncio.get_running_loop(), stop)
     lock = await asyncio.to_thread(hold_lock, settings.data_dir / "processors.lock", NAME)
     try:
-        config = ProcessorConfig(
-            cart_abandon_timeout_ms=settings.abandon_after_s * 1000,
-            stock_unchanged_after_ms=settings.stock_unchanged_after_s * 1000,
-            reservation_ttl_ms=settings.reservation_ttl_s * 1000,
-            cart_recovery_offer=settings.recovery_offer,
-            shopper_state_ttl_ms=settings.shopper_state_ttl_s * 1000 or None,
-        )
+        config = processor_config(settings)
         event_log = make_log(settings)
         await event_log.start()
         runner = EmbeddedRunner(
