@@ -188,6 +188,9 @@ class _KeyedStates:
         self.timers = runtime_context.get_map_state(
             MapStateDescriptor("timers", Types.LONG(), Types.BOOLEAN())
         )
+        # the state TTL's bookkeeping (`keyed.KeyedCore._expire`), for stages that have one
+        self.written = runtime_context.get_state(ValueStateDescriptor("written", Types.LONG()))
+        self.cleanup = runtime_context.get_state(ValueStateDescriptor("cleanup", Types.LONG()))
 
     def buffer(self, timestamp: int, raw: str, ctx: Any) -> None:
         """Keep `raw` until the watermark reaches `timestamp` (see `keyed`)."""
@@ -235,6 +238,27 @@ class _Keyed:
         # the Flink timer stays; when it fires, `take_timer` finds nothing and it is a no-op
         if self._fn.timers.contains(timestamp):
             self._fn.timers.remove(timestamp)
+
+    def written(self) -> int | None:
+        value: int | None = self._fn.written.value()
+        return value
+
+    def set_written(self, timestamp: int | None) -> None:
+        if timestamp is None:
+            self._fn.written.clear()
+        else:
+            self._fn.written.update(timestamp)
+
+    def cleanup(self) -> int | None:
+        value: int | None = self._fn.cleanup.value()
+        return value
+
+    def set_cleanup(self, timestamp: int | None) -> None:
+        if timestamp is None:
+            self._fn.cleanup.clear()
+        else:
+            self._fn.cleanup.update(timestamp)
+            self._ctx.timer_service().register_event_time_timer(timestamp)
 
 
 class _Broadcast:

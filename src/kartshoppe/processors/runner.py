@@ -454,10 +454,14 @@ class StageInstance(Context):
 
     def _expired(self, key: str) -> bool:
         """Whether the key's state outlived the stage's TTL: written before the watermark less
-        the TTL, the rule a sweep deletes by."""
+        the TTL, the rule a sweep deletes by. A timer or partial of time t is judged by the
+        watermark at t, not by one that jumped past it (a backlog, a quiet night): it finds
+        the state its key wrote just before it, as on Flink (`flink.keyed.KeyedCore._expire`)."""
         ttl = self.ttl_ms
         written = self.written.get(key)
-        return ttl is not None and written is not None and written < self.current_watermark - ttl
+        if ttl is None or written is None:
+            return False
+        return written < min(self.current_watermark, self._timestamp) - ttl
 
     def _put(self, key: str, state: Any) -> None:
         if state is None:
