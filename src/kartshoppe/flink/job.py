@@ -282,6 +282,8 @@ class ProcessorsFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: 
         self.lateness_ms = lateness_ms
 
     def open(self, runtime_context: RuntimeContext) -> None:
+        # in the TaskManager's log: when its interpreter got as far as our first operator
+        logger.info("processors open, subtask %d", runtime_context.get_index_of_this_subtask())
         processors = build_processors(self.config)
         self.core = KeyedCore(processors, self.lateness_ms, chain_names(processors))
         self.mirrors = {
@@ -428,6 +430,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     p.add_argument("--jars-dir", default=str(DEFAULT_JARS_DIR))
     p.add_argument(
+        "--jars-on-cluster",
+        action="store_true",
+        help="the connector jars are in the cluster's lib/ (`FlinkCluster`): ship none",
+    )
+    p.add_argument(
         "--detached",
         action="store_true",
         help="return once submitted (`flink run --detached` on a cluster) instead of waiting",
@@ -450,14 +457,13 @@ def _embedded_python_path() -> None:
 
 
 def configuration(args: argparse.Namespace) -> Configuration:
-    jars = sorted(Path(args.jars_dir).glob("*.jar"))
-    if not jars:
+    jars = [] if args.jars_on_cluster else sorted(Path(args.jars_dir).glob("*.jar"))
+    if not jars and not args.jars_on_cluster:
         raise SystemExit(f"no connector jars in {args.jars_dir}: run scripts/install-flink.sh")
     checkpoints = Path(args.checkpoint_dir).resolve()
     conf = Configuration()
     settings = {
         "pipeline.name": "kartshoppe-processors",
-        "pipeline.jars": ";".join(j.resolve().as_uri() for j in jars),
         "pipeline.auto-watermark-interval": f"{args.watermark_interval_ms} ms",
         "parallelism.default": str(args.parallelism),
         "python.execution-mode": "thread",
@@ -469,6 +475,8 @@ def configuration(args: argparse.Namespace) -> Configuration:
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
         "state.backend.type": "hashmap",
     }
+    if jars:
+        settings["pipeline.jars"] = ";".join(j.resolve().as_uri() for j in jars)
     if args.restart_attempts is not None:
         settings["restart-strategy.type"] = "fixed-delay"
         settings["restart-strategy.fixed-delay.attempts"] = str(args.restart_attempts)
@@ -560,7 +568,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = parse_args(sys.argv[1:] if argv is None else argv)
     _embedded_python_path()
-    result = build(args).execute()
+    # the phases of a start, with the log's timestamps (bench/flink_bench.py times the rest)
+    logger.info("declaring the job")
+    statements = build(args)
+    logger.info("job declared; submitting")
+    result = statements.execute()
     logger.info("job %s running", result.get_job_client().get_job_id())
     if not args.detached:
         result.wait()
