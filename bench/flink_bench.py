@@ -126,7 +126,13 @@ def flink_run(
         while time.monotonic() - stable_since < args.settle_s:
             info = cluster.job(job)
             if info["state"] not in ("RUNNING", "CREATED", "INITIALIZING"):
-                raise SystemExit(f"the job ended:\n{cluster.logs()}")
+                causes = [
+                    line
+                    for path in sorted(cluster.log_dir.glob("*.log"))
+                    for line in path.read_text(errors="replace").splitlines()
+                    if "Caused by" in line or "Error" in line[:200]
+                ]
+                raise SystemExit("the job ended:\n" + "\n".join(causes[-40:]))
             vertices = info.get("vertices", [])
             running = bool(vertices) and all(v["status"] == "RUNNING" for v in vertices)
             if running and "tasks running" not in phases:

@@ -282,8 +282,10 @@ class ProcessorsFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: 
         self.lateness_ms = lateness_ms
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        # in the TaskManager's log: when its interpreter got as far as our first operator
-        logger.info("processors open, subtask %d", runtime_context.get_index_of_this_subtask())
+        # in the TaskManager's log: when its interpreter got as far as our first operator (not
+        # `get_index_of_this_subtask()`: in PyFlink 2.0's thread mode it calls a Java method
+        # that is gone)
+        logger.info("processors open")
         processors = build_processors(self.config)
         self.core = KeyedCore(processors, self.lateness_ms, chain_names(processors))
         self.mirrors = {
