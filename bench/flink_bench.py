@@ -6,9 +6,11 @@ The same recorded shop stream (tests/processors/shop_stream.py) goes through
   thread mode), submitted with `flink run -py` at parallelism 1, then 2, over a real local Kafka
   broker: the stream is produced first (topics recreated for each run), the job submitted, and
   its rate is measured between its first and last output record (Kafka append times); the time
-  from `flink run` to the first output is reported on its own.
+  from `flink run` to the first output is reported on its own, with its phases (the client
+  returned, every task running, the first output) and each stage's busiest subtask's busy and
+  back-pressured time (`FlinkCluster.health`, sampled while the job runs).
 
-    .venv/bin/python bench/flink_bench.py --sessions 600 [--no-store]
+    .venv/bin/python bench/flink_bench.py --sessions 600 [--no-store] [--only 1|2]
 """
 
 from __future__ import annotations
