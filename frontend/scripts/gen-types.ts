@@ -17,6 +17,28 @@ function readJson(name: string): Record<string, unknown> | null {
   return existsSync(path) ? (JSON.parse(readFileSync(path, "utf-8")) as Record<string, unknown>) : null;
 }
 
+type Schema = Record<string, unknown>;
+
+function definitions(schema: Schema): Record<string, unknown> {
+  return (schema.$defs ?? {}) as Record<string, unknown>;
+}
+
+/**
+ * The socket schema with every definition it shares with the events schema (the event a push
+ * carries) replaced by a reference to the type events.ts declares, so each shape is declared once.
+ */
+function referToEvents(socket: Schema, events: Schema): Schema {
+  const shared = definitions(events);
+  const defs = Object.fromEntries(
+    Object.entries(definitions(socket)).map(([name, def]) =>
+      name in shared && JSON.stringify(def) === JSON.stringify(shared[name])
+        ? [name, { tsType: `Events.${name}` }]
+        : [name, def],
+    ),
+  );
+  return { ...socket, $defs: defs };
+}
+
 /** File name to the TypeScript text it should contain. */
 export async function generate(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -32,8 +54,9 @@ export async function generate(): Promise<Record<string, string>> {
   }
   const socket = readJson("socket.schema.json");
   if (socket) {
-    out["socket.ts"] = await compile({ ...socket, title: "SocketMessages" }, "SocketMessages", {
-      bannerComment: BANNER,
+    const schema = events ? referToEvents(socket, events) : socket;
+    out["socket.ts"] = await compile({ ...schema, title: "SocketMessages" }, "SocketMessages", {
+      bannerComment: events ? BANNER + 'import type * as Events from "./events";\n' : BANNER,
       additionalProperties: false,
       unreachableDefinitions: true,
       format: true,
