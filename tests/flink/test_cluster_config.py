@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from kartshoppe.flink.cluster import FlinkCluster, _yaml, configuration, health_lines
+from kartshoppe.flink.cluster import _yaml, configuration, health_lines
 
 SHIPPED = """\
 env:
@@ -81,24 +79,3 @@ def test_the_health_summary_names_the_lagging_source_and_the_last_checkpoint() -
     assert "back-pressured 950.0 ms/s" in lines[0]
     assert "busy 990.0 ms/s" in lines[1] and "lag" not in lines[1]
     assert lines[-1] == "last checkpoint 7: 350 ms, 81920 bytes"
-
-
-def test_the_connector_jars_are_on_the_clusters_class_path_so_no_job_uploads_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    home = _home(tmp_path)
-    for folder, jar in (("lib", "flink-dist-2.0.2.jar"), ("opt", "flink-python-2.0.2.jar")):
-        (home / folder).mkdir()
-        (home / folder / jar).write_bytes(b"")
-    monkeypatch.setenv("KARTSHOPPE_CACHE", str(tmp_path / "cache"))
-    connectors = tmp_path / "cache" / "flink" / "jars"
-    connectors.mkdir(parents=True)
-    (connectors / "flink-sql-connector-kafka-4.0.1-2.0.jar").write_bytes(b"")
-    cluster = FlinkCluster(tmp_path / "cluster")
-    cluster.lib_dir.mkdir(parents=True)
-    cluster._link_lib(home)
-    assert sorted(p.name for p in cluster.lib_dir.iterdir()) == [
-        "flink-dist-2.0.2.jar",
-        "flink-python-2.0.2.jar",
-        "flink-sql-connector-kafka-4.0.1-2.0.jar",
-    ]

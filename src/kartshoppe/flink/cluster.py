@@ -250,16 +250,12 @@ class FlinkCluster:
     def _link_lib(self, home: Path) -> None:
         """`lib/` of the distribution plus `opt/flink-python`: the pip package keeps the Python
         operators' jar in `opt/`, and a cluster's JobManager must load them to accept a job.
-        Plus the connector jars (Kafka, Paimon, Hadoop: 108 MB), which a job would otherwise
-        upload to the blob server on every submission and each TaskManager download and load
-        again (`submit` passes `--jars-on-cluster`)."""
+        Not the connector jars, which each job ships (108 MB uploaded per submission): the
+        shaded Hadoop jar Paimon needs carries an old commons-cli, which on the `flink run`
+        client's class path shadows Flink's and breaks `--fromSavepoint` (NoSuchMethodError)."""
         for old in self.lib_dir.iterdir():
             old.unlink()
-        for jar in [
-            *(home / "lib").glob("*.jar"),
-            *(home / "opt").glob("flink-python-*.jar"),
-            *jars_dir().glob("*.jar"),
-        ]:
+        for jar in [*(home / "lib").glob("*.jar"), *(home / "opt").glob("flink-python-*.jar")]:
             (self.lib_dir / jar.name).symlink_to(jar)
 
     def _live_taskmanagers(self) -> int:
@@ -466,7 +462,9 @@ class FlinkCluster:
                 else str(from_savepoint)
             )
             command += ["--fromSavepoint", location]
-        command += [*job_args, "--jars-on-cluster", "--parallelism", str(parallelism), "--detached"]
+        # the connector jars of this install's cache; an explicit `--jars-dir` comes later and wins
+        command += ["--jars-dir", str(jars_dir())]
+        command += [*job_args, "--parallelism", str(parallelism), "--detached"]
         done = subprocess.run(
             command,
             env=self.env(),

@@ -432,11 +432,6 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     p.add_argument("--jars-dir", default=str(DEFAULT_JARS_DIR))
     p.add_argument(
-        "--jars-on-cluster",
-        action="store_true",
-        help="the connector jars are in the cluster's lib/ (`FlinkCluster`): ship none",
-    )
-    p.add_argument(
         "--detached",
         action="store_true",
         help="return once submitted (`flink run --detached` on a cluster) instead of waiting",
@@ -459,13 +454,14 @@ def _embedded_python_path() -> None:
 
 
 def configuration(args: argparse.Namespace) -> Configuration:
-    jars = [] if args.jars_on_cluster else sorted(Path(args.jars_dir).glob("*.jar"))
-    if not jars and not args.jars_on_cluster:
+    jars = sorted(Path(args.jars_dir).glob("*.jar"))
+    if not jars:
         raise SystemExit(f"no connector jars in {args.jars_dir}: run scripts/install-flink.sh")
     checkpoints = Path(args.checkpoint_dir).resolve()
     conf = Configuration()
     settings = {
         "pipeline.name": "kartshoppe-processors",
+        "pipeline.jars": ";".join(j.resolve().as_uri() for j in jars),
         "pipeline.auto-watermark-interval": f"{args.watermark_interval_ms} ms",
         "parallelism.default": str(args.parallelism),
         "python.execution-mode": "thread",
@@ -477,8 +473,6 @@ def configuration(args: argparse.Namespace) -> Configuration:
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
         "state.backend.type": "hashmap",
     }
-    if jars:
-        settings["pipeline.jars"] = ";".join(j.resolve().as_uri() for j in jars)
     if args.restart_attempts is not None:
         settings["restart-strategy.type"] = "fixed-delay"
         settings["restart-strategy.fixed-delay.attempts"] = str(args.restart_attempts)
