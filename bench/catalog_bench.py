@@ -6,6 +6,10 @@ KartShoppe. Prints, per path, KartShoppe / nginx (goal: at least 0.5) and the ed
 `.venv/bin/python bench/catalog_bench.py [--seconds 3] [--rounds 3] [--servers uvicorn,granian]
 [--workers 2]`
 
+With `--compare-src DIR` (a `src` folder of another commit, e.g. `git archive main src`
+unpacked), that code also runs as `before/<server>` on each server, in the same rounds, for a
+before/after from one run.
+
 With `--workers N`, KartShoppe also runs as `serve --workers N` on each server, measured in the
 same rounds, and the ratio N workers / 1 worker is printed (goal 6 of issue 17: the scaling
 with cores; on a machine whose cores are busy with other work it is blunted).
@@ -170,9 +174,13 @@ def process(
 Server = contextlib.AbstractContextManager[Running]
 
 
-def kartshoppe(tmp: pathlib.Path, server: str, workers: int = 1) -> Server:
-    data = tmp / f"kartshoppe-{server}-x{workers}"
+def kartshoppe(
+    tmp: pathlib.Path, server: str, workers: int = 1, src: pathlib.Path | None = None
+) -> Server:
+    """KartShoppe as installed, or from the source folder `src` (`--compare-src`)."""
+    data = tmp / f"kartshoppe-{server}-x{workers}{'-before' if src else ''}"
     data.mkdir()
+    env = EDGE_ON | ({"PYTHONPATH": str(src)} if src else {})
 
     def command(port: int) -> list[str]:
         return [
@@ -180,7 +188,7 @@ def kartshoppe(tmp: pathlib.Path, server: str, workers: int = 1) -> Server:
             *("--data-dir", str(data), "--server", server, "--workers", str(workers)),
         ]
 
-    return process(command, data / "server.log", "/ready", EDGE_ON, settled=True)
+    return process(command, data / "server.log", "/ready", env, settled=True)
 
 
 def bare(tmp: pathlib.Path, root: pathlib.Path, server: str) -> Server:
@@ -326,8 +334,14 @@ def report(
         lines.append(f"| {target.name} | " + " | ".join(cells) + " |")
     lines += ["", "| ratio | " + " | ".join(s.name for s in scenarios) + " | goal |"]
     lines.append("|---|" + "---:|" * (len(scenarios) + 1))
-    for server in servers:
-        ks, ref = f"kartshoppe/{server}", f"bare/{server}"
+    named = {t.name for t in targets}
+    for server, ks in [
+        (each, name)
+        for each in servers
+        for name in (f"before/{each}", f"kartshoppe/{each}")
+        if name in named
+    ]:
+        ref = f"bare/{server}"
         vs_nginx = [rates[(ks, s.name)] / rates[("nginx", s.name)] for s in scenarios]
         edge = [1 - rates[(ks, s.name)] / rates[(ref, s.name)] for s in scenarios]
         lines.append(
@@ -398,9 +412,16 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="also serve --workers N (N > 1) on each server"
     )
+    parser.add_argument(
+        "--compare-src",
+        type=pathlib.Path,
+        help="also serve the code of this src folder (before/<server>), in the same rounds",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
-    command = shlex.join([".venv/bin/python", "bench/catalog_bench.py", *sys.argv[1:]])
+    # settings given to the servers through the environment (KARTSHOPPE_PROCESSORS=off, ...)
+    given = [f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("KARTSHOPPE_")]
+    command = shlex.join([*given, ".venv/bin/python", "bench/catalog_bench.py", *sys.argv[1:]])
     subprocess.run(["bash", str(ROOT / "scripts" / "install-bench-tools.sh")], check=True)
     servers = args.servers.split(",")
     load_before = os.getloadavg()
@@ -417,6 +438,9 @@ def main() -> None:
 
         targets = [started(f"kartshoppe/{s}", kartshoppe(tmp, s)) for s in servers]
         product_paths = catalog_files(targets[0].base, root)
+        if args.compare_src:
+            src = args.compare_src.resolve()
+            targets += [started(f"before/{s}", kartshoppe(tmp, s, src=src)) for s in servers]
         targets.insert(0, started("nginx", nginx(tmp, root)))
         targets[1:1] = [started(f"bare/{s}", bare(tmp, root, s)) for s in servers]
         if args.workers > 1:

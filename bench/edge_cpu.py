@@ -9,6 +9,11 @@ KartShoppe runs with its whole edge on, as in the catalog bench: rate limits (a 
 too high to refuse, so it is checked on every request), metrics, access log at info (written to
 /dev/null), request ids, security headers, ETag. Each request gets a fresh scope as a server
 would build it; both apps are driven by the same loop, so what differs is the app.
+
+A second table drives both through uvicorn's HTTP protocol with an in-memory transport (raw
+request bytes in, response bytes out, no socket): the bare app behind uvicorn's httptools
+protocol, KartShoppe behind `HotReadsProtocol` (`api/hot_protocol.py`), as `kartshoppe serve`
+runs them; what a socket write and the kernel cost is left out.
 """
 
 from __future__ import annotations
@@ -29,8 +34,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import bare_asgi
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
 
 from kartshoppe.api.app import create_app
+from kartshoppe.api.hot_protocol import HotReadsProtocol
 from kartshoppe.config import Settings
 
 API = "/api/ecommerce"
@@ -87,6 +96,56 @@ async def drive(app: App, paths: list[str], count: int, sink: Sink) -> float:
     return (time.process_time() - started) / count * 1e6
 
 
+class Wire(asyncio.Transport):
+    """A connection's transport that keeps no bytes, only counts them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent = 0
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        peers = {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 50000)}
+        return peers.get(name, default)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.sent += len(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def drive_protocol(
+    app: App, protocol_class: type[HttpToolsProtocol], paths: list[str], count: int
+) -> float:
+    """CPU microseconds a request through uvicorn's protocol, one keep-alive connection."""
+    config = Config(app=app, http=protocol_class, lifespan="off", log_level="warning")
+    config.load()
+    protocol = protocol_class(config, ServerState(), {}, asyncio.get_running_loop())
+    protocol.connection_made(Wire())
+    raw = [f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n".encode() for path in paths]
+    turns = len(raw)
+    started = time.process_time()
+    for n in range(count):
+        protocol.data_received(raw[n % turns])
+        # one turn of the loop a request for both, as a server's loop reads each request in
+        # one; an ASGI task takes more turns (the loop runs it, as a server's would)
+        await asyncio.sleep(0)
+        while protocol.tasks:
+            await asyncio.sleep(0)
+    cost = (time.process_time() - started) / count * 1e6
+    protocol.connection_lost(None)
+    return cost
+
+
 async def measure(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="edge-cpu-") as name:
         tmp = pathlib.Path(name)
@@ -128,6 +187,14 @@ async def measure(args: argparse.Namespace) -> None:
                             cost = await drive(target, paths, args.requests, sink)
                             results.setdefault((label, scenario), []).append(cost)
                             shapes[(label, scenario)] = sink
+                        for label, target, protocol_class in (
+                            ("bare on uvicorn", apps["bare"], HttpToolsProtocol),
+                            ("kartshoppe on uvicorn", app, HotReadsProtocol),
+                        ):
+                            cost = await drive_protocol(
+                                target, protocol_class, paths, args.requests
+                            )
+                            results.setdefault((label, scenario), []).append(cost)
                 if args.profile:
                     profiler = cProfile.Profile()
                     for scenario, paths in scenarios.items():
@@ -149,6 +216,14 @@ async def measure(args: argparse.Namespace) -> None:
         ks = statistics.median(results[("kartshoppe", scenario)])
         heads = f"{shapes[('bare', scenario)].headers} / {shapes[('kartshoppe', scenario)].headers}"
         print(f"| {scenario} | {bare:.1f} us | {ks:.1f} us | {ks - bare:+.1f} us | {heads} |")
+    print()
+    print("through uvicorn's protocol (in-memory transport), median of the same rounds")
+    print("| scenario | bare, httptools protocol | kartshoppe, HotReadsProtocol | difference |")
+    print("|---|---:|---:|---:|")
+    for scenario in scenarios:
+        bare = statistics.median(results[("bare on uvicorn", scenario)])
+        ks = statistics.median(results[("kartshoppe on uvicorn", scenario)])
+        print(f"| {scenario} | {bare:.1f} us | {ks:.1f} us | {ks - bare:+.1f} us |")
 
 
 def main() -> None:

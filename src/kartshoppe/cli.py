@@ -138,6 +138,8 @@ default, 5 s, is shorter than a start takes on a loaded machine)."""
 def _uvicorn(settings: Settings, workers: int) -> None:
     import uvicorn
 
+    from kartshoppe.api.hot_protocol import HotReadsProtocol
+
     app: Any = "kartshoppe.cli:worker_app"
     if workers == 1:
         from kartshoppe.api.app import create_app
@@ -151,7 +153,8 @@ def _uvicorn(settings: Settings, workers: int) -> None:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        # httptools, with the hot catalog reads answered by the protocol itself
+        http=HotReadsProtocol,
         log_level="warning",
         # no `server: uvicorn` on every answer: one header less to write a request, and the
         # server software not advertised

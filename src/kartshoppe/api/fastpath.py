@@ -123,6 +123,9 @@ class Answer:
     get: tuple[Tally, bytes]
     head: tuple[Tally, bytes]
     """Per method: the latency series and the access-log line's prefix."""
+    wire: bytes
+    """`headers` as HTTP/1.1 header lines, for a server that writes them itself
+    (`api/hot_protocol.py`)."""
 
 
 class HotReads:
@@ -148,43 +151,17 @@ class HotReads:
         if method not in READS or not path.startswith(PREFIX):
             return False
         started = time.perf_counter()
-        edge, catalog = self._edge, self._catalog
-        if edge is None or catalog is None:
-            edge, catalog = self._edge, self._catalog = self._attached()
-            if edge is None or catalog is None:
-                return False
-        if edge.tracing.enabled:
-            return False
-        request = dict(scope["headers"])
-        if not FALL_THROUGH_HEADERS.isdisjoint(request):
-            return False
-        generation = catalog.current()
-        if generation != self._generation:
-            self._answers.clear()
-            self._generation = generation
-        key = (
+        found = self.find(
+            method,
             path,
             scope["query_string"],
-            request.get(b"accept-encoding"),
-            request.get(b"if-none-match"),
+            dict(scope["headers"]),
             scope.get("scheme", "http"),
+            scope.get("client"),
         )
-        answer = self._answers.get(key)
-        if answer is None:
-            try:
-                answer = self._answer(edge, catalog, key)
-            except Exception:  # the full stack answers it, with its error handling
-                return False
-            if answer is None:
-                return False
-            if len(self._answers) >= ANSWERS_KEPT:
-                self._answers.clear()
-            self._answers[key] = answer
-        else:
-            catalog.hits += 1  # the catalog's bytes, kept here with their headers
-        if edge.limiter.take_or_wait(RouteClass.BROWSE, edge.client_of(scope, request)):
-            return False  # the full stack refuses it, counted and logged as everywhere
-        request_id = edge.request_id(request)
+        if found is None:
+            return False
+        answer, request_id = found
         await send(
             {
                 "type": "http.response.start",
@@ -194,9 +171,57 @@ class HotReads:
         )
         head = method == "HEAD"
         await send({"type": "http.response.body", "body": b"" if head else answer.body})
+        self.served(answer, head, request_id, started)
+        return True
+
+    def find(
+        self,
+        method: str,
+        path: str,
+        query: bytes,
+        request: dict[bytes, bytes],
+        scheme: str,
+        client: tuple[str, int] | None,
+    ) -> tuple[Answer, bytes] | None:
+        """The kept answer to a hot read and its request id, its browse token taken; None when
+        the full stack must answer (nothing taken then)."""
+        if method not in READS or not path.startswith(PREFIX):
+            return None
+        edge, catalog = self._edge, self._catalog
+        if edge is None or catalog is None:
+            edge, catalog = self._edge, self._catalog = self._attached()
+            if edge is None or catalog is None:
+                return None
+        if edge.tracing.enabled or not FALL_THROUGH_HEADERS.isdisjoint(request):
+            return None
+        generation = catalog.current()
+        if generation != self._generation:
+            self._answers.clear()
+            self._generation = generation
+        key = (path, query, request.get(b"accept-encoding"), request.get(b"if-none-match"), scheme)
+        answer = self._answers.get(key)
+        if answer is None:
+            try:
+                answer = self._answer(edge, catalog, key)
+            except Exception:  # the full stack answers it, with its error handling
+                return None
+            if answer is None:
+                return None
+            if len(self._answers) >= ANSWERS_KEPT:
+                self._answers.clear()
+            self._answers[key] = answer
+        else:
+            catalog.hits += 1  # the catalog's bytes, kept here with their headers
+        if edge.limiter.take_or_wait(RouteClass.BROWSE, edge.client_of(client, request)):
+            return None  # the full stack refuses it, counted and logged as everywhere
+        return answer, edge.request_id(request)
+
+    def served(self, answer: Answer, head: bool, request_id: bytes, started: float) -> None:
+        """Count and log a hot read once it is sent."""
+        edge = self._edge
+        assert edge is not None  # `find` found it
         tally, log_prefix = answer.head if head else answer.get
         edge.count(tally, log_prefix, request_id, started)
-        return True
 
     def _attached(self) -> tuple[Edge | None, CatalogView | None]:
         platform: Platform | None = getattr(self.app.state, "platform", None)
@@ -225,7 +250,8 @@ class HotReads:
             )
             for method in ("GET", "HEAD")
         )
-        return Answer(status, headers, encoded, get, head)
+        wire = b"".join(b"%s: %s\r\n" % (name.lower(), value) for name, value in headers)
+        return Answer(status, headers, encoded, get, head, wire)
 
 
 def _body(catalog: CatalogView, path: str, query: bytes) -> tuple[bytes, HotRoute] | None:

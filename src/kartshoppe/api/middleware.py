@@ -119,7 +119,7 @@ class Edge:
             )
         return child
 
-    def client_of(self, scope: Scope, headers: dict[bytes, bytes]) -> str:
+    def client_of(self, client: tuple[str, int] | None, headers: dict[bytes, bytes]) -> str:
         """The signed-in user when the token is good, else the peer address."""
         header = headers.get(b"authorization")
         if header is not None:
@@ -129,7 +129,6 @@ class Edge:
                     return "user:" + self.auth.tokens.verify(token.strip()).user_id
                 except TokenError:
                     pass
-        client = scope.get("client")
         return "ip:" + (client[0] if client else "unknown")
 
 
@@ -196,7 +195,7 @@ class EdgeMiddleware:
         klass = route_class(method, path)
         if klass is None:
             return None
-        wait = edge.limiter.take_or_wait(klass, edge.client_of(scope, headers))
+        wait = edge.limiter.take_or_wait(klass, edge.client_of(scope.get("client"), headers))
         if not wait:
             return None
         edge.metrics.rate_limited.labels(klass.value).inc()
