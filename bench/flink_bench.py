@@ -6,9 +6,11 @@ The same recorded shop stream (tests/processors/shop_stream.py) goes through
   thread mode), submitted with `flink run -py` at parallelism 1, then 2, over a real local Kafka
   broker: the stream is produced first (topics recreated for each run), the job submitted, and
   its rate is measured between its first and last output record (Kafka append times); the time
-  from `flink run` to the first output is reported on its own.
+  from `flink run` to the first output is reported on its own, with its phases (the client
+  returned, every task running, the first output) and each stage's busiest subtask's busy and
+  back-pressured time (`FlinkCluster.health`, sampled while the job runs).
 
-    .venv/bin/python bench/flink_bench.py --sessions 600 [--no-store]
+    .venv/bin/python bench/flink_bench.py --sessions 600 [--no-store] [--only 1|2]
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 # flink_support imports `tests.processors`, so the repository root is on the path as well
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "flink"))
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from flink_support import HOUR, ShopStream, create_topics, produce, read_topic, route
 
@@ -81,6 +84,16 @@ def fresh_topics(bootstrap: str) -> None:
     create_topics(bootstrap)
 
 
+def output_count(consumer: Consumer) -> int:
+    """Records in the output topics now (their end offsets: nothing is read)."""
+    total = 0
+    for topic in OUTPUTS:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        for p in partitions:
+            total += consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+    return total
+
+
 def flink_run(
     cluster: FlinkCluster,
     bootstrap: str,
@@ -89,7 +102,11 @@ def flink_run(
     parallelism: int,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
-    """One job over the stream, already in Kafka: submit to first output, first to last output."""
+    """One job over the stream, already in Kafka: submit to first output, first to last output,
+    and the phases of the start (wall clock, polled every half second): the `flink run`
+    client until the job is accepted, then until every task runs, then until the first output.
+    The outputs are counted by their end offsets while the job runs (reading them all every
+    poll would take CPU from the job) and read once at the end, for their append times."""
     fresh_topics(bootstrap)
     produce(bootstrap, events)
     job_args = [
@@ -101,28 +118,72 @@ def flink_run(
     ]  # fmt: skip
     if not args.no_store:
         job_args += ["--warehouse", str(directory / f"warehouse-{parallelism}")]
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"count-{time.time_ns()}"})
     started = time.time()
     job = cluster.submit(job_args, parallelism, log_file=directory / "submit.log")
+    phases = {"client": time.time() - started}
+    health: dict[str, dict[str, float]] = {}
     try:
-        last_count, stable_since = -1, time.monotonic()
-        stamps: list[int] = []
+        last_count, stable_since, sampled = -1, time.monotonic(), 0.0
         while time.monotonic() - stable_since < args.settle_s:
-            if cluster.job(job)["state"] not in ("RUNNING", "CREATED", "INITIALIZING"):
-                raise SystemExit(f"the job ended:\n{cluster.logs()}")
-            time.sleep(2)
-            stamps = [ts for t in OUTPUTS for _, _, ts in read_topic(bootstrap, t)]
+            info = cluster.job(job)
+            if info["state"] not in ("RUNNING", "CREATED", "INITIALIZING"):
+                causes = [
+                    line
+                    for path in sorted(cluster.log_dir.glob("*.log"))
+                    for line in path.read_text(errors="replace").splitlines()
+                    if "Caused by" in line or "Error" in line[:200]
+                ]
+                raise SystemExit("the job ended:\n" + "\n".join(causes[-40:]))
+            vertices = info.get("vertices", [])
+            running = bool(vertices) and all(v["status"] == "RUNNING" for v in vertices)
+            if running and "tasks running" not in phases:
+                phases["tasks running"] = time.time() - started
+            count = output_count(consumer)
+            if count and "first output" not in phases:
+                phases["first output"] = time.time() - started
+            if "tasks running" in phases and time.monotonic() - sampled > args.health_every_s:
+                sampled = time.monotonic()
+                for stage in cluster.health(job)["stages"]:
+                    seen = health.setdefault(stage["stage"], {})
+                    for key in ("busyMsPerSecond", "backPressuredMsPerSecond"):
+                        value = stage[key] or 0.0
+                        seen[key] = max(seen.get(key, 0.0), value)
             # settled: outputs came, then stopped coming
-            if not stamps or len(stamps) != last_count:
-                last_count, stable_since = len(stamps), time.monotonic()
+            if not count or count != last_count:
+                last_count, stable_since = count, time.monotonic()
+            time.sleep(0.5)
     finally:
+        consumer.close()
         cluster.cancel_all()
+    stamps = [ts for t in OUTPUTS for _, _, ts in read_topic(bootstrap, t)]
     first, last = min(stamps) / 1000, max(stamps) / 1000
     return {
         "startup_s": first - started,
         "processing_s": last - first,
         "outputs": len(stamps),
         "rate": len(events) / max(last - first, 1e-3),
+        "phases": phases,
+        "health": health,
     }
+
+
+def report(p: int, r: dict[str, Any], reference: float, args: argparse.Namespace) -> None:
+    print(
+        f"flink job, parallelism {p} (two-TaskManager cluster, store "
+        f"{'off' if args.no_store else 'on'}): submit to first output {r['startup_s']:.1f} s,"
+        f" processing {r['processing_s']:.1f} s, {r['rate']:,.0f} ev/s"
+        f" = {r['rate'] / reference:.2f}x embedded ({r['outputs']} output records);"
+        f" load {os.getloadavg()}"
+    )
+    phases = ", ".join(f"{name} {at:.1f}" for name, at in r["phases"].items())
+    print(f"  start phases (s since `flink run`): {phases}")
+    for stage, seen in sorted(r["health"].items()):
+        print(
+            f"  {stage[:70]}: busy <= {seen['busyMsPerSecond']:.0f} ms/s,"
+            f" back-pressured <= {seen['backPressuredMsPerSecond']:.0f} ms/s",
+            flush=True,
+        )
 
 
 def main() -> int:
@@ -130,6 +191,12 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=600)
     parser.add_argument("--no-store", action="store_true", help="without the Paimon sink")
     parser.add_argument("--settle-s", type=float, default=20.0)
+    parser.add_argument(
+        "--health-every-s", type=float, default=15.0, help="busy/back-pressure samples per stage"
+    )
+    parser.add_argument(
+        "--only", type=int, choices=[1, 2], help="one parallelism only (a quick look)"
+    )
     args = parser.parse_args()
     events = stream(args.sessions)
     print(f"{len(events)} events, {args.sessions} sessions; load {os.getloadavg()}", flush=True)
@@ -142,20 +209,14 @@ def main() -> int:
         cluster.start()
         try:
             with KafkaBroker(directory / "kafka") as broker:
-                runs = {
-                    p: flink_run(cluster, broker.bootstrap, events, directory, p, args)
-                    for p in (1, 2)
-                }
+                runs = {}
+                for p in (args.only,) if args.only else (1, 2):
+                    runs[p] = flink_run(cluster, broker.bootstrap, events, directory, p, args)
+                    report(p, runs[p], reference, args)
         finally:
             cluster.stop()
-    for p, r in runs.items():
-        print(
-            f"flink job, parallelism {p} (two-TaskManager cluster, store "
-            f"{'off' if args.no_store else 'on'}): submit to first output {r['startup_s']:.1f} s,"
-            f" processing {r['processing_s']:.1f} s, {r['rate']:,.0f} ev/s"
-            f" = {r['rate'] / reference:.2f}x embedded ({r['outputs']} output records)"
-        )
-    print(f"parallelism 2 / parallelism 1: {runs[2]['rate'] / runs[1]['rate']:.2f}x")
+    if len(runs) == 2:
+        print(f"parallelism 2 / parallelism 1: {runs[2]['rate'] / runs[1]['rate']:.2f}x")
     print(f"load after: {os.getloadavg()}")
     return 0
 

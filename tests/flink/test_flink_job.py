@@ -48,7 +48,12 @@ from tests.flink.flink_support import (
 
 pytestmark = pytest.mark.timeout(1200)
 
-CONFIG = {"cart_abandon_timeout_ms": 10 * 60_000, "reservation_ttl_ms": 15 * 60_000}
+CONFIG = {
+    "cart_abandon_timeout_ms": 10 * 60_000,
+    "reservation_ttl_ms": 15 * 60_000,
+    # a shopper's views are 1-30 s apart: past 20 s idle the recommender forgets the shopper
+    "shopper_state_ttl_ms": 20_000,
+}
 OUTPUT_TOPICS = (Topic.EVENTS, Topic.FANOUT, Topic.RECOMMENDATIONS, Topic.INVENTORY_UPDATES)
 TOTALS = ("orders", "revenue", "funnel")
 JOB_TIMEOUT_S = 420.0
@@ -134,7 +139,9 @@ def of_type(outputs: Outputs, topic: Topic, *types: str) -> dict[str, dict[str, 
     return {i: e for i, e in outputs.get(topic, {}).items() if e["eventType"] in types}
 
 
-def run_embedded(events: Sequence[BaseEvent], directory: Path) -> Outputs:
+def run_embedded(
+    events: Sequence[BaseEvent], directory: Path, config: dict[str, Any] = CONFIG
+) -> Outputs:
     from tests.flink.flink_support import route
 
     async def run() -> dict[str, list[bytes]]:
@@ -144,7 +151,7 @@ def run_embedded(events: Sequence[BaseEvent], directory: Path) -> Outputs:
             runner = EmbeddedRunner(
                 log,
                 directory / "state.db",
-                default_processors(ProcessorConfig(**CONFIG)),
+                default_processors(ProcessorConfig(**config)),
                 idle_after_s=None,
             )
             await runner.start()
@@ -258,6 +265,18 @@ def test_flink_gives_the_same_recommendations_as_the_embedded_runner(
     assert len(embedded) > 50
     assert any(str(r.get("userId")).startswith("signed") for r in embedded.values())
     assert equivalence.flink.get(Topic.RECOMMENDATIONS, {}) == embedded
+
+
+def test_flink_forgets_the_shoppers_the_embedded_runner_forgets_after_the_state_ttl(
+    equivalence: Equivalence, tmp_path: Path
+) -> None:
+    remembering = run_embedded(
+        equivalence.events, tmp_path, {**CONFIG, "shopper_state_ttl_ms": None}
+    )[Topic.RECOMMENDATIONS]
+    forgetting = equivalence.embedded[Topic.RECOMMENDATIONS]
+    # forgotten shoppers' lists are assembled afresh, from what they did since
+    assert forgetting != remembering
+    assert equivalence.flink.get(Topic.RECOMMENDATIONS, {}) == forgetting
 
 
 def test_flink_gives_the_same_inventory_signals_as_the_embedded_runner(

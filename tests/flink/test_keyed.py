@@ -46,6 +46,7 @@ from kartshoppe.processors.abandoned_carts import AbandonedCarts
 from kartshoppe.processors.analytics import LiveAnalytics
 from kartshoppe.processors.model import Processor, output_event_id
 from kartshoppe.processors.recommendations import RecommendationsProcessor
+from kartshoppe.processors.recommender import RecommenderConfig
 from kartshoppe.processors.runner import ProcessorInstance, ProcessorStateDb
 from kartshoppe.processors.trending import Trending
 
@@ -62,6 +63,8 @@ class FakeFlink:
         self.pending: dict[int, list[str]] = {}
         self.timers: set[int] = set()
         self.flink_timers: list[int] = []
+        self.last_write: int | None = None
+        self.cleanup_at: int | None = None
 
     def load(self) -> bytes | None:
         return self.value
@@ -86,6 +89,20 @@ class FakeFlink:
 
     def remove_timer(self, timestamp: int) -> None:
         self.timers.discard(timestamp)
+
+    def written(self) -> int | None:
+        return self.last_write
+
+    def set_written(self, timestamp: int | None) -> None:
+        self.last_write = timestamp
+
+    def cleanup(self) -> int | None:
+        return self.cleanup_at
+
+    def set_cleanup(self, timestamp: int | None) -> None:
+        self.cleanup_at = timestamp
+        if timestamp is not None:
+            heapq.heappush(self.flink_timers, timestamp)
 
     def element(self, timestamp: int, raw: bytes) -> None:
         self.pending.setdefault(timestamp, []).append(raw.decode())
@@ -305,11 +322,12 @@ def test_keyed_stages_and_their_mergers_give_the_totals_of_the_embedded_runner(
     assert [p["productId"] for p in last(flink, "TRENDING_UPDATED")["products"]] == products
 
 
-def test_a_chain_of_keyed_stages_gives_the_recommendations_of_the_embedded_runner(
-    tmp_path: Path,
-) -> None:
+def recommendations_on_both(
+    processor: RecommendationsProcessor, directory: Path
+) -> tuple[dict[str, Any], dict[str, Any], list[FakeOperator]]:
+    """A shop stream's recommendations by the embedded runner and by the Flink job's chain of
+    keyed operators (emulated), and those operators, for a look at their state."""
     lateness = 1000
-    processor = RecommendationsProcessor()
     launched = [_launch(pid, stock=50, timestamp=T0 - 1) for pid in ("p0", "p1", "p2", "p3", "p4")]
     events: list[Any] = []
     for n in range(16):
@@ -344,7 +362,7 @@ def test_a_chain_of_keyed_stages_gives_the_recommendations_of_the_embedded_runne
             )
     end = T0 + 10 * MINUTE
 
-    instance = ProcessorInstance(processor, ProcessorStateDb(tmp_path / "state.db"), lateness)
+    instance = ProcessorInstance(processor, ProcessorStateDb(directory / "state.db"), lateness)
     for topic, fed in ((Topic.PRODUCT_UPDATES.value, launched), (Topic.EVENTS.value, events)):
         instance.process(
             [Record(topic, 0, i, None, encode_event(e), 2**53) for i, e in enumerate(fed)]
@@ -386,5 +404,33 @@ def test_a_chain_of_keyed_stages_gives_the_recommendations_of_the_embedded_runne
             elif topic == Topic.RECOMMENDATIONS.value:
                 flink[orjson.loads(value)["eventId"]] = orjson.loads(value)
 
+    return embedded, flink, operators
+
+
+def test_a_chain_of_keyed_stages_gives_the_recommendations_of_the_embedded_runner(
+    tmp_path: Path,
+) -> None:
+    embedded, flink, _ = recommendations_on_both(RecommendationsProcessor(), tmp_path)
     assert len(embedded) > 10
     assert flink == embedded
+
+
+def test_flink_forgets_the_shoppers_the_embedded_runner_forgets_by_the_state_ttl_in_event_time(
+    tmp_path: Path,
+) -> None:
+    # sessions come back every 4.2 s of event time: past a TTL of 2 s, each visit starts afresh
+    forgetful = RecommendationsProcessor(RecommenderConfig(shopper_state_ttl_ms=2000))
+    (tmp_path / "ttl").mkdir()
+    (tmp_path / "all").mkdir()
+    embedded, flink, operators = recommendations_on_both(forgetful, tmp_path / "ttl")
+    remembering, _, kept = recommendations_on_both(RecommendationsProcessor(), tmp_path / "all")
+    assert len(embedded) > 10
+    assert flink == embedded
+    # a forgotten shopper's lists are assembled afresh and sent again
+    assert set(remembering) < set(embedded)
+    assert any(embedded[i] != remembering[i] for i in remembering)
+    # the cleanup timers have removed every expired shopper's state from (fake) Flink state
+    shopper_stages = {0: operators[0], 1: operators[1], 3: operators[3]}
+    for level, operator in shopper_stages.items():
+        assert operator.keys and all(f.value is None for f in operator.keys.values()), level
+        assert any(f.value is not None for f in kept[level].keys.values()), level

@@ -249,7 +249,10 @@ class FlinkCluster:
 
     def _link_lib(self, home: Path) -> None:
         """`lib/` of the distribution plus `opt/flink-python`: the pip package keeps the Python
-        operators' jar in `opt/`, and a cluster's JobManager must load them to accept a job."""
+        operators' jar in `opt/`, and a cluster's JobManager must load them to accept a job.
+        Not the connector jars, which each job ships (108 MB uploaded per submission): the
+        shaded Hadoop jar Paimon needs carries an old commons-cli, which on the `flink run`
+        client's class path shadows Flink's and breaks `--fromSavepoint` (NoSuchMethodError)."""
         for old in self.lib_dir.iterdir():
             old.unlink()
         for jar in [*(home / "lib").glob("*.jar"), *(home / "opt").glob("flink-python-*.jar")]:

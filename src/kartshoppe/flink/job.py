@@ -188,6 +188,9 @@ class _KeyedStates:
         self.timers = runtime_context.get_map_state(
             MapStateDescriptor("timers", Types.LONG(), Types.BOOLEAN())
         )
+        # the state TTL's bookkeeping (`keyed.KeyedCore._expire`), for stages that have one
+        self.written = runtime_context.get_state(ValueStateDescriptor("written", Types.LONG()))
+        self.cleanup = runtime_context.get_state(ValueStateDescriptor("cleanup", Types.LONG()))
 
     def buffer(self, timestamp: int, raw: str, ctx: Any) -> None:
         """Keep `raw` until the watermark reaches `timestamp` (see `keyed`)."""
@@ -236,6 +239,27 @@ class _Keyed:
         if self._fn.timers.contains(timestamp):
             self._fn.timers.remove(timestamp)
 
+    def written(self) -> int | None:
+        value: int | None = self._fn.written.value()
+        return value
+
+    def set_written(self, timestamp: int | None) -> None:
+        if timestamp is None:
+            self._fn.written.clear()
+        else:
+            self._fn.written.update(timestamp)
+
+    def cleanup(self) -> int | None:
+        value: int | None = self._fn.cleanup.value()
+        return value
+
+    def set_cleanup(self, timestamp: int | None) -> None:
+        if timestamp is None:
+            self._fn.cleanup.clear()
+        else:
+            self._fn.cleanup.update(timestamp)
+            self._ctx.timer_service().register_event_time_timer(timestamp)
+
 
 class _Broadcast:
     """`keyed.BroadcastStore` over the Flink broadcast state."""
@@ -258,6 +282,10 @@ class ProcessorsFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: 
         self.lateness_ms = lateness_ms
 
     def open(self, runtime_context: RuntimeContext) -> None:
+        # in the TaskManager's log: when its interpreter got as far as our first operator (not
+        # `get_index_of_this_subtask()`: in PyFlink 2.0's thread mode it calls a Java method
+        # that is gone)
+        logger.info("processors open")
         processors = build_processors(self.config)
         self.core = KeyedCore(processors, self.lateness_ms, chain_names(processors))
         self.mirrors = {
@@ -536,7 +564,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = parse_args(sys.argv[1:] if argv is None else argv)
     _embedded_python_path()
-    result = build(args).execute()
+    # the phases of a start, with the log's timestamps (bench/flink_bench.py times the rest)
+    logger.info("declaring the job")
+    statements = build(args)
+    logger.info("job declared; submitting")
+    result = statements.execute()
     logger.info("job %s running", result.get_job_client().get_job_id())
     if not args.detached:
         result.wait()

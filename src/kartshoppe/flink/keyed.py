@@ -33,6 +33,11 @@ time (`model.Published`). Flink forwards a watermark only after the outputs of t
 fired, so when a level fires at T, every value published upstream at data time <= T - L is
 there: the embedded runner's "stage by stage at equal times".
 
+State TTL (`Stage.state_ttl_ms`, the shopper-keyed stages of the recommender) is in event time
+too, which Flink's own `StateTtlConfig` is not (processing time only): each key of such a stage
+keeps the data time of its last write and one cleanup timer at its expiry (`KeyedCore._expire`),
+so both runners forget the same shoppers and a forgotten shopper's state leaves Flink's state.
+
 Broadcast (catalog) state follows the same event time. `BroadcastMirror` keeps, per processor,
 the folded catalog (`base`) plus the catalog events not yet known to be complete (`pending`),
 both mirrored in Flink broadcast state for checkpoints. What a processor reads through
@@ -192,6 +197,21 @@ class KeyedState(Protocol):
 
     def remove_timer(self, timestamp: int) -> None: ...
 
+    def written(self) -> int | None:
+        """The data time of the last write of the key's state (stages with a state TTL)."""
+        ...
+
+    def set_written(self, timestamp: int | None) -> None: ...
+
+    def cleanup(self) -> int | None:
+        """The Flink time of the key's pending state-cleanup timer, if any."""
+        ...
+
+    def set_cleanup(self, timestamp: int | None) -> None:
+        """Remember the cleanup timer at `timestamp` (None: none pending) and make the engine
+        fire at `timestamp` itself (no lateness added: it is a Flink time already)."""
+        ...
+
 
 class _EmitContext(Context):
     """The `Context` a processor call gets; mirrors the embedded runner's output-id rules."""
@@ -284,6 +304,8 @@ class KeyedCore:
         self.chains = [list(c) for c in chains]
         """The stage names of each processor's chain, by index (where `ctx.send` may go; by
         default each stage's own chain, right for the first level)."""
+        self.ttls = [stage.state_ttl_ms for stage in self.stages]
+        """Each stage's state TTL (a property some stages compute: read once)."""
         self._cache: OrderedDict[str, Any] = OrderedDict()
         self.failed = 0
 
@@ -324,26 +346,61 @@ class KeyedCore:
         ctx = _EmitContext(
             stage.name, index, key, broadcast, self.lateness_ms, self.chains[index], tables
         )
+        ttl = self.ttls[index]
+        if ttl is not None:
+            self._expire(pkey, keyed, timestamp, ttl)
         state = self._state(pkey, stage, keyed)
         changed = False
+        written = NO_TIME
         for raw in keyed.take_pending(timestamp):
             current = stage.initial_state() if state is None else state
             state, ok = self._apply(stage, current, raw, timestamp, ctx)
-            changed = changed or ok
+            if ok:
+                changed, written = True, ctx.timestamp
         due = timestamp - self.lateness_ms
         if due not in ctx.timers_set and keyed.take_timer(due):
             ctx.timers_deleted.discard(due)
             ctx.begin(due, f"timer:{due}")
             current = stage.initial_state() if state is None else state
             state, ok = self._call(ctx, stage.on_timer, current, due)
-            changed = changed or ok
+            if ok:
+                changed, written = True, due
         for t in ctx.timers_deleted:
             keyed.remove_timer(t)
         for t in ctx.timers_set:
             keyed.add_timer(t)
         if changed:
             self._save(pkey, stage, keyed, state)
+            if ttl is not None:
+                keyed.set_written(None if state is None else written)
+        if ttl is not None:
+            self._schedule_cleanup(keyed, timestamp, ttl)
         return ctx.outputs
+
+    def _expire(self, pkey: str, keyed: KeyedState, timestamp: int, ttl: int) -> None:
+        """The state TTL in event time, the embedded runner's rule (`Stage.state_ttl_ms`): a
+        key whose state was last written before the watermark less the TTL starts again from
+        `initial_state()`. At Flink time T the watermark of the data is T - L (see the module
+        doc), so the state written at w expires at T = w + TTL + L + 1, the cleanup timer's
+        time (`_schedule_cleanup`). Its timers are kept, as in the embedded runner."""
+        written = keyed.written()
+        if written is not None and written < timestamp - self.lateness_ms - ttl:
+            self._cache.pop(pkey, None)
+            keyed.clear()
+            keyed.set_written(None)
+
+    def _schedule_cleanup(self, keyed: KeyedState, timestamp: int, ttl: int) -> None:
+        """Keep one cleanup timer per key with state: at the expiry of its last write. A key
+        written again before its timer fires keeps the timer, which on firing (`_expire` has
+        found the state alive) moves itself to the new expiry: one timer per key and TTL,
+        not one per write."""
+        pending = keyed.cleanup()
+        if pending is not None and pending > timestamp:
+            return
+        written = keyed.written()
+        due = None if written is None else written + ttl + self.lateness_ms + 1
+        if due != pending:
+            keyed.set_cleanup(due)
 
     def _call(
         self, ctx: _EmitContext, method: Callable[[Any, Any, Context], Any], state: Any, arg: Any

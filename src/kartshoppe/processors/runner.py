@@ -473,10 +473,17 @@ class StageInstance(Context):
 
     def _expired(self, key: str) -> bool:
         """Whether the key's state outlived the stage's TTL: written before the watermark less
-        the TTL, the rule a sweep deletes by."""
+        the TTL, the rule a sweep deletes by. The watermark is the one of the call's own time
+        t, as on Flink (`flink.keyed.KeyedCore._expire`): for a record, t - L (the watermark
+        once the record is counted, not the one before it); for a timer or partial, t, not a
+        watermark that jumped far past it (a backlog, a quiet night), so it finds the state its
+        key wrote just before it."""
         ttl = self.ttl_ms
         written = self.written.get(key)
-        return ttl is not None and written is not None and written < self.current_watermark - ttl
+        if ttl is None or written is None:
+            return False
+        t = self._timestamp
+        return written < min(max(self.current_watermark, t - self.lateness_ms), t) - ttl
 
     def _put(self, key: str, state: Any) -> None:
         if state is None:
