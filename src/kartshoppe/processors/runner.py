@@ -361,6 +361,10 @@ class StageInstance(Context):
         self.store = store
         self.lateness_ms = lateness_ms
         self.current_watermark = store.watermark(self.name)
+        self._floor = self.current_watermark
+        """The watermark before the advance under way (the watermark itself between advances):
+        no call judges a state's TTL by an earlier time, so a sweep up to the watermark never
+        removes what a later call would still read."""
         self.timer_heap = store.timers(self.name)
         heapq.heapify(self.timer_heap)
         self.active_timers = set(self.timer_heap)
@@ -477,13 +481,16 @@ class StageInstance(Context):
         t, as on Flink (`flink.keyed.KeyedCore._expire`): for a record, t - L (the watermark
         once the record is counted, not the one before it); for a timer or partial, t, not a
         watermark that jumped far past it (a backlog, a quiet night), so it finds the state its
-        key wrote just before it."""
+        key wrote just before it. Never by a time before the watermark the advance under way
+        started from (`_floor`): what a sweep at that watermark removed stays expired."""
         ttl = self.ttl_ms
         written = self.written.get(key)
         if ttl is None or written is None:
             return False
         t = self._timestamp
-        return written < min(max(self.current_watermark, t - self.lateness_ms), t) - ttl
+        at = min(max(self.current_watermark, t - self.lateness_ms), t)
+        # a late record, or a timer it set, is judged by the watermark (the sweeps' rule)
+        return written < max(self._floor, at) - ttl
 
     def _put(self, key: str, state: Any) -> None:
         if state is None:
@@ -582,6 +589,7 @@ class MergeInstance(StageInstance):
             self._inbox_changed = True
 
     def advance(self, watermark: int) -> None:
+        self._floor = self.current_watermark
         self.current_watermark = max(self.current_watermark, watermark)
         inbox = self.inbox
         while True:
@@ -593,6 +601,7 @@ class MergeInstance(StageInstance):
             elif timer is not None:
                 self._fire(timer)
             else:
+                self._floor = self.current_watermark
                 return
 
     def _apply(self, key: str, ts: int, partial: dict[str, Any]) -> None:
@@ -744,9 +753,11 @@ class ProcessorInstance(StageInstance):
         """Move the watermark to `watermark` if that is later, and fire what is due: also a
         timer a late record set at or before the watermark, right away."""
         watermark = max(watermark, self.current_watermark)
+        self._floor = self.current_watermark
         self.current_watermark = watermark
         while (timer := self._next_timer(watermark)) is not None:
             self._fire(timer)
+        self._floor = watermark
         for merge in self.merges:
             merge.advance(watermark)
 
