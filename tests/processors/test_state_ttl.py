@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kartshoppe.events import Event, ProductView, Topic
+from kartshoppe.events import Event, PageView, ProductView, Topic
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.model import Context, Processor, chain
 from kartshoppe.processors.recommendations import LISTS, USERS
-from tests.processors.processor_harness import Driver
+from tests.processors.processor_harness import Driver, Emitted
 
 TTL_MS = 60_000
 
@@ -97,3 +97,31 @@ def test_the_recommenders_shopper_stages_take_the_configured_ttl_and_no_other_st
     with_ttl = {s.name for p in processors for s in chain(p) if s.state_ttl_ms is not None}
     assert with_ttl == {"recommendations", USERS, LISTS}
     assert {s.state_ttl_ms for p in processors for s in chain(p) if s.name in with_ttl} == {TTL_MS}
+
+
+class ViewEcho(ViewCounter):
+    """Counts each session's views and says the count on every view."""
+
+    name = "view-echo"
+
+    def on_event(self, state: int, event: Event, ctx: Context) -> int:
+        count = state + 1
+        ctx.emit(Topic.EVENTS.value, ctx.key, PageView(page=f"count={count}", timestamp=0))
+        return count
+
+
+def counts(emitted: list[Emitted]) -> list[str]:
+    return [event.page for _, _, event in emitted if isinstance(event, PageView)]
+
+
+def test_a_late_record_finds_the_same_state_whether_or_not_a_restart_swept_in_between(
+    tmp_path: Path,
+) -> None:
+    late = view("s", TTL_MS + 500)  # before the watermark, after its key's TTL ran out there
+    uninterrupted = Driver(ViewEcho(TTL_MS), tmp_path / "uninterrupted.db")
+    seen = counts(uninterrupted.feed(view("s", 1_000), view("other", 3 * TTL_MS), late))
+    resumed = Driver(ViewEcho(TTL_MS), tmp_path / "resumed.db")
+    resumed.feed(view("s", 1_000), view("other", 3 * TTL_MS))
+    resumed.restart()  # the commit before it swept the expired key from the state file
+
+    assert counts(resumed.feed(late)) == seen[-1:] == ["count=1"]
