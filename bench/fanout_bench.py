@@ -40,11 +40,14 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import cast
+from typing import Final, cast
 
 import httpx
 from api_bench import API, HOST, free_port
 from report import record
+
+from kartshoppe.eventstore.sink_process import MODULE as SINK_MODULE
+from kartshoppe.processors_process import MODULE as PROCESSORS_MODULE
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "fanout.md"
@@ -234,9 +237,25 @@ def group_stats(group: int) -> Iterator[tuple[pathlib.Path, list[str]]]:
                 yield stat.parent, fields
 
 
-def rss_mb(group: int) -> float:
+BACKGROUND: Final = (PROCESSORS_MODULE, SINK_MODULE)
+"""The server's children that serve no socket: their memory is not the fan-out's."""
+
+
+def background(folder: pathlib.Path) -> bool:
+    with contextlib.suppress(OSError):
+        argv = (folder / "cmdline").read_bytes().split(b"\0")
+        return any(module.encode() in argv for module in BACKGROUND)
+    return False
+
+
+def rss_mb(group: int, serving: bool = True) -> float:
+    """The resident memory of the processes that serve sockets (`serving`: the server, and
+    granian's worker), or of the server's background children (the event-store sink, the
+    processors)."""
     total = 0
     for folder, _ in group_stats(group):
+        if background(folder) == serving:
+            continue
         with contextlib.suppress(OSError):
             for line in (folder / "status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -277,6 +296,7 @@ class Run:
     rss_idle: float
     rss_open: float
     rss_after: float
+    rss_background: float
     latencies_ms: list[float]
     missing: int
     server_cpu_s: float
@@ -363,6 +383,7 @@ def measure(
             open_seconds = time.monotonic() - started
             time.sleep(3)
             rss_open = rss_mb(proc.pid)
+            rss_background = rss_mb(proc.pid, serving=False)
             latencies: list[float] = []
             missing = 0
             client_cpu = [0.0] * len(clients)
@@ -408,6 +429,7 @@ def measure(
         rss_idle=rss_idle,
         rss_open=rss_open,
         rss_after=rss_after,
+        rss_background=rss_background,
         latencies_ms=latencies,
         missing=missing,
         server_cpu_s=server_cpu,
@@ -432,12 +454,15 @@ def report(command: str, runs: list[Run], args: argparse.Namespace, load: str) -
         "WebSocket clients on uvloop, offering permessage-deflate as browsers do); "
         f"{args.rounds} price changes, each timed from just before the operator's request to "
         "every socket's `PRODUCT_UPDATED` frame. RSS idle after "
-        f"{args.idle:.0f} s, then with the sockets open, then after the rounds.",
+        f"{args.idle:.0f} s, then with the sockets open, then after the rounds: of the "
+        "processes that serve the sockets; the server's background children (the event-store "
+        "sink, the processors) in a column of their own, with the sockets open. Server CPU: "
+        "all of them.",
         "",
         "| code | sockets open | compressed | opened in | RSS idle | RSS open | RSS after | "
-        "per socket | p50 | p99 | max | not delivered | server CPU / round | "
+        "background RSS | per socket | p50 | p99 | max | not delivered | server CPU / round | "
         "client CPU / round (each) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for run in runs:
         per_socket = (run.rss_open - run.rss_idle) * 1024 / max(1, run.sockets_open)
@@ -445,7 +470,7 @@ def report(command: str, runs: list[Run], args: argparse.Namespace, load: str) -
         lines.append(
             f"| {run.code} | {run.sockets_open:,} | {run.deflate:,} | {run.open_seconds:.0f} s "
             f"| {run.rss_idle:.0f} MB | {run.rss_open:.0f} MB | {run.rss_after:.0f} MB "
-            f"| {per_socket:.1f} KB | {run.percentile(0.5):.0f} ms "
+            f"| {run.rss_background:.0f} MB | {per_socket:.1f} KB | {run.percentile(0.5):.0f} ms "
             f"| {run.percentile(0.99):.0f} ms | {run.percentile(1.0):.0f} ms | {run.missing} "
             f"| {run.server_cpu_s / run.rounds:.2f} s | {clients} |"
         )
