@@ -13,7 +13,7 @@ from starlette.types import Receive, Scope, Send
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from kartshoppe.api.fastpath import Answer, HotReads
+from kartshoppe.api.fastpath import Answer, HotReads, header_lines
 from kartshoppe.api.hot_protocol import HotReadsProtocol
 from kartshoppe.observability.metrics import Tally
 
@@ -27,8 +27,7 @@ class OnePath(HotReads):
     def __init__(self) -> None:
         super().__init__(Starlette())
         tally = Tally()
-        wire = b"".join(b"%s: %s\r\n" % header for header in HEADERS)
-        self.answer = Answer(200, HEADERS, BODY, (tally, b""), (tally, b""), wire)
+        self.answer = Answer(200, HEADERS, BODY, (tally, b""), (tally, b""), header_lines(HEADERS))
         self.served_ids: list[tuple[bool, bytes]] = []
 
     def find(

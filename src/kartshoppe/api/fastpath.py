@@ -61,6 +61,12 @@ TRENDING = HotRoute(f"{PREFIX}/products/trending")
 PRODUCT = HotRoute(f"{PREFIX}/product/{{product_id}}")
 
 
+def header_lines(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """`headers` as HTTP/1.1 header lines, for a server that writes them itself
+    (`api/hot_protocol.py`)."""
+    return b"".join(b"%s: %s\r\n" % (name.lower(), value) for name, value in headers)
+
+
 def _int(text: str, low: int, high: int) -> int | None:
     if not text.isdigit() or len(text) > 6:
         return None
@@ -124,8 +130,7 @@ class Answer:
     head: tuple[Tally, bytes]
     """Per method: the latency series and the access-log line's prefix."""
     wire: bytes
-    """`headers` as HTTP/1.1 header lines, for a server that writes them itself
-    (`api/hot_protocol.py`)."""
+    """`headers` as header lines (`header_lines`)."""
 
 
 class HotReads:
@@ -250,8 +255,7 @@ class HotReads:
             )
             for method in ("GET", "HEAD")
         )
-        wire = b"".join(b"%s: %s\r\n" % (name.lower(), value) for name, value in headers)
-        return Answer(status, headers, encoded, get, head, wire)
+        return Answer(status, headers, encoded, get, head, header_lines(headers))
 
 
 def _body(catalog: CatalogView, path: str, query: bytes) -> tuple[bytes, HotRoute] | None:

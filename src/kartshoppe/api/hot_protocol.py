@@ -27,7 +27,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from kartshoppe.api.fastpath import READS, HotReads
+from kartshoppe.api.fastpath import READS, HotReads, header_lines
 
 FORWARDED: Final = frozenset({b"x-forwarded-for", b"x-forwarded-proto"})
 """Headers uvicorn's proxy-headers layer reads to change the client and the scheme."""
@@ -61,7 +61,7 @@ class DefaultHeaders:
     def lines(self, headers: list[tuple[bytes, bytes]]) -> bytes:
         if headers is not self._of:
             self._of = headers
-            self._lines = b"".join(b"%s: %s\r\n" % (n.lower(), v) for n, v in headers)
+            self._lines = header_lines(headers)
         return self._lines
 
 
