@@ -313,22 +313,9 @@ class TableView(Mapping[str, Any]):
         ]
 
     def fields(self, keys: Iterable[str], name: str, default: Any) -> list[Any]:
-        """`get(key)[name]` of each key, in order, `default` for a missing key: `get_many`
-        and the field in one pass (the list stage reads a mass per candidate)."""
-        recent, base, value, at = self._recent, self._base, self._table.value, self._at
-        return [
-            default
-            if (
-                found := base.get(key)
-                if (versions := recent.get(key)) is None
-                else versions[-1][2]
-                if versions[-1][0] <= at
-                else value(key, at)
-            )
-            is None
-            else found[name]
-            for key in keys
-        ]
+        """`get(key)[name]` of each key, in order, `default` for a missing key (the list stage
+        reads a mass per candidate)."""
+        return [default if found is None else found[name] for found in self.get_many(keys)]
 
     def snapshot(self) -> dict[str, Any]:
         """The table as of `at` as one dict, in the view's order: `dict(view.items())`
