@@ -14,7 +14,9 @@ the same machine load:
   off): one signed-in user on two devices, each with its WebSocket open (`api_bench.TwoDevices`);
   the phone adds over HTTP, the laptop's socket times the `CART_UPDATED`;
 - with `--compare-src` (another checkout's `src`, e.g. `git archive main src`), KartShoppe of
-  that code as well, started and timed in turn with this one.
+  that code as well, started and timed in turn with this one;
+- with `--variant NAME=VALUE[,NAME=VALUE]` (repeatable), this checkout once more with those
+  settings (e.g. `KARTSHOPPE_BACKGROUND_NICE=0`), timed in turn with the others.
 
 Printed: p50/p90/p99/max of request sent -> push received, the ratio of each to the floor, and
 each server's CPU per write (its CPU over the timed phase less its idle rate before it,
@@ -54,6 +56,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "write.md"
 GOAL_P99_MS = 10.0
 FLOOR = "floor: bare ASGI + durable commit"
+THIS_CHECKOUT = "KartShoppe, this checkout"
 PROFILE_HOOK = ROOT / "bench" / "profile_hook"
 PROFILE_VARIABLE = "KARTSHOPPE_BENCH_PROFILE"
 
@@ -221,10 +224,16 @@ async def measure(
     return phase_s
 
 
+def settings(assignments: list[str]) -> dict[str, str]:
+    """`NAME=VALUE` settings as an environment."""
+    return dict(setting.split("=", 1) for setting in assignments)
+
+
 async def run(args: argparse.Namespace, tmp: pathlib.Path) -> tuple[list[Target], float]:
-    codes: dict[str, pathlib.Path | None] = {"KartShoppe, this checkout": None}
+    codes: dict[str, pathlib.Path | None] = {THIS_CHECKOUT: None}
     if args.compare_src is not None:
         codes = {"KartShoppe, before (--compare-src)": args.compare_src.resolve(), **codes}
+    variants = {f"{THIS_CHECKOUT}, {v}": settings(v.split(",")) for v in args.variant}
     compile_bytecode([src or ROOT / "src" for src in codes.values()])
     with contextlib.ExitStack() as processes:
         bare: dict[str, Served] = {}
@@ -239,12 +248,16 @@ async def run(args: argparse.Namespace, tmp: pathlib.Path) -> tuple[list[Target]
         for name, src in codes.items():
             data = tmp / f"data-{len(servers)}"
             data.mkdir()
-            env = dict(setting.split("=", 1) for setting in args.env)
+            env = settings(args.env)
             if src is not None:
                 env["PYTHONPATH"] = str(src)
             elif args.profile is not None:
                 env |= {"PYTHONPATH": str(PROFILE_HOOK), PROFILE_VARIABLE: str(args.profile)}
             servers[name] = processes.enter_context(served(data, env=env))
+        for name, variant in variants.items():
+            data = tmp / f"data-{len(servers)}"
+            data.mkdir()
+            servers[name] = processes.enter_context(served(data, env=settings(args.env) | variant))
         async with contextlib.AsyncExitStack() as clients:
             disk = DiskCommits(tmp / "disk.db")
             targets = [Target("disk: durable SQLite commit", disk.write)]
@@ -255,7 +268,7 @@ async def run(args: argparse.Namespace, tmp: pathlib.Path) -> tuple[list[Target]
                 devices = TwoDevices(process.base, args.adds + args.warmup)
                 await clients.enter_async_context(devices)
                 target = Target(name, functools.partial(pushed_ms, devices), process.pid)
-                if PROFILE_VARIABLE in env:
+                if name == THIS_CHECKOUT and args.profile is not None:
                     target.profile = args.profile
                 targets.append(target)
             phase_s = await measure(targets, args.adds, args.block, args.warmup, args.idle)
@@ -315,6 +328,13 @@ def main() -> None:
         default=[],
         metavar="NAME=VALUE",
         help="a setting for the KartShoppe servers (e.g. KARTSHOPPE_PROCESSORS=off), repeatable",
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE[,NAME=VALUE]",
+        help="also time this checkout with these settings, repeatable",
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()

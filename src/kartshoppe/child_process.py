@@ -15,6 +15,12 @@ is not stopped before the server has finished with the log.
 A child may report to its parent: with `on_report`, the parent opens a pipe, passes its write
 end as `--report-fd N`, and calls `on_report` with each line the child writes to it (`Reports`).
 
+A child's work is background work: with `nice` above 0 the parent passes `--nice N` and the
+child, before it starts a thread, lowers its own priority by that much and asks for the batch
+scheduling policy (`run_in_background`). The request path then gets a core first: on a machine
+of few cores the children otherwise hold both while they process what a write caused, and the
+next request waits for one.
+
 An exclusive lock on a file of the data directory (`hold_lock`) keeps a second child of the
 same kind (a restarted server's, while the one of the server before it still finishes) from
 working at the same time.
@@ -43,6 +49,7 @@ RESTART_BACKOFF = Backoff(initial=0.2, maximum=10.0)
 STOP_GRACE_S = 45.0
 """How long a stopping server waits for a child's last work (each bounds its own at 30 s)."""
 REPORT_FD_FLAG = "--report-fd"
+NICE_FLAG = "--nice"
 
 
 class ChildExitedError(RuntimeError):
@@ -59,9 +66,10 @@ class ChildProcess:
         *,
         backoff: Backoff = RESTART_BACKOFF,
         on_report: Callable[[bytes], None] | None = None,
+        nice: int = 0,
     ) -> None:
         self.name = name
-        self.command = list(command)
+        self.command = [*command, NICE_FLAG, str(nice)] if nice > 0 else list(command)
         self.backoff = backoff
         self.on_report = on_report
         self.pid: int | None = None
@@ -161,6 +169,23 @@ class Reports:
 def add_report_flag(parser: argparse.ArgumentParser) -> None:
     """Declare `--report-fd` (`args.report_fd`) on a child's argument parser."""
     parser.add_argument(REPORT_FD_FLAG, type=int, help="write reports to this descriptor")
+
+
+def add_nice_flag(parser: argparse.ArgumentParser) -> None:
+    """Declare `--nice` (`args.nice`, 0 when not given) on a child's argument parser."""
+    parser.add_argument(NICE_FLAG, type=int, default=0, help="run this much below the server")
+
+
+def run_in_background(nice: int) -> None:
+    """Lower this process's priority by `nice` and take the batch policy (no preempting the
+    server when woken). Call it before any thread starts: Linux keeps both per thread, and a
+    thread inherits them from the thread that starts it."""
+    if nice <= 0:
+        return
+    os.nice(nice)
+    # SCHED_BATCH is open to unprivileged processes; a kernel without it keeps the nice alone
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
 
 
 def ignore_terminal_signals() -> None:

@@ -40,9 +40,11 @@ import orjson
 from kartshoppe.child_process import (
     ChildProcess,
     Reports,
+    add_nice_flag,
     add_report_flag,
     hold_lock,
     ignore_terminal_signals,
+    run_in_background,
     stop_at_eof,
 )
 from kartshoppe.config import Settings
@@ -91,7 +93,9 @@ class ProcessorsProcess(ChildProcess):
         log: EventLog,
         on_processed: Callable[[str, float], None],
     ) -> None:
-        super().__init__(NAME, command(settings), on_report=self._take)
+        super().__init__(
+            NAME, command(settings), on_report=self._take, nice=settings.background_nice
+        )
         self._log = log
         self._on_processed = on_processed
         self._stats: Stats = {}
@@ -204,7 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=MODULE, description=__doc__.splitlines()[0])
     parser.add_argument("--settings", required=True, help="JSON: the settings the child reads")
     add_report_flag(parser)
+    add_nice_flag(parser)
     args = parser.parse_args(argv)
+    run_in_background(args.nice)
     ignore_terminal_signals()
     from kartshoppe.observability.logging import configure_logging
 

@@ -38,8 +38,10 @@ import uvicorn
 from kartshoppe.child_process import (
     RESTART_BACKOFF,
     ChildProcess,
+    add_nice_flag,
     hold_lock,
     ignore_terminal_signals,
+    run_in_background,
     stop_at_eof,
 )
 from kartshoppe.config import BUSES, Settings
@@ -58,7 +60,7 @@ class SinkProcess(ChildProcess):
     """The server's side: starts the child, restarts it when it dies, stops it with the server."""
 
     def __init__(self, settings: Settings, backoff: Backoff = RESTART_BACKOFF) -> None:
-        super().__init__(NAME, command(settings), backoff=backoff)
+        super().__init__(NAME, command(settings), backoff=backoff, nice=settings.background_nice)
         self.settings = settings
 
 
@@ -160,7 +162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bus", choices=BUSES, required=True)
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--log-level", default="info")
+    add_nice_flag(parser)
     args = parser.parse_args(argv)
+    run_in_background(args.nice)
     ignore_terminal_signals()
     from kartshoppe.observability.logging import configure_logging
 
