@@ -330,3 +330,60 @@ async def test_a_commit_of_another_writer_in_between_is_read_from_the_file_at_on
         (Topic.EVENTS.value, b"own"),
         (Topic.FANOUT.value, b"other"),
     ]
+
+
+async def test_another_process_s_commit_is_read_once_for_all_the_consumers_of_a_process(
+    db_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # only the look asked for: the watcher's and the fallback reads out of the way
+    monkeypatch.setattr(sqlite_log, "FOREIGN_WRITE_POLL_S", 600.0)
+    monkeypatch.setattr(sqlite_log, "FALLBACK_READ_S", 600.0)
+    reads = 0
+    query_range = sqlite_log._query_range
+
+    def counted(conn: sqlite3.Connection, topic: str, start: int, limit: int) -> list[Record]:
+        nonlocal reads
+        reads += 1
+        return query_range(conn, topic, start, limit)
+
+    monkeypatch.setattr(sqlite_log, "_query_range", counted)
+    async with (
+        SqliteEventLog(db_path) as log,
+        SqliteEventLog(db_path) as other,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        consumers = [await stack.enter_async_context(log.consumer([TOPIC])) for _ in range(5)]
+        for consumer in consumers:
+            assert await consumer.poll(timeout=0) == []
+        reads = 0
+        await other.append([Message(TOPIC, None, b"%d" % n) for n in range(3)])
+
+        log.look_again()
+        received = await asyncio.gather(*(drain(c, 3, within_s=5) for c in consumers))
+
+    assert reads == 1
+    for records in received:
+        assert [(r.offset, r.value) for r in records] == [(0, b"0"), (1, b"1"), (2, b"2")]
+
+
+async def test_a_consumer_that_refused_a_shared_read_s_records_reads_the_file_itself(
+    db_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_log, "HANDED_LIMIT", 2)
+    async with (
+        SqliteEventLog(db_path) as log,
+        SqliteEventLog(db_path) as other,
+        log.consumer([TOPIC]) as reading,
+        log.consumer([TOPIC]) as idle,
+    ):
+        assert await reading.poll(timeout=0) == []
+        assert await idle.poll(timeout=0) == []
+        await other.append([Message(TOPIC, None, b"0"), Message(TOPIC, None, b"1")])
+        log.look_again()
+        assert [r.offset for r in await drain(reading, 2, within_s=5)] == [0, 1]
+        # the idle one holds two handed records: the third is past its limit, it refuses it
+        await other.append([Message(TOPIC, None, b"2")])
+        log.look_again()
+        assert [r.offset for r in await drain(reading, 1, within_s=5)] == [2]
+
+        assert [r.value for r in await drain(idle, 3, within_s=5)] == [b"0", b"1", b"2"]

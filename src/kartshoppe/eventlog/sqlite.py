@@ -9,18 +9,23 @@ connections, which WAL lets run beside the writer.
 The records a COMMIT of this process stored are handed, on the event loop, straight to this
 process's consumers (`SqliteConsumer`), first created first, with the events they encode: a
 consumer that had read everything before them gets them in memory, with no query, no thread
-and no decoding, in the order the log stored them. A consumer that has not (behind, or
-records of another process in between) reads the file instead, as it would without the
-hand-off. A commit by another process is noticed by one watcher per log that looks at the
-files' size and time (a stat, no query, no thread), and by the writer when the offsets it
-reads in its next transaction are not the ones it left; either wakes the consumers to read.
+and no decoding, in the order the log stored them. A commit by another process is noticed by
+one watcher per log that looks at the files' size and time (a stat, no query, no thread), and
+by the writer when the offsets it reads in its next transaction are not the ones it left;
+either wakes the consumers. The log then reads the new records once, for all its consumers
+(`SqliteEventLog._read_shared`), and hands them over the same way: seven consumers of one
+process (the processors') make one query a topic, not one each. A consumer that still has a
+gap (behind, or refused records while reading) reads the file itself, as it would without the
+hand-off.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import fcntl
+import functools
 import os
 import pathlib
 import queue
@@ -59,6 +64,9 @@ BUSY_TIMEOUT_S: Final = 10.0
 
 HANDED_LIMIT: Final = 10_000
 """Most records a consumer holds handed to it and not yet polled; past it, it reads the file."""
+
+SHARED_READ_LIMIT: Final = 1_000
+"""Records per topic and query of the log's shared read of other processes' commits."""
 
 
 def _key_index(topic: str) -> str:
@@ -205,6 +213,11 @@ def _query_range(
 ) -> list[Record]:
     rows = conn.execute(_SELECT_RANGE, (topic, PARTITION, from_offset, limit)).fetchall()
     return [Record(topic, PARTITION, off, key, value, ts) for off, key, value, ts in rows]
+
+
+def _query_new(conn: sqlite3.Connection, starts: Mapping[str, int]) -> list[Record]:
+    """Up to `SHARED_READ_LIMIT` records of each topic from its start on."""
+    return [r for t, o in starts.items() for r in _query_range(conn, t, o, SHARED_READ_LIMIT)]
 
 
 def _starts(conn: sqlite3.Connection, topic: str) -> dict[int, int]:
@@ -512,6 +525,15 @@ class SqliteEventLog(EventLog):
         """In creation order, the order they are handed each commit's records: the fold that
         commands wait on is created first."""
         self._watcher: asyncio.Task[None] | None = None
+        self._handed_up_to: dict[str, int] = {}
+        """Per topic, the offset up to which records were handed to the consumers, without a
+        gap: where the shared read of other processes' commits goes on from."""
+        self._signals = 0
+        """How often another process's commit was noticed (or a look asked for)."""
+        self._read_since = 0
+        """`_signals` when the last finished shared read began: it saw every commit before."""
+        self._shared: asyncio.Future[None] | None = None
+        """The shared read under way."""
 
     @property
     def transaction_count(self) -> int:
@@ -530,12 +552,18 @@ class SqliteEventLog(EventLog):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         writer.start()
         self._reader = _connect(self.path, read_only=True)
+        ends = self._reader.execute(
+            "SELECT topic, next_offset FROM partitions WHERE partition = ?", (PARTITION,)
+        )
+        self._handed_up_to = dict(ends.fetchall())
 
     async def close(self) -> None:
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
+        if self._shared is not None:
+            await asyncio.gather(self._shared, return_exceptions=True)
         for consumer in list(self._consumers):
             await consumer.close()
         writer, self._writer = self._writer, None
@@ -645,11 +673,11 @@ class SqliteEventLog(EventLog):
                 continue
             stamp, transactions = self._files_stamp(), writer.transactions
             if stamp != seen and transactions == own:
-                self._hand_over([], foreign=True)
+                self._foreign_commit()
             seen, own = stamp, transactions
 
     def look_again(self) -> None:
-        self._hand_over([], foreign=True)
+        self._foreign_commit()
 
     def _on_commit(self, batch: list[_Request], committed: _Committed) -> None:
         """In the writer thread, after a COMMIT: one call into this log's loop hands the records
@@ -663,13 +691,65 @@ class SqliteEventLog(EventLog):
             _call_soon(self._loop, self._after_commit, own, committed)
 
     def _after_commit(self, resolutions: Resolutions, committed: _Committed) -> None:
-        if committed.records or committed.foreign:
-            self._hand_over(committed.records, committed.foreign)
+        if committed.foreign:
+            self._foreign_commit()
+        if committed.records:
+            self._hand_over(committed.records)
         _resolve_all(resolutions)
 
-    def _hand_over(self, records: list[Record], foreign: bool) -> None:
+    def _foreign_commit(self) -> None:
+        """The file may hold records no consumer was handed: each reads before it waits on."""
+        self._signals += 1
         for consumer in self._consumers:
-            consumer._take(records, foreign)
+            consumer._take([], foreign=True)
+
+    def _hand_over(self, records: list[Record]) -> None:
+        """Hand the consumers the records that follow on from those handed before, per topic
+        (one a shared read handed already is passed over; one after a gap is left to the next
+        shared read)."""
+        following: list[Record] = []
+        gap = False
+        for record in records:
+            end = self._handed_up_to.get(record.topic)
+            if end is None or record.offset != end:
+                gap = gap or end is None or record.offset > end
+                continue
+            following.append(record)
+            self._handed_up_to[record.topic] = end + 1
+        if gap:
+            self._foreign_commit()
+        if following:
+            for consumer in self._consumers:
+                consumer._take(following, foreign=False)
+
+    async def _read_shared(self) -> None:
+        """Return once a read of the file begun after the last commit noticed of another
+        process has handed its records over: one read for all waiting consumers."""
+        wanted = self._signals
+        while self._read_since < wanted:
+            if self._shared is None:
+                self._shared = asyncio.ensure_future(self._read_new())
+            await asyncio.shield(self._shared)
+
+    async def _read_new(self) -> None:
+        began = self._signals
+        try:
+            while True:
+                topics = {t for consumer in self._consumers for t in consumer._topics}
+                starts = {t: self._handed_up_to[t] for t in topics}
+                query = functools.partial(_query_new, starts=starts)
+                read = await asyncio.to_thread(self._read_locked, query)
+                self._hand_over(read)
+                per_topic = collections.Counter(r.topic for r in read)
+                if max(per_topic.values(), default=0) < SHARED_READ_LIMIT:
+                    break
+            self._read_since = max(self._read_since, began)
+        finally:
+            self._shared = None
+
+    def _handed_all(self, positions: Mapping[str, int]) -> bool:
+        """Whether `positions` are past every record handed over, per topic."""
+        return all(positions[t] >= self._handed_up_to.get(t, 0) for t in positions)
 
     def _submit_commit(
         self, group: str, positions: dict[TopicPartition, int]
@@ -750,13 +830,18 @@ class SqliteConsumer(Consumer):
         """The handed records; else a read of the file if it may hold more, or the fallback
         read is due (an idle consumer's polls cost no query until then)."""
         if self._handed:
-            taken, self._handed = self._handed[:max_records], self._handed[max_records:]
-            assert self._positions is not None
-            for r in taken:
-                self._positions[r.topic] = r.offset + 1
-            return taken
-        if not (self._stale or time.monotonic() - self._read_at >= FALLBACK_READ_S):
+            return self._take_handed(max_records)
+        fallback = time.monotonic() - self._read_at >= FALLBACK_READ_S
+        if not (self._stale or fallback):
             return []
+        if self._ends and not fallback:
+            # the log's one read for all its consumers; this one's own only if that left a gap
+            self._stale = False
+            with contextlib.suppress(LogUnavailableError, sqlite3.Error):
+                await self._log._read_shared()
+                if self._log._handed_all(self._ends):
+                    return self._take_handed(max_records)
+            self._stale = True
         self._read_at = time.monotonic()
         # what is handed over while the read is in flight may be in it or not: it is refused,
         # and the next poll reads again
@@ -771,6 +856,13 @@ class SqliteConsumer(Consumer):
         # a full batch may have left records behind it
         self._stale = self._stale or len(records) >= max_records
         return records
+
+    def _take_handed(self, max_records: int) -> list[Record]:
+        taken, self._handed = self._handed[:max_records], self._handed[max_records:]
+        assert self._positions is not None
+        for r in taken:
+            self._positions[r.topic] = r.offset + 1
+        return taken
 
     def seek(self, positions: Positions) -> None:
         if self._positions is not None:
