@@ -56,3 +56,36 @@ def test_the_cart_json_is_the_cart_model_s_json_with_each_line_at_the_price_char
         "subtotal": 39.47,
         "updatedAt": NOW - 5,
     }  # fmt: skip
+
+
+def a_cart() -> Cart:
+    lines = (
+        CartLine(product_id="p1", quantity=1, unit_price=Decimal("10.00"), name="Product p1"),
+        CartLine(product_id="p2", quantity=1, unit_price=Decimal("8.00"), name="Product p2"),
+    )
+    return Cart("user_2", session_id=None, user_id="user_2", lines=lines, updated_at=NOW)
+
+
+def test_the_push_and_the_answer_of_one_write_share_one_pricing_of_the_cart() -> None:
+    products = {"p1": product("p1", "10.00"), "p2": product("p2", "8.00", sale_price="4.00")}
+    cart = a_cart()
+
+    pushed = CartOut.json_of(cart, products, NOW)
+    answered = CartOut.json_of(cart, products, NOW)
+
+    assert answered is pushed
+
+
+def test_a_cart_is_priced_again_when_a_sale_ends_a_product_changes_or_the_cart_does() -> None:
+    products = {"p1": product("p1", "10.00"), "p2": product("p2", "8.00", sale_price="4.00")}
+    cart = a_cart()
+    assert CartOut.json_of(cart, products, NOW)["subtotal"] == 14.0
+
+    # the flash sale ended a millisecond later: the same cart and products, a new price
+    assert CartOut.json_of(cart, products, NOW + 1)["subtotal"] == 18.0
+
+    repriced = {**products, "p1": product("p1", "6.00")}
+    assert CartOut.json_of(cart, repriced, NOW + 1)["subtotal"] == 14.0
+
+    more = Cart("user_2", None, "user_2", (*cart.lines, cart.lines[0]), NOW + 2)
+    assert CartOut.json_of(more, repriced, NOW + 2)["subtotal"] == 20.0

@@ -7,8 +7,10 @@ comes straight from `CartOut.json_of`, in the model's shape.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import Field
 
@@ -149,17 +151,68 @@ class CartOut(Out):
     def json_of(cart: Cart, products: Mapping[str, Product], at_ms: int) -> dict[str, Any]:
         """The cart's JSON form, built directly rather than through a validated model (whose
         shape it has, which a test checks): a cart is pushed and answered on every write to
-        it, and validating a model per line costs more than pricing the cart."""
-        lines = price_lines(cart.lines, products, at_ms)
-        return {
-            "cartId": cart.cart_id,
-            "sessionId": cart.session_id,
-            "userId": cart.user_id,
-            "lines": [_line_json(line) for line in lines],
-            "itemCount": cart.item_count,
-            "subtotal": json_number(subtotal(lines)),
-            "updatedAt": cart.updated_at,
-        }
+        it, and validating a model per line costs more than pricing the cart. The push and
+        the answer of one write price the same cart: the second takes the first's JSON
+        (`_RenderedCarts`); callers only serialize it."""
+        return _RENDERED.json_of(cart, products, at_ms)
+
+
+def _priced_json(cart: Cart, products: Mapping[str, Product], at_ms: int) -> dict[str, Any]:
+    lines = price_lines(cart.lines, products, at_ms)
+    return {
+        "cartId": cart.cart_id,
+        "sessionId": cart.session_id,
+        "userId": cart.user_id,
+        "lines": [_line_json(line) for line in lines],
+        "itemCount": cart.item_count,
+        "subtotal": json_number(subtotal(lines)),
+        "updatedAt": cart.updated_at,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    cart: Cart
+    products: tuple[Product | None, ...]
+    """Each line's product, as priced (the objects: a product change replaces its object)."""
+    on_sale: tuple[bool, ...]
+    """Whether each line's product was in a flash sale then: the only way time changes a price."""
+    json: dict[str, Any]
+
+
+class _RenderedCarts:
+    """The JSON of the carts last priced, by cart id: given again while the cart, its lines'
+    products and their sales are the same objects and states (all of them immutable), since
+    it then is the same JSON."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._capacity = capacity
+        self._kept: dict[str, _Rendered] = {}
+        self._lock = threading.Lock()
+        """The time-travel reads price carts in worker threads."""
+
+    def json_of(self, cart: Cart, products: Mapping[str, Product], at_ms: int) -> dict[str, Any]:
+        found = tuple(products.get(line.product_id) for line in cart.lines)
+        on_sale = tuple(p is not None and sale_active(p, at_ms) for p in found)
+        kept = self._kept.get(cart.cart_id)
+        if (
+            kept is not None
+            and kept.cart is cart
+            and kept.on_sale == on_sale
+            and all(a is b for a, b in zip(kept.products, found, strict=True))
+        ):
+            return kept.json
+        rendered = _Rendered(cart, found, on_sale, _priced_json(cart, products, at_ms))
+        with self._lock:
+            self._kept.pop(cart.cart_id, None)
+            if len(self._kept) >= self._capacity:
+                # dicts keep insertion order: the first is the one priced longest ago
+                del self._kept[next(iter(self._kept))]
+            self._kept[cart.cart_id] = rendered
+        return rendered.json
+
+
+_RENDERED: Final = _RenderedCarts()
 
 
 def _line_json(line: PricedLine) -> dict[str, Any]:
