@@ -387,3 +387,27 @@ async def test_a_consumer_that_refused_a_shared_read_s_records_reads_the_file_it
         assert [r.offset for r in await drain(reading, 1, within_s=5)] == [2]
 
         assert [r.value for r in await drain(idle, 3, within_s=5)] == [b"0", b"1", b"2"]
+
+
+async def test_records_another_process_removed_before_the_shared_read_are_passed_over(
+    db_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # no fallback read to make up for a shared read that found a gap and handed nothing
+    monkeypatch.setattr(sqlite_log, "FALLBACK_READ_S", 600.0)
+    async with (
+        SqliteEventLog(db_path) as log,
+        SqliteEventLog(db_path) as other,
+        log.consumer([TOPIC]) as consumer,
+    ):
+        assert await consumer.poll(timeout=0) == []
+        await other.append([Message(TOPIC, None, b"%d" % n) for n in range(5)])
+        # retention moved the log start before this process looked
+        await other.delete_before(TOPIC, {0: 3})
+        log.look_again()
+
+        records = await asyncio.wait_for(drain(consumer, 2, within_s=5), timeout=10)
+        assert [r.offset for r in records] == [3, 4]
+
+        await other.append([Message(TOPIC, None, b"5")])
+        log.look_again()
+        assert [r.offset for r in await drain(consumer, 1, within_s=5)] == [5]

@@ -703,19 +703,21 @@ class SqliteEventLog(EventLog):
         for consumer in self._consumers:
             consumer._take([], foreign=True)
 
-    def _hand_over(self, records: list[Record]) -> None:
+    def _hand_over(self, records: list[Record], *, read: bool = False) -> None:
         """Hand the consumers the records that follow on from those handed before, per topic
-        (one a shared read handed already is passed over; one after a gap is left to the next
-        shared read)."""
+        (one a shared read handed already is passed over). After a gap, a committed record is
+        left to the next shared read; a record that read found (`read`) is the next there is:
+        the offsets between are gone (below the log start, compacted), and a consumer that
+        still stands before them reads the file itself."""
         following: list[Record] = []
         gap = False
         for record in records:
-            end = self._handed_up_to.get(record.topic)
-            if end is None or record.offset != end:
-                gap = gap or end is None or record.offset > end
+            end = self._handed_up_to[record.topic]
+            if record.offset < end or (record.offset > end and not read):
+                gap = gap or record.offset > end
                 continue
             following.append(record)
-            self._handed_up_to[record.topic] = end + 1
+            self._handed_up_to[record.topic] = record.offset + 1
         if gap:
             self._foreign_commit()
         if following:
@@ -739,7 +741,7 @@ class SqliteEventLog(EventLog):
                 starts = {t: self._handed_up_to[t] for t in topics}
                 query = functools.partial(_query_new, starts=starts)
                 read = await asyncio.to_thread(self._read_locked, query)
-                self._hand_over(read)
+                self._hand_over(read, read=True)
                 per_topic = collections.Counter(r.topic for r in read)
                 if max(per_topic.values(), default=0) < SHARED_READ_LIMIT:
                     break
