@@ -19,9 +19,10 @@ the same machine load:
   settings (e.g. `KARTSHOPPE_BACKGROUND_NICE=0`), timed in turn with the others.
 
 Printed: p50/p90/p99/max of request sent -> push received, the ratio of each to the floor, and
-each server's CPU per write (its CPU over the timed phase less its idle rate before it,
-divided by the writes: less sensitive to the machine's load than the latency), and likewise
-its child processes' (the event-store sink, the processors). Written to
+each server's CPU per write (its CPU from the timed phase's start until it and its children
+have settled after it, less its idle rate, the lower of those taken before and after, divided
+by the writes: less sensitive to the machine's load than the latency), and likewise its child
+processes' (the event-store sink, the processors). Written to
 bench/results/write.md with the command, the date and the load average.
 """
 
@@ -182,26 +183,38 @@ def used_since(before: dict[int, float], now: dict[int, float]) -> float:
     return sum(cpu - before.get(child, 0.0) for child, cpu in now.items())
 
 
+async def idle_rates(servers: list[Target], idle_s: float) -> dict[str, tuple[float, float]]:
+    """Per server, once every server and child has settled: its own and its children's CPU
+    per second over `idle_s` of nothing to do."""
+    await settle([p for t in servers if t.pid for p in (t.pid, *children_of(t.pid))])
+    idle_from = {t.name: cpu_now(t) for t in servers}
+    await asyncio.sleep(idle_s)
+    rates = {}
+    for target in servers:
+        assert target.pid is not None
+        own, children = idle_from[target.name]
+        rates[target.name] = (
+            (cpu_seconds(target.pid) - own) / idle_s,
+            used_since(children, children_cpu(target.pid)) / idle_s,
+        )
+    return rates
+
+
 async def measure(
     targets: list[Target], adds: int, block: int, warmup: int, idle_s: float
 ) -> float:
     """Warm every target up, take each server's idle CPU rate, then time `adds` writes of each
-    target in turn in blocks; the timed phase's seconds."""
+    target in turn in blocks; the timed phase's seconds. The CPU counted runs on until every
+    process has settled again (the children, at a lower priority, may finish the writes' work
+    after the last one), less the idle rate over that time: the lower of the rates taken
+    before and after (the one before may still hold the tail of the warm-up's work)."""
     for target in targets:
         for _ in range(warmup):
             await target.write()
     # start-up work (the event store opening, the sink storing the seeded catalog) and the
     # warm-up's follow-up work (processors, sink) are done before the idle rate is taken
     servers = [t for t in targets if t.pid is not None]
-    await settle([p for t in servers if t.pid for p in (t.pid, *children_of(t.pid))])
-    idle_from = {t.name: cpu_now(t) for t in servers}
-    await asyncio.sleep(idle_s)
-    idle_children: dict[str, float] = {}
-    for target in servers:
-        assert target.pid is not None
-        own, children = idle_from[target.name]
-        target.idle_cpu_per_s = (cpu_seconds(target.pid) - own) / idle_s
-        idle_children[target.name] = used_since(children, children_cpu(target.pid)) / idle_s
+    idle_before = await idle_rates(servers, idle_s)
     cpu_from = {t.name: cpu_now(t) for t in servers}
     profiled = [t for t in targets if t.profile is not None and t.pid is not None]
     for target in profiled:
@@ -211,16 +224,27 @@ async def measure(
         for target in targets:
             for _ in range(min(block, adds - done)):
                 target.latencies.append(await target.write())
-    await asyncio.sleep(0.5)  # the last writes' follow-up work is counted too
     phase_s = time.perf_counter() - started
+    await asyncio.sleep(0.5)  # the last writes' follow-up work is counted too
     for target in profiled:
         os.kill(target.pid, signal.SIGUSR2)  # type: ignore[arg-type]
+    await settle([p for t in servers if t.pid for p in (t.pid, *children_of(t.pid))])
+    counted_s = time.perf_counter() - started
+    used = {}
     for target in servers:
         assert target.pid is not None
         own, children = cpu_from[target.name]
-        target.cpu_s = cpu_seconds(target.pid) - own - target.idle_cpu_per_s * phase_s
-        used = used_since(children, children_cpu(target.pid))
-        target.children_cpu_s = used - idle_children[target.name] * phase_s
+        used[target.name] = (
+            cpu_seconds(target.pid) - own,
+            used_since(children, children_cpu(target.pid)),
+        )
+    idle_after = await idle_rates(servers, idle_s)
+    for target in servers:
+        before, after = idle_before[target.name], idle_after[target.name]
+        own_rate, children_rate = min(before[0], after[0]), min(before[1], after[1])
+        target.idle_cpu_per_s = own_rate
+        target.cpu_s = used[target.name][0] - own_rate * counted_s
+        target.children_cpu_s = used[target.name][1] - children_rate * counted_s
     return phase_s
 
 
@@ -289,8 +313,9 @@ def report(
         f"{adds} sequential writes per target, the targets timed in turn in blocks (timed phase "
         f"{phase_s:.0f} s). Latency: request sent -> push received on the user's other socket "
         "(the disk: one commit). Ratio: to the floor's figure at the same percentile. CPU per "
-        "write: the server process's CPU over the timed phase less its idle rate, per write; its "
-        "children's (the event-store sink, the processors) likewise. "
+        "write: the server process's CPU from the timed phase's start until every process has "
+        "settled after it, less its idle rate (the lower of those before and after), per write; "
+        "its children's (the event-store sink, the processors) likewise. "
         f"Goal: p99 at most {GOAL_P99_MS:g} ms on a quiet machine.",
         "",
         "| target | p50 | p90 | p99 | max | p50 / floor | p99 / floor | server CPU per write "
