@@ -248,6 +248,22 @@ async def measure(
     return phase_s
 
 
+def wait_gone(pids: list[int], within_s: float = 120.0) -> None:
+    """Wait until these processes have exited (or `within_s` has passed)."""
+    deadline = time.monotonic() + within_s
+    for pid in pids:
+        while time.monotonic() < deadline and running_pid(pid):
+            time.sleep(0.1)
+
+
+def running_pid(pid: int) -> bool:
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
 def settings(assignments: list[str]) -> dict[str, str]:
     """`NAME=VALUE` settings as an environment."""
     return dict(setting.split("=", 1) for setting in assignments)
@@ -260,6 +276,10 @@ async def run(args: argparse.Namespace, tmp: pathlib.Path) -> tuple[list[Target]
     variants = {f"{THIS_CHECKOUT}, {v}": settings(v.split(",")) for v in args.variant}
     compile_bytecode([src or ROOT / "src" for src in codes.values()])
     with contextlib.ExitStack() as processes:
+        # a server stopped by force leaves its children finishing their last work in its data
+        # directory: the temporary directory is removed once they are gone
+        children: list[int] = []
+        processes.callback(wait_gone, children)
         bare: dict[str, Served] = {}
         for name, db in (("bare ASGI: POST -> push", None), (FLOOR, tmp / "floor.db")):
             port = free_port()
@@ -282,6 +302,9 @@ async def run(args: argparse.Namespace, tmp: pathlib.Path) -> tuple[list[Target]
             data = tmp / f"data-{len(servers)}"
             data.mkdir()
             servers[name] = processes.enter_context(served(data, env=settings(args.env) | variant))
+        processes.callback(
+            lambda: children.extend(c for s in servers.values() for c in children_of(s.pid))
+        )
         async with contextlib.AsyncExitStack() as clients:
             disk = DiskCommits(tmp / "disk.db")
             targets = [Target("disk: durable SQLite commit", disk.write)]

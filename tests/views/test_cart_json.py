@@ -89,3 +89,19 @@ def test_a_cart_is_priced_again_when_a_sale_ends_a_product_changes_or_the_cart_d
 
     more = Cart("user_2", None, "user_2", (*cart.lines, cart.lines[0]), NOW + 2)
     assert CartOut.json_of(more, repriced, NOW + 2)["subtotal"] == 20.0
+
+
+def test_a_cart_priced_before_a_flash_sale_is_priced_again_when_it_starts() -> None:
+    sale = FlashSale(
+        discount_percent=50, starts_at=NOW + 10, ends_at=NOW + 20, sale_price=Decimal("5.00")
+    )
+    products = {
+        "p1": product("p1", "10.00"),
+        "p2": product("p2", "8.00").model_copy(update={"flash_sale": sale}),
+    }
+    cart = a_cart()
+
+    before = CartOut.json_of(cart, products, NOW)
+    assert CartOut.json_of(cart, products, NOW + 9) is before
+    assert before["subtotal"] == 18.0
+    assert CartOut.json_of(cart, products, NOW + 10)["subtotal"] == 15.0

@@ -170,20 +170,38 @@ def _priced_json(cart: Cart, products: Mapping[str, Product], at_ms: int) -> dic
     }
 
 
+NEVER: Final = 2**63
+"""Later than any event time."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Rendered:
     cart: Cart
     products: tuple[Product | None, ...]
     """Each line's product, as priced (the objects: a product change replaces its object)."""
-    on_sale: tuple[bool, ...]
-    """Whether each line's product was in a flash sale then: the only way time changes a price."""
+    priced_at: int
+    until: int
+    """The first flash-sale start or end of those products after `priced_at`: the only way
+    time changes a price, so the JSON holds from `priced_at` until then."""
     json: dict[str, Any]
 
 
+def _next_sale_change(products: tuple[Product | None, ...], at_ms: int) -> int:
+    """The first time after `at_ms` a flash sale of one of `products` starts or ends."""
+    changes = [
+        moment
+        for product in products
+        if product is not None and (sale := product.flash_sale) is not None
+        for moment in (sale.starts_at, sale.ends_at)
+        if moment > at_ms
+    ]
+    return min(changes, default=NEVER)
+
+
 class _RenderedCarts:
-    """The JSON of the carts last priced, by cart id: given again while the cart, its lines'
-    products and their sales are the same objects and states (all of them immutable), since
-    it then is the same JSON."""
+    """The JSON of the carts last priced, by cart id: given again while the cart and its
+    lines' products are the same objects (all of them immutable) and no flash sale of them
+    has started or ended since, since it then is the same JSON."""
 
     def __init__(self, capacity: int = 256) -> None:
         self._capacity = capacity
@@ -193,16 +211,16 @@ class _RenderedCarts:
 
     def json_of(self, cart: Cart, products: Mapping[str, Product], at_ms: int) -> dict[str, Any]:
         found = tuple(products.get(line.product_id) for line in cart.lines)
-        on_sale = tuple(p is not None and sale_active(p, at_ms) for p in found)
         kept = self._kept.get(cart.cart_id)
         if (
             kept is not None
             and kept.cart is cart
-            and kept.on_sale == on_sale
+            and kept.priced_at <= at_ms < kept.until
             and all(a is b for a, b in zip(kept.products, found, strict=True))
         ):
             return kept.json
-        rendered = _Rendered(cart, found, on_sale, _priced_json(cart, products, at_ms))
+        until = _next_sale_change(found, at_ms)
+        rendered = _Rendered(cart, found, at_ms, until, _priced_json(cart, products, at_ms))
         with self._lock:
             self._kept.pop(cart.cart_id, None)
             if len(self._kept) >= self._capacity:
