@@ -48,10 +48,12 @@ class Settings(BaseSettings):
     sink: bool = True
     """Run the event-store sink, a child process of this server (one instance per store; Flink
     mode has its own)."""
-    background_nice: int = Field(default=10, ge=0, le=19)
+    background_nice: int = Field(default=0, ge=0, le=19)
     """How much lower the server's children (the processors, the event-store sink) run than the
-    server (a nice increment, with the batch scheduling policy): their work after a write then
-    never takes the core the next request needs. 0 runs them at the server's priority."""
+    server (a nice increment, with the batch scheduling policy), so their work after a write
+    yields the core to the next request. 0 (the default) runs them at the server's priority:
+    measured, a lower priority helped the add's p99 only under heavy load from other programs
+    and cost it at low load (bench/results/write.md)."""
     log_retention_s: int = 7 * 24 * 3600
     """Embedded log: a record every consumer group and the event-store sink have passed leaves
     the log this long after its append (the store keeps it; views read it back from there);
