@@ -171,7 +171,7 @@ class Catalog:
     entries: Mapping[str, Any]
 
     def recommendable(self, product_id: str) -> bool:
-        entry = catalog_entry(self.entries, product_id)
+        entry = self.entries.get(product_id) or {}  # `catalog_entry`, a call less per candidate
         return "name" in entry and entry.get("available", 0) > 0 and not entry.get("soldOut")
 
     def name(self, product_id: str) -> str:
@@ -680,9 +680,18 @@ class Mixture:
     evidence: float = 0.0
     masses: dict[str, float] = field(default_factory=dict)
 
-    def contribution(self, source: tuple[str, float, Mapping[str, float]], ids: list[str]) -> float:
+    def contribution(
+        self, source: tuple[str, float, Mapping[str, float]], ids: list[str], roots: list[float]
+    ) -> float:
+        """What `source` adds to the scores of `ids`, `roots` the square roots of their masses
+        (`roots_of`: computed once for all sources)."""
         _, weight, row = source
-        return sum(weight * row.get(pid, 0.0) / math.sqrt(self.masses[pid]) for pid in ids)
+        get = row.get
+        return sum(weight * get(pid, 0.0) / root for pid, root in zip(ids, roots, strict=True))
+
+    def roots_of(self, ids: list[str]) -> list[float]:
+        masses = self.masses
+        return [math.sqrt(masses[pid]) for pid in ids]
 
     def probability(self, pid: str) -> float:
         """P(next = pid): the recency-weighted mixture of the context rows (computed for the
@@ -763,7 +772,8 @@ def _top_personal(
 
 def _because(mix: Mixture, ids: list[str]) -> str | None:
     """The context product contributing most to the scores of `ids`."""
-    best = max(((mix.contribution(src, ids), src[0]) for src in mix.sources), default=None)
+    roots = mix.roots_of(ids)
+    best = max(((mix.contribution(src, ids, roots), src[0]) for src in mix.sources), default=None)
     return best[1] if best is not None and best[0] > 0 else None
 
 
