@@ -24,12 +24,14 @@ class RisingTop:
     last top is kept and only the raised keys are placed again. A dict whose values may fall
     or whose keys are removed needs a new `RisingTop`."""
 
-    __slots__ = ("changed", "position", "ranked", "size", "values")
+    __slots__ = ("changed", "members", "position", "ranked", "size", "values")
 
     def __init__(self, values: dict[str, float], size: int) -> None:
         self.values = values
         self.size = size
         self.ranked: list[str] | None = None
+        self.members: set[str] = set()
+        """The keys of `ranked`."""
         self.changed: dict[str, None] = {}
         """The keys raised since the last `top`, in the order they were raised."""
         self.position: dict[str, int] | None = None
@@ -46,6 +48,7 @@ class RisingTop:
         if ranked is None:
             best = sorted(values.items(), key=itemgetter(1), reverse=True)[:size]
             self.ranked = [k for k, _ in best]
+            self.members = set(self.ranked)
             self.changed.clear()
             return self.ranked
         changed = self.changed
@@ -56,21 +59,25 @@ class RisingTop:
         def rank(key: str) -> tuple[float, int]:
             return -values[key], position[key]
 
-        members = set(ranked)
-        if any(key in members for key in changed):
-            risen = [key for key in ranked if key in changed]
-            ranked = [key for key in ranked if key not in changed]
-            for key in risen:
-                insort(ranked, key, key=rank)
-        for key in changed:
-            if key in members:
-                continue
+        members = self.members
+        # the raised keys of the last top leave it first (their places are stale), then all
+        # raised keys are placed: the last top's by bisection, the others only if they beat
+        # its last key
+        risen = [key for key in changed if key in members]
+        entering = [key for key in changed if key not in members] if risen else list(changed)
+        for key in risen:
+            ranked.remove(key)
+        for key in risen:
+            insort(ranked, key, key=rank)
+        for key in entering:
             if len(ranked) >= size:
                 last = ranked[-1]
                 if values[key] < values[last] or rank(key) > rank(last):
                     continue
                 ranked.pop()
+                members.discard(last)
             insort(ranked, key, key=rank)
+            members.add(key)
         changed.clear()
         self.ranked = ranked
         return ranked
