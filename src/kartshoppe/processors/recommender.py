@@ -743,10 +743,15 @@ def mixture(shopper: ShopperState, table: NeighbourTable, config: RecommenderCon
         for other, value in row.items():
             raw[other] = raw_get(other, 0.0) + weight_sim * value
     # the candidate's half of the cosine, applied once per candidate rather than per context row
-    for (other, score), known in zip(raw.items(), table.masses(raw), strict=True):
-        other_mass = known or max(row.get(other, 0.0) for _, _, row in result.sources)
-        masses[other] = other_mass
-        raw[other] = score / math.sqrt(other_mass)
+    masses.update(zip(raw, table.masses(raw), strict=True))
+    for other, known in masses.items():
+        if not known:  # not in the table yet: its strongest co-occurrence stands in
+            masses[other] = max(row.get(other, 0.0) for _, _, row in result.sources)
+    sqrt = math.sqrt
+    result.scores = {
+        other: score / sqrt(mass)
+        for (other, score), mass in zip(raw.items(), masses.values(), strict=True)
+    }
     return result
 
 
