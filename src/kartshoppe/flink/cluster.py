@@ -29,6 +29,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,9 @@ def configuration(directory: Path, home: Path, rest_port: int, rpc_port: int) ->
     python = str(flink_python())
     return {
         "env.java.opts.all": _java_opts(home),
+        # the `flink run` client is a short-lived JVM busy planning SQL: C2 compiles cost it
+        # more than they return (client 31-41 s instead of 40-81 s, bench/results/flink.md)
+        "env.java.opts.client": "-XX:TieredStopAtLevel=1",
         "jobmanager.rpc.address": "127.0.0.1",
         "jobmanager.rpc.port": str(rpc_port),
         "jobmanager.bind-host": "127.0.0.1",
@@ -93,6 +97,10 @@ def configuration(directory: Path, home: Path, rest_port: int, rpc_port: int) ->
         "taskmanager.memory.process.size": TASKMANAGER_MEMORY,
         # thread mode keeps Python in the JVM heap: little managed memory is needed
         "taskmanager.memory.managed.size": "128m",
+        # in-flight data sized to about a second of throughput instead of full 32 KB buffers:
+        # watermarks and checkpoint barriers queue behind fewer records (both wait for every
+        # record before them, and each costs the Python operators a millisecond or more)
+        "taskmanager.network.memory.buffer-debloat.enabled": "true",
         "rest.address": "127.0.0.1",
         "rest.bind-address": "127.0.0.1",
         "rest.port": str(rest_port),
@@ -105,6 +113,14 @@ def configuration(directory: Path, home: Path, rest_port: int, rpc_port: int) ->
         "state.savepoints.dir": (directory / "savepoints").resolve().as_uri(),
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
         "web.submit.enable": "false",
+        # the shaded Hadoop jar in lib/ (`cluster_jars`) would make every JVM, the `flink run`
+        # client's too, log in to Hadoop security (seconds of user lookup); no Kerberos here
+        "security.module.factory.classes": (
+            "org.apache.flink.runtime.security.modules.JaasModuleFactory"
+        ),
+        "security.context.factory.classes": (
+            "org.apache.flink.runtime.security.contexts.NoOpSecurityContextFactory"
+        ),
         # a loaded shared machine: the 10 s defaults let a TaskManager give up starting
         "pekko.startup-timeout": "120 s",
         "pekko.ask.timeout": "60 s",
@@ -114,6 +130,41 @@ def configuration(directory: Path, home: Path, rest_port: int, rpc_port: int) ->
 
 def _yaml(settings: dict[str, str]) -> str:
     return "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items())
+
+
+CLI_CLASSES: Final = "org/apache/commons/cli/"
+"""What a connector jar must not bring onto the `flink run` client's class path: the shaded
+Hadoop jar Paimon needs carries an old commons-cli, which shadows Flink's and breaks the CLI
+(`--fromSavepoint`: NoSuchMethodError `CommandLine.hasOption(Option)`)."""
+
+
+def _without_cli(jar: Path, target: Path) -> Path:
+    """`jar` minus the commons-cli classes, written once to `target` (atomically: clusters
+    started side by side may race for it); stored uncompressed, which is quick to write."""
+    stamp = f"{jar.stat().st_size}-{jar.stat().st_mtime_ns}"
+    done = target.with_name(f"{target.name}.{stamp}")
+    if target.exists() and done.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+    with zipfile.ZipFile(jar) as source, zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as out:
+        for entry in source.infolist():
+            if not entry.filename.startswith(CLI_CLASSES):
+                out.writestr(entry, source.read(entry), zipfile.ZIP_STORED)
+    partial.replace(target)
+    done.touch()
+    return target
+
+
+def cluster_jars() -> list[Path]:
+    """The connector jars of the install, for the cluster's `lib/`: each as installed, or
+    (a jar with commons-cli in it) a copy without it, kept in the cache beside the jars."""
+    jars = []
+    for jar in sorted(jars_dir().glob("*.jar")):
+        with zipfile.ZipFile(jar) as opened:
+            has_cli = any(n.startswith(CLI_CLASSES) for n in opened.namelist())
+        jars.append(_without_cli(jar, cache_dir() / "lib" / jar.name) if has_cli else jar)
+    return jars
 
 
 @dataclass(frozen=True)
@@ -248,14 +299,15 @@ class FlinkCluster:
         return True
 
     def _link_lib(self, home: Path) -> None:
-        """`lib/` of the distribution plus `opt/flink-python`: the pip package keeps the Python
-        operators' jar in `opt/`, and a cluster's JobManager must load them to accept a job.
-        Not the connector jars, which each job ships (108 MB uploaded per submission): the
-        shaded Hadoop jar Paimon needs carries an old commons-cli, which on the `flink run`
-        client's class path shadows Flink's and breaks `--fromSavepoint` (NoSuchMethodError)."""
+        """`lib/` of the distribution plus `opt/flink-python` (the pip package keeps the Python
+        operators' jar in `opt/`, and a cluster's JobManager must load them to accept a job)
+        plus the connector jars (`cluster_jars`): on the cluster's own class path, a job ships
+        none (its 108 MB were uploaded per submission and opened in a class loader of its own
+        on each TaskManager, whose JIT-compiled code died with the job)."""
         for old in self.lib_dir.iterdir():
             old.unlink()
-        for jar in [*(home / "lib").glob("*.jar"), *(home / "opt").glob("flink-python-*.jar")]:
+        shipped = [*(home / "lib").glob("*.jar"), *(home / "opt").glob("flink-python-*.jar")]
+        for jar in [*shipped, *cluster_jars()]:
             (self.lib_dir / jar.name).symlink_to(jar)
 
     def _live_taskmanagers(self) -> int:
@@ -462,8 +514,8 @@ class FlinkCluster:
                 else str(from_savepoint)
             )
             command += ["--fromSavepoint", location]
-        # the connector jars of this install's cache; an explicit `--jars-dir` comes later and wins
-        command += ["--jars-dir", str(jars_dir())]
+        # the connector jars are in the cluster's lib/ (`_link_lib`): the job ships none
+        command += ["--jars-dir", ""]
         command += [*job_args, "--parallelism", str(parallelism), "--detached"]
         done = subprocess.run(
             command,
