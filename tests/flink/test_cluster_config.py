@@ -71,6 +71,7 @@ def test_the_health_summary_names_the_lagging_source_and_the_last_checkpoint() -
                     "busyMsPerSecond": 990.0,
                     "backPressuredMsPerSecond": 0.0,
                     "lagRecords": None,
+                    "lateRecords": 17.0,
                 },
             ],
             "checkpoint": {"id": 7, "durationMs": 350, "sizeBytes": 81920},
@@ -79,6 +80,8 @@ def test_the_health_summary_names_the_lagging_source_and_the_last_checkpoint() -
     assert "consumer lag 1234 records" in lines[0]
     assert "back-pressured 950.0 ms/s" in lines[0]
     assert "busy 990.0 ms/s" in lines[1] and "lag" not in lines[1]
+    assert "17 records late behind the watermark" in lines[1]
+    assert "late" not in lines[0]
     assert lines[-1] == "last checkpoint 7: 350 ms, 81920 bytes"
 
 

@@ -47,6 +47,8 @@ from kartshoppe.flink.launcher import (
 from kartshoppe.infra.ports import free_port
 
 STATE_FILE: Final = "cluster.json"
+LATE_METRIC: Final = ".lateRecords"
+"""The keyed operators' counter (`job.LATE_RECORDS`; this module does not import PyFlink)."""
 JOBMANAGER_MEMORY: Final = "1024m"
 TASKMANAGER_MEMORY: Final = "1536m"
 READY_TIMEOUT_S: Final = 300.0
@@ -452,15 +454,19 @@ class FlinkCluster:
                 n
                 for n in names
                 if n in ("busyTimeMsPerSecond", "backPressuredTimeMsPerSecond")
-                or n.endswith(".pendingRecords")
+                or n.endswith((".pendingRecords", LATE_METRIC))
             ]
             values: dict[str, float] = {}
             if wanted:
                 # operator names hold brackets and spaces: quoted, or the query is refused
                 query = f"{path}?get={urllib.parse.quote(','.join(wanted), safe=',')}&agg=max,sum"
                 for metric in self._rest("GET", query):
-                    key = "lag" if metric["id"].endswith(".pendingRecords") else metric["id"]
-                    agg = "sum" if key == "lag" else "max"
+                    key = metric["id"]
+                    if key.endswith(".pendingRecords"):
+                        key = "lag"
+                    elif key.endswith(LATE_METRIC):
+                        key = "late"
+                    agg = "sum" if key in ("lag", "late") else "max"
                     values[key] = values.get(key, 0.0) + float(metric.get(agg, 0.0))
             stages.append(
                 {
@@ -469,6 +475,7 @@ class FlinkCluster:
                     "busyMsPerSecond": values.get("busyTimeMsPerSecond"),
                     "backPressuredMsPerSecond": values.get("backPressuredTimeMsPerSecond"),
                     "lagRecords": values.get("lag"),
+                    "lateRecords": values.get("late"),
                 }
             )
         latest = self._rest("GET", f"/jobs/{job_id}/checkpoints").get("latest", {})
@@ -562,10 +569,12 @@ def health_lines(health: dict[str, Any]) -> list[str]:
     lines = []
     for stage in health["stages"]:
         lag = stage["lagRecords"]
+        late = stage.get("lateRecords")
         lines.append(
             f"{stage['stage'][:60]} x{stage['parallelism']}: busy {stage['busyMsPerSecond']} ms/s,"
             f" back-pressured {stage['backPressuredMsPerSecond']} ms/s"
             + (f", consumer lag {lag:.0f} records" if lag is not None else "")
+            + (f", {late:.0f} records late behind the watermark" if late else "")
         )
     checkpoint = health["checkpoint"]
     lines.append(

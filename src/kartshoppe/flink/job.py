@@ -87,6 +87,8 @@ DEFAULT_JARS_DIR = REPO_ROOT / ".cache" / "flink" / "jars"
 """Where `scripts/install-flink.sh` puts the jars by default; the launcher passes its cache's."""
 OUTPUT_TOPICS = tuple(t.value for t in Topic if t not in (Topic.DLQ, Topic.ACCOUNTS))
 """Every topic a processor may emit to; the DLQ and the accounts are written by the API only."""
+LATE_RECORDS = "lateRecords"
+"""The keyed operators' counter of records behind their watermark (`_KeyedStates.buffer`)."""
 BROADCAST_STATE = MapStateDescriptor("broadcast", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
 
 
@@ -194,6 +196,10 @@ class _KeyedStates:
         self.written = runtime_context.get_state(ValueStateDescriptor("written", Types.LONG()))
         self.cleanup = runtime_context.get_state(ValueStateDescriptor("cleanup", Types.LONG()))
         self.broadcast: _Broadcast | None = None
+        # records that came after the operator's watermark had passed their event time (a
+        # source partition the idle timeout had given up on, say): processed out of event-time
+        # order, so the outputs differ from the embedded runner's (`FlinkCluster.health`)
+        self.late = runtime_context.get_metrics_group().counter(LATE_RECORDS)
 
     def _store(self, ctx: Any) -> _Broadcast:
         """The writable broadcast state, looked up once: each `get_broadcast_state` is a call
@@ -204,10 +210,13 @@ class _KeyedStates:
 
     def buffer(self, timestamp: int, raw: str, ctx: Any) -> None:
         """Keep `raw` until the watermark reaches `timestamp` (see `keyed`)."""
+        timers = ctx.timer_service()
+        if timestamp <= timers.current_watermark():
+            self.late.inc()
         records = self.pending.get(timestamp) or []
         records.append(raw)
         self.pending.put(timestamp, records)
-        ctx.timer_service().register_event_time_timer(timestamp)
+        timers.register_event_time_timer(timestamp)
 
 
 class _Keyed:
