@@ -164,7 +164,7 @@ class HotReadsProtocol(HttpToolsProtocol):
         request: dict[bytes, bytes] = {}
         for line in lines.split(b"\r\n")[:-1]:
             name, _, value = line.partition(b":")
-            request[name.lower()] = value.strip(b" \t")
+            request[name.lower()] = value.lstrip(b" \t")
         keep_alive = True
         if not LEFT_TO_PARSER.isdisjoint(request):
             keep = KEEP_ALIVE.get(request.get(b"connection", b"").lower())
