@@ -11,14 +11,15 @@ write (`writelines`: one `writev`, the body not copied), and the connection carr
 uvicorn's own would (keep-alive timer, `Connection: close` for HTTP/1.0 or a client that asks
 it, HEAD without a body).
 
-A read arrives in two ways. Most come whole in one segment, alone on their connection: those
-are read here (`HOT_REQUEST`, a strict subset of HTTP/1.1, checked in one regular expression)
-without the parser's per-request callbacks, the scope uvicorn builds for each and a keep-alive
-timer cancelled and armed again per request (the timer is armed once and, when it fires, waits
-on for the time since the last answer: `timeout_keep_alive_handler`). Whatever that subset does
-not cover (a request split over segments, several pipelined in one, HTTP/1.0, any header the
-subset leaves to the parser) goes to httptools, and a hot read it parses is offered the same way
-once its headers are complete.
+A read arrives in two ways. Most come whole in one segment, alone on their connection: such a
+segment is first read by a second httptools parser of the connection's own (`WholeRead`: the
+same llhttp, so what it accepts and how it splits the headers are uvicorn's) whose callbacks
+only keep the target and the headers, without uvicorn's per-request scope and callbacks, and
+without a keep-alive timer cancelled and armed again per request (the timer is armed once and,
+when it fires, waits on for the time since the last answer: `timeout_keep_alive_handler`).
+Whatever is not one whole request there (a request split over segments, several pipelined in
+one, one the parser refuses) or not a hot read goes to uvicorn's parser as it came, and a hot
+read that parser parses is offered the same way once its headers are complete.
 
 Everything else goes to uvicorn as it is: a method other than GET/HEAD, any request with a body
 or `Expect`, an upgrade, a percent-encoded path, forwarded-for headers (the proxy-headers layer
@@ -30,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 import time
 from typing import Any, Final
 
@@ -46,17 +46,44 @@ FORWARDED: Final = frozenset({b"x-forwarded-for", b"x-forwarded-proto"})
 REQUEST_ID: Final = b"x-request-id: "
 CLOSE: Final = b"connection: close\r\n"
 UNWRAP_DEPTH: Final = 8
-HOT_REQUEST: Final = re.compile(
-    rb"(GET|HEAD) (/[!\"$&-~]*) HTTP/1\.1\r\n"
-    rb"((?:[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\x20-\x7e\x80-\xff]*\r\n)*)\r\n"
-)
-"""One whole GET or HEAD in origin form, nothing after it: a request line without `%` or `#`
-in its target, header lines of a token name, a colon and a value of visible characters, spaces,
-tabs and obs-text (what llhttp accepts, but for line folding)."""
-LEFT_TO_PARSER: Final = frozenset({b"connection", b"upgrade", b"expect"})
-"""Headers whose meaning uvicorn's path judges (but `Connection: close` or `keep-alive`)."""
-KEEP_ALIVE: Final = {b"close": False, b"keep-alive": True}
-"""The `Connection` values read here: whether the connection stays open."""
+PARSE_FAILED: Final = (httptools.HttpParserError, httptools.HttpParserUpgrade)
+
+
+class WholeRead:
+    """A second httptools parser and what it saw of a segment: the requests that began and
+    completed in it, the last one's target, headers (names lowercased, as uvicorn's), method and
+    whether the connection stays open, read without uvicorn's scope and callbacks."""
+
+    __slots__ = ("begun", "complete", "headers", "keep_alive", "method", "parser", "upgrade", "url")
+
+    def __init__(self) -> None:
+        self.parser = httptools.HttpRequestParser(self)
+        self.method = b""
+        self.keep_alive = self.upgrade = False
+        self.clear()
+
+    def clear(self) -> None:
+        self.url = b""
+        self.headers: dict[bytes, bytes] = {}
+        self.begun = self.complete = 0
+
+    def on_message_begin(self) -> None:
+        self.begun += 1
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers[name.lower()] = value
+
+    def on_headers_complete(self) -> None:
+        parser = self.parser
+        self.method = parser.get_method()
+        self.keep_alive = parser.get_http_version() != "1.0" and parser.should_keep_alive()
+        self.upgrade = parser.should_upgrade()
+
+    def on_message_complete(self) -> None:
+        self.complete += 1
 
 
 def hot_reads_of(app: Any) -> HotReads | None:
@@ -110,10 +137,11 @@ class HotReadsProtocol(HttpToolsProtocol):
         """The parser holds nothing of a request: a whole one may be read without it."""
         self.answered_at = -math.inf
         """When the last hot read was answered (`time.perf_counter`), for the keep-alive."""
+        self.whole_read = WholeRead()
 
     def data_received(self, data: bytes) -> None:
         hot_reads = self.hot_reads
-        if hot_reads is not None and self.between and self._whole(hot_reads, data):
+        if hot_reads is not None and self.between and self._idle() and self._whole(hot_reads, data):
             return
         super().data_received(data)
 
@@ -156,28 +184,36 @@ class HotReadsProtocol(HttpToolsProtocol):
         )
 
     def _whole(self, hot_reads: HotReads, data: bytes) -> bool:
-        """Answer `data` when it is one whole request of `HOT_REQUEST`'s form and a hot read."""
-        matched = HOT_REQUEST.fullmatch(data)
-        if matched is None or not self._idle():
+        """Answer `data` when it is one whole request, and a hot read."""
+        read = self.whole_read
+        read.clear()
+        try:
+            read.parser.feed_data(data)
+        except PARSE_FAILED:
+            read.begun = -1
+        if read.begun != read.complete:
+            # a request cut short, or one the parser refuses (uvicorn's answers it): the next
+            # segment starts with a parser of its own
+            self.whole_read = WholeRead()
             return False
-        method, target, lines = matched.groups()
-        request: dict[bytes, bytes] = {}
-        for line in lines.split(b"\r\n")[:-1]:
-            name, _, value = line.partition(b":")
-            request[name.lower()] = value.lstrip(b" \t")
-        keep_alive = True
-        if not LEFT_TO_PARSER.isdisjoint(request):
-            keep = KEEP_ALIVE.get(request.get(b"connection", b"").lower())
-            if keep is None or b"upgrade" in request or b"expect" in request:
-                return False
-            keep_alive = keep
-        path, _, query = target.partition(b"?")
-        if not self._respond(hot_reads, method.decode("ascii"), path, query, request, keep_alive):
+        method = read.method.decode("ascii")
+        url = read.url
+        if (
+            read.complete != 1
+            or method not in READS
+            or read.upgrade
+            or b"expect" in read.headers
+            or url[:1] != b"/"
+            or b"#" in url
+        ):
+            return False
+        path, _, query = url.partition(b"?")
+        if not self._respond(hot_reads, method, path, query, read.headers, read.keep_alive):
             return False
         # what uvicorn does once a response is complete, but the timer: armed once (see
         # `timeout_keep_alive_handler`)
         self.server_state.total_requests += 1
-        if keep_alive and self.timeout_keep_alive_task is None:
+        if read.keep_alive and self.timeout_keep_alive_task is None:
             self.timeout_keep_alive_task = self.loop.call_later(
                 self.timeout_keep_alive, self.timeout_keep_alive_handler
             )
