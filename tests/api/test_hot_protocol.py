@@ -256,3 +256,11 @@ async def test_keep_alive_runs_from_the_last_read_with_one_timer_for_a_run_of_re
     await asyncio.sleep(0.7)
     assert transport.closed
     assert len(app.hot_reads.served_ids) == 8
+
+
+async def test_a_closed_connection_lets_go_of_its_second_parser() -> None:
+    protocol, _, _ = connected()
+    read = protocol.whole_read
+    protocol.connection_lost(None)
+    # the parser and its callbacks' object no longer hold each other: freed without the collector
+    assert not hasattr(read, "parser")

@@ -85,6 +85,10 @@ class WholeRead:
     def on_message_complete(self) -> None:
         self.complete += 1
 
+    def close(self) -> None:
+        """Let go of the parser (it holds this object: a cycle the collector would find)."""
+        del self.parser
+
 
 def hot_reads_of(app: Any) -> HotReads | None:
     """The `HotReads` of the app uvicorn serves, under the layers uvicorn wraps around it."""
@@ -144,6 +148,10 @@ class HotReadsProtocol(HttpToolsProtocol):
         if hot_reads is not None and self.between and self._idle() and self._whole(hot_reads, data):
             return
         super().data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        self.whole_read.close()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
