@@ -20,8 +20,9 @@ and do not refold on a restart either.)
 [--compare-src DIR]`
 
 With `--compare-src` (the `src` folder of another checkout, unpacked with `git archive`), that
-code is also started from the same snapshot, in turn with this one, run after run (the full
-fold, which writes the snapshot, is this checkout's).
+code is also started from the same log, in turn with this one: once folding it whole, which
+writes that code's own snapshot (its format may differ from this checkout's), then from that
+snapshot in each run.
 
 Results go to bench/results/startup.md with the command, the date and the machine's load.
 """
@@ -35,6 +36,7 @@ import datetime
 import os
 import pathlib
 import shlex
+import shutil
 import signal
 import sqlite3
 import statistics
@@ -284,13 +286,23 @@ def _runs(
     data_dir: pathlib.Path, runs: int, before: pathlib.Path | None
 ) -> Iterator[tuple[str, tuple[float, float, float]]]:
     snapshot = data_dir / "views.snapshot"
+    # each code's own snapshot, put in place before its start: the two may write different
+    # formats (one ignores the other's and folds the whole log)
+    this, earlier = data_dir / "this.snapshot", data_dir / "before.snapshot"
     for _ in range(runs):
         snapshot.unlink(missing_ok=True)
         yield "full fold", one_start(data_dir)
         if not snapshot.exists():
             raise RuntimeError("the clean stop wrote no snapshot")
+        shutil.copyfile(snapshot, this)
         if before is not None:
+            if not earlier.exists():
+                snapshot.unlink()
+                yield "full fold, before (--compare-src)", one_start(data_dir, before)
+                shutil.copyfile(snapshot, earlier)
+            shutil.copyfile(earlier, snapshot)
             yield "snapshot, before (--compare-src)", one_start(data_dir, before)
+            shutil.copyfile(this, snapshot)
         yield "snapshot", one_start(data_dir)
 
 
