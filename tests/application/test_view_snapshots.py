@@ -379,10 +379,10 @@ async def test_a_body_that_decodes_but_fails_its_checksum_is_refused_as_corrupt(
     await log.close()
     written = snapshot_format.read_file(tmp_path / "views.snapshot")
     assert snapshot_format.check_and_decode(written).fold.state.products
-    at = written.body.index(b'"name":"') + len(b'"name":"')
-    letter = written.body[at : at + 1]
-    body = written.body[:at] + letter.swapcase() + written.body[at + 1 :]
-    changed = dataclasses.replace(written, body=body)
+    at = written.data.index(b'"name":"') + len(b'"name":"')
+    letter = written.data[at : at + 1]
+    data = written.data[:at] + letter.swapcase() + written.data[at + 1 :]
+    changed = dataclasses.replace(written, data=data)
 
     assert letter.isalpha()
     assert snapshot_format.decode(changed).fold.state.products  # it decodes...

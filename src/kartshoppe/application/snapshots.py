@@ -298,28 +298,30 @@ HEADER_MAX: Final = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class SnapshotFile:
-    """A snapshot file as read: its header and its body, not yet checked against its checksum;
-    where the body's index and entries begin."""
+    """A snapshot file as read, not yet checked against its checksum: its header, the file's
+    bytes and where in them the body, its index and its entries begin."""
 
     header: Header
-    body: bytes
+    data: bytes
     crc: int
+    body_at: int
     index_at: int
     entries_at: int
 
 
 def read_file(path: pathlib.Path) -> SnapshotFile:
     """The header and the body of a snapshot file; `SnapshotError` says why it is not one this
-    code may use (the body's checksum is `check_and_decode`'s). The body is read into one
-    buffer of its own: each copy of tens of MB costs as much as the checksum (fresh pages)."""
-    with path.open("rb") as file:
-        magic = file.readline(len(MAGIC) + 1)
-        head = file.readline(HEADER_MAX)
-        body = file.read()
-    if magic != MAGIC + b"\n":
+    code may use (the body's checksum is `check_and_decode`'s). The file is read in one call
+    into one buffer, which the body is never copied out of: each copy of tens of MB (a
+    buffered read's too) costs about as much as the checksum (fresh pages)."""
+    with path.open("rb", buffering=0) as file:
+        data = file.read()
+    head_at = data.find(b"\n", 0, len(MAGIC) + 1) + 1
+    body_at = data.find(b"\n", head_at, head_at + HEADER_MAX) + 1
+    if data[:head_at] != MAGIC + b"\n" or not body_at:
         raise SnapshotError("not a views snapshot")
     try:
-        fields_ = orjson.loads(head)
+        fields_ = orjson.loads(data[head_at:body_at])
     except orjson.JSONDecodeError as exc:
         raise SnapshotError(f"unreadable header: {exc}") from None
     if not isinstance(fields_, dict):
@@ -331,7 +333,8 @@ def read_file(path: pathlib.Path) -> SnapshotFile:
     crc, image, index = fields_.get("crc"), fields_.get("image"), fields_.get("index")
     if not (isinstance(crc, int) and isinstance(image, int) and isinstance(index, int)):
         raise SnapshotError("unreadable header: the body's parts")
-    if fields_.get("length") != len(body) or not 0 <= image <= image + index <= len(body):
+    length = len(data) - body_at
+    if fields_.get("length") != length or not 0 <= image <= image + index <= length:
         raise SnapshotError("corrupt: the body does not match its checksum")
     taken_at = fields_.get("takenAt")
     header = Header(
@@ -339,7 +342,7 @@ def read_file(path: pathlib.Path) -> SnapshotFile:
         _covered_of(fields_.get("fanout")),
         taken_at if isinstance(taken_at, int) else 0,
     )
-    return SnapshotFile(header, body, crc, image, image + index)
+    return SnapshotFile(header, data, crc, body_at, body_at + image, body_at + image + index)
 
 
 def check_and_decode(snapshot: SnapshotFile) -> ViewsImage:
@@ -348,7 +351,8 @@ def check_and_decode(snapshot: SnapshotFile) -> ViewsImage:
     the longer of the two, not for both; a body that fails it is refused as corrupt, whatever
     the decoding made of it."""
     with ThreadPoolExecutor(1, thread_name_prefix="snapshot-crc") as pool:
-        matches = pool.submit(lambda: zlib.crc32(snapshot.body) == snapshot.crc)
+        body = memoryview(snapshot.data)[snapshot.body_at :]
+        matches = pool.submit(lambda: zlib.crc32(body) == snapshot.crc)
         try:
             image = decode(snapshot)
         except SnapshotError:
@@ -363,7 +367,7 @@ def check_and_decode(snapshot: SnapshotFile) -> ViewsImage:
 def decode(snapshot: SnapshotFile) -> ViewsImage:
     """The image of a body: its first part decoded, the entries of `ENTRIES` and `KEPT` cut
     out of the rest still encoded."""
-    body = snapshot.body
+    data = snapshot.data
     # millions of new objects, none of them garbage, most of them living as long as the
     # process: the collector's passes over them (each full one over everything made so far)
     # would cost more than the decoding itself, during the decoding and after it. So it is
@@ -372,13 +376,9 @@ def decode(snapshot: SnapshotFile) -> ViewsImage:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        image = _adapter().validate_json(body[: snapshot.index_at])
-        _put_entries(
-            image,
-            orjson.loads(body[snapshot.index_at : snapshot.entries_at]),
-            body,
-            snapshot.entries_at,
-        )
+        image = _adapter().validate_json(data[snapshot.body_at : snapshot.index_at])
+        index = orjson.loads(memoryview(data)[snapshot.index_at : snapshot.entries_at])
+        _put_entries(image, index, data, snapshot.entries_at)
     except ValidationError as exc:
         raise SnapshotError(f"undecodable body: {exc.error_count()} errors") from None
     except SnapshotError:
@@ -392,26 +392,26 @@ def decode(snapshot: SnapshotFile) -> ViewsImage:
     return image
 
 
-def _cut(part: Any, body: bytes, at: int) -> tuple[list[tuple[str, bytes]], int]:
-    """The entries of one dictionary of the index (keys and each one's JSON, cut out of `body`
+def _cut(part: Any, data: bytes, at: int) -> tuple[list[tuple[str, bytes]], int]:
+    """The entries of one dictionary of the index (keys and each one's JSON, cut out of `data`
     from `at`) and where the next dictionary's begin."""
     keys, lengths = part["keys"], part["lengths"]
     if len(keys) != len(lengths) or not all(type(k) is str for k in keys):
         raise SnapshotError("undecodable index: keys and lengths differ")
     bounds = list(accumulate(lengths, initial=at))
     return [
-        (k, body[start:end]) for k, start, end in zip(keys, bounds[:-1], bounds[1:], strict=True)
+        (k, data[start:end]) for k, start, end in zip(keys, bounds[:-1], bounds[1:], strict=True)
     ], bounds[-1]
 
 
-def _put_entries(image: ViewsImage, index: Any, body: bytes, at: int) -> None:
+def _put_entries(image: ViewsImage, index: Any, data: bytes, at: int) -> None:
     state = image.fold.state
     for name, tp in ENTRIES.items():
-        entries, at = _cut(index[name], body, at)
+        entries, at = _cut(index[name], data, at)
         setattr(state, name, Decoding(entries, _adapter_of(tp).validate_json))
-    kept, at = _cut(index[KEPT], body, at)
+    kept, at = _cut(index[KEPT], data, at)
     newest = index[KEPT]["newest"]
-    if len(newest) != len(kept) or at != len(body):
+    if len(newest) != len(kept) or at != len(data):
         raise SnapshotError("undecodable index: the entries do not fill the body")
     image.fanout.recommendations = {
         owner: (newest_at, json) for (owner, json), newest_at in zip(kept, newest, strict=True)
