@@ -392,30 +392,29 @@ def decode(snapshot: SnapshotFile) -> ViewsImage:
     return image
 
 
-def _cut(part: Any, data: bytes, at: int) -> tuple[list[tuple[str, bytes]], int]:
-    """The entries of one dictionary of the index (keys and each one's JSON, cut out of `data`
-    from `at`) and where the next dictionary's begin."""
+def _cut(part: Any, data: bytes, at: int) -> tuple[list[str], Iterator[bytes], int]:
+    """One dictionary of the index: its keys, each entry's JSON (cut out of `data` from `at`,
+    as the iterator is consumed) and where the next dictionary's entries begin."""
     keys, lengths = part["keys"], part["lengths"]
     if len(keys) != len(lengths) or not all(type(k) is str for k in keys):
         raise SnapshotError("undecodable index: keys and lengths differ")
     bounds = list(accumulate(lengths, initial=at))
-    return [
-        (k, data[start:end]) for k, start, end in zip(keys, bounds[:-1], bounds[1:], strict=True)
-    ], bounds[-1]
+    return keys, map(data.__getitem__, map(slice, bounds[:-1], bounds[1:])), bounds[-1]
 
 
 def _put_entries(image: ViewsImage, index: Any, data: bytes, at: int) -> None:
     state = image.fold.state
     for name, tp in ENTRIES.items():
-        entries, at = _cut(index[name], data, at)
-        setattr(state, name, Decoding(entries, _adapter_of(tp).validate_json))
-    kept, at = _cut(index[KEPT], data, at)
+        keys, values, at = _cut(index[name], data, at)
+        entries: Decoding[Any] = Decoding(
+            zip(keys, values, strict=True), _adapter_of(tp).validate_json
+        )
+        setattr(state, name, entries)
+    owners, values, at = _cut(index[KEPT], data, at)
     newest = index[KEPT]["newest"]
-    if len(newest) != len(kept) or at != len(data):
+    if len(newest) != len(owners) or at != len(data):
         raise SnapshotError("undecodable index: the entries do not fill the body")
-    image.fanout.recommendations = {
-        owner: (newest_at, json) for (owner, json), newest_at in zip(kept, newest, strict=True)
-    }
+    image.fanout.recommendations = dict(zip(owners, zip(newest, values, strict=True), strict=True))
 
 
 ReadRecord = Callable[[str, int], Record | None]
