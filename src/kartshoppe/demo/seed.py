@@ -15,6 +15,7 @@ import json
 import random
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from importlib import resources
 from typing import Any, Final
 
@@ -271,7 +272,9 @@ def _reviews_of(row: _Row, now_ms: int) -> list[ReviewPosted]:
     return sorted(reviews, key=lambda r: r.timestamp)
 
 
-def _rows() -> list[_Row]:
+@cache
+def _rows() -> tuple[_Row, ...]:
+    """The catalog's rows, drawn once per process (a start checks the seed, then may seed it)."""
     rng = random.Random(SEED)
     rows = [row for spec in _CATEGORY_SPECS for row in _category_products(spec, rng)]
     specs = {spec.name: spec for spec in _CATEGORY_SPECS}
@@ -319,7 +322,7 @@ def _rows() -> list[_Row]:
         # readable few dozen per product
         count = max(MIN_SEEDED_REVIEWS, min(MAX_SEEDED_REVIEWS, round(drawn**0.55)))
         out.append(_Row(product, brand, kind, target, count))
-    return out
+    return tuple(out)
 
 
 _FIRST_NAMES: Final = (
