@@ -11,7 +11,7 @@ import pytest
 
 from kartshoppe.eventlog.port import Message, Record
 from kartshoppe.eventlog.retention import GROUP_EXPIRY_MS, LogRetention, RetentionPolicy
-from kartshoppe.eventlog.sqlite import SqliteEventLog
+from kartshoppe.eventlog.sqlite import SqliteEventLog, WritersTurns
 from kartshoppe.events import Topic
 
 EVENTS = Topic.EVENTS.value
@@ -201,3 +201,24 @@ async def test_appends_go_on_while_retention_sweeps(log: SqliteEventLog, clock: 
     assert swept.deleted == 20_000
     assert appended > 0
     assert len(await offsets(log, EVENTS)) == appended
+
+
+async def test_a_sweep_waits_its_turn_while_another_process_writes(
+    log: SqliteEventLog, clock: Clock
+) -> None:
+    await append(log, EVENTS, 10)
+    await commit(log, SINK, EVENTS, 10)
+    clock.now += 2 * HOUR_MS
+    other_writer = WritersTurns(log.path)
+    try:
+        with other_writer.turn():
+            sweeping = asyncio.create_task(asyncio.to_thread(retention(log).sweep))
+            await asyncio.wait({sweeping}, timeout=0.3)
+            assert not sweeping.done()
+            assert await offsets(log, EVENTS) == list(range(10))
+        swept = await sweeping
+    finally:
+        other_writer.close()
+
+    assert swept.deleted == 10
+    assert await offsets(log, EVENTS) == []

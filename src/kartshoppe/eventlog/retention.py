@@ -9,9 +9,10 @@ Of the records below the floor, those appended more than `retention_ms` ago go:
 - on a compacted topic (`COMPACTED_TOPICS`), only the records a later record of the same key
   supersedes: the latest record per key stays however old, as with Kafka's log compaction.
 
-Each DELETE removes at most `DELETE_BATCH` records in its own short transaction and the
-appends' writer waits for it at most that long; freed pages then go back to the file system
-(`incremental_vacuum`) so the file stops growing and settles at what the retention window holds.
+Each DELETE removes at most `DELETE_BATCH` records in its own short transaction, taken in
+turn with the appends' writers (`WritersTurns`), which wait for it at most that long; freed
+pages then go back to the file system (`incremental_vacuum`) so the file stops growing and
+settles at what the retention window holds.
 
 A group that has not committed for `group_expiry_ms` (7 days, Kafka's default
 `offsets.retention.minutes`) no longer holds the log back: a processor's group is named after
@@ -33,10 +34,11 @@ from kartshoppe.eventlog.port import ALL_TOPICS, COMPACTED_TOPICS
 from kartshoppe.eventlog.sqlite import (
     PARTITION,
     SqliteEventLog,
+    WritersTurns,
     compact,
-    connect_writer,
     delete_below_start,
     move_start,
+    second_writer,
 )
 
 logger = logging.getLogger(__name__)
@@ -102,20 +104,18 @@ class LogRetention:
             return done
         now = self.clock()
         cutoff = now - self.policy.retention_ms
-        conn = connect_writer(self.log.path)
-        try:
+        with second_writer(self.log.path) as (conn, turns):
             for topic in ALL_TOPICS:
                 floor = self._floor(conn, topic, now - self.policy.group_expiry_ms)
                 if floor is None:
                     continue
                 if topic in COMPACTED_TOPICS:
-                    done.compacted += compact(conn, topic, floor, cutoff)
+                    done.compacted += compact(conn, turns, topic, floor, cutoff)
                 else:
-                    move_start(conn, topic, _first_young(conn, topic, floor, cutoff))
-                    done.deleted += delete_below_start(conn, topic)
-            done.pages_freed = _vacuum(conn)
-        finally:
-            conn.close()
+                    young = _first_young(conn, topic, floor, cutoff)
+                    move_start(conn, turns, topic, young)
+                    done.deleted += delete_below_start(conn, turns, topic)
+            done.pages_freed = _vacuum(conn, turns)
         self.totals.deleted += done.deleted
         self.totals.compacted += done.compacted
         self.totals.pages_freed += done.pages_freed
@@ -155,7 +155,7 @@ def _first_young(conn: sqlite3.Connection, topic: str, floor: int, cutoff: int) 
     return floor if young is None else int(young[0])
 
 
-def _vacuum(conn: sqlite3.Connection) -> int:
+def _vacuum(conn: sqlite3.Connection, turns: WritersTurns) -> int:
     """Hand free pages back to the file system, a chunk a transaction; how many."""
     (mode,) = conn.execute("PRAGMA auto_vacuum").fetchone()
     if mode != 2:  # 2: INCREMENTAL (a file made before it keeps reusing its free pages)
@@ -163,7 +163,8 @@ def _vacuum(conn: sqlite3.Connection) -> int:
     freed = 0
     (free,) = conn.execute("PRAGMA freelist_count").fetchone()
     while free > 0:
-        conn.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})").fetchall()
+        with turns.turn():
+            conn.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})").fetchall()
         (left,) = conn.execute("PRAGMA freelist_count").fetchone()
         if left >= free:  # nothing more could go now
             break

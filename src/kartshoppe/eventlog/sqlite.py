@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, Any, Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from kartshoppe.eventlog.port import (
     ALL_TOPICS,
@@ -195,9 +195,39 @@ def writers_lock_path(path: pathlib.Path) -> pathlib.Path:
     return path.with_name(path.name + "-writers.lock")
 
 
-def connect_writer(path: pathlib.Path) -> sqlite3.Connection:
-    """A second write connection (retention's): its transactions queue with the writer's."""
-    return _connect(path, read_only=False)
+class WritersTurns:
+    """The lock file the log's writers of every process take turns on, each woken by the
+    kernel the moment the one before it is done. Without it, a writer that finds another
+    process's transaction open waits in SQLite's busy handler, which sleeps 1, 2, 5, 10,
+    15 ... ms between tries: with the processors appending from their own process, that put
+    tens of milliseconds on the server's writes."""
+
+    def __init__(self, path: pathlib.Path) -> None:
+        self._file = writers_lock_path(path).open("ab")
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@contextlib.contextmanager
+def second_writer(path: pathlib.Path) -> Iterator[tuple[sqlite3.Connection, WritersTurns]]:
+    """A second write connection (retention's, `delete_before`'s) and the turns each of its
+    transactions takes beside the writer's."""
+    conn = _connect(path, read_only=False)
+    turns = WritersTurns(path)
+    try:
+        yield conn, turns
+    finally:
+        turns.close()
+        conn.close()
 
 
 def _query_range(
@@ -214,41 +244,45 @@ def _starts(conn: sqlite3.Connection, topic: str) -> dict[int, int]:
     return dict(rows)
 
 
-def move_start(conn: sqlite3.Connection, topic: str, offset: int) -> int:
+def move_start(conn: sqlite3.Connection, turns: WritersTurns, topic: str, offset: int) -> int:
     """Move `topic`'s log start up to `offset` (never back, never past the end); the new start.
     Consumers skip to it at once; the records below it are deleted afterwards in batches."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute(
-            "UPDATE log_starts SET start_offset = MAX(start_offset, MIN(?3, "
-            "(SELECT next_offset FROM partitions WHERE topic = ?1 AND partition = ?2))) "
-            "WHERE topic = ?1 AND partition = ?2",
-            (topic, PARTITION, offset),
-        )
-        start: int = _starts(conn, topic)[PARTITION]
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.rollback()
-        raise
+    with turns.turn():
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "UPDATE log_starts SET start_offset = MAX(start_offset, MIN(?3, "
+                "(SELECT next_offset FROM partitions WHERE topic = ?1 AND partition = ?2))) "
+                "WHERE topic = ?1 AND partition = ?2",
+                (topic, PARTITION, offset),
+            )
+            start: int = _starts(conn, topic)[PARTITION]
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.rollback()
+            raise
     return start
 
 
-def delete_below_start(conn: sqlite3.Connection, topic: str) -> int:
+def delete_below_start(conn: sqlite3.Connection, turns: WritersTurns, topic: str) -> int:
     """Delete the records below `topic`'s log start, `DELETE_BATCH` a transaction; how many."""
     deleted = 0
     while True:
-        cursor = conn.execute(
-            "DELETE FROM records WHERE id IN (SELECT id FROM records WHERE topic = ?1 AND "
-            'partition = ?2 AND "offset" < (SELECT start_offset FROM log_starts WHERE '
-            'topic = ?1 AND partition = ?2) ORDER BY "offset" LIMIT ?3)',
-            (topic, PARTITION, DELETE_BATCH),
-        )
+        with turns.turn():
+            cursor = conn.execute(
+                "DELETE FROM records WHERE id IN (SELECT id FROM records WHERE topic = ?1 AND "
+                'partition = ?2 AND "offset" < (SELECT start_offset FROM log_starts WHERE '
+                'topic = ?1 AND partition = ?2) ORDER BY "offset" LIMIT ?3)',
+                (topic, PARTITION, DELETE_BATCH),
+            )
         deleted += cursor.rowcount
         if cursor.rowcount < DELETE_BATCH:
             return deleted
 
 
-def compact(conn: sqlite3.Connection, topic: str, below: int, older_than_ms: int) -> int:
+def compact(
+    conn: sqlite3.Connection, turns: WritersTurns, topic: str, below: int, older_than_ms: int
+) -> int:
     """Delete `topic`'s records below offset `below`, appended before `older_than_ms`, that a
     later record of the same key supersedes (Kafka's log compaction); how many."""
     if topic not in COMPACTED_TOPICS:  # also makes the literal below safe
@@ -256,15 +290,16 @@ def compact(conn: sqlite3.Connection, topic: str, below: int, older_than_ms: int
     deleted = 0
     while True:
         # the topic as a literal: a partial index needs one to be usable
-        cursor = conn.execute(
-            "DELETE FROM records WHERE id IN (SELECT r.id FROM records r "
-            f"WHERE r.topic = '{topic}' AND r.partition = ?1 "
-            'AND r."offset" < ?2 AND r.timestamp < ?3 AND r.key IS NOT NULL '
-            f"AND EXISTS (SELECT 1 FROM records n INDEXED BY {_key_index(topic)} "
-            f"WHERE n.topic = '{topic}' AND n.partition = ?1 "
-            'AND n.key = r.key AND n."offset" > r."offset") LIMIT ?4)',
-            (PARTITION, below, older_than_ms, DELETE_BATCH),
-        )
+        with turns.turn():
+            cursor = conn.execute(
+                "DELETE FROM records WHERE id IN (SELECT r.id FROM records r "
+                f"WHERE r.topic = '{topic}' AND r.partition = ?1 "
+                'AND r."offset" < ?2 AND r.timestamp < ?3 AND r.key IS NOT NULL '
+                f"AND EXISTS (SELECT 1 FROM records n INDEXED BY {_key_index(topic)} "
+                f"WHERE n.topic = '{topic}' AND n.partition = ?1 "
+                'AND n.key = r.key AND n."offset" > r."offset") LIMIT ?4)',
+                (PARTITION, below, older_than_ms, DELETE_BATCH),
+            )
         deleted += cursor.rowcount
         if cursor.rowcount < DELETE_BATCH:
             return deleted
@@ -289,8 +324,7 @@ class _Writer:
         self._startup_error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sqlite-log-writer", daemon=True)
         self.transactions = 0
-        self._turns: IO[bytes] | None = None
-        """The lock file the writers of all processes take turns on (`_writers_turn`)."""
+        self._turns: WritersTurns | None = None
         self._left: dict[str, int] = {}
         """Next offset per topic as this writer's last transaction left them."""
 
@@ -327,7 +361,7 @@ class _Writer:
                 self._turns.close()
 
     def _open(self) -> sqlite3.Connection:
-        self._turns = writers_lock_path(self._path).open("ab")
+        self._turns = WritersTurns(self._path)
         conn = _connect(self._path, read_only=False)
         conn.execute("BEGIN IMMEDIATE")
         for statement in _SCHEMA:
@@ -374,7 +408,8 @@ class _Writer:
 
     def _commit_batch(self, conn: sqlite3.Connection, batch: list[_Request]) -> None:
         try:
-            with self._writers_turn():
+            assert self._turns is not None
+            with self._turns.turn():
                 committed = self._write_or_roll_back(conn, batch)
         except Exception as exc:  # any failure must reach the waiting callers, not kill the thread
             error = LogUnavailableError(f"write to {self._path} failed: {exc}")
@@ -382,20 +417,6 @@ class _Writer:
             return
         self.transactions += 1
         self._on_commit(batch, committed)
-
-    @contextlib.contextmanager
-    def _writers_turn(self) -> Iterator[None]:
-        """The writers of every process take turns on the lock file, each woken by the kernel
-        the moment the one before it is done. Without it, a writer that finds another
-        process's transaction open waits in SQLite's busy handler, which sleeps 1, 2, 5, 10,
-        15 ... ms between tries: with the processors appending from their own process, that
-        put tens of milliseconds on the server's writes."""
-        assert self._turns is not None
-        fcntl.flock(self._turns, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._turns, fcntl.LOCK_UN)
 
     def _write_or_roll_back(self, conn: sqlite3.Connection, batch: list[_Request]) -> _Committed:
         try:
@@ -592,12 +613,9 @@ class SqliteEventLog(EventLog):
             await asyncio.to_thread(self._delete_before, topic, offsets[PARTITION])
 
     def _delete_before(self, topic: str, offset: int) -> None:
-        conn = connect_writer(self.path)
-        try:
-            move_start(conn, topic, offset)
-            delete_below_start(conn, topic)
-        finally:
-            conn.close()
+        with second_writer(self.path) as (conn, turns):
+            move_start(conn, turns, topic, offset)
+            delete_below_start(conn, turns, topic)
 
     async def read(self, topic: str, from_offset: int, limit: int) -> list[Record]:
         """Up to `limit` records of `topic` from `from_offset` on, in offset order."""
