@@ -311,7 +311,7 @@ def _runs(
             yield "snapshot", one_start(data_dir, seeding=seeding)
 
 
-def _fold_in_process(data_dir: pathlib.Path) -> tuple[float, float, float]:
+async def _fold_in_process(data_dir: pathlib.Path) -> tuple[float, float, float]:
     """(wall, CPU) seconds of this process to restore the views (snapshot or full fold) and
     reach the log's end: the restart alone, without the server's imports and start-up; and the
     event loop's longest stall while a snapshot of the views so restored is taken and written
