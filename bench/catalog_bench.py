@@ -1,7 +1,9 @@
 """Catalog reads against two references in the same run: nginx serving the same bytes from
 files, and a bare ASGI app (`bench/bare_asgi.py`) answering them on the same HTTP server as
-KartShoppe. Prints, per path, KartShoppe / nginx (goal: at least 0.5) and the edge's cost,
-1 - KartShoppe / bare on the same server (goal: at most 25 %).
+KartShoppe; a floor too, a bare asyncio protocol on uvloop writing the same bytes with no HTTP
+server at all (`bench/floor_protocol.py`: what Python can do on this machine). Prints, per
+path, KartShoppe / nginx (goal: at least 0.5) and the edge's cost, 1 - KartShoppe / bare on the
+same server (goal: at most 25 %).
 
 `.venv/bin/python bench/catalog_bench.py [--seconds 3] [--rounds 3] [--servers uvicorn,granian]
 [--workers 2]`
@@ -94,6 +96,8 @@ class Target:
     workers: int = 1
 
 
+FLOOR = "floor/uvloop"
+"""`bench/floor_protocol.py`: a bare asyncio protocol writing the same bytes, no HTTP server."""
 SETTLED_SHARE = 0.15
 """A server counts as settled (its start-up work done) below this share of a core for
 `SETTLE_WINDOW_S`."""
@@ -207,6 +211,15 @@ def bare(tmp: pathlib.Path, root: pathlib.Path, server: str) -> Server:
         ]
 
     return process(command, tmp / f"bare-{server}.log", f"{API}/products")
+
+
+def floor(tmp: pathlib.Path, root: pathlib.Path) -> Server:
+    script = str(ROOT / "bench" / "floor_protocol.py")
+
+    def command(port: int) -> list[str]:
+        return [sys.executable, script, "--root", str(root), "--port", str(port)]
+
+    return process(command, tmp / "floor.log", f"{API}/products")
 
 
 def nginx(tmp: pathlib.Path, root: pathlib.Path) -> Server:
@@ -360,6 +373,13 @@ def report(
             + " | ".join(f"{r:.2f}x" for r in scaling)
             + f" | up to {target.workers}.00x |"
         )
+    if FLOOR in named:
+        least = [rates[(FLOOR, s.name)] / rates[("nginx", s.name)] for s in scenarios]
+        lines.append(
+            f"| {FLOOR} / nginx (the least Python does) | "
+            + " | ".join(f"{r:.2f}x" for r in least)
+            + " | |"
+        )
     if len(servers) > 1:
         first, second = servers[0], servers[1]
         choice = [
@@ -442,6 +462,7 @@ def main() -> None:
             src = args.compare_src.resolve()
             targets += [started(f"before/{s}", kartshoppe(tmp, s, src=src)) for s in servers]
         targets.insert(0, started("nginx", nginx(tmp, root)))
+        targets.insert(1, started(FLOOR, floor(tmp, root)))
         targets[1:1] = [started(f"bare/{s}", bare(tmp, root, s)) for s in servers]
         if args.workers > 1:
             targets += [

@@ -30,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import bare_asgi
@@ -109,6 +109,11 @@ class Wire(asyncio.Transport):
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self.sent += len(data)
+
+    def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
+        # uvloop's writes them in one writev, without joining them first
+        for data in list_of_data:
+            self.sent += len(data)
 
     def is_closing(self) -> bool:
         return False

@@ -17,7 +17,8 @@ Each processor is also run alone, in-process without the log, to show where the 
 the end-to-end figure and all processors in-process (one shared decode, a commit per batch, as
 the runner's instances do) in a fresh interpreter, once with DIR/src and once with this
 checkout's src first on the path, alternating; the figures of the two and their ratio are
-printed and recorded.
+printed and recorded, and whether the in-process outputs (every output's topic, key and bytes,
+ids included) were byte-identical in every round: a speed-up that changes no output says so.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import hashlib
 import json
 import os
 import pathlib
@@ -133,15 +135,17 @@ def as_records(messages: list[Message]) -> list[Record]:
 
 def all_in_process(
     processors: list[Processor[Any]], records: list[Record], batch_size: int, workdir: pathlib.Path
-) -> tuple[float, int]:
+) -> tuple[float, int, str]:
     """CPU time of all processors in one thread on one decode cache, each batch through each
-    processor's instance and committed, as the runner does but without the log."""
+    processor's instance and committed, as the runner does but without the log; the number
+    of outputs and a digest of them all (topic, key and bytes, in order)."""
     decoded = DecodedEvents()
     stores = [ProcessorStateDb(workdir / "together.db") for _ in processors]
     instances = [
         ProcessorInstance(p, s, 1000, decoded) for p, s in zip(processors, stores, strict=True)
     ]
     outputs = 0
+    emitted_all: list[Message] = []
     started = time.process_time()
     for i in range(0, len(records), batch_size):
         for instance in instances:
@@ -149,10 +153,14 @@ def all_in_process(
             checkpoint, emitted = instance.take_checkpoint()
             instance.commit(checkpoint)
             outputs += len(emitted)
+            emitted_all += emitted
     elapsed = time.process_time() - started
     for store in stores:
         store.close()
-    return elapsed, outputs
+    digest = hashlib.sha256()
+    for message in emitted_all:
+        digest.update(repr((message.topic, message.key, message.value)).encode())
+    return elapsed, outputs, digest.hexdigest()[:16]
 
 
 def measure(stream: pathlib.Path, batch_size: int) -> None:
@@ -163,18 +171,19 @@ def measure(stream: pathlib.Path, batch_size: int) -> None:
         processors = default_processors(ProcessorConfig())
         wall, cpu, _, outputs = asyncio.run(end_to_end(messages, processors, batch_size, workdir))
         records = as_records(messages)
-        alone_cpu, alone_outputs = all_in_process(
+        alone_cpu, alone_outputs, digest = all_in_process(
             default_processors(ProcessorConfig()), records, batch_size, workdir
         )
     figures = {"wall": wall, "cpu": cpu, "outputs": outputs, "in_process_cpu": alone_cpu}
     source = pathlib.Path(sys.modules[EmbeddedRunner.__module__].__file__ or "").parents[2]
-    print(json.dumps(figures | {"in_process_outputs": alone_outputs, "source": str(source)}))
+    extra = {"in_process_outputs": alone_outputs, "digest": digest, "source": str(source)}
+    print(json.dumps(figures | extra))
 
 
 def compare(args: argparse.Namespace, messages: list[Message]) -> list[str]:
     """Rounds of this checkout and the reference, alternating, each in a fresh interpreter."""
     sources = {"reference": pathlib.Path(args.reference).resolve() / "src", "this": ROOT / "src"}
-    runs: dict[str, list[dict[str, float]]] = {name: [] for name in sources}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in sources}
     with tempfile.TemporaryDirectory() as tmp:
         stream = pathlib.Path(tmp) / "stream.pickle"
         stream.write_bytes(pickle.dumps([(m.topic, m.key, m.value) for m in messages]))
@@ -203,6 +212,12 @@ def compare(args: argparse.Namespace, messages: list[Message]) -> list[str]:
         return line, n / cpu, n / in_process
 
     this, reference = row("this"), row("reference")
+    digests = {str(r["digest"]) for name in sources for r in runs[name]}
+    same = (
+        f"identical in every round (sha256 prefix {digests.pop()})"
+        if len(digests) == 1
+        else "NOT identical: " + ", ".join(sorted(digests))
+    )
     return [
         f"Reference: the sources in `{args.reference}`; {args.rounds} rounds, alternating, "
         "each in a fresh interpreter; medians.",
@@ -215,6 +230,8 @@ def compare(args: argparse.Namespace, messages: list[Message]) -> list[str]:
         "",
         f"This checkout against the reference: {this[1] / reference[1]:.2f}x events per CPU "
         f"second in the runner, {this[2] / reference[2]:.2f}x in-process.",
+        "",
+        f"Outputs of the in-process run (topic, key, bytes of every output, in order): {same}.",
         "",
     ]
 

@@ -17,11 +17,16 @@ what is measured here is the views' rebuild. (The processors keep their own stat
 and do not refold on a restart either.)
 
 `.venv/bin/python bench/restart_bench.py [--events 1000000] [--sessions 300] [--runs 1]
-[--compare-src DIR]`
+[--restarts 1] [--seeding] [--compare-src DIR]`
+
+`--restarts N` starts from the snapshot N times per run (each code in turn), `--seeding` with the
+demo seed on, as `kartshoppe serve` starts by default (the log holds the seed, so a start seeds
+nothing; it may still draw it to find that out).
 
 With `--compare-src` (the `src` folder of another checkout, unpacked with `git archive`), that
-code is also started from the same snapshot, in turn with this one, run after run (the full
-fold, which writes the snapshot, is this checkout's).
+code is also started from the same log, in turn with this one: once folding it whole, which
+writes that code's own snapshot (its format may differ from this checkout's), then from that
+snapshot in each run.
 
 Results go to bench/results/startup.md with the command, the date and the machine's load.
 """
@@ -35,6 +40,7 @@ import datetime
 import os
 import pathlib
 import shlex
+import shutil
 import signal
 import sqlite3
 import statistics
@@ -243,7 +249,7 @@ async def _create(path: pathlib.Path) -> None:
 
 
 def one_start(
-    data_dir: pathlib.Path, src: pathlib.Path | None = None
+    data_dir: pathlib.Path, src: pathlib.Path | None = None, seeding: bool = False
 ) -> tuple[float, float, float]:
     """(seconds to ready, CPU seconds to ready, RSS in MB at ready) of one start (of the code in
     `src`, else this checkout's); stopped cleanly afterwards (which writes the views' snapshot
@@ -253,7 +259,7 @@ def one_start(
         **({"PYTHONPATH": str(src)} if src is not None else {}),
         "KARTSHOPPE_PROCESSORS": "off",
         "KARTSHOPPE_SINK": "0",
-        "KARTSHOPPE_SEED": "0",
+        "KARTSHOPPE_SEED": "1" if seeding else "0",
         "KARTSHOPPE_LOG_LEVEL": "warning",
     }
     port = free_port()
@@ -281,17 +287,28 @@ def one_start(
 
 
 def _runs(
-    data_dir: pathlib.Path, runs: int, before: pathlib.Path | None
+    data_dir: pathlib.Path, runs: int, restarts: int, before: pathlib.Path | None, seeding: bool
 ) -> Iterator[tuple[str, tuple[float, float, float]]]:
     snapshot = data_dir / "views.snapshot"
+    # each code's own snapshot, put in place before its start: the two may write different
+    # formats (one ignores the other's and folds the whole log)
+    this, earlier = data_dir / "this.snapshot", data_dir / "before.snapshot"
     for _ in range(runs):
         snapshot.unlink(missing_ok=True)
-        yield "full fold", one_start(data_dir)
+        yield "full fold", one_start(data_dir, seeding=seeding)
         if not snapshot.exists():
             raise RuntimeError("the clean stop wrote no snapshot")
-        if before is not None:
-            yield "snapshot, before (--compare-src)", one_start(data_dir, before)
-        yield "snapshot", one_start(data_dir)
+        shutil.copyfile(snapshot, this)
+        if before is not None and not earlier.exists():
+            snapshot.unlink()
+            yield "full fold, before (--compare-src)", one_start(data_dir, before, seeding)
+            shutil.copyfile(snapshot, earlier)
+        for _ in range(restarts):
+            if before is not None:
+                shutil.copyfile(earlier, snapshot)
+                yield "snapshot, before (--compare-src)", one_start(data_dir, before, seeding)
+            shutil.copyfile(this, snapshot)
+            yield "snapshot", one_start(data_dir, seeding=seeding)
 
 
 async def _fold_in_process(data_dir: pathlib.Path) -> tuple[float, float, float]:
@@ -366,6 +383,15 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--sessions", type=int, default=300)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument(
+        "--restarts", type=int, default=1, help="starts from the snapshot per run and code"
+    )
+    parser.add_argument(
+        "--seeding",
+        action="store_true",
+        help="start as `kartshoppe serve` does by default, with the demo seed on (the log holds"
+        " it, so nothing is seeded)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--tmp", help="where the temporary data directory goes")
     parser.add_argument("--no-record", action="store_true", help="print, do not write results")
@@ -386,7 +412,7 @@ def main() -> int:
         size_mb = (data_dir / "log.sqlite").stat().st_size / 2**20
         print(f"base recorded in {recorded:.1f} s; {total:,} records written in {built:.1f} s")
         results: dict[str, list[tuple[float, float, float]]] = {}
-        for name, figures in _runs(data_dir, args.runs, before):
+        for name, figures in _runs(data_dir, args.runs, args.restarts, before, args.seeding):
             results.setdefault(name, []).append(figures)
             print(f"{name}: ready {figures[0]:.2f} s, CPU {figures[1]:.2f} s, {figures[2]:.0f} MB")
         snapshot_mb = (data_dir / "views.snapshot").stat().st_size / 2**20
@@ -429,7 +455,9 @@ def main() -> int:
             f"## Restart with a large log ({stamp})",
             "",
             f"`.venv/bin/python {command.strip()}`; load average before {load_before}, after"
-            f" {load_average()}; medians of {args.runs} run(s); processors and sink off.",
+            f" {load_average()}; medians of {args.runs} run(s) of {args.restarts} start(s) from"
+            f" the snapshot each; processors and sink off, seeding"
+            f" {'on' if args.seeding else 'off'}.",
             "",
         ]
         with RESULTS.open("a") as out:

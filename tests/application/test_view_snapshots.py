@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import logging
 import random
 from pathlib import Path
@@ -23,6 +24,7 @@ import pytest
 from kartshoppe.api.app import assemble, restore_views, snapshot_committer
 from kartshoppe.api.deps import Platform
 from kartshoppe.application import snapshots as snapshot_format
+from kartshoppe.application.decoding import Decoding
 from kartshoppe.application.snapshots import ViewSnapshots
 from kartshoppe.config import Settings
 from kartshoppe.demo import seed_products
@@ -335,7 +337,7 @@ def corrupted(data: bytes) -> bytes:
         (corrupted, "corrupt"),
         (lambda data: data[: len(data) // 2], "corrupt"),
         (lambda data: b"", "not a views snapshot"),
-        (lambda data: data.replace(b'"format":1', b'"format":99', 1), "format 99"),
+        (lambda data: data.replace(b'"format":2', b'"format":99', 1), "format 99"),
         (lambda data: data.replace(b'"schema":"', b'"schema":"0', 1), "other view types"),
     ],
     ids=["a flipped byte", "cut short", "empty", "another format version", "other types"],
@@ -377,13 +379,13 @@ async def test_a_body_that_decodes_but_fails_its_checksum_is_refused_as_corrupt(
     await log.close()
     written = snapshot_format.read_file(tmp_path / "views.snapshot")
     assert snapshot_format.check_and_decode(written).fold.state.products
-    at = written.body.index(b'"name":"') + len(b'"name":"')
-    letter = written.body[at : at + 1]
-    body = written.body[:at] + letter.swapcase() + written.body[at + 1 :]
-    changed = snapshot_format.SnapshotFile(written.header, body, written.crc)
+    at = written.data.index(b'"name":"') + len(b'"name":"')
+    letter = written.data[at : at + 1]
+    data = written.data[:at] + letter.swapcase() + written.data[at + 1 :]
+    changed = dataclasses.replace(written, data=data)
 
     assert letter.isalpha()
-    assert snapshot_format.decode_image(body).fold.state.products  # it decodes...
+    assert snapshot_format.decode(changed).fold.state.products  # it decodes...
     with pytest.raises(snapshot_format.SnapshotError, match="corrupt"):
         snapshot_format.check_and_decode(changed)  # ...and is refused
 
@@ -466,4 +468,104 @@ async def test_retention_keeps_what_the_snapshot_does_not_cover_and_trims_below_
     await restarted.caught_up()
     assert restarted.platform.projection.state == first.platform.projection.state
     await restarted.stop()
+    await log.close()
+
+
+def still_encoded(entries: Any) -> set[str]:
+    """The keys of a restored dictionary whose values have not been decoded yet."""
+    assert isinstance(entries, Decoding)
+    return {key for key, value in entries.encoded_entries() if isinstance(value, bytes)}
+
+
+async def shop_with_orders(log: SqliteEventLog, data_dir: Path) -> tuple[Running, list[str]]:
+    """A platform whose shoppers s0..s3 each placed an order and s4, s5 hold a cart."""
+    first = await Running(log, data_dir).start()
+    service = first.platform.service
+    await service.seed_catalog(PRODUCTS)
+    orders = []
+    for n in range(6):
+        await service.add_to_cart(f"s{n}", None, PRODUCTS[n].id, 1)
+        if n < 4:
+            order, _ = await service.checkout(f"s{n}", None, f"key-{n}")
+            orders.append(order.order_id)
+    await first.caught_up()
+    return first, orders
+
+
+async def test_a_restart_decodes_no_cart_or_order_until_one_is_read(tmp_path: Path) -> None:
+    log = await open_log(tmp_path)
+    first, orders = await shop_with_orders(log, tmp_path)
+    await first.snapshot()
+    before = first.platform.service
+    await first.stop()
+
+    again = await Running(log, tmp_path).start()
+    state = again.platform.service.state
+    assert still_encoded(state.orders) == set(orders)
+    assert still_encoded(state.carts) == set(state.carts)
+    assert again.platform.service.order(orders[1]) == before.order(orders[1])
+    assert state.cart("s5") == before.state.cart("s5")
+    assert still_encoded(state.orders) == set(orders) - {orders[1]}
+    assert "s5" not in still_encoded(state.carts)
+    assert state.orders == before.state.orders  # decodes the rest
+    assert not still_encoded(state.orders)
+    await again.stop()
+    await log.close()
+
+
+async def test_an_entry_restored_encoded_receives_the_events_folded_after_the_snapshot(
+    tmp_path: Path,
+) -> None:
+    log = await open_log(tmp_path)
+    first, orders = await shop_with_orders(log, tmp_path)
+    await first.snapshot()
+    service = first.platform.service
+    # the tail: an order paid, another cancelled, a cart changed, another emptied by a checkout
+    await service.pay(orders[0], CARD, service.order(orders[0]).total)
+    await service.set_order_status(orders[2], OrderStatus.CANCELLED)
+    await service.add_to_cart("s4", None, PRODUCTS[0].id, 2)
+    placed, _ = await service.checkout("s5", None, "key-5")
+    await first.caught_up()
+    await first.stop()
+
+    again = await Running(log, tmp_path).start()
+    assert again.platform.projection.records_applied > 0
+    state = again.platform.service.state
+    # the tail's events decoded what they changed, before changing it; the rest waits
+    assert still_encoded(state.orders) == {orders[1], orders[3]}
+    assert again.platform.service.order(orders[0]).status == OrderStatus.PAID
+    assert again.platform.service.order(orders[2]).status == OrderStatus.CANCELLED
+    assert again.platform.service.order(placed.order_id) == placed
+    assert state.cart("s4") == service.state.cart("s4")
+    assert not state.cart("s5").lines
+    assert views_of(again.platform) == views_of(first.platform)
+    await again.stop()
+    await log.close()
+
+
+async def test_a_snapshot_of_a_restored_shop_writes_its_undecoded_entries_as_they_were_read(
+    tmp_path: Path,
+) -> None:
+    log = await open_log(tmp_path)
+    first, orders = await shop_with_orders(log, tmp_path)
+    await first.snapshot()
+    await first.stop()
+
+    again = await Running(log, tmp_path).start()
+    service = again.platform.service
+    await service.pay(orders[3], CARD, service.order(orders[3]).total)
+    await again.caught_up()
+    assert still_encoded(service.state.orders) == set(orders[:3])
+    await again.snapshot()
+    # neither the capture nor the writing decoded an entry
+    assert still_encoded(service.state.orders) == set(orders[:3])
+    assert still_encoded(service.state.carts)
+    await again.stop()
+
+    third = await Running(log, tmp_path).start()
+    assert third.snapshots.restored is not None
+    assert third.platform.projection.records_applied == 0
+    assert views_of(third.platform) == views_of(again.platform)
+    assert third.platform.service.order(orders[3]).status == OrderStatus.PAID
+    await third.stop()
     await log.close()

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
-from kartshoppe.flink.cluster import _yaml, configuration, health_lines
+from kartshoppe.flink.cluster import _without_cli, _yaml, configuration, health_lines
 
 SHIPPED = """\
 env:
@@ -70,6 +71,7 @@ def test_the_health_summary_names_the_lagging_source_and_the_last_checkpoint() -
                     "busyMsPerSecond": 990.0,
                     "backPressuredMsPerSecond": 0.0,
                     "lagRecords": None,
+                    "lateRecords": 17.0,
                 },
             ],
             "checkpoint": {"id": 7, "durationMs": 350, "sizeBytes": 81920},
@@ -78,4 +80,27 @@ def test_the_health_summary_names_the_lagging_source_and_the_last_checkpoint() -
     assert "consumer lag 1234 records" in lines[0]
     assert "back-pressured 950.0 ms/s" in lines[0]
     assert "busy 990.0 ms/s" in lines[1] and "lag" not in lines[1]
+    assert "17 records late behind the watermark" in lines[1]
+    assert "late" not in lines[0]
     assert lines[-1] == "last checkpoint 7: 350 ms, 81920 bytes"
+
+
+def test_a_connector_jar_goes_into_lib_without_the_commons_cli_that_breaks_the_flink_cli(
+    tmp_path: Path,
+) -> None:
+    jar = tmp_path / "hadoop-uber.jar"
+    with zipfile.ZipFile(jar, "w") as out:
+        out.writestr("org/apache/commons/cli/CommandLine.class", b"old cli")
+        out.writestr("org/apache/hadoop/fs/FileSystem.class", b"hadoop")
+        out.writestr("META-INF/services/org.apache.hadoop.fs.FileSystem", b"services")
+    target = tmp_path / "lib" / jar.name
+    assert _without_cli(jar, target) == target
+    with zipfile.ZipFile(target) as written:
+        assert sorted(written.namelist()) == [
+            "META-INF/services/org.apache.hadoop.fs.FileSystem",
+            "org/apache/hadoop/fs/FileSystem.class",
+        ]
+        assert written.read("org/apache/hadoop/fs/FileSystem.class") == b"hadoop"
+    written_at = target.stat().st_mtime_ns
+    _without_cli(jar, target)
+    assert target.stat().st_mtime_ns == written_at, "the filtered copy is made once"

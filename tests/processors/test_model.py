@@ -93,18 +93,6 @@ def test_a_value_published_late_still_counts_from_its_own_time() -> None:
     assert table.view(250)["p1"] == "later"
 
 
-def test_many_keys_read_at_once_read_as_each_alone() -> None:
-    table = Published({"p0": "base", "p1": "old"})
-    table.put(100, "p1", "first")
-    table.put(200, "p1", "second")
-    table.put(150, "p2", "other")
-    keys = ["p0", "p1", "p2", "missing"]
-    for at in (50, 100, 150, 199, 250):
-        view = table.view(at)
-        assert view.get_many(keys) == [view.get(key) for key in keys]
-    assert table.view(120).get_many(keys) == ["base", "first", None, None]
-
-
 def test_one_field_of_many_keys_reads_as_each_alone() -> None:
     table = Published({"p0": {"m": 1.0}, "p1": {"m": 2.0}})
     table.put(100, "p1", {"m": 3.0})

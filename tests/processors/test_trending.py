@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import random
+
+import pytest
+
 from kartshoppe.events import (
     AddToCart,
     OrderLine,
@@ -14,7 +19,8 @@ from kartshoppe.events import (
     TrendingUpdated,
 )
 from kartshoppe.processors.model import GLOBAL_KEY
-from kartshoppe.processors.trending import Trending
+from kartshoppe.processors.ranking import RisingTop
+from kartshoppe.processors.trending import Trending, kept_top, merge_scores, prune, ranked
 from tests.processors.processor_harness import MakeDriver, of_type
 
 T0 = 1_700_000_000_000
@@ -141,3 +147,26 @@ def test_state_and_pending_publication_survive_a_restart(make_driver: MakeDriver
     assert update.products[0].product_id == "a"
     expected = 0.5 ** (1_000 / HALF_LIFE) + 0.5 ** (990 / HALF_LIFE)
     assert update.products[0].score == round(expected, 4)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_ranking_kept_from_tick_to_tick_equals_sorting_all_scores(seed: int) -> None:
+    # equal scores are common (one view each in the same millisecond): ties must keep the
+    # dict's order either way, and a prune (scores removed) must not leave a stale ranking
+    rng = random.Random(seed)
+    limit = rng.randint(1, 6)
+    scores: dict[str, float] = {}
+    kept: dict[str, RisingTop] = {}
+    for tick in range(20):
+        ts = T0 + tick * 1000
+        top = kept_top(kept, "products", scores, limit)
+        for item in rng.sample("abcdefghijkl", rng.randint(0, 4)):
+            weight = rng.choice([1.0, 1.0, 3.0, 5.0])
+            merge_scores(scores, {item: math.log(weight) + ts * math.log(2) / HALF_LIFE}, top)
+        if rng.random() < 0.2:
+            prune(scores, ts + rng.choice([0, HALF_LIFE, 5 * HALF_LIFE]), HALF_LIFE)
+            kept.clear()
+        whole = ranked(scores, ts, HALF_LIFE, limit)
+        assert (
+            ranked(scores, ts, HALF_LIFE, limit, kept_top(kept, "products", scores, limit)) == whole
+        )

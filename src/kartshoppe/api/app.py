@@ -55,7 +55,7 @@ from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import ShopService, route
 from kartshoppe.application.snapshots import SNAPSHOT_GROUP, SnapshotPolicy, ViewSnapshots
 from kartshoppe.config import Settings
-from kartshoppe.demo import seed_shop
+from kartshoppe.demo import holds_seed, seed_shop
 from kartshoppe.domain.orders import Order
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.eventlog.adapters import make_log
@@ -358,7 +358,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await platform.accounts.import_legacy(settings.data_dir)
     if settings.demo_users:
         await platform.accounts.seed_demo_users()
-    if settings.seed:
+    if settings.seed and not holds_seed(platform.service.state):
         products, reviews = seed_shop(now_ms())
         await platform.service.seed_catalog(products)
         await platform.service.seed_reviews(reviews)

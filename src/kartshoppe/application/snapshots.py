@@ -7,8 +7,16 @@ recommendations and related products, the trending scores, the ids already deliv
 encoded by type, as JSON: a pydantic `TypeAdapter` over the domain's own classes, so every field
 of every class is in it and none is copied by hand. The file is one header line (format version,
 a fingerprint of those types, each follower's positions and a mark of the last record below
-each, the body's checksum) and the body. It is written to a temporary file, synced and renamed
-over the previous one.
+each, the body's parts and checksum) and the body. It is written to a temporary file, synced and
+renamed over the previous one.
+
+The body has three parts: the image's JSON without its largest dictionaries (`ENTRIES`: the
+carts, the orders, the kept recommendations), an index of those (per dictionary its keys and
+the length of each entry's JSON) and the entries' JSON one after the other. A restore decodes
+the first part and the index, and only cuts the entries out: the carts and orders go in place
+still encoded (`application/decoding.Decoding`, each decoded when first read) and the kept
+recommendations stay encoded in the live view until asked for. Decoding them all was most of a
+restart's work, and most of them are never read again.
 
 A snapshot is used only if every check holds; otherwise it is ignored with a log line and the
 followers fold from the beginning, as without one (never a wrong state):
@@ -43,17 +51,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, is_dataclass
 from decimal import Decimal
 from functools import cache
-from itertools import islice
+from itertools import accumulate, islice
 from types import NoneType, UnionType
 from typing import Any, Final, Protocol, Union, get_args, get_origin, get_type_hints
 
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from kartshoppe.application.decoding import Decoding
 from kartshoppe.application.dedup import RecentIds
 from kartshoppe.application.follower import LogFollower
 from kartshoppe.application.projection import Projection
 from kartshoppe.domain.accounts import AccountBook
+from kartshoppe.domain.cart import Cart
+from kartshoppe.domain.orders import Order
 from kartshoppe.domain.reservations import Holding, ReservationBook
 from kartshoppe.domain.state import ShopState
 from kartshoppe.eventlog.port import Positions, Record, TopicPartition
@@ -61,7 +72,7 @@ from kartshoppe.events import Recommendation, RelatedProducts
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 MAGIC: Final = b"KARTSHOPPE-VIEWS-SNAPSHOT"
 SNAPSHOT_GROUP: Final = "views.snapshot"
 """The consumer group at the newest snapshot's positions: retention keeps what lies above."""
@@ -174,11 +185,12 @@ def _covered_of(rows: Any) -> Covered:
     return covered
 
 
-def encode(header: Header, body: Sequence[bytes]) -> list[bytes]:
+def encode(header: Header, body: Body) -> list[bytes]:
     """The file's pieces: the header line, then the body's pieces (no copy of the body in
     one piece: each copy of tens of MB would hold the interpreter's lock)."""
+    pieces = [*body.image, body.index, *body.entries]
     crc = 0
-    for piece in body:
+    for piece in pieces:
         crc = zlib.crc32(piece, crc)
     head = {
         "format": FORMAT_VERSION,
@@ -186,10 +198,62 @@ def encode(header: Header, body: Sequence[bytes]) -> list[bytes]:
         "takenAt": header.taken_at,
         "fold": _covered_json(header.fold),
         "fanout": _covered_json(header.fanout),
-        "length": sum(map(len, body)),
+        "image": sum(map(len, body.image)),
+        "index": len(body.index),
+        "length": sum(map(len, pieces)),
         "crc": crc,
     }
-    return [MAGIC + b"\n" + orjson.dumps(head) + b"\n", *body]
+    return [MAGIC + b"\n" + orjson.dumps(head) + b"\n", *pieces]
+
+
+ENTRIES: Final = {"carts": Cart, "orders": Order}
+"""The `ShopState` dictionaries a body holds entry by entry (see the module), each with its
+values' type; the live view's kept recommendations (`KEPT`) are held so too."""
+KEPT: Final = "recommendations"
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A snapshot's body as written: the image's JSON (in pieces) without the dictionaries
+    held entry by entry, their index, and their entries' JSON."""
+
+    image: list[bytes]
+    index: bytes
+    entries: list[bytes]
+
+
+def _entries_json(entries: Mapping[str, Any], tp: Any) -> tuple[list[str], list[bytes]]:
+    """The keys and each value's JSON; a value still encoded (`Decoding`) is written as it was
+    read."""
+    dump = _adapter_of(tp).dump_json
+    held = entries.encoded_entries() if isinstance(entries, Decoding) else entries.items()
+    keys: list[str] = []
+    values: list[bytes] = []
+    for key, value in held:
+        keys.append(key)
+        values.append(value if type(value) is bytes else dump(value))
+    return keys, values
+
+
+def encode_body(image: ViewsImage, kept: Mapping[str, tuple[int, bytes]]) -> Body:
+    """The body of `image` with the live view's kept recommendations `kept` (encoded); the
+    image's `ENTRIES` are emptied (it is a capture's, written once)."""
+    state = image.fold.state
+    index: dict[str, dict[str, list[Any]]] = {}
+    entries: list[bytes] = []
+    for name, tp in ENTRIES.items():
+        keys, values = _entries_json(getattr(state, name), tp)
+        setattr(state, name, {})
+        index[name] = {"keys": keys, "lengths": [len(v) for v in values]}
+        entries += values
+    index[KEPT] = {
+        "keys": list(kept),
+        "lengths": [len(json) for _, json in kept.values()],
+        "newest": [newest for newest, _ in kept.values()],
+    }
+    entries += [json for _, json in kept.values()]
+    image.fanout.recommendations = {}
+    return Body(encode_image(image), orjson.dumps(index), entries)
 
 
 ENCODED_AT_ONCE: Final = 1_000
@@ -234,25 +298,30 @@ HEADER_MAX: Final = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class SnapshotFile:
-    """A snapshot file as read: its header and its body, not yet checked against its checksum."""
+    """A snapshot file as read, not yet checked against its checksum: its header, the file's
+    bytes and where in them the body, its index and its entries begin."""
 
     header: Header
-    body: bytes
+    data: bytes
     crc: int
+    body_at: int
+    index_at: int
+    entries_at: int
 
 
 def read_file(path: pathlib.Path) -> SnapshotFile:
     """The header and the body of a snapshot file; `SnapshotError` says why it is not one this
-    code may use (the body's checksum is `check_and_decode`'s). The body is read into one
-    buffer of its own: each copy of tens of MB costs as much as the checksum (fresh pages)."""
-    with path.open("rb") as file:
-        magic = file.readline(len(MAGIC) + 1)
-        head = file.readline(HEADER_MAX)
-        body = file.read()
-    if magic != MAGIC + b"\n":
+    code may use (the body's checksum is `check_and_decode`'s). The file is read in one call
+    into one buffer, which the body is never copied out of: each copy of tens of MB (a
+    buffered read's too) costs about as much as the checksum (fresh pages)."""
+    with path.open("rb", buffering=0) as file:
+        data = file.read()
+    head_at = data.find(b"\n", 0, len(MAGIC) + 1) + 1
+    body_at = data.find(b"\n", head_at, head_at + HEADER_MAX) + 1
+    if data[:head_at] != MAGIC + b"\n" or not body_at:
         raise SnapshotError("not a views snapshot")
     try:
-        fields_ = orjson.loads(head)
+        fields_ = orjson.loads(data[head_at:body_at])
     except orjson.JSONDecodeError as exc:
         raise SnapshotError(f"unreadable header: {exc}") from None
     if not isinstance(fields_, dict):
@@ -261,8 +330,11 @@ def read_file(path: pathlib.Path) -> SnapshotFile:
         raise SnapshotError(f"format {fields_.get('format')!r}, this code reads {FORMAT_VERSION}")
     if fields_.get("schema") != schema_fingerprint():
         raise SnapshotError("written for other view types (the code changed since)")
-    crc = fields_.get("crc")
-    if fields_.get("length") != len(body) or not isinstance(crc, int):
+    crc, image, index = fields_.get("crc"), fields_.get("image"), fields_.get("index")
+    if not (isinstance(crc, int) and isinstance(image, int) and isinstance(index, int)):
+        raise SnapshotError("unreadable header: the body's parts")
+    length = len(data) - body_at
+    if fields_.get("length") != length or not 0 <= image <= image + index <= length:
         raise SnapshotError("corrupt: the body does not match its checksum")
     taken_at = fields_.get("takenAt")
     header = Header(
@@ -270,7 +342,7 @@ def read_file(path: pathlib.Path) -> SnapshotFile:
         _covered_of(fields_.get("fanout")),
         taken_at if isinstance(taken_at, int) else 0,
     )
-    return SnapshotFile(header, body, crc)
+    return SnapshotFile(header, data, crc, body_at, body_at + image, body_at + image + index)
 
 
 def check_and_decode(snapshot: SnapshotFile) -> ViewsImage:
@@ -279,9 +351,10 @@ def check_and_decode(snapshot: SnapshotFile) -> ViewsImage:
     the longer of the two, not for both; a body that fails it is refused as corrupt, whatever
     the decoding made of it."""
     with ThreadPoolExecutor(1, thread_name_prefix="snapshot-crc") as pool:
-        matches = pool.submit(lambda: zlib.crc32(snapshot.body) == snapshot.crc)
+        body = memoryview(snapshot.data)[snapshot.body_at :]
+        matches = pool.submit(lambda: zlib.crc32(body) == snapshot.crc)
         try:
-            image = decode_image(snapshot.body)
+            image = decode(snapshot)
         except SnapshotError:
             if not matches.result():
                 raise SnapshotError("corrupt: the body does not match its checksum") from None
@@ -291,7 +364,10 @@ def check_and_decode(snapshot: SnapshotFile) -> ViewsImage:
     return image
 
 
-def decode_image(body: bytes) -> ViewsImage:
+def decode(snapshot: SnapshotFile) -> ViewsImage:
+    """The image of a body: its first part decoded, the entries of `ENTRIES` and `KEPT` cut
+    out of the rest still encoded."""
+    data = snapshot.data
     # millions of new objects, none of them garbage, most of them living as long as the
     # process: the collector's passes over them (each full one over everything made so far)
     # would cost more than the decoding itself, during the decoding and after it. So it is
@@ -300,14 +376,45 @@ def decode_image(body: bytes) -> ViewsImage:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        image = _adapter().validate_json(body)
+        image = _adapter().validate_json(data[snapshot.body_at : snapshot.index_at])
+        index = orjson.loads(memoryview(data)[snapshot.index_at : snapshot.entries_at])
+        _put_entries(image, index, data, snapshot.entries_at)
     except ValidationError as exc:
         raise SnapshotError(f"undecodable body: {exc.error_count()} errors") from None
+    except SnapshotError:
+        raise
+    except (ValueError, TypeError, KeyError) as exc:
+        raise SnapshotError(f"undecodable index: {exc}") from None
     finally:
         gc.freeze()
         if collecting:
             gc.enable()
     return image
+
+
+def _cut(part: Any, data: bytes, at: int) -> tuple[list[str], Iterator[bytes], int]:
+    """One dictionary of the index: its keys, each entry's JSON (cut out of `data` from `at`,
+    as the iterator is consumed) and where the next dictionary's entries begin."""
+    keys, lengths = part["keys"], part["lengths"]
+    if len(keys) != len(lengths) or not all(type(k) is str for k in keys):
+        raise SnapshotError("undecodable index: keys and lengths differ")
+    bounds = list(accumulate(lengths, initial=at))
+    return keys, map(data.__getitem__, map(slice, bounds[:-1], bounds[1:])), bounds[-1]
+
+
+def _put_entries(image: ViewsImage, index: Any, data: bytes, at: int) -> None:
+    state = image.fold.state
+    for name, tp in ENTRIES.items():
+        keys, values, at = _cut(index[name], data, at)
+        entries: Decoding[Any] = Decoding(
+            zip(keys, values, strict=True), _adapter_of(tp).validate_json
+        )
+        setattr(state, name, entries)
+    owners, values, at = _cut(index[KEPT], data, at)
+    newest = index[KEPT]["newest"]
+    if len(newest) != len(owners) or at != len(data):
+        raise SnapshotError("undecodable index: the entries do not fill the body")
+    image.fanout.recommendations = dict(zip(owners, zip(newest, values, strict=True), strict=True))
 
 
 ReadRecord = Callable[[str, int], Record | None]
@@ -493,11 +600,8 @@ class ViewSnapshots:
                 marks[(topic, partition)] = (offset, 0 if record is None else record_mark(record))
             return marks
 
-        image = capture.image
-        image.fanout.recommendations = {
-            owner: self._live.encoded(kept) for owner, kept in capture.kept.items()
-        }
-        body = encode_image(image)
+        kept = {owner: self._live.encoded(kept) for owner, kept in capture.kept.items()}
+        body = encode_body(capture.image, kept)
         header = Header(covered(capture.fold), covered(capture.fanout), capture.taken_at)
         write_file(self.path, encode(header, body))
         self.written += 1

@@ -15,11 +15,13 @@ import json
 import random
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from importlib import resources
 from typing import Any, Final
 
 from kartshoppe.domain.catalog import generated_image_url
-from kartshoppe.domain.reviews import ProductReviews, evolve_reviews, review_id_for
+from kartshoppe.domain.reviews import ProductReviews, evolve_reviews, has_reviewed, review_id_for
+from kartshoppe.domain.state import ShopState
 from kartshoppe.events import Product, ReviewPosted, Spec
 
 SPECS_FILE: Final = "catalog.json"
@@ -192,6 +194,30 @@ def seed_shop(now_ms: int) -> tuple[list[Product], list[ReviewPosted]]:
     return products, reviews
 
 
+def holds_seed(state: ShopState) -> bool:
+    """Whether the shop holds every product and review `seed_shop` would seed: then a start
+    need not draw them (a tenth of a second), only to find nothing lacking."""
+    for row in _rows():
+        product_id = row.product.id
+        if product_id not in state.products:
+            return False
+        reviews = state.reviews.get(product_id)
+        if not all(has_reviewed(reviews, _reviewer_id(n)) for n in _reviewers(row)[1]):
+            return False
+    return True
+
+
+def _reviewers(row: _Row) -> tuple[random.Random, list[int]]:
+    """The reviewers of a product's seeded reviews, and the random source that draws the rest
+    of them."""
+    rng = random.Random(f"{SEED}:reviews:{row.product.id}")
+    return rng, rng.sample(range(len(_FIRST_NAMES) * len(_INITIALS)), row.reviews)
+
+
+def _reviewer_id(reviewer: int) -> str:
+    return f"reviewer_{reviewer:04d}"
+
+
 def _rating_fields(reviews: list[ReviewPosted]) -> dict[str, Any]:
     folded: ProductReviews | None = None
     for review in reviews:
@@ -218,12 +244,11 @@ def _stars(target: float, count: int, rng: random.Random) -> list[int]:
 
 def _reviews_of(row: _Row, now_ms: int) -> list[ReviewPosted]:
     product = row.product
-    rng = random.Random(f"{SEED}:reviews:{product.id}")
-    reviewers = rng.sample(range(len(_FIRST_NAMES) * len(_INITIALS)), row.reviews)
+    rng, reviewers = _reviewers(row)
     stars = _stars(row.target, row.reviews, rng)
     reviews = []
     for reviewer, rating in zip(reviewers, stars, strict=True):
-        user_id = f"reviewer_{reviewer:04d}"
+        user_id = _reviewer_id(reviewer)
         first, initial = divmod(reviewer, len(_INITIALS))
         noun = row.kind.noun.lower()
         title = rng.choice(_TITLES[rating])
@@ -247,7 +272,9 @@ def _reviews_of(row: _Row, now_ms: int) -> list[ReviewPosted]:
     return sorted(reviews, key=lambda r: r.timestamp)
 
 
-def _rows() -> list[_Row]:
+@cache
+def _rows() -> tuple[_Row, ...]:
+    """The catalog's rows, drawn once per process (a start checks the seed, then may seed it)."""
     rng = random.Random(SEED)
     rows = [row for spec in _CATEGORY_SPECS for row in _category_products(spec, rng)]
     specs = {spec.name: spec for spec in _CATEGORY_SPECS}
@@ -295,7 +322,7 @@ def _rows() -> list[_Row]:
         # readable few dozen per product
         count = max(MIN_SEEDED_REVIEWS, min(MAX_SEEDED_REVIEWS, round(drawn**0.55)))
         out.append(_Row(product, brand, kind, target, count))
-    return out
+    return tuple(out)
 
 
 _FIRST_NAMES: Final = (

@@ -29,6 +29,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,8 @@ from kartshoppe.flink.launcher import (
 from kartshoppe.infra.ports import free_port
 
 STATE_FILE: Final = "cluster.json"
+LATE_METRIC: Final = ".lateRecords"
+"""The keyed operators' counter (`job.LATE_RECORDS`; this module does not import PyFlink)."""
 JOBMANAGER_MEMORY: Final = "1024m"
 TASKMANAGER_MEMORY: Final = "1536m"
 READY_TIMEOUT_S: Final = 300.0
@@ -82,6 +85,9 @@ def configuration(directory: Path, home: Path, rest_port: int, rpc_port: int) ->
     python = str(flink_python())
     return {
         "env.java.opts.all": _java_opts(home),
+        # the `flink run` client is a short-lived JVM busy planning SQL: C2 compiles cost it
+        # more than they return (client 31-41 s instead of 40-81 s, bench/results/flink.md)
+        "env.java.opts.client": "-XX:TieredStopAtLevel=1",
         "jobmanager.rpc.address": "127.0.0.1",
         "jobmanager.rpc.port": str(rpc_port),
         "jobmanager.bind-host": "127.0.0.1",
@@ -93,6 +99,10 @@ def configuration(directory: Path, home: Path, rest_port: int, rpc_port: int) ->
         "taskmanager.memory.process.size": TASKMANAGER_MEMORY,
         # thread mode keeps Python in the JVM heap: little managed memory is needed
         "taskmanager.memory.managed.size": "128m",
+        # in-flight data sized to about a second of throughput instead of full 32 KB buffers:
+        # watermarks and checkpoint barriers queue behind fewer records (both wait for every
+        # record before them, and each costs the Python operators a millisecond or more)
+        "taskmanager.network.memory.buffer-debloat.enabled": "true",
         "rest.address": "127.0.0.1",
         "rest.bind-address": "127.0.0.1",
         "rest.port": str(rest_port),
@@ -105,6 +115,14 @@ def configuration(directory: Path, home: Path, rest_port: int, rpc_port: int) ->
         "state.savepoints.dir": (directory / "savepoints").resolve().as_uri(),
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
         "web.submit.enable": "false",
+        # the shaded Hadoop jar in lib/ (`cluster_jars`) would make every JVM, the `flink run`
+        # client's too, log in to Hadoop security (seconds of user lookup); no Kerberos here
+        "security.module.factory.classes": (
+            "org.apache.flink.runtime.security.modules.JaasModuleFactory"
+        ),
+        "security.context.factory.classes": (
+            "org.apache.flink.runtime.security.contexts.NoOpSecurityContextFactory"
+        ),
         # a loaded shared machine: the 10 s defaults let a TaskManager give up starting
         "pekko.startup-timeout": "120 s",
         "pekko.ask.timeout": "60 s",
@@ -114,6 +132,41 @@ def configuration(directory: Path, home: Path, rest_port: int, rpc_port: int) ->
 
 def _yaml(settings: dict[str, str]) -> str:
     return "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items())
+
+
+CLI_CLASSES: Final = "org/apache/commons/cli/"
+"""What a connector jar must not bring onto the `flink run` client's class path: the shaded
+Hadoop jar Paimon needs carries an old commons-cli, which shadows Flink's and breaks the CLI
+(`--fromSavepoint`: NoSuchMethodError `CommandLine.hasOption(Option)`)."""
+
+
+def _without_cli(jar: Path, target: Path) -> Path:
+    """`jar` minus the commons-cli classes, written once to `target` (atomically: clusters
+    started side by side may race for it); stored uncompressed, which is quick to write."""
+    stamp = f"{jar.stat().st_size}-{jar.stat().st_mtime_ns}"
+    done = target.with_name(f"{target.name}.{stamp}")
+    if target.exists() and done.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+    with zipfile.ZipFile(jar) as source, zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as out:
+        for entry in source.infolist():
+            if not entry.filename.startswith(CLI_CLASSES):
+                out.writestr(entry, source.read(entry), zipfile.ZIP_STORED)
+    partial.replace(target)
+    done.touch()
+    return target
+
+
+def cluster_jars() -> list[Path]:
+    """The connector jars of the install, for the cluster's `lib/`: each as installed, or
+    (a jar with commons-cli in it) a copy without it, kept in the cache beside the jars."""
+    jars = []
+    for jar in sorted(jars_dir().glob("*.jar")):
+        with zipfile.ZipFile(jar) as opened:
+            has_cli = any(n.startswith(CLI_CLASSES) for n in opened.namelist())
+        jars.append(_without_cli(jar, cache_dir() / "lib" / jar.name) if has_cli else jar)
+    return jars
 
 
 @dataclass(frozen=True)
@@ -248,14 +301,15 @@ class FlinkCluster:
         return True
 
     def _link_lib(self, home: Path) -> None:
-        """`lib/` of the distribution plus `opt/flink-python`: the pip package keeps the Python
-        operators' jar in `opt/`, and a cluster's JobManager must load them to accept a job.
-        Not the connector jars, which each job ships (108 MB uploaded per submission): the
-        shaded Hadoop jar Paimon needs carries an old commons-cli, which on the `flink run`
-        client's class path shadows Flink's and breaks `--fromSavepoint` (NoSuchMethodError)."""
+        """`lib/` of the distribution plus `opt/flink-python` (the pip package keeps the Python
+        operators' jar in `opt/`, and a cluster's JobManager must load them to accept a job)
+        plus the connector jars (`cluster_jars`): on the cluster's own class path, a job ships
+        none (its 108 MB were uploaded per submission and opened in a class loader of its own
+        on each TaskManager, whose JIT-compiled code died with the job)."""
         for old in self.lib_dir.iterdir():
             old.unlink()
-        for jar in [*(home / "lib").glob("*.jar"), *(home / "opt").glob("flink-python-*.jar")]:
+        shipped = [*(home / "lib").glob("*.jar"), *(home / "opt").glob("flink-python-*.jar")]
+        for jar in [*shipped, *cluster_jars()]:
             (self.lib_dir / jar.name).symlink_to(jar)
 
     def _live_taskmanagers(self) -> int:
@@ -400,15 +454,19 @@ class FlinkCluster:
                 n
                 for n in names
                 if n in ("busyTimeMsPerSecond", "backPressuredTimeMsPerSecond")
-                or n.endswith(".pendingRecords")
+                or n.endswith((".pendingRecords", LATE_METRIC))
             ]
             values: dict[str, float] = {}
             if wanted:
                 # operator names hold brackets and spaces: quoted, or the query is refused
                 query = f"{path}?get={urllib.parse.quote(','.join(wanted), safe=',')}&agg=max,sum"
                 for metric in self._rest("GET", query):
-                    key = "lag" if metric["id"].endswith(".pendingRecords") else metric["id"]
-                    agg = "sum" if key == "lag" else "max"
+                    key = metric["id"]
+                    if key.endswith(".pendingRecords"):
+                        key = "lag"
+                    elif key.endswith(LATE_METRIC):
+                        key = "late"
+                    agg = "sum" if key in ("lag", "late") else "max"
                     values[key] = values.get(key, 0.0) + float(metric.get(agg, 0.0))
             stages.append(
                 {
@@ -417,6 +475,7 @@ class FlinkCluster:
                     "busyMsPerSecond": values.get("busyTimeMsPerSecond"),
                     "backPressuredMsPerSecond": values.get("backPressuredTimeMsPerSecond"),
                     "lagRecords": values.get("lag"),
+                    "lateRecords": values.get("late"),
                 }
             )
         latest = self._rest("GET", f"/jobs/{job_id}/checkpoints").get("latest", {})
@@ -462,8 +521,8 @@ class FlinkCluster:
                 else str(from_savepoint)
             )
             command += ["--fromSavepoint", location]
-        # the connector jars of this install's cache; an explicit `--jars-dir` comes later and wins
-        command += ["--jars-dir", str(jars_dir())]
+        # the connector jars are in the cluster's lib/ (`_link_lib`): the job ships none
+        command += ["--jars-dir", ""]
         command += [*job_args, "--parallelism", str(parallelism), "--detached"]
         done = subprocess.run(
             command,
@@ -510,10 +569,12 @@ def health_lines(health: dict[str, Any]) -> list[str]:
     lines = []
     for stage in health["stages"]:
         lag = stage["lagRecords"]
+        late = stage.get("lateRecords")
         lines.append(
             f"{stage['stage'][:60]} x{stage['parallelism']}: busy {stage['busyMsPerSecond']} ms/s,"
             f" back-pressured {stage['backPressuredMsPerSecond']} ms/s"
             + (f", consumer lag {lag:.0f} records" if lag is not None else "")
+            + (f", {late:.0f} records late behind the watermark" if late else "")
         )
     checkpoint = health["checkpoint"]
     lines.append(

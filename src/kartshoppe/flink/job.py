@@ -39,6 +39,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 if __package__ in (None, ""):
     # run as a file (`python job.py`, `flink run -py job.py`): make `kartshoppe` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -85,6 +87,8 @@ DEFAULT_JARS_DIR = REPO_ROOT / ".cache" / "flink" / "jars"
 """Where `scripts/install-flink.sh` puts the jars by default; the launcher passes its cache's."""
 OUTPUT_TOPICS = tuple(t.value for t in Topic if t not in (Topic.DLQ, Topic.ACCOUNTS))
 """Every topic a processor may emit to; the DLQ and the accounts are written by the API only."""
+LATE_RECORDS = "lateRecords"
+"""The keyed operators' counter of records behind their watermark (`_KeyedStates.buffer`)."""
 BROADCAST_STATE = MapStateDescriptor("broadcast", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
 
 
@@ -116,7 +120,7 @@ def routed(outputs: list[Output], lateness_ms: int, tags: dict[int | str, Any]) 
     published values on side outputs."""
     for route, key, payload in outputs:
         if route == PUBLISH:
-            yield tags[PUBLISH], (PUBLISH, json.loads(payload)[1], payload)
+            yield tags[PUBLISH], (PUBLISH, orjson.loads(payload)[1], payload)
         elif (level := route_level(route)) is not None:
             yield tags[level], (key, merge_time(payload, lateness_ms), payload)
         else:
@@ -191,13 +195,28 @@ class _KeyedStates:
         # the state TTL's bookkeeping (`keyed.KeyedCore._expire`), for stages that have one
         self.written = runtime_context.get_state(ValueStateDescriptor("written", Types.LONG()))
         self.cleanup = runtime_context.get_state(ValueStateDescriptor("cleanup", Types.LONG()))
+        self.broadcast: _Broadcast | None = None
+        # records that came after the operator's watermark had passed their event time (a
+        # source partition the idle timeout had given up on, say): processed out of event-time
+        # order, so the outputs differ from the embedded runner's (`FlinkCluster.health`)
+        self.late = runtime_context.get_metrics_group().counter(LATE_RECORDS)
+
+    def _store(self, ctx: Any) -> _Broadcast:
+        """The writable broadcast state, looked up once: each `get_broadcast_state` is a call
+        into the JVM that converts the descriptor again."""
+        if self.broadcast is None:
+            self.broadcast = _Broadcast(ctx.get_broadcast_state(BROADCAST_STATE))
+        return self.broadcast
 
     def buffer(self, timestamp: int, raw: str, ctx: Any) -> None:
         """Keep `raw` until the watermark reaches `timestamp` (see `keyed`)."""
+        timers = ctx.timer_service()
+        if timestamp <= timers.current_watermark():
+            self.late.inc()
         records = self.pending.get(timestamp) or []
         records.append(raw)
         self.pending.put(timestamp, records)
-        ctx.timer_service().register_event_time_timer(timestamp)
+        timers.register_event_time_timer(timestamp)
 
 
 class _Keyed:
@@ -311,8 +330,8 @@ class ProcessorsFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: 
     def process_broadcast_element(self, value: tuple[str, int, str], ctx: Any) -> Iterator[Any]:
         topic, timestamp, raw = value
         self._load(ctx)
-        store = _Broadcast(ctx.get_broadcast_state(BROADCAST_STATE))
-        event_id = json.loads(raw).get("eventId") or f"{timestamp}"
+        store = self._store(ctx)
+        event_id = orjson.loads(raw).get("eventId") or f"{timestamp}"
         for mirror in self.mirrors.values():
             if topic in mirror.processor.broadcast_topics:
                 mirror.add(timestamp, str(event_id), raw, self.fired_upto, store)
@@ -370,13 +389,13 @@ class LevelFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: ignor
     def process_broadcast_element(self, value: tuple[str, int, str], ctx: Any) -> Iterator[Any]:
         topic, timestamp, raw = value
         self._load(ctx)
-        store = _Broadcast(ctx.get_broadcast_state(BROADCAST_STATE))
+        store = self._store(ctx)
         # this level reads data time T - L at Flink time T (`keyed.MergeCore`)
         upto = self.fired_upto - self.lateness_ms
         if topic == PUBLISH:
-            self.tables[json.loads(raw)[0]].add(raw, upto, store)
+            self.tables[orjson.loads(raw)[0]].add(raw, upto, store)
         else:
-            event_id = json.loads(raw).get("eventId") or f"{timestamp}"
+            event_id = orjson.loads(raw).get("eventId") or f"{timestamp}"
             for mirror in self.mirrors.values():
                 if topic in mirror.processor.broadcast_topics:
                     mirror.add(timestamp, str(event_id), raw, upto, store)
@@ -430,7 +449,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         type=int,
         help="restarts after a failure before the job fails (default: Flink's exponential delay)",
     )
-    p.add_argument("--jars-dir", default=str(DEFAULT_JARS_DIR))
+    p.add_argument(
+        "--jars-dir",
+        default=str(DEFAULT_JARS_DIR),
+        help="connector jars shipped with the job; '' for none (a cluster that has them in lib/)",
+    )
     p.add_argument(
         "--detached",
         action="store_true",
@@ -454,14 +477,14 @@ def _embedded_python_path() -> None:
 
 
 def configuration(args: argparse.Namespace) -> Configuration:
-    jars = sorted(Path(args.jars_dir).glob("*.jar"))
-    if not jars:
+    # none to ship: a cluster with the connectors on its class path (`cluster._link_lib`)
+    jars = sorted(Path(args.jars_dir).glob("*.jar")) if args.jars_dir else []
+    if args.jars_dir and not jars:
         raise SystemExit(f"no connector jars in {args.jars_dir}: run scripts/install-flink.sh")
     checkpoints = Path(args.checkpoint_dir).resolve()
     conf = Configuration()
     settings = {
         "pipeline.name": "kartshoppe-processors",
-        "pipeline.jars": ";".join(j.resolve().as_uri() for j in jars),
         "pipeline.auto-watermark-interval": f"{args.watermark_interval_ms} ms",
         "parallelism.default": str(args.parallelism),
         "python.execution-mode": "thread",
@@ -473,6 +496,8 @@ def configuration(args: argparse.Namespace) -> Configuration:
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
         "state.backend.type": "hashmap",
     }
+    if jars:
+        settings["pipeline.jars"] = ";".join(j.resolve().as_uri() for j in jars)
     if args.restart_attempts is not None:
         settings["restart-strategy.type"] = "fixed-delay"
         settings["restart-strategy.fixed-delay.attempts"] = str(args.restart_attempts)

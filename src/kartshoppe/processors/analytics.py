@@ -49,7 +49,7 @@ reached is published.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final, TypedDict
 
@@ -86,12 +86,14 @@ from kartshoppe.processors.model import (
     apply_catalog_event,
     catalog_entry,
 )
+from kartshoppe.processors.ranking import RisingTop
 from kartshoppe.processors.trending import (
     PRUNE_INTERVAL_MS,
     Scores,
     add_score,
     flush_time,
     interactions,
+    kept_top,
     merge_scores,
     prune,
     ranked,
@@ -209,6 +211,8 @@ class AnalyticsMerge(Merger[AnalyticsTotals]):
     top: int = 10
 
     name = "analytics.merge"
+    kept: dict[str, RisingTop] = field(default_factory=dict, init=False, compare=False, repr=False)
+    """The rankings of the state's scores (`trending.kept_top`; not state)."""
 
     def initial_state(self) -> AnalyticsTotals:
         return {
@@ -242,9 +246,12 @@ class AnalyticsMerge(Merger[AnalyticsTotals]):
             # catching up on a backlog: only the latest second already due is worth publishing
             self._arm(state, latest_due, ctx)
             return state
+        kept = self.kept
+        top_products = kept_top(kept, "products", state["products"], self.top)
+        top_categories = kept_top(kept, "categories", state["categories"], self.top)
         for scores in sorted(state["inbox"], key=_sort_key):
-            merge_scores(state["products"], scores["p"])
-            merge_scores(state["categories"], scores["c"])
+            merge_scores(state["products"], scores["p"], top_products)
+            merge_scores(state["categories"], scores["c"], top_categories)
         state["inbox"] = []
         self._forget_old(state, timestamp)
         snapshot = self.snapshot(state, timestamp)
@@ -273,7 +280,9 @@ class AnalyticsMerge(Merger[AnalyticsTotals]):
         funnel = {stage: counts.get(FUNNEL + stage, 0) for stage, _ in FUNNEL_STAGES}
         carted = funnel["carts"]
         abandoned = counts.get("abandoned", 0)
-        products = ranked(state["products"], ts, self.half_life_ms, self.top)
+        kept = self.kept
+        top_products = kept_top(kept, "products", state["products"], self.top)
+        products = ranked(state["products"], ts, self.half_life_ms, self.top, top_products)
         # the wire form of `events.Analytics` built as such, as `WireEvent`s are (model doc)
         return {
             "liveUsers": counts.get("live", 0),
@@ -291,7 +300,13 @@ class AnalyticsMerge(Merger[AnalyticsTotals]):
             ],
             "topCategories": [
                 {"category": c, "score": s}
-                for c, s in ranked(state["categories"], ts, self.half_life_ms, self.top)
+                for c, s in ranked(
+                    state["categories"],
+                    ts,
+                    self.half_life_ms,
+                    self.top,
+                    kept_top(kept, "categories", state["categories"], self.top),
+                )
             ],
             "updatedAt": ts,
         }
@@ -304,6 +319,7 @@ class AnalyticsMerge(Merger[AnalyticsTotals]):
         state["prunedAt"] = ts
         prune(state["products"], ts, self.half_life_ms)
         prune(state["categories"], ts, self.half_life_ms)
+        self.kept.clear()  # pruning lowers the rankings: sort again
         state["names"] = {p: n for p, n in state["names"].items() if p in state["products"]}
 
     def _arm(self, state: AnalyticsTotals, timestamp: int, ctx: Context) -> None:

@@ -299,23 +299,24 @@ class TableView(Mapping[str, Any]):
             value = self._table.value(key, self._at)
         return default if value is None else value
 
-    def get_many(self, keys: Iterable[str]) -> list[Any]:
-        """`get` of each key, in order (None for a missing one), without a call per key but
-        for a key published after `at` (a late read)."""
+    def fields(self, keys: Iterable[str], name: str, default: Any) -> list[Any]:
+        """`get(key)[name]` of each key, in order, `default` for a missing key, in one pass
+        without a call per key but for a key published after `at` (a late read): the list
+        stage reads a mass per candidate."""
         recent, base, value, at = self._recent, self._base, self._table.value, self._at
         return [
-            base.get(key)
-            if (versions := recent.get(key)) is None
-            else versions[-1][2]
-            if versions[-1][0] <= at
-            else value(key, at)
+            default
+            if (
+                found := base.get(key)
+                if (versions := recent.get(key)) is None
+                else versions[-1][2]
+                if versions[-1][0] <= at
+                else value(key, at)
+            )
+            is None
+            else found[name]
             for key in keys
         ]
-
-    def fields(self, keys: Iterable[str], name: str, default: Any) -> list[Any]:
-        """`get(key)[name]` of each key, in order, `default` for a missing key (the list stage
-        reads a mass per candidate)."""
-        return [default if found is None else found[name] for found in self.get_many(keys)]
 
     def snapshot(self) -> dict[str, Any]:
         """The table as of `at` as one dict, in the view's order: `dict(view.items())`

@@ -78,10 +78,8 @@ from __future__ import annotations
 
 import heapq
 import math
-from bisect import insort
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any, Final, Protocol
 
 import orjson
@@ -112,6 +110,7 @@ from kartshoppe.processors.model import (
     catalog_entry,
     iter_catalog,
 )
+from kartshoppe.processors.ranking import RisingTop
 
 DAY_MS: Final = 24 * 3600 * 1000
 HOUR_MS: Final = 3600 * 1000
@@ -172,7 +171,7 @@ class Catalog:
     entries: Mapping[str, Any]
 
     def recommendable(self, product_id: str) -> bool:
-        entry = catalog_entry(self.entries, product_id)
+        entry = self.entries.get(product_id) or {}  # `catalog_entry`, a call less per candidate
         return "name" in entry and entry.get("available", 0) > 0 and not entry.get("soldOut")
 
     def name(self, product_id: str) -> str:
@@ -463,14 +462,11 @@ class Decaying:
     """The latest event time applied: values are read as of max(at, clock)."""
     values: dict[str, float] = field(default_factory=dict)
     total: float = 0.0
-    ranked: list[str] | None = field(default=None, compare=False, repr=False)
-    """The keys `top` returned last (not serialised): with `changed`, what the next `top`
-    ranks instead of the whole row."""
-    ranked_size: int = field(default=0, compare=False, repr=False)
-    changed: dict[str, None] = field(default_factory=dict, compare=False, repr=False)
-    """The keys `add_all` raised since the last `top`, in the order they were raised."""
-    position: dict[str, int] | None = field(default=None, compare=False, repr=False)
-    """Each key's place in `values` (insertion order, the tie-break of `top`)."""
+    ranking: RisingTop | None = field(default=None, compare=False, repr=False)
+    """The keys `top` returned last, kept up as `add_all` raises keys (not serialised)."""
+    scaled: dict[str, float] | None = field(default=None, compare=False, repr=False)
+    """What `scaled_top` returned last, until a value, the clock or the landmark changes (not
+    serialised): a product's bought-together row is published unchanged with every co-view."""
 
     def scale_in(self, at: int) -> float:
         """The stored weight of one unit of evidence at time `at` (moves the landmark ahead
@@ -478,6 +474,7 @@ class Decaying:
         if self.landmark is None:
             self.landmark = at
         self.clock = max(self.clock, at)
+        self.scaled = None
         exponent = (at - self.landmark) / self.half_life_ms
         if exponent > _RESCALE_EXPONENT:
             factor = _factor(-exponent)
@@ -497,14 +494,16 @@ class Decaying:
     def add_all(self, amounts: Mapping[str, float], scale: float, to_total: bool) -> None:
         """Add each amount times `scale` to its key (and to `total` if `to_total`). Amounts
         are never negative, so a key only rises (what `top` relies on)."""
-        values, changed, total = self.values, self.changed, self.total
+        values, total = self.values, self.total
         for key, amount in amounts.items():
             scaled = amount * scale
             values[key] = values.get(key, 0.0) + scaled
-            changed[key] = None
             if to_total:
                 total += scaled
         self.total = total
+        self.scaled = None
+        if self.ranking is not None:
+            self.ranking.raised(amounts)
 
     def prune(self, cap: int) -> None:
         if len(self.values) > 2 * cap:
@@ -514,61 +513,25 @@ class Decaying:
             self._forget_ranking()
 
     def _forget_ranking(self) -> None:
-        self.ranked, self.position = None, None
-        self.changed.clear()
+        self.ranking, self.scaled = None, None
+
+    def scaled_top(self, size: int) -> dict[str, float]:
+        """The `size` largest values (`top`), decayed to `clock` (a published row)."""
+        scaled = self.scaled
+        if scaled is None or self.ranking is None or self.ranking.size != size:
+            c = self.scale_out(self.clock)
+            values = self.values
+            scaled = self.scaled = {key: values[key] * c for key in self.top(size)}
+        return scaled
 
     def top(self, size: int) -> list[str]:
         """The keys of the `size` largest values, largest first, ties in insertion order
-        (which the JSON state keeps too, so the order is the same after a restart).
-
-        Values only rise between calls (`add_all`) and keep their places, so a key neither in
-        the last top nor raised since still ranks below every key of the last top: the last
-        top is kept and only the raised keys are placed again (usually one or two), which
-        gives the list sorting the whole row gives."""
-        values = self.values
-        ranked = self.ranked
-        if ranked is None or size != self.ranked_size:
-            best = sorted(values.items(), key=itemgetter(1), reverse=True)[:size]
-            self.ranked, self.ranked_size, self.position = [k for k, _ in best], size, None
-            self.changed.clear()
-            return self.ranked
-        changed = self.changed
-        if not changed:
-            return ranked
-        position = self._positions()
-
-        def rank(key: str) -> tuple[float, int]:
-            return -values[key], position[key]
-
-        members = set(ranked)
-        if any(key in members for key in changed):
-            risen = [key for key in ranked if key in changed]
-            ranked = [key for key in ranked if key not in changed]
-            for key in risen:
-                insort(ranked, key, key=rank)
-        for key in changed:
-            if key in members:
-                continue
-            if len(ranked) >= size:
-                last = ranked[-1]
-                if values[key] < values[last] or rank(key) > rank(last):
-                    continue
-                ranked.pop()
-            insort(ranked, key, key=rank)
-        changed.clear()
-        self.ranked = ranked
-        return ranked
-
-    def _positions(self) -> dict[str, int]:
-        """Each key's place in `values`, kept up as keys are added."""
-        position = self.position
-        if position is None:
-            position = self.position = {k: i for i, k in enumerate(self.values)}
-        else:
-            for key in self.changed:  # new keys went to the end of `values` in this order
-                if key not in position:
-                    position[key] = len(position)
-        return position
+        (which the JSON state keeps too, so the order is the same after a restart): values
+        only rise between calls (`add_all`), so the last top is kept (`RisingTop`)."""
+        ranking = self.ranking
+        if ranking is None or ranking.size != size:
+            ranking = self.ranking = RisingTop(self.values, size)
+        return ranking.top()
 
     def to_json(self) -> list[Any]:
         return [self.landmark, self.clock, self.values, self.total]
@@ -616,12 +579,11 @@ class ProductState:
         (`at`): mass `m`, neighbours `n`, orders `o` and bought-together `t`, popularity `p`."""
         c = self.cooc.scale_out(self.cooc.clock)
         t = self.together.scale_out(self.together.clock)
-        cooc, together = self.cooc.values, self.together.values
         return {
             "m": self.cooc.total * c,
-            "n": {pid: cooc[pid] * c for pid in self.cooc.top(config.neighbours)},
+            "n": self.cooc.scaled_top(config.neighbours),
             "o": self.together.total * t,
-            "t": {pid: together[pid] * t for pid in self.together.top(config.neighbours)},
+            "t": self.together.scaled_top(config.neighbours),
             "p": self.popularity.total * self.popularity.scale_out(self.popularity.clock),
             "pc": self.popularity.clock,
             "at": max(self.cooc.clock, self.together.clock, self.popularity.clock),
@@ -718,9 +680,18 @@ class Mixture:
     evidence: float = 0.0
     masses: dict[str, float] = field(default_factory=dict)
 
-    def contribution(self, source: tuple[str, float, Mapping[str, float]], ids: list[str]) -> float:
+    def contribution(
+        self, source: tuple[str, float, Mapping[str, float]], ids: list[str], roots: list[float]
+    ) -> float:
+        """What `source` adds to the scores of `ids`, `roots` the square roots of their masses
+        (`roots_of`: computed once for all sources)."""
         _, weight, row = source
-        return sum(weight * row.get(pid, 0.0) / math.sqrt(self.masses[pid]) for pid in ids)
+        get = row.get
+        return sum(weight * get(pid, 0.0) / root for pid, root in zip(ids, roots, strict=True))
+
+    def roots_of(self, ids: list[str]) -> list[float]:
+        masses = self.masses
+        return [math.sqrt(masses[pid]) for pid in ids]
 
     def probability(self, pid: str) -> float:
         """P(next = pid): the recency-weighted mixture of the context rows (computed for the
@@ -772,10 +743,15 @@ def mixture(shopper: ShopperState, table: NeighbourTable, config: RecommenderCon
         for other, value in row.items():
             raw[other] = raw_get(other, 0.0) + weight_sim * value
     # the candidate's half of the cosine, applied once per candidate rather than per context row
-    for (other, score), known in zip(raw.items(), table.masses(raw), strict=True):
-        other_mass = known or max(row.get(other, 0.0) for _, _, row in result.sources)
-        masses[other] = other_mass
-        raw[other] = score / math.sqrt(other_mass)
+    masses.update(zip(raw, table.masses(raw), strict=True))
+    for other, known in masses.items():
+        if not known:  # not in the table yet: its strongest co-occurrence stands in
+            masses[other] = max(row.get(other, 0.0) for _, _, row in result.sources)
+    sqrt = math.sqrt
+    result.scores = {
+        other: score / sqrt(mass)
+        for (other, score), mass in zip(raw.items(), masses.values(), strict=True)
+    }
     return result
 
 
@@ -801,7 +777,8 @@ def _top_personal(
 
 def _because(mix: Mixture, ids: list[str]) -> str | None:
     """The context product contributing most to the scores of `ids`."""
-    best = max(((mix.contribution(src, ids), src[0]) for src in mix.sources), default=None)
+    roots = mix.roots_of(ids)
+    best = max(((mix.contribution(src, ids, roots), src[0]) for src in mix.sources), default=None)
     return best[1] if best is not None and best[0] > 0 else None
 
 

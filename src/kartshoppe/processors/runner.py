@@ -301,7 +301,8 @@ class _BroadcastState(MutableMapping[str, Any]):
 
 class _ReadOnly(Mapping[str, Any]):
     def __init__(self, data: _BroadcastState) -> None:
-        self._data = data
+        # the state's own dict (kept for its life): the catalog is read per candidate
+        self._data = data._data
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]

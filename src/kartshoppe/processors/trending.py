@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Final, TypedDict
 
@@ -47,6 +47,7 @@ from kartshoppe.processors.model import (
     apply_catalog_event,
     catalog_entry,
 )
+from kartshoppe.processors.ranking import RisingTop
 
 VIEW_WEIGHT: Final = 1.0
 CLICK_WEIGHT: Final = 1.0
@@ -80,14 +81,34 @@ def add_key(scores: Scores, item: str, added: float) -> None:
     scores[item] = high + math.log1p(math.exp(low - high))
 
 
-def ranked(scores: Scores, ts: int, half_life_ms: int, limit: int) -> list[tuple[str, float]]:
-    """The `limit` best items with their scores at `ts`, best first (ties by name)."""
-    # `sorted(...)[:limit]` is what `heapq.nlargest` promises, and faster in C at these sizes
-    best = sorted(scores.items(), key=itemgetter(1), reverse=True)[:limit]
+def ranked(
+    scores: Scores, ts: int, half_life_ms: int, limit: int, kept: RisingTop | None = None
+) -> list[tuple[str, float]]:
+    """The `limit` best items with their scores at `ts`, best first (ties by name); `kept`:
+    the best items as kept between calls (`kept_top`), else sorted here."""
+    if kept is None:
+        # `sorted(...)[:limit]` is what `heapq.nlargest` promises, and faster in C at these sizes
+        best = [item for item, _ in sorted(scores.items(), key=itemgetter(1), reverse=True)]
+        del best[limit:]
+    else:
+        best = kept.top()
     offset = ts * _rate(half_life_ms)  # a score at ts is exp(key - offset)
     exp = math.exp
-    current = [(item, round(exp(key - offset), 4)) for item, key in best]
-    return sorted(current, key=lambda pair: (-pair[1], pair[0]))
+    current = [(item, round(exp(scores[item] - offset), 4)) for item in best]
+    # by score, then name: two stable sorts in C instead of a key tuple per item
+    current.sort(key=itemgetter(0))
+    current.sort(key=itemgetter(1), reverse=True)
+    return current
+
+
+def kept_top(kept: dict[str, RisingTop], name: str, scores: Scores, limit: int) -> RisingTop:
+    """The best items of the merger's `scores` called `name`, kept from tick to tick (scores
+    only rise between prunes): a new ranking (one sort) for a dict it has not kept, as a
+    restored state or every call on Flink (which decodes the state per call) is."""
+    top = kept.get(name)
+    if top is None or top.values is not scores or top.size != limit:
+        top = kept[name] = RisingTop(scores, limit)
+    return top
 
 
 def prune(scores: Scores, ts: int, half_life_ms: int) -> None:
@@ -110,10 +131,14 @@ def interactions(event: Event) -> Iterator[tuple[str, float]]:
             yield line.product_id, ORDER_WEIGHT
 
 
-def merge_scores(scores: Scores, partial: Mapping[str, float]) -> None:
-    """Add partial sums (same form) into `scores`, in item order."""
+def merge_scores(
+    scores: Scores, partial: Mapping[str, float], kept: RisingTop | None = None
+) -> None:
+    """Add partial sums (same form) into `scores`, in item order (and tell `kept`)."""
     for item in sorted(partial):
         add_key(scores, item, partial[item])
+    if kept is not None:
+        kept.raised(partial)
 
 
 def flush_time(ts: int, interval_ms: int = PUBLISH_INTERVAL_MS) -> int:
@@ -147,6 +172,8 @@ class TrendingMerge(Merger[TrendingTotals]):
     top_categories: int = 10
 
     name = "trending.merge"
+    kept: dict[str, RisingTop] = field(default_factory=dict, init=False, compare=False, repr=False)
+    """The rankings of the state's scores (`kept_top`; not state)."""
 
     def initial_state(self) -> TrendingTotals:
         return {"products": {}, "categories": {}, "inbox": [], "timer": None, "prunedAt": 0}
@@ -169,18 +196,34 @@ class TrendingMerge(Merger[TrendingTotals]):
             ctx.set_timer(latest_due)
             return state
         state["timer"] = None
+        kept = self.kept
+        top_products = kept_top(kept, "products", state["products"], self.top_products)
+        top_categories = kept_top(kept, "categories", state["categories"], self.top_categories)
         # one product's partials go to one key and each key sends one partial per second:
         # sorting by that product makes the float sums the same whatever the arrival order
         for partial in sorted(state["inbox"], key=lambda p: min(p["products"], default="")):
-            merge_scores(state["products"], partial["products"])
-            merge_scores(state["categories"], partial["categories"])
+            merge_scores(state["products"], partial["products"], top_products)
+            merge_scores(state["categories"], partial["categories"], top_categories)
         state["inbox"] = []
         if timestamp - state["prunedAt"] >= PRUNE_INTERVAL_MS:
             state["prunedAt"] = timestamp
             for scores in (state["products"], state["categories"]):
                 prune(scores, timestamp, self.half_life_ms)
-        products = ranked(state["products"], timestamp, self.half_life_ms, self.top_products)
-        categories = ranked(state["categories"], timestamp, self.half_life_ms, self.top_categories)
+            kept.clear()  # pruning lowers the rankings: sort again
+        products = ranked(
+            state["products"],
+            timestamp,
+            self.half_life_ms,
+            self.top_products,
+            kept_top(kept, "products", state["products"], self.top_products),
+        )
+        categories = ranked(
+            state["categories"],
+            timestamp,
+            self.half_life_ms,
+            self.top_categories,
+            kept_top(kept, "categories", state["categories"], self.top_categories),
+        )
         update = WireEvent(
             {
                 "eventId": OUTPUT_ID,

@@ -6,8 +6,7 @@ analytics totals, each shopper's latest recommendations and each product's relat
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from pydantic import TypeAdapter
 
@@ -24,12 +23,12 @@ RECOMMENDATIONS_KEPT = 5
 EMPTY_ANALYTICS: Final = Analytics.quiet().to_json()
 
 
-@dataclass(frozen=True, slots=True)
-class Encoded:
+class Encoded(NamedTuple):
     """A shopper's kept recommendations as a snapshot holds them: the newest one's timestamp and
     the JSON of the list, newest first. A restored view keeps them so and decodes a shopper's
     list when it is first needed: most shoppers of a snapshot are never asked for again, and
-    decoding them all was most of a restart's work."""
+    decoding them all was most of a restart's work. (A named tuple: a restart makes one per
+    shopper, at twice the speed of a frozen dataclass.)"""
 
     newest: int
     json: bytes
@@ -43,7 +42,7 @@ KEPT: Final = TypeAdapter(list[Recommendation])
 def encoded(kept: Kept) -> tuple[int, bytes]:
     """`kept` as a snapshot holds it."""
     if isinstance(kept, Encoded):
-        return kept.newest, kept.json
+        return kept
     return kept[0].timestamp, KEPT.dump_json(list(kept))
 
 
@@ -112,7 +111,7 @@ class LiveView:
         """The view as `image` gave it (a snapshot's)."""
         self.analytics = analytics
         by_newest = sorted(recommendations.items(), key=lambda kept: kept[1][0])
-        self._recommendations = {owner: Encoded(*kept) for owner, kept in by_newest}
+        self._recommendations = {owner: Encoded._make(kept) for owner, kept in by_newest}
         self._related = dict(related)
 
     def _forget_before(self, timestamp: int) -> None:

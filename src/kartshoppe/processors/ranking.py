@@ -1,0 +1,94 @@
+"""The top keys of a dict of rising values, kept from one call to the next instead of sorted.
+
+Stages that publish a top list after every change of a large dict (a product's neighbour row,
+the trending scores) would otherwise sort the whole dict each time, though only one or two
+values moved. Pure and engine-agnostic: a `RisingTop` is a cache beside a stage's state (not
+serialised); a stage that has none (a restored state, every call on Flink, which decodes the
+state per call) starts one with one full sort, and the lists are the same either way.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections.abc import Iterable
+from operator import itemgetter
+
+
+class RisingTop:
+    """The keys of the `size` largest values of `values`, largest first, ties in insertion
+    order: what `sorted(values.items(), key=value, reverse=True)[:size]` gives.
+
+    Between two calls of `top`, values may only rise and keys keep their places (new keys go
+    to the end of the dict), and every key raised or added is named to `raised`. A key neither
+    in the last top nor raised since then still ranks below every key of the last top, so the
+    last top is kept and only the raised keys are placed again. A dict whose values may fall
+    or whose keys are removed needs a new `RisingTop`."""
+
+    __slots__ = ("changed", "members", "position", "ranked", "size", "values")
+
+    def __init__(self, values: dict[str, float], size: int) -> None:
+        self.values = values
+        self.size = size
+        self.ranked: list[str] | None = None
+        self.members: set[str] = set()
+        """The keys of `ranked`."""
+        self.changed: dict[str, None] = {}
+        """The keys raised since the last `top`, in the order they were raised."""
+        self.position: dict[str, int] | None = None
+        """Each key's place in `values` (insertion order, the tie-break)."""
+
+    def raised(self, keys: Iterable[str]) -> None:
+        """`keys` rose (or were added) since the last `top`."""
+        changed = self.changed
+        for key in keys:
+            changed[key] = None
+
+    def top(self) -> list[str]:
+        values, size, ranked = self.values, self.size, self.ranked
+        if ranked is None:
+            best = sorted(values.items(), key=itemgetter(1), reverse=True)[:size]
+            self.ranked = [k for k, _ in best]
+            self.members = set(self.ranked)
+            self.changed.clear()
+            return self.ranked
+        changed = self.changed
+        if not changed:
+            return ranked
+        position = self._positions()
+
+        def rank(key: str) -> tuple[float, int]:
+            return -values[key], position[key]
+
+        members = self.members
+        # the raised keys of the last top leave it first (their places are stale), then all
+        # raised keys are placed: the last top's by bisection, the others only if they beat
+        # its last key
+        risen = [key for key in changed if key in members]
+        entering = [key for key in changed if key not in members] if risen else list(changed)
+        for key in risen:
+            ranked.remove(key)
+        for key in risen:
+            insort(ranked, key, key=rank)
+        for key in entering:
+            if len(ranked) >= size:
+                last = ranked[-1]
+                if values[key] < values[last] or rank(key) > rank(last):
+                    continue
+                ranked.pop()
+                members.discard(last)
+            insort(ranked, key, key=rank)
+            members.add(key)
+        changed.clear()
+        self.ranked = ranked
+        return ranked
+
+    def _positions(self) -> dict[str, int]:
+        """Each key's place in `values`, kept up as keys are added."""
+        position = self.position
+        if position is None:
+            position = self.position = {k: i for i, k in enumerate(self.values)}
+        else:
+            for key in self.changed:  # new keys went to the end of `values` in this order
+                if key not in position:
+                    position[key] = len(position)
+        return position
