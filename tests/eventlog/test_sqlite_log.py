@@ -37,6 +37,26 @@ async def log(db_path: pathlib.Path) -> AsyncIterator[SqliteEventLog]:
         yield log
 
 
+class FileReads:
+    """How many range queries the log's records table has had."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+@pytest.fixture
+def file_reads(monkeypatch: pytest.MonkeyPatch) -> FileReads:
+    reads = FileReads()
+    query_range = sqlite_log._query_range
+
+    def counted(conn: sqlite3.Connection, topic: str, start: int, limit: int) -> list[Record]:
+        reads.count += 1
+        return query_range(conn, topic, start, limit)
+
+    monkeypatch.setattr(sqlite_log, "_query_range", counted)
+    return reads
+
+
 def start_writer(path: pathlib.Path, appends: int, batch: int, tasks: int) -> subprocess.Popen[str]:
     command = [sys.executable, str(WRITER), str(path), f"--appends={appends}"]
     command += [f"--batch={batch}", f"--tasks={tasks}"]
@@ -140,22 +160,13 @@ async def test_closing_the_log_ends_a_waiting_poll(log: SqliteEventLog) -> None:
 
 
 async def test_an_idle_consumer_reads_the_file_once_a_second_and_wakes_at_a_commit(
-    log: SqliteEventLog, monkeypatch: pytest.MonkeyPatch
+    log: SqliteEventLog, file_reads: FileReads
 ) -> None:
-    reads = 0
-    query_range = sqlite_log._query_range
-
-    def counted(conn: sqlite3.Connection, topic: str, start: int, limit: int) -> list[Record]:
-        nonlocal reads
-        reads += 1
-        return query_range(conn, topic, start, limit)
-
-    monkeypatch.setattr(sqlite_log, "_query_range", counted)
     async with log.consumer([TOPIC]) as consumer:
         for _ in range(5):
             assert await consumer.poll(timeout=0.2) == []
         # a read every 50 ms would be 20 in that second
-        assert reads <= 2
+        assert file_reads.count <= 2
 
         waiting = asyncio.create_task(consumer.poll(timeout=30))
         await asyncio.sleep(0)
@@ -248,21 +259,12 @@ def product_view(n: int) -> ProductView:
 
 
 async def test_a_caught_up_consumer_is_handed_this_process_s_appends_in_order_with_their_events(
-    log: SqliteEventLog, monkeypatch: pytest.MonkeyPatch
+    log: SqliteEventLog, file_reads: FileReads
 ) -> None:
-    reads = 0
-    query_range = sqlite_log._query_range
-
-    def counted(conn: sqlite3.Connection, topic: str, start: int, limit: int) -> list[Record]:
-        nonlocal reads
-        reads += 1
-        return query_range(conn, topic, start, limit)
-
-    monkeypatch.setattr(sqlite_log, "_query_range", counted)
     topics = [Topic.EVENTS.value, Topic.FANOUT.value]
     async with log.consumer(topics) as consumer:
         assert await consumer.poll(timeout=0) == []
-        reads_when_caught_up = reads
+        reads_when_caught_up = file_reads.count
         views = [product_view(n) for n in range(10)]
         appended = await log.append(
             [Message(topics[n % 2], None, encode_event(v), v) for n, v in enumerate(views)]
@@ -270,7 +272,7 @@ async def test_a_caught_up_consumer_is_handed_this_process_s_appends_in_order_wi
 
         handed = await consumer.poll(timeout=0)
 
-    assert reads == reads_when_caught_up
+    assert file_reads.count == reads_when_caught_up
     assert handed == appended
     assert [r.event for r in handed] == views
 
@@ -333,20 +335,11 @@ async def test_a_commit_of_another_writer_in_between_is_read_from_the_file_at_on
 
 
 async def test_another_process_s_commit_is_read_once_for_all_the_consumers_of_a_process(
-    db_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+    db_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, file_reads: FileReads
 ) -> None:
     # only the look asked for: the watcher's and the fallback reads out of the way
     monkeypatch.setattr(sqlite_log, "FOREIGN_WRITE_POLL_S", 600.0)
     monkeypatch.setattr(sqlite_log, "FALLBACK_READ_S", 600.0)
-    reads = 0
-    query_range = sqlite_log._query_range
-
-    def counted(conn: sqlite3.Connection, topic: str, start: int, limit: int) -> list[Record]:
-        nonlocal reads
-        reads += 1
-        return query_range(conn, topic, start, limit)
-
-    monkeypatch.setattr(sqlite_log, "_query_range", counted)
     async with (
         SqliteEventLog(db_path) as log,
         SqliteEventLog(db_path) as other,
@@ -355,13 +348,13 @@ async def test_another_process_s_commit_is_read_once_for_all_the_consumers_of_a_
         consumers = [await stack.enter_async_context(log.consumer([TOPIC])) for _ in range(5)]
         for consumer in consumers:
             assert await consumer.poll(timeout=0) == []
-        reads = 0
+        file_reads.count = 0
         await other.append([Message(TOPIC, None, b"%d" % n) for n in range(3)])
 
         log.look_again()
         received = await asyncio.gather(*(drain(c, 3, within_s=5) for c in consumers))
 
-    assert reads == 1
+    assert file_reads.count == 1
     for records in received:
         assert [(r.offset, r.value) for r in records] == [(0, b"0"), (1, b"1"), (2, b"2")]
 
