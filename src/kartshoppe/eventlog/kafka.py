@@ -115,10 +115,13 @@ _TRANSIENT_CODES: Final = frozenset(
         KafkaError._TRANSPORT,
         KafkaError._TIMED_OUT,
         KafkaError.FENCED_LEADER_EPOCH,
+        KafkaError.UNKNOWN_LEADER_EPOCH,
     }
 )
-STALE_METADATA: Final = frozenset({KafkaError.FENCED_LEADER_EPOCH})
-"""Errors an admin client keeps answering from leader epochs cached before a broker restart."""
+STALE_METADATA: Final = frozenset({KafkaError.FENCED_LEADER_EPOCH, KafkaError.UNKNOWN_LEADER_EPOCH})
+"""Errors an admin client keeps answering from leader epochs cached across a broker restart:
+older than the broker's (FENCED) or, while the restarted broker is still loading its
+partitions, newer (UNKNOWN)."""
 
 
 def _retriable(exc: KafkaException) -> bool:
