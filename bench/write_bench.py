@@ -60,6 +60,8 @@ FLOOR = "floor: bare ASGI + durable commit"
 THIS_CHECKOUT = "KartShoppe, this checkout"
 PROFILE_HOOK = ROOT / "bench" / "profile_hook"
 PROFILE_VARIABLE = "KARTSHOPPE_BENCH_PROFILE"
+PAUSE_HOOK = ROOT / "bench" / "pause_hook"
+PAUSES_VARIABLE = "KARTSHOPPE_BENCH_PAUSES"
 
 
 @dataclass
@@ -76,6 +78,8 @@ class Target:
     """The same for the server's child processes (the event-store sink, the processors)."""
     profile: pathlib.Path | None = None
     """Where the server's cProfile of the timed phase goes (`bench/profile_hook`), if asked."""
+    pauses: pathlib.Path | None = None
+    """Where the server's processes record their GC pauses and commits (`bench/pause_hook`)."""
 
 
 class DiskCommits:
@@ -220,11 +224,13 @@ async def measure(
     for target in profiled:
         os.kill(target.pid, signal.SIGUSR1)  # type: ignore[arg-type]
     started = time.perf_counter()
+    window = [time.monotonic()]
     for done in range(0, adds, block):
         for target in targets:
             for _ in range(min(block, adds - done)):
                 target.latencies.append(await target.write())
     phase_s = time.perf_counter() - started
+    window.append(time.monotonic())
     await asyncio.sleep(0.5)  # the last writes' follow-up work is counted too
     for target in profiled:
         os.kill(target.pid, signal.SIGUSR2)  # type: ignore[arg-type]
@@ -245,6 +251,7 @@ async def measure(
         target.idle_cpu_per_s = own_rate
         target.cpu_s = used[target.name][0] - own_rate * counted_s
         target.children_cpu_s = used[target.name][1] - children_rate * counted_s
+    PHASE[:] = window
     return phase_s
 
 
@@ -262,6 +269,65 @@ def running_pid(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state != "Z"
+
+
+PHASE: list[float] = []
+"""The timed phase's start and end, `time.monotonic()`: the pauses recorded in it count."""
+
+
+def pause_lines(target: Target) -> list[str]:
+    """What `bench/pause_hook` recorded in the server's processes during the timed phase:
+    GC collections, COMMITs (and the WAL checkpoints in them), waits for the writers' lock."""
+    assert target.pauses is not None and target.pid is not None
+    roles: dict[int, str] = {}
+    events: list[tuple[int, dict[str, object]]] = []
+    for file in sorted(target.pauses.glob("*.jsonl")):
+        pid = int(file.stem)
+        for line in file.read_text().splitlines():
+            event = orjson.loads(line)
+            if event["kind"] == "start":
+                own = pid == target.pid
+                roles[pid] = "server" if own else " ".join(map(str, event["argv"][1:]))[-40:]
+            elif PHASE[0] <= event["at"] <= PHASE[1]:
+                events.append((pid, event))
+    lines = [f"{target.name}: pauses in the timed phase ({PHASE[1] - PHASE[0]:.1f} s)"]
+    for pid, role in sorted(roles.items(), key=lambda r: r[0] != target.pid):
+        mine = [e for p, e in events if p == pid]
+        gcs = [e for e in mine if e["kind"] == "gc"]
+        by_gen = [[float(e["ms"]) for e in gcs if e["gen"] == g] for g in range(3)]  # type: ignore[arg-type]
+        gc_text = ", ".join(
+            f"gen{g} {len(ms)}x max {max(ms, default=0):.2f} ms sum {sum(ms):.1f} ms"
+            for g, ms in enumerate(by_gen)
+        )
+        lines.append(f"  {role} ({pid}): GC {gc_text}")
+        for db in sorted({str(e["db"]) for e in mine if e["kind"] == "commit"}):
+            commits = [e for e in mine if e["kind"] == "commit" and e["db"] == db]
+            ms = sorted(float(e["ms"]) for e in commits)  # type: ignore[arg-type]
+            ckpt = sorted(float(e["ms"]) for e in commits if e["ckpt"])  # type: ignore[arg-type]
+            lines.append(
+                f"    {db}: {len(ms)} COMMITs, p50 {percentile(ms, 50):.2f} ms, p99 "
+                f"{percentile(ms, 99):.2f} ms, max {ms[-1]:.2f} ms; {len(ckpt)} with a checkpoint"
+                + (
+                    f" (median {statistics.median(ckpt):.2f} ms, max {ckpt[-1]:.2f} ms)"
+                    if ckpt
+                    else ""
+                )
+                if len(ms) > 1
+                else f"    {db}: {len(ms)} COMMITs"
+            )
+        waits = sorted(float(e["ms"]) for e in mine if e["kind"] == "flock")  # type: ignore[arg-type]
+        if waits:
+            lines.append(
+                f"    waits > 1 ms for the writers' lock: {len(waits)}, max {waits[-1]:.2f} ms, "
+                f"sum {sum(waits):.1f} ms"
+            )
+    return lines
+
+
+def hooked(env: dict[str, str], hook: pathlib.Path) -> dict[str, str]:
+    """`env` with `hook` first on its PYTHONPATH."""
+    path = env.get("PYTHONPATH")
+    return env | {"PYTHONPATH": str(hook) + (os.pathsep + path if path else "")}
 
 
 def settings(assignments: list[str]) -> dict[str, str]:
@@ -289,19 +355,23 @@ async def run(args: argparse.Namespace, tmp: pathlib.Path) -> tuple[list[Target]
             proc = processes.enter_context(running(command, base, tmp / f"bare-{port}.log"))
             bare[name] = Served(base, proc.pid)
         servers = {}
-        for name, src in codes.items():
+        pauses: dict[str, pathlib.Path] = {}
+        for name, src, variant in [
+            *((name, src, {}) for name, src in codes.items()),
+            *((name, None, variant) for name, variant in variants.items()),
+        ]:
             data = tmp / f"data-{len(servers)}"
             data.mkdir()
-            env = settings(args.env)
+            env = settings(args.env) | variant
             if src is not None:
                 env["PYTHONPATH"] = str(src)
-            elif args.profile is not None:
-                env |= {"PYTHONPATH": str(PROFILE_HOOK), PROFILE_VARIABLE: str(args.profile)}
+            elif args.profile is not None and name == THIS_CHECKOUT:
+                env = hooked(env, PROFILE_HOOK) | {PROFILE_VARIABLE: str(args.profile)}
+            if args.pauses:
+                pauses[name] = tmp / f"pauses-{len(servers)}"
+                pauses[name].mkdir()
+                env = hooked(env, PAUSE_HOOK) | {PAUSES_VARIABLE: str(pauses[name])}
             servers[name] = processes.enter_context(served(data, env=env))
-        for name, variant in variants.items():
-            data = tmp / f"data-{len(servers)}"
-            data.mkdir()
-            servers[name] = processes.enter_context(served(data, env=settings(args.env) | variant))
         processes.callback(
             lambda: children.extend(c for s in servers.values() for c in children_of(s.pid))
         )
@@ -317,8 +387,12 @@ async def run(args: argparse.Namespace, tmp: pathlib.Path) -> tuple[list[Target]
                 target = Target(name, functools.partial(pushed_ms, devices), process.pid)
                 if name == THIS_CHECKOUT and args.profile is not None:
                     target.profile = args.profile
+                target.pauses = pauses.get(name)
                 targets.append(target)
             phase_s = await measure(targets, args.adds, args.block, args.warmup, args.idle)
+            for target in targets:
+                if target.pauses is not None:
+                    print("\n".join(pause_lines(target)))
     return targets, phase_s
 
 
@@ -383,6 +457,11 @@ def main() -> None:
         default=[],
         metavar="NAME=VALUE[,NAME=VALUE]",
         help="also time this checkout with these settings, repeatable",
+    )
+    parser.add_argument(
+        "--pauses",
+        action="store_true",
+        help="record and print the servers' GC pauses, COMMITs and WAL checkpoints",
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()

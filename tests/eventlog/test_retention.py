@@ -4,14 +4,16 @@ leaves the file; compacted topics keep their latest record per key."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pathlib
+import sqlite3
 from collections.abc import AsyncIterator
 
 import pytest
 
 from kartshoppe.eventlog.port import Message, Record
 from kartshoppe.eventlog.retention import GROUP_EXPIRY_MS, LogRetention, RetentionPolicy
-from kartshoppe.eventlog.sqlite import SqliteEventLog, WritersTurns
+from kartshoppe.eventlog.sqlite import SqliteEventLog, WritersTurns, checkpoint
 from kartshoppe.events import Topic
 
 EVENTS = Topic.EVENTS.value
@@ -176,6 +178,8 @@ async def test_the_file_gives_freed_space_back(log: SqliteEventLog, clock: Clock
     await commit(log, SINK, EVENTS, 10_000)
     clock.now += 2 * HOUR_MS
     await log.append([Message(EVENTS, "k", payload)])
+    with contextlib.closing(sqlite3.connect(log.path)) as conn:
+        checkpoint(conn)  # what the log's checkpointer does in the background
     full = log.path.stat().st_size
 
     swept = retention(log).sweep()

@@ -35,6 +35,7 @@ from kartshoppe.eventlog.sqlite import (
     PARTITION,
     SqliteEventLog,
     WritersTurns,
+    checkpoint,
     compact,
     delete_below_start,
     move_start,
@@ -116,6 +117,9 @@ class LogRetention:
                     move_start(conn, turns, topic, young)
                     done.deleted += delete_below_start(conn, turns, topic)
             done.pages_freed = _vacuum(conn, turns)
+            # the freed pages leave the file when the WAL is copied into it; the log's own
+            # checkpoints would do that within a second, this sweep's result shows at once
+            checkpoint(conn)
         self.totals.deleted += done.deleted
         self.totals.compacted += done.compacted
         self.totals.pages_freed += done.pages_freed
