@@ -287,7 +287,9 @@ def pause_lines(target: Target) -> list[str]:
             event = orjson.loads(line)
             if event["kind"] == "start":
                 own = pid == target.pid
-                roles[pid] = "server" if own else " ".join(map(str, event["argv"][1:]))[-40:]
+                orig = event["orig"]
+                module = orig[orig.index("-m") + 1] if "-m" in orig[:-1] else orig[-1]
+                roles[pid] = "server" if own else f"child {module}"
             elif PHASE[0] <= event["at"] <= PHASE[1]:
                 events.append((pid, event))
     lines = [f"{target.name}: pauses in the timed phase ({PHASE[1] - PHASE[0]:.1f} s)"]
@@ -314,6 +316,13 @@ def pause_lines(target: Target) -> list[str]:
                 )
                 if len(ms) > 1
                 else f"    {db}: {len(ms)} COMMITs"
+            )
+        explicit = sorted(float(e["ms"]) for e in mine if e["kind"] == "checkpoint")  # type: ignore[arg-type]
+        busy = [ms for ms in explicit if ms > 0.5]
+        if explicit:
+            lines.append(
+                f"    explicit checkpoints: {len(explicit)}, {len(busy)} of them over 0.5 ms "
+                f"(median {statistics.median(busy or [0]):.2f} ms, max {explicit[-1]:.2f} ms)"
             )
         waits = sorted(float(e["ms"]) for e in mine if e["kind"] == "flock")  # type: ignore[arg-type]
         if waits:

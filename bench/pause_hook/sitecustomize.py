@@ -5,8 +5,9 @@ a write can sit behind without using the serving thread's CPU for itself:
 - the cyclic garbage collector's collections (`gc.callbacks`): generation and duration;
 - SQLite COMMITs: duration, and whether the WAL was checkpointed during it (the WAL index's
   backfill count, read from the `-shm` file before and after, went up: the committing
-  connection ran the auto-checkpoint, or another one ran a checkpoint meanwhile); and each
-  wait of more than a millisecond for an exclusive `flock` (the log's `WritersTurns`).
+  connection ran the auto-checkpoint, or another one ran a checkpoint meanwhile); explicit
+  checkpoints (`PRAGMA wal_checkpoint`) and their duration; and each wait of more than a
+  millisecond for an exclusive `flock` (the log's `WritersTurns`).
 
 Each process appends one JSON line per event to `<KARTSHOPPE_BENCH_PAUSES>/<pid>.jsonl`, with
 `time.monotonic()` (one clock for every process on Linux), so the bench keeps those of its
@@ -33,7 +34,9 @@ class _Events:
         self._pid = os.getpid()
         self._file = open(self._path, "a", buffering=1)  # noqa: SIM115 (lives as the process)
         self._gc_from = 0.0
-        self.write({"kind": "start", "ppid": os.getppid(), "argv": sys.argv[:3]})
+        self.write(
+            {"kind": "start", "ppid": os.getppid(), "argv": sys.argv[:1], "orig": sys.orig_argv[:4]}
+        )
 
     def write(self, event: dict[str, Any]) -> None:
         if os.getpid() != self._pid:  # a forked child writes its own file
@@ -69,6 +72,13 @@ if _DIR:
             self._db = os.path.basename(os.fspath(database))
 
         def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+            if sql.startswith("PRAGMA wal_checkpoint"):
+                started = time.perf_counter()
+                try:
+                    return super().execute(sql, *args)
+                finally:
+                    ms = (time.perf_counter() - started) * 1000
+                    _events.write({"kind": "checkpoint", "db": self._db, "ms": ms})
             if sql != "COMMIT":
                 return super().execute(sql, *args)
             before = _backfill(self._shm)
