@@ -39,6 +39,7 @@ import os
 import pathlib
 import queue
 import sqlite3
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -77,8 +78,18 @@ HANDED_LIMIT: Final = 10_000
 SHARED_READ_LIMIT: Final = 1_000
 """Records per topic and query of the log's shared read of other processes' commits."""
 
-CHECKPOINT_EVERY_S: Final = 0.5
-"""How often a log's checkpointer copies what was committed since into the database file."""
+CHECKPOINT_POLL_S: Final = 0.1
+"""How often a log's checkpointer looks at how much of the WAL is not yet in the file."""
+
+CHECKPOINT_PAGES: Final = 1_000
+"""WAL pages not yet in the database file that start a checkpoint (SQLite's own threshold);
+fewer are copied once the WAL has stopped changing for `CHECKPOINT_IDLE_S`."""
+
+CHECKPOINT_IDLE_S: Final = 1.0
+
+_WAL_INDEX: Final = struct.Struct("=16xI76xI")
+"""The WAL index's (`-shm`) `mxFrame` (last valid frame) and `nBackfill` (frames copied into
+the database file), at offsets 16 and 96, in native byte order (sqlite.org/walformat.html)."""
 
 logger = logging.getLogger(__name__)
 
@@ -222,14 +233,31 @@ def checkpoint(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
-class Checkpointer:
-    """A thread with a connection of its own that checkpoints the log every `every_s` (by a
-    cheap no-op, some 30 microseconds, when nothing was committed since: cheaper than telling
-    whether another process committed)."""
+def wal_backlog(path: pathlib.Path) -> int | None:
+    """WAL pages not yet copied into the database file, from the WAL index; None if unreadable.
+    Read without a lock: a header being rewritten may give a wrong count once, which costs at
+    most one checkpoint too early or one round too late."""
+    try:
+        with path.with_name(path.name + "-shm").open("rb") as shm:
+            head = shm.read(_WAL_INDEX.size)
+    except OSError:
+        return None
+    if len(head) < _WAL_INDEX.size:
+        return None
+    last, copied = _WAL_INDEX.unpack(head)
+    return max(0, int(last) - int(copied))
 
-    def __init__(self, path: pathlib.Path, every_s: float) -> None:
+
+class Checkpointer:
+    """A thread with a connection of its own that checkpoints the log (see the module) once
+    `pages` committed pages, by any process, are waiting in the WAL, or fewer once
+    it has stopped growing for `CHECKPOINT_IDLE_S`. Every process's log runs one: a checkpoint
+    finds what another one copied already and copies only what is left."""
+
+    def __init__(self, path: pathlib.Path, poll_s: float, pages: int) -> None:
         self._path = path
-        self._every_s = every_s
+        self._poll_s = poll_s
+        self._pages = pages
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name="sqlite-log-checkpoints", daemon=True
@@ -245,8 +273,17 @@ class Checkpointer:
 
     def _run(self) -> None:
         conn = _connect(self._path, read_only=True)
+        idle_rounds = max(1, round(CHECKPOINT_IDLE_S / self._poll_s))
+        seen, unchanged = None, 0
         try:
-            while not self._stop.wait(self._every_s):
+            while not self._stop.wait(self._poll_s):
+                backlog = wal_backlog(self._path)
+                unchanged = unchanged + 1 if backlog == seen else 0
+                seen = backlog
+                if backlog == 0 or (
+                    backlog is not None and backlog < self._pages and unchanged < idle_rounds
+                ):
+                    continue
                 try:
                     checkpoint(conn)
                 except sqlite3.Error:  # the next round tries again; the WAL only grows meanwhile
@@ -591,15 +628,18 @@ class SqliteEventLog(EventLog):
         *,
         max_batch: int = 1000,
         clock: Callable[[], int] = wall_ms,
-        checkpoint_every_s: float = CHECKPOINT_EVERY_S,
+        checkpoint_poll_s: float = CHECKPOINT_POLL_S,
+        checkpoint_pages: int = CHECKPOINT_PAGES,
     ) -> None:
-        """`clock` stamps the records' append time (epoch ms); a test compresses time with it."""
+        """`clock` stamps the records' append time (epoch ms); a test compresses time with it.
+        The checkpointer looks every `checkpoint_poll_s` and copies from `checkpoint_pages` WAL
+        pages on."""
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
         self.path = path
         self.clock = clock
         self.max_batch = max_batch
-        self.checkpoint_every_s = checkpoint_every_s
+        self._checkpoints = (checkpoint_poll_s, checkpoint_pages)
         self._writer: _Writer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reader: sqlite3.Connection | None = None
@@ -640,7 +680,7 @@ class SqliteEventLog(EventLog):
             "SELECT topic, next_offset FROM partitions WHERE partition = ?", (PARTITION,)
         )
         self._handed_up_to = dict(ends.fetchall())
-        self._checkpointer = Checkpointer(self.path, self.checkpoint_every_s)
+        self._checkpointer = Checkpointer(self.path, *self._checkpoints)
         self._checkpointer.start()
 
     async def close(self) -> None:
