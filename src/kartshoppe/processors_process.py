@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -53,14 +52,12 @@ from kartshoppe.eventlog.port import EventLog, Positions, consumer_lags
 
 if TYPE_CHECKING:
     from kartshoppe.processors import ProcessorConfig
-    from kartshoppe.processors.runner import EmbeddedRunner
 
 logger = logging.getLogger(__name__)
 
 MODULE: Final = "kartshoppe.processors_process"
 NAME: Final = "processors process"
 STATUS_EVERY_S: Final = 1.0
-FREEZE_WITHIN_S: Final = 60.0
 FAILED_EXIT: Final = 1
 
 SETTINGS: Final = (
@@ -174,19 +171,6 @@ def processor_config(settings: Settings) -> ProcessorConfig:
     )
 
 
-async def _freeze_when_caught_up(runner: EmbeddedRunner) -> None:
-    """Once the processors have caught up with the log (or after `FREEZE_WITHIN_S`): the
-    modules and the state built so far live as long as the process, out of the collector's
-    sight from then on. A full collection otherwise walks all of it (55 to 70 ms in the write
-    bench), and while it runs this process's log writer may hold the writers' turn the
-    server's writes wait for."""
-    deadline = asyncio.get_running_loop().time() + FREEZE_WITHIN_S
-    while asyncio.get_running_loop().time() < deadline and any((await runner.lag()).values()):
-        await asyncio.sleep(STATUS_EVERY_S)
-    gc.collect()
-    gc.freeze()
-
-
 async def _serve(settings: Settings, reporter: _Reporter) -> int:
     from kartshoppe.eventlog.adapters import make_log
     from kartshoppe.processors import default_processors
@@ -208,13 +192,11 @@ async def _serve(settings: Settings, reporter: _Reporter) -> int:
         )
         try:
             await runner.start()
-            freezing = asyncio.create_task(_freeze_when_caught_up(runner))
             while not (stop.is_set() or runner.errors):
                 reporter.status(runner.stats(), runner.committed())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), STATUS_EVERY_S)
         finally:
-            freezing.cancel()
             await runner.stop()
             await event_log.close()
     finally:
