@@ -169,6 +169,7 @@ def _vacuum(conn: sqlite3.Connection, turns: WritersTurns) -> int:
     while free > 0:
         with turns.turn():
             conn.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})").fetchall()
+        checkpoint(conn)  # as after a batch of deletes (`compact`)
         (left,) = conn.execute("PRAGMA freelist_count").fetchone()
         if left >= free:  # nothing more could go now
             break

@@ -382,6 +382,7 @@ def delete_below_start(conn: sqlite3.Connection, turns: WritersTurns, topic: str
                 (topic, PARTITION, DELETE_BATCH),
             )
         deleted += cursor.rowcount
+        checkpoint(conn)  # outside the turn: see `compact`
         if cursor.rowcount < DELETE_BATCH:
             return deleted
 
@@ -407,6 +408,10 @@ def compact(
                 (PARTITION, below, older_than_ms, DELETE_BATCH),
             )
         deleted += cursor.rowcount
+        # a batch's pages copied into the file at once, outside the writers' turn: left to the
+        # log's checkpointer, a sweep's thousands of pages would keep the WAL from starting
+        # over while the appends go on, and it would stay at that size
+        checkpoint(conn)
         if cursor.rowcount < DELETE_BATCH:
             return deleted
 
