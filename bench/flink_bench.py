@@ -127,6 +127,7 @@ def flink_run(
         "--restart-attempts", "0",
         "--group-id", f"bench-{parallelism}-{time.time_ns()}",
         "--idle-timeout-ms", str(args.idle_timeout_ms),
+        *(f"--source-option={option}" for option in args.source_option),
     ]  # fmt: skip
     if not args.no_store:
         job_args += ["--warehouse", str(directory / f"warehouse-{parallelism}")]
@@ -214,6 +215,13 @@ def main() -> int:
         help="the job's source idle timeout (default: the equivalence tests' 30 s; with the"
         " job's own 1 s a back-pressured reader's partitions go idle and their records late,"
         " and the job does more work than the embedded runner: bench/results/flink.md)",
+    )
+    parser.add_argument(
+        "--source-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option of the job's Kafka source table (the job's `--source-option`)",
     )
     args = parser.parse_args()
     events = stream(args.sessions)

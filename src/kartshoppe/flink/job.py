@@ -442,6 +442,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--idle-timeout-ms", type=int, default=1000)
     p.add_argument("--watermark-interval-ms", type=int, default=100)
     p.add_argument(
+        "--source-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option of the Kafka source table (`properties.max.poll.records=50`, say)",
+    )
+    p.add_argument(
         "--processor-config", default="{}", help="JSON of ProcessorConfig fields to override"
     )
     p.add_argument(
@@ -522,6 +529,7 @@ def build(args: argparse.Namespace) -> Any:
         startup=args.startup,
         out_of_orderness_ms=args.out_of_orderness_ms,
         delivery=args.delivery,
+        source_options=dict(option.split("=", 1) for option in args.source_option),
     )
     router = Router(build_processors(config))
     env = StreamExecutionEnvironment.get_execution_environment(configuration(args))
