@@ -316,6 +316,8 @@ class ListStage(Merger[ShownLists]):
     config: RecommenderConfig
 
     name = LISTS
+    reads = (PRODUCTS,)
+    reads_catalog = True
 
     def merger(self) -> CalibrationStage:
         return CalibrationStage()
@@ -392,6 +394,7 @@ class PublishStage(Merger[None]):
     """Stage 6, keyed by shopper: calibrates and emits."""
 
     name = PUBLISH
+    reads = (CALIBRATION,)
 
     def initial_state(self) -> None:
         return None
