@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Final
 
 import orjson
@@ -261,14 +262,17 @@ class ProductStage(Merger[ProductRows]):
     def on_timer(self, state: ProductRows, timestamp: int, ctx: Context) -> ProductRows:
         # one shopper's deltas keep their order (one key, one route); shoppers are sorted
         at = timestamp
-        for partial in sorted(state.collected.take(), key=lambda p: str(p["shopper"])):
+        inbox = state.collected.take()
+        if len(inbox) > 1:
+            inbox.sort(key=lambda p: str(p["shopper"]))
+        for partial in inbox:
             delta = ProductDelta.from_json(partial["delta"])
             state.rows.apply(delta, self.config)
             at = delta.at
         entry = state.rows.entry(self.config)
         ctx.publish(ctx.key, entry)
         size = self.config.related_size
-        related = [list(entry["t"])[:size], list(entry["n"])[:size]]
+        related = [list(islice(entry["t"], size)), list(islice(entry["n"], size))]
         if related != state.related:
             state.related = related
             together, viewed = related

@@ -80,6 +80,8 @@ import heapq
 import math
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from itertools import islice
+from operator import truediv
 from typing import Any, Final, Protocol
 
 import orjson
@@ -324,17 +326,13 @@ class ShopperState:
     ) -> tuple[list[tuple[float, str]], list[tuple[float, str]]]:
         """The candidates as (-score, id), those the shopper has (`has`) or has in the history,
         and the others: `has` for many candidates at once."""
-        held = self.cart | self.history.keys() | set(self.bought)
-        seen = self.seen.get
+        seen = self.seen
         since = at - config.exclude_for_ms
-        closed: list[tuple[float, str]] = []
-        still_open: list[tuple[float, str]] = []
-        for pid, score in scores.items():
-            touched = seen(pid)
-            if pid in held or (touched is not None and touched >= since):
-                closed.append((-score, pid))
-            else:
-                still_open.append((-score, pid))
+        # set operations in C over the candidates (a hundred or more a list)
+        shut = scores.keys() & (self.cart | self.history.keys() | set(self.bought))
+        shut.update(pid for pid in scores.keys() & seen.keys() if seen[pid] >= since)
+        closed = [(-scores[pid], pid) for pid in shut]
+        still_open = [(-score, pid) for pid, score in scores.items() if pid not in shut]
         return closed, still_open
 
     def new_product(self, action: ShopperAction, at: int, config: RecommenderConfig) -> str | None:
@@ -717,12 +715,13 @@ def _shrunk(probability: float, evidence: float, prior: float) -> float:
 
 
 def mixture(shopper: ShopperState, table: NeighbourTable, config: RecommenderConfig) -> Mixture:
+    history = shopper.history
     weights: list[tuple[str, float, Mapping[str, Any]]] = []
     factor = 1.0
-    for pid in list(reversed(shopper.history))[: config.context_size]:
+    for pid in islice(reversed(history), config.context_size):
         entry = table.get(pid)
         if entry and entry["m"] > 0:
-            weights.append((pid, factor * shopper.history[pid].weight, entry))
+            weights.append((pid, factor * history[pid].weight, entry))
         factor *= config.recency_factor
     total = sum(w for _, w, _ in weights)
     result = Mixture()
@@ -743,15 +742,14 @@ def mixture(shopper: ShopperState, table: NeighbourTable, config: RecommenderCon
         for other, value in row.items():
             raw[other] = raw_get(other, 0.0) + weight_sim * value
     # the candidate's half of the cosine, applied once per candidate rather than per context row
-    masses.update(zip(raw, table.masses(raw), strict=True))
-    for other, known in masses.items():
-        if not known:  # not in the table yet: its strongest co-occurrence stands in
-            masses[other] = max(row.get(other, 0.0) for _, _, row in result.sources)
-    sqrt = math.sqrt
-    result.scores = {
-        other: score / sqrt(mass)
-        for (other, score), mass in zip(raw.items(), masses.values(), strict=True)
-    }
+    found = table.masses(raw)
+    masses.update(zip(raw, found, strict=True))
+    if not all(found):
+        for other, known in masses.items():
+            if not known:  # not in the table yet: its strongest co-occurrence stands in
+                masses[other] = max(row.get(other, 0.0) for _, _, row in result.sources)
+    scores = map(truediv, raw.values(), map(math.sqrt, masses.values()))
+    result.scores = dict(zip(raw, scores, strict=True))
     return result
 
 
