@@ -148,6 +148,16 @@ class RecommenderConfig:
     evidence_prior: float = 2.0
     related_size: int = 8
     """Length of each product's published related lists (`RELATED_PRODUCTS`)."""
+    window_ms: int = 100
+    """The staged processor's unit of event time (`recommendations`): a product's rows take
+    the evidence of one window at its end and publish once, a shopper's lists are assembled
+    once, after the shopper's last event of the window. 1 assembles after every event."""
+
+
+def window_end(at: int, window_ms: int) -> int:
+    """The end of the window of event time `at` falls in: windows are aligned to time 0, so
+    every stage and runner cuts the same ones."""
+    return (at // window_ms + 1) * window_ms
 
 
 # --- catalog: the broadcast side (product_updates, inventory_updates) ------------------------
