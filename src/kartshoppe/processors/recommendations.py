@@ -14,16 +14,19 @@ No stage keeps state under one global key (`model` module doc, stage chains):
    (`ProductDelta`) to stage 3 keyed by product, and a trigger (the shopper as of the event,
    the cart add or order, the product the shopper turned to) to stage 4 keyed by shopper.
 3. `recommendations.products`, keyed by product: the product's rows (`ProductState`). The
-   deltas of one millisecond r are collected and applied at r + 1, sorted by shopper, so that
-   the float sums do not depend on the order in which equal-time deltas arrive; then the
+   deltas of one window of event time (`RecommenderConfig.window_ms`, 100 ms, aligned to time
+   0: `Collected`) are applied at its end, sorted by shopper, so that the float sums do not
+   depend on the order in which deltas of different shoppers arrive; then the
    product publishes its neighbour list (`ProductState.entry`) to the stage's table, and, when
    its related lists changed, `RELATED_PRODUCTS` to the fan-out keyed by product (the product
    page's "Often bought with" and "Customers also viewed").
 4. `recommendations.lists`, keyed by shopper: the lists last sent and the calibration cell of
-   the main list. A trigger of time r is handled at r + 1, when the neighbour table is complete
-   up to r (the deltas of the shopper's own event included): it assembles the lists that
-   changed (`changed_lists`, reading the table and the catalog), sends them to stage 6, and
-   sends the outcome of the main list last shown (hit or not) to stage 5 keyed by its cell.
+   the main list. The triggers of a window are handled at its end, when the neighbour table is
+   complete up to it (the deltas of the shopper's own events included): each trigger's outcome
+   of the main list last shown (hit or not) goes to stage 5 keyed by its cell, in order; then
+   the lists are assembled once, as of the last trigger (a shopper's burst of clicks gets one
+   list), and those that changed (`changed_lists`, reading the table and the catalog) go to
+   stage 6.
 5. `recommendations.calibration`, keyed by calibration cell (at most 20): counts outcomes and
    publishes them to its table.
 6. `recommendations.publish`, keyed by shopper, no state: calibrates each list's confidence
@@ -32,8 +35,8 @@ No stage keeps state under one global key (`model` module doc, stage chains):
    id, which feeds the shopper's WebSocket.
 
 The tables are the runner's broadcast side of the later stages (not a Kafka topic read back):
-both runners then give the same lists for the same stream. A recommendation leaves one
-millisecond of event time after its event, once the watermark is there (the allowed lateness,
+both runners then give the same lists for the same stream. A recommendation leaves at the end
+of its event's window of event time, once the watermark is there (the allowed lateness,
 1 s by default, later than the event). The catalog arrives on the broadcast side from
 `product_updates` and `inventory_updates`.
 """

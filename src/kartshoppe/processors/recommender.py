@@ -295,7 +295,7 @@ class ShopperState:
     """The calibration cell (`Calibration.cell`) of the main list last emitted."""
     shown_at: int | None = None
     """When that list was emitted: an event of the same millisecond does not count as its
-    outcome (the stages build a millisecond's lists on a table holding all its events)."""
+    outcome (the stages build a window's lists on a table holding all its events)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
