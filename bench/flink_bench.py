@@ -12,7 +12,7 @@ The same recorded shop stream (tests/processors/shop_stream.py) goes through
   sampled while the job runs and once at its end).
 
     .venv/bin/python bench/flink_bench.py --sessions 600 [--no-store] [--only 1|2]
-        [--idle-timeout-ms 30000]
+        [--idle-timeout-ms 30000] [--producer-batch N] [--source-option KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def flink_run(
     The outputs are counted by their end offsets while the job runs (reading them all every
     poll would take CPU from the job) and read once at the end, for their append times."""
     fresh_topics(bootstrap)
-    produce(bootstrap, events)
+    produce(bootstrap, events, args.producer_batch)
     job_args = [
         "--bootstrap", bootstrap,
         "--checkpoint-dir", str(directory / f"checkpoints-{parallelism}"),
@@ -127,6 +127,7 @@ def flink_run(
         "--restart-attempts", "0",
         "--group-id", f"bench-{parallelism}-{time.time_ns()}",
         "--idle-timeout-ms", str(args.idle_timeout_ms),
+        *(f"--source-option={option}" for option in args.source_option),
     ]  # fmt: skip
     if not args.no_store:
         job_args += ["--warehouse", str(directory / f"warehouse-{parallelism}")]
@@ -214,6 +215,19 @@ def main() -> int:
         help="the job's source idle timeout (default: the equivalence tests' 30 s; with the"
         " job's own 1 s a back-pressured reader's partitions go idle and their records late,"
         " and the job does more work than the embedded runner: bench/results/flink.md)",
+    )
+    parser.add_argument(
+        "--producer-batch",
+        type=int,
+        help="at most this many records per Kafka record batch when producing the stream (by"
+        " default each partition's share is one batch, which the source emits whole)",
+    )
+    parser.add_argument(
+        "--source-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option of the job's Kafka source table (the job's `--source-option`)",
     )
     args = parser.parse_args()
     events = stream(args.sessions)

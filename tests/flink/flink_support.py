@@ -45,12 +45,21 @@ def create_topics(bootstrap: str, partitions: int | None = None) -> None:
     asyncio.run(create())
 
 
-def produce(bootstrap: str, events: Sequence[BaseEvent]) -> list[Message]:
+def produce(
+    bootstrap: str, events: Sequence[BaseEvent], batch_records: int | None = None
+) -> list[Message]:
     """Append `events` as the shop does, each with its event time as the Kafka timestamp
-    (a replay of a recorded stream); returns the messages in order."""
-    producer = Producer(
-        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5}
-    )
+    (a replay of a recorded stream); returns the messages in order. By default a replay writes
+    each partition's share as one record batch, which a consumer fetches whole;
+    `batch_records` caps the records per batch, as a live shop's pace would."""
+    settings: dict[str, Any] = {
+        "bootstrap.servers": bootstrap,
+        "enable.idempotence": True,
+        "linger.ms": 5,
+    }
+    if batch_records is not None:
+        settings["batch.num.messages"] = batch_records
+    producer = Producer(settings)
     messages = [route(e) for e in events]
     for message, event in zip(messages, events, strict=True):
         while True:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from kartshoppe.eventlog.port import Record
 from kartshoppe.events import (
@@ -34,8 +35,10 @@ from kartshoppe.flink.keyed import (
     Output,
     Router,
     TableMirror,
+    _EmitContext,
     chain_names,
     composite_key,
+    level_reads,
     level_stages,
     levels,
     merge_route,
@@ -44,8 +47,12 @@ from kartshoppe.flink.keyed import (
 )
 from kartshoppe.processors.abandoned_carts import AbandonedCarts
 from kartshoppe.processors.analytics import LiveAnalytics
-from kartshoppe.processors.model import Processor, output_event_id
-from kartshoppe.processors.recommendations import RecommendationsProcessor
+from kartshoppe.processors.model import Processor, Published, chain, output_event_id
+from kartshoppe.processors.recommendations import (
+    CALIBRATION,
+    PRODUCTS,
+    RecommendationsProcessor,
+)
 from kartshoppe.processors.recommender import RecommenderConfig
 from kartshoppe.processors.runner import ProcessorInstance, ProcessorStateDb
 from kartshoppe.processors.trending import Trending
@@ -434,3 +441,30 @@ def test_flink_forgets_the_shoppers_the_embedded_runner_forgets_by_the_state_ttl
     for level, operator in shopper_stages.items():
         assert operator.keys and all(f.value is None for f in operator.keys.values()), level
         assert any(f.value is not None for f in kept[level].keys.values()), level
+
+
+def test_a_chain_level_gets_on_its_broadcast_side_only_the_tables_and_catalog_it_reads() -> None:
+    processors = [RecommendationsProcessor(RecommenderConfig())]
+    names = [stage.name for stage in chain(processors[0])]
+    wanted = {
+        level: (stage.reads_catalog, frozenset(names.index(name) for name in stage.reads))
+        for level, stage in enumerate(chain(processors[0])[1:], start=1)
+    }
+    assert {level: level_reads(processors, level) for level in wanted} == wanted
+    # the list stage: the catalog and the products' neighbour table; publishing: calibration
+    assert sum(catalog for catalog, _ in wanted.values()) == 1
+    assert sorted(len(tables) for _, tables in wanted.values()) == [0, 0, 0, 1, 1]
+
+
+def test_a_stage_reads_no_table_it_does_not_declare_on_either_runner(tmp_path: Path) -> None:
+    processor = RecommendationsProcessor(RecommenderConfig())
+    names = [stage.name for stage in chain(processor)]
+    # the calibration stage declares no table and no catalog
+    flink = _EmitContext(CALIBRATION, 0, "k", {}, 1000, names, {PRODUCTS: Published()}, ())
+    with pytest.raises(KeyError, match="does not declare"):
+        flink.table(PRODUCTS)
+    instance = ProcessorInstance(processor, ProcessorStateDb(tmp_path / "state.db"), 1000)
+    embedded = next(m for m in instance.merges if m.name == CALIBRATION)
+    with pytest.raises(KeyError, match="does not declare"):
+        embedded.table(PRODUCTS)
+    assert embedded.broadcast == {}

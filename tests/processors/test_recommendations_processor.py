@@ -28,10 +28,16 @@ from kartshoppe.processors.recommendations import (
     USERS,
     RecommendationsProcessor,
 )
-from kartshoppe.processors.recommender import Catalog, RecommenderState
+from kartshoppe.processors.recommender import (
+    Catalog,
+    RecommenderConfig,
+    RecommenderState,
+    window_end,
+)
 from tests.processors.processor_harness import Driver, Emitted, MakeDriver, of_type
 
 T0 = 1_700_000_000_000
+WINDOW_MS = RecommenderConfig().window_ms
 CATALOG = {"a": "Audio", "b": "Audio", "c": "Books", "d": "Books"}
 
 
@@ -57,6 +63,11 @@ def history(sessions: int = 3) -> list[ProductView]:
     return events
 
 
+def end_of_window(at: int) -> int:
+    """When the stages handle what happened at `at`: the end of its window of event time."""
+    return window_end(at, WINDOW_MS)
+
+
 def recommendations(emitted: list[Emitted]) -> list[tuple[str, str | None, Recommendation]]:
     out = []
     for topic, key, event in of_type(emitted, "RECOMMENDATION"):
@@ -70,6 +81,7 @@ def shop_with_history(make_driver: MakeDriver) -> Driver:
     driver = make_driver(RecommendationsProcessor())
     driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
     driver.feed(*history())
+    driver.advance(end_of_window(history()[-1].timestamp))
     return driver
 
 
@@ -84,7 +96,7 @@ def test_a_recommendation_goes_to_the_shopper_and_the_websocket_fanout_in_the_se
     view = ProductView(product_id="a", session_id="sess_9", user_id="user_9", timestamp=T0 + 60_000)
     driver.feed(view)
     [(topic1, key1, rec1), (topic2, key2, rec2)] = recommendations(
-        driver.advance(view.timestamp + 1)
+        driver.advance(end_of_window(view.timestamp))
     )
     assert (topic1, key1) == (Topic.RECOMMENDATIONS.value, "user_9")
     assert (topic2, key2) == (Topic.FANOUT.value, "sess_9")
@@ -109,7 +121,7 @@ def test_the_shopper_stage_keeps_each_shoppers_history_under_the_shoppers_key(
     assert driver.state("global") is None
 
 
-def test_the_product_stage_applies_one_milliseconds_deltas_one_millisecond_later(
+def test_the_product_stage_applies_one_windows_deltas_at_its_end(
     make_driver: MakeDriver,
 ) -> None:
     driver = make_driver(RecommendationsProcessor())
@@ -117,12 +129,16 @@ def test_the_product_stage_applies_one_milliseconds_deltas_one_millisecond_later
     first = ProductView(product_id="a", session_id="s", timestamp=T0)
     second = ProductView(product_id="c", session_id="s", timestamp=T0 + 10)
     driver.feed(first, second)
-    # c at T0 + 10 co-occurs with a: each product's row is its own key; the deltas of T0 + 10
-    # wait until the watermark reaches T0 + 11
+    # c at T0 + 10 co-occurs with a: each product's row is its own key; the deltas of the
+    # window (a's popularity at T0, the pair at T0 + 10) wait until the watermark reaches its end
+    end = end_of_window(T0)
+    assert end == end_of_window(second.timestamp) > second.timestamp
     row_a = driver.stage_state(PRODUCTS, "a")
-    assert row_a.rows.cooc.values == {} and len(row_a.collected.inbox) == 1
-    assert row_a.collected.due == second.timestamp + 1
-    driver.advance(second.timestamp + 1)
+    assert row_a.rows.cooc.values == {} and len(row_a.collected.inbox) == 2
+    assert row_a.collected.due == end
+    driver.advance(end - 1)
+    assert driver.stage_state(PRODUCTS, "a").rows.cooc.values == {}
+    driver.advance(end)
     assert set(driver.stage_state(PRODUCTS, "a").rows.cooc.values) == {"c"}
     assert set(driver.stage_state(PRODUCTS, "c").rows.cooc.values) == {"a"}
     assert driver.stage_state(PRODUCTS, "a").collected.inbox == []
@@ -135,10 +151,39 @@ def test_the_list_stage_waits_until_the_neighbour_table_is_complete_up_to_the_ev
     view = ProductView(product_id="a", session_id="x", timestamp=T0 + 60_000)
     assert recommendations(driver.feed(view)) == []
     assert driver.stage_state(LISTS, "x").last == {}
-    assert recommendations(driver.advance(view.timestamp)) == []
-    emitted = recommendations(driver.advance(view.timestamp + 1))
+    assert recommendations(driver.advance(end_of_window(view.timestamp) - 1)) == []
+    emitted = recommendations(driver.advance(end_of_window(view.timestamp)))
     assert [rec.product_ids for _, _, rec in emitted] == [("c", "b", "d")] * 2
     assert driver.stage_state(LISTS, "x").last == {"MAIN": ["c", "b", "d"]}
+
+
+def test_a_shoppers_events_of_one_window_get_one_list_assembled_after_the_last(
+    make_driver: MakeDriver,
+) -> None:
+    driver = shop_with_history(make_driver)
+    view = ProductView(product_id="a", session_id="x", timestamp=T0 + 60_000)
+    added = AddToCart(
+        product_id="c", quantity=1, price=5.0, session_id="x", timestamp=T0 + 60_000 + 40
+    )
+    assert end_of_window(view.timestamp) == end_of_window(added.timestamp)
+    emitted = driver.feed(view, added) + driver.advance(end_of_window(added.timestamp))
+    # what the model composed in one process holds after both events
+    composed = RecommenderState()
+    catalog: dict[str, Any] = {}
+    processor = RecommendationsProcessor()
+    for launch in launches():
+        processor.on_broadcast(launch, catalog)
+    for event in [*history(), view, added]:
+        composed.observe(event, Catalog(catalog), event.timestamp)
+    kind, main = composed.recommend("x", Catalog(catalog), added.timestamp)
+    lists = [
+        (r.kind, r.product_ids, r.timestamp)
+        for topic, _, r in recommendations(emitted)
+        if topic == Topic.RECOMMENDATIONS.value and r.session_id == "x"
+    ]
+    # one list, as of the add (nothing else to offer: a and c are the shopper's): none for
+    # the view alone, though it came first
+    assert lists == [(kind, tuple(main.ids), added.timestamp)]
 
 
 def test_the_calibration_stage_counts_each_cells_outcomes_under_the_cells_key(
@@ -146,13 +191,13 @@ def test_the_calibration_stage_counts_each_cells_outcomes_under_the_cells_key(
 ) -> None:
     driver = shop_with_history(make_driver)
     driver.feed(ProductView(product_id="a", session_id="x", timestamp=T0 + 60_000))
-    driver.advance(T0 + 60_001)
+    driver.advance(end_of_window(T0 + 60_000))
     shown = driver.stage_state(LISTS, "x").shown
     assert shown is not None and shown.startswith("PERSONAL:")
-    before = driver.stage_state(CALIBRATION, shown)
+    before = driver.stage_state(CALIBRATION, shown) or {"lists": 0, "hits": 0}
     # x turns to c, the first product on the list shown: one more hit of that list's cell
     driver.feed(ProductView(product_id="c", session_id="x", timestamp=T0 + 61_000))
-    driver.advance(T0 + 61_001)
+    driver.advance(end_of_window(T0 + 61_000))
     after = driver.stage_state(CALIBRATION, shown)
     assert (after["lists"] - before["lists"], after["hits"] - before["hits"]) == (1, 1)
 
@@ -194,7 +239,9 @@ def test_the_stages_give_the_lists_of_the_model_composed_in_one_process(
     ]
     driver = make_driver(processor)
     driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
-    emitted = recommendations(driver.feed(*events) + driver.advance(events[-1].timestamp + 1))
+    emitted = recommendations(
+        driver.feed(*events) + driver.advance(end_of_window(events[-1].timestamp))
+    )
     actual = [
         (rec.session_id, rec.kind, rec.product_ids, rec.confidence, rec.reason)
         for topic, _, rec in emitted
@@ -220,7 +267,7 @@ def test_signing_in_joins_the_anonymous_sessions_history_to_the_users(
         AddToCart(product_id="d", quantity=1, price=5.0, session_id="anon", timestamp=T0 + 60_100),
     ]
     emitted = driver.feed(known, *anonymous, sign_in("anon", "u1", T0 + 61_000, "d"))
-    emitted += driver.advance(T0 + 61_001)
+    emitted += driver.advance(end_of_window(T0 + 61_000))
     to_user = [rec for _, key, rec in recommendations(emitted) if key == "u1"]
     assert to_user[-1].product_ids == ("a",) and to_user[-1].timestamp == T0 + 61_000
     assert driver.state("anon") is None, "the session's state went to the user"
@@ -260,7 +307,9 @@ def test_the_stages_join_signed_in_histories_as_the_model_composed_in_one_proces
     ]
     driver = make_driver(processor)
     driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
-    emitted = recommendations(driver.feed(*events) + driver.advance(events[-1].timestamp + 1))
+    emitted = recommendations(
+        driver.feed(*events) + driver.advance(end_of_window(events[-1].timestamp))
+    )
     actual = [
         (rec.session_id, rec.user_id, rec.kind, rec.product_ids, rec.confidence, rec.reason)
         for topic, _, rec in emitted
@@ -281,7 +330,9 @@ def test_a_product_sold_out_on_inventory_updates_leaves_the_lists(make_driver: M
     driver.feed(ProductView(product_id="b", session_id="other", timestamp=T0 + 50_000))
     driver.feed(ProductView(product_id="a", session_id="x", timestamp=T0 + 60_000))
     emitted = [
-        rec for _, _, rec in recommendations(driver.advance(T0 + 60_001)) if rec.session_id == "x"
+        rec
+        for _, _, rec in recommendations(driver.advance(end_of_window(T0 + 60_000)))
+        if rec.session_id == "x"
     ]
     # c, the only product seen with a, is sold out: the shopper falls back to trending (b),
     # filled up from the catalog (d)
@@ -329,12 +380,12 @@ def test_the_product_stage_sends_a_products_related_lists_when_they_change(
     driver = make_driver(RecommendationsProcessor())
     driver.feed(*launches(), topic=Topic.PRODUCT_UPDATES.value)
     first, second = history(sessions=2)[:2], history(sessions=2)[2:]
-    emitted = driver.feed(*first) + driver.advance(T0 + 2)
+    emitted = driver.feed(*first) + driver.advance(end_of_window(T0 + 1))
     related = [(t, k, e) for t, k, e in of_type(emitted, "RELATED_PRODUCTS")]
     assert [(t, k) for t, k, _ in related] == [(Topic.FANOUT.value, "a"), (Topic.FANOUT.value, "c")]
     event = related[0][2]
     assert isinstance(event, RelatedProducts)
     assert (event.also_viewed, event.bought_together) == (("c",), ())
     # the same pair seen again: more evidence, the same lists, nothing sent
-    emitted = driver.feed(*second) + driver.advance(T0 + 10_002)
+    emitted = driver.feed(*second) + driver.advance(end_of_window(T0 + 10_001))
     assert of_type(emitted, "RELATED_PRODUCTS") == []

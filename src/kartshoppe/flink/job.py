@@ -71,6 +71,7 @@ from kartshoppe.flink.keyed import (
     Router,
     TableMirror,
     chain_names,
+    level_reads,
     level_stages,
     levels,
     merge_time,
@@ -78,7 +79,7 @@ from kartshoppe.flink.keyed import (
     split_key,
 )
 from kartshoppe.processors import ProcessorConfig, default_processors
-from kartshoppe.processors.model import Processor
+from kartshoppe.processors.model import Merger, Processor
 
 logger = logging.getLogger("kartshoppe.flink.job")
 
@@ -363,8 +364,12 @@ class LevelFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: ignor
         processors = build_processors(self.config)
         stages = level_stages(processors, self.level)
         self.core = MergeCore(stages, self.lateness_ms, chain_names(processors))
+        # the catalog only for the stages that read it (`Merger.reads_catalog`): every catalog
+        # record costs each mirror a decode and state writes, on every subtask
         self.mirrors = {
-            i: BroadcastMirror(p, i) for i, p in enumerate(processors) if p.broadcast_topics
+            i: BroadcastMirror(p, i)
+            for i, p in enumerate(processors)
+            if isinstance(stage := stages[i], Merger) and stage.reads_catalog
         }
         self.tables = {i: TableMirror(i) for i in range(len(processors))}
         self.open_states(runtime_context)
@@ -441,6 +446,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--out-of-orderness-ms", type=int, default=200)
     p.add_argument("--idle-timeout-ms", type=int, default=1000)
     p.add_argument("--watermark-interval-ms", type=int, default=100)
+    p.add_argument(
+        "--source-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option of the Kafka source table (`properties.max.poll.records=50`, say)",
+    )
     p.add_argument(
         "--processor-config", default="{}", help="JSON of ProcessorConfig fields to override"
     )
@@ -522,6 +534,7 @@ def build(args: argparse.Namespace) -> Any:
         startup=args.startup,
         out_of_orderness_ms=args.out_of_orderness_ms,
         delivery=args.delivery,
+        source_options=dict(option.split("=", 1) for option in args.source_option),
     )
     router = Router(build_processors(config))
     env = StreamExecutionEnvironment.get_execution_environment(configuration(args))
@@ -557,16 +570,20 @@ def build(args: argparse.Namespace) -> Any:
         )
 
     stages = [split(keyed, "processors")]
-    published: list[Any] = []
     for level in range(1, count):
         name = "merge" if level == 1 else f"merge{level}"
-        published.append(stages[-1].get_side_output(tags[PUBLISH]))
         partials = [upstream.get_side_output(tags[level]) for upstream in stages]
+        # on the broadcast side only what the level's stages read (`level_reads`); the catalog
+        # also stands in for nothing, as a broadcast input is needed
+        reads_catalog, tables = level_reads(router.processors, level)
+        published = [stages[source].get_side_output(tags[PUBLISH]) for source in sorted(tables)]
+        side = [catalog] if reads_catalog or not published else []
+        broadcast = [*side, *published]
         merged = (
             partials[0]
             .union(*partials[1:])
             .key_by(lambda r: r[0], key_type=Types.STRING())
-            .connect(catalog.union(*published).broadcast(BROADCAST_STATE))
+            .connect(broadcast[0].union(*broadcast[1:]).broadcast(BROADCAST_STATE))
             .process(LevelFunction(config, args.allowed_lateness_ms, level), output_type=OUTPUT)
             .name(name)
             .uid(name)

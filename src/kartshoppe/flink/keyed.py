@@ -225,8 +225,10 @@ class _EmitContext(Context):
         lateness_ms: int,
         chain: Sequence[str] = (),
         tables: Mapping[str, Published] | None = None,
+        reads: Sequence[str] = (),
     ) -> None:
         self._name = name
+        self._reads = reads
         self._index = index
         self._key = key
         self._broadcast = broadcast
@@ -279,6 +281,8 @@ class _EmitContext(Context):
         self.outputs.append((PUBLISH, None, orjson.dumps(payload).decode()))
 
     def table(self, stage: str) -> Mapping[str, Any]:
+        if stage not in self._reads:
+            raise KeyError(f"stage {self._name} does not declare that it reads {stage!r}")
         if stage not in self._tables:
             raise KeyError(f"no table of stage {stage!r} before {self._name}")
         return self._tables[stage].view(self._timestamp)
@@ -343,8 +347,9 @@ class KeyedCore:
         key's chain published (`TableMirror`)."""
         index, key = split_key(pkey)
         stage = self.stages[index]
+        reads = stage.reads if isinstance(stage, Merger) else ()
         ctx = _EmitContext(
-            stage.name, index, key, broadcast, self.lateness_ms, self.chains[index], tables
+            stage.name, index, key, broadcast, self.lateness_ms, self.chains[index], tables, reads
         )
         ttl = self.ttls[index]
         if ttl is not None:
@@ -426,6 +431,22 @@ class KeyedCore:
             return
         self._cache[pkey] = state
         keyed.store(stage.encode_state(state))
+
+
+def level_reads(processors: Sequence[Processor[Any]], level: int) -> tuple[bool, frozenset[int]]:
+    """What the operator of chain level `level` needs on its broadcast side (`Merger.reads`,
+    `Merger.reads_catalog` of its stages): whether the catalog, and the levels whose published
+    tables. The rest would cost each of its subtasks a call per record for nothing."""
+    catalog = False
+    tables: set[int] = set()
+    for processor in processors:
+        stages = chain(processor)
+        stage = stages[level] if level < len(stages) else None
+        if isinstance(stage, Merger):
+            catalog = catalog or stage.reads_catalog
+            names = [s.name for s in stages]
+            tables.update(names.index(name) for name in stage.reads)
+    return catalog, frozenset(tables)
 
 
 def level_stages(processors: Sequence[Processor[Any]], level: int) -> list[Stage[Any]]:

@@ -12,7 +12,7 @@ Kafka timestamp (the append time). Event-table rows follow `eventstore.sink.reco
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from kartshoppe.eventstore import schema
@@ -52,6 +52,9 @@ class KafkaOptions:
     out_of_orderness_ms: int = 200
     delivery: Delivery = "at-least-once"
     transactional_id_prefix: str = "kartshoppe-flink"
+    source_options: Mapping[str, str] = field(default_factory=dict)
+    """Further options of the source table (`properties.*` go to the Kafka consumer), over the
+    defaults of `source_ddl`."""
 
 
 def source_ddl(topics: Sequence[str], kafka: KafkaOptions) -> str:
@@ -67,6 +70,7 @@ def source_ddl(topics: Sequence[str], kafka: KafkaOptions) -> str:
         "properties.isolation.level": "read_committed",
         "scan.startup.mode": kafka.startup,
         "value.format": "raw",
+        **kafka.source_options,
     }
     return f"""CREATE TEMPORARY TABLE {SOURCE_TABLE} (
   `v` STRING,

@@ -46,8 +46,11 @@ time t sees the values published at r <= t (the latest one per key; published at
 the last applied). Work at equal times runs stage by stage: a stage's partials and timers at t
 all come before any later stage's at t, so a table read at t is complete up to t on both
 runners. A published value must not depend on the arrival order of equal-time partials
-(collect them and publish from a timer at t, as `recommendations` does). `ctx.broadcast` of a
-later stage is its processor's catalog broadcast state.
+(collect them and publish from a timer at t, as `recommendations` does). A later stage
+declares what it reads: `reads`, the stages whose tables `ctx.table` gives it, and
+`reads_catalog`, whether `ctx.broadcast` is its processor's catalog broadcast state (else
+empty). Both runners hold a stage to them, and the Flink job sends each table and the catalog
+only to the operators that read them (a broadcast input costs every subtask of the operator).
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any, Final, Generic, TypedDict, TypeVar, cast
+from typing import Any, ClassVar, Final, Generic, TypedDict, TypeVar, cast
 
 import orjson
 
@@ -181,8 +184,14 @@ class Merger(Stage[S]):
     """The global stage of a two-phase aggregation: folds the partials a `Processor` sends.
 
     `on_partial(state, partial, ctx)` returns the new state (or None to clear it); it may set
-    timers and emit. It sees no broadcast state: what it needs of the catalog comes with the
-    partials. Its name is its processor's name plus `.merge` (its state's namespace)."""
+    timers and emit. It sees no broadcast state unless it declares `reads_catalog` (what it
+    needs of the catalog may come with the partials instead), and the tables of the stages in
+    `reads`. Its name is its processor's name plus `.merge` (its state's namespace)."""
+
+    reads: ClassVar[tuple[str, ...]] = ()
+    """The earlier stages of the chain whose tables `ctx.table` reads (see the module doc)."""
+    reads_catalog: ClassVar[bool] = False
+    """Whether `ctx.broadcast` is the processor's catalog (else empty; see the module doc)."""
 
     @abstractmethod
     def on_partial(self, state: S, partial: dict[str, Any], ctx: Context) -> S | None: ...

@@ -9,7 +9,7 @@ state per call) starts one with one full sort, and the lists are the same either
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_right
 from collections.abc import Iterable
 from operator import itemgetter
 
@@ -24,12 +24,16 @@ class RisingTop:
     last top is kept and only the raised keys are placed again. A dict whose values may fall
     or whose keys are removed needs a new `RisingTop`."""
 
-    __slots__ = ("changed", "members", "position", "ranked", "size", "values")
+    __slots__ = ("changed", "members", "position", "ranked", "ranks", "size", "values")
 
     def __init__(self, values: dict[str, float], size: int) -> None:
         self.values = values
         self.size = size
         self.ranked: list[str] | None = None
+        self.ranks: list[tuple[float, int]] | None = None
+        """(-value, position) of each key of `ranked` when it was placed, in its order: the
+        keys are placed by bisecting these tuples, without a key function called per probe
+        (built on the first top after a sort)."""
         self.members: set[str] = set()
         """The keys of `ranked`."""
         self.changed: dict[str, None] = {}
@@ -48,6 +52,7 @@ class RisingTop:
         if ranked is None:
             best = sorted(values.items(), key=itemgetter(1), reverse=True)[:size]
             self.ranked = [k for k, _ in best]
+            self.ranks = None
             self.members = set(self.ranked)
             self.changed.clear()
             return self.ranked
@@ -55,31 +60,36 @@ class RisingTop:
         if not changed:
             return ranked
         position = self._positions()
-
-        def rank(key: str) -> tuple[float, int]:
-            return -values[key], position[key]
-
         members = self.members
+        ranks = self.ranks
+        if ranks is None:  # the unraised keys' values are those they were sorted by
+            ranks = self.ranks = [(-values[key], position[key]) for key in ranked]
         # the raised keys of the last top leave it first (their places are stale), then all
         # raised keys are placed: the last top's by bisection, the others only if they beat
         # its last key
         risen = [key for key in changed if key in members]
         entering = [key for key in changed if key not in members] if risen else list(changed)
         for key in risen:
-            ranked.remove(key)
+            index = ranked.index(key)
+            del ranked[index]
+            del ranks[index]
         for key in risen:
-            insort(ranked, key, key=rank)
+            rank = (-values[key], position[key])
+            index = bisect_right(ranks, rank)
+            ranks.insert(index, rank)
+            ranked.insert(index, key)
         for key in entering:
+            rank = (-values[key], position[key])
             if len(ranked) >= size:
-                last = ranked[-1]
-                if values[key] < values[last] or rank(key) > rank(last):
+                if rank > ranks[-1]:
                     continue
-                ranked.pop()
-                members.discard(last)
-            insort(ranked, key, key=rank)
+                ranks.pop()
+                members.discard(ranked.pop())
+            index = bisect_right(ranks, rank)
+            ranks.insert(index, rank)
+            ranked.insert(index, key)
             members.add(key)
         changed.clear()
-        self.ranked = ranked
         return ranked
 
     def _positions(self) -> dict[str, int]:

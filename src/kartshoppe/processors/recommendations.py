@@ -14,16 +14,19 @@ No stage keeps state under one global key (`model` module doc, stage chains):
    (`ProductDelta`) to stage 3 keyed by product, and a trigger (the shopper as of the event,
    the cart add or order, the product the shopper turned to) to stage 4 keyed by shopper.
 3. `recommendations.products`, keyed by product: the product's rows (`ProductState`). The
-   deltas of one millisecond r are collected and applied at r + 1, sorted by shopper, so that
-   the float sums do not depend on the order in which equal-time deltas arrive; then the
+   deltas of one window of event time (`RecommenderConfig.window_ms`, 100 ms, aligned to time
+   0: `Collected`) are applied at its end, sorted by shopper, so that the float sums do not
+   depend on the order in which deltas of different shoppers arrive; then the
    product publishes its neighbour list (`ProductState.entry`) to the stage's table, and, when
    its related lists changed, `RELATED_PRODUCTS` to the fan-out keyed by product (the product
    page's "Often bought with" and "Customers also viewed").
 4. `recommendations.lists`, keyed by shopper: the lists last sent and the calibration cell of
-   the main list. A trigger of time r is handled at r + 1, when the neighbour table is complete
-   up to r (the deltas of the shopper's own event included): it assembles the lists that
-   changed (`changed_lists`, reading the table and the catalog), sends them to stage 6, and
-   sends the outcome of the main list last shown (hit or not) to stage 5 keyed by its cell.
+   the main list. The triggers of a window are handled at its end, when the neighbour table is
+   complete up to it (the deltas of the shopper's own events included): each trigger's outcome
+   of the main list last shown (hit or not) goes to stage 5 keyed by its cell, in order; then
+   the lists are assembled once, as of the last trigger (a shopper's burst of clicks gets one
+   list), and those that changed (`changed_lists`, reading the table and the catalog) go to
+   stage 6.
 5. `recommendations.calibration`, keyed by calibration cell (at most 20): counts outcomes and
    publishes them to its table.
 6. `recommendations.publish`, keyed by shopper, no state: calibrates each list's confidence
@@ -32,8 +35,8 @@ No stage keeps state under one global key (`model` module doc, stage chains):
    id, which feeds the shopper's WebSocket.
 
 The tables are the runner's broadcast side of the later stages (not a Kafka topic read back):
-both runners then give the same lists for the same stream. A recommendation leaves one
-millisecond of event time after its event, once the watermark is there (the allowed lateness,
+both runners then give the same lists for the same stream. A recommendation leaves at the end
+of its event's window of event time, once the watermark is there (the allowed lateness,
 1 s by default, later than the event). The catalog arrives on the broadcast side from
 `product_updates` and `inventory_updates`.
 """
@@ -41,7 +44,8 @@ millisecond of event time after its event, once the watermark is there (the allo
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Final
 
 import orjson
@@ -81,6 +85,7 @@ from kartshoppe.processors.recommender import (
     ShopperState,
     apply_catalog_update,
     changed_lists,
+    window_end,
 )
 
 SHOPPER_EVENTS: Final = (
@@ -209,27 +214,39 @@ class UserStage(Merger[ShopperState]):
 
 @dataclass(slots=True)
 class Collected:
-    """A stage's inputs of one millisecond, handled together one millisecond later."""
+    """A stage's inputs of one window of event time (`RecommenderConfig.window_ms`), handled
+    together at the window's end (`due`). Inputs of the time `due` itself arrive before its
+    timer (a stage's inputs at t come before its timers at t) but belong to the next window:
+    they wait in `following`."""
 
     inbox: list[dict[str, Any]]
     due: int | None
+    following: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, partial: dict[str, Any], ctx: Context) -> None:
-        self.inbox.append(partial)
+    def add(self, partial: dict[str, Any], ctx: Context, window_ms: int) -> None:
         if self.due is None:
-            self.due = ctx.timestamp + 1
+            self.due = window_end(ctx.timestamp, window_ms)
             ctx.set_timer(self.due)
+        if ctx.timestamp < self.due:
+            self.inbox.append(partial)
+        else:
+            self.following.append(partial)
 
-    def take(self) -> list[dict[str, Any]]:
-        inbox, self.inbox, self.due = self.inbox, [], None
+    def take(self, ctx: Context, window_ms: int) -> list[dict[str, Any]]:
+        """The window's inputs (its timer fired); the next window's, if any, wait for theirs."""
+        inbox = self.inbox
+        self.inbox, self.following, self.due = self.following, [], None
+        if self.inbox:
+            self.due = window_end(ctx.timestamp, window_ms)
+            ctx.set_timer(self.due)
         return inbox
 
     def to_json(self) -> dict[str, Any]:
-        return {"i": self.inbox, "d": self.due}
+        return {"i": self.inbox, "d": self.due, "f": self.following}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Collected:
-        return cls(list(data["i"]), data["d"])
+        return cls(list(data["i"]), data["d"], list(data.get("f", [])))
 
 
 @dataclass(slots=True)
@@ -255,20 +272,21 @@ class ProductStage(Merger[ProductRows]):
         return ProductRows(ProductState.new(self.config), Collected([], None), [[], []])
 
     def on_partial(self, state: ProductRows, partial: dict[str, Any], ctx: Context) -> ProductRows:
-        state.collected.add(partial, ctx)
+        state.collected.add(partial, ctx, self.config.window_ms)
         return state
 
     def on_timer(self, state: ProductRows, timestamp: int, ctx: Context) -> ProductRows:
         # one shopper's deltas keep their order (one key, one route); shoppers are sorted
-        at = timestamp
-        for partial in sorted(state.collected.take(), key=lambda p: str(p["shopper"])):
-            delta = ProductDelta.from_json(partial["delta"])
-            state.rows.apply(delta, self.config)
-            at = delta.at
+        inbox = state.collected.take(ctx, self.config.window_ms)
+        if len(inbox) > 1:
+            inbox.sort(key=lambda p: str(p["shopper"]))
+        at = max((partial["delta"]["at"] for partial in inbox), default=timestamp)
+        for partial in inbox:
+            state.rows.apply(ProductDelta.from_json(partial["delta"]), self.config)
         entry = state.rows.entry(self.config)
         ctx.publish(ctx.key, entry)
         size = self.config.related_size
-        related = [list(entry["t"])[:size], list(entry["n"])[:size]]
+        related = [list(islice(entry["t"], size)), list(islice(entry["n"], size))]
         if related != state.related:
             state.related = related
             together, viewed = related
@@ -316,6 +334,8 @@ class ListStage(Merger[ShownLists]):
     config: RecommenderConfig
 
     name = LISTS
+    reads = (PRODUCTS,)
+    reads_catalog = True
 
     def merger(self) -> CalibrationStage:
         return CalibrationStage()
@@ -328,31 +348,36 @@ class ListStage(Merger[ShownLists]):
         return ShownLists({}, None, Collected([], None))
 
     def on_partial(self, state: ShownLists, partial: dict[str, Any], ctx: Context) -> ShownLists:
-        state.collected.add(partial, ctx)
+        state.collected.add(partial, ctx, self.config.window_ms)
         return state
 
     def on_timer(self, state: ShownLists, timestamp: int, ctx: Context) -> ShownLists:
         catalog = Catalog(ctx.broadcast)
         entries = ctx.table(PRODUCTS)
-        lists: list[list[Any]] = []
-        for trigger in state.collected.take():
+        triggers = state.collected.take(ctx, self.config.window_ms)
+        # what the shopper did in the window, in order: each product turned to is an outcome
+        # of the list shown before the window; then the lists once, as of the latest event
+        added, ordered = None, False
+        for trigger in triggers:
             at = trigger["at"]
             if trigger["new"] is not None and state.shown is not None:
-                if state.shown_at != at:  # a list of this millisecond knew this event
+                if state.shown_at != at:  # a list of this window knew this event
                     hit = trigger["new"] in state.last.get("MAIN", [])
                     ctx.send(state.shown, {"lists": 1, "hits": int(hit)})
                 state.shown = None
-            shopper = ShopperState.from_json(trigger["shopper"])
-            shopper.last, shopper.shown, shopper.shown_at = state.last, state.shown, state.shown_at
-            table = PublishedTable(entries, at, self.config)
-            drafts = changed_lists(
-                shopper, catalog, table, at, self.config, trigger["added"], trigger["ordered"]
-            )
-            state.last, state.shown, state.shown_at = shopper.last, shopper.shown, shopper.shown_at
-            for d in drafts:
-                lists.append(
-                    [at, shopper.session_id, shopper.user_id, d.kind, d.ids, d.estimate, d.reason]
-                )
+            added = trigger["added"] or added
+            ordered = ordered or trigger["ordered"]
+        last = triggers[-1]
+        at = last["at"]
+        shopper = ShopperState.from_json(last["shopper"])
+        shopper.last, shopper.shown, shopper.shown_at = state.last, state.shown, state.shown_at
+        table = PublishedTable(entries, at, self.config)
+        drafts = changed_lists(shopper, catalog, table, at, self.config, added, ordered)
+        state.last, state.shown, state.shown_at = shopper.last, shopper.shown, shopper.shown_at
+        lists = [
+            [at, shopper.session_id, shopper.user_id, d.kind, d.ids, d.estimate, d.reason]
+            for d in drafts
+        ]
         if lists:
             ctx.send(ctx.key, {"lists": lists}, stage=PUBLISH)
         return state
@@ -392,6 +417,7 @@ class PublishStage(Merger[None]):
     """Stage 6, keyed by shopper: calibrates and emits."""
 
     name = PUBLISH
+    reads = (CALIBRATION,)
 
     def initial_state(self) -> None:
         return None

@@ -80,6 +80,8 @@ import heapq
 import math
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from itertools import islice
+from operator import truediv
 from typing import Any, Final, Protocol
 
 import orjson
@@ -146,6 +148,16 @@ class RecommenderConfig:
     evidence_prior: float = 2.0
     related_size: int = 8
     """Length of each product's published related lists (`RELATED_PRODUCTS`)."""
+    window_ms: int = 100
+    """The staged processor's unit of event time (`recommendations`): a product's rows take
+    the evidence of one window at its end and publish once, a shopper's lists are assembled
+    once, after the shopper's last event of the window. 1 assembles after every event."""
+
+
+def window_end(at: int, window_ms: int) -> int:
+    """The end of the window of event time `at` falls in: windows are aligned to time 0, so
+    every stage and runner cuts the same ones."""
+    return (at // window_ms + 1) * window_ms
 
 
 # --- catalog: the broadcast side (product_updates, inventory_updates) ------------------------
@@ -283,7 +295,7 @@ class ShopperState:
     """The calibration cell (`Calibration.cell`) of the main list last emitted."""
     shown_at: int | None = None
     """When that list was emitted: an event of the same millisecond does not count as its
-    outcome (the stages build a millisecond's lists on a table holding all its events)."""
+    outcome (the stages build a window's lists on a table holding all its events)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -324,17 +336,13 @@ class ShopperState:
     ) -> tuple[list[tuple[float, str]], list[tuple[float, str]]]:
         """The candidates as (-score, id), those the shopper has (`has`) or has in the history,
         and the others: `has` for many candidates at once."""
-        held = self.cart | self.history.keys() | set(self.bought)
-        seen = self.seen.get
+        seen = self.seen
         since = at - config.exclude_for_ms
-        closed: list[tuple[float, str]] = []
-        still_open: list[tuple[float, str]] = []
-        for pid, score in scores.items():
-            touched = seen(pid)
-            if pid in held or (touched is not None and touched >= since):
-                closed.append((-score, pid))
-            else:
-                still_open.append((-score, pid))
+        # set operations in C over the candidates (a hundred or more a list)
+        shut = scores.keys() & (self.cart | self.history.keys() | set(self.bought))
+        shut.update(pid for pid in scores.keys() & seen.keys() if seen[pid] >= since)
+        closed = [(-scores[pid], pid) for pid in shut]
+        still_open = [(-score, pid) for pid, score in scores.items() if pid not in shut]
         return closed, still_open
 
     def new_product(self, action: ShopperAction, at: int, config: RecommenderConfig) -> str | None:
@@ -717,12 +725,13 @@ def _shrunk(probability: float, evidence: float, prior: float) -> float:
 
 
 def mixture(shopper: ShopperState, table: NeighbourTable, config: RecommenderConfig) -> Mixture:
+    history = shopper.history
     weights: list[tuple[str, float, Mapping[str, Any]]] = []
     factor = 1.0
-    for pid in list(reversed(shopper.history))[: config.context_size]:
+    for pid in islice(reversed(history), config.context_size):
         entry = table.get(pid)
         if entry and entry["m"] > 0:
-            weights.append((pid, factor * shopper.history[pid].weight, entry))
+            weights.append((pid, factor * history[pid].weight, entry))
         factor *= config.recency_factor
     total = sum(w for _, w, _ in weights)
     result = Mixture()
@@ -743,15 +752,14 @@ def mixture(shopper: ShopperState, table: NeighbourTable, config: RecommenderCon
         for other, value in row.items():
             raw[other] = raw_get(other, 0.0) + weight_sim * value
     # the candidate's half of the cosine, applied once per candidate rather than per context row
-    masses.update(zip(raw, table.masses(raw), strict=True))
-    for other, known in masses.items():
-        if not known:  # not in the table yet: its strongest co-occurrence stands in
-            masses[other] = max(row.get(other, 0.0) for _, _, row in result.sources)
-    sqrt = math.sqrt
-    result.scores = {
-        other: score / sqrt(mass)
-        for (other, score), mass in zip(raw.items(), masses.values(), strict=True)
-    }
+    found = table.masses(raw)
+    masses.update(zip(raw, found, strict=True))
+    if not all(found):
+        for other, known in masses.items():
+            if not known:  # not in the table yet: its strongest co-occurrence stands in
+                masses[other] = max(row.get(other, 0.0) for _, _, row in result.sources)
+    scores = map(truediv, raw.values(), map(math.sqrt, masses.values()))
+    result.scores = dict(zip(raw, scores, strict=True))
     return result
 
 

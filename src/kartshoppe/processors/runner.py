@@ -406,7 +406,8 @@ class StageInstance(Context):
 
     @property
     def broadcast(self) -> Mapping[str, Any]:
-        return _NO_BROADCAST if self.chain is None else self.chain.catalog
+        reads = isinstance(self.stage, Merger) and self.stage.reads_catalog
+        return self.chain.catalog if self.chain is not None and reads else _NO_BROADCAST
 
     def emit(self, topic: str, key: str | None, event: Output) -> None:
         self.outputs.append(Message(topic, key, self._ids.encode(event)))
@@ -424,6 +425,8 @@ class StageInstance(Context):
     def table(self, stage: str) -> Mapping[str, Any]:
         if self.chain is None or stage not in self.chain.tables:
             raise KeyError(f"no stage {stage!r} before {self.name}")
+        if not isinstance(self.stage, Merger) or stage not in self.stage.reads:
+            raise KeyError(f"stage {self.name} does not declare that it reads {stage!r}")
         return self.chain.tables[stage].view(self._timestamp)
 
     def set_timer(self, timestamp: int) -> None:
