@@ -19,15 +19,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from tenacity import (
-    AsyncRetrying,
-    Retrying,
-    before_sleep_log,
-    retry_if_exception_type,
-    retry_if_not_exception_type,
-    stop_after_attempt,
-)
-
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
@@ -140,7 +131,15 @@ def _policy(
     attempts: int, backoff: Backoff, retry_on: tuple[type[BaseException], ...]
 ) -> dict[str, Any]:
     """tenacity's settings for `attempts` tries with `backoff` while `retry_on` is raised. An
-    open circuit is never retried here: waiting is the caller's decision."""
+    open circuit is never retried here: waiting is the caller's decision. tenacity is imported
+    here, on the first failure (a server's start imports it for nothing otherwise)."""
+    from tenacity import (
+        before_sleep_log,
+        retry_if_exception_type,
+        retry_if_not_exception_type,
+        stop_after_attempt,
+    )
+
     return {
         "stop": stop_after_attempt(attempts),
         "wait": lambda state: backoff.delay(state.attempt_number - 1),
@@ -174,6 +173,8 @@ async def retry(
             raise failed.pop()
         return await fn()
 
+    from tenacity import AsyncRetrying
+
     retrying = AsyncRetrying(sleep=sleep, **_policy(attempts, backoff, retry_on))
     result: T = await retrying(attempt)
     return result
@@ -188,6 +189,8 @@ def retry_sync(
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """`retry` for blocking calls (run in a worker thread)."""
+    from tenacity import Retrying
+
     return Retrying(sleep=sleep, **_policy(attempts, backoff, retry_on))(fn)
 
 

@@ -2,7 +2,8 @@
 polars, pandas and numpy it brings), duckdb, confluent-kafka and the OpenTelemetry SDK are
 loaded only where they are used (the event store's sink in a process of its own, its read
 routes on first use, Kafka mode, a trace exporter); Pillow on the first image upload, PyJWT
-(and cryptography) on the first token, and rich not at all (structlog would load it for a
+(and cryptography) on the first token, argon2 on the first password hashed or checked, tenacity
+on the first failed attempt of a retried call, and rich not at all (structlog would load it for a
 console renderer the JSON logs do not use). Start-up and the idle footprint do not pay for
 them."""
 
@@ -27,6 +28,8 @@ HEAVY = (
     "jwt",
     "cryptography",
     "rich",
+    "argon2",
+    "tenacity",
     "kartshoppe.eventstore.table",
 )
 

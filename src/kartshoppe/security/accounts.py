@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from typing import TYPE_CHECKING, Final
 
 from kartshoppe.application.shop import ShopService
 from kartshoppe.domain.accounts import Account, AccountBook
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.events import Role, new_id
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 LEGACY_FILE: Final = "users.sqlite"
 
@@ -62,7 +63,10 @@ DEMO_USERS: Final[tuple[DemoUser, ...]] = (
 
 def default_hasher() -> PasswordHasher:
     """argon2id at OWASP's recommended floor (19 MiB, 2 passes, 1 lane): a sign-in costs tens of
-    milliseconds rather than the library default's hundreds on a busy two-core machine."""
+    milliseconds rather than the library default's hundreds on a busy two-core machine.
+    argon2 is imported here, by the first hash or check (a start hashes nothing)."""
+    from argon2 import PasswordHasher
+
     return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
@@ -74,8 +78,12 @@ class Accounts:
     ) -> None:
         self._service = service
         self._book = book
-        self._hasher = hasher or default_hasher()
+        self._given_hasher = hasher
         self._decoy: str | None = None
+
+    @functools.cached_property
+    def _hasher(self) -> PasswordHasher:
+        return self._given_hasher or default_hasher()
 
     def by_id(self, user_id: str) -> Account | None:
         return self._book.by_id.get(user_id)
@@ -111,6 +119,8 @@ class Accounts:
         if account is None and self._decoy is None:
             self._decoy = self._hasher.hash("no such account")
         digest = account.password_hash if account is not None else str(self._decoy)
+        from argon2.exceptions import InvalidHashError, VerificationError
+
         try:
             self._hasher.verify(digest, password)
         except (VerificationError, InvalidHashError):
