@@ -52,10 +52,17 @@ class _Events:
             self.write({"kind": "gc", "gen": info["generation"], "ms": ms})
 
 
+_SHM_FDS: dict[str, int] = {}
+"""One descriptor per WAL index, open as long as the process: closing a descriptor of that file
+would drop every POSIX lock the process holds on it, SQLite's included."""
+
+
 def _backfill(shm: str) -> int:
     try:
-        with open(shm, "rb") as f:
-            head = f.read(_BACKFILL_AT + 4)
+        fd = _SHM_FDS.get(shm)
+        if fd is None:
+            fd = _SHM_FDS[shm] = os.open(shm, os.O_RDONLY)
+        head = os.pread(fd, _BACKFILL_AT + 4, 0)
     except OSError:
         return -1
     return struct.unpack_from("=I", head, _BACKFILL_AT)[0] if len(head) >= 100 else -1

@@ -98,11 +98,12 @@ async def test_the_log_checkpoints_in_the_background_and_the_wal_starts_over(
     db_path: pathlib.Path,
 ) -> None:
     payload = b"x" * 2_000
-    async with SqliteEventLog(db_path, checkpoint_poll_s=0.05, checkpoint_pages=100) as log:
-        for _ in range(8):
+    async with SqliteEventLog(db_path, checkpoint_poll_s=0.02, checkpoint_every_s=0.05) as log:
+        for copied in range(1, 9):
             await log.append([Message(TOPIC, "k", payload) for _ in range(500)])
+            # only a checkpoint writes records into the database file
             async with asyncio.timeout(30):
-                while sqlite_log.wal_backlog(db_path) != 0:
+                while db_path.stat().st_size < copied * 1_000_000:
                     await asyncio.sleep(0.02)
 
         # 8 MB committed and in the file; a WAL never started over would hold all of it

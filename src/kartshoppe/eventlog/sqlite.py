@@ -39,7 +39,6 @@ import os
 import pathlib
 import queue
 import sqlite3
-import struct
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -79,17 +78,11 @@ SHARED_READ_LIMIT: Final = 1_000
 """Records per topic and query of the log's shared read of other processes' commits."""
 
 CHECKPOINT_POLL_S: Final = 0.1
-"""How often a log's checkpointer looks at how much of the WAL is not yet in the file."""
+"""How often a log's checkpointer looks whether the WAL changed."""
 
-CHECKPOINT_PAGES: Final = 1_000
-"""WAL pages not yet in the database file that start a checkpoint (SQLite's own threshold);
-fewer are copied once the WAL has stopped changing for `CHECKPOINT_IDLE_S`."""
-
-CHECKPOINT_IDLE_S: Final = 1.0
-
-_WAL_INDEX: Final = struct.Struct("=16xI76xI")
-"""The WAL index's (`-shm`) `mxFrame` (last valid frame) and `nBackfill` (frames copied into
-the database file), at offsets 16 and 96, in native byte order (sqlite.org/walformat.html)."""
+CHECKPOINT_EVERY_S: Final = 1.0
+"""The least time between two checkpoints of one log's checkpointer while commits go on; the
+last commits are copied this long after the one before."""
 
 logger = logging.getLogger(__name__)
 
@@ -233,31 +226,29 @@ def checkpoint(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
-def wal_backlog(path: pathlib.Path) -> int | None:
-    """WAL pages not yet copied into the database file, from the WAL index; None if unreadable.
-    Read without a lock: a header being rewritten may give a wrong count once, which costs at
-    most one checkpoint too early or one round too late."""
+def wal_stamp(path: pathlib.Path) -> tuple[int, int]:
+    """Size and modification time of the log's WAL, which every commit writes; (-1, -1) when
+    there is none. Taken with `stat`, never by opening the WAL index (`-shm`): closing any
+    descriptor of that file drops every POSIX lock this process holds on it, SQLite's
+    included, and another process may then truncate the index under this one's mapping
+    (SIGBUS)."""
     try:
-        with path.with_name(path.name + "-shm").open("rb") as shm:
-            head = shm.read(_WAL_INDEX.size)
-    except OSError:
-        return None
-    if len(head) < _WAL_INDEX.size:
-        return None
-    last, copied = _WAL_INDEX.unpack(head)
-    return max(0, int(last) - int(copied))
+        st = os.stat(path.with_name(path.name + "-wal"))
+    except FileNotFoundError:
+        return (-1, -1)
+    return (st.st_size, st.st_mtime_ns)
 
 
 class Checkpointer:
-    """A thread with a connection of its own that checkpoints the log (see the module) once
-    `pages` committed pages, by any process, are waiting in the WAL, or fewer once
-    it has stopped growing for `CHECKPOINT_IDLE_S`. Every process's log runs one: a checkpoint
-    finds what another one copied already and copies only what is left."""
+    """A thread with a connection of its own that checkpoints the log (see the module) when
+    the WAL has changed since its last checkpoint, at most once every `every_s`: while
+    commits go on, about once a second; after the last, once more. Every process's log runs
+    one: a checkpoint finds what another one copied already and copies only what is left."""
 
-    def __init__(self, path: pathlib.Path, poll_s: float, pages: int) -> None:
+    def __init__(self, path: pathlib.Path, poll_s: float, every_s: float) -> None:
         self._path = path
         self._poll_s = poll_s
-        self._pages = pages
+        self._every_s = every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name="sqlite-log-checkpoints", daemon=True
@@ -273,21 +264,19 @@ class Checkpointer:
 
     def _run(self) -> None:
         conn = _connect(self._path, read_only=True)
-        idle_rounds = max(1, round(CHECKPOINT_IDLE_S / self._poll_s))
-        seen, unchanged = None, 0
+        copied = wal_stamp(self._path)
+        last = time.monotonic()
         try:
             while not self._stop.wait(self._poll_s):
-                backlog = wal_backlog(self._path)
-                unchanged = unchanged + 1 if backlog == seen else 0
-                seen = backlog
-                if backlog == 0 or (
-                    backlog is not None and backlog < self._pages and unchanged < idle_rounds
-                ):
+                stamp = wal_stamp(self._path)
+                if stamp == copied or time.monotonic() - last < self._every_s:
                     continue
                 try:
                     checkpoint(conn)
                 except sqlite3.Error:  # the next round tries again; the WAL only grows meanwhile
                     logger.warning("checkpoint of %s failed", self._path, exc_info=True)
+                    continue
+                copied, last = stamp, time.monotonic()
         finally:
             conn.close()
 
@@ -634,17 +623,17 @@ class SqliteEventLog(EventLog):
         max_batch: int = 1000,
         clock: Callable[[], int] = wall_ms,
         checkpoint_poll_s: float = CHECKPOINT_POLL_S,
-        checkpoint_pages: int = CHECKPOINT_PAGES,
+        checkpoint_every_s: float = CHECKPOINT_EVERY_S,
     ) -> None:
         """`clock` stamps the records' append time (epoch ms); a test compresses time with it.
-        The checkpointer looks every `checkpoint_poll_s` and copies from `checkpoint_pages` WAL
-        pages on."""
+        The checkpointer looks every `checkpoint_poll_s` and copies at most every
+        `checkpoint_every_s`."""
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
         self.path = path
         self.clock = clock
         self.max_batch = max_batch
-        self._checkpoints = (checkpoint_poll_s, checkpoint_pages)
+        self._checkpoints = (checkpoint_poll_s, checkpoint_every_s)
         self._writer: _Writer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reader: sqlite3.Connection | None = None
@@ -783,13 +772,9 @@ class SqliteEventLog(EventLog):
         return self._writer
 
     def _files_stamp(self) -> tuple[int, ...]:
-        """Size and modification time of the WAL: a commit writes it (a checkpoint, which
-        writes the database file, changes no record)."""
-        try:
-            st = os.stat(self.path.with_name(self.path.name + "-wal"))
-        except FileNotFoundError:
-            return (-1, -1)
-        return (st.st_size, st.st_mtime_ns)
+        """A commit writes the WAL (a checkpoint, which writes the database file, changes no
+        record)."""
+        return wal_stamp(self.path)
 
     async def _watch_foreign_commits(self, writer: _Writer) -> None:
         """Wake the waiting consumers when the files changed with no commit of this instance
