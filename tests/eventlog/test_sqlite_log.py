@@ -47,13 +47,15 @@ class FileReads:
 @pytest.fixture
 def file_reads(monkeypatch: pytest.MonkeyPatch) -> FileReads:
     reads = FileReads()
-    query_range = sqlite_log._query_range
+    query = sqlite_log._query_numbered
 
-    def counted(conn: sqlite3.Connection, topic: str, start: int, limit: int) -> list[Record]:
+    def counted(
+        conn: sqlite3.Connection, topic: str, start: int, limit: int
+    ) -> list[sqlite_log.Numbered]:
         reads.count += 1
-        return query_range(conn, topic, start, limit)
+        return query(conn, topic, start, limit)
 
-    monkeypatch.setattr(sqlite_log, "_query_range", counted)
+    monkeypatch.setattr(sqlite_log, "_query_numbered", counted)
     return reads
 
 
@@ -106,9 +108,10 @@ async def test_the_log_checkpoints_in_the_background_and_the_wal_starts_over(
                 while db_path.stat().st_size < copied * 1_000_000:
                     await asyncio.sleep(0.02)
 
-        # 8 MB committed and in the file; a WAL never started over would hold all of it
+        # 8 MB committed and in the file; a WAL never started over would hold all of it (a
+        # round's append may come before the checkpoint of the one before is complete)
         assert db_path.stat().st_size > 8_000_000
-        assert wal_bytes(db_path) < 2_000_000
+        assert wal_bytes(db_path) < 3_000_000
         assert [r.offset for r in await log.read(TOPIC, 3_999, 10)] == [3_999]
 
 
@@ -393,6 +396,49 @@ async def test_another_process_s_commit_is_read_once_for_all_the_consumers_of_a_
     assert file_reads.count == 1
     for records in received:
         assert [(r.offset, r.value) for r in records] == [(0, b"0"), (1, b"1"), (2, b"2")]
+
+
+WRITTEN = [
+    (Topic.PRODUCT_UPDATES.value, b"wished-for product launched"),
+    (Topic.EVENTS.value, b"wish"),
+    (Topic.PRODUCT_UPDATES.value, b"price drop"),
+]
+"""Three appends to two topics, in this order."""
+
+
+async def append_one_by_one(log: SqliteEventLog) -> None:
+    for topic, value in WRITTEN:
+        await log.append([Message(topic, None, value)])
+
+
+async def test_a_consumer_of_two_topics_gets_another_process_s_records_in_append_order(
+    db_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_log, "FOREIGN_WRITE_POLL_S", 600.0)
+    monkeypatch.setattr(sqlite_log, "FALLBACK_READ_S", 600.0)
+    async with (
+        SqliteEventLog(db_path) as log,
+        SqliteEventLog(db_path) as other,
+        log.consumer([Topic.EVENTS.value, Topic.PRODUCT_UPDATES.value]) as consumer,
+    ):
+        assert await consumer.poll(timeout=0) == []
+        await append_one_by_one(other)
+
+        log.look_again()
+        received = await drain(consumer, 3, within_s=5)
+
+    assert [(r.topic, r.value) for r in received] == WRITTEN
+
+
+async def test_a_consumer_of_two_topics_reading_the_file_gets_them_in_append_order(
+    db_path: pathlib.Path,
+) -> None:
+    async with SqliteEventLog(db_path) as log:
+        await append_one_by_one(log)
+        async with log.consumer([Topic.EVENTS.value, Topic.PRODUCT_UPDATES.value]) as consumer:
+            received = await drain(consumer, 3, within_s=5)
+
+    assert [(r.topic, r.value) for r in received] == WRITTEN
 
 
 async def test_a_consumer_that_refused_a_shared_read_s_records_reads_the_file_itself(

@@ -34,14 +34,16 @@ import collections
 import contextlib
 import fcntl
 import functools
+import heapq
 import logging
+import operator
 import os
 import pathlib
 import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -139,7 +141,7 @@ CREATE TABLE IF NOT EXISTS group_offsets (
 )
 
 _SELECT_RANGE: Final = (
-    'SELECT "offset", key, value, timestamp FROM records WHERE topic = ?1 AND partition = ?2 '
+    'SELECT "offset", key, value, timestamp, id FROM records WHERE topic = ?1 AND partition = ?2 '
     'AND "offset" >= MAX(?3, (SELECT start_offset FROM log_starts WHERE topic = ?1 AND '
     'partition = ?2)) ORDER BY "offset" LIMIT ?4'
 )
@@ -320,16 +322,39 @@ def second_writer(path: pathlib.Path) -> Iterator[tuple[sqlite3.Connection, Writ
         conn.close()
 
 
+Numbered = tuple[int, Record]
+"""A record with its row id: the order of all appends, across topics."""
+
+
+def _query_numbered(
+    conn: sqlite3.Connection, topic: str, from_offset: int, limit: int
+) -> list[Numbered]:
+    rows = conn.execute(_SELECT_RANGE, (topic, PARTITION, from_offset, limit)).fetchall()
+    return [
+        (row_id, Record(topic, PARTITION, off, key, value, ts))
+        for off, key, value, ts, row_id in rows
+    ]
+
+
 def _query_range(
     conn: sqlite3.Connection, topic: str, from_offset: int, limit: int
 ) -> list[Record]:
-    rows = conn.execute(_SELECT_RANGE, (topic, PARTITION, from_offset, limit)).fetchall()
-    return [Record(topic, PARTITION, off, key, value, ts) for off, key, value, ts in rows]
+    return [record for _, record in _query_numbered(conn, topic, from_offset, limit)]
+
+
+def in_append_order(reads: Iterable[list[Numbered]]) -> list[Record]:
+    """The records of several topics' reads in the order they were appended, as the records
+    of this process's commits are handed over: a consumer of several topics (the wishlist
+    alerts read a wish and a price change from two) then sees another process's records in
+    the order they were written too, not grouped by topic."""
+    return [record for _, record in heapq.merge(*reads, key=operator.itemgetter(0))]
 
 
 def _query_new(conn: sqlite3.Connection, starts: Mapping[str, int]) -> list[Record]:
-    """Up to `SHARED_READ_LIMIT` records of each topic from its start on."""
-    return [r for t, o in starts.items() for r in _query_range(conn, t, o, SHARED_READ_LIMIT)]
+    """Up to `SHARED_READ_LIMIT` records of each topic from its start on, in append order."""
+    return in_append_order(
+        _query_numbered(conn, t, o, SHARED_READ_LIMIT) for t, o in starts.items()
+    )
 
 
 def _starts(conn: sqlite3.Connection, topic: str) -> dict[int, int]:
@@ -1063,9 +1088,11 @@ class SqliteConsumer(Consumer):
 
     def _read(self, conn: sqlite3.Connection, order: list[str], max_records: int) -> list[Record]:
         assert self._positions is not None
-        records: list[Record] = []
+        reads: list[list[Numbered]] = []
+        left = max_records
         for topic in order:
-            if len(records) >= max_records:
+            if left <= 0:
                 break
-            records += _query_range(conn, topic, self._positions[topic], max_records - len(records))
-        return records
+            reads.append(_query_numbered(conn, topic, self._positions[topic], left))
+            left -= len(reads[-1])
+        return in_append_order(reads)
