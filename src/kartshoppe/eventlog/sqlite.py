@@ -43,7 +43,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -342,19 +342,22 @@ def _query_range(
     return [record for _, record in _query_numbered(conn, topic, from_offset, limit)]
 
 
-def in_append_order(reads: Iterable[list[Numbered]]) -> list[Record]:
-    """The records of several topics' reads in the order they were appended, as the records
-    of this process's commits are handed over: a consumer of several topics (the wishlist
-    alerts read a wish and a price change from two) then sees another process's records in
-    the order they were written too, not grouped by topic."""
-    return [record for _, record in heapq.merge(*reads, key=operator.itemgetter(0))]
+def in_append_order(reads: Sequence[list[Numbered]], limit: int) -> list[Record]:
+    """The records of several topics' reads (each of at most `limit` from its start on) in the
+    order they were appended, as the records of this process's commits are handed over: a
+    consumer of several topics (the wishlist alerts read a wish and a price change from two)
+    sees them in the order they were written, also while it catches up. A read that came back
+    full may have more behind it, so what was appended after its last record is left for the
+    next read: the order has no hole."""
+    cut = min((read[-1][0] for read in reads if len(read) >= limit), default=None)
+    merged = heapq.merge(*reads, key=operator.itemgetter(0))
+    return [record for row_id, record in merged if cut is None or row_id <= cut]
 
 
 def _query_new(conn: sqlite3.Connection, starts: Mapping[str, int]) -> list[Record]:
     """Up to `SHARED_READ_LIMIT` records of each topic from its start on, in append order."""
-    return in_append_order(
-        _query_numbered(conn, t, o, SHARED_READ_LIMIT) for t, o in starts.items()
-    )
+    reads = [_query_numbered(conn, t, o, SHARED_READ_LIMIT) for t, o in starts.items()]
+    return in_append_order(reads, SHARED_READ_LIMIT)
 
 
 def _starts(conn: sqlite3.Connection, topic: str) -> dict[int, int]:
@@ -934,7 +937,6 @@ class SqliteConsumer(Consumer):
         self._conn: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
         self._closed = False
-        self._next_topic = 0
         self._read_at = 0.0
         self._start_at: dict[str, int] = {}
         """Positions given by `seek`, over the group's or the beginning."""
@@ -1066,10 +1068,7 @@ class SqliteConsumer(Consumer):
                 self._conn = await _to_thread_to_the_end(_connect, self._log.path, read_only=True)
             if self._positions is None:
                 self._positions = await _to_thread_to_the_end(self._load_positions, self._conn)
-            order = self._topics[self._next_topic :] + self._topics[: self._next_topic]
-            # Rotate the first topic so a busy topic cannot starve the others.
-            self._next_topic = (self._next_topic + 1) % len(self._topics)
-            records = await _to_thread_to_the_end(self._read, self._conn, order, max_records)
+            records = await _to_thread_to_the_end(self._read, self._conn, max_records)
             for r in records:
                 self._positions[r.topic] = r.offset + 1
             self._ends = dict(self._positions)
@@ -1086,13 +1085,9 @@ class SqliteConsumer(Consumer):
         positions.update((t, o) for t, o in self._start_at.items() if t in positions)
         return positions
 
-    def _read(self, conn: sqlite3.Connection, order: list[str], max_records: int) -> list[Record]:
+    def _read(self, conn: sqlite3.Connection, max_records: int) -> list[Record]:
+        """The next records of the consumer's topics in append order (a busy topic's records
+        come as they were written, before those of the others written later)."""
         assert self._positions is not None
-        reads: list[list[Numbered]] = []
-        left = max_records
-        for topic in order:
-            if left <= 0:
-                break
-            reads.append(_query_numbered(conn, topic, self._positions[topic], left))
-            left -= len(reads[-1])
-        return in_append_order(reads)
+        reads = [_query_numbered(conn, t, self._positions[t], max_records) for t in self._topics]
+        return in_append_order(reads, max_records)[:max_records]
