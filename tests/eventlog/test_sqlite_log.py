@@ -373,12 +373,18 @@ async def test_a_commit_of_another_writer_in_between_is_read_from_the_file_at_on
     ]
 
 
-async def test_another_process_s_commit_is_read_once_for_all_the_consumers_of_a_process(
-    db_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, file_reads: FileReads
-) -> None:
-    # only the look asked for: the watcher's and the fallback reads out of the way
+@pytest.fixture
+def only_asked_looks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other processes' commits are read only when a look is asked for (`look_again`): the
+    watcher's and the fallback reads out of the way."""
     monkeypatch.setattr(sqlite_log, "FOREIGN_WRITE_POLL_S", 600.0)
     monkeypatch.setattr(sqlite_log, "FALLBACK_READ_S", 600.0)
+
+
+@pytest.mark.usefixtures("only_asked_looks")
+async def test_another_process_s_commit_is_read_once_for_all_the_consumers_of_a_process(
+    db_path: pathlib.Path, file_reads: FileReads
+) -> None:
     async with (
         SqliteEventLog(db_path) as log,
         SqliteEventLog(db_path) as other,
@@ -411,11 +417,10 @@ async def append_one_by_one(log: SqliteEventLog) -> None:
         await log.append([Message(topic, None, value)])
 
 
+@pytest.mark.usefixtures("only_asked_looks")
 async def test_a_consumer_of_two_topics_gets_another_process_s_records_in_append_order(
-    db_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+    db_path: pathlib.Path,
 ) -> None:
-    monkeypatch.setattr(sqlite_log, "FOREIGN_WRITE_POLL_S", 600.0)
-    monkeypatch.setattr(sqlite_log, "FALLBACK_READ_S", 600.0)
     async with (
         SqliteEventLog(db_path) as log,
         SqliteEventLog(db_path) as other,
