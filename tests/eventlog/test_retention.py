@@ -179,7 +179,9 @@ async def test_the_file_gives_freed_space_back(log: SqliteEventLog, clock: Clock
     clock.now += 2 * HOUR_MS
     await log.append([Message(EVENTS, "k", payload)])
     with contextlib.closing(sqlite3.connect(log.path)) as conn:
-        checkpoint(conn)  # what the log's checkpointer does in the background
+        turns = WritersTurns(log.path)
+        checkpoint(conn, turns)  # what the log's checkpointer does in the background
+        turns.close()
     full = log.path.stat().st_size
 
     swept = retention(log).sweep()

@@ -18,7 +18,7 @@ import pytest
 
 from kartshoppe.eventlog import sqlite as sqlite_log
 from kartshoppe.eventlog.port import ALL_TOPICS, LogUnavailableError, Message, Record
-from kartshoppe.eventlog.sqlite import SqliteEventLog
+from kartshoppe.eventlog.sqlite import WAL_BOUND, SqliteEventLog, bound_wal, second_writer
 from kartshoppe.events import ProductView, Topic, encode_event
 from tests.eventlog.log_support import drain
 
@@ -96,23 +96,46 @@ async def test_an_append_never_checkpoints_the_wal_into_the_database_file(
         assert db_path.stat().st_size < 1_000_000
 
 
-async def test_the_log_checkpoints_in_the_background_and_the_wal_starts_over(
+async def test_the_log_checkpoints_in_the_background_and_the_wal_stays_bounded(
     db_path: pathlib.Path,
 ) -> None:
     payload = b"x" * 2_000
     async with SqliteEventLog(db_path, checkpoint_poll_s=0.02, checkpoint_every_s=0.05) as log:
-        for copied in range(1, 9):
+        for copied in range(1, 13):
             await log.append([Message(TOPIC, "k", payload) for _ in range(500)])
             # only a checkpoint writes records into the database file
             async with asyncio.timeout(30):
                 while db_path.stat().st_size < copied * 1_000_000:
                     await asyncio.sleep(0.02)
 
-        # 8 MB committed and in the file; a WAL never started over would hold all of it (a
-        # round's append may come before the checkpoint of the one before is complete)
-        assert db_path.stat().st_size > 8_000_000
-        assert wal_bytes(db_path) < 4_000_000
-        assert [r.offset for r in await log.read(TOPIC, 3_999, 10)] == [3_999]
+        # 12 MB committed and in the file; a WAL never started over or emptied would hold all
+        # of it; a bounded one holds at most its bound and the rounds (1 MB each) appended
+        # before a checkpoint caught up
+        assert db_path.stat().st_size > 12_000_000
+        assert wal_bytes(db_path) < WAL_BOUND + 3_000_000
+        assert [r.offset for r in await log.read(TOPIC, 5_999, 10)] == [5_999]
+
+
+async def test_a_wal_past_its_bound_is_emptied_once_its_readers_are_done(
+    db_path: pathlib.Path,
+) -> None:
+    payload = b"x" * 2_000
+    async with SqliteEventLog(db_path, checkpoint_poll_s=3600) as log:
+        for _ in range(3):
+            await log.append([Message(TOPIC, "k", payload) for _ in range(1_000)])
+        assert wal_bytes(db_path) > WAL_BOUND
+        with contextlib.closing(sqlite3.connect(db_path)) as reader:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM records").fetchone()  # a snapshot held open
+            with second_writer(db_path) as (conn, turns):
+                bound_wal(conn, turns)  # gives up after its wait: the reader still needs the WAL
+                assert wal_bytes(db_path) > WAL_BOUND
+
+                reader.execute("COMMIT")
+                bound_wal(conn, turns)
+                assert wal_bytes(db_path) == 0
+
+        assert [r.offset for r in await log.read(TOPIC, 2_999, 10)] == [2_999]
 
 
 async def test_append_to_an_unknown_topic_raises_a_value_error_naming_it(

@@ -35,6 +35,7 @@ from kartshoppe.eventlog.sqlite import (
     PARTITION,
     SqliteEventLog,
     WritersTurns,
+    bound_wal,
     checkpoint,
     compact,
     delete_below_start,
@@ -119,7 +120,8 @@ class LogRetention:
             done.pages_freed = _vacuum(conn, turns)
             # the freed pages leave the file when the WAL is copied into it; the log's own
             # checkpoints would do that within a second, this sweep's result shows at once
-            checkpoint(conn)
+            checkpoint(conn, turns)
+            bound_wal(conn, turns)
         self.totals.deleted += done.deleted
         self.totals.compacted += done.compacted
         self.totals.pages_freed += done.pages_freed
@@ -169,7 +171,7 @@ def _vacuum(conn: sqlite3.Connection, turns: WritersTurns) -> int:
     while free > 0:
         with turns.turn():
             conn.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})").fetchall()
-        checkpoint(conn)  # as after a batch of deletes (`compact`)
+        checkpoint(conn, turns)  # as after a batch of deletes (`compact`)
         (left,) = conn.execute("PRAGMA freelist_count").fetchone()
         if left >= free:  # nothing more could go now
             break

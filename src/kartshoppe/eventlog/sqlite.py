@@ -148,8 +148,15 @@ _SELECT_RANGE: Final = (
 """Records from an offset on, never below the log start: a consumer behind it reads on from
 there (Kafka's `auto.offset.reset=earliest`), also while retention is still deleting."""
 
-JOURNAL_SIZE_LIMIT: Final = 64 * 1024 * 1024
-"""What the WAL file is cut back to after a checkpoint, so it cannot stay at its peak size."""
+JOURNAL_SIZE_LIMIT: Final = 4 * 1024 * 1024
+"""What the WAL file is cut back to when a write starts it over, so it cannot stay at its peak
+size."""
+
+WAL_BOUND: Final = 4 * 1024 * 1024
+"""The largest WAL file a checkpoint leaves: past it, `bound_wal` empties the WAL."""
+
+EMPTY_WAL_WAIT_MS: Final = 200
+"""How long `bound_wal` waits for the readers of the WAL before it leaves it for the next try."""
 
 DELETE_BATCH: Final = 2_000
 """Records removed per retention transaction: the write lock is held for milliseconds only."""
@@ -220,12 +227,31 @@ def _connect(path: pathlib.Path, *, read_only: bool) -> sqlite3.Connection:
     return conn
 
 
-def checkpoint(conn: sqlite3.Connection) -> None:
+def checkpoint(conn: sqlite3.Connection, turns: WritersTurns) -> None:
     """Copy the WAL's committed pages into the database file, as far as no reader still needs
     the older ones, and fsync it (PASSIVE: no writer waits for it, it waits for none). Once
     everything is copied, the next write starts the WAL over from its beginning (cut back to
     `JOURNAL_SIZE_LIMIT`), and pages an `incremental_vacuum` freed leave the file."""
-    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    with turns.checkpoints():
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+def bound_wal(conn: sqlite3.Connection, turns: WritersTurns) -> None:
+    """Empty the WAL if it is larger than `WAL_BOUND`.
+
+    After a checkpoint copied all of it, the next write starts the WAL over only if no reader
+    still reads from it; with readers always at work (a busy server's consumers) it never does,
+    and the file keeps its largest size. A TRUNCATE checkpoint waits for those readers (at most
+    `EMPTY_WAL_WAIT_MS`) and cuts the file to nothing. It holds the writers' turn meanwhile, so
+    the writers queue on the turn rather than in SQLite's sleeping busy handler."""
+    if wal_stamp(turns.log_path)[0] <= WAL_BOUND:
+        return
+    with turns.checkpoints(), turns.turn():
+        conn.execute(f"PRAGMA busy_timeout={EMPTY_WAL_WAIT_MS}")
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
 
 
 def wal_stamp(path: pathlib.Path) -> tuple[int, int]:
@@ -266,6 +292,7 @@ class Checkpointer:
 
     def _run(self) -> None:
         conn = _connect(self._path, read_only=True)
+        turns = WritersTurns(self._path)
         copied = wal_stamp(self._path)
         last = time.monotonic()
         try:
@@ -274,17 +301,23 @@ class Checkpointer:
                 if stamp == copied or time.monotonic() - last < self._every_s:
                     continue
                 try:
-                    checkpoint(conn)
+                    checkpoint(conn, turns)
+                    bound_wal(conn, turns)
                 except sqlite3.Error:  # the next round tries again; the WAL only grows meanwhile
                     logger.warning("checkpoint of %s failed", self._path, exc_info=True)
                     continue
                 copied, last = stamp, time.monotonic()
         finally:
+            turns.close()
             conn.close()
 
 
 def writers_lock_path(path: pathlib.Path) -> pathlib.Path:
     return path.with_name(path.name + "-writers.lock")
+
+
+def checkpoints_lock_path(path: pathlib.Path) -> pathlib.Path:
+    return path.with_name(path.name + "-checkpoints.lock")
 
 
 class WritersTurns:
@@ -295,6 +328,7 @@ class WritersTurns:
     tens of milliseconds on the server's writes."""
 
     def __init__(self, path: pathlib.Path) -> None:
+        self.log_path = path
         self._file = writers_lock_path(path).open("ab")
 
     @contextlib.contextmanager
@@ -304,6 +338,15 @@ class WritersTurns:
             yield
         finally:
             fcntl.flock(self._file, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def checkpoints(self) -> Iterator[None]:
+        """The turn of the log's checkpoints, in every process. SQLite runs one checkpoint at
+        a time and answers another with SQLITE_BUSY at once, without waiting: `bound_wal`'s
+        would then not empty the WAL. Each waits here instead, woken by the kernel."""
+        with checkpoints_lock_path(self.log_path).open("ab") as file:
+            fcntl.flock(file, fcntl.LOCK_EX)
+            yield  # closing the file gives the turn back
 
     def close(self) -> None:
         self._file.close()
@@ -399,7 +442,7 @@ def delete_below_start(conn: sqlite3.Connection, turns: WritersTurns, topic: str
                 (topic, PARTITION, DELETE_BATCH),
             )
         deleted += cursor.rowcount
-        checkpoint(conn)  # outside the turn: see `compact`
+        checkpoint(conn, turns)  # outside the writers' turn: see `compact`
         if cursor.rowcount < DELETE_BATCH:
             return deleted
 
@@ -428,7 +471,7 @@ def compact(
         # a batch's pages copied into the file at once, outside the writers' turn: left to the
         # log's checkpointer, a sweep's thousands of pages would keep the WAL from starting
         # over while the appends go on, and it would stay at that size
-        checkpoint(conn)
+        checkpoint(conn, turns)
         if cursor.rowcount < DELETE_BATCH:
             return deleted
 
