@@ -5,7 +5,8 @@ restarted view reads the removed part back from the event store).
 
 Real components throughout: the SQLite log, the embedded processors, the Paimon store and its
 sink. Event time (the events' timestamps and the log's append clock) runs a day in a few
-minutes; retention keeps three hours, and so does the shoppers' state TTL.
+minutes; retention keeps three hours, and so do the shoppers' state TTL and the abandoned carts'
+recovery window.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 from kartshoppe.application.projection import Projection
 from kartshoppe.eventlog.port import Record, TopicPartition
 from kartshoppe.eventlog.retention import LogRetention, RetentionPolicy
-from kartshoppe.eventlog.sqlite import SqliteEventLog
+from kartshoppe.eventlog.sqlite import WAL_BOUND, SqliteEventLog
 from kartshoppe.events import BaseEvent
 from kartshoppe.eventstore.history import records_below
 from kartshoppe.eventstore.indexed import IndexedStore
@@ -30,7 +31,7 @@ from kartshoppe.eventstore.schema import SINK_GROUP, STORED_TOPICS
 from kartshoppe.eventstore.sink import PaimonSink, SinkConfig
 from kartshoppe.eventstore.table import StoreConfig
 from kartshoppe.processors import ProcessorConfig, default_processors
-from kartshoppe.processors.runner import EmbeddedRunner
+from kartshoppe.processors.runner import STATE_WAL_LIMIT, EmbeddedRunner
 from tests.processors.shop_stream import ShopStream, route
 
 HOUR_MS = 3_600_000
@@ -72,6 +73,7 @@ class Shop:
         config = ProcessorConfig(
             cart_abandon_timeout_ms=30 * 60_000,
             shopper_state_ttl_ms=SHOPPER_TTL_HOURS * HOUR_MS,
+            cart_recovery_window_ms=SHOPPER_TTL_HOURS * HOUR_MS,
         )
         return EmbeddedRunner(
             self.log, self.state_path, default_processors(config), idle_after_s=None
@@ -80,9 +82,19 @@ class Shop:
     async def history(self, starts: Mapping[TopicPartition, int]) -> Sequence[Record]:
         return await asyncio.to_thread(records_below, self.store.events, starts)
 
-    def sizes(self) -> tuple[int, int]:
-        """Bytes on disk of the log and of the state store, each with its WAL."""
-        return _bytes(self.data / "log.sqlite"), _bytes(self.state_path)
+    def sizes(self) -> Sizes:
+        log, state = self.data / "log.sqlite", self.state_path
+        return Sizes(_bytes(log), _bytes(_wal(log)), _bytes(state), _bytes(_wal(state)))
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Bytes on disk of the log's and the state store's database files and of their WALs."""
+
+    log: int
+    log_wal: int
+    state: int
+    state_wal: int
 
 
 def _keys(state_path: Path, stage: str) -> int:
@@ -93,8 +105,12 @@ def _keys(state_path: Path, stage: str) -> int:
     return int(count)
 
 
+def _wal(path: Path) -> Path:
+    return path.with_name(f"{path.name}-wal")
+
+
 def _bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    return path.stat().st_size if path.exists() else 0
 
 
 @contextlib.asynccontextmanager
@@ -155,7 +171,7 @@ async def test_a_day_of_traffic_levels_the_log_off_and_keeps_the_shop_whole(
     hours = hours_of(stream.generate(), stream.start_ms)
     shop = Shop(tmp_path, SimClock(stream.start_ms))
     policy = RetentionPolicy(RETENTION_HOURS * HOUR_MS, dict.fromkeys(STORED_TOPICS, SINK_GROUP))
-    samples: list[tuple[int, int]] = []
+    samples: list[Sizes] = []
     async with shop.log:
         live = Projection(shop.log, shop.history)
         await live.start()
@@ -182,7 +198,7 @@ async def test_a_day_of_traffic_levels_the_log_off_and_keeps_the_shop_whole(
                 await wait_stored(shop, sink)
                 await asyncio.to_thread(retention.sweep)
                 samples.append(shop.sizes())
-                print(f"hour {hour:2d}: log {samples[-1][0]:>10,} B, state {samples[-1][1]:>10,} B")
+                print(f"hour {hour:2d}:", samples[-1])
         await runner.stop()
         shoppers_kept = _keys(shop.state_path, "recommendations")
         await wait_folded(live, shop.log)
@@ -203,13 +219,18 @@ async def test_a_day_of_traffic_levels_the_log_off_and_keeps_the_shop_whole(
         await restarted.stop()
 
     print("retention removed", retention.totals)
-    logs = [log for log, _ in samples]
-    states = [state for _, state in samples]
+    logs = [sample.log for sample in samples]
+    states = [sample.state for sample in samples]
     settled = RETENTION_HOURS + 3
     # the log grows while the first retention window fills, then stays level
     assert max(logs[HOURS // 2 :]) <= 1.3 * max(logs[settled : HOURS // 2])
-    # so does the state file: without the shoppers' TTL it grew from 6.7 MB at hour 12 to
-    # 8.4 MB at hour 24 (the recommender's shoppers); with it, 7.1 MB and 7.2 MB
+    # so does the state file: without the shoppers' TTL, the abandoned carts' recovery window
+    # and the end of expired reservations it kept growing, a key per shopper, cart and order
     assert max(states[HOURS // 2 :]) <= 1.1 * max(states[settled : HOURS // 2])
+    # each WAL stays within a few times the size it is cut back to, however long the day: the
+    # log's grew to 23 MB by hour 19 while readers kept it from starting over (now `bound_wal`
+    # empties it), the state file's to the size of its largest transaction yet
+    assert max(sample.log_wal for sample in samples) <= 3 * WAL_BOUND
+    assert max(sample.state_wal for sample in samples) <= 3 * STATE_WAL_LIMIT
     # the recommender keeps the shoppers of the last TTL (and a sweep's 16th), not the day's
     assert shoppers_kept <= SESSIONS_PER_HOUR * (SHOPPER_TTL_HOURS + 1)

@@ -136,6 +136,17 @@ def test_an_order_left_unpaid_past_the_ttl_expires_once(make_driver: MakeDriver)
     assert expired(driver.advance(T0 + 10 * TTL)) == []
 
 
+def test_an_expired_order_is_forgotten_a_ttl_after_its_expiry(make_driver: MakeDriver) -> None:
+    driver = make_driver(ReservationExpiry(ttl_ms=TTL))
+    driver.feed(*checkout("o1", T0))
+    driver.advance(T0 + TTL)
+    driver.feed(checkout("o1", T0 + TTL + 1)[1])  # a late duplicate is ignored, not re-armed
+    driver.advance(T0 + 2 * TTL - 1)
+    assert driver.state("o1") is not None
+    assert expired(driver.advance(T0 + 2 * TTL)) == []
+    assert driver.state("o1") is None
+
+
 def test_a_paid_order_never_expires_and_is_forgotten(make_driver: MakeDriver) -> None:
     driver = make_driver(ReservationExpiry(ttl_ms=TTL))
     driver.feed(*checkout("o1", T0))

@@ -33,6 +33,8 @@ class ProcessorConfig:
     reservation_ttl_ms: int = 15 * MINUTE_MS
     cart_abandon_timeout_ms: int = 30 * MINUTE_MS
     cart_recovery_offer: str = ""
+    cart_recovery_window_ms: int = 7 * 24 * 60 * MINUTE_MS
+    """How long an abandoned cart can still be recovered (then it is forgotten)."""
     live_window_ms: int = 5 * MINUTE_MS
     shopper_state_ttl_ms: int | None = 30 * 24 * 60 * MINUTE_MS
     """The recommender forgets a shopper idle this long (None: never)."""
@@ -57,7 +59,11 @@ def _analytics(c: ProcessorConfig) -> Processor[Any]:
 
 
 def _abandoned_carts(c: ProcessorConfig) -> Processor[Any]:
-    return AbandonedCarts(timeout_ms=c.cart_abandon_timeout_ms, offer=c.cart_recovery_offer)
+    return AbandonedCarts(
+        timeout_ms=c.cart_abandon_timeout_ms,
+        offer=c.cart_recovery_offer,
+        recovery_window_ms=c.cart_recovery_window_ms,
+    )
 
 
 def _recommendations(c: ProcessorConfig) -> Processor[Any]:

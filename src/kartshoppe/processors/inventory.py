@@ -242,11 +242,17 @@ class ReservationExpiry(Processor[ReservationState]):
             return None
         return state
 
-    def on_timer(self, state: ReservationState, timestamp: int, ctx: Context) -> ReservationState:
-        if state["deadline"] != timestamp or state["status"] == "EXPIRED":
+    def on_timer(
+        self, state: ReservationState, timestamp: int, ctx: Context
+    ) -> ReservationState | None:
+        if state["deadline"] != timestamp:
             return state
+        if state["status"] == "EXPIRED":
+            # the order's late events have had a TTL to arrive and be ignored: without the
+            # shop's policy answering the expiry, nothing else would ever end this key
+            return None
         state["status"] = "EXPIRED"
-        state["deadline"] = None
+        self._arm(state, timestamp + self.ttl_ms, ctx)
         order_id = ctx.key
         expired = ReservationExpired(
             event_id=OUTPUT_ID,

@@ -143,6 +143,12 @@ class Checkpoint:
         )
 
 
+STATE_WAL_LIMIT: Final = 4 * 1024 * 1024
+"""What the state file's WAL is cut back to when it starts over: about what SQLite's automatic
+checkpoint (every 1,000 pages) lets it reach, so the largest transaction ever made does not set
+its size for good."""
+
+
 class ProcessorStateDb:
     """The runner's SQLite file. One connection per processor; WAL lets them commit in turn."""
 
@@ -153,6 +159,7 @@ class ProcessorStateDb:
         self._conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a state commit must be durable before the consumer group may move past it
         self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute(f"PRAGMA journal_size_limit={STATE_WAL_LIMIT}")
         for statement in _SCHEMA:
             self._conn.execute(statement)
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(state)")}
