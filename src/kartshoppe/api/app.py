@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from kartshoppe import heap
 from kartshoppe.api import errors, middleware
 from kartshoppe.api.consistency import ReadYourWrites
 from kartshoppe.api.declared import build_routes, declared_router
@@ -380,7 +381,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # collector's sight, a full collection no longer walks it on the request path
     gc.collect()
     gc.freeze()
-    release_freed_heap()
+    # what the start-up freed (a restored snapshot's decoding) is not kept mapped
+    heap.release_freed()
     try:
         yield
     finally:
@@ -397,19 +399,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if leading and snapshots is not None and snapshot_log is not None:
             await _final_snapshot(snapshots, snapshot_log)
         await event_log.close()
-
-
-def release_freed_heap() -> None:
-    """Hand the heap's free pages back to the system: the C allocator keeps what the start-up
-    freed (a restored snapshot's JSON and the objects decoded and dropped on the way, about
-    12 MB at a million events, partly in the arena of the thread that decoded it) mapped for
-    later use, which counts in the process's resident memory for good. glibc's `malloc_trim`,
-    about 1 ms; nothing elsewhere."""
-    import ctypes  # here: only a server's start needs it
-
-    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
-    if trim is not None:
-        trim(0)
 
 
 async def _final_snapshot(snapshots: ViewSnapshots, log: SqliteEventLog) -> None:

@@ -59,6 +59,7 @@ from typing import Any, Final, Protocol, Union, get_args, get_origin, get_type_h
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from kartshoppe import heap
 from kartshoppe.application.decoding import Decoding
 from kartshoppe.application.dedup import RecentIds
 from kartshoppe.application.follower import LogFollower
@@ -679,6 +680,8 @@ class ViewSnapshots:
         capture = self.capture()
         captured_ms = (time.perf_counter() - started) * 1000
         header = await asyncio.to_thread(self.write, capture, read)
+        # the body's pieces (tens of MB at a million events) are not kept mapped
+        await asyncio.to_thread(heap.release_freed)
         logger.info("views snapshot written: %.0f ms of the event loop to capture", captured_ms)
         positions = {tp: offset for tp, (offset, _) in (header.fold | header.fanout).items()}
         await commit(positions)
