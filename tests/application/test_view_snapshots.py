@@ -483,7 +483,7 @@ async def test_retention_keeps_what_the_snapshot_does_not_cover_and_trims_below_
 def still_encoded(entries: Any) -> set[str]:
     """The keys of a restored dictionary whose values have not been decoded yet."""
     assert isinstance(entries, Decoding)
-    return {key for key, value in entries.encoded_entries() if isinstance(value, bytes)}
+    return {key for key, value in entries.held_entries() if type(value) is int}
 
 
 async def shop_with_orders(log: SqliteEventLog, data_dir: Path) -> tuple[Running, list[str]]:

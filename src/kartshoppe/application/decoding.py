@@ -9,7 +9,7 @@ fold's `get` of an order a new event changes decodes it first, then stores the n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 if TYPE_CHECKING:
@@ -36,8 +36,8 @@ class Decoding(dict[str, V]):
     """A `dict` of which some values are still stored: the number (`int`, never a value's type)
     of an entry that `read` gives the JSON of, decoded and put in place by the first read
     through `[]`, `get`, `pop`, `setdefault`, `values`, `items`, comparison or copy. `in`,
-    `len`, iteration over the keys and writes need no decoding. `encoded_entries` gives the
-    entries without decoding any (a snapshot writes an undecoded entry's JSON as it is);
+    `len`, iteration over the keys and writes need no decoding. `held_entries` gives the
+    entries without reading any (a snapshot copies an undecoded entry's JSON as it is);
     `detached` copies the dictionary as it is held, which is how a snapshot's capture
     detaches it."""
 
@@ -110,10 +110,9 @@ class Decoding(dict[str, V]):
         self._decode_all()
         return dict(dict.items(self))
 
-    def encoded_entries(self) -> Iterator[tuple[str, object]]:
-        """The entries: a value, or the JSON of one not yet decoded (read, not decoded)."""
-        for key, value in dict.items(self):
-            yield key, self._read(cast(int, value)) if type(value) is int else value
+    def held_entries(self) -> Iterable[tuple[str, object]]:
+        """The entries as held: a value, or the number of one still stored (read nothing)."""
+        return dict.items(self)
 
     def detached(self) -> Decoding[V]:
         """A copy as held (no entry read or decoded): later writes to either do not show in

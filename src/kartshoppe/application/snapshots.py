@@ -47,14 +47,14 @@ import re
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, is_dataclass
 from decimal import Decimal
 from functools import cache
 from itertools import accumulate, chain, islice
 from types import NoneType, UnionType
-from typing import Any, Final, Protocol, Union, get_args, get_origin, get_type_hints
+from typing import Any, BinaryIO, Final, Protocol, Union, get_args, get_origin, get_type_hints
 
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -115,9 +115,9 @@ class LiveParts(Protocol):
     def captured(self) -> tuple[dict[str, Any], Mapping[str, Any], dict[str, RelatedProducts]]:
         """Detached from the view: what folding on changes is copied."""
 
-    def encoded(self, kept: Any) -> tuple[int, bytes]:
+    def held(self, kept: Any) -> tuple[int, bytes | int]:
         """A value of `captured`'s kept recommendations: its newest one's timestamp and the
-        list's JSON."""
+        list's JSON, or the number of its entry in the file restored from (`restore`'s)."""
 
     def restore(
         self,
@@ -192,25 +192,70 @@ def _covered_of(rows: Any) -> Covered:
     return covered
 
 
-def encode(header: Header, body: Body) -> list[bytes]:
-    """The file's pieces: the header line, then the body's pieces (no copy of the body in
-    one piece: each copy of tens of MB would hold the interpreter's lock)."""
-    pieces = [*body.image, body.index, *body.entries]
-    crc = 0
-    for piece in pieces:
-        crc = zlib.crc32(piece, crc)
+def _head(header: Header, image: int, index: int, length: int, crc: int) -> bytes:
+    """The header line's JSON (without the line's end)."""
     head = {
         "format": FORMAT_VERSION,
         "schema": schema_fingerprint(),
         "takenAt": header.taken_at,
         "fold": _covered_json(header.fold),
         "fanout": _covered_json(header.fanout),
-        "image": sum(map(len, body.image)),
-        "index": len(body.index),
-        "length": sum(map(len, pieces)),
+        "image": image,
+        "index": index,
+        "length": length,
         "crc": crc,
     }
-    return [MAGIC + b"\n" + orjson.dumps(head) + b"\n", *pieces]
+    return orjson.dumps(head)
+
+
+LARGEST: Final = 10**15 - 1
+"""A body part's length with the most digits a header leaves room for."""
+
+
+def write_body(out: BinaryIO, header: Header, body: Body, stored: StoredEntries | None) -> None:
+    """Write the file: the header line, then the body streamed piece by piece (`stored`'s
+    entries copied from their file run by run), never all of it in memory. The header holds
+    the body's lengths and checksum, known only at the end: its line is written first as
+    room (spaces, which JSON allows around a value), then filled in."""
+    room = len(_head(header, LARGEST, LARGEST, LARGEST, 0xFFFFFFFF))
+    out.write(MAGIC + b"\n" + b" " * room + b"\n")
+    crc = image = 0
+    for piece in body.image:
+        out.write(piece)
+        crc = zlib.crc32(piece, crc)
+        image += len(piece)
+    out.write(body.index)
+    crc = zlib.crc32(body.index, crc)
+    length = image + len(body.index)
+    for piece in _entry_pieces(body.entries, stored):
+        out.write(piece)
+        crc = zlib.crc32(piece, crc)
+        length += len(piece)
+    out.seek(len(MAGIC) + 1)
+    out.write(_head(header, image, len(body.index), length, crc).ljust(room))
+
+
+def _entry_pieces(entries: Sequence[Held], stored: StoredEntries | None) -> Iterator[bytes]:
+    """The entries' bytes: JSON as it is, stored entries read from their file, a run of
+    consecutive ones (as a restored dictionary's entries mostly are) in few reads."""
+    n = 0
+    while n < len(entries):
+        entry = entries[n]
+        n += 1
+        if type(entry) is bytes:
+            yield entry
+            continue
+        assert stored is not None and type(entry) is int, "a stored entry of no restore"
+        last = entry
+        while n < len(entries) and entries[n] == last + 1 and type(entries[n]) is int:
+            last += 1
+            n += 1
+        yield from stored.read_run(entry, last + 1 - entry)
+
+
+Held = bytes | int
+"""An entry as a body writes it: its JSON, or the number of an entry left in the file the views
+were restored from (`StoredEntries`), copied from there."""
 
 
 ENTRIES: Final = {"carts": Cart, "orders": Order}
@@ -222,40 +267,51 @@ KEPT: Final = "recommendations"
 @dataclass(frozen=True, slots=True)
 class Body:
     """A snapshot's body as written: the image's JSON (in pieces) without the dictionaries
-    held entry by entry, their index, and their entries' JSON."""
+    held entry by entry, their index, and their entries (JSON, or left in the file restored
+    from)."""
 
-    image: list[bytes]
+    image: Iterable[bytes]
     index: bytes
-    entries: list[bytes]
+    entries: list[Held]
 
 
-def _entries_json(entries: Mapping[str, Any], tp: Any) -> tuple[list[str], list[bytes]]:
-    """The keys and each value's JSON; a value still encoded (`Decoding`) is written as it was
-    read."""
+def _entries_held(entries: Mapping[str, Any], tp: Any) -> tuple[list[str], list[Held]]:
+    """The keys and each value's JSON; a value still stored (`Decoding`) by its number, copied
+    as it is."""
     dump = _adapter_of(tp).dump_json
-    held = entries.encoded_entries() if isinstance(entries, Decoding) else entries.items()
+    held = entries.held_entries() if isinstance(entries, Decoding) else entries.items()
     keys: list[str] = []
-    values: list[bytes] = []
+    values: list[Held] = []
     for key, value in held:
         keys.append(key)
-        values.append(value if type(value) is bytes else dump(value))
+        values.append(value if type(value) is int else dump(value))
     return keys, values
 
 
-def encode_body(image: ViewsImage, kept: Mapping[str, tuple[int, bytes]]) -> Body:
-    """The body of `image` with the live view's kept recommendations `kept` (encoded); the
-    image's `ENTRIES` are emptied (it is a capture's, written once)."""
+def encode_body(
+    image: ViewsImage, kept: Mapping[str, tuple[int, Held]], stored: StoredEntries | None
+) -> Body:
+    """The body of `image` with the live view's kept recommendations `kept` (each one's newest
+    timestamp and JSON or stored entry); the image's `ENTRIES` are emptied (it is a capture's,
+    written once). The image's pieces are encoded as they are written."""
     state = image.fold.state
+
+    def length(entry: Held) -> int:
+        if type(entry) is bytes:
+            return len(entry)
+        assert stored is not None and type(entry) is int, "a stored entry of no restore"
+        return stored.length(entry)
+
     index: dict[str, dict[str, list[Any]]] = {}
-    entries: list[bytes] = []
+    entries: list[Held] = []
     for name, tp in ENTRIES.items():
-        keys, values = _entries_json(getattr(state, name), tp)
+        keys, values = _entries_held(getattr(state, name), tp)
         setattr(state, name, {})
-        index[name] = {"keys": keys, "lengths": [len(v) for v in values]}
+        index[name] = {"keys": keys, "lengths": [length(v) for v in values]}
         entries += values
     index[KEPT] = {
         "keys": list(kept),
-        "lengths": [len(json) for _, json in kept.values()],
+        "lengths": [length(json) for _, json in kept.values()],
         "newest": [newest for newest, _ in kept.values()],
     }
     entries += [json for _, json in kept.values()]
@@ -294,9 +350,9 @@ def _pieces(value: Any, tp: Any) -> Iterator[bytes]:
         yield _adapter_of(tp).dump_json(value)
 
 
-def encode_image(image: ViewsImage) -> list[bytes]:
-    """The image's JSON, in pieces (`_pieces`)."""
-    return list(_pieces(image, ViewsImage))
+def encode_image(image: ViewsImage) -> Iterator[bytes]:
+    """The image's JSON, in pieces (`_pieces`), each encoded when it is asked for."""
+    return _pieces(image, ViewsImage)
 
 
 HEADER_MAX: Final = 1 << 20
@@ -490,13 +546,14 @@ def check_against_log(header: Header, ends: Mapping[TopicPartition, int], read: 
                 raise SnapshotError(f"the log changed under it: {topic}@{offset - 1} differs")
 
 
-def write_file(path: pathlib.Path, data: Sequence[bytes]) -> None:
-    """Replace `path` with `data` atomically and durably (temporary file, fsync, rename)."""
+def write_file(path: pathlib.Path, write: Callable[[BinaryIO], None]) -> None:
+    """Replace `path` with what `write` writes, atomically and durably (temporary file,
+    fsync, rename): a file once renamed is never changed in place (`application/stored.py`
+    reads restored entries from it for as long as the process lives)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with temporary.open("wb") as out:
-        for piece in data:
-            out.write(piece)
+        write(out)
         out.flush()
         os.fsync(out.fileno())
     os.replace(temporary, path)
@@ -615,6 +672,8 @@ class ViewSnapshots:
         self.written = 0
         self.restored: Header | None = None
         """The header of the snapshot restored at start, if one was."""
+        self._stored: StoredEntries | None = None
+        """The entries left in that snapshot's file."""
         self._applied_at_last = 0
 
     def _applied_total(self) -> int:
@@ -660,10 +719,10 @@ class ViewSnapshots:
                 marks[(topic, partition)] = (offset, 0 if record is None else record_mark(record))
             return marks
 
-        kept = {owner: self._live.encoded(kept) for owner, kept in capture.kept.items()}
-        body = encode_body(capture.image, kept)
+        kept = {owner: self._live.held(kept) for owner, kept in capture.kept.items()}
+        body = encode_body(capture.image, kept, self._stored)
         header = Header(covered(capture.fold), covered(capture.fanout), capture.taken_at)
-        write_file(self.path, encode(header, body))
+        write_file(self.path, lambda out: write_body(out, header, body, self._stored))
         self.written += 1
         return header
 
@@ -735,6 +794,7 @@ class ViewSnapshots:
         followers from its positions (before they start)."""
         assert self.restored is not None
         image = restored.image
+        self._stored = restored.stored
         state = self._projection.state
         for f in fields(ShopState):
             setattr(state, f.name, getattr(image.fold.state, f.name))

@@ -16,7 +16,11 @@ import os
 import pathlib
 import weakref
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Final
+
+RUN_PIECE: Final = 1 << 20
+"""The most bytes of a run of entries read at once (`StoredEntries.read_run`)."""
 
 
 class OpenFile:
@@ -56,6 +60,18 @@ class StoredEntries:
     def __len__(self) -> int:
         return max(len(self._bounds) - 1, 0)
 
+    def length(self, n: int) -> int:
+        return self._bounds[n + 1] - self._bounds[n]
+
     def read(self, n: int) -> bytes:
         at = self._bounds[n]
         return self._file.read(at, self._bounds[n + 1] - at)
+
+    def read_run(self, first: int, count: int) -> Iterator[bytes]:
+        """The bytes of entries `first` to `first + count - 1`, which lie one after the other
+        in the file, in pieces of at most `RUN_PIECE` bytes (cut anywhere)."""
+        at, end = self._bounds[first], self._bounds[first + count]
+        while at < end:
+            piece = min(end - at, RUN_PIECE)
+            yield self._file.read(at, piece)
+            at += piece

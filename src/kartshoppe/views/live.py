@@ -93,10 +93,17 @@ class LiveView:
         return dict(self.analytics), dict(self._recommendations), dict(self._related)
 
     def encoded(self, kept: Kept) -> tuple[int, bytes]:
-        """`kept` as a snapshot writes it: the newest one's timestamp and the list's JSON (a
+        """`kept` as `image` gives it: the newest one's timestamp and the list's JSON (a
         stored one's as it was read)."""
+        newest, held = self.held(kept)
+        return newest, held if type(held) is bytes else self._read(int(held))
+
+    @staticmethod
+    def held(kept: Kept) -> tuple[int, bytes | int]:
+        """`kept` as a snapshot writes it: the newest one's timestamp and the list's JSON, or
+        a stored one's entry number (copied from the file as it is)."""
         if isinstance(kept, Stored):
-            return kept.newest, self._read(kept.entry)
+            return kept
         return kept[0].timestamp, KEPT.dump_json(list(kept))
 
     def _decoded(self, kept: Kept) -> tuple[Recommendation, ...]:
