@@ -1,5 +1,5 @@
-"""`Decoding`: a dictionary restored with its values still encoded reads as the dictionary of
-the decoded values, decoding each value once, when first read, and no other."""
+"""`Decoding`: a dictionary restored with its values still stored reads as the dictionary of
+the decoded values, reading and decoding each value once, when first read, and no other."""
 
 from __future__ import annotations
 
@@ -21,9 +21,13 @@ class Counting:
         return orjson.loads(data)
 
 
+STORED = [b"[1]", b"[2]", b"[3]"]
+"""The entries' JSON by number, as a snapshot's file holds them."""
+
+
 def restored() -> tuple[Decoding[list[int]], Counting]:
     decode = Counting()
-    return Decoding([("a", b"[1]"), ("b", b"[2]"), ("c", b"[3]")], decode), decode
+    return Decoding([("a", 0), ("b", 1), ("c", 2)], STORED.__getitem__, decode), decode
 
 
 def test_keys_length_and_membership_need_no_decoding() -> None:
@@ -41,7 +45,7 @@ def test_a_value_is_decoded_on_its_first_read_and_kept_decoded() -> None:
     assert entries.get("b") == [2]
     assert entries["b"] is entries.get("b")
     assert decode.decoded == [b"[2]"]
-    assert dict(entries.encoded_entries()) == {"a": b"[1]", "b": [2], "c": b"[3]"}
+    assert dict(entries.held_entries()) == {"a": 0, "b": [2], "c": 2}
 
 
 @pytest.mark.parametrize(
@@ -103,3 +107,16 @@ def test_a_write_replaces_an_encoded_value_without_decoding_it() -> None:
     del entries["b"]
     assert entries == {"a": [7], "c": [3]}
     assert decode.decoded == [b"[3]"]
+
+
+def test_a_detached_copy_holds_the_entries_as_they_are_and_goes_its_own_way() -> None:
+    entries, decode = restored()
+    assert entries["a"] == [1]
+    copy_ = entries.detached()
+    assert isinstance(copy_, Decoding)
+    assert decode.decoded == [b"[1]"]
+    assert dict(copy_.held_entries()) == {"a": [1], "b": 1, "c": 2}
+    entries["b"] = [8]
+    del copy_["c"]
+    assert copy_ == {"a": [1], "b": [2]}
+    assert entries == {"a": [1], "b": [8], "c": [3]}

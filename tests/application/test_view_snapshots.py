@@ -335,12 +335,21 @@ def corrupted(data: bytes) -> bytes:
     ("change", "reason"),
     [
         (corrupted, "corrupt"),
+        # the entries are left in the file at a restore, and checked there
+        (lambda data: data[:-1] + bytes([data[-1] ^ 0x20]), "corrupt"),
         (lambda data: data[: len(data) // 2], "corrupt"),
         (lambda data: b"", "not a views snapshot"),
         (lambda data: data.replace(b'"format":2', b'"format":99', 1), "format 99"),
         (lambda data: data.replace(b'"schema":"', b'"schema":"0', 1), "other view types"),
     ],
-    ids=["a flipped byte", "cut short", "empty", "another format version", "other types"],
+    ids=[
+        "a flipped byte",
+        "a flipped byte in the last entry",
+        "cut short",
+        "empty",
+        "another format version",
+        "other types",
+    ],
 )
 async def test_a_snapshot_this_code_cannot_trust_is_ignored_and_the_log_folded_whole(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, change: Any, reason: str
@@ -378,14 +387,14 @@ async def test_a_body_that_decodes_but_fails_its_checksum_is_refused_as_corrupt(
     await first.stop()
     await log.close()
     written = snapshot_format.read_file(tmp_path / "views.snapshot")
-    assert snapshot_format.check_and_decode(written).fold.state.products
-    at = written.data.index(b'"name":"') + len(b'"name":"')
-    letter = written.data[at : at + 1]
-    data = written.data[:at] + letter.swapcase() + written.data[at + 1 :]
-    changed = dataclasses.replace(written, data=data)
+    assert snapshot_format.check_and_decode(written).image.fold.state.products
+    at = written.image.index(b'"name":"') + len(b'"name":"')
+    letter = written.image[at : at + 1]
+    image = written.image[:at] + letter.swapcase() + written.image[at + 1 :]
+    changed = dataclasses.replace(written, image=image)
 
     assert letter.isalpha()
-    assert snapshot_format.decode(changed).fold.state.products  # it decodes...
+    assert snapshot_format.decode(changed).image.fold.state.products  # it decodes...
     with pytest.raises(snapshot_format.SnapshotError, match="corrupt"):
         snapshot_format.check_and_decode(changed)  # ...and is refused
 
@@ -474,7 +483,7 @@ async def test_retention_keeps_what_the_snapshot_does_not_cover_and_trims_below_
 def still_encoded(entries: Any) -> set[str]:
     """The keys of a restored dictionary whose values have not been decoded yet."""
     assert isinstance(entries, Decoding)
-    return {key for key, value in entries.encoded_entries() if isinstance(value, bytes)}
+    return {key for key, value in entries.held_entries() if type(value) is int}
 
 
 async def shop_with_orders(log: SqliteEventLog, data_dir: Path) -> tuple[Running, list[str]]:
@@ -568,4 +577,26 @@ async def test_a_snapshot_of_a_restored_shop_writes_its_undecoded_entries_as_the
     assert views_of(third.platform) == views_of(again.platform)
     assert third.platform.service.order(orders[3]).status == OrderStatus.PAID
     await third.stop()
+    await log.close()
+
+
+async def test_an_entry_left_in_the_file_is_read_from_it_though_a_newer_snapshot_replaced_it(
+    tmp_path: Path,
+) -> None:
+    log = await open_log(tmp_path)
+    first, orders = await shop_with_orders(log, tmp_path)
+    await first.snapshot()
+    before = first.platform.service
+    await first.stop()
+
+    again = await Running(log, tmp_path).start()
+    service = again.platform.service
+    await service.pay(orders[3], CARD, service.order(orders[3]).total)
+    await again.caught_up()
+    await again.snapshot()  # a new file renamed over the one restored
+    (tmp_path / "views.snapshot").unlink()
+    assert still_encoded(service.state.orders) == set(orders[:3])
+    assert [service.order(o) for o in orders[:3]] == [before.order(o) for o in orders[:3]]
+    assert service.state.cart("s5") == before.state.cart("s5")
+    await again.stop()
     await log.close()

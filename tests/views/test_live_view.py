@@ -51,8 +51,10 @@ def test_a_restored_view_forgets_in_the_order_of_each_shoppers_newest_recommenda
     original.on_event(suggested("b", at=DAY_MS // 2))
     analytics, kept, related = original.image()
     restored = LiveView(forget_after_ms=DAY_MS)
-    # a snapshot's mapping need not keep the view's order
-    restored.restore(analytics, dict(reversed(list(kept.items()))), related)
+    # a snapshot's mapping need not keep the view's order; its lists are read by number
+    lists = [json for _, json in kept.values()]
+    numbered = {owner: (newest, lists.index(json)) for owner, (newest, json) in kept.items()}
+    restored.restore(analytics, dict(reversed(list(numbered.items()))), related, lists.__getitem__)
     restored.on_event(suggested("c", at=DAY_MS + 11))
     assert restored.recommendations("a", None) == []
     assert len(restored.recommendations("b", None)) == 2

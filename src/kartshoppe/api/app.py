@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from kartshoppe import heap
 from kartshoppe.api import errors, middleware
 from kartshoppe.api.consistency import ReadYourWrites
 from kartshoppe.api.declared import build_routes, declared_router
@@ -380,6 +381,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # collector's sight, a full collection no longer walks it on the request path
     gc.collect()
     gc.freeze()
+    # what the start-up freed (a restored snapshot's decoding) is not kept mapped
+    heap.release_freed()
     try:
         yield
     finally:

@@ -1,6 +1,6 @@
-"""A dictionary whose values may still be encoded: the shop state's carts and orders as a
-snapshot restores them (`application/snapshots.py`), each entry's JSON kept as it was read
-and decoded when the entry is first read.
+"""A dictionary whose values may still be stored: the shop state's carts and orders as a
+snapshot restores them (`application/snapshots.py`), each entry's JSON left in the snapshot's
+file (`application/stored.py`), read and decoded when the entry is first read.
 
 A restart then waits for none of the decoding (most of a restored snapshot's entries are
 never asked for again), and an entry is decoded before anything reads or changes it: the
@@ -20,6 +20,8 @@ D = TypeVar("D")
 
 Decoder = Callable[[bytes], Any]
 """An entry's JSON -> its value."""
+Reader = Callable[[int], bytes]
+"""A stored entry's number -> its JSON."""
 
 
 class _Missing:
@@ -31,31 +33,33 @@ _MISSING_ARG: Any = _Missing()
 
 
 class Decoding(dict[str, V]):
-    """A `dict` of which some values are still their JSON (`bytes`, never a value's type),
-    decoded and put in place by the first read through `[]`, `get`, `pop`, `setdefault`,
-    `values`, `items`, comparison or copy. `in`, `len`, iteration over the keys and writes need
-    no decoding. `encoded_entries` gives the entries without decoding any (a snapshot writes an
-    undecoded entry's JSON as it is); `dict(d)` does too (CPython copies a dict subclass's
-    values as stored), which is how a snapshot's capture detaches it."""
+    """A `dict` of which some values are still stored: the number (`int`, never a value's type)
+    of an entry that `read` gives the JSON of, decoded and put in place by the first read
+    through `[]`, `get`, `pop`, `setdefault`, `values`, `items`, comparison or copy. `in`,
+    `len`, iteration over the keys and writes need no decoding. `held_entries` gives the
+    entries without reading any (a snapshot copies an undecoded entry's JSON as it is);
+    `detached` copies the dictionary as it is held, which is how a snapshot's capture
+    detaches it."""
 
-    __slots__ = ("_decode",)
+    __slots__ = ("_decode", "_read")
 
-    def __init__(self, entries: Iterable[tuple[str, bytes]], decode: Decoder) -> None:
+    def __init__(self, entries: Iterable[tuple[str, int]], read: Reader, decode: Decoder) -> None:
         super().__init__(cast(Iterable[tuple[str, V]], entries))
+        self._read = read
         self._decode = decode
 
     def _decoded(self, key: str, value: object) -> V:
-        if type(value) is bytes:
-            value = self._decode(value)
+        if type(value) is int:
+            value = self._decode(self._read(value))
             dict.__setitem__(self, key, cast(V, value))
         return cast(V, value)
 
     def _value(self, value: object) -> V:
-        return cast(V, self._decode(value) if type(value) is bytes else value)
+        return cast(V, self._decode(self._read(value)) if type(value) is int else value)
 
     def _decode_all(self) -> None:
         for key, value in dict.items(self):
-            if type(value) is bytes:
+            if type(value) is int:
                 # a value replaced in place: the dictionary's size does not change
                 dict.__setitem__(self, key, self._value(value))
 
@@ -106,9 +110,16 @@ class Decoding(dict[str, V]):
         self._decode_all()
         return dict(dict.items(self))
 
-    def encoded_entries(self) -> Iterable[tuple[str, object]]:
-        """The entries as they are held: a value, or the JSON of one not yet decoded."""
+    def held_entries(self) -> Iterable[tuple[str, object]]:
+        """The entries as held: a value, or the number of one still stored (read nothing)."""
         return dict.items(self)
+
+    def detached(self) -> Decoding[V]:
+        """A copy as held (no entry read or decoded): later writes to either do not show in
+        the other."""
+        copy: Decoding[V] = Decoding((), self._read, self._decode)
+        dict.update(copy, self)
+        return copy
 
     def __eq__(self, other: object) -> bool:
         self._decode_all()

@@ -12,17 +12,18 @@ renamed over the previous one.
 
 The body has three parts: the image's JSON without its largest dictionaries (`ENTRIES`: the
 carts, the orders, the kept recommendations), an index of those (per dictionary its keys and
-the length of each entry's JSON) and the entries' JSON one after the other. A restore decodes
-the first part and the index, and only cuts the entries out: the carts and orders go in place
-still encoded (`application/decoding.Decoding`, each decoded when first read) and the kept
-recommendations stay encoded in the live view until asked for. Decoding them all was most of a
-restart's work, and most of them are never read again.
+the length of each entry's JSON) and the entries' JSON one after the other. A restore reads and
+decodes the first two parts only; the entries stay in the file, which the restored views keep
+open (`application/stored.py`): the carts and orders go in place as entry numbers
+(`application/decoding.Decoding`, each read and decoded when first read) and so do the kept
+recommendations in the live view. Decoding them all was most of a restart's work, holding them
+in memory most of a restarted server's, and most of them are never read again.
 
 A snapshot is used only if every check holds; otherwise it is ignored with a log line and the
 followers fold from the beginning, as without one (never a wrong state):
 - the file exists, its header parses, its version and type fingerprint are this code's (a field
-  added or changed anywhere makes older snapshots unreadable, not wrong), the checksum matches
-  and the body decodes;
+  added or changed anywhere makes older snapshots unreadable, not wrong), the checksum of the
+  whole body (the entries left in the file included) matches and the body decodes;
 - no position is past the log's end, and the record just below each position is still the one
   the snapshot saw (a log deleted or replaced under the snapshot fails one or the other; a
   record retention has removed since cannot be compared and is not held against it).
@@ -46,22 +47,24 @@ import re
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, is_dataclass
 from decimal import Decimal
 from functools import cache
-from itertools import accumulate, islice
+from itertools import accumulate, chain, islice
 from types import NoneType, UnionType
-from typing import Any, Final, Protocol, Union, get_args, get_origin, get_type_hints
+from typing import Any, BinaryIO, Final, Protocol, Union, get_args, get_origin, get_type_hints
 
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from kartshoppe import heap
 from kartshoppe.application.decoding import Decoding
 from kartshoppe.application.dedup import RecentIds
 from kartshoppe.application.follower import LogFollower
 from kartshoppe.application.projection import Projection
+from kartshoppe.application.stored import OpenFile, StoredEntries
 from kartshoppe.domain.accounts import AccountBook
 from kartshoppe.domain.cart import Cart
 from kartshoppe.domain.orders import Order
@@ -93,7 +96,7 @@ class FanoutImage:
 
     analytics: dict[str, Any]
     recommendations: dict[str, tuple[int, bytes]]
-    """Each shopper's kept recommendations, encoded (`views.live.Encoded`)."""
+    """Empty in a body: the kept recommendations are entries (`KEPT`, `Restored.kept`)."""
     related: dict[str, RelatedProducts]
     trending: dict[str, float]
     delivered: list[str]
@@ -112,15 +115,19 @@ class LiveParts(Protocol):
     def captured(self) -> tuple[dict[str, Any], Mapping[str, Any], dict[str, RelatedProducts]]:
         """Detached from the view: what folding on changes is copied."""
 
-    def encoded(self, kept: Any) -> tuple[int, bytes]:
-        """A value of `captured`'s kept recommendations as `restore` takes it."""
+    def held(self, kept: Any) -> tuple[int, bytes | int]:
+        """A value of `captured`'s kept recommendations: its newest one's timestamp and the
+        list's JSON, or the number of its entry in the file restored from (`restore`'s)."""
 
     def restore(
         self,
         analytics: dict[str, Any],
-        recommendations: Mapping[str, tuple[int, bytes]],
+        recommendations: Mapping[str, tuple[int, int]],
         related: dict[str, RelatedProducts],
-    ) -> None: ...
+        read: Callable[[int], bytes],
+    ) -> None:
+        """The recommendations as the newest one's timestamp and their JSON's entry number,
+        which `read` gives the JSON of."""
 
 
 class TrendingParts(Protocol):
@@ -185,25 +192,70 @@ def _covered_of(rows: Any) -> Covered:
     return covered
 
 
-def encode(header: Header, body: Body) -> list[bytes]:
-    """The file's pieces: the header line, then the body's pieces (no copy of the body in
-    one piece: each copy of tens of MB would hold the interpreter's lock)."""
-    pieces = [*body.image, body.index, *body.entries]
-    crc = 0
-    for piece in pieces:
-        crc = zlib.crc32(piece, crc)
+def _head(header: Header, image: int, index: int, length: int, crc: int) -> bytes:
+    """The header line's JSON (without the line's end)."""
     head = {
         "format": FORMAT_VERSION,
         "schema": schema_fingerprint(),
         "takenAt": header.taken_at,
         "fold": _covered_json(header.fold),
         "fanout": _covered_json(header.fanout),
-        "image": sum(map(len, body.image)),
-        "index": len(body.index),
-        "length": sum(map(len, pieces)),
+        "image": image,
+        "index": index,
+        "length": length,
         "crc": crc,
     }
-    return [MAGIC + b"\n" + orjson.dumps(head) + b"\n", *pieces]
+    return orjson.dumps(head)
+
+
+LARGEST: Final = 10**15 - 1
+"""A body part's length with the most digits a header leaves room for."""
+
+
+def write_body(out: BinaryIO, header: Header, body: Body, stored: StoredEntries | None) -> None:
+    """Write the file: the header line, then the body streamed piece by piece (`stored`'s
+    entries copied from their file run by run), never all of it in memory. The header holds
+    the body's lengths and checksum, known only at the end: its line is written first as
+    room (spaces, which JSON allows around a value), then filled in."""
+    room = len(_head(header, LARGEST, LARGEST, LARGEST, 0xFFFFFFFF))
+    out.write(MAGIC + b"\n" + b" " * room + b"\n")
+    crc = image = 0
+    for piece in body.image:
+        out.write(piece)
+        crc = zlib.crc32(piece, crc)
+        image += len(piece)
+    out.write(body.index)
+    crc = zlib.crc32(body.index, crc)
+    length = image + len(body.index)
+    for piece in _entry_pieces(body.entries, stored):
+        out.write(piece)
+        crc = zlib.crc32(piece, crc)
+        length += len(piece)
+    out.seek(len(MAGIC) + 1)
+    out.write(_head(header, image, len(body.index), length, crc).ljust(room))
+
+
+def _entry_pieces(entries: Sequence[Held], stored: StoredEntries | None) -> Iterator[bytes]:
+    """The entries' bytes: JSON as it is, stored entries read from their file, a run of
+    consecutive ones (as a restored dictionary's entries mostly are) in few reads."""
+    n = 0
+    while n < len(entries):
+        entry = entries[n]
+        n += 1
+        if type(entry) is bytes:
+            yield entry
+            continue
+        assert stored is not None and type(entry) is int, "a stored entry of no restore"
+        last = entry
+        while n < len(entries) and entries[n] == last + 1 and type(entries[n]) is int:
+            last += 1
+            n += 1
+        yield from stored.read_run(entry, last + 1 - entry)
+
+
+Held = bytes | int
+"""An entry as a body writes it: its JSON, or the number of an entry left in the file the views
+were restored from (`StoredEntries`), copied from there."""
 
 
 ENTRIES: Final = {"carts": Cart, "orders": Order}
@@ -215,40 +267,51 @@ KEPT: Final = "recommendations"
 @dataclass(frozen=True, slots=True)
 class Body:
     """A snapshot's body as written: the image's JSON (in pieces) without the dictionaries
-    held entry by entry, their index, and their entries' JSON."""
+    held entry by entry, their index, and their entries (JSON, or left in the file restored
+    from)."""
 
-    image: list[bytes]
+    image: Iterable[bytes]
     index: bytes
-    entries: list[bytes]
+    entries: list[Held]
 
 
-def _entries_json(entries: Mapping[str, Any], tp: Any) -> tuple[list[str], list[bytes]]:
-    """The keys and each value's JSON; a value still encoded (`Decoding`) is written as it was
-    read."""
+def _entries_held(entries: Mapping[str, Any], tp: Any) -> tuple[list[str], list[Held]]:
+    """The keys and each value's JSON; a value still stored (`Decoding`) by its number, copied
+    as it is."""
     dump = _adapter_of(tp).dump_json
-    held = entries.encoded_entries() if isinstance(entries, Decoding) else entries.items()
+    held = entries.held_entries() if isinstance(entries, Decoding) else entries.items()
     keys: list[str] = []
-    values: list[bytes] = []
+    values: list[Held] = []
     for key, value in held:
         keys.append(key)
-        values.append(value if type(value) is bytes else dump(value))
+        values.append(value if type(value) is int else dump(value))
     return keys, values
 
 
-def encode_body(image: ViewsImage, kept: Mapping[str, tuple[int, bytes]]) -> Body:
-    """The body of `image` with the live view's kept recommendations `kept` (encoded); the
-    image's `ENTRIES` are emptied (it is a capture's, written once)."""
+def encode_body(
+    image: ViewsImage, kept: Mapping[str, tuple[int, Held]], stored: StoredEntries | None
+) -> Body:
+    """The body of `image` with the live view's kept recommendations `kept` (each one's newest
+    timestamp and JSON or stored entry); the image's `ENTRIES` are emptied (it is a capture's,
+    written once). The image's pieces are encoded as they are written."""
     state = image.fold.state
+
+    def length(entry: Held) -> int:
+        if type(entry) is bytes:
+            return len(entry)
+        assert stored is not None and type(entry) is int, "a stored entry of no restore"
+        return stored.length(entry)
+
     index: dict[str, dict[str, list[Any]]] = {}
-    entries: list[bytes] = []
+    entries: list[Held] = []
     for name, tp in ENTRIES.items():
-        keys, values = _entries_json(getattr(state, name), tp)
+        keys, values = _entries_held(getattr(state, name), tp)
         setattr(state, name, {})
-        index[name] = {"keys": keys, "lengths": [len(v) for v in values]}
+        index[name] = {"keys": keys, "lengths": [length(v) for v in values]}
         entries += values
     index[KEPT] = {
         "keys": list(kept),
-        "lengths": [len(json) for _, json in kept.values()],
+        "lengths": [length(json) for _, json in kept.values()],
         "newest": [newest for newest, _ in kept.values()],
     }
     entries += [json for _, json in kept.values()]
@@ -287,9 +350,9 @@ def _pieces(value: Any, tp: Any) -> Iterator[bytes]:
         yield _adapter_of(tp).dump_json(value)
 
 
-def encode_image(image: ViewsImage) -> list[bytes]:
-    """The image's JSON, in pieces (`_pieces`)."""
-    return list(_pieces(image, ViewsImage))
+def encode_image(image: ViewsImage) -> Iterator[bytes]:
+    """The image's JSON, in pieces (`_pieces`), each encoded when it is asked for."""
+    return _pieces(image, ViewsImage)
 
 
 HEADER_MAX: Final = 1 << 20
@@ -298,30 +361,40 @@ HEADER_MAX: Final = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class SnapshotFile:
-    """A snapshot file as read, not yet checked against its checksum: its header, the file's
-    bytes and where in them the body, its index and its entries begin."""
+    """A snapshot file as read, not yet checked against its checksum: its header, the body's
+    image and index read, and the file still open, its entries (the rest of the body) in it."""
 
     header: Header
-    data: bytes
+    file: OpenFile
+    image: bytes
+    index: bytes
     crc: int
-    body_at: int
-    index_at: int
     entries_at: int
+    """Where in the file the entries begin; they end with it."""
+    end: int
 
 
 def read_file(path: pathlib.Path) -> SnapshotFile:
-    """The header and the body of a snapshot file; `SnapshotError` says why it is not one this
-    code may use (the body's checksum is `check_and_decode`'s). The file is read in one call
-    into one buffer, which the body is never copied out of: each copy of tens of MB (a
-    buffered read's too) costs about as much as the checksum (fresh pages)."""
-    with path.open("rb", buffering=0) as file:
-        data = file.read()
-    head_at = data.find(b"\n", 0, len(MAGIC) + 1) + 1
-    body_at = data.find(b"\n", head_at, head_at + HEADER_MAX) + 1
-    if data[:head_at] != MAGIC + b"\n" or not body_at:
+    """The header and the body's first two parts of a snapshot file; `SnapshotError` says why it
+    is not one this code may use (the body's checksum is `check_and_decode`'s). The entries are
+    not read: the file stays open for them."""
+    file = OpenFile(path)
+    try:
+        return _read(file)
+    except BaseException:
+        file.close()
+        raise
+
+
+def _read(file: OpenFile) -> SnapshotFile:
+    size = file.size()
+    first = file.read(0, min(size, len(MAGIC) + 1 + HEADER_MAX))
+    head_at = first.find(b"\n", 0, len(MAGIC) + 1) + 1
+    body_at = first.find(b"\n", head_at) + 1
+    if first[:head_at] != MAGIC + b"\n" or not body_at:
         raise SnapshotError("not a views snapshot")
     try:
-        fields_ = orjson.loads(data[head_at:body_at])
+        fields_ = orjson.loads(first[head_at:body_at])
     except orjson.JSONDecodeError as exc:
         raise SnapshotError(f"unreadable header: {exc}") from None
     if not isinstance(fields_, dict):
@@ -333,7 +406,7 @@ def read_file(path: pathlib.Path) -> SnapshotFile:
     crc, image, index = fields_.get("crc"), fields_.get("image"), fields_.get("index")
     if not (isinstance(crc, int) and isinstance(image, int) and isinstance(index, int)):
         raise SnapshotError("unreadable header: the body's parts")
-    length = len(data) - body_at
+    length = size - body_at
     if fields_.get("length") != length or not 0 <= image <= image + index <= length:
         raise SnapshotError("corrupt: the body does not match its checksum")
     taken_at = fields_.get("takenAt")
@@ -342,32 +415,63 @@ def read_file(path: pathlib.Path) -> SnapshotFile:
         _covered_of(fields_.get("fanout")),
         taken_at if isinstance(taken_at, int) else 0,
     )
-    return SnapshotFile(header, data, crc, body_at, body_at + image, body_at + image + index)
+    image_json = file.read(body_at, image)
+    index_json = file.read(body_at + image, index)
+    return SnapshotFile(header, file, image_json, index_json, crc, body_at + image + index, size)
 
 
-def check_and_decode(snapshot: SnapshotFile) -> ViewsImage:
-    """The body's image, once its checksum matches. The checksum is computed in a thread beside
-    the decoding (zlib lets go of the interpreter's lock), so a restart on two cores waits for
-    the longer of the two, not for both; a body that fails it is refused as corrupt, whatever
-    the decoding made of it."""
+CHECKED_AT_ONCE: Final = 1 << 20
+"""Bytes of the entries read into the checksum's buffer at a time."""
+
+
+def _body_matches(snapshot: SnapshotFile) -> bool:
+    """Whether the body's checksum matches: the image and index as read, then the entries read
+    from the file piece by piece into one buffer (none of it kept)."""
+    crc = zlib.crc32(snapshot.index, zlib.crc32(snapshot.image))
+    buffer = bytearray(CHECKED_AT_ONCE)
+    at = snapshot.entries_at
+    while at < snapshot.end:
+        read = os.preadv(snapshot.file.fd, [buffer], at)
+        if not read:
+            return False
+        crc = zlib.crc32(memoryview(buffer)[:read], crc)
+        at += read
+    return crc == snapshot.crc
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """A snapshot's body as a restore puts it in place: the image, and the entries left in the
+    file (`stored`) by number."""
+
+    image: ViewsImage
+    """Its `ENTRIES` are `Decoding`s of `stored`'s entries."""
+    kept: dict[str, tuple[int, int]]
+    """Each shopper's kept recommendations: the newest one's timestamp and the number of the
+    list's entry."""
+    stored: StoredEntries
+
+
+def check_and_decode(snapshot: SnapshotFile) -> Restored:
+    """The body, once its checksum matches. The checksum is computed in a thread beside the
+    decoding (zlib and the file's reads let go of the interpreter's lock), so a restart on two
+    cores waits for the longer of the two, not for both; a body that fails it is refused as
+    corrupt, whatever the decoding made of it."""
     with ThreadPoolExecutor(1, thread_name_prefix="snapshot-crc") as pool:
-        body = memoryview(snapshot.data)[snapshot.body_at :]
-        matches = pool.submit(lambda: zlib.crc32(body) == snapshot.crc)
+        matches = pool.submit(_body_matches, snapshot)
         try:
-            image = decode(snapshot)
+            restored = decode(snapshot)
         except SnapshotError:
             if not matches.result():
                 raise SnapshotError("corrupt: the body does not match its checksum") from None
             raise
         if not matches.result():
             raise SnapshotError("corrupt: the body does not match its checksum")
-    return image
+    return restored
 
 
-def decode(snapshot: SnapshotFile) -> ViewsImage:
-    """The image of a body: its first part decoded, the entries of `ENTRIES` and `KEPT` cut
-    out of the rest still encoded."""
-    data = snapshot.data
+def decode(snapshot: SnapshotFile) -> Restored:
+    """The body: its image decoded, the entries of `ENTRIES` and `KEPT` numbered in the file."""
     # millions of new objects, none of them garbage, most of them living as long as the
     # process: the collector's passes over them (each full one over everything made so far)
     # would cost more than the decoding itself, during the decoding and after it. So it is
@@ -376,9 +480,8 @@ def decode(snapshot: SnapshotFile) -> ViewsImage:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        image = _adapter().validate_json(data[snapshot.body_at : snapshot.index_at])
-        index = orjson.loads(memoryview(data)[snapshot.index_at : snapshot.entries_at])
-        _put_entries(image, index, data, snapshot.entries_at)
+        image = _adapter().validate_json(snapshot.image)
+        return _put_entries(image, orjson.loads(snapshot.index), snapshot)
     except ValidationError as exc:
         raise SnapshotError(f"undecodable body: {exc.error_count()} errors") from None
     except SnapshotError:
@@ -389,32 +492,39 @@ def decode(snapshot: SnapshotFile) -> ViewsImage:
         gc.freeze()
         if collecting:
             gc.enable()
-    return image
 
 
-def _cut(part: Any, data: bytes, at: int) -> tuple[list[str], Iterator[bytes], int]:
-    """One dictionary of the index: its keys, each entry's JSON (cut out of `data` from `at`,
-    as the iterator is consumed) and where the next dictionary's entries begin."""
+def _keyed(part: Any) -> tuple[list[str], list[int]]:
+    """One dictionary of the index: its keys and the length of each entry."""
     keys, lengths = part["keys"], part["lengths"]
     if len(keys) != len(lengths) or not all(type(k) is str for k in keys):
         raise SnapshotError("undecodable index: keys and lengths differ")
-    bounds = list(accumulate(lengths, initial=at))
-    return keys, map(data.__getitem__, map(slice, bounds[:-1], bounds[1:])), bounds[-1]
+    return keys, lengths
 
 
-def _put_entries(image: ViewsImage, index: Any, data: bytes, at: int) -> None:
+def _put_entries(image: ViewsImage, index: Any, snapshot: SnapshotFile) -> Restored:
+    """Number the entries in the file's order, each dictionary's after the one before."""
+    parts = [_keyed(index[name]) for name in (*ENTRIES, KEPT)]
+    bounds = list(accumulate(chain.from_iterable(ls for _, ls in parts), initial=0))
+    if bounds[-1] != snapshot.end - snapshot.entries_at:
+        raise SnapshotError("undecodable index: the entries do not fill the body")
+    stored = StoredEntries(snapshot.file, (snapshot.entries_at + at for at in bounds))
     state = image.fold.state
-    for name, tp in ENTRIES.items():
-        keys, values, at = _cut(index[name], data, at)
+    first = 0
+    for (name, tp), (keys, _) in zip(ENTRIES.items(), parts, strict=False):
+        numbers = range(first, first + len(keys))
         entries: Decoding[Any] = Decoding(
-            zip(keys, values, strict=True), _adapter_of(tp).validate_json
+            zip(keys, numbers, strict=True), stored.read, _adapter_of(tp).validate_json
         )
         setattr(state, name, entries)
-    owners, values, at = _cut(index[KEPT], data, at)
+        first += len(keys)
+    owners, _ = parts[-1]
     newest = index[KEPT]["newest"]
-    if len(newest) != len(owners) or at != len(data):
+    if len(newest) != len(owners):
         raise SnapshotError("undecodable index: the entries do not fill the body")
-    image.fanout.recommendations = dict(zip(owners, zip(newest, values, strict=True), strict=True))
+    numbers = range(first, first + len(owners))
+    kept = dict(zip(owners, zip(newest, numbers, strict=True), strict=True))
+    return Restored(image, kept, stored)
 
 
 ReadRecord = Callable[[str, int], Record | None]
@@ -436,13 +546,14 @@ def check_against_log(header: Header, ends: Mapping[TopicPartition, int], read: 
                 raise SnapshotError(f"the log changed under it: {topic}@{offset - 1} differs")
 
 
-def write_file(path: pathlib.Path, data: Sequence[bytes]) -> None:
-    """Replace `path` with `data` atomically and durably (temporary file, fsync, rename)."""
+def write_file(path: pathlib.Path, write: Callable[[BinaryIO], None]) -> None:
+    """Replace `path` with what `write` writes, atomically and durably (temporary file,
+    fsync, rename): a file once renamed is never changed in place (`application/stored.py`
+    reads restored entries from it for as long as the process lives)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with temporary.open("wb") as out:
-        for piece in data:
-            out.write(piece)
+        write(out)
         out.flush()
         os.fsync(out.fileno())
     os.replace(temporary, path)
@@ -494,7 +605,7 @@ def _copier(tp: Any) -> Copier | None:
     if origin is dict:
         value = _copier(args[1])
         if value is None:
-            return dict
+            return _copied
         return lambda d: {k: value(v) for k, v in d.items()}
     if origin in (list, deque):
         item = _copier(args[0])
@@ -519,6 +630,12 @@ def _copier(tp: Any) -> Copier | None:
     if isinstance(tp, type) and issubclass(tp, (str, int, float, bytes, Decimal, NoneType)):
         return None
     return copy.deepcopy
+
+
+def _copied(entries: dict[Any, Any]) -> dict[Any, Any]:
+    """A dictionary of values never changed in place, copied as held (a `Decoding`'s entries
+    still stored)."""
+    return entries.detached() if isinstance(entries, Decoding) else dict(entries)
 
 
 def detached(value: Any, tp: Any) -> Any:
@@ -555,6 +672,8 @@ class ViewSnapshots:
         self.written = 0
         self.restored: Header | None = None
         """The header of the snapshot restored at start, if one was."""
+        self._stored: StoredEntries | None = None
+        """The entries left in that snapshot's file."""
         self._applied_at_last = 0
 
     def _applied_total(self) -> int:
@@ -600,10 +719,10 @@ class ViewSnapshots:
                 marks[(topic, partition)] = (offset, 0 if record is None else record_mark(record))
             return marks
 
-        kept = {owner: self._live.encoded(kept) for owner, kept in capture.kept.items()}
-        body = encode_body(capture.image, kept)
+        kept = {owner: self._live.held(kept) for owner, kept in capture.kept.items()}
+        body = encode_body(capture.image, kept, self._stored)
         header = Header(covered(capture.fold), covered(capture.fanout), capture.taken_at)
-        write_file(self.path, encode(header, body))
+        write_file(self.path, lambda out: write_body(out, header, body, self._stored))
         self.written += 1
         return header
 
@@ -620,6 +739,8 @@ class ViewSnapshots:
         capture = self.capture()
         captured_ms = (time.perf_counter() - started) * 1000
         header = await asyncio.to_thread(self.write, capture, read)
+        # the body's pieces (tens of MB at a million events) are not kept mapped
+        await asyncio.to_thread(heap.release_freed)
         logger.info("views snapshot written: %.0f ms of the event loop to capture", captured_ms)
         positions = {tp: offset for tp, (offset, _) in (header.fold | header.fanout).items()}
         await commit(positions)
@@ -648,25 +769,32 @@ class ViewSnapshots:
 
     # --- loading ----------------------------------------------------------------------------
 
-    def load(self, ends: Mapping[TopicPartition, int], read: ReadRecord) -> ViewsImage | None:
-        """The snapshot's image if there is one this code and this log may use, else None
+    def load(self, ends: Mapping[TopicPartition, int], read: ReadRecord) -> Restored | None:
+        """The snapshot's body if there is one this code and this log may use, else None
         with the reason logged (blocking: run it in a thread)."""
         try:
             snapshot = read_file(self.path)
-            check_against_log(snapshot.header, ends, read)
-            image = check_and_decode(snapshot)
         except FileNotFoundError:
             return None
         except (OSError, SnapshotError) as exc:
             logger.warning("views snapshot %s ignored, folding the whole log: %s", self.path, exc)
             return None
+        try:
+            check_against_log(snapshot.header, ends, read)
+            restored = check_and_decode(snapshot)
+        except (OSError, SnapshotError) as exc:
+            snapshot.file.close()
+            logger.warning("views snapshot %s ignored, folding the whole log: %s", self.path, exc)
+            return None
         self.restored = snapshot.header
-        return image
+        return restored
 
-    def restore(self, image: ViewsImage) -> None:
-        """Put the image in place, in the objects the views already hold, and start both
+    def restore(self, restored: Restored) -> None:
+        """Put the body in place, in the objects the views already hold, and start both
         followers from its positions (before they start)."""
         assert self.restored is not None
+        image = restored.image
+        self._stored = restored.stored
         state = self._projection.state
         for f in fields(ShopState):
             setattr(state, f.name, getattr(image.fold.state, f.name))
@@ -675,7 +803,7 @@ class ViewSnapshots:
             setattr(accounts, f.name, getattr(image.fold.accounts, f.name))
         self._book.restore(image.fold.reservations)
         fanout = image.fanout
-        self._live.restore(fanout.analytics, fanout.recommendations, fanout.related)
+        self._live.restore(fanout.analytics, restored.kept, fanout.related, restored.stored.read)
         self._trending.trending_scores = fanout.trending
         self._delivered.restore(fanout.delivered)
         self._projection.resume({tp: offset for tp, (offset, _) in self.restored.fold.items()})
