@@ -5,7 +5,8 @@ Each processor has its own consumer on the event log and works in batches: poll 
 responsive), append the outputs to the log, then commit in ONE SQLite transaction the changed
 per-key states, timers, broadcast entries, the watermark and the input positions. A restart
 resumes from those positions with exactly that state, so state is exactly-once: no input is
-counted twice or missed.
+counted twice or missed. The processors that reach a checkpoint together share that transaction
+(`CommitRounds`): each processor's checkpoint in it is whole, and it waits for it before going on.
 
 Outputs are at-least-once. They are appended before the state commit; after a crash between the
 two, the batch is processed again and its outputs are appended again. Output event ids are
