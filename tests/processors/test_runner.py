@@ -5,6 +5,7 @@ restart gives the same totals as an uninterrupted run."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
@@ -158,32 +159,38 @@ async def test_a_stop_and_a_crash_mid_stream_give_the_totals_of_an_uninterrupted
     await first.stop()
     assert first.errors == {}
 
-    # 2. a crash of two processors between appending their outputs and committing their state
+    # 2. a crash between appending outputs and committing state: the round of commits with
+    # the third of analytics or of abandoned_carts fails, for every processor in it
     await append(log, events[half:])
-    commit = ProcessorStateDb.commit
+    commit_all = ProcessorStateDb.commit_all
     commits: Counter[str] = Counter()
 
     class SimulatedCrash(Exception):
         pass
 
-    def crashing_commit(store: ProcessorStateDb, checkpoint: Checkpoint) -> dict[str, list[str]]:
-        commits[checkpoint.processor] += 1
-        if (
-            checkpoint.processor in ("analytics", "abandoned_carts")
-            and commits[checkpoint.processor] == 3
+    def crashing_commit(
+        store: ProcessorStateDb, checkpoints: Sequence[Checkpoint]
+    ) -> dict[str, list[str]]:
+        commits.update(c.processor for c in checkpoints)
+        if any(
+            c.processor in ("analytics", "abandoned_carts") and commits[c.processor] == 3
+            for c in checkpoints
         ):
-            raise SimulatedCrash(checkpoint.processor)
-        return commit(store, checkpoint)
+            raise SimulatedCrash([c.processor for c in checkpoints])
+        return commit_all(store, checkpoints)
 
-    monkeypatch.setattr(ProcessorStateDb, "commit", crashing_commit)
-    second = runner(log, state, batch_size=100)
+    monkeypatch.setattr(ProcessorStateDb, "commit_all", crashing_commit)
+    # committing often: the half is processed in well under the default second
+    second = runner(log, state, batch_size=100, commit_interval_s=0.02)
     await second.start()
-    async with asyncio.timeout(30):
-        while len(second.errors) < 2:
-            await asyncio.sleep(0.005)
-    await second.stop()
+    try:
+        async with asyncio.timeout(30):
+            while len(second.errors) < 2:
+                await asyncio.sleep(0.005)
+    finally:
+        await second.stop()
     assert {type(e) for e in second.errors.values()} == {SimulatedCrash}
-    monkeypatch.setattr(ProcessorStateDb, "commit", commit)
+    monkeypatch.setattr(ProcessorStateDb, "commit_all", commit_all)
 
     # 3. a restart runs to the end
     resumed = await run_to_end(log, state, batch_size=100)
@@ -195,6 +202,44 @@ async def test_a_stop_and_a_crash_mid_stream_give_the_totals_of_an_uninterrupted
         assert set(actual[topic]) == set(ids), topic
     fanout = Counter(e.event_id for e in await read_topic(log, Topic.FANOUT.value))
     assert any(n > 1 for n in fanout.values())
+
+
+async def test_processors_at_a_checkpoint_together_commit_in_one_transaction(
+    open_log: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = await open_log("log")
+    await append(log, stream())
+    commit_all = ProcessorStateDb.commit_all
+    rounds: list[list[str]] = []
+
+    def counted(store: ProcessorStateDb, checkpoints: Sequence[Checkpoint]) -> dict[str, list[str]]:
+        rounds.append([c.processor for c in checkpoints])
+        return commit_all(store, checkpoints)
+
+    monkeypatch.setattr(ProcessorStateDb, "commit_all", counted)
+    # a round waits up to a second for the others: catching up, processors reach their
+    # checkpoints further apart than the default's 50 ms
+    r = runner(log, tmp_path / "state.db", commit_linger_s=1.0)
+    await r.start()
+    try:
+        await r.wait_caught_up(timeout=60)
+    finally:
+        await r.stop()
+    assert max(len(names) for names in rounds) > 1
+    assert len(rounds) < sum(len(names) for names in rounds)
+    assert all(len(set(names)) == len(names) for names in rounds)
+    # each group's position is its processor's committed state position
+    assert isinstance(log, SqliteEventLog)
+    with sqlite3.connect(log.path) as conn:
+        groups = conn.execute("SELECT group_id, topic, next_offset FROM group_offsets").fetchall()
+    store = ProcessorStateDb(tmp_path / "state.db")
+    try:
+        for processor in default_processors(CONFIG):
+            stated = {t: o for (t, _), o in store.positions(processor.name).items()}
+            grouped = {t: o for g, t, o in groups if g.startswith(f"{processor.name}.")}
+            assert grouped == stated, processor.name
+    finally:
+        store.close()
 
 
 async def test_a_fresh_state_file_processes_the_log_from_the_beginning(

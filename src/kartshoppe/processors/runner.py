@@ -5,7 +5,8 @@ Each processor has its own consumer on the event log and works in batches: poll 
 responsive), append the outputs to the log, then commit in ONE SQLite transaction the changed
 per-key states, timers, broadcast entries, the watermark and the input positions. A restart
 resumes from those positions with exactly that state, so state is exactly-once: no input is
-counted twice or missed.
+counted twice or missed. The processors that reach a checkpoint together share that transaction
+(`CommitRounds`): each processor's checkpoint in it is whole, and it waits for it before going on.
 
 Outputs are at-least-once. They are appended before the state commit; after a crash between the
 two, the batch is processed again and its outputs are appended again. Output event ids are
@@ -219,12 +220,19 @@ class ProcessorStateDb:
 
     def commit(self, cp: Checkpoint) -> dict[str, list[str]]:
         """Write `cp` and its merges in one transaction; the keys each stage's TTL expired."""
+        return self.commit_all([cp])
+
+    def commit_all(self, cps: Sequence[Checkpoint]) -> dict[str, list[str]]:
+        """Write several processors' checkpoints (and their merges) in one transaction, one
+        fsync (`CommitRounds`); the keys each stage's TTL expired."""
         c = self._conn
         c.execute("BEGIN IMMEDIATE")
+        expired: dict[str, list[str]] = {}
         try:
-            expired = {cp.processor: self._write(cp)}
-            for merge in cp.merges:
-                expired[merge.processor] = self._write(merge)
+            for cp in cps:
+                expired[cp.processor] = self._write(cp)
+                for merge in cp.merges:
+                    expired[merge.processor] = self._write(merge)
         except BaseException:
             c.execute("ROLLBACK")
             raise
@@ -692,8 +700,6 @@ class ProcessorInstance(StageInstance):
         self.broadcast_topics = frozenset(processor.broadcast_topics)
         self.positions = store.positions(self.name)
         self.committed_positions = dict(self.positions)
-        self.committed_at = 0.0
-        """`time.monotonic()` of the last commit."""
         self.broadcast_state = _BroadcastState(store.broadcast(self.name))
         self.broadcast_view = _ReadOnly(self.broadcast_state)
         self.merges = [
@@ -799,10 +805,94 @@ class ProcessorInstance(StageInstance):
         return cp, outputs
 
     def commit(self, cp: Checkpoint) -> None:
-        expired = self.store.commit(cp)
+        self.committed(cp, self.store.commit(cp))
+
+    def committed(self, cp: Checkpoint, expired: Mapping[str, Sequence[str]]) -> None:
+        """`cp` is in the state file: forget the keys the TTL sweeps `expired` (per stage)."""
         for stage in (self, *self.merges):
             stage.forget(expired.get(stage.name, ()))
         self.committed_positions = cp.positions
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    instance: ProcessorInstance
+    consumer: Consumer
+    checkpoint: Checkpoint
+
+
+class CommitRounds:
+    """Commits the checkpoints of the runner's processors in rounds: one transaction of the
+    state file for every processor in the round, then their consumer groups' positions, handed
+    to the log together (the embedded log's writer commits them in one transaction). Each
+    processor committing on its own made seven state-file fsyncs and seven log transactions
+    where one of each does; every log transaction of the processors' process takes the log's
+    writers' turn, which the server's appends then wait for (`bench/results/write.md`).
+
+    A round opens with the first checkpoint handed in and closes once every processor is in it
+    or `linger_s` after it opened, whichever comes first; the processors that reach a checkpoint
+    at about the same time (they wake on the same records) share it. Each waits for its round,
+    so a processor's commits stay in order and its next batch starts from committed state, as
+    when it committed alone. One round commits at a time (one connection to the state file)."""
+
+    def __init__(self, store: ProcessorStateDb, processors: int, linger_s: float) -> None:
+        self.store = store
+        """Its own connection to the state file, closed by the runner after `drain`."""
+        self._processors = processors
+        self._linger_s = linger_s
+        self._round: list[_Due] = []
+        self._outcome: asyncio.Future[None] | None = None
+        self._closing: asyncio.TimerHandle | None = None
+        self._turn = asyncio.Lock()
+        self._flushes: set[asyncio.Task[None]] = set()
+        self.committed_at = 0.0
+        """`time.monotonic()` when the last round began to commit: the interval counts from it."""
+
+    async def commit(self, instance: ProcessorInstance, consumer: Consumer, cp: Checkpoint) -> None:
+        """Commit `cp` with the round it joins; returns once its state and group are committed."""
+        if self._outcome is None:
+            loop = asyncio.get_running_loop()
+            self._outcome = loop.create_future()
+            self._closing = loop.call_later(self._linger_s, self._close)
+        outcome = self._outcome
+        self._round.append(_Due(instance, consumer, cp))
+        if len(self._round) >= self._processors:
+            self._close()
+        await asyncio.shield(outcome)
+
+    def _close(self) -> None:
+        due, outcome, closing = self._round, self._outcome, self._closing
+        self._round, self._outcome, self._closing = [], None, None
+        if closing is not None:
+            closing.cancel()
+        if outcome is None:
+            return
+        flush = asyncio.ensure_future(self._flush(due, outcome))
+        self._flushes.add(flush)
+        flush.add_done_callback(self._flushes.discard)
+
+    async def _flush(self, due: list[_Due], outcome: asyncio.Future[None]) -> None:
+        try:
+            async with self._turn:
+                self.committed_at = time.monotonic()
+                cps = [d.checkpoint for d in due]
+                expired = await asyncio.to_thread(self.store.commit_all, cps)
+                for d in due:
+                    d.instance.committed(d.checkpoint, expired)
+                # each group's position only once its state is committed: never past it
+                await asyncio.gather(*(d.consumer.commit(d.checkpoint.positions) for d in due))
+        except BaseException as exc:
+            outcome.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            outcome.set_result(None)
+
+    async def drain(self) -> None:
+        """Wait for the rounds under way (and close an open one) before the store closes."""
+        self._close()
+        while self._flushes:
+            await asyncio.gather(*self._flushes, return_exceptions=True)
 
 
 class EmbeddedRunner:
@@ -819,6 +909,7 @@ class EmbeddedRunner:
         batch_size: int = 500,
         poll_timeout_s: float = 0.2,
         commit_interval_s: float = 1.0,
+        commit_linger_s: float = 0.05,
         on_processed: Callable[[str, float], None] | None = None,
         on_appended: Callable[[], None] | None = None,
     ) -> None:
@@ -836,6 +927,9 @@ class EmbeddedRunner:
         # positions are committed at most this often, since encoding a large state (the
         # recommender's model) for every small batch would cost more than processing it
         self._commit_interval_s = commit_interval_s
+        self._commit_linger_s = commit_linger_s
+        """How long a round of commits waits for the processors still busy (`CommitRounds`)."""
+        self._rounds: CommitRounds | None = None
         self._on_processed = on_processed
         """Told (processor name, seconds from the batch's last append to its processing)."""
         self._on_appended = on_appended
@@ -854,6 +948,8 @@ class EmbeddedRunner:
         self._stopping = asyncio.Event()
         self.errors = {}
         store_id = await asyncio.to_thread(self._store_id)
+        store = await asyncio.to_thread(self._open_store)
+        self._rounds = CommitRounds(store, len(self._processors), self._commit_linger_s)
         for processor in self._processors:
             instance = await asyncio.to_thread(self._open_instance, processor)
             self._instances[processor.name] = instance
@@ -887,6 +983,10 @@ class EmbeddedRunner:
             for task in hanging:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        rounds, self._rounds = self._rounds, None
+        if rounds is not None:
+            await rounds.drain()
+            await asyncio.to_thread(rounds.store.close)
         for instance in self._instances.values():
             await asyncio.to_thread(instance.store.close)
         self._tasks.clear()
@@ -933,15 +1033,16 @@ class EmbeddedRunner:
             await self._log.append(outputs)
             if self._on_appended is not None:
                 self._on_appended()
-        now = time.monotonic()
-        if not final and now - instance.committed_at < self._commit_interval_s:
+        rounds = self._rounds
+        assert rounds is not None
+        # the interval counts from the last round of any processor, so the processors come
+        # due together and share the next one
+        if not final and time.monotonic() - rounds.committed_at < self._commit_interval_s:
             return
         cp, _ = instance.take_checkpoint()
         if cp.changes_nothing_but_the_watermark(instance.committed_positions):
             return  # an idle tick that fired nothing: not worth a transaction
-        await asyncio.to_thread(instance.commit, cp)
-        instance.committed_at = now
-        await consumer.commit(cp.positions)
+        await rounds.commit(instance, consumer, cp)
 
     def query(self, stage_name: str, key: str) -> Any:
         """The current state of `key` in a stage of a processor's chain (the processor, its
