@@ -290,3 +290,15 @@ async def test_the_log_start_never_moves_back_nor_past_the_end(event_log: EventL
 async def test_a_compacted_topic_refuses_to_delete_records_by_offset(event_log: EventLog) -> None:
     with pytest.raises(ValueError, match="compacted"):
         await event_log.delete_before(Topic.PRODUCT_UPDATES.value, {0: 1})
+
+
+async def test_a_closed_consumer_says_so_and_its_poll_returns_nothing_at_once(
+    event_log: EventLog,
+) -> None:
+    consumer = event_log.consumer([Topic.EVENTS.value], group=fresh_group())
+    assert not consumer.closed
+    await consumer.close()
+
+    assert consumer.closed
+    async with asyncio.timeout(0.5):  # not the poll's 5 s
+        assert await consumer.poll(10, timeout=5.0) == []

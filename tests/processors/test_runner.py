@@ -433,3 +433,19 @@ def test_stored_timers_are_the_active_ones_after_every_commit(make_driver: Any) 
     driver.advance(1000)
     assert stored() == driver.instance.active_timers == {(1005, "k")}
     assert driver.state("k") == 2 + len(range(70, 1001, 5))
+
+
+@pytest.mark.timeout(60)
+async def test_a_log_closed_under_running_processors_ends_them_rather_than_spinning(
+    open_log: Any, tmp_path: Path
+) -> None:
+    log = await open_log("closing")
+    await append(log, stream()[:500])
+    running = runner(log, tmp_path / "state.db")
+    await running.start()
+    await running.wait_caught_up(timeout=30)
+
+    await log.close()  # its consumers' polls now return at once: a loop of them never waits
+
+    async with asyncio.timeout(10):
+        await running.stop()

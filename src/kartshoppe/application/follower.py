@@ -158,7 +158,7 @@ class LogFollower:
         async with self._log.consumer(self._topics) as consumer:
             if self._resumed:
                 consumer.seek(dict(self._applied))
-            while not self._stopping:
+            while not (self._stopping or consumer.closed):
                 records = await consumer.poll(max_records=2000, timeout=POLL_TIMEOUT_S)
                 for record in records:
                     await self._apply(record)

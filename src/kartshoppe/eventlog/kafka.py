@@ -553,6 +553,10 @@ class KafkaConsumer(Consumer):
         """Next offset after the records `poll` has returned, per (topic, partition)."""
         return dict(self._positions)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     async def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
         if max_records < 1:
             raise ValueError(f"max_records must be at least 1, got {max_records}")

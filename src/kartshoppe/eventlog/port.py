@@ -92,6 +92,12 @@ class Consumer(ABC):
     async def close(self) -> None: ...
 
     @property
+    @abstractmethod
+    def closed(self) -> bool:
+        """Whether the consumer was closed, by its owner or by its log's `close`: `poll` then
+        returns nothing at once, so a loop of polls must end on it, or it never waits again."""
+
+    @property
     def positions(self) -> Positions:
         """Next offset per partition after what `poll` returned (and after records never
         returned, such as Kafka's transaction markers)."""

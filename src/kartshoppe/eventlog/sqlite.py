@@ -993,6 +993,10 @@ class SqliteConsumer(Consumer):
         self._reading = False
         self._woken = asyncio.Event()
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     async def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
         if max_records < 1:
             raise ValueError(f"max_records must be at least 1, got {max_records}")

@@ -116,7 +116,7 @@ class PaimonSink:
                 await consumer.commit(self.positions)
             batch: list[Record] = []
             opened = time.monotonic()
-            while not stop.is_set():
+            while not (stop.is_set() or consumer.closed):
                 timeout = self._time_left(batch, opened)
                 room = min(self.config.poll_records, self.config.max_events - len(batch))
                 records = await consumer.poll(room, timeout=timeout)

@@ -995,7 +995,7 @@ class EmbeddedRunner:
     async def _run(self, instance: ProcessorInstance, consumer: Consumer) -> None:
         last_input = time.monotonic()
         try:
-            while not self._stopping.is_set():
+            while not (self._stopping.is_set() or consumer.closed):
                 records = await consumer.poll(self._batch_size, self._poll_timeout_s)
                 if records:
                     last_input = time.monotonic()
