@@ -600,9 +600,13 @@ class MergeInstance(StageInstance):
             self._inbox_changed = True
 
     def advance(self, watermark: int) -> None:
+        inbox, heap = self.inbox, self.timer_heap
+        if (not inbox or inbox[0][0] > watermark) and (not heap or heap[0][0] > watermark):
+            # nothing due (most advances, one per input record): only the watermark moves
+            self.current_watermark = self._floor = max(self.current_watermark, watermark)
+            return
         self._floor = self.current_watermark
         self.current_watermark = max(self.current_watermark, watermark)
-        inbox = self.inbox
         while True:
             timer = self._next_timer(watermark)
             if inbox and inbox[0][0] <= watermark and (timer is None or inbox[0][0] <= timer[0]):
@@ -766,8 +770,10 @@ class ProcessorInstance(StageInstance):
         watermark = max(watermark, self.current_watermark)
         self._floor = self.current_watermark
         self.current_watermark = watermark
-        while (timer := self._next_timer(watermark)) is not None:
-            self._fire(timer)
+        heap = self.timer_heap
+        if heap and heap[0][0] <= watermark:  # else nothing is due (the usual record)
+            while (timer := self._next_timer(watermark)) is not None:
+                self._fire(timer)
         self._floor = watermark
         for merge in self.merges:
             merge.advance(watermark)
