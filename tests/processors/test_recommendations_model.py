@@ -326,6 +326,18 @@ def test_the_model_encoded_event_by_event_is_its_whole_json_encoding() -> None:
     assert restored.encode() == shop.state.encode()
 
 
+def test_a_shoppers_state_written_with_seen_products_as_pairs_reads_the_same() -> None:
+    # states and pending triggers stored before `seen` was written as an object
+    shop = Shop()
+    for pid in ("a", "b", "d"):
+        shop.view("s0", pid)
+    shopper = shop.state.shoppers["s0"]
+    written = orjson.loads(orjson.dumps(shopper.to_json()))
+    assert list(written["v"]) == ["a", "b", "d"], "recency order kept in the object"
+    before = written | {"v": [[pid, at] for pid, at in written["v"].items()]}
+    assert ShopperState.from_json(before) == ShopperState.from_json(written) == shopper
+
+
 def test_every_shopper_is_kept_with_a_bounded_history_and_bounded_product_rows() -> None:
     config = RecommenderConfig(history_size=2, seen_size=3, row_size=1, neighbours=1)
     shop = Shop(config)

@@ -302,7 +302,9 @@ class ShopperState:
             "s": self.session_id,
             "u": self.user_id,
             "h": [[pid, t.action, t.weight, t.at] for pid, t in self.history.items()],
-            "v": [[pid, at] for pid, at in self.seen.items()],
+            # {pid: at} in recency order (a copy in C: up to 500 products, and the list stage's
+            # trigger carries one per shopper event); states written before were [[pid, at]]
+            "v": dict(self.seen),
             "c": sorted(self.cart),
             "b": self.bought,
             "l": self.last,
@@ -316,7 +318,7 @@ class ShopperState:
             session_id=data["s"],
             user_id=data["u"],
             history={pid: Touch(action, weight, at) for pid, action, weight, at in data["h"]},
-            seen={pid: at for pid, at in data["v"]},
+            seen=dict(data["v"]),
             cart=set(data["c"]),
             bought=list(data["b"]),
             last={kind: list(ids) for kind, ids in data["l"].items()},
