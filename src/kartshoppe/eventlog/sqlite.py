@@ -227,13 +227,15 @@ def _connect(path: pathlib.Path, *, read_only: bool) -> sqlite3.Connection:
     return conn
 
 
-def checkpoint(conn: sqlite3.Connection, turns: WritersTurns) -> None:
+def checkpoint(conn: sqlite3.Connection, turns: WritersTurns) -> bool:
     """Copy the WAL's committed pages into the database file, as far as no reader still needs
-    the older ones, and fsync it (PASSIVE: no writer waits for it, it waits for none). Once
-    everything is copied, the next write starts the WAL over from its beginning (cut back to
-    `JOURNAL_SIZE_LIMIT`), and pages an `incremental_vacuum` freed leave the file."""
+    the older ones, and fsync it (PASSIVE: no writer waits for it, it waits for none); whether
+    it copied them all. Once everything is copied, the next write starts the WAL over from its
+    beginning (cut back to `JOURNAL_SIZE_LIMIT`), and pages an `incremental_vacuum` freed leave
+    the file."""
     with turns.checkpoints():
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        [(_, frames, copied)] = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    return bool(frames == copied)
 
 
 def bound_wal(conn: sqlite3.Connection, turns: WritersTurns) -> None:
@@ -301,12 +303,14 @@ class Checkpointer:
                 if stamp == copied or time.monotonic() - last < self._every_s:
                     continue
                 try:
-                    checkpoint(conn, turns)
+                    complete = checkpoint(conn, turns)
                     bound_wal(conn, turns)
                 except sqlite3.Error:  # the next round tries again; the WAL only grows meanwhile
                     logger.warning("checkpoint of %s failed", self._path, exc_info=True)
                     continue
-                copied, last = stamp, time.monotonic()
+                last = time.monotonic()
+                if complete:  # else a reader held pages back: tried again with no new commit
+                    copied = stamp
         finally:
             turns.close()
             conn.close()
