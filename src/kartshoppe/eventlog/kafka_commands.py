@@ -78,10 +78,9 @@ BATCH: Final = 200
 POLL_S: Final = 0.1
 APPLY_WAIT_S: Final = 30.0
 TXN_CALL_S: Final = 10.0
-REOPEN_WAIT_S: Final = 60.0
 TRANSACTION_WAIT_S: Final = 4 * TXN_CALL_S
 """Past this a transaction counts as hung, whatever librdkafka's own timeouts say."""
-"""How long a decider whose producer had to be replaced waits for the broker to come back."""
+REOPEN_RETRY_S: Final = 1.0
 
 _log = logging.getLogger(__name__)
 _LATEST_COMMITTED: Final = OffsetSpec.latest()  # type: ignore[no-untyped-call]
@@ -289,24 +288,24 @@ class KafkaCommandBus(CommandBus):
         if hung is not None:
             # its background thread would keep heart-beating and so keep the partitions from
             # the new consumer until max.poll.interval.ms; closing it leaves the group now
-            with contextlib.suppress(Exception):
-                await self._in_kafka(hung.close)
-        await self._in_kafka(self._reopen)
+            await asyncio.to_thread(_close_within, hung, TXN_CALL_S)
+        await self._in_kafka(self._open_when_up)
 
     async def _in_kafka(self, call: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._kafka, call, *args)
 
-    def _reopen(self) -> None:
-        """`_open` again, waiting (bounded) for a broker that is still coming back."""
-        deadline = time.monotonic() + REOPEN_WAIT_S
+    def _open_when_up(self) -> None:
+        """`_open`, tried again until the broker answers (it may be starting or coming back) or
+        the bus stops: a decider that gave up would leave every command unanswered for good."""
         while True:
             try:
                 self._open()
                 return
-            except KafkaException:
-                if time.monotonic() > deadline or self._stopping.is_set():
+            except KafkaException as exc:
+                if self._stopping.is_set():
                     raise
-                time.sleep(1.0)
+                _log.warning("command decider cannot open yet (%s); retrying", exc)
+                time.sleep(REOPEN_RETRY_S)
 
     def _open(self) -> None:
         self._txn = RawProducer(
@@ -340,13 +339,7 @@ class KafkaCommandBus(CommandBus):
         )
 
     async def _decide_forever(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self._in_kafka(self._open)
-                break
-            except KafkaException as exc:
-                _log.warning("command decider cannot start yet (%s); retrying", exc)
-                await asyncio.sleep(1.0)
+        await self._in_kafka(self._open_when_up)
         while not self._stopping.is_set():
             try:
                 records = await self._in_kafka(self._consume)
@@ -359,8 +352,22 @@ class KafkaCommandBus(CommandBus):
                 raise
             except Exception:
                 _log.exception("command decider: batch failed; it is decided again")
-                await self._in_kafka(self._rewind)
-                await asyncio.sleep(0.5)
+                await self._start_over()
+
+    async def _start_over(self) -> None:
+        """Back to the last committed offsets, with a new consumer and producer when the old
+        ones cannot get there (closed by a recovery that found no broker, say)."""
+        try:
+            await self._in_kafka(self._rewind)
+        except Exception as exc:
+            _log.warning("command decider: cannot rewind (%s); opening anew", exc)
+            await self._in_kafka(self._close_consumer)
+            await self._in_kafka(self._open_when_up)
+        await asyncio.sleep(0.5)
+
+    def _close_consumer(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
 
     def _consume(self) -> list[RawMessage]:
         assert self._consumer is not None
@@ -546,7 +553,7 @@ class KafkaCommandBus(CommandBus):
             # same transactional id fences and aborts it, a new consumer resumes from the
             # offsets committed with the last transaction that did commit
             consumer.close()
-            self._reopen()
+            self._open_when_up()
             return
         owned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
         for (topic, partition), offset in batch.first.items():
@@ -565,6 +572,21 @@ def _still_owned(
     here as well would decide a command twice."""
     owned = {(tp.topic, tp.partition) for tp in assignment}
     return [r for r in records if (r.topic(), r.partition()) in owned]
+
+
+def _close_within(consumer: RawConsumer, timeout: float) -> None:
+    """Close `consumer`, waiting at most `timeout`: a close needs the group coordinator, and
+    one that never answers must not keep the decider from opening new clients."""
+
+    def close() -> None:
+        with contextlib.suppress(Exception):
+            consumer.close()
+
+    closing = threading.Thread(target=close, name="decider-close", daemon=True)
+    closing.start()
+    closing.join(timeout)
+    if closing.is_alive():
+        _log.warning("the hung decider's consumer did not close within %gs; going on", timeout)
 
 
 def _aborted(producer: RawProducer) -> bool:
