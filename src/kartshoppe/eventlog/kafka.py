@@ -130,6 +130,16 @@ def _retriable(exc: KafkaException) -> bool:
     return error.retriable() or error.code() in _TRANSIENT_CODES
 
 
+def take_ready(consumer: RawConsumer, most: int, timeout: float) -> list[RawMessage]:
+    """Up to `most` records: waits at most `timeout` for the first, then takes only what is
+    already fetched. librdkafka's `consume(most, timeout)` waits until it has `most` records
+    or the whole timeout has passed, which put its full timeout on every quiet batch."""
+    first = consumer.poll(timeout)
+    if first is None:
+        return []
+    return [first, *consumer.consume(most - 1, 0)] if most > 1 else [first]
+
+
 def _to_record(raw: RawMessage, key: str | None, value: bytes) -> Record:
     topic, partition, offset = raw.topic(), raw.partition(), raw.offset()
     assert topic is not None and partition is not None and offset is not None
@@ -626,12 +636,11 @@ class KafkaConsumer(Consumer):
             now = time.monotonic()
             remaining = deadline - now
             behind = remaining <= 0 and now < catch_up_deadline and not self._is_caught_up()
-            first = self._raw.poll(FETCH_STEP_S if behind else min(max(remaining, 0), FETCH_STEP_S))
-            if first is not None:
-                self._accept(first)
-                for raw in self._raw.consume(max_records - 1, 0) if max_records > 1 else []:
-                    self._accept(raw)
-            elif remaining <= 0 and not behind:
+            step = FETCH_STEP_S if behind else min(max(remaining, 0), FETCH_STEP_S)
+            ready = take_ready(self._raw, max_records, step)
+            for raw in ready:
+                self._accept(raw)
+            if not ready and remaining <= 0 and not behind:
                 self._note_positions()
                 return
         self._note_positions()

@@ -61,6 +61,7 @@ from kartshoppe.application.commands import (
 from kartshoppe.application.projection import FOLDED_TOPICS, Projection
 from kartshoppe.domain.checkout import ShopRules
 from kartshoppe.domain.reservations import ReservationBook
+from kartshoppe.eventlog.kafka import take_ready
 from kartshoppe.eventlog.port import LogUnavailableError, Message
 from kartshoppe.events import BaseEvent, Topic, new_id, now_ms
 
@@ -75,6 +76,7 @@ TRANSACTION_TIMEOUT_MS: Final = 10_000
 SESSION_TIMEOUT_MS: Final = 10_000
 """How long a killed member keeps its partitions before the group gives them to others."""
 BATCH: Final = 200
+OUTCOMES_BATCH: Final = 500
 POLL_S: Final = 0.1
 APPLY_WAIT_S: Final = 30.0
 TXN_CALL_S: Final = 10.0
@@ -253,7 +255,7 @@ class KafkaCommandBus(CommandBus):
     def _read_outcomes(self, consumer: RawConsumer) -> None:
         try:
             while not self._stopping.is_set():
-                for raw in consumer.consume(500, 0.1):
+                for raw in take_ready(consumer, OUTCOMES_BATCH, POLL_S):
                     value = raw.value()
                     if raw.error() is None and isinstance(value, bytes):
                         self._deliver(value)
@@ -371,7 +373,7 @@ class KafkaCommandBus(CommandBus):
 
     def _consume(self) -> list[RawMessage]:
         assert self._consumer is not None
-        records: list[RawMessage] = self._consumer.consume(BATCH, POLL_S)
+        records = take_ready(self._consumer, BATCH, POLL_S)
         self._note_lag()
         if records and self._rebalanced.is_set():
             records = _still_owned(records, self._consumer.assignment())

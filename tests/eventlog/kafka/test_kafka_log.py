@@ -9,10 +9,11 @@ import time
 import uuid
 
 import orjson
+from confluent_kafka import Consumer as RawConsumer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource
 
-from kartshoppe.eventlog.kafka import PARTITIONS, KafkaEventLog
+from kartshoppe.eventlog.kafka import PARTITIONS, KafkaEventLog, take_ready
 from kartshoppe.eventlog.port import ALL_TOPICS, Consumer, LogUnavailableError, Message, Record
 from kartshoppe.events import ProductView, Topic, encode_event
 from kartshoppe.infra.kafka_broker import CONSOLE_CONSUMER, KafkaBroker, classpath
@@ -200,3 +201,27 @@ async def test_a_cancelled_poll_frees_the_consumer_for_the_next_one(
         records = await consumer.poll(timeout=10)
     assert time.monotonic() - began < 5, "the cancelled poll kept the consumer busy"
     assert [(r.partition, r.offset) for r in records] == [(stored.partition, stored.offset)]
+
+
+async def test_a_batch_read_returns_the_records_that_are_ready_without_waiting_for_more(
+    kafka_log: KafkaEventLog, kafka_broker: KafkaBroker
+) -> None:
+    tag = uuid.uuid4().hex
+    await kafka_log.append(tagged(3, tag))
+    config = {"bootstrap.servers": kafka_broker.bootstrap, "auto.offset.reset": "earliest"}
+    reader = RawConsumer({**config, "group.id": f"ready-{tag}"})
+    reader.subscribe([EVENTS])
+    seen: list[int] = []
+    try:
+        deadline = time.monotonic() + 30
+        while len(seen) < 3:
+            assert time.monotonic() < deadline, seen
+            started = time.monotonic()
+            # far fewer than 500 are ready: the read must not wait out its minute for them
+            batch = await asyncio.to_thread(take_ready, reader, 500, 60.0)
+            assert time.monotonic() - started < 30
+            bodies = [orjson.loads(raw.value() or b"{}") for raw in batch]
+            seen += [body["n"] for body in bodies if body.get("tag") == tag]
+    finally:
+        reader.close()
+    assert sorted(seen) == [0, 1, 2]
