@@ -278,19 +278,20 @@ class KafkaCommandBus(CommandBus):
 
     # --- the owner's side -------------------------------------------------------------------
 
-    async def _abandon_hung_transaction(self) -> None:
-        """librdkafka's send_offsets_to_transaction can block past its timeout once the group
-        coordinator went away (a broker restart; confluentinc/librdkafka#5456, #5511): the
-        thread stuck in it is left behind, and a new thread opens a new producer under the same
-        transactional id (fencing the stuck one's transaction) and a new consumer that resumes
-        from the offsets committed with the last transaction that did commit."""
-        hung = self._consumer
+    async def _replace_clients(self) -> None:
+        """A new producer under the same transactional id (fencing and aborting whatever
+        transaction the old one left open) and a new consumer that resumes from the offsets
+        committed with the last transaction that did commit, on a new Kafka thread: the old
+        one may be stuck for good, since librdkafka's transactional calls can block past their
+        timeouts once the group coordinator went away (a broker restart;
+        confluentinc/librdkafka#5456, #5511). That thread is left behind."""
+        old = self._consumer
         self._kafka.shutdown(wait=False)
         self._kafka = ThreadPoolExecutor(max_workers=1, thread_name_prefix="decider")
-        if hung is not None:
+        if old is not None:
             # its background thread would keep heart-beating and so keep the partitions from
             # the new consumer until max.poll.interval.ms; closing it leaves the group now
-            await asyncio.to_thread(_close_within, hung, TXN_CALL_S)
+            await asyncio.to_thread(_close_within, old, TXN_CALL_S)
         await self._in_kafka(self._open_when_up)
 
     async def _in_kafka(self, call: Callable[..., Any], *args: Any) -> Any:
@@ -363,13 +364,8 @@ class KafkaCommandBus(CommandBus):
             await self._in_kafka(self._rewind)
         except Exception as exc:
             _log.warning("command decider: cannot rewind (%s); opening anew", exc)
-            await self._in_kafka(self._close_consumer)
-            await self._in_kafka(self._open_when_up)
+            await self._replace_clients()
         await asyncio.sleep(0.5)
-
-    def _close_consumer(self) -> None:
-        if self._consumer is not None:
-            self._consumer.close()
 
     def _consume(self) -> list[RawMessage]:
         assert self._consumer is not None
@@ -470,13 +466,13 @@ class KafkaCommandBus(CommandBus):
             )
         except KafkaException as exc:
             _log.warning("command transaction failed, its commands are decided again: %s", exc)
-            await self._in_kafka(self._recover, batch, exc.args[0])
+            await self._recover(batch, exc.args[0])
             return
         except TimeoutError:
             _log.warning(
                 "command transaction hung; a new producer fences it, its commands are decided again"
             )
-            await self._abandon_hung_transaction()
+            await self._replace_clients()
             return
         for index, effects in enumerate(batch.effects):
             if delivered.get(index):
@@ -543,20 +539,35 @@ class KafkaCommandBus(CommandBus):
                     else KafkaTopicPartition(tp.topic, tp.partition, OFFSET_BEGINNING)
                 )
 
-    def _recover(self, batch: _Batch, error: KafkaError) -> None:
-        """Abort what can be aborted and rewind to the batch's first commands; a fenced or
-        otherwise fatally failed producer is replaced (after a rebalance the partitions may now
-        be another member's, which then decides those commands)."""
-        producer, consumer = self._txn, self._consumer
-        assert producer is not None and consumer is not None
-        if error.fatal() or not _aborted(producer):
-            # an abort that cannot finish (the broker was away) leaves the transaction open,
-            # and it holds every read_committed reader at its start: a new producer under the
-            # same transactional id fences and aborts it, a new consumer resumes from the
-            # offsets committed with the last transaction that did commit
-            consumer.close()
-            self._open_when_up()
-            return
+    async def _recover(self, batch: _Batch, error: KafkaError) -> None:
+        """Abort the failed transaction and rewind to the batch's first commands (after a
+        rebalance the partitions may now be another member's, which then decides them). A
+        producer that failed fatally (fenced), or whose abort fails or hangs (the broker is
+        away), leaves its transaction open, holding every read_committed reader at its start:
+        its clients are replaced instead (`_replace_clients`)."""
+        aborted = False
+        if not error.fatal():
+            try:
+                aborted = await asyncio.wait_for(self._in_kafka(self._abort), TRANSACTION_WAIT_S)
+            except TimeoutError:
+                _log.warning("the abort of a failed command transaction hung")
+        if aborted:
+            await self._in_kafka(self._seek_back, batch)
+        else:
+            await self._replace_clients()
+
+    def _abort(self) -> bool:
+        producer = self._txn
+        assert producer is not None
+        try:
+            producer.abort_transaction(TXN_CALL_S)
+        except KafkaException:
+            return False
+        return True
+
+    def _seek_back(self, batch: _Batch) -> None:
+        consumer = self._consumer
+        assert consumer is not None
         owned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
         for (topic, partition), offset in batch.first.items():
             if (topic, partition) in owned:
@@ -589,14 +600,6 @@ def _close_within(consumer: RawConsumer, timeout: float) -> None:
     closing.join(timeout)
     if closing.is_alive():
         _log.warning("the hung decider's consumer did not close within %gs; going on", timeout)
-
-
-def _aborted(producer: RawProducer) -> bool:
-    try:
-        producer.abort_transaction(TXN_CALL_S)
-    except KafkaException:
-        return False
-    return True
 
 
 def _retrying(call: Callable[[], Any], within: float = 15.0) -> Any:

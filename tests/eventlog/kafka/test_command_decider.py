@@ -3,17 +3,24 @@
 A recovery that finds no broker (a transaction that could not be aborted, a hung one) closes
 the decider's consumer and opens new clients; until they are open the old, closed consumer is
 all the decider has. A decider that then failed to rewind used to stop for good, and every
-command after it waited for an outcome that never came (503 until the server restarted).
+command after it waited for an outcome that never came (503 until the server restarted). So
+did one whose abort of a failed transaction never returned: librdkafka's transactional calls
+can block past their timeouts after a broker restart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException, Producer
 
 from kartshoppe.application.commands import Command
 from kartshoppe.application.projection import Projection
 from kartshoppe.application.shop import route
 from kartshoppe.domain.reservations import ReservationBook
+from kartshoppe.eventlog import kafka_commands
 from kartshoppe.eventlog.kafka import KafkaEventLog
 from kartshoppe.eventlog.kafka_commands import KafkaCommandBus
 from kartshoppe.events import Product
@@ -29,9 +36,20 @@ def launch(product_id: str) -> Command:
     return Command("product.launch", f"product:{product_id}", args)
 
 
-async def test_a_decider_left_with_a_closed_consumer_opens_anew_and_decides_again(
-    fresh_kafka: Callable[[], str],
-) -> None:
+class Decided:
+    def __init__(self, bus: KafkaCommandBus, projection: Projection) -> None:
+        self.bus = bus
+        self.projection = projection
+
+    async def launched(self, product_id: str) -> bool:
+        """Whether a launch submitted now is decided and folded."""
+        outcome = await self.bus.submit(launch(product_id), RECOVERY_WAIT_S)
+        await self.projection.wait_positions(outcome.positions)
+        return outcome.refusal is None and product_id in self.projection.state.products
+
+
+@pytest.fixture
+async def decided(fresh_kafka: Callable[[], str]) -> AsyncIterator[Decided]:
     bootstrap = fresh_kafka()
     async with KafkaEventLog(bootstrap, client_id="kartshoppe-test") as log:
         projection = Projection(log)
@@ -39,15 +57,47 @@ async def test_a_decider_left_with_a_closed_consumer_opens_anew_and_decides_agai
         bus = KafkaCommandBus(bootstrap, "decider-test", projection, ReservationBook(), route)
         await bus.start()
         try:
-            assert (await bus.submit(launch("before"), RECOVERY_WAIT_S)).refusal is None
-            # what a recovery that found no broker leaves behind
-            await bus._in_kafka(bus._close_consumer)
-
-            outcome = await bus.submit(launch("after"), RECOVERY_WAIT_S)
-
-            assert outcome.refusal is None
-            await projection.wait_positions(outcome.positions)
-            assert "after" in projection.state.products
+            yield Decided(bus, projection)
         finally:
             await bus.close()
             await projection.stop()
+
+
+async def test_a_decider_left_with_a_closed_consumer_opens_anew_and_decides_again(
+    decided: Decided,
+) -> None:
+    assert await decided.launched("before")
+    # what a recovery that found no broker used to leave behind
+    consumer = decided.bus._consumer
+    assert consumer is not None
+    await decided.bus._in_kafka(consumer.close)
+
+    assert await decided.launched("after")
+
+
+class FailsThenNeverAborts:
+    """A transactional producer whose transaction fails and whose abort then never returns,
+    as librdkafka's can after a broker restart."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def begin_transaction(self) -> None:
+        raise KafkaException(KafkaError(KafkaError._TIMED_OUT))
+
+    def abort_transaction(self, _timeout: float) -> None:
+        self.release.wait()
+
+
+async def test_a_decider_whose_abort_never_returns_replaces_its_clients_and_decides_again(
+    decided: Decided, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert await decided.launched("before")
+    monkeypatch.setattr(kafka_commands, "TRANSACTION_WAIT_S", 5.0)
+    stuck = FailsThenNeverAborts()
+    decided.bus._txn = stuck  # type: ignore[assignment]
+    try:
+        assert await decided.launched("after")
+        assert isinstance(decided.bus._txn, Producer)  # a new one, not the stuck one
+    finally:
+        stuck.release.set()
