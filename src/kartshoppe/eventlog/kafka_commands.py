@@ -421,8 +421,13 @@ class KafkaCommandBus(CommandBus):
         return len(self._admin.list_topics(topic, timeout=10).topics[topic].partitions)
 
     async def _decide(self, records: Sequence[RawMessage]) -> None:
+        """Decide `records` in transactions, a new one whenever a key comes again (its next
+        command must see the events of the one before). After a transaction that did not
+        commit, the rest is left undecided: it is read again, from where the recovery rewound
+        or, if the partition moved, by its new owner; deciding it here too would decide it
+        twice once the owner (or this member, from its rewound position) reads it again."""
         batch = _Batch()
-        for raw in records:
+        for index, raw in enumerate(records):
             if raw.error() is not None:
                 continue
             try:
@@ -432,7 +437,8 @@ class KafkaCommandBus(CommandBus):
                 batch.dead.append(_dead_letter(raw, str(exc)))
                 continue
             if command.key in batch.changed:
-                await self._commit(batch)
+                if not await self._commit(batch, records[index:]):
+                    return
                 batch = _Batch()
             batch.consumed(raw)
             await self._applied(command.key)
@@ -447,7 +453,7 @@ class KafkaCommandBus(CommandBus):
             if effects.events:
                 batch.changed.add(command.key)
             batch.effects.append(effects)
-        await self._commit(batch)
+        await self._commit(batch, ())
 
     async def _applied(self, key: str) -> None:
         positions = self._unapplied.get(key)
@@ -457,26 +463,30 @@ class KafkaCommandBus(CommandBus):
             await asyncio.wait_for(self._projection.wait_positions(positions), APPLY_WAIT_S)
         self._unapplied.pop(key, None)
 
-    async def _commit(self, batch: _Batch) -> None:
+    async def _commit(self, batch: _Batch, rest: Sequence[RawMessage]) -> bool:
+        """Commit `batch`; whether it was committed. If not, the consumer is back at the
+        batch's first commands and `rest`'s (or new clients resume from the committed
+        offsets)."""
         if not batch.next_offsets:
-            return
+            return True
         try:
             delivered = await asyncio.wait_for(
                 self._in_kafka(self._transact, batch), TRANSACTION_WAIT_S
             )
         except KafkaException as exc:
             _log.warning("command transaction failed, its commands are decided again: %s", exc)
-            await self._recover(batch, exc.args[0])
-            return
+            await self._recover(_firsts(batch, rest), exc.args[0])
+            return False
         except TimeoutError:
             _log.warning(
                 "command transaction hung; a new producer fences it, its commands are decided again"
             )
             await self._replace_clients()
-            return
+            return False
         for index, effects in enumerate(batch.effects):
             if delivered.get(index):
                 self._unapplied[effects.command.key] = tuple(delivered[index])
+        return True
 
     def _transact(self, batch: _Batch) -> dict[int, list[Position]]:
         """Runs on the Kafka thread: events first (their offsets go into the outcomes), then the
@@ -539,9 +549,10 @@ class KafkaCommandBus(CommandBus):
                     else KafkaTopicPartition(tp.topic, tp.partition, OFFSET_BEGINNING)
                 )
 
-    async def _recover(self, batch: _Batch, error: KafkaError) -> None:
-        """Abort the failed transaction and rewind to the batch's first commands (after a
-        rebalance the partitions may now be another member's, which then decides them). A
+    async def _recover(self, firsts: Mapping[tuple[str, int], int], error: KafkaError) -> None:
+        """Abort the failed transaction and rewind to the first undecided command of each
+        partition, `firsts` (after a rebalance the partitions may now be another member's,
+        which then decides them). A
         producer that failed fatally (fenced), or whose abort fails or hangs (the broker is
         away), leaves its transaction open, holding every read_committed reader at its start:
         its clients are replaced instead (`_replace_clients`)."""
@@ -552,7 +563,7 @@ class KafkaCommandBus(CommandBus):
             except TimeoutError:
                 _log.warning("the abort of a failed command transaction hung")
         if aborted:
-            await self._in_kafka(self._seek_back, batch)
+            await self._in_kafka(self._seek_back, firsts)
         else:
             await self._replace_clients()
 
@@ -565,14 +576,26 @@ class KafkaCommandBus(CommandBus):
             return False
         return True
 
-    def _seek_back(self, batch: _Batch) -> None:
+    def _seek_back(self, firsts: Mapping[tuple[str, int], int]) -> None:
         consumer = self._consumer
         assert consumer is not None
         owned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
-        for (topic, partition), offset in batch.first.items():
+        for (topic, partition), offset in firsts.items():
             if (topic, partition) in owned:
                 with contextlib.suppress(KafkaException):
                     consumer.seek(KafkaTopicPartition(topic, partition, offset))
+
+
+def _firsts(batch: _Batch, rest: Sequence[RawMessage]) -> dict[tuple[str, int], int]:
+    """The offset of each partition's first command in `batch` or, past it, in `rest`."""
+    firsts = dict(batch.first)
+    for raw in rest:
+        if raw.error() is not None:
+            continue
+        topic, partition, offset = raw.topic(), raw.partition(), raw.offset()
+        assert topic is not None and partition is not None and offset is not None
+        firsts[(topic, partition)] = min(firsts.get((topic, partition), offset), offset)
+    return firsts
 
 
 def _still_owned(

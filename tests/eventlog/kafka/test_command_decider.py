@@ -10,11 +10,13 @@ can block past their timeouts after a broker restart.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from kartshoppe.application.commands import Command
 from kartshoppe.application.projection import Projection
@@ -22,7 +24,7 @@ from kartshoppe.application.shop import route
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.eventlog import kafka_commands
 from kartshoppe.eventlog.kafka import KafkaEventLog
-from kartshoppe.eventlog.kafka_commands import KafkaCommandBus
+from kartshoppe.eventlog.kafka_commands import COMMAND_PARTITIONS, COMMANDS_TOPIC, KafkaCommandBus
 from kartshoppe.events import Product
 
 RECOVERY_WAIT_S = 60.0
@@ -30,7 +32,7 @@ RECOVERY_WAIT_S = 60.0
 
 def launch(product_id: str) -> Command:
     product = Product(
-        id=product_id, name=product_id, category="Test", price=10.0, original_price=10.0, stock=3
+        id=product_id, name=product_id, category="Test", price=10.0, original_price=10.0, stock=50
     )
     args = {"product": product.model_dump(by_alias=True, mode="json")}
     return Command("product.launch", f"product:{product_id}", args)
@@ -101,3 +103,71 @@ async def test_a_decider_whose_abort_never_returns_replaces_its_clients_and_deci
         assert isinstance(decided.bus._txn, Producer)  # a new one, not the stuck one
     finally:
         stuck.release.set()
+
+
+class FailsOnce:
+    """The decider's producer, except that its first transaction fails at its offsets, as a
+    member's does in a rebalance (ILLEGAL_GENERATION) or under load (timed out)."""
+
+    def __init__(self, real: Producer) -> None:
+        self.real = real
+        self.failed = False
+
+    def send_offsets_to_transaction(
+        self, offsets: list[TopicPartition], metadata: Any, timeout: float
+    ) -> None:
+        if not self.failed:
+            self.failed = True
+            raise KafkaException(KafkaError(KafkaError._TIMED_OUT))
+        self.real.send_offsets_to_transaction(offsets, metadata, timeout)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+
+def add(session: str, product_id: str) -> Command:
+    args = {"sessionId": session, "productId": product_id, "quantity": 1}
+    return Command("cart.add", f"cart:{session}", args)
+
+
+async def commands_written(bootstrap: str) -> int:
+    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": "commands-written"})
+    try:
+        ends = [
+            await asyncio.to_thread(
+                reader.get_watermark_offsets, TopicPartition(COMMANDS_TOPIC, p), 10
+            )
+            for p in range(COMMAND_PARTITIONS)
+        ]
+    finally:
+        reader.close()
+    return sum(high for _, high in ends)
+
+
+async def test_after_a_transaction_that_did_not_commit_the_rest_of_its_batch_is_decided_once(
+    decided: Decided,
+) -> None:
+    assert await decided.launched("p")
+    bus = decided.bus
+    real = bus._txn
+    assert real is not None
+    failing = FailsOnce(real)
+    bus._txn = failing  # type: ignore[assignment]
+    # the decider's thread held while five adds to one cart pile up: one batch, five
+    # transactions (one key), the first of which fails
+    release = threading.Event()
+    held = asyncio.ensure_future(bus._in_kafka(release.wait))
+    before = await commands_written(bus.bootstrap)
+    adds = [asyncio.ensure_future(bus.submit(add("s1", "p"), RECOVERY_WAIT_S)) for _ in range(5)]
+    while await commands_written(bus.bootstrap) < before + 5:
+        await asyncio.sleep(0.05)
+    release.set()
+    await held
+    assert [o.refusal for o in await asyncio.gather(*adds)] == [None] * 5
+    assert failing.failed
+
+    # decided after every command of the batch, whatever was decided again
+    last = await bus.submit(add("s1", "p"), RECOVERY_WAIT_S)
+    await decided.projection.wait_positions(last.positions)
+    lines = decided.projection.state.cart("s1").lines
+    assert sum(line.quantity for line in lines) == 6
