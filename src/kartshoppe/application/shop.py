@@ -63,8 +63,8 @@ from kartshoppe.events import (
 
 SEED_REVIEWS_PER_COMMAND = 400
 SEED_WAIT_S = 60.0
-"""Seeding waits longer than a shopper's command: on Kafka it may wait for the deciders'
-consumer group to form while instances start."""
+"""Seeding (the catalog, its reviews, the demo accounts) waits longer than a shopper's command:
+on Kafka it may wait for the deciders' consumer group to form while instances start."""
 
 
 def route(event: BaseEvent) -> Message:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from kartshoppe.application.shop import ShopService
+from kartshoppe.application.commands import COMMAND_WAIT_S
+from kartshoppe.application.shop import SEED_WAIT_S, ShopService
 from kartshoppe.domain.accounts import Account, AccountBook
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.events import Role, new_id
@@ -103,8 +104,8 @@ class Accounts:
         digest = await asyncio.to_thread(self._hasher.hash, password)
         return await self._register(Account(user_id or new_id("user"), email, name, role, digest))
 
-    async def _register(self, account: Account) -> Account:
-        await self._service.register_account(account)
+    async def _register(self, account: Account, timeout: float = COMMAND_WAIT_S) -> Account:
+        await self._service.register_account(account, timeout)
         registered = self._book.get(account.email)
         assert registered is not None, "an acknowledged registration is folded"
         return registered
@@ -150,7 +151,7 @@ class Accounts:
                     demo.user_id, demo.email, demo.name, demo.role, demo.password_hash
                 )
                 with contextlib.suppress(DomainError):
-                    await self._register(account)
+                    await self._register(account, SEED_WAIT_S)
 
     async def import_legacy(self, data_dir: Path) -> int:
         """Register the accounts of a per-instance `users.sqlite` (hashes as they are), then
@@ -162,7 +163,7 @@ class Accounts:
         for account in await asyncio.to_thread(_legacy_accounts, path):
             if self._book.get(account.email) is None and account.user_id not in self._book.by_id:
                 with contextlib.suppress(DomainError):
-                    await self._register(account)
+                    await self._register(account, SEED_WAIT_S)
                     imported += 1
         path.rename(path.with_name(LEGACY_FILE + ".imported"))
         return imported
