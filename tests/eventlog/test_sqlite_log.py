@@ -116,6 +116,28 @@ async def test_the_log_checkpoints_in_the_background_and_the_wal_stays_bounded(
         assert [r.offset for r in await log.read(TOPIC, 5_999, 10)] == [5_999]
 
 
+async def test_a_checkpoint_a_reader_held_back_is_finished_without_another_commit(
+    db_path: pathlib.Path,
+) -> None:
+    payload = b"x" * 2_000
+    every_s = 0.05
+    async with SqliteEventLog(db_path, checkpoint_poll_s=0.01, checkpoint_every_s=every_s) as log:
+        await log.append([Message(TOPIC, "k", payload) for _ in range(500)])
+        with contextlib.closing(sqlite3.connect(db_path)) as reader:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM records").fetchone()  # a snapshot held open
+            await log.append([Message(TOPIC, "k", payload) for _ in range(2_000)])
+            # ten of the checkpointer's rounds: it copies what the reader lets it, not all
+            await asyncio.sleep(10 * every_s)
+            assert db_path.stat().st_size < 5_000_000
+            reader.execute("COMMIT")
+
+        # the last commit is long past: only a checkpointer that tries again copies the rest
+        async with asyncio.timeout(10):
+            while db_path.stat().st_size < 5_000_000:
+                await asyncio.sleep(0.02)
+
+
 async def test_a_wal_past_its_bound_is_emptied_once_its_readers_are_done(
     db_path: pathlib.Path,
 ) -> None:

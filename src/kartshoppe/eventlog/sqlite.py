@@ -256,6 +256,16 @@ def bound_wal(conn: sqlite3.Connection, turns: WritersTurns) -> None:
             conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
 
 
+def data_version(conn: sqlite3.Connection) -> int:
+    """A number that changes whenever another connection (of any process) commits. Not the
+    WAL's size and modification time: a WAL started over from its beginning keeps its size,
+    and a commit within the file system's timestamp tick (several ms) of the last look keeps
+    its time too, so the checkpointer missed it, and a quiet log's last commit stayed in the
+    WAL (a CI rehearsal: the background-checkpoint test waited 30 s for it)."""
+    [(version,)] = conn.execute("PRAGMA data_version").fetchall()
+    return int(version)
+
+
 def wal_stamp(path: pathlib.Path) -> tuple[int, int]:
     """Size and modification time of the log's WAL, which every commit writes; (-1, -1) when
     there is none. Taken with `stat`, never by opening the WAL index (`-shm`): closing any
@@ -295,11 +305,11 @@ class Checkpointer:
     def _run(self) -> None:
         conn = _connect(self._path, read_only=True)
         turns = WritersTurns(self._path)
-        copied = wal_stamp(self._path)
+        copied = data_version(conn)
         last = time.monotonic()
         try:
             while not self._stop.wait(self._poll_s):
-                stamp = wal_stamp(self._path)
+                stamp = data_version(conn)
                 if stamp == copied or time.monotonic() - last < self._every_s:
                     continue
                 try:
