@@ -24,6 +24,7 @@ import os
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,38 @@ def sample_health(cluster: FlinkCluster, job: str, health: dict[str, dict[str, f
             seen[key] = max(seen.get(key, 0.0), value)
 
 
+def subtask_load(cluster: FlinkCluster, job: str) -> dict[str, list[tuple[int, float]]]:
+    """Per stage (vertex), each subtask's records in and accumulated busy time (s), from the
+    REST API: where a stage's work sits at parallelism 2 (a key on one subtask shows here)."""
+    found: dict[str, list[tuple[int, float]]] = {}
+    for vertex in cluster.job(job).get("vertices", []):
+        url = f"{cluster.rest_url}/jobs/{job}/vertices/{vertex['id']}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            detail = json.load(response)
+        found[vertex["name"]] = [
+            (
+                int(s["metrics"].get("read-records", 0)),
+                float(s["metrics"].get("accumulated-busy-time", 0)) / 1000,
+            )
+            for s in detail.get("subtasks", [])
+        ]
+    return found
+
+
+def taskmanager_cpu(cluster: FlinkCluster) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each TaskManager process, by pid: the work
+    each did, which the machine's load does not change as it changes busy times and rates."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pids in cluster.pid_dir.glob("flink-*-taskexecutor.pid"):
+        for pid in map(int, pids.read_text().split()):
+            stat = Path(f"/proc/{pid}/stat")
+            if stat.exists():
+                fields = stat.read_text().rpartition(")")[2].split()
+                found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
 def flink_run(
     cluster: FlinkCluster,
     bootstrap: str,
@@ -132,6 +165,7 @@ def flink_run(
     if not args.no_store:
         job_args += ["--warehouse", str(directory / f"warehouse-{parallelism}")]
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"count-{time.time_ns()}"})
+    cpu_before = taskmanager_cpu(cluster)
     started = time.time()
     job = cluster.submit(job_args, parallelism, log_file=directory / "submit.log")
     phases = {"client": time.time() - started}
@@ -163,6 +197,8 @@ def flink_run(
                 last_count, stable_since = count, time.monotonic()
             time.sleep(0.5)
         sample_health(cluster, job, health)  # the late records' final count
+        load = subtask_load(cluster, job)
+        cpu_after = taskmanager_cpu(cluster)
     finally:
         consumer.close()
         cluster.cancel_all()
@@ -175,6 +211,10 @@ def flink_run(
         "rate": len(events) / max(last - first, 1e-3),
         "phases": phases,
         "health": health,
+        "subtasks": load,
+        "cpu": sorted(
+            (cpu_after[pid] - cpu_before.get(pid, 0.0) for pid in cpu_after), reverse=True
+        ),
     }
 
 
@@ -186,6 +226,8 @@ def report(p: int, r: dict[str, Any], reference: float, args: argparse.Namespace
         f" = {r['rate'] / reference:.2f}x embedded ({r['outputs']} output records);"
         f" load {os.getloadavg()}"
     )
+    cpu = " / ".join(f"{seconds:.1f} s" for seconds in r["cpu"])
+    print(f"  CPU time of each TaskManager during the run (submit to settled): {cpu}")
     phases = ", ".join(f"{name} {at:.1f}" for name, at in r["phases"].items())
     print(f"  start phases (s since `flink run`): {phases}")
     for stage, seen in sorted(r["health"].items()):
@@ -195,6 +237,9 @@ def report(p: int, r: dict[str, Any], reference: float, args: argparse.Namespace
             + (f", {seen['lateRecords']:.0f} late records" if seen.get("lateRecords") else ""),
             flush=True,
         )
+    for stage, subtasks in sorted(r["subtasks"].items()):
+        shares = " / ".join(f"{records:,} rec {busy:.1f} s" for records, busy in subtasks)
+        print(f"  {stage[:70]} per subtask (records in, busy): {shares}", flush=True)
 
 
 def main() -> int:
