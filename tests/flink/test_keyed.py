@@ -26,7 +26,6 @@ from kartshoppe.events import (
 from kartshoppe.eventstore.table import DEFAULT_TABLE_OPTIONS, EventStore, StoreConfig
 from kartshoppe.flink import sql
 from kartshoppe.flink.keyed import (
-    MAX_PARALLELISM,
     MERGE,
     NO_TIME,
     PUBLISH,
@@ -39,21 +38,16 @@ from kartshoppe.flink.keyed import (
     _EmitContext,
     chain_names,
     composite_key,
-    composite_of,
-    key_group,
     level_reads,
     level_stages,
     levels,
     merge_route,
     merge_time,
-    placed_keys,
     route_level,
-    subtask,
 )
-from kartshoppe.processors import default_processors
 from kartshoppe.processors.abandoned_carts import AbandonedCarts
-from kartshoppe.processors.analytics import AnalyticsMerge, LiveAnalytics
-from kartshoppe.processors.model import GLOBAL_KEY, Processor, Published, chain, output_event_id
+from kartshoppe.processors.analytics import LiveAnalytics
+from kartshoppe.processors.model import Processor, Published, chain, output_event_id
 from kartshoppe.processors.recommendations import (
     CALIBRATION,
     PRODUCTS,
@@ -474,55 +468,3 @@ def test_a_stage_reads_no_table_it_does_not_declare_on_either_runner(tmp_path: P
     with pytest.raises(KeyError, match="does not declare"):
         embedded.table(PRODUCTS)
     assert embedded.broadcast == {}
-
-
-@pytest.mark.parametrize(
-    ("key", "group"),
-    # computed by Flink 2.0.2 itself: `KeyGroupRangeAssignment.assignToKeyGroup(new
-    # KeyByKeySelector().getKey(Row.of(key, value)), 128)`, PyFlink's `key_by` on a STRING key
-    [
-        ("0\x1fglobal", 10),
-        ("3\x1fglobal", 56),
-        ("5\x1fu1", 23),
-        ("5\x1fshopper-42", 58),
-        ("2\x1fprod-\u00fc-\u20ac", 69),
-        ("1\x1f\U0001f600", 60),
-        ("", 33),
-        ("0\x1fglobal\x1e67", 0),
-        ("3\x1fglobal\x1e218", 64),
-    ],
-)
-def test_key_groups_are_the_ones_flink_assigns(key: str, group: int) -> None:
-    assert key_group(key) == group
-
-
-def test_the_global_mergers_of_a_level_get_subtasks_of_their_own_at_every_parallelism() -> None:
-    processors = default_processors()
-    stages = level_stages(processors, 1)
-    merged = [
-        composite_key(i, GLOBAL_KEY) for i, s in enumerate(stages) if s.name.endswith(".merge")
-    ]
-    assert len(merged) == 2  # trending's and analytics' mergers
-    # hashed as they are, both would sit on subtask 0 at parallelism 2
-    assert {subtask(pkey, 2) for pkey in merged} == {0}
-    placed = placed_keys(stages)
-    assert sorted(placed) == sorted(merged)
-    for parallelism in range(2, MAX_PARALLELISM + 1):
-        assert len({subtask(placed[pkey], parallelism) for pkey in merged}) == 2, parallelism
-    assert all(composite_of(placed[pkey]) == pkey for pkey in merged)
-    # the other levels have no fixed keys; a key from the data stays as it is
-    assert all(
-        not placed_keys(level_stages(processors, n)) for n in range(levels(processors)) if n != 1
-    )
-    assert composite_of(composite_key(5, "shopper-1")) == composite_key(5, "shopper-1")
-
-
-@pytest.mark.parametrize("count", [3, 4, 7])
-def test_n_fixed_keys_share_no_subtask_at_a_parallelism_of_n_or_more(count: int) -> None:
-    class Fixed(AnalyticsMerge):
-        keys = tuple(f"cell-{i}" for i in range(count))
-
-    placed = placed_keys([Fixed()])
-    assert len(placed) == count
-    for parallelism in range(count, MAX_PARALLELISM + 1):
-        assert len({subtask(key, parallelism) for key in placed.values()}) == count, parallelism

@@ -10,8 +10,7 @@ Topology: one Kafka SQL source over `ecommerce_events`, `product_updates` and
 `inventory_updates` (event time and per-partition watermarks in `sql.source_ddl`) feeds
   1. a Python router -> key_by(processor, key) -> one KeyedBroadcastProcessFunction running
      every processor (`keyed.KeyedCore`), with the catalog topics as its broadcast input;
-     the partials it sends -> key_by(processor, merge key; the global mergers' keys placed on
-     subtasks of their own, `keyed.placed_keys`) -> one KeyedBroadcastProcessFunction
+     the partials it sends -> key_by(processor, merge key) -> one KeyedBroadcastProcessFunction
      per further level of the processors' stage chains (`keyed.MergeCore`: level 1 runs every
      processor's merger, two-phase aggregation; level n stage n of longer chains), with the
      catalog topics and the tables published by earlier levels as its broadcast input; the
@@ -63,7 +62,6 @@ from pyflink.table import StreamTableEnvironment  # type: ignore[import-not-foun
 from kartshoppe.events import Topic
 from kartshoppe.flink import sql
 from kartshoppe.flink.keyed import (
-    MAX_PARALLELISM,
     NO_TIME,
     PUBLISH,
     BroadcastMirror,
@@ -73,12 +71,10 @@ from kartshoppe.flink.keyed import (
     Router,
     TableMirror,
     chain_names,
-    composite_of,
     level_reads,
     level_stages,
     levels,
     merge_time,
-    placed_keys,
     route_level,
     split_key,
 )
@@ -413,7 +409,7 @@ class LevelFunction(KeyedBroadcastProcessFunction, _KeyedStates):  # type: ignor
     def on_timer(self, timestamp: int, ctx: Any) -> Iterator[tuple[str, str | None, str]]:
         self._load(ctx)
         self.fired_upto = max(self.fired_upto, timestamp)
-        pkey = composite_of(ctx.get_current_key())
+        pkey = ctx.get_current_key()
         index = split_key(pkey)[0]
         mirror = self.mirrors.get(index)
         if mirror is not None:
@@ -503,7 +499,6 @@ def configuration(args: argparse.Namespace) -> Configuration:
         "pipeline.name": "kartshoppe-processors",
         "pipeline.auto-watermark-interval": f"{args.watermark_interval_ms} ms",
         "parallelism.default": str(args.parallelism),
-        "pipeline.max-parallelism": str(MAX_PARALLELISM),
         "python.execution-mode": "thread",
         "python.executable": sys.executable,
         "python.client.executable": sys.executable,
@@ -584,12 +579,10 @@ def build(args: argparse.Namespace) -> Any:
         published = [stages[source].get_side_output(tags[PUBLISH]) for source in sorted(tables)]
         side = [catalog] if reads_catalog or not published else []
         broadcast = [*side, *published]
-        # the level's fixed keys (global mergers) on subtasks of their own (`placed_keys`)
-        placed = placed_keys(level_stages(router.processors, level))
         merged = (
             partials[0]
             .union(*partials[1:])
-            .key_by(lambda r, placed=placed: placed.get(r[0], r[0]), key_type=Types.STRING())
+            .key_by(lambda r: r[0], key_type=Types.STRING())
             .connect(broadcast[0].union(*broadcast[1:]).broadcast(BROADCAST_STATE))
             .process(LevelFunction(config, args.allowed_lateness_ms, level), output_type=OUTPUT)
             .name(name)

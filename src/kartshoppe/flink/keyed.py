@@ -33,14 +33,6 @@ time (`model.Published`). Flink forwards a watermark only after the outputs of t
 fired, so when a level fires at T, every value published upstream at data time <= T - L is
 there: the embedded runner's "stage by stage at equal times".
 
-Placement. Flink puts a key in key group murmur(hash) % MAX_PARALLELISM and key group g on
-subtask g * p // MAX_PARALLELISM (`key_group`, `subtask`). Keys from the data (shoppers,
-products) spread by that hash; the few fixed keys of a level (`Merger.keys`: the global mergers
-of trending and analytics, both in level 1) would land where their hash says, at p=2 both on
-subtask 0 with the level's busiest work. `placed_keys` gives each a salted Flink key in a key
-group of its own choosing, so that they share no subtask at any parallelism >= their number;
-the operator reads the composite key back with `composite_of`.
-
 State TTL (`Stage.state_ttl_ms`, the shopper-keyed stages of the recommender) is in event time
 too, which Flink's own `StateTtlConfig` is not (processing time only): each key of such a stage
 keeps the data time of its last write and one cleanup timer at its expiry (`KeyedCore._expire`),
@@ -125,83 +117,6 @@ def composite_key(index: int, key: str) -> str:
 def split_key(pkey: str) -> tuple[int, str]:
     index, _, key = pkey.partition(KEY_SEP)
     return int(index), key
-
-
-MAX_PARALLELISM: Final = 128
-"""The job's `pipeline.max-parallelism` (Flink's own default up to parallelism 85, set so that
-the key groups below hold): the number of key groups a keyed operator's keys hash to."""
-SALT_SEP: Final = "\x1e"
-"""Between a composite key and the salt that places it (`placed_keys`) in a Flink key."""
-_INT: Final = 0xFFFFFFFF
-
-
-def _signed(value: int) -> int:
-    value &= _INT
-    return value - (1 << 32) if value & 0x80000000 else value
-
-
-def _rotl(value: int, bits: int) -> int:
-    return ((value << bits) | (value >> (32 - bits))) & _INT
-
-
-def _murmur(code: int) -> int:
-    """Flink's `MathUtils.murmurHash(int)`."""
-    code = _rotl((code * 0xCC9E2D51) & _INT, 15)
-    code = _rotl((code * 0x1B873593) & _INT, 13)
-    code = ((code * 5 + 0xE6546B64) & _INT) ^ 4
-    code ^= code >> 16
-    code = (code * 0x85EBCA6B) & _INT
-    code ^= code >> 13
-    code = (code * 0xC2B2AE35) & _INT
-    code ^= code >> 16
-    signed = _signed(code)
-    return abs(signed) if signed != -(1 << 31) else 0
-
-
-def key_group(flink_key: str, max_parallelism: int = MAX_PARALLELISM) -> int:
-    """The key group Flink gives a key of the job's `key_by(..., key_type=Types.STRING())`:
-    PyFlink wraps the key in a one-field `Row` (`KeyByKeySelector`), whose `hashCode`
-    (`RowUtils.deepHashCodeRow`: 31 * the kind's byte, 0 for INSERT, plus the fields' hash
-    31 * 1 + `Arrays.deepHashCode([key])`) is 62 + `String.hashCode`, and
-    `KeyGroupRangeAssignment` takes `murmurHash(hashCode) % max_parallelism`."""
-    text = flink_key.encode("utf-16-le")
-    string_hash = 0
-    for i in range(0, len(text), 2):
-        string_hash = (31 * string_hash + (text[i] | text[i + 1] << 8)) & _INT
-    return _murmur(_signed(62 + string_hash)) % max_parallelism
-
-
-def subtask(flink_key: str, parallelism: int, max_parallelism: int = MAX_PARALLELISM) -> int:
-    """The subtask of `parallelism` that holds `flink_key` (`assignKeyToParallelOperator`)."""
-    return key_group(flink_key, max_parallelism) * parallelism // max_parallelism
-
-
-def placed_keys(stages: Sequence[Stage[Any]]) -> dict[str, str]:
-    """Flink keys for the fixed keys (`Merger.keys`) of one level's stages, by composite key.
-    Hashed, the two global mergers of level 1 both fell on subtask 0 at parallelism 2 (with
-    most of the level's work); here the j-th of n fixed keys gets a salt that puts it in key
-    group ceil(j * MAX_PARALLELISM / n), so that no two of them share a subtask at any
-    parallelism >= n (subtask i of p holds the key groups g with g * p // MAX == i).
-    Other keys keep their composite key; `composite_of` undoes the salt."""
-    fixed = sorted(
-        composite_key(index, key)
-        for index, stage in enumerate(stages)
-        if isinstance(stage, Merger)
-        for key in stage.keys or ()
-    )
-    placed = {}
-    for j, pkey in enumerate(fixed):
-        target = -(-j * MAX_PARALLELISM // len(fixed))
-        flink_key, salt = pkey, 0
-        while key_group(flink_key) != target:
-            flink_key, salt = f"{pkey}{SALT_SEP}{salt}", salt + 1
-        placed[pkey] = flink_key
-    return placed
-
-
-def composite_of(flink_key: str) -> str:
-    """The composite key of a Flink key (`placed_keys`)."""
-    return flink_key.partition(SALT_SEP)[0]
 
 
 _DECODED: dict[str | bytes, Event] = {}

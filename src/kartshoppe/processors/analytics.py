@@ -211,7 +211,6 @@ class AnalyticsMerge(Merger[AnalyticsTotals]):
     top: int = 10
 
     name = "analytics.merge"
-    keys = (GLOBAL_KEY,)
     kept: dict[str, RisingTop] = field(default_factory=dict, init=False, compare=False, repr=False)
     """The rankings of the state's scores (`trending.kept_top`; not state)."""
 

@@ -192,11 +192,6 @@ class Merger(Stage[S]):
     """The earlier stages of the chain whose tables `ctx.table` reads (see the module doc)."""
     reads_catalog: ClassVar[bool] = False
     """Whether `ctx.broadcast` is the processor's catalog (else empty; see the module doc)."""
-    keys: ClassVar[tuple[str, ...] | None] = None
-    """The keys it is sent under when they are fixed and few (a global merger: `(GLOBAL_KEY,)`),
-    None when they come from the data (shoppers, products). Runners may place fixed keys on
-    purpose: the Flink job puts those of one chain level on different subtasks, where hashing
-    might put them on one."""
 
     @abstractmethod
     def on_partial(self, state: S, partial: dict[str, Any], ctx: Context) -> S | None: ...

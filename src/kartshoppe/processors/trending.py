@@ -172,7 +172,6 @@ class TrendingMerge(Merger[TrendingTotals]):
     top_categories: int = 10
 
     name = "trending.merge"
-    keys = (GLOBAL_KEY,)
     kept: dict[str, RisingTop] = field(default_factory=dict, init=False, compare=False, repr=False)
     """The rankings of the state's scores (`kept_top`; not state)."""
 
