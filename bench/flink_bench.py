@@ -9,7 +9,10 @@ The same recorded shop stream (tests/processors/shop_stream.py) goes through
   from `flink run` to the first output is reported on its own, with its phases (the client
   returned, every task running, the first output) and each stage's busiest subtask's busy and
   back-pressured time and its records late behind the watermark (`FlinkCluster.health`,
-  sampled while the job runs and once at its end).
+  sampled while the job runs and once at its end); at its end each stage's records in and busy
+  time per subtask (where a key's work sits), and each TaskManager's CPU seconds over the run
+  and from the first output on (the work each process did, which the machine's load changes
+  less than it changes rates).
 
     .venv/bin/python bench/flink_bench.py --sessions 600 [--no-store] [--only 1|2]
         [--idle-timeout-ms 30000] [--producer-batch N] [--source-option KEY=VALUE ...]
@@ -24,6 +27,7 @@ import os
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +109,38 @@ def sample_health(cluster: FlinkCluster, job: str, health: dict[str, dict[str, f
             seen[key] = max(seen.get(key, 0.0), value)
 
 
+def subtask_load(cluster: FlinkCluster, job: str) -> dict[str, list[tuple[int, float]]]:
+    """Per stage (vertex), each subtask's records in and accumulated busy time (s), from the
+    REST API: where a stage's work sits at parallelism 2 (a key on one subtask shows here)."""
+    found: dict[str, list[tuple[int, float]]] = {}
+    for vertex in cluster.job(job).get("vertices", []):
+        url = f"{cluster.rest_url}/jobs/{job}/vertices/{vertex['id']}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            detail = json.load(response)
+        found[vertex["name"]] = [
+            (
+                int(s["metrics"].get("read-records", 0)),
+                float(s["metrics"].get("accumulated-busy-time", 0)) / 1000,
+            )
+            for s in detail.get("subtasks", [])
+        ]
+    return found
+
+
+def taskmanager_cpu(cluster: FlinkCluster) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each TaskManager process, by pid: the work
+    each did, which the machine's load does not change as it changes busy times and rates."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pids in cluster.pid_dir.glob("flink-*-taskexecutor.pid"):
+        for pid in map(int, pids.read_text().split()):
+            stat = Path(f"/proc/{pid}/stat")
+            if stat.exists():
+                fields = stat.read_text().rpartition(")")[2].split()
+                found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
 def flink_run(
     cluster: FlinkCluster,
     bootstrap: str,
@@ -132,10 +168,12 @@ def flink_run(
     if not args.no_store:
         job_args += ["--warehouse", str(directory / f"warehouse-{parallelism}")]
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"count-{time.time_ns()}"})
+    cpu_before = taskmanager_cpu(cluster)
     started = time.time()
     job = cluster.submit(job_args, parallelism, log_file=directory / "submit.log")
     phases = {"client": time.time() - started}
     health: dict[str, dict[str, float]] = {}
+    cpu_first: dict[int, float] = {}
     try:
         last_count, stable_since, sampled = -1, time.monotonic(), 0.0
         while time.monotonic() - stable_since < args.settle_s:
@@ -155,6 +193,7 @@ def flink_run(
             count = output_count(consumer)
             if count and "first output" not in phases:
                 phases["first output"] = time.time() - started
+                cpu_first = taskmanager_cpu(cluster)
             if "tasks running" in phases and time.monotonic() - sampled > args.health_every_s:
                 sampled = time.monotonic()
                 sample_health(cluster, job, health)
@@ -163,6 +202,8 @@ def flink_run(
                 last_count, stable_since = count, time.monotonic()
             time.sleep(0.5)
         sample_health(cluster, job, health)  # the late records' final count
+        load = subtask_load(cluster, job)
+        cpu_after = taskmanager_cpu(cluster)
     finally:
         consumer.close()
         cluster.cancel_all()
@@ -175,6 +216,13 @@ def flink_run(
         "rate": len(events) / max(last - first, 1e-3),
         "phases": phases,
         "health": health,
+        "subtasks": load,
+        "cpu": sorted(
+            (cpu_after[pid] - cpu_before.get(pid, 0.0) for pid in cpu_after), reverse=True
+        ),
+        "cpu processing": sorted(
+            (cpu_after[pid] - cpu_first.get(pid, 0.0) for pid in cpu_after), reverse=True
+        ),
     }
 
 
@@ -186,6 +234,12 @@ def report(p: int, r: dict[str, Any], reference: float, args: argparse.Namespace
         f" = {r['rate'] / reference:.2f}x embedded ({r['outputs']} output records);"
         f" load {os.getloadavg()}"
     )
+    cpu = " / ".join(f"{seconds:.1f} s" for seconds in r["cpu"])
+    processing = " / ".join(f"{seconds:.1f} s" for seconds in r["cpu processing"])
+    print(
+        f"  CPU time of each TaskManager, submit to settled: {cpu}; first output to settled"
+        f" (without the start: interpreters, JIT, deployment): {processing}"
+    )
     phases = ", ".join(f"{name} {at:.1f}" for name, at in r["phases"].items())
     print(f"  start phases (s since `flink run`): {phases}")
     for stage, seen in sorted(r["health"].items()):
@@ -195,6 +249,9 @@ def report(p: int, r: dict[str, Any], reference: float, args: argparse.Namespace
             + (f", {seen['lateRecords']:.0f} late records" if seen.get("lateRecords") else ""),
             flush=True,
         )
+    for stage, subtasks in sorted(r["subtasks"].items()):
+        shares = " / ".join(f"{records:,} rec {busy:.1f} s" for records, busy in subtasks)
+        print(f"  {stage[:70]} per subtask (records in, busy): {shares}", flush=True)
 
 
 def main() -> int:
