@@ -25,6 +25,7 @@ from kartshoppe.api.app import assemble, restore_views, snapshot_committer
 from kartshoppe.api.deps import Platform
 from kartshoppe.application import snapshots as snapshot_format
 from kartshoppe.application.decoding import Decoding
+from kartshoppe.application.shop import ShopService
 from kartshoppe.application.snapshots import ViewSnapshots
 from kartshoppe.config import Settings
 from kartshoppe.demo import seed_products
@@ -501,14 +502,28 @@ async def shop_with_orders(log: SqliteEventLog, data_dir: Path) -> tuple[Running
     return first, orders
 
 
-async def test_a_restart_decodes_no_cart_or_order_until_one_is_read(tmp_path: Path) -> None:
-    log = await open_log(tmp_path)
-    first, orders = await shop_with_orders(log, tmp_path)
-    await first.snapshot()
-    before = first.platform.service
-    await first.stop()
+@dataclasses.dataclass
+class Restarted:
+    """A `shop_with_orders` snapshotted, stopped and started again from its snapshot."""
 
-    again = await Running(log, tmp_path).start()
+    log: SqliteEventLog
+    before: ShopService
+    """The stopped shop's service, to compare with."""
+    shop: Running
+    orders: list[str]
+
+
+async def restarted(data_dir: Path) -> Restarted:
+    log = await open_log(data_dir)
+    first, orders = await shop_with_orders(log, data_dir)
+    await first.snapshot()
+    await first.stop()
+    return Restarted(log, first.platform.service, await Running(log, data_dir).start(), orders)
+
+
+async def test_a_restart_decodes_no_cart_or_order_until_one_is_read(tmp_path: Path) -> None:
+    restart = await restarted(tmp_path)
+    again, before, orders = restart.shop, restart.before, restart.orders
     state = again.platform.service.state
     assert still_encoded(state.orders) == set(orders)
     assert still_encoded(state.carts) == set(state.carts)
@@ -519,7 +534,7 @@ async def test_a_restart_decodes_no_cart_or_order_until_one_is_read(tmp_path: Pa
     assert state.orders == before.state.orders  # decodes the rest
     assert not still_encoded(state.orders)
     await again.stop()
-    await log.close()
+    await restart.log.close()
 
 
 async def test_an_entry_restored_encoded_receives_the_events_folded_after_the_snapshot(
@@ -555,12 +570,8 @@ async def test_an_entry_restored_encoded_receives_the_events_folded_after_the_sn
 async def test_a_snapshot_of_a_restored_shop_writes_its_undecoded_entries_as_they_were_read(
     tmp_path: Path,
 ) -> None:
-    log = await open_log(tmp_path)
-    first, orders = await shop_with_orders(log, tmp_path)
-    await first.snapshot()
-    await first.stop()
-
-    again = await Running(log, tmp_path).start()
+    restart = await restarted(tmp_path)
+    again, orders = restart.shop, restart.orders
     service = again.platform.service
     await service.pay(orders[3], CARD, service.order(orders[3]).total)
     await again.caught_up()
@@ -571,25 +582,20 @@ async def test_a_snapshot_of_a_restored_shop_writes_its_undecoded_entries_as_the
     assert still_encoded(service.state.carts)
     await again.stop()
 
-    third = await Running(log, tmp_path).start()
+    third = await Running(restart.log, tmp_path).start()
     assert third.snapshots.restored is not None
     assert third.platform.projection.records_applied == 0
     assert views_of(third.platform) == views_of(again.platform)
     assert third.platform.service.order(orders[3]).status == OrderStatus.PAID
     await third.stop()
-    await log.close()
+    await restart.log.close()
 
 
 async def test_an_entry_left_in_the_file_is_read_from_it_though_a_newer_snapshot_replaced_it(
     tmp_path: Path,
 ) -> None:
-    log = await open_log(tmp_path)
-    first, orders = await shop_with_orders(log, tmp_path)
-    await first.snapshot()
-    before = first.platform.service
-    await first.stop()
-
-    again = await Running(log, tmp_path).start()
+    restart = await restarted(tmp_path)
+    again, before, orders = restart.shop, restart.before, restart.orders
     service = again.platform.service
     await service.pay(orders[3], CARD, service.order(orders[3]).total)
     await again.caught_up()
@@ -599,4 +605,4 @@ async def test_an_entry_left_in_the_file_is_read_from_it_though_a_newer_snapshot
     assert [service.order(o) for o in orders[:3]] == [before.order(o) for o in orders[:3]]
     assert service.state.cart("s5") == before.state.cart("s5")
     await again.stop()
-    await log.close()
+    await restart.log.close()
