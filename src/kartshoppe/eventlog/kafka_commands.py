@@ -552,10 +552,10 @@ class KafkaCommandBus(CommandBus):
     async def _recover(self, firsts: Mapping[tuple[str, int], int], error: KafkaError) -> None:
         """Abort the failed transaction and rewind to the first undecided command of each
         partition, `firsts` (after a rebalance the partitions may now be another member's,
-        which then decides them). A
-        producer that failed fatally (fenced), or whose abort fails or hangs (the broker is
-        away), leaves its transaction open, holding every read_committed reader at its start:
-        its clients are replaced instead (`_replace_clients`)."""
+        which then decides them). A producer that failed fatally (fenced), or whose abort
+        fails or hangs (the broker is away), leaves its transaction open, holding every
+        read_committed reader at its start: its clients are replaced instead
+        (`_replace_clients`)."""
         aborted = False
         if not error.fatal():
             try:
