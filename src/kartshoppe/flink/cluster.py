@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from kartshoppe.flink.keyed import LATE_RECORDS
 from kartshoppe.flink.launcher import (
     JOB_FILE,
     REPO_ROOT,
@@ -47,8 +48,7 @@ from kartshoppe.flink.launcher import (
 from kartshoppe.infra.ports import free_port
 
 STATE_FILE: Final = "cluster.json"
-LATE_METRIC: Final = ".lateRecords"
-"""The keyed operators' counter (`job.LATE_RECORDS`; this module does not import PyFlink)."""
+LATE_METRIC: Final = f".{LATE_RECORDS}"
 JOBMANAGER_MEMORY: Final = "1024m"
 TASKMANAGER_MEMORY: Final = "1536m"
 READY_TIMEOUT_S: Final = 300.0

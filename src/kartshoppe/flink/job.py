@@ -62,6 +62,7 @@ from pyflink.table import StreamTableEnvironment  # type: ignore[import-not-foun
 from kartshoppe.events import Topic
 from kartshoppe.flink import sql
 from kartshoppe.flink.keyed import (
+    LATE_RECORDS,
     NO_TIME,
     PUBLISH,
     BroadcastMirror,
@@ -88,8 +89,6 @@ DEFAULT_JARS_DIR = REPO_ROOT / ".cache" / "flink" / "jars"
 """Where `scripts/install-flink.sh` puts the jars by default; the launcher passes its cache's."""
 OUTPUT_TOPICS = tuple(t.value for t in Topic if t not in (Topic.DLQ, Topic.ACCOUNTS))
 """Every topic a processor may emit to; the DLQ and the accounts are written by the API only."""
-LATE_RECORDS = "lateRecords"
-"""The keyed operators' counter of records behind their watermark (`_KeyedStates.buffer`)."""
 BROADCAST_STATE = MapStateDescriptor("broadcast", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
 
 

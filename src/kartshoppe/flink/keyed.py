@@ -76,6 +76,8 @@ logger = logging.getLogger(__name__)
 
 KEY_SEP: Final = "\x1f"
 NO_TIME: Final = -(2**62)
+LATE_RECORDS: Final = "lateRecords"
+"""The keyed operators' metric: records that came behind their operator's watermark."""
 STATE_CACHE_SIZE: Final = 4096
 """Decoded per-key states kept in memory; the global keys are the ones that matter."""
 
