@@ -328,7 +328,8 @@ def main() -> None:
     parser.add_argument("--measure", metavar="STREAM", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        measure(pathlib.Path(args.measure), args.batch_size, args.hollow[0] if args.hollow else None)
+        mode = args.hollow[0] if args.hollow else None
+        measure(pathlib.Path(args.measure), args.batch_size, mode)
         return
 
     config = ProcessorConfig()
