@@ -15,8 +15,10 @@ The same recorded shop stream (tests/processors/shop_stream.py) goes through
   less than it changes rates).
 
 `--hollow` adds, after each of those runs, the same run with every processor hollowed
-(bench/hollow.py, mode `state`; the job through bench/hollow_job.py): the same topology whose
-stages do nothing, the floor that no processor-side optimisation passes (issue 13 item 4).
+(bench/hollow.py, mode `echo`: one small output per processor call, so that its first and last
+output time it; the job through bench/hollow_job.py), and the embedded runner likewise: the
+same topology whose stages do nothing, the floor no processor-side optimisation passes (issue
+13 item 4).
 
     .venv/bin/python bench/flink_bench.py --sessions 600 [--no-store] [--only 1|2] [--hollow]
         [--idle-timeout-ms 30000] [--producer-batch N] [--source-option KEY=VALUE ...]
@@ -75,7 +77,7 @@ def embedded(events: list[BaseEvent], directory: Path, hollowed: bool = False) -
             for i in range(0, len(messages), 1000):
                 await log.append(messages[i : i + 1000])
             processors = default_processors(ProcessorConfig(**CONFIG))
-            processors = hollow(processors) if hollowed else processors
+            processors = hollow(processors, "echo") if hollowed else processors
             runner = EmbeddedRunner(log, directory / "state.db", processors, idle_after_s=None)
             started = time.perf_counter()
             await runner.start()

@@ -11,7 +11,11 @@ Modes, each a subset of the next (the embedded bench splits the floor with them)
 - `decode`: no keys at all: records are read, decoded and counted, nothing is delivered;
 - `route`: each processor's real `keys(event)` is computed, then dropped: decode + routing;
 - `state` (the floor): the real keys, and each key's state (the constant 0) read and written
-  back, so that the runner keeps, and commits, a row per key as it does for the real ones.
+  back, so that the runner keeps, and commits, a row per key as it does for the real ones;
+- `echo`: `state`, and one small output (`ECHO_TYPE`, to the fan-out topic) per call of
+  `on_event`, about as many outputs as the real processors emit (3 to 4 an input event): the
+  Flink bench times a job by its first and last output, and the real outputs must be
+  written too.
 
 Used by bench/processors_bench.py (`--hollow MODE`) and, through bench/hollow_job.py, by
 bench/flink_bench.py (`--hollow`).
@@ -22,10 +26,11 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any, Final
 
-from kartshoppe.events import Event
-from kartshoppe.processors.model import Context, Merger, Processor
+from kartshoppe.events import Event, Topic
+from kartshoppe.processors.model import OUTPUT_ID, Context, Merger, Processor, WireEvent
 
-MODES: Final = ("decode", "route", "state")
+MODES: Final = ("decode", "route", "state", "echo")
+ECHO_TYPE: Final = "HOLLOW_ECHO"
 
 
 class HollowMerger(Merger[int]):
@@ -84,12 +89,14 @@ class HollowProcessor(Processor[int]):
         if self._mode == "decode":
             return ()
         keys = self._real.keys(event)
-        return keys if self._mode == "state" else ()
+        return () if self._mode == "route" else keys
 
     def initial_state(self) -> int:
         return 0
 
     def on_event(self, state: int, event: Event, ctx: Context) -> int:
+        if self._mode == "echo":
+            ctx.emit(Topic.FANOUT.value, None, WireEvent({"eventId": OUTPUT_ID, "type": ECHO_TYPE}))
         return state
 
     def on_broadcast(self, event: Event, broadcast: MutableMapping[str, Any]) -> None:

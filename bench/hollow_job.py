@@ -1,4 +1,4 @@
-"""The Flink job of `kartshoppe.flink.job` with hollow processors (bench/hollow.py, mode `state`).
+"""The Flink job of `kartshoppe.flink.job` with hollow processors (bench/hollow.py, mode `echo`).
 
 Submitted by bench/flink_bench.py `--hollow` with `flink run -py` in place of job.py, with the
 same arguments: the same topology (source, routers, key_by, every chain level with its
@@ -34,7 +34,7 @@ cloudpickle.register_pickle_by_value(hollow)
 
 
 def hollow_processors(config: ProcessorConfig) -> list[Processor[Any]]:
-    return hollow.hollow(default_processors(config), "state")
+    return hollow.hollow(default_processors(config), "echo")
 
 
 class _Hollowing:
