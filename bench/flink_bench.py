@@ -14,7 +14,13 @@ The same recorded shop stream (tests/processors/shop_stream.py) goes through
   and from the first output on (the work each process did, which the machine's load changes
   less than it changes rates).
 
-    .venv/bin/python bench/flink_bench.py --sessions 600 [--no-store] [--only 1|2]
+`--hollow` adds, after each of those runs, the same run with every processor hollowed
+(bench/hollow.py, mode `echo`: one small output per processor call, so that its first and last
+output time it; the job through bench/hollow_job.py), and the embedded runner likewise: the
+same topology whose stages do nothing, the floor no processor-side optimisation passes (issue
+13 item 4).
+
+    .venv/bin/python bench/flink_bench.py --sessions 600 [--no-store] [--only 1|2] [--hollow]
         [--idle-timeout-ms 30000] [--producer-batch N] [--source-option KEY=VALUE ...]
 """
 
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -30,6 +37,7 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 # flink_support imports `tests.processors`, so the repository root is on the path as well
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -37,10 +45,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "flink"))
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from flink_support import HOUR, ShopStream, create_topics, produce, read_topic, route
+from hollow import hollow
 
 from kartshoppe.eventlog.port import ALL_TOPICS
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent, PageView, Topic, now_ms
+from kartshoppe.flink import cluster as cluster_module
 from kartshoppe.flink.cluster import FlinkCluster
 from kartshoppe.infra.kafka_broker import KafkaBroker
 from kartshoppe.processors import ProcessorConfig, default_processors
@@ -48,6 +58,7 @@ from kartshoppe.processors.runner import EmbeddedRunner
 
 CONFIG = {"cart_abandon_timeout_ms": 10 * 60_000, "reservation_ttl_ms": 15 * 60_000}
 OUTPUTS = (Topic.FANOUT.value, Topic.RECOMMENDATIONS.value)
+HOLLOW_JOB = Path(__file__).resolve().parent / "hollow_job.py"
 
 
 def stream(sessions: int) -> list[BaseEvent]:
@@ -56,8 +67,9 @@ def stream(sessions: int) -> list[BaseEvent]:
     return [*events, PageView(page="/", session_id="sentinel", timestamp=end)]
 
 
-def embedded(events: list[BaseEvent], directory: Path) -> float:
+def embedded(events: list[BaseEvent], directory: Path, hollowed: bool = False) -> float:
     async def run() -> float:
+        directory.mkdir(parents=True, exist_ok=True)
         log = SqliteEventLog(directory / "log.db")
         await log.start()
         try:
@@ -65,6 +77,7 @@ def embedded(events: list[BaseEvent], directory: Path) -> float:
             for i in range(0, len(messages), 1000):
                 await log.append(messages[i : i + 1000])
             processors = default_processors(ProcessorConfig(**CONFIG))
+            processors = hollow(processors, "echo") if hollowed else processors
             runner = EmbeddedRunner(log, directory / "state.db", processors, idle_after_s=None)
             started = time.perf_counter()
             await runner.start()
@@ -141,6 +154,12 @@ def taskmanager_cpu(cluster: FlinkCluster) -> dict[int, float]:
     return found
 
 
+def job_file(path: Path) -> contextlib.AbstractContextManager[Any]:
+    """`FlinkCluster.submit` submitting `path` instead of the job's own file (bench-only: the
+    hollow job takes the same arguments and ships its stand-ins itself, bench/hollow_job.py)."""
+    return mock.patch.object(cluster_module, "JOB_FILE", path)
+
+
 def flink_run(
     cluster: FlinkCluster,
     bootstrap: str,
@@ -148,6 +167,7 @@ def flink_run(
     directory: Path,
     parallelism: int,
     args: argparse.Namespace,
+    hollowed: bool = False,
 ) -> dict[str, Any]:
     """One job over the stream, already in Kafka: submit to first output, first to last output,
     and the phases of the start (wall clock, polled every half second): the `flink run`
@@ -156,21 +176,23 @@ def flink_run(
     poll would take CPU from the job) and read once at the end, for their append times."""
     fresh_topics(bootstrap)
     produce(bootstrap, events, args.producer_batch)
+    run = f"{parallelism}{'-hollow' if hollowed else ''}"
     job_args = [
         "--bootstrap", bootstrap,
-        "--checkpoint-dir", str(directory / f"checkpoints-{parallelism}"),
+        "--checkpoint-dir", str(directory / f"checkpoints-{run}"),
         "--processor-config", json.dumps(CONFIG),
         "--restart-attempts", "0",
-        "--group-id", f"bench-{parallelism}-{time.time_ns()}",
+        "--group-id", f"bench-{run}-{time.time_ns()}",
         "--idle-timeout-ms", str(args.idle_timeout_ms),
         *(f"--source-option={option}" for option in args.source_option),
     ]  # fmt: skip
     if not args.no_store:
-        job_args += ["--warehouse", str(directory / f"warehouse-{parallelism}")]
+        job_args += ["--warehouse", str(directory / f"warehouse-{run}")]
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"count-{time.time_ns()}"})
     cpu_before = taskmanager_cpu(cluster)
     started = time.time()
-    job = cluster.submit(job_args, parallelism, log_file=directory / "submit.log")
+    with job_file(HOLLOW_JOB) if hollowed else contextlib.nullcontext():
+        job = cluster.submit(job_args, parallelism, log_file=directory / "submit.log")
     phases = {"client": time.time() - started}
     health: dict[str, dict[str, float]] = {}
     cpu_first: dict[int, float] = {}
@@ -228,7 +250,8 @@ def flink_run(
 
 def report(p: int, r: dict[str, Any], reference: float, args: argparse.Namespace) -> None:
     print(
-        f"flink job, parallelism {p} (two-TaskManager cluster, store "
+        f"flink job{', HOLLOW processors' if r.get('hollow') else ''}, parallelism {p}"
+        " (two-TaskManager cluster, store "
         f"{'off' if args.no_store else 'on'}): submit to first output {r['startup_s']:.1f} s,"
         f" processing {r['processing_s']:.1f} s, {r['rate']:,.0f} ev/s"
         f" = {r['rate'] / reference:.2f}x embedded ({r['outputs']} output records);"
@@ -286,26 +309,44 @@ def main() -> int:
         metavar="KEY=VALUE",
         help="an option of the job's Kafka source table (the job's `--source-option`)",
     )
+    parser.add_argument(
+        "--hollow",
+        action="store_true",
+        help="also each run with hollow processors (the floor; module doc, bench/hollow.py)",
+    )
     args = parser.parse_args()
     events = stream(args.sessions)
     print(f"{len(events)} events, {args.sessions} sessions; load {os.getloadavg()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="flink-bench-") as tmp:
         directory = Path(tmp)
-        seconds = embedded(events, directory)
+        seconds = embedded(events, directory / "embedded")
         reference = len(events) / seconds
         print(f"embedded runner (SQLite log): {seconds:.1f} s, {reference:,.0f} ev/s", flush=True)
+        if args.hollow:
+            hollow_s = embedded(events, directory / "embedded-hollow", hollowed=True)
+            print(
+                f"embedded runner, HOLLOW processors: {hollow_s:.1f} s,"
+                f" {len(events) / hollow_s:,.0f} ev/s = {seconds / hollow_s:.2f}x the real",
+                flush=True,
+            )
         cluster = FlinkCluster(directory / "cluster", taskmanagers=2)
         cluster.start()
         try:
             with KafkaBroker(directory / "kafka") as broker:
-                runs = {}
+                runs: dict[tuple[int, bool], dict[str, Any]] = {}
                 for p in (args.only,) if args.only else (1, 2):
-                    runs[p] = flink_run(cluster, broker.bootstrap, events, directory, p, args)
-                    report(p, runs[p], reference, args)
+                    for hollowed in (False, True) if args.hollow else (False,):
+                        r = flink_run(
+                            cluster, broker.bootstrap, events, directory, p, args, hollowed
+                        )
+                        runs[p, hollowed] = r | {"hollow": hollowed}
+                        report(p, runs[p, hollowed], reference, args)
         finally:
             cluster.stop()
-    if len(runs) == 2:
-        print(f"parallelism 2 / parallelism 1: {runs[2]['rate'] / runs[1]['rate']:.2f}x")
+    for hollowed in (False, True):
+        if (1, hollowed) in runs and (2, hollowed) in runs:
+            ratio = runs[2, hollowed]["rate"] / runs[1, hollowed]["rate"]
+            print(f"parallelism 2 / parallelism 1{' (hollow)' if hollowed else ''}: {ratio:.2f}x")
     print(f"load after: {os.getloadavg()}")
     return 0
 

@@ -19,6 +19,11 @@ the runner's instances do) in a fresh interpreter, once with DIR/src and once wi
 checkout's src first on the path, alternating; the figures of the two and their ratio are
 printed and recorded, and whether the in-process outputs (every output's topic, key and bytes,
 ids included) were byte-identical in every round: a speed-up that changes no output says so.
+
+`--hollow MODE` (repeatable; bench/hollow.py) adds rounds of this checkout with every processor
+hollowed, in the same alternation: the runner's own cost with processors that do nothing, the
+floor no processor-side optimisation passes (issue 13 item 4); `decode`, `route` and `state`
+split it. Without `--reference` the real processors of this checkout are the reference.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import tempfile
 import time
 from typing import Any
 
+from hollow import MODES, hollow
 from report import record, stamp
 
 from kartshoppe.eventlog.port import Message, Record
@@ -163,16 +169,23 @@ def all_in_process(
     return elapsed, outputs, digest.hexdigest()[:16]
 
 
-def measure(stream: pathlib.Path, batch_size: int) -> None:
-    """One round of `--reference`: figures of the sources first on the path, as JSON."""
+def measured(mode: str | None) -> list[Processor[Any]]:
+    """The processors of a round: the real ones, or hollowed (`mode`, bench/hollow.py)."""
+    processors = default_processors(ProcessorConfig())
+    return processors if mode is None else hollow(processors, mode)
+
+
+def measure(stream: pathlib.Path, batch_size: int, mode: str | None) -> None:
+    """One round of `--reference` or `--hollow`: figures of the sources first on the path,
+    with the real processors or hollowed ones (`mode`), as JSON."""
     messages = [Message(*m) for m in pickle.loads(stream.read_bytes())]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = pathlib.Path(tmp)
-        processors = default_processors(ProcessorConfig())
+        processors = measured(mode)
         wall, cpu, _, outputs = asyncio.run(end_to_end(messages, processors, batch_size, workdir))
         records = as_records(messages)
         alone_cpu, alone_outputs, digest = all_in_process(
-            default_processors(ProcessorConfig()), records, batch_size, workdir
+            measured(mode), records, batch_size, workdir
         )
     figures = {"wall": wall, "cpu": cpu, "outputs": outputs, "in_process_cpu": alone_cpu}
     source = pathlib.Path(sys.modules[EmbeddedRunner.__module__].__file__ or "").parents[2]
@@ -181,17 +194,24 @@ def measure(stream: pathlib.Path, batch_size: int) -> None:
 
 
 def compare(args: argparse.Namespace, messages: list[Message]) -> list[str]:
-    """Rounds of this checkout and the reference, alternating, each in a fresh interpreter."""
-    sources = {"reference": pathlib.Path(args.reference).resolve() / "src", "this": ROOT / "src"}
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in sources}
+    """Rounds of this checkout and the reference (and of this checkout hollowed, `--hollow`),
+    alternating, each in a fresh interpreter."""
+    this = ROOT / "src"
+    # name -> (sources, hollow mode)
+    variants: dict[str, tuple[pathlib.Path, str | None]] = {"this": (this, None)}
+    if args.reference:
+        variants = {"reference": (pathlib.Path(args.reference).resolve() / "src", None)} | variants
+    variants |= {f"hollow, {mode}": (this, mode) for mode in args.hollow}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as tmp:
         stream = pathlib.Path(tmp) / "stream.pickle"
         stream.write_bytes(pickle.dumps([(m.topic, m.key, m.value) for m in messages]))
         for _ in range(args.rounds):
-            for name, src in sources.items():
+            for name, (src, mode) in variants.items():
                 env = os.environ | {"PYTHONPATH": str(src)}
                 command = [sys.executable, __file__, "--measure", str(stream)]
                 command += ["--batch-size", str(args.batch_size)]
+                command += ["--hollow", mode] if mode else []
                 done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
                 figures = json.loads(done.stdout.strip().splitlines()[-1])
                 if pathlib.Path(figures.pop("source")) != src:
@@ -199,39 +219,61 @@ def compare(args: argparse.Namespace, messages: list[Message]) -> list[str]:
                 runs[name].append(figures)
                 print(name, figures, flush=True)
     n = len(messages)
+    medians = {
+        name: {
+            figure: statistics.median(r[figure] for r in rounds)
+            for figure in ("wall", "cpu", "in_process_cpu")
+        }
+        for name, rounds in runs.items()
+    }
 
-    def row(name: str) -> tuple[str, float, float]:
-        wall = statistics.median(r["wall"] for r in runs[name])
-        cpu = statistics.median(r["cpu"] for r in runs[name])
-        in_process = statistics.median(r["in_process_cpu"] for r in runs[name])
+    def row(name: str) -> str:
+        wall, cpu, in_process = (medians[name][f] for f in ("wall", "cpu", "in_process_cpu"))
         outputs = {int(r["outputs"]) for r in runs[name]}
-        line = (
+        return (
             f"| {name} | {n / wall:,.0f} ({wall:.2f} s) | {n / cpu:,.0f} ({cpu:.2f} s) "
             f"| {n / in_process:,.0f} ({in_process:.2f} s) | {', '.join(map(str, outputs))} |"
         )
-        return line, n / cpu, n / in_process
 
-    this, reference = row("this"), row("reference")
-    digests = {str(r["digest"]) for name in sources for r in runs[name]}
+    def ratio(name: str, against: str) -> str:
+        """`name`'s events per CPU second (runner; in-process) and per second against."""
+        a, b = medians[name], medians[against]
+        return (
+            f"{b['cpu'] / a['cpu']:.2f}x events per CPU second in the runner, "
+            f"{b['in_process_cpu'] / a['in_process_cpu']:.2f}x in-process, "
+            f"{b['wall'] / a['wall']:.2f}x events/s (wall)"
+        )
+
+    real = [name for name, (_, mode) in variants.items() if mode is None]
+    digests = {str(r["digest"]) for name in real for r in runs[name]}
     same = (
         f"identical in every round (sha256 prefix {digests.pop()})"
         if len(digests) == 1
         else "NOT identical: " + ", ".join(sorted(digests))
     )
+    reference = f"the sources in `{args.reference}`" if args.reference else "this checkout"
     return [
-        f"Reference: the sources in `{args.reference}`; {args.rounds} rounds, alternating, "
-        "each in a fresh interpreter; medians.",
+        f"Reference: {reference}; {args.rounds} rounds, alternating, each in a fresh "
+        "interpreter; medians.",
         "",
         "| sources | embedded runner: events/s (wall) | events per CPU second (all threads) "
         "| all processors in-process: events per CPU second | outputs appended |",
         "|---|---:|---:|---:|---|",
-        reference[0],
-        this[0],
+        *(row(name) for name in variants),
         "",
-        f"This checkout against the reference: {this[1] / reference[1]:.2f}x events per CPU "
-        f"second in the runner, {this[2] / reference[2]:.2f}x in-process.",
+        *(
+            [f"This checkout against the reference: {ratio('this', 'reference')}.", ""]
+            if args.reference
+            else []
+        ),
+        *(
+            f"Hollow ({mode}) against this checkout's real processors: {ratio(name, 'this')}."
+            for name, (_, mode) in variants.items()
+            if mode is not None
+        ),
         "",
-        f"Outputs of the in-process run (topic, key, bytes of every output, in order): {same}.",
+        f"Outputs of the in-process run with the real processors (topic, key, bytes of every "
+        f"output, in order): {same}.",
         "",
     ]
 
@@ -243,7 +285,7 @@ def write(
     command = shlex.join([".venv/bin/python", "bench/processors_bench.py", *sys.argv[1:]])
     report = "\n".join(
         [
-            "## Against a reference, in one run",
+            "## Against a reference or hollow processors, in one run",
             "",
             f"Command: `{command}`",
             "",
@@ -275,18 +317,26 @@ def main() -> None:
     parser.add_argument(
         "--reference", metavar="DIR", help="compare with the sources in DIR/src (module doc)"
     )
-    parser.add_argument("--rounds", type=int, default=2, help="rounds with --reference")
+    parser.add_argument(
+        "--hollow",
+        action="append",
+        default=[],
+        choices=MODES,
+        help="also rounds with every processor hollowed this way (module doc, bench/hollow.py)",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="rounds with --reference/--hollow")
     parser.add_argument("--measure", metavar="STREAM", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        measure(pathlib.Path(args.measure), args.batch_size)
+        mode = args.hollow[0] if args.hollow else None
+        measure(pathlib.Path(args.measure), args.batch_size, mode)
         return
 
     config = ProcessorConfig()
     events = make_stream(args.sessions, args.products, args.hours)
     messages = [route(e) for e in events]
     names = [p.name for p in chosen(config, args.exclude)]
-    if args.reference:
+    if args.reference or args.hollow:
         comparison = compare(args, messages)
         write(args, events, names, comparison)
         return
