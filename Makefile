@@ -108,12 +108,13 @@ bench: $(PY_STAMP) bench-hot
 	$(PY) bench/workers_bench.py
 
 # the hot paths of issue 17, a few minutes: catalog reads against nginx and a bare ASGI app,
-# start-up and idle footprint, WebSocket fan-out, the write path against its floor; each prints
-# its ratios and writes bench/results/
+# start-up and idle footprint (fresh, and a restart at 1,000,000 events), WebSocket fan-out,
+# the write path against its floor; each prints its ratios and writes bench/results/
 bench-hot: $(PY_STAMP)
 	bash scripts/install-bench-tools.sh
 	$(PY) bench/catalog_bench.py --workers 2
 	$(PY) bench/startup_bench.py
+	$(PY) bench/restart_bench.py --restarts 5 --seeding
 	$(PY) bench/fanout_bench.py
 	$(PY) bench/write_bench.py
 
