@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import sys
@@ -45,7 +44,6 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Final
-from unittest import mock
 
 # flink_support imports `tests.processors`, so the repository root is on the path as well
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -58,8 +56,8 @@ from hollow import hollow
 from kartshoppe.eventlog.port import ALL_TOPICS
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import BaseEvent, PageView, Topic, now_ms
-from kartshoppe.flink import cluster as cluster_module
 from kartshoppe.flink.cluster import FlinkCluster
+from kartshoppe.flink.launcher import JOB_FILE
 from kartshoppe.infra.kafka_broker import KafkaBroker
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
@@ -162,12 +160,6 @@ def taskmanager_cpu(cluster: FlinkCluster) -> dict[int, float]:
     return found
 
 
-def job_file(path: Path) -> contextlib.AbstractContextManager[Any]:
-    """`FlinkCluster.submit` submitting `path` instead of the job's own file (bench-only: the
-    hollow job takes the same arguments and ships its stand-ins itself, bench/hollow_job.py)."""
-    return mock.patch.object(cluster_module, "JOB_FILE", path)
-
-
 def flink_run(
     cluster: FlinkCluster,
     bootstrap: str,
@@ -199,8 +191,12 @@ def flink_run(
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"count-{time.time_ns()}"})
     cpu_before = taskmanager_cpu(cluster)
     started = time.time()
-    with job_file(HOLLOW_JOB) if hollowed else contextlib.nullcontext():
-        job = cluster.submit(job_args, parallelism, log_file=directory / "submit.log")
+    job = cluster.submit(
+        job_args,
+        parallelism,
+        log_file=directory / "submit.log",
+        job_file=HOLLOW_JOB if hollowed else JOB_FILE,
+    )
     phases = {"client": time.time() - started}
     health: dict[str, dict[str, float]] = {}
     cpu_first: dict[int, float] = {}

@@ -504,13 +504,15 @@ class FlinkCluster:
         parallelism: int = 2,
         from_savepoint: Savepoint | Path | None = None,
         log_file: Path | None = None,
+        job_file: Path = JOB_FILE,
     ) -> str:
-        """`flink run -d -py job.py` with `job_args`; returns the job id once it is accepted."""
+        """`flink run -d -py job.py` with `job_args`; returns the job id once it is accepted.
+        `job_file`: another Python file taking job.py's arguments (the bench's hollow job)."""
         python = str(flink_python())
         command = [
             "bash", str(flink_home() / "bin" / "flink"), "run", "--detached",
             "--parallelism", str(parallelism),
-            "--python", str(JOB_FILE),
+            "--python", str(job_file),
             "--pyExecutable", python,
             "--pyClientExecutable", python,
         ]  # fmt: skip
