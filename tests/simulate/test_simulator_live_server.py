@@ -3,7 +3,6 @@ the shop then knows about, get recommendations over the socket, and wait out sig
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Final
 
@@ -11,11 +10,10 @@ import httpx
 
 from kartshoppe.security.tokens import mint_token
 from kartshoppe.simulate.driver import SampleOrder, SimulationConfig, simulate
-from tests.support.processors import wait_for_processors
 from tests.support.server import ServerProcess, running_server
 
 SERVER_ENV: Final = {
-    # the processors run (in the server's child process), so recommendations reach the sockets
+    # the recommender runs in the server, so recommendations reach the shoppers' sockets
     "KARTSHOPPE_PROCESSORS": "embedded",
     # the shipped defaults, pinned: the simulator's sign-ins (4/s) stay under 5/s, and all
     # anonymous shoppers share one address, whose 120 calls a second the others allow
@@ -42,9 +40,6 @@ async def test_a_short_run_places_orders_and_gets_recommendations_through_the_ap
     tmp_path: Path,
 ) -> None:
     with running_server(tmp_path, env=SERVER_ENV) as server:
-        # the processors' process starts once the server serves: a 6 s run must not be over
-        # before it has (a CI rehearsal under load: 272 socket messages, no recommendation)
-        await asyncio.to_thread(wait_for_processors, server.base_url)
         config = SimulationConfig(base_url=server.base_url, users=6, rate=120, duration_s=6)
         stats = await simulate(config)
         assert stats.errors == 0, stats.last_error
