@@ -5,9 +5,10 @@ for S seconds, together sending at most R HTTP requests a second, against URL on
 http://127.0.0.1:8080). Each shopper takes a persona (see `shoppers`), opens its WebSocket
 (`/ecommerce/{sessionId}/{userId}`), then plays a session: browse or search the catalog, view
 products (tracked via `POST /events` or the WebSocket's `TRACK`), add and remove cart lines,
-check out and pay, or leave with a full cart. With probability `RETURN_P` the same user comes
-back with a new session, else a new shopper takes the slot. About a third of the shoppers stay
-anonymous.
+check out and pay, or leave with a full cart; its socket stays open a moment after the last
+action (`LINGER_S`), as a shopper reads the last page. With probability `RETURN_P` the same
+user comes back with a new session, else a new shopper takes the slot. About a third of the
+shoppers stay anonymous.
 
 Abandonment is counted as the shop defines it (`processors.abandoned_carts`): a cart belongs to
 the account, else the session, so a signed-in shopper's cart outlives its session and a shopper
@@ -80,6 +81,12 @@ TOKEN_RENEW_MS: Final = 60_000
 """A token this close to expiry is renewed before a returning shopper's next session."""
 EMAIL_DOMAIN: Final = "sim.kartshoppe.test"
 MAX_RETRY_AFTER_S: Final = 60.0
+LINGER_S: Final = 2.0
+"""How long a shopper stays on the page it ended on before it leaves. Its socket stays open
+meanwhile, in the background (the slot's next shopper starts at once, so the offered load is
+unchanged), and gets what its last clicks cause: a recommendation leaves the processors about
+1.1 s after its click (the watermark's allowed lateness), while a simulated session is over in
+well under a second (a real shopper reads the page)."""
 REFUSED: Final = (401, 403)
 
 
@@ -215,6 +222,7 @@ class Simulation:
         self.run_id = uuid.uuid4().hex[:8]
         self.model: ShopperModel | None = None
         self.deadline = 0.0
+        self._leaving: set[asyncio.Task[None]] = set()
 
     def _time_left(self) -> bool:
         return time.monotonic() < self.deadline
@@ -267,6 +275,8 @@ class Simulation:
                 task.cancel()
             await asyncio.gather(*slots, return_exceptions=True)
             self.stats.elapsed_s = time.monotonic() - started
+            # the last shoppers leave as the others did: after their last page
+            await asyncio.gather(*self._leaving, return_exceptions=True)
         return self.stats
 
     async def _slot(self, slot: int) -> None:
@@ -329,18 +339,30 @@ class Simulation:
     ) -> None:
         url = self._socket_url(session_id, account)
         try:
-            async with connect(url, open_timeout=5, close_timeout=1) as ws:
-                reader = asyncio.create_task(self._read(ws))
-                try:
-                    await self._play(session_id, account, actions, ws, cart)
-                finally:
-                    reader.cancel()
-                    await asyncio.gather(reader, return_exceptions=True)
+            ws = await connect(url, open_timeout=5, close_timeout=1)
         except (OSError, TimeoutError, WebSocketException) as exc:
             # the token is not part of the message: error text ends up in logs and reports
             where = url.partition("?")[0]
             self._error(f"WebSocket {where}: {type(exc).__name__}: {exc}")
             await self._play(session_id, account, actions, None, cart)
+            return
+        reader = asyncio.create_task(self._read(ws))
+        try:
+            await self._play(session_id, account, actions, ws, cart)
+        finally:
+            leaving = asyncio.create_task(self._leave(ws, reader))
+            self._leaving.add(leaving)
+            leaving.add_done_callback(self._leaving.discard)
+
+    @staticmethod
+    async def _leave(ws: ClientConnection, reader: asyncio.Task[None]) -> None:
+        """Close the socket `LINGER_S` after the session's last action (sooner if the server
+        closed it), reading what it is sent meanwhile."""
+        await asyncio.wait({reader}, timeout=LINGER_S)
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await ws.close()
 
     async def _read(self, ws: ClientConnection) -> None:
         with contextlib.suppress(Exception):
