@@ -20,6 +20,11 @@ checkout's src first on the path, alternating; the figures of the two and their 
 printed and recorded, and whether the in-process outputs (every output's topic, key and bytes,
 ids included) were byte-identical in every round: a speed-up that changes no output says so.
 
+`--processes N` (repeatable) adds rounds of this checkout's runner spread over N processes as
+the server spreads it with `KARTSHOPPE_PROCESSOR_PROCESSES=N` (`processors_process.spread`):
+N children on the one log and state file, each with its share, timed from the moment all have
+loaded to the last one's catch-up; CPU is theirs together.
+
 `--hollow MODE` (repeatable; bench/hollow.py) adds rounds of this checkout with every processor
 hollowed, in the same alternation: the runner's own cost with processors that do nothing, the
 floor no processor-side optimisation passes (issue 13 item 4); `decode`, `route` and `state`
@@ -59,6 +64,7 @@ from kartshoppe.processors.runner import (
     ProcessorInstance,
     ProcessorStateDb,
 )
+from kartshoppe.processors_process import spread
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "processors"))
@@ -86,11 +92,10 @@ async def end_to_end(
     batch_size: int,
     workdir: pathlib.Path,
 ) -> tuple[float, float, dict[str, dict[str, int]], int]:
+    await fill_log(workdir / "log.db", messages)
     log = SqliteEventLog(workdir / "log.db")
     await log.start()
     try:
-        for i in range(0, len(messages), 1000):
-            await log.append(messages[i : i + 1000])
         runner = EmbeddedRunner(
             log,
             workdir / "state.db",
@@ -104,12 +109,68 @@ async def end_to_end(
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         stats = runner.stats()
         await runner.stop()
-        outputs = 0
-        for topic in OUTPUT_TOPICS:
-            outputs += sum((await log.end_offsets(topic)).values())
     finally:
         await log.close()
-    return elapsed, cpu, stats, outputs
+    return elapsed, cpu, stats, await outputs_in(workdir / "log.db")
+
+
+async def fill_log(path: pathlib.Path, messages: list[Message]) -> None:
+    async with SqliteEventLog(path) as log:
+        for i in range(0, len(messages), 1000):
+            await log.append(messages[i : i + 1000])
+
+
+async def outputs_in(path: pathlib.Path) -> int:
+    async with SqliteEventLog(path) as log:
+        return sum([sum((await log.end_offsets(t)).values()) for t in OUTPUT_TOPICS])
+
+
+def spread_end_to_end(
+    messages: list[Message], processes: int, batch_size: int, workdir: pathlib.Path
+) -> tuple[float, float, int]:
+    """`end_to_end` with the processors spread over `processes` children (`--share`): the
+    wall time from the moment every child has loaded to the last one's catch-up, and their CPU
+    time together."""
+    log, state = workdir / "log.db", workdir / "state.db"
+    asyncio.run(fill_log(log, messages))
+    command = [sys.executable, __file__, "--batch-size", str(batch_size), "--share"]
+    children = [
+        subprocess.Popen(
+            [*command, f"{share}/{processes}", str(log), str(state)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for share in range(processes)
+    ]
+    for child in children:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+    started = time.perf_counter()
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    ends = [json.loads(child.communicate()[0].strip().splitlines()[-1]) for child in children]
+    if any(child.returncode for child in children):
+        raise RuntimeError("a share's runner failed")
+    wall = max(end["done"] for end in ends) - started
+    return wall, sum(end["cpu"] for end in ends), asyncio.run(outputs_in(log))
+
+
+async def run_share(share: str, log_path: pathlib.Path, state: pathlib.Path, batch: int) -> None:
+    """One child of `spread_end_to_end`: loads, says ready, waits for go, runs its share."""
+    index, processes = map(int, share.split("/"))
+    processors = spread(measured(None), processes)[index]
+    async with SqliteEventLog(log_path) as log:
+        runner = EmbeddedRunner(log, state, processors, idle_after_s=None, batch_size=batch)
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        cpu_started = time.process_time()
+        await runner.start()
+        await runner.wait_caught_up(timeout=3600)
+        done, cpu = time.perf_counter(), time.process_time() - cpu_started
+        await runner.stop()
+    print(json.dumps({"done": done, "cpu": cpu}), flush=True)
 
 
 def alone(
@@ -175,14 +236,21 @@ def measured(mode: str | None) -> list[Processor[Any]]:
     return processors if mode is None else hollow(processors, mode)
 
 
-def measure(stream: pathlib.Path, batch_size: int, mode: str | None) -> None:
-    """One round of `--reference` or `--hollow`: figures of the sources first on the path,
-    with the real processors or hollowed ones (`mode`), as JSON."""
+def measure(stream: pathlib.Path, batch_size: int, mode: str | None, processes: int) -> None:
+    """One round of `--reference`, `--hollow` or `--processes`: figures of the sources first on
+    the path, with the real processors or hollowed ones (`mode`), in this process or spread
+    over `processes`, as JSON."""
     messages = [Message(*m) for m in pickle.loads(stream.read_bytes())]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = pathlib.Path(tmp)
-        processors = measured(mode)
-        wall, cpu, _, outputs = asyncio.run(end_to_end(messages, processors, batch_size, workdir))
+        if processes > 1:
+            wall, cpu, outputs = spread_end_to_end(messages, processes, batch_size, workdir)
+            workdir = workdir / "in-process"
+            workdir.mkdir()
+        else:
+            processors = measured(mode)
+            end = end_to_end(messages, processors, batch_size, workdir)
+            wall, cpu, _, outputs = asyncio.run(end)
         records = as_records(messages)
         alone_cpu, alone_outputs, digest = all_in_process(
             measured(mode), records, batch_size, workdir
@@ -197,21 +265,24 @@ def compare(args: argparse.Namespace, messages: list[Message]) -> list[str]:
     """Rounds of this checkout and the reference (and of this checkout hollowed, `--hollow`),
     alternating, each in a fresh interpreter."""
     this = ROOT / "src"
-    # name -> (sources, hollow mode)
-    variants: dict[str, tuple[pathlib.Path, str | None]] = {"this": (this, None)}
+    # name -> (sources, hollow mode, processes)
+    variants: dict[str, tuple[pathlib.Path, str | None, int]] = {"this": (this, None, 1)}
     if args.reference:
-        variants = {"reference": (pathlib.Path(args.reference).resolve() / "src", None)} | variants
-    variants |= {f"hollow, {mode}": (this, mode) for mode in args.hollow}
+        reference = pathlib.Path(args.reference).resolve() / "src"
+        variants = {"reference": (reference, None, 1)} | variants
+    variants |= {f"this, {n} processes": (this, None, n) for n in args.processes if n > 1}
+    variants |= {f"hollow, {mode}": (this, mode, 1) for mode in args.hollow}
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as tmp:
         stream = pathlib.Path(tmp) / "stream.pickle"
         stream.write_bytes(pickle.dumps([(m.topic, m.key, m.value) for m in messages]))
         for _ in range(args.rounds):
-            for name, (src, mode) in variants.items():
+            for name, (src, mode, processes) in variants.items():
                 env = os.environ | {"PYTHONPATH": str(src)}
                 command = [sys.executable, __file__, "--measure", str(stream)]
                 command += ["--batch-size", str(args.batch_size)]
                 command += ["--hollow", mode] if mode else []
+                command += ["--processes", str(processes)]
                 done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
                 figures = json.loads(done.stdout.strip().splitlines()[-1])
                 if pathlib.Path(figures.pop("source")) != src:
@@ -244,7 +315,7 @@ def compare(args: argparse.Namespace, messages: list[Message]) -> list[str]:
             f"{b['wall'] / a['wall']:.2f}x events/s (wall)"
         )
 
-    real = [name for name, (_, mode) in variants.items() if mode is None]
+    real = [name for name, (_, mode, _) in variants.items() if mode is None]
     digests = {str(r["digest"]) for name in real for r in runs[name]}
     same = (
         f"identical in every round (sha256 prefix {digests.pop()})"
@@ -267,8 +338,13 @@ def compare(args: argparse.Namespace, messages: list[Message]) -> list[str]:
             else []
         ),
         *(
+            f"{name} against this checkout in one process: {ratio(name, 'this')}."
+            for name, (_, mode, processes) in variants.items()
+            if processes > 1
+        ),
+        *(
             f"Hollow ({mode}) against this checkout's real processors: {ratio(name, 'this')}."
-            for name, (_, mode) in variants.items()
+            for name, (_, mode, _) in variants.items()
             if mode is not None
         ),
         "",
@@ -324,19 +400,35 @@ def main() -> None:
         choices=MODES,
         help="also rounds with every processor hollowed this way (module doc, bench/hollow.py)",
     )
-    parser.add_argument("--rounds", type=int, default=2, help="rounds with --reference/--hollow")
+    parser.add_argument(
+        "--processes",
+        action="append",
+        default=[],
+        type=int,
+        metavar="N",
+        help="also rounds with the runner spread over N processes (module doc)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="rounds with --reference/--hollow/--processes"
+    )
     parser.add_argument("--measure", metavar="STREAM", help=argparse.SUPPRESS)
+    parser.add_argument("--share", nargs=3, metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         mode = args.hollow[0] if args.hollow else None
-        measure(pathlib.Path(args.measure), args.batch_size, mode)
+        processes = args.processes[0] if args.processes else 1
+        measure(pathlib.Path(args.measure), args.batch_size, mode, processes)
+        return
+    if args.share:
+        share, log, state = args.share
+        asyncio.run(run_share(share, pathlib.Path(log), pathlib.Path(state), args.batch_size))
         return
 
     config = ProcessorConfig()
     events = make_stream(args.sessions, args.products, args.hours)
     messages = [route(e) for e in events]
     names = [p.name for p in chosen(config, args.exclude)]
-    if args.reference or args.hollow:
+    if args.reference or args.hollow or args.processes:
         comparison = compare(args, messages)
         write(args, events, names, comparison)
         return

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     yields the core to the next request. 0 (the default) runs them at the server's priority:
     measured, a lower priority helped the add's p99 only under heavy load from other programs
     and cost it at low load (bench/results/write.md)."""
+    processor_processes: int = Field(default=1, ge=1, le=4)
+    """How many processes the embedded processors run in (`processors_process.spread`: about
+    equal shares of their CPU), so they can use that many cores; they share the state file.
+    The recommender is more than half of their work, so past 2 the gain is small
+    (bench/results/processors.md)."""
     log_retention_s: int = 7 * 24 * 3600
     """Embedded log: a record every consumer group and the event-store sink have passed leaves
     the log this long after its append (the store keeps it; views read it back from there);

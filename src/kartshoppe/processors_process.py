@@ -1,4 +1,4 @@
-"""The embedded processors in a process of their own, started and supervised by the server.
+"""The embedded processors in processes of their own, started and supervised by the server.
 
 In the server's process the processors (about 7 ms of CPU per add to cart: some 22 records
 decoded, processed and appended) ran in threads that held the interpreter lock the event loop
@@ -7,13 +7,19 @@ cost the serving process nothing but reading their outputs.
 
 The child runs the `EmbeddedRunner` as the server did: its own connection to the log (the
 embedded log takes appends from several processes and notices another's commits; Kafka is
-Kafka) and the state file (`processors.sqlite`, which only it opens). The runner's contract is
-unchanged: state exactly-once (state and input positions committed in one transaction),
-outputs at-least-once with deterministic ids. A child that is killed is restarted with backoff
-(`child_process.ChildProcess`) and resumes from its last commit; a processor that stops on an
-error ends the child (exit code 1), so it is restarted rather than left stopped. An exclusive
-lock on `<data dir>/processors.lock` keeps two children (a restarted server's, while its
-predecessor's still commits) from running at once.
+Kafka) and the state file (`processors.sqlite`, which only the children open). The runner's
+contract is unchanged: state exactly-once (state and input positions committed in one
+transaction), outputs at-least-once with deterministic ids. A child that is killed is restarted
+with backoff (`child_process.ChildProcess`) and resumes from its last commit; a processor that
+stops on an error ends the child (exit code 1), so it is restarted rather than left stopped.
+
+With `processor_processes` N above 1 there are N children, each running a share of the
+processors (`spread`: about equal shares of their CPU by `Processor.cost`), so they use N
+cores; the processors are independent of each other (each reads the log and appends to it), and
+their rows in the shared state file are disjoint (SQLite's WAL lets the children commit in
+turn). An exclusive lock per processor (`<data dir>/processors.locks/<name>.lock`) keeps two
+children from running the same processor at once: a restarted server's while its
+predecessor's still commits, with the same N or another.
 
 The child reports to the server over a pipe, one JSON array a line (`Report`):
 - `["appended"]` after each batch's outputs are in the log: the server's readers look at once
@@ -52,11 +58,13 @@ from kartshoppe.eventlog.port import EventLog, Positions, consumer_lags
 
 if TYPE_CHECKING:
     from kartshoppe.processors import ProcessorConfig
+    from kartshoppe.processors.model import Processor
 
 logger = logging.getLogger(__name__)
 
 MODULE: Final = "kartshoppe.processors_process"
 NAME: Final = "processors process"
+LOCKS: Final = "processors.locks"
 STATUS_EVERY_S: Final = 1.0
 FAILED_EXIT: Final = 1
 
@@ -70,6 +78,7 @@ SETTINGS: Final = (
     "reservation_ttl_s",
     "recovery_offer",
     "shopper_state_ttl_s",
+    "processor_processes",
 )
 """The settings the child reads, passed as one JSON flag (the rest it takes from the
 environment it inherits; none of them secret)."""
@@ -77,15 +86,36 @@ environment it inherits; none of them secret)."""
 Stats = dict[str, dict[str, int]]
 
 
-def command(settings: Settings) -> list[str]:
-    """The child's command line: this interpreter, the settings it reads as JSON."""
+def command(settings: Settings, group: int) -> list[str]:
+    """The command line of the child of `group`: this interpreter, the settings it reads as
+    JSON."""
     values = settings.model_dump(include=set(SETTINGS), mode="json")
-    return [sys.executable, "-m", MODULE, "--settings", orjson.dumps(values).decode()]
+    settings_json = orjson.dumps(values).decode()
+    return [sys.executable, "-m", MODULE, "--settings", settings_json, "--group", str(group)]
 
 
-class ProcessorsProcess(ChildProcess):
-    """The server's side: supervises the child (`ChildProcess`) and keeps what it reports,
-    which `/metrics` reads as it read the in-process runner (`stats`, `lag`)."""
+def child_name(group: int, groups: int) -> str:
+    return NAME if groups == 1 else f"{NAME} {group + 1} of {groups}"
+
+
+def spread(processors: Sequence[Processor[Any]], processes: int) -> list[list[Processor[Any]]]:
+    """`processors` in `processes` groups (fewer when there are fewer processors) of about
+    equal cost: the costliest first, each to the group that costs least so far; each group
+    keeps the processors' order."""
+    groups: list[list[tuple[int, Processor[Any]]]] = [
+        [] for _ in range(max(1, min(processes, len(processors))))
+    ]
+    totals = [0] * len(groups)
+    for placed in sorted(enumerate(processors), key=lambda placed: -placed[1].cost):
+        cheapest = totals.index(min(totals))
+        groups[cheapest].append(placed)
+        totals[cheapest] += placed[1].cost
+    return [[processor for _, processor in sorted(group, key=lambda p: p[0])] for group in groups]
+
+
+class ProcessorsProcess:
+    """The server's side: supervises the children (a `ChildProcess` each) and keeps what they
+    report, which `/metrics` reads as it read the in-process runner (`stats`, `lag`)."""
 
     def __init__(
         self,
@@ -93,14 +123,25 @@ class ProcessorsProcess(ChildProcess):
         log: EventLog,
         on_processed: Callable[[str, float], None],
     ) -> None:
-        super().__init__(
-            NAME, command(settings), on_report=self._take, nice=settings.background_nice
-        )
+        groups = settings.processor_processes
+        self.children = [
+            ChildProcess(
+                child_name(group, groups),
+                command(settings, group),
+                on_report=self.on_report,
+                nice=settings.background_nice,
+            )
+            for group in range(groups)
+        ]
         self._log = log
         self._on_processed = on_processed
         self._stats: Stats = {}
         self._committed: dict[str, tuple[list[str], Positions]] = {}
         self._looking = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Keep every child running until `stop` is set, then wait for their last work."""
+        await asyncio.gather(*(child.run(stop) for child in self.children))
 
     def stats(self) -> Stats:
         """Per processor, as last reported: events processed and failed, the watermark."""
@@ -111,7 +152,8 @@ class ProcessorsProcess(ChildProcess):
         the log's end now (it grows while the child is down)."""
         return await consumer_lags(self._log, self._committed)
 
-    def _take(self, line: bytes) -> None:
+    def on_report(self, line: bytes) -> None:
+        """Take one line a child reported."""
         report = orjson.loads(line)
         kind = report[0]
         if kind == "appended":
@@ -122,11 +164,12 @@ class ProcessorsProcess(ChildProcess):
         elif kind == "processed":
             self._on_processed(str(report[1]), float(report[2]))
         elif kind == "status":
-            self._stats = report[1]["stats"]
-            self._committed = {
-                name: (topics, {(t, p): o for t, p, o in positions})
+            # a child reports its own processors, always the same ones
+            self._stats.update(report[1]["stats"])
+            self._committed.update(
+                (name, (topics, {(t, p): o for t, p, o in positions}))
                 for name, (topics, positions) in report[1]["committed"].items()
-            }
+            )
 
     def _look(self) -> None:
         self._looking = False
@@ -171,22 +214,40 @@ def processor_config(settings: Settings) -> ProcessorConfig:
     )
 
 
-async def _serve(settings: Settings, reporter: _Reporter) -> int:
+def hold_locks(
+    settings: Settings, processors: Sequence[Processor[Any]], name: str
+) -> contextlib.ExitStack:
+    """The lock of each processor in `processors`, taken in the order of their names (two
+    children never wait for each other's in a circle)."""
+    locks = contextlib.ExitStack()
+    try:
+        for processor_name in sorted(p.name for p in processors):
+            path = settings.data_dir / LOCKS / f"{processor_name}.lock"
+            locks.enter_context(hold_lock(path, name))
+    except BaseException:
+        locks.close()
+        raise
+    return locks
+
+
+async def _serve(settings: Settings, group: int, reporter: _Reporter) -> int:
     from kartshoppe.eventlog.adapters import make_log
     from kartshoppe.processors import default_processors
     from kartshoppe.processors.runner import EmbeddedRunner
 
     stop = asyncio.Event()
     stop_at_eof(asyncio.get_running_loop(), stop)
-    lock = await asyncio.to_thread(hold_lock, settings.data_dir / "processors.lock", NAME)
+    groups = settings.processor_processes
+    processors = spread(default_processors(processor_config(settings)), groups)[group]
+    name = child_name(group, groups)
+    locks = await asyncio.to_thread(hold_locks, settings, processors, name)
     try:
-        config = processor_config(settings)
         event_log = make_log(settings)
         await event_log.start()
         runner = EmbeddedRunner(
             event_log,
             settings.state_path,
-            default_processors(config),
+            processors,
             on_processed=reporter.processed,
             on_appended=reporter.appended,
         )
@@ -200,13 +261,14 @@ async def _serve(settings: Settings, reporter: _Reporter) -> int:
             await runner.stop()
             await event_log.close()
     finally:
-        lock.close()
+        locks.close()
     return FAILED_EXIT if runner.errors else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=MODULE, description=__doc__.splitlines()[0])
     parser.add_argument("--settings", required=True, help="JSON: the settings the child reads")
+    parser.add_argument("--group", type=int, default=0, help="which share of the processors")
     add_report_flag(parser)
     add_nice_flag(parser)
     args = parser.parse_args(argv)
@@ -218,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(values.get("log_level", "info"))
     settings = Settings(**values)
     reports = None if args.report_fd is None else Reports(args.report_fd)
-    return asyncio.run(_serve(settings, _Reporter(reports)))
+    return asyncio.run(_serve(settings, args.group, _Reporter(reports)))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from kartshoppe.processors import default_processors
 from tests.ops.ops_support import API, scrape, value
 from tests.ops.test_event_store_outage import place_order
 from tests.ops.test_sink_process import a_product, alive, parent_of, wait_until
@@ -85,3 +86,34 @@ def test_the_processors_run_in_a_child_that_survives_being_killed_and_counts_eac
         server.stop(timeout=60)
         assert f"(pid {second}) exited with code 0" in server.log_text()
         assert not alive(second)
+
+
+SHARES = re.compile(r"processors process (\d) of 2 started \(pid (\d+)\)")
+
+
+def test_with_two_processes_each_runs_a_share_and_a_killed_one_is_restarted_alone(
+    tmp_path: Path,
+) -> None:
+    env = {**ENV, "KARTSHOPPE_PROCESSOR_PROCESSES": "2"}
+    with (
+        running_server(tmp_path, env=env) as server,
+        httpx.Client(base_url=server.base_url, trust_env=False, timeout=10) as client,
+    ):
+        wait_until("both started", lambda: len(SHARES.findall(server.log_text())) == 2)
+        started = {int(share): int(pid) for share, pid in SHARES.findall(server.log_text())}
+        assert all(parent_of(pid) == server.pid for pid in started.values())
+        wait_until("both report", lambda: len(lags(client)) == len(default_processors()))
+        wait_until("every processor caught up", lambda: caught_up(client))
+        assert all(holds_open(pid, "processors.sqlite") for pid in started.values())
+        product = a_product(client)
+
+        for _ in range(ORDERS):
+            place_order(client, product)
+        # the share that counts the orders goes while it processes them; the recommender's
+        # share runs on
+        os.kill(started[2], signal.SIGKILL)
+        wait_until("a new second share", lambda: len(SHARES.findall(server.log_text())) == 3)
+        assert alive(started[1])
+        wait_until("caught up again", lambda: caught_up(client))
+        wait_until("the orders counted", lambda: orders_counted(client) >= ORDERS)
+        assert orders_counted(client) == ORDERS

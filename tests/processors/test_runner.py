@@ -5,6 +5,7 @@ restart gives the same totals as an uninterrupted run."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import sqlite3
 import threading
 from collections import Counter
@@ -449,3 +450,22 @@ async def test_a_log_closed_under_running_processors_ends_them_rather_than_spinn
 
     async with asyncio.timeout(10):
         await running.stop()
+
+
+def _open_state_file(path: Path) -> str:
+    store = ProcessorStateDb(path)
+    try:
+        return store.store_id()
+    finally:
+        store.close()
+
+
+def test_processes_opening_a_new_state_file_at_once_all_open_it_with_one_store_id(
+    tmp_path: Path,
+) -> None:
+    # the processors' processes (KARTSHOPPE_PROCESSOR_PROCESSES) on a new data directory
+    openers = 6
+    with multiprocessing.get_context("fork").Pool(openers) as pool:
+        for n in range(10):
+            ids = pool.map(_open_state_file, [tmp_path / f"state-{n}.sqlite"] * openers)
+            assert len(set(ids)) == 1

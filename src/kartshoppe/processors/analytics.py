@@ -336,6 +336,7 @@ class LiveAnalytics(Processor[ShopperState]):
     top: int = 10
 
     name = "analytics"
+    cost = 4
     input_topics = (Topic.EVENTS.value,)
     broadcast_topics = CATALOG_TOPICS
 

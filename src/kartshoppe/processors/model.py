@@ -208,6 +208,10 @@ class Processor(Stage[S]):
 
     input_topics: tuple[str, ...]
     broadcast_topics: tuple[str, ...] = ()
+    cost: int = 1
+    """Its CPU per input record, relative to the others' (tenths of a second for the stream of
+    bench/processors_bench.py, each processor alone, rounded up): how the embedded runner
+    spreads the processors over processes (`processors_process.spread`)."""
 
     @abstractmethod
     def key(self, event: Event) -> str | None:

@@ -110,6 +110,7 @@ class RecommendationsProcessor(Processor[ShopperState]):
     on to stage 2."""
 
     name = "recommendations"
+    cost = 14
     input_topics = (Topic.EVENTS.value,)
     broadcast_topics = CATALOG_TOPICS
 

@@ -151,23 +151,48 @@ checkpoint (every 1,000 pages) lets it reach, so the largest transaction ever ma
 its size for good."""
 
 
+STATE_BUSY_TIMEOUT_S: Final = 30.0
+WAL_RETRY_S: Final = 0.01
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """WAL mode. Switching a new file takes it whole and fails at once, without the busy
+    timeout, while another process does the same (the processors' processes starting on a new
+    data directory): tried again until the timeout."""
+    deadline = time.monotonic() + STATE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(WAL_RETRY_S)
+        else:
+            return
+
+
 class ProcessorStateDb:
-    """The runner's SQLite file. One connection per processor; WAL lets them commit in turn."""
+    """The runner's SQLite file. One connection per processor; WAL lets them commit in turn,
+    also from several processes (`processors_process`), whose processors' rows are disjoint."""
 
     def __init__(self, path: Path) -> None:
         self._conn = sqlite3.connect(
-            path, timeout=30.0, isolation_level=None, check_same_thread=False
+            path, timeout=STATE_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(self._conn)
         # FULL: a state commit must be durable before the consumer group may move past it
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute(f"PRAGMA journal_size_limit={STATE_WAL_LIMIT}")
+        # in one transaction: the processors' processes may open a file from before TTLs at
+        # once, and only the first may add the column
+        self._conn.execute("BEGIN IMMEDIATE")
         for statement in _SCHEMA:
             self._conn.execute(statement)
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(state)")}
         if "touched" not in columns:  # a file from before state TTLs: its rows count from now
             self._conn.execute("ALTER TABLE state ADD COLUMN touched INTEGER")
         self._conn.execute(_TOUCHED_INDEX)
+        self._conn.execute("COMMIT")
 
     def store_id(self) -> str:
         self._conn.execute("BEGIN IMMEDIATE")

@@ -245,6 +245,7 @@ class Trending(Processor[TrendingState]):
     top_categories: int = 10
 
     name = "trending"
+    cost = 4
     input_topics = (Topic.EVENTS.value,)
     broadcast_topics = CATALOG_TOPICS
 

@@ -44,6 +44,7 @@ class WatchState(TypedDict):
 
 class WishlistAlerts(Processor[WatchState]):
     name = "wishlist-alerts"
+    cost = 2
     input_topics = (
         Topic.EVENTS.value,
         Topic.PRODUCT_UPDATES.value,
