@@ -43,8 +43,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
-from api_bench import API, HOST, free_port, run_wrk
+from api_bench import API, HOST, run_wrk
 from report import record, stamp
+
+from kartshoppe.infra.ports import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "catalog.md"

@@ -43,10 +43,11 @@ from decimal import Decimal
 from typing import Final, cast
 
 import httpx
-from api_bench import API, HOST, free_port
+from api_bench import API, HOST
 from report import record
 
 from kartshoppe.eventstore.sink_process import MODULE as SINK_MODULE
+from kartshoppe.infra.ports import free_port
 from kartshoppe.processors_process import MODULE as PROCESSORS_MODULE
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

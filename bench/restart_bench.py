@@ -54,7 +54,7 @@ from typing import Any
 
 import httpx
 import orjson
-from api_bench import HOST, free_port
+from api_bench import HOST
 from startup_bench import compile_bytecode, cpu_seconds, rss_mb
 
 from kartshoppe.api.app import assemble, restore_views, snapshot_committer
@@ -64,6 +64,7 @@ from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.payment import Card
 from kartshoppe.eventlog.sqlite import PARTITION, SqliteEventLog
 from kartshoppe.events import Topic, now_ms
+from kartshoppe.infra.ports import free_port
 from kartshoppe.processors import default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
 from kartshoppe.processors_process import processor_config

@@ -34,8 +34,10 @@ import time
 from dataclasses import dataclass
 
 import httpx
-from api_bench import HOST, free_port
+from api_bench import HOST
 from report import record, stamp
+
+from kartshoppe.infra.ports import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "startup.md"

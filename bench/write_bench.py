@@ -47,11 +47,13 @@ from dataclasses import dataclass, field
 
 import httpx
 import orjson
-from api_bench import HOST, KEEP_ALIVE, Served, TwoDevices, drain, free_port, running, served
+from api_bench import HOST, KEEP_ALIVE, Served, TwoDevices, drain, running, served
 from catalog_bench import SETTLE_LIMIT_S, SETTLE_WINDOW_S, SETTLED_SHARE
 from report import record, stamp
 from startup_bench import compile_bytecode, cpu_seconds
 from websockets.asyncio.client import ClientConnection, connect
+
+from kartshoppe.infra.ports import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "write.md"
