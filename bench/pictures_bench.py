@@ -18,6 +18,7 @@ import sys
 import time
 
 import orjson
+from report import record
 
 from kartshoppe.api.serving import ENCODERS
 from kartshoppe.demo import seed_products
@@ -69,10 +70,10 @@ def main() -> None:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for coding, pictures, recs in rows:
-        median, record = statistics.median(pictures), statistics.median(recs)
+        median, record_median = statistics.median(pictures), statistics.median(recs)
         lines.append(
             f"| {coding} | {median:.0f} B | {max(pictures)} B | {sum(pictures) / 1024:.1f} KB "
-            f"| {record:.0f} B | {median / record:.2f}x |"
+            f"| {record_median:.0f} B | {median / record_median:.2f}x |"
         )
     br_median = statistics.median(dict((c, p) for c, p, _ in rows)["br"])
     lines += [
