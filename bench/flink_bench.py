@@ -45,12 +45,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Final
 
-# flink_support imports `tests.processors`, so the repository root is on the path as well
+# the repository root is on the path for `tests.flink.flink_support` (and the `tests.processors`
+# it imports)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "flink"))
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
-from flink_support import HOUR, ShopStream, create_topics, produce, read_topic, route
 from hollow import hollow
 
 from kartshoppe.eventlog.port import ALL_TOPICS
@@ -61,6 +60,7 @@ from kartshoppe.flink.launcher import JOB_FILE
 from kartshoppe.infra.kafka_broker import KafkaBroker
 from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
+from tests.flink.flink_support import HOUR, ShopStream, create_topics, produce, read_topic, route
 
 CONFIG = {"cart_abandon_timeout_ms": 10 * 60_000, "reservation_ttl_ms": 15 * 60_000}
 OUTPUTS = (Topic.FANOUT.value, Topic.RECOMMENDATIONS.value)

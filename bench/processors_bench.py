@@ -67,8 +67,8 @@ from kartshoppe.processors.runner import (
 from kartshoppe.processors_process import spread
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "processors"))
-from shop_stream import ShopStream, route  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from tests.processors.shop_stream import ShopStream, route  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "processors.md"
 LOAD_BEFORE = os.getloadavg()
