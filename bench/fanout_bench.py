@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final, cast
@@ -86,7 +86,7 @@ class Socket(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-        transport.write(self.request)
+        self.transport.write(self.request)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -214,7 +214,7 @@ async def client(port: int, count: int, name: str) -> None:
             sock.transport.close()
 
 
-def _say(kind: str, body: dict[str, object]) -> None:
+def _say(kind: str, body: Mapping[str, object]) -> None:
     sys.stdout.write(f"{kind} {json.dumps(body)}\n")
     sys.stdout.flush()
 

@@ -97,7 +97,7 @@ async def run(args: argparse.Namespace, tmp: pathlib.Path) -> list[Shopper]:
         codes = {"KartShoppe, before (--compare-src)": args.compare_src.resolve(), **codes}
     compile_bytecode([src or ROOT / "src" for src in codes.values()])
     with contextlib.ExitStack() as processes:
-        bases = {}
+        bases: dict[str, str] = {}
         for name, src in codes.items():
             data = tmp / f"data-{len(bases)}"
             data.mkdir()

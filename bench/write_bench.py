@@ -365,7 +365,7 @@ async def run(args: argparse.Namespace, tmp: pathlib.Path) -> tuple[list[Target]
             base = f"http://{HOST}:{port}"
             proc = processes.enter_context(running(command, base, tmp / f"bare-{port}.log"))
             bare[name] = Served(base, proc.pid)
-        servers = {}
+        servers: dict[str, Served] = {}
         pauses: dict[str, pathlib.Path] = {}
         for name, src, variant in [
             *((name, src, {}) for name, src in codes.items()),
