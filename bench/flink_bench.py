@@ -43,7 +43,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 # the repository root is on the path for `tests.flink.flink_support` (and the `tests.processors`
 # it imports)
@@ -62,7 +62,18 @@ from kartshoppe.processors import ProcessorConfig, default_processors
 from kartshoppe.processors.runner import EmbeddedRunner
 from tests.flink.flink_support import HOUR, ShopStream, create_topics, produce, read_topic, route
 
-CONFIG = {"cart_abandon_timeout_ms": 10 * 60_000, "reservation_ttl_ms": 15 * 60_000}
+
+class Overrides(TypedDict):
+    """The ProcessorConfig fields set alike for the embedded runner and the Flink job (JSON)."""
+
+    cart_abandon_timeout_ms: int
+    reservation_ttl_ms: int
+
+
+CONFIG: Final[Overrides] = {
+    "cart_abandon_timeout_ms": 10 * 60_000,
+    "reservation_ttl_ms": 15 * 60_000,
+}
 OUTPUTS = (Topic.FANOUT.value, Topic.RECOMMENDATIONS.value)
 HOLLOW_JOB = Path(__file__).resolve().parent / "hollow_job.py"
 

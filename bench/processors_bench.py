@@ -268,8 +268,8 @@ def compare(args: argparse.Namespace, messages: list[Message]) -> list[str]:
     # name -> (sources, hollow mode, processes)
     variants: dict[str, tuple[pathlib.Path, str | None, int]] = {"this": (this, None, 1)}
     if args.reference:
-        reference = pathlib.Path(args.reference).resolve() / "src"
-        variants = {"reference": (reference, None, 1)} | variants
+        reference_src = pathlib.Path(args.reference).resolve() / "src"
+        variants = {"reference": (reference_src, None, 1)} | variants
     variants |= {f"this, {n} processes": (this, None, n) for n in args.processes if n > 1}
     variants |= {f"hollow, {mode}": (this, mode, 1) for mode in args.hollow}
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
