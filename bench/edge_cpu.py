@@ -30,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 import bare_asgi
@@ -172,7 +172,9 @@ async def measure(args: argparse.Namespace) -> None:
                     sink = Sink()
                     body: list[bytes] = []
 
-                    async def keep(message: dict[str, Any], body: list[bytes] = body) -> None:
+                    async def keep(
+                        message: MutableMapping[str, Any], body: list[bytes] = body
+                    ) -> None:
                         if message["type"] == "http.response.body":
                             body.append(message.get("body", b""))
 
