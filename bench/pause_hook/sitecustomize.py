@@ -30,7 +30,12 @@ _BACKFILL_AT = 96
 
 class _Events:
     def __init__(self, folder: str) -> None:
-        self._path = os.path.join(folder, f"{os.getpid()}.jsonl")
+        self._folder = folder
+        self._open()
+
+    def _open(self) -> None:
+        """This process's own file, started with its `start` line."""
+        self._path = os.path.join(self._folder, f"{os.getpid()}.jsonl")
         self._pid = os.getpid()
         self._file = open(self._path, "a", buffering=1)  # noqa: SIM115 (lives as the process)
         self._gc_from = 0.0
@@ -40,7 +45,7 @@ class _Events:
 
     def write(self, event: dict[str, Any]) -> None:
         if os.getpid() != self._pid:  # a forked child writes its own file
-            self.__init__(os.path.dirname(self._path))  # type: ignore[misc]
+            self._open()
         event["at"] = time.monotonic()
         self._file.write(json.dumps(event) + "\n")
 
@@ -78,7 +83,7 @@ if _DIR:
             self._shm = os.fspath(database) + "-shm"
             self._db = os.path.basename(os.fspath(database))
 
-        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
             if sql.startswith("PRAGMA wal_checkpoint"):
                 started = time.perf_counter()
                 try:
@@ -103,8 +108,10 @@ if _DIR:
 
     def _timed_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
         kwargs.setdefault("factory", _TimedConnection)
-        return _connect(*args, **kwargs)
+        connection: sqlite3.Connection = _connect(*args, **kwargs)
+        return connection
 
+    # (ignore: one (*args, **kwargs) signature stands in for every overload of connect)
     sqlite3.connect = _timed_connect  # type: ignore[assignment]
 
     _flock = fcntl.flock
