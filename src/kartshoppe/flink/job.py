@@ -37,7 +37,7 @@ import site
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
@@ -611,9 +611,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger.info("job declared; submitting")
     result = statements.execute()
     logger.info("job %s running", result.get_job_client().get_job_id())
-    if not args.detached:
-        result.wait()
+    if args.detached:
+        _leave_at_once()
+    result.wait()
     return 0
+
+
+def _leave_at_once() -> NoReturn:
+    """End the `flink run --detached` client's Python process now that the job is submitted.
+    Its interpreter's teardown (the modules PyFlink and Beam load; no exit handler of note)
+    took 0.6-1.2 s on a quiet machine, 2 s under load, that every submission waited for; the
+    gateway is the client's JVM, which carries on when this process ends."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
