@@ -5,11 +5,8 @@ import { useShop } from "../state/shop";
 import { useCartActions } from "../state/useCartActions";
 import type { Product } from "../lib/types";
 import { PriceTag, StockBadge } from "./Price";
+import { ProductPicture } from "./ProductPicture";
 import { Rating } from "./Rating";
-
-export function productImage(product: Pick<Product, "id" | "imageUrl">): string {
-  return product.imageUrl || `/images/products/${encodeURIComponent(product.id)}.svg`;
-}
 
 export function ProductCard({ product: initial, source }: { product: Product; source: string }) {
   const { live, track } = useShop();
@@ -23,7 +20,7 @@ export function ProductCard({ product: initial, source }: { product: Product; so
         onClick={() => track({ eventType: "PRODUCT_CLICK", productId: product.id, source })}
         className="group flex flex-1 flex-col focus-visible:outline-2 focus-visible:outline-indigo-600"
       >
-        <img src={productImage(product)} alt="" loading="lazy" className="aspect-square w-full bg-slate-100 object-cover" />
+        <ProductPicture product={product} alt="" loading="lazy" className="aspect-square w-full bg-slate-100 object-cover" />
         <div className="flex flex-1 flex-col gap-1 p-3">
           <span className="text-xs uppercase tracking-wide text-slate-500">{product.category}</span>
           <h3 className="font-semibold group-hover:underline">{product.name}</h3>

@@ -7,7 +7,7 @@ import { useId, useRef, useState, type FormEvent } from "react";
 import { api } from "../lib/api";
 import type { Product } from "../lib/types";
 import { useCommand } from "../state/useCommand";
-import { productImage } from "./ProductCard";
+import { productImage } from "./ProductPicture";
 
 export const IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp", "image/gif"] as const;
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;

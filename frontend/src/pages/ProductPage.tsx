@@ -6,7 +6,8 @@ import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { PriceTag, StockBadge } from "../components/Price";
-import { ProductGrid, productImage } from "../components/ProductCard";
+import { ProductGrid } from "../components/ProductCard";
+import { ProductPicture } from "../components/ProductPicture";
 import { usePageTitle } from "../components/page";
 import { RatingSummary } from "../components/Rating";
 import { ReviewsSection } from "../components/Reviews";
@@ -69,7 +70,7 @@ function ProductDetail({ initial }: { initial: Product }) {
         <Link to={`/catalog?category=${encodeURIComponent(product.category)}`} className={CRUMB}>{product.category}</Link>
       </nav>
       <div className="grid gap-6 md:grid-cols-2">
-        <img src={productImage(product)} alt={product.name} className="aspect-square w-full rounded-lg bg-slate-100 object-cover" />
+        <ProductPicture product={product} alt={product.name} className="aspect-square w-full rounded-lg bg-slate-100 object-cover" />
         <div className="flex flex-col gap-3">
           <h1 className="text-2xl font-bold sm:text-3xl" data-testid="product-name">{product.name}</h1>
           <p><a href="#reviews-heading" className="hover:underline"><RatingSummary rating={product.rating} reviewCount={product.reviewCount} /></a></p>
