@@ -205,20 +205,22 @@ def stop_at_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
     threading.Thread(target=wait_for_eof, name="child-stdin", daemon=True).start()
 
 
-def hold_lock(path: Path, what: str) -> IO[bytes]:
-    """An exclusive lock on `path`, waited for; held while the returned file stays open."""
+def hold_lock(path: Path, what: str, *, shared: bool = False) -> IO[bytes]:
+    """An exclusive lock on `path` (shared: one that only an exclusive holder excludes), waited
+    for; held while the returned file stays open."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("ab")
-    if _try_lock(handle):
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+    if _try_lock(handle, mode):
         return handle
     logger.warning("another %s holds %s; waiting for it", what, path)
-    fcntl.flock(handle, fcntl.LOCK_EX)
+    fcntl.flock(handle, mode)
     return handle
 
 
-def _try_lock(handle: IO[bytes]) -> bool:
+def _try_lock(handle: IO[bytes], mode: int) -> bool:
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle, mode | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
     return True

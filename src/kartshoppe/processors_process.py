@@ -19,7 +19,8 @@ cores; the processors are independent of each other (each reads the log and appe
 their rows in the shared state file are disjoint (SQLite's WAL lets the children commit in
 turn). An exclusive lock per processor (`<data dir>/processors.locks/<name>.lock`) keeps two
 children from running the same processor at once: a restarted server's while its
-predecessor's still commits, with the same N or another.
+predecessor's still commits, with the same N or another (and `processors.lock`, held shared,
+one of a version from before these locks).
 
 The child reports to the server over a pipe, one JSON array a line (`Report`):
 - `["appended"]` after each batch's outputs are in the log: the server's readers look at once
@@ -65,6 +66,10 @@ logger = logging.getLogger(__name__)
 MODULE: Final = "kartshoppe.processors_process"
 NAME: Final = "processors process"
 LOCKS: Final = "processors.locks"
+ALL_PROCESSORS_LOCK: Final = "processors.lock"
+"""What a child of the versions before `LOCKS` held exclusively: every child holds it shared,
+so a child of either version waits for one of the other still running (a server upgraded in
+place)."""
 STATUS_EVERY_S: Final = 1.0
 FAILED_EXIT: Final = 1
 
@@ -217,10 +222,12 @@ def processor_config(settings: Settings) -> ProcessorConfig:
 def hold_locks(
     settings: Settings, processors: Sequence[Processor[Any]], name: str
 ) -> contextlib.ExitStack:
-    """The lock of each processor in `processors`, taken in the order of their names (two
-    children never wait for each other's in a circle)."""
+    """`ALL_PROCESSORS_LOCK` shared, then the lock of each processor in `processors`, taken in
+    the order of their names (two children never wait for each other's in a circle)."""
     locks = contextlib.ExitStack()
     try:
+        all_processors = settings.data_dir / ALL_PROCESSORS_LOCK
+        locks.enter_context(hold_lock(all_processors, name, shared=True))
         for processor_name in sorted(p.name for p in processors):
             path = settings.data_dir / LOCKS / f"{processor_name}.lock"
             locks.enter_context(hold_lock(path, name))

@@ -4,12 +4,15 @@ the processors are spread over the processes by their cost."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+from kartshoppe.child_process import hold_lock
 from kartshoppe.config import Settings
 from kartshoppe.eventlog import sqlite
 from kartshoppe.eventlog.port import Message
@@ -17,7 +20,12 @@ from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.events import Event, Topic
 from kartshoppe.processors import default_processors
 from kartshoppe.processors.model import Context, Processor
-from kartshoppe.processors_process import ProcessorsProcess, spread
+from kartshoppe.processors_process import (
+    ALL_PROCESSORS_LOCK,
+    ProcessorsProcess,
+    hold_locks,
+    spread,
+)
 
 TOPICS = [Topic.EVENTS.value, Topic.PRODUCT_UPDATES.value]
 
@@ -135,3 +143,48 @@ def test_every_processor_runs_in_exactly_one_process() -> None:
         groups = spread(processors, processes)
         assert sorted(p.name for g in groups for p in g) == sorted(p.name for p in processors)
         assert all(groups)
+
+
+def locked_in_thread(
+    settings: Settings, processors: list[Processor[Any]]
+) -> tuple[threading.Thread, list[contextlib.ExitStack]]:
+    """`hold_locks` in a thread of its own (it waits for a lock held elsewhere)."""
+    held: list[contextlib.ExitStack] = []
+    thread = threading.Thread(
+        target=lambda: held.append(hold_locks(settings, processors, "test")), daemon=True
+    )
+    thread.start()
+    return thread, held
+
+
+def waits(thread: threading.Thread) -> bool:
+    thread.join(timeout=0.3)
+    return thread.is_alive()
+
+
+def test_children_with_other_processors_run_at_once_and_one_with_the_same_waits(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(data_dir=tmp_path)
+    a, b = Costly("a", 1), Costly("b", 1)
+    with hold_locks(settings, [a], "first"):
+        other, held = locked_in_thread(settings, [b])
+        assert not waits(other)
+        same, _ = locked_in_thread(settings, [b, a])
+        assert waits(same)
+        held[0].close()
+        assert waits(same)  # a is still held
+    assert not waits(same)
+
+
+def test_a_child_waits_for_one_of_a_version_before_the_per_processor_locks(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(data_dir=tmp_path)
+    # what the children before the per-processor locks held: the one lock, exclusively
+    older = hold_lock(tmp_path / ALL_PROCESSORS_LOCK, "an older child")
+    newer, held = locked_in_thread(settings, [Costly("a", 1)])
+    assert waits(newer)
+    older.close()
+    assert not waits(newer)
+    held[0].close()
