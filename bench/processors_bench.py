@@ -245,8 +245,6 @@ def measure(stream: pathlib.Path, batch_size: int, mode: str | None, processes: 
         workdir = pathlib.Path(tmp)
         if processes > 1:
             wall, cpu, outputs = spread_end_to_end(messages, processes, batch_size, workdir)
-            workdir = workdir / "in-process"
-            workdir.mkdir()
         else:
             processors = measured(mode)
             end = end_to_end(messages, processors, batch_size, workdir)

@@ -224,17 +224,14 @@ def hold_locks(
 ) -> contextlib.ExitStack:
     """`ALL_PROCESSORS_LOCK` shared, then the lock of each processor in `processors`, taken in
     the order of their names (two children never wait for each other's in a circle)."""
-    locks = contextlib.ExitStack()
-    try:
+    with contextlib.ExitStack() as locks:
         all_processors = settings.data_dir / ALL_PROCESSORS_LOCK
         locks.enter_context(hold_lock(all_processors, name, shared=True))
         for processor_name in sorted(p.name for p in processors):
             path = settings.data_dir / LOCKS / f"{processor_name}.lock"
             locks.enter_context(hold_lock(path, name))
-    except BaseException:
-        locks.close()
-        raise
-    return locks
+        # taken all: the caller releases them (a failure before releases those taken)
+        return locks.pop_all()
 
 
 async def _serve(settings: Settings, group: int, reporter: _Reporter) -> int:
