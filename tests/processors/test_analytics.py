@@ -18,6 +18,7 @@ from kartshoppe.events import (
     Product,
     ProductLaunched,
     ProductView,
+    ReservationExpired,
     Topic,
 )
 from kartshoppe.processors.analytics import LiveAnalytics
@@ -221,3 +222,16 @@ def test_total_events_leave_out_the_processors_own_signals(make_driver: MakeDriv
         view("a", T0), add("a", T0), CartAbandoned(session_id="a", item_count=1, timestamp=T0)
     )
     assert latest(driver, T0 + 1_000)["totalEvents"] == 2
+
+
+def test_a_signal_arriving_after_its_session_was_forgotten_leaves_no_key_behind(
+    make_driver: MakeDriver,
+) -> None:
+    driver = make_driver(LiveAnalytics(session_ttl_ms=30 * MINUTE))
+    driver.feed(view("a", T0))
+    driver.advance(T0 + 31 * MINUTE)
+    assert driver.state("a") is None
+    # the reservations processor's signal, fed back after the session was forgotten
+    driver.feed(ReservationExpired(order_id="o1", session_id="a", timestamp=T0 + 15 * MINUTE))
+    driver.advance(T0 + 32 * MINUTE)
+    assert driver.state("a") is None

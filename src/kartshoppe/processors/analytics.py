@@ -423,6 +423,10 @@ class LiveAnalytics(Processor[ShopperState]):
         if timestamp == state["flush"] and state["partial"] is not None:
             ctx.send(GLOBAL_KEY, dict(state["partial"]))
             state["partial"] = state["flush"] = None
+            if state == self.initial_state():
+                # only a partial was kept (a late signal for a forgotten session, or a session
+                # forgotten with its last second unsent): no timer is left to forget the key
+                return None
         if timestamp == state["check"]:
             state["check"] = None
             return self._check(state, timestamp, ctx)
