@@ -101,10 +101,17 @@ def read_topic(bootstrap: str, topic: str) -> list[tuple[str | None, bytes, int]
             for msg in consumer.consume(1000, 0.5):
                 if msg.error():
                     continue
-                key = msg.key()
-                out.append((key.decode() if key else None, msg.value(), msg.timestamp()[1]))
-                if msg.offset() + 1 >= ends[msg.partition()]:
-                    remaining.discard(msg.partition())
+                key, value, offset, partition = (
+                    msg.key(),
+                    msg.value(),
+                    msg.offset(),
+                    msg.partition(),
+                )
+                # a consumed message (no error) has all four
+                assert value is not None and offset is not None and partition is not None
+                out.append((key.decode() if key else None, value, msg.timestamp()[1]))
+                if offset + 1 >= ends[partition]:
+                    remaining.discard(partition)
             # transaction markers take offsets too: a partition may end before its high mark
             positions = consumer.position([TopicPartition(topic, p) for p in remaining])
             remaining -= {tp.partition for tp in positions if tp.offset >= ends[tp.partition]}

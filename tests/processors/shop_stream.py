@@ -50,7 +50,7 @@ class _Stock:
             stock=self.stock,
             reserved=self.reserved,
             available=available,
-            reason=reason,  # type: ignore[arg-type]
+            reason=reason,
             sold_out=available == 0,
             timestamp=ts,
         )
