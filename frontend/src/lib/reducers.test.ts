@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { cart, product } from "../test/fakes";
 import type { Analytics, Order, Recommendation } from "./types";
-import { appendAnalytics, applyInventoryUpdate, applyProductUpdate, mergeLive, mergeRecommendations, newerCart, upsertOrder } from "./reducers";
+import { appendAnalytics, applyInventoryUpdate, applyProductUpdate, applyRefetched, mergeLive, mergeRecommendations, newerCart, newerOrders, upsertOrder } from "./reducers";
 
 const level = { productId: "prod_1", stock: 7, reserved: 2, available: 5, lowStock: true, soldOut: false };
 
@@ -15,6 +15,20 @@ describe("live products", () => {
     const state = applyInventoryUpdate(applyProductUpdate({}, product({ price: 55 })), level);
     const merged = mergeLive(product(), state.prod_1);
     expect(merged).toMatchObject({ price: 55, stock: 7, available: 5 });
+  });
+
+  it("shows a product fetched again with its own stock over the stock pushed before", () => {
+    const before = applyInventoryUpdate(applyProductUpdate({}, product({ price: 55 })), level);
+    const state = applyRefetched(before, product({ price: 44, stock: 3 }), { product: false, inventory: false });
+    expect(mergeLive(product(), state.prod_1)).toMatchObject({ price: 44, stock: 3 });
+  });
+
+  it("keeps a push that came while the product was fetched again", () => {
+    const pushed = applyInventoryUpdate(applyProductUpdate({}, product({ price: 55 })), level);
+    const late = product({ price: 44, stock: 3 });
+    expect(applyRefetched(pushed, late, { product: true, inventory: false })).toBe(pushed);
+    const merged = mergeLive(product(), applyRefetched(pushed, late, { product: false, inventory: true }).prod_1);
+    expect(merged).toMatchObject({ price: 44, stock: 7 });
   });
 
   it("leaves a product without pushes untouched", () => {
@@ -34,6 +48,19 @@ describe("orders", () => {
 
   it("adds a new order first", () => {
     expect(upsertOrder([order("o1", 1)], order("o2", 5))[0]?.orderId).toBe("o2");
+  });
+
+  it("keeps what was pushed while the list was fetched again", () => {
+    const paid = { ...order("o1", 1, "PAID"), updatedAt: 9 };
+    const placed = order("o3", 8);
+    const late = [order("o2", 2), order("o1", 1)];
+    const merged = newerOrders([placed, paid], late);
+    expect(merged.map((o) => [o.orderId, o.status])).toEqual([["o3", "PLACED"], ["o2", "PLACED"], ["o1", "PAID"]]);
+  });
+
+  it("takes a fresher answer as it is", () => {
+    const answer = [{ ...order("o1", 1, "SHIPPED"), updatedAt: 20 }];
+    expect(newerOrders([{ ...order("o1", 1, "PAID"), updatedAt: 9 }], answer)).toEqual(answer);
   });
 });
 

@@ -14,6 +14,20 @@ export function applyProductUpdate(state: LiveProducts, product: Product): LiveP
   return { ...state, [product.id]: { ...previous, product } };
 }
 
+/**
+ * A product fetched again (after a reconnect): fresher than the pushes that came before it was
+ * asked for, stock included, but not than a push that came while it was on its way.
+ */
+export function applyRefetched(
+  state: LiveProducts,
+  product: Product,
+  pushedMeanwhile: { product: boolean; inventory: boolean },
+): LiveProducts {
+  if (pushedMeanwhile.product) return state;
+  const kept = pushedMeanwhile.inventory ? state[product.id]?.inventory : undefined;
+  return { ...state, [product.id]: kept ? { product, inventory: kept } : { product } };
+}
+
 export function applyInventoryUpdate(state: LiveProducts, level: InventoryLevel): LiveProducts {
   const previous = state[level.productId];
   return { ...state, [level.productId]: { ...previous, inventory: level } };
@@ -60,6 +74,25 @@ export function appendAnalytics(
 export function newerCart(current: Cart | null | undefined, next: Cart): Cart {
   if (!current || current.cartId !== next.cartId) return next;
   return next.updatedAt >= current.updatedAt ? next : current;
+}
+
+/**
+ * The orders as last known: an answer's list, where a copy pushed meanwhile is newer (a status
+ * change) and an order pushed meanwhile is missing from it (placed after it was read).
+ */
+export function newerOrders(current: readonly Order[] | undefined, next: Order[]): Order[] {
+  if (!current) return next;
+  const known = new Map(current.map((o) => [o.orderId, o]));
+  const answered = new Set(next.map((o) => o.orderId));
+  const newest = Math.max(...next.map((o) => o.createdAt));
+  let merged = next.map((o) => {
+    const pushed = known.get(o.orderId);
+    return pushed && pushed.updatedAt > o.updatedAt ? pushed : o;
+  });
+  for (const order of current) {
+    if (!answered.has(order.orderId) && order.createdAt > newest) merged = upsertOrder(merged, order);
+  }
+  return merged;
 }
 
 /** Merges pushed or fetched recommendations into the list: one per id, newest first, at most `max`. */

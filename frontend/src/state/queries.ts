@@ -4,8 +4,9 @@
  */
 import { QueryClient, queryOptions } from "@tanstack/react-query";
 import { api, type StoreKey } from "../lib/api";
+import { newerOrders } from "../lib/reducers";
 import { historyEvents, snapshotList } from "../lib/store";
-import type { Product, SeriesWindow } from "../lib/types";
+import type { Order, Product, SeriesWindow } from "../lib/types";
 
 /** The shopper a per-shopper answer (cart, orders, recommendations) belongs to. */
 export interface Owner {
@@ -69,7 +70,12 @@ export const productsByIdQuery = (ids: readonly string[]) =>
   });
 
 export const ordersQuery = (owner: Owner) =>
-  queryOptions({ queryKey: keys.orders(owner), queryFn: () => api.orders(owner.sessionId, owner.userId) });
+  queryOptions({
+    queryKey: keys.orders(owner),
+    queryFn: () => api.orders(owner.sessionId, owner.userId),
+    // ORDER_UPDATED pushes keep the list fresh; a late REST answer must not undo one
+    structuralSharing: (old: unknown, next: unknown) => newerOrders(old as Order[] | undefined, next as Order[]),
+  });
 
 export const analyticsQuery = () => queryOptions({ queryKey: ["analytics"], queryFn: () => api.analytics() });
 

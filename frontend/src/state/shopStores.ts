@@ -145,7 +145,8 @@ export class ShopStores {
         void this.queries.invalidateQueries({ queryKey: keys.cart(owner) });
         void this.queries.invalidateQueries({ queryKey: keys.orders(owner) });
         for (const id of this.live.visibleIds()) {
-          api.product(id).then((p) => this.live.putProduct(p), () => undefined);
+          // a failed refetch leaves what is shown; the next push or reconnect corrects it
+          this.live.refetch(id, api.product).catch(() => undefined);
         }
       }),
     ];
