@@ -58,11 +58,11 @@ check-illustrations: $(PY_STAMP) $(ILLUSTRATIONS_STAMP)
 types: $(NPM_STAMP) $(PY_STAMP)
 	cd frontend && npm run gen:types
 
-# mypy --strict (pyproject's [tool.mypy]) on src and bench in one run, sharing its cache
+# mypy --strict (pyproject's [tool.mypy]) on src, bench and tests in one run, sharing its cache
 check: $(PY_STAMP)
 	$(PY) -m ruff check src tests bench
 	$(PY) -m ruff format --check src tests bench
-	$(PY) -m mypy src bench
+	$(PY) -m mypy src bench tests
 
 # the tests on the session's one broker and Flink cluster (marked `kafka` by tests/conftest.py)
 # run one after the other in one process; the rest of the suite beside them in another

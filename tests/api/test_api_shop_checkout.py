@@ -114,7 +114,7 @@ def test_bad_checkout_input_names_the_field_and_changes_nothing(
     product = launch(admin, price=30.0, stock=5)
     session = cart_with(api, product, 1)
     bad_postcode = {**LONDON, "postalCode": "12345"}
-    cases = [
+    cases: list[tuple[dict[str, object], int, str, str]] = [
         ({"address": bad_postcode}, 422, "invalid_address", "address.postalCode"),
         ({"address": {**LONDON, "country": "ZZ"}}, 422, "invalid_address", "address.country"),
         ({"couponCode": "NOSUCHCODE"}, 422, "unknown_coupon", "couponCode"),

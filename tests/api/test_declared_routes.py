@@ -22,6 +22,7 @@ from fastapi import (
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
+from starlette.types import Message, Scope
 
 from kartshoppe.api import app as app_module
 from kartshoppe.api import web
@@ -152,7 +153,7 @@ def test_a_route_dependency_sees_the_inclusions_analysis_with_the_includers_depe
 async def ask(app: FastAPI, path: str, journal: list[str]) -> int:
     """GET `path` through the app as a server would; what it sends goes into `journal`."""
     status: list[int] = []
-    scope = {
+    scope: Scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -168,10 +169,10 @@ async def ask(app: FastAPI, path: str, journal: list[str]) -> int:
         "state": {},
     }
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         if message["type"] == "http.response.start":
             status.append(message["status"])
         elif not message.get("more_body"):

@@ -167,5 +167,5 @@ def test_a_push_carries_its_text_as_one_unmasked_text_frame_of_any_size() -> Non
         except StopIteration as done:
             frame: Frame = done.value
         assert frame.opcode is Opcode.TEXT and frame.fin
-        assert frame.data.decode() == push.text
+        assert frame.data == push.text.encode()
         assert not reader.buffer

@@ -21,7 +21,14 @@ from kartshoppe.application.commands import (
 )
 from kartshoppe.domain.reservations import ReservationBook
 from kartshoppe.domain.state import ShopState
-from kartshoppe.events import Coupon, CouponKind, OrderStatus, Product
+from kartshoppe.events import (
+    Coupon,
+    CouponKind,
+    OrderStatus,
+    Product,
+    decode_event,
+    encode_event,
+)
 
 
 class Shop:
@@ -32,7 +39,8 @@ class Shop:
 
     def decide(self, command: Command) -> Effects:
         effects = step(self.decider, command)
-        for event in effects.events:
+        # each event folded as the log hands it to the projection: decoded, one of `Event`
+        for event in (decode_event(encode_event(e)) for e in effects.events):
             self.state.apply(event)
             self.book.apply(event)
         return effects

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 
 from kartshoppe.api.app import assemble, restore_views, snapshot_committer
 from kartshoppe.api.deps import Platform
@@ -302,7 +303,7 @@ async def test_a_snapshot_holds_the_views_as_captured_though_folding_goes_on_whi
     await first.stop()
 
     restarted = Running(log, tmp_path)
-    ends = {(t, 0): (await log.end_offsets(t))[0] for t in Topic}
+    ends: dict[tuple[str, int], int] = {(t, 0): (await log.end_offsets(t))[0] for t in Topic}
     image = restarted.snapshots.load(ends, log.record_at)
     assert image is not None
     restarted.snapshots.restore(image)
@@ -321,7 +322,7 @@ async def test_an_image_encoded_in_pieces_is_the_image_encoded_whole(
     await first.caught_up()
     image = first.snapshots.capture().image
     assert len(image.fold.state.carts) > 3
-    whole = snapshot_format.TypeAdapter(snapshot_format.ViewsImage).dump_json(image)
+    whole = TypeAdapter(snapshot_format.ViewsImage).dump_json(image)
     assert b"".join(snapshot_format.encode_image(image)) == whole
     await first.stop()
     await log.close()

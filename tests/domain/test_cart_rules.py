@@ -53,7 +53,7 @@ def test_adding_records_the_product_quantity_shopper_and_time() -> None:
     assert len(events) == 1
     event = events[0]
     assert isinstance(event, AddToCart)
-    assert (event.product_id, event.quantity, event.price) == ("p1", 2, 10.0)
+    assert (event.product_id, event.quantity, event.price) == ("p1", 2, Decimal("10.0"))
     assert (event.session_id, event.user_id, event.timestamp) == ("s1", "u1", T0)
 
 
@@ -140,7 +140,7 @@ def test_a_later_price_change_leaves_the_snapshot_in_the_cart_alone() -> None:
     state = fold(decide_price_change(state.products["p1"], Decimal("30.0"), meta()), state)
     line = state.cart("s1").line("p1")
     assert line is not None
-    assert (line.quantity, line.unit_price, line.name) == (2, 10.0, "Product p1")
+    assert (line.quantity, line.unit_price, line.name) == (2, Decimal("10.0"), "Product p1")
     assert state.products["p1"].price == 30.0
 
 
@@ -200,7 +200,7 @@ def test_changing_the_quantity_sets_the_line_to_it_keeping_the_price() -> None:
     assert isinstance(event, CartQuantityChanged)
     line = evolve_cart(cart, event).line("p1")
     assert line is not None
-    assert (line.quantity, line.unit_price) == (1, 7.0)
+    assert (line.quantity, line.unit_price) == (1, Decimal("7.0"))
 
 
 def test_clearing_an_empty_cart_changes_nothing() -> None:

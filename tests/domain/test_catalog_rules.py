@@ -63,7 +63,7 @@ def test_a_launch_has_no_was_price_whatever_original_price_it_is_given(original:
 def test_a_price_change_records_old_and_new_price_and_the_updated_product() -> None:
     (event,) = decide_price_change(product(price=10.0), Decimal("12.499"), meta())
     assert isinstance(event, PriceChanged)
-    assert (event.old_price, event.new_price) == (10.0, 12.5)
+    assert (event.old_price, event.new_price) == (Decimal("10.0"), Decimal("12.5"))
     assert event.product.price == 12.5
     assert event.product.original_price == 12.5
 
@@ -74,7 +74,7 @@ def test_a_price_cut_carries_the_lowest_price_of_the_30_days_before_it_as_was_pr
         product(price=10.0), Decimal("8.0"), Meta(timestamp=40 * DAY), history
     )
     assert isinstance(event, PriceChanged)
-    assert (event.product.price, event.product.original_price) == (8.0, 10.0)
+    assert (event.product.price, event.product.original_price) == (Decimal("8.0"), Decimal("10.0"))
 
 
 def test_a_price_cut_without_history_announces_no_reduction() -> None:

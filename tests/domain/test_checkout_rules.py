@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 import pytest
 
@@ -74,7 +75,7 @@ def test_checkout_starts_reserves_each_line_places_the_order_and_clears_the_cart
     }
     assert levels == {"p1": (5, 2, 3, "RESERVED"), "p2": (3, 1, 2, "RESERVED")}
     placed = next(e for e in events if isinstance(e, OrderPlaced))
-    assert (placed.order_id, placed.idempotency_key, placed.total) == ("o1", "k1", 24.0)
+    assert (placed.order_id, placed.idempotency_key, placed.total) == ("o1", "k1", Decimal("24.0"))
 
 
 def test_a_checkout_folded_into_the_shop_leaves_a_placed_order_reserved_stock_and_no_cart() -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from decimal import Decimal
 
 import pytest
 
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.orders import TRANSITIONS, Order, decide_status, evolve_order
 from kartshoppe.events import (
+    Event,
     InventoryChanged,
     OrderLine,
     OrderPlaced,
@@ -35,7 +37,7 @@ def order(status: OrderStatus = S.PLACED, quantity: int = 2) -> Order:
         order_id="o1",
         idempotency_key="k1",
         lines=(line,),
-        total=10.0 * quantity,
+        total=Decimal(10) * quantity,
         status=status,
         created_at=T0,
         updated_at=T0,
@@ -45,7 +47,7 @@ def order(status: OrderStatus = S.PLACED, quantity: int = 2) -> Order:
     )
 
 
-def levels_after(events: list[object]) -> list[tuple[int, int, str]]:
+def levels_after(events: list[Event]) -> list[tuple[int, int, str]]:
     return [(e.stock, e.reserved, e.reason) for e in events if isinstance(e, InventoryChanged)]
 
 

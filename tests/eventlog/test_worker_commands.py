@@ -95,7 +95,11 @@ async def test_the_first_worker_leads_and_a_second_forwards_without_overselling(
         )
         assert sum(bought) == 5
         for shop in (first, second):
-            await until(lambda shop=shop: shop.state.stock["lamp"].available == 0)
+
+            def sold_out(shop: ShopService = shop) -> bool:
+                return shop.state.stock["lamp"].available == 0
+
+            await until(sold_out)
             assert len(shop.state.orders) == 5
 
 

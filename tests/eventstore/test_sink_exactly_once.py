@@ -10,7 +10,8 @@ import pytest
 from kartshoppe.eventlog.port import Record
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from kartshoppe.eventstore.indexed import IndexedStore
-from kartshoppe.eventstore.sink import SINK_GROUP, PaimonSink, SinkConfig, records_to_rows
+from kartshoppe.eventstore.schema import SINK_GROUP
+from kartshoppe.eventstore.sink import PaimonSink, SinkConfig, records_to_rows
 from kartshoppe.eventstore.table import EventStore, StoreConfig
 from tests.eventstore.crash_support import crash_the_sink
 from tests.eventstore.store_support import append_all, message, shop_day

@@ -25,6 +25,7 @@ from kartshoppe.events import (
     InventoryChanged,
     OrderPlaced,
     PageView,
+    ProductLaunched,
     ProductView,
     Topic,
     encode_event,
@@ -319,10 +320,8 @@ def test_the_event_table_written_by_flink_is_read_by_time_travel(
     store = EventStore(StoreConfig(warehouse=str(equivalence.warehouse)))
     snapshots = store.snapshots()
     assert snapshots and snapshots[-1].record_count >= len(equivalence.events)
-    product = next(e for e in equivalence.events if e.event_type == "PRODUCT_LAUNCHED")
-    now = product_at(
-        IndexedStore(store), product.product_id or "", snapshot_id=snapshots[-1].snapshot_id
-    )
+    product = next(e for e in equivalence.events if isinstance(e, ProductLaunched))
+    now = product_at(IndexedStore(store), product.product_id, snapshot_id=snapshots[-1].snapshot_id)
     assert now is not None
     assert now["snapshotId"] == snapshots[-1].snapshot_id
     earliest = store.read(snapshot_id=snapshots[0].snapshot_id, columns=["event_id"])

@@ -47,7 +47,7 @@ from kartshoppe.flink.keyed import (
 )
 from kartshoppe.processors.abandoned_carts import AbandonedCarts
 from kartshoppe.processors.analytics import LiveAnalytics
-from kartshoppe.processors.model import Processor, Published, chain, output_event_id
+from kartshoppe.processors.model import Merger, Processor, Published, chain, output_event_id
 from kartshoppe.processors.recommendations import (
     CALIBRATION,
     PRODUCTS,
@@ -306,9 +306,9 @@ def test_keyed_stages_and_their_mergers_give_the_totals_of_the_embedded_runner(
         for pkey in router.route(Topic.EVENTS.value, raw):
             keyed.element(pkey, event.timestamp, raw)
     flink: list[Any] = []
-    for topic, pkey, value in keyed.advance(end):
-        assert topic == MERGE and pkey is not None
-        merge.element(pkey, merge_time(value, lateness), value)
+    for topic, key, value in keyed.advance(end):
+        assert topic == MERGE and key is not None
+        merge.element(key, merge_time(value, lateness), value)
     flink += [orjson.loads(value) for _, _, value in merge.advance(end)]
 
     def last(outputs: list[Any], event_type: str) -> dict[str, Any]:
@@ -401,13 +401,13 @@ def recommendations_on_both(
     flink: dict[str, Any] = {}
     # each level runs to the end before the next: its tables are read by event time
     for n, operator in enumerate(operators):
-        for topic, pkey, value in operator.advance(end):
+        for topic, key, value in operator.advance(end):
             if topic == PUBLISH:
                 for later in operators[n + 1 :]:
                     later.tables.add(value, NO_TIME, FakeBroadcastState())
             elif topic in routes:
-                assert pkey is not None and routes[topic] > n
-                operators[routes[topic]].element(pkey, merge_time(value, lateness), value)
+                assert key is not None and routes[topic] > n
+                operators[routes[topic]].element(key, merge_time(value, lateness), value)
             elif topic == Topic.RECOMMENDATIONS.value:
                 flink[orjson.loads(value)["eventId"]] = orjson.loads(value)
 
@@ -446,10 +446,10 @@ def test_flink_forgets_the_shoppers_the_embedded_runner_forgets_by_the_state_ttl
 def test_a_chain_level_gets_on_its_broadcast_side_only_the_tables_and_catalog_it_reads() -> None:
     processors = [RecommendationsProcessor(RecommenderConfig())]
     names = [stage.name for stage in chain(processors[0])]
-    wanted = {
-        level: (stage.reads_catalog, frozenset(names.index(name) for name in stage.reads))
-        for level, stage in enumerate(chain(processors[0])[1:], start=1)
-    }
+    wanted: dict[int, tuple[bool, frozenset[int]]] = {}
+    for level, stage in enumerate(chain(processors[0])[1:], start=1):
+        assert isinstance(stage, Merger)
+        wanted[level] = (stage.reads_catalog, frozenset(names.index(name) for name in stage.reads))
     assert {level: level_reads(processors, level) for level in wanted} == wanted
     # the list stage: the catalog and the products' neighbour table; publishing: calibration
     assert sum(catalog for catalog, _ in wanted.values()) == 1

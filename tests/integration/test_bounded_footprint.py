@@ -257,10 +257,10 @@ async def test_a_day_of_traffic_levels_the_log_off_and_keeps_the_shop_whole(
     assert level([sample.passing_keys for sample in samples]) <= 1.25
     assert level([sample.passing_bytes for sample in samples]) <= 1.25
     # the product rows grow towards their bound (every pair of products seen), more slowly
-    catalog = [sample.catalog_bytes for sample in samples]
-    assert catalog[-1] - catalog[-1 - half // 2] < catalog[settled + half // 2] - catalog[settled]
+    rows = [sample.catalog_bytes for sample in samples]
+    assert rows[-1] - rows[-1 - half // 2] < rows[settled + half // 2] - rows[settled]
     # and the state file by no more than those rows: the rest of it stays level
-    rows_grew = catalog[-1] - catalog[settled]
+    rows_grew = rows[-1] - rows[settled]
     states = [sample.state for sample in samples]
     assert max(states[half:]) <= 1.1 * max(states[settled:half]) + OVERFLOW_FACTOR * rows_grew
     # each WAL stays within a few times the size it is cut back to, however long the day: the

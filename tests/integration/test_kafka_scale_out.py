@@ -115,6 +115,17 @@ def level(server: ServerProcess, product_id: str) -> dict[str, Any]:
     return found
 
 
+def shows_available(server: ServerProcess, product_id: str, units: int) -> Callable[[], bool]:
+    """The check for `eventually` that `server` shows `units` of the product available, bound to
+    this server (a lambda made in a loop over servers would see the loop's last)."""
+    return lambda: level(server, product_id)["available"] == units
+
+
+def shows_redeemed(server: ServerProcess, code: str, times: int) -> Callable[[], bool]:
+    """The check for `eventually` that `server` shows the coupon redeemed `times` times."""
+    return lambda: redeemed(server, code) == times
+
+
 def test_thirty_shoppers_checking_out_five_units_through_three_instances_buy_exactly_five(
     instances: list[ServerProcess],
 ) -> None:
@@ -138,10 +149,7 @@ def test_thirty_shoppers_checking_out_five_units_through_three_instances_buy_exa
     assert {a.json()["error"] for a in answers if a.status_code == 409} == {"insufficient_stock"}
     assert len({a.json()["orderId"] for a in answers if a.status_code == 201}) == 5
     for server in instances:
-        eventually(
-            lambda server=server: level(server, product["id"])["available"] == 0,
-            f"available 0 on {server.base_url}",
-        )
+        eventually(shows_available(server, product["id"], 0), f"available 0 on {server.base_url}")
         assert level(server, product["id"])["stock"] == 5
 
 
@@ -154,7 +162,7 @@ def test_twenty_checkouts_through_two_instances_redeem_a_three_use_coupon_three_
         body = {"code": code, "kind": "PERCENT", "value": 10, "maxRedemptions": 3}
         assert admin.post("/admin/coupons", json=body).status_code == 201
     for server in two_instances:
-        eventually(lambda server=server: redeemed(server, code) == 0, f"{code} on {server}")
+        eventually(shows_redeemed(server, code, 0), f"{code} on {server}")
     shoppers = [fresh("shopper") for _ in range(20)]
     through = dict(zip(shoppers, itertools.cycle(two_instances), strict=False))
 
@@ -174,9 +182,9 @@ def test_twenty_checkouts_through_two_instances_redeem_a_three_use_coupon_three_
     assert codes == {201: 3, 422: 17}, [a.text for a in answers if a.status_code not in (201, 422)]
     assert {a.json()["error"] for a in answers if a.status_code == 422} == {"coupon_exhausted"}
     for server in two_instances:
-        eventually(lambda server=server: redeemed(server, code) == 3, f"3 redeemed on {server}")
+        eventually(shows_redeemed(server, code, 3), f"3 redeemed on {server}")
         eventually(
-            lambda server=server: level(server, product["id"])["available"] == 97,
+            shows_available(server, product["id"], 97),
             f"only the 3 orders hold units on {server.base_url}",
         )
 
@@ -226,10 +234,7 @@ def test_a_retry_elsewhere_after_an_instance_is_killed_mid_checkout_never_buys_t
     assert len(refused) == 25
     assert {a.json()["error"] for a in refused} == {"insufficient_stock"}
     for server in survivors:
-        eventually(
-            lambda server=server: level(server, product["id"])["available"] == 0,
-            f"available 0 on {server.base_url}",
-        )
+        eventually(shows_available(server, product["id"], 0), f"available 0 on {server.base_url}")
     # a late retry of every shopper anywhere gives back the same answer, never a new order (a
     # 503 while the survivors still take over the victim's share is retried, as a client would)
     for shopper in shoppers:
@@ -264,8 +269,12 @@ def test_concurrent_adds_to_one_cart_through_two_instances_sum_up(
         return sum(line["quantity"] for line in lines)
 
     for server in instances:
+
+        def summed_up(server: ServerProcess = server) -> bool:
+            return quantity(server) == acknowledged
+
         try:
-            eventually(lambda s=server: quantity(s) == acknowledged, "the sum of the adds")
+            eventually(summed_up, "the sum of the adds")
         except AssertionError as exc:
             shown = [quantity(s) for s in instances]
             raise AssertionError(f"{exc}; the instances show {shown} of {acknowledged}") from exc
@@ -298,9 +307,7 @@ def test_overlapping_multi_product_checkouts_leave_no_reservation_without_an_ord
     for server in instances:
         for product_id in products:
             eventually(
-                lambda server=server, product_id=product_id: (
-                    level(server, product_id)["available"] == 4 - sold[product_id]
-                ),
+                shows_available(server, product_id, 4 - sold[product_id]),
                 f"{product_id} on {server.base_url}: 4 - {sold[product_id]} available",
             )
 

@@ -139,10 +139,11 @@ def test_checkouts_spread_over_two_workers_never_sell_more_than_the_stock(
 
     assert Counter(statuses) == {201: 5, 409: 11}
     for pid in pids:
-        eventually(
-            lambda pid=pid: available(two_workers, pid, product_id) == 0,
-            f"worker {pid} shows the 5 units held",
-        )
+
+        def sold_out(pid: int = pid) -> bool:
+            return available(two_workers, pid, product_id) == 0
+
+        eventually(sold_out, f"worker {pid} shows the 5 units held")
 
 
 @pytest.mark.parametrize("direction", ["leader to follower", "follower to leader"])

@@ -49,7 +49,9 @@ def test_a_png_becomes_webp_keeping_its_size_and_transparency() -> None:
     image = decoded(result.data)
     assert (image.format, image.size, result.source_format) == ("WEBP", (300, 200), "PNG")
     assert image.mode == "RGBA"
-    assert image.getpixel((10, 10))[3] in range(120, 136)
+    pixel = image.getpixel((10, 10))
+    assert isinstance(pixel, tuple)
+    assert pixel[3] in range(120, 136)
 
 
 def test_a_large_jpeg_is_scaled_down_turned_upright_and_stripped_of_metadata() -> None:

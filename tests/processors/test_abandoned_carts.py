@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from kartshoppe.events import (
     AddToCart,
     CartAbandoned,
@@ -66,7 +68,7 @@ def test_a_cart_idle_past_the_timeout_is_reported_with_its_value_and_items(
     reports = abandoned(driver.advance(T0 + 20 + TIMEOUT))
     assert [(t, k) for t, k, _ in reports] == [(Topic.EVENTS, "s1"), (Topic.FANOUT, "s1")]
     event = reports[0][2]
-    assert (event.cart_value, event.item_count, event.session_id) == (35.5, 4, "s1")
+    assert (event.cart_value, event.item_count, event.session_id) == (Decimal("35.5"), 4, "s1")
     assert event.timestamp == T0 + 20 + TIMEOUT
     assert abandoned(driver.advance(T0 + 100 * TIMEOUT)) == []
 
@@ -152,7 +154,7 @@ def test_a_merged_anonymous_cart_is_never_reported_and_the_user_cart_holds_its_l
     driver.feed(merged, add("b", 1, 1.0, T0 + 2, session="s1", user="u1"))
     reports = abandoned(driver.advance(T0 + 10 * TIMEOUT))
     assert [k for t, k, _ in reports if t == Topic.EVENTS] == ["u1"]
-    assert (reports[0][2].cart_value, reports[0][2].item_count) == (21.0, 3)
+    assert (reports[0][2].cart_value, reports[0][2].item_count) == (Decimal("21.0"), 3)
     assert driver.state("s1") is None
 
 

@@ -69,6 +69,7 @@ def test_the_sale_price_is_answered_from_the_sales_start_to_its_end_without_an_e
 
     clock.now = T0 + HOUR
     on_sale = catalog.product_bytes("p1")
+    assert on_sale is not None
     assert price_of(on_sale) == 30
     assert orjson.loads(on_sale)["flashSale"] is not None
     assert catalog.search_bytes(ProductQuery()) != listed
