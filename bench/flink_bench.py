@@ -2,17 +2,18 @@
 
 The same recorded shop stream (tests/processors/shop_stream.py) goes through
 - the embedded runner over the SQLite log (appended first, then timed until caught up), and
-- the Flink job on a standalone cluster of two one-slot TaskManagers (`kartshoppe.flink.cluster`,
-  thread mode), submitted with `flink run -py` at parallelism 1, then 2, over a real local Kafka
-  broker: the stream is produced first (topics recreated for each run), the job submitted, and
-  its rate is measured between its first and last output record (Kafka append times); the time
-  from `flink run` to the first output is reported on its own, with its phases (the client
-  returned, every task running, the first output) and each stage's busiest subtask's busy and
-  back-pressured time and its records late behind the watermark (`FlinkCluster.health`,
-  sampled while the job runs and once at its end); at its end each stage's records in and busy
-  time per subtask (where a key's work sits), and each TaskManager's CPU seconds over the run
-  and from the first output on (the work each process did, which the machine's load changes
-  less than it changes rates).
+- the Flink job on a standalone cluster of two one-slot TaskManagers
+  (`kartshoppe.flink.cluster`, thread mode), submitted with `flink run -py` at parallelism 1,
+  then 2, over a real local Kafka broker: the stream is produced first (topics recreated for
+  each run), the job submitted, and its rate is measured between its first and last output
+  record (Kafka append times); the time from `flink run` to the first output is reported on its
+  own, and from the job's start on the JobManager (its REST `start-time`: the client's work
+  before it excluded), with its phases (the client returned, every task running, the first
+  output) and each stage's busiest subtask's busy and back-pressured time and its records late
+  behind the watermark (`FlinkCluster.health`, sampled while the job runs and once at its end);
+  at its end each stage's records in and busy time per subtask (where a key's work sits), and
+  each TaskManager's CPU seconds over the run and from the first output on (the work each
+  process did, which the machine's load changes less than it changes rates).
 
 `--hollow` adds, after each of those runs, the same run with every processor hollowed
 (bench/hollow.py, mode `echo`: one small output per processor call, so that its first and last
@@ -209,6 +210,7 @@ def flink_run(
         job_file=HOLLOW_JOB if hollowed else JOB_FILE,
     )
     phases = {"client": time.time() - started}
+    job_start_ms: int | None = None
     health: dict[str, dict[str, float]] = {}
     cpu_first: dict[int, float] = {}
     try:
@@ -223,6 +225,9 @@ def flink_run(
                     if "Caused by" in line or "Error" in line[:200]
                 ]
                 raise SystemExit("the job ended:\n" + "\n".join(causes[-40:]))
+            if job_start_ms is None:
+                # the JobManager's clock, the same machine's as the outputs' append times
+                job_start_ms = int(info["start-time"])
             vertices = info.get("vertices", [])
             running = bool(vertices) and all(v["status"] == "RUNNING" for v in vertices)
             if running and "tasks running" not in phases:
@@ -246,8 +251,10 @@ def flink_run(
         cluster.cancel_all()
     stamps = [ts for t in OUTPUTS for _, _, ts in read_topic(bootstrap, t)]
     first, last = min(stamps) / 1000, max(stamps) / 1000
+    assert job_start_ms is not None
     return {
         "startup_s": first - started,
+        "job_start_s": first - job_start_ms / 1000,
         "processing_s": last - first,
         "outputs": len(stamps),
         "rate": len(events) / max(last - first, 1e-3),
@@ -267,7 +274,8 @@ def report(p: int, r: dict[str, Any], reference: float, args: argparse.Namespace
     print(
         f"flink job{', HOLLOW processors' if r.get('hollow') else ''}, parallelism {p}"
         " (two-TaskManager cluster, store "
-        f"{'off' if args.no_store else 'on'}): submit to first output {r['startup_s']:.1f} s,"
+        f"{'off' if args.no_store else 'on'}): submit to first output {r['startup_s']:.1f} s"
+        f" (from the job's start on the JobManager {r['job_start_s']:.1f} s),"
         f" processing {r['processing_s']:.1f} s, {r['rate']:,.0f} ev/s"
         f" = {r['rate'] / reference:.2f}x embedded ({r['outputs']} output records);"
         f" load {os.getloadavg()}"
