@@ -29,6 +29,8 @@ Two stages (`model` module doc, two-phase aggregation), so that the work spreads
    sent to the merger at the last millisecond of that second. A second timer per key sends
    `live: -1` once the session has been idle for `live_window_ms` and forgets the key once it
    has been idle for `session_ttl_ms` (and its signal ids are older than `signal_memory_ms`).
+   A key left holding nothing but a partial (a processor's signal fed back after its session
+   was forgotten) is forgotten once the partial is sent.
 2. the merger (`analytics.merge`, one key): sums the partials' counters (`AnalyticsTotals`),
    adds their scores (sorted, so the float sums do not depend on arrival order), and on its
    tick emits `ANALYTICS_UPDATED` to the fan-out topic.
