@@ -7,6 +7,7 @@ nothing below them looks at `os.environ`.
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +27,17 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_PREFIX = "KARTSHOPPE_"
 RATE_CLASSES = ("browse", "cart", "checkout", "events", "signin", "ws")
 """The route classes of `api.ratelimit.RouteClass`, one `KARTSHOPPE_RATE_<CLASS>` each."""
+
+
+def default_processor_processes(cores: int) -> int:
+    """Two processes for the embedded processors where the server keeps cores of its own
+    besides (four or more), else one: on two cores the second is the requests'."""
+    return 2 if cores >= 4 else 1
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's or taskset's share, not the host's)."""
+    return len(os.sched_getaffinity(0))
 
 
 class Settings(BaseSettings):
@@ -54,11 +66,13 @@ class Settings(BaseSettings):
     yields the core to the next request. 0 (the default) runs them at the server's priority:
     measured, a lower priority helped the add's p99 only under heavy load from other programs
     and cost it at low load (bench/results/write.md)."""
-    processor_processes: int = Field(default=1, ge=1, le=4)
+    processor_processes: int = Field(
+        default_factory=lambda: default_processor_processes(usable_cores()), ge=1, le=4
+    )
     """How many processes the embedded processors run in (`processors_process.spread`: about
     equal shares of their CPU), so they can use that many cores; they share the state file.
     The recommender is more than half of their work, so past 2 the gain is small
-    (bench/results/processors.md)."""
+    (bench/results/processors.md); by default 2 on four cores or more, else 1."""
     log_retention_s: int = 7 * 24 * 3600
     """Embedded log: a record every consumer group and the event-store sink have passed leaves
     the log this long after its append (the store keeps it; views read it back from there);
