@@ -159,6 +159,43 @@ async function failureScreenshots(name: string, contexts: BrowserContext[]): Pro
   }
 }
 
+/**
+ * The last API answers and socket messages of a test's pages, printed when it fails: what the
+ * page was told, and when, is what a flaky live update needs to be explained.
+ */
+class Traffic {
+  private readonly kept: string[] = [];
+
+  constructor(
+    private readonly started: number,
+    private readonly max = 80,
+  ) {}
+
+  follow(page: Page): void {
+    page.on("response", (res) => {
+      const url = new URL(res.url());
+      if (url.pathname.startsWith("/api/")) this.note(`${res.request().method()} ${url.pathname} ${res.status()}`);
+    });
+    page.on("websocket", (socket) => {
+      this.note(`socket open ${new URL(socket.url()).pathname}`);
+      socket.on("framereceived", (frame) => {
+        const text = String(frame.payload);
+        if (!text.includes('"PONG"') && !text.includes('"ANALYTICS"')) this.note(`socket <- ${text.slice(0, 200)}`);
+      });
+      socket.on("close", () => this.note("socket closed"));
+    });
+  }
+
+  lines(): string[] {
+    return this.kept.length > 0 ? this.kept : ["(none)"];
+  }
+
+  private note(line: string): void {
+    this.kept.push(`${((Date.now() - this.started) / 1000).toFixed(2)} s ${line}`);
+    if (this.kept.length > this.max) this.kept.shift();
+  }
+}
+
 type TestFn = (t: TestContext) => Promise<void>;
 const tests: { name: string; fn: TestFn }[] = [];
 
@@ -187,6 +224,8 @@ export async function runAll(): Promise<number> {
       const contexts: BrowserContext[] = [];
       const consoleErrors: string[] = [];
       const expected: RegExp[] = [];
+      const started = Date.now();
+      const traffic = new Traffic(started);
       const ctx: TestContext = {
         server,
         newContext: async (options) => {
@@ -207,6 +246,7 @@ export async function runAll(): Promise<number> {
             consoleErrors.push(`${page.url()}: ${msg.text()} ${msg.location().url}`);
           });
           page.on("pageerror", (err) => consoleErrors.push(`${page.url()}: ${err.message}`));
+          traffic.follow(page);
           return page;
         },
         expectConsoleErrors: (pattern) => {
@@ -216,7 +256,6 @@ export async function runAll(): Promise<number> {
           await page.screenshot({ path: join(SCREENSHOTS, `${fileName}.png`), fullPage: true });
         },
       };
-      const started = Date.now();
       try {
         await fn(ctx);
         if (consoleErrors.length > 0) throw new Error(`console errors:\n  ${consoleErrors.join("\n  ")}`);
@@ -226,6 +265,7 @@ export async function runAll(): Promise<number> {
         failed += 1;
         console.log(`FAIL ${name} (${Date.now() - started} ms)\n  ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
         if (consoleErrors.length > 0) console.log(`  console errors:\n    ${consoleErrors.join("\n    ")}`);
+        console.log(`  the pages' last API answers and socket messages:\n    ${traffic.lines().join("\n    ")}`);
         await failureScreenshots(name, contexts);
       } finally {
         for (const c of contexts) await c.close().catch(() => undefined);
