@@ -178,6 +178,13 @@ def _granian(settings: Settings, workers: int) -> None:
     ).serve()
 
 
+KEEP_ALIVE_S = 75
+"""How long an idle connection is kept open for the client's next request (uvicorn's default:
+5 s). Longer than clients keep one for reuse (httpx 5 s, browsers and proxies a minute or so),
+so that it is the client that lets an idle connection go: a server closing one just as the
+client sends on it fails that request, and a client does not send a POST again (a CI run's
+`RemoteProtocolError` at exactly 5 s on both sides). nginx's default, too."""
+
 WORKER_HEALTHCHECK_S = 30
 """How long uvicorn's supervisor waits for a worker's ping before it replaces the worker (its
 default, 5 s, is shorter than a start takes on a loaded machine)."""
@@ -208,6 +215,7 @@ def _uvicorn(settings: Settings, workers: int) -> None:
         # no `server: uvicorn` on every answer: one header less to write a request, and the
         # server software not advertised
         server_header=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
         # sans-I/O: no reader, pinger and closer tasks per socket. No permessage-deflate: a
         # compressor per socket costs tens of KB each and compresses every push once per socket
         # (the messages are small); without it a push is encoded once for all.
