@@ -77,6 +77,13 @@ class Shop:
     def state_path(self) -> Path:
         return self.data / "processors.sqlite"
 
+    async def append(self, events: Sequence[BaseEvent]) -> None:
+        """Append `events` in batches of 500, the clock at each batch's last event's time."""
+        for start in range(0, len(events), 500):
+            batch = events[start : start + 500]
+            self.clock.now = batch[-1].timestamp
+            await self.log.append([route(e) for e in batch])
+
     def runner(self) -> EmbeddedRunner:
         # no idle wall-clock watermark: event time here is not the machine's time
         config = ProcessorConfig(
@@ -217,10 +224,7 @@ async def test_a_day_of_traffic_levels_the_log_off_and_keeps_the_shop_whole(
         await wait_folded(live, shop.log)
         async with background(stop, *tasks):
             for hour, events in enumerate(hours):
-                for start in range(0, len(events), 500):
-                    chunk = events[start : start + 500]
-                    shop.clock.now = chunk[-1].timestamp
-                    await shop.log.append([route(e) for e in chunk])
+                await shop.append(events)
                 await runner.wait_caught_up(timeout=300)
                 await wait_stored(shop, sink)
                 await asyncio.to_thread(retention.sweep)
@@ -291,14 +295,10 @@ async def test_a_month_after_the_last_shopper_no_state_of_any_shopper_is_left(
     async with shop.log:
         runner = shop.runner()
         await runner.start()
-        for start in range(0, len(events), 500):
-            chunk = events[start : start + 500]
-            shop.clock.now = chunk[-1].timestamp
-            await shop.log.append([route(e) for e in chunk])
+        await shop.append(events)
         await runner.wait_caught_up(timeout=300)
         for visit in visits:
-            shop.clock.now = visit.timestamp
-            await shop.log.append([route(visit)])
+            await shop.append([visit])
             await runner.wait_caught_up(timeout=60)
         await runner.stop()
 
