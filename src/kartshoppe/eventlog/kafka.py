@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, Final
 
-from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException
+from confluent_kafka import OFFSET_BEGINNING, IsolationLevel, KafkaError, KafkaException
 from confluent_kafka import Consumer as RawConsumer
 from confluent_kafka import Message as RawMessage
 from confluent_kafka import Producer as RawProducer
@@ -94,6 +94,15 @@ CATCH_UP_TIMEOUT_S: Final = 15.0
 first fetch) before it returns empty anyway."""
 QUEUE_FULL_BACKOFF_S: Final = 0.005
 
+STALL_S: Final = 5.0
+"""A consumer that fetched nothing this long while the log holds records past its position
+restarts those partitions' fetch at that position. After a broker restart librdkafka can leave
+a partition waiting (an offset validation or lookup that is never retried) until its next
+metadata refresh, minutes later; records appended meanwhile would reach no one."""
+STALL_ASK_S: Final = 1.0
+"""Longest the look for a stall waits for the log's offsets: it runs on the consumer's worker
+thread, so while the broker is down it must not hold up `poll` and `close` for long."""
+
 SESSION_TIMEOUT_MS: Final = 10_000
 """After a broker restart librdkafka sometimes never finds the group coordinator again until the
 session times out and it rejoins; 10 s (Kafka's former default, not today's 45 s) bounds that
@@ -138,6 +147,18 @@ def take_ready(consumer: RawConsumer, most: int, timeout: float) -> list[RawMess
     if first is None:
         return []
     return [first, *consumer.consume(most - 1, 0)] if most > 1 else [first]
+
+
+def behind(
+    fetched: Mapping[TopicPartition, int], offsets: Mapping[TopicPartition, range]
+) -> dict[TopicPartition, int]:
+    """The partitions whose log holds records past the next offset fetched from them, each with
+    where fetching must go on (never before the log's start)."""
+    return {
+        key: max(fetched[key], span.start)
+        for key, span in offsets.items()
+        if key in fetched and span.stop > fetched[key]
+    }
 
 
 def _to_record(raw: RawMessage, key: str | None, value: bytes) -> Record:
@@ -446,24 +467,30 @@ class KafkaEventLog(EventLog):
         self._admin = AdminClient(self._common_config())
         return self._admin
 
-    def _offset_range(self, partitions: list[TopicPartition]) -> dict[TopicPartition, range]:
-        """First and next offset of each partition; blocking, for consumers' worker threads."""
+    def _offset_range(
+        self, partitions: list[TopicPartition], timeout: float | None = None
+    ) -> dict[TopicPartition, range]:
+        """First and next offset of each partition, each ask bounded by `timeout` (the start
+        timeout by default); blocking, for consumers' worker threads."""
         admin = self._admin
         if admin is None:
             raise LogUnavailableError("log is closed")
+        timeout = self._start_timeout if timeout is None else timeout
         try:
-            return self._ask_offset_range(admin, partitions)
+            return self._ask_offset_range(admin, partitions, timeout)
         except KafkaException as exc:
-            return self._ask_offset_range(self._fresh_admin(admin, exc), partitions)
+            return self._ask_offset_range(self._fresh_admin(admin, exc), partitions, timeout)
 
     def _ask_offset_range(
-        self, admin: AdminClient, partitions: list[TopicPartition]
+        self, admin: AdminClient, partitions: list[TopicPartition], timeout: float
     ) -> dict[TopicPartition, range]:
         specs = (_EARLIEST, _LATEST)
         lookups = [
             admin.list_offsets(
                 {KafkaTopicPartition(t, p): spec for t, p in partitions},
-                request_timeout=self._start_timeout,
+                # what a consumer (read_committed) can reach: not an open transaction's records
+                isolation_level=IsolationLevel.READ_COMMITTED,
+                request_timeout=timeout,
             )
             for spec in specs
         ]
@@ -539,7 +566,7 @@ class KafkaConsumer(Consumer):
         group: str | None,
         assignment: list[tuple[str, int]] | None,
         registry: set[KafkaConsumer],
-        offset_range: Callable[[list[TopicPartition]], dict[TopicPartition, range]],
+        offset_range: Callable[[list[TopicPartition], float | None], dict[TopicPartition, range]],
     ) -> None:
         self._offset_range = offset_range
         self._group = group
@@ -555,6 +582,7 @@ class KafkaConsumer(Consumer):
         self._caught_up = False
         self._interrupted = threading.Event()
         self._closed = False
+        self._progressed = time.monotonic()
         if assignment is None:
             self._raw.subscribe(topics, on_assign=self._on_assign)
 
@@ -642,6 +670,7 @@ class KafkaConsumer(Consumer):
                 self._accept(raw)
             if not ready and remaining <= 0 and not behind:
                 self._note_positions()
+                self._unstall()
                 return
         self._note_positions()
 
@@ -656,6 +685,33 @@ class KafkaConsumer(Consumer):
                 key = (tp.topic, tp.partition)
                 if tp.offset >= 0 and key in self._fetched:
                     self._fetched[key] = max(self._fetched[key], tp.offset)
+
+    def _unstall(self) -> None:
+        """Restart the fetch of partitions that hold records this consumer has not fetched
+        though it fetched nothing for `STALL_S` (looked at once per `STALL_S`): resumed and
+        sought to where fetching stopped, without a leader epoch, so librdkafka skips the
+        validation it was stuck in. Records librdkafka had fetched but not handed over are
+        fetched again from there, so none is lost or returned twice."""
+        now = time.monotonic()
+        if not self._assigned or now - self._progressed < STALL_S:
+            return
+        self._progressed = now
+        assignment = [(tp.topic, tp.partition) for tp in self._raw.assignment()]
+        try:
+            offsets = self._offset_range(assignment, STALL_ASK_S) if assignment else {}
+        except (KafkaException, LogUnavailableError) as exc:
+            _librdkafka_log.info("consumer: cannot look for a stall yet: %s", exc)
+            return
+        stalled = behind(self._fetched, offsets)
+        if not stalled:
+            return
+        logger.warning("consumer stalled behind the log; fetching again at %s", stalled)
+        restart = [KafkaTopicPartition(t, p, offset) for (t, p), offset in stalled.items()]
+        with contextlib.suppress(KafkaException):
+            self._raw.resume(restart)
+        for tp in restart:
+            with contextlib.suppress(KafkaException):
+                self._raw.seek(tp)
 
     def _assign_from_start(self) -> None:
         """Assign a reader's partitions at their first offsets, looked up first: assigning at
@@ -679,6 +735,7 @@ class KafkaConsumer(Consumer):
             record = _consumed(raw)
             self._buffer.append(record)
             self._fetched[(record.topic, record.partition)] = record.offset + 1
+            self._progressed = time.monotonic()
         elif error.fatal():
             raise LogUnavailableError(f"Kafka consumer failed: {error}")
         else:
@@ -704,7 +761,7 @@ class KafkaConsumer(Consumer):
         the log's start) for newly assigned partitions; `_fetched` starts at the latter."""
         if not partitions:
             return
-        ranges = self._offset_range(partitions)
+        ranges = self._offset_range(partitions, None)
         committed: dict[TopicPartition, int] = {}
         if self._group is not None:
             asked = [KafkaTopicPartition(t, p) for t, p in partitions]

@@ -197,6 +197,10 @@ class KafkaCommandBus(CommandBus):
             thread.join(timeout=2)
         if self._submitter is not None:
             self._submitter.flush(2)
+            # closed, not left to the garbage collector: until then it keeps its connections
+            await asyncio.to_thread(_close_within, self._submitter, TXN_CALL_S)
+        # an admin client has no close: dropping the one reference destroys it
+        self._admin = None
 
     def _close_decider(self) -> None:
         if self._consumer is not None:
@@ -204,6 +208,7 @@ class KafkaCommandBus(CommandBus):
         if self._txn is not None:
             with contextlib.suppress(KafkaException):
                 self._txn.abort_transaction(1)
+            _close_within(self._txn, TXN_CALL_S)
 
     # --- the caller's side ------------------------------------------------------------------
 
@@ -610,19 +615,20 @@ def _still_owned(
     return [r for r in records if (r.topic(), r.partition()) in owned]
 
 
-def _close_within(consumer: RawConsumer, timeout: float) -> None:
-    """Close `consumer`, waiting at most `timeout`: a close needs the group coordinator, and
-    one that never answers must not keep the decider from opening new clients."""
+def _close_within(client: RawConsumer | RawProducer, timeout: float) -> None:
+    """Close `client`, waiting at most `timeout`: a close needs the broker (a consumer's, the
+    group coordinator), and one that never answers must not keep the decider from opening new
+    clients or the bus from closing."""
 
     def close() -> None:
         with contextlib.suppress(Exception):
-            consumer.close()
+            client.close()
 
     closing = threading.Thread(target=close, name="decider-close", daemon=True)
     closing.start()
     closing.join(timeout)
     if closing.is_alive():
-        _log.warning("the hung decider's consumer did not close within %gs; going on", timeout)
+        _log.warning("a Kafka client of the bus did not close within %gs; going on", timeout)
 
 
 def _retrying(call: Callable[[], Any], within: float = 15.0) -> Any:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,6 +65,36 @@ async def decided(fresh_kafka: Callable[[], str]) -> AsyncIterator[Decided]:
         finally:
             await bus.close()
             await projection.stop()
+
+
+def kafka_clients() -> int:
+    """librdkafka clients alive in this process: each runs one thread named `rdk:main`."""
+    tasks = Path("/proc/self/task")
+    names = ((task / "comm").read_text().strip() for task in tasks.iterdir())
+    return sum(name == "rdk:main" for name in names)
+
+
+async def test_a_closed_bus_leaves_no_kafka_client_of_its_own_running(
+    fresh_kafka: Callable[[], str],
+) -> None:
+    bootstrap = fresh_kafka()
+    async with KafkaEventLog(bootstrap, client_id="kartshoppe-test") as log:
+        projection = Projection(log)
+        await projection.start()
+        before = kafka_clients()
+        bus = KafkaCommandBus(bootstrap, "closing-test", projection, ReservationBook(), route)
+        await bus.start()
+        try:
+            outcome = await bus.submit(launch("closing"), RECOVERY_WAIT_S)
+            assert outcome.refusal is None
+            assert kafka_clients() > before
+        finally:
+            await bus.close()
+            await projection.stop()
+        deadline = time.monotonic() + 10
+        while kafka_clients() > before and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert kafka_clients() == before, "the closed bus left Kafka clients connected"
 
 
 async def test_a_decider_left_with_a_closed_consumer_opens_anew_and_decides_again(

@@ -1,5 +1,6 @@
 """The Kafka adapter through broker outages: a restart in the middle of traffic loses no
-acknowledged record and consumers resume; a broker that stays down fails appends loudly."""
+acknowledged record and consumers resume, even one that librdkafka stopped fetching for; a
+broker that stays down fails appends loudly."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import time
 import uuid
 
 import orjson
+import pytest
+from confluent_kafka import TopicPartition as KafkaTopicPartition
 
-from kartshoppe.eventlog.kafka import KafkaEventLog
+from kartshoppe.eventlog import kafka
+from kartshoppe.eventlog.kafka import KafkaConsumer, KafkaEventLog, behind
 from kartshoppe.eventlog.port import Consumer, LogUnavailableError, Message
 from kartshoppe.events import Topic
 from kartshoppe.infra.kafka_broker import KafkaBroker
@@ -112,3 +116,43 @@ async def test_appends_to_a_stopped_broker_raise_after_the_delivery_timeout(
             await asyncio.to_thread(kafka_broker.start)
         records = await log.append([Message(EVENTS, "k", b'{"after":"restart"}')])
         assert len(records) == 1
+
+
+def test_a_partition_is_behind_when_the_log_holds_records_past_what_was_fetched() -> None:
+    fetched = {("t", 0): 10, ("t", 1): 7, ("t", 2): 3}
+    offsets = {("t", 0): range(0, 10), ("t", 1): range(0, 9), ("t", 2): range(5, 8)}
+    # partition 0 is at the end; 1 is two behind; 2's records before 5 were deleted
+    assert behind(fetched, offsets) == {("t", 1): 7, ("t", 2): 5}
+    assert behind({}, offsets) == {}, "a partition with no known position is not judged"
+
+
+async def test_a_consumer_that_librdkafka_stopped_fetching_for_fetches_again_by_itself(
+    kafka_broker: KafkaBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stand-in for a partition librdkafka leaves waiting after a broker restart: the
+    partitions paused behind the consumer's back. Within about `STALL_S` it fetches again,
+    every record once and in order."""
+    monkeypatch.setattr(kafka, "STALL_S", 1.0)
+    tag = uuid.uuid4().hex
+    log = KafkaEventLog(kafka_broker.bootstrap)
+    async with log, log.consumer([EVENTS], f"test-{uuid.uuid4().hex}") as live:
+        assert isinstance(live, KafkaConsumer)
+        await log.append([Message(EVENTS, "k", orjson.dumps({"tag": tag, "n": 0}))])
+        assert await collect(live, tag, {0}, within_s=20) == {0}
+        raw = live._raw
+        await asyncio.to_thread(
+            raw.pause, [KafkaTopicPartition(t.topic, t.partition) for t in raw.assignment()]
+        )
+        await log.append(
+            [Message(EVENTS, "k", orjson.dumps({"tag": tag, "n": n})) for n in range(1, 6)]
+        )
+        began = time.monotonic()
+        numbers: list[int] = []
+        while len(numbers) < 5 and time.monotonic() - began < 10:
+            for record in await live.poll(max_records=100, timeout=0.5):
+                body = orjson.loads(record.value)
+                if body.get("tag") == tag:
+                    numbers.append(body["n"])
+        took = time.monotonic() - began
+    assert numbers == [1, 2, 3, 4, 5], "the stalled consumer did not fetch again"
+    assert took < 1.0 + 5, f"it fetched again only after {took:.1f} s"
