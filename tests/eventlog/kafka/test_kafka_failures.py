@@ -10,6 +10,7 @@ import uuid
 
 import orjson
 import pytest
+from confluent_kafka import Producer
 from confluent_kafka import TopicPartition as KafkaTopicPartition
 
 from kartshoppe.eventlog import kafka
@@ -156,3 +157,69 @@ async def test_a_consumer_that_librdkafka_stopped_fetching_for_fetches_again_by_
         took = time.monotonic() - began
     assert numbers == [1, 2, 3, 4, 5], "the stalled consumer did not fetch again"
     assert took < 1.0 + 5, f"it fetched again only after {took:.1f} s"
+
+
+async def test_records_librdkafka_resumes_past_after_a_rebalance_are_fetched_again(
+    kafka_broker: KafkaBroker,
+) -> None:
+    """The stand-in for what a CI run saw across a broker restart: the consumer's fetch
+    position moved past records it never returned, behind its back, just after it got its
+    partitions. It returns them anyway, once each and in order."""
+    tag = uuid.uuid4().hex
+
+    def numbered(numbers: range) -> list[Message]:
+        return [Message(EVENTS, "k", orjson.dumps({"tag": tag, "n": n})) for n in numbers]
+
+    log = KafkaEventLog(kafka_broker.bootstrap)
+    async with log, log.consumer([EVENTS], f"test-{uuid.uuid4().hex}") as live:
+        assert isinstance(live, KafkaConsumer)
+        await log.append(numbered(range(1)))
+        assert await collect(live, tag, {0}, within_s=20) == {0}
+        written = await log.append(numbered(range(1, 8)))
+        skipped_to = written[3]
+        await asyncio.to_thread(
+            live._raw.seek,
+            KafkaTopicPartition(skipped_to.topic, skipped_to.partition, skipped_to.offset),
+        )
+        numbers = await read_numbers(live, tag, 7)
+    assert numbers == [1, 2, 3, 4, 5, 6, 7]
+
+
+async def test_the_gaps_transactions_leave_in_a_partition_are_taken_once_fetched_again(
+    kafka_broker: KafkaBroker,
+) -> None:
+    """Each transaction's commit marker takes an offset no record has, and an aborted
+    transaction's records are never returned: gaps that fetching again finds again. Just after
+    an assignment, when every gap is fetched again once, the records still come once each."""
+    tag = uuid.uuid4().hex
+    producer = Producer(
+        {"bootstrap.servers": kafka_broker.bootstrap, "transactional.id": f"test-{tag}"}
+    )
+    await asyncio.to_thread(producer.init_transactions, 30)
+    for n, commit in ((1, True), (3, False), (5, True), (7, True)):
+        producer.begin_transaction()
+        for value in (n, n + 1):
+            producer.produce(EVENTS, orjson.dumps({"tag": tag, "n": value}), b"k")
+        if commit:
+            await asyncio.to_thread(producer.commit_transaction, 30)
+        else:
+            await asyncio.to_thread(producer.abort_transaction, 30)
+    await asyncio.to_thread(producer.close)
+    log = KafkaEventLog(kafka_broker.bootstrap)
+    async with log, log.consumer([EVENTS], f"test-{uuid.uuid4().hex}") as live:
+        numbers = await read_numbers(live, tag, 6)
+        numbers += await read_numbers(live, tag, 1, within_s=2)
+    assert numbers == [1, 2, 5, 6, 7, 8]
+
+
+async def read_numbers(consumer: Consumer, tag: str, count: int, within_s: float = 20) -> list[int]:
+    """The `n` of the records carrying `tag`, in the order returned, until `count` came or
+    time ran out."""
+    deadline = time.monotonic() + within_s
+    numbers: list[int] = []
+    while len(numbers) < count and time.monotonic() < deadline:
+        for record in await consumer.poll(max_records=100, timeout=0.5):
+            body = orjson.loads(record.value)
+            if body.get("tag") == tag:
+                numbers.append(body["n"])
+    return numbers
