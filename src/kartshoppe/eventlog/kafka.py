@@ -99,11 +99,6 @@ STALL_S: Final = 5.0
 restarts those partitions' fetch at that position. After a broker restart librdkafka can leave
 a partition waiting (an offset validation or lookup that is never retried) until its next
 metadata refresh, minutes later; records appended meanwhile would reach no one."""
-SUSPECT_S: Final = 30.0
-"""How long after a disruption (an error from librdkafka, such as a lost broker connection, or
-a new assignment) a consumer fetches each gap in a partition's offsets once more before taking
-it: across a broker restart a CI run's group consumer resumed 80 records past where it had
-stopped, records every other reader got."""
 STALL_ASK_S: Final = 1.0
 """Longest the look for a stall waits for the log's offsets: it runs on the consumer's worker
 thread, so while the broker is down it must not hold up `poll` and `close` for long."""
@@ -265,6 +260,9 @@ class _Producer:
             self._raw.flush(PURGE_REPORTS_S)
         self._stopping.set()
         self._thread.join()
+        # closed now: left to the garbage collector it would stay connected until a cycle
+        # collection (its error callback refers back to this object)
+        self._raw.close()
         return left
 
     def _serve(self) -> None:
@@ -577,7 +575,8 @@ class KafkaConsumer(Consumer):
         self._group = group
         self._registry = registry
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-consumer")
-        self._raw = RawConsumer(config)
+        self._fatal: KafkaError | None = None
+        self._raw = RawConsumer({**config, "error_cb": self._on_error})
         self._buffer: deque[Record] = deque()
         self._positions: dict[TopicPartition, int] = {}
         self._fetched: dict[TopicPartition, int] = {}
@@ -588,7 +587,9 @@ class KafkaConsumer(Consumer):
         self._interrupted = threading.Event()
         self._closed = False
         self._progressed = time.monotonic()
-        self._suspect_until = 0.0
+        # partitions that took a record since the last disruption (an error librdkafka
+        # reported, such as a lost broker connection, or a new assignment)
+        self._settled: set[TopicPartition] = set()
         self._gaps: dict[TopicPartition, int] = {}
         if assignment is None:
             self._raw.subscribe(topics, on_assign=self._on_assign)
@@ -656,7 +657,7 @@ class KafkaConsumer(Consumer):
         # Runs inside `poll` on the worker thread; newly assigned partitions are caught up again.
         self._assigned = True
         self._caught_up = False
-        self._suspect_until = time.monotonic() + SUSPECT_S
+        self._settled.clear()
 
     def _fetch(self, max_records: int, timeout: float) -> None:
         """Wait for the first record (in short steps, so close and cancel are prompt), then take
@@ -677,10 +678,14 @@ class KafkaConsumer(Consumer):
             refetching: set[TopicPartition] = set()
             for raw in ready:
                 self._accept(raw, refetching)
-            if not ready and remaining <= 0 and not behind:
-                self._note_positions()
+            if self._fatal is not None:
+                raise LogUnavailableError(f"Kafka consumer failed: {self._fatal}")
+            if not ready:
+                # also while catching up: a stalled partition would keep it from ever ending
                 self._unstall()
-                return
+                if remaining <= 0 and not behind:
+                    self._note_positions()
+                    return
         self._note_positions()
 
     def _note_positions(self) -> None:
@@ -750,24 +755,32 @@ class KafkaConsumer(Consumer):
                 refetching.add(key)
                 return
             self._gaps.pop(key, None)
+            self._settled.add(key)
             self._buffer.append(record)
             self._fetched[key] = record.offset + 1
             self._progressed = time.monotonic()
-        elif error.fatal():
-            raise LogUnavailableError(f"Kafka consumer failed: {error}")
         else:
-            # Transient (broker restarting, leader moving): librdkafka retries by itself.
-            _librdkafka_log.info("consumer: %s", error)
-            self._suspect_until = time.monotonic() + SUSPECT_S
+            self._on_error(error)
+
+    def _on_error(self, error: KafkaError) -> None:
+        """An error librdkafka reports, inside `poll` on the worker thread. A transient one (a
+        broker restarting, a leader moving) librdkafka retries by itself; it is a disruption
+        after which each partition's next record is checked for a gap (`_refetch_gap`)."""
+        if error.fatal():
+            self._fatal = error
+            return
+        _librdkafka_log.info("consumer: %s", error)
+        self._settled.clear()
 
     def _refetch_gap(self, key: TopicPartition, offset: int) -> bool:
-        """Whether the partition is sought back to fetch the records before `offset` again: in
-        the `SUSPECT_S` after a disruption, a gap between the last record fetched and `offset`
-        is fetched once more. A gap found again at the same offset is the log's own
-        (transaction markers, aborted or compacted records) and taken; records found in it
-        were skipped by librdkafka and are returned as if never missed."""
+        """Whether the partition is sought back to fetch the records before `offset` again: when
+        its first record since a disruption comes after a gap, the gap is fetched once more.
+        Across a broker restart a CI run's group consumer resumed 80 records past where it had
+        stopped, records every other reader got. A gap found again at the same offset is the
+        log's own (transaction markers, aborted or compacted records) and taken; records found
+        in it had been skipped and are returned as if never missed."""
         expected = self._fetched.get(key)
-        if expected is None or offset <= expected or time.monotonic() > self._suspect_until:
+        if key in self._settled or expected is None or offset <= expected:
             return False
         if self._gaps.get(key) == offset:
             return False

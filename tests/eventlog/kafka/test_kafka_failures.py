@@ -15,7 +15,7 @@ from confluent_kafka import TopicPartition as KafkaTopicPartition
 
 from kartshoppe.eventlog import kafka
 from kartshoppe.eventlog.kafka import KafkaConsumer, KafkaEventLog, behind
-from kartshoppe.eventlog.port import Consumer, LogUnavailableError, Message
+from kartshoppe.eventlog.port import Consumer, LogUnavailableError, Message, TopicPartition
 from kartshoppe.events import Topic
 from kartshoppe.infra.kafka_broker import KafkaBroker
 
@@ -127,55 +127,52 @@ def test_a_partition_is_behind_when_the_log_holds_records_past_what_was_fetched(
     assert behind({}, offsets) == {}, "a partition with no known position is not judged"
 
 
+@pytest.mark.parametrize("behind_by", [0, 3000], ids=["caught-up", "catching-up"])
 async def test_a_consumer_that_librdkafka_stopped_fetching_for_fetches_again_by_itself(
-    kafka_broker: KafkaBroker, monkeypatch: pytest.MonkeyPatch
+    kafka_broker: KafkaBroker, monkeypatch: pytest.MonkeyPatch, behind_by: int
 ) -> None:
     """The stand-in for a partition librdkafka leaves waiting after a broker restart: the
-    partitions paused behind the consumer's back. Within about `STALL_S` it fetches again,
-    every record once and in order."""
+    partitions paused behind the consumer's back, when it had read up to the log's end or
+    while it was still catching up (`behind_by` records to go). Within about `STALL_S` it
+    fetches again, every record once and in order."""
     monkeypatch.setattr(kafka, "STALL_S", 1.0)
     tag = uuid.uuid4().hex
     log = KafkaEventLog(kafka_broker.bootstrap)
-    async with log, log.consumer([EVENTS], f"test-{uuid.uuid4().hex}") as live:
-        assert isinstance(live, KafkaConsumer)
-        await log.append([Message(EVENTS, "k", orjson.dumps({"tag": tag, "n": 0}))])
-        assert await collect(live, tag, {0}, within_s=20) == {0}
-        raw = live._raw
-        await asyncio.to_thread(
-            raw.pause, [KafkaTopicPartition(t.topic, t.partition) for t in raw.assignment()]
-        )
-        await log.append(
-            [Message(EVENTS, "k", orjson.dumps({"tag": tag, "n": n})) for n in range(1, 6)]
-        )
-        began = time.monotonic()
-        numbers: list[int] = []
-        while len(numbers) < 5 and time.monotonic() - began < 10:
-            for record in await live.poll(max_records=100, timeout=0.5):
-                body = orjson.loads(record.value)
-                if body.get("tag") == tag:
-                    numbers.append(body["n"])
-        took = time.monotonic() - began
+    async with log:
+        await log.append(numbered(tag, range(1)))
+        filler = [Message(EVENTS, "k", b'{"tag":"filler"}')] * behind_by
+        for start in range(0, behind_by, 1000):
+            await log.append(filler[start : start + 1000])
+        async with log.consumer([EVENTS], f"test-{uuid.uuid4().hex}") as live:
+            assert isinstance(live, KafkaConsumer)
+            assert await read_numbers(live, tag, 1) == [0]
+            raw = live._raw
+            await asyncio.to_thread(
+                raw.pause, [KafkaTopicPartition(t.topic, t.partition) for t in raw.assignment()]
+            )
+            await log.append(numbered(tag, range(1, 6)))
+            began = time.monotonic()
+            numbers = await read_numbers(live, tag, 5, within_s=20)
+            took = time.monotonic() - began
     assert numbers == [1, 2, 3, 4, 5], "the stalled consumer did not fetch again"
     assert took < 1.0 + 5, f"it fetched again only after {took:.1f} s"
 
 
-async def test_records_librdkafka_resumes_past_after_a_rebalance_are_fetched_again(
+async def test_records_librdkafka_resumes_past_after_a_broker_restart_are_fetched_again(
     kafka_broker: KafkaBroker,
 ) -> None:
-    """The stand-in for what a CI run saw across a broker restart: the consumer's fetch
-    position moved past records it never returned, behind its back, just after it got its
-    partitions. It returns them anyway, once each and in order."""
+    """What a CI run saw: across a broker restart the consumer's fetch position moved past
+    records it never returned (here moved behind its back). It returns them anyway, once each
+    and in order."""
     tag = uuid.uuid4().hex
-
-    def numbered(numbers: range) -> list[Message]:
-        return [Message(EVENTS, "k", orjson.dumps({"tag": tag, "n": n})) for n in numbers]
-
-    log = KafkaEventLog(kafka_broker.bootstrap)
+    log = KafkaEventLog(kafka_broker.bootstrap, delivery_timeout=60)
     async with log, log.consumer([EVENTS], f"test-{uuid.uuid4().hex}") as live:
         assert isinstance(live, KafkaConsumer)
-        await log.append(numbered(range(1)))
-        assert await collect(live, tag, {0}, within_s=20) == {0}
-        written = await log.append(numbered(range(1, 8)))
+        [first] = await log.append(numbered(tag, range(1)))
+        assert await read_numbers(live, tag, 1) == [0]
+        await asyncio.to_thread(kafka_broker.restart)
+        await heard_of_a_disruption(live, (first.topic, first.partition))
+        written = await log.append(numbered(tag, range(1, 8)))
         skipped_to = written[3]
         await asyncio.to_thread(
             live._raw.seek,
@@ -185,31 +182,56 @@ async def test_records_librdkafka_resumes_past_after_a_rebalance_are_fetched_aga
     assert numbers == [1, 2, 3, 4, 5, 6, 7]
 
 
-async def test_the_gaps_transactions_leave_in_a_partition_are_taken_once_fetched_again(
+async def test_a_gap_an_aborted_transaction_leaves_is_taken_once_fetched_again(
     kafka_broker: KafkaBroker,
 ) -> None:
-    """Each transaction's commit marker takes an offset no record has, and an aborted
-    transaction's records are never returned: gaps that fetching again finds again. Just after
-    an assignment, when every gap is fetched again once, the records still come once each."""
+    """An aborted transaction's records are never returned, and its abort marker takes an
+    offset too: a gap that fetching again finds again. Met first after a broker restart, it is
+    fetched again once, and the records after it come once each."""
     tag = uuid.uuid4().hex
+    log = KafkaEventLog(kafka_broker.bootstrap, delivery_timeout=60)
+    async with log, log.consumer([EVENTS], f"test-{uuid.uuid4().hex}") as live:
+        assert isinstance(live, KafkaConsumer)
+        [first] = await log.append(numbered(tag, range(1)))
+        assert await read_numbers(live, tag, 1) == [0]
+        await asyncio.to_thread(kafka_broker.restart)
+        await heard_of_a_disruption(live, (first.topic, first.partition))
+        await transactions(kafka_broker.bootstrap, tag, ((1, False), (3, True), (5, True)))
+        numbers = await read_numbers(live, tag, 4)
+        numbers += await read_numbers(live, tag, 1, within_s=2)
+    assert numbers == [3, 4, 5, 6]
+
+
+async def heard_of_a_disruption(consumer: KafkaConsumer, partition: TopicPartition) -> None:
+    """Poll until the consumer took the broker's restart as a disruption for `partition`."""
+    deadline = time.monotonic() + 30
+    while partition in consumer._settled:
+        assert time.monotonic() < deadline, "the consumer heard nothing of the restart"
+        await consumer.poll(timeout=0.2)
+
+
+async def transactions(bootstrap: str, tag: str, batches: tuple[tuple[int, bool], ...]) -> None:
+    """Records `n` and `n + 1` with key `k` in a transaction per (n, committed) of `batches`."""
     producer = Producer(
-        {"bootstrap.servers": kafka_broker.bootstrap, "transactional.id": f"test-{tag}"}
+        {
+            "bootstrap.servers": bootstrap,
+            "transactional.id": f"test-{tag}",
+            "partitioner": "murmur2_random",  # the log's: the same partition as its key `k`
+        }
     )
     await asyncio.to_thread(producer.init_transactions, 30)
-    for n, commit in ((1, True), (3, False), (5, True), (7, True)):
+    for n, commit in batches:
         producer.begin_transaction()
-        for value in (n, n + 1):
-            producer.produce(EVENTS, orjson.dumps({"tag": tag, "n": value}), b"k")
-        if commit:
-            await asyncio.to_thread(producer.commit_transaction, 30)
-        else:
-            await asyncio.to_thread(producer.abort_transaction, 30)
+        for message in numbered(tag, range(n, n + 2)):
+            producer.produce(EVENTS, message.value, b"k")
+        await asyncio.to_thread(producer.flush, 30)  # written, even those then aborted
+        end = producer.commit_transaction if commit else producer.abort_transaction
+        await asyncio.to_thread(end, 30)
     await asyncio.to_thread(producer.close)
-    log = KafkaEventLog(kafka_broker.bootstrap)
-    async with log, log.consumer([EVENTS], f"test-{uuid.uuid4().hex}") as live:
-        numbers = await read_numbers(live, tag, 6)
-        numbers += await read_numbers(live, tag, 1, within_s=2)
-    assert numbers == [1, 2, 5, 6, 7, 8]
+
+
+def numbered(tag: str, numbers: range) -> list[Message]:
+    return [Message(EVENTS, "k", orjson.dumps({"tag": tag, "n": n})) for n in numbers]
 
 
 async def read_numbers(consumer: Consumer, tag: str, count: int, within_s: float = 20) -> list[int]:
