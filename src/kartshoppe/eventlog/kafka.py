@@ -678,6 +678,8 @@ class KafkaConsumer(Consumer):
             refetching: set[TopicPartition] = set()
             for raw in ready:
                 self._accept(raw, refetching)
+            if ready:
+                self._progressed = time.monotonic()
             if self._fatal is not None:
                 raise LogUnavailableError(f"Kafka consumer failed: {self._fatal}")
             if not ready:
@@ -751,14 +753,14 @@ class KafkaConsumer(Consumer):
         if error is None:
             record = _consumed(raw)
             key = (record.topic, record.partition)
-            if key in refetching or self._refetch_gap(key, record.offset):
-                refetching.add(key)
-                return
-            self._gaps.pop(key, None)
-            self._settled.add(key)
+            if key not in self._settled:
+                if key in refetching or self._refetch_gap(key, record.offset):
+                    refetching.add(key)
+                    return
+                self._gaps.pop(key, None)
+                self._settled.add(key)
             self._buffer.append(record)
             self._fetched[key] = record.offset + 1
-            self._progressed = time.monotonic()
         else:
             self._on_error(error)
 
@@ -780,7 +782,7 @@ class KafkaConsumer(Consumer):
         log's own (transaction markers, aborted or compacted records) and taken; records found
         in it had been skipped and are returned as if never missed."""
         expected = self._fetched.get(key)
-        if key in self._settled or expected is None or offset <= expected:
+        if expected is None or offset <= expected:
             return False
         if self._gaps.get(key) == offset:
             return False
