@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import orjson
 import pytest
@@ -15,9 +17,10 @@ from confluent_kafka import TopicPartition as KafkaTopicPartition
 
 from kartshoppe.eventlog import kafka
 from kartshoppe.eventlog.kafka import KafkaConsumer, KafkaEventLog, behind
-from kartshoppe.eventlog.port import Consumer, LogUnavailableError, Message, TopicPartition
+from kartshoppe.eventlog.port import Consumer, LogUnavailableError, Message
 from kartshoppe.events import Topic
 from kartshoppe.infra.kafka_broker import KafkaBroker
+from tests.eventlog.kafka.tagged import read_tagged
 
 EVENTS = Topic.EVENTS.value
 BATCH = 20
@@ -145,14 +148,14 @@ async def test_a_consumer_that_librdkafka_stopped_fetching_for_fetches_again_by_
             await log.append(filler[start : start + 1000])
         async with log.consumer([EVENTS], f"test-{uuid.uuid4().hex}") as live:
             assert isinstance(live, KafkaConsumer)
-            assert await read_numbers(live, tag, 1) == [0]
+            assert await read_tagged(live, tag, 1) == [0]
             raw = live._raw
             await asyncio.to_thread(
                 raw.pause, [KafkaTopicPartition(t.topic, t.partition) for t in raw.assignment()]
             )
             await log.append(numbered(tag, range(1, 6)))
             began = time.monotonic()
-            numbers = await read_numbers(live, tag, 5, within_s=20)
+            numbers = await read_tagged(live, tag, 5, within_s=20)
             took = time.monotonic() - began
     assert numbers == [1, 2, 3, 4, 5], "the stalled consumer did not fetch again"
     assert took < 1.0 + 5, f"it fetched again only after {took:.1f} s"
@@ -165,20 +168,14 @@ async def test_records_librdkafka_resumes_past_after_a_broker_restart_are_fetche
     records it never returned (here moved behind its back). It returns them anyway, once each
     and in order."""
     tag = uuid.uuid4().hex
-    log = KafkaEventLog(kafka_broker.bootstrap, delivery_timeout=60)
-    async with log, log.consumer([EVENTS], f"test-{uuid.uuid4().hex}") as live:
-        assert isinstance(live, KafkaConsumer)
-        [first] = await log.append(numbered(tag, range(1)))
-        assert await read_numbers(live, tag, 1) == [0]
-        await asyncio.to_thread(kafka_broker.restart)
-        await heard_of_a_disruption(live, (first.topic, first.partition))
+    async with across_a_restart(kafka_broker, tag) as (log, live):
         written = await log.append(numbered(tag, range(1, 8)))
         skipped_to = written[3]
         await asyncio.to_thread(
             live._raw.seek,
             KafkaTopicPartition(skipped_to.topic, skipped_to.partition, skipped_to.offset),
         )
-        numbers = await read_numbers(live, tag, 7)
+        numbers = await read_tagged(live, tag, 7)
     assert numbers == [1, 2, 3, 4, 5, 6, 7]
 
 
@@ -189,25 +186,30 @@ async def test_a_gap_an_aborted_transaction_leaves_is_taken_once_fetched_again(
     offset too: a gap that fetching again finds again. Met first after a broker restart, it is
     fetched again once, and the records after it come once each."""
     tag = uuid.uuid4().hex
-    log = KafkaEventLog(kafka_broker.bootstrap, delivery_timeout=60)
-    async with log, log.consumer([EVENTS], f"test-{uuid.uuid4().hex}") as live:
-        assert isinstance(live, KafkaConsumer)
-        [first] = await log.append(numbered(tag, range(1)))
-        assert await read_numbers(live, tag, 1) == [0]
-        await asyncio.to_thread(kafka_broker.restart)
-        await heard_of_a_disruption(live, (first.topic, first.partition))
+    async with across_a_restart(kafka_broker, tag) as (_, live):
         await transactions(kafka_broker.bootstrap, tag, ((1, False), (3, True), (5, True)))
-        numbers = await read_numbers(live, tag, 4)
-        numbers += await read_numbers(live, tag, 1, within_s=2)
+        numbers = await read_tagged(live, tag, 4)
+        numbers += await read_tagged(live, tag, 1, within_s=2)
     assert numbers == [3, 4, 5, 6]
 
 
-async def heard_of_a_disruption(consumer: KafkaConsumer, partition: TopicPartition) -> None:
-    """Poll until the consumer took the broker's restart as a disruption for `partition`."""
-    deadline = time.monotonic() + 30
-    while partition in consumer._settled:
-        assert time.monotonic() < deadline, "the consumer heard nothing of the restart"
-        await consumer.poll(timeout=0.2)
+@asynccontextmanager
+async def across_a_restart(
+    broker: KafkaBroker, tag: str
+) -> AsyncIterator[tuple[KafkaEventLog, KafkaConsumer]]:
+    """A log and a group consumer of it that read record 0 (key `k`) before the broker
+    restarted, and have since taken the restart as a disruption."""
+    log = KafkaEventLog(broker.bootstrap, delivery_timeout=60)
+    async with log, log.consumer([EVENTS], f"test-{uuid.uuid4().hex}") as live:
+        assert isinstance(live, KafkaConsumer)
+        [first] = await log.append(numbered(tag, range(1)))
+        assert await read_tagged(live, tag, 1) == [0]
+        await asyncio.to_thread(broker.restart)
+        deadline = time.monotonic() + 30
+        while (first.topic, first.partition) in live._settled:
+            assert time.monotonic() < deadline, "the consumer heard nothing of the restart"
+            await live.poll(timeout=0.2)
+        yield log, live
 
 
 async def transactions(bootstrap: str, tag: str, batches: tuple[tuple[int, bool], ...]) -> None:
@@ -232,16 +234,3 @@ async def transactions(bootstrap: str, tag: str, batches: tuple[tuple[int, bool]
 
 def numbered(tag: str, numbers: range) -> list[Message]:
     return [Message(EVENTS, "k", orjson.dumps({"tag": tag, "n": n})) for n in numbers]
-
-
-async def read_numbers(consumer: Consumer, tag: str, count: int, within_s: float = 20) -> list[int]:
-    """The `n` of the records carrying `tag`, in the order returned, until `count` came or
-    time ran out."""
-    deadline = time.monotonic() + within_s
-    numbers: list[int] = []
-    while len(numbers) < count and time.monotonic() < deadline:
-        for record in await consumer.poll(max_records=100, timeout=0.5):
-            body = orjson.loads(record.value)
-            if body.get("tag") == tag:
-                numbers.append(body["n"])
-    return numbers

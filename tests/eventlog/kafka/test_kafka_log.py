@@ -14,10 +14,11 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource
 
 from kartshoppe.eventlog.kafka import PARTITIONS, KafkaEventLog, take_ready
-from kartshoppe.eventlog.port import ALL_TOPICS, Consumer, LogUnavailableError, Message, Record
+from kartshoppe.eventlog.port import ALL_TOPICS, LogUnavailableError, Message, Record
 from kartshoppe.events import ProductView, Topic, encode_event
 from kartshoppe.infra.kafka_broker import CONSOLE_CONSUMER, KafkaBroker, classpath
 from kartshoppe.infra.ports import free_port
+from tests.eventlog.kafka.tagged import read_tagged
 
 EVENTS = Topic.EVENTS.value
 
@@ -26,20 +27,6 @@ def tagged(count: int, tag: str, topic: str = EVENTS) -> list[Message]:
     return [
         Message(topic, f"key-{i % 7}", orjson.dumps({"tag": tag, "n": i})) for i in range(count)
     ]
-
-
-async def read_tagged(
-    consumer: Consumer, tag: str, count: int, within_s: float = 20.0
-) -> list[int]:
-    """The `n` of each record carrying `tag`, in the order the consumer returned them."""
-    deadline = time.monotonic() + within_s
-    seen: list[int] = []
-    while len(seen) < count and time.monotonic() < deadline:
-        for record in await consumer.poll(max_records=1000, timeout=0.5):
-            body = orjson.loads(record.value)
-            if body.get("tag") == tag:
-                seen.append(body["n"])
-    return seen
 
 
 async def test_start_creates_every_topic_with_the_documented_partition_counts(
