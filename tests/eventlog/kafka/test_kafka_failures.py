@@ -5,7 +5,6 @@ broker that stays down fails appends loudly."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -235,33 +234,3 @@ async def transactions(bootstrap: str, tag: str, batches: tuple[tuple[int, bool]
 
 def numbered(tag: str, numbers: range) -> list[Message]:
     return [Message(EVENTS, "k", orjson.dumps({"tag": tag, "n": n})) for n in numbers]
-
-
-async def test_a_consumer_waiting_on_an_open_transaction_is_not_taken_for_stalled(
-    kafka_broker: KafkaBroker, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    """An open transaction's records are in the log but no consumer may read them yet: a
-    consumer that read everything before them is at the end of what it can read, not behind."""
-    monkeypatch.setattr(kafka, "STALL_S", 0.5)
-    tag = uuid.uuid4().hex
-    log = KafkaEventLog(kafka_broker.bootstrap)
-    async with log, log.consumer([EVENTS], f"test-{uuid.uuid4().hex}") as live:
-        await log.append(numbered(tag, range(1)))
-        assert await read_tagged(live, tag, 1) == [0]
-        producer = Producer(
-            {"bootstrap.servers": kafka_broker.bootstrap, "transactional.id": f"test-{tag}"}
-        )
-        await asyncio.to_thread(producer.init_transactions, 30)
-        producer.begin_transaction()
-        for message in numbered(tag, range(1, 3)):
-            producer.produce(EVENTS, message.value, b"k")
-        await asyncio.to_thread(producer.flush, 30)
-        try:
-            with caplog.at_level(logging.WARNING, logger=kafka.__name__):
-                idle_until = time.monotonic() + 3
-                while time.monotonic() < idle_until:
-                    assert await live.poll(timeout=0.5) == []
-        finally:
-            await asyncio.to_thread(producer.abort_transaction, 30)
-            await asyncio.to_thread(producer.close)
-    assert "stalled" not in caplog.text
