@@ -719,16 +719,28 @@ class KafkaConsumer(Consumer):
         except (KafkaException, LogUnavailableError) as exc:
             _librdkafka_log.info("consumer: cannot look for a stall yet: %s", exc)
             return
+        # What librdkafka moved past without a record to return (an aborted transaction, its
+        # marker) was fetched too: a partition holding only such offsets is not behind. Read
+        # after the ends, so offsets fetched meanwhile count.
+        self._note_positions()
         stalled = behind(self._fetched, offsets)
         if not stalled:
             return
         logger.warning("consumer stalled behind the log; fetching again at %s", stalled)
-        restart = [KafkaTopicPartition(t, p, offset) for (t, p), offset in stalled.items()]
-        with contextlib.suppress(KafkaException):
-            self._raw.resume(restart)
-        for tp in restart:
-            with contextlib.suppress(KafkaException):
-                self._raw.seek(tp)
+        for key, offset in stalled.items():
+            self._fetch_again(key, offset)
+
+    def _fetch_again(self, key: TopicPartition, offset: int) -> bool:
+        """Resume the partition and seek it to `offset`; whether librdkafka accepted that. The
+        seek carries no leader epoch, so it also ends an offset validation left hanging."""
+        at = KafkaTopicPartition(key[0], key[1], offset)
+        try:
+            self._raw.resume([at])
+            self._raw.seek(at)
+        except KafkaException as exc:
+            _librdkafka_log.info("consumer: cannot fetch %s[%d] again: %s", key[0], key[1], exc)
+            return False
+        return True
 
     def _assign_from_start(self) -> None:
         """Assign a reader's partitions at their first offsets, looked up first: assigning at
@@ -784,12 +796,7 @@ class KafkaConsumer(Consumer):
         expected = self._fetched.get(key)
         if expected is None or offset <= expected:
             return False
-        if self._gaps.get(key) == offset:
-            return False
-        try:
-            self._raw.seek(KafkaTopicPartition(key[0], key[1], expected))
-        except KafkaException as exc:
-            _librdkafka_log.info("consumer: cannot fetch a gap again: %s", exc)
+        if self._gaps.get(key) == offset or not self._fetch_again(key, expected):
             return False
         self._gaps[key] = offset
         _librdkafka_log.info("consumer: %s[%d] fetched again at %d", key[0], key[1], expected)

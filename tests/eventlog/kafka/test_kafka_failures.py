@@ -5,6 +5,7 @@ broker that stays down fails appends loudly."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -191,6 +192,39 @@ async def test_a_gap_an_aborted_transaction_leaves_is_taken_once_fetched_again(
         numbers = await read_tagged(live, tag, 4)
         numbers += await read_tagged(live, tag, 1, within_s=2)
     assert numbers == [3, 4, 5, 6]
+
+
+async def test_a_consumer_at_the_end_of_what_it_may_read_is_not_taken_for_stalled(
+    kafka_broker: KafkaBroker, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Records no consumer may read still take offsets: an aborted transaction's (with its
+    marker) and an open one's. A consumer that read everything before them has read all it
+    can; it idles without being taken for stalled or fetching again."""
+    monkeypatch.setattr(kafka, "STALL_S", 0.5)
+    tag = uuid.uuid4().hex
+    log = KafkaEventLog(kafka_broker.bootstrap)
+    async with log, log.consumer([EVENTS], f"test-{uuid.uuid4().hex}") as live:
+        while await live.poll(max_records=1000, timeout=0.5):
+            pass  # what other tests left in the shared log, read to its end
+        await transactions(kafka_broker.bootstrap, tag, ((1, False),))
+        producer = Producer(
+            {"bootstrap.servers": kafka_broker.bootstrap, "transactional.id": f"open-{tag}"}
+        )
+        await asyncio.to_thread(producer.init_transactions, 30)
+        producer.begin_transaction()
+        for message in numbered(tag, range(3, 5)):
+            producer.produce(EVENTS, message.value, b"k")
+        await asyncio.to_thread(producer.flush, 30)
+        try:
+            with caplog.at_level(logging.INFO, logger=kafka.__name__):
+                idle_until = time.monotonic() + 3
+                while time.monotonic() < idle_until:
+                    assert await live.poll(timeout=0.5) == []
+        finally:
+            await asyncio.to_thread(producer.abort_transaction, 30)
+            await asyncio.to_thread(producer.close)
+    assert "stalled" not in caplog.text
+    assert "fetched again" not in caplog.text
 
 
 @asynccontextmanager
