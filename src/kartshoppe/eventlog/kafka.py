@@ -653,11 +653,23 @@ class KafkaConsumer(Consumer):
     async def _in_worker(self, call: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._worker, call, *args)
 
-    def _on_assign(self, _consumer: RawConsumer, _partitions: list[KafkaTopicPartition]) -> None:
-        # Runs inside `poll` on the worker thread; newly assigned partitions are caught up again.
+    def _on_assign(self, _consumer: RawConsumer, partitions: list[KafkaTopicPartition]) -> None:
+        """Runs inside `poll` on the worker thread. Assigned partitions are caught up again,
+        from the group's committed offsets: another member may have read on from where this
+        one stopped, so what this one fetched before says nothing of where fetching resumes.
+        Known before the first record comes, they also let that record be checked for a gap."""
         self._assigned = True
         self._caught_up = False
         self._settled.clear()
+        keys = [(tp.topic, tp.partition) for tp in partitions]
+        for key in keys:
+            self._fetched.pop(key, None)
+            self._targets.pop(key, None)
+            self._gaps.pop(key, None)
+        try:
+            self._learn_targets(keys)
+        except (KafkaException, LogUnavailableError) as exc:
+            _librdkafka_log.info("consumer: committed offsets not known yet: %s", exc)
 
     def _fetch(self, max_records: int, timeout: float) -> None:
         """Wait for the first record (in short steps, so close and cancel are prompt), then take

@@ -13,7 +13,7 @@ from confluent_kafka import Consumer as RawConsumer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource
 
-from kartshoppe.eventlog.kafka import PARTITIONS, KafkaEventLog, take_ready
+from kartshoppe.eventlog.kafka import PARTITIONS, KafkaConsumer, KafkaEventLog, take_ready
 from kartshoppe.eventlog.port import ALL_TOPICS, LogUnavailableError, Message, Record
 from kartshoppe.events import ProductView, Topic, encode_event
 from kartshoppe.infra.kafka_broker import CONSOLE_CONSUMER, KafkaBroker, classpath
@@ -212,3 +212,52 @@ async def test_a_batch_read_returns_the_records_that_are_ready_without_waiting_f
     finally:
         reader.close()
     assert sorted(seen) == [0, 1, 2]
+
+
+async def test_a_partition_given_back_resumes_where_the_member_that_had_it_committed(
+    kafka_log: KafkaEventLog,
+) -> None:
+    """While a second member of the group held some partitions, it read and committed records
+    this consumer never saw. When they come back, this consumer goes on from that commit: it
+    returns none of those records, and records it gets after a gap are checked against that
+    commit, not against where it itself had stopped."""
+    tag, group = uuid.uuid4().hex, f"test-{uuid.uuid4().hex}"
+    async with kafka_log.consumer([EVENTS], group) as first:
+        assert isinstance(first, KafkaConsumer)
+        await kafka_log.append(numbered(tag, range(0, 12)))
+        assert sorted(await read_tagged(first, tag, 12)) == list(range(0, 12))
+        await first.commit(first.positions)
+        async with kafka_log.consumer([EVENTS], group) as second:
+            assert isinstance(second, KafkaConsumer)
+            await rebalanced({first: PARTITIONS[EVENTS] // 2, second: PARTITIONS[EVENTS] // 2})
+            written = await kafka_log.append(numbered(tag, range(12, 24)))
+            reads = await asyncio.gather(
+                *(read_tagged(m, tag, len(held(m, written))) for m in (first, second))
+            )
+            assert sorted(reads[0] + reads[1]) == list(range(12, 24))
+            await second.commit(second.positions)
+        await rebalanced({first: PARTITIONS[EVENTS]})
+        await kafka_log.append(numbered(tag, range(24, 36)))
+        again = await read_tagged(first, tag, 12)
+        again += await read_tagged(first, tag, 1, within_s=2)
+    assert sorted(again) == list(range(24, 36)), "records the other member had read came again"
+
+
+def numbered(tag: str, numbers: range) -> list[Message]:
+    """Records spread over every partition: each with a key of its own."""
+    return [Message(EVENTS, f"key-{n}", orjson.dumps({"tag": tag, "n": n})) for n in numbers]
+
+
+def held(member: KafkaConsumer, records: list[Record]) -> list[Record]:
+    """The records on partitions the member holds."""
+    mine = {(tp.topic, tp.partition) for tp in member._raw.assignment()}
+    return [r for r in records if (r.topic, r.partition) in mine]
+
+
+async def rebalanced(members: dict[KafkaConsumer, int], within_s: float = 30) -> None:
+    """Poll every member until each holds its number of partitions (a group rebalances only
+    while its members poll)."""
+    deadline = time.monotonic() + within_s
+    while any(len(m._raw.assignment()) != count for m, count in members.items()):
+        assert time.monotonic() < deadline, "the group did not rebalance"
+        await asyncio.gather(*(m.poll(timeout=0.2) for m in members))
