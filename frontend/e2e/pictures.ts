@@ -75,3 +75,45 @@ test("an operator uploads a product image and the open product page shows it", a
   await upload.getByRole("alert").filter({ hasText: "SVG images are not accepted" }).waitFor();
   if ((await shownPicture(shopper, name)).src !== uploaded.src) throw new Error("a refused upload changed the picture");
 });
+
+/** The mean colour of the product page picture's pixels around (x, y), in a 100 px drawing. */
+async function colourAt(page: Page, name: string, x: number, y: number): Promise<number[]> {
+  const img = page.getByRole("img", { name, exact: true });
+  await eventually("the picture loaded", async () => (await shownPicture(page, name)).width > 0);
+  return img.evaluate(
+    (element: HTMLImageElement, [cx, cy]: [number, number]) => {
+      const canvas = document.createElement("canvas");
+      canvas.width = canvas.height = 100;
+      const context = canvas.getContext("2d");
+      if (!context) throw new Error("no 2d canvas");
+      context.drawImage(element, 0, 0, 100, 100);
+      const data = context.getImageData(cx - 2, cy - 2, 5, 5).data;
+      const mean = [0, 0, 0];
+      for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c += 1) mean[c]! += data[i + c]! / 25;
+      return mean.map(Math.round);
+    },
+    [x, y] as [number, number],
+  );
+}
+
+test("a product whose name gives its colour is drawn in that colour", async (t) => {
+  const token = (await t.server.api<{ token: string }>("POST", "/auth/login", OPERATOR)).token;
+  const stamp = Date.now();
+  const page = await t.newPage();
+  const bodies: Record<string, number[]> = {};
+  for (const name of [`Everyday Cotton T-Shirt ${stamp}`, `Everyday Cotton T-Shirt Black ${stamp}`]) {
+    const product = await t.server.api<{ id: string }>(
+      "POST",
+      "/admin/products",
+      { name, category: "Fashion", price: 19.99, stock: 5, tags: ["cotton"] },
+      token,
+    );
+    await page.goto(`/product/${product.id}`);
+    await page.getByRole("heading", { name }).waitFor();
+    bodies[name] = await colourAt(page, name, 50, 52); // the middle of the shirt
+  }
+  const [plain, black] = Object.values(bodies) as [number[], number[]];
+  if (Math.max(...black) > 60) throw new Error(`the black shirt is drawn in rgb(${black.join(", ")})`);
+  if (Math.max(...plain) < 120) throw new Error(`the plain shirt is dark too: rgb(${plain.join(", ")})`);
+  await t.screenshot(page, "product-colour");
+});

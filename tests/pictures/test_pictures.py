@@ -14,14 +14,17 @@ from kartshoppe.demo import seed_products
 from kartshoppe.demo.seed import _CATEGORY_SPECS
 from kartshoppe.events import Product
 from kartshoppe.pictures.compose import (
+    TINT_BODY,
     _asset,
     illustration_svg,
     licences,
     placeholder_svg,
     product_svg,
+    tint_ramp,
 )
 from kartshoppe.pictures.match import (
     CATEGORY_PICTURES,
+    COLOURS,
     DEFAULT_PICTURE,
     FLUENT,
     OPENMOJI,
@@ -209,6 +212,66 @@ def test_words_match_whole_words_only(name: str, not_icon: str) -> None:
 
 def test_the_name_beats_the_tags() -> None:
     assert illustration_for("Audio", "Retro Turntable", ("speaker",)).icon == F + "optical-disk"
+
+
+COLOUR = dict(COLOURS)
+DEMO_COLOURS = {
+    # every demo variant that names a colour, and the colour it is drawn in
+    "White": "white", "Black": "black", "Tan": "tan", "Navy": "navy", "Oatmeal": "oatmeal",
+    "Charcoal": "charcoal", "Heather Grey": "grey", "Sage": "sage", "Slim Khaki": "khaki",
+    "Straight Navy": "navy", "Relaxed Olive": "olive", "Forest": "forest", "Sand": "sand",
+    "Brown": "brown", "Classic Blue": "blue", "Washed Black": "black", "Matte Black": "black",
+    "Suede Tobacco": "tobacco", "Leather Black": "black", "Leather Brown": "brown",
+    "Rosewood": "rosewood", "Ruby": "ruby", "Nude Petal": "nude",
+}  # fmt: skip
+
+
+def test_a_demo_product_is_drawn_in_the_colour_its_name_gives_it(products: list[Product]) -> None:
+    variants = {v for spec in _CATEGORY_SPECS for k in spec.kinds for v in k.variants}
+    assert set(DEMO_COLOURS) <= variants
+    for product in products:
+        variant = product.name.split(f" {_kind(product)} ", 1)[1]
+        picture = illustration_for(product.category, product.name, product.tags, product.brand)
+        expected = DEMO_COLOURS.get(variant)
+        assert picture.tint == (COLOUR[expected] if expected else None), product.name
+
+
+@pytest.mark.parametrize(
+    ("category", "name", "brand"),
+    [
+        ("Grocery", "Wildroot Extra Virgin Olive Oil 1L", "Wildroot"),  # the product's noun
+        ("Grocery", "Blue Hill Farm Raw Wildflower Honey", "Blue Hill Farm"),  # its brand
+        ("Garden", "Fernwood Solar Path Lights Warm White 8-Pack", "Fernwood"),  # its light
+        ("Grocery", "Good Pantry Green Tea Jasmine", "Good Pantry"),  # a kind of tea
+        ("Garden", "Fernwood Herb Seed Kit Salad Greens", "Fernwood"),  # plants
+        ("Beauty", "Petal & Pine Eau de Parfum Citrus Bloom", "Petal & Pine"),  # no colour at all
+    ],
+)
+def test_words_that_name_something_else_are_no_colour(category: str, name: str, brand: str) -> None:
+    assert illustration_for(category, name, (), brand).tint is None
+
+
+def test_a_colour_replaces_the_shift_the_kind_is_drawn_with() -> None:
+    plain = illustration_for("Shoes", "Airlume Chelsea Boots Suede")
+    black = illustration_for("Shoes", "Airlume Chelsea Boots Leather Black")
+    assert plain.hue != 0 and plain.tint is None
+    assert (black.icon, black.hue, black.tint) == (plain.icon, 0, COLOUR["black"])
+    svg = illustration_svg(black, "Shoes")
+    assert 'filter="url(#tint)"' in svg and "hueRotate" not in svg
+    ET.fromstring(svg)
+
+
+@pytest.mark.parametrize("colour", sorted({c for _, c in COLOURS if c is not None}))
+def test_the_tint_keeps_outlines_dark_highlights_light_and_the_body_in_its_colour(
+    colour: str,
+) -> None:
+    for value in (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)):
+        tones = [tint_ramp(k / 100, value) for k in range(101)]
+        assert tones[0] == 0 and tones[-1] == pytest.approx(1)
+        assert tones == sorted(tones), "lighter pixels never come out darker"
+        low, high = TINT_BODY
+        body = [tint_ramp(x / 100, value) for x in range(int(low * 100), int(high * 100) + 1)]
+        assert min(body) >= 0.85 * value - 1e-9 and max(body) <= value + 1e-9
 
 
 def _elements(svg: str) -> list[ET.Element]:

@@ -2,9 +2,9 @@
 
 The icon bodies are copied verbatim from open-licensed npm sets (see the asset's `sets` for each
 one's licence, and NOTICE); the picture adds only a background tile, a badge disc and, where the
-illustration says so, a hue rotation or a horizontal stretch. No text, no external reference:
-the result is the same bytes for the same illustration, cacheable and a few KB before
-compression.
+illustration says so, a hue rotation, a tint in the product's colour or a horizontal stretch.
+No text, no external reference: the result is the same bytes for the same illustration,
+cacheable and a few KB before compression.
 """
 
 from __future__ import annotations
@@ -77,7 +77,10 @@ def illustration_svg(picture: Illustration, category: str) -> str:
     width = size * picture.stretch
     main = _icon(picture.icon, (100 - width) / 2, 17, width, size, stretched=picture.stretch != 1.0)
     defs = ""
-    if picture.hue:
+    if picture.tint is not None:
+        defs = f"<defs>{_tint_filter(picture.tint)}</defs>"
+        main = f'<g filter="url(#tint)">{main}</g>'
+    elif picture.hue:
         defs = (
             '<defs><filter id="hue" color-interpolation-filters="sRGB">'
             f'<feColorMatrix type="hueRotate" values="{picture.hue}"/></filter></defs>'
@@ -96,9 +99,43 @@ def illustration_svg(picture: Illustration, category: str) -> str:
     )
 
 
+TINT_BODY: Final = (0.15, 0.85)
+"""The lightness range drawn in the tint's own colour: where the icons' body colours lie, pale
+or dark, so a pale jacket in black comes out black, not grey."""
+TINT_STEPS: Final = 20
+
+
+def tint_ramp(lightness: float, value: float) -> float:
+    """One channel of the tint at a pixel's `lightness`: from black (outlines stay dark) up to
+    the tint's `value` (slightly darker at the body's dark end, which keeps its shading), then
+    up to white (highlights stay light)."""
+    low, high = TINT_BODY
+    if lightness <= low:
+        return value * 0.85 * lightness / low
+    if lightness <= high:
+        return value * (0.85 + 0.15 * (lightness - low) / (high - low))
+    return value + (1 - value) * (lightness - high) / (1 - high)
+
+
+def _tint_filter(colour: str) -> str:
+    """A filter drawing its input in `colour` by each pixel's lightness (`tint_ramp`)."""
+    channels = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    ramps = "".join(
+        f'<feFunc{name} type="table" tableValues="'
+        + " ".join(f"{tint_ramp(k / TINT_STEPS, value):.3g}" for k in range(TINT_STEPS + 1))
+        + '"/>'
+        for name, value in zip("RGB", channels, strict=True)
+    )
+    return (
+        '<filter id="tint" color-interpolation-filters="sRGB">'
+        '<feColorMatrix type="saturate" values="0"/>'
+        f"<feComponentTransfer>{ramps}</feComponentTransfer></filter>"
+    )
+
+
 def product_svg(product: Product) -> str:
     """The picture of `product`, chosen by its category, name and tags."""
-    picture = illustration_for(product.category, product.name, product.tags)
+    picture = illustration_for(product.category, product.name, product.tags, product.brand)
     return illustration_svg(picture, product.category)
 
 

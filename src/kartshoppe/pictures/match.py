@@ -9,13 +9,18 @@ from the npm packages into `illustrations.json`.
 The name decides first, then the tags, then the category; the first rule of the table whose
 words all appear wins, so the table lists a product's own noun before the materials and
 flavours that also appear in names ("Coffee Kettle" is a kettle, "Olive" chinos are trousers).
+
+A colour the name gives the product ("Leather Sneakers Black", "Chino Trousers Relaxed Olive")
+is the colour its icon is drawn in (`COLOURS`), unless the word belongs to the phrase that
+chose the icon ("Olive Oil" is not olive-coloured oil), to the brand ("Blue Hill Farm") or to a
+phrase that names something else ("Warm White" lights).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 FLUENT: Final = "fluent-emoji-flat"
@@ -32,6 +37,9 @@ class Illustration:
     """Degrees the main icon's colours are rotated by (a blue denim jacket from the tan coat)."""
     stretch: float = 1.0
     """How much wider than tall the main icon is drawn (a tablet from the phone)."""
+    tint: str | None = None
+    """The product's colour (`#rrggbb`) the main icon is drawn in, keeping its outlines and
+    highlights; it takes the place of `hue`."""
 
 
 def _f(name: str) -> str:
@@ -336,6 +344,54 @@ RULES: Final[tuple[Rule, ...]] = (
     (("cat",), _p(_f("cat"))),
 )
 
+COLOURS: Final[tuple[tuple[str, str | None], ...]] = (
+    # phrases with a colour word that say something else: checked first
+    ("warm white", None),
+    ("green tea", None),
+    ("black tea", None),
+    ("salad green", None),
+    ("white tea", None),
+    # colours, each phrase as a whole word
+    ("black", "#2b2b2e"),
+    ("white", "#e2e0da"),
+    ("charcoal", "#44474d"),
+    ("grey", "#9a9ea6"),
+    ("gray", "#9a9ea6"),
+    ("silver", "#c0c4cc"),
+    ("navy", "#1f2f5c"),
+    ("blue", "#2f6fb8"),
+    ("teal", "#1f8a8a"),
+    ("turquoise", "#30b5b0"),
+    ("mint", "#9ed9bf"),
+    ("sage", "#9caf88"),
+    ("olive", "#6b6b2e"),
+    ("forest", "#2e5e3a"),
+    ("green", "#2e8b57"),
+    ("yellow", "#f2c230"),
+    ("gold", "#c9a227"),
+    ("orange", "#ef7d22"),
+    ("coral", "#f07f6a"),
+    ("red", "#c62828"),
+    ("ruby", "#a3123a"),
+    ("burgundy", "#7a1f35"),
+    ("maroon", "#6e1f2b"),
+    ("rosewood", "#9e4a4f"),
+    ("pink", "#e889b0"),
+    ("nude", "#d9a89a"),
+    ("lavender", "#b7a3d9"),
+    ("purple", "#7b4fa8"),
+    ("brown", "#7a4a2a"),
+    ("tobacco", "#8a5a2b"),
+    ("tan", "#c89b68"),
+    ("khaki", "#c3b091"),
+    ("sand", "#d8c29d"),
+    ("beige", "#e3d5b8"),
+    ("oatmeal", "#d9ccb4"),
+    ("cream", "#e9dfc3"),
+    ("ivory", "#e8e3cf"),
+)
+"""What colour a phrase in a product's name gives it; the first phrase found wins."""
+
 CATEGORY_PICTURES: Final[dict[str, Illustration]] = {
     "Electronics": _p(_f("electric-plug")),
     "Computers": _p(_f("floppy-disk")),
@@ -369,24 +425,46 @@ def _singular(word: str) -> str:
     return word
 
 
-def _first_rule(*texts: str) -> Illustration | None:
+def _first_rule(*texts: str) -> Rule | None:
     """The first rule whose words all appear in one of `texts` (a phrase never spans two)."""
     candidates = [_words(text) for text in texts]
-    for phrases, picture in RULES:
-        if any(all(_words(p) in words for p in phrases) for words in candidates):
-            return picture
+    for rule in RULES:
+        if any(all(_words(p) in words for p in rule[0]) for words in candidates):
+            return rule
     return None
 
 
-def illustration_for(category: str, name: str, tags: Iterable[str] = ()) -> Illustration:
-    """The picture of a product with this category, name and tags (see the module docstring)."""
-    return (
-        _first_rule(name)
-        or _first_rule(*tags)
+def colour_of(name: str, taken: Iterable[str] = ()) -> str | None:
+    """The colour `name` gives its product, if any; words of the phrases in `taken` (those that
+    chose its icon, its brand) name the product, not its colour."""
+    words = free = _words(name)
+    for phrase in taken:
+        free = free.replace(_words(phrase), " ")
+    for phrase, colour in COLOURS:
+        if _words(phrase) in (free if colour else words):
+            return colour
+    return None
+
+
+def illustration_for(
+    category: str, name: str, tags: Iterable[str] = (), brand: str = ""
+) -> Illustration:
+    """The picture of a product with this category, name and tags (see the module docstring);
+    its brand's words are never its colour ("Blue Hill Farm" honey)."""
+    named = _first_rule(name)
+    picture = (
+        _picture(named)
+        or _picture(_first_rule(*tags))
         or CATEGORY_PICTURES.get(category.strip())
-        or _first_rule(category)
+        or _picture(_first_rule(category))
         or DEFAULT_PICTURE
     )
+    tint = colour_of(name, (*(named[0] if named is not None else ()), brand))
+    return picture if tint is None else replace(picture, hue=0, tint=tint)
+
+
+def _picture(rule: Rule | None) -> Illustration | None:
+    return None if rule is None else rule[1]
 
 
 def icons_used() -> frozenset[str]:
