@@ -165,6 +165,35 @@ describe("RealtimeClient", () => {
     expect(FakeSocket.latest().sent).toContainEqual({ type: "PING" });
   });
 
+  it("reconnects at once when asked to while waiting out the backoff, and backs off on if that fails", () => {
+    const { c, timers } = client();
+    c.start();
+    FakeSocket.latest().serverCloses();
+    timers.runAll();
+    FakeSocket.latest().serverCloses();
+    expect(timers.delays()).toEqual([750]);
+    c.retryNow();
+    expect(FakeSocket.instances).toHaveLength(3);
+    expect(timers.pending.size).toBe(0);
+    FakeSocket.latest().serverCloses();
+    expect(timers.delays()).toEqual([1500]);
+  });
+
+  it("ignores a request to reconnect while connected, connecting or stopped", () => {
+    const { c } = client();
+    c.retryNow();
+    expect(FakeSocket.instances).toHaveLength(0);
+    c.start();
+    c.retryNow();
+    FakeSocket.latest().serverOpens();
+    c.retryNow();
+    expect(FakeSocket.instances).toHaveLength(1);
+    FakeSocket.latest().serverCloses();
+    c.stop();
+    c.retryNow();
+    expect(FakeSocket.instances).toHaveLength(1);
+  });
+
   it("stays closed after stop, with no reconnect scheduled", () => {
     const { c, timers } = client();
     c.start();

@@ -116,6 +116,18 @@ export class RealtimeClient {
     this.setStatus("closed");
   }
 
+  /**
+   * Reconnects at once instead of waiting out the backoff, when a reconnect is pending: for when
+   * the network is back or the tab is shown again (a hidden tab's timers run late). A failed
+   * attempt backs off on from where it was.
+   */
+  retryNow(): void {
+    if (this.stopped || this.reconnectTimer === null) return;
+    this.opts.clearTimer(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.open();
+  }
+
   /** Sends now if open; returns false when the message could not be sent. */
   send(message: ClientMessage): boolean {
     if (!this.socket || this.socket.readyState !== OPEN) return false;

@@ -86,6 +86,24 @@ describe("shop state", () => {
     expect(screen.getByTestId("count")).toHaveTextContent("2");
   });
 
+  it("reconnects at once when the network comes back or the tab is shown again", async () => {
+    renderShop();
+    await waitFor(() => expect(screen.getByTestId("count")).toHaveTextContent("0"));
+    act(() => {
+      FakeSocket.latest().serverOpens();
+      FakeSocket.latest().serverCloses();
+    });
+    expect(screen.getByTestId("status")).toHaveTextContent("reconnecting");
+    act(() => void window.dispatchEvent(new Event("online")));
+    expect(FakeSocket.instances).toHaveLength(2); // at once, not after the backoff's timer
+    act(() => FakeSocket.latest().serverCloses());
+    act(() => void document.dispatchEvent(new Event("visibilitychange")));
+    expect(FakeSocket.instances).toHaveLength(3);
+    act(() => FakeSocket.latest().serverOpens());
+    act(() => void window.dispatchEvent(new Event("online")));
+    expect(FakeSocket.instances).toHaveLength(3); // connected: nothing to do
+  });
+
   it("drops a retired product from the related products it was shown in", async () => {
     let related = [product({ id: "prod_2" }), product({ id: "prod_3" })];
     stubFetch({

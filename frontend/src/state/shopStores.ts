@@ -150,9 +150,17 @@ export class ShopStores {
         }
       }),
     ];
+    // back from sleep or offline: reconnect now rather than at the end of the backoff
+    const wake = () => {
+      if (document.visibilityState !== "hidden") client.retryNow();
+    };
+    window.addEventListener("online", wake);
+    document.addEventListener("visibilitychange", wake);
     client.start();
     this.status.set(client.status);
     return () => {
+      window.removeEventListener("online", wake);
+      document.removeEventListener("visibilitychange", wake);
       for (const off of offs) off();
       client.stop();
     };
