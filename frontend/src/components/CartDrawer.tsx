@@ -1,10 +1,13 @@
 /** The cart as a side drawer; it follows CART_UPDATED pushes, so every tab of a user shows the same cart. */
+import { useQuery } from "@tanstack/react-query";
 import { useRef } from "react";
 import { Link } from "react-router-dom";
 import { formatMoney } from "../lib/format";
+import { productQuery } from "../state/queries";
 import { useCart, useCartOpen, useShop } from "../state/shop";
 import { useCartActions } from "../state/useCartActions";
 import { Dialog } from "./Dialog";
+import { ProductPicture } from "./ProductPicture";
 import { QuantityInput } from "./QuantityInput";
 import { LinesSkeleton } from "./Skeleton";
 import { Empty, ErrorState } from "./States";
@@ -41,9 +44,18 @@ export function CartDrawer() {
           <ul className="divide-y" data-testid="cart-lines">
             {cart.lines.map((line) => (
               <li key={line.productId} className="flex flex-wrap items-center gap-2 py-3" data-testid="cart-line" data-product-id={line.productId}>
-                <div className="min-w-0 basis-full sm:basis-0 sm:flex-1">
-                  <p className="truncate font-medium">{line.name || line.productId}</p>
-                  <p className="text-sm text-slate-500">{formatMoney(line.unitPrice)} each</p>
+                <div className="flex min-w-0 basis-full items-center gap-3">
+                  <LinePicture productId={line.productId} />
+                  <div className="min-w-0">
+                    <Link
+                      to={`/product/${encodeURIComponent(line.productId)}`}
+                      onClick={() => setCartOpen(false)}
+                      className="line-clamp-2 font-medium hover:underline focus-visible:outline-2"
+                    >
+                      {line.name || line.productId}
+                    </Link>
+                    <p className="text-sm text-slate-500">{formatMoney(line.unitPrice)} each</p>
+                  </div>
                 </div>
                 <QuantityInput
                   id={`qty-${line.productId}`}
@@ -73,5 +85,20 @@ export function CartDrawer() {
         </footer>
       ) : null}
     </Dialog>
+  );
+}
+
+/** A cart line's picture: the product's own (an operator's upload) once it is loaded, its
+ * illustration until then; decorative, as the line names the product beside it. */
+function LinePicture({ productId }: { productId: string }) {
+  const { data: product } = useQuery(productQuery(productId));
+  return (
+    <ProductPicture
+      product={product ?? { id: productId, imageUrl: "" }}
+      alt=""
+      loading="lazy"
+      data-testid="cart-line-picture"
+      className="h-14 w-14 shrink-0 rounded bg-slate-100 object-cover"
+    />
   );
 }

@@ -116,6 +116,23 @@ describe("cart drawer", () => {
     expect(screen.getByTestId("cart-button")).toHaveFocus();
   });
 
+  it("shows each line with the product's own picture and a link to its page", async () => {
+    shopRoutes({
+      "GET /api/ecommerce/cart/sess_test": cart({ lines: [line], itemCount: 2, subtotal: 160 }),
+      "GET /api/ecommerce/product/prod_1": product({ id: "prod_1", name: "Trail Shoe", imageUrl: "/images/uploads/abc.webp" }),
+    });
+    renderApp("/");
+    await waitFor(() => expect(screen.getByTestId("cart-count")).toHaveTextContent("2"));
+    await userEvent.click(screen.getByTestId("cart-button"));
+    const drawer = screen.getByRole("dialog", { name: "Your cart" });
+    const picture = within(drawer).getByTestId("cart-line-picture");
+    expect(picture).toHaveAttribute("alt", "");
+    await waitFor(() => expect(picture).toHaveAttribute("src", "/images/uploads/abc.webp"));
+    await userEvent.click(within(drawer).getByRole("link", { name: "Trail Shoe" }));
+    expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
+    expect(await screen.findByRole("heading", { level: 1, name: "Trail Shoe" })).toBeInTheDocument();
+  });
+
   it("refetches the cart after the socket reconnects", async () => {
     const { calls } = shopRoutes({ "GET /api/ecommerce/cart/sess_test": cart() });
     renderApp("/");
