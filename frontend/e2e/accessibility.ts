@@ -169,8 +169,16 @@ async function smallTargets(page: Page): Promise<string[]> {
   });
 }
 
+/** The header's search field, if it is drawn too narrow to type a query in (an operator's longer
+ * navigation once squeezed it to 40 px). */
+async function narrowSearch(page: Page): Promise<string[]> {
+  const box = await page.locator("#site-search").boundingBox();
+  return box && box.width < 160 ? [`the search field is ${Math.round(box.width)} px wide`] : [];
+}
+
 async function checkPage(page: Page, label: string, width: "desktop" | "phone"): Promise<string[]> {
   const problems = (await axeProblems(page)).map((p) => `${label}: ${p}`);
+  problems.push(...(await narrowSearch(page)).map((p) => `${label}: ${p}`));
   if (width === "phone") problems.push(...(await smallTargets(page)).map((s) => `${label}: touch target under 44 px: ${s}`));
   await page.screenshot({ path: join(DOCS_SCREENSHOTS, `${label}.png`) });
   return problems;

@@ -74,7 +74,7 @@ export function SearchBox() {
   };
 
   return (
-    <form role="search" aria-label="Products" onSubmit={submit} className="relative order-last flex w-full gap-1 sm:order-none sm:w-auto sm:flex-1 sm:max-w-md">
+    <form role="search" aria-label="Products" onSubmit={submit} className="relative order-last flex w-full gap-1 sm:order-none sm:w-auto sm:min-w-64 sm:flex-1 sm:max-w-md">
       <label htmlFor="site-search" className="sr-only">Search</label>
       <input
         id="site-search"
