@@ -215,8 +215,20 @@ for (const width of WIDTHS) {
       problems.push(...(await checkPage(shopper, `${dialog.name}-${width.name}`, width.name)));
       await (dialog.close ?? closeDialog)(shopper);
     }
+    problems.push(...(await cartBesideLogo(shopper)).map((p) => `${width.name}: ${p}`));
     if (problems.length > 0) throw new Error(`${problems.length} accessibility problems:\n  ${problems.join("\n  ")}`);
   });
+}
+
+/** A signed-out shopper's header keeps the cart button on the logo's row (on a phone too), so
+ * the header takes two rows at most, the search being the second. */
+async function cartBesideLogo(page: Page): Promise<string[]> {
+  await page.goto("/");
+  await settled(page);
+  const logo = await page.locator("header").getByRole("link", { name: "KartShoppe" }).boundingBox();
+  const cart = await page.getByTestId("cart-button").boundingBox();
+  if (!logo || !cart) return ["the header's logo or cart button is not shown"];
+  return cart.y >= logo.y + logo.height ? [`the cart button is below the logo's row (at ${Math.round(cart.y)} px)`] : [];
 }
 
 /** The element that has keyboard focus, described by what it is and where it is. */

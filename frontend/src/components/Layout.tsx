@@ -62,15 +62,18 @@ export function Layout() {
       </a>
       <header className="sticky top-0 z-30 border-b border-slate-200 bg-white/95 backdrop-blur">
         <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-2 px-3 py-2">
-          <NavLink to="/" className="mr-2 flex min-h-11 items-center text-xl font-bold text-indigo-700 md:min-h-0">KartShoppe</NavLink>
+          <NavLink to="/" className="mr-1 flex min-h-11 items-center text-lg font-bold text-indigo-700 sm:mr-2 sm:text-xl md:min-h-0">KartShoppe</NavLink>
           <button
             type="button"
-            className="rounded border border-slate-300 px-2 py-1 text-sm md:hidden"
+            className="flex h-11 w-11 items-center justify-center rounded border border-slate-300 md:hidden"
+            aria-label="Menu"
             aria-expanded={menuOpen}
             aria-controls="main-nav"
             onClick={() => setMenuOpen((o) => !o)}
           >
-            Menu
+            <svg viewBox="0 0 20 20" className="h-5 w-5" aria-hidden="true">
+              <path d="M3 5h14M3 10h14M3 15h14" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
+            </svg>
           </button>
           <nav id="main-nav" aria-label="Main" className={`${menuOpen ? "flex" : "hidden"} order-last w-full flex-col gap-1 text-sm md:order-none md:flex md:w-auto md:flex-row`}>
             {links.map((l) => (
@@ -80,7 +83,8 @@ export function Layout() {
             ))}
           </nav>
           <SearchBox />
-          <div className="ml-auto flex items-center gap-3">
+          {/* tighter on a phone, so the cluster shares the logo's row rather than taking its own */}
+          <div className="ml-auto flex items-center gap-2 sm:gap-3">
             <ConnectionIndicator status={status} />
             <AccountMenu />
             <button
