@@ -39,9 +39,11 @@ export function niceMax(max: number): number {
   return step * power;
 }
 
-function clock(t: number, withDay: boolean): string {
+/** A moment on the time axis, as precise as the series' step: seconds for buckets under a
+ * minute (else neighbouring labels read the same), the day for series longer than one. */
+function clock(t: number, withDay: boolean, withSeconds = false): string {
   const d = new Date(t);
-  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", ...(withSeconds ? { second: "2-digit" } : {}) });
   return withDay ? `${d.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}` : time;
 }
 
@@ -75,11 +77,12 @@ export function TimeChart({
   const first = points[0]?.t ?? 0;
   const last = points[points.length - 1]?.t ?? 0;
   const multiDay = last - first > 24 * 3600 * 1000;
-  const xTicks = points.length ? [0, Math.floor((points.length - 1) / 2), points.length - 1] : [];
+  const seconds = points.length > 1 && (last - first) / (points.length - 1) < 60_000;
+  const xTicks = points.length ? [...new Set([0, Math.floor((points.length - 1) / 2), points.length - 1])] : [];
   const total = points.reduce((sum, p) => sum + p.v, 0);
   return (
     <figure className="w-full" data-testid={testId}>
-      <svg viewBox={`0 0 ${width} ${height}`} className="w-full" role="img" aria-label={`${title}, ${unit}: ${points.length} intervals from ${clock(first, multiDay)} to ${clock(last, multiDay)}, total ${format(total)}, peak ${format(Math.max(0, ...points.map((p) => p.v)))}`}>
+      <svg viewBox={`0 0 ${width} ${height}`} className="w-full" role="img" aria-label={`${title}, ${unit}: ${points.length} intervals from ${clock(first, multiDay, seconds)} to ${clock(last, multiDay, seconds)}, total ${format(total)}, peak ${format(Math.max(0, ...points.map((p) => p.v)))}`}>
         <text x="12" y={top + plotH / 2} transform={`rotate(-90 12 ${top + plotH / 2})`} textAnchor="middle" fontSize="11" fill="#475569">{unit}</text>
         {[0, max / 2, max].map((v) => (
           <g key={v}>
@@ -89,13 +92,13 @@ export function TimeChart({
         ))}
         {points.map((p, i) => (
           <rect key={p.t} x={left + i * slot + slot * 0.1} width={slot * 0.8} y={y(p.v)} height={top + plotH - y(p.v)} fill={color}>
-            <title>{`${clock(p.t, multiDay)}: ${format(p.v)}`}</title>
+            <title>{`${clock(p.t, multiDay, seconds)}: ${format(p.v)}`}</title>
           </rect>
         ))}
         <line x1={left} x2={width - 8} y1={top + plotH} y2={top + plotH} stroke="#64748b" />
         <line x1={left} x2={left} y1={top} y2={top + plotH} stroke="#64748b" />
         {xTicks.map((i) => (
-          <text key={i} x={left + i * slot + slot / 2} y={top + plotH + 14} textAnchor="middle" fontSize="11" fill="#475569" data-axis="x">{clock(points[i]?.t ?? 0, multiDay)}</text>
+          <text key={i} x={left + i * slot + slot / 2} y={top + plotH + 14} textAnchor="middle" fontSize="11" fill="#475569" data-axis="x">{clock(points[i]?.t ?? 0, multiDay, seconds)}</text>
         ))}
         <text x={left + plotW / 2} y={height - 4} textAnchor="middle" fontSize="11" fill="#475569">time (your clock)</text>
       </svg>

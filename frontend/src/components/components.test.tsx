@@ -75,6 +75,18 @@ describe("charts", () => {
     expect(screen.getByRole("img").getAttribute("aria-label")).toMatch(/^Events per second, events per second: 3 intervals from .* total 9, peak 5$/);
   });
 
+  it("label a time axis as precisely as its buckets, each tick once", () => {
+    const at = (s: number) => new Date(2026, 10, 27, 12, 54, s).getTime();
+    const { unmount } = render(<TimeChart points={[0, 1, 2, 3].map((s) => ({ t: at(s), v: 1 }))} title="Per second" unit="events per second" />);
+    const ticks = () => Array.from(document.querySelectorAll('[data-axis="x"]')).map((e) => e.textContent);
+    const labels = ticks();
+    expect(new Set(labels).size).toBe(3);
+    expect(labels[0]).toBe(new Date(at(0)).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }));
+    unmount();
+    render(<TimeChart points={[{ t: at(0), v: 1 }]} title="One" unit="events per second" />);
+    expect(ticks()).toHaveLength(1);
+  });
+
   it("list every bar with its value", () => {
     render(<BarList label="Funnel" bars={[{ label: "Viewed", value: 10 }, { label: "Ordered", value: 2 }]} />);
     const items = within(screen.getByRole("list", { name: "Funnel" })).getAllByRole("listitem");
