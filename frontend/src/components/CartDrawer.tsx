@@ -2,7 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useRef } from "react";
 import { Link } from "react-router-dom";
-import { formatMoney } from "../lib/format";
+import { countOf, formatMoney } from "../lib/format";
 import { productQuery } from "../state/queries";
 import { useCart, useCartOpen, useShop } from "../state/shop";
 import { useCartActions } from "../state/useCartActions";
@@ -76,7 +76,7 @@ export function CartDrawer() {
       {cart && cart.lines.length > 0 ? (
         <footer className="border-t p-4">
           <div className="mb-3 flex justify-between text-lg">
-            <span>Subtotal ({cart.itemCount} items)</span>
+            <span>Subtotal ({countOf(cart.itemCount, "item")})</span>
             <span className="font-semibold" data-testid="cart-subtotal">{formatMoney(cart.subtotal)}</span>
           </div>
           <Link to="/checkout" onClick={() => setCartOpen(false)} className="flex min-h-11 items-center justify-center rounded bg-indigo-600 px-4 py-2 font-medium text-white hover:bg-indigo-700 focus-visible:outline-2 focus-visible:outline-offset-2">

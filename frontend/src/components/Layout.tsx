@@ -1,6 +1,7 @@
 /** The page frame: header with navigation, connection indicator, sign-in and cart button; page-view tracking. */
 import { useEffect, useState } from "react";
 import { NavLink, Outlet, useLocation } from "react-router-dom";
+import { countOf } from "../lib/format";
 import { useCart, useConnectionStatus, useIdentity, useReminder, useShop } from "../state/shop";
 import { CartDrawer } from "./CartDrawer";
 import { ConnectionIndicator } from "./ConnectionIndicator";
@@ -91,7 +92,7 @@ export function Layout() {
               type="button"
               onClick={() => setCartOpen(true)}
               className="relative rounded bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-700 focus-visible:outline-2 focus-visible:outline-offset-2"
-              aria-label={`Open cart, ${cart?.itemCount ?? 0} items`}
+              aria-label={`Open cart, ${countOf(cart?.itemCount ?? 0, "item")}`}
               data-testid="cart-button"
             >
               Cart <span data-testid="cart-count" className="ml-1 rounded-full bg-white/20 px-1.5">{cart?.itemCount ?? 0}</span>

@@ -1,12 +1,9 @@
 /** A product's rating as people read it: stars and a count, or "No reviews yet", never "0.0". */
+import { countOf } from "../lib/format";
 import type { Product } from "../lib/types";
 
 const STARS = 5;
 type Rated = Pick<Product, "rating" | "reviewCount">;
-
-function reviewsLabel(count: number): string {
-  return `${count.toLocaleString("en-US")} ${count === 1 ? "review" : "reviews"}`;
-}
 
 /** `filled` of five stars, for the eye only: the caller says the number in words. */
 function StarRow({ filled }: { filled: number }) {
@@ -30,8 +27,8 @@ export function Rating({ product }: { product: Rated }) {
       </span>
       <span>
         {product.rating.toFixed(1)}
-        <span className="sr-only"> out of 5 stars,</span> ({product.reviewCount.toLocaleString("en-US")}
-        <span className="sr-only"> reviews</span>)
+        <span className="sr-only"> out of 5 stars, {countOf(product.reviewCount, "review")}</span>{" "}
+        <span aria-hidden="true">({product.reviewCount.toLocaleString("en-US")})</span>
       </span>
     </p>
   );
@@ -44,7 +41,7 @@ export function RatingSummary({ rating, reviewCount }: Rated) {
   }
   return (
     <span className="text-sm text-slate-700" data-testid="rating">
-      <span aria-hidden="true" className="text-amber-500">★</span> {rating.toFixed(1)} out of 5 · <span data-testid="review-count">{reviewsLabel(reviewCount)}</span>
+      <span aria-hidden="true" className="text-amber-500">★</span> {rating.toFixed(1)} out of 5 · <span data-testid="review-count">{countOf(reviewCount, "review")}</span>
     </span>
   );
 }

@@ -195,7 +195,7 @@ describe("the cart drawer", () => {
     stubFetch(shop);
     const user = userEvent.setup();
     renderApp("/");
-    const button = await screen.findByRole("button", { name: /Open cart, 1 items/ });
+    const button = await screen.findByRole("button", { name: /Open cart, 1 item$/ });
     await user.click(button);
     const drawer = await screen.findByRole("dialog", { name: "Your cart" });
     expect(within(drawer).getByRole("button", { name: "Close cart" })).toHaveFocus();

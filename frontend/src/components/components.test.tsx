@@ -63,7 +63,9 @@ describe("PriceTag", () => {
 describe("Rating", () => {
   it("shows the average with its count and says so when there are no reviews", () => {
     const { rerender } = render(<Rating product={{ rating: 4.4, reviewCount: 1234 }} />);
-    expect(screen.getByTestId("rating")).toHaveTextContent("4.4 out of 5 stars, (1,234 reviews)");
+    expect(screen.getByTestId("rating")).toHaveTextContent("4.4 out of 5 stars, 1,234 reviews (1,234)");
+    rerender(<Rating product={{ rating: 5, reviewCount: 1 }} />);
+    expect(screen.getByTestId("rating")).toHaveTextContent("5.0 out of 5 stars, 1 review (1)");
     rerender(<Rating product={{ rating: 0, reviewCount: 0 }} />);
     expect(screen.getByTestId("rating")).toHaveTextContent("No reviews yet");
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatCountdown, formatMoney, secondsLeft } from "./format";
+import { countOf, formatCountdown, formatMoney, secondsLeft } from "./format";
 
 describe("countdown", () => {
   it("counts whole seconds down to zero, never below", () => {
@@ -15,5 +15,14 @@ describe("countdown", () => {
 describe("money", () => {
   it("shows dollars with cents", () => {
     expect(formatMoney(1234.5)).toBe("$1,234.50");
+  });
+});
+
+describe("counts", () => {
+  it("say one thing in the singular and any other number in the plural", () => {
+    expect(countOf(1, "item")).toBe("1 item");
+    expect(countOf(0, "item")).toBe("0 items");
+    expect(countOf(1204, "review")).toBe("1,204 reviews");
+    expect(countOf(2, "child", "children")).toBe("2 children");
   });
 });

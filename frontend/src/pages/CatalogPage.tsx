@@ -11,7 +11,7 @@ import { ProductGrid } from "../components/ProductCard";
 import { usePageTitle } from "../components/page";
 import { ProductGridSkeleton } from "../components/Skeleton";
 import { Empty, ErrorState } from "../components/States";
-import { formatMoney } from "../lib/format";
+import { countOf, formatMoney } from "../lib/format";
 import type { Facets } from "../lib/types";
 import { categoriesQuery, productSearchQuery } from "../state/queries";
 import { useShop } from "../state/shop";
@@ -247,7 +247,7 @@ export function CatalogPage() {
           ) : null}
           {data && data.items.length > 0 ? (
             <>
-              <p className="mb-2 text-sm text-slate-600" data-testid="result-count">{data.total} {data.total === 1 ? "product" : "products"}</p>
+              <p className="mb-2 text-sm text-slate-600" data-testid="result-count">{countOf(data.total, "product")}</p>
               <ProductGrid products={data.items} source="catalog" />
               <nav aria-label="Pagination" className="mt-4 flex flex-wrap items-center justify-center gap-1">
                 <button type="button" disabled={page <= 1} onClick={() => update({ page: String(page - 1) })} className="min-h-11 md:min-h-9 rounded border border-slate-300 px-3 py-1 disabled:opacity-40 focus-visible:outline-2">

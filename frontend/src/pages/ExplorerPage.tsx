@@ -2,6 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { Empty, ErrorState, Loading } from "../components/States";
+import { countOf } from "../lib/format";
 import type { StoreKey } from "../lib/api";
 import { storeProblem, type StoredEvent } from "../lib/store";
 import type { AnyEvent } from "../lib/types";
@@ -117,7 +118,7 @@ function History() {
       {query && !result.isFetching && result.data && result.data.events.length === 0 ? <Empty title="No stored events for it" /> : null}
       {query && !result.isFetching && result.data && result.data.events.length > 0 ? (
         <>
-          <p className="text-sm text-slate-600">{result.data.total} events, newest first</p>
+          <p className="text-sm text-slate-600">{countOf(result.data.total, "event")}, newest first</p>
           <ul data-testid="history-events">{result.data.events.map((e, i) => <EventRow key={e.eventId ?? i} event={e} />)}</ul>
         </>
       ) : null}

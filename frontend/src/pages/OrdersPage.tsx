@@ -4,7 +4,7 @@ import { Link } from "react-router-dom";
 import { usePageTitle } from "../components/page";
 import { LinesSkeleton } from "../components/Skeleton";
 import { Empty, ErrorState } from "../components/States";
-import { formatMoney } from "../lib/format";
+import { countOf, formatMoney } from "../lib/format";
 import type { OrderStatus } from "../lib/types";
 import { ordersQuery } from "../state/queries";
 import { useIdentity } from "../state/shop";
@@ -44,7 +44,7 @@ export function OrdersPage() {
                 <StatusBadge status={o.status} />
               </div>
               <p className="mt-1 text-sm text-slate-600">
-                {new Date(o.createdAt).toLocaleString()} · {o.lines.reduce((n, l) => n + l.quantity, 0)} items · <strong data-testid="order-total">{formatMoney(o.total)}</strong>
+                {new Date(o.createdAt).toLocaleString()} · {countOf(o.lines.reduce((n, l) => n + l.quantity, 0), "item")} · <strong data-testid="order-total">{formatMoney(o.total)}</strong>
               </p>
               <ul className="mt-2 text-sm">
                 {o.lines.map((l) => <li key={l.productId}>{l.quantity} × {l.name || l.productId}</li>)}
