@@ -180,6 +180,38 @@ async def test_records_librdkafka_resumes_past_after_a_broker_restart_are_fetche
     assert numbers == [1, 2, 3, 4, 5, 6, 7]
 
 
+async def test_a_new_group_that_librdkafka_starts_past_its_first_records_gets_them_too(
+    kafka_broker: KafkaBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new group's first assignment is checked too: its partitions' starting offsets are
+    learned when they are assigned, before any record comes. Here librdkafka is made to start
+    the partition past the test's first three records; they come anyway, in order."""
+    tag = uuid.uuid4().hex
+    log = KafkaEventLog(kafka_broker.bootstrap)
+    async with log:
+        written = await log.append(numbered(tag, range(7)))
+        skipped_to = written[3]
+        learned = kafka.KafkaConsumer._on_assign
+
+        def assign_past(
+            self: KafkaConsumer, raw: object, partitions: list[KafkaTopicPartition]
+        ) -> None:
+            learned(self, self._raw, partitions)
+            self._raw.assign(
+                [
+                    KafkaTopicPartition(tp.topic, tp.partition, skipped_to.offset)
+                    if (tp.topic, tp.partition) == (skipped_to.topic, skipped_to.partition)
+                    else tp
+                    for tp in partitions
+                ]
+            )
+
+        monkeypatch.setattr(kafka.KafkaConsumer, "_on_assign", assign_past)
+        async with log.consumer([EVENTS], f"test-{uuid.uuid4().hex}") as live:
+            numbers = await read_tagged(live, tag, 7)
+    assert numbers == [0, 1, 2, 3, 4, 5, 6]
+
+
 async def test_a_gap_an_aborted_transaction_leaves_is_taken_once_fetched_again(
     kafka_broker: KafkaBroker,
 ) -> None:
