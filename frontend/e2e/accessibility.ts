@@ -26,6 +26,8 @@ export const WIDTHS = [
 export interface Fixture {
   product: { id: string; name: string };
   orderId: string;
+  /** The order as the shopper reads it (`Order.reference`). */
+  reference: string;
 }
 
 export interface PageCheck {
@@ -46,7 +48,7 @@ export const PAGES: PageCheck[] = [
   { name: "product", path: (f) => `/product/${f.product.id}`, title: (f) => f.product.name },
   { name: "checkout", path: fixed("/checkout"), title: fixed("Checkout") },
   { name: "orders", path: fixed("/orders"), title: fixed("Your orders") },
-  { name: "order", path: (f) => `/orders/${f.orderId}`, title: (f) => `Order ${f.orderId}` },
+  { name: "order", path: (f) => `/orders/${f.orderId}`, title: (f) => `Order ${f.reference}` },
   { name: "shipping", path: fixed("/shipping"), title: fixed("Shipping") },
   { name: "returns", path: fixed("/returns"), title: fixed("Returns") },
   { name: "contact", path: fixed("/contact"), title: fixed("Contact") },
@@ -132,9 +134,9 @@ async function shopperFixture(server: Server, page: Page): Promise<Fixture> {
   await page.goto("/");
   const sessionId = await sessionOf(page);
   await server.api("POST", `/cart/${sessionId}/add`, { productId: first.id, quantity: 1 });
-  const order = await server.api<{ orderId: string }>("POST", "/checkout", { sessionId, idempotencyKey: `a11y-${sessionId}` });
+  const order = await server.api<{ orderId: string; reference: string }>("POST", "/checkout", { sessionId, idempotencyKey: `a11y-${sessionId}` });
   await server.api("POST", `/cart/${sessionId}/add`, { productId: second.id, quantity: 2 });
-  return { product: first, orderId: order.orderId };
+  return { product: first, orderId: order.orderId, reference: order.reference };
 }
 
 /** Waits until the page shows its heading and nothing in it is still loading. */

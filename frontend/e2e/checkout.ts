@@ -123,7 +123,9 @@ test("a guest checks out like in a real shop: address, delivery, coupon, a decli
   await page.getByTestId("order-payable").waitFor();
   await payWith(page, GOOD_CARD);
   await page.getByTestId("order-confirmation").waitFor({ timeout: 15_000 });
-  const orderId = (await page.getByTestId("confirmed-order-id").textContent()) ?? "";
+  const orderId = (await page.getByTestId("confirmed-order-id").getAttribute("data-order-id")) ?? "";
+  const reference = (await page.getByTestId("confirmed-order-id").textContent()) ?? "";
+  if (!/^[0-9A-F]{4}-[0-9A-F]{4}$/.test(reference)) throw new Error(`the order is confirmed as "${reference}"`);
   const confirmed = await text(page, "summary-total");
   if (confirmed !== shown) throw new Error(`charged ${confirmed}, shown ${shown}`);
   await t.screenshot(page, "confirmation-desktop");
@@ -134,7 +136,7 @@ test("a guest checks out like in a real shop: address, delivery, coupon, a decli
   const listed = (await row.getByTestId("order-total").textContent())?.trim();
   if (listed !== confirmed) throw new Error(`orders page says ${listed}, confirmation ${confirmed}`);
 
-  await eventually("the confirmation e-mail at the SMTP server", async () => smtpLog.join("").includes(orderId), 20_000);
+  await eventually("the confirmation e-mail at the SMTP server", async () => smtpLog.join("").includes(reference), 20_000);
   if (!smtpLog.join("").includes(email)) throw new Error("the e-mail went to someone else");
 
   // the guest signs in: the order follows into the account

@@ -132,7 +132,7 @@ test("the cart is shared live by two browsers of one user, and checkout places a
   await b.getByTestId("summary-total").waitFor();
   await payWith(b, GOOD_CARD);
   await b.getByTestId("order-confirmation").waitFor({ timeout: 15_000 });
-  const orderId = (await b.getByTestId("confirmed-order-id").textContent()) ?? "";
+  const orderId = (await b.getByTestId("confirmed-order-id").getAttribute("data-order-id")) ?? "";
   await t.screenshot(b, "checkout-confirmation");
   await eventually("the cart to be empty after the order", async () => (await cartCount(a)) === 0);
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from kartshoppe.domain.errors import DomainError
-from kartshoppe.domain.orders import TRANSITIONS, Order, decide_status, evolve_order
+from kartshoppe.domain.orders import (
+    TRANSITIONS,
+    Order,
+    decide_status,
+    evolve_order,
+    order_reference,
+)
 from kartshoppe.events import (
     Event,
     InventoryChanged,
@@ -130,3 +137,16 @@ def test_the_order_fold_keeps_the_history_of_every_status() -> None:
 def test_a_status_change_of_an_unknown_order_is_ignored_by_the_fold() -> None:
     change = OrderStatusChanged(order_id="o9", status=S.PAID, previous_status=S.PLACED)
     assert evolve_order(None, change) is None
+
+
+@pytest.mark.parametrize(
+    ("order_id", "reference"),
+    [
+        ("order_dd400c090f50635d12781b3b32d35920", "DD40-0C09"),
+        ("order_0123456789abcdef0123456789abcdef", "0123-4567"),
+        ("o1", "O1"),  # an id of another form is shown as it is, upper case
+    ],
+)
+def test_an_order_is_named_by_a_short_reference_of_its_id(order_id: str, reference: str) -> None:
+    assert order_reference(order_id) == reference
+    assert replace(order(), order_id=order_id).reference == reference

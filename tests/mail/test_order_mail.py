@@ -20,7 +20,7 @@ from tests.support.server import running_server
 
 D = Decimal
 ORDER = Order(
-    order_id="order_1",
+    order_id="order_dd400c090f50635d12781b3b32d35920",
     idempotency_key="k1",
     lines=(OrderLine(product_id="p1", quantity=2, unit_price=D("19.99"), name="Lamp"),),
     total=D("52.96"),
@@ -57,6 +57,7 @@ async def test_a_paid_orders_confirmation_arrives_with_text_and_html(tmp_path: P
     text, html = parts(message)
     assert message["To"] == "ada@example.com"
     assert "$52.96" in message["Subject"]
+    assert "DD40-0C09" in message["Subject"], "the order is named as the shopper quotes it"
     for figure in ("$39.98", "$4.99", "$7.99", "$52.96"):
         assert figure in text and figure in html
     assert outbox.messages()[0]["status"] == "SENT"

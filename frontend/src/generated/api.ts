@@ -1439,6 +1439,8 @@ export interface components {
             orderId: string;
             /** Payments */
             payments: components["schemas"]["PaymentOut"][];
+            /** Reference */
+            reference: string;
             /** Sessionid */
             sessionId: string | null;
             /** Shipping */

@@ -124,6 +124,7 @@ export type Reason = string;
 export type Timestamp1 = number;
 export type Transactionid = string;
 export type Payments = PaymentOut[];
+export type Reference = string;
 export type Sessionid2 = string | null;
 export type Shipping = number;
 export type Subtotal1 = number;
@@ -649,6 +650,7 @@ export interface OrderOut {
   lines: Lines1;
   orderId: Orderid;
   payments: Payments;
+  reference: Reference;
   sessionId: Sessionid2;
   shipping: Shipping;
   status: OrderStatus;

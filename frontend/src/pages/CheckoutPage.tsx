@@ -173,7 +173,7 @@ export function CheckoutPage() {
     return (
       <div className="mx-auto max-w-2xl rounded-lg border border-emerald-200 bg-emerald-50 p-4 sm:p-6" data-testid="order-confirmation">
         <h1 className="text-2xl font-bold text-emerald-800">Thank you! Your order is confirmed.</h1>
-        <p className="mt-2 break-all">Order <span className="font-mono" data-testid="confirmed-order-id">{done.orderId}</span></p>
+        <p className="mt-2 break-all">Order <span className="font-mono" data-testid="confirmed-order-id" data-order-id={done.orderId}>{done.reference}</span></p>
         <p className="text-sm text-slate-700">A confirmation is on its way to {done.email}.</p>
         <div className="mt-4"><OrderSummary order={done} /></div>
         <div className="mt-4 flex flex-wrap gap-2">
@@ -248,7 +248,7 @@ export function CheckoutPage() {
           <Field label="CVC" name="card.cvc" problem={problem}><input className={INPUT} inputMode="numeric" autoComplete="cc-csc" required value={card.cvc} onChange={(e) => setCard({ ...card, cvc: e.target.value })} /></Field>
         </fieldset>
         {problem ? <div className="rounded border border-red-300 bg-red-50 p-3 text-sm text-red-800" role="alert" data-testid="checkout-problem">{problem.message}</div> : null}
-        {placed ? <p className="text-sm text-slate-700" data-testid="order-payable">Order {placed.orderId} is placed and waits for payment: try another card.</p> : null}
+        {placed ? <p className="text-sm text-slate-700" data-testid="order-payable">Order {placed.reference} is placed and waits for payment: try another card.</p> : null}
         <button type="submit" disabled={busy !== null || !summary} className="w-full rounded bg-indigo-600 px-4 py-3 font-medium text-white hover:bg-indigo-700 disabled:bg-slate-400" data-testid="place-order">
           {busy === "placing" ? "Placing order…" : busy === "paying" ? "Paying…" : `${placed ? "Pay" : "Place order and pay"}${summary ? ` ${formatMoney(summary.total)}` : ""}`}
         </button>

@@ -57,7 +57,7 @@ export function OrderDetailPage() {
     if (msg.order.orderId === orderId) setOrder(msg.order);
   }), [client, orderId]);
 
-  usePageTitle(`Order ${orderId}`);
+  usePageTitle(order ? `Order ${order.reference}` : "Order");
 
   if (loaded.error) return <ErrorState error={loaded.error} onRetry={() => void loaded.refetch()} />;
   if (!order) return <LinesSkeleton label="Loading order…" />;
@@ -74,7 +74,7 @@ export function OrderDetailPage() {
     <div className="mx-auto max-w-3xl space-y-4" data-testid="order-detail">
       <Link to="/orders" className="text-sm text-indigo-700 underline">← Your orders</Link>
       <div className="flex flex-wrap items-center justify-between gap-2">
-        <h1 className="min-w-0 break-all text-2xl font-bold">Order {order.orderId}</h1>
+        <h1 className="min-w-0 break-all text-2xl font-bold">Order {order.reference}</h1>
         <StatusBadge status={order.status} />
       </div>
       <ol className="flex flex-wrap gap-3 text-sm" aria-label="Status timeline">

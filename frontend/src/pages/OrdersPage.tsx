@@ -40,7 +40,7 @@ export function OrdersPage() {
           {orders.map((o) => (
             <li key={o.orderId} className="rounded-lg border border-slate-200 bg-white p-4" data-testid="order" data-order-id={o.orderId}>
               <div className="flex flex-wrap items-center justify-between gap-2">
-                <Link to={`/orders/${o.orderId}`} className="min-w-0 break-all font-mono text-sm text-indigo-700 underline">{o.orderId}</Link>
+                <Link to={`/orders/${o.orderId}`} className="min-w-0 break-all font-medium text-indigo-700 underline">Order {o.reference}</Link>
                 <StatusBadge status={o.status} />
               </div>
               <p className="mt-1 text-sm text-slate-600">

@@ -204,7 +204,7 @@ describe("product page", () => {
 
 function order(status: Order["status"]): Order {
   return {
-    orderId: "order_1", sessionId: "sess_test", userId: null, idempotencyKey: "k",
+    orderId: "order_1", reference: "AB12-CD34", sessionId: "sess_test", userId: null, idempotencyKey: "k",
     lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 1, unitPrice: 80, lineTotal: 80 }],
     subtotal: 80, discount: 0, shipping: 0, tax: 16, total: 96, couponCode: null, email: "ada@example.com",
     address: { name: "Ada", line1: "1 St", city: "London", postalCode: "SW1A 1AA", country: "GB" },
@@ -251,7 +251,7 @@ describe("checkout", () => {
     renderApp("/checkout");
     await fillCheckout();
     await userEvent.click(await screen.findByRole("button", { name: "Place order and pay $96.00" }));
-    expect(await screen.findByTestId("order-confirmation")).toHaveTextContent("order_1");
+    expect(await screen.findByTestId("order-confirmation")).toHaveTextContent("Order AB12-CD34");
     await waitFor(() => expect(screen.getByRole("heading", { level: 1, name: /Your order is confirmed/ })).toHaveFocus());
     expect(document.title).toBe("Order confirmed · KartShoppe");
     expect(screen.getByTestId("summary-total")).toHaveTextContent("$96.00");

@@ -88,6 +88,18 @@ class Order:
     def captured(self) -> PaymentRecord | None:
         return next((p for p in self.payments if p.kind == "CAPTURED"), None)
 
+    @property
+    def reference(self) -> str:
+        return order_reference(self.order_id)
+
+
+def order_reference(order_id: str) -> str:
+    """What a shopper reads and quotes for an order: the first eight characters of its id's
+    hash, upper case, in two groups ("order_dd400c09..." is "DD40-0C09"). The id itself stays
+    the key (its addresses, its events); 32 bits tell one shopper's orders apart."""
+    code = order_id.removeprefix("order_").upper()[:8]
+    return f"{code[:4]}-{code[4:]}" if len(code) == 8 else code
+
 
 def decide_checkout(
     cart: Cart,

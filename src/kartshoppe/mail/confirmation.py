@@ -56,7 +56,7 @@ def confirmation(order: Order) -> Draft | None:
         ]
         address = ", ".join(p for p in parts if p)
     text_lines = [
-        f"Thank you for your order {order.order_id}.",
+        f"Thank you for your order {order.reference}.",
         "",
         *(f"{label:<40} {_money(amount):>12}" for label, amount in rows),
         "",
@@ -70,7 +70,7 @@ def confirmation(order: Order) -> Draft | None:
         for label, amount in [*rows, *sums]
     )
     html = (
-        f"<html><body><h1>Thank you for your order</h1><p>Order {escape(order.order_id)}</p>"
+        f"<html><body><h1>Thank you for your order</h1><p>Order {escape(order.reference)}</p>"
         f"<table>{html_rows}</table>"
         + (f"<p>Delivery: {escape(delivery)}</p>" if delivery else "")
         + (f"<p>Ship to: {escape(address)}</p>" if address else "")
@@ -79,7 +79,7 @@ def confirmation(order: Order) -> Draft | None:
     return Draft(
         key=f"confirmation:{order.order_id}",
         to=order.email,
-        subject=f"KartShoppe order confirmation {order.order_id}: {_money(order.total)}",
+        subject=f"KartShoppe order confirmation {order.reference}: {_money(order.total)}",
         text="\n".join(text_lines).rstrip() + "\n",
         html=html,
     )

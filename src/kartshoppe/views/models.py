@@ -260,6 +260,8 @@ class PaymentOut(LazyModel):
 
 class OrderOut(Out):
     order_id: str
+    reference: str
+    """What the shopper reads and quotes (`domain.orders.order_reference`)."""
     session_id: str | None
     user_id: str | None
     idempotency_key: str
@@ -283,6 +285,7 @@ class OrderOut(Out):
     def of(cls, order: Order) -> OrderOut:
         return cls(
             order_id=order.order_id,
+            reference=order.reference,
             session_id=order.session_id,
             user_id=order.user_id,
             idempotency_key=order.idempotency_key,
