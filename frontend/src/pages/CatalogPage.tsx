@@ -249,31 +249,33 @@ export function CatalogPage() {
             <>
               <p className="mb-2 text-sm text-slate-600" data-testid="result-count">{countOf(data.total, "product")}</p>
               <ProductGrid products={data.items} source="catalog" />
-              <nav aria-label="Pagination" className="mt-4 flex flex-wrap items-center justify-center gap-1">
-                <button type="button" disabled={page <= 1} onClick={() => update({ page: String(page - 1) })} className="min-h-11 md:min-h-9 rounded border border-slate-300 px-3 py-1 disabled:opacity-40 focus-visible:outline-2">
-                  Previous
-                </button>
-                {pageWindow(page, pages).map((n, i) =>
-                  n === null ? (
-                    <span key={`gap-${i}`} aria-hidden className="px-1 text-slate-500">…</span>
-                  ) : (
-                    <button
-                      key={n}
-                      type="button"
-                      aria-current={n === page ? "page" : undefined}
-                      aria-label={`Page ${n}`}
-                      onClick={() => update({ page: String(n) })}
-                      className={`min-h-11 md:min-h-9 min-w-11 md:min-w-9 rounded border px-2 py-1 focus-visible:outline-2 ${n === page ? "border-indigo-600 bg-indigo-600 text-white" : "border-slate-300 hover:bg-slate-100"}`}
-                    >
-                      {n}
-                    </button>
-                  ),
-                )}
-                <button type="button" disabled={page >= pages} onClick={() => update({ page: String(page + 1) })} className="min-h-11 md:min-h-9 rounded border border-slate-300 px-3 py-1 disabled:opacity-40 focus-visible:outline-2">
-                  Next
-                </button>
-                <span className="w-full text-center text-sm text-slate-600">Page {page} of {pages}</span>
-              </nav>
+              {pages > 1 || page > 1 ? (
+                <nav aria-label="Pagination" className="mt-4 flex flex-wrap items-center justify-center gap-1">
+                  <button type="button" disabled={page <= 1} onClick={() => update({ page: String(page - 1) })} className="min-h-11 md:min-h-9 rounded border border-slate-300 px-3 py-1 disabled:opacity-40 focus-visible:outline-2">
+                    Previous
+                  </button>
+                  {pageWindow(page, pages).map((n, i) =>
+                    n === null ? (
+                      <span key={`gap-${i}`} aria-hidden className="px-1 text-slate-500">…</span>
+                    ) : (
+                      <button
+                        key={n}
+                        type="button"
+                        aria-current={n === page ? "page" : undefined}
+                        aria-label={`Page ${n}`}
+                        onClick={() => update({ page: String(n) })}
+                        className={`min-h-11 md:min-h-9 min-w-11 md:min-w-9 rounded border px-2 py-1 focus-visible:outline-2 ${n === page ? "border-indigo-600 bg-indigo-600 text-white" : "border-slate-300 hover:bg-slate-100"}`}
+                      >
+                        {n}
+                      </button>
+                    ),
+                  )}
+                  <button type="button" disabled={page >= pages} onClick={() => update({ page: String(page + 1) })} className="min-h-11 md:min-h-9 rounded border border-slate-300 px-3 py-1 disabled:opacity-40 focus-visible:outline-2">
+                    Next
+                  </button>
+                  <span className="w-full text-center text-sm text-slate-600">Page {page} of {pages}</span>
+                </nav>
+              ) : null}
             </>
           ) : null}
         </div>

@@ -46,6 +46,13 @@ describe("catalog", () => {
     // four typed and clicked steps: slower than the default 5 s on a loaded machine
   }, 20_000);
 
+  it("shows no page controls when the results fit on one page", async () => {
+    stubFetch({ ...base, "GET /api/ecommerce/categories": [], "GET /api/ecommerce/products": { items: [product()], total: 1, page: 1, pageSize: 12, facets: facets() } });
+    renderApp("/catalog?q=wireless");
+    expect(await screen.findByTestId("result-count")).toHaveTextContent("1 product");
+    expect(screen.queryByRole("navigation", { name: "Pagination" })).not.toBeInTheDocument();
+  });
+
   it("says so when nothing matches", async () => {
     stubFetch({ ...base, "GET /api/ecommerce/categories": [], "GET /api/ecommerce/products": { items: [], total: 0, page: 1, pageSize: 12, facets: facets() } });
     renderApp("/catalog?q=zzz");
