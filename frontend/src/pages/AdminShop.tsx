@@ -42,7 +42,10 @@ export function OrdersAdmin() {
         <ul className="mt-2 divide-y text-sm" data-testid="admin-orders">
           {orders.data.map((o) => (
             <li key={o.orderId} className="flex flex-wrap items-center gap-2 py-2">
-              <span className="min-w-0 flex-1 break-all font-mono text-xs">{o.orderId}</span>
+              <span className="min-w-0 flex-1">
+                <span className="font-medium">{o.reference}</span>{" "}
+                <span className="break-all font-mono text-xs text-slate-500">{o.orderId}</span>
+              </span>
               <span>{o.status}</span>
               <span className="font-medium">{formatMoney(o.total)}</span>
               {NEXT[o.status].map((to) => (

@@ -3,8 +3,9 @@ import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it } from "vitest";
 import { niceMax } from "../components/Charts";
 import type { Series } from "../lib/types";
-import { cart, FakeSocket, product, stubFetch } from "../test/fakes";
+import { cart, FakeSocket, order, product, stubFetch } from "../test/fakes";
 import { renderApp } from "../test/render";
+import { OrdersAdmin } from "./AdminShop";
 import { alertText } from "./InventoryPage";
 import { changesOf, tableRows } from "./ProductsAdminPage";
 
@@ -25,6 +26,17 @@ beforeEach(() => {
   FakeSocket.instances = [];
   localStorage.clear();
   localStorage.setItem("kartshoppe.sessionId", "sess_test");
+});
+
+describe("orders admin", () => {
+  it("names each order by the reference its shopper quotes, beside its id", async () => {
+    signedInAs("operator");
+    stubFetch({ ...base, "GET /api/ecommerce/admin/orders": [order("PAID")] });
+    renderApp("/", <OrdersAdmin />);
+    const row = within(await screen.findByTestId("admin-orders")).getByRole("listitem");
+    expect(row).toHaveTextContent("AB12-CD34 order_1");
+    expect(within(row).getByRole("button", { name: "Mark shipped" })).toBeInTheDocument();
+  });
 });
 
 describe("operator links and the account", () => {

@@ -1,8 +1,8 @@
 import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Analytics, Order } from "../lib/types";
-import { cart, facets, FakeSocket, product, stubFetch } from "../test/fakes";
+import type { Analytics } from "../lib/types";
+import { cart, facets, FakeSocket, order, product, stubFetch } from "../test/fakes";
 import { renderApp } from "../test/render";
 
 const base = {
@@ -209,16 +209,6 @@ describe("product page", () => {
   });
 });
 
-function order(status: Order["status"]): Order {
-  return {
-    orderId: "order_1", reference: "AB12-CD34", sessionId: "sess_test", userId: null, idempotencyKey: "k",
-    lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 1, unitPrice: 80, lineTotal: 80 }],
-    subtotal: 80, discount: 0, shipping: 0, tax: 16, total: 96, couponCode: null, email: "ada@example.com",
-    address: { name: "Ada", line1: "1 St", city: "London", postalCode: "SW1A 1AA", country: "GB" },
-    delivery: { option: "standard", label: "Standard", cost: 0, estimatedDate: "2026-12-01" },
-    payments: [], status, createdAt: 1, updatedAt: 1, history: [],
-  };
-}
 
 const QUOTE = {
   lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 1, unitPrice: 80, lineTotal: 80 }],

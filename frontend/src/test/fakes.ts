@@ -1,7 +1,7 @@
 /** Test doubles for unit tests only: a fake WebSocket, a manual clock, and a fetch that answers from a table. */
 import { vi } from "vitest";
 import type { SocketLike } from "../lib/realtime";
-import type { Cart, Facets, Product } from "../lib/types";
+import type { Cart, Facets, Order, Product } from "../lib/types";
 
 export class FakeSocket implements SocketLike {
   static instances: FakeSocket[] = [];
@@ -132,5 +132,17 @@ export function cart(overrides: Partial<Cart> = {}): Cart {
     subtotal: 0,
     updatedAt: 1,
     ...overrides,
+  };
+}
+
+/** A placed order of one line, in `status`. */
+export function order(status: Order["status"] = "PLACED"): Order {
+  return {
+    orderId: "order_1", reference: "AB12-CD34", sessionId: "sess_test", userId: null, idempotencyKey: "k",
+    lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 1, unitPrice: 80, lineTotal: 80 }],
+    subtotal: 80, discount: 0, shipping: 0, tax: 16, total: 96, couponCode: null, email: "ada@example.com",
+    address: { name: "Ada", line1: "1 St", city: "London", postalCode: "SW1A 1AA", country: "GB" },
+    delivery: { option: "standard", label: "Standard", cost: 0, estimatedDate: "2026-12-01" },
+    payments: [], status, createdAt: 1, updatedAt: 1, history: [],
   };
 }
