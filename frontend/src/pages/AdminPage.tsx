@@ -162,18 +162,30 @@ function LaunchForm() {
   );
 }
 
+/** The id of the order `typed` names: an id as it is, or the reference a shopper quotes
+ * ("DD40-0C09", any case, the dash optional), looked up among all orders. */
+export async function orderIdOf(typed: string): Promise<string> {
+  const text = typed.trim();
+  const code = /^([0-9a-f]{4})-?([0-9a-f]{4})$/i.exec(text);
+  if (!code) return text;
+  const reference = `${code[1]}-${code[2]}`.toUpperCase();
+  const found = (await api.allOrders(null)).filter((o) => o.reference === reference);
+  if (found.length === 1) return found[0]!.orderId;
+  throw new Error(found.length === 0 ? `No order has the reference ${reference}.` : `${found.length} orders have the reference ${reference}: enter the order id.`);
+}
+
 function OrderStatusForm() {
   const { busy, outcome, run } = useAction();
-  const [orderId, setOrderId] = useState("");
+  const [order, setOrder] = useState("");
   const [status, setStatus] = useState<OrderStatus>("SHIPPED");
   const submit = (ev: FormEvent) => {
     ev.preventDefault();
-    run(`Order set to ${status}`, () => api.setOrderStatus(orderId.trim(), status));
+    run(`Order set to ${status}`, async () => api.setOrderStatus(await orderIdOf(order), status));
   };
   return (
     <Panel title="Order status">
       <form onSubmit={submit} className="flex flex-wrap items-end gap-2">
-        <div className="flex-1"><label htmlFor="status-order" className="block text-sm font-medium">Order id</label><input id="status-order" required value={orderId} onChange={(e) => setOrderId(e.target.value)} className={input} /></div>
+        <div className="flex-1"><label htmlFor="status-order" className="block text-sm font-medium">Order reference or id</label><input id="status-order" required value={order} onChange={(e) => setOrder(e.target.value)} className={input} /></div>
         <div>
           <label htmlFor="status-value" className="block text-sm font-medium">Status</label>
           <select id="status-value" value={status} onChange={(e) => setStatus(e.target.value as OrderStatus)} className={input}>

@@ -5,6 +5,7 @@ import { niceMax } from "../components/Charts";
 import type { Series } from "../lib/types";
 import { cart, FakeSocket, order, product, stubFetch } from "../test/fakes";
 import { renderApp } from "../test/render";
+import { orderIdOf } from "./AdminPage";
 import { OrdersAdmin } from "./AdminShop";
 import { alertText } from "./InventoryPage";
 import { changesOf, tableRows } from "./ProductsAdminPage";
@@ -36,6 +37,18 @@ describe("orders admin", () => {
     const row = within(await screen.findByTestId("admin-orders")).getByRole("listitem");
     expect(row).toHaveTextContent("AB12-CD34 order_1");
     expect(within(row).getByRole("button", { name: "Mark shipped" })).toBeInTheDocument();
+  });
+});
+
+describe("the order status form", () => {
+  it("takes an order id as typed, or the reference a shopper quotes", async () => {
+    const other = { ...order("PAID"), orderId: "order_2", reference: "EF56-7890" };
+    const { calls } = stubFetch({ ...base, "GET /api/ecommerce/admin/orders": [order("PAID"), other, { ...other, orderId: "order_3" }] });
+    await expect(orderIdOf(" order_1 ")).resolves.toBe("order_1");
+    expect(calls).toHaveLength(0);
+    await expect(orderIdOf("ab12cd34")).resolves.toBe("order_1");
+    await expect(orderIdOf("0000-0000")).rejects.toThrow("No order has the reference 0000-0000.");
+    await expect(orderIdOf("EF56-7890")).rejects.toThrow("2 orders have the reference EF56-7890: enter the order id.");
   });
 });
 
