@@ -592,7 +592,7 @@ class KafkaConsumer(Consumer):
         self._settled: set[TopicPartition] = set()
         self._gaps: dict[TopicPartition, int] = {}
         if assignment is None:
-            self._raw.subscribe(topics, on_assign=self._on_assign)
+            self._raw.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
 
     @property
     def positions(self) -> dict[TopicPartition, int]:
@@ -618,8 +618,9 @@ class KafkaConsumer(Consumer):
         for record in taken:
             self._positions[(record.topic, record.partition)] = record.offset + 1
         if not self._buffer:
-            # past transaction markers too, which take offsets but are never returned
-            for key, offset in self._fetched.items():
+            # past transaction markers too, which take offsets but are never returned (a copy:
+            # a fetch that a cancelled poll left running may be in a rebalance callback)
+            for key, offset in list(self._fetched.items()):
                 self._positions[key] = max(offset, self._positions.get(key, 0))
         return taken
 
@@ -670,6 +671,17 @@ class KafkaConsumer(Consumer):
             self._learn_targets(keys)
         except (KafkaException, LogUnavailableError) as exc:
             _librdkafka_log.info("consumer: committed offsets not known yet: %s", exc)
+
+    def _on_revoke(self, _consumer: RawConsumer, partitions: list[KafkaTopicPartition]) -> None:
+        """Runs inside `poll` on the worker thread. A partition given up is no longer this
+        consumer's to report or commit: its positions are dropped, so a caller committing
+        `positions` after a rebalance cannot move back what its new owner commits."""
+        for tp in partitions:
+            key = (tp.topic, tp.partition)
+            self._positions.pop(key, None)
+            self._fetched.pop(key, None)
+            self._targets.pop(key, None)
+            self._gaps.pop(key, None)
 
     def _fetch(self, max_records: int, timeout: float) -> None:
         """Wait for the first record (in short steps, so close and cancel are prompt), then take
