@@ -663,10 +663,7 @@ class KafkaConsumer(Consumer):
         self._caught_up = False
         self._settled.clear()
         keys = [(tp.topic, tp.partition) for tp in partitions]
-        for key in keys:
-            self._fetched.pop(key, None)
-            self._targets.pop(key, None)
-            self._gaps.pop(key, None)
+        self._forget(keys)
         try:
             self._learn_targets(keys)
         except (KafkaException, LogUnavailableError) as exc:
@@ -676,9 +673,14 @@ class KafkaConsumer(Consumer):
         """Runs inside `poll` on the worker thread. A partition given up is no longer this
         consumer's to report or commit: its positions are dropped, so a caller committing
         `positions` after a rebalance cannot move back what its new owner commits."""
-        for tp in partitions:
-            key = (tp.topic, tp.partition)
+        keys = [(tp.topic, tp.partition) for tp in partitions]
+        self._forget(keys)
+        for key in keys:
             self._positions.pop(key, None)
+
+    def _forget(self, keys: list[TopicPartition]) -> None:
+        """Drop what this consumer knew of where these partitions' fetching stood."""
+        for key in keys:
             self._fetched.pop(key, None)
             self._targets.pop(key, None)
             self._gaps.pop(key, None)
