@@ -1,7 +1,7 @@
 /**
  * Browser tests of the operator console against the real server: the product table's edit and
  * retire, inventory alerts pushed to an open page, the dashboard's stored history after a reload,
- * and a shopper who sees no operator links. Names start with "operator console" (E2E_ONLY).
+ * an order found by its reference, and a shopper who sees no operator links. Names start with "operator console" (E2E_ONLY).
  */
 import type { Page } from "playwright-core";
 import { eventually, sleep, test, type Server } from "./harness";
@@ -147,6 +147,25 @@ test("operator console: the dashboard's history of a chosen window is the same a
   const after = await chartTotal(page, "chart-orders");
   if (after < orders) throw new Error(`after the reload the chart shows ${after} orders, before ${orders}`);
   await page.getByTestId("stat-conversion").waitFor();
+});
+
+test("operator console: an operator cancels an order by the reference its shopper quotes", async (t) => {
+  const token = await operatorToken(t.server);
+  const id = await launch(t.server, token, "E2E Kettle");
+  const sessionId = `e2e-ref-${Date.now()}`;
+  await t.server.api("POST", `/cart/${sessionId}/add`, { productId: id, quantity: 1 });
+  const order = await t.server.api<{ orderId: string; reference: string }>("POST", "/checkout", { sessionId, idempotencyKey: sessionId });
+  const page = await t.newPage();
+  await page.goto("/ops/admin");
+  await signIn(page, OPERATOR);
+  const form = page.getByRole("region", { name: "Order status" });
+  // as a shopper reads it out on the phone: lower case, no dash
+  await form.getByLabel("Order reference or id").fill(order.reference.toLowerCase().replace("-", ""));
+  await form.getByLabel("Status", { exact: true }).selectOption("CANCELLED");
+  await form.getByRole("button", { name: "Set status" }).click();
+  await form.getByRole("status").getByText("Order set to CANCELLED").waitFor();
+  const [found] = await t.server.api<{ status: string }[]>("GET", `/admin/orders?named=${order.orderId}`, undefined, token);
+  if (found?.status !== "CANCELLED") throw new Error(`the order is ${found?.status}`);
 });
 
 test("operator console: a shopper sees no operator links", async (t) => {

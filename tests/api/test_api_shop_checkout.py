@@ -234,6 +234,25 @@ def test_the_operator_lists_orders_by_status(api: httpx.Client, admin: httpx.Cli
     assert api.get("/admin/orders").status_code == 401
 
 
+def test_the_operator_finds_an_order_by_the_reference_its_shopper_quotes(
+    api: httpx.Client, admin: httpx.Client
+) -> None:
+    product = launch(admin, price=3.0)
+    order = place(api, cart_with(api, product, 1)).json()
+    for typed in (
+        order["reference"],
+        order["reference"].lower().replace("-", ""),
+        order["orderId"],
+    ):
+        found = admin.get("/admin/orders", params={"named": typed, "limit": 1}).json()
+        assert [o["orderId"] for o in found] == [order["orderId"]], typed
+    assert admin.get("/admin/orders", params={"named": "no such order"}).json() == []
+    refused = assert_error(
+        admin.get("/admin/orders", params={"named": ""}), 422, "validation_error"
+    )
+    assert [d["field"] for d in refused["details"]] == ["named"]
+
+
 def test_a_coupon_limited_to_three_is_redeemed_exactly_three_times_under_concurrency(
     server: ServerProcess, api: httpx.Client, admin: httpx.Client
 ) -> None:

@@ -14,6 +14,7 @@ from kartshoppe.domain.orders import (
     Order,
     decide_status,
     evolve_order,
+    names_order,
     order_reference,
 )
 from kartshoppe.events import (
@@ -150,3 +151,24 @@ def test_a_status_change_of_an_unknown_order_is_ignored_by_the_fold() -> None:
 def test_an_order_is_named_by_a_short_reference_of_its_id(order_id: str, reference: str) -> None:
     assert order_reference(order_id) == reference
     assert replace(order(), order_id=order_id).reference == reference
+
+
+@pytest.mark.parametrize(
+    ("typed", "named"),
+    [
+        ("order_dd400c090f50635d12781b3b32d35920", True),
+        (" order_dd400c090f50635d12781b3b32d35920 ", True),
+        ("DD40-0C09", True),
+        ("dd400c09", True),
+        (" dd40-0c09\t", True),
+        ("DD40-0C0", False),
+        ("DD40-0C091", False),
+        ("DD40-0C08", False),
+        ("order_dd400c09", False),
+        ("", False),
+    ],
+)
+def test_an_operator_names_an_order_by_its_id_or_the_reference_a_shopper_quotes(
+    typed: str, named: bool
+) -> None:
+    assert names_order(typed, "order_dd400c090f50635d12781b3b32d35920") is named

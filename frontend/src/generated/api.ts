@@ -27,7 +27,8 @@ export interface paths {
         };
         /**
          * List Orders
-         * @description Every order, newest first, optionally of one status.
+         * @description Every order, newest first, optionally of one status, or only those that `named` names:
+         *     an order id, or a reference a shopper quotes (32 bits: two orders may share one).
          */
         get: operations["list_orders_api_ecommerce_admin_orders_get"];
         put?: never;
@@ -2199,6 +2200,7 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
+                named?: string | null;
                 status?: components["schemas"]["OrderStatus"] | null;
             };
             header?: never;

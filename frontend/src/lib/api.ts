@@ -188,6 +188,8 @@ export const api = {
     request<Product>("POST", `/admin/products/${enc(id)}/flash-sale`, { discountPercent, durationSeconds }),
   endFlashSale: (id: string) => request<Product>("DELETE", `/admin/products/${enc(id)}/flash-sale`),
   allOrders: (status: OrderStatus | null) => request<Order[]>("GET", `/admin/orders${query({ status })}`),
+  /** The orders `typed` names: an order id, or a reference a shopper quotes (the server's rule). */
+  ordersNamed: (typed: string) => request<Order[]>("GET", `/admin/orders${query({ named: typed })}`),
   coupons: () => request<Coupon[]>("GET", "/admin/coupons"),
   createCoupon: (coupon: NewCoupon) => request<Coupon>("POST", "/admin/coupons", coupon),
   outbox: () => request<OutboxMessage[]>("GET", "/admin/outbox"),

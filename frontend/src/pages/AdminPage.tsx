@@ -162,16 +162,13 @@ function LaunchForm() {
   );
 }
 
-/** The id of the order `typed` names: an id as it is, or the reference a shopper quotes
- * ("DD40-0C09", any case, the dash optional), looked up among all orders. */
+/** The id of the order `typed` names: its id, or the reference a shopper quotes ("DD40-0C09",
+ * any case, the dash optional), found by the server among all orders. */
 export async function orderIdOf(typed: string): Promise<string> {
   const text = typed.trim();
-  const code = /^([0-9a-f]{4})-?([0-9a-f]{4})$/i.exec(text);
-  if (!code) return text;
-  const reference = `${code[1]}-${code[2]}`.toUpperCase();
-  const found = (await api.allOrders(null)).filter((o) => o.reference === reference);
+  const found = await api.ordersNamed(text);
   if (found.length === 1) return found[0]!.orderId;
-  throw new Error(found.length === 0 ? `No order has the reference ${reference}.` : `${found.length} orders have the reference ${reference}: enter the order id.`);
+  throw new Error(found.length === 0 ? `No order has the id or reference ${text}.` : `${found.length} orders have the reference ${text}: enter the order id.`);
 }
 
 function OrderStatusForm() {

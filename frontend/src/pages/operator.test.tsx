@@ -2,7 +2,7 @@ import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it } from "vitest";
 import { niceMax } from "../components/Charts";
-import type { Series } from "../lib/types";
+import type { Order, Series } from "../lib/types";
 import { cart, FakeSocket, order, product, stubFetch } from "../test/fakes";
 import { renderApp } from "../test/render";
 import { orderIdOf } from "./AdminPage";
@@ -41,13 +41,14 @@ describe("orders admin", () => {
 });
 
 describe("the order status form", () => {
-  it("takes an order id as typed, or the reference a shopper quotes", async () => {
+  it("asks the server which order the typed id or reference names", async () => {
     const other = { ...order("PAID"), orderId: "order_2", reference: "EF56-7890" };
-    const { calls } = stubFetch({ ...base, "GET /api/ecommerce/admin/orders": [order("PAID"), other, { ...other, orderId: "order_3" }] });
+    const named: Record<string, Order[]> = { order_1: [order("PAID")], ab12cd34: [order("PAID")], "EF56-7890": [other, { ...other, orderId: "order_3" }] };
+    const { calls } = stubFetch({ ...base, "GET /api/ecommerce/admin/orders": (url: URL) => named[url.searchParams.get("named") ?? ""] ?? [] });
     await expect(orderIdOf(" order_1 ")).resolves.toBe("order_1");
-    expect(calls).toHaveLength(0);
+    expect(calls.at(-1)!.url.searchParams.get("named")).toBe("order_1");
     await expect(orderIdOf("ab12cd34")).resolves.toBe("order_1");
-    await expect(orderIdOf("0000-0000")).rejects.toThrow("No order has the reference 0000-0000.");
+    await expect(orderIdOf("0000-0000")).rejects.toThrow("No order has the id or reference 0000-0000.");
     await expect(orderIdOf("EF56-7890")).rejects.toThrow("2 orders have the reference EF56-7890: enter the order id.");
   });
 });

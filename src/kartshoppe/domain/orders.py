@@ -101,6 +101,16 @@ def order_reference(order_id: str) -> str:
     return f"{code[:4]}-{code[4:]}" if len(code) == 8 else code
 
 
+def names_order(typed: str, order_id: str) -> bool:
+    """Whether what an operator typed names the order: its id as it is, or its reference as a
+    shopper quotes it (any case, with or without the dash, spaces around ignored)."""
+    text = typed.strip()
+    if text == order_id:
+        return True
+    quoted = text.upper().replace("-", "")
+    return len(quoted) == 8 and quoted == order_reference(order_id).replace("-", "")
+
+
 def decide_checkout(
     cart: Cart,
     quote: Quote,

@@ -26,6 +26,7 @@ from kartshoppe.api.schemas import (
 )
 from kartshoppe.domain.catalog import generated_image_url
 from kartshoppe.domain.errors import NotFoundError
+from kartshoppe.domain.orders import names_order
 from kartshoppe.events import Coupon, Id, OrderStatus, Product, new_id, now_ms
 from kartshoppe.pictures.uploads import ACCEPTED, MAX_UPLOAD_BYTES, UploadRefused, reencode
 from kartshoppe.views.models import OrderOut, ProductOut
@@ -155,10 +156,17 @@ async def set_order_status(
 async def list_orders(
     p: Live,
     status: Annotated[OrderStatus | None, Query()] = None,
+    named: Annotated[str | None, Query(min_length=1, max_length=80)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Response:
-    """Every order, newest first, optionally of one status."""
-    found = [o for o in p.service.state.orders.values() if status is None or o.status == status]
+    """Every order, newest first, optionally of one status, or only those that `named` names:
+    an order id, or a reference a shopper quotes (32 bits: two orders may share one)."""
+    found = [
+        o
+        for o in p.service.state.orders.values()
+        if (status is None or o.status == status)
+        and (named is None or names_order(named, o.order_id))
+    ]
     found.sort(key=lambda o: -o.created_at)
     return json([OrderOut.of(o).to_json() for o in found[:limit]])
 
