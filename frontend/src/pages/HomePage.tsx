@@ -1,4 +1,6 @@
-/** Home: featured and trending products and the shopper's personalised recommendations with their reason. */
+/** Home: featured and trending products and the shopper's personalised recommendations with their
+ * reason. Not their confidence: a calibrated hit rate ("7%") that a shopper would read as how
+ * well the products suit them; it stays in the event for operators (the events page). */
 import { useQuery, type UseQueryResult } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { ProductGrid } from "../components/ProductCard";
@@ -30,10 +32,7 @@ export function RecommendationBlock({ recommendation }: { recommendation: Recomm
   const products = useQuery(productsByIdQuery(recommendation.productIds));
   return (
     <div className="mb-4" data-testid="recommendation">
-      <p className="mb-2 text-sm text-slate-600">
-        <span className="font-medium text-slate-800">{recommendation.reason}</span>{" "}
-        <span className="text-slate-500">({Math.round(recommendation.confidence * 100)}% match)</span>
-      </p>
+      <p className="mb-2 text-sm font-medium text-slate-800">{recommendation.reason}</p>
       <ProductList result={products} source="recommendation" empty="These products are no longer available" />
     </div>
   );
