@@ -58,7 +58,7 @@ async def test_a_paid_orders_confirmation_arrives_with_text_and_html(tmp_path: P
     assert message["To"] == "ada@example.com"
     assert "$52.96" in message["Subject"]
     assert "DD40-0C09" in message["Subject"], "the order is named as the shopper quotes it"
-    for figure in ("$39.98", "$4.99", "$7.99", "$52.96"):
+    for figure in ("$39.98", "$4.99", "$7.99", "$52.96", "expected Tuesday, December 1, 2026"):
         assert figure in text and figure in html
     assert outbox.messages()[0]["status"] == "SENT"
 

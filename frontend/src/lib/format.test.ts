@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countOf, formatCountdown, formatMoney, secondsLeft } from "./format";
+import { countOf, formatCalendarDate, formatCountdown, formatMoney, secondsLeft } from "./format";
 
 describe("countdown", () => {
   it("counts whole seconds down to zero, never below", () => {
@@ -24,5 +24,15 @@ describe("counts", () => {
     expect(countOf(0, "item")).toBe("0 items");
     expect(countOf(1204, "review")).toBe("1,204 reviews");
     expect(countOf(2, "child", "children")).toBe("2 children");
+  });
+});
+
+describe("calendar dates", () => {
+  it("read as the weekday and day of the date sent, in any time zone", () => {
+    expect(formatCalendarDate("2026-12-04")).toBe("Fri, Dec 4");
+    expect(formatCalendarDate("2027-01-01")).toBe("Fri, Jan 1");
+  });
+  it("show what is not a date as it came", () => {
+    expect(formatCalendarDate("soon")).toBe("soon");
   });
 });

@@ -1,4 +1,4 @@
-/** How numbers read on screen: money, counts of things and the flash-sale countdown. */
+/** How numbers read on screen: money, counts of things, calendar dates and the flash-sale countdown. */
 
 export function secondsLeft(endsAt: number, now: number): number {
   return Math.max(0, Math.floor((endsAt - now) / 1000));
@@ -19,4 +19,13 @@ export function formatMoney(value: number): string {
 /** A count with its noun, singular for one: "1 item", "2 items", "1,204 reviews". */
 export function countOf(count: number, singular: string, plural = `${singular}s`): string {
   return `${count.toLocaleString("en-US")} ${count === 1 ? singular : plural}`;
+}
+
+/** A calendar date as the server sends it ("2026-12-04", a delivery estimate) as a shopper reads
+ * it: "Fri, Dec 4". Taken as that day where the shopper is: parsed as midnight UTC, it would
+ * read as the day before west of Greenwich. */
+export function formatCalendarDate(iso: string): string {
+  const [year, month, day] = iso.split("-").map(Number);
+  if (!year || !month || !day) return iso;
+  return new Date(year, month - 1, day).toLocaleDateString("en-US", { weekday: "short", month: "short", day: "numeric" });
 }

@@ -13,7 +13,7 @@ import { LinesSkeleton } from "../components/Skeleton";
 import { Empty, Loading } from "../components/States";
 import { ApiError, api, errorMessage } from "../lib/api";
 import { newId } from "../lib/ids";
-import { formatMoney } from "../lib/format";
+import { formatCalendarDate, formatMoney } from "../lib/format";
 import type { Address, Card, Order, Quote, QuoteRequest } from "../lib/types";
 import { useCart, useIdentity, useShop } from "../state/shop";
 import { OrderSummary } from "./OrderDetailPage";
@@ -225,7 +225,7 @@ export function CheckoutPage() {
             <label key={o.option} className="flex items-center justify-between gap-2 rounded border border-slate-200 p-2 text-sm">
               <span className="flex items-center gap-2">
                 <input type="radio" name="delivery" value={o.option} checked={delivery === o.option} onChange={() => setDelivery(o.option)} />
-                <span>{o.label}<span className="block text-xs text-slate-600">arrives by {o.estimatedDate}</span></span>
+                <span>{o.label}<span className="block text-xs text-slate-600">arrives by {formatCalendarDate(o.estimatedDate)}</span></span>
               </span>
               <span className="font-medium">{o.cost === 0 ? "Free" : formatMoney(o.cost)}</span>
             </label>

@@ -9,7 +9,7 @@ import { usePageTitle } from "../components/page";
 import { LinesSkeleton } from "../components/Skeleton";
 import { ErrorState } from "../components/States";
 import { api, errorMessage } from "../lib/api";
-import { formatMoney } from "../lib/format";
+import { formatCalendarDate, formatMoney } from "../lib/format";
 import type { Order, Quote } from "../lib/types";
 import { useQuery } from "@tanstack/react-query";
 import { useIdentity, useSocket } from "../state/shop";
@@ -95,7 +95,7 @@ export function OrderDetailPage() {
           <section className="rounded-lg border border-slate-200 bg-white p-4 text-sm">
             <h2 className="mb-1 font-semibold">Delivery</h2>
             <p>{order.delivery.label}</p>
-            <p>Expected {order.delivery.estimatedDate}</p>
+            <p>Expected {formatCalendarDate(order.delivery.estimatedDate)}</p>
           </section>
         ) : null}
       </div>

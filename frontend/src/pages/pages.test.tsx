@@ -247,6 +247,7 @@ describe("checkout", () => {
     });
     renderApp("/checkout");
     await fillCheckout();
+    expect(await screen.findByText("arrives by Tue, Dec 1")).toBeInTheDocument();
     await userEvent.click(await screen.findByRole("button", { name: "Place order and pay $96.00" }));
     expect(await screen.findByTestId("order-confirmation")).toHaveTextContent("Order AB12-CD34");
     await waitFor(() => expect(screen.getByRole("heading", { level: 1, name: /Your order is confirmed/ })).toHaveFocus());

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from html import escape
 
 from kartshoppe.domain.money import line_total
@@ -21,6 +22,15 @@ class Draft:
 
 def _money(value: object) -> str:
     return f"${value}"
+
+
+def _day(iso: str) -> str:
+    """A delivery estimate as the shopper reads it: "Tuesday, December 1, 2026"."""
+    try:
+        day = date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{day:%A, %B} {day.day}, {day.year}"
 
 
 def confirmation(order: Order) -> Draft | None:
@@ -43,7 +53,7 @@ def confirmation(order: Order) -> Draft | None:
     ]
     delivery = ""
     if order.delivery is not None:
-        delivery = f"{order.delivery.label}, expected {order.delivery.estimated_date}"
+        delivery = f"{order.delivery.label}, expected {_day(order.delivery.estimated_date)}"
     address = ""
     if order.address is not None:
         a = order.address
