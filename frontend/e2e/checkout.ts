@@ -3,7 +3,8 @@
  * (aiosmtpd, started here before the server so the server sends to it): a guest fills the
  * address, picks a delivery, applies a coupon, is declined and then pays; totals agree between
  * confirmation and orders; the e-mail arrives; after signing in the order is in the account; a
- * flash sale started while the cart is open reprices the cart and the checkout live.
+ * flash sale started while the cart is open reprices the cart and the checkout live; a declined
+ * shopper pays the placed order later on its page.
  */
 import { spawn } from "node:child_process";
 import type { Page } from "playwright-core";
@@ -153,6 +154,33 @@ test("a guest checks out like in a real shop: address, delivery, coupon, a decli
   await page.goto(`/orders/${orderId}`);
   await page.getByTestId("order-detail").waitFor();
   if ((await text(page, "summary-total")) !== confirmed) throw new Error("the order page shows another total");
+});
+
+test("a shopper whose card was declined comes back later and pays the placed order on its page", async (t) => {
+  t.expectConsoleErrors(/status of 402 \(Payment Required\)/);
+  const [product] = await products(t.server, 1);
+  const page = await t.newPage();
+  await page.goto("/");
+  await addToCart(page, product!.id);
+  await page.getByRole("link", { name: "Checkout" }).click();
+  await fillCheckout(page, `later${Date.now()}@e2e.kartshoppe.dev`);
+  await payWith(page, DECLINED_CARD);
+  await page.getByTestId("order-payable").waitFor();
+
+  // the tab is left; the order is found again under the shopper's orders
+  await page.goto("/orders");
+  await page.locator('[data-testid="order"]').first().getByRole("link").first().click();
+  const form = page.getByRole("form", { name: "Pay for this order" });
+  await form.getByLabel("Card number").fill(DECLINED_CARD);
+  await form.getByLabel("Expiry (MM/YY)").fill("12/39");
+  await form.getByLabel("CVC").fill("123");
+  await form.getByRole("button", { name: /^Pay \$/ }).click();
+  await form.getByRole("alert").filter({ hasText: "declined" }).first().waitFor();
+  await form.getByLabel(/^Card number/).fill(GOOD_CARD);
+  await form.getByRole("button", { name: /^Pay \$/ }).click();
+  await form.waitFor({ state: "detached" });
+  await page.getByTestId("order-status").getByText("PAID").waitFor();
+  await page.getByTestId("payments").getByText(/CAPTURED/).waitFor();
 });
 
 test("a real shop's cart, checkout and confirmation fit a phone screen", async (t) => {

@@ -5,13 +5,14 @@
  * at the quoted total (`expectedTotal`) and the card charged that same amount. A declined card
  * leaves the placed order payable: the shopper tries another card without placing it again.
  */
-import { useEffect, useMemo, useState, type ReactNode } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { Link } from "react-router-dom";
 import { usePageTitle } from "../components/page";
 import { focusHeading, mainHeading } from "../lib/focus";
 import { LinesSkeleton } from "../components/Skeleton";
 import { Empty, Loading } from "../components/States";
-import { ApiError, api, errorMessage } from "../lib/api";
+import { CardFields, Field, INPUT, NO_CARD, problemOf, type Problem } from "../components/FormFields";
+import { api } from "../lib/api";
 import { newId } from "../lib/ids";
 import { formatCalendarDate, formatMoney } from "../lib/format";
 import type { Address, Card, Order, Quote, QuoteRequest } from "../lib/types";
@@ -29,29 +30,6 @@ export const COUNTRIES: { code: string; name: string }[] = [
 
 const EMPTY_ADDRESS: Address = { name: "", line1: "", line2: "", city: "", region: "", postalCode: "", country: "US" };
 
-interface Problem {
-  message: string;
-  field: string | null;
-}
-
-function problemOf(err: unknown): Problem {
-  if (err instanceof ApiError) return { message: err.message, field: err.field };
-  return { message: errorMessage(err), field: null };
-}
-
-function Field({ label, name, problem, children }: { label: string; name: string; problem: Problem | null; children: ReactNode }) {
-  const bad = problem?.field === name;
-  return (
-    <label className="block text-sm">
-      <span className="font-medium text-slate-700">{label}</span>
-      <div className={bad ? "rounded ring-2 ring-red-500" : ""}>{children}</div>
-      {bad ? <span className="text-xs text-red-700" role="alert">{problem?.message}</span> : null}
-    </label>
-  );
-}
-
-const INPUT = "mt-1 w-full rounded border border-slate-300 px-2 py-1.5";
-
 /** The address is sent for a quote only once it is complete enough to be checked. */
 function addressReady(a: Address): boolean {
   return Boolean(a.name && a.line1 && a.city && a.postalCode && a.country);
@@ -66,7 +44,7 @@ export function CheckoutPage() {
   const [delivery, setDelivery] = useState("standard");
   const [couponInput, setCouponInput] = useState("");
   const [coupon, setCoupon] = useState<string | null>(null);
-  const [card, setCard] = useState<Card>({ number: "", expiry: "", cvc: "", name: "" });
+  const [card, setCard] = useState<Card>(NO_CARD);
   const [quote, setQuote] = useState<Quote | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [couponProblem, setCouponProblem] = useState<string | null>(null);
@@ -241,12 +219,7 @@ export function CheckoutPage() {
           {coupon ? <p className="text-sm text-emerald-700" data-testid="coupon-applied">Coupon {coupon} applied</p> : null}
           {couponProblem ? <p className="text-sm text-red-700" role="alert" data-testid="coupon-problem">{couponProblem}</p> : null}
         </fieldset>
-        <fieldset className="grid gap-3 sm:grid-cols-3">
-          <legend className="text-lg font-semibold">Card (simulated; test card 4242 4242 4242 4242)</legend>
-          <div className="sm:col-span-3"><Field label="Card number" name="card.number" problem={problem}><input className={INPUT} inputMode="numeric" autoComplete="cc-number" required value={card.number} onChange={(e) => setCard({ ...card, number: e.target.value })} /></Field></div>
-          <Field label="Expiry (MM/YY)" name="card.expiry" problem={problem}><input className={INPUT} autoComplete="cc-exp" required value={card.expiry} onChange={(e) => setCard({ ...card, expiry: e.target.value })} /></Field>
-          <Field label="CVC" name="card.cvc" problem={problem}><input className={INPUT} inputMode="numeric" autoComplete="cc-csc" required value={card.cvc} onChange={(e) => setCard({ ...card, cvc: e.target.value })} /></Field>
-        </fieldset>
+        <CardFields card={card} onChange={setCard} problem={problem} />
         {problem ? <div className="rounded border border-red-300 bg-red-50 p-3 text-sm text-red-800" role="alert" data-testid="checkout-problem">{problem.message}</div> : null}
         {placed ? <p className="text-sm text-slate-700" data-testid="order-payable">Order {placed.reference} is placed and waits for payment: try another card.</p> : null}
         <button type="submit" disabled={busy !== null || !summary} className="w-full rounded bg-indigo-600 px-4 py-3 font-medium text-white hover:bg-indigo-700 disabled:bg-slate-400" data-testid="place-order">

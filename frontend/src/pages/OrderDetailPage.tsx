@@ -1,10 +1,12 @@
 /**
  * One order: status timeline, lines, address, delivery, payments and the bill line by line; the
- * shopper cancels it here before it ships. `OrderSummary` is the one bill shown by the checkout,
+ * shopper pays a placed order here (after a declined card, or coming back later while its
+ * reservation holds) and cancels it before it ships. `OrderSummary` is the one bill shown by the checkout,
  * the confirmation and this page, so all three show the same figures.
  */
-import { useEffect, useState } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
+import { CardFields, NO_CARD, problemOf, type Problem } from "../components/FormFields";
 import { usePageTitle } from "../components/page";
 import { LinesSkeleton } from "../components/Skeleton";
 import { ErrorState } from "../components/States";
@@ -40,6 +42,35 @@ export function OrderSummary({ order }: { order: Order | Quote }) {
         <div className="flex justify-between border-t pt-1 text-base font-bold"><dt>Total</dt><dd data-testid="summary-total">{formatMoney(order.total)}</dd></div>
       </dl>
     </div>
+  );
+}
+
+/** The card form of an order placed and not yet paid; charges the order's total. */
+function PayOrder({ order, sessionId, onPaid }: { order: Order; sessionId: string; onPaid: (order: Order) => void }) {
+  const [card, setCard] = useState(NO_CARD);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (ev: FormEvent) => {
+    ev.preventDefault();
+    setProblem(null);
+    setBusy(true);
+    try {
+      onPaid(await api.pay(order.orderId, sessionId, card, order.total));
+    } catch (err) {
+      setProblem(problemOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form onSubmit={(ev) => void submit(ev)} className="mt-3 space-y-3" aria-label="Pay for this order" data-testid="pay-order">
+      <p className="text-sm text-slate-700">This order waits for payment. Its items are held for a short while; an order not paid by then is cancelled.</p>
+      <CardFields card={card} onChange={setCard} problem={problem} />
+      {problem ? <div className="rounded border border-red-300 bg-red-50 p-3 text-sm text-red-800" role="alert">{problem.message}</div> : null}
+      <button type="submit" disabled={busy} className="w-full rounded bg-indigo-600 px-4 py-3 font-medium text-white hover:bg-indigo-700 disabled:bg-slate-400">
+        {busy ? "Paying…" : `Pay ${formatMoney(order.total)}`}
+      </button>
+    </form>
   );
 }
 
@@ -101,7 +132,7 @@ export function OrderDetailPage() {
       </div>
       <section className="rounded-lg border border-slate-200 bg-white p-4 text-sm">
         <h2 className="mb-1 font-semibold">Payment</h2>
-        {order.payments.length === 0 ? <p>Not paid yet.</p> : (
+        {order.payments.length === 0 ? (order.status === "PLACED" ? null : <p>Not paid.</p>) : (
           <ul className="space-y-1" data-testid="payments">
             {order.payments.map((p) => (
               <li key={`${p.kind}-${p.transactionId}`} className="break-all">
@@ -110,6 +141,7 @@ export function OrderDetailPage() {
             ))}
           </ul>
         )}
+        {order.status === "PLACED" ? <PayOrder order={order} sessionId={sessionId} onPaid={setOrder} /> : null}
       </section>
       {problem ? <p className="text-sm text-red-700" role="alert">{problem}</p> : null}
       {cancellable ? <button type="button" onClick={() => void cancel()} className="rounded border border-red-600 px-4 py-2 text-red-700" data-testid="cancel-order">Cancel order{order.status === "PAID" ? " and refund" : ""}</button> : null}

@@ -284,6 +284,40 @@ describe("checkout", () => {
   });
 });
 
+describe("order page", () => {
+  it("pays a placed order: a declined card's message as is, then another card, the order's total", async () => {
+    let payments = 0;
+    const declined = { error: "card_declined", message: "the card was declined by its bank; try another card", details: [{ field: "card.number", message: "declined" }] };
+    const { calls } = stubFetch({
+      ...base,
+      "GET /api/ecommerce/orders/order_1": order("PLACED"),
+      "POST /api/ecommerce/orders/order_1/pay": () => (++payments === 1 ? new Response(JSON.stringify(declined), { status: 402 }) : order("PAID")),
+    });
+    renderApp("/orders/order_1");
+    const form = await screen.findByRole("form", { name: "Pay for this order" });
+    await userEvent.type(within(form).getByLabelText(/^Card number/), "4000000000000002");
+    await userEvent.type(within(form).getByLabelText("Expiry (MM/YY)"), "12/39");
+    await userEvent.type(within(form).getByLabelText("CVC"), "123");
+    await userEvent.click(within(form).getByRole("button", { name: "Pay $96.00" }));
+    expect(await within(form).findAllByText(declined.message)).not.toHaveLength(0);
+    await userEvent.clear(within(form).getByLabelText(/^Card number/));
+    await userEvent.type(within(form).getByLabelText(/^Card number/), "4242424242424242");
+    await userEvent.click(within(form).getByRole("button", { name: "Pay $96.00" }));
+    await waitFor(() => expect(screen.queryByRole("form", { name: "Pay for this order" })).toBeNull());
+    expect(screen.getByTestId("order-status")).toHaveTextContent("PAID");
+    const paid = calls.filter((c) => c.url.pathname.endsWith("/pay"));
+    expect(paid.map((c) => (c.body as { amount: number; card: { number: string } }).card.number)).toEqual(["4000000000000002", "4242424242424242"]);
+    expect(paid.every((c) => (c.body as { amount: number }).amount === 96 && c.url.search === "?sessionId=sess_test")).toBe(true);
+  });
+
+  it("offers no payment for an order already paid", async () => {
+    stubFetch({ ...base, "GET /api/ecommerce/orders/order_1": order("PAID") });
+    renderApp("/orders/order_1");
+    await screen.findByTestId("order-detail");
+    expect(screen.queryByRole("form", { name: "Pay for this order" })).toBeNull();
+  });
+});
+
 describe("orders page", () => {
   it("updates an order's status from ORDER_UPDATED pushes", async () => {
     stubFetch({ ...base, "GET /api/ecommerce/orders": [order("PAID")] });
