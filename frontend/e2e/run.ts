@@ -224,6 +224,17 @@ test("the dashboard's numbers move while a scripted shopper generates traffic", 
     const eps = Number(await page.getByTestId("stat-eps").textContent());
     return eps > 0 || (await page.locator('[aria-label="Top products"] li').count()) > 0;
   }, 10_000);
+  // each chart's value-axis title clears its tick labels ("$200.00" had run into it)
+  const overlaps = await page.evaluate(() =>
+    Array.from(document.querySelectorAll("svg[role=img]")).flatMap((svg) => {
+      const title = svg.querySelector("text[transform]")?.getBoundingClientRect();
+      if (!title) return [];
+      return Array.from(svg.querySelectorAll<SVGTextElement>("text[data-axis=y]"))
+        .filter((tick) => tick.getBoundingClientRect().left < title.right)
+        .map((tick) => `${svg.getAttribute("aria-label")?.split(",")[0]}: ${tick.textContent}`);
+    }),
+  );
+  if (overlaps.length) throw new Error(`value-axis titles overlap their labels: ${overlaps.join("; ")}`);
   await t.screenshot(page, "dashboard");
 });
 

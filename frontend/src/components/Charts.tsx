@@ -47,6 +47,14 @@ function clock(t: number, withDay: boolean, withSeconds = false): string {
   return withDay ? `${d.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}` : time;
 }
 
+/** Where the plot starts: right of the value axis's widest tick label ("$12,000.00"), which
+ * must clear the axis's title, drawn upright along the left edge (about 6.4 px a character
+ * at the charts' 11 px). */
+export function valueAxisLeft(labels: string[]): number {
+  const widest = Math.max(0, ...labels.map((l) => l.length));
+  return Math.max(48, Math.ceil(26 + 6.4 * widest));
+}
+
 /** Bars over time with a labelled value axis (its unit in the title) and a time axis. */
 export function TimeChart({
   points,
@@ -66,12 +74,13 @@ export function TimeChart({
 }) {
   const width = 480;
   const height = 200;
-  const left = 56;
+  const max = niceMax(Math.max(0, ...points.map((p) => p.v)));
+  const yTicks = [0, max / 2, max];
+  const left = valueAxisLeft(yTicks.map(format));
   const bottom = 36;
   const top = 10;
   const plotW = width - left - 8;
   const plotH = height - top - bottom;
-  const max = niceMax(Math.max(0, ...points.map((p) => p.v)));
   const slot = points.length ? plotW / points.length : plotW;
   const y = (v: number) => top + plotH - (v / max) * plotH;
   const first = points[0]?.t ?? 0;
@@ -84,7 +93,7 @@ export function TimeChart({
     <figure className="w-full" data-testid={testId}>
       <svg viewBox={`0 0 ${width} ${height}`} className="w-full" role="img" aria-label={`${title}, ${unit}: ${points.length} intervals from ${clock(first, multiDay, seconds)} to ${clock(last, multiDay, seconds)}, total ${format(total)}, peak ${format(Math.max(0, ...points.map((p) => p.v)))}`}>
         <text x="12" y={top + plotH / 2} transform={`rotate(-90 12 ${top + plotH / 2})`} textAnchor="middle" fontSize="11" fill="#475569">{unit}</text>
-        {[0, max / 2, max].map((v) => (
+        {yTicks.map((v) => (
           <g key={v}>
             <line x1={left} x2={width - 8} y1={y(v)} y2={y(v)} stroke="#e2e8f0" />
             <text x={left - 4} y={y(v) + 4} textAnchor="end" fontSize="11" fill="#475569" data-axis="y">{format(v)}</text>

@@ -1,7 +1,7 @@
 import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it } from "vitest";
-import { niceMax } from "../components/Charts";
+import { niceMax, valueAxisLeft } from "../components/Charts";
 import type { Order, Series } from "../lib/types";
 import { cart, FakeSocket, order, product, stubFetch } from "../test/fakes";
 import { renderApp } from "../test/render";
@@ -208,5 +208,12 @@ describe("dashboard history", () => {
 
   it("tops the value axis at a round number", () => {
     expect([0, 0.3, 1, 7, 12, 250, 999].map(niceMax)).toEqual([1, 0.5, 1, 10, 20, 500, 1000]);
+  });
+
+  it("starts the plot right of the widest value label, so the axis title never runs into it", () => {
+    expect(valueAxisLeft(["0", "1", "2"])).toBe(48);
+    expect(valueAxisLeft(["$0.00", "$250.00", "$500.00"])).toBeGreaterThan(valueAxisLeft(["0.0", "1.0", "2.0"]));
+    // the title ends about 18 px from the edge; labels end 4 px left of the axis, ~6 px a character
+    expect(valueAxisLeft(["$12,000.00"]) - 4 - 6 * 10).toBeGreaterThan(18);
   });
 });
