@@ -46,6 +46,8 @@ export function CheckoutPage() {
   const [coupon, setCoupon] = useState<string | null>(null);
   const [card, setCard] = useState<Card>(NO_CARD);
   const [quote, setQuote] = useState<Quote | null>(null);
+  // whether the quote in hand was made with an address, so its tax is the destination's
+  const [taxQuoted, setTaxQuoted] = useState(false);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [couponProblem, setCouponProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState<"placing" | "paying" | null>(null);
@@ -75,6 +77,7 @@ export function CheckoutPage() {
         (q) => {
           if (!live) return;
           setQuote(q);
+          setTaxQuoted(details.address !== undefined);
           setProblem(null);
         },
         (err: unknown) => {
@@ -99,6 +102,7 @@ export function CheckoutPage() {
     setCouponProblem(null);
     try {
       setQuote(await api.quote({ ...details, couponCode: code }));
+      setTaxQuoted(details.address !== undefined);
       setCoupon(code);
     } catch (err) {
       setCouponProblem(problemOf(err).message);
@@ -227,7 +231,7 @@ export function CheckoutPage() {
         </button>
       </form>
       <aside className="min-w-0 md:sticky md:top-4 md:self-start" aria-label="Order summary" data-testid="checkout-summary">
-        {summary ? <OrderSummary order={summary} /> : <Loading label="Pricing…" />}
+        {summary ? <OrderSummary order={summary} taxToCome={!placed && !taxQuoted} /> : <Loading label="Pricing…" />}
       </aside>
     </div>
   );

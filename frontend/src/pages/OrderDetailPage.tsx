@@ -17,7 +17,9 @@ import { useQuery } from "@tanstack/react-query";
 import { useIdentity, useSocket } from "../state/shop";
 import { StatusBadge } from "./OrdersPage";
 
-export function OrderSummary({ order }: { order: Order | Quote }) {
+/** The bill. `taxToCome`: the quote was made without a shipping address, so its tax (which
+ * the destination sets) is not known yet and its total is before tax. */
+export function OrderSummary({ order, taxToCome = false }: { order: Order | Quote; taxToCome?: boolean }) {
   const rows: [string, number, string][] = [
     ["Subtotal", order.subtotal, "subtotal"],
     [`Discount${order.couponCode ? ` (${order.couponCode})` : ""}`, -order.discount, "discount"],
@@ -37,9 +39,12 @@ export function OrderSummary({ order }: { order: Order | Quote }) {
       </ul>
       <dl className="mt-3 space-y-1 border-t pt-2 text-sm">
         {rows.filter(([, value, key]) => value !== 0 || key !== "discount").map(([label, value, key]) => (
-          <div key={key} className="flex justify-between"><dt>{label}</dt><dd data-testid={`summary-${key}`}>{formatMoney(value)}</dd></div>
+          <div key={key} className="flex justify-between gap-2">
+            <dt>{label}</dt>
+            <dd data-testid={`summary-${key}`} className={key === "tax" && taxToCome ? "text-right text-slate-500" : undefined}>{key === "tax" && taxToCome ? "from the shipping address" : formatMoney(value)}</dd>
+          </div>
         ))}
-        <div className="flex justify-between border-t pt-1 text-base font-bold"><dt>Total</dt><dd data-testid="summary-total">{formatMoney(order.total)}</dd></div>
+        <div className="flex justify-between border-t pt-1 text-base font-bold"><dt>{taxToCome ? "Total before tax" : "Total"}</dt><dd data-testid="summary-total">{formatMoney(order.total)}</dd></div>
       </dl>
     </div>
   );

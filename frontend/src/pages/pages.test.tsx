@@ -263,6 +263,19 @@ describe("checkout", () => {
     expect((pay?.body as { amount: number }).amount).toBe(96);
   });
 
+  it("shows the tax as to come, and the total as before tax, until the address is in", async () => {
+    const { calls } = stubFetch({ ...base, "GET /api/ecommerce/cart/sess_test": cartLine, "POST /api/ecommerce/checkout/quote": QUOTE });
+    renderApp("/checkout");
+    expect(await screen.findByTestId("summary-tax")).toHaveTextContent("from the shipping address");
+    expect(screen.getByText("Total before tax")).toBeInTheDocument();
+    await fillCheckout();
+    await waitFor(() => expect(screen.getByTestId("summary-tax")).toHaveTextContent("$16.00"));
+    expect(screen.queryByText("Total before tax")).toBeNull();
+    const quoted = calls.filter((c) => c.url.pathname.endsWith("/quote")).map((c) => (c.body as { address?: unknown }).address !== undefined);
+    expect(quoted.at(0)).toBe(false);
+    expect(quoted.at(-1)).toBe(true);
+  });
+
   it("shows a declined card's message as is and pays with another card without placing a second order", async () => {
     let payments = 0;
     const declined = { error: "card_declined", message: "the card was declined by its bank; try another card", details: [{ field: "card.number", message: "declined" }] };
