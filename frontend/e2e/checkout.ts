@@ -179,7 +179,7 @@ test("a shopper whose card was declined comes back later and pays the placed ord
   await form.getByLabel(/^Card number/).fill(GOOD_CARD);
   await form.getByRole("button", { name: /^Pay \$/ }).click();
   await form.waitFor({ state: "detached" });
-  await page.getByTestId("order-status").getByText("PAID").waitFor();
+  await page.getByTestId("order-status").getByText("Paid").waitFor();
   await page.getByTestId("payments").getByText(/CAPTURED/).waitFor();
 });
 

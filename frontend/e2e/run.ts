@@ -141,9 +141,9 @@ test("the cart is shared live by two browsers of one user, and checkout places a
   await a.getByRole("link", { name: "Orders" }).first().click();
   const order = a.locator(`[data-testid="order"][data-order-id="${orderId}"]`);
   await order.waitFor();
-  await eventually("the order to show as paid", async () => (await order.getByTestId("order-status").textContent()) === "PAID");
+  await eventually("the order to show as paid", async () => (await order.getByTestId("order-status").textContent()) === "Paid");
   await t.server.api("POST", `/admin/orders/${orderId}/status`, { status: "SHIPPED" }, await operatorToken(t.server));
-  await eventually("the shipped status to arrive live", async () => (await order.getByTestId("order-status").textContent()) === "SHIPPED");
+  await eventually("the shipped status to arrive live", async () => (await order.getByTestId("order-status").textContent()) === "Shipped");
   await t.screenshot(a, "orders");
 });
 

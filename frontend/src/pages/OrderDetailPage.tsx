@@ -15,7 +15,7 @@ import { formatCalendarDate, formatMoney } from "../lib/format";
 import type { Order, Quote } from "../lib/types";
 import { useQuery } from "@tanstack/react-query";
 import { useIdentity, useSocket } from "../state/shop";
-import { StatusBadge } from "./OrdersPage";
+import { StatusBadge, STEP_TEXT, orderTime } from "./OrdersPage";
 
 /** The bill. `taxToCome`: the quote was made without a shipping address, so its tax (which
  * the destination sets) is not known yet and its total is before tax. */
@@ -115,7 +115,7 @@ export function OrderDetailPage() {
       </div>
       <ol className="flex flex-wrap gap-3 text-sm" aria-label="Status timeline">
         {order.history.map((h) => (
-          <li key={`${h.status}-${h.timestamp}`} className="rounded bg-slate-100 px-2 py-1"><strong>{h.status}</strong> {new Date(h.timestamp).toLocaleString()}</li>
+          <li key={`${h.status}-${h.timestamp}`} className="rounded bg-slate-100 px-2 py-1"><strong>{STEP_TEXT[h.status]}</strong> {orderTime(h.timestamp)}</li>
         ))}
       </ol>
       <OrderSummary order={order} />

@@ -17,8 +17,25 @@ const STATUS_STYLE: Record<OrderStatus, string> = {
   CANCELLED: "bg-slate-200 text-slate-700",
 };
 
+/** An order's state in a shopper's words. */
+const STATUS_TEXT: Record<OrderStatus, string> = {
+  PLACED: "Awaiting payment",
+  PAID: "Paid",
+  SHIPPED: "Shipped",
+  DELIVERED: "Delivered",
+  CANCELLED: "Cancelled",
+};
+
+/** What happened at a step of an order's history. */
+export const STEP_TEXT: Record<OrderStatus, string> = { ...STATUS_TEXT, PLACED: "Placed" };
+
 export function StatusBadge({ status }: { status: OrderStatus }) {
-  return <span className={`rounded px-2 py-0.5 text-xs font-semibold ${STATUS_STYLE[status]}`} data-testid="order-status">{status}</span>;
+  return <span className={`rounded px-2 py-0.5 text-xs font-semibold ${STATUS_STYLE[status]}`} data-testid="order-status" data-status={status}>{STATUS_TEXT[status]}</span>;
+}
+
+/** When something happened to an order: "Nov 27, 2026, 1:41 PM". */
+export function orderTime(ms: number): string {
+  return new Date(ms).toLocaleString("en-US", { dateStyle: "medium", timeStyle: "short" });
 }
 
 export function OrdersPage() {
@@ -44,7 +61,7 @@ export function OrdersPage() {
                 <StatusBadge status={o.status} />
               </div>
               <p className="mt-1 text-sm text-slate-600">
-                {new Date(o.createdAt).toLocaleString()} · {countOf(o.lines.reduce((n, l) => n + l.quantity, 0), "item")} · <strong data-testid="order-total">{formatMoney(o.total)}</strong>
+                {orderTime(o.createdAt)} · {countOf(o.lines.reduce((n, l) => n + l.quantity, 0), "item")} · <strong data-testid="order-total">{formatMoney(o.total)}</strong>
               </p>
               <ul className="mt-2 text-sm">
                 {o.lines.map((l) => <li key={l.productId}>{l.quantity} × {l.name || l.productId}</li>)}

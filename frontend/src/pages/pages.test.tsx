@@ -317,7 +317,7 @@ describe("order page", () => {
     await userEvent.type(within(form).getByLabelText(/^Card number/), "4242424242424242");
     await userEvent.click(within(form).getByRole("button", { name: "Pay $96.00" }));
     await waitFor(() => expect(screen.queryByRole("form", { name: "Pay for this order" })).toBeNull());
-    expect(screen.getByTestId("order-status")).toHaveTextContent("PAID");
+    expect(screen.getByTestId("order-status")).toHaveTextContent("Paid");
     const paid = calls.filter((c) => c.url.pathname.endsWith("/pay"));
     expect(paid.map((c) => (c.body as { amount: number; card: { number: string } }).card.number)).toEqual(["4000000000000002", "4242424242424242"]);
     expect(paid.every((c) => (c.body as { amount: number }).amount === 96 && c.url.search === "?sessionId=sess_test")).toBe(true);
@@ -335,9 +335,9 @@ describe("orders page", () => {
   it("updates an order's status from ORDER_UPDATED pushes", async () => {
     stubFetch({ ...base, "GET /api/ecommerce/orders": [order("PAID")] });
     renderApp("/orders");
-    expect(await screen.findByTestId("order-status")).toHaveTextContent("PAID");
+    expect(await screen.findByTestId("order-status")).toHaveTextContent("Paid");
     act(() => FakeSocket.latest().serverSends({ type: "ORDER_UPDATED", order: order("SHIPPED") }));
-    expect(screen.getByTestId("order-status")).toHaveTextContent("SHIPPED");
+    expect(screen.getByTestId("order-status")).toHaveTextContent("Shipped");
   });
 
   it("has an empty state", async () => {
