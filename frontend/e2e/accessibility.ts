@@ -60,6 +60,7 @@ export const PAGES: PageCheck[] = [
   { name: "ops-products", path: fixed("/ops/products"), title: fixed("Products"), operator: true },
   { name: "ops-inventory", path: fixed("/ops/inventory"), title: fixed("Inventory"), operator: true },
   { name: "account", path: fixed("/account"), title: fixed("Your account"), operator: true },
+  { name: "wishlist", path: fixed("/wishlist"), title: fixed("Your wishlist"), operator: true },
 ];
 
 /** Something opened over or into a page: a dialog (closed by Escape), or a menu. */

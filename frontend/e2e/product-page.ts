@@ -1,7 +1,7 @@
 /**
  * Product pages in chromium against the real server: a buyer reviews a product and another
  * browser sees the rating and count change live; a shopper's wishlist alert arrives when the
- * operator lowers the price.
+ * operator lowers the price, and the wishlist page lists it at the new price.
  */
 import type { BrowserContext } from "playwright-core";
 import { eventually, test, type Server, type TestContext } from "./harness";
@@ -112,4 +112,12 @@ test("product page: a wishlist price-drop alert arrives when the operator lowers
   await t.screenshot(page, "wishlist-price-drop");
   await alert.getByRole("link", { name: "View product" }).click();
   await page.getByTestId("product-name").getByText(product.name).waitFor();
+
+  // the wishlist page, from the account, lists it at its new price; removing it empties the list
+  await page.goto("/account");
+  await page.getByRole("link", { name: "Your wishlist" }).click();
+  const item = page.locator(`[data-testid="wishlist-item"][data-product-id="${product.id}"]`);
+  await item.getByText("$45.00").first().waitFor();
+  await item.getByRole("button", { name: `Remove ${product.name} from your wishlist` }).click();
+  await page.getByText("Your wishlist is empty").waitFor();
 });

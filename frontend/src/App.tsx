@@ -6,6 +6,7 @@ import { AccountPage } from "./pages/AccountPage";
 import { InventoryPage } from "./pages/InventoryPage";
 import { ProductsAdminPage } from "./pages/ProductsAdminPage";
 import { AdminPage } from "./pages/AdminPage";
+import { WishlistPage } from "./pages/WishlistPage";
 import { CatalogPage } from "./pages/CatalogPage";
 import { CheckoutPage } from "./pages/CheckoutPage";
 import { DashboardPage } from "./pages/DashboardPage";
@@ -40,6 +41,7 @@ export function AppRoutes() {
         <Route path="ops/products" element={<OperatorGate title="Products"><ProductsAdminPage /></OperatorGate>} />
         <Route path="ops/inventory" element={<OperatorGate title="Inventory"><InventoryPage /></OperatorGate>} />
         <Route path="account" element={<AccountPage />} />
+        <Route path="wishlist" element={<WishlistPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

@@ -1,4 +1,4 @@
-/** The wishlist: a toggle on the product page, and the live alert when a wished-for product gets cheaper or returns. */
+/** The wishlist: its query, a toggle on the product page, and the live alert when a wished-for product gets cheaper or returns. */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link } from "react-router-dom";
@@ -9,11 +9,26 @@ import { useStoreValue } from "../state/externalStore";
 import { keys } from "../state/queries";
 import { useIdentity, useShop } from "../state/shop";
 
-export function WishlistButton({ productId }: { productId: string }) {
+/** The signed-in shopper's wishlist (nothing while signed out): one cache entry for the product
+ * page's button and the wishlist page; `change` adds or removes a product and keeps the answer. */
+export function useWishlist() {
   const { sessionId, userId } = useIdentity();
   const queries = useQueryClient();
   const key = keys.wishlist({ sessionId, userId });
   const wishlist = useQuery({ queryKey: key, queryFn: () => api.wishlist(), enabled: userId !== null });
+  const change = async (productId: string, wished: boolean) => {
+    const next: Wishlist = wished ? await api.wish(productId) : await api.unwish(productId);
+    queries.setQueryData(key, next);
+  };
+  return { userId, wishlist, change };
+}
+
+export function wishlistError(err: unknown): string {
+  return err instanceof ApiError ? err.message : "The wishlist could not be changed; please try again.";
+}
+
+export function WishlistButton({ productId }: { productId: string }) {
+  const { userId, wishlist, change } = useWishlist();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   if (!userId) return <p className="text-sm text-slate-600">Sign in to save it to your wishlist and hear when the price drops.</p>;
@@ -22,10 +37,9 @@ export function WishlistButton({ productId }: { productId: string }) {
     setBusy(true);
     setError(null);
     try {
-      const next: Wishlist = saved ? await api.unwish(productId) : await api.wish(productId);
-      queries.setQueryData(key, next);
+      await change(productId, !saved);
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : "The wishlist could not be changed; please try again.");
+      setError(wishlistError(err));
     } finally {
       setBusy(false);
     }

@@ -1,4 +1,4 @@
-/** The signed-in person's account: name, e-mail, role, their orders, signing out; a sign-in form otherwise. */
+/** The signed-in person's account: name, e-mail, role, their orders and wishlist, signing out; a sign-in form otherwise. */
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { SignInForm } from "../components/SignIn";
@@ -34,6 +34,7 @@ export function AccountPage() {
       )}
       <ul className="flex flex-wrap gap-3 text-sm">
         <li><Link to="/orders" className="text-indigo-700 underline">Your orders</Link></li>
+        <li><Link to="/wishlist" className="text-indigo-700 underline">Your wishlist</Link></li>
         {isOperator ? <li><Link to="/ops/products" className="text-indigo-700 underline">Operator console</Link></li> : null}
       </ul>
       <button type="button" onClick={signOut} className="rounded border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-100 focus-visible:outline-2">Sign out</button>
