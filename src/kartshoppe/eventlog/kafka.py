@@ -95,8 +95,10 @@ first fetch) before it returns empty anyway."""
 QUEUE_FULL_BACKOFF_S: Final = 0.005
 
 STALL_S: Final = 5.0
-"""A consumer that fetched nothing this long while the log holds records past its position
-restarts those partitions' fetch at that position. After a broker restart librdkafka can leave
+"""A consumer that fetched nothing this long looks for partitions whose log holds records past
+its position; one found so at two looks in a row, at the same position, is stalled, and its
+fetch restarts at that position (one look alone would also find a fetch still under way: records
+just appended, a transaction just aborted). After a broker restart librdkafka can leave
 a partition waiting (an offset validation or lookup that is never retried) until its next
 metadata refresh, minutes later; records appended meanwhile would reach no one."""
 STALL_ASK_S: Final = 1.0
@@ -159,6 +161,14 @@ def behind(
         for key, span in offsets.items()
         if key in fetched and span.stop > fetched[key]
     }
+
+
+def still_behind(
+    before: Mapping[TopicPartition, int], now: Mapping[TopicPartition, int]
+) -> dict[TopicPartition, int]:
+    """The partitions `behind` found at the last look and again now at the same offset: they
+    fetched nothing in between."""
+    return {key: at for key, at in now.items() if before.get(key) == at}
 
 
 def _to_record(raw: RawMessage, key: str | None, value: bytes) -> Record:
@@ -591,6 +601,8 @@ class KafkaConsumer(Consumer):
         # reported, such as a lost broker connection, or a new assignment)
         self._settled: set[TopicPartition] = set()
         self._gaps: dict[TopicPartition, int] = {}
+        self._lagging: dict[TopicPartition, int] = {}
+        """What the last look for a stall found behind the log (`behind`)."""
         if assignment is None:
             self._raw.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
 
@@ -684,6 +696,7 @@ class KafkaConsumer(Consumer):
             self._fetched.pop(key, None)
             self._targets.pop(key, None)
             self._gaps.pop(key, None)
+            self._lagging.pop(key, None)
 
     def _fetch(self, max_records: int, timeout: float) -> None:
         """Wait for the first record (in short steps, so close and cancel are prompt), then take
@@ -731,7 +744,8 @@ class KafkaConsumer(Consumer):
 
     def _unstall(self) -> None:
         """Restart the fetch of partitions that hold records this consumer has not fetched
-        though it fetched nothing for `STALL_S` (looked at once per `STALL_S`): resumed and
+        though it fetched nothing for `STALL_S`, found so at two looks `STALL_S` apart (looked
+        at once per `STALL_S` while nothing comes): resumed and
         sought to where fetching stopped, without a leader epoch, so librdkafka skips the
         validation it was stuck in. Records librdkafka had fetched but not handed over are
         fetched again from there, so none is lost or returned twice."""
@@ -749,7 +763,9 @@ class KafkaConsumer(Consumer):
         # marker) was fetched too: a partition holding only such offsets is not behind. Read
         # after the ends, so offsets fetched meanwhile count.
         self._note_positions()
-        stalled = behind(self._fetched, offsets)
+        lagging = behind(self._fetched, offsets)
+        stalled = still_behind(self._lagging, lagging)
+        self._lagging = {key: at for key, at in lagging.items() if key not in stalled}
         if not stalled:
             return
         logger.warning("consumer stalled behind the log; fetching again at %s", stalled)

@@ -17,7 +17,7 @@ from confluent_kafka import Producer
 from confluent_kafka import TopicPartition as KafkaTopicPartition
 
 from kartshoppe.eventlog import kafka
-from kartshoppe.eventlog.kafka import KafkaConsumer, KafkaEventLog, behind
+from kartshoppe.eventlog.kafka import KafkaConsumer, KafkaEventLog, behind, still_behind
 from kartshoppe.eventlog.port import Consumer, LogUnavailableError, Message
 from kartshoppe.events import Topic
 from kartshoppe.infra.kafka_broker import KafkaBroker
@@ -129,6 +129,14 @@ def test_a_partition_is_behind_when_the_log_holds_records_past_what_was_fetched(
     # partition 0 is at the end; 1 is two behind; 2's records before 5 were deleted
     assert behind(fetched, offsets) == {("t", 1): 7, ("t", 2): 5}
     assert behind({}, offsets) == {}, "a partition with no known position is not judged"
+
+
+def test_a_partition_is_stalled_only_when_two_looks_find_it_behind_at_the_same_offset() -> None:
+    before = {("t", 0): 4, ("t", 1): 7}
+    now = {("t", 0): 4, ("t", 1): 9, ("t", 2): 0}
+    # 0 did not move; 1 fetched meanwhile; 2 is behind for the first time (a fetch under way)
+    assert still_behind(before, now) == {("t", 0): 4}
+    assert still_behind({}, now) == {}
 
 
 @pytest.mark.parametrize("behind_by", [0, 3000], ids=["caught-up", "catching-up"])
