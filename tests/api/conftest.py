@@ -19,6 +19,7 @@ from kartshoppe.eventlog.kafka import KafkaEventLog
 from kartshoppe.eventlog.port import EventLog
 from kartshoppe.eventlog.sqlite import SqliteEventLog
 from tests.api.api_support import Shopper, TopicReader, port_topic_reader, register
+from tests.support.accounts import OPERATOR
 from tests.support.server import ServerProcess, running_server
 
 LogOpener = Callable[[], EventLog]
@@ -42,9 +43,6 @@ def _kafka_log(_: pytest.FixtureRequest, server: ServerProcess) -> LogOpener:
     bootstrap = server.args[server.args.index("--bootstrap") + 1]
     return lambda: KafkaEventLog(bootstrap, client_id="kartshoppe-api-test")
 
-
-OPERATOR = {"email": "operator@kartshoppe.dev", "password": "operator-demo-pass"}
-"""The demo operator account every server seeds (kartshoppe.security.accounts.DEMO_USERS)."""
 
 SERVER_ENV = {"KARTSHOPPE_RATE_SIGNIN": "off"}
 """The suite registers a shopper per test from one address, far above a person's sign-in pace."""

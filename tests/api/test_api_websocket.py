@@ -22,7 +22,7 @@ from tests.api.api_support import (
     receive_until,
     register,
 )
-from tests.api.conftest import OPERATOR
+from tests.support.accounts import OPERATOR
 from tests.support.server import ServerProcess
 
 TEST_PAYMENT = {"card": {"number": "4242424242424242", "expiry": "12/39", "cvc": "123"}}

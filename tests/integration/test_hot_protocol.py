@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 from tests.ops.ops_support import json_lines, scrape, value
+from tests.support.accounts import OPERATOR
 from tests.support.server import ServerProcess, running_server
 
 API = "/api/ecommerce"
-OPERATOR = {"email": "operator@kartshoppe.dev", "password": "operator-demo-pass"}
 BURST = 40
 """The browse limit's burst: an address or a user may send this many reads at once."""
 LATENCY = "kartshoppe_http_request_duration_seconds_count"

@@ -17,10 +17,10 @@ import pytest
 import zstandard
 
 from tests.ops.ops_support import json_lines
+from tests.support.accounts import OPERATOR
 from tests.support.server import ServerProcess, running_server
 
 API = "/api/ecommerce"
-OPERATOR = {"email": "operator@kartshoppe.dev", "password": "operator-demo-pass"}
 SCRIPT = b"console.log('kartshoppe');\n" * 100
 ASSET = "assets/index-Ab12Cd34.js"
 

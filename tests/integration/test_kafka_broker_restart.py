@@ -19,6 +19,7 @@ import httpx
 
 from kartshoppe.infra.kafka_broker import KafkaBroker
 from tests.api.api_support import launch
+from tests.support.accounts import OPERATOR
 from tests.support.server import ServerProcess, running_server
 
 BUYERS = 4
@@ -30,7 +31,6 @@ TRAFFIC_TIMEOUT_S = 120.0
 UNLIMITED = {f"KARTSHOPPE_RATE_{name}": "off" for name in ("CART", "CHECKOUT", "SIGNIN")}
 SERVING_ONLY = {"KARTSHOPPE_PROCESSORS": "off", "KARTSHOPPE_SINK": "0"}
 """The second instance only serves: one instance runs the processors and the sink."""
-OPERATOR = {"email": "operator@kartshoppe.dev", "password": "operator-demo-pass"}
 
 
 class Orders:

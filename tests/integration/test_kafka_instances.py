@@ -27,6 +27,7 @@ from tests.api.api_support import (
     receive_until,
     register,
 )
+from tests.support.accounts import OPERATOR
 from tests.support.server import ServerProcess, running_server
 
 SHARED_ENV = {
@@ -34,7 +35,6 @@ SHARED_ENV = {
     "KARTSHOPPE_RATE_SIGNIN": "off",
 }
 SERVING_ONLY = {"KARTSHOPPE_PROCESSORS": "off", "KARTSHOPPE_SINK": "0"}
-OPERATOR = {"email": "operator@kartshoppe.dev", "password": "operator-demo-pass"}
 CROSS_INSTANCE_TIMEOUT = 15.0
 """Generous: the write goes through the broker and the other instance's fold."""
 

@@ -24,6 +24,7 @@ from confluent_kafka import Consumer, Producer
 from kartshoppe.eventlog.kafka_commands import COMMAND_PARTITIONS, COMMANDS_TOPIC
 from kartshoppe.events import Topic
 from tests.api.api_support import fresh, launch
+from tests.support.accounts import OPERATOR
 from tests.support.server import ServerProcess, running_server
 
 SHARED_ENV = {
@@ -36,7 +37,6 @@ SHARED_ENV = {
     "KARTSHOPPE_PROCESSORS": "off",
     "KARTSHOPPE_SINK": "0",
 }
-OPERATOR = {"email": "operator@kartshoppe.dev", "password": "operator-demo-pass"}
 SETTLE_TIMEOUT = 30.0
 READY_TIMEOUT = 120.0
 """Generous: three servers start on a shared two-core machine."""

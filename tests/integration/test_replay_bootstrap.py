@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 
+from tests.support.accounts import OPERATOR
 from tests.support.server import running_server
 from tests.support.sink import wait_stored
 
-OPERATOR = {"email": "operator@kartshoppe.dev", "password": "operator-demo-pass"}
 SESSIONS = [f"replay-shopper-{n}" for n in range(4)]
 
 

@@ -21,6 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.api.api_support import fresh, of_type, receive_until
 from tests.support import workers
+from tests.support.accounts import OPERATOR
 from tests.support.server import READY_TIMEOUT, ServerProcess, running_server
 from tests.support.workers import CONNECT_ATTEMPTS, Worker
 
@@ -33,7 +34,6 @@ ENV = {
     # the sink is not what these tests are about (the processors are: the leader runs them)
     "KARTSHOPPE_SINK": "0",
 }
-OPERATOR = {"email": "operator@kartshoppe.dev", "password": "operator-demo-pass"}
 API = "/api/ecommerce"
 SETTLE_S = 30.0
 

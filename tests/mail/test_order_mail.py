@@ -1,20 +1,24 @@
-"""Order confirmation e-mail for real: over SMTP to a real in-process server, plain text and
-HTML, retried when the server is down, never holding up the order; a local outbox otherwise."""
+"""Order e-mail for real: the confirmation, shipped and cancelled notices, over SMTP to a real
+in-process server, plain text and HTML, retried when the server is down, never holding up the
+order; a local outbox otherwise."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from kartshoppe.domain.orders import Order
+from kartshoppe.domain.orders import Order, PaymentRecord
 from kartshoppe.events import Address, Delivery, OrderLine, OrderStatus
-from kartshoppe.mail.confirmation import confirmation
+from kartshoppe.mail.order_mail import cancelled, confirmation, order_mail, shipped
 from kartshoppe.mail.outbox import Outbox, SmtpConfig
 from tests.mail.smtp_support import parts, smtp_server
+from tests.support.accounts import OPERATOR
 from tests.support.ports import LOOPBACK, free_port
 from tests.support.server import running_server
 
@@ -63,6 +67,46 @@ async def test_a_paid_orders_confirmation_arrives_with_text_and_html(tmp_path: P
     assert outbox.messages()[0]["status"] == "SENT"
 
 
+def test_each_status_a_shopper_hears_of_sends_one_message_of_its_own() -> None:
+    sent = {s: order_mail(replace(ORDER, status=s)) for s in OrderStatus}
+    assert {s for s, d in sent.items() if d is not None} == {
+        OrderStatus.PAID,
+        OrderStatus.SHIPPED,
+        OrderStatus.CANCELLED,
+    }, "placing waits for payment, and delivery the shopper sees at the door"
+    keys = [d.key for d in sent.values() if d is not None]
+    assert len(set(keys)) == 3 and all(k.endswith(ORDER.order_id) for k in keys)
+    assert order_mail(replace(ORDER, email=None)) is None
+
+
+def test_the_shipped_notice_names_the_order_its_lines_and_when_it_arrives() -> None:
+    draft = shipped(replace(ORDER, status=OrderStatus.SHIPPED))
+    assert draft is not None
+    assert draft.subject == "Your KartShoppe order DD40-0C09 has shipped"
+    for said in ("is on its way", "2 x Lamp", "$39.98", "expected Tuesday, December 1, 2026"):
+        assert said in draft.text and said in draft.html
+    assert "Total" not in draft.text, "a notice, not a second bill"
+
+
+def test_the_cancelled_notice_says_what_was_refunded_or_that_nothing_was_charged() -> None:
+    paid = replace(
+        ORDER,
+        status=OrderStatus.CANCELLED,
+        payments=(
+            PaymentRecord("CAPTURED", "tx1", D("52.96"), 1, "4242"),
+            PaymentRecord("REFUNDED", "tx1", D("52.96"), 2),
+        ),
+    )
+    refunded = cancelled(paid)
+    assert refunded is not None
+    assert refunded.subject == "Your KartShoppe order DD40-0C09 is cancelled"
+    assert "We refunded $52.96 to your card ending 4242." in refunded.text
+    assert "We refunded $52.96 to your card ending 4242." in refunded.html
+    unpaid = cancelled(replace(ORDER, status=OrderStatus.CANCELLED))
+    assert unpaid is not None and "Nothing was charged." in unpaid.text
+    assert "Ship to" not in unpaid.text
+
+
 async def test_a_failed_send_is_retried_until_the_server_answers(tmp_path: Path) -> None:
     port = free_port(LOOPBACK)
     outbox = Outbox(tmp_path / "outbox.sqlite", SmtpConfig(LOOPBACK, port, "none", timeout_s=2))
@@ -94,7 +138,16 @@ async def test_without_a_mail_server_messages_stay_in_the_local_outbox(tmp_path:
     assert "$52.96" in kept["text"]
 
 
-def test_paying_an_order_on_the_server_sends_its_confirmation(tmp_path: Path) -> None:
+def wait_for_messages(messages: list[Any], count: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(messages) < count:
+        assert time.monotonic() < deadline, f"{len(messages)} of {count} e-mails arrived"
+        time.sleep(0.1)
+
+
+def test_paying_then_shipping_an_order_on_the_server_mails_the_confirmation_then_the_notice(
+    tmp_path: Path,
+) -> None:
     card = {"number": "4242424242424242", "expiry": "12/39", "cvc": "123"}
     address = {
         "name": "Ada",
@@ -124,10 +177,17 @@ def test_paying_an_order_on_the_server_sends_its_confirmation(tmp_path: Path) ->
                 json={"card": card},
             )
             assert paid.status_code == 200, paid.text
-            deadline = time.monotonic() + 30
-            while not inbox.messages:
-                assert time.monotonic() < deadline, "no confirmation e-mail"
-                time.sleep(0.1)
+            wait_for_messages(inbox.messages, 1)
+            operator = api.post("/auth/login", json=OPERATOR).json()["token"]
+            shipped_now = api.post(
+                f"/admin/orders/{order['orderId']}/status",
+                json={"status": "SHIPPED"},
+                headers={"Authorization": f"Bearer {operator}"},
+            )
+            assert shipped_now.status_code == 200, shipped_now.text
+            wait_for_messages(inbox.messages, 2)
     text, _ = parts(inbox.messages[0])
     assert inbox.messages[0]["To"] == "bo@example.com"
     assert f"${Decimal(repr(order['total'])):.2f}" in text
+    assert inbox.messages[1]["To"] == "bo@example.com"
+    assert inbox.messages[1]["Subject"] == f"Your KartShoppe order {order['reference']} has shipped"

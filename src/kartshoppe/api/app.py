@@ -67,14 +67,13 @@ from kartshoppe.events import (
     CartRecovered,
     Event,
     InventoryAlert,
-    OrderStatus,
     OrderStatusChanged,
     Topic,
     now_ms,
 )
 from kartshoppe.eventstore.schema import SINK_GROUP, STORED_TOPICS
 from kartshoppe.eventstore.sink_process import SinkProcess, reads_address
-from kartshoppe.mail.confirmation import confirmation
+from kartshoppe.mail.order_mail import order_mail
 from kartshoppe.mail.outbox import Outbox
 from kartshoppe.pictures.compose import placeholder_svg, product_svg
 from kartshoppe.pictures.uploads import ImageStore
@@ -170,7 +169,7 @@ def assemble(event_log: EventLog, settings: Settings, outbox: Outbox | None = No
             if timed():
                 expire_reservations.on_event(event)
             if outbox is not None and isinstance(event, OrderStatusChanged):
-                _confirm(outbox, projection.state.orders.get(event.order_id))
+                _mail(outbox, projection.state.orders.get(event.order_id))
             if timed() and isinstance(event, CartRecovered):
                 # the reminder's offer is a real one-time code (the hub names it), issued by the
                 # instance that runs the processors; the code derives from the signal's id
@@ -220,12 +219,11 @@ def _issues_timed_commands(settings: Settings, bus: CommandBus) -> Callable[[], 
     return lambda: settings.processors != "off" and bus.leading
 
 
-def _confirm(outbox: Outbox, order: Order | None) -> None:
-    """Queue the confirmation of a paid order; a send never holds up the order."""
-    if order is not None and order.status == OrderStatus.PAID:
-        draft = confirmation(order)
-        if draft is not None:
-            outbox.enqueue(draft)
+def _mail(outbox: Outbox, order: Order | None) -> None:
+    """Queue the e-mail the order's new status sends; a send never holds up the order."""
+    draft = None if order is None else order_mail(order)
+    if draft is not None:
+        outbox.enqueue(draft)
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:

@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Literal
 
-from kartshoppe.mail.confirmation import Draft
+from kartshoppe.mail.order_mail import Draft
 
 MAX_ATTEMPTS = 8
 MAX_BACKOFF_S = 300.0

@@ -1,0 +1,165 @@
+"""The e-mails an order sends its shopper as its status moves, plain text and HTML with the same
+figures as the order page: the confirmation once paid, a notice once shipped, and one once
+cancelled (with the refund, when money was taken). One message per order and kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from html import escape
+
+from kartshoppe.domain.money import line_total
+from kartshoppe.domain.orders import Order
+from kartshoppe.events import OrderStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    key: str
+    """One message per key: enqueuing the same key twice sends once."""
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+def _money(value: object) -> str:
+    return f"${value}"
+
+
+def _day(iso: str) -> str:
+    """A delivery estimate as the shopper reads it: "Tuesday, December 1, 2026"."""
+    try:
+        day = date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{day:%A, %B} {day.day}, {day.year}"
+
+
+def _delivery(order: Order) -> str:
+    if order.delivery is None:
+        return ""
+    return f"{order.delivery.label}, expected {_day(order.delivery.estimated_date)}"
+
+
+def _address(order: Order) -> str:
+    if order.address is None:
+        return ""
+    a = order.address
+    parts = [a.name, a.line1, a.line2, f"{a.postal_code} {a.city} {a.region}".strip(), a.country]
+    return ", ".join(p for p in parts if p)
+
+
+def _lines(order: Order) -> list[tuple[str, Decimal]]:
+    return [
+        (
+            f"{line.quantity} x {line.name or line.product_id}",
+            line_total(line.unit_price, line.quantity),
+        )
+        for line in order.lines
+    ]
+
+
+def _bill(order: Order) -> list[tuple[str, Decimal]]:
+    coupon = f" ({order.coupon_code})" if order.coupon_code else ""
+    return [
+        *_lines(order),
+        ("Subtotal", order.subtotal),
+        ("Discount" + coupon, -order.discount),
+        ("Shipping", order.shipping),
+        ("Tax", order.tax),
+        ("Total", order.total),
+    ]
+
+
+def _draft(
+    order: Order,
+    kind: str,
+    subject: str,
+    heading: str,
+    said: list[str],
+    rows: list[tuple[str, Decimal]],
+    shipping: bool,
+) -> Draft:
+    """One message: a heading, what it says (sentences), the rows of money, and where the order
+    goes when `shipping`."""
+    assert order.email is not None
+    notes = [f"Delivery: {_delivery(order)}", f"Ship to: {_address(order)}"] if shipping else []
+    notes = [n for n in notes if not n.endswith(": ")]
+    text = [
+        *said,
+        "",
+        *(f"{label:<40} {_money(amount):>12}" for label, amount in rows),
+        "",
+        *notes,
+    ]
+    html_rows = "".join(
+        f"<tr><td>{escape(label)}</td><td align='right'>{_money(amount)}</td></tr>"
+        for label, amount in rows
+    )
+    html = (
+        f"<html><body><h1>{escape(heading)}</h1>"
+        + "".join(f"<p>{escape(s)}</p>" for s in said)
+        + f"<table>{html_rows}</table>"
+        + "".join(f"<p>{escape(n)}</p>" for n in notes)
+        + "</body></html>"
+    )
+    return Draft(
+        key=f"{kind}:{order.order_id}",
+        to=order.email,
+        subject=subject,
+        text="\n".join(text).rstrip() + "\n",
+        html=html,
+    )
+
+
+def confirmation(order: Order) -> Draft | None:
+    """The confirmation of a paid order, or None when the order has no e-mail address."""
+    if not order.email:
+        return None
+    said = [f"Thank you for your order {order.reference}."]
+    subject = f"KartShoppe order confirmation {order.reference}: {_money(order.total)}"
+    return _draft(
+        order, "confirmation", subject, "Thank you for your order", said, _bill(order), True
+    )
+
+
+def shipped(order: Order) -> Draft | None:
+    """The notice that an order is on its way, or None without an e-mail address."""
+    if not order.email:
+        return None
+    said = [f"Your order {order.reference} is on its way."]
+    subject = f"Your KartShoppe order {order.reference} has shipped"
+    return _draft(order, "shipped", subject, "Your order is on its way", said, _lines(order), True)
+
+
+def cancelled(order: Order) -> Draft | None:
+    """The notice that an order is cancelled, with the refund of what was paid; None without an
+    e-mail address."""
+    if not order.email:
+        return None
+    refund = next((p for p in order.payments if p.kind == "REFUNDED"), None)
+    card = order.captured.card_last4 if order.captured is not None else ""
+    money = "Nothing was charged."
+    if refund is not None:
+        ending = f" ending {card}" if card else ""
+        money = f"We refunded {_money(refund.amount)} to your card{ending}."
+    said = [f"Your order {order.reference} is cancelled.", money]
+    subject = f"Your KartShoppe order {order.reference} is cancelled"
+    return _draft(
+        order, "cancelled", subject, "Your order is cancelled", said, _lines(order), False
+    )
+
+
+def order_mail(order: Order) -> Draft | None:
+    """The e-mail the order's status sends, if any (None without an e-mail address too)."""
+    match order.status:
+        case OrderStatus.PAID:
+            return confirmation(order)
+        case OrderStatus.SHIPPED:
+            return shipped(order)
+        case OrderStatus.CANCELLED:
+            return cancelled(order)
+        case _:
+            return None
