@@ -13,6 +13,8 @@ import { ErrorState } from "../components/States";
 import { api, errorMessage } from "../lib/api";
 import { formatCalendarDate, formatMoney } from "../lib/format";
 import type { Order, Quote } from "../lib/types";
+
+type Payment = Order["payments"][number];
 import { useQuery } from "@tanstack/react-query";
 import { useIdentity, useSocket } from "../state/shop";
 import { StatusBadge, STEP_TEXT, orderTime } from "./OrdersPage";
@@ -48,6 +50,20 @@ export function OrderSummary({ order, taxToCome = false }: { order: Order | Quot
       </dl>
     </div>
   );
+}
+
+/** A payment in a shopper's words: "Paid $96.00 with card •••• 4242", "Card •••• 0002 declined
+ * (insufficient funds)", "Refunded $96.00". */
+export function paymentLine(p: Payment): string {
+  const card = p.cardLast4 ? `card •••• ${p.cardLast4}` : "";
+  switch (p.kind) {
+    case "CAPTURED":
+      return `Paid ${formatMoney(p.amount)}${card ? ` with ${card}` : ""}`;
+    case "DECLINED":
+      return `${card ? `Card •••• ${p.cardLast4}` : "A card"} declined${p.reason ? ` (${p.reason})` : ""}`;
+    default:
+      return `Refunded ${formatMoney(p.amount)}`;
+  }
 }
 
 /** The card form of an order placed and not yet paid; charges the order's total. */
@@ -141,7 +157,7 @@ export function OrderDetailPage() {
           <ul className="space-y-1" data-testid="payments">
             {order.payments.map((p) => (
               <li key={`${p.kind}-${p.transactionId}`} className="break-all">
-                {p.kind} {p.kind !== "DECLINED" ? formatMoney(p.amount) : ""} {p.cardLast4 ? `card •••• ${p.cardLast4}` : ""} <span className="font-mono text-xs">{p.transactionId}</span>{p.reason && p.kind === "DECLINED" ? ` (${p.reason})` : ""}
+                {paymentLine(p)} <span className="font-mono text-xs text-slate-500">{p.transactionId}</span>
               </li>
             ))}
           </ul>

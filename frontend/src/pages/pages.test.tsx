@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { Analytics } from "../lib/types";
 import { cart, facets, FakeSocket, order, product, stubFetch } from "../test/fakes";
 import { renderApp } from "../test/render";
+import { paymentLine } from "./OrderDetailPage";
 
 const base = {
   "GET /api/ecommerce/cart/sess_test": cart(),
@@ -321,6 +322,13 @@ describe("order page", () => {
     const paid = calls.filter((c) => c.url.pathname.endsWith("/pay"));
     expect(paid.map((c) => (c.body as { amount: number; card: { number: string } }).card.number)).toEqual(["4000000000000002", "4242424242424242"]);
     expect(paid.every((c) => (c.body as { amount: number }).amount === 96 && c.url.search === "?sessionId=sess_test")).toBe(true);
+  });
+
+  it("says each payment in a shopper's words", () => {
+    const payment = { transactionId: "tx_1", timestamp: 1, cardLast4: "4242", reason: "" };
+    expect(paymentLine({ ...payment, kind: "CAPTURED", amount: 96 })).toBe("Paid $96.00 with card •••• 4242");
+    expect(paymentLine({ ...payment, kind: "DECLINED", amount: 0, cardLast4: "0002", reason: "insufficient funds" })).toBe("Card •••• 0002 declined (insufficient funds)");
+    expect(paymentLine({ ...payment, kind: "REFUNDED", amount: 96, cardLast4: "" })).toBe("Refunded $96.00");
   });
 
   it("offers no payment for an order already paid", async () => {
