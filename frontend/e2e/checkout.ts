@@ -169,7 +169,7 @@ test("a shopper whose card was declined comes back later and pays the placed ord
 
   // the tab is left; the order is found again under the shopper's orders
   await page.goto("/orders");
-  await page.locator('[data-testid="order"]').first().getByRole("link").first().click();
+  await page.locator('[data-testid="order"]').first().getByRole("link", { name: /^Pay for order / }).click();
   const form = page.getByRole("form", { name: "Pay for this order" });
   await form.getByLabel("Card number").fill(DECLINED_CARD);
   await form.getByLabel("Expiry (MM/YY)").fill("12/39");

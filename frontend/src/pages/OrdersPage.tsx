@@ -66,6 +66,7 @@ export function OrdersPage() {
               <ul className="mt-2 text-sm">
                 {o.lines.map((l) => <li key={l.productId}>{l.quantity} × {l.name || l.productId}</li>)}
               </ul>
+              {o.status === "PLACED" ? <Link to={`/orders/${o.orderId}`} className="mt-2 inline-block rounded bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-700 focus-visible:outline-2" aria-label={`Pay for order ${o.reference}`}>Pay now</Link> : null}
             </li>
           ))}
         </ul>

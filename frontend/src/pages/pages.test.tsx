@@ -348,6 +348,14 @@ describe("orders page", () => {
     expect(screen.getByTestId("order-status")).toHaveTextContent("Shipped");
   });
 
+  it("offers to pay an order that awaits payment, and only that one", async () => {
+    stubFetch({ ...base, "GET /api/ecommerce/orders": [order("PLACED"), { ...order("PAID"), orderId: "order_2", reference: "EF56-7890" }] });
+    renderApp("/orders");
+    const pay = await screen.findByRole("link", { name: "Pay for order AB12-CD34" });
+    expect(pay).toHaveAttribute("href", "/orders/order_1");
+    expect(screen.queryByRole("link", { name: "Pay for order EF56-7890" })).toBeNull();
+  });
+
   it("has an empty state", async () => {
     stubFetch({ ...base, "GET /api/ecommerce/orders": [] });
     renderApp("/orders");
