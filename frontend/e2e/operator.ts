@@ -1,7 +1,8 @@
 /**
  * Browser tests of the operator console against the real server: the product table's edit and
  * retire, inventory alerts pushed to an open page, the dashboard's stored history after a reload,
- * an order found by its reference, and a shopper who sees no operator links. Names start with "operator console" (E2E_ONLY).
+ * an order found by its reference, a shopper's password change, and a shopper who sees no
+ * operator links. Names start with "operator console" (E2E_ONLY).
  */
 import type { Page } from "playwright-core";
 import { eventually, sleep, test, type Server } from "./harness";
@@ -166,6 +167,25 @@ test("operator console: an operator cancels an order by the reference its shoppe
   await form.getByRole("status").getByText("Order set to CANCELLED").waitFor();
   const [found] = await t.server.api<{ status: string }[]>("GET", `/admin/orders?named=${order.orderId}`, undefined, token);
   if (found?.status !== "CANCELLED") throw new Error(`the order is ${found?.status}`);
+});
+
+test("operator console: a shopper changes the password on the account page, and only the new one signs in", async (t) => {
+  const who = { email: `changer-${Date.now()}@e2e.kartshoppe.dev`, password: "first-password-1" };
+  await t.server.api("POST", "/auth/register", { ...who, name: "Pat Changer" });
+  const page = await t.newPage();
+  await page.goto("/account");
+  await signIn(page, who);
+  const form = page.getByRole("form", { name: "Change password" });
+  await form.getByLabel(/^Current password/).fill(who.password);
+  await form.getByLabel(/^New password \(/).fill("second-password-2");
+  await form.getByLabel(/^New password again/).fill("second-password-2");
+  await form.getByRole("button", { name: "Change password" }).click();
+  await form.getByRole("status").getByText("Your password is changed.").waitFor();
+  const signIns = [
+    await status(t.server, "POST", "/auth/login", who),
+    await status(t.server, "POST", "/auth/login", { ...who, password: "second-password-2" }),
+  ];
+  if (signIns.join() !== "401,200") throw new Error(`old and new password sign in with ${signIns.join(" and ")}`);
 });
 
 test("operator console: a shopper sees no operator links", async (t) => {

@@ -7,6 +7,10 @@ import { useIdentity, useShop } from "../state/shop";
 import { useCommand } from "../state/useCommand";
 import { Dialog } from "./Dialog";
 
+/** The shortest password the server takes (`RegisterBody`, `PasswordBody`; checked against the
+ * OpenAPI schema by `generated.test.ts`), asked for in the form before a round trip. */
+export const PASSWORD_MIN_LENGTH = 8;
+
 export const DEMO_HINT = "Demo: shopper@kartshoppe.dev / shopper-demo-pass, operator@kartshoppe.dev / operator-demo-pass";
 
 export function SignInForm({ idPrefix, onDone }: { idPrefix: string; onDone?: () => void }) {
@@ -37,7 +41,7 @@ export function SignInForm({ idPrefix, onDone }: { idPrefix: string; onDone?: ()
       </div>
       <div>
         <label htmlFor={`${idPrefix}-password`} className="block font-medium">Password</label>
-        <input id={`${idPrefix}-password`} type="password" required minLength={mode === "register" ? 8 : 1} autoComplete={mode === "login" ? "current-password" : "new-password"} value={password} onChange={(e) => setPassword(e.target.value)} className={field} />
+        <input id={`${idPrefix}-password`} type="password" required minLength={mode === "register" ? PASSWORD_MIN_LENGTH : 1} autoComplete={mode === "login" ? "current-password" : "new-password"} value={password} onChange={(e) => setPassword(e.target.value)} className={field} />
       </div>
       {mode === "register" ? (
         <div>

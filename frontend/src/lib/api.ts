@@ -197,6 +197,8 @@ export const api = {
     request<Order>("POST", `/admin/orders/${enc(orderId)}/status`, { status }),
 
   me: () => request<Me>("GET", "/auth/me"),
+  changePassword: (currentPassword: string, newPassword: string) =>
+    request<null>("POST", "/auth/password", { currentPassword, newPassword }),
   adminProducts: () => request<Product[]>("GET", "/admin/products"),
   editProduct: (id: string, edit: ProductEdit) => request<Product>("PATCH", `/admin/products/${enc(id)}`, edit),
   retireProduct: (id: string) => request<null>("DELETE", `/admin/products/${enc(id)}`),

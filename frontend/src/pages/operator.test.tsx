@@ -85,6 +85,40 @@ describe("operator links and the account", () => {
     expect(details).toHaveTextContent("shopper@kartshoppe.dev");
     expect(details).toHaveTextContent("Shopper");
   });
+
+  it("changes the password: a repetition that differs is caught here, the server's refusal is shown at its field", async () => {
+    const wrong = { error: "invalid_credentials", message: "the current password is wrong", details: [{ field: "currentPassword", message: "wrong" }] };
+    let attempts = 0;
+    const { calls } = stubFetch({
+      ...base,
+      "GET /api/ecommerce/auth/me": me("shopper", "Ada Shopper"),
+      "POST /api/ecommerce/auth/password": () => (++attempts === 1 ? new Response(JSON.stringify(wrong), { status: 403 }) : new Response(null, { status: 204 })),
+    });
+    signedInAs("shopper");
+    renderApp("/account");
+    const form = await screen.findByRole("form", { name: "Change password" });
+    const type = async (label: RegExp, text: string) => {
+      await userEvent.clear(within(form).getByLabelText(label));
+      await userEvent.type(within(form).getByLabelText(label), text);
+    };
+    await type(/^Current password/, "old-password");
+    await type(/^New password \(/, "new-password-1");
+    await type(/^New password again/, "new-password-2");
+    await userEvent.click(within(form).getByRole("button", { name: "Change password" }));
+    expect(await within(form).findByText("The new password and its repetition differ.")).toBeInTheDocument();
+    expect(calls.some((c) => c.url.pathname.endsWith("/auth/password"))).toBe(false);
+    await type(/^New password again/, "new-password-1");
+    await userEvent.click(within(form).getByRole("button", { name: "Change password" }));
+    expect(await within(form).findByText("the current password is wrong")).toBeInTheDocument();
+    await type(/^Current password/, "right-password");
+    await userEvent.click(within(form).getByRole("button", { name: "Change password" }));
+    expect(await within(form).findByRole("status")).toHaveTextContent("Your password is changed.");
+    const sent = calls.filter((c) => c.url.pathname.endsWith("/auth/password")).map((c) => c.body);
+    expect(sent).toEqual([
+      { currentPassword: "old-password", newPassword: "new-password-1" },
+      { currentPassword: "right-password", newPassword: "new-password-1" },
+    ]);
+  }, 20_000);
 });
 
 describe("product table", () => {
