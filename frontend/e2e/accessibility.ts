@@ -61,6 +61,7 @@ export const PAGES: PageCheck[] = [
   { name: "ops-inventory", path: fixed("/ops/inventory"), title: fixed("Inventory"), operator: true },
   { name: "account", path: fixed("/account"), title: fixed("Your account"), operator: true },
   { name: "wishlist", path: fixed("/wishlist"), title: fixed("Your wishlist"), operator: true },
+  { name: "reset-password", path: fixed("/reset-password"), title: fixed("Forgot your password?") },
 ];
 
 /** Something opened over or into a page: a dialog (closed by Escape), or a menu. */

@@ -4,7 +4,8 @@
  * address, picks a delivery, applies a coupon, is declined and then pays; totals agree between
  * confirmation and orders; the e-mail arrives; after signing in the order is in the account; a
  * flash sale started while the cart is open reprices the cart and the checkout live; a declined
- * shopper pays the placed order later on its page.
+ * shopper pays the placed order later on its page; a forgotten password is set anew by the
+ * link the shop e-mails.
  */
 import { spawn } from "node:child_process";
 import type { Page } from "playwright-core";
@@ -181,6 +182,37 @@ test("a shopper whose card was declined comes back later and pays the placed ord
   await form.waitFor({ state: "detached" });
   await page.getByTestId("order-status").getByText("Paid").waitFor();
   await page.getByTestId("payments").getByText(/^Paid \$/).waitFor();
+});
+
+test("a shopper who forgot the password sets a new one by the link the shop e-mails", async (t) => {
+  const who = { email: `forgot${Date.now()}@e2e.kartshoppe.dev`, password: "first-password-1" };
+  await t.server.api("POST", "/auth/register", { ...who, name: "Fay Forgetful" });
+  const page = await t.newPage();
+  await page.goto("/");
+  await page.getByRole("button", { name: "Sign in" }).first().click();
+  await page.locator("#account-panel").getByRole("link", { name: "Forgot your password?" }).click();
+  const ask = page.getByRole("form", { name: "Ask for a link" });
+  await ask.getByLabel("Email").fill(who.email);
+  await ask.getByRole("button", { name: "Send the link" }).click();
+  await page.getByText(`If ${who.email} has an account`).waitFor();
+
+  // the message as the SMTP server printed it: quoted-printable, soft line breaks and all
+  const linkIn = () => {
+    const mail = smtpLog.join("").replace(/=\r?\n/g, "").replace(/=3D/g, "=");
+    const at = mail.indexOf(`To: ${who.email}`);
+    return at < 0 ? null : /\/reset-password\?token=[\w.-]+/.exec(mail.slice(at))?.[0] ?? null;
+  };
+  const link = await eventually("the reset e-mail at the SMTP server", async () => linkIn(), 20_000);
+  await page.goto(link);
+  const set = page.getByRole("form", { name: "Set a new password" });
+  await set.getByLabel(/^New password \(/).fill("second-password-2");
+  await set.getByLabel(/^New password again/).fill("second-password-2");
+  await set.getByRole("button", { name: "Set the new password" }).click();
+  const signIn = page.getByRole("main").getByRole("form", { name: "Sign in" });
+  await signIn.getByLabel("Email").fill(who.email);
+  await signIn.getByLabel("Password").fill("second-password-2");
+  await signIn.getByRole("button", { name: "Sign in" }).click();
+  await page.getByTestId("signed-in-as").getByText("Fay Forgetful").waitFor();
 });
 
 test("a real shop's cart, checkout and confirmation fit a phone screen", async (t) => {

@@ -7,6 +7,7 @@ import { InventoryPage } from "./pages/InventoryPage";
 import { ProductsAdminPage } from "./pages/ProductsAdminPage";
 import { AdminPage } from "./pages/AdminPage";
 import { WishlistPage } from "./pages/WishlistPage";
+import { ResetPasswordPage } from "./pages/ResetPasswordPage";
 import { CatalogPage } from "./pages/CatalogPage";
 import { CheckoutPage } from "./pages/CheckoutPage";
 import { DashboardPage } from "./pages/DashboardPage";
@@ -42,6 +43,7 @@ export function AppRoutes() {
         <Route path="ops/inventory" element={<OperatorGate title="Inventory"><InventoryPage /></OperatorGate>} />
         <Route path="account" element={<AccountPage />} />
         <Route path="wishlist" element={<WishlistPage />} />
+        <Route path="reset-password" element={<ResetPasswordPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     smtp_username: str = ""
     smtp_password: str = ""
     mail_from: str = "KartShoppe <orders@kartshoppe.dev>"
+    public_url: str = ""
+    """The shop's address as shoppers reach it, for links sent by e-mail (a password reset);
+    empty: `http://localhost:<port>`. Never taken from a request's Host header, which whoever
+    asks for the link would choose."""
     mailer: bool = True
     """Send the outbox from this process (one instance per shop, like the sink)."""
 
@@ -125,6 +129,10 @@ class Settings(BaseSettings):
     def _on_unless_zero(cls, value: Any) -> Any:
         """Only `0` turns a switch off, as it always has."""
         return value != "0" if isinstance(value, str) else value
+
+    @property
+    def shop_url(self) -> str:
+        return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
 
     @property
     def smtp(self) -> SmtpConfig:

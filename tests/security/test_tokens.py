@@ -1,4 +1,5 @@
-"""Signed tokens: a token verified once is known until it expires, and not after."""
+"""Signed tokens: a token verified once is known until it expires, and not after; reset tokens
+name the password they replace and are no access tokens."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ import time
 import pytest
 
 from kartshoppe.events import Role
-from kartshoppe.security.tokens import TokenError, TokenService
+from kartshoppe.security.tokens import (
+    ResetRequest,
+    TokenError,
+    TokenService,
+    password_fingerprint,
+)
 
 
 def test_a_token_verified_while_valid_is_refused_once_it_has_expired() -> None:
@@ -32,3 +38,22 @@ def test_a_token_signed_with_another_secret_is_refused_after_a_valid_one_was_ver
     with pytest.raises(TokenError) as refused:
         tokens.verify(forged)
     assert refused.value.reason == "invalid_token"
+
+
+def test_a_reset_token_names_the_email_and_the_password_it_replaces() -> None:
+    tokens = TokenService(b"k" * 40)
+    token = tokens.issue_reset("ada@example.com", "$argon2id$old")
+    assert tokens.read_reset(token) == ResetRequest(
+        "ada@example.com", password_fingerprint("$argon2id$old")
+    )
+    assert password_fingerprint("$argon2id$old") != password_fingerprint("$argon2id$new")
+
+
+def test_a_reset_token_and_an_access_token_never_pass_for_each_other() -> None:
+    tokens = TokenService(b"k" * 40)
+    with pytest.raises(TokenError):
+        tokens.read_reset(tokens.issue("user_1", Role.OPERATOR).token)
+    with pytest.raises(TokenError):
+        tokens.verify(tokens.issue_reset("ada@example.com", "$argon2id$old"))
+    with pytest.raises(TokenError):
+        tokens.read_reset(TokenService(b"x" * 40).issue_reset("ada@example.com", "h"))

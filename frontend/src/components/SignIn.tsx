@@ -56,6 +56,7 @@ export function SignInForm({ idPrefix, onDone }: { idPrefix: string; onDone?: ()
       <button type="button" onClick={() => setMode(mode === "login" ? "register" : "login")} className="text-indigo-700 underline focus-visible:outline-2">
         {mode === "login" ? "New here? Create an account" : "Have an account? Sign in"}
       </button>
+      {mode === "login" ? <Link to="/reset-password" onClick={onDone} className="flex min-h-11 items-center justify-center text-indigo-700 underline focus-visible:outline-2 md:min-h-0">Forgot your password?</Link> : null}
       <p className="text-xs text-slate-500">{DEMO_HINT}</p>
     </form>
   );

@@ -199,6 +199,9 @@ export const api = {
   me: () => request<Me>("GET", "/auth/me"),
   changePassword: (currentPassword: string, newPassword: string) =>
     request<null>("POST", "/auth/password", { currentPassword, newPassword }),
+  askPasswordReset: (email: string) => request<null>("POST", "/auth/password-reset", { email }),
+  resetPassword: (token: string, newPassword: string) =>
+    request<null>("POST", "/auth/password-reset/confirm", { token, newPassword }),
   adminProducts: () => request<Product[]>("GET", "/admin/products"),
   editProduct: (id: string, edit: ProductEdit) => request<Product>("PATCH", `/admin/products/${enc(id)}`, edit),
   retireProduct: (id: string) => request<null>("DELETE", `/admin/products/${enc(id)}`),

@@ -4,7 +4,6 @@ cancelled (with the refund, when money was taken). One message per order and kin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from html import escape
@@ -12,16 +11,7 @@ from html import escape
 from kartshoppe.domain.money import line_total
 from kartshoppe.domain.orders import Order
 from kartshoppe.events import OrderStatus
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    key: str
-    """One message per key: enqueuing the same key twice sends once."""
-    to: str
-    subject: str
-    text: str
-    html: str
+from kartshoppe.mail.outbox import Draft
 
 
 def _money(value: object) -> str:

@@ -20,11 +20,22 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Literal
 
-from kartshoppe.mail.order_mail import Draft
-
 MAX_ATTEMPTS = 8
 MAX_BACKOFF_S = 300.0
 Security = Literal["none", "starttls", "ssl"]
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """One e-mail to queue."""
+
+    key: str
+    """One message per key: enqueuing the same key twice sends once."""
+    to: str
+    subject: str
+    text: str
+    html: str
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (

@@ -23,6 +23,7 @@ from kartshoppe.application.shop import SEED_WAIT_S, ShopService
 from kartshoppe.domain.accounts import Account, AccountBook
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.events import Role, new_id
+from kartshoppe.security.tokens import password_fingerprint
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -131,6 +132,16 @@ class Accounts:
     async def change_password(self, account: Account, current: str, new: str) -> bool:
         """Set a new password if `current` is the account's password; False if it is not."""
         if await self.authenticate(account.email, current) is None:
+            return False
+        digest = await asyncio.to_thread(self._hasher.hash, new)
+        await self._service.change_password(account.email, digest)
+        return True
+
+    async def reset_password(self, email: str, fingerprint: str, new: str) -> bool:
+        """Set a new password for the account a reset link names, if its password is still the
+        one the link was issued for; False otherwise (no such account, or already changed)."""
+        account = self._book.get(email)
+        if account is None or password_fingerprint(account.password_hash) != fingerprint:
             return False
         digest = await asyncio.to_thread(self._hasher.hash, new)
         await self._service.change_password(account.email, digest)

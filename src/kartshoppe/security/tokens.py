@@ -1,4 +1,7 @@
-"""Signed access tokens: HS256 JWTs carrying the user id (`sub`), the role and an expiry.
+"""Signed access tokens: HS256 JWTs carrying the user id (`sub`), the role and an expiry; and
+password-reset tokens, signed by the same secret for another issuer (so neither passes for the
+other), naming an e-mail and a fingerprint of the account's password hash: setting a password
+voids every reset link issued before.
 
 The secret comes from `KARTSHOPPE_JWT_SECRET`; without it one is generated on first start and
 kept in `<data dir>/jwt_secret` (mode 0600), so tokens survive a restart of the same install.
@@ -7,6 +10,7 @@ kept in `<data dir>/jwt_secret` (mode 0600), so tokens survive a restart of the 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import tempfile
@@ -19,6 +23,8 @@ from kartshoppe.events import Role
 
 ALGORITHM: Final = "HS256"
 ISSUER: Final = "kartshoppe"
+RESET_ISSUER: Final = "kartshoppe-password-reset"
+RESET_TTL_SECONDS: Final = 30 * 60
 SECRET_FILE: Final = "jwt_secret"
 DEFAULT_TTL_SECONDS: Final = 12 * 3600
 MIN_SECRET_BYTES: Final = 32
@@ -48,6 +54,19 @@ class Principal:
     @property
     def is_operator(self) -> bool:
         return self.role is Role.OPERATOR
+
+
+def password_fingerprint(password_hash: str) -> str:
+    """What a reset token knows of the password it replaces: changes whenever the hash does."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class ResetRequest:
+    """What a valid reset token names."""
+
+    email: str
+    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -109,6 +128,36 @@ class TokenService:
             del self._verified[next(iter(self._verified))]
         self._verified[token] = principal
         return principal
+
+    def issue_reset(self, email: str, password_hash: str) -> str:
+        """A reset token for the account at `email` with its password as it is now."""
+        import jwt
+
+        now = int(time.time())
+        claims = {
+            "sub": email,
+            "pw": password_fingerprint(password_hash),
+            "iat": now,
+            "exp": now + RESET_TTL_SECONDS,
+            "iss": RESET_ISSUER,
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def read_reset(self, token: str) -> ResetRequest:
+        """What a reset token names; `TokenError` when it is badly signed, expired or not one."""
+        import jwt
+
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                issuer=RESET_ISSUER,
+                options={"require": ["sub", "pw", "exp", "iat", "iss"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise TokenError("invalid_token", f"not a valid reset token: {exc}") from exc
+        return ResetRequest(str(claims["sub"]), str(claims["pw"]))
 
     def _check(self, token: str) -> Principal:
         import jwt

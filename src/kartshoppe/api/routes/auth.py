@@ -1,5 +1,5 @@
 """Account routes: exchange an email and password for a token, register, say who I am, change
-my password, and (operators) change someone's role."""
+my password or set a new one by a link sent by e-mail, and (operators) change someone's role."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends
 from pydantic import ConfigDict, Field, field_validator
+from starlette.requests import Request as HttpRequest
 from starlette.responses import Response
 
 from kartshoppe.api.declared import declared_router
@@ -16,8 +17,10 @@ from kartshoppe.api.routes._responses import ERRORS, json
 from kartshoppe.api.schemas import Request
 from kartshoppe.domain.accounts import Account
 from kartshoppe.events import Email, LazyModel, Role
+from kartshoppe.mail.account_mail import password_reset
+from kartshoppe.mail.outbox import Outbox
 from kartshoppe.security.guards import OPERATOR, AccessError, Auth, Caller, auth_of
-from kartshoppe.security.tokens import IssuedToken, Principal
+from kartshoppe.security.tokens import RESET_TTL_SECONDS, IssuedToken, Principal, TokenError
 from kartshoppe.views.models import Out
 
 router = declared_router(
@@ -52,6 +55,15 @@ class RegisterBody(Credentials):
 
 class PasswordBody(Credentials):
     current_password: Annotated[str, Field(min_length=1, max_length=256)]
+    new_password: Annotated[str, Field(min_length=8, max_length=256)]
+
+
+class ResetAskBody(Request):
+    email: Annotated[str, Field(min_length=3, max_length=254)]
+
+
+class ResetBody(Credentials):
+    token: Annotated[str, Field(min_length=1, max_length=2048)]
     new_password: Annotated[str, Field(min_length=8, max_length=256)]
 
 
@@ -138,6 +150,42 @@ async def change_password(live: Live, principal: Caller, body: PasswordBody) -> 
     if not await live.accounts.change_password(account, body.current_password, body.new_password):
         raise AccessError(
             403, "invalid_credentials", "the current password is wrong", "currentPassword"
+        )
+    return Response(status_code=204)
+
+
+@router.post("/password-reset", status_code=202)
+async def ask_password_reset(
+    auth: Authority, live: Live, request: HttpRequest, body: ResetAskBody
+) -> Response:
+    """E-mail a link that sets a new password to the account at `email`. Answers the same
+    whether or not there is one, so the form does not tell who has an account."""
+    account = live.accounts.by_email(body.email)
+    if account is not None:
+        token = auth.tokens.issue_reset(account.email, account.password_hash)
+        link = f"{request.app.state.settings.shop_url}/reset-password?token={token}"
+        outbox: Outbox = request.app.state.outbox
+        outbox.enqueue(password_reset(account.email, account.name, link))
+    return Response(status_code=202)
+
+
+@router.post("/password-reset/confirm", status_code=204)
+async def reset_password(auth: Authority, live: Live, body: ResetBody) -> Response:
+    """Set the new password a reset link allows; a link stops working once used, after a
+    newer password, and `RESET_TTL_SECONDS` after it was sent."""
+    try:
+        asked = auth.tokens.read_reset(body.token)
+    except TokenError:
+        asked = None
+    if asked is None or not await live.accounts.reset_password(
+        asked.email, asked.fingerprint, body.new_password
+    ):
+        raise AccessError(
+            400,
+            "invalid_token",
+            "this link to set a new password is no longer valid (used, or older than"
+            f" {RESET_TTL_SECONDS // 60} minutes): ask for a new one",
+            "token",
         )
     return Response(status_code=204)
 
