@@ -1799,6 +1799,11 @@ export interface components {
             /** Email */
             email: string;
         };
+        /** ResetAskOut */
+        ResetAskOut: {
+            /** Message */
+            message: string;
+        };
         /** ResetBody */
         ResetBody: {
             /** Newpassword */
@@ -4223,7 +4228,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ResetAskOut"];
                 };
             };
             /** @description Bad Request */

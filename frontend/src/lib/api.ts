@@ -199,7 +199,7 @@ export const api = {
   me: () => request<Me>("GET", "/auth/me"),
   changePassword: (currentPassword: string, newPassword: string) =>
     request<null>("POST", "/auth/password", { currentPassword, newPassword }),
-  askPasswordReset: (email: string) => request<null>("POST", "/auth/password-reset", { email }),
+  askPasswordReset: (email: string) => request<{ message: string }>("POST", "/auth/password-reset", { email }),
   resetPassword: (token: string, newPassword: string) =>
     request<null>("POST", "/auth/password-reset/confirm", { token, newPassword }),
   adminProducts: () => request<Product[]>("GET", "/admin/products"),

@@ -154,7 +154,11 @@ async def change_password(live: Live, principal: Caller, body: PasswordBody) -> 
     return Response(status_code=204)
 
 
-@router.post("/password-reset", status_code=202)
+class ResetAskOut(LazyModel):
+    message: str
+
+
+@router.post("/password-reset", response_model=ResetAskOut, status_code=202)
 async def ask_password_reset(
     auth: Authority, live: Live, request: HttpRequest, body: ResetAskBody
 ) -> Response:
@@ -166,7 +170,8 @@ async def ask_password_reset(
         link = f"{request.app.state.settings.shop_url}/reset-password?token={token}"
         outbox: Outbox = request.app.state.outbox
         outbox.enqueue(password_reset(account.email, account.name, link))
-    return Response(status_code=202)
+    said = "if an account has this e-mail, a link to set a new password is on its way there"
+    return json({"message": said}, 202)
 
 
 @router.post("/password-reset/confirm", status_code=204)
