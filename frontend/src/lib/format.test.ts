@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countOf, formatCalendarDate, formatCountdown, formatMoney, secondsLeft } from "./format";
+import { countOf, formatCalendarDate, formatCountdown, formatMoment, formatMoney, secondsLeft } from "./format";
 
 describe("countdown", () => {
   it("counts whole seconds down to zero, never below", () => {
@@ -34,5 +34,12 @@ describe("calendar dates", () => {
   });
   it("show what is not a date as it came", () => {
     expect(formatCalendarDate("soon")).toBe("soon");
+  });
+});
+
+describe("moments", () => {
+  it("read as month, day, year and the time to the minute", () => {
+    const moment = new Date(2026, 10, 27, 13, 41, 52).getTime();
+    expect(formatMoment(moment)).toBe("Nov 27, 2026, 1:41 PM");
   });
 });

@@ -1,4 +1,4 @@
-/** How numbers read on screen: money, counts of things, calendar dates and the flash-sale countdown. */
+/** How numbers read on screen: money, counts of things, dates and moments, and the flash-sale countdown. */
 
 export function secondsLeft(endsAt: number, now: number): number {
   return Math.max(0, Math.floor((endsAt - now) / 1000));
@@ -28,4 +28,9 @@ export function formatCalendarDate(iso: string): string {
   const [year, month, day] = iso.split("-").map(Number);
   if (!year || !month || !day) return iso;
   return new Date(year, month - 1, day).toLocaleDateString("en-US", { weekday: "short", month: "short", day: "numeric" });
+}
+
+/** A moment as people read it: "Nov 27, 2026, 1:41 PM" (the shopper's clock). */
+export function formatMoment(ms: number): string {
+  return new Date(ms).toLocaleString("en-US", { dateStyle: "medium", timeStyle: "short" });
 }

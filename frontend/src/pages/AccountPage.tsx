@@ -8,6 +8,7 @@ import { PASSWORD_MIN_LENGTH, SignInForm } from "../components/SignIn";
 import { ErrorState, Loading } from "../components/States";
 import { usePageTitle } from "../components/page";
 import { api } from "../lib/api";
+import { formatMoment } from "../lib/format";
 import { meQuery } from "../state/queries";
 import { useIdentity, useShop } from "../state/shop";
 
@@ -74,7 +75,7 @@ export function AccountPage() {
           <dt className="text-slate-500">Name</dt><dd data-testid="account-name">{me.data.name ?? "—"}</dd>
           <dt className="text-slate-500">E-mail</dt><dd>{me.data.email ?? "—"}</dd>
           <dt className="text-slate-500">Role</dt><dd>{me.data.role === "operator" ? "Operator" : "Shopper"}</dd>
-          <dt className="text-slate-500">Signed in until</dt><dd>{new Date(me.data.expiresAt).toLocaleString()}</dd>
+          <dt className="text-slate-500">Signed in until</dt><dd>{formatMoment(me.data.expiresAt)}</dd>
         </dl>
       )}
       <ul className="flex flex-wrap gap-3 text-sm">

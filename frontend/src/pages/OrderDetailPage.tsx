@@ -11,13 +11,13 @@ import { usePageTitle } from "../components/page";
 import { LinesSkeleton } from "../components/Skeleton";
 import { ErrorState } from "../components/States";
 import { api, errorMessage } from "../lib/api";
-import { formatCalendarDate, formatMoney } from "../lib/format";
+import { formatCalendarDate, formatMoment, formatMoney } from "../lib/format";
 import type { Order, Quote } from "../lib/types";
 
 type Payment = Order["payments"][number];
 import { useQuery } from "@tanstack/react-query";
 import { useIdentity, useSocket } from "../state/shop";
-import { StatusBadge, STEP_TEXT, orderTime } from "./OrdersPage";
+import { StatusBadge, STEP_TEXT } from "./OrdersPage";
 
 /** The bill. `taxToCome`: the quote was made without a shipping address, so its tax (which
  * the destination sets) is not known yet and its total is before tax. */
@@ -131,7 +131,7 @@ export function OrderDetailPage() {
       </div>
       <ol className="flex flex-wrap gap-3 text-sm" aria-label="Status timeline">
         {order.history.map((h) => (
-          <li key={`${h.status}-${h.timestamp}`} className="rounded bg-slate-100 px-2 py-1"><strong>{STEP_TEXT[h.status]}</strong> {orderTime(h.timestamp)}</li>
+          <li key={`${h.status}-${h.timestamp}`} className="rounded bg-slate-100 px-2 py-1"><strong>{STEP_TEXT[h.status]}</strong> {formatMoment(h.timestamp)}</li>
         ))}
       </ol>
       <OrderSummary order={order} />

@@ -4,7 +4,7 @@ import { Link } from "react-router-dom";
 import { usePageTitle } from "../components/page";
 import { LinesSkeleton } from "../components/Skeleton";
 import { Empty, ErrorState } from "../components/States";
-import { countOf, formatMoney } from "../lib/format";
+import { countOf, formatMoment, formatMoney } from "../lib/format";
 import type { OrderStatus } from "../lib/types";
 import { ordersQuery } from "../state/queries";
 import { useIdentity } from "../state/shop";
@@ -33,11 +33,6 @@ export function StatusBadge({ status }: { status: OrderStatus }) {
   return <span className={`rounded px-2 py-0.5 text-xs font-semibold ${STATUS_STYLE[status]}`} data-testid="order-status" data-status={status}>{STATUS_TEXT[status]}</span>;
 }
 
-/** When something happened to an order: "Nov 27, 2026, 1:41 PM". */
-export function orderTime(ms: number): string {
-  return new Date(ms).toLocaleString("en-US", { dateStyle: "medium", timeStyle: "short" });
-}
-
 export function OrdersPage() {
   const { sessionId, userId } = useIdentity();
   // ORDER_UPDATED pushes and the reconnect resync update this cache entry (state/shopStores.ts)
@@ -61,7 +56,7 @@ export function OrdersPage() {
                 <StatusBadge status={o.status} />
               </div>
               <p className="mt-1 text-sm text-slate-600">
-                {orderTime(o.createdAt)} · {countOf(o.lines.reduce((n, l) => n + l.quantity, 0), "item")} · <strong data-testid="order-total">{formatMoney(o.total)}</strong>
+                {formatMoment(o.createdAt)} · {countOf(o.lines.reduce((n, l) => n + l.quantity, 0), "item")} · <strong data-testid="order-total">{formatMoney(o.total)}</strong>
               </p>
               <ul className="mt-2 text-sm">
                 {o.lines.map((l) => <li key={l.productId}>{l.quantity} × {l.name || l.productId}</li>)}
