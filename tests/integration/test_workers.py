@@ -1,5 +1,5 @@
 """`kartshoppe serve --workers 2`: two processes on one port and one embedded log keep the
-guarantees of one (docs/ARCHITECTURE.md, "Workers").
+guarantees of one (docs/ARCHITECTURE.md, "Workers"), under uvicorn's supervisor and granian's.
 
 Each test chooses the worker of every request (`tests/support/workers.py`) and of every
 WebSocket (its handshake names the worker too).
@@ -111,10 +111,14 @@ def available(server: ServerProcess, pid: int, product_id: str) -> int:
         worker.close()
 
 
-@pytest.fixture(scope="module")
-def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+@pytest.fixture(scope="module", params=["uvicorn", "granian"])
+def two_workers(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[ServerProcess]:
+    """`serve --workers 2` on each server the flag `--server` offers."""
     tmp_path = tmp_path_factory.mktemp("workers")
-    with running_server(tmp_path, "--workers", "2", env=ENV) as server:
+    args = ("--workers", "2", "--server", request.param)
+    with running_server(tmp_path, *args, env=ENV) as server:
         worker_pids(server)
         yield server
 
@@ -175,11 +179,30 @@ def test_a_write_answered_by_one_worker_is_read_on_the_other_with_its_log_positi
         reader.close()
 
 
+def sockets_open(server: ServerProcess, pid: int) -> int:
+    worker = on(server, pid)
+    try:
+        lines = worker.call("GET", "/metrics").body.decode().splitlines()
+    finally:
+        worker.close()
+    return sum(
+        int(float(line.rsplit(" ", 1)[1]))
+        for line in lines
+        if line.startswith("kartshoppe_websocket_connections ")
+    )
+
+
 async def socket_on(server: ServerProcess, pid: int, session: str) -> ClientConnection:
+    """A WebSocket on worker `pid`, its CONNECTED message read. The handshake names the worker
+    (`x-worker`) under uvicorn; granian sends no header of the application's with it, so there
+    the worker whose count of open sockets went up is the one."""
     for _ in range(CONNECT_ATTEMPTS):
+        before = sockets_open(server, pid)
         ws = await connect(server.ws_url(session))
         assert ws.response is not None
-        if int(ws.response.headers["x-worker"]) == pid:
+        await receive_until(ws, of_type("CONNECTED"))
+        named = ws.response.headers.get("x-worker")
+        if int(named) == pid if named is not None else sockets_open(server, pid) > before:
             return ws
         await ws.close()
     raise AssertionError(f"no WebSocket reached worker {pid}")
