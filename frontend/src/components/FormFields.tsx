@@ -1,8 +1,10 @@
 /**
- * The shop's form fields and the card fields of checkout and of paying an order later: a field
- * the server's error names (`ApiError.field`) is ringed and shows the server's message beneath.
+ * The shop's form fields, the card fields of checkout and of paying an order later, and the new
+ * password's two fields: a field the server's error names (`ApiError.field`) is ringed and
+ * shows the server's message beneath.
  */
 import type { ReactNode } from "react";
+import type { Command } from "../state/useCommand";
 import { ApiError, errorMessage } from "../lib/api";
 import type { Card } from "../lib/types";
 
@@ -14,6 +16,11 @@ export interface Problem {
 export function problemOf(err: unknown): Problem {
   if (err instanceof ApiError) return { message: err.message, field: err.field };
   return { message: errorMessage(err), field: null };
+}
+
+/** What a command's refusal says, with the field it names (`useCommand`). */
+export function problemOfCommand<A, R>(command: Command<A, R>): Problem | null {
+  return command.error ? { message: command.error, field: command.field } : null;
 }
 
 export const INPUT = "mt-1 w-full rounded border border-slate-300 px-2 py-1.5";
@@ -40,4 +47,18 @@ export function CardFields({ card, onChange, problem }: { card: Card; onChange: 
       <Field label="CVC" name="card.cvc" problem={problem}><input className={INPUT} inputMode="numeric" autoComplete="cc-csc" required value={card.cvc} onChange={(e) => onChange({ ...card, cvc: e.target.value })} /></Field>
     </fieldset>
   );
+}
+
+/** The new password and its repetition; `passwordsDiffer` is the form's own check of them. */
+export function NewPasswordFields({ next, again, onNext, onAgain, problem, minLength }: { next: string; again: string; onNext: (text: string) => void; onAgain: (text: string) => void; problem: Problem | null; minLength: number }) {
+  return (
+    <>
+      <Field label={`New password (at least ${minLength} characters)`} name="newPassword" problem={problem}><input type="password" autoComplete="new-password" required minLength={minLength} className={INPUT} value={next} onChange={(e) => onNext(e.target.value)} /></Field>
+      <Field label="New password again" name="newPasswordAgain" problem={problem}><input type="password" autoComplete="new-password" required className={INPUT} value={again} onChange={(e) => onAgain(e.target.value)} /></Field>
+    </>
+  );
+}
+
+export function passwordsDiffer(next: string, again: string): Problem | null {
+  return next === again ? null : { message: "The new password and its repetition differ.", field: "newPasswordAgain" };
 }

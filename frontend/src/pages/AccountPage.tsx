@@ -2,7 +2,7 @@
  * password, signing out; a sign-in form otherwise. */
 import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { Field, INPUT, problemOf, type Problem } from "../components/FormFields";
+import { Field, INPUT, NewPasswordFields, passwordsDiffer, problemOfCommand, type Problem } from "../components/FormFields";
 import { Link } from "react-router-dom";
 import { PASSWORD_MIN_LENGTH, SignInForm } from "../components/SignIn";
 import { ErrorState, Loading } from "../components/States";
@@ -10,45 +10,38 @@ import { usePageTitle } from "../components/page";
 import { api } from "../lib/api";
 import { formatMoment } from "../lib/format";
 import { meQuery } from "../state/queries";
+import { useCommand } from "../state/useCommand";
 import { useIdentity, useShop } from "../state/shop";
 
 function ChangePassword() {
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [again, setAgain] = useState("");
-  const [problem, setProblem] = useState<Problem | null>(null);
+  const [differ, setDiffer] = useState<Problem | null>(null);
   const [done, setDone] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const submit = async (ev: FormEvent) => {
-    ev.preventDefault();
-    setDone(false);
-    if (next !== again) {
-      setProblem({ message: "The new password and its repetition differ.", field: "newPasswordAgain" });
-      return;
-    }
-    setProblem(null);
-    setBusy(true);
-    try {
-      await api.changePassword(current, next);
+  const change = useCommand((asked: { current: string; next: string }) => api.changePassword(asked.current, asked.next), {
+    onSuccess: () => {
       setDone(true);
       setCurrent("");
       setNext("");
       setAgain("");
-    } catch (err) {
-      setProblem(problemOf(err));
-    } finally {
-      setBusy(false);
-    }
+    },
+  });
+  const problem = differ ?? problemOfCommand(change);
+  const submit = (ev: FormEvent) => {
+    ev.preventDefault();
+    setDone(false);
+    setDiffer(passwordsDiffer(next, again));
+    if (next === again) change.run({ current, next });
   };
   return (
-    <form onSubmit={(ev) => void submit(ev)} aria-label="Change password" className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
+    <form onSubmit={submit} aria-label="Change password" className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
       <h2 className="font-semibold">Change password</h2>
       <Field label="Current password" name="currentPassword" problem={problem}><input type="password" autoComplete="current-password" required className={INPUT} value={current} onChange={(e) => setCurrent(e.target.value)} /></Field>
-      <Field label={`New password (at least ${PASSWORD_MIN_LENGTH} characters)`} name="newPassword" problem={problem}><input type="password" autoComplete="new-password" required minLength={PASSWORD_MIN_LENGTH} className={INPUT} value={next} onChange={(e) => setNext(e.target.value)} /></Field>
-      <Field label="New password again" name="newPasswordAgain" problem={problem}><input type="password" autoComplete="new-password" required className={INPUT} value={again} onChange={(e) => setAgain(e.target.value)} /></Field>
+      <NewPasswordFields next={next} again={again} onNext={setNext} onAgain={setAgain} problem={problem} minLength={PASSWORD_MIN_LENGTH} />
       {problem && !["currentPassword", "newPassword", "newPasswordAgain"].includes(problem.field ?? "") ? <p role="alert" className="text-sm text-red-700">{problem.message}</p> : null}
       {done ? <p role="status" className="text-sm text-emerald-700">Your password is changed.</p> : null}
-      <button type="submit" disabled={busy} className="rounded border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-100 focus-visible:outline-2">Change password</button>
+      <button type="submit" disabled={change.busy} className="rounded border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-100 focus-visible:outline-2">Change password</button>
     </form>
   );
 }

@@ -6,17 +6,18 @@
  */
 import { useEffect, useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
-import { CardFields, NO_CARD, problemOf, type Problem } from "../components/FormFields";
+import { CardFields, NO_CARD, problemOfCommand } from "../components/FormFields";
 import { usePageTitle } from "../components/page";
 import { LinesSkeleton } from "../components/Skeleton";
 import { ErrorState } from "../components/States";
 import { api, errorMessage } from "../lib/api";
 import { formatCalendarDate, formatMoment, formatMoney } from "../lib/format";
-import type { Order, Quote } from "../lib/types";
+import type { Card, Order, Quote } from "../lib/types";
 
 type Payment = Order["payments"][number];
 import { useQuery } from "@tanstack/react-query";
 import { useIdentity, useSocket } from "../state/shop";
+import { useCommand } from "../state/useCommand";
 import { StatusBadge, STEP_TEXT } from "./OrdersPage";
 
 /** The bill. `taxToCome`: the quote was made without a shipping address, so its tax (which
@@ -69,27 +70,19 @@ export function paymentLine(p: Payment): string {
 /** The card form of an order placed and not yet paid; charges the order's total. */
 function PayOrder({ order, sessionId, onPaid }: { order: Order; sessionId: string; onPaid: (order: Order) => void }) {
   const [card, setCard] = useState(NO_CARD);
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (ev: FormEvent) => {
+  const pay = useCommand((paidWith: Card) => api.pay(order.orderId, sessionId, paidWith, order.total), { onSuccess: onPaid });
+  const problem = problemOfCommand(pay);
+  const submit = (ev: FormEvent) => {
     ev.preventDefault();
-    setProblem(null);
-    setBusy(true);
-    try {
-      onPaid(await api.pay(order.orderId, sessionId, card, order.total));
-    } catch (err) {
-      setProblem(problemOf(err));
-    } finally {
-      setBusy(false);
-    }
+    pay.run(card);
   };
   return (
-    <form onSubmit={(ev) => void submit(ev)} className="mt-3 space-y-3" aria-label="Pay for this order" data-testid="pay-order">
+    <form onSubmit={submit} className="mt-3 space-y-3" aria-label="Pay for this order" data-testid="pay-order">
       <p className="text-sm text-slate-700">This order waits for payment. Its items are held for a short while; an order not paid by then is cancelled.</p>
       <CardFields card={card} onChange={setCard} problem={problem} />
       {problem ? <div className="rounded border border-red-300 bg-red-50 p-3 text-sm text-red-800" role="alert">{problem.message}</div> : null}
-      <button type="submit" disabled={busy} className="w-full rounded bg-indigo-600 px-4 py-3 font-medium text-white hover:bg-indigo-700 disabled:bg-slate-400">
-        {busy ? "Paying…" : `Pay ${formatMoney(order.total)}`}
+      <button type="submit" disabled={pay.busy} className="w-full rounded bg-indigo-600 px-4 py-3 font-medium text-white hover:bg-indigo-700 disabled:bg-slate-400">
+        {pay.busy ? "Paying…" : `Pay ${formatMoney(order.total)}`}
       </button>
     </form>
   );

@@ -5,40 +5,32 @@
  */
 import { useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router-dom";
-import { Field, INPUT, problemOf, type Problem } from "../components/FormFields";
+import { Field, INPUT, NewPasswordFields, passwordsDiffer, problemOfCommand, type Problem } from "../components/FormFields";
 import { PASSWORD_MIN_LENGTH, SignInForm } from "../components/SignIn";
 import { usePageTitle } from "../components/page";
 import { api } from "../lib/api";
+import { useCommand } from "../state/useCommand";
 
 const BUTTON = "rounded bg-slate-800 px-3 py-1.5 text-sm text-white hover:bg-slate-700 focus-visible:outline-2 disabled:bg-slate-400";
 
 function AskForLink() {
   const [email, setEmail] = useState("");
   const [sentTo, setSentTo] = useState<string | null>(null);
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (ev: FormEvent) => {
+  const ask = useCommand((address: string) => api.askPasswordReset(address), { onSuccess: (_, address) => setSentTo(address) });
+  const problem = problemOfCommand(ask);
+  const submit = (ev: FormEvent) => {
     ev.preventDefault();
-    setProblem(null);
-    setBusy(true);
-    try {
-      await api.askPasswordReset(email.trim());
-      setSentTo(email.trim());
-    } catch (err) {
-      setProblem(problemOf(err));
-    } finally {
-      setBusy(false);
-    }
+    ask.run(email.trim());
   };
   if (sentTo) {
     return <p role="status" className="rounded-lg border border-slate-200 bg-white p-4 text-sm">If {sentTo} has an account, a link to set a new password is on its way there. It works once, for a short while.</p>;
   }
   return (
-    <form onSubmit={(ev) => void submit(ev)} aria-label="Ask for a link" className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
+    <form onSubmit={submit} aria-label="Ask for a link" className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
       <p className="text-sm text-slate-600">Enter your account's e-mail and we send you a link to set a new password.</p>
       <Field label="Email" name="email" problem={problem}><input type="email" required autoComplete="username" className={INPUT} value={email} onChange={(e) => setEmail(e.target.value)} /></Field>
       {problem && problem.field !== "email" ? <p role="alert" className="text-sm text-red-700">{problem.message}</p> : null}
-      <button type="submit" disabled={busy} className={BUTTON}>Send the link</button>
+      <button type="submit" disabled={ask.busy} className={BUTTON}>Send the link</button>
     </form>
   );
 }
@@ -46,25 +38,14 @@ function AskForLink() {
 function NewPassword({ token }: { token: string }) {
   const [next, setNext] = useState("");
   const [again, setAgain] = useState("");
-  const [problem, setProblem] = useState<Problem | null>(null);
+  const [differ, setDiffer] = useState<Problem | null>(null);
   const [done, setDone] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const submit = async (ev: FormEvent) => {
+  const reset = useCommand((password: string) => api.resetPassword(token, password), { onSuccess: () => setDone(true) });
+  const problem = differ ?? problemOfCommand(reset);
+  const submit = (ev: FormEvent) => {
     ev.preventDefault();
-    if (next !== again) {
-      setProblem({ message: "The new password and its repetition differ.", field: "newPasswordAgain" });
-      return;
-    }
-    setProblem(null);
-    setBusy(true);
-    try {
-      await api.resetPassword(token, next);
-      setDone(true);
-    } catch (err) {
-      setProblem(problemOf(err));
-    } finally {
-      setBusy(false);
-    }
+    setDiffer(passwordsDiffer(next, again));
+    if (next === again) reset.run(next);
   };
   if (done) {
     return (
@@ -75,16 +56,15 @@ function NewPassword({ token }: { token: string }) {
     );
   }
   return (
-    <form onSubmit={(ev) => void submit(ev)} aria-label="Set a new password" className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
-      <Field label={`New password (at least ${PASSWORD_MIN_LENGTH} characters)`} name="newPassword" problem={problem}><input type="password" autoComplete="new-password" required minLength={PASSWORD_MIN_LENGTH} className={INPUT} value={next} onChange={(e) => setNext(e.target.value)} /></Field>
-      <Field label="New password again" name="newPasswordAgain" problem={problem}><input type="password" autoComplete="new-password" required className={INPUT} value={again} onChange={(e) => setAgain(e.target.value)} /></Field>
+    <form onSubmit={submit} aria-label="Set a new password" className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
+      <NewPasswordFields next={next} again={again} onNext={setNext} onAgain={setAgain} problem={problem} minLength={PASSWORD_MIN_LENGTH} />
       {problem && !["newPassword", "newPasswordAgain"].includes(problem.field ?? "") ? (
         <p role="alert" className="text-sm text-red-700">
           {problem.message}
           {problem.field === "token" ? <> <Link to="/reset-password" className="text-indigo-700 underline">Ask for a new link</Link></> : null}
         </p>
       ) : null}
-      <button type="submit" disabled={busy} className={BUTTON}>Set the new password</button>
+      <button type="submit" disabled={reset.busy} className={BUTTON}>Set the new password</button>
     </form>
   );
 }
