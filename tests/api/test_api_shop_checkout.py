@@ -97,6 +97,13 @@ def test_checkout_places_the_order_at_the_quoted_total_and_refuses_a_tampered_on
     placed = place(api, session)
     assert placed.status_code == 201, placed.text
     order = placed.json()
+    assert order["shipTo"] == [
+        "Ada Lovelace",
+        "10 Downing Street",
+        "London",
+        "SW1A 2AA",
+        "United Kingdom",
+    ], "as the Royal Mail writes it"
     # 0.30 + 4.99 shipping, 20% tax of 5.29 = 1.058
     assert (order["subtotal"], order["shipping"], order["tax"], order["total"]) == (
         0.3,

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from kartshoppe.domain.checkout import validate_address
+from kartshoppe.domain.checkout import address_lines, validate_address
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.orders import decide_payment, decide_status
 from kartshoppe.domain.payment import Card, Outcome, luhn_valid, validate_card
@@ -111,6 +111,31 @@ def test_an_address_is_validated_per_country(
     with pytest.raises(DomainError) as info:
         validate_address(address)
     assert (info.value.code, info.value.field) == ("invalid_address", field)
+
+
+@pytest.mark.parametrize(
+    ("country", "region", "postal", "place"),
+    [
+        ("US", "CA", "94105", ["San Francisco, CA 94105", "United States"]),
+        ("CA", "ON", "K1A 0B1", ["San Francisco, ON K1A 0B1", "Canada"]),
+        ("GB", "", "SW1A 2AA", ["San Francisco", "SW1A 2AA", "United Kingdom"]),
+        ("DE", "", "10115", ["10115 San Francisco", "Germany"]),
+    ],
+)
+def test_an_address_is_written_as_the_destinations_post_writes_it(
+    country: str, region: str, postal: str, place: list[str]
+) -> None:
+    address = Address(
+        name="Ada",
+        line1="1 Market Street",
+        line2="Floor 2",
+        city="San Francisco",
+        region=region,
+        postal_code=postal,
+        country=country,
+    )
+    assert address_lines(address) == ["Ada", "1 Market Street", "Floor 2", *place]
+    assert address_lines(address.model_copy(update={"line2": ""}))[2] == place[0]
 
 
 def test_a_valid_address_is_normalised() -> None:

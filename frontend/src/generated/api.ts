@@ -1488,6 +1488,8 @@ export interface components {
             sessionId: string | null;
             /** Shipping */
             shipping: number;
+            /** Shipto */
+            shipTo: string[] | null;
             status: components["schemas"]["OrderStatus"];
             /** Subtotal */
             subtotal: number;

@@ -126,6 +126,7 @@ export type Transactionid = string;
 export type Payments = PaymentOut[];
 export type Reference = string;
 export type Sessionid2 = string | null;
+export type Shipto = string[] | null;
 export type Shipping = number;
 export type Subtotal1 = number;
 export type Tax = number;
@@ -652,6 +653,7 @@ export interface OrderOut {
   payments: Payments;
   reference: Reference;
   sessionId: Sessionid2;
+  shipTo: Shipto;
   shipping: Shipping;
   status: OrderStatus;
   subtotal: Subtotal1;

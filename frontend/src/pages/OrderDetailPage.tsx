@@ -129,10 +129,10 @@ export function OrderDetailPage() {
       </ol>
       <OrderSummary order={order} />
       <div className="grid gap-4 sm:grid-cols-2">
-        {order.address ? (
+        {order.shipTo ? (
           <section className="rounded-lg border border-slate-200 bg-white p-4 text-sm">
             <h2 className="mb-1 font-semibold">Ship to</h2>
-            <p>{order.address.name}<br />{order.address.line1}{order.address.line2 ? <><br />{order.address.line2}</> : null}<br />{order.address.postalCode} {order.address.city} {order.address.region}<br />{order.address.country}</p>
+            <address className="not-italic" data-testid="ship-to">{order.shipTo.map((line, i) => <span key={i} className="block">{line}</span>)}</address>
             {order.email ? <p className="mt-1 break-all text-slate-600">{order.email}</p> : null}
           </section>
         ) : null}

@@ -331,11 +331,13 @@ describe("order page", () => {
     expect(paymentLine({ ...payment, kind: "REFUNDED", amount: 96, cardLast4: "" })).toBe("Refunded $96.00");
   });
 
-  it("offers no payment for an order already paid", async () => {
+  it("offers no payment for an order already paid, and shows where it goes", async () => {
     stubFetch({ ...base, "GET /api/ecommerce/orders/order_1": order("PAID") });
     renderApp("/orders/order_1");
     await screen.findByTestId("order-detail");
     expect(screen.queryByRole("form", { name: "Pay for this order" })).toBeNull();
+    // the address as the server writes it for its country, a line each
+    expect(Array.from(screen.getByTestId("ship-to").children, (line) => line.textContent)).toEqual(["Ada", "1 St", "London", "SW1A 1AA", "United Kingdom"]);
   });
 });
 

@@ -142,6 +142,7 @@ export function order(status: Order["status"] = "PLACED"): Order {
     lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 1, unitPrice: 80, lineTotal: 80 }],
     subtotal: 80, discount: 0, shipping: 0, tax: 16, total: 96, couponCode: null, email: "ada@example.com",
     address: { name: "Ada", line1: "1 St", city: "London", postalCode: "SW1A 1AA", country: "GB" },
+    shipTo: ["Ada", "1 St", "London", "SW1A 1AA", "United Kingdom"],
     delivery: { option: "standard", label: "Standard", cost: 0, estimatedDate: "2026-12-01" },
     payments: [], status, createdAt: 1, updatedAt: 1, history: [],
   };

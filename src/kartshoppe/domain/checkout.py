@@ -101,6 +101,31 @@ COUNTRIES: Mapping[str, CountryRule] = {
 }
 
 
+PLACE_FIRST_LINE: frozenset[str] = frozenset(["US", "CA"])
+"""Where the post writes "City, ST 94105"; the UK writes the city, then the postcode on a line of
+its own; the rest of the countries shipped to, "10115 Berlin"."""
+
+
+def address_lines(address: Address) -> list[str]:
+    """A shipping address as the destination's post writes it, one line each, ending with the
+    country's name."""
+    a = address
+    if a.country in PLACE_FIRST_LINE:
+        place = [f"{a.city}, " + " ".join(p for p in (a.region, a.postal_code) if p)]
+    elif a.country == "GB":
+        place = [a.city, a.postal_code]
+    else:
+        place = [f"{a.postal_code} {a.city}"]
+    rule = COUNTRIES.get(a.country)
+    return [
+        a.name,
+        a.line1,
+        *([a.line2] if a.line2 else []),
+        *place,
+        rule.name if rule else a.country,
+    ]
+
+
 def validate_address(address: Address) -> Address:
     """The address normalised (upper-case country, region and postal code), or `invalid_address`
     naming the field."""

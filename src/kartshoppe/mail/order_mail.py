@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from html import escape
 
+from kartshoppe.domain.checkout import address_lines
 from kartshoppe.domain.money import line_total
 from kartshoppe.domain.orders import Order
 from kartshoppe.events import OrderStatus
@@ -34,11 +35,7 @@ def _delivery(order: Order) -> str:
 
 
 def _address(order: Order) -> str:
-    if order.address is None:
-        return ""
-    a = order.address
-    parts = [a.name, a.line1, a.line2, f"{a.postal_code} {a.city} {a.region}".strip(), a.country]
-    return ", ".join(p for p in parts if p)
+    return "" if order.address is None else ", ".join(address_lines(order.address))
 
 
 def _lines(order: Order) -> list[tuple[str, Decimal]]:

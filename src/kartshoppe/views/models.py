@@ -16,6 +16,7 @@ from pydantic import Field
 
 from kartshoppe.domain.cart import Cart
 from kartshoppe.domain.catalog import effective_price, sale_active
+from kartshoppe.domain.checkout import address_lines
 from kartshoppe.domain.inventory import LOW_STOCK_THRESHOLD, StockLevel
 from kartshoppe.domain.money import line_total
 from kartshoppe.domain.orders import Order
@@ -274,6 +275,8 @@ class OrderOut(Out):
     coupon_code: str | None
     email: str | None
     address: Address | None
+    ship_to: list[str] | None
+    """The address as the destination's post writes it (`domain.checkout.address_lines`)."""
     delivery: Delivery | None
     payments: list[PaymentOut]
     status: OrderStatus
@@ -298,6 +301,7 @@ class OrderOut(Out):
             coupon_code=order.coupon_code,
             email=order.email,
             address=order.address,
+            ship_to=None if order.address is None else address_lines(order.address),
             delivery=order.delivery,
             payments=[
                 PaymentOut(
