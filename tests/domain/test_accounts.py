@@ -11,6 +11,7 @@ from kartshoppe.domain.accounts import (
     decide_change_password,
     decide_register,
     decide_set_role,
+    password_fingerprint,
 )
 from kartshoppe.domain.errors import DomainError, NotFoundError
 from kartshoppe.domain.meta import Meta
@@ -58,6 +59,20 @@ def test_a_password_change_carries_the_whole_account_with_the_new_hash() -> None
         "shopper",
         "$argon2id$h2",
     )
+
+
+def test_a_change_from_a_password_no_longer_the_accounts_is_void() -> None:
+    """Two uses of one reset link, or two changes from the same old password: the account's
+    decider takes the first and refuses the second, whichever instance sent it."""
+    book = registered(ANNA)
+    first = password_fingerprint(ANNA.password_hash)
+    (event,) = decide_change_password(book, "anna@example.com", "$argon2id$h2", META, first)
+    book.apply(event)
+    with pytest.raises(DomainError) as refused:
+        decide_change_password(book, "anna@example.com", "$argon2id$h3", META, first)
+    assert (refused.value.code, refused.value.field) == ("password_changed", "token")
+    kept = book.get("anna@example.com")
+    assert kept is not None and kept.password_hash == "$argon2id$h2"
 
 
 def test_setting_the_role_an_account_has_changes_nothing() -> None:

@@ -7,13 +7,9 @@ import time
 
 import pytest
 
+from kartshoppe.domain.accounts import password_fingerprint
 from kartshoppe.events import Role
-from kartshoppe.security.tokens import (
-    ResetRequest,
-    TokenError,
-    TokenService,
-    password_fingerprint,
-)
+from kartshoppe.security.tokens import ResetRequest, TokenError, TokenService
 
 
 def test_a_token_verified_while_valid_is_refused_once_it_has_expired() -> None:

@@ -834,9 +834,10 @@ def _account_register(d: Decider, args: Mapping[str, Any]) -> Decision:
 
 def _account_password(d: Decider, args: Mapping[str, Any]) -> Decision:
     email = args["email"]
-    return Decision(
-        accounts.decide_change_password(d.accounts, email, args["passwordHash"], Meta(now_ms()))
+    events = accounts.decide_change_password(
+        d.accounts, email, args["passwordHash"], Meta(now_ms()), args.get("replacing")
     )
+    return Decision(events)
 
 
 def _account_role(d: Decider, args: Mapping[str, Any]) -> Decision:

@@ -375,8 +375,12 @@ class ShopService:
         }
         await self._submit("account.register", account_key(account.email), args, timeout)
 
-    async def change_password(self, email: str, password_hash: str) -> None:
-        args = {"email": email, "passwordHash": password_hash}
+    async def change_password(
+        self, email: str, password_hash: str, replacing: str | None = None
+    ) -> None:
+        """A new password; with `replacing`, only while that (`password_fingerprint`) is still
+        the password (`password_changed` otherwise)."""
+        args = {"email": email, "passwordHash": password_hash, "replacing": replacing}
         await self._submit("account.password", account_key(email), args)
 
     async def set_role(self, email: str, role: Role) -> None:

@@ -4,6 +4,7 @@ accounts topic. Passwords never reach the domain: the rules see argon2 hashes on
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from kartshoppe.domain.errors import DomainError, NotFoundError
@@ -24,6 +25,12 @@ class Account:
     name: str
     role: Role
     password_hash: str
+
+
+def password_fingerprint(password_hash: str) -> str:
+    """What may stand for a password hash outside the accounts (a reset link): changes whenever
+    the hash does, and tells nothing of it."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:32]
 
 
 def normal_email(email: str) -> str:
@@ -84,9 +91,16 @@ def _existing(book: AccountBook, email: str) -> Account:
 
 
 def decide_change_password(
-    book: AccountBook, email: str, password_hash: str, meta: Meta
+    book: AccountBook, email: str, password_hash: str, meta: Meta, replacing: str | None = None
 ) -> list[AccountEvent]:
+    """The new password's hash; with `replacing` (the `password_fingerprint` of the password
+    the caller checked or a reset link names) only while that is still the password, so two
+    changes from the same old password, or two uses of one link, cannot both succeed."""
     account = _existing(book, email)
+    if replacing is not None and password_fingerprint(account.password_hash) != replacing:
+        raise DomainError(
+            "password_changed", "the password changed meanwhile: this change is void", "token"
+        )
     changed = Account(account.user_id, account.email, account.name, account.role, password_hash)
     return [PasswordChanged.model_validate(_fields(changed, meta))]
 

@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING, Final
 
 from kartshoppe.application.commands import COMMAND_WAIT_S
 from kartshoppe.application.shop import SEED_WAIT_S, ShopService
-from kartshoppe.domain.accounts import Account, AccountBook
+from kartshoppe.domain.accounts import Account, AccountBook, password_fingerprint
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.events import Role, new_id
-from kartshoppe.security.tokens import password_fingerprint
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -131,10 +130,17 @@ class Accounts:
 
     async def change_password(self, account: Account, current: str, new: str) -> bool:
         """Set a new password if `current` is the account's password; False if it is not."""
-        if await self.authenticate(account.email, current) is None:
+        checked = await self.authenticate(account.email, current)
+        if checked is None:
             return False
         digest = await asyncio.to_thread(self._hasher.hash, new)
-        await self._service.change_password(account.email, digest)
+        replacing = password_fingerprint(checked.password_hash)
+        try:
+            await self._service.change_password(account.email, digest, replacing)
+        except DomainError as refused:
+            if refused.code != "password_changed":
+                raise
+            return False
         return True
 
     async def reset_password(self, email: str, fingerprint: str, new: str) -> bool:
@@ -144,7 +150,13 @@ class Accounts:
         if account is None or password_fingerprint(account.password_hash) != fingerprint:
             return False
         digest = await asyncio.to_thread(self._hasher.hash, new)
-        await self._service.change_password(account.email, digest)
+        try:
+            # decided against the account's own fold: a link used meanwhile elsewhere is void
+            await self._service.change_password(account.email, digest, fingerprint)
+        except DomainError as refused:
+            if refused.code != "password_changed":
+                raise
+            return False
         return True
 
     async def set_role(self, email: str, role: Role) -> Account:

@@ -10,7 +10,6 @@ kept in `<data dir>/jwt_secret` (mode 0600), so tokens survive a restart of the 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import secrets
 import tempfile
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from kartshoppe.domain.accounts import password_fingerprint
 from kartshoppe.events import Role
 
 ALGORITHM: Final = "HS256"
@@ -54,11 +54,6 @@ class Principal:
     @property
     def is_operator(self) -> bool:
         return self.role is Role.OPERATOR
-
-
-def password_fingerprint(password_hash: str) -> str:
-    """What a reset token knows of the password it replaces: changes whenever the hash does."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
