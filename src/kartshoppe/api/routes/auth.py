@@ -28,6 +28,8 @@ router = declared_router(
 )
 Authority = Annotated[Auth, Depends(auth_of)]
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+NewPassword = Annotated[str, Field(min_length=8, max_length=256)]
+"""What a password set here must be (at sign-up, a change, a reset)."""
 
 
 class Credentials(Request):
@@ -42,7 +44,7 @@ class LoginBody(Credentials):
 
 class RegisterBody(Credentials):
     email: Annotated[str, Field(min_length=3, max_length=254)]
-    password: Annotated[str, Field(min_length=8, max_length=256)]
+    password: NewPassword
     name: Annotated[str, Field(min_length=1, max_length=100)] = "Shopper"
 
     @field_validator("email")
@@ -55,7 +57,7 @@ class RegisterBody(Credentials):
 
 class PasswordBody(Credentials):
     current_password: Annotated[str, Field(min_length=1, max_length=256)]
-    new_password: Annotated[str, Field(min_length=8, max_length=256)]
+    new_password: NewPassword
 
 
 class ResetAskBody(Request):
@@ -64,7 +66,7 @@ class ResetAskBody(Request):
 
 class ResetBody(Credentials):
     token: Annotated[str, Field(min_length=1, max_length=2048)]
-    new_password: Annotated[str, Field(min_length=8, max_length=256)]
+    new_password: NewPassword
 
 
 class RoleBody(Request):
