@@ -133,15 +133,7 @@ class Accounts:
         checked = await self.authenticate(account.email, current)
         if checked is None:
             return False
-        digest = await asyncio.to_thread(self._hasher.hash, new)
-        replacing = password_fingerprint(checked.password_hash)
-        try:
-            await self._service.change_password(account.email, digest, replacing)
-        except DomainError as refused:
-            if refused.code != "password_changed":
-                raise
-            return False
-        return True
+        return await self._replace(checked.email, password_fingerprint(checked.password_hash), new)
 
     async def reset_password(self, email: str, fingerprint: str, new: str) -> bool:
         """Set a new password for the account a reset link names, if its password is still the
@@ -149,10 +141,15 @@ class Accounts:
         account = self._book.get(email)
         if account is None or password_fingerprint(account.password_hash) != fingerprint:
             return False
+        return await self._replace(account.email, fingerprint, new)
+
+    async def _replace(self, email: str, replacing: str, new: str) -> bool:
+        """Hash `new` and set it, decided against the account's own fold while `replacing` is
+        still its password's fingerprint; False when it no longer is (changed meanwhile, on
+        any instance)."""
         digest = await asyncio.to_thread(self._hasher.hash, new)
         try:
-            # decided against the account's own fold: a link used meanwhile elsewhere is void
-            await self._service.change_password(account.email, digest, fingerprint)
+            await self._service.change_password(email, digest, replacing)
         except DomainError as refused:
             if refused.code != "password_changed":
                 raise
