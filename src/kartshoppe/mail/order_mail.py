@@ -28,14 +28,15 @@ def _day(iso: str) -> str:
     return f"{day:%A, %B} {day.day}, {day.year}"
 
 
-def _delivery(order: Order) -> str:
-    if order.delivery is None:
-        return ""
-    return f"{order.delivery.label}, expected {_day(order.delivery.estimated_date)}"
-
-
-def _address(order: Order) -> str:
-    return "" if order.address is None else ", ".join(address_lines(order.address))
+def _where(order: Order) -> list[str]:
+    """Where and when the order goes, as far as it says."""
+    notes = []
+    if order.delivery is not None:
+        expected = _day(order.delivery.estimated_date)
+        notes.append(f"Delivery: {order.delivery.label}, expected {expected}")
+    if order.address is not None:
+        notes.append(f"Ship to: {', '.join(address_lines(order.address))}")
+    return notes
 
 
 def _lines(order: Order) -> list[tuple[str, Decimal]]:
@@ -68,12 +69,12 @@ def _draft(
     said: list[str],
     rows: list[tuple[str, Decimal]],
     shipping: bool,
-) -> Draft:
+) -> Draft | None:
     """One message: a heading, what it says (sentences), the rows of money, and where the order
-    goes when `shipping`."""
-    assert order.email is not None
-    notes = [f"Delivery: {_delivery(order)}", f"Ship to: {_address(order)}"] if shipping else []
-    notes = [n for n in notes if not n.endswith(": ")]
+    goes when `shipping`; None when the order has no e-mail address."""
+    if not order.email:
+        return None
+    notes = _where(order) if shipping else []
     text = [
         *said,
         "",
@@ -103,8 +104,6 @@ def _draft(
 
 def confirmation(order: Order) -> Draft | None:
     """The confirmation of a paid order, or None when the order has no e-mail address."""
-    if not order.email:
-        return None
     said = [f"Thank you for your order {order.reference}."]
     subject = f"KartShoppe order confirmation {order.reference}: {_money(order.total)}"
     return _draft(
@@ -114,8 +113,6 @@ def confirmation(order: Order) -> Draft | None:
 
 def shipped(order: Order) -> Draft | None:
     """The notice that an order is on its way, or None without an e-mail address."""
-    if not order.email:
-        return None
     said = [f"Your order {order.reference} is on its way."]
     subject = f"Your KartShoppe order {order.reference} has shipped"
     return _draft(order, "shipped", subject, "Your order is on its way", said, _lines(order), True)
@@ -124,8 +121,6 @@ def shipped(order: Order) -> Draft | None:
 def cancelled(order: Order) -> Draft | None:
     """The notice that an order is cancelled, with the refund of what was paid; None without an
     e-mail address."""
-    if not order.email:
-        return None
     refund = next((p for p in order.payments if p.kind == "REFUNDED"), None)
     card = order.captured.card_last4 if order.captured is not None else ""
     money = "Nothing was charged."
