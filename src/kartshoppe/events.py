@@ -836,10 +836,18 @@ class RoleChanged(AccountEvent):
     event_type: Literal["ACCOUNT_ROLE_CHANGED"] = "ACCOUNT_ROLE_CHANGED"
 
 
+class PasswordResetAsked(AccountEvent):
+    """Someone asked for a link that sets a new password; the account itself is unchanged.
+    The link is made where the e-mail is queued and never written to the log."""
+
+    event_type: Literal["ACCOUNT_PASSWORD_RESET_ASKED"] = "ACCOUNT_PASSWORD_RESET_ASKED"
+
+
 AccountChange = Annotated[
-    AccountRegistered | PasswordChanged | RoleChanged, Field(discriminator="event_type")
+    AccountRegistered | PasswordChanged | RoleChanged | PasswordResetAsked,
+    Field(discriminator="event_type"),
 ]
-ACCOUNT_EVENTS: Final = (AccountRegistered, PasswordChanged, RoleChanged)
+ACCOUNT_EVENTS: Final = (AccountRegistered, PasswordChanged, RoleChanged, PasswordResetAsked)
 _ACCOUNT_ADAPTER: Final[TypeAdapter[AccountChange]] = TypeAdapter(AccountChange, config=DEFERRED)
 
 

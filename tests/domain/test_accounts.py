@@ -8,6 +8,7 @@ from kartshoppe.domain.accounts import (
     Account,
     AccountBook,
     account_key,
+    decide_ask_reset,
     decide_change_password,
     decide_register,
     decide_set_role,
@@ -15,7 +16,7 @@ from kartshoppe.domain.accounts import (
 )
 from kartshoppe.domain.errors import DomainError, NotFoundError
 from kartshoppe.domain.meta import Meta
-from kartshoppe.events import PasswordChanged, Role, RoleChanged
+from kartshoppe.events import PasswordChanged, PasswordResetAsked, Role, RoleChanged
 
 META = Meta(1_700_000_000_000)
 ANNA = Account("user_anna", "Anna@Example.com", "Anna", Role.SHOPPER, "$argon2id$hash-1")
@@ -85,3 +86,13 @@ def test_setting_the_role_an_account_has_changes_nothing() -> None:
 def test_changing_an_unknown_account_is_not_found() -> None:
     with pytest.raises(NotFoundError):
         decide_set_role(AccountBook(), "nobody@example.com", Role.OPERATOR, META)
+
+
+def test_a_reset_ask_carries_the_account_unchanged_and_one_for_no_account_is_nothing() -> None:
+    book = registered(ANNA)
+    (event,) = decide_ask_reset(book, " ANNA@example.com", META)
+    assert isinstance(event, PasswordResetAsked)
+    before = book.get("anna@example.com")
+    book.apply(event)
+    assert book.get("anna@example.com") == before, "the compacted topic still holds the account"
+    assert decide_ask_reset(book, "nobody@example.com", META) == []

@@ -8,11 +8,13 @@ views, so what one instance writes reaches the sockets of the other through the 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -27,7 +29,9 @@ from tests.api.api_support import (
     receive_until,
     register,
 )
+from tests.mail.smtp_support import first_link, smtp_server
 from tests.support.accounts import OPERATOR
+from tests.support.ports import LOOPBACK
 from tests.support.server import ServerProcess, running_server
 
 SHARED_ENV = {
@@ -35,6 +39,7 @@ SHARED_ENV = {
     "KARTSHOPPE_RATE_SIGNIN": "off",
 }
 SERVING_ONLY = {"KARTSHOPPE_PROCESSORS": "off", "KARTSHOPPE_SINK": "0"}
+SHOP = "https://shop.example.com"
 CROSS_INSTANCE_TIMEOUT = 15.0
 """Generous: the write goes through the broker and the other instance's fold."""
 
@@ -205,3 +210,57 @@ def test_one_email_registered_at_once_through_two_instances_gets_one_account(
         answers = list(pool.map(register_on, [*two_instances, *two_instances]))
     assert sorted(r.status_code for r in answers) == [201, 409, 409, 409]
     assert {r.json()["error"] for r in answers if r.status_code == 409} == {"account_exists"}
+
+
+def test_a_reset_link_asked_through_an_instance_that_sends_no_mail_is_mailed_by_the_one_that_does(
+    start_instance: Start,
+) -> None:
+    """The ask is a command on the account's key; every instance folds it and queues the link,
+    and the instance that sends mail sends it, so it arrives whichever instance was asked."""
+    email = f"{fresh('forgot')}@test.kartshoppe.dev"
+    with smtp_server() as (inbox, port):
+        mail = {
+            "KARTSHOPPE_SMTP_HOST": LOOPBACK,
+            "KARTSHOPPE_SMTP_PORT": str(port),
+            "KARTSHOPPE_SMTP_SECURITY": "none",
+            "KARTSHOPPE_PUBLIC_URL": SHOP,
+        }
+        with (
+            start_instance("a", **mail) as a,
+            start_instance("b", **mail, KARTSHOPPE_MAILER="0") as b,
+            client(a) as api_a,
+            client(b) as api_b,
+        ):
+            body = {"email": email, "password": "first-pass"}
+            registered = api_a.post("/auth/register", json=body)
+            assert registered.status_code == 201, registered.text
+            written = {"X-Log-Position": registered.headers["X-Log-Position"]}
+            asked = api_b.post("/auth/password-reset", json={"email": email}, headers=written)
+            assert asked.status_code == 202, asked.text
+
+            link = first_link(inbox)
+            assert inbox.messages[0]["To"] == email
+            token = parse_qs(urlparse(link).query)["token"][0]
+            confirm = {"token": token, "newPassword": "second-pass"}
+            confirmed = api_b.post("/auth/password-reset/confirm", json=confirm)
+            assert confirmed.status_code == 204, confirmed.text
+            assert login(api_a, email, "second-pass", confirmed).status_code == 200
+
+            with operator(a) as op_a, operator(b) as op_b:
+                sent = outbox_once(op_a, lambda mails: mails[0][1] == "SENT")
+                queued = outbox_once(op_b, lambda mails: True)
+            assert sent == [(email, "SENT")]
+            assert queued == [(email, "PENDING")], "queued there too, never sent from there"
+            assert len(inbox.messages) == 1
+
+
+def outbox_once(
+    api: httpx.Client, settled: Callable[[list[tuple[str, str]]], bool]
+) -> list[tuple[str, str]]:
+    """An instance's outbox (recipient, status) once it holds a message and `settled` says so."""
+    deadline = time.monotonic() + CROSS_INSTANCE_TIMEOUT
+    while True:
+        mails = [(m["to"], m["status"]) for m in api.get("/admin/outbox").json()]
+        if (mails and settled(mails)) or time.monotonic() > deadline:
+            return mails
+        time.sleep(0.05)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
@@ -43,3 +45,15 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     html = message.get_body(("html",))
     assert text is not None and html is not None
     return str(text.get_content()), str(html.get_content())
+
+
+def first_link(inbox: Inbox, timeout_s: float = 30.0) -> str:
+    """The first https link in the first message, once one has arrived."""
+    deadline = time.monotonic() + timeout_s
+    while not inbox.messages:
+        assert time.monotonic() < deadline, "no e-mail arrived"
+        time.sleep(0.1)
+    text, _ = parts(inbox.messages[0])
+    found = re.search(r"https://\S+", text)
+    assert found is not None, text
+    return found.group(0)

@@ -3,31 +3,18 @@ password once, within its time; asking for an unknown e-mail looks the same and 
 
 from __future__ import annotations
 
-import re
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from tests.mail.smtp_support import Inbox, parts, smtp_server
+from tests.mail.smtp_support import first_link, smtp_server
 from tests.security.security_support import API, assert_error
 from tests.support.accounts import OPERATOR
 from tests.support.ports import LOOPBACK
 from tests.support.server import running_server
 
 SHOP = "https://shop.example.com"
-
-
-def the_link(inbox: Inbox) -> str:
-    deadline = time.monotonic() + 30
-    while not inbox.messages:
-        assert time.monotonic() < deadline, "no reset e-mail arrived"
-        time.sleep(0.1)
-    text, _ = parts(inbox.messages[0])
-    found = re.search(r"https://\S+", text)
-    assert found is not None, text
-    return found.group(0)
 
 
 def test_a_mailed_link_sets_a_new_password_once_and_an_unknown_email_gets_nothing(
@@ -52,7 +39,7 @@ def test_a_mailed_link_sets_a_new_password_once_and_an_unknown_email_gets_nothin
             asked = api.post(f"{API}/auth/password-reset", json={"email": email.upper()})
             assert (unknown.status_code, asked.status_code) == (202, 202)
 
-            link = the_link(inbox)
+            link = first_link(inbox)
             assert inbox.messages[0]["To"] == email
             assert link.startswith(f"{SHOP}/reset-password?token="), "never the request's Host"
             token = parse_qs(urlparse(link).query)["token"][0]

@@ -8,8 +8,13 @@ import time
 import pytest
 
 from kartshoppe.domain.accounts import password_fingerprint
-from kartshoppe.events import Role
-from kartshoppe.security.tokens import ResetRequest, TokenError, TokenService
+from kartshoppe.events import Role, now_ms
+from kartshoppe.security.tokens import (
+    RESET_TTL_SECONDS,
+    ResetRequest,
+    TokenError,
+    TokenService,
+)
 
 
 def test_a_token_verified_while_valid_is_refused_once_it_has_expired() -> None:
@@ -38,11 +43,25 @@ def test_a_token_signed_with_another_secret_is_refused_after_a_valid_one_was_ver
 
 def test_a_reset_token_names_the_email_and_the_password_it_replaces() -> None:
     tokens = TokenService(b"k" * 40)
-    token = tokens.issue_reset("ada@example.com", "$argon2id$old")
+    token = tokens.issue_reset("ada@example.com", "$argon2id$old", now_ms())
     assert tokens.read_reset(token) == ResetRequest(
         "ada@example.com", password_fingerprint("$argon2id$old")
     )
     assert password_fingerprint("$argon2id$old") != password_fingerprint("$argon2id$new")
+
+
+def test_a_reset_token_is_the_same_wherever_it_is_made_and_dies_its_ttl_after_the_ask() -> None:
+    asked = now_ms() - (RESET_TTL_SECONDS - 60) * 1000
+    made_here = TokenService(b"k" * 40).issue_reset("ada@example.com", "h", asked)
+    made_there = TokenService(b"k" * 40).issue_reset("ada@example.com", "h", asked)
+    assert made_here == made_there
+    assert TokenService(b"k" * 40).read_reset(made_here).email == "ada@example.com"
+
+    too_old = asked - 120_000
+    with pytest.raises(TokenError):
+        TokenService(b"k" * 40).read_reset(
+            TokenService(b"k" * 40).issue_reset("ada@example.com", "h", too_old)
+        )
 
 
 def test_a_reset_token_and_an_access_token_never_pass_for_each_other() -> None:
@@ -50,6 +69,6 @@ def test_a_reset_token_and_an_access_token_never_pass_for_each_other() -> None:
     with pytest.raises(TokenError):
         tokens.read_reset(tokens.issue("user_1", Role.OPERATOR).token)
     with pytest.raises(TokenError):
-        tokens.verify(tokens.issue_reset("ada@example.com", "$argon2id$old"))
+        tokens.verify(tokens.issue_reset("ada@example.com", "$argon2id$old", now_ms()))
     with pytest.raises(TokenError):
-        tokens.read_reset(TokenService(b"x" * 40).issue_reset("ada@example.com", "h"))
+        tokens.read_reset(TokenService(b"x" * 40).issue_reset("ada@example.com", "h", now_ms()))

@@ -73,13 +73,15 @@ from kartshoppe.events import (
 )
 from kartshoppe.eventstore.schema import SINK_GROUP, STORED_TOPICS
 from kartshoppe.eventstore.sink_process import SinkProcess, reads_address
+from kartshoppe.mail.account_mail import reset_mailer
 from kartshoppe.mail.order_mail import order_mail
 from kartshoppe.mail.outbox import Outbox
 from kartshoppe.pictures.compose import placeholder_svg, product_svg
 from kartshoppe.pictures.uploads import ImageStore
 from kartshoppe.processors_process import ProcessorsProcess
 from kartshoppe.security.accounts import Accounts
-from kartshoppe.security.guards import NAMED_USER, OPERATOR
+from kartshoppe.security.guards import NAMED_USER, OPERATOR, Auth
+from kartshoppe.security.tokens import TokenService
 from kartshoppe.views.catalog import CatalogView
 from kartshoppe.views.live import LiveView
 
@@ -141,8 +143,15 @@ def make_retention(settings: Settings, event_log: EventLog) -> LogRetention | No
     return LogRetention(event_log, RetentionPolicy(settings.log_retention_s * 1000, required))
 
 
-def assemble(event_log: EventLog, settings: Settings, outbox: Outbox | None = None) -> Platform:
+def assemble(
+    event_log: EventLog,
+    settings: Settings,
+    outbox: Outbox | None = None,
+    tokens: TokenService | None = None,
+) -> Platform:
     projection = Projection(event_log, store_history(settings))
+    if outbox is not None and tokens is not None:
+        projection.subscribe_accounts(reset_mailer(outbox, tokens, settings.shop_url))
     book = ReservationBook()
     projection.subscribe(lambda _, event: book.apply(event))
     bus = make_bus(settings, event_log, projection, book)
@@ -341,7 +350,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await event_log.start()
     outbox = Outbox(settings.outbox_path, settings.smtp)
     app.state.outbox = outbox
-    platform = assemble(event_log, settings, outbox)
+    auth: Auth = app.state.auth
+    platform = assemble(event_log, settings, outbox, auth.tokens)
     app.state.platform = platform
     middleware.observe_platform(app, platform)
     # the views' snapshots need the embedded log (a record at an offset, a consumer's seek)

@@ -840,6 +840,10 @@ def _account_password(d: Decider, args: Mapping[str, Any]) -> Decision:
     return Decision(events)
 
 
+def _account_reset(d: Decider, args: Mapping[str, Any]) -> Decision:
+    return Decision(accounts.decide_ask_reset(d.accounts, args["email"], Meta(now_ms())))
+
+
 def _account_role(d: Decider, args: Mapping[str, Any]) -> Decision:
     return Decision(
         accounts.decide_set_role(d.accounts, args["email"], Role(args["role"]), Meta(now_ms()))
@@ -877,6 +881,7 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     "account.register": _account_register,
     "account.password": _account_password,
     "account.role": _account_role,
+    "account.reset": _account_reset,
 }
 
 

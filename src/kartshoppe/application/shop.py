@@ -383,6 +383,11 @@ class ShopService:
         args = {"email": email, "passwordHash": password_hash, "replacing": replacing}
         await self._submit("account.password", account_key(email), args)
 
+    async def ask_password_reset(self, email: str) -> None:
+        """A reset link for the account at `email`, mailed by whichever instance sends mail
+        once it folds the request; nothing for an e-mail without an account."""
+        await self._submit("account.reset", account_key(email), {"email": email})
+
     async def set_role(self, email: str, role: Role) -> None:
         await self._submit("account.role", account_key(email), {"email": email, "role": role.value})
 

@@ -13,6 +13,7 @@ from kartshoppe.events import (
     AccountEvent,
     AccountRegistered,
     PasswordChanged,
+    PasswordResetAsked,
     Role,
     RoleChanged,
 )
@@ -112,3 +113,12 @@ def decide_set_role(book: AccountBook, email: str, role: Role, meta: Meta) -> li
         return []
     changed = Account(account.user_id, account.email, account.name, role, account.password_hash)
     return [RoleChanged.model_validate(_fields(changed, meta))]
+
+
+def decide_ask_reset(book: AccountBook, email: str, meta: Meta) -> list[AccountEvent]:
+    """A reset link asked for; nothing for an e-mail without an account, which the asker is
+    never told."""
+    account = book.get(email)
+    if account is None:
+        return []
+    return [PasswordResetAsked.model_validate(_fields(account, meta))]

@@ -156,6 +156,11 @@ class Accounts:
             return False
         return True
 
+    async def ask_reset(self, email: str) -> None:
+        """Have a link that sets a new password mailed to the account at `email`, if there is
+        one; decided on the account's key whatever the e-mail, so the answer does not tell."""
+        await self._service.ask_password_reset(email)
+
     async def set_role(self, email: str, role: Role) -> Account:
         await self._service.set_role(email, role)
         changed = self._book.get(email)

@@ -124,16 +124,17 @@ class TokenService:
         self._verified[token] = principal
         return principal
 
-    def issue_reset(self, email: str, password_hash: str) -> str:
-        """A reset token for the account at `email` with its password as it is now."""
+    def issue_reset(self, email: str, password_hash: str, asked_at_ms: int) -> str:
+        """A reset token for the account at `email` with its password as it is now, good for
+        `RESET_TTL_SECONDS` from when it was asked for (the same token wherever it is made)."""
         import jwt
 
-        now = int(time.time())
+        asked = asked_at_ms // 1000
         claims = {
             "sub": email,
             "pw": password_fingerprint(password_hash),
-            "iat": now,
-            "exp": now + RESET_TTL_SECONDS,
+            "iat": asked,
+            "exp": asked + RESET_TTL_SECONDS,
             "iss": RESET_ISSUER,
         }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
