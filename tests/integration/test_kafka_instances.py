@@ -29,9 +29,8 @@ from tests.api.api_support import (
     receive_until,
     register,
 )
-from tests.mail.smtp_support import first_link, smtp_server
+from tests.mail.smtp_support import first_link, mailing_to, smtp_server
 from tests.support.accounts import OPERATOR
-from tests.support.ports import LOOPBACK
 from tests.support.server import ServerProcess, running_server
 
 SHARED_ENV = {
@@ -39,7 +38,6 @@ SHARED_ENV = {
     "KARTSHOPPE_RATE_SIGNIN": "off",
 }
 SERVING_ONLY = {"KARTSHOPPE_PROCESSORS": "off", "KARTSHOPPE_SINK": "0"}
-SHOP = "https://shop.example.com"
 CROSS_INSTANCE_TIMEOUT = 15.0
 """Generous: the write goes through the broker and the other instance's fold."""
 
@@ -219,12 +217,7 @@ def test_a_reset_link_asked_through_an_instance_that_sends_no_mail_is_mailed_by_
     and the instance that sends mail sends it, so it arrives whichever instance was asked."""
     email = f"{fresh('forgot')}@test.kartshoppe.dev"
     with smtp_server() as (inbox, port):
-        mail = {
-            "KARTSHOPPE_SMTP_HOST": LOOPBACK,
-            "KARTSHOPPE_SMTP_PORT": str(port),
-            "KARTSHOPPE_SMTP_SECURITY": "none",
-            "KARTSHOPPE_PUBLIC_URL": SHOP,
-        }
+        mail = mailing_to(port)
         with (
             start_instance("a", **mail) as a,
             start_instance("b", **mail, KARTSHOPPE_MAILER="0") as b,

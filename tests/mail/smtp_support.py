@@ -15,6 +15,19 @@ from aiosmtpd.controller import Controller
 
 from tests.support.ports import LOOPBACK, free_port
 
+SHOP = "https://shop.example.com"
+"""The shop's public address in the links a test server mails (`KARTSHOPPE_PUBLIC_URL`)."""
+
+
+def mailing_to(port: int) -> dict[str, str]:
+    """A server's settings to send its mail, links to `SHOP` in it, to the test SMTP server."""
+    return {
+        "KARTSHOPPE_SMTP_HOST": LOOPBACK,
+        "KARTSHOPPE_SMTP_PORT": str(port),
+        "KARTSHOPPE_SMTP_SECURITY": "none",
+        "KARTSHOPPE_PUBLIC_URL": SHOP,
+    }
+
 
 class Inbox:
     def __init__(self) -> None:

@@ -17,7 +17,7 @@ from kartshoppe.domain.orders import Order, PaymentRecord
 from kartshoppe.events import Address, Delivery, OrderLine, OrderStatus
 from kartshoppe.mail.order_mail import cancelled, confirmation, order_mail, shipped
 from kartshoppe.mail.outbox import Outbox, SmtpConfig
-from tests.mail.smtp_support import parts, smtp_server
+from tests.mail.smtp_support import mailing_to, parts, smtp_server
 from tests.support.accounts import OPERATOR
 from tests.support.ports import LOOPBACK, free_port
 from tests.support.server import running_server
@@ -157,8 +157,7 @@ def test_paying_then_shipping_an_order_on_the_server_mails_the_confirmation_then
         "country": "DE",
     }
     with smtp_server() as (inbox, port):
-        env = {"KARTSHOPPE_SMTP_HOST": LOOPBACK, "KARTSHOPPE_SMTP_PORT": str(port)}
-        env["KARTSHOPPE_SMTP_SECURITY"] = "none"
+        env = mailing_to(port)
         with (
             running_server(tmp_path, "--bus", "embedded", env=env) as server,
             httpx.Client(base_url=server.url("/api/ecommerce"), timeout=30) as api,

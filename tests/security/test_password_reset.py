@@ -8,13 +8,10 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from tests.mail.smtp_support import first_link, smtp_server
+from tests.mail.smtp_support import SHOP, first_link, mailing_to, smtp_server
 from tests.security.security_support import API, assert_error
 from tests.support.accounts import OPERATOR
-from tests.support.ports import LOOPBACK
 from tests.support.server import running_server
-
-SHOP = "https://shop.example.com"
 
 
 def test_a_mailed_link_sets_a_new_password_once_and_an_unknown_email_gets_nothing(
@@ -22,13 +19,7 @@ def test_a_mailed_link_sets_a_new_password_once_and_an_unknown_email_gets_nothin
 ) -> None:
     email = "forgetful@test.kartshoppe.dev"
     with smtp_server() as (inbox, port):
-        env = {
-            "KARTSHOPPE_SMTP_HOST": LOOPBACK,
-            "KARTSHOPPE_SMTP_PORT": str(port),
-            "KARTSHOPPE_SMTP_SECURITY": "none",
-            "KARTSHOPPE_PUBLIC_URL": SHOP,
-            "KARTSHOPPE_RATE_SIGNIN": "off",
-        }
+        env = {**mailing_to(port), "KARTSHOPPE_RATE_SIGNIN": "off"}
         with (
             running_server(tmp_path, "--bus", "embedded", env=env) as server,
             httpx.Client(base_url=server.url(""), timeout=30) as api,
