@@ -166,11 +166,14 @@ test("a shopper whose card was declined comes back later and pays the placed ord
   await page.getByRole("link", { name: "Checkout" }).click();
   await fillCheckout(page, `later${Date.now()}@e2e.kartshoppe.dev`);
   await payWith(page, DECLINED_CARD);
-  await page.getByTestId("order-payable").waitFor();
+  // the shop's hold (15 minutes from placing) is told as the time on the shopper's clock (with
+  // the date when that is tomorrow)
+  const by = /pay by (\w{3} \d+, \d{4}, )?\d{1,2}:\d{2} [AP]M with another card/;
+  await page.getByTestId("order-payable").filter({ hasText: by }).waitFor();
 
   // the tab is left; the order is found again under the shopper's orders
   await page.goto("/orders");
-  await page.locator('[data-testid="order"]').first().getByRole("link", { name: /^Pay for order / }).click();
+  await page.locator('[data-testid="order"]').first().getByRole("link", { name: /^Pay for order .* by (\w{3} \d+, \d{4}, )?\d{1,2}:\d{2} [AP]M$/ }).click();
   const form = page.getByRole("form", { name: "Pay for this order" });
   await form.getByLabel("Card number").fill(DECLINED_CARD);
   await form.getByLabel("Expiry (MM/YY)").fill("12/39");

@@ -15,7 +15,12 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from kartshoppe.domain.checkout import DEFAULT_TAX_RATES, ShopRules, parse_tax_rates
+from kartshoppe.domain.checkout import (
+    DEFAULT_TAX_RATES,
+    ORDER_HOLD_MS,
+    ShopRules,
+    parse_tax_rates,
+)
 from kartshoppe.mail.outbox import Security, SmtpConfig
 
 Bus = Literal["embedded", "kafka"]
@@ -85,7 +90,8 @@ class Settings(BaseSettings):
     abandon_after_s: int = 1800
     stock_unchanged_after_s: int = 24 * 3600
     """`STOCK_UNCHANGED` alert for a product in stock whose level has not moved for this long."""
-    reservation_ttl_s: int = 900
+    reservation_ttl_s: int = ORDER_HOLD_MS // 1000
+    """How long a checkout's reservation, and a placed order unpaid, holds its items."""
     shopper_state_ttl_s: int = 30 * 24 * 3600
     """The processors forget a shopper idle this long in event time (the recommender's history
     and lists; its pairs count within 30 days anyway), and so does the live view (its kept
@@ -152,7 +158,9 @@ class Settings(BaseSettings):
     @property
     def shop_rules(self) -> ShopRules:
         return ShopRules(
-            tax_rates=parse_tax_rates(self.tax_rates), free_shipping_over=self.free_shipping_over
+            tax_rates=parse_tax_rates(self.tax_rates),
+            free_shipping_over=self.free_shipping_over,
+            hold_ms=self.reservation_ttl_s * 1000,
         )
 
     @property

@@ -332,6 +332,9 @@ class OrderPlaced(BaseEvent):
     email: Email | None = None
     address: Address | None = None
     delivery: Delivery | None = None
+    pay_by: Annotated[int, Field(ge=0)] | None = None
+    """Until when (epoch milliseconds) the order holds its items unpaid; the reservations
+    processor cancels it after that. Absent on orders placed before it was decided here."""
 
 
 class OrderStatusChanged(BaseEvent):

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from kartshoppe.domain.checkout import ORDER_HOLD_MS
 from tests.api.api_support import Shopper, assert_error, fresh, launch
 from tests.support.server import ServerProcess
 
@@ -166,6 +167,7 @@ def test_a_declined_card_leaves_the_order_payable_and_a_good_card_pays_it(
     assert_error(tampered, 409, "total_mismatch")
     still = api.get(f"/orders/{order['orderId']}", params={"sessionId": session}).json()
     assert still["status"] == "PLACED"
+    assert still["payBy"] == still["createdAt"] + ORDER_HOLD_MS, "declined: still held as long"
     assert [p["kind"] for p in still["payments"]] == ["DECLINED"]
     paid = api.post(pay, json={"card": GOOD_CARD, "amount": order["total"]})
     assert paid.status_code == 200, paid.text
@@ -176,6 +178,7 @@ def test_a_declined_card_leaves_the_order_payable_and_a_good_card_pays_it(
         order["total"],
     )
     assert captured["transactionId"].startswith("txn_") and captured["cardLast4"] == "4242"
+    assert paid.json()["payBy"] is None
 
 
 def test_a_flash_sale_started_with_the_cart_open_is_shown_and_charged(

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from kartshoppe.domain.checkout import ORDER_HOLD_MS
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.events import (
     AddToCart,
@@ -89,6 +90,7 @@ def test_a_checkout_folded_into_the_shop_leaves_a_placed_order_reserved_stock_an
     order = state.orders["o1"]
     assert order.status == OrderStatus.PLACED
     assert order.history == ((OrderStatus.PLACED, T0),)
+    assert order.pay_by == T0 + ORDER_HOLD_MS, "it holds its items unpaid for the shop's hold"
     assert state.order_by_key["k1"] == "o1"
     assert state.orders_by_owner["s1"] == ["o1"]
     assert state.stock["p1"].available == 3

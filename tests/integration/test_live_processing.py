@@ -111,12 +111,15 @@ async def test_an_unpaid_order_is_cancelled_when_its_reservation_expires(
                 "/checkout", json={"sessionId": session, "idempotencyKey": "unpaid-1"}
             ).json()
             assert client.get(f"/product/{product['id']}").json()["available"] == before - 2
+            assert order["payBy"] == order["createdAt"] + 2000, "the shop's hold, told the shopper"
             async with asyncio.timeout(WAIT_S):
                 while True:
                     update = await next_message(socket, "ORDER_UPDATED")
                     if update["order"]["status"] == "CANCELLED":
                         break
+            assert time.time() * 1000 >= order["payBy"], "never cancelled before its pay-by"
         assert update["order"]["orderId"] == order["orderId"]
+        assert update["order"]["payBy"] is None, "a cancelled order awaits no payment"
         assert client.get(f"/product/{product['id']}").json()["available"] == before
 
 

@@ -192,6 +192,18 @@ def test_the_ttl_counts_from_the_moment_the_order_was_placed(make_driver: MakeDr
     assert len(expired(driver.advance(T0 + 30_000 + TTL))) == 1
 
 
+def test_an_order_placed_with_a_pay_by_expires_then_and_not_a_ttl_after_placing(
+    make_driver: MakeDriver,
+) -> None:
+    """The deadline the shopper was shown is the one kept, whatever this processor's TTL."""
+    driver = make_driver(ReservationExpiry(ttl_ms=TTL))
+    reserved, placed = checkout("o1", T0)
+    driver.feed(reserved, placed.model_copy(update={"pay_by": T0 + 3 * TTL}))
+    assert expired(driver.advance(T0 + 3 * TTL - 1)) == []
+    [event] = expired(driver.advance(T0 + 3 * TTL))
+    assert event.timestamp == T0 + 3 * TTL
+
+
 def test_a_pending_expiry_survives_a_restart(make_driver: MakeDriver) -> None:
     driver = make_driver(ReservationExpiry(ttl_ms=TTL))
     driver.feed(*checkout("o1", T0))

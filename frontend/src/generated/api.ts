@@ -1480,6 +1480,8 @@ export interface components {
             lines: components["schemas"]["LineOut"][];
             /** Orderid */
             orderId: string;
+            /** Payby */
+            payBy: number | null;
             /** Payments */
             payments: components["schemas"]["PaymentOut"][];
             /** Reference */

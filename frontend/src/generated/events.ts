@@ -170,6 +170,7 @@ export type Quantity3 = number;
 export type Unitprice1 = number;
 export type Lines1 = OrderLine[];
 export type Orderid2 = string;
+export type Payby = number | null;
 export type Schemaversion13 = 1;
 export type Sessionid13 = string | null;
 export type Shipping = number;
@@ -608,6 +609,7 @@ export interface OrderPlaced {
   idempotencyKey: Idempotencykey1;
   lines: Lines1;
   orderId: Orderid2;
+  payBy?: Payby;
   schemaVersion?: Schemaversion13;
   sessionId?: Sessionid13;
   shipping?: Shipping;

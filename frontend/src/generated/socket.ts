@@ -117,6 +117,7 @@ export type History = StatusChange[];
 export type Idempotencykey = string;
 export type Lines1 = LineOut[];
 export type Orderid = string;
+export type Payby = number | null;
 export type Amount = number;
 export type Cardlast4 = string;
 export type Kind = "CAPTURED" | "DECLINED" | "REFUNDED";
@@ -650,6 +651,7 @@ export interface OrderOut {
   idempotencyKey: Idempotencykey;
   lines: Lines1;
   orderId: Orderid;
+  payBy: Payby;
   payments: Payments;
   reference: Reference;
   sessionId: Sessionid2;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countOf, formatCalendarDate, formatCountdown, formatMoment, formatMoney, secondsLeft } from "./format";
+import { countOf, formatCalendarDate, formatCountdown, formatDeadline, formatMoment, formatMoney, secondsLeft } from "./format";
 
 describe("countdown", () => {
   it("counts whole seconds down to zero, never below", () => {
@@ -41,5 +41,14 @@ describe("moments", () => {
   it("read as month, day, year and the time to the minute", () => {
     const moment = new Date(2026, 10, 27, 13, 41, 52).getTime();
     expect(formatMoment(moment)).toBe("Nov 27, 2026, 1:41 PM");
+  });
+});
+
+describe("deadlines", () => {
+  it("read as the time alone on the same day, and as the whole moment on another", () => {
+    const now = new Date(2026, 10, 27, 18, 30).getTime();
+    expect(formatDeadline(new Date(2026, 10, 27, 18, 45).getTime(), now)).toBe("6:45 PM");
+    const tomorrow = new Date(2026, 10, 28, 0, 5).getTime();
+    expect(formatDeadline(tomorrow, now)).toBe("Nov 28, 2026, 12:05 AM");
   });
 });

@@ -34,3 +34,10 @@ export function formatCalendarDate(iso: string): string {
 export function formatMoment(ms: number): string {
   return new Date(ms).toLocaleString("en-US", { dateStyle: "medium", timeStyle: "short" });
 }
+
+/** Until when an unpaid order holds its items, as short as it can be said: "6:45 PM" today,
+ * otherwise the whole moment. */
+export function formatDeadline(ms: number, now: number): string {
+  const at = new Date(ms);
+  return at.toDateString() === new Date(now).toDateString() ? at.toLocaleTimeString("en-US", { timeStyle: "short" }) : formatMoment(ms);
+}

@@ -8,6 +8,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { Link } from "react-router-dom";
 import { usePageTitle } from "../components/page";
+import { useNow } from "../components/Price";
 import { focusHeading, mainHeading } from "../lib/focus";
 import { LinesSkeleton } from "../components/Skeleton";
 import { Empty, Loading } from "../components/States";
@@ -18,6 +19,7 @@ import { formatCalendarDate, formatMoney } from "../lib/format";
 import type { Address, Card, Order, Quote, QuoteRequest } from "../lib/types";
 import { useCart, useIdentity, useShop } from "../state/shop";
 import { OrderSummary } from "./OrderDetailPage";
+import { payBy } from "./OrdersPage";
 
 export const COUNTRIES: { code: string; name: string }[] = [
   { code: "US", name: "United States" },
@@ -52,6 +54,7 @@ export function CheckoutPage() {
   const [couponProblem, setCouponProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState<"placing" | "paying" | null>(null);
   const [placed, setPlaced] = useState<Order | null>(null);
+  const now = useNow(60_000);
   const [done, setDone] = useState<Order | null>(null);
   // one key per checkout: a retry after a lost answer gets the same order back
   const [idempotencyKey] = useState(() => newId("chk"));
@@ -225,7 +228,7 @@ export function CheckoutPage() {
         </fieldset>
         <CardFields card={card} onChange={setCard} problem={problem} />
         {problem ? <div className="rounded border border-red-300 bg-red-50 p-3 text-sm text-red-800" role="alert" data-testid="checkout-problem">{problem.message}</div> : null}
-        {placed ? <p className="text-sm text-slate-700" data-testid="order-payable">Order {placed.reference} is placed and waits for payment: try another card.</p> : null}
+        {placed ? <p className="text-sm text-slate-700" data-testid="order-payable">Order {placed.reference} is placed and waits for payment: pay {payBy(placed, now) ?? "soon"} with another card, or it is cancelled.</p> : null}
         <button type="submit" disabled={busy !== null || !summary} className="w-full rounded bg-indigo-600 px-4 py-3 font-medium text-white hover:bg-indigo-700 disabled:bg-slate-400" data-testid="place-order">
           {busy === "placing" ? "Placing order…" : busy === "paying" ? "Paying…" : `${placed ? "Pay" : "Place order and pay"}${summary ? ` ${formatMoney(summary.total)}` : ""}`}
         </button>

@@ -8,6 +8,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import { CardFields, NO_CARD, problemOfCommand } from "../components/FormFields";
 import { usePageTitle } from "../components/page";
+import { useNow } from "../components/Price";
 import { LinesSkeleton } from "../components/Skeleton";
 import { ErrorState } from "../components/States";
 import { api, errorMessage } from "../lib/api";
@@ -18,7 +19,7 @@ type Payment = Order["payments"][number];
 import { useQuery } from "@tanstack/react-query";
 import { useIdentity, useSocket } from "../state/shop";
 import { useCommand } from "../state/useCommand";
-import { StatusBadge, STEP_TEXT } from "./OrdersPage";
+import { payBy, StatusBadge, STEP_TEXT } from "./OrdersPage";
 
 /** The bill. `taxToCome`: the quote was made without a shipping address, so its tax (which
  * the destination sets) is not known yet and its total is before tax. */
@@ -70,6 +71,7 @@ export function paymentLine(p: Payment): string {
 /** The card form of an order placed and not yet paid; charges the order's total. */
 function PayOrder({ order, sessionId, onPaid }: { order: Order; sessionId: string; onPaid: (order: Order) => void }) {
   const [card, setCard] = useState(NO_CARD);
+  const now = useNow(60_000);
   const pay = useCommand((paidWith: Card) => api.pay(order.orderId, sessionId, paidWith, order.total), { onSuccess: onPaid });
   const problem = problemOfCommand(pay);
   const submit = (ev: FormEvent) => {
@@ -78,7 +80,7 @@ function PayOrder({ order, sessionId, onPaid }: { order: Order; sessionId: strin
   };
   return (
     <form onSubmit={submit} className="mt-3 space-y-3" aria-label="Pay for this order" data-testid="pay-order">
-      <p className="text-sm text-slate-700">This order waits for payment. Its items are held for a short while; an order not paid by then is cancelled.</p>
+      <p className="text-sm text-slate-700" data-testid="pay-by">This order waits for payment. Pay {payBy(order, now) ?? "soon"}: an order not paid in time is cancelled and its items go back on sale.</p>
       <CardFields card={card} onChange={setCard} problem={problem} />
       {problem ? <div className="rounded border border-red-300 bg-red-50 p-3 text-sm text-red-800" role="alert">{problem.message}</div> : null}
       <button type="submit" disabled={pay.busy} className="w-full rounded bg-indigo-600 px-4 py-3 font-medium text-white hover:bg-indigo-700 disabled:bg-slate-400">

@@ -2,10 +2,11 @@
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { usePageTitle } from "../components/page";
+import { useNow } from "../components/Price";
 import { LinesSkeleton } from "../components/Skeleton";
 import { Empty, ErrorState } from "../components/States";
-import { countOf, formatMoment, formatMoney } from "../lib/format";
-import type { OrderStatus } from "../lib/types";
+import { countOf, formatDeadline, formatMoment, formatMoney } from "../lib/format";
+import type { Order, OrderStatus } from "../lib/types";
 import { ordersQuery } from "../state/queries";
 import { useIdentity } from "../state/shop";
 
@@ -33,8 +34,14 @@ export function StatusBadge({ status }: { status: OrderStatus }) {
   return <span className={`rounded px-2 py-0.5 text-xs font-semibold ${STATUS_STYLE[status]}`} data-testid="order-status" data-status={status}>{STATUS_TEXT[status]}</span>;
 }
 
+/** "by 6:45 PM": until when an unpaid order holds its items; null for one placed before the shop told. */
+export function payBy(order: Order, now: number): string | null {
+  return order.payBy === null ? null : `by ${formatDeadline(order.payBy, now)}`;
+}
+
 export function OrdersPage() {
   const { sessionId, userId } = useIdentity();
+  const now = useNow(60_000);
   // ORDER_UPDATED pushes and the reconnect resync update this cache entry (state/shopStores.ts)
   const loaded = useQuery(ordersQuery({ sessionId, userId }));
 
@@ -61,7 +68,7 @@ export function OrdersPage() {
               <ul className="mt-2 text-sm">
                 {o.lines.map((l) => <li key={l.productId}>{l.quantity} × {l.name || l.productId}</li>)}
               </ul>
-              {o.status === "PLACED" ? <Link to={`/orders/${o.orderId}`} className="mt-2 inline-block rounded bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-700 focus-visible:outline-2" aria-label={`Pay for order ${o.reference}`}>Pay now</Link> : null}
+              {o.status === "PLACED" ? <Link to={`/orders/${o.orderId}`} className="mt-2 inline-block rounded bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-700 focus-visible:outline-2" aria-label={`Pay for order ${o.reference} ${payBy(o, now) ?? "now"}`}>Pay {payBy(o, now) ?? "now"}</Link> : null}
             </li>
           ))}
         </ul>

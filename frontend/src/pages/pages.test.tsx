@@ -1,6 +1,7 @@
 import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it } from "vitest";
+import { formatMoment } from "../lib/format";
 import type { Analytics } from "../lib/types";
 import { cart, facets, FakeSocket, order, product, stubFetch } from "../test/fakes";
 import { renderApp } from "../test/render";
@@ -291,7 +292,7 @@ describe("checkout", () => {
     await fillCheckout("4000000000000002");
     await userEvent.click(await screen.findByRole("button", { name: "Place order and pay $96.00" }));
     expect(await screen.findByTestId("checkout-problem")).toHaveTextContent(declined.message);
-    expect(screen.getByTestId("order-payable")).toBeInTheDocument();
+    expect(screen.getByTestId("order-payable")).toHaveTextContent(`pay by ${formatMoment(order("PLACED").payBy ?? 0)} with another card`);
     await userEvent.click(await screen.findByRole("button", { name: "Pay $96.00" }));
     expect(await screen.findByTestId("order-confirmation")).toBeInTheDocument();
     expect(calls.filter((c) => c.url.pathname === "/api/ecommerce/checkout")).toHaveLength(1);
@@ -309,6 +310,7 @@ describe("order page", () => {
     });
     renderApp("/orders/order_1");
     const form = await screen.findByRole("form", { name: "Pay for this order" });
+    expect(within(form).getByTestId("pay-by")).toHaveTextContent(`Pay by ${formatMoment(order("PLACED").payBy ?? 0)}:`);
     await userEvent.type(within(form).getByLabelText(/^Card number/), "4000000000000002");
     await userEvent.type(within(form).getByLabelText("Expiry (MM/YY)"), "12/39");
     await userEvent.type(within(form).getByLabelText("CVC"), "123");
@@ -353,9 +355,11 @@ describe("orders page", () => {
   it("offers to pay an order that awaits payment, and only that one", async () => {
     stubFetch({ ...base, "GET /api/ecommerce/orders": [order("PLACED"), { ...order("PAID"), orderId: "order_2", reference: "EF56-7890" }] });
     renderApp("/orders");
-    const pay = await screen.findByRole("link", { name: "Pay for order AB12-CD34" });
+    const by = `by ${formatMoment(order("PLACED").payBy ?? 0)}`;
+    const pay = await screen.findByRole("link", { name: `Pay for order AB12-CD34 ${by}` });
     expect(pay).toHaveAttribute("href", "/orders/order_1");
-    expect(screen.queryByRole("link", { name: "Pay for order EF56-7890" })).toBeNull();
+    expect(pay).toHaveTextContent(`Pay ${by}`);
+    expect(screen.queryByRole("link", { name: /^Pay for order EF56-7890/ })).toBeNull();
   });
 
   it("has an empty state", async () => {

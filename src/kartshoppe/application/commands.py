@@ -503,7 +503,15 @@ def _checkout(d: Decider, args: Mapping[str, Any]) -> Decision:
     order_id = order_id_for(key)
     enough = {line.product_id: StockLevel(line.product_id, line.quantity) for line in cart.lines}
     events = orders.decide_checkout(
-        cart, quote, enough, order_id, key, meta, email=details.email, customer=customer
+        cart,
+        quote,
+        enough,
+        order_id,
+        key,
+        meta,
+        email=details.email,
+        customer=customer,
+        hold_ms=d.rules.hold_ms,
     )
     final = [e for e in events if not isinstance(e, InventoryChanged | StockReserved)]
     placed = next(e for e in events if isinstance(e, OrderPlaced))

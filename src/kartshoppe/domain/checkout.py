@@ -30,6 +30,9 @@ class CountryRule:
     """The states or provinces a region must be one of; empty when the country has none."""
 
 
+ORDER_HOLD_MS = 15 * 60 * 1000
+"""How long a placed order holds its items unpaid, unless the shop sets otherwise."""
+
 US_STATES = frozenset(
     [
         "AL",
@@ -178,6 +181,8 @@ class ShopRules:
         DeliveryOption("standard", "Standard (3-5 business days)", amount("4.99"), 5, True),
         DeliveryOption("express", "Express (1-2 business days)", amount("14.99"), 2),
     )
+    hold_ms: int = ORDER_HOLD_MS
+    """How long a placed order holds its items unpaid (`KARTSHOPPE_RESERVATION_TTL_S`)."""
 
 
 DEFAULT_TAX_RATES = "GB=20,DE=19,FR=20,NL=21,CA=5,US=0,US-CA=7.25,US-NY=4,US-TX=6.25,US-WA=6.5"

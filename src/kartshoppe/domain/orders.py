@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from kartshoppe.domain.cart import Cart
-from kartshoppe.domain.checkout import Quote
+from kartshoppe.domain.checkout import ORDER_HOLD_MS, Quote
 from kartshoppe.domain.errors import DomainError
 from kartshoppe.domain.inventory import StockLevel, inventory_event, release, reserve, sell
 from kartshoppe.domain.meta import Meta
@@ -83,6 +83,8 @@ class Order:
     address: Address | None = None
     delivery: Delivery | None = None
     payments: tuple[PaymentRecord, ...] = ()
+    pay_by: int | None = None
+    """Until when it holds its items unpaid (`OrderPlaced.pay_by`)."""
 
     @property
     def captured(self) -> PaymentRecord | None:
@@ -120,9 +122,10 @@ def decide_checkout(
     meta: Meta,
     email: str | None = None,
     customer: str = "",
+    hold_ms: int = ORDER_HOLD_MS,
 ) -> list[Event]:
-    """Reserve, place (at the quote's prices) and clear; `insufficient_stock` (and no event at
-    all) if any line is short."""
+    """Reserve, place (at the quote's prices, to be paid within `hold_ms`) and clear;
+    `insufficient_stock` (and no event at all) if any line is short."""
     if not cart.lines:
         raise DomainError("empty_cart", "the cart is empty", "sessionId")
     lines = [
@@ -164,6 +167,7 @@ def decide_checkout(
             email=email,
             address=quote.address,
             delivery=quote.delivery,
+            pay_by=meta.timestamp + hold_ms,
             **fields,
         )
     )
@@ -341,6 +345,7 @@ def evolve_order(order: Order | None, event: Event) -> Order | None:
                 email=event.email,
                 address=event.address,
                 delivery=event.delivery,
+                pay_by=event.pay_by,
             )
         case CouponRedeemed() if order is not None:
             return replace(order, customer=event.customer)

@@ -15,10 +15,11 @@ stock has not moved for `unchanged_after_ms` (event time: one timer per product,
 every change of its level, so a quiet shop is noticed by the runner's idle watermark).
 
 `ReservationExpiry` (key: order id) follows each checkout: its `STOCK_RESERVED` holds and its
-`ORDER_PLACED`. An order still unpaid `ttl_ms` after it was placed, or holding stock that long
-without ever being placed (a checkout that died half-way), gets one `RESERVATION_EXPIRED` on
-`ecommerce_events`; the shop then cancels the order and releases the stock. Any status change of
-the order away from `PLACED`, or the release of everything it held, ends the tracking.
+`ORDER_PLACED`. An order still unpaid at its `payBy` (`ttl_ms` after it was placed, for an
+order from before `payBy`), or holding stock `ttl_ms` without ever being placed (a checkout that
+died half-way), gets one `RESERVATION_EXPIRED` on `ecommerce_events`; the shop then cancels the
+order and releases the stock. Any status change of the order away from `PLACED`, or the release
+of everything it held, ends the tracking.
 """
 
 from __future__ import annotations
@@ -232,7 +233,9 @@ class ReservationExpiry(Processor[ReservationState]):
         elif isinstance(event, OrderPlaced):
             if state["status"] == "RESERVING":
                 state["status"] = "PLACED"
-                self._arm(state, ctx.timestamp + self.ttl_ms, ctx)
+                # the deadline the shopper was told; `ttl_ms` for orders placed before it was
+                pay_by = event.pay_by if event.pay_by is not None else ctx.timestamp + self.ttl_ms
+                self._arm(state, pay_by, ctx)
         elif isinstance(event, OrderStatusChanged):
             if event.status != OrderStatus.PLACED:
                 self._stop_tracking(state, ctx)

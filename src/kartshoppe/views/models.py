@@ -280,6 +280,8 @@ class OrderOut(Out):
     delivery: Delivery | None
     payments: list[PaymentOut]
     status: OrderStatus
+    pay_by: int | None
+    """While it awaits payment: until when (epoch ms) it holds its items; then it is cancelled."""
     created_at: int
     updated_at: int
     history: list[StatusChange]
@@ -315,6 +317,7 @@ class OrderOut(Out):
                 for p in order.payments
             ],
             status=order.status,
+            pay_by=order.pay_by if order.status == OrderStatus.PLACED else None,
             created_at=order.created_at,
             updated_at=order.updated_at,
             history=[StatusChange(status=status, timestamp=ts) for status, ts in order.history],
