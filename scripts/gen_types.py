@@ -1,8 +1,10 @@
 """Writes the JSON contracts the frontend's TypeScript types are generated from.
 
 In `frontend/src/generated/`: `events.schema.json` comes from `kartshoppe.events.json_schema()`,
-`openapi.json` from the FastAPI app's OpenAPI schema and `socket.schema.json` from the WebSocket
-messages (`kartshoppe.api.messages.json_schema()`). With `--check` it writes nothing and exits 1
+`openapi.json` from the FastAPI app's OpenAPI schema, `socket.schema.json` from the WebSocket
+messages (`kartshoppe.api.messages.json_schema()`) and `countries.json` from the countries the
+shop ships to (`kartshoppe.domain.checkout.COUNTRIES`: name, a postal code's example, the
+regions an address must name), which the checkout form offers. With `--check` it writes nothing and exits 1
 when a committed file differs from what the Python contract gives now.
 """
 
@@ -46,12 +48,29 @@ def _openapi_schema() -> dict[str, Any]:
     return schema
 
 
+def _countries() -> dict[str, Any]:
+    from kartshoppe.domain.checkout import COUNTRIES
+
+    return {
+        "countries": [
+            {
+                "code": code,
+                "name": rule.name,
+                "postalExample": rule.postal_example,
+                "regions": sorted(rule.regions),
+            }
+            for code, rule in COUNTRIES.items()
+        ]
+    }
+
+
 def contracts() -> dict[str, str]:
     """File name to rendered JSON for every contract the frontend consumes."""
     return {
         "events.schema.json": _render(_events_schema()),
         "openapi.json": _render(_openapi_schema()),
         "socket.schema.json": _render(_socket_schema()),
+        "countries.json": _render(_countries()),
     }
 
 

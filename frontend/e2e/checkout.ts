@@ -44,7 +44,12 @@ export async function fillCheckout(page: Page, email: string, address: Address =
   await page.getByLabel("Full name").fill("Grace Hopper");
   await page.getByLabel("Address", { exact: true }).fill("1 Market Street");
   await page.getByLabel("City").fill(address.city);
-  await page.getByLabel("State / province").fill(address.region);
+  // a choice of the country's states where it has them (the US, Canada), typed elsewhere
+  const region = page.getByLabel("State / province");
+  if ((await region.evaluate((el) => el.tagName)) === "SELECT") await region.selectOption(address.region);
+  else await region.fill(address.region);
+  const example = await page.getByLabel("Postal code").getAttribute("placeholder");
+  if (!example?.startsWith("e.g. ")) throw new Error(`the postal code shows no example for ${address.country}: ${example}`);
   await page.getByLabel("Postal code").fill(address.postalCode);
 }
 

@@ -18,17 +18,16 @@ import { newId } from "../lib/ids";
 import { formatCalendarDate, formatMoney } from "../lib/format";
 import type { Address, Card, Order, Quote, QuoteRequest } from "../lib/types";
 import { useCart, useIdentity, useShop } from "../state/shop";
+import shipping from "../generated/countries.json";
 import { OrderSummary } from "./OrderDetailPage";
 import { payBy } from "./OrdersPage";
 
-export const COUNTRIES: { code: string; name: string }[] = [
-  { code: "US", name: "United States" },
-  { code: "CA", name: "Canada" },
-  { code: "GB", name: "United Kingdom" },
-  { code: "DE", name: "Germany" },
-  { code: "FR", name: "France" },
-  { code: "NL", name: "Netherlands" },
-];
+/** The countries the shop ships to, as the server's checkout rules define them. */
+const COUNTRIES = shipping.countries;
+
+function countryOf(code: string): (typeof COUNTRIES)[number] | undefined {
+  return COUNTRIES.find((c) => c.code === code);
+}
 
 const EMPTY_ADDRESS: Address = { name: "", line1: "", line2: "", city: "", region: "", postalCode: "", country: "US" };
 
@@ -177,6 +176,12 @@ export function CheckoutPage() {
     );
   }
   const setAddr = (key: keyof Address) => (e: { target: { value: string } }) => setAddress({ ...address, [key]: e.target.value });
+  const country = countryOf(address.country);
+  // a state of one country is no region of another
+  const setCountry = (e: { target: { value: string } }) => {
+    const regions = countryOf(e.target.value)?.regions ?? [];
+    setAddress({ ...address, country: e.target.value, region: regions.includes(address.region ?? "") ? address.region : "" });
+  };
   const summary = placed ?? quote;
   return (
     <div className="mx-auto grid max-w-5xl gap-6 md:grid-cols-[1fr_20rem]">
@@ -192,7 +197,7 @@ export function CheckoutPage() {
           <legend className="text-lg font-semibold">Shipping address</legend>
           <div className="sm:col-span-2">
             <Field label="Country" name="address.country" problem={problem}>
-              <select className={INPUT} autoComplete="country" value={address.country} onChange={setAddr("country")}>
+              <select className={INPUT} autoComplete="country" value={address.country} onChange={setCountry}>
                 {COUNTRIES.map((c) => <option key={c.code} value={c.code}>{c.name}</option>)}
               </select>
             </Field>
@@ -201,8 +206,17 @@ export function CheckoutPage() {
           <div className="sm:col-span-2"><Field label="Address" name="address.line1" problem={problem}><input className={INPUT} autoComplete="address-line1" required value={address.line1} onChange={setAddr("line1")} /></Field></div>
           <div className="sm:col-span-2"><Field label="Apartment, suite (optional)" name="address.line2" problem={problem}><input className={INPUT} autoComplete="address-line2" value={address.line2 ?? ""} onChange={setAddr("line2")} /></Field></div>
           <Field label="City" name="address.city" problem={problem}><input className={INPUT} autoComplete="address-level2" required value={address.city} onChange={setAddr("city")} /></Field>
-          <Field label="State / province" name="address.region" problem={problem}><input className={INPUT} autoComplete="address-level1" value={address.region ?? ""} onChange={setAddr("region")} /></Field>
-          <Field label="Postal code" name="address.postalCode" problem={problem}><input className={INPUT} autoComplete="postal-code" required value={address.postalCode} onChange={setAddr("postalCode")} /></Field>
+          <Field label="State / province" name="address.region" problem={problem}>
+            {country && country.regions.length > 0 ? (
+              <select className={INPUT} autoComplete="address-level1" required value={address.region ?? ""} onChange={setAddr("region")}>
+                <option value="">Choose…</option>
+                {country.regions.map((r) => <option key={r} value={r}>{r}</option>)}
+              </select>
+            ) : (
+              <input className={INPUT} autoComplete="address-level1" value={address.region ?? ""} onChange={setAddr("region")} />
+            )}
+          </Field>
+          <Field label="Postal code" name="address.postalCode" problem={problem}><input className={INPUT} autoComplete="postal-code" required placeholder={country ? `e.g. ${country.postalExample}` : undefined} value={address.postalCode} onChange={setAddr("postalCode")} /></Field>
         </fieldset>
         <fieldset disabled={Boolean(placed)} className="space-y-2" data-testid="delivery-options">
           <legend className="text-lg font-semibold">Delivery</legend>

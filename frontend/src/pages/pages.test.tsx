@@ -1,6 +1,7 @@
 import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it } from "vitest";
+import shipping from "../generated/countries.json";
 import { formatMoment } from "../lib/format";
 import type { Analytics } from "../lib/types";
 import { cart, facets, FakeSocket, order, product, stubFetch } from "../test/fakes";
@@ -238,6 +239,22 @@ async function fillCheckout(cardNumber = "4242424242424242"): Promise<void> {
 
 describe("checkout", () => {
   const cartLine = cart({ lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 1, unitPrice: 80, lineTotal: 80 }], itemCount: 1, subtotal: 80 });
+
+  it("offers the countries the server ships to, with their states to choose and a postal code's example", async () => {
+    stubFetch({ ...base, "GET /api/ecommerce/cart/sess_test": cartLine, "POST /api/ecommerce/checkout/quote": QUOTE });
+    renderApp("/checkout");
+    const country = await screen.findByLabelText("Country");
+    expect(within(country).getAllByRole("option").map((o) => o.getAttribute("value"))).toEqual(shipping.countries.map((c) => c.code));
+    const states = screen.getByLabelText("State / province");
+    expect(within(states).getAllByRole("option").map((o) => o.getAttribute("value"))).toContain("CA");
+    fireEvent.change(states, { target: { value: "CA" } });
+    expect(screen.getByLabelText("Postal code")).toHaveAttribute("placeholder", "e.g. 94105");
+    fill("Country", "GB");
+    const region = screen.getByLabelText("State / province");
+    expect(region.tagName).toBe("INPUT");
+    expect(region).toHaveValue("");
+    expect(screen.getByLabelText("Postal code")).toHaveAttribute("placeholder", "e.g. SW1A 1AA");
+  });
 
   it("places the order at the quoted total with an idempotency key, pays that amount and confirms", async () => {
     const { calls } = stubFetch({
