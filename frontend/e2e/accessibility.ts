@@ -220,12 +220,13 @@ for (const width of WIDTHS) {
       await (dialog.close ?? closeDialog)(shopper);
     }
     problems.push(...(await cartBesideLogo(shopper)).map((p) => `${width.name}: ${p}`));
+    problems.push(...(await cartBesideLogo(operator)).map((p) => `${width.name}, signed in: ${p}`));
     if (problems.length > 0) throw new Error(`${problems.length} accessibility problems:\n  ${problems.join("\n  ")}`);
   });
 }
 
-/** A signed-out shopper's header keeps the cart button on the logo's row (on a phone too), so
- * the header takes two rows at most, the search being the second. */
+/** The header keeps the cart button on the logo's row (on a phone too, signed in or not), so it
+ * takes two rows at most, the search being the second. */
 async function cartBesideLogo(page: Page): Promise<string[]> {
   await page.goto("/");
   await settled(page);

@@ -11,9 +11,10 @@ const LOOK: Record<ConnectionStatus, { label: string; dot: string }> = {
 export function ConnectionIndicator({ status }: { status: ConnectionStatus }) {
   const look = LOOK[status];
   return (
-    <span role="status" aria-live="polite" data-testid="connection" data-status={status} className="inline-flex items-center gap-1.5 text-xs text-slate-600">
+    <span role="status" aria-live="polite" data-testid="connection" data-status={status} title={look.label} className="inline-flex items-center gap-1.5 text-xs text-slate-600">
       <span className={`h-2.5 w-2.5 rounded-full ${look.dot}`} aria-hidden />
-      {look.label}
+      {/* on a phone the dot alone, so the header keeps to one row; its colour is said in words to screen readers */}
+      <span className="sr-only sm:not-sr-only">{look.label}</span>
     </span>
   );
 }

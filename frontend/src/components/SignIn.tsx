@@ -73,10 +73,11 @@ export function AccountMenu() {
   if (userId) {
     return (
       <div className="flex items-center gap-2 text-sm">
-        <Link to="/account" className="flex min-h-11 max-w-[9rem] items-center rounded px-1 hover:bg-slate-100 focus-visible:outline-2 md:min-h-0" data-testid="signed-in-as" title="Your account">
+        <Link to="/account" className="flex min-h-11 max-w-[5.5rem] items-center rounded px-1 hover:bg-slate-100 focus-visible:outline-2 sm:max-w-[9rem] md:min-h-0" data-testid="signed-in-as" title="Your account">
           <span className="truncate">{me.data?.name ?? (auth?.role === "operator" ? "Operator" : "Signed in")}</span>
         </Link>
-        <button type="button" onClick={signOut} className="rounded border border-slate-300 px-2 py-1 hover:bg-slate-100 focus-visible:outline-2">
+        {/* on a phone, on the account page (the name links there): the header keeps to one row */}
+        <button type="button" onClick={signOut} className="hidden rounded border border-slate-300 px-2 py-1 hover:bg-slate-100 focus-visible:outline-2 sm:block">
           Sign out
         </button>
       </div>
