@@ -53,6 +53,14 @@ export async function fillCheckout(page: Page, email: string, address: Address =
   await page.getByLabel("Postal code").fill(address.postalCode);
 }
 
+/** The first link `pattern` finds in the e-mail to `to`, from the message as the SMTP server
+ * printed it: quoted-printable, soft line breaks and all. */
+function linkInMail(to: string, pattern: RegExp): string | null {
+  const mail = smtpLog.join("").replace(/=\r?\n/g, "").replace(/=3D/g, "=");
+  const at = mail.indexOf(`To: ${to}`);
+  return at < 0 ? null : pattern.exec(mail.slice(at))?.[0] ?? null;
+}
+
 export async function payWith(page: Page, card: string): Promise<void> {
   await page.getByLabel("Card number").fill(card);
   await page.getByLabel("Expiry (MM/YY)").fill("12/39");
@@ -146,6 +154,14 @@ test("a guest checks out like in a real shop: address, delivery, coupon, a decli
   await eventually("the confirmation e-mail at the SMTP server", async () => smtpLog.join("").includes(reference), 20_000);
   if (!smtpLog.join("").includes(email)) throw new Error("the e-mail went to someone else");
 
+  // the e-mail's link opens the order on another device, where no session placed it
+  const orderLink = linkInMail(email, new RegExp(`/orders/${orderId}\\?key=[\\w-]+`));
+  if (!orderLink) throw new Error("the confirmation e-mail has no link to the order");
+  const phone = await t.newPage();
+  await phone.goto(orderLink);
+  await phone.getByRole("heading", { name: `Order ${reference}` }).waitFor();
+  await phone.getByTestId("order-status").getByText("Paid").waitFor();
+
   // the guest signs in: the order follows into the account
   const password = "e2e-password-1";
   await t.server.api("POST", "/auth/register", { email: `acct${email}`, password, name: "Guest" });
@@ -204,13 +220,7 @@ test("a shopper who forgot the password sets a new one by the link the shop e-ma
   await ask.getByRole("button", { name: "Send the link" }).click();
   await page.getByText(`If ${who.email} has an account`).waitFor();
 
-  // the message as the SMTP server printed it: quoted-printable, soft line breaks and all
-  const linkIn = () => {
-    const mail = smtpLog.join("").replace(/=\r?\n/g, "").replace(/=3D/g, "=");
-    const at = mail.indexOf(`To: ${who.email}`);
-    return at < 0 ? null : /\/reset-password\?token=[\w.-]+/.exec(mail.slice(at))?.[0] ?? null;
-  };
-  const link = await eventually("the reset e-mail at the SMTP server", async () => linkIn(), 20_000);
+  const link = await eventually("the reset e-mail at the SMTP server", async () => linkInMail(who.email, /\/reset-password\?token=[\w.-]+/), 20_000);
   await page.goto(link);
   const set = page.getByRole("form", { name: "Set a new password" });
   await set.getByLabel(/^New password \(/).fill("second-password-2");

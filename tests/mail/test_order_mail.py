@@ -10,6 +10,7 @@ from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 
@@ -17,7 +18,7 @@ from kartshoppe.domain.orders import Order, PaymentRecord
 from kartshoppe.events import Address, Delivery, OrderLine, OrderStatus
 from kartshoppe.mail.order_mail import cancelled, confirmation, order_mail, shipped
 from kartshoppe.mail.outbox import Outbox, SmtpConfig
-from tests.mail.smtp_support import mailing_to, parts, smtp_server
+from tests.mail.smtp_support import SHOP, first_link, mailing_to, parts, smtp_server
 from tests.support.accounts import OPERATOR
 from tests.support.ports import LOOPBACK, free_port
 from tests.support.server import running_server
@@ -42,6 +43,9 @@ ORDER = Order(
 )
 
 
+LINK = f"{SHOP}/orders/{ORDER.order_id}?key=k3y"
+
+
 async def until(predicate: object, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():  # type: ignore[operator]
@@ -52,7 +56,7 @@ async def until(predicate: object, timeout: float = 15.0) -> None:
 async def test_a_paid_orders_confirmation_arrives_with_text_and_html(tmp_path: Path) -> None:
     with smtp_server() as (inbox, port):
         outbox = Outbox(tmp_path / "outbox.sqlite", SmtpConfig(LOOPBACK, port, "none"))
-        draft = confirmation(ORDER)
+        draft = confirmation(ORDER, LINK)
         assert draft is not None
         outbox.enqueue(draft)
         outbox.enqueue(draft)  # queued once per order
@@ -64,11 +68,12 @@ async def test_a_paid_orders_confirmation_arrives_with_text_and_html(tmp_path: P
     assert "DD40-0C09" in message["Subject"], "the order is named as the shopper quotes it"
     for figure in ("$39.98", "$4.99", "$7.99", "$52.96", "expected Tuesday, December 1, 2026"):
         assert figure in text and figure in html
+    assert f"See your order: {LINK}" in text and f"href='{LINK}'" in html
     assert outbox.messages()[0]["status"] == "SENT"
 
 
 def test_each_status_a_shopper_hears_of_sends_one_message_of_its_own() -> None:
-    sent = {s: order_mail(replace(ORDER, status=s)) for s in OrderStatus}
+    sent = {s: order_mail(replace(ORDER, status=s), LINK) for s in OrderStatus}
     assert {s for s, d in sent.items() if d is not None} == {
         OrderStatus.PAID,
         OrderStatus.SHIPPED,
@@ -76,11 +81,11 @@ def test_each_status_a_shopper_hears_of_sends_one_message_of_its_own() -> None:
     }, "placing waits for payment, and delivery the shopper sees at the door"
     keys = [d.key for d in sent.values() if d is not None]
     assert len(set(keys)) == 3 and all(k.endswith(ORDER.order_id) for k in keys)
-    assert order_mail(replace(ORDER, email=None)) is None
+    assert order_mail(replace(ORDER, email=None), LINK) is None
 
 
 def test_the_shipped_notice_names_the_order_its_lines_and_when_it_arrives() -> None:
-    draft = shipped(replace(ORDER, status=OrderStatus.SHIPPED))
+    draft = shipped(replace(ORDER, status=OrderStatus.SHIPPED), LINK)
     assert draft is not None
     assert draft.subject == "Your KartShoppe order DD40-0C09 has shipped"
     for said in ("is on its way", "2 x Lamp", "$39.98", "expected Tuesday, December 1, 2026"):
@@ -97,12 +102,12 @@ def test_the_cancelled_notice_says_what_was_refunded_or_that_nothing_was_charged
             PaymentRecord("REFUNDED", "tx1", D("52.96"), 2),
         ),
     )
-    refunded = cancelled(paid)
+    refunded = cancelled(paid, LINK)
     assert refunded is not None
     assert refunded.subject == "Your KartShoppe order DD40-0C09 is cancelled"
     assert "We refunded $52.96 to your card ending 4242." in refunded.text
     assert "We refunded $52.96 to your card ending 4242." in refunded.html
-    unpaid = cancelled(replace(ORDER, status=OrderStatus.CANCELLED))
+    unpaid = cancelled(replace(ORDER, status=OrderStatus.CANCELLED), LINK)
     assert unpaid is not None and "Nothing was charged." in unpaid.text
     assert "Ship to" not in unpaid.text
 
@@ -110,7 +115,7 @@ def test_the_cancelled_notice_says_what_was_refunded_or_that_nothing_was_charged
 async def test_a_failed_send_is_retried_until_the_server_answers(tmp_path: Path) -> None:
     port = free_port(LOOPBACK)
     outbox = Outbox(tmp_path / "outbox.sqlite", SmtpConfig(LOOPBACK, port, "none", timeout_s=2))
-    draft = confirmation(ORDER)
+    draft = confirmation(ORDER, LINK)
     assert draft is not None
     started = time.monotonic()
     outbox.enqueue(draft)
@@ -130,7 +135,7 @@ async def test_a_failed_send_is_retried_until_the_server_answers(tmp_path: Path)
 
 async def test_without_a_mail_server_messages_stay_in_the_local_outbox(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "outbox.sqlite", SmtpConfig())
-    draft = confirmation(ORDER)
+    draft = confirmation(ORDER, LINK)
     assert draft is not None
     outbox.enqueue(draft)
     (kept,) = outbox.messages()
@@ -185,6 +190,15 @@ def test_paying_then_shipping_an_order_on_the_server_mails_the_confirmation_then
             )
             assert shipped_now.status_code == 200, shipped_now.text
             wait_for_messages(inbox.messages, 2)
+            link = first_link(inbox)
+            key = parse_qs(urlparse(link).query)["key"][0]
+            assert urlparse(link).path == f"/orders/{order['orderId']}"
+            with httpx.Client(base_url=server.url("/api/ecommerce"), timeout=30) as elsewhere:
+                opened = elsewhere.get(f"/orders/{order['orderId']}", params={"key": key})
+                assert (opened.status_code, opened.json()["status"]) == (200, "SHIPPED")
+                forged = elsewhere.get(f"/orders/{order['orderId']}", params={"key": "x" + key})
+                assert forged.status_code == 404, "another order's key, or none, opens nothing"
+                assert elsewhere.get(f"/orders/{order['orderId']}").status_code == 404
     text, _ = parts(inbox.messages[0])
     assert inbox.messages[0]["To"] == "bo@example.com"
     assert f"${Decimal(repr(order['total'])):.2f}" in text

@@ -5610,6 +5610,8 @@ export interface operations {
     get_order_api_ecommerce_orders__orderId__get: {
         parameters: {
             query?: {
+                /** @description the order's key, from the links in its e-mails */
+                key?: string | null;
                 /** @description the session an anonymous order was placed from */
                 sessionId?: string | null;
             };
@@ -5707,6 +5709,8 @@ export interface operations {
     cancel_order_api_ecommerce_orders__orderId__cancel_post: {
         parameters: {
             query?: {
+                /** @description the order's key, from the links in its e-mails */
+                key?: string | null;
                 /** @description the session an anonymous order was placed from */
                 sessionId?: string | null;
             };
@@ -5813,6 +5817,8 @@ export interface operations {
     pay_order_api_ecommerce_orders__orderId__pay_post: {
         parameters: {
             query?: {
+                /** @description the order's key, from the links in its e-mails */
+                key?: string | null;
                 /** @description the session an anonymous order was placed from */
                 sessionId?: string | null;
             };

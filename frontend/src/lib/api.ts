@@ -100,6 +100,17 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   return data as T;
 }
 
+/** How a shopper reaches an order: the session an anonymous order was placed from, or the
+ * order's key from the link in its e-mails (on any device, signed in or not). */
+export interface OrderAccess {
+  sessionId: string;
+  key?: string | null;
+}
+
+function orderQuery({ sessionId, key }: OrderAccess): string {
+  return query({ sessionId, key });
+}
+
 function query(params: Record<string, string | number | null | undefined>): string {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
@@ -156,13 +167,12 @@ export const api = {
   quote: (details: QuoteRequest) => request<Quote>("POST", "/checkout/quote", details),
   checkout: (details: QuoteRequest, idempotencyKey: string, expectedTotal: number) =>
     request<Order>("POST", "/checkout", { ...details, idempotencyKey, expectedTotal }),
-  // the session id lets an anonymous shopper reach the order placed from that session
-  pay: (orderId: string, sessionId: string, card: Card, amount: number) =>
-    request<Order>("POST", `/orders/${enc(orderId)}/pay${query({ sessionId })}`, { card, amount }),
-  cancelOrder: (orderId: string, sessionId: string) =>
-    request<Order>("POST", `/orders/${enc(orderId)}/cancel${query({ sessionId })}`, {}),
-  order: (orderId: string, sessionId: string) =>
-    request<Order>("GET", `/orders/${enc(orderId)}${query({ sessionId })}`),
+  pay: (orderId: string, access: OrderAccess, card: Card, amount: number) =>
+    request<Order>("POST", `/orders/${enc(orderId)}/pay${orderQuery(access)}`, { card, amount }),
+  cancelOrder: (orderId: string, access: OrderAccess) =>
+    request<Order>("POST", `/orders/${enc(orderId)}/cancel${orderQuery(access)}`, {}),
+  order: (orderId: string, access: OrderAccess) =>
+    request<Order>("GET", `/orders/${enc(orderId)}${orderQuery(access)}`),
   orders: (sessionId: string, userId: string | null) =>
     request<Order[]>("GET", `/orders${userId ? query({ userId }) : query({ sessionId })}`),
 

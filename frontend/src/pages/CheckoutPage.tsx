@@ -114,7 +114,7 @@ export function CheckoutPage() {
   const pay = async (order: Order) => {
     setBusy("paying");
     try {
-      const paid = await api.pay(order.orderId, sessionId, card, order.total);
+      const paid = await api.pay(order.orderId, { sessionId }, card, order.total);
       setDone(paid);
       setPlaced(null);
     } catch (err) {

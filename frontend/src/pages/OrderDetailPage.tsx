@@ -5,13 +5,13 @@
  * the confirmation and this page, so all three show the same figures.
  */
 import { useEffect, useState, type FormEvent } from "react";
-import { Link, useParams } from "react-router-dom";
+import { Link, useParams, useSearchParams } from "react-router-dom";
 import { CardFields, NO_CARD, problemOfCommand } from "../components/FormFields";
 import { usePageTitle } from "../components/page";
 import { useNow } from "../components/Price";
 import { LinesSkeleton } from "../components/Skeleton";
 import { ErrorState } from "../components/States";
-import { api, errorMessage } from "../lib/api";
+import { api, errorMessage, type OrderAccess } from "../lib/api";
 import { formatCalendarDate, formatMoment, formatMoney } from "../lib/format";
 import type { Card, Order, Quote } from "../lib/types";
 
@@ -69,10 +69,10 @@ export function paymentLine(p: Payment): string {
 }
 
 /** The card form of an order placed and not yet paid; charges the order's total. */
-function PayOrder({ order, sessionId, onPaid }: { order: Order; sessionId: string; onPaid: (order: Order) => void }) {
+function PayOrder({ order, access, onPaid }: { order: Order; access: OrderAccess; onPaid: (order: Order) => void }) {
   const [card, setCard] = useState(NO_CARD);
   const now = useNow(60_000);
-  const pay = useCommand((paidWith: Card) => api.pay(order.orderId, sessionId, paidWith, order.total), { onSuccess: onPaid });
+  const pay = useCommand((paidWith: Card) => api.pay(order.orderId, access, paidWith, order.total), { onSuccess: onPaid });
   const problem = problemOfCommand(pay);
   const submit = (ev: FormEvent) => {
     ev.preventDefault();
@@ -94,7 +94,10 @@ export function OrderDetailPage() {
   const { orderId = "" } = useParams();
   const { sessionId } = useIdentity();
   const client = useSocket();
-  const loaded = useQuery({ queryKey: ["order", orderId, sessionId], queryFn: () => api.order(orderId, sessionId) });
+  // the link in an order's e-mails carries its key, which opens it on any device
+  const key = useSearchParams()[0].get("key");
+  const access: OrderAccess = { sessionId, key };
+  const loaded = useQuery({ queryKey: ["order", orderId, sessionId, key], queryFn: () => api.order(orderId, access) });
   // a push or the shopper's own cancellation is newer than the loaded order
   const [latest, setOrder] = useState<Order | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
@@ -111,7 +114,7 @@ export function OrderDetailPage() {
   const cancel = async () => {
     setProblem(null);
     try {
-      setOrder(await api.cancelOrder(order.orderId, sessionId));
+      setOrder(await api.cancelOrder(order.orderId, access));
     } catch (err) {
       setProblem(errorMessage(err, "The order could not be cancelled. Please try again."));
     }
@@ -157,7 +160,7 @@ export function OrderDetailPage() {
             ))}
           </ul>
         )}
-        {order.status === "PLACED" ? <PayOrder order={order} sessionId={sessionId} onPaid={setOrder} /> : null}
+        {order.status === "PLACED" ? <PayOrder order={order} access={access} onPaid={setOrder} /> : null}
       </section>
       {problem ? <p className="text-sm text-red-700" role="alert">{problem}</p> : null}
       {cancellable ? <button type="button" onClick={() => void cancel()} className="rounded border border-red-600 px-4 py-2 text-red-700" data-testid="cancel-order">Cancel order{order.status === "PAID" ? " and refund" : ""}</button> : null}

@@ -317,6 +317,14 @@ describe("checkout", () => {
 });
 
 describe("order page", () => {
+  it("opens with the key from an order e-mail's link, on a device that did not place it", async () => {
+    const { calls } = stubFetch({ ...base, "GET /api/ecommerce/orders/order_1": order("SHIPPED") });
+    renderApp("/orders/order_1?key=k3y");
+    expect(await screen.findByTestId("order-status")).toHaveTextContent("Shipped");
+    const asked = calls.find((c) => c.url.pathname === "/api/ecommerce/orders/order_1");
+    expect(asked?.url.searchParams.get("key")).toBe("k3y");
+  });
+
   it("pays a placed order: a declined card's message as is, then another card, the order's total", async () => {
     let payments = 0;
     const declined = { error: "card_declined", message: "the card was declined by its bank; try another card", details: [{ field: "card.number", message: "declined" }] };

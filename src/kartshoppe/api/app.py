@@ -74,6 +74,7 @@ from kartshoppe.events import (
 from kartshoppe.eventstore.schema import SINK_GROUP, STORED_TOPICS
 from kartshoppe.eventstore.sink_process import SinkProcess, reads_address
 from kartshoppe.mail.account_mail import reset_mailer
+from kartshoppe.mail.mailer import Mailer
 from kartshoppe.mail.order_mail import order_mail
 from kartshoppe.mail.outbox import Outbox
 from kartshoppe.pictures.compose import placeholder_svg, product_svg
@@ -81,7 +82,6 @@ from kartshoppe.pictures.uploads import ImageStore
 from kartshoppe.processors_process import ProcessorsProcess
 from kartshoppe.security.accounts import Accounts
 from kartshoppe.security.guards import NAMED_USER, OPERATOR, Auth
-from kartshoppe.security.tokens import TokenService
 from kartshoppe.views.catalog import CatalogView
 from kartshoppe.views.live import LiveView
 
@@ -143,15 +143,10 @@ def make_retention(settings: Settings, event_log: EventLog) -> LogRetention | No
     return LogRetention(event_log, RetentionPolicy(settings.log_retention_s * 1000, required))
 
 
-def assemble(
-    event_log: EventLog,
-    settings: Settings,
-    outbox: Outbox | None = None,
-    tokens: TokenService | None = None,
-) -> Platform:
+def assemble(event_log: EventLog, settings: Settings, mailer: Mailer | None = None) -> Platform:
     projection = Projection(event_log, store_history(settings))
-    if outbox is not None and tokens is not None:
-        projection.subscribe_accounts(reset_mailer(outbox, tokens, settings.shop_url))
+    if mailer is not None:
+        projection.subscribe_accounts(reset_mailer(mailer))
     book = ReservationBook()
     projection.subscribe(lambda _, event: book.apply(event))
     bus = make_bus(settings, event_log, projection, book)
@@ -177,8 +172,8 @@ def assemble(
                 hub.on_event(event)
             if timed():
                 expire_reservations.on_event(event)
-            if outbox is not None and isinstance(event, OrderStatusChanged):
-                _mail(outbox, projection.state.orders.get(event.order_id))
+            if mailer is not None and isinstance(event, OrderStatusChanged):
+                _mail(mailer, projection.state.orders.get(event.order_id))
             if timed() and isinstance(event, CartRecovered):
                 # the reminder's offer is a real one-time code (the hub names it), issued by the
                 # instance that runs the processors; the code derives from the signal's id
@@ -228,11 +223,11 @@ def _issues_timed_commands(settings: Settings, bus: CommandBus) -> Callable[[], 
     return lambda: settings.processors != "off" and bus.leading
 
 
-def _mail(outbox: Outbox, order: Order | None) -> None:
+def _mail(mailer: Mailer, order: Order | None) -> None:
     """Queue the e-mail the order's new status sends; a send never holds up the order."""
-    draft = None if order is None else order_mail(order)
+    draft = None if order is None else order_mail(order, mailer.order_link(order.order_id))
     if draft is not None:
-        outbox.enqueue(draft)
+        mailer.outbox.enqueue(draft)
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
@@ -351,7 +346,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     outbox = Outbox(settings.outbox_path, settings.smtp)
     app.state.outbox = outbox
     auth: Auth = app.state.auth
-    platform = assemble(event_log, settings, outbox, auth.tokens)
+    platform = assemble(event_log, settings, Mailer(outbox, auth.tokens, settings.shop_url))
     app.state.platform = platform
     middleware.observe_platform(app, platform)
     # the views' snapshots need the embedded log (a record at an offset, a consumer's seek)

@@ -7,13 +7,12 @@ from collections.abc import Callable
 from html import escape
 
 from kartshoppe.events import AccountChange, PasswordResetAsked, now_ms
-from kartshoppe.mail.outbox import Draft, Outbox
-from kartshoppe.security.tokens import RESET_TTL_SECONDS, TokenService
+from kartshoppe.mail.mailer import Mailer
+from kartshoppe.mail.outbox import Draft
+from kartshoppe.security.tokens import RESET_TTL_SECONDS
 
 
-def reset_mailer(
-    outbox: Outbox, tokens: TokenService, shop_url: str
-) -> Callable[[AccountChange], None]:
+def reset_mailer(mailer: Mailer) -> Callable[[AccountChange], None]:
     """Queues the link each reset request asks for while it can still be used, also when the
     request is folded on start (asked while this instance was down); a request queued before
     is not queued again (the outbox is keyed by the request)."""
@@ -23,8 +22,8 @@ def reset_mailer(
             return
         if change.timestamp + RESET_TTL_SECONDS * 1000 <= now_ms():
             return
-        token = tokens.issue_reset(change.email, change.password_hash, change.timestamp)
-        outbox.enqueue(password_reset(change, f"{shop_url}/reset-password?token={token}"))
+        token = mailer.tokens.issue_reset(change.email, change.password_hash, change.timestamp)
+        mailer.outbox.enqueue(password_reset(change, mailer.reset_link(token)))
 
     return on_account
 

@@ -69,9 +69,11 @@ def _draft(
     said: list[str],
     rows: list[tuple[str, Decimal]],
     shipping: bool,
+    link: str,
 ) -> Draft | None:
-    """One message: a heading, what it says (sentences), the rows of money, and where the order
-    goes when `shipping`; None when the order has no e-mail address."""
+    """One message: a heading, what it says (sentences), the rows of money, where the order
+    goes when `shipping`, and the `link` to its page; None when the order has no e-mail
+    address."""
     if not order.email:
         return None
     notes = _where(order) if shipping else []
@@ -81,6 +83,8 @@ def _draft(
         *(f"{label:<40} {_money(amount):>12}" for label, amount in rows),
         "",
         *notes,
+        "",
+        f"See your order: {link}",
     ]
     html_rows = "".join(
         f"<tr><td>{escape(label)}</td><td align='right'>{_money(amount)}</td></tr>"
@@ -91,6 +95,7 @@ def _draft(
         + "".join(f"<p>{escape(s)}</p>" for s in said)
         + f"<table>{html_rows}</table>"
         + "".join(f"<p>{escape(n)}</p>" for n in notes)
+        + f"<p><a href='{escape(link, quote=True)}'>See your order</a></p>"
         + "</body></html>"
     )
     return Draft(
@@ -102,23 +107,24 @@ def _draft(
     )
 
 
-def confirmation(order: Order) -> Draft | None:
+def confirmation(order: Order, link: str) -> Draft | None:
     """The confirmation of a paid order, or None when the order has no e-mail address."""
     said = [f"Thank you for your order {order.reference}."]
     subject = f"KartShoppe order confirmation {order.reference}: {_money(order.total)}"
     return _draft(
-        order, "confirmation", subject, "Thank you for your order", said, _bill(order), True
+        order, "confirmation", subject, "Thank you for your order", said, _bill(order), True, link
     )
 
 
-def shipped(order: Order) -> Draft | None:
+def shipped(order: Order, link: str) -> Draft | None:
     """The notice that an order is on its way, or None without an e-mail address."""
     said = [f"Your order {order.reference} is on its way."]
     subject = f"Your KartShoppe order {order.reference} has shipped"
-    return _draft(order, "shipped", subject, "Your order is on its way", said, _lines(order), True)
+    heading = "Your order is on its way"
+    return _draft(order, "shipped", subject, heading, said, _lines(order), True, link)
 
 
-def cancelled(order: Order) -> Draft | None:
+def cancelled(order: Order, link: str) -> Draft | None:
     """The notice that an order is cancelled, with the refund of what was paid; None without an
     e-mail address."""
     refund = next((p for p in order.payments if p.kind == "REFUNDED"), None)
@@ -130,18 +136,19 @@ def cancelled(order: Order) -> Draft | None:
     said = [f"Your order {order.reference} is cancelled.", money]
     subject = f"Your KartShoppe order {order.reference} is cancelled"
     return _draft(
-        order, "cancelled", subject, "Your order is cancelled", said, _lines(order), False
+        order, "cancelled", subject, "Your order is cancelled", said, _lines(order), False, link
     )
 
 
-def order_mail(order: Order) -> Draft | None:
-    """The e-mail the order's status sends, if any (None without an e-mail address too)."""
+def order_mail(order: Order, link: str) -> Draft | None:
+    """The e-mail the order's status sends, with the `link` to its page, if any (None without
+    an e-mail address too)."""
     match order.status:
         case OrderStatus.PAID:
-            return confirmation(order)
+            return confirmation(order, link)
         case OrderStatus.SHIPPED:
-            return shipped(order)
+            return shipped(order, link)
         case OrderStatus.CANCELLED:
-            return cancelled(order)
+            return cancelled(order, link)
         case _:
             return None

@@ -134,10 +134,17 @@ async def order_visible(
         Id | None,
         Query(alias="sessionId", description="the session an anonymous order was placed from"),
     ] = None,
+    key: Annotated[
+        str | None,
+        Query(max_length=64, description="the order's key, from the links in its e-mails"),
+    ] = None,
 ) -> None:
-    """Route guard of single-order routes: other people's orders are `not_found` (404)."""
+    """Route guard of single-order routes: other people's orders are `not_found` (404), unless
+    the caller has the order's key."""
     order = request.app.state.platform.service.state.orders.get(order_id)
     if order is None:
+        return
+    if key is not None and auth_of(request).tokens.opens_order(order_id, key):
         return
     if not may_see_order(principal, session_id, order.user_id, order.session_id):
         raise AccessError(404, "not_found", f"no order '{order_id}'", "orderId")

@@ -1,7 +1,8 @@
-"""Signed access tokens: HS256 JWTs carrying the user id (`sub`), the role and an expiry; and
+"""Signed access tokens: HS256 JWTs carrying the user id (`sub`), the role and an expiry;
 password-reset tokens, signed by the same secret for another issuer (so neither passes for the
 other), naming an e-mail and a fingerprint of the account's password hash: setting a password
-voids every reset link issued before.
+voids every reset link issued before; and order keys, the HMAC of an order's id under the same
+secret, which open that order's page from the links its e-mails carry.
 
 The secret comes from `KARTSHOPPE_JWT_SECRET`; without it one is generated on first start and
 kept in `<data dir>/jwt_secret` (mode 0600), so tokens survive a restart of the same install.
@@ -9,7 +10,10 @@ kept in `<data dir>/jwt_secret` (mode 0600), so tokens survive a restart of the 
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import os
 import secrets
 import tempfile
@@ -25,6 +29,8 @@ ALGORITHM: Final = "HS256"
 ISSUER: Final = "kartshoppe"
 RESET_ISSUER: Final = "kartshoppe-password-reset"
 RESET_TTL_SECONDS: Final = 30 * 60
+ORDER_KEY_PREFIX: Final = b"kartshoppe-order-key\0"
+"""Keeps an order key from being any other MAC made with the secret."""
 SECRET_FILE: Final = "jwt_secret"
 DEFAULT_TTL_SECONDS: Final = 12 * 3600
 MIN_SECRET_BYTES: Final = 32
@@ -123,6 +129,15 @@ class TokenService:
             del self._verified[next(iter(self._verified))]
         self._verified[token] = principal
         return principal
+
+    def order_key(self, order_id: str) -> str:
+        """What opens the order `order_id` to whoever has it (the links in its e-mails): 128
+        bits of its HMAC, never expiring, as an order's page does not."""
+        digest = hmac.new(self._secret, ORDER_KEY_PREFIX + order_id.encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(digest.digest()[:16]).decode().rstrip("=")
+
+    def opens_order(self, order_id: str, key: str) -> bool:
+        return hmac.compare_digest(self.order_key(order_id), key)
 
     def issue_reset(self, email: str, password_hash: str, asked_at_ms: int) -> str:
         """A reset token for the account at `email` with its password as it is now, good for
