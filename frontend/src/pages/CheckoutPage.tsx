@@ -5,6 +5,7 @@
  * at the quoted total (`expectedTotal`) and the card charged that same amount. A declined card
  * leaves the placed order payable: the shopper tries another card without placing it again.
  */
+import { useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import { Link } from "react-router-dom";
 import { usePageTitle } from "../components/page";
@@ -17,6 +18,7 @@ import { api } from "../lib/api";
 import { newId } from "../lib/ids";
 import { formatCalendarDate, formatMoney } from "../lib/format";
 import type { Address, Card, Order, Quote, QuoteRequest } from "../lib/types";
+import { meQuery, ordersQuery } from "../state/queries";
 import { useCart, useIdentity, useShop } from "../state/shop";
 import shipping from "../generated/countries.json";
 import { OrderSummary } from "./OrderDetailPage";
@@ -34,6 +36,16 @@ const EMPTY_ADDRESS: Address = { name: "", line1: "", line2: "", city: "", regio
 /** The address is sent for a quote only once it is complete enough to be checked. */
 function addressReady(a: Address): boolean {
   return Boolean(a.name && a.line1 && a.city && a.postalCode && a.country);
+}
+
+/** What a shopper filled in last: the account's e-mail, else the latest order's; the latest
+ * order's shipping address. `orders` are newest first. */
+export function lastDetails(orders: Order[], accountEmail: string | null): { email: string | null; address: Address | null } {
+  const shipped = orders.find((o) => o.address !== null);
+  return {
+    email: accountEmail ?? orders.find((o) => o.email)?.email ?? null,
+    address: shipped?.address ? { ...EMPTY_ADDRESS, ...shipped.address } : null,
+  };
 }
 
 export function CheckoutPage() {
@@ -57,6 +69,16 @@ export function CheckoutPage() {
   const [done, setDone] = useState<Order | null>(null);
   // one key per checkout: a retry after a lost answer gets the same order back
   const [idempotencyKey] = useState(() => newId("chk"));
+  // a returning shopper's details, from the account and the latest order that was shipped
+  const me = useQuery({ ...meQuery(userId ?? ""), enabled: userId !== null });
+  const past = useQuery(ordersQuery({ sessionId, userId }));
+  const [prefilled, setPrefilled] = useState(false);
+  if (!prefilled && past.data && (userId === null || me.data)) {
+    setPrefilled(true);
+    const known = lastDetails(past.data, me.data?.email ?? null);
+    if (!email && known.email) setEmail(known.email);
+    if (known.address && address === EMPTY_ADDRESS) setAddress(known.address);
+  }
 
   const details: QuoteRequest = useMemo(
     () => ({

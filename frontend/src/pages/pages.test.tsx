@@ -240,6 +240,23 @@ async function fillCheckout(cardNumber = "4242424242424242"): Promise<void> {
 describe("checkout", () => {
   const cartLine = cart({ lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 1, unitPrice: 80, lineTotal: 80 }], itemCount: 1, subtotal: 80 });
 
+  it("fills in a returning shopper's e-mail from the account and the address of the latest order", async () => {
+    localStorage.setItem("kartshoppe.auth", JSON.stringify({ token: "tok_ada", userId: "user_ada", role: "shopper", expiresAt: Date.now() + 60_000 }));
+    stubFetch({
+      ...base,
+      "GET /api/ecommerce/cart/sess_test": cartLine,
+      "POST /api/ecommerce/checkout/quote": QUOTE,
+      "GET /api/ecommerce/auth/me": { userId: "user_ada", role: "shopper", email: "ada@account.dev", name: "Ada", expiresAt: Date.now() + 60_000 },
+      "GET /api/ecommerce/orders": [order("PAID")],
+    });
+    renderApp("/checkout");
+    await waitFor(() => expect(screen.getByLabelText("Email")).toHaveValue("ada@account.dev"));
+    expect(screen.getByLabelText("Country")).toHaveValue("GB");
+    expect(screen.getByLabelText("Full name")).toHaveValue("Ada");
+    expect(screen.getByLabelText("City")).toHaveValue("London");
+    expect(screen.getByLabelText("Postal code")).toHaveValue("SW1A 1AA");
+  });
+
   it("offers the countries the server ships to, with their states to choose and a postal code's example", async () => {
     stubFetch({ ...base, "GET /api/ecommerce/cart/sess_test": cartLine, "POST /api/ecommerce/checkout/quote": QUOTE });
     renderApp("/checkout");
