@@ -18,6 +18,7 @@ import type { Card, Order, Quote } from "../lib/types";
 type Payment = Order["payments"][number];
 import { useQuery } from "@tanstack/react-query";
 import { useIdentity, useSocket } from "../state/shop";
+import { useCartActions } from "../state/useCartActions";
 import { useCommand } from "../state/useCommand";
 import { payBy, StatusBadge, STEP_TEXT } from "./OrdersPage";
 
@@ -87,6 +88,19 @@ function PayOrder({ order, access, onPaid }: { order: Order; access: OrderAccess
         {pay.busy ? "Paying…" : `Pay ${formatMoney(order.total)}`}
       </button>
     </form>
+  );
+}
+
+/** The order's lines into the cart again, at today's prices; the cart opens on them. */
+function BuyAgain({ order }: { order: Order }) {
+  const cart = useCartActions();
+  return (
+    <div className="space-y-1">
+      <button type="button" disabled={cart.busy} onClick={() => cart.addAll(order.lines)} className="rounded bg-indigo-600 px-4 py-2 font-medium text-white hover:bg-indigo-700 focus-visible:outline-2 disabled:bg-slate-400">
+        {cart.busy ? "Adding to your cart…" : "Buy again"}
+      </button>
+      {cart.error ? <p role="alert" className="text-sm text-red-700">{cart.error}</p> : null}
+    </div>
   );
 }
 
@@ -163,7 +177,10 @@ export function OrderDetailPage() {
         {order.status === "PLACED" ? <PayOrder order={order} access={access} onPaid={setOrder} /> : null}
       </section>
       {problem ? <p className="text-sm text-red-700" role="alert">{problem}</p> : null}
-      {cancellable ? <button type="button" onClick={() => void cancel()} className="rounded border border-red-600 px-4 py-2 text-red-700" data-testid="cancel-order">Cancel order{order.status === "PAID" ? " and refund" : ""}</button> : null}
+      <div className="flex flex-wrap items-start gap-3">
+        {order.status === "PLACED" ? null : <BuyAgain order={order} />}
+        {cancellable ? <button type="button" onClick={() => void cancel()} className="rounded border border-red-600 px-4 py-2 text-red-700" data-testid="cancel-order">Cancel order{order.status === "PAID" ? " and refund" : ""}</button> : null}
+      </div>
     </div>
   );
 }

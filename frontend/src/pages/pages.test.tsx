@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it } from "vitest";
 import shipping from "../generated/countries.json";
 import { formatMoment } from "../lib/format";
-import type { Analytics } from "../lib/types";
+import type { Analytics, Order } from "../lib/types";
 import { cart, facets, FakeSocket, order, product, stubFetch } from "../test/fakes";
 import { renderApp } from "../test/render";
 import { paymentLine } from "./OrderDetailPage";
@@ -334,6 +334,26 @@ describe("checkout", () => {
 });
 
 describe("order page", () => {
+  it("buys an order again: each line into the cart, which opens; a refusal is shown as the shop says it", async () => {
+    const twoLines: Order = { ...order("DELIVERED"), lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 2, unitPrice: 80, lineTotal: 160 }, { productId: "prod_2", name: "Sock", quantity: 1, unitPrice: 5, lineTotal: 5 }] };
+    const soldOut = { error: "insufficient_stock", message: "Sock is sold out", details: [{ field: "productId", message: "sold out" }] };
+    let refuse = false;
+    const { calls } = stubFetch({
+      ...base,
+      "GET /api/ecommerce/orders/order_1": twoLines,
+      "POST /api/ecommerce/cart/sess_test/add": (_url: URL, init?: RequestInit) =>
+        refuse && (JSON.parse(String(init?.body)) as { productId: string }).productId === "prod_2" ? new Response(JSON.stringify(soldOut), { status: 409 }) : cart({ itemCount: 3 }),
+    });
+    renderApp("/orders/order_1");
+    await userEvent.click(await screen.findByRole("button", { name: "Buy again" }));
+    await waitFor(() => expect(screen.getByTestId("cart-count")).toHaveTextContent("3"));
+    const added = calls.filter((c) => c.url.pathname.endsWith("/add")).map((c) => c.body);
+    expect(added).toEqual([{ productId: "prod_1", quantity: 2 }, { productId: "prod_2", quantity: 1 }]);
+    refuse = true;
+    await userEvent.click(screen.getByRole("button", { name: "Buy again" }));
+    expect(await screen.findByText("Sock is sold out")).toBeInTheDocument();
+  });
+
   it("opens with the key from an order e-mail's link, on a device that did not place it", async () => {
     const { calls } = stubFetch({ ...base, "GET /api/ecommerce/orders/order_1": order("SHIPPED") });
     renderApp("/orders/order_1?key=k3y");

@@ -25,6 +25,14 @@ export function useCartActions() {
     busy: command.busy,
     error: command.error,
     add: (productId: string, quantity = 1) => run(() => api.addToCart(sessionId, userId, productId, quantity), true),
+    /** Each line in turn ("Buy again"); stops at the first the shop refuses, whose message is
+     * the error, the lines before it staying in the cart. */
+    addAll: (lines: { productId: string; quantity: number }[]) =>
+      run(async () => {
+        let cart: Cart | null = null;
+        for (const l of lines) cart = await api.addToCart(sessionId, userId, l.productId, l.quantity);
+        return cart ?? api.cart(sessionId, userId);
+      }, true),
     update: (productId: string, quantity: number) => run(() => api.updateQuantity(sessionId, userId, productId, quantity)),
     remove: (productId: string) => run(() => api.removeFromCart(sessionId, userId, productId)),
     clear: () => run(() => api.clearCart(sessionId, userId)),
