@@ -72,3 +72,13 @@ def test_a_reset_token_and_an_access_token_never_pass_for_each_other() -> None:
         tokens.verify(tokens.issue_reset("ada@example.com", "$argon2id$old", now_ms()))
     with pytest.raises(TokenError):
         tokens.read_reset(TokenService(b"x" * 40).issue_reset("ada@example.com", "h", now_ms()))
+
+
+def test_an_order_key_opens_its_order_only_and_any_other_text_is_refused_not_an_error() -> None:
+    tokens = TokenService(b"k" * 40)
+    key = tokens.order_key("order_1")
+    assert tokens.opens_order("order_1", key)
+    assert key == TokenService(b"k" * 40).order_key("order_1"), "the same on every instance"
+    for other in (tokens.order_key("order_2"), key[:-1], "", "ключ", "\x00" * 22):
+        assert not tokens.opens_order("order_1", other)
+    assert not TokenService(b"x" * 40).opens_order("order_1", key)

@@ -137,7 +137,9 @@ class TokenService:
         return base64.urlsafe_b64encode(digest.digest()[:16]).decode().rstrip("=")
 
     def opens_order(self, order_id: str, key: str) -> bool:
-        return hmac.compare_digest(self.order_key(order_id), key)
+        # as bytes: `compare_digest` refuses a str with other than ASCII in it, which anyone
+        # may send
+        return hmac.compare_digest(self.order_key(order_id).encode(), key.encode())
 
     def issue_reset(self, email: str, password_hash: str, asked_at_ms: int) -> str:
         """A reset token for the account at `email` with its password as it is now, good for
