@@ -43,6 +43,7 @@ class Shopper:
 
     user_id: str
     token: str
+    email: str
 
     @property
     def headers(self) -> dict[str, str]:
@@ -55,7 +56,7 @@ def register(api: httpx.Client) -> Shopper:
     response = api.post("/auth/register", json=body)
     assert response.status_code == 201, response.text
     token = response.json()
-    return Shopper(token["userId"], token["token"])
+    return Shopper(token["userId"], token["token"], body["email"])
 
 
 def launch(

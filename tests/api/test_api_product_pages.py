@@ -221,6 +221,16 @@ async def test_a_wisher_is_alerted_live_when_the_price_drops_or_stock_returns(
         assert restocked.is_success, restocked.text
         back = await wait_for_alert(ws, pid, "BACK_IN_STOCK")
         assert back["alert"]["available"] == 5
+        # the shopper hears of both by e-mail too (queued before the push is sent); a second
+        # cut the same day adds no message
+        assert admin.post(f"/admin/products/{pid}/price", json={"price": 25.0}).is_success
+        await wait_for_alert(ws, pid, "PRICE_DROP")
+    mails = [m for m in admin.get("/admin/outbox").json() if m["to"] == shopper.email]
+    assert [m["subject"] for m in reversed(mails)] == [
+        f"{product['name']} is now $30.00",
+        f"{product['name']} is back in stock",
+    ]
+    assert f"/product/{pid}" in mails[0]["text"]
 
 
 # --- related products ------------------------------------------------------------------------

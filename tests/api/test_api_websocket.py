@@ -279,7 +279,7 @@ async def test_only_an_operators_socket_may_follow_every_shoppers_events_and_the
     open_socket: Open, api: httpx.Client, shopper: Shopper, channel: str
 ) -> None:
     login = api.post("/auth/login", json=OPERATOR).json()
-    operator = Shopper(login["userId"], login["token"])
+    operator = Shopper(login["userId"], login["token"], OPERATOR["email"])
     async with open_socket(fresh("s"), shopper) as ws:
         await send(ws, {"type": "SUBSCRIBE", "channel": channel})
         refused = await receive_until(ws, of_type("ERROR"))
@@ -301,7 +301,9 @@ async def test_an_operators_socket_sees_every_shoppers_events_on_the_events_chan
     login = api.post("/auth/login", json=OPERATOR).json()
     product = launch(admin)
     session = fresh("s")
-    async with open_socket(fresh("s"), Shopper(login["userId"], login["token"])) as ws:
+    async with open_socket(
+        fresh("s"), Shopper(login["userId"], login["token"], OPERATOR["email"])
+    ) as ws:
         await send(ws, {"type": "SUBSCRIBE", "channel": "events"})
         await send(ws, {"type": "PING"})
         await receive_until(ws, of_type("PONG"))

@@ -37,7 +37,8 @@ export function WishlistPage() {
   const items = wishlist.data?.items;
   return (
     <div>
-      <h1 className="mb-4 text-2xl font-bold">Your wishlist</h1>
+      <h1 className="mb-1 text-2xl font-bold">Your wishlist</h1>
+      <p className="mb-4 text-sm text-slate-600">We tell you here and by e-mail when one of these gets cheaper or comes back in stock (at most one e-mail a day for each).</p>
       {error ? <p role="alert" className="mb-3 text-sm text-red-700">{error}</p> : null}
       {wishlist.error ? <ErrorState error={wishlist.error} onRetry={() => void wishlist.refetch()} /> : !items ? <ProductGridSkeleton count={4} /> : items.length === 0 ? (
         <Empty title="Your wishlist is empty">Save products from their pages: <Link to="/catalog" className="text-indigo-700 underline">browse the catalog</Link>.</Empty>

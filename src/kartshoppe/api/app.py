@@ -69,6 +69,7 @@ from kartshoppe.events import (
     InventoryAlert,
     OrderStatusChanged,
     Topic,
+    WishlistAlert,
     now_ms,
 )
 from kartshoppe.eventstore.schema import SINK_GROUP, STORED_TOPICS
@@ -77,6 +78,7 @@ from kartshoppe.mail.account_mail import reset_mailer
 from kartshoppe.mail.mailer import Mailer
 from kartshoppe.mail.order_mail import order_mail
 from kartshoppe.mail.outbox import Outbox
+from kartshoppe.mail.wishlist_mail import wishlist_alert
 from kartshoppe.pictures.compose import placeholder_svg, product_svg
 from kartshoppe.pictures.uploads import ImageStore
 from kartshoppe.processors_process import ProcessorsProcess
@@ -188,6 +190,8 @@ def assemble(event_log: EventLog, settings: Settings, mailer: Mailer | None = No
         catalog_view.on_event(event)
         if fanout.ready.is_set():
             hub.on_event(event)
+            if mailer is not None and isinstance(event, WishlistAlert):
+                _mail_alert(mailer, projection, event)
 
     projection.subscribe(on_state_event)
     fanout.subscribe(on_fanout_event)
@@ -228,6 +232,15 @@ def _mail(mailer: Mailer, order: Order | None) -> None:
     draft = None if order is None else order_mail(order, mailer.order_link(order.order_id))
     if draft is not None:
         mailer.outbox.enqueue(draft)
+
+
+def _mail_alert(mailer: Mailer, projection: Projection, alert: WishlistAlert) -> None:
+    """Queue the e-mail of a wishlist alert to the account whose wishlist it is."""
+    account = None if alert.user_id is None else projection.accounts.by_id.get(alert.user_id)
+    product = projection.state.products.get(alert.product_id)
+    if account is not None and product is not None:
+        link = mailer.product_link(product.id)
+        mailer.outbox.enqueue(wishlist_alert(alert, account, product.name, link))
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:

@@ -19,5 +19,8 @@ class Mailer:
         """The order's page, open to whoever has the e-mail (the order's key)."""
         return f"{self.shop_url}/orders/{order_id}?key={self.tokens.order_key(order_id)}"
 
+    def product_link(self, product_id: str) -> str:
+        return f"{self.shop_url}/product/{product_id}"
+
     def reset_link(self, token: str) -> str:
         return f"{self.shop_url}/reset-password?token={token}"

@@ -12,11 +12,8 @@ from kartshoppe.domain.checkout import address_lines
 from kartshoppe.domain.money import line_total
 from kartshoppe.domain.orders import Order
 from kartshoppe.events import OrderStatus
+from kartshoppe.mail.format import money
 from kartshoppe.mail.outbox import Draft
-
-
-def _money(value: object) -> str:
-    return f"${value}"
 
 
 def _day(iso: str) -> str:
@@ -80,14 +77,14 @@ def _draft(
     text = [
         *said,
         "",
-        *(f"{label:<40} {_money(amount):>12}" for label, amount in rows),
+        *(f"{label:<40} {money(amount):>12}" for label, amount in rows),
         "",
         *notes,
         "",
         f"See your order: {link}",
     ]
     html_rows = "".join(
-        f"<tr><td>{escape(label)}</td><td align='right'>{_money(amount)}</td></tr>"
+        f"<tr><td>{escape(label)}</td><td align='right'>{money(amount)}</td></tr>"
         for label, amount in rows
     )
     html = (
@@ -110,7 +107,7 @@ def _draft(
 def confirmation(order: Order, link: str) -> Draft | None:
     """The confirmation of a paid order, or None when the order has no e-mail address."""
     said = [f"Thank you for your order {order.reference}."]
-    subject = f"KartShoppe order confirmation {order.reference}: {_money(order.total)}"
+    subject = f"KartShoppe order confirmation {order.reference}: {money(order.total)}"
     return _draft(
         order, "confirmation", subject, "Thank you for your order", said, _bill(order), True, link
     )
@@ -129,11 +126,11 @@ def cancelled(order: Order, link: str) -> Draft | None:
     e-mail address."""
     refund = next((p for p in order.payments if p.kind == "REFUNDED"), None)
     card = order.captured.card_last4 if order.captured is not None else ""
-    money = "Nothing was charged."
+    paid_back = "Nothing was charged."
     if refund is not None:
         ending = f" ending {card}" if card else ""
-        money = f"We refunded {_money(refund.amount)} to your card{ending}."
-    said = [f"Your order {order.reference} is cancelled.", money]
+        paid_back = f"We refunded {money(refund.amount)} to your card{ending}."
+    said = [f"Your order {order.reference} is cancelled.", paid_back]
     subject = f"Your KartShoppe order {order.reference} is cancelled"
     return _draft(
         order, "cancelled", subject, "Your order is cancelled", said, _lines(order), False, link
