@@ -109,6 +109,7 @@ def test_the_cancelled_notice_says_what_was_refunded_or_that_nothing_was_charged
     assert "We refunded $52.96 to your card ending 4242." in refunded.html
     unpaid = cancelled(replace(ORDER, status=OrderStatus.CANCELLED), LINK)
     assert unpaid is not None and "Nothing was charged." in unpaid.text
+    assert "not paid within" not in unpaid.text, "no pay-by time: nothing to say why"
     assert "Ship to" not in unpaid.text
 
 
@@ -204,3 +205,17 @@ def test_paying_then_shipping_an_order_on_the_server_mails_the_confirmation_then
     assert f"${Decimal(repr(order['total'])):.2f}" in text
     assert inbox.messages[1]["To"] == "bo@example.com"
     assert inbox.messages[1]["Subject"] == f"Your KartShoppe order {order['reference']} has shipped"
+
+
+def test_an_order_the_shop_cancelled_unpaid_after_its_pay_by_says_why() -> None:
+    pay_by = 1_000 + 15 * 60_000
+    held = replace(ORDER, created_at=1_000, pay_by=pay_by)
+    expired = replace(
+        held, status=OrderStatus.CANCELLED, history=((OrderStatus.CANCELLED, pay_by),)
+    )
+    draft = cancelled(expired, LINK)
+    assert draft is not None
+    assert "It was not paid within 15 minutes of being placed" in draft.text
+    early = replace(expired, history=((OrderStatus.CANCELLED, 5_000),))
+    by_shopper = cancelled(early, LINK)
+    assert by_shopper is not None and "not paid within" not in by_shopper.text

@@ -121,6 +121,17 @@ def shipped(order: Order, link: str) -> Draft | None:
     return _draft(order, "shipped", subject, heading, said, _lines(order), True, link)
 
 
+def _why_cancelled(order: Order) -> list[str]:
+    """Why the shop cancelled it, when it was the shop: not paid by its pay-by time."""
+    cancelled_at = order.history[-1][1] if order.history else order.updated_at
+    if order.captured is not None or order.pay_by is None or cancelled_at < order.pay_by:
+        return []
+    minutes = max(1, (order.pay_by - order.created_at) // 60_000)
+    return [
+        f"It was not paid within {minutes} minutes of being placed, so its items went back on sale."
+    ]
+
+
 def cancelled(order: Order, link: str) -> Draft | None:
     """The notice that an order is cancelled, with the refund of what was paid; None without an
     e-mail address."""
@@ -130,7 +141,7 @@ def cancelled(order: Order, link: str) -> Draft | None:
     if refund is not None:
         ending = f" ending {card}" if card else ""
         paid_back = f"We refunded {money(refund.amount)} to your card{ending}."
-    said = [f"Your order {order.reference} is cancelled.", paid_back]
+    said = [f"Your order {order.reference} is cancelled.", *_why_cancelled(order), paid_back]
     subject = f"Your KartShoppe order {order.reference} is cancelled"
     return _draft(
         order, "cancelled", subject, "Your order is cancelled", said, _lines(order), False, link
