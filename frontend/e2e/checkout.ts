@@ -72,8 +72,8 @@ async function operatorToken(server: Server): Promise<string> {
   return (await server.api<{ token: string }>("POST", "/auth/login", OPERATOR)).token;
 }
 
-async function products(server: Server, count: number): Promise<{ id: string; price: number }[]> {
-  const page = await server.api<{ items: { id: string; price: number; available: number; flashSale: unknown }[] }>(
+async function products(server: Server, count: number): Promise<{ id: string; name: string; price: number }[]> {
+  const page = await server.api<{ items: { id: string; name: string; price: number; available: number; flashSale: unknown }[] }>(
     "GET",
     "/products?pageSize=40&sort=name",
   );
@@ -206,6 +206,11 @@ test("a shopper whose card was declined comes back later and pays the placed ord
   await form.waitFor({ state: "detached" });
   await page.getByTestId("order-status").getByText("Paid").waitFor();
   await page.getByTestId("payments").getByText(/^Paid \$/).waitFor();
+
+  // and, once it has it, buys the same again: the cart (emptied by the checkout) opens with it
+  await page.getByRole("button", { name: "Buy again" }).click();
+  await page.getByRole("dialog").getByText(product!.name).first().waitFor();
+  await eventually("the cart to hold the order's line again", async () => (await page.getByTestId("cart-count").textContent())?.trim() === "1");
 });
 
 test("a shopper who forgot the password sets a new one by the link the shop e-mails", async (t) => {
