@@ -169,6 +169,26 @@ test("operator console: an operator cancels an order by the reference its shoppe
   if (found?.status !== "CANCELLED") throw new Error(`the order is ${found?.status}`);
 });
 
+test("operator console: an operator ships a paid order with the parcel's tracking number", async (t) => {
+  const token = await operatorToken(t.server);
+  const id = await launch(t.server, token, "E2E Parcel");
+  const sessionId = `e2e-ship-${Date.now()}`;
+  await t.server.api("POST", `/cart/${sessionId}/add`, { productId: id, quantity: 1 });
+  const order = await t.server.api<{ orderId: string; reference: string }>("POST", "/checkout", { sessionId, idempotencyKey: sessionId });
+  await t.server.api("POST", `/orders/${order.orderId}/pay?sessionId=${sessionId}`, { card: { number: "4242424242424242", expiry: "12/39", cvc: "123" } });
+  const page = await t.newPage();
+  await page.goto("/ops/admin");
+  await signIn(page, OPERATOR);
+  const form = page.getByRole("region", { name: "Order status" });
+  await form.getByLabel("Order reference or id").fill(order.reference);
+  await form.getByLabel("Status", { exact: true }).selectOption("SHIPPED");
+  await form.getByLabel("Tracking number (optional)").fill("1Z999AA10123456784");
+  await form.getByRole("button", { name: "Set status" }).click();
+  await form.getByRole("status").getByText("Order set to SHIPPED").waitFor();
+  const shopper = await t.server.api<{ status: string; trackingNumber: string | null }>("GET", `/orders/${order.orderId}?sessionId=${sessionId}`);
+  if (shopper.status !== "SHIPPED" || shopper.trackingNumber !== "1Z999AA10123456784") throw new Error(`the shopper sees ${JSON.stringify(shopper)}`);
+});
+
 test("operator console: a shopper changes the password on the account page, and only the new one signs in", async (t) => {
   const who = { email: `changer-${Date.now()}@e2e.kartshoppe.dev`, password: "first-password-1" };
   await t.server.api("POST", "/auth/register", { ...who, name: "Pat Changer" });

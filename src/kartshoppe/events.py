@@ -132,6 +132,9 @@ def in_cents(value: Decimal) -> int:
     return int(to_cents(value) * 100)
 
 
+TrackingNumber = Annotated[str, Field(min_length=4, max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
+"""A carrier's parcel number: letters, digits and dashes."""
+
 Price = Annotated[
     Decimal,
     Field(ge=0, le=1_000_000, decimal_places=2),
@@ -342,6 +345,8 @@ class OrderStatusChanged(BaseEvent):
     order_id: Id
     status: OrderStatus
     previous_status: OrderStatus
+    tracking_number: TrackingNumber | None = None
+    """The carrier's number of the parcel, given when the order ships."""
 
 
 class PaymentCaptured(BaseEvent):

@@ -84,6 +84,17 @@ def test_a_transition_outside_the_life_cycle_is_refused(
     assert info.value.code == "invalid_transition"
 
 
+def test_shipping_records_the_parcels_tracking_number_and_no_other_move_takes_one() -> None:
+    levels = {"p1": level(stock=10, reserved=2)}
+    paid = order(OrderStatus.PAID)
+    (change,) = decide_status(paid, OrderStatus.SHIPPED, levels, meta(), "1Z9ABC")
+    shipped = evolve_order(paid, change)
+    assert shipped is not None and shipped.tracking_number == "1Z9ABC"
+    with pytest.raises(DomainError) as refused:
+        decide_status(order(OrderStatus.SHIPPED), OrderStatus.DELIVERED, levels, meta(), "1Z9ABC")
+    assert refused.value.field == "trackingNumber"
+
+
 def test_moving_to_the_current_status_changes_nothing() -> None:
     assert decide_status(order(S.PAID), S.PAID, {"p1": level()}, meta()) == []
 

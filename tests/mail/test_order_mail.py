@@ -91,6 +91,9 @@ def test_the_shipped_notice_names_the_order_its_lines_and_when_it_arrives() -> N
     for said in ("is on its way", "2 x Lamp", "$39.98", "expected Tuesday, December 1, 2026"):
         assert said in draft.text and said in draft.html
     assert "Total" not in draft.text, "a notice, not a second bill"
+    assert "tracking" not in draft.text
+    tracked = shipped(replace(ORDER, status=OrderStatus.SHIPPED, tracking_number="1Z999AA1"), LINK)
+    assert tracked is not None and "Its tracking number is 1Z999AA1." in tracked.text
 
 
 def test_the_cancelled_notice_says_what_was_refunded_or_that_nothing_was_charged() -> None:
@@ -184,12 +187,19 @@ def test_paying_then_shipping_an_order_on_the_server_mails_the_confirmation_then
             assert paid.status_code == 200, paid.text
             wait_for_messages(inbox.messages, 1)
             operator = api.post("/auth/login", json=OPERATOR).json()["token"]
-            shipped_now = api.post(
-                f"/admin/orders/{order['orderId']}/status",
-                json={"status": "SHIPPED"},
-                headers={"Authorization": f"Bearer {operator}"},
-            )
+            as_operator = {"Authorization": f"Bearer {operator}"}
+            status = f"/admin/orders/{order['orderId']}/status"
+            for wrong in (
+                {"status": "SHIPPED", "trackingNumber": "no spaces"},
+                {"status": "DELIVERED", "trackingNumber": "1Z999AA10123456784"},
+            ):
+                refused = api.post(status, json=wrong, headers=as_operator)
+                assert refused.status_code == 422, refused.text
+                assert refused.json()["details"][0]["field"] == "trackingNumber"
+            tracked = {"status": "SHIPPED", "trackingNumber": "1Z999AA10123456784"}
+            shipped_now = api.post(status, json=tracked, headers=as_operator)
             assert shipped_now.status_code == 200, shipped_now.text
+            assert shipped_now.json()["trackingNumber"] == "1Z999AA10123456784"
             wait_for_messages(inbox.messages, 2)
             link = first_link(inbox)
             key = parse_qs(urlparse(link).query)["key"][0]
@@ -205,6 +215,7 @@ def test_paying_then_shipping_an_order_on_the_server_mails_the_confirmation_then
     assert f"${Decimal(repr(order['total'])):.2f}" in text
     assert inbox.messages[1]["To"] == "bo@example.com"
     assert inbox.messages[1]["Subject"] == f"Your KartShoppe order {order['reference']} has shipped"
+    assert "Its tracking number is 1Z999AA10123456784." in parts(inbox.messages[1])[0]
 
 
 def test_an_order_the_shop_cancelled_unpaid_after_its_pay_by_says_why() -> None:

@@ -1499,6 +1499,8 @@ export interface components {
             tax: number;
             /** Total */
             total: number;
+            /** Trackingnumber */
+            trackingNumber: string | null;
             /** Updatedat */
             updatedAt: number;
             /** Userid */
@@ -1946,6 +1948,8 @@ export interface components {
         /** StatusBody */
         StatusBody: {
             status: components["schemas"]["OrderStatus"];
+            /** Trackingnumber */
+            trackingNumber?: string | null;
         };
         /** StatusChange */
         StatusChange: {

@@ -186,6 +186,7 @@ export type OrderStatus = "PLACED" | "PAID" | "SHIPPED" | "DELIVERED" | "CANCELL
 export type Schemaversion14 = 1;
 export type Sessionid14 = string | null;
 export type Timestamp14 = number;
+export type Trackingnumber = string | null;
 export type Userid14 = string | null;
 export type Amount = number;
 export type Cardlast4 = string;
@@ -652,6 +653,7 @@ export interface OrderStatusChanged {
   sessionId?: Sessionid14;
   status: OrderStatus;
   timestamp?: Timestamp14;
+  trackingNumber?: Trackingnumber;
   userId?: Userid14;
 }
 export interface PaymentCaptured {

@@ -132,6 +132,7 @@ export type Shipping = number;
 export type Subtotal1 = number;
 export type Tax = number;
 export type Total = number;
+export type Trackingnumber = string | null;
 export type Updatedat1 = number;
 export type Userid2 = string | null;
 export type Type12 = "ORDER_UPDATED";
@@ -661,6 +662,7 @@ export interface OrderOut {
   subtotal: Subtotal1;
   tax: Tax;
   total: Total;
+  trackingNumber: Trackingnumber;
   updatedAt: Updatedat1;
   userId: Userid2;
 }

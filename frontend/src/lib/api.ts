@@ -203,8 +203,9 @@ export const api = {
   coupons: () => request<Coupon[]>("GET", "/admin/coupons"),
   createCoupon: (coupon: NewCoupon) => request<Coupon>("POST", "/admin/coupons", coupon),
   outbox: () => request<OutboxMessage[]>("GET", "/admin/outbox"),
-  setOrderStatus: (orderId: string, status: OrderStatus) =>
-    request<Order>("POST", `/admin/orders/${enc(orderId)}/status`, { status }),
+  /** `trackingNumber`: the parcel's, with SHIPPED only. */
+  setOrderStatus: (orderId: string, status: OrderStatus, trackingNumber?: string) =>
+    request<Order>("POST", `/admin/orders/${enc(orderId)}/status`, { status, ...(trackingNumber ? { trackingNumber } : {}) }),
 
   me: () => request<Me>("GET", "/auth/me"),
   changePassword: (currentPassword: string, newPassword: string) =>

@@ -175,9 +175,11 @@ function OrderStatusForm() {
   const { busy, outcome, run } = useAction();
   const [order, setOrder] = useState("");
   const [status, setStatus] = useState<OrderStatus>("SHIPPED");
+  const [tracking, setTracking] = useState("");
+  const shipping = status === "SHIPPED";
   const submit = (ev: FormEvent) => {
     ev.preventDefault();
-    run(`Order set to ${status}`, async () => api.setOrderStatus(await orderIdOf(order), status));
+    run(`Order set to ${status}`, async () => api.setOrderStatus(await orderIdOf(order), status, shipping ? tracking.trim() : undefined));
   };
   return (
     <Panel title="Order status">
@@ -189,6 +191,7 @@ function OrderStatusForm() {
             {ORDER_STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
           </select>
         </div>
+        {shipping ? <div><label htmlFor="status-tracking" className="block text-sm font-medium">Tracking number (optional)</label><input id="status-tracking" maxLength={40} value={tracking} onChange={(e) => setTracking(e.target.value)} className={input} /></div> : null}
         <button type="submit" disabled={busy} className={button}>Set status</button>
       </form>
       <OutcomeLine outcome={outcome} />

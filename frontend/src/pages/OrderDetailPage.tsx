@@ -160,6 +160,7 @@ export function OrderDetailPage() {
             <h2 className="mb-1 font-semibold">Delivery</h2>
             <p>{order.delivery.label}</p>
             <p>Expected {formatCalendarDate(order.delivery.estimatedDate)}</p>
+            {order.trackingNumber ? <p>Tracking number <span className="font-mono" data-testid="tracking-number">{order.trackingNumber}</span></p> : null}
           </section>
         ) : null}
       </div>

@@ -355,9 +355,10 @@ describe("order page", () => {
   });
 
   it("opens with the key from an order e-mail's link, on a device that did not place it", async () => {
-    const { calls } = stubFetch({ ...base, "GET /api/ecommerce/orders/order_1": order("SHIPPED") });
+    const { calls } = stubFetch({ ...base, "GET /api/ecommerce/orders/order_1": { ...order("SHIPPED"), trackingNumber: "1Z999AA1" } });
     renderApp("/orders/order_1?key=k3y");
     expect(await screen.findByTestId("order-status")).toHaveTextContent("Shipped");
+    expect(screen.getByTestId("tracking-number")).toHaveTextContent("1Z999AA1");
     const asked = calls.find((c) => c.url.pathname === "/api/ecommerce/orders/order_1");
     expect(asked?.url.searchParams.get("key")).toBe("k3y");
   });

@@ -28,6 +28,7 @@ from kartshoppe.events import (
     Quantity,
     ReviewPosted,
     Stock,
+    TrackingNumber,
     json_number,
 )
 from kartshoppe.views.models import (
@@ -156,6 +157,8 @@ class FlashSaleBody(Request):
 
 class StatusBody(Request):
     status: OrderStatus
+    tracking_number: TrackingNumber | None = None
+    """The carrier's parcel number, with SHIPPED only."""
 
 
 class LaunchBody(Request):

@@ -644,7 +644,7 @@ def _order_status(d: Decider, args: Mapping[str, Any]) -> Decision:
     if args.get("onlyIfPlaced") and order.status != OrderStatus.PLACED:
         return Decision(value=value)
     meta = _order_meta(order)
-    events = orders.decide_status(order, status, d.state.stock, meta)
+    events = orders.decide_status(order, status, d.state.stock, meta, args.get("trackingNumber"))
     moved = [e for e in events if isinstance(e, OrderStatusChanged | RefundRecorded)]
     if not moved:
         return Decision(value=value)

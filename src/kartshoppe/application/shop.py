@@ -241,8 +241,10 @@ class ShopService:
             raise NotFoundError("not_found", f"no order '{order_id}'", "orderId")
         return found
 
-    async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
-        args = {"orderId": order_id, "status": status.value}
+    async def set_order_status(
+        self, order_id: str, status: OrderStatus, tracking_number: str | None = None
+    ) -> Order:
+        args = {"orderId": order_id, "status": status.value, "trackingNumber": tracking_number}
         await self._submit("order.status", f"order:{order_id}", args)
         return self.order(order_id)
 

@@ -85,6 +85,8 @@ class Order:
     payments: tuple[PaymentRecord, ...] = ()
     pay_by: int | None = None
     """Until when it holds its items unpaid (`OrderPlaced.pay_by`)."""
+    tracking_number: str | None = None
+    """The parcel's number at the carrier, once shipped with one."""
 
     @property
     def captured(self) -> PaymentRecord | None:
@@ -240,9 +242,18 @@ def decide_claim(orders: list[Order], session_id: str, meta: Meta) -> list[Event
 
 
 def decide_status(
-    order: Order, status: OrderStatus, levels: Mapping[str, StockLevel], meta: Meta
+    order: Order,
+    status: OrderStatus,
+    levels: Mapping[str, StockLevel],
+    meta: Meta,
+    tracking_number: str | None = None,
 ) -> list[Event]:
-    """Move an order along its life cycle, with the inventory consequences of the move."""
+    """Move an order along its life cycle, with the inventory consequences of the move; a
+    parcel's `tracking_number` goes with shipping only."""
+    if tracking_number is not None and status != OrderStatus.SHIPPED:
+        raise DomainError(
+            "validation_error", "a tracking number goes with shipping only", "trackingNumber"
+        )
     if status == order.status:
         return []
     if status not in TRANSITIONS[order.status]:
@@ -273,7 +284,11 @@ def decide_status(
         events += _cancellation(order, fields)
     events.append(
         OrderStatusChanged(
-            order_id=order.order_id, status=status, previous_status=order.status, **fields
+            order_id=order.order_id,
+            status=status,
+            previous_status=order.status,
+            tracking_number=tracking_number,
+            **fields,
         )
     )
     return events
@@ -359,6 +374,7 @@ def evolve_order(order: Order | None, event: Event) -> Order | None:
                 status=event.status,
                 updated_at=event.timestamp,
                 history=(*order.history, (event.status, event.timestamp)),
+                tracking_number=event.tracking_number or order.tracking_number,
             )
         case _:
             return order

@@ -116,6 +116,8 @@ def confirmation(order: Order, link: str) -> Draft | None:
 def shipped(order: Order, link: str) -> Draft | None:
     """The notice that an order is on its way, or None without an e-mail address."""
     said = [f"Your order {order.reference} is on its way."]
+    if order.tracking_number:
+        said.append(f"Its tracking number is {order.tracking_number}.")
     subject = f"Your KartShoppe order {order.reference} has shipped"
     heading = "Your order is on its way"
     return _draft(order, "shipped", subject, heading, said, _lines(order), True, link)

@@ -282,6 +282,8 @@ class OrderOut(Out):
     status: OrderStatus
     pay_by: int | None
     """While it awaits payment: until when (epoch ms) it holds its items; then it is cancelled."""
+    tracking_number: str | None
+    """The parcel's number at the carrier, once shipped with one."""
     created_at: int
     updated_at: int
     history: list[StatusChange]
@@ -318,6 +320,7 @@ class OrderOut(Out):
             ],
             status=order.status,
             pay_by=order.pay_by if order.status == OrderStatus.PLACED else None,
+            tracking_number=order.tracking_number,
             created_at=order.created_at,
             updated_at=order.updated_at,
             history=[StatusChange(status=status, timestamp=ts) for status, ts in order.history],

@@ -149,7 +149,8 @@ async def end_flash_sale(p: Live, product_id: ProductId) -> Response:
 async def set_order_status(
     p: Live, order_id: Annotated[Id, Path(alias="orderId")], body: StatusBody
 ) -> Response:
-    return json(OrderOut.of(await p.service.set_order_status(order_id, body.status)).to_json())
+    moved = await p.service.set_order_status(order_id, body.status, body.tracking_number)
+    return json(OrderOut.of(moved).to_json())
 
 
 @router.get("/orders", response_model=list[OrderOut])
