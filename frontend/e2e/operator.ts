@@ -150,12 +150,18 @@ test("operator console: the dashboard's history of a chosen window is the same a
   await page.getByTestId("stat-conversion").waitFor();
 });
 
+/** An order of a product of its own, placed by a guest from session `sessionId`. */
+async function placedOrder(server: Server, product: string, sessionId: string): Promise<{ orderId: string; reference: string; token: string }> {
+  const token = await operatorToken(server);
+  const id = await launch(server, token, product);
+  await server.api("POST", `/cart/${sessionId}/add`, { productId: id, quantity: 1 });
+  const order = await server.api<{ orderId: string; reference: string }>("POST", "/checkout", { sessionId, idempotencyKey: sessionId });
+  return { ...order, token };
+}
+
 test("operator console: an operator cancels an order by the reference its shopper quotes", async (t) => {
-  const token = await operatorToken(t.server);
-  const id = await launch(t.server, token, "E2E Kettle");
-  const sessionId = `e2e-ref-${Date.now()}`;
-  await t.server.api("POST", `/cart/${sessionId}/add`, { productId: id, quantity: 1 });
-  const order = await t.server.api<{ orderId: string; reference: string }>("POST", "/checkout", { sessionId, idempotencyKey: sessionId });
+  const order = await placedOrder(t.server, "E2E Kettle", `e2e-ref-${Date.now()}`);
+  const token = order.token;
   const page = await t.newPage();
   await page.goto("/ops/admin");
   await signIn(page, OPERATOR);
@@ -170,11 +176,8 @@ test("operator console: an operator cancels an order by the reference its shoppe
 });
 
 test("operator console: an operator ships a paid order with the parcel's tracking number", async (t) => {
-  const token = await operatorToken(t.server);
-  const id = await launch(t.server, token, "E2E Parcel");
   const sessionId = `e2e-ship-${Date.now()}`;
-  await t.server.api("POST", `/cart/${sessionId}/add`, { productId: id, quantity: 1 });
-  const order = await t.server.api<{ orderId: string; reference: string }>("POST", "/checkout", { sessionId, idempotencyKey: sessionId });
+  const order = await placedOrder(t.server, "E2E Parcel", sessionId);
   await t.server.api("POST", `/orders/${order.orderId}/pay?sessionId=${sessionId}`, { card: { number: "4242424242424242", expiry: "12/39", cvc: "123" } });
   const page = await t.newPage();
   await page.goto("/ops/admin");
