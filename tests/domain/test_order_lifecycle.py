@@ -14,6 +14,7 @@ from kartshoppe.domain.orders import (
     Order,
     decide_status,
     evolve_order,
+    lapsed,
     names_order,
     order_reference,
 )
@@ -93,6 +94,19 @@ def test_shipping_records_the_parcels_tracking_number_and_no_other_move_takes_on
     with pytest.raises(DomainError) as refused:
         decide_status(order(OrderStatus.SHIPPED), OrderStatus.DELIVERED, levels, meta(), "1Z9ABC")
     assert refused.value.field == "trackingNumber"
+
+
+def test_an_order_lapsed_only_when_cancelled_unpaid_at_or_after_its_pay_by() -> None:
+    held = replace(order(OrderStatus.PLACED), pay_by=T0 + 1_000)
+
+    def cancelled_at(at: int) -> Order:
+        history = (*held.history, (S.CANCELLED, at))
+        return replace(held, status=S.CANCELLED, history=history)
+
+    assert lapsed(cancelled_at(T0 + 1_000))
+    assert not lapsed(cancelled_at(T0 + 999)), "cancelled before its time: by someone"
+    assert not lapsed(held), "still waiting"
+    assert not lapsed(replace(cancelled_at(T0 + 1_000), pay_by=None)), "no time was told"
 
 
 def test_moving_to_the_current_status_changes_nothing() -> None:

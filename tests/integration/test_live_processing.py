@@ -120,6 +120,7 @@ async def test_an_unpaid_order_is_cancelled_when_its_reservation_expires(
             assert time.time() * 1000 >= order["payBy"], "never cancelled before its pay-by"
         assert update["order"]["orderId"] == order["orderId"]
         assert update["order"]["payBy"] is None, "a cancelled order awaits no payment"
+        assert update["order"]["lapsed"] is True, "cancelled for want of payment in time"
         assert client.get(f"/product/{product['id']}").json()["available"] == before
 
 

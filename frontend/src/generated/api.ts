@@ -1476,6 +1476,8 @@ export interface components {
             history: components["schemas"]["StatusChange"][];
             /** Idempotencykey */
             idempotencyKey: string;
+            /** Lapsed */
+            lapsed: boolean;
             /** Lines */
             lines: components["schemas"]["LineOut"][];
             /** Orderid */

@@ -115,6 +115,7 @@ export type OrderStatus = Events.OrderStatus;
 export type Timestamp = number;
 export type History = StatusChange[];
 export type Idempotencykey = string;
+export type Lapsed = boolean;
 export type Lines1 = LineOut[];
 export type Orderid = string;
 export type Payby = number | null;
@@ -650,6 +651,7 @@ export interface OrderOut {
   email: Email;
   history: History;
   idempotencyKey: Idempotencykey;
+  lapsed: Lapsed;
   lines: Lines1;
   orderId: Orderid;
   payBy: Payby;

@@ -141,6 +141,7 @@ export function OrderDetailPage() {
         <h1 className="min-w-0 break-all text-2xl font-bold">Order {order.reference}</h1>
         <StatusBadge status={order.status} />
       </div>
+      {order.lapsed ? <p className="rounded border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900" data-testid="lapsed">The shop cancelled this order because it was not paid in time. Nothing was charged, and its items went back on sale.</p> : null}
       <ol className="flex flex-wrap gap-3 text-sm" aria-label="Status timeline">
         {order.history.map((h) => (
           <li key={`${h.status}-${h.timestamp}`} className="rounded bg-slate-100 px-2 py-1"><strong>{STEP_TEXT[h.status]}</strong> {formatMoment(h.timestamp)}</li>

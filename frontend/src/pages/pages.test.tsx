@@ -334,6 +334,12 @@ describe("checkout", () => {
 });
 
 describe("order page", () => {
+  it("says why the shop cancelled an order that was not paid in time", async () => {
+    stubFetch({ ...base, "GET /api/ecommerce/orders/order_1": { ...order("CANCELLED"), lapsed: true } });
+    renderApp("/orders/order_1");
+    expect(await screen.findByTestId("lapsed")).toHaveTextContent("not paid in time");
+  });
+
   it("buys an order again: each line into the cart, which opens; a refusal is shown as the shop says it", async () => {
     const twoLines: Order = { ...order("DELIVERED"), lines: [{ productId: "prod_1", name: "Trail Shoe", quantity: 2, unitPrice: 80, lineTotal: 160 }, { productId: "prod_2", name: "Sock", quantity: 1, unitPrice: 5, lineTotal: 5 }] };
     const soldOut = { error: "insufficient_stock", message: "Sock is sold out", details: [{ field: "productId", message: "sold out" }] };

@@ -144,6 +144,6 @@ export function order(status: Order["status"] = "PLACED"): Order {
     address: { name: "Ada", line1: "1 St", city: "London", postalCode: "SW1A 1AA", country: "GB" },
     shipTo: ["Ada", "1 St", "London", "SW1A 1AA", "United Kingdom"],
     delivery: { option: "standard", label: "Standard", cost: 0, estimatedDate: "2026-12-01" },
-    payments: [], status, payBy: status === "PLACED" ? 900_001 : null, trackingNumber: null, createdAt: 1, updatedAt: 1, history: [],
+    payments: [], status, payBy: status === "PLACED" ? 900_001 : null, trackingNumber: null, lapsed: false, createdAt: 1, updatedAt: 1, history: [],
   };
 }

@@ -97,6 +97,15 @@ class Order:
         return order_reference(self.order_id)
 
 
+def lapsed(order: Order) -> bool:
+    """Whether it was cancelled for not being paid by its pay-by time (the shop's doing, not
+    the shopper's or an operator's before it)."""
+    if order.status != OrderStatus.CANCELLED or order.captured is not None:
+        return False
+    cancelled_at = order.history[-1][1] if order.history else order.updated_at
+    return order.pay_by is not None and cancelled_at >= order.pay_by
+
+
 def order_reference(order_id: str) -> str:
     """What a shopper reads and quotes for an order: the first eight characters of its id's
     hash, upper case, in two groups ("order_dd400c09..." is "DD40-0C09"). The id itself stays

@@ -10,7 +10,7 @@ from html import escape
 
 from kartshoppe.domain.checkout import address_lines
 from kartshoppe.domain.money import line_total
-from kartshoppe.domain.orders import Order
+from kartshoppe.domain.orders import Order, lapsed
 from kartshoppe.events import OrderStatus
 from kartshoppe.mail.format import money
 from kartshoppe.mail.outbox import Draft
@@ -125,8 +125,7 @@ def shipped(order: Order, link: str) -> Draft | None:
 
 def _why_cancelled(order: Order) -> list[str]:
     """Why the shop cancelled it, when it was the shop: not paid by its pay-by time."""
-    cancelled_at = order.history[-1][1] if order.history else order.updated_at
-    if order.captured is not None or order.pay_by is None or cancelled_at < order.pay_by:
+    if not lapsed(order) or order.pay_by is None:
         return []
     minutes = max(1, (order.pay_by - order.created_at) // 60_000)
     return [

@@ -19,7 +19,7 @@ from kartshoppe.domain.catalog import effective_price, sale_active
 from kartshoppe.domain.checkout import address_lines
 from kartshoppe.domain.inventory import LOW_STOCK_THRESHOLD, StockLevel
 from kartshoppe.domain.money import line_total
-from kartshoppe.domain.orders import Order
+from kartshoppe.domain.orders import Order, lapsed
 from kartshoppe.domain.pricing import PricedLine, price_lines, subtotal
 from kartshoppe.domain.reference_price import History, reduction_percent, was_price
 from kartshoppe.events import (
@@ -284,6 +284,8 @@ class OrderOut(Out):
     """While it awaits payment: until when (epoch ms) it holds its items; then it is cancelled."""
     tracking_number: str | None
     """The parcel's number at the carrier, once shipped with one."""
+    lapsed: bool
+    """Cancelled for not being paid by its `payBy` (`domain.orders.lapsed`)."""
     created_at: int
     updated_at: int
     history: list[StatusChange]
@@ -321,6 +323,7 @@ class OrderOut(Out):
             status=order.status,
             pay_by=order.pay_by if order.status == OrderStatus.PLACED else None,
             tracking_number=order.tracking_number,
+            lapsed=lapsed(order),
             created_at=order.created_at,
             updated_at=order.updated_at,
             history=[StatusChange(status=status, timestamp=ts) for status, ts in order.history],
