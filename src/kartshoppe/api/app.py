@@ -240,7 +240,8 @@ def _mail_alert(mailer: Mailer, projection: Projection, alert: WishlistAlert) ->
     product = projection.state.products.get(alert.product_id)
     if account is not None and product is not None:
         link = mailer.product_link(product.id)
-        mailer.outbox.enqueue(wishlist_alert(alert, account, product.name, link))
+        draft = wishlist_alert(alert, account, product.name, link, mailer.wishlist_link())
+        mailer.outbox.enqueue(draft)
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:

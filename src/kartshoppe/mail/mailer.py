@@ -22,5 +22,8 @@ class Mailer:
     def product_link(self, product_id: str) -> str:
         return f"{self.shop_url}/product/{product_id}"
 
+    def wishlist_link(self) -> str:
+        return f"{self.shop_url}/wishlist"
+
     def reset_link(self, token: str) -> str:
         return f"{self.shop_url}/reset-password?token={token}"

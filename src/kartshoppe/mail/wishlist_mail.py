@@ -22,21 +22,26 @@ def _news(alert: WishlistAlert, name: str) -> tuple[str, str]:
     return f"{name} is back in stock", f"{name} is back in stock."
 
 
-def wishlist_alert(alert: WishlistAlert, account: Account, name: str, link: str) -> Draft:
+def wishlist_alert(
+    alert: WishlistAlert, account: Account, name: str, link: str, wishlist: str
+) -> Draft:
     """The message for the account whose wishlist holds the product `name`, with the `link` to
-    its page."""
+    its page and to the `wishlist`, where taking the product off stops these messages."""
     subject, news = _news(alert, name)
     day = datetime.fromtimestamp(alert.timestamp / 1000, UTC).date().isoformat()
     said = [
         f"Hello {account.name},",
         f"good news about a product on your wishlist: {news}",
         f"See it here: {link}",
+        f"To hear no more about it, take it off your wishlist: {wishlist}",
     ]
     html = (
         f"<html><body><h1>{escape(subject)}</h1>"
         f"<p>Hello {escape(account.name)},</p>"
         f"<p>good news about a product on your wishlist: {escape(news)}</p>"
-        f"<p><a href='{escape(link, quote=True)}'>See {escape(name)}</a></p></body></html>"
+        f"<p><a href='{escape(link, quote=True)}'>See {escape(name)}</a></p>"
+        f"<p>To hear no more about it, take it off <a href='{escape(wishlist, quote=True)}'>"
+        "your wishlist</a>.</p></body></html>"
     )
     return Draft(
         key=f"wishlist:{account.user_id}:{alert.product_id}:{alert.reason}:{day}",
