@@ -20,6 +20,7 @@ from tests.api.api_support import (
     receive,
     receive_until,
 )
+from tests.support.processors import wait_caught_up
 from tests.support.server import ServerProcess
 
 TEST_PAYMENT = {"card": {"number": "4242424242424242", "expiry": "12/39", "cvc": "123"}}
@@ -206,6 +207,7 @@ async def wait_for_alert(ws: ClientConnection, product_id: str, reason: str) -> 
 async def test_a_wisher_is_alerted_live_when_the_price_drops_or_stock_returns(
     server: ServerProcess, api: httpx.Client, admin: httpx.Client, shopper: Shopper
 ) -> None:
+    wait_caught_up(server.base_url)
     product = launch(admin, stock=0, price=40.0)
     pid = product["id"]
     assert api.put(f"/wishlist/{pid}", headers=shopper.headers).status_code == 200

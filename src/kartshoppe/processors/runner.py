@@ -713,6 +713,10 @@ class ProcessorInstance(StageInstance):
         self.broadcast_topics = frozenset(processor.broadcast_topics)
         self.positions = store.positions(self.name)
         self.committed_positions = dict(self.positions)
+        self.read_past: Positions = {}
+        """Where its consumer stood when its input last ran dry with everything committed: on
+        Kafka past the transaction markers, which take offsets and are never records, so a
+        processor at rest counts no lag for them."""
         self.broadcast_state = _BroadcastState(store.broadcast(self.name))
         # a read-only view in C of the state's own dict (kept for its life): the list stage
         # reads the catalog per candidate, a Python `get` per read cost 1 % of the CPU
@@ -912,6 +916,14 @@ class CommitRounds:
             await asyncio.gather(*self._flushes, return_exceptions=True)
 
 
+def _past(instance: ProcessorInstance) -> Positions:
+    """What the processor has committed, or read past with nothing left to commit."""
+    passed = dict(instance.committed_positions)
+    for partition, offset in instance.read_past.items():
+        passed[partition] = max(offset, passed.get(partition, 0))
+    return passed
+
+
 class EmbeddedRunner:
     """Runs processors in this process against an `EventLog`, with state at `state_path`."""
 
@@ -1034,6 +1046,7 @@ class EmbeddedRunner:
                         instance.advance_watermark(watermark)
                 # the input is drained: what is pending is committed now, whatever the interval
                 await self._checkpoint(instance, consumer, final=True)
+                instance.read_past = consumer.positions
             await self._checkpoint(instance, consumer, final=True)
         except Exception as exc:
             logger.exception("processor %s stopped", instance.name)
@@ -1112,11 +1125,9 @@ class EmbeddedRunner:
         return await consumer_lags(self._log, self.committed())
 
     def committed(self) -> dict[str, tuple[list[str], Positions]]:
-        """Per processor: the topics it reads and the positions its state has committed."""
+        """Per processor: the topics it reads and where it stands in them (`_past`): what lag
+        counts from."""
         return {
-            name: (
-                sorted(i.input_topics | i.broadcast_topics),
-                dict(i.committed_positions),
-            )
+            name: (sorted(i.input_topics | i.broadcast_topics), _past(i))
             for name, i in self._instances.items()
         }
